@@ -1,0 +1,81 @@
+//! Error names as workflows see them (what `Retry.Errors` and `Catch.Errors` match).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An error name such as `FnF.Timeout` or a function's own error code.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ErrorCode(String);
+
+impl ErrorCode {
+    /// Matches every error in `Retry.Errors` / `Catch.Errors`.
+    pub const ALL: &'static str = "FnF.ALL";
+    /// A task (or callback wait) exceeded its `Timeout`.
+    pub const TIMEOUT: &'static str = "FnF.Timeout";
+    /// An expression failed at run time (wrong type, missing key, bad function argument).
+    pub const EXPRESSION: &'static str = "FnF.ExpressionError";
+    /// A Fail state without `Code`.
+    pub const FAILED: &'static str = "FnF.Failed";
+    /// A Map's `ItemsPath` did not yield an array, or a Wait's duration was invalid.
+    pub const INVALID_INPUT: &'static str = "FnF.InvalidInput";
+    /// The execution reached the history length limit.
+    pub const EVENT_LIMIT: &'static str = "FnF.EventLimitExceeded";
+    /// A state's input or output exceeded the payload limit.
+    pub const PAYLOAD_TOO_LARGE: &'static str = "FnF.PayloadTooLarge";
+    /// The task's action cannot be run by this server.
+    pub const ACTION_NOT_SUPPORTED: &'static str = "FnF.ActionNotSupported";
+
+    pub fn new(code: impl Into<String>) -> Self {
+        Self(code.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether a `Retry`/`Catch` entry listing `pattern` applies to this error.
+    pub fn matches(&self, pattern: &str) -> bool {
+        pattern == Self::ALL || pattern == self.0
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+/// An error as it travels through a workflow: `$Context.Current.Error` is `{Code, Detail}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskError {
+    pub code: ErrorCode,
+    pub detail: String,
+}
+
+impl TaskError {
+    pub fn new(code: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            code: ErrorCode::new(code),
+            detail: detail.into(),
+        }
+    }
+
+    /// The `{"Code": …, "Detail": …}` object seen as `$Context.Current.Error`.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::json!({ "Code": self.code.as_str(), "Detail": self.detail })
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.detail)
+    }
+}

@@ -1,0 +1,15 @@
+//! The one expression language of sluice: an AST every language's expression syntax parses
+//! into, and one evaluator.
+//!
+//! Parsers for the concrete syntaxes (CloudFlow `$Input.x`, legacy `$.x` / `$local`, and later
+//! FunctionGraph JsonPath) live in `sluice-lang`; they all produce [`Expr`].
+//!
+//! Evaluation is pure and deterministic: `randomInt` draws from a generator seeded by the
+//! caller ([`Env::seed`]), so replaying an execution gives the same values.
+
+mod ast;
+mod eval;
+mod functions;
+
+pub use ast::*;
+pub use eval::{Env, EvalError};

@@ -1,0 +1,306 @@
+//! The IR of a definition: states in an arena, grouped into scopes.
+//!
+//! Invariants (established by the language front ends, relied on by the engine):
+//! - every [`StateId`] and [`ScopeId`] indexes into [`Flow::states`] / [`Flow::scopes`];
+//! - scope 0 is the top level; each Parallel branch and Map processor is its own scope;
+//! - a state's `next` and a Choice's targets point into the state's own scope;
+//! - the limits (branch count, Map concurrency, retry intervals) have been checked.
+
+use serde::{Deserialize, Serialize};
+
+use crate::expr::Expr;
+use crate::names::StateName;
+use crate::template::Template;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StateId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ScopeId(pub u32);
+
+impl ScopeId {
+    pub const ROOT: ScopeId = ScopeId(0);
+}
+
+/// Which language a flow was written in (kept for rendering and for language-specific
+/// defaults the front end could not express in the IR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Language {
+    /// CloudFlow FDL, `Type: StateMachine`.
+    CloudFlow,
+    /// Serverless Workflow FDL, `type: flow` with `steps`.
+    CloudFlowLegacy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flow {
+    pub language: Language,
+    /// The `Name` written in the definition, if any.
+    pub name: Option<String>,
+    pub states: Vec<State>,
+    pub scopes: Vec<Scope>,
+}
+
+impl Flow {
+    pub fn state(&self, id: StateId) -> &State {
+        &self.states[id.0 as usize]
+    }
+
+    pub fn scope(&self, id: ScopeId) -> &Scope {
+        &self.scopes[id.0 as usize]
+    }
+
+    pub fn root(&self) -> &Scope {
+        self.scope(ScopeId::ROOT)
+    }
+
+    pub fn find_state(&self, scope: ScopeId, name: &str) -> Option<StateId> {
+        self.scope(scope)
+            .states
+            .iter()
+            .copied()
+            .find(|id| self.state(*id).name.as_str() == name)
+    }
+}
+
+/// A sequence of states with one entry point: the flow itself, a Parallel branch, a Map
+/// processor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scope {
+    pub start: StateId,
+    pub states: Vec<StateId>,
+    pub data: DataModel,
+    /// Builds the scope's output from its final data (legacy flow-level `outputMappings`).
+    pub output: Option<Template>,
+}
+
+/// How data moves between the states of a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DataModel {
+    /// CloudFlow: a state's output is the next state's input; the scope's output is the last
+    /// state's output.
+    Pipe,
+    /// Legacy steps: the scope keeps its input and a `local` object. A state's input is built
+    /// from `$input` (scope input) and `$local` (by default the two merged, local winning);
+    /// its output is merged into `local`; the scope's output is `local`.
+    Merge,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub name: StateName,
+    pub scope: ScopeId,
+    pub kind: StateKind,
+    /// Replaces the state's input (`InputConstructor`, `inputMappings`).
+    pub input: Option<Template>,
+    /// Shapes the state's output from `$Input` and `$Output` (`OutputConstructor`,
+    /// `outputMappings`).
+    pub output: Option<Template>,
+    pub next: Next,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Next {
+    State(StateId),
+    /// `End: true`: the state ends its scope.
+    End,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StateKind {
+    Pass,
+    Task(Task),
+    Choice(Choice),
+    Parallel(Parallel),
+    Map(Map),
+    Wait(Wait),
+    /// Ends the current scope successfully with the state's input as output.
+    Succeed,
+    Fail(Fail),
+}
+
+impl StateKind {
+    /// The name CloudFlow uses for the state type (`Pass`, `Task`, …).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            StateKind::Pass => "Pass",
+            StateKind::Task(_) => "Task",
+            StateKind::Choice(_) => "Choice",
+            StateKind::Parallel(_) => "Parallel",
+            StateKind::Map(_) => "Map",
+            StateKind::Wait(_) => "Wait",
+            StateKind::Succeed => "Succeed",
+            StateKind::Fail(_) => "Fail",
+        }
+    }
+
+    /// Retry and Catch of the states that have them.
+    pub fn recovery(&self) -> Option<&Recovery> {
+        match self {
+            StateKind::Task(t) => Some(&t.recovery),
+            StateKind::Parallel(p) => Some(&p.recovery),
+            StateKind::Map(m) => Some(&m.recovery),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub target: TaskTarget,
+    pub mode: TaskMode,
+    /// What the task is called with.
+    pub body: Body,
+    /// `Timeout` / `timeoutSeconds`: covers the call and, in callback modes, the wait.
+    pub timeout_secs: Option<u64>,
+    pub recovery: Recovery,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskTarget {
+    /// `FC:InvokeFunction` (or a legacy `resourceArn` naming a function).
+    Function(FunctionRef),
+    /// Any other `Service:Operation`; the runtime decides whether it can run it.
+    Action(String),
+}
+
+/// A Function Compute function as named by a resource ARN:
+/// `acs:fc:{region}:{account}:services/{service}[.{qualifier}]/functions/{function}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FunctionRef {
+    pub service: String,
+    pub qualifier: Option<String>,
+    pub function: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Body {
+    /// The state's input is the payload (legacy task steps).
+    StateInput,
+    /// Evaluated with the state's input (CloudFlow `Parameters.body`, or all `Parameters` for
+    /// non-function actions).
+    Template(Template),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskMode {
+    /// The call's answer is the task's result.
+    RequestComplete,
+    /// The call submits the task; its result arrives through `ReportTaskSucceeded/Failed`
+    /// with the task token.
+    WaitForCustomCallback,
+    /// The call's completion is reported by the system (for a function: when it returns).
+    WaitForSystemCallback,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Recovery {
+    pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retrier {
+    pub errors: Vec<String>,
+    /// Retries after the first attempt.
+    pub max_attempts: u32,
+    pub interval_secs: u64,
+    pub backoff_rate: f64,
+    pub max_backoff_secs: Option<u64>,
+}
+
+impl Retrier {
+    /// The delay before retry number `retry` (1-based), in milliseconds.
+    pub fn delay_ms(&self, retry: u32) -> u64 {
+        let factor = self
+            .backoff_rate
+            .max(1.0)
+            .powi(retry.saturating_sub(1) as i32);
+        let mut secs = self.interval_secs as f64 * factor;
+        if let Some(max) = self.max_backoff_secs {
+            secs = secs.min(max as f64);
+        }
+        // Keep within the documented 86,400 s bound even if backoff overflows.
+        (secs.min(86_400.0) * 1000.0) as u64
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catcher {
+    pub errors: Vec<String>,
+    pub next: StateId,
+    /// Builds the input of `next` (sees `$Context.Current.Error`). Without it, the input of
+    /// `next` is the error object `{"Code", "Detail"}` (merged into local for legacy steps).
+    pub output: Option<Template>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub branches: Vec<ChoiceBranch>,
+    pub default: Next,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChoiceBranch {
+    pub condition: Expr,
+    pub next: Next,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parallel {
+    pub branches: Vec<ScopeId>,
+    pub result: Aggregate,
+    pub recovery: Recovery,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Map {
+    /// Yields the array to iterate (`ItemsPath`, `iterationMapping.collection`).
+    pub items: Expr,
+    pub processor: ScopeId,
+    /// At most this many iterations run at once; 0 means no bound.
+    pub max_concurrency: u32,
+    pub item_input: ItemInput,
+    pub result: Aggregate,
+    pub recovery: Recovery,
+}
+
+/// How the outputs of branches or iterations become the state's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Aggregate {
+    /// `{"Branch0": …, "Branch1": …}` (CloudFlow Parallel).
+    BranchKeys,
+    /// `{"Items": [ … ]}` (CloudFlow Map).
+    ItemsField,
+    /// `[ … ]` (legacy parallel and foreach: `$local` is the array).
+    Array,
+}
+
+/// The input of each Map iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ItemInput {
+    /// The item itself.
+    Item,
+    /// `ItemConstructor`, evaluated with `$Item` = the item and `$Input` = the Map's input.
+    Constructor(Template),
+    /// Legacy `iterationMapping`: the step's input with the item under `item` (and its index
+    /// under `index`, if named).
+    Merge { item: String, index: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Wait {
+    Seconds(u64),
+    /// `Seconds.$` / a legacy `duration: $.key`: evaluated against the state's input.
+    SecondsExpr(Expr),
+    /// An RFC 3339 instant, in milliseconds since the Unix epoch.
+    Until(i64),
+    /// A legacy `timestamp: $.key`, evaluated to an RFC 3339 string.
+    UntilExpr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fail {
+    pub code: Option<String>,
+    pub detail: Option<String>,
+}
