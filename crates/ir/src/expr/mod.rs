@@ -4,12 +4,14 @@
 //! Parsers for the concrete syntaxes (CloudFlow `$Input.x`, legacy `$.x` / `$local`, and later
 //! FunctionGraph JsonPath) live in `sluice-lang`; they all produce [`Expr`].
 //!
-//! Evaluation is pure and deterministic: `randomInt` draws from a generator seeded by the
-//! caller ([`Env::seed`]), so replaying an execution gives the same values.
+//! Evaluation is pure and deterministic: `randomInt` and `uuid` draw from a generator seeded by
+//! the caller ([`Env::seed`]), so replaying an execution gives the same values.
 
 mod ast;
 mod eval;
 mod functions;
+mod ops;
 
 pub use ast::*;
 pub use eval::{Env, EvalError};
+pub use functions::{Arity, Function};
