@@ -1,1 +1,26 @@
-//! The engine.
+//! The sluice engine: a pure, deterministic interpreter of [`sluice_ir::Flow`]s.
+//!
+//! [`Execution::apply`] takes one [`Input`] (started, task result, callback, timer fired,
+//! stop, …) and the current time, updates the execution in place and returns a [`Step`]: the
+//! history events to append and the [`Effect`]s to perform (dispatch a task, start or cancel a
+//! timer, cancel a task, finish). No IO, no clock, no randomness: time, ids and seeds come in
+//! as inputs, so the same inputs always give the same outputs.
+//!
+//! Runs of pure states (Pass, Choice, Succeed, Fail, constructors) are evaluated inside one
+//! `apply`, so they cost one durable write in the server.
+//!
+//! Start reading at [`Execution::apply`], then `machine.rs`.
+
+mod data;
+mod execution;
+mod history;
+mod input;
+mod machine;
+
+pub use execution::{Execution, ExecutionInfo, Limits, OpId, PendingOp, Status};
+pub use history::{EventId, EventType, HistoryEvent};
+pub use input::{Input, Rejection};
+pub use machine::{Effect, Step, TaskCall};
+
+/// Milliseconds since the Unix epoch: the engine's only notion of time.
+pub type Millis = i64;

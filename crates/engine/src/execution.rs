@@ -1,0 +1,245 @@
+//! The state of one execution, as the store persists it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sluice_ir::{ScopeId, StateId, TaskError};
+
+use crate::Millis;
+use crate::history::EventId;
+use crate::machine::TaskCall;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Status {
+    /// Accepted, `Start` not yet applied.
+    Starting,
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Stopped,
+}
+
+impl Status {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Succeeded | Status::Failed | Status::TimedOut | Status::Stopped
+        )
+    }
+
+    /// CloudFlow's spelling (spec §8.1).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Starting => "Starting",
+            Status::Running => "Running",
+            Status::Succeeded => "Succeeded",
+            Status::Failed => "Failed",
+            Status::TimedOut => "TimedOut",
+            Status::Stopped => "Stopped",
+        }
+    }
+}
+
+/// Bounds enforced by the engine; exceeding one fails the execution with a clear error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// History length (CloudFlow: 5,000 events, adjustable).
+    pub max_history_events: u64,
+    /// Size of one state input or output, serialized (CloudFlow: 64 KiB).
+    pub max_payload_bytes: usize,
+    /// Maximum duration of the execution (Standard: 1 year; Express: 5 minutes).
+    pub execution_timeout_ms: Option<u64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_history_events: 5_000,
+            max_payload_bytes: 64 * 1024,
+            execution_timeout_ms: Some(365 * 24 * 3600 * 1000),
+        }
+    }
+}
+
+/// What the engine is told about an execution when it is created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionInfo {
+    pub name: String,
+    pub flow_name: String,
+    pub role_arn: Option<String>,
+    /// Unguessable prefix of this execution's task tokens (randomness comes from outside).
+    pub token_prefix: String,
+    /// Seed of `randomInt`/`uuid` in expressions.
+    pub seed: u64,
+    pub limits: Limits,
+}
+
+/// Identifies an outstanding task call or timer within an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OpId(pub u64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(crate) struct ThreadId(pub u32);
+
+/// The execution: status, data, and the tree of running scopes ("threads": the top level, each
+/// running Parallel branch and Map iteration).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Execution {
+    pub info: ExecutionInfo,
+    pub status: Status,
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+    pub error: Option<TaskError>,
+    pub started_at: Option<Millis>,
+    pub stopped_at: Option<Millis>,
+    pub(crate) next_event: u64,
+    pub(crate) next_op: u64,
+    pub(crate) next_thread: u32,
+    pub(crate) threads: BTreeMap<ThreadId, Thread>,
+    pub(crate) ops: BTreeMap<OpId, Op>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Thread {
+    pub parent: Option<Slot>,
+    pub scope: ScopeId,
+    /// The scope's input (`$input` of legacy mappings).
+    pub scope_input: Value,
+    /// Pipe: the value flowing to the next state. Merge: the scope's `local`.
+    pub data: Value,
+    pub at: Option<Active>,
+}
+
+/// Where a branch or iteration reports its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Slot {
+    pub thread: ThreadId,
+    pub index: u32,
+}
+
+/// The state a thread is executing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Active {
+    pub state: StateId,
+    pub input: Value,
+    pub entered: EventId,
+    /// Retries used per `Retry` entry of the state.
+    pub retries: Vec<u32>,
+    pub retry_count: u32,
+    pub block: Block,
+}
+
+/// What a thread waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Block {
+    /// Nothing yet (transient while a state is being entered).
+    None,
+    Task(OpId),
+    Wait(OpId),
+    Backoff(OpId),
+    Fanout(Fanout),
+}
+
+/// The children of a running Parallel or Map state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Fanout {
+    /// The input of each branch or iteration not yet started, in order.
+    pub pending: Vec<Value>,
+    pub next_index: u32,
+    pub results: Vec<Option<Value>>,
+    pub running: BTreeMap<u32, ThreadId>,
+    /// 0: no bound.
+    pub max_concurrency: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) enum Op {
+    Task {
+        thread: ThreadId,
+        scheduled: EventId,
+        call: Box<TaskCall>,
+        /// Callback modes: the call has answered and the task waits for its token.
+        submitted: bool,
+        timeout: Option<OpId>,
+    },
+    Timer {
+        fire_at: Millis,
+        purpose: TimerPurpose,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum TimerPurpose {
+    Wait(ThreadId),
+    Backoff(ThreadId),
+    TaskTimeout(OpId),
+    ExecutionDeadline,
+}
+
+/// An outstanding operation, for a runtime that resumes an execution after a restart.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PendingOp<'a> {
+    /// A task call to (re)dispatch, unless it was submitted and now awaits its callback.
+    Task {
+        call: &'a TaskCall,
+        submitted: bool,
+    },
+    Timer {
+        op: OpId,
+        fire_at: Millis,
+    },
+}
+
+impl Execution {
+    pub fn new(info: ExecutionInfo) -> Self {
+        Self {
+            info,
+            status: Status::Starting,
+            input: None,
+            output: None,
+            error: None,
+            started_at: None,
+            stopped_at: None,
+            next_event: 1,
+            next_op: 1,
+            next_thread: 0,
+            threads: BTreeMap::new(),
+            ops: BTreeMap::new(),
+        }
+    }
+
+    /// The number of history events so far.
+    pub fn history_len(&self) -> u64 {
+        self.next_event - 1
+    }
+
+    /// Task calls and timers the execution waits for, in id order.
+    pub fn pending_ops(&self) -> impl Iterator<Item = PendingOp<'_>> {
+        self.ops.iter().map(|(id, op)| match op {
+            Op::Task {
+                call, submitted, ..
+            } => PendingOp::Task {
+                call: call.as_ref(),
+                submitted: *submitted,
+            },
+            Op::Timer { fire_at, .. } => PendingOp::Timer {
+                op: *id,
+                fire_at: *fire_at,
+            },
+        })
+    }
+
+    /// Whether `token` is the token of a task this execution still waits for.
+    pub fn awaits_token(&self, token: &str) -> bool {
+        self.find_token(token).is_some()
+    }
+
+    pub(crate) fn find_token(&self, token: &str) -> Option<OpId> {
+        self.ops.iter().find_map(|(id, op)| match op {
+            Op::Task { call, .. } if call.token.as_deref() == Some(token) => Some(*id),
+            _ => None,
+        })
+    }
+}

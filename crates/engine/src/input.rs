@@ -1,0 +1,48 @@
+//! What can happen to an execution.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sluice_ir::TaskError;
+
+use crate::execution::OpId;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// The execution begins with this input.
+    Start { input: Value },
+    /// A dispatched task call answered (for callback modes: the submission answered).
+    TaskCompleted {
+        op: OpId,
+        result: Result<Value, TaskError>,
+    },
+    /// `ReportTaskSucceeded` / `ReportTaskFailed` with a task token.
+    CallbackReported {
+        token: String,
+        result: Result<Value, TaskError>,
+    },
+    /// A timer started by a `StartTimer` effect fired.
+    TimerFired { op: OpId },
+    /// `StopExecution`: stop everything, now.
+    Stop {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+/// Why an input changed nothing. The execution is left exactly as it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// The execution already reached a terminal status (CloudFlow `ExecutionAlreadyCompleted`).
+    #[error("the execution has already completed")]
+    AlreadyCompleted,
+    /// The execution has not started yet (only `Start` and `Stop` are accepted).
+    #[error("the execution has not started")]
+    NotStarted,
+    /// `Start` on an execution that has started.
+    #[error("the execution has already started")]
+    AlreadyStarted,
+    /// The task, timer or token is no longer awaited: it completed, timed out, was retried or
+    /// was aborted (CloudFlow `TaskAlreadyCompleted`).
+    #[error("the task or timer is no longer awaited")]
+    Stale,
+}
