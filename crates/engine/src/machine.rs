@@ -1223,16 +1223,12 @@ impl Machine<'_> {
                 &current,
             )
         };
-        let env = sluice_ir::Env {
-            input: vars.input,
-            output: vars.output,
-            local: vars.local,
-            item: vars.item,
-            global: Some(&empty),
-            constants: None,
-            context: &context,
-            seed: self.ex.info.seed ^ self.ex.next_event.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        };
+        let seed = self.ex.info.seed ^ self.ex.next_event.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut env = sluice_ir::Env::new(vars.input, &context, seed);
+        env.output = vars.output;
+        env.local = vars.local;
+        env.item = vars.item;
+        env.global = Some(&empty);
         template
             .eval(&env)
             .map_err(|e| TaskError::new(ErrorCode::EXPRESSION, format!("state {name}: {e}")))
