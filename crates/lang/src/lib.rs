@@ -1,1 +1,2 @@
 //! Definition languages.
+pub mod expr;
