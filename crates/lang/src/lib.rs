@@ -1,2 +1,13 @@
-//! Definition languages.
+//! Definition languages: text to the sluice IR, with located errors.
+//!
+//! - [`doc`]: YAML/JSON text to a located tree.
+//! - [`cloudflow`]: CloudFlow definitions (the `Type: StateMachine` form and the legacy
+//!   `type: flow` steps form) to a [`sluice_ir::Flow`].
+//! - [`error`]: [`DefinitionError`], a list of located [`Problem`]s.
+
+pub mod cloudflow;
+pub mod doc;
+pub mod error;
 pub mod expr;
+
+pub use error::{DefinitionError, Problem};

@@ -1,0 +1,774 @@
+//! The current CloudFlow form: `Type: StateMachine`, `SpecVersion: v1`, `StartAt`, `States`.
+
+use sluice_ir::{
+    Aggregate, Body, Catcher, Choice, ChoiceBranch, DataModel, Expr, Fail, Flow, ItemInput,
+    Language, Map, Next, Parallel, Recovery, ScopeId, StateId, StateKind, Task, TaskMode,
+    TaskTarget, Template, Wait,
+};
+
+use super::{
+    Arena, FUNCTION_ARN_SHAPE, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
+    checked_name, error_names, expr_at, function_ref,
+};
+use crate::doc::{Node, NodeKind};
+use crate::error::{DefinitionError, Problem};
+use crate::expr::parse_cloudflow;
+
+/// The most branches a Parallel state may have.
+pub const MAX_PARALLEL_BRANCHES: usize = 50;
+/// The highest `MaxConcurrency` of an inline Map.
+pub const MAX_MAP_CONCURRENCY: i64 = 40;
+/// The longest constant Wait, in seconds (one year, the longest a Standard execution runs).
+/// CloudFlow documents 1–300 s for Standard workflows; that limit is a known pain point and
+/// the engine has no reason to keep it, so any duration up to the execution limit is accepted.
+pub const MAX_WAIT_SECS: i64 = 31_536_000;
+
+const TOP_LEVEL_FIELDS: &[&str] = &[
+    "Type",
+    "Name",
+    "SpecVersion",
+    "StartAt",
+    "States",
+    "Description",
+];
+const SCOPE_FIELDS: &[&str] = &["StartAt", "States"];
+const STATE_TYPES: &[&str] = &[
+    "Pass", "Task", "Choice", "Parallel", "Map", "Wait", "Succeed", "Fail",
+];
+const COMMON_FIELDS: &[&str] = &[
+    "Name",
+    "Type",
+    "Description",
+    "InputConstructor",
+    "OutputConstructor",
+];
+const DISTRIBUTED_MAP_FIELDS: &[&str] = &[
+    "ItemReader",
+    "ItemBatcher",
+    "ResultWriter",
+    "MaxItems",
+    "ToleratedFailedCount",
+    "ToleratedFailedPercentage",
+    "ProcessorConfig",
+];
+const TASK_MODES: &[&str] = &[
+    "RequestComplete",
+    "WaitForCustomCallback",
+    "WaitForSystemCallback",
+];
+const FUNCTION_ACTION: &str = "FC:InvokeFunction";
+const FUNCTION_PARAMETERS: &[&str] = &["resourceArn", "invocationType", "body", "body.$"];
+
+const RETRY: RetrySyntax = RetrySyntax {
+    errors: Some("Errors"),
+    max_attempts: "MaxAttempts",
+    interval: "IntervalSeconds",
+    backoff_rate: "BackoffRate",
+    max_backoff: Some("MaxBackoffSeconds"),
+    ignored: &["Description"],
+    owner: "a Retry entry",
+};
+
+/// The `Retry` of an older `OnErrors` entry; its error names are the entry's `Errors`.
+const ON_ERRORS_RETRY: RetrySyntax = RetrySyntax {
+    errors: None,
+    max_attempts: "MaxAttempts",
+    interval: "FixedBackoff",
+    backoff_rate: "Multiplier",
+    max_backoff: None,
+    ignored: &[],
+    owner: "the Retry of an OnErrors entry",
+};
+
+/// Which of `Next`/`End` a state type takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transition {
+    /// Exactly one of `Next` and `End: true`.
+    NextOrEnd,
+    /// Neither (Choice: its branches decide).
+    Branches,
+    /// No `Next`; `End: true` is tolerated (Succeed, Fail).
+    Terminal,
+}
+
+fn transition_of(ty: &str) -> Transition {
+    match ty {
+        "Choice" => Transition::Branches,
+        "Succeed" | "Fail" => Transition::Terminal,
+        _ => Transition::NextOrEnd,
+    }
+}
+
+fn specific_fields(ty: &str) -> &'static [&'static str] {
+    match ty {
+        "Task" => &[
+            "Action",
+            "TaskMode",
+            "Parameters",
+            "Timeout",
+            "Retry",
+            "Catch",
+            "OnErrors",
+        ],
+        "Choice" => &["Branches", "Default"],
+        "Parallel" => &["Branches", "Retry", "Catch", "OnErrors"],
+        "Map" => &[
+            "ItemsPath",
+            "Processor",
+            "MaxConcurrency",
+            "MaxConcuccency",
+            "ItemConstructor",
+            "Retry",
+            "Catch",
+            "OnErrors",
+        ],
+        "Wait" => &["Seconds", "Seconds.$"],
+        "Fail" => &["Code", "Detail"],
+        _ => &[],
+    }
+}
+
+fn allowed_fields(ty: &str) -> Vec<&'static str> {
+    let mut allowed = COMMON_FIELDS.to_vec();
+    match transition_of(ty) {
+        Transition::NextOrEnd => allowed.extend(["Next", "End"]),
+        Transition::Terminal => allowed.push("End"),
+        Transition::Branches => {}
+    }
+    allowed.extend(specific_fields(ty));
+    allowed
+}
+
+/// Compiles a `Type: StateMachine` definition.
+pub(super) fn compile(root: &Node) -> Result<Flow, DefinitionError> {
+    let mut compiler = Compiler::default();
+    let name = compiler.top_level(root);
+    let Compiler { arena, problems } = compiler;
+    problems.into_result(arena.into_flow(Language::CloudFlow, name))
+}
+
+#[derive(Default)]
+struct Compiler {
+    arena: Arena,
+    problems: Problems,
+}
+
+/// A state whose name has been registered, waiting to be compiled.
+struct Slot<'a> {
+    id: StateId,
+    name: String,
+    node: &'a Node,
+}
+
+impl Compiler {
+    fn top_level(&mut self, root: &Node) -> Option<String> {
+        let fields = self.problems.keep(Fields::of(root, "a flow definition"))?;
+        self.problems
+            .keep(fields.allow_only(TOP_LEVEL_FIELDS, "the flow definition"));
+        self.problems.keep(spec_version(&fields));
+        let name = self.problems.keep(
+            fields
+                .require("Name", "the flow definition")
+                .and_then(|n| checked_name(n, "flow name")),
+        );
+        self.compile_scope(&fields, "the flow definition");
+        name
+    }
+
+    /// Compiles a `{StartAt, States}` map into a new scope.
+    fn compile_scope(&mut self, fields: &Fields<'_>, owner: &str) -> ScopeId {
+        let scope = self.arena.new_scope(DataModel::Pipe);
+        let start = self.problems.keep(fields.require("StartAt", owner));
+        let states = self
+            .problems
+            .keep(fields.require("States", owner).and_then(states_list));
+        let (names, slots) = self.reserve_states(scope, states.unwrap_or_default());
+        let start = start.and_then(|s| self.problems.keep(names.resolve(s, "StartAt")));
+        if let Some(start) = start {
+            self.arena.set_start(scope, start);
+        }
+        let problems_before = self.problems.count();
+        for slot in &slots {
+            match self.compile_state(slot.node, &names) {
+                Ok(body) => self.arena.fill_state(slot.id, body),
+                Err(problem) => self.problems.push(problem.in_state(&slot.name)),
+            }
+        }
+        if start.is_some() && self.problems.count() == problems_before {
+            self.report_unreachable(scope);
+        }
+        scope
+    }
+
+    fn report_unreachable(&mut self, scope: ScopeId) {
+        for (name, loc) in self.arena.unreachable_states(scope) {
+            self.problems.push(
+                Problem::at(
+                    loc,
+                    format!(
+                        "state {name:?} is unreachable: no Next, Default, Choice branch or Catch leads to it from StartAt"
+                    ),
+                )
+                .in_state(name.as_str()),
+            );
+        }
+    }
+
+    /// Registers the names of a scope's states (so that `Next` can point forward).
+    fn reserve_states<'a>(
+        &mut self,
+        scope: ScopeId,
+        states: &'a [Node],
+    ) -> (ScopeNames, Vec<Slot<'a>>) {
+        let mut names = ScopeNames::default();
+        let mut slots = Vec::with_capacity(states.len());
+        for node in states {
+            let Some(name_node) = self
+                .problems
+                .keep(Fields::of(node, "a state").and_then(|f| f.require("Name", "a state")))
+            else {
+                continue;
+            };
+            let Some(name) = self.problems.keep(checked_name(name_node, "state name")) else {
+                continue;
+            };
+            let id = self.arena.reserve_state(scope, &name, name_node.loc);
+            self.problems
+                .keep(names.insert(&name, id, name_node.text_loc()));
+            slots.push(Slot { id, name, node });
+        }
+        (names, slots)
+    }
+
+    fn compile_state(&mut self, node: &Node, names: &ScopeNames) -> Result<StateBody, Problem> {
+        let fields = Fields::of(node, "a state")?;
+        let ty_node = fields.require("Type", "a state")?;
+        let ty = state_type(ty_node)?;
+        check_transition_fields(&fields, ty)?;
+        reject_distributed_map(&fields)?;
+        fields.allow_only(&allowed_fields(ty), &format!("a {ty} state"))?;
+        let input = optional_constructor(fields.get("InputConstructor"))?;
+        let output = optional_constructor(fields.get("OutputConstructor"))?;
+        let mut next = transition(&fields, ty, names)?;
+        let kind = match ty {
+            "Pass" => StateKind::Pass,
+            "Task" => StateKind::Task(task(&fields, names)?),
+            "Choice" => {
+                let choice = choice(&fields, names)?;
+                next = choice.default;
+                StateKind::Choice(choice)
+            }
+            "Parallel" => StateKind::Parallel(self.parallel(&fields, names)?),
+            "Map" => StateKind::Map(self.map(&fields, names)?),
+            "Wait" => StateKind::Wait(wait(&fields)?),
+            "Succeed" => StateKind::Succeed,
+            _ => StateKind::Fail(fail(&fields)?),
+        };
+        Ok(StateBody {
+            kind,
+            input,
+            output,
+            next,
+        })
+    }
+
+    fn parallel(&mut self, fields: &Fields<'_>, names: &ScopeNames) -> Result<Parallel, Problem> {
+        let branches_node = fields.require("Branches", "a Parallel state")?;
+        let branches = branches_node.as_seq()?;
+        if branches.is_empty() || branches.len() > MAX_PARALLEL_BRANCHES {
+            return Err(Problem::at(
+                branches_node.loc,
+                format!(
+                    "a Parallel state has from 1 to {MAX_PARALLEL_BRANCHES} branches, found {}",
+                    branches.len()
+                ),
+            ));
+        }
+        let recovery = recovery(fields, names)?;
+        let mut scopes = Vec::with_capacity(branches.len());
+        for branch in branches {
+            let branch = Fields::of(branch, "a Parallel branch")?;
+            branch.allow_only(SCOPE_FIELDS, "a Parallel branch")?;
+            scopes.push(self.compile_scope(&branch, "a Parallel branch"));
+        }
+        Ok(Parallel {
+            branches: scopes,
+            result: Aggregate::BranchKeys,
+            recovery,
+        })
+    }
+
+    fn map(&mut self, fields: &Fields<'_>, names: &ScopeNames) -> Result<Map, Problem> {
+        let items = expr_at(fields.require("ItemsPath", "a Map state")?, parse_cloudflow)?;
+        let max_concurrency = map_concurrency(fields)?;
+        let item_input = match optional_constructor(fields.get("ItemConstructor"))? {
+            Some(template) => ItemInput::Constructor(template),
+            None => ItemInput::Item,
+        };
+        let recovery = recovery(fields, names)?;
+        let processor = Fields::of(
+            fields.require("Processor", "a Map state")?,
+            "a Map Processor",
+        )?;
+        processor.allow_only(SCOPE_FIELDS, "a Map Processor")?;
+        let processor = self.compile_scope(&processor, "a Map Processor");
+        Ok(Map {
+            items,
+            processor,
+            max_concurrency,
+            item_input,
+            result: Aggregate::ItemsField,
+            recovery,
+        })
+    }
+}
+
+fn spec_version(fields: &Fields<'_>) -> Result<(), Problem> {
+    let node = fields.require("SpecVersion", "the flow definition")?;
+    match node.as_str()? {
+        "v1" => Ok(()),
+        other => Err(Problem::at(
+            node.text_loc(),
+            format!("unsupported SpecVersion {other:?}; the supported version is \"v1\""),
+        )),
+    }
+}
+
+fn states_list(node: &Node) -> Result<&[Node], Problem> {
+    let states = node
+        .as_seq()
+        .map_err(|_| node.expected("a list of states"))?;
+    if states.is_empty() {
+        return Err(Problem::at(node.loc, "States must list at least one state"));
+    }
+    Ok(states)
+}
+
+fn state_type(node: &Node) -> Result<&'static str, Problem> {
+    let ty = node.as_str()?;
+    STATE_TYPES
+        .iter()
+        .copied()
+        .find(|t| *t == ty)
+        .ok_or_else(|| {
+            let suggestion = super::closest(ty, STATE_TYPES)
+                .map(|s| format!("did you mean {s:?}? "))
+                .unwrap_or_default();
+            Problem::at(
+                node.text_loc(),
+                format!(
+                    "unknown state Type {ty:?}; {suggestion}state types: {}",
+                    STATE_TYPES.join(", ")
+                ),
+            )
+        })
+}
+
+/// Clear messages for `Next`/`End` where the state type has none.
+fn check_transition_fields(fields: &Fields<'_>, ty: &str) -> Result<(), Problem> {
+    let misplaced = |key: &str, why: &str| {
+        fields.get(key).map_or(Ok(()), |n| {
+            Err(Problem::at(
+                n.loc,
+                format!("a {ty} state cannot have {key}: {why}"),
+            ))
+        })
+    };
+    match transition_of(ty) {
+        Transition::Branches => {
+            let why = "it continues at the Next of the matching branch or at Default";
+            misplaced("Next", why)?;
+            misplaced("End", why)
+        }
+        Transition::Terminal => misplaced("Next", "it ends the current scope"),
+        Transition::NextOrEnd => Ok(()),
+    }
+}
+
+fn reject_distributed_map(fields: &Fields<'_>) -> Result<(), Problem> {
+    for key in DISTRIBUTED_MAP_FIELDS {
+        if let Some(node) = fields.get(key) {
+            return Err(Problem::at(
+                node.loc,
+                format!(
+                    "{key} belongs to the distributed Map mode, which is not supported; use an inline Map"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn transition(fields: &Fields<'_>, ty: &str, names: &ScopeNames) -> Result<Next, Problem> {
+    if transition_of(ty) != Transition::NextOrEnd {
+        fields.optional_bool("End")?;
+        return Ok(Next::End);
+    }
+    let next = fields.get("Next");
+    let end = fields.optional_bool("End")?.unwrap_or(false);
+    match (next, end) {
+        (Some(next), true) => Err(Problem::at(
+            next.loc,
+            "a state has either Next or End: true, not both",
+        )),
+        (Some(next), false) => names.resolve(next, "Next").map(Next::State),
+        (None, true) => Ok(Next::End),
+        (None, false) => Err(Problem::at(
+            fields.loc(),
+            format!("a {ty} state needs Next (the state that follows) or End: true"),
+        )),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constructors
+
+fn optional_constructor(node: Option<&Node>) -> Result<Option<Template>, Problem> {
+    node.map(constructor).transpose()
+}
+
+/// A constructor: a map whose `.$` keys hold expressions.
+fn constructor(node: &Node) -> Result<Template, Problem> {
+    node.as_map()?;
+    template(node)
+}
+
+/// A value whose maps may have `.$` keys (at any depth).
+pub(super) fn template(node: &Node) -> Result<Template, Problem> {
+    if !has_expression_keys(node) {
+        return Ok(Template::Literal(node.to_json()));
+    }
+    match &node.kind {
+        NodeKind::Map(entries) => {
+            let mut fields: Vec<(String, Template)> = Vec::with_capacity(entries.len());
+            for (key, value) in entries {
+                let (name, value) = match key.text.strip_suffix(".$") {
+                    Some(name) => (name, Template::Expr(expr_at(value, parse_cloudflow)?)),
+                    None => (key.text.as_str(), template(value)?),
+                };
+                if name.is_empty() || fields.iter().any(|(n, _)| n == name) {
+                    return Err(Problem::at(
+                        key.loc,
+                        format!(
+                            "the key {:?} gives the output key {name:?} twice or empty",
+                            key.text
+                        ),
+                    ));
+                }
+                fields.push((name.to_string(), value));
+            }
+            Ok(Template::Object(fields))
+        }
+        NodeKind::Seq(items) => items
+            .iter()
+            .map(template)
+            .collect::<Result<_, _>>()
+            .map(Template::Array),
+        _ => Ok(Template::Literal(node.to_json())),
+    }
+}
+
+fn has_expression_keys(node: &Node) -> bool {
+    match &node.kind {
+        NodeKind::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| k.text.ends_with(".$") || has_expression_keys(v)),
+        NodeKind::Seq(items) => items.iter().any(has_expression_keys),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task
+
+fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
+    let action_node = fields.require("Action", "a Task state")?;
+    let action = action_node.as_str()?;
+    if !is_service_operation(action) {
+        return Err(Problem::at(
+            action_node.text_loc(),
+            format!(
+                "invalid Action {action:?}; expected <Service>:<Operation>, e.g. FC:InvokeFunction"
+            ),
+        ));
+    }
+    let mode = task_mode(fields.get("TaskMode"))?;
+    let timeout_secs = fields.get("Timeout").map(timeout).transpose()?;
+    let parameters = fields.get("Parameters");
+    if let Some(p) = parameters {
+        p.as_map().map_err(|_| p.expected("Parameters as a map"))?;
+    }
+    let (target, body) = if action == FUNCTION_ACTION {
+        function_call(parameters, fields)?
+    } else {
+        let body = parameters
+            .map(template)
+            .transpose()?
+            .unwrap_or_else(empty_object);
+        (TaskTarget::Action(action.to_string()), Body::Template(body))
+    };
+    Ok(Task {
+        target,
+        mode,
+        body,
+        timeout_secs,
+        recovery: recovery(fields, names)?,
+    })
+}
+
+fn empty_object() -> Template {
+    Template::Literal(serde_json::Value::Object(serde_json::Map::new()))
+}
+
+fn is_service_operation(action: &str) -> bool {
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    action
+        .split_once(':')
+        .is_some_and(|(service, operation)| word(service) && word(operation))
+}
+
+fn task_mode(node: Option<&Node>) -> Result<TaskMode, Problem> {
+    let Some(node) = node else {
+        return Ok(TaskMode::RequestComplete);
+    };
+    match node.as_str()? {
+        "RequestComplete" => Ok(TaskMode::RequestComplete),
+        "WaitForCustomCallback" => Ok(TaskMode::WaitForCustomCallback),
+        "WaitForSystemCallback" => Ok(TaskMode::WaitForSystemCallback),
+        other => Err(Problem::at(
+            node.text_loc(),
+            format!(
+                "unknown TaskMode {other:?}; task modes: {}",
+                TASK_MODES.join(", ")
+            ),
+        )),
+    }
+}
+
+fn timeout(node: &Node) -> Result<u64, Problem> {
+    match &node.kind {
+        NodeKind::Number(n) => n.as_u64().filter(|v| *v > 0),
+        _ => None,
+    }
+    .ok_or_else(|| node.expected("Timeout as a positive whole number of seconds"))
+}
+
+/// `FC:InvokeFunction`: the function from `Parameters.resourceArn`, the payload from
+/// `Parameters.body`.
+fn function_call(
+    parameters: Option<&Node>,
+    state: &Fields<'_>,
+) -> Result<(TaskTarget, Body), Problem> {
+    let missing = || {
+        Problem::at(
+            state.loc(),
+            "FC:InvokeFunction requires Parameters.resourceArn (acs:fc:{region}:{account}:services/{service}[.{qualifier}]/functions/{function})",
+        )
+    };
+    let parameters = Fields::of(parameters.ok_or_else(missing)?, "Parameters")?;
+    parameters.allow_only(FUNCTION_PARAMETERS, "the Parameters of FC:InvokeFunction")?;
+    let arn_node = parameters.get("resourceArn").ok_or_else(missing)?;
+    let arn = arn_node
+        .as_str()
+        .map_err(|_| arn_node.expected("resourceArn as a literal string"))?;
+    let function = match function_ref(arn) {
+        Ok(Some(function)) => function,
+        Ok(None) => {
+            return Err(Problem::at(
+                arn_node.text_loc(),
+                format!(
+                    "resourceArn {arn:?} is not a Function Compute function; expected {FUNCTION_ARN_SHAPE}"
+                ),
+            ));
+        }
+        Err(message) => return Err(Problem::at(arn_node.text_loc(), message)),
+    };
+    if let Some(kind) = parameters.get("invocationType") {
+        match kind.as_str()? {
+            "Sync" | "Async" => {}
+            other => {
+                return Err(Problem::at(
+                    kind.text_loc(),
+                    format!("unknown invocationType {other:?}; expected Sync or Async"),
+                ));
+            }
+        }
+    }
+    let body = match (parameters.get("body"), parameters.get("body.$")) {
+        (Some(_), Some(dynamic)) => {
+            return Err(Problem::at(
+                dynamic.loc,
+                "give either body or body.$, not both",
+            ));
+        }
+        (Some(body), None) => template(body)?,
+        (None, Some(dynamic)) => Template::Expr(expr_at(dynamic, parse_cloudflow)?),
+        (None, None) => empty_object(),
+    };
+    Ok((TaskTarget::Function(function), Body::Template(body)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retry and Catch
+
+fn recovery(fields: &Fields<'_>, names: &ScopeNames) -> Result<Recovery, Problem> {
+    let mut recovery = Recovery::default();
+    for rule in optional_list(fields.get("Retry"))? {
+        recovery.retry.push(build_retrier(rule, &RETRY, &[])?);
+    }
+    for rule in optional_list(fields.get("Catch"))? {
+        recovery.catch.push(catcher(rule, names)?);
+    }
+    for rule in optional_list(fields.get("OnErrors"))? {
+        on_errors_entry(rule, names, &mut recovery)?;
+    }
+    Ok(recovery)
+}
+
+fn optional_list(node: Option<&Node>) -> Result<&[Node], Problem> {
+    node.map_or(Ok(&[][..]), Node::as_seq)
+}
+
+fn catcher(node: &Node, names: &ScopeNames) -> Result<Catcher, Problem> {
+    let fields = Fields::of(node, "a Catch entry")?;
+    fields.allow_only(
+        &["Errors", "Next", "OutputConstructor", "Description"],
+        "a Catch entry",
+    )?;
+    Ok(Catcher {
+        errors: error_names(fields.require("Errors", "a Catch entry")?)?,
+        next: names.resolve(fields.require("Next", "a Catch entry")?, "Catch Next")?,
+        output: optional_constructor(fields.get("OutputConstructor"))?,
+    })
+}
+
+/// The older `OnErrors` form: an entry with `Retry` retries, an entry with `Next` catches.
+fn on_errors_entry(
+    node: &Node,
+    names: &ScopeNames,
+    recovery: &mut Recovery,
+) -> Result<(), Problem> {
+    let owner = "an OnErrors entry";
+    let fields = Fields::of(node, owner)?;
+    fields.allow_only(
+        &[
+            "Errors",
+            "Retry",
+            "Next",
+            "OutputConstructor",
+            "Description",
+        ],
+        owner,
+    )?;
+    let errors = error_names(fields.require("Errors", owner)?)?;
+    let retry = fields.get("Retry");
+    let next = fields.get("Next");
+    if retry.is_none() && next.is_none() {
+        return Err(Problem::at(
+            fields.loc(),
+            "an OnErrors entry needs Retry, Next or both",
+        ));
+    }
+    if let Some(retry) = retry {
+        recovery
+            .retry
+            .push(build_retrier(retry, &ON_ERRORS_RETRY, &errors)?);
+    }
+    if let Some(next) = next {
+        recovery.catch.push(Catcher {
+            errors,
+            next: names.resolve(next, "OnErrors Next")?,
+            output: optional_constructor(fields.get("OutputConstructor"))?,
+        });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Choice, Map, Wait, Fail
+
+fn choice(fields: &Fields<'_>, names: &ScopeNames) -> Result<Choice, Problem> {
+    let branches_node = fields.require("Branches", "a Choice state")?;
+    let branches = branches_node.as_seq()?;
+    if branches.is_empty() {
+        return Err(Problem::at(
+            branches_node.loc,
+            "a Choice state needs at least one branch",
+        ));
+    }
+    let branches = branches
+        .iter()
+        .map(|b| choice_branch(b, names))
+        .collect::<Result<_, _>>()?;
+    let default = fields.require(
+        "Default",
+        "a Choice state (the state to go to when no branch matches)",
+    )?;
+    Ok(Choice {
+        branches,
+        default: Next::State(names.resolve(default, "Default")?),
+    })
+}
+
+fn choice_branch(node: &Node, names: &ScopeNames) -> Result<ChoiceBranch, Problem> {
+    let owner = "a Choice branch";
+    let fields = Fields::of(node, owner)?;
+    fields.allow_only(&["Condition", "Next", "Description"], owner)?;
+    Ok(ChoiceBranch {
+        condition: condition(fields.require("Condition", owner)?)?,
+        next: Next::State(names.resolve(fields.require("Next", owner)?, "Next")?),
+    })
+}
+
+/// A condition expression (`true`/`false` written as YAML booleans are accepted too).
+pub(super) fn condition(node: &Node) -> Result<Expr, Problem> {
+    condition_with(node, parse_cloudflow)
+}
+
+pub(super) fn condition_with(node: &Node, parser: super::ExprParser) -> Result<Expr, Problem> {
+    match &node.kind {
+        NodeKind::Bool(b) => Ok(Expr::Literal(serde_json::Value::Bool(*b))),
+        NodeKind::String(_) => expr_at(node, parser),
+        _ => Err(node.expected("a condition expression")),
+    }
+}
+
+fn map_concurrency(fields: &Fields<'_>) -> Result<u32, Problem> {
+    let node = match (fields.get("MaxConcurrency"), fields.get("MaxConcuccency")) {
+        (None, None) => return Ok(0),
+        (Some(node), None) | (None, Some(node)) => node,
+        (Some(_), Some(misspelled)) => {
+            return Err(Problem::at(
+                misspelled.loc,
+                "give MaxConcurrency only once (MaxConcuccency is the same field, misspelled)",
+            ));
+        }
+    };
+    let value = node.as_int_in(0, MAX_MAP_CONCURRENCY)?;
+    Ok(u32::try_from(value).unwrap_or(0))
+}
+
+fn wait(fields: &Fields<'_>) -> Result<Wait, Problem> {
+    match (fields.get("Seconds"), fields.get("Seconds.$")) {
+        (Some(_), Some(dynamic)) => Err(Problem::at(
+            dynamic.loc,
+            "give either Seconds or Seconds.$, not both",
+        )),
+        (Some(seconds), None) => {
+            let seconds = seconds.as_int_in(0, MAX_WAIT_SECS)?;
+            Ok(Wait::Seconds(u64::try_from(seconds).unwrap_or(0)))
+        }
+        (None, Some(dynamic)) => Ok(Wait::SecondsExpr(expr_at(dynamic, parse_cloudflow)?)),
+        (None, None) => Err(Problem::at(
+            fields.loc(),
+            "a Wait state requires Seconds (a number) or Seconds.$ (an expression)",
+        )),
+    }
+}
+
+fn fail(fields: &Fields<'_>) -> Result<Fail, Problem> {
+    Ok(Fail {
+        code: fields.optional_str("Code")?.map(str::to_string),
+        detail: fields.optional_str("Detail")?.map(str::to_string),
+    })
+}
