@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map as JsonMap, Number, Value};
-use serde_saphyr::{Budget, Location, Options, Spanned};
+use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options, Spanned};
 
 use crate::error::Problem;
 
@@ -106,6 +106,8 @@ fn parser_options() -> Options {
     options.budget = Some(budget);
     options.alias_limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
     options.with_snippet = false;
+    // Duplicates reach our visitor, which reports them with both locations.
+    options.duplicate_keys = DuplicateKeyPolicy::PassThrough;
     // YAML 1.2 booleans only: `y`, `yes`, `on` stay strings.
     options.strict_booleans = true;
     options

@@ -8,7 +8,7 @@ use sluice_ir::{
 
 use super::{
     Arena, FUNCTION_ARN_SHAPE, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
-    checked_name, error_names, expr_at, function_ref,
+    checked_name, error_names, expr_at, function_ref, registered_name,
 };
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
@@ -178,6 +178,7 @@ impl Compiler {
     /// Compiles a `{StartAt, States}` map into a new scope.
     fn compile_scope(&mut self, fields: &Fields<'_>, owner: &str) -> ScopeId {
         let scope = self.arena.new_scope(DataModel::Pipe);
+        let problems_before = self.problems.count();
         let start = self.problems.keep(fields.require("StartAt", owner));
         let states = self
             .problems
@@ -187,7 +188,6 @@ impl Compiler {
         if let Some(start) = start {
             self.arena.set_start(scope, start);
         }
-        let problems_before = self.problems.count();
         for slot in &slots {
             match self.compile_state(slot.node, &names) {
                 Ok(body) => self.arena.fill_state(slot.id, body),
@@ -229,12 +229,12 @@ impl Compiler {
             else {
                 continue;
             };
-            let Some(name) = self.problems.keep(checked_name(name_node, "state name")) else {
+            let Some(name) = registered_name(name_node, "state name", &mut self.problems) else {
                 continue;
             };
             let id = self.arena.reserve_state(scope, &name, name_node.loc);
-            self.problems
-                .keep(names.insert(&name, id, name_node.text_loc()));
+            let inserted = names.insert(&name, id, name_node.text_loc());
+            self.problems.keep(inserted.map_err(|p| p.in_state(&name)));
             slots.push(Slot { id, name, node });
         }
         (names, slots)

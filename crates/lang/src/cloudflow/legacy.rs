@@ -16,8 +16,8 @@ use sluice_ir::{
 
 use super::fdl::{MAX_PARALLEL_BRANCHES, condition_with};
 use super::{
-    Arena, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, checked_name,
-    error_names, expr_at, function_ref,
+    Arena, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, error_names,
+    expr_at, function_ref, registered_name,
 };
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
@@ -152,12 +152,12 @@ impl Compiler {
             else {
                 continue;
             };
-            let Some(name) = self.problems.keep(checked_name(name_node, "step name")) else {
+            let Some(name) = registered_name(name_node, "step name", &mut self.problems) else {
                 continue;
             };
             let id = self.arena.reserve_state(scope, &name, name_node.loc);
-            self.problems
-                .keep(names.insert(&name, id, name_node.text_loc()));
+            let inserted = names.insert(&name, id, name_node.text_loc());
+            self.problems.keep(inserted.map_err(|p| p.in_state(&name)));
             let choice_steps = nested_choice_steps(node)
                 .into_iter()
                 .map(|steps| self.reserve_list(scope, steps, names))

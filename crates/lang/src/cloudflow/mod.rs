@@ -238,6 +238,15 @@ pub(crate) fn checked_name(node: &Node, what: &str) -> Result<String, Problem> {
         .map_err(|e| Problem::at(node.text_loc(), format!("invalid {what} {name:?}: {e}")))
 }
 
+/// A state's name as written. A name breaking the name rule is still registered (so that the
+/// states naming it resolve), after its problem was recorded.
+pub(crate) fn registered_name(node: &Node, what: &str, problems: &mut Problems) -> Option<String> {
+    let name = problems.keep(node.as_str())?;
+    let checked = checked_name(node, what);
+    problems.keep(checked.map_err(|p| p.in_state(name)));
+    Some(name.to_string())
+}
+
 /// The state names of one scope, for resolving `Next`, `Default`, `goto`, ….
 #[derive(Debug, Default)]
 pub(crate) struct ScopeNames {
