@@ -634,8 +634,11 @@ impl Machine<'_> {
             Some(Op::Task {
                 thread, timeout, ..
             }) => {
-                if let Some(timer) = timeout {
-                    self.ex.ops.remove(&timer);
+                // When the timeout itself fired, its timer is already gone: cancelling it
+                // would name an op the runtime no longer has.
+                if let Some(timer) = timeout
+                    && self.ex.ops.remove(&timer).is_some()
+                {
                     self.step.effects.push(Effect::CancelTimer(timer));
                 }
                 thread
