@@ -1,1 +1,12 @@
-//! The runtime.
+//! The runtime: carries out the engine's effects.
+//!
+//! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation).
+//! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
+//! - [`render`]: history events in CloudFlow's shape.
+
+pub mod invoke;
+pub mod local;
+pub mod render;
+
+pub use invoke::{FunctionEndpoints, Invoker, InvokerError};
+pub use local::{Clock, LocalRunner, RunError, RunOutcome};

@@ -1,0 +1,305 @@
+//! Runs one execution in memory, start to finish: `sluice run`.
+//!
+//! Nothing is stored: the engine's effects are carried out directly (task calls as tokio
+//! tasks, timers as tokio sleeps) and their answers are fed back to the engine one at a time
+//! through a channel. Time comes from a [`Clock`] built on tokio's clock, so tests with paused
+//! time run Wait states and retry backoffs in virtual time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use sluice_engine::{
+    Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis, OpId, Rejection, Status,
+    Step, TaskCall,
+};
+use sluice_ir::{Flow, StateKind, TaskError, TaskMode};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::invoke::Invoker;
+
+/// Maps tokio time to the engine's epoch milliseconds: the wall-clock time at creation plus
+/// the tokio time elapsed since.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    origin: Instant,
+    origin_ms: Millis,
+}
+
+impl Clock {
+    pub fn start() -> Self {
+        let origin_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        Self {
+            origin: Instant::now(),
+            origin_ms,
+        }
+    }
+
+    pub fn now_ms(&self) -> Millis {
+        let elapsed = i64::try_from(self.origin.elapsed().as_millis()).unwrap_or(i64::MAX);
+        self.origin_ms.saturating_add(elapsed)
+    }
+
+    /// The tokio instant of `at`; instants in the past are now.
+    pub fn instant_at(&self, at: Millis) -> Instant {
+        let offset = u64::try_from(at.saturating_sub(self.origin_ms)).unwrap_or(0);
+        self.origin + Duration::from_millis(offset)
+    }
+}
+
+/// How an execution ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<TaskError>,
+    pub history: Vec<HistoryEvent>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "state {state:?} waits for a custom callback (TaskMode: WaitForCustomCallback): its \
+         result arrives through ReportTaskSucceeded/ReportTaskFailed, which only the server \
+         (`sluice serve`) receives, so `sluice run` cannot execute this flow"
+    )]
+    NeedsServer { state: String },
+    #[error("the engine refused to start the execution: {0}")]
+    NotStarted(Rejection),
+}
+
+/// Runs executions in memory, calling functions with its [`Invoker`].
+#[derive(Debug, Clone)]
+pub struct LocalRunner {
+    invoker: Arc<Invoker>,
+    name: String,
+    limits: Limits,
+    stop_error: Option<String>,
+    stop_cause: Option<String>,
+}
+
+impl LocalRunner {
+    pub fn new(invoker: Invoker) -> Self {
+        Self {
+            invoker: Arc::new(invoker),
+            name: "local".to_string(),
+            limits: Limits::default(),
+            stop_error: None,
+            stop_cause: None,
+        }
+    }
+
+    /// The execution name (`$Context.Execution.Name`, the `X-Sluice-Execution` header).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Overrides the engine's limits, e.g. the execution timeout.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The error and cause recorded when the execution is stopped.
+    pub fn stop_reason(mut self, error: impl Into<String>, cause: impl Into<String>) -> Self {
+        self.stop_error = Some(error.into());
+        self.stop_cause = Some(cause.into());
+        self
+    }
+
+    /// Runs `flow` with `input` to a terminal status. Cancelling `stop` stops the execution:
+    /// in-flight calls are aborted and the outcome is `Stopped`.
+    pub async fn run(
+        &self,
+        flow: &Flow,
+        input: Value,
+        stop: CancellationToken,
+    ) -> Result<RunOutcome, RunError> {
+        refuse_custom_callbacks(flow)?;
+        let clock = Clock::start();
+        let mut execution = Execution::new(self.execution_info(flow, &clock));
+        let (inputs, mut answers) = mpsc::unbounded_channel();
+        let mut effects = Effects::new(self.invoker.clone(), self.name.clone(), clock, inputs);
+        let mut history = Vec::new();
+
+        let first = execution
+            .apply(flow, Input::Start { input }, clock.now_ms())
+            .map_err(RunError::NotStarted)?;
+        let mut finished = effects.perform(first, &mut history);
+        let mut stop_requested = false;
+        while !finished {
+            let next = tokio::select! {
+                // A stop outranks answers already queued: they lose the race, as the stop
+                // contract requires.
+                biased;
+                () = stop.cancelled(), if !stop_requested => {
+                    stop_requested = true;
+                    Input::Stop { error: self.stop_error.clone(), cause: self.stop_cause.clone() }
+                }
+                Some(input) = answers.recv() => {
+                    effects.forget(&input);
+                    input
+                }
+            };
+            match execution.apply(flow, next, clock.now_ms()) {
+                Ok(step) => finished = effects.perform(step, &mut history),
+                // A late answer for a task or timer that was already settled: nothing to do.
+                Err(Rejection::Stale) => {}
+                Err(rejection) => {
+                    tracing::warn!(%rejection, "the engine refused an input of a local run");
+                }
+            }
+        }
+        Ok(RunOutcome {
+            status: execution.status,
+            output: execution.output,
+            error: execution.error,
+            history,
+        })
+    }
+
+    fn execution_info(&self, flow: &Flow, clock: &Clock) -> ExecutionInfo {
+        ExecutionInfo {
+            name: self.name.clone(),
+            flow_name: flow.name.clone().unwrap_or_else(|| "local".to_string()),
+            role_arn: None,
+            // Custom callbacks are refused up front, so no token ever leaves this process.
+            token_prefix: format!("{}-", self.name),
+            seed: u64::try_from(clock.now_ms()).unwrap_or_default(),
+            limits: self.limits,
+        }
+    }
+}
+
+/// A custom callback can only arrive through the server's API; without it such a task would
+/// wait until its timeout, so say so before starting.
+fn refuse_custom_callbacks(flow: &Flow) -> Result<(), RunError> {
+    let waiting = flow.states.iter().find(|state| {
+        matches!(&state.kind, StateKind::Task(task) if task.mode == TaskMode::WaitForCustomCallback)
+    });
+    match waiting {
+        Some(state) => Err(RunError::NeedsServer {
+            state: state.name.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The effects in progress of one execution: task calls and timers, each a tokio task that
+/// reports back through `inputs`.
+struct Effects {
+    invoker: Arc<Invoker>,
+    execution: Arc<str>,
+    clock: Clock,
+    inputs: mpsc::UnboundedSender<Input>,
+    calls: HashMap<OpId, CancellationToken>,
+    timers: HashMap<OpId, AbortHandle>,
+}
+
+impl Effects {
+    fn new(
+        invoker: Arc<Invoker>,
+        execution: String,
+        clock: Clock,
+        inputs: mpsc::UnboundedSender<Input>,
+    ) -> Self {
+        Self {
+            invoker,
+            execution: execution.into(),
+            clock,
+            inputs,
+            calls: HashMap::new(),
+            timers: HashMap::new(),
+        }
+    }
+
+    /// Records the step's events and carries out its effects; true when the execution finished.
+    fn perform(&mut self, step: Step, history: &mut Vec<HistoryEvent>) -> bool {
+        history.extend(step.events);
+        let mut finished = false;
+        for effect in step.effects {
+            match effect {
+                Effect::Dispatch(call) => self.dispatch(call),
+                Effect::CancelTask(op) => {
+                    if let Some(token) = self.calls.remove(&op) {
+                        token.cancel();
+                    }
+                }
+                Effect::StartTimer { op, fire_at } => self.start_timer(op, fire_at),
+                Effect::CancelTimer(op) => {
+                    if let Some(timer) = self.timers.remove(&op) {
+                        timer.abort();
+                    }
+                }
+                Effect::Finish(_) => finished = true,
+            }
+        }
+        finished
+    }
+
+    /// The call or timer that produced `answer` is over; stop tracking it.
+    fn forget(&mut self, answer: &Input) {
+        match answer {
+            Input::TaskCompleted { op, .. } => {
+                self.calls.remove(op);
+            }
+            Input::TimerFired { op } => {
+                self.timers.remove(op);
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, call: TaskCall) {
+        let cancel = CancellationToken::new();
+        self.calls.insert(call.op, cancel.clone());
+        let (invoker, execution, inputs) = (
+            self.invoker.clone(),
+            self.execution.clone(),
+            self.inputs.clone(),
+        );
+        // WaitForSystemCallback needs nothing special here: the function's answer is the
+        // system's callback.
+        tokio::spawn(async move {
+            let result = invoker.invoke(&execution, &call, &cancel).await;
+            if !cancel.is_cancelled() {
+                // The run may have ended meanwhile; its answer is then of no use to anyone.
+                let _ = inputs.send(Input::TaskCompleted {
+                    op: call.op,
+                    result,
+                });
+            }
+        });
+    }
+
+    fn start_timer(&mut self, op: OpId, fire_at: Millis) {
+        let deadline = self.clock.instant_at(fire_at);
+        let inputs = self.inputs.clone();
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep_until(deadline).await;
+            // As for task answers: a run that ended no longer listens.
+            let _ = inputs.send(Input::TimerFired { op });
+        });
+        self.timers.insert(op, timer.abort_handle());
+    }
+}
+
+impl Drop for Effects {
+    /// Nothing of a finished run may outlive it: calls still in flight (the engine has
+    /// cancelled them already, this is the safety net) are aborted and timers dropped.
+    fn drop(&mut self) {
+        for token in self.calls.values() {
+            token.cancel();
+        }
+        for timer in self.timers.values() {
+            timer.abort();
+        }
+    }
+}
