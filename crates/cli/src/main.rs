@@ -1,1 +1,31 @@
-fn main() {}
+//! The `sluice` command.
+
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Self-hosted workflow orchestration, CloudFlow-compatible"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a flow definition locally, in memory, and print its output.
+    Run(run::RunArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run(args) => run::run(args).await,
+    }
+}

@@ -1,0 +1,212 @@
+//! `sluice run FILE`: one execution, in memory, printed to the terminal.
+//!
+//! Exit codes: 0 Succeeded, 1 Failed, 2 usage or definition error, 3 TimedOut, 4 Stopped.
+//! `docs/sluice-run.md` describes the command for users.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow, bail};
+use clap::Args;
+use serde_json::Value;
+use sluice_engine::Status;
+use sluice_ir::Flow;
+use sluice_runtime::render::cloudflow_event;
+use sluice_runtime::{FunctionEndpoints, Invoker, LocalRunner, RunOutcome};
+use tokio_util::sync::CancellationToken;
+
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_TIMED_OUT: u8 = 3;
+const EXIT_STOPPED: u8 = 4;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The flow definition (CloudFlow `Type: StateMachine` or legacy `type: flow`, YAML or JSON).
+    file: PathBuf,
+    /// The execution input: inline JSON, or @FILE to read it from a file. Default: {}.
+    #[arg(long, value_name = "JSON|@FILE")]
+    input: Option<String>,
+    /// Print the history events to stderr, one JSON object per line, before the result.
+    #[arg(long)]
+    history: bool,
+    /// URL of every function, with {service}, {function} and {qualifier} filled in,
+    /// e.g. http://127.0.0.1:9000/{service}/{function}.
+    #[arg(long, env = "SLUICE_FUNCTION_URL", value_name = "TEMPLATE")]
+    function_url: Option<String>,
+    /// URL of one function, by `service/function` or `function` (repeatable; wins over
+    /// --function-url).
+    #[arg(long = "function", value_name = "NAME=URL", value_parser = parse_function)]
+    functions: Vec<(String, String)>,
+    /// The execution name ($Context.Execution.Name). Default: run-<milliseconds since epoch>.
+    #[arg(long, value_name = "EXECUTION_NAME")]
+    name: Option<String>,
+}
+
+fn parse_function(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, url)) if !name.is_empty() && !url.is_empty() => {
+            Ok((name.to_string(), url.to_string()))
+        }
+        _ => Err(format!("expected NAME=URL, got {text:?}")),
+    }
+}
+
+pub async fn run(args: RunArgs) -> ExitCode {
+    let prepared = match prepare(&args) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            eprintln!("Error: {error:#}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let stop = stop_on_ctrl_c().await;
+    match prepared
+        .runner
+        .run(&prepared.flow, prepared.input, stop)
+        .await
+    {
+        Ok(outcome) => report(&outcome, args.history),
+        Err(refusal) => {
+            eprintln!("Error: {refusal}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+struct Prepared {
+    flow: Flow,
+    input: Value,
+    runner: LocalRunner,
+}
+
+fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
+    let flow = load_flow(&args.file)?;
+    let input = read_input(args.input.as_deref())?;
+    let name = match &args.name {
+        Some(name) => {
+            sluice_ir::check_name_rule(name)
+                .map_err(|e| anyhow!("--name {name:?} is not a valid execution name: {e}"))?;
+            name.clone()
+        }
+        None => default_name(),
+    };
+    let endpoints = FunctionEndpoints {
+        template: args.function_url.clone(),
+        functions: args.functions.iter().cloned().collect::<HashMap<_, _>>(),
+    };
+    let runner = LocalRunner::new(Invoker::new(endpoints)?)
+        .name(name)
+        .stop_reason("Interrupted", "stopped by Ctrl-C");
+    Ok(Prepared {
+        flow,
+        input,
+        runner,
+    })
+}
+
+/// Reads and compiles the definition; its problems are listed one per line.
+fn load_flow(path: &Path) -> anyhow::Result<Flow> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the definition {}", path.display()))?;
+    sluice_lang::cloudflow::parse(&text).map_err(|error| {
+        let problems: Vec<String> = error
+            .problems
+            .iter()
+            .map(|p| format!("{}: {p}", path.display()))
+            .collect();
+        anyhow!(
+            "{} is not a valid definition:\n{}",
+            path.display(),
+            problems.join("\n")
+        )
+    })
+}
+
+fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
+    let Some(arg) = arg else {
+        return Ok(Value::Object(serde_json::Map::new()));
+    };
+    let (text, origin) = match arg.strip_prefix('@') {
+        Some(file) => (
+            std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read the input file {file}"))?,
+            format!("the input file {file}"),
+        ),
+        None => (arg.to_string(), "--input".to_string()),
+    };
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))?;
+    if !value.is_object() {
+        bail!("{origin} must be a JSON object");
+    }
+    Ok(value)
+}
+
+fn default_name() -> String {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    format!("run-{millis}")
+}
+
+/// The first Ctrl-C stops the execution (the engine aborts everything in flight); the run
+/// then ends promptly with status Stopped.
+async fn stop_on_ctrl_c() -> CancellationToken {
+    let stop = CancellationToken::new();
+    let trigger = stop.clone();
+    let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+    // Polling once installs the handler now, before the first task call goes out; otherwise
+    // an early Ctrl-C would kill the process instead of stopping the execution.
+    let pending = tokio::select! {
+        biased;
+        answer = &mut ctrl_c => {
+            if answer.is_ok() {
+                trigger.cancel();
+            }
+            false
+        }
+        () = std::future::ready(()) => true,
+    };
+    if pending {
+        tokio::spawn(async move {
+            // Without a signal handler the run cannot be interrupted; it still completes.
+            if ctrl_c.await.is_ok() {
+                trigger.cancel();
+            }
+        });
+    }
+    stop
+}
+
+fn report(outcome: &RunOutcome, history: bool) -> ExitCode {
+    if history {
+        for event in &outcome.history {
+            eprintln!("{}", cloudflow_event(event));
+        }
+    }
+    if outcome.status == Status::Succeeded {
+        let output = outcome.output.clone().unwrap_or(Value::Null);
+        println!("{output}");
+        return ExitCode::SUCCESS;
+    }
+    match &outcome.error {
+        Some(error) if error.detail.is_empty() => eprintln!("Error: {}", error.code),
+        Some(error) => eprintln!("Error: {}: {}", error.code, error.detail),
+        None => eprintln!("Error: the execution ended {}", outcome.status.as_str()),
+    }
+    eprintln!("Status: {}", outcome.status.as_str());
+    ExitCode::from(exit_code(outcome.status))
+}
+
+fn exit_code(status: Status) -> u8 {
+    match status {
+        Status::Succeeded => 0,
+        Status::TimedOut => EXIT_TIMED_OUT,
+        Status::Stopped => EXIT_STOPPED,
+        // A run only returns in a terminal status; Failed is the honest catch-all.
+        Status::Failed | Status::Starting | Status::Running => EXIT_FAILED,
+    }
+}

@@ -1,0 +1,453 @@
+//! `sluice run` end to end: the built binary over the spec §7 examples A–L
+//! (expectations in `tests/data/examples.json`), against functions served on 127.0.0.1.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+// ---- the function server ------------------------------------------------------------------
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Behaviour {
+    Echo,
+    Return(Value),
+    Fail(String),
+    Upper(String),
+}
+
+#[derive(Default)]
+struct Served {
+    behaviours: HashMap<String, Behaviour>,
+    calls: Mutex<HashMap<String, usize>>,
+}
+
+impl Served {
+    fn calls(&self, function: &str) -> usize {
+        self.calls
+            .lock()
+            .unwrap()
+            .get(function)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Serves each function at `/{function}` on its own runtime thread, so the test can block
+/// on the child process meanwhile.
+fn serve(behaviours: HashMap<String, Behaviour>) -> (SocketAddr, Arc<Served>) {
+    let served = Arc::new(Served {
+        behaviours,
+        ..Served::default()
+    });
+    let app = Router::new()
+        .route("/{function}", post(call))
+        .with_state(served.clone());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await
+        })
+    });
+    (addr, served)
+}
+
+async fn call(
+    State(served): State<Arc<Served>>,
+    UrlPath(function): UrlPath<String>,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    *served
+        .calls
+        .lock()
+        .unwrap()
+        .entry(function.clone())
+        .or_default() += 1;
+    match served.behaviours.get(&function) {
+        Some(Behaviour::Echo) => (StatusCode::OK, Json(body)),
+        Some(Behaviour::Return(value)) => (StatusCode::OK, Json(value.clone())),
+        Some(Behaviour::Fail(code)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"errorCode": code, "errorMessage": "failed on purpose"})),
+        ),
+        Some(Behaviour::Upper(field)) => {
+            let upper = body[field.as_str()]
+                .as_str()
+                .unwrap_or_default()
+                .to_uppercase();
+            (StatusCode::OK, Json(json!({ field.as_str(): upper })))
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"errorCode": "Test.NoSuchFunction"})),
+        ),
+    }
+}
+
+// ---- running the binary -------------------------------------------------------------------
+
+fn sluice() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+}
+
+fn example(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../lang/tests/data/cloudflow")
+        .join(file)
+}
+
+fn test_data(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file)
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn output(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+
+    /// The `--history` lines of stderr.
+    fn events(&self) -> Vec<Value> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with('{'))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn entered(&self) -> Vec<String> {
+        self.events()
+            .iter()
+            .filter(|e| e["Type"] == "StepEntered")
+            .map(|e| e["StepName"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+// ---- the examples -------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    name: String,
+    file: String,
+    input: Value,
+    #[serde(default)]
+    functions: HashMap<String, Behaviour>,
+    interrupt_after_calls: Option<usize>,
+    expect: Expect,
+}
+
+#[derive(Debug, Deserialize)]
+struct Expect {
+    exit: i32,
+    output: Option<Value>,
+    error: Option<String>,
+    #[serde(default)]
+    entered: Vec<String>,
+    #[serde(default)]
+    stderr: Vec<String>,
+    #[serde(default)]
+    calls: HashMap<String, usize>,
+}
+
+fn cases() -> Vec<Case> {
+    #[derive(Deserialize)]
+    struct File {
+        cases: Vec<Case>,
+    }
+    let text = std::fs::read_to_string(test_data("examples.json")).unwrap();
+    serde_json::from_str::<File>(&text).unwrap().cases
+}
+
+fn run_case(case: &Case) -> (Run, Arc<Served>) {
+    let (addr, served) = serve(case.functions.clone());
+    let mut command = sluice();
+    command
+        .arg("run")
+        .arg(example(&case.file))
+        .args(["--history", "--input", &case.input.to_string()])
+        .args(["--function-url", &format!("http://{addr}/{{function}}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    if let Some(calls) = case.interrupt_after_calls {
+        let total = || {
+            case.functions
+                .keys()
+                .map(|f| served.calls(f))
+                .sum::<usize>()
+        };
+        wait_for(|| total() >= calls, &case.name);
+        interrupt(child.id());
+    }
+    (Run::of(child.wait_with_output().unwrap()), served)
+}
+
+fn wait_for(condition: impl Fn() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: timed out waiting");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Ctrl-C, as a terminal sends it.
+fn interrupt(pid: u32) {
+    let status = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Every way `run` differs from `expect`, as readable lines.
+fn mismatches(case: &Case, run: &Run, served: &Served) -> Vec<String> {
+    let expect = &case.expect;
+    let mut problems = Vec::new();
+    if run.code != expect.exit {
+        problems.push(format!("exit code {} instead of {}", run.code, expect.exit));
+    }
+    if let Some(output) = &expect.output
+        && serde_json::from_str::<Value>(run.stdout.trim())
+            .ok()
+            .as_ref()
+            != Some(output)
+    {
+        problems.push(format!("output {} instead of {output}", run.stdout.trim()));
+    }
+    if let Some(code) = &expect.error
+        && !run
+            .stderr
+            .lines()
+            .any(|l| l.starts_with(&format!("Error: {code}")))
+    {
+        problems.push(format!("no `Error: {code}` line"));
+    }
+    for text in &expect.stderr {
+        if !run.stderr.contains(text.as_str()) {
+            problems.push(format!("stderr lacks {text:?}"));
+        }
+    }
+    if !expect.entered.is_empty() && !is_subsequence(&expect.entered, &run.entered()) {
+        problems.push(format!(
+            "entered {:?}, expected in order {:?}",
+            run.entered(),
+            expect.entered
+        ));
+    }
+    for (function, count) in &expect.calls {
+        if served.calls(function) != *count {
+            problems.push(format!(
+                "{function} called {} times, expected {count}",
+                served.calls(function)
+            ));
+        }
+    }
+    problems
+}
+
+fn is_subsequence(wanted: &[String], seen: &[String]) -> bool {
+    let mut seen = seen.iter();
+    wanted.iter().all(|w| seen.any(|s| s == w))
+}
+
+#[test]
+fn every_spec_example_runs_as_documented() {
+    let cases = cases();
+    let letters: std::collections::BTreeSet<char> =
+        cases.iter().filter_map(|c| c.file.chars().next()).collect();
+    assert_eq!(letters.into_iter().collect::<String>(), "ABCDEFGHIJKL");
+
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|case| scope.spawn(move || (case, run_case(case))))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| {
+                let (case, (run, served)) = handle.join().unwrap();
+                mismatches(case, &run, &served)
+                    .into_iter()
+                    .map(move |problem| {
+                        format!("{}: {problem}\n  stderr: {}", case.name, run.stderr.trim())
+                    })
+            })
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+// ---- the command itself -------------------------------------------------------------------
+
+#[test]
+fn a_bad_definition_is_reported_with_line_and_column_and_exit_2() {
+    let run = Run::of(
+        sluice()
+            .arg("run")
+            .arg(test_data("bad-definition.yaml"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.starts_with("Error: "), "{}", run.stderr);
+    let located: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("bad-definition.yaml: line "))
+        .collect();
+    assert!(!located.is_empty(), "{}", run.stderr);
+    assert!(
+        located.iter().all(|l| l.contains(", column ")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn input_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, r#"{"status": "ready"}"#).unwrap();
+    let run = Run::of(
+        sluice()
+            .arg("run")
+            .arg(example("B-choice.yaml"))
+            .arg("--input")
+            .arg(format!("@{}", input.display()))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.output(), json!({"status": "ready"}));
+}
+
+#[test]
+fn invalid_input_json_is_a_usage_error() {
+    let run = Run::of(
+        sluice()
+            .arg("run")
+            .arg(example("A-pass-constant-input.yaml"))
+            .args(["--input", "{not json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--input is not valid JSON"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn history_has_dense_event_ids_from_1_and_ends_with_the_terminal_event() {
+    let run = Run::of(
+        sluice()
+            .arg("run")
+            .arg(example("C-parallel.yaml"))
+            .arg("--history")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let events = run.events();
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|e| e["EventId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, (1..=events.len() as u64).collect::<Vec<_>>());
+    let last = events.last().unwrap();
+    assert_eq!(last["Type"], "ExecutionSucceeded");
+    for event in &events {
+        let time = event["Time"].as_str().unwrap();
+        assert!(
+            time.ends_with('Z') && time.len() == "2026-01-01T00:00:00.000Z".len(),
+            "{time}"
+        );
+        let detail = event["EventDetail"].as_str().unwrap();
+        assert!(serde_json::from_str::<Value>(detail).is_ok(), "{detail}");
+        assert!(event["ScheduleEventId"].is_u64() && event["StepName"].is_string());
+    }
+}
+
+#[test]
+fn a_function_url_per_name_wins_over_the_template() {
+    let (addr, served) = serve(HashMap::from([
+        ("myFunction1".to_string(), Behaviour::Echo),
+        (
+            "second".to_string(),
+            Behaviour::Return(json!({"via": "--function"})),
+        ),
+    ]));
+    let run = Run::of(
+        sluice()
+            .arg("run")
+            .arg(example("E-task-function-compute.yaml"))
+            .env("SLUICE_FUNCTION_URL", format!("http://{addr}/{{function}}"))
+            .arg("--function")
+            .arg(format!("myService2/myFunction2=http://{addr}/second"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.output(), json!({"via": "--function"}));
+    assert_eq!(
+        (served.calls("myFunction1"), served.calls("myFunction2")),
+        (1, 0)
+    );
+}
+
+#[test]
+fn a_function_without_url_fails_with_a_hint() {
+    let run = Run::of(
+        sluice()
+            .arg("run")
+            .arg(example("E-task-function-compute.yaml"))
+            .env_remove("SLUICE_FUNCTION_URL")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("Error: FC.FunctionNotFound: "),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--function-url"), "{}", run.stderr);
+    assert!(run.stderr.contains("Status: Failed"), "{}", run.stderr);
+}
