@@ -97,7 +97,10 @@ pub struct Execution {
     pub(crate) next_event: u64,
     pub(crate) next_op: u64,
     pub(crate) next_thread: u32,
-    pub(crate) threads: BTreeMap<ThreadId, Thread>,
+    /// Boxed: a Map keeps thousands of threads coming and going, and a BTreeMap shifts its
+    /// values on every insert and remove; pointers shift much faster than whole threads.
+    /// (Serialized exactly as unboxed.)
+    pub(crate) threads: BTreeMap<ThreadId, Box<Thread>>,
     pub(crate) ops: BTreeMap<OpId, Op>,
 }
 

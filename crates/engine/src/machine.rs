@@ -120,6 +120,11 @@ enum Outcome {
         result: Value,
         goto: Option<Next>,
     },
+    /// Like `Done` with the state's own input as the result (Pass, Succeed, Choice, Wait):
+    /// `finish` moves it out of the active state instead of copying it.
+    PassInput {
+        goto: Option<Next>,
+    },
     Error(TaskError),
 }
 
@@ -189,7 +194,7 @@ impl Machine<'_> {
             EventType::ExecutionStarted,
             None,
             None,
-            json!({ "input": input }),
+            detail("input", input.clone()),
         );
         self.ex.input = Some(input.clone());
         if let Some(timeout) = self.ex.info.limits.execution_timeout_ms {
@@ -265,19 +270,10 @@ impl Machine<'_> {
         let purpose = *purpose;
         self.ex.ops.remove(&op);
         match purpose {
-            TimerPurpose::Wait(thread) => {
-                let input = self
-                    .active(thread)
-                    .map(|a| a.input.clone())
-                    .unwrap_or_default();
-                self.work.push_back(Work::Finish {
-                    thread,
-                    outcome: Outcome::Done {
-                        result: input,
-                        goto: None,
-                    },
-                });
-            }
+            TimerPurpose::Wait(thread) => self.work.push_back(Work::Finish {
+                thread,
+                outcome: Outcome::PassInput { goto: None },
+            }),
             TimerPurpose::Backoff(thread) => self.work.push_back(Work::Run { thread }),
             TimerPurpose::TaskTimeout(task) => {
                 if let Some(Op::Task {
@@ -347,13 +343,18 @@ impl Machine<'_> {
 
     fn enter(&mut self, thread: ThreadId, state_id: StateId) {
         let state = self.flow.state(state_id);
-        let input = self.state_input(thread, state);
-        let shown = input.as_ref().ok().cloned().unwrap_or(Value::Null);
+        let (input, next) = match self.state_input(thread, state) {
+            Ok(input) => (input, Work::Run { thread }),
+            Err(error) => {
+                let outcome = Outcome::Error(error);
+                (Value::Null, Work::Finish { thread, outcome })
+            }
+        };
         let entered = self.emit(
             EventType::StepEntered,
             None,
             Some(state.name.clone()),
-            json!({ "input": shown }),
+            detail("input", input.clone()),
         );
         let retries = state.kind.recovery().map_or(0, |r| r.retry.len());
         let Some(t) = self.ex.threads.get_mut(&thread) else {
@@ -361,46 +362,46 @@ impl Machine<'_> {
         };
         t.at = Some(Active {
             state: state_id,
-            input: input.as_ref().ok().cloned().unwrap_or(Value::Null),
+            input,
             entered,
             retries: vec![0; retries],
             retry_count: 0,
             block: Block::None,
         });
-        self.work.push_back(match input {
-            Ok(_) => Work::Run { thread },
-            Err(error) => Work::Finish {
-                thread,
-                outcome: Outcome::Error(error),
-            },
-        });
+        self.work.push_back(next);
     }
 
     /// Computes the input of `state` from the thread's data (InputConstructor / mappings).
-    fn state_input(&self, thread: ThreadId, state: &State) -> Result<Value, TaskError> {
+    fn state_input(&mut self, thread: ThreadId, state: &State) -> Result<Value, TaskError> {
         let Some(t) = self.ex.threads.get(&thread) else {
             return Ok(Value::Null);
         };
-        let input = match self.flow.scope(t.scope).data {
-            DataModel::Pipe => match &state.input {
-                Some(template) => {
-                    self.eval(template, Vars::input(&t.data), Here::state(&state.name))?
-                }
-                None => t.data.clone(),
-            },
-            DataModel::Merge => match &state.input {
-                Some(template) => {
-                    let vars = Vars {
-                        local: Some(&t.data),
-                        ..Vars::input(&t.scope_input)
-                    };
-                    self.eval(template, vars, Here::state(&state.name))?
-                }
-                None => data::merged(&t.scope_input, &t.data),
-            },
+        let input = match (self.flow.scope(t.scope).data, &state.input) {
+            // Pipe data is the next state's input and nothing else: nothing reads it again
+            // before the state advances and replaces it, so it moves instead of being copied.
+            (DataModel::Pipe, None) => self.take_data(thread),
+            (DataModel::Pipe, Some(template)) => {
+                self.eval(template, Vars::input(&t.data), Here::state(&state.name))?
+            }
+            (DataModel::Merge, Some(template)) => {
+                let vars = Vars {
+                    local: Some(&t.data),
+                    ..Vars::input(&t.scope_input)
+                };
+                self.eval(template, vars, Here::state(&state.name))?
+            }
+            (DataModel::Merge, None) => data::merged(&t.scope_input, &t.data),
         };
         self.check_size(&input, "the state input")?;
         Ok(input)
+    }
+
+    fn take_data(&mut self, thread: ThreadId) -> Value {
+        self.ex
+            .threads
+            .get_mut(&thread)
+            .map(|t| std::mem::take(&mut t.data))
+            .unwrap_or_default()
     }
 
     /// Performs the action of the thread's active state (again, after a retry backoff).
@@ -409,14 +410,10 @@ impl Machine<'_> {
             return;
         };
         let state = self.flow.state(active.state);
-        let input = active.input.clone();
+        let input = &active.input;
         let outcome = match &state.kind {
-            StateKind::Pass => Outcome::Done {
-                result: input,
-                goto: None,
-            },
-            StateKind::Succeed => Outcome::Done {
-                result: input,
+            StateKind::Pass => Outcome::PassInput { goto: None },
+            StateKind::Succeed => Outcome::PassInput {
                 goto: Some(Next::End),
             },
             StateKind::Fail(fail) => Outcome::Error(TaskError::new(
@@ -425,14 +422,11 @@ impl Machine<'_> {
                     .unwrap_or_else(|| ErrorCode::FAILED.to_string()),
                 fail.detail.clone().unwrap_or_default(),
             )),
-            StateKind::Choice(choice) => match self.choose(choice, &input, &state.name) {
-                Ok(next) => Outcome::Done {
-                    result: input,
-                    goto: Some(next),
-                },
+            StateKind::Choice(choice) => match self.choose(choice, input, &state.name) {
+                Ok(next) => Outcome::PassInput { goto: Some(next) },
                 Err(error) => Outcome::Error(error),
             },
-            StateKind::Wait(wait) => match self.wait_until(wait, &input, &state.name) {
+            StateKind::Wait(wait) => match self.wait_until(wait, input, &state.name) {
                 Ok(fire_at) => {
                     let op = self.start_timer(fire_at, TimerPurpose::Wait(thread));
                     self.block(thread, Block::Wait(op));
@@ -440,16 +434,16 @@ impl Machine<'_> {
                 }
                 Err(error) => Outcome::Error(error),
             },
-            StateKind::Task(task) => match self.dispatch(thread, state, task, &input) {
+            StateKind::Task(task) => match self.dispatch(thread, state, task, input.clone()) {
                 Ok(()) => return,
                 Err(error) => Outcome::Error(error),
             },
             StateKind::Parallel(parallel) => {
-                let inputs = vec![input; parallel.branches.len()];
+                let inputs = vec![input.clone(); parallel.branches.len()];
                 self.fan_out(thread, inputs, 0);
                 return;
             }
-            StateKind::Map(map) => match self.map_inputs(map, &input, &state.name) {
+            StateKind::Map(map) => match self.map_inputs(map, input, &state.name) {
                 Ok(inputs) => {
                     self.fan_out(thread, inputs, map.max_concurrency);
                     return;
@@ -529,21 +523,21 @@ impl Machine<'_> {
         thread: ThreadId,
         state: &State,
         task: &Task,
-        input: &Value,
+        input: Value,
     ) -> Result<(), TaskError> {
         let op = self.next_op();
         let token = (task.mode == TaskMode::WaitForCustomCallback)
             .then(|| format!("{}{}", self.ex.info.token_prefix, op.0));
         let attempt = self.active(thread).map_or(0, |a| a.retry_count);
         let body = match &task.body {
-            Body::StateInput => input.clone(),
+            Body::StateInput => input,
             Body::Template(template) => {
                 let here = Here {
                     retry_count: attempt,
                     token: token.as_deref(),
                     ..Here::state(&state.name)
                 };
-                self.eval(template, Vars::input(input), here)?
+                self.eval(template, Vars::input(&input), here)?
             }
         };
         self.check_size(&body, "the task input")?;
@@ -557,7 +551,10 @@ impl Machine<'_> {
             attempt,
             timeout_secs: task.timeout_secs,
         };
-        let detail = json!({ "resource": target_name(&task.target), "input": call.body });
+        let mut detail = Map::with_capacity(2);
+        detail.insert("resource".into(), target_name(&task.target).into());
+        detail.insert("input".into(), call.body.clone());
+        let detail = Value::Object(detail);
         let scheduled = self.emit(
             EventType::TaskScheduled,
             None,
@@ -608,7 +605,7 @@ impl Machine<'_> {
                     EventType::TaskSucceeded,
                     Some(scheduled),
                     Some(state),
-                    json!({ "output": output }),
+                    detail("output", output.clone()),
                 );
                 Outcome::Done {
                     result: output,
@@ -701,41 +698,64 @@ impl Machine<'_> {
             return;
         };
         let state = self.flow.state(active.state);
-        match outcome {
-            Outcome::Done { result, goto } => {
-                let output = match &state.output {
-                    Some(template) => {
-                        let vars = Vars {
-                            output: Some(&result),
-                            local: Some(&result),
-                            ..Vars::input(&active.input)
-                        };
-                        let here = Here {
-                            output: Some(&result),
-                            retry_count: active.retry_count,
-                            ..Here::state(&state.name)
-                        };
-                        self.eval(template, vars, here)
-                            .and_then(|v| self.check_size(&v, "the state output").map(|()| v))
-                    }
-                    None => Ok(result),
-                };
-                match output {
-                    Ok(output) => {
-                        let entered = active.entered;
-                        self.emit(
-                            EventType::StepExited,
-                            Some(entered),
-                            Some(state.name.clone()),
-                            json!({ "output": output }),
-                        );
-                        self.advance(thread, output, goto.unwrap_or(state.next));
-                    }
-                    Err(error) => self.recover(thread, state, error),
-                }
+        let entered = active.entered;
+        let (result, goto) = match outcome {
+            Outcome::Done { result, goto } => (Some(result), goto),
+            Outcome::PassInput { goto } => (None, goto),
+            Outcome::Error(error) => {
+                self.recover(thread, state, error);
+                return;
             }
-            Outcome::Error(error) => self.recover(thread, state, error),
+        };
+        let output = match &state.output {
+            Some(template) => self.shape_output(thread, state, template, result.as_ref()),
+            // The state is done with its input: it can move on as the output.
+            None => Ok(result.unwrap_or_else(|| self.take_input(thread))),
+        };
+        match output {
+            Ok(output) => {
+                self.emit(
+                    EventType::StepExited,
+                    Some(entered),
+                    Some(state.name.clone()),
+                    detail("output", output.clone()),
+                );
+                self.advance(thread, output, goto.unwrap_or(state.next));
+            }
+            Err(error) => self.recover(thread, state, error),
         }
+    }
+
+    /// Applies the state's OutputConstructor to `result` (`None`: the state's own input).
+    fn shape_output(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        template: &Template,
+        result: Option<&Value>,
+    ) -> Result<Value, TaskError> {
+        let Some(active) = self.active(thread) else {
+            return Ok(Value::Null);
+        };
+        let result = result.unwrap_or(&active.input);
+        let vars = Vars {
+            output: Some(result),
+            local: Some(result),
+            ..Vars::input(&active.input)
+        };
+        let here = Here {
+            output: Some(result),
+            retry_count: active.retry_count,
+            ..Here::state(&state.name)
+        };
+        self.eval(template, vars, here)
+            .and_then(|v| self.check_size(&v, "the state output").map(|()| v))
+    }
+
+    fn take_input(&mut self, thread: ThreadId) -> Value {
+        self.active_mut(thread)
+            .map(|a| std::mem::take(&mut a.input))
+            .unwrap_or_default()
     }
 
     /// Retry, then Catch, then fail the scope.
@@ -946,7 +966,7 @@ impl Machine<'_> {
             entered,
             None,
             Some(state.name.clone()),
-            json!({ "index": index }),
+            detail("index", index.into()),
         );
         self.work.push_back(Work::Enter {
             thread: child,
@@ -985,7 +1005,7 @@ impl Machine<'_> {
             exited,
             None,
             Some(state.name.clone()),
-            json!({ "index": slot.index }),
+            detail("index", slot.index.into()),
         );
         match result {
             Err(error) => {
@@ -1004,11 +1024,14 @@ impl Machine<'_> {
                 if let Some(r) = fan.results.get_mut(slot.index as usize) {
                     *r = Some(output);
                 }
-                if (fan.next_index as usize) < fan.pending.len() {
+                let waiting = (fan.next_index as usize) < fan.pending.len();
+                if waiting && fan.max_concurrency > 0 {
+                    // A bounded fan-out stops starting children at capacity: the freed slot
+                    // restarts it. Unbounded, its `StartChild` chain is still running.
                     self.work.push_back(Work::StartChild {
                         parent: slot.thread,
                     });
-                } else if fan.running.is_empty() {
+                } else if !waiting && fan.running.is_empty() {
                     let results = std::mem::take(&mut fan.results)
                         .into_iter()
                         .map(Option::unwrap_or_default)
@@ -1036,7 +1059,7 @@ impl Machine<'_> {
         };
         match how {
             Aggregate::Array => Value::Array(results),
-            Aggregate::ItemsField => json!({ "Items": results }),
+            Aggregate::ItemsField => detail("Items", Value::Array(results)),
             Aggregate::BranchKeys => Value::Object(
                 results
                     .into_iter()
@@ -1098,7 +1121,7 @@ impl Machine<'_> {
         self.ex.threads.clear();
         self.work.clear();
         let detail = match &result {
-            Ok(output) => json!({ "output": output }),
+            Ok(output) => detail("output", output.clone()),
             Err(error) => error_detail(error),
         };
         self.emit(kind, None, None, detail);
@@ -1155,13 +1178,13 @@ impl Machine<'_> {
         };
         self.ex.threads.insert(
             id,
-            Thread {
+            Box::new(Thread {
                 parent,
                 scope,
                 scope_input: input,
                 data,
                 at: None,
-            },
+            }),
         );
         id
     }
@@ -1198,15 +1221,24 @@ impl Machine<'_> {
         vars: Vars<'_>,
         name: &StateName,
     ) -> Result<Value, TaskError> {
-        self.eval(&Template::Expr(expr.clone()), vars, Here::state(name))
+        self.evaluate(vars, Here::state(name), |env| expr.eval(env))
     }
 
-    /// Evaluates a template with `$Context` describing the current state.
     fn eval(
         &self,
         template: &Template,
         vars: Vars<'_>,
         here: Here<'_>,
+    ) -> Result<Value, TaskError> {
+        self.evaluate(vars, here, |env| template.eval(env))
+    }
+
+    /// Runs `eval` in an environment whose `$Context` describes the current state.
+    fn evaluate(
+        &self,
+        vars: Vars<'_>,
+        here: Here<'_>,
+        eval: impl FnOnce(&sluice_ir::Env<'_>) -> Result<Value, sluice_ir::EvalError>,
     ) -> Result<Value, TaskError> {
         let empty = Value::Object(Map::new());
         let name = here.name;
@@ -1232,9 +1264,7 @@ impl Machine<'_> {
         env.local = vars.local;
         env.item = vars.item;
         env.global = Some(&empty);
-        template
-            .eval(&env)
-            .map_err(|e| TaskError::new(ErrorCode::EXPRESSION, format!("state {name}: {e}")))
+        eval(&env).map_err(|e| TaskError::new(ErrorCode::EXPRESSION, format!("state {name}: {e}")))
     }
 }
 
@@ -1268,6 +1298,14 @@ fn work_thread(work: &Work) -> Option<ThreadId> {
         | Work::ScopeDone { thread, .. } => Some(*thread),
         Work::StartChild { parent } => Some(*parent),
     }
+}
+
+/// A one-field object such as an event's `{"output": …}`. Built by hand: `json!` would copy
+/// the value through the serializer, which costs more than the clone callers avoid.
+fn detail(key: &str, value: Value) -> Value {
+    let mut map = Map::with_capacity(1);
+    map.insert(key.to_owned(), value);
+    Value::Object(map)
 }
 
 fn error_detail(error: &TaskError) -> Value {
