@@ -46,10 +46,14 @@ impl Clock {
         self.origin_ms.saturating_add(elapsed)
     }
 
-    /// The tokio instant of `at`; instants in the past are now.
+    /// The tokio instant of `at`; instants in the past are now. Instants beyond what the
+    /// platform can represent (a Wait until the year 9999) become "in a century", which no
+    /// local run lives to see, instead of overflowing.
     pub fn instant_at(&self, at: Millis) -> Instant {
+        const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
         let offset = u64::try_from(at.saturating_sub(self.origin_ms)).unwrap_or(0);
-        self.origin + Duration::from_millis(offset)
+        let offset = Duration::from_millis(offset).min(CENTURY);
+        self.origin.checked_add(offset).unwrap_or(self.origin)
     }
 }
 

@@ -400,3 +400,57 @@ async fn legacy_example_i_retries_then_catches_and_reaches_final() {
         )
     );
 }
+
+// ---- execution timeout and stop without calls ---------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn the_execution_timeout_ends_a_long_wait_as_timed_out() {
+    let functions = Functions::start().await;
+    let runner = functions.runner().limits(Limits {
+        execution_timeout_ms: Some(5_000),
+        ..Limits::default()
+    });
+    let outcome = runner
+        .run(&flow("wait-10s.yaml"), json!({}), CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(outcome.status, Status::TimedOut);
+    assert_eq!(error_code(&outcome), "FnF.Timeout");
+    let started = times_of(&outcome, EventType::ExecutionStarted)[0];
+    let timed_out = times_of(&outcome, EventType::ExecutionTimedOut)[0];
+    assert_eq!(timed_out - started, 5_000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_during_a_wait_ends_the_run_at_once() {
+    let functions = Functions::start().await;
+    let runner = functions.runner();
+    let stop = CancellationToken::new();
+    let run = tokio::spawn({
+        let stop = stop.clone();
+        async move { runner.run(&flow("wait-10s.yaml"), json!({}), stop).await }
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.cancel();
+    let outcome = run.await.unwrap().unwrap();
+    assert_eq!(outcome.status, Status::Stopped);
+    let started = times_of(&outcome, EventType::ExecutionStarted)[0];
+    let stopped = times_of(&outcome, EventType::ExecutionStopped)[0];
+    assert_eq!(stopped - started, 3_000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_far_beyond_any_clock_does_not_overflow() {
+    let functions = Functions::start().await;
+    let stop = CancellationToken::new();
+    let runner = functions.runner();
+    let run = tokio::spawn({
+        let stop = stop.clone();
+        let input = json!({"seconds": 300_000_000_000_u64});
+        async move { runner.run(&flow("wait-until.yaml"), input, stop).await }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.cancel();
+    let outcome = run.await.unwrap().unwrap();
+    assert_eq!(outcome.status, Status::Stopped);
+}
