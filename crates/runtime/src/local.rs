@@ -147,6 +147,7 @@ impl LocalRunner {
                     stop_requested = true;
                     Input::Stop { error: self.stop_error.clone(), cause: self.stop_cause.clone() }
                 }
+                // `effects` holds a sender until the loop ends, so `recv` never yields None.
                 Some(input) = answers.recv() => {
                     effects.forget(&input);
                     input
