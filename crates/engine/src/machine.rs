@@ -203,15 +203,31 @@ impl Machine<'_> {
                 .saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX));
             self.start_timer(fire_at, TimerPurpose::ExecutionDeadline);
         }
-        if let Err(e) = self.check_size(&input, "the execution input") {
-            self.terminate(Status::Failed, EventType::ExecutionFailed, Err(e));
-            return;
-        }
+        let input = self
+            .check_size(&input, "the execution input")
+            .and_then(|()| self.root_input(input));
+        let input = match input {
+            Ok(input) => input,
+            Err(e) => {
+                self.terminate(Status::Failed, EventType::ExecutionFailed, Err(e));
+                return;
+            }
+        };
         let root = self.spawn(None, ScopeId::ROOT, input);
         self.work.push_back(Work::Enter {
             thread: root,
             state: self.flow.root().start,
         });
+    }
+
+    /// The top-level scope's input: the execution input, through the flow's input mappings
+    /// (legacy `inputMappings`) if it has them.
+    fn root_input(&self, input: Value) -> Result<Value, TaskError> {
+        let Some(template) = &self.flow.root().input else {
+            return Ok(input);
+        };
+        let name = StateName::new(self.ex.info.flow_name.as_str());
+        self.eval(template, Vars::input(&input), Here::state(&name))
     }
 
     fn task_completed(

@@ -70,6 +70,10 @@ pub struct Scope {
     pub start: StateId,
     pub states: Vec<StateId>,
     pub data: DataModel,
+    /// Builds the scope's input from the input it is given (legacy flow-level
+    /// `inputMappings`, on the top-level scope).
+    #[serde(default)]
+    pub input: Option<Template>,
     /// Builds the scope's output from its final data (legacy flow-level `outputMappings`).
     pub output: Option<Template>,
 }

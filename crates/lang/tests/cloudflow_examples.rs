@@ -394,3 +394,13 @@ fn json_definitions_parse() {
     .unwrap();
     assert_eq!(flow.states.len(), 1);
 }
+
+#[test]
+fn legacy_flow_level_mappings_shape_the_top_scope() {
+    let flow = parse(
+        "version: v1\ntype: flow\ninputMappings:\n  - target: who\n    source: $input.name\noutputMappings:\n  - target: done\n    source: true\nsteps:\n  - type: pass\n    name: p\n",
+    )
+    .unwrap();
+    assert!(matches!(&flow.root().input, Some(Template::Object(fields)) if fields[0].0 == "who"));
+    assert!(matches!(&flow.root().output, Some(Template::Object(fields)) if fields[0].0 == "done"));
+}

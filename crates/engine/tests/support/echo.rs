@@ -92,6 +92,7 @@ impl Builder {
             start: StateId(0),
             states: Vec::new(),
             data: DataModel::Pipe,
+            input: None,
             output: None,
         });
         let mut ids = Vec::new();

@@ -262,6 +262,7 @@ impl Builder {
             start: ids[0],
             states: ids.clone(),
             data: spec.data,
+            input: None,
             output: None,
         });
         self.states

@@ -103,12 +103,6 @@ impl Compiler {
         self.problems
             .keep(fields.allow_only(TOP_LEVEL_FIELDS, "the flow definition"));
         self.problems.keep(version(&fields));
-        if let Some(node) = fields.get("inputMappings") {
-            self.problems.push(Problem::at(
-                node.loc,
-                "flow-level inputMappings are not supported yet; map the input in the first step's inputMappings",
-            ));
-        }
         let Some(steps) = self
             .problems
             .keep(fields.require("steps", "the flow definition"))
@@ -116,9 +110,11 @@ impl Compiler {
             return;
         };
         let scope = self.compile_scope(steps);
+        let input = fields.get("inputMappings").map(mappings).transpose();
         let output = fields.get("outputMappings").map(mappings).transpose();
-        if let Some(output) = self.problems.keep(output) {
-            self.arena.set_scope_output(scope, output);
+        if let (Some(input), Some(output)) = (self.problems.keep(input), self.problems.keep(output))
+        {
+            self.arena.set_scope_mappings(scope, input, output);
         }
     }
 

@@ -321,6 +321,7 @@ impl Arena {
             start: StateId(0),
             states: Vec::new(),
             data,
+            input: None,
             output: None,
         });
         id
@@ -359,8 +360,14 @@ impl Arena {
         }
     }
 
-    pub(crate) fn set_scope_output(&mut self, scope: ScopeId, output: Option<Template>) {
+    pub(crate) fn set_scope_mappings(
+        &mut self,
+        scope: ScopeId,
+        input: Option<Template>,
+        output: Option<Template>,
+    ) {
         if let Some(s) = self.scopes.get_mut(scope.0 as usize) {
+            s.input = input;
             s.output = output;
         }
     }
