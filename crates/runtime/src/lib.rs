@@ -3,7 +3,9 @@
 //! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation).
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
 //! - [`render`]: history events in CloudFlow's shape.
+//! - [`durable`]: executions whose every step is committed to the store before its effects run.
 
+pub mod durable;
 pub mod invoke;
 pub mod local;
 pub mod render;

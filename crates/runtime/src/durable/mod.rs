@@ -1,0 +1,337 @@
+//! The durable runtime: executions whose every step is committed to a [`Store`] before its
+//! effects are carried out.
+//!
+//! The cycle for one input to one execution, under that execution's lock:
+//! load the execution → `Execution::apply` → commit the step (state, history, timer and task
+//! rows, one transaction, compare-and-set on the version) → perform the effects (dispatch or
+//! abort HTTP calls, arm or drop timers, wake long-pollers).
+//!
+//! Because effects run only after the commit, a stop that committed can never be followed by
+//! an event of the execution: the engine rejects late results as stale, and the in-flight calls
+//! are aborted right after the commit. Because every outstanding timer and task call has a row,
+//! [`Runtime::resume`] after a crash re-arms the timers and dispatches the calls again
+//! (at-least-once for task calls).
+
+mod timers;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use sluice_engine::{
+    Effect, Execution, ExecutionInfo, Input, Millis, OpId, PendingOp, Rejection, Step,
+};
+use sluice_ir::Flow;
+use sluice_store::{
+    ExecutionId, ExecutionRecord, FlowId, NewExecution, StepWrite, Store, StoreError, TaskRow,
+    TimerRow,
+};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::invoke::Invoker;
+use timers::Timers;
+
+/// Compiles a stored definition (dialect name, text) into the IR.
+pub type Compiler = dyn Fn(&str, &str) -> Result<Flow, String> + Send + Sync;
+
+/// The wall clock, in milliseconds since the Unix epoch.
+pub fn wall_clock_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the definition of flow {flow:?} revision {revision} cannot be loaded: {reason}")]
+    Definition {
+        flow: FlowId,
+        revision: i64,
+        reason: String,
+    },
+    #[error("execution {0} does not exist")]
+    NoSuchExecution(ExecutionId),
+}
+
+/// What became of an input.
+#[derive(Debug)]
+pub enum Applied {
+    /// Committed; the execution as it now is.
+    Committed(Box<ExecutionRecord>, Step),
+    /// The engine refused it; nothing changed.
+    Rejected(Rejection, Box<ExecutionRecord>),
+}
+
+pub struct Runtime {
+    store: Arc<dyn Store>,
+    invoker: Arc<Invoker>,
+    compiler: Arc<Compiler>,
+    flows: Mutex<HashMap<(FlowId, i64), Arc<Flow>>>,
+    locks: Mutex<HashMap<ExecutionId, Arc<tokio::sync::Mutex<()>>>>,
+    inflight: Mutex<HashMap<(ExecutionId, OpId), CancellationToken>>,
+    finished: broadcast::Sender<ExecutionId>,
+    timers: Timers,
+}
+
+impl Runtime {
+    pub fn new(store: Arc<dyn Store>, invoker: Arc<Invoker>, compiler: Arc<Compiler>) -> Arc<Self> {
+        Arc::new_cyclic(|weak| Runtime {
+            store: store.clone(),
+            invoker,
+            compiler,
+            flows: Mutex::default(),
+            locks: Mutex::default(),
+            inflight: Mutex::default(),
+            finished: broadcast::channel(1024).0,
+            timers: Timers::new(store, weak.clone()),
+        })
+    }
+
+    /// Picks up after a restart: arms the timers coming due and dispatches again every task
+    /// call that was in flight.
+    pub async fn resume(self: &Arc<Self>) -> Result<(), RuntimeError> {
+        self.timers.start();
+        for TaskRow { execution, call } in self.store.pending_tasks().await? {
+            self.dispatch(execution, call);
+        }
+        Ok(())
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The IR of a flow revision, compiled once and cached.
+    pub async fn flow(&self, flow: FlowId, revision: i64) -> Result<Arc<Flow>, RuntimeError> {
+        if let Some(f) = lock(&self.flows).get(&(flow, revision)) {
+            return Ok(f.clone());
+        }
+        let definition = self
+            .store
+            .flow_definition(flow, revision)
+            .await?
+            .ok_or_else(|| RuntimeError::Definition {
+                flow,
+                revision,
+                reason: "no such revision".into(),
+            })?;
+        let compiled =
+            (self.compiler)(&definition.dialect, &definition.text).map_err(|reason| {
+                RuntimeError::Definition {
+                    flow,
+                    revision,
+                    reason,
+                }
+            })?;
+        let compiled = Arc::new(compiled);
+        lock(&self.flows).insert((flow, revision), compiled.clone());
+        Ok(compiled)
+    }
+
+    /// Creates an execution and starts it, in one transaction.
+    pub async fn start(
+        &self,
+        new: NewExecution,
+        flow: &Flow,
+        info: ExecutionInfo,
+        input: Value,
+    ) -> Result<ExecutionRecord, RuntimeError> {
+        let now = wall_clock_ms();
+        let mut state = Execution::new(info);
+        let step = state
+            .apply(flow, Input::Start { input }, now)
+            .map_err(|r| RuntimeError::Definition {
+                flow: new.flow_id,
+                revision: new.flow_revision,
+                reason: r.to_string(),
+            })?;
+        let write = step_write(ExecutionId(0), 0, &BTreeSet::new(), state, &step);
+        let record = self.store.create_execution(new, write).await?;
+        self.perform(record.id, step.effects);
+        Ok(record)
+    }
+
+    /// Applies one input to an execution: commit, then effects.
+    pub async fn submit(&self, id: ExecutionId, input: Input) -> Result<Applied, RuntimeError> {
+        let guard = self.execution_lock(id);
+        let _held = guard.lock().await;
+        loop {
+            let record = self
+                .store
+                .get_execution(id)
+                .await?
+                .ok_or(RuntimeError::NoSuchExecution(id))?;
+            let flow = self.flow(record.flow_id, record.flow_revision).await?;
+            let before = op_ids(&record.state);
+            let mut state = record.state.clone();
+            let step = match state.apply(&flow, input.clone(), wall_clock_ms()) {
+                Ok(step) => step,
+                Err(rejection) => return Ok(Applied::Rejected(rejection, Box::new(record))),
+            };
+            let write = step_write(id, record.version, &before, state.clone(), &step);
+            match self.store.commit_step(write).await {
+                Ok(()) => {
+                    let effects = step.effects.clone();
+                    let committed = ExecutionRecord {
+                        state,
+                        version: record.version + 1,
+                        ..record
+                    };
+                    self.perform(id, effects);
+                    return Ok(Applied::Committed(Box::new(committed), step));
+                }
+                // Another node moved the execution first: apply the input to its new state.
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Waits until the execution is terminal or `timeout` passes (long-poll).
+    pub async fn wait_terminal(
+        &self,
+        id: ExecutionId,
+        timeout: Duration,
+    ) -> Result<Option<ExecutionRecord>, RuntimeError> {
+        let mut finished = self.finished.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let record = self.store.get_execution(id).await?;
+            match &record {
+                Some(r) if !r.status().is_terminal() => {}
+                _ => return Ok(record),
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, finished.recv()).await {
+                    Err(_) => return Ok(record),
+                    Ok(Ok(done)) if done != id => continue,
+                    // Our execution finished, or we lagged behind: look again.
+                    Ok(_) => break,
+                }
+            }
+        }
+    }
+
+    fn perform(&self, id: ExecutionId, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Dispatch(call) => self.dispatch(id, call),
+                Effect::CancelTask(op) => {
+                    if let Some(token) = lock(&self.inflight).remove(&(id, op)) {
+                        token.cancel();
+                    }
+                }
+                Effect::StartTimer { op, fire_at } => self.timers.arm(TimerRow {
+                    execution: id,
+                    op,
+                    fire_at,
+                }),
+                Effect::CancelTimer(op) => self.timers.disarm(id, op),
+                Effect::Finish(_) => {
+                    // Nobody listening is fine.
+                    let _ = self.finished.send(id);
+                }
+            }
+        }
+    }
+
+    fn dispatch(&self, id: ExecutionId, call: sluice_engine::TaskCall) {
+        let token = CancellationToken::new();
+        lock(&self.inflight).insert((id, call.op), token.clone());
+        let invoker = self.invoker.clone();
+        let runtime = self.timers.runtime();
+        tokio::spawn(async move {
+            let result = invoker.invoke(&id.to_string(), &call, &token).await;
+            if token.is_cancelled() {
+                return;
+            }
+            if let Some(runtime) = runtime.upgrade() {
+                lock(&runtime.inflight).remove(&(id, call.op));
+                if let Err(e) = runtime
+                    .submit(
+                        id,
+                        Input::TaskCompleted {
+                            op: call.op,
+                            result,
+                        },
+                    )
+                    .await
+                {
+                    tracing::error!(execution = %id, error = %e, "recording a task result failed");
+                }
+            }
+        });
+    }
+
+    fn execution_lock(&self, id: ExecutionId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = lock(&self.locks);
+        // Drop locks nobody holds so the map stays as small as the work in progress.
+        if locks.len() > 4096 {
+            locks.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        locks.entry(id).or_default().clone()
+    }
+}
+
+/// The step as the store writes it: the index rows follow from the effects and from which
+/// ops disappeared.
+fn step_write(
+    id: ExecutionId,
+    version: i64,
+    before: &BTreeSet<OpId>,
+    state: Execution,
+    step: &Step,
+) -> StepWrite {
+    let after = op_ids(&state);
+    let mut write = StepWrite {
+        execution: id,
+        expected_version: version,
+        events: step.events.clone(),
+        timers_added: Vec::new(),
+        timers_removed: Vec::new(),
+        tasks_added: Vec::new(),
+        tasks_removed: Vec::new(),
+        state,
+    };
+    for effect in &step.effects {
+        match effect {
+            Effect::Dispatch(call) if after.contains(&call.op) => {
+                write.tasks_added.push(call.clone())
+            }
+            Effect::StartTimer { op, fire_at } if after.contains(op) => {
+                write.timers_added.push(TimerRow {
+                    execution: id,
+                    op: *op,
+                    fire_at: *fire_at,
+                })
+            }
+            _ => {}
+        }
+    }
+    for gone in before.difference(&after) {
+        // The store ignores rows that do not exist, so a gone op need not be classified.
+        write.timers_removed.push(*gone);
+        write.tasks_removed.push(*gone);
+    }
+    write
+}
+
+fn op_ids(state: &Execution) -> BTreeSet<OpId> {
+    state
+        .pending_ops()
+        .map(|op| match op {
+            PendingOp::Task { call, .. } => call.op,
+            PendingOp::Timer { op, .. } => op,
+        })
+        .collect()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these maps cannot leave it inconsistent (single inserts
+    // and removes), so a poisoned lock is still usable.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,14 @@
+//! Definition languages by dialect: which front end compiles a stored definition.
+
+use sluice_ir::Flow;
+
+/// The dialect name of flows created through the CloudFlow API.
+pub const CLOUDFLOW: &str = "cloudflow";
+
+/// Compiles a definition of `dialect` into the IR; the error lists every located problem.
+pub fn compile(dialect: &str, text: &str) -> Result<Flow, String> {
+    match dialect {
+        CLOUDFLOW => sluice_lang::cloudflow::parse(text).map_err(|e| e.to_string()),
+        other => Err(format!("unknown definition dialect {other:?}")),
+    }
+}

@@ -1,0 +1,309 @@
+//! Executions: start, describe (with long-poll), stop, list, history, and task callbacks.
+
+use std::time::Duration;
+
+use rand::RngCore;
+use serde_json::Value;
+use sluice_engine::{EventId, EventType, ExecutionInfo, HistoryEvent, Input, Limits, Rejection};
+use sluice_ir::TaskError;
+use sluice_runtime::durable::{Applied, wall_clock_ms};
+use sluice_store::{
+    ExecutionFilter, ExecutionMode, ExecutionName, ExecutionRecord, FlowId, FlowRecord,
+    NewExecution, StoreError,
+};
+
+use crate::flows::check_name;
+use crate::{Caller, Result, Service, ServiceError};
+
+/// A request to start an execution.
+#[derive(Debug, Clone, Default)]
+pub struct StartRequest {
+    pub flow: String,
+    /// Generated (a UUID) when absent.
+    pub name: Option<String>,
+    /// JSON object text; empty or absent means `{}`.
+    pub input: Option<String>,
+}
+
+/// What a worker reports for a callback task.
+#[derive(Debug, Clone)]
+pub enum CallbackResult {
+    Succeeded { output: String },
+    Failed { error: String, cause: String },
+}
+
+impl Service {
+    /// Starts an execution of a Standard flow. Starting a name that is running with the same
+    /// input returns the running execution (idempotent); any other reuse of a name is
+    /// `ExecutionExists`.
+    pub async fn start_execution(
+        &self,
+        caller: &Caller,
+        request: StartRequest,
+    ) -> Result<(FlowRecord, ExecutionRecord)> {
+        let flow = self.flow(caller, &request.flow).await?;
+        if flow.mode != ExecutionMode::Standard {
+            return Err(ServiceError::WrongMode(format!(
+                "flow {} runs Express executions: use StartSyncExecution",
+                flow.name
+            )));
+        }
+        if !flow.open {
+            return Err(ServiceError::FlowClosed(flow.name.to_string()));
+        }
+        let input = self.parse_input(request.input.as_deref())?;
+        let name = match request.name.filter(|n| !n.is_empty()) {
+            Some(name) => {
+                check_name(&name, "execution name")?;
+                name
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let name = ExecutionName::new(name);
+        if let Some(existing) = self.store.find_execution(flow.id, &name).await? {
+            return same_running_start(&flow, existing, &input).map(|e| (flow, e));
+        }
+        let compiled = self.runtime.flow(flow.id, flow.revision).await?;
+        let new = NewExecution {
+            tenant: caller.tenant.clone(),
+            flow_id: flow.id,
+            flow_name: flow.name.clone(),
+            flow_revision: flow.revision,
+            name: name.clone(),
+            now: wall_clock_ms(),
+        };
+        let info = self.execution_info(&flow, &name);
+        match self
+            .runtime
+            .start(new, &compiled, info, input.clone())
+            .await
+        {
+            Ok(record) => Ok((flow, record)),
+            // Two starts of one name raced: the loser sees the winner's execution.
+            Err(sluice_runtime::durable::RuntimeError::Store(StoreError::AlreadyExists(_))) => {
+                let existing = self.execution(&flow, name.as_str()).await?;
+                same_running_start(&flow, existing, &input).map(|e| (flow, e))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The execution, after waiting up to `wait` for it to finish (long-poll).
+    pub async fn describe_execution(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        name: &str,
+        wait: Duration,
+    ) -> Result<(FlowRecord, ExecutionRecord)> {
+        let flow = self.flow(caller, flow).await?;
+        let record = self.execution(&flow, name).await?;
+        if wait.is_zero() || record.status().is_terminal() {
+            return Ok((flow, record));
+        }
+        let waited = self.runtime.wait_terminal(record.id, wait).await?;
+        Ok((flow, waited.unwrap_or(record)))
+    }
+
+    /// Stops an execution: one transaction, then every in-flight call is aborted.
+    pub async fn stop_execution(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        name: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<(FlowRecord, ExecutionRecord)> {
+        let flow = self.flow(caller, flow).await?;
+        let record = self.execution(&flow, name).await?;
+        match self
+            .runtime
+            .submit(record.id, Input::Stop { error, cause })
+            .await?
+        {
+            Applied::Committed(record, _) => Ok((flow, *record)),
+            Applied::Rejected(_, _) => Err(ServiceError::ExecutionCompleted {
+                flow: flow.name.to_string(),
+                execution: name.to_string(),
+            }),
+        }
+    }
+
+    pub async fn list_executions(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        filter: &ExecutionFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(FlowRecord, Vec<ExecutionRecord>)> {
+        let flow = self.flow(caller, flow).await?;
+        let after = after.map(ExecutionName::new);
+        let items = self
+            .store
+            .list_executions(flow.id, filter, after.as_ref(), limit)
+            .await?;
+        Ok((flow, items))
+    }
+
+    pub async fn execution_history(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        name: &str,
+        after: EventId,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>> {
+        let flow = self.flow(caller, flow).await?;
+        let record = self.execution(&flow, name).await?;
+        Ok(self.store.history(record.id, after, limit).await?)
+    }
+
+    /// `ReportTaskSucceeded` / `ReportTaskFailed`: returns the id of the event it created.
+    pub async fn report_task(
+        &self,
+        caller: &Caller,
+        token: &str,
+        result: CallbackResult,
+    ) -> Result<EventId> {
+        let completed = || ServiceError::TaskCompleted(token.to_string());
+        let (flow_id, name) = parse_token(token).ok_or_else(completed)?;
+        let record = self
+            .store
+            .find_execution(flow_id, &ExecutionName::new(name))
+            .await?
+            .ok_or_else(completed)?;
+        if record.tenant != caller.tenant {
+            return Err(completed());
+        }
+        let result = match result {
+            CallbackResult::Succeeded { output } => {
+                Ok(self.parse_json("the task output", &output)?)
+            }
+            CallbackResult::Failed { error, cause } => Err(TaskError::new(error, cause)),
+        };
+        let input = Input::CallbackReported {
+            token: token.to_string(),
+            result,
+        };
+        match self.runtime.submit(record.id, input).await? {
+            Applied::Committed(_, step) => step
+                .events
+                .iter()
+                .find(|e| matches!(e.kind, EventType::TaskSucceeded | EventType::TaskFailed))
+                .map(|e| e.id)
+                .ok_or_else(|| {
+                    ServiceError::Internal("a callback committed without its task event".into())
+                }),
+            Applied::Rejected(Rejection::Stale | Rejection::AlreadyCompleted, _) => {
+                Err(completed())
+            }
+            Applied::Rejected(other, _) => Err(ServiceError::Internal(other.to_string())),
+        }
+    }
+
+    pub(crate) async fn execution(&self, flow: &FlowRecord, name: &str) -> Result<ExecutionRecord> {
+        self.store
+            .find_execution(flow.id, &ExecutionName::new(name))
+            .await?
+            .ok_or_else(|| ServiceError::ExecutionNotFound {
+                flow: flow.name.to_string(),
+                execution: name.to_string(),
+            })
+    }
+
+    fn execution_info(&self, flow: &FlowRecord, name: &ExecutionName) -> ExecutionInfo {
+        let mut random = [0u8; 16];
+        rand::rng().fill_bytes(&mut random);
+        let secret: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let timeout_secs = match flow.mode {
+            ExecutionMode::Standard => self.limits.standard_timeout_secs,
+            ExecutionMode::Express => self.limits.express_timeout_secs,
+        };
+        ExecutionInfo {
+            name: name.to_string(),
+            flow_name: flow.name.to_string(),
+            role_arn: flow.role_arn.clone(),
+            token_prefix: token_prefix(flow.id, name, &secret),
+            seed: rand::rng().next_u64(),
+            limits: Limits {
+                max_history_events: self.limits.max_history_events,
+                max_payload_bytes: self.limits.max_payload_bytes,
+                execution_timeout_ms: Some(timeout_secs.saturating_mul(1000)),
+            },
+        }
+    }
+
+    /// An execution input: JSON object text, `{}` when empty.
+    fn parse_input(&self, input: Option<&str>) -> Result<Value> {
+        let text = input
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or("{}");
+        let value = self.parse_json("the execution input", text)?;
+        if !value.is_object() {
+            return Err(ServiceError::InvalidArgument(
+                "the execution input must be a JSON object".into(),
+            ));
+        }
+        Ok(value)
+    }
+
+    fn parse_json(&self, what: &'static str, text: &str) -> Result<Value> {
+        let limit = self.limits.max_payload_bytes;
+        if text.len() > limit {
+            return Err(ServiceError::PayloadTooLarge {
+                what,
+                size: text.len(),
+                limit,
+            });
+        }
+        serde_json::from_str(text)
+            .map_err(|e| ServiceError::InvalidArgument(format!("{what} is not valid JSON: {e}")))
+    }
+}
+
+/// A repeated start of a name: fine while it runs with the same input.
+fn same_running_start(
+    flow: &FlowRecord,
+    existing: ExecutionRecord,
+    input: &Value,
+) -> Result<ExecutionRecord> {
+    let running = !existing.status().is_terminal();
+    if running && existing.state.input.as_ref() == Some(input) {
+        return Ok(existing);
+    }
+    Err(ServiceError::ExecutionExists {
+        flow: flow.name.to_string(),
+        execution: existing.name.to_string(),
+    })
+}
+
+/// Task tokens carry where their execution is (`{flow id}.{execution name}.{secret}.{op}`;
+/// names cannot contain '.'), and an unguessable secret the engine checks in full.
+fn token_prefix(flow: FlowId, name: &ExecutionName, secret: &str) -> String {
+    format!("{}.{}.{}.", flow.0, name, secret)
+}
+
+fn parse_token(token: &str) -> Option<(FlowId, &str)> {
+    let mut parts = token.splitn(4, '.');
+    let flow = parts.next()?.parse().ok()?;
+    let name = parts.next()?;
+    parts.next()?;
+    parts.next()?;
+    Some((FlowId(flow), name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_name_their_execution() {
+        let prefix = token_prefix(FlowId(42), &ExecutionName::new("exec-1"), "abcd");
+        let token = format!("{prefix}7");
+        assert_eq!(parse_token(&token), Some((FlowId(42), "exec-1")));
+        assert_eq!(parse_token("garbage"), None);
+        assert_eq!(parse_token("x.exec.abcd.1"), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! Flows: create, describe, update, delete, list.
+
+use serde_json::Value;
+use sluice_engine::Input;
+use sluice_ir::check_name_rule;
+use sluice_store::{ExecutionMode, FlowName, FlowRecord, FlowUpdate, NewFlow, StoreError};
+
+use crate::definitions::compile;
+use crate::{Caller, Result, Service, ServiceError};
+
+/// A flow to create.
+#[derive(Debug, Clone)]
+pub struct FlowSpec {
+    pub name: String,
+    pub definition: String,
+    pub dialect: &'static str,
+    pub description: String,
+    pub role_arn: Option<String>,
+    pub mode: ExecutionMode,
+    pub attributes: Value,
+}
+
+/// Changes to a flow; `None` keeps what is there.
+#[derive(Debug, Clone, Default)]
+pub struct FlowChanges {
+    pub definition: Option<String>,
+    pub description: Option<String>,
+    pub role_arn: Option<String>,
+    pub attributes: Option<Value>,
+}
+
+impl Service {
+    pub async fn create_flow(&self, caller: &Caller, spec: FlowSpec) -> Result<FlowRecord> {
+        check_name(&spec.name, "flow name")?;
+        validate_definition(spec.dialect, &spec.definition, &spec.name)?;
+        let new = NewFlow {
+            tenant: caller.tenant.clone(),
+            name: FlowName::new(spec.name.clone()),
+            description: spec.description,
+            definition: spec.definition,
+            dialect: spec.dialect.to_string(),
+            role_arn: spec.role_arn,
+            mode: spec.mode,
+            attributes: spec.attributes,
+            now: sluice_runtime::durable::wall_clock_ms(),
+        };
+        match self.store.create_flow(new).await {
+            Err(StoreError::AlreadyExists(_)) => Err(ServiceError::FlowExists(spec.name)),
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn describe_flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
+        self.flow(caller, name).await
+    }
+
+    pub async fn update_flow(
+        &self,
+        caller: &Caller,
+        name: &str,
+        changes: FlowChanges,
+    ) -> Result<FlowRecord> {
+        let flow = self.flow(caller, name).await?;
+        if let Some(definition) = &changes.definition {
+            validate_definition(&flow.dialect, definition, name)?;
+        }
+        let update = FlowUpdate {
+            description: changes.description,
+            definition: changes.definition,
+            role_arn: changes.role_arn,
+            attributes: changes.attributes,
+            open: None,
+        };
+        let now = sluice_runtime::durable::wall_clock_ms();
+        match self
+            .store
+            .update_flow(&caller.tenant, &flow.name, flow.revision, update, now)
+            .await
+        {
+            Err(StoreError::NotFound(_)) => Err(ServiceError::FlowNotFound(name.to_string())),
+            other => Ok(other?),
+        }
+    }
+
+    /// Deletes a flow and stops its running executions (CloudFlow lets them finish their
+    /// current step; stopping them at once is what a user deleting a flow wants).
+    pub async fn delete_flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
+        let flow = self.flow(caller, name).await?;
+        let deleted = match self.store.delete_flow(&caller.tenant, &flow.name).await {
+            Err(StoreError::NotFound(_)) => {
+                return Err(ServiceError::FlowNotFound(name.to_string()));
+            }
+            other => other?,
+        };
+        for execution in self.store.active_executions(deleted.id).await? {
+            let stop = Input::Stop {
+                error: Some("FlowDeleted".into()),
+                cause: Some(format!("flow {name} was deleted")),
+            };
+            self.runtime.submit(execution, stop).await?;
+        }
+        Ok(deleted)
+    }
+
+    pub async fn list_flows(
+        &self,
+        caller: &Caller,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<FlowRecord>> {
+        let after = after.map(FlowName::new);
+        Ok(self
+            .store
+            .list_flows(&caller.tenant, after.as_ref(), limit)
+            .await?)
+    }
+
+    /// The caller's flow of that name.
+    pub(crate) async fn flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
+        self.store
+            .get_flow(&caller.tenant, &FlowName::new(name))
+            .await?
+            .ok_or_else(|| ServiceError::FlowNotFound(name.to_string()))
+    }
+}
+
+pub(crate) fn check_name(name: &str, what: &str) -> Result<()> {
+    check_name_rule(name)
+        .map_err(|e| ServiceError::InvalidArgument(format!("the {what} {name:?} is invalid: {e}")))
+}
+
+/// Compiles the definition (all located problems reported) and checks that a name written in
+/// it matches the flow's.
+fn validate_definition(dialect: &str, definition: &str, flow_name: &str) -> Result<()> {
+    let flow = compile(dialect, definition).map_err(ServiceError::InvalidDefinition)?;
+    match flow.name {
+        Some(written) if written != flow_name => Err(ServiceError::InvalidDefinition(format!(
+            "the definition's Name {written:?} must equal the flow name {flow_name:?}"
+        ))),
+        _ => Ok(()),
+    }
+}

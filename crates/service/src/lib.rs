@@ -1,0 +1,70 @@
+//! Dialect-neutral commands.
+//!
+//! A dialect (crate `sluice-api`) authenticates a request, then calls one method of
+//! [`Service`] with typed arguments; the service checks permissions, rate limits, names and
+//! payload limits, compiles definitions, and drives the store and the runtime. It knows
+//! nothing of HTTP or of any vendor's wire format: its errors ([`ServiceError`]) are mapped to
+//! vendor codes in one place per dialect.
+//!
+//! Start reading at [`Service`], then `executions.rs`.
+
+mod auth;
+mod config;
+mod definitions;
+mod error;
+mod executions;
+mod flows;
+mod schedules;
+mod versions;
+
+use std::sync::Arc;
+
+pub use auth::{Caller, Tenants};
+pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
+pub use definitions::compile;
+pub use error::ServiceError;
+pub use executions::{CallbackResult, StartRequest};
+pub use flows::{FlowChanges, FlowSpec};
+pub use schedules::{Cadence, ScheduleSpec};
+use sluice_runtime::durable::Runtime;
+use sluice_store::Store;
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+pub struct Service {
+    store: Arc<dyn Store>,
+    runtime: Arc<Runtime>,
+    tenants: Tenants,
+    limits: LimitsConfig,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, runtime: Arc<Runtime>, config: &ServiceConfig) -> Self {
+        Self {
+            store,
+            runtime,
+            tenants: Tenants::new(&config.tenants),
+            limits: config.limits.clone(),
+        }
+    }
+
+    /// Access keys and their tenants, for the dialects' signature checks.
+    pub fn tenants(&self) -> &Tenants {
+        &self.tenants
+    }
+
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Checks that the caller's key may call `action` (e.g. `fnf:StopExecution`) and that the
+    /// tenant is within its rate limit for it.
+    pub fn authorize(&self, caller: &Caller, action: &str) -> Result<()> {
+        if !caller.may(action) {
+            return Err(ServiceError::AccessDenied {
+                action: action.to_string(),
+            });
+        }
+        self.tenants.throttle(caller, action)
+    }
+}

@@ -1,0 +1,263 @@
+//! The records the store keeps. Identifiers are newtypes; statuses are the engine's enums.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sluice_engine::{Execution, HistoryEvent, Millis, OpId, Status, TaskCall};
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+    };
+}
+
+string_id!(
+    /// An account: every flow and execution belongs to exactly one.
+    TenantId
+);
+string_id!(
+    /// A flow's name, unique within its tenant.
+    FlowName
+);
+string_id!(
+    /// An execution's name, unique within its flow.
+    ExecutionName
+);
+
+/// A flow's surrogate key. A flow deleted and created again under the same name gets a new id,
+/// so the old executions stay invisible (CloudFlow semantics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct FlowId(pub i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ExecutionId(pub i64);
+
+impl fmt::Display for ExecutionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExecutionMode {
+    /// Durable, asynchronous, up to a year, full history.
+    Standard,
+    /// Synchronous, at most 5 minutes, no queryable history.
+    Express,
+}
+
+impl ExecutionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionMode::Standard => "Standard",
+            ExecutionMode::Express => "Express",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Standard" => Some(ExecutionMode::Standard),
+            "Express" => Some(ExecutionMode::Express),
+            _ => None,
+        }
+    }
+}
+
+/// A flow and its current definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowRecord {
+    pub id: FlowId,
+    pub tenant: TenantId,
+    pub name: FlowName,
+    pub description: String,
+    /// The definition text as the user sent it (returned verbatim).
+    pub definition: String,
+    /// Which API and language created it (`cloudflow`, …): how to parse `definition`.
+    pub dialect: String,
+    pub role_arn: Option<String>,
+    pub mode: ExecutionMode,
+    /// Dialect-specific attributes kept verbatim (CloudFlow `Environment`, …).
+    pub attributes: Value,
+    /// Increases with every update of the definition; executions remember the revision they
+    /// run, and concurrent updates compare-and-set on it.
+    pub revision: i64,
+    /// A closed flow refuses new executions (a GES graph stop closes its flow).
+    pub open: bool,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+}
+
+/// A definition as stored: its text and the dialect that knows how to compile it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowDefinition {
+    pub dialect: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFlow {
+    pub tenant: TenantId,
+    pub name: FlowName,
+    pub description: String,
+    pub definition: String,
+    pub dialect: String,
+    pub role_arn: Option<String>,
+    pub mode: ExecutionMode,
+    pub attributes: Value,
+    pub now: Millis,
+}
+
+/// Changes to a flow; `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlowUpdate {
+    pub description: Option<String>,
+    pub definition: Option<String>,
+    pub role_arn: Option<String>,
+    pub attributes: Option<Value>,
+    pub open: Option<bool>,
+}
+
+/// An execution: its engine state plus the columns lists filter on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRecord {
+    pub id: ExecutionId,
+    pub tenant: TenantId,
+    pub flow_id: FlowId,
+    pub flow_name: FlowName,
+    /// The flow revision whose definition this execution runs.
+    pub flow_revision: i64,
+    pub name: ExecutionName,
+    pub state: Execution,
+    /// Bumped by every committed step (compare-and-set).
+    pub version: i64,
+    pub created_at: Millis,
+}
+
+impl ExecutionRecord {
+    pub fn status(&self) -> Status {
+        self.state.status
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewExecution {
+    pub tenant: TenantId,
+    pub flow_id: FlowId,
+    pub flow_name: FlowName,
+    pub flow_revision: i64,
+    pub name: ExecutionName,
+    pub now: Millis,
+}
+
+/// One engine step made durable: the new state, its history events, and the index rows of
+/// timers and task dispatches that changed. Applied atomically, if the execution is still at
+/// `expected_version`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepWrite {
+    pub execution: ExecutionId,
+    pub expected_version: i64,
+    pub state: Execution,
+    pub events: Vec<HistoryEvent>,
+    pub timers_added: Vec<TimerRow>,
+    pub timers_removed: Vec<OpId>,
+    pub tasks_added: Vec<TaskCall>,
+    pub tasks_removed: Vec<OpId>,
+}
+
+/// A timer as the store indexes it, for a runtime that loads the ones coming due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimerRow {
+    pub execution: ExecutionId,
+    pub op: OpId,
+    pub fire_at: Millis,
+}
+
+/// A dispatched task call not yet answered: after a restart it is dispatched again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRow {
+    pub execution: ExecutionId,
+    pub call: TaskCall,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionFilter {
+    pub status: Option<Status>,
+    pub name_prefix: Option<String>,
+    pub started_from: Option<Millis>,
+    pub started_to: Option<Millis>,
+}
+
+/// One page of a listing; `next` is the opaque token of the following page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A published, immutable snapshot of a flow's definition (`PublishFlowVersion`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VersionRecord {
+    pub flow_id: FlowId,
+    /// 1, 2, … per flow; never reused after a delete.
+    pub version: i64,
+    /// The flow revision the version points at.
+    pub revision: i64,
+    pub description: String,
+    pub created_at: Millis,
+}
+
+/// A named, weighted routing over versions (`CreateFlowAlias`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasRecord {
+    pub flow_id: FlowId,
+    pub name: String,
+    pub description: String,
+    /// Dialect-shaped routing (CloudFlow `RoutingConfigurations`), kept verbatim.
+    pub routing: Value,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+}
+
+/// A cron schedule that starts executions of a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRecord {
+    pub id: i64,
+    pub tenant: TenantId,
+    pub flow_id: FlowId,
+    pub flow_name: FlowName,
+    pub name: String,
+    pub cron: String,
+    pub payload: String,
+    pub description: String,
+    pub enabled: bool,
+    /// When it fires next; `None` when disabled or exhausted.
+    pub next_fire_at: Option<Millis>,
+    pub created_at: Millis,
+    pub modified_at: Millis,
+}
