@@ -1,5 +1,6 @@
 //! The `sluice` command.
 
+mod functions;
 mod run;
 
 use std::process::ExitCode;

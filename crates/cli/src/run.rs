@@ -3,7 +3,6 @@
 //! Exit codes: 0 Succeeded, 1 Failed, 2 usage or definition error, 3 TimedOut, 4 Stopped.
 //! `docs/sluice-run.md` describes the command for users.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -16,6 +15,8 @@ use sluice_ir::Flow;
 use sluice_runtime::render::cloudflow_event;
 use sluice_runtime::{FunctionEndpoints, Invoker, LocalRunner, RunOutcome};
 use tokio_util::sync::CancellationToken;
+
+use crate::functions::FunctionArgs;
 
 const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
@@ -32,26 +33,11 @@ pub struct RunArgs {
     /// Print the history events to stderr, one JSON object per line, before the result.
     #[arg(long)]
     history: bool,
-    /// URL of every function, with {service}, {function} and {qualifier} filled in,
-    /// e.g. http://127.0.0.1:9000/{service}/{function}.
-    #[arg(long, env = "SLUICE_FUNCTION_URL", value_name = "TEMPLATE")]
-    function_url: Option<String>,
-    /// URL of one function, by `service/function` or `function` (repeatable; wins over
-    /// --function-url).
-    #[arg(long = "function", value_name = "NAME=URL", value_parser = parse_function)]
-    functions: Vec<(String, String)>,
+    #[command(flatten)]
+    functions: FunctionArgs,
     /// The execution name ($Context.Execution.Name). Default: run-<milliseconds since epoch>.
     #[arg(long, value_name = "EXECUTION_NAME")]
     name: Option<String>,
-}
-
-fn parse_function(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((name, url)) if !name.is_empty() && !url.is_empty() => {
-            Ok((name.to_string(), url.to_string()))
-        }
-        _ => Err(format!("expected NAME=URL, got {text:?}")),
-    }
 }
 
 pub async fn run(args: RunArgs) -> ExitCode {
@@ -93,10 +79,8 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
         }
         None => default_name(),
     };
-    let endpoints = FunctionEndpoints {
-        template: args.function_url.clone(),
-        functions: args.functions.iter().cloned().collect::<HashMap<_, _>>(),
-    };
+    let mut endpoints = FunctionEndpoints::default();
+    args.functions.apply(&mut endpoints);
     let runner = LocalRunner::new(Invoker::new(endpoints)?)
         .name(name)
         .stop_reason("Interrupted", "stopped by Ctrl-C");
