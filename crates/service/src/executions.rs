@@ -202,6 +202,15 @@ impl Service {
         }
     }
 
+    /// The definition an execution runs (its flow may have been updated since it started).
+    pub async fn execution_definition(&self, flow: &FlowRecord, execution: &ExecutionRecord) -> Result<String> {
+        if execution.flow_revision == flow.revision {
+            return Ok(flow.definition.clone());
+        }
+        let definition = self.store.flow_definition(execution.flow_id, execution.flow_revision).await?;
+        Ok(definition.map(|d| d.text).unwrap_or_default())
+    }
+
     pub(crate) async fn execution(&self, flow: &FlowRecord, name: &str) -> Result<ExecutionRecord> {
         self.store
             .find_execution(flow.id, &ExecutionName::new(name))
@@ -235,7 +244,7 @@ impl Service {
     }
 
     /// An execution input: JSON object text, `{}` when empty.
-    fn parse_input(&self, input: Option<&str>) -> Result<Value> {
+    pub(crate) fn parse_input(&self, input: Option<&str>) -> Result<Value> {
         let text = input
             .map(str::trim)
             .filter(|t| !t.is_empty())

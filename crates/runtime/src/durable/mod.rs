@@ -105,6 +105,11 @@ impl Runtime {
         &self.store
     }
 
+    /// The task caller, shared with in-memory (Express) executions.
+    pub fn invoker(&self) -> &Arc<Invoker> {
+        &self.invoker
+    }
+
     /// The IR of a flow revision, compiled once and cached.
     pub async fn flow(&self, flow: FlowId, revision: i64) -> Result<Arc<Flow>, RuntimeError> {
         if let Some(f) = lock(&self.flows).get(&(flow, revision)) {

@@ -1,0 +1,59 @@
+//! Express executions: synchronous, in memory, at most the Express timeout, no stored history
+//! (CloudFlow `StartSyncExecution`).
+
+use serde_json::Value;
+use sluice_engine::{Limits, Millis};
+use sluice_runtime::durable::wall_clock_ms;
+use sluice_runtime::{LocalRunner, RunOutcome};
+use sluice_store::{ExecutionMode, FlowRecord};
+use tokio_util::sync::CancellationToken;
+
+use crate::executions::StartRequest;
+use crate::flows::check_name;
+use crate::{Caller, Result, Service, ServiceError};
+
+/// A finished Express execution.
+#[derive(Debug, Clone)]
+pub struct SyncOutcome {
+    pub flow: FlowRecord,
+    /// `{ExecutionName}:{UUID}`, or a UUID when no name was given (names need not be unique).
+    pub name: String,
+    pub input: Value,
+    pub started_at: Millis,
+    pub stopped_at: Millis,
+    pub outcome: RunOutcome,
+}
+
+impl Service {
+    pub async fn start_sync_execution(&self, caller: &Caller, request: StartRequest) -> Result<SyncOutcome> {
+        let flow = self.flow(caller, &request.flow).await?;
+        if flow.mode != ExecutionMode::Express {
+            return Err(ServiceError::WrongMode("Standard execution is not supported by StartSyncExecution".into()));
+        }
+        if !flow.open {
+            return Err(ServiceError::FlowClosed(flow.name.to_string()));
+        }
+        let input = self.parse_input(request.input.as_deref())?;
+        let id = uuid::Uuid::new_v4();
+        let name = match request.name.filter(|n| !n.is_empty()) {
+            Some(name) => {
+                check_name(&name, "execution name")?;
+                format!("{name}:{id}")
+            }
+            None => id.to_string(),
+        };
+        let compiled = self.runtime.flow(flow.id, flow.revision).await?;
+        let limits = Limits {
+            max_history_events: self.limits.max_history_events,
+            max_payload_bytes: self.limits.max_payload_bytes,
+            execution_timeout_ms: Some(self.limits.express_timeout_secs.saturating_mul(1000)),
+        };
+        let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone()).name(name.clone()).limits(limits);
+        let started_at = wall_clock_ms();
+        let outcome = runner
+            .run(&compiled, input.clone(), CancellationToken::new())
+            .await
+            .map_err(|e| ServiceError::WrongMode(e.to_string()))?;
+        Ok(SyncOutcome { flow, name, input, started_at, stopped_at: wall_clock_ms(), outcome })
+    }
+}
