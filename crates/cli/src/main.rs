@@ -2,6 +2,7 @@
 
 mod functions;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -22,11 +23,20 @@ struct Cli {
 enum Command {
     /// Run a flow definition locally, in memory, and print its output.
     Run(run::RunArgs),
+    /// Serve the CloudFlow API, durably, on the embedded SQLite store.
+    Serve(serve::ServeArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => run::run(args).await,
+        Command::Serve(args) => match serve::serve(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("Error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

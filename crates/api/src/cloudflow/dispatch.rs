@@ -1,0 +1,337 @@
+//! CloudFlow actions to service commands, and their results to CloudFlow bodies.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sluice_engine::EventId;
+use sluice_service::{
+    CallbackResult, Caller, FlowChanges, FlowSpec, ScheduleSpec, Service, StartRequest,
+};
+use sluice_store::ExecutionFilter;
+
+use super::error::CloudFlowError;
+use super::render::{self, Body};
+use super::request::Request;
+
+type Reply = Result<Value, CloudFlowError>;
+
+/// Runs one decoded request for `caller`; the body carries `request_id`.
+pub async fn dispatch(
+    service: &Service,
+    caller: &Caller,
+    request: Request,
+    request_id: &str,
+) -> Reply {
+    let body = Body::new(request_id);
+    match request {
+        Request::CreateFlow(r) => {
+            let spec = FlowSpec {
+                name: r.name,
+                definition: r.definition,
+                dialect: sluice_service::CLOUDFLOW,
+                description: r.description,
+                role_arn: r.role_arn,
+                mode: r.execution_mode,
+                attributes: environment(r.environment),
+            };
+            let flow = service.create_flow(caller, spec).await?;
+            Ok(body.merge(render::flow(&flow)).into_value())
+        }
+        Request::DescribeFlow(r) => {
+            let flow = service.describe_flow(caller, &r.name).await?;
+            Ok(body.merge(render::flow(&flow)).into_value())
+        }
+        Request::UpdateFlow(r) => {
+            let changes = FlowChanges {
+                definition: r.definition,
+                description: r.description,
+                role_arn: r.role_arn,
+                attributes: r.environment.map(|e| environment(Some(e))),
+            };
+            let flow = service.update_flow(caller, &r.name, changes).await?;
+            Ok(body.merge(render::flow(&flow)).into_value())
+        }
+        Request::DeleteFlow(r) => {
+            service.delete_flow(caller, &r.name).await?;
+            Ok(body.into_value())
+        }
+        Request::ListFlows(r) => {
+            let flows = service
+                .list_flows(caller, r.next_token.as_deref(), r.limit + 1)
+                .await?;
+            let (page, next) = page(flows, r.limit, |f| f.name.to_string());
+            let items: Vec<Value> = page.iter().map(render::flow).collect();
+            Ok(with_next(body.with("Flows", items), next))
+        }
+        Request::StartExecution(r) => {
+            let start = StartRequest {
+                flow: r.flow_name,
+                name: r.execution_name,
+                input: r.input,
+            };
+            reject_qualifier(r.qualifier.as_deref())?;
+            let (flow, execution) = service.start_execution(caller, start).await?;
+            let definition = service.execution_definition(&flow, &execution).await?;
+            Ok(body
+                .merge(render::execution(&flow, &definition, &execution))
+                .into_value())
+        }
+        Request::StartSyncExecution(r) => {
+            let start = StartRequest {
+                flow: r.flow_name,
+                name: r.execution_name,
+                input: r.input,
+            };
+            reject_qualifier(r.qualifier.as_deref())?;
+            let outcome = service.start_sync_execution(caller, start).await?;
+            Ok(body.merge(render::sync_execution(&outcome)).into_value())
+        }
+        Request::DescribeExecution(r) => {
+            let wait = Duration::from_secs(r.wait_time_seconds);
+            let (flow, execution) = service
+                .describe_execution(caller, &r.flow_name, &r.execution_name, wait)
+                .await?;
+            let definition = service.execution_definition(&flow, &execution).await?;
+            Ok(body
+                .merge(render::execution(&flow, &definition, &execution))
+                .into_value())
+        }
+        Request::StopExecution(r) => {
+            let (flow, execution) = service
+                .stop_execution(caller, &r.flow_name, &r.execution_name, r.error, r.cause)
+                .await?;
+            let definition = service.execution_definition(&flow, &execution).await?;
+            Ok(body
+                .merge(render::execution(&flow, &definition, &execution))
+                .into_value())
+        }
+        Request::ListExecutions(r) => {
+            let filter = ExecutionFilter {
+                status: r.status,
+                name_prefix: r.execution_name_prefix,
+                started_from: r.started_time_begin,
+                started_to: r.started_time_end,
+            };
+            let (flow, executions) = service
+                .list_executions(
+                    caller,
+                    &r.flow_name,
+                    &filter,
+                    r.next_token.as_deref(),
+                    r.limit + 1,
+                )
+                .await?;
+            let (page, next) = page(executions, r.limit, |e| e.name.to_string());
+            let mut items = Vec::with_capacity(page.len());
+            for execution in &page {
+                let definition = service.execution_definition(&flow, execution).await?;
+                items.push(render::execution(&flow, &definition, execution));
+            }
+            Ok(with_next(body.with("Executions", items), next))
+        }
+        Request::GetExecutionHistory(r) => {
+            let after = EventId(
+                r.next_token
+                    .as_deref()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0),
+            );
+            let events = service
+                .execution_history(caller, &r.flow_name, &r.execution_name, after, r.limit + 1)
+                .await?;
+            let (page, next) = page(events, r.limit, |e| e.id.0.to_string());
+            let items: Vec<Value> = page.iter().map(render::history_event).collect();
+            Ok(with_next(body.with("Events", items), next))
+        }
+        Request::ReportTaskSucceeded(r) => {
+            let result = CallbackResult::Succeeded { output: r.output };
+            let event = service.report_task(caller, &r.task_token, result).await?;
+            Ok(body.with("EventId", event.0).into_value())
+        }
+        Request::ReportTaskFailed(r) => {
+            let result = CallbackResult::Failed {
+                error: r.error,
+                cause: r.cause.unwrap_or_default(),
+            };
+            let event = service.report_task(caller, &r.task_token, result).await?;
+            Ok(body.with("EventId", event.0).into_value())
+        }
+        Request::CreateSchedule(r) => {
+            let spec = ScheduleSpec {
+                flow: r.flow_name,
+                name: r.schedule_name,
+                cron: r.cron_expression.unwrap_or_default(),
+                payload: r.payload,
+                description: r.description,
+                enabled: r.enable,
+            };
+            let schedule = service.create_schedule(caller, spec).await?;
+            Ok(body.merge(render::schedule(&schedule)).into_value())
+        }
+        Request::DescribeSchedule(r) => {
+            let schedule = service
+                .describe_schedule(caller, &r.flow_name, &r.schedule_name)
+                .await?;
+            Ok(body.merge(render::schedule(&schedule)).into_value())
+        }
+        Request::UpdateSchedule(r) => {
+            let spec = ScheduleSpec {
+                flow: r.flow_name,
+                name: r.schedule_name,
+                cron: r.cron_expression.unwrap_or_default(),
+                payload: r.payload,
+                description: r.description,
+                enabled: r.enable,
+            };
+            let schedule = service.update_schedule(caller, spec).await?;
+            Ok(body.merge(render::schedule(&schedule)).into_value())
+        }
+        Request::DeleteSchedule(r) => {
+            service
+                .delete_schedule(caller, &r.flow_name, &r.schedule_name)
+                .await?;
+            Ok(body.into_value())
+        }
+        Request::ListSchedules(r) => {
+            let schedules = service
+                .list_schedules(caller, &r.flow_name, r.next_token.as_deref(), r.limit + 1)
+                .await?;
+            let (page, next) = page(schedules, r.limit, |s| s.name.clone());
+            let items: Vec<Value> = page.iter().map(render::schedule).collect();
+            Ok(with_next(body.with("Schedules", items), next))
+        }
+        Request::PublishFlowVersion(r) => {
+            let version = service
+                .publish_version(caller, &r.flow_name, r.description.as_deref().unwrap_or(""))
+                .await?;
+            Ok(body
+                .with("FlowName", r.flow_name)
+                .with("FlowVersion", version.version.to_string())
+                .into_value())
+        }
+        Request::ListFlowVersions(r) => {
+            let before = r.next_token.as_deref().and_then(|t| t.parse().ok());
+            let versions = service
+                .list_versions(caller, &r.flow_name, before, r.limit + 1)
+                .await?;
+            let (page, next) = page(versions, r.limit, |v| v.version.to_string());
+            let items: Vec<Value> = page.iter().map(render::version).collect();
+            Ok(with_next(
+                body.with("FlowName", r.flow_name).with("Versions", items),
+                next,
+            ))
+        }
+        Request::DeleteFlowVersion(r) => {
+            service
+                .delete_version(caller, &r.flow_name, &r.flow_version)
+                .await?;
+            Ok(body.into_value())
+        }
+        Request::CreateFlowAlias(r) => {
+            let alias = service
+                .create_alias(
+                    caller,
+                    &r.flow_name,
+                    &r.name,
+                    r.description.as_deref().unwrap_or(""),
+                    r.routing_configurations.unwrap_or_default(),
+                )
+                .await?;
+            Ok(body
+                .with("FlowName", r.flow_name)
+                .merge(render::alias(&alias))
+                .into_value())
+        }
+        Request::DescribeFlowAlias(r) => {
+            let alias = service
+                .describe_alias(caller, &r.flow_name, &r.name)
+                .await?;
+            Ok(body.with("Alias", render::alias(&alias)).into_value())
+        }
+        Request::UpdateFlowAlias(r) => {
+            let alias = service
+                .update_alias(
+                    caller,
+                    &r.flow_name,
+                    &r.name,
+                    r.description,
+                    r.routing_configurations,
+                )
+                .await?;
+            Ok(body
+                .with("FlowName", r.flow_name)
+                .merge(render::alias(&alias))
+                .into_value())
+        }
+        Request::DeleteFlowAlias(r) => {
+            service.delete_alias(caller, &r.flow_name, &r.name).await?;
+            Ok(body.into_value())
+        }
+        Request::ListFlowAliases(r) => {
+            let aliases = service
+                .list_aliases(caller, &r.flow_name, r.next_token.as_deref(), r.limit + 1)
+                .await?;
+            let (page, next) = page(aliases, r.limit, |a| a.name.clone());
+            let items: Vec<Value> = page.iter().map(render::alias).collect();
+            Ok(with_next(
+                body.with("FlowName", r.flow_name).with("Aliases", items),
+                next,
+            ))
+        }
+        Request::DescribeRegions => Ok(body
+            .with(
+                "Regions",
+                json!({ "Region": [{
+                    "RegionId": "local",
+                    "LocalName": "sluice",
+                    "RegionEndpoint": "",
+                }]}),
+            )
+            .into_value()),
+        Request::DescribeMapRun | Request::UpdateMapRun => {
+            Err(CloudFlowError::action_not_supported(
+                "distributed Map runs (DescribeMapRun, UpdateMapRun)",
+            ))
+        }
+    }
+}
+
+/// Versions and aliases as start targets are not served yet: refuse rather than run the
+/// latest definition silently.
+fn reject_qualifier(qualifier: Option<&str>) -> Result<(), CloudFlowError> {
+    match qualifier {
+        None => Ok(()),
+        Some(q) => Err(CloudFlowError::invalid(format!(
+            "Qualifier {q:?}: starting a published version or alias is not supported yet; omit Qualifier to run the current definition"
+        ))),
+    }
+}
+
+/// The first `limit` items, and the cursor of the next page if there is more.
+fn page<T>(
+    mut items: Vec<T>,
+    limit: usize,
+    cursor: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    if items.len() <= limit {
+        return (items, None);
+    }
+    items.truncate(limit);
+    let next = items.last().map(cursor);
+    (items, next)
+}
+
+fn with_next(body: Body, next: Option<String>) -> Value {
+    match next {
+        Some(token) => body.with("NextToken", token).into_value(),
+        None => body.into_value(),
+    }
+}
+
+/// CloudFlow's `Environment` is kept verbatim among the flow's attributes.
+fn environment(environment: Option<Value>) -> Value {
+    match environment {
+        Some(env) => json!({ "Environment": env }),
+        None => json!({}),
+    }
+}

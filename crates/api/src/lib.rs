@@ -1,0 +1,13 @@
+//! The dialects: each vendor's HTTP wire format over the dialect-neutral service.
+//!
+//! A dialect verifies the request's signature, decodes its parameters into a typed request,
+//! calls the service, and renders the answer — or the error, mapped to the vendor's code in
+//! one place per dialect. It holds no business logic.
+//!
+//! - [`signature`]: request signing schemes (Alibaba RPC HMAC-SHA1).
+//! - [`cloudflow`]: Alibaba Cloud CloudFlow, API `fnf` 2019-03-15.
+//! - [`http`]: the router serving every dialect.
+
+pub mod cloudflow;
+pub mod http;
+pub mod signature;

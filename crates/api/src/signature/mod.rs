@@ -1,0 +1,3 @@
+//! Request signing schemes the dialects verify.
+
+pub mod alibaba;

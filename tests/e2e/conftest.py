@@ -1,0 +1,115 @@
+"""Fixtures: a real `sluice serve` on a free port, the official CloudFlow SDK pointed at it, and
+function servers on 127.0.0.1."""
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from alibabacloud_fnf20190315.client import Client
+from alibabacloud_tea_openapi.models import Config
+
+from functions import FunctionServer
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("SLUICE_BIN", str(ROOT / "target" / "debug" / "sluice"))
+KEY_ID = "e2e-key"
+KEY_SECRET = "e2e-secret"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sluice:
+    """One `sluice serve` process with its own data directory."""
+
+    def __init__(self, data_dir, function_url, config=None):
+        self.data_dir = data_dir
+        self.function_url = function_url
+        self.config = config
+        self.port = free_port()
+        self.process = None
+        self.start()
+
+    def start(self):
+        env = dict(os.environ)
+        env.update(
+            SLUICE_ACCESS_KEY_ID=KEY_ID,
+            SLUICE_ACCESS_KEY_SECRET=KEY_SECRET,
+            SLUICE_LOG="warn",
+        )
+        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            env.pop(proxy, None)
+        args = [
+            BINARY,
+            "serve",
+            "--listen",
+            f"127.0.0.1:{self.port}",
+            "--data-dir",
+            str(self.data_dir),
+            "--function-url",
+            self.function_url,
+        ]
+        if self.config:
+            args += ["--config", str(self.config)]
+        self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sluice serve exited with {self.process.returncode}")
+        raise RuntimeError("sluice serve did not become healthy")
+
+    def kill9(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def client(self, key_id=KEY_ID, secret=KEY_SECRET):
+        config = Config(
+            access_key_id=key_id,
+            access_key_secret=secret,
+            endpoint=f"127.0.0.1:{self.port}",
+            protocol="http",
+            region_id="cn-hangzhou",
+            read_timeout=70_000,
+        )
+        return Client(config)
+
+
+@pytest.fixture(scope="session")
+def functions():
+    server = FunctionServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def sluice(tmp_path_factory, functions):
+    server = Sluice(tmp_path_factory.mktemp("sluice-data"), functions.url_template)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fnf(sluice):
+    return sluice.client()
