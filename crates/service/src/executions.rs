@@ -203,11 +203,18 @@ impl Service {
     }
 
     /// The definition an execution runs (its flow may have been updated since it started).
-    pub async fn execution_definition(&self, flow: &FlowRecord, execution: &ExecutionRecord) -> Result<String> {
+    pub async fn execution_definition(
+        &self,
+        flow: &FlowRecord,
+        execution: &ExecutionRecord,
+    ) -> Result<String> {
         if execution.flow_revision == flow.revision {
             return Ok(flow.definition.clone());
         }
-        let definition = self.store.flow_definition(execution.flow_id, execution.flow_revision).await?;
+        let definition = self
+            .store
+            .flow_definition(execution.flow_id, execution.flow_revision)
+            .await?;
         Ok(definition.map(|d| d.text).unwrap_or_default())
     }
 

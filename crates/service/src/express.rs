@@ -25,10 +25,16 @@ pub struct SyncOutcome {
 }
 
 impl Service {
-    pub async fn start_sync_execution(&self, caller: &Caller, request: StartRequest) -> Result<SyncOutcome> {
+    pub async fn start_sync_execution(
+        &self,
+        caller: &Caller,
+        request: StartRequest,
+    ) -> Result<SyncOutcome> {
         let flow = self.flow(caller, &request.flow).await?;
         if flow.mode != ExecutionMode::Express {
-            return Err(ServiceError::WrongMode("Standard execution is not supported by StartSyncExecution".into()));
+            return Err(ServiceError::WrongMode(
+                "Standard execution is not supported by StartSyncExecution".into(),
+            ));
         }
         if !flow.open {
             return Err(ServiceError::FlowClosed(flow.name.to_string()));
@@ -48,12 +54,21 @@ impl Service {
             max_payload_bytes: self.limits.max_payload_bytes,
             execution_timeout_ms: Some(self.limits.express_timeout_secs.saturating_mul(1000)),
         };
-        let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone()).name(name.clone()).limits(limits);
+        let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone())
+            .name(name.clone())
+            .limits(limits);
         let started_at = wall_clock_ms();
         let outcome = runner
             .run(&compiled, input.clone(), CancellationToken::new())
             .await
             .map_err(|e| ServiceError::WrongMode(e.to_string()))?;
-        Ok(SyncOutcome { flow, name, input, started_at, stopped_at: wall_clock_ms(), outcome })
+        Ok(SyncOutcome {
+            flow,
+            name,
+            input,
+            started_at,
+            stopped_at: wall_clock_ms(),
+            outcome,
+        })
     }
 }
