@@ -210,3 +210,16 @@ def test_errors_have_the_vendor_codes(fnf, sluice):
     assert error_code(lambda: wrong_secret.list_flows(m.ListFlowsRequest()))[0] == "SignatureNotMatch"
     unknown_key = sluice.client(key_id="nobody")
     assert error_code(lambda: unknown_key.list_flows(m.ListFlowsRequest()))[0] == "InvalidAccessKeyID"
+
+
+def test_metrics_count_executions(fnf, sluice):
+    import urllib.request
+
+    flow = unique("metrics")
+    create(fnf, flow, pass_flow(flow))
+    start(fnf, flow, "m", {"name": "x"})
+    assert describe(fnf, flow, "m", wait=10).status == "Succeeded"
+    with urllib.request.urlopen(f"http://127.0.0.1:{sluice.port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    assert "sluice_executions_started_total" in text
+    assert 'sluice_executions_finished_total{status="Succeeded"}' in text

@@ -93,11 +93,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     service.start_scheduler();
 
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    let app = sluice_api::http::router(service).route(
+        "/metrics",
+        axum::routing::get(move || std::future::ready(metrics.render())),
+    );
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     announce(&listener.local_addr()?, &data_dir, &config);
-    axum::serve(listener, sluice_api::http::router(service))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;

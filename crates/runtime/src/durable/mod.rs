@@ -156,6 +156,8 @@ impl Runtime {
             })?;
         let write = step_write(ExecutionId(0), 0, &BTreeSet::new(), state, &step);
         let record = self.store.create_execution(new, write).await?;
+        metrics::counter!("sluice_executions_started_total").increment(1);
+        metrics::counter!("sluice_steps_committed_total").increment(1);
         self.perform(record.id, step.effects);
         Ok(record)
     }
@@ -180,6 +182,7 @@ impl Runtime {
             let write = step_write(id, record.version, &before, state.clone(), &step);
             match self.store.commit_step(write).await {
                 Ok(()) => {
+                    metrics::counter!("sluice_steps_committed_total").increment(1);
                     let effects = step.effects.clone();
                     let committed = ExecutionRecord {
                         state,
@@ -190,7 +193,10 @@ impl Runtime {
                     return Ok(Applied::Committed(Box::new(committed), step));
                 }
                 // Another node moved the execution first: apply the input to its new state.
-                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::Conflict(_)) => {
+                    metrics::counter!("sluice_step_conflicts_total").increment(1);
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -227,6 +233,7 @@ impl Runtime {
                 Effect::Dispatch(call) => self.dispatch(id, call),
                 Effect::CancelTask(op) => {
                     if let Some(token) = lock(&self.inflight).remove(&(id, op)) {
+                        metrics::counter!("sluice_task_calls_aborted_total").increment(1);
                         token.cancel();
                     }
                 }
@@ -236,7 +243,8 @@ impl Runtime {
                     fire_at,
                 }),
                 Effect::CancelTimer(op) => self.timers.disarm(id, op),
-                Effect::Finish(_) => {
+                Effect::Finish(status) => {
+                    metrics::counter!("sluice_executions_finished_total", "status" => status.as_str()).increment(1);
                     // Nobody listening is fine.
                     let _ = self.finished.send(id);
                 }
