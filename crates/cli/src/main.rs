@@ -1,5 +1,6 @@
 //! The `sluice` command.
 
+mod bench;
 mod functions;
 mod run;
 mod serve;
@@ -25,6 +26,8 @@ enum Command {
     Run(run::RunArgs),
     /// Serve the CloudFlow API, durably, on the embedded SQLite store.
     Serve(serve::ServeArgs),
+    /// Benchmark a sluice server over HTTP with signed CloudFlow requests.
+    Bench(bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -32,6 +35,13 @@ async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Run(args) => run::run(args).await,
         Command::Serve(args) => match serve::serve(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("Error: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Bench(args) => match bench::bench(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("Error: {error:#}");
