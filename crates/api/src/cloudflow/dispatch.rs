@@ -9,9 +9,9 @@ use sluice_service::{
 };
 use sluice_store::ExecutionFilter;
 
-use super::error::CloudFlowError;
+use super::error::{CloudFlowError, Code};
 use super::render::{self, Body};
-use super::request::Request;
+use super::request::{Page, Request};
 
 type Reply = Result<Value, CloudFlowError>;
 
@@ -25,6 +25,10 @@ pub async fn dispatch(
     let body = Body::new(request_id);
     match request {
         Request::CreateFlow(r) => {
+            unsupported(
+                "ExternalStorageLocation",
+                r.external_storage_location.as_deref(),
+            )?;
             let spec = FlowSpec {
                 name: r.name,
                 definition: r.definition,
@@ -38,6 +42,7 @@ pub async fn dispatch(
             Ok(body.merge(render::flow(&flow)).into_value())
         }
         Request::DescribeFlow(r) => {
+            unsupported("FlowVersion", r.flow_version.as_deref())?;
             let flow = service.describe_flow(caller, &r.name).await?;
             Ok(body.merge(render::flow(&flow)).into_value())
         }
@@ -55,11 +60,13 @@ pub async fn dispatch(
             service.delete_flow(caller, &r.name).await?;
             Ok(body.into_value())
         }
+        // A tenant is one resource group: ResourceGroupId filters nothing out.
         Request::ListFlows(r) => {
+            let Page { limit, next_token } = r.page;
             let flows = service
-                .list_flows(caller, r.next_token.as_deref(), r.limit + 1)
+                .list_flows(caller, next_token.as_deref(), limit + 1)
                 .await?;
-            let (page, next) = page(flows, r.limit, |f| f.name.to_string());
+            let (page, next) = page(flows, limit, |f| f.name.to_string());
             let items: Vec<Value> = page.iter().map(render::flow).collect();
             Ok(with_next(body.with("Flows", items), next))
         }
@@ -69,7 +76,8 @@ pub async fn dispatch(
                 name: r.execution_name,
                 input: r.input,
             };
-            reject_qualifier(r.qualifier.as_deref())?;
+            unsupported("Qualifier", r.qualifier.as_deref())?;
+            unsupported("CallbackFnFTaskToken", r.callback_fnf_task_token.as_deref())?;
             let (flow, execution) = service.start_execution(caller, start).await?;
             let definition = service.execution_definition(&flow, &execution).await?;
             Ok(body
@@ -82,7 +90,7 @@ pub async fn dispatch(
                 name: r.execution_name,
                 input: r.input,
             };
-            reject_qualifier(r.qualifier.as_deref())?;
+            unsupported("Qualifier", r.qualifier.as_deref())?;
             let outcome = service.start_sync_execution(caller, start).await?;
             Ok(body.merge(render::sync_execution(&outcome)).into_value())
         }
@@ -106,6 +114,9 @@ pub async fn dispatch(
                 .into_value())
         }
         Request::ListExecutions(r) => {
+            unsupported("Qualifier", r.qualifier.as_deref())?;
+            unsupported("MapRunName", r.map_run_name.as_deref())?;
+            let Page { limit, next_token } = r.page;
             let filter = ExecutionFilter {
                 status: r.status,
                 name_prefix: r.execution_name_prefix,
@@ -117,29 +128,34 @@ pub async fn dispatch(
                     caller,
                     &r.flow_name,
                     &filter,
-                    r.next_token.as_deref(),
-                    r.limit + 1,
+                    next_token.as_deref(),
+                    limit + 1,
                 )
                 .await?;
-            let (page, next) = page(executions, r.limit, |e| e.name.to_string());
+            let (page, next) = page(executions, limit, |e| e.name.to_string());
             let mut items = Vec::with_capacity(page.len());
             for execution in &page {
                 let definition = service.execution_definition(&flow, execution).await?;
-                items.push(render::execution(&flow, &definition, execution));
+                let mut item = render::execution(&flow, &definition, execution);
+                if r.metadata_only {
+                    strip_payloads(&mut item);
+                }
+                items.push(item);
             }
             Ok(with_next(body.with("Executions", items), next))
         }
         Request::GetExecutionHistory(r) => {
+            let Page { limit, next_token } = r.page;
             let after = EventId(
-                r.next_token
+                next_token
                     .as_deref()
                     .and_then(|t| t.parse().ok())
                     .unwrap_or(0),
             );
             let events = service
-                .execution_history(caller, &r.flow_name, &r.execution_name, after, r.limit + 1)
+                .execution_history(caller, &r.flow_name, &r.execution_name, after, limit + 1)
                 .await?;
-            let (page, next) = page(events, r.limit, |e| e.id.0.to_string());
+            let (page, next) = page(events, limit, |e| e.id.0.to_string());
             let items: Vec<Value> = page.iter().map(render::history_event).collect();
             Ok(with_next(body.with("Events", items), next))
         }
@@ -160,7 +176,7 @@ pub async fn dispatch(
             let spec = ScheduleSpec {
                 flow: r.flow_name,
                 name: r.schedule_name,
-                cron: r.cron_expression.unwrap_or_default(),
+                cron: r.cron_expression,
                 payload: r.payload,
                 description: r.description,
                 enabled: r.enable,
@@ -193,10 +209,11 @@ pub async fn dispatch(
             Ok(body.into_value())
         }
         Request::ListSchedules(r) => {
+            let Page { limit, next_token } = r.page;
             let schedules = service
-                .list_schedules(caller, &r.flow_name, r.next_token.as_deref(), r.limit + 1)
+                .list_schedules(caller, &r.flow_name, next_token.as_deref(), limit + 1)
                 .await?;
-            let (page, next) = page(schedules, r.limit, |s| s.name.clone());
+            let (page, next) = page(schedules, limit, |s| s.name.clone());
             let items: Vec<Value> = page.iter().map(render::schedule).collect();
             Ok(with_next(body.with("Schedules", items), next))
         }
@@ -210,11 +227,12 @@ pub async fn dispatch(
                 .into_value())
         }
         Request::ListFlowVersions(r) => {
-            let before = r.next_token.as_deref().and_then(|t| t.parse().ok());
+            let Page { limit, next_token } = r.page;
+            let before = next_token.as_deref().and_then(|t| t.parse().ok());
             let versions = service
-                .list_versions(caller, &r.flow_name, before, r.limit + 1)
+                .list_versions(caller, &r.flow_name, before, limit + 1)
                 .await?;
-            let (page, next) = page(versions, r.limit, |v| v.version.to_string());
+            let (page, next) = page(versions, limit, |v| v.version.to_string());
             let items: Vec<Value> = page.iter().map(render::version).collect();
             Ok(with_next(
                 body.with("FlowName", r.flow_name).with("Versions", items),
@@ -234,7 +252,7 @@ pub async fn dispatch(
                     &r.flow_name,
                     &r.name,
                     r.description.as_deref().unwrap_or(""),
-                    r.routing_configurations.unwrap_or_default(),
+                    r.routing_configurations,
                 )
                 .await?;
             Ok(body
@@ -268,17 +286,19 @@ pub async fn dispatch(
             Ok(body.into_value())
         }
         Request::ListFlowAliases(r) => {
+            let Page { limit, next_token } = r.page;
             let aliases = service
-                .list_aliases(caller, &r.flow_name, r.next_token.as_deref(), r.limit + 1)
+                .list_aliases(caller, &r.flow_name, next_token.as_deref(), limit + 1)
                 .await?;
-            let (page, next) = page(aliases, r.limit, |a| a.name.clone());
+            let (page, next) = page(aliases, limit, |a| a.name.clone());
             let items: Vec<Value> = page.iter().map(render::alias).collect();
             Ok(with_next(
                 body.with("FlowName", r.flow_name).with("Aliases", items),
                 next,
             ))
         }
-        Request::DescribeRegions => Ok(body
+        // One region, so there is nothing to translate into AcceptLanguage.
+        Request::DescribeRegions(_) => Ok(body
             .with(
                 "Regions",
                 json!({ "Region": [{
@@ -288,22 +308,30 @@ pub async fn dispatch(
                 }]}),
             )
             .into_value()),
-        Request::DescribeMapRun | Request::UpdateMapRun => {
-            Err(CloudFlowError::action_not_supported(
-                "distributed Map runs (DescribeMapRun, UpdateMapRun)",
-            ))
-        }
+        Request::DescribeMapRun(_) | Request::UpdateMapRun(_) => Err(CloudFlowError::new(
+            Code::ActionNotSupported,
+            "Distributed Map runs are not supported by this server.",
+        )),
     }
 }
 
-/// Versions and aliases as start targets are not served yet: refuse rather than run the
-/// latest definition silently.
-fn reject_qualifier(qualifier: Option<&str>) -> Result<(), CloudFlowError> {
-    match qualifier {
+/// Parameters for features not served yet (versions and aliases as targets, callbacks to a
+/// parent task, external storage, Map runs): refuse rather than silently act without them.
+fn unsupported(name: &str, value: Option<&str>) -> Result<(), CloudFlowError> {
+    match value {
         None => Ok(()),
-        Some(q) => Err(CloudFlowError::invalid(format!(
-            "Qualifier {q:?}: starting a published version or alias is not supported yet; omit Qualifier to run the current definition"
+        Some(value) => Err(CloudFlowError::invalid(format!(
+            "The parameter '{name}' ({value:?}) is not supported by this server yet; omit it."
         ))),
+    }
+}
+
+/// `MetadataOnly` listings leave out the definition and the payloads.
+fn strip_payloads(execution: &mut Value) {
+    if let Value::Object(fields) = execution {
+        for key in ["FlowDefinition", "Input", "Output"] {
+            fields.remove(key);
+        }
     }
 }
 

@@ -1,17 +1,19 @@
-//! CloudFlow's errors (spec §6): the codes, their HTTP statuses, the body shape, and the one
-//! mapping from service errors to them.
+//! CloudFlow's errors (spec §6): the codes, their HTTP statuses, the vendor's message
+//! templates, the body shape, and the one mapping from service and signature errors to them.
 
 use serde_json::{Value, json};
 use sluice_service::ServiceError;
 
 use crate::signature::alibaba::SignatureError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Every code of spec §6.2, plus nothing else: clients switch on these strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
     ActionNotSupported,
     ApiVersionNotSupported,
     EntityTooLarge,
     InvalidArgument,
+    MissingRequiredHeader,
     MissingRequiredParams,
     ExecutionAlreadyExists,
     ExecutionAlreadyCompleted,
@@ -26,17 +28,49 @@ pub enum Code {
     FlowAlreadyExists,
     ScheduleAlreadyExists,
     ConcurrentUpdateError,
+    TaskInvalidState,
+    PreconditionFailed,
+    UnsupportedMediaType,
     ResourceThrottled,
     InternalServerError,
 }
 
 impl Code {
+    pub const ALL: [Code; 24] = [
+        Code::ActionNotSupported,
+        Code::ApiVersionNotSupported,
+        Code::EntityTooLarge,
+        Code::InvalidArgument,
+        Code::MissingRequiredHeader,
+        Code::MissingRequiredParams,
+        Code::ExecutionAlreadyExists,
+        Code::ExecutionAlreadyCompleted,
+        Code::TaskAlreadyCompleted,
+        Code::AccessDenied,
+        Code::InvalidAccessKeyId,
+        Code::RequestTimeTooSkewed,
+        Code::SignatureNotMatch,
+        Code::FlowNotExists,
+        Code::ExecutionNotExists,
+        Code::ScheduleNotExists,
+        Code::FlowAlreadyExists,
+        Code::ScheduleAlreadyExists,
+        Code::ConcurrentUpdateError,
+        Code::TaskInvalidState,
+        Code::PreconditionFailed,
+        Code::UnsupportedMediaType,
+        Code::ResourceThrottled,
+        Code::InternalServerError,
+    ];
+
+    /// The code as it appears on the wire (note `APIVersionNotSupported`, `InvalidAccessKeyID`).
     pub fn as_str(self) -> &'static str {
         match self {
             Code::ActionNotSupported => "ActionNotSupported",
             Code::ApiVersionNotSupported => "APIVersionNotSupported",
             Code::EntityTooLarge => "EntityTooLarge",
             Code::InvalidArgument => "InvalidArgument",
+            Code::MissingRequiredHeader => "MissingRequiredHeader",
             Code::MissingRequiredParams => "MissingRequiredParams",
             Code::ExecutionAlreadyExists => "ExecutionAlreadyExists",
             Code::ExecutionAlreadyCompleted => "ExecutionAlreadyCompleted",
@@ -51,25 +85,40 @@ impl Code {
             Code::FlowAlreadyExists => "FlowAlreadyExists",
             Code::ScheduleAlreadyExists => "ScheduleAlreadyExists",
             Code::ConcurrentUpdateError => "ConcurrentUpdateError",
+            Code::TaskInvalidState => "TaskInvalidState",
+            Code::PreconditionFailed => "PreconditionFailed",
+            Code::UnsupportedMediaType => "UnsupportedMediaType",
             Code::ResourceThrottled => "ResourceThrottled",
             Code::InternalServerError => "InternalServerError",
         }
     }
 
-    /// The HTTP status CloudFlow answers with (spec §6.2; the "already" codes are 400 there).
+    /// The HTTP status CloudFlow answers with (spec §6.2). The "already" codes are 400 there,
+    /// not 409 as in AWS Step Functions.
     pub fn http_status(self) -> u16 {
         match self {
+            Code::ActionNotSupported
+            | Code::ApiVersionNotSupported
+            | Code::EntityTooLarge
+            | Code::InvalidArgument
+            | Code::MissingRequiredHeader
+            | Code::MissingRequiredParams
+            | Code::ExecutionAlreadyExists
+            | Code::ExecutionAlreadyCompleted
+            | Code::TaskAlreadyCompleted => 400,
             Code::AccessDenied
             | Code::InvalidAccessKeyId
             | Code::RequestTimeTooSkewed
             | Code::SignatureNotMatch => 403,
             Code::FlowNotExists | Code::ExecutionNotExists | Code::ScheduleNotExists => 404,
-            Code::FlowAlreadyExists | Code::ScheduleAlreadyExists | Code::ConcurrentUpdateError => {
-                409
-            }
+            Code::FlowAlreadyExists
+            | Code::ScheduleAlreadyExists
+            | Code::ConcurrentUpdateError
+            | Code::TaskInvalidState => 409,
+            Code::PreconditionFailed => 412,
+            Code::UnsupportedMediaType => 415,
             Code::ResourceThrottled => 429,
             Code::InternalServerError => 500,
-            _ => 400,
         }
     }
 }
@@ -81,6 +130,8 @@ pub struct CloudFlowError {
     pub message: String,
 }
 
+/// Constructors carry the vendor's message templates (spec §6.2, double spaces made single),
+/// so every path producing a code words it the same way.
 impl CloudFlowError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
@@ -107,15 +158,73 @@ impl CloudFlowError {
         )
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(Code::InternalServerError, message)
+    pub fn api_version_not_supported(version: &str) -> Self {
+        Self::new(
+            Code::ApiVersionNotSupported,
+            format!("The requested API version '{version}' is not supported yet. Please check."),
+        )
+    }
+
+    pub fn flow_not_exists(flow: &str) -> Self {
+        Self::new(Code::FlowNotExists, format!("Flow {flow} does not exist."))
+    }
+
+    pub fn flow_already_exists(flow: &str) -> Self {
+        Self::new(
+            Code::FlowAlreadyExists,
+            format!("Flow {flow} already exists."),
+        )
+    }
+
+    pub fn execution_not_exists(flow: &str, execution: &str) -> Self {
+        Self::new(
+            Code::ExecutionNotExists,
+            format!("Execution {execution} for flow {flow} does not exist."),
+        )
+    }
+
+    pub fn execution_already_exists(flow: &str, execution: &str) -> Self {
+        Self::new(
+            Code::ExecutionAlreadyExists,
+            format!("Execution {execution} for flow {flow} already exists."),
+        )
+    }
+
+    pub fn execution_already_completed(flow: &str, execution: &str) -> Self {
+        Self::new(
+            Code::ExecutionAlreadyCompleted,
+            format!("Execution '{execution}' for flow '{flow}' has already completed."),
+        )
+    }
+
+    pub fn task_already_completed(task: &str) -> Self {
+        Self::new(
+            Code::TaskAlreadyCompleted,
+            format!("Task {task} has already completed."),
+        )
+    }
+
+    /// The wording of the real service's denial (spec §6.1), without the resource ARN.
+    pub fn access_denied(action: &str) -> Self {
+        Self::new(
+            Code::AccessDenied,
+            format!("the caller is not authorized to perform '{action}'"),
+        )
+    }
+
+    pub fn internal(detail: &str) -> Self {
+        // A self-hosted server's caller is its operator: the detail helps more than it leaks.
+        Self::new(
+            Code::InternalServerError,
+            format!("An internal error has occurred. Please retry. ({detail})"),
+        )
     }
 
     pub fn http_status(&self) -> u16 {
         self.code.http_status()
     }
 
-    /// The error body (spec §6.1).
+    /// The error body (spec §6.1), in the order the vendor writes it.
     pub fn body(&self, request_id: &str, host_id: &str) -> Value {
         json!({
             "RequestId": request_id,
@@ -144,7 +253,9 @@ impl From<SignatureError> for CloudFlowError {
                     "The difference between the request time {request} and the current time {server} is too large."
                 ),
             ),
-            SignatureError::Invalid(message) => CloudFlowError::invalid(message),
+            SignatureError::UnsupportedMethod(_)
+            | SignatureError::UnsupportedVersion(_)
+            | SignatureError::BadTimestamp(_) => CloudFlowError::invalid(e.to_string()),
         }
     }
 }
@@ -152,33 +263,66 @@ impl From<SignatureError> for CloudFlowError {
 /// The one place service errors become CloudFlow codes.
 impl From<ServiceError> for CloudFlowError {
     fn from(e: ServiceError) -> Self {
-        let message = e.to_string();
-        let code = match &e {
+        match e {
             ServiceError::InvalidArgument(_)
             | ServiceError::InvalidDefinition(_)
-            | ServiceError::FlowClosed(_)
-            | ServiceError::NotSupported(_) => Code::InvalidArgument,
-            ServiceError::WrongMode(_) => Code::ActionNotSupported,
-            ServiceError::PayloadTooLarge { .. } => Code::EntityTooLarge,
-            ServiceError::FlowNotFound(_) => Code::FlowNotExists,
-            ServiceError::FlowExists(_) => Code::FlowAlreadyExists,
-            ServiceError::ExecutionNotFound { .. } => Code::ExecutionNotExists,
-            ServiceError::ExecutionExists { .. } => Code::ExecutionAlreadyExists,
-            ServiceError::ExecutionCompleted { .. } => Code::ExecutionAlreadyCompleted,
-            ServiceError::TaskCompleted(_) => Code::TaskAlreadyCompleted,
-            ServiceError::ConcurrentUpdate => Code::ConcurrentUpdateError,
-            ServiceError::AccessDenied { .. } => Code::AccessDenied,
-            ServiceError::Throttled => Code::ResourceThrottled,
+            | ServiceError::NotSupported(_) => CloudFlowError::invalid(e.to_string()),
+            // CloudFlow's own words for a start in the wrong mode (spec §2.3).
+            ServiceError::WrongMode(message) => {
+                CloudFlowError::new(Code::ActionNotSupported, message)
+            }
+            ServiceError::PayloadTooLarge { what, size, limit } => CloudFlowError::new(
+                Code::EntityTooLarge,
+                format!(
+                    "The payload size exceeds maximum allowed size ({limit} bytes): the {what} is {size} bytes."
+                ),
+            ),
+            ServiceError::FlowNotFound(flow) => CloudFlowError::flow_not_exists(&flow),
+            ServiceError::FlowExists(flow) => CloudFlowError::flow_already_exists(&flow),
+            // CloudFlow has no code for a stopped flow; the request is what cannot be served.
+            ServiceError::FlowClosed(flow) => CloudFlowError::invalid(format!(
+                "Flow {flow} is stopped (closed) and accepts no new executions."
+            )),
+            ServiceError::ExecutionNotFound { flow, execution } => {
+                CloudFlowError::execution_not_exists(&flow, &execution)
+            }
+            ServiceError::ExecutionExists { flow, execution } => {
+                CloudFlowError::execution_already_exists(&flow, &execution)
+            }
+            ServiceError::ExecutionCompleted { flow, execution } => {
+                CloudFlowError::execution_already_completed(&flow, &execution)
+            }
+            ServiceError::TaskCompleted(task) => CloudFlowError::task_already_completed(&task),
+            ServiceError::ConcurrentUpdate => CloudFlowError::new(
+                Code::ConcurrentUpdateError,
+                "Update conflict, please retry.",
+            ),
+            ServiceError::AccessDenied { action } => CloudFlowError::access_denied(&action),
+            ServiceError::Throttled => CloudFlowError::new(
+                Code::ResourceThrottled,
+                "The request is throttled. Please try again later.",
+            ),
+            // The service does not say which flow; the templates' flow part is left out.
             ServiceError::NotFound {
-                kind: "schedule", ..
-            } => Code::ScheduleNotExists,
+                kind: "schedule",
+                name,
+            } => CloudFlowError::new(
+                Code::ScheduleNotExists,
+                format!("The schedule {name} does not exist."),
+            ),
             ServiceError::Exists {
-                kind: "schedule", ..
-            } => Code::ScheduleAlreadyExists,
-            ServiceError::NotFound { .. } | ServiceError::Exists { .. } => Code::InvalidArgument,
-            ServiceError::Internal(_) => Code::InternalServerError,
-        };
-        CloudFlowError::new(code, message)
+                kind: "schedule",
+                name,
+            } => CloudFlowError::new(
+                Code::ScheduleAlreadyExists,
+                format!("The schedule {name} already exists."),
+            ),
+            // Versions and aliases have no codes of their own in CloudFlow.
+            ServiceError::NotFound { .. } | ServiceError::Exists { .. } => {
+                CloudFlowError::invalid(e.to_string())
+            }
+            ServiceError::Internal(detail) => CloudFlowError::internal(&detail),
+        }
     }
 }
 
@@ -188,36 +332,245 @@ mod tests {
 
     #[test]
     fn statuses_follow_the_vendor_table() {
-        assert_eq!(Code::ExecutionAlreadyCompleted.http_status(), 400);
-        assert_eq!(Code::SignatureNotMatch.http_status(), 403);
-        assert_eq!(Code::FlowNotExists.http_status(), 404);
-        assert_eq!(Code::FlowAlreadyExists.http_status(), 409);
-        assert_eq!(Code::ResourceThrottled.http_status(), 429);
-        assert_eq!(Code::InternalServerError.http_status(), 500);
+        let expected = [
+            ("ActionNotSupported", 400),
+            ("APIVersionNotSupported", 400),
+            ("EntityTooLarge", 400),
+            ("InvalidArgument", 400),
+            ("MissingRequiredHeader", 400),
+            ("MissingRequiredParams", 400),
+            ("ExecutionAlreadyExists", 400),
+            ("ExecutionAlreadyCompleted", 400),
+            ("TaskAlreadyCompleted", 400),
+            ("AccessDenied", 403),
+            ("InvalidAccessKeyID", 403),
+            ("RequestTimeTooSkewed", 403),
+            ("SignatureNotMatch", 403),
+            ("FlowNotExists", 404),
+            ("ExecutionNotExists", 404),
+            ("ScheduleNotExists", 404),
+            ("FlowAlreadyExists", 409),
+            ("ScheduleAlreadyExists", 409),
+            ("ConcurrentUpdateError", 409),
+            ("TaskInvalidState", 409),
+            ("PreconditionFailed", 412),
+            ("UnsupportedMediaType", 415),
+            ("ResourceThrottled", 429),
+            ("InternalServerError", 500),
+        ];
+        let actual: Vec<(&str, u16)> = Code::ALL
+            .iter()
+            .map(|code| (code.as_str(), code.http_status()))
+            .collect();
+        assert_eq!(actual, expected);
+    }
+
+    fn mapped(e: ServiceError) -> (&'static str, u16, String) {
+        let error = CloudFlowError::from(e);
+        (error.code.as_str(), error.http_status(), error.message)
+    }
+
+    fn flow_and_execution() -> (String, String) {
+        ("f".into(), "e".into())
     }
 
     #[test]
-    fn service_errors_map_to_cloudflow_codes() {
-        let completed = ServiceError::ExecutionCompleted {
-            flow: "f".into(),
-            execution: "e".into(),
-        };
+    fn service_errors_map_to_cloudflow_codes_and_templates() {
+        let (flow, execution) = flow_and_execution();
+        let cases = [
+            (
+                ServiceError::InvalidArgument("bad name".into()),
+                ("InvalidArgument", 400, "bad name"),
+            ),
+            (
+                ServiceError::InvalidDefinition("no StartAt".into()),
+                (
+                    "InvalidArgument",
+                    400,
+                    "the definition is invalid: no StartAt",
+                ),
+            ),
+            (
+                ServiceError::NotSupported("Map ItemReader".into()),
+                (
+                    "InvalidArgument",
+                    400,
+                    "Map ItemReader is not supported by this server",
+                ),
+            ),
+            (
+                ServiceError::WrongMode("Standard execution is not supported".into()),
+                (
+                    "ActionNotSupported",
+                    400,
+                    "Standard execution is not supported",
+                ),
+            ),
+            (
+                ServiceError::PayloadTooLarge {
+                    what: "input",
+                    size: 70_000,
+                    limit: 65_536,
+                },
+                (
+                    "EntityTooLarge",
+                    400,
+                    "The payload size exceeds maximum allowed size (65536 bytes): the input is 70000 bytes.",
+                ),
+            ),
+            (
+                ServiceError::FlowNotFound("f".into()),
+                ("FlowNotExists", 404, "Flow f does not exist."),
+            ),
+            (
+                ServiceError::FlowExists("f".into()),
+                ("FlowAlreadyExists", 409, "Flow f already exists."),
+            ),
+            (
+                ServiceError::FlowClosed("f".into()),
+                (
+                    "InvalidArgument",
+                    400,
+                    "Flow f is stopped (closed) and accepts no new executions.",
+                ),
+            ),
+            (
+                ServiceError::ExecutionNotFound {
+                    flow: flow.clone(),
+                    execution: execution.clone(),
+                },
+                (
+                    "ExecutionNotExists",
+                    404,
+                    "Execution e for flow f does not exist.",
+                ),
+            ),
+            (
+                ServiceError::ExecutionExists {
+                    flow: flow.clone(),
+                    execution: execution.clone(),
+                },
+                (
+                    "ExecutionAlreadyExists",
+                    400,
+                    "Execution e for flow f already exists.",
+                ),
+            ),
+            (
+                ServiceError::ExecutionCompleted { flow, execution },
+                (
+                    "ExecutionAlreadyCompleted",
+                    400,
+                    "Execution 'e' for flow 'f' has already completed.",
+                ),
+            ),
+            (
+                ServiceError::TaskCompleted("t".into()),
+                ("TaskAlreadyCompleted", 400, "Task t has already completed."),
+            ),
+            (
+                ServiceError::ConcurrentUpdate,
+                (
+                    "ConcurrentUpdateError",
+                    409,
+                    "Update conflict, please retry.",
+                ),
+            ),
+            (
+                ServiceError::AccessDenied {
+                    action: "fnf:StopExecution".into(),
+                },
+                (
+                    "AccessDenied",
+                    403,
+                    "the caller is not authorized to perform 'fnf:StopExecution'",
+                ),
+            ),
+            (
+                ServiceError::Throttled,
+                (
+                    "ResourceThrottled",
+                    429,
+                    "The request is throttled. Please try again later.",
+                ),
+            ),
+            (
+                ServiceError::NotFound {
+                    kind: "schedule",
+                    name: "s".into(),
+                },
+                ("ScheduleNotExists", 404, "The schedule s does not exist."),
+            ),
+            (
+                ServiceError::Exists {
+                    kind: "schedule",
+                    name: "s".into(),
+                },
+                (
+                    "ScheduleAlreadyExists",
+                    409,
+                    "The schedule s already exists.",
+                ),
+            ),
+            (
+                ServiceError::NotFound {
+                    kind: "flow version",
+                    name: "3".into(),
+                },
+                ("InvalidArgument", 400, "flow version 3 does not exist"),
+            ),
+            (
+                ServiceError::Exists {
+                    kind: "flow alias",
+                    name: "prod".into(),
+                },
+                ("InvalidArgument", 400, "flow alias prod already exists"),
+            ),
+            (
+                ServiceError::Internal("disk full".into()),
+                (
+                    "InternalServerError",
+                    500,
+                    "An internal error has occurred. Please retry. (disk full)",
+                ),
+            ),
+        ];
+        for (error, (code, status, message)) in cases {
+            assert_eq!(mapped(error), (code, status, message.to_string()));
+        }
+    }
+
+    #[test]
+    fn signature_errors_map_to_403s_or_bad_requests() {
+        let code = |e: SignatureError| CloudFlowError::from(e).code;
+        assert_eq!(code(SignatureError::Mismatch), Code::SignatureNotMatch);
         assert_eq!(
-            CloudFlowError::from(completed).code,
-            Code::ExecutionAlreadyCompleted
+            code(SignatureError::UnknownKey("k".into())),
+            Code::InvalidAccessKeyId
         );
         assert_eq!(
-            CloudFlowError::from(ServiceError::Throttled).code,
-            Code::ResourceThrottled
+            code(SignatureError::Skewed {
+                request: "a".into(),
+                server: "b".into()
+            }),
+            Code::RequestTimeTooSkewed
         );
-        let size = ServiceError::PayloadTooLarge {
-            what: "input",
-            size: 2,
-            limit: 1,
-        };
-        assert_eq!(CloudFlowError::from(size).code, Code::EntityTooLarge);
-        let body = CloudFlowError::from(ServiceError::FlowNotFound("f".into())).body("r", "h");
-        assert_eq!(body["Code"], "FlowNotExists");
-        assert_eq!(body["RequestId"], "r");
+        assert_eq!(
+            code(SignatureError::Missing("Signature")),
+            Code::MissingRequiredParams
+        );
+        assert_eq!(
+            code(SignatureError::UnsupportedMethod("HMAC-SHA256".into())),
+            Code::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn the_body_has_the_vendor_shape() {
+        let body = CloudFlowError::flow_not_exists("f").body("req-1", "fnf.local");
+        assert_eq!(
+            body.to_string(),
+            r#"{"RequestId":"req-1","HostId":"fnf.local","Code":"FlowNotExists","Message":"Flow f does not exist."}"#
+        );
     }
 }

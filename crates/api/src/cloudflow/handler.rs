@@ -40,10 +40,15 @@ async fn answer(
     body: &[u8],
     request_id: &str,
 ) -> Result<Value, CloudFlowError> {
-    let params = Params::decode(query, content_type, body);
+    let params = Params::decode(method, query, content_type, body);
     let tenants = service.tenants();
     let secret_of = |key_id: &str| tenants.key(key_id).map(|(secret, _)| secret.to_string());
-    let key_id = alibaba::verify(method, params.all(), secret_of, jiff::Timestamp::now())?;
+    let key_id = alibaba::verify(
+        params.method(),
+        params.all(),
+        secret_of,
+        jiff::Timestamp::now(),
+    )?;
     let caller = tenants
         .key(&key_id)
         .map(|(_, caller)| caller.clone())

@@ -1,62 +1,178 @@
-//! CloudFlow's actions as typed requests (spec §2.1, §3). Decoding checks presence, types,
-//! ranges and lengths; names and payloads are the service's to judge.
+//! CloudFlow's 29 actions as typed requests (spec §2.1, §3): one struct per action, fields
+//! in snake_case. Decoding checks presence, types, ranges and lengths only; names, definitions
+//! and payloads are the service's to judge, so the rules live in one place.
 
 use serde_json::Value;
 use sluice_engine::{Millis, Status};
 use sluice_store::ExecutionMode;
 
-use super::error::{CloudFlowError, Code};
+use super::error::CloudFlowError;
 use super::params::Params;
 
 /// The only API version served.
 pub const VERSION: &str = "2019-03-15";
 
-/// `Limit` of every listing: CloudFlow documents 1–1000 with a default of 60.
-const LIMIT: (u64, u64, u64) = (1, 1000, 60);
+/// `Limit` of every listing: the SDK texts and META disagree (1–99, 1–999, 1–1000), so the
+/// widest range is accepted (spec §2.2).
+const LIMIT_RANGE: std::ops::RangeInclusive<u64> = 1..=1000;
+const DEFAULT_LIMIT: u64 = 60;
+/// `DescribeExecution` long-polls at most this long.
+const MAX_WAIT_SECONDS: u64 = 60;
+/// `Error` of StopExecution and ReportTaskFailed, in characters.
+const ERROR_LENGTH: std::ops::RangeInclusive<usize> = 1..=128;
+/// `Cause` of StopExecution and ReportTaskFailed, in characters.
+const CAUSE_LENGTH: std::ops::RangeInclusive<usize> = 1..=4096;
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Request {
-    CreateFlow(CreateFlow),
-    DescribeFlow(FlowRef),
-    UpdateFlow(UpdateFlow),
-    DeleteFlow(FlowRef),
-    ListFlows(Page),
-    StartExecution(Start),
-    StartSyncExecution(Start),
-    DescribeExecution(DescribeExecution),
-    StopExecution(StopExecution),
-    ListExecutions(ListExecutions),
-    GetExecutionHistory(GetExecutionHistory),
-    ReportTaskSucceeded(ReportTaskSucceeded),
-    ReportTaskFailed(ReportTaskFailed),
-    CreateSchedule(Schedule),
-    DescribeSchedule(ScheduleRef),
-    UpdateSchedule(Schedule),
-    DeleteSchedule(ScheduleRef),
-    ListSchedules(FlowPage),
-    PublishFlowVersion(PublishFlowVersion),
-    ListFlowVersions(FlowPage),
-    DeleteFlowVersion(DeleteFlowVersion),
-    CreateFlowAlias(Alias),
-    DescribeFlowAlias(AliasRef),
-    UpdateFlowAlias(Alias),
-    DeleteFlowAlias(AliasRef),
-    ListFlowAliases(FlowPage),
-    DescribeRegions,
+/// A typed request decoded from its parameters.
+pub trait FromParams: Sized {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError>;
+}
+
+/// Generates [`Request`] from the list of actions, so that a variant, its wire name, its
+/// permission and its decoder cannot disagree. Each action's struct has the action's name.
+macro_rules! requests {
+    ($($action:ident),+ $(,)?) => {
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Request {
+            $($action($action),)+
+        }
+
+        impl Request {
+            /// Every action's wire name, in the order of spec §2.1.
+            pub const ACTIONS: &[&str] = &[$(stringify!($action)),+];
+
+            fn decode_action(action: &str, p: &Params) -> Result<Request, CloudFlowError> {
+                match action {
+                    $(stringify!($action) => $action::from_params(p).map(Request::$action),)+
+                    other => Err(CloudFlowError::action_not_supported(other)),
+                }
+            }
+
+            /// The action's wire name (`StopExecution`).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Request::$action(_) => stringify!($action),)+
+                }
+            }
+
+            /// The permission a key needs for this request (`fnf:StopExecution`).
+            pub fn action(&self) -> &'static str {
+                match self {
+                    $(Request::$action(_) => concat!("fnf:", stringify!($action)),)+
+                }
+            }
+        }
+    };
+}
+
+requests! {
+    CreateFlow,
+    DescribeFlow,
+    UpdateFlow,
+    DeleteFlow,
+    ListFlows,
+    StartExecution,
+    StartSyncExecution,
+    DescribeExecution,
+    ListExecutions,
+    StopExecution,
+    GetExecutionHistory,
+    ReportTaskSucceeded,
+    ReportTaskFailed,
+    CreateSchedule,
+    DescribeSchedule,
+    UpdateSchedule,
+    DeleteSchedule,
+    ListSchedules,
+    PublishFlowVersion,
+    ListFlowVersions,
+    DeleteFlowVersion,
+    CreateFlowAlias,
+    DescribeFlowAlias,
+    UpdateFlowAlias,
+    DeleteFlowAlias,
+    ListFlowAliases,
     DescribeMapRun,
     UpdateMapRun,
+    DescribeRegions,
+}
+
+impl Request {
+    /// Checks the API version, then decodes the action's parameters. Signature parameters
+    /// and extras (`RegionId`, `RequestId`, `Format`, …) are ignored.
+    pub fn decode(p: &Params) -> Result<Request, CloudFlowError> {
+        let version = p.required("Version")?;
+        if version != VERSION {
+            return Err(CloudFlowError::api_version_not_supported(&version));
+        }
+        Request::decode_action(&p.required("Action")?, p)
+    }
+}
+
+/// `Limit` and `NextToken` of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    pub next_token: Option<String>,
+}
+
+impl FromParams for Page {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        let limit = p.int_in("Limit", LIMIT_RANGE, DEFAULT_LIMIT)?;
+        Ok(Page {
+            // At most 1000, so it fits every usize.
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            next_token: p.non_empty("NextToken"),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateFlow {
     pub name: String,
     pub definition: String,
+    /// Required by META, but clients omit it: absent is empty.
     pub description: String,
-    pub role_arn: Option<String>,
     pub execution_mode: ExecutionMode,
+    pub role_arn: Option<String>,
     pub environment: Option<Value>,
+    pub external_storage_location: Option<String>,
+    pub resource_group_id: Option<String>,
 }
 
+impl FromParams for CreateFlow {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        p.required("Type")?;
+        check_type(p)?;
+        Ok(CreateFlow {
+            name: p.required("Name")?,
+            definition: p.required("Definition")?,
+            description: p.optional("Description").unwrap_or_default(),
+            execution_mode: execution_mode(p)?,
+            role_arn: p.non_empty("RoleArn"),
+            environment: p.json("Environment")?,
+            external_storage_location: p.non_empty("ExternalStorageLocation"),
+            resource_group_id: p.non_empty("ResourceGroupId"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeFlow {
+    pub name: String,
+    pub flow_version: Option<String>,
+}
+
+impl FromParams for DescribeFlow {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DescribeFlow {
+            name: p.required("Name")?,
+            flow_version: p.non_empty("FlowVersion"),
+        })
+    }
+}
+
+/// Absent fields are left unchanged; an empty `Description` clears it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateFlow {
     pub name: String,
@@ -66,40 +182,136 @@ pub struct UpdateFlow {
     pub environment: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlowRef {
+impl FromParams for UpdateFlow {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        check_type(p)?;
+        Ok(UpdateFlow {
+            name: p.required("Name")?,
+            definition: p.non_empty("Definition"),
+            description: p.optional("Description"),
+            role_arn: p.non_empty("RoleArn"),
+            environment: p.json("Environment")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteFlow {
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    pub limit: usize,
-    pub next_token: Option<String>,
+impl FromParams for DeleteFlow {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DeleteFlow {
+            name: p.required("Name")?,
+        })
+    }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct FlowPage {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListFlows {
+    pub page: Page,
+    pub resource_group_id: Option<String>,
+}
+
+impl FromParams for ListFlows {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(ListFlows {
+            page: Page::from_params(p)?,
+            resource_group_id: p.non_empty("ResourceGroupId"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartExecution {
     pub flow_name: String,
-    pub limit: usize,
-    pub next_token: Option<String>,
+    pub execution_name: Option<String>,
+    pub input: Option<String>,
+    pub qualifier: Option<String>,
+    pub callback_fnf_task_token: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Start {
+impl FromParams for StartExecution {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(StartExecution {
+            flow_name: p.required("FlowName")?,
+            execution_name: p.non_empty("ExecutionName"),
+            input: p.non_empty("Input"),
+            qualifier: p.non_empty("Qualifier"),
+            callback_fnf_task_token: p.non_empty("CallbackFnFTaskToken"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartSyncExecution {
     pub flow_name: String,
     pub execution_name: Option<String>,
     pub input: Option<String>,
     pub qualifier: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl FromParams for StartSyncExecution {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(StartSyncExecution {
+            flow_name: p.required("FlowName")?,
+            execution_name: p.non_empty("ExecutionName"),
+            input: p.non_empty("Input"),
+            qualifier: p.non_empty("Qualifier"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DescribeExecution {
     pub flow_name: String,
     pub execution_name: String,
+    /// 0 answers at once; more long-polls until the execution ends.
     pub wait_time_seconds: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl FromParams for DescribeExecution {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DescribeExecution {
+            flow_name: p.required("FlowName")?,
+            execution_name: p.required("ExecutionName")?,
+            wait_time_seconds: p.int_in("WaitTimeSeconds", 0..=MAX_WAIT_SECONDS, 0)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListExecutions {
+    pub flow_name: String,
+    pub page: Page,
+    pub status: Option<Status>,
+    pub execution_name_prefix: Option<String>,
+    pub started_time_begin: Option<Millis>,
+    pub started_time_end: Option<Millis>,
+    pub map_run_name: Option<String>,
+    /// Leave out the large fields (definition, input, output).
+    pub metadata_only: bool,
+    pub qualifier: Option<String>,
+}
+
+impl FromParams for ListExecutions {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(ListExecutions {
+            flow_name: p.required("FlowName")?,
+            page: Page::from_params(p)?,
+            status: status(p)?,
+            execution_name_prefix: p.non_empty("ExecutionNamePrefix"),
+            started_time_begin: p.time("StartedTimeBegin")?,
+            started_time_end: p.time("StartedTimeEnd")?,
+            map_run_name: p.non_empty("MapRunName"),
+            metadata_only: p.bool("MetadataOnly")?.unwrap_or(false),
+            qualifier: p.non_empty("Qualifier"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopExecution {
     pub flow_name: String,
     pub execution_name: String,
@@ -107,418 +319,392 @@ pub struct StopExecution {
     pub cause: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ListExecutions {
-    pub flow_name: String,
-    pub limit: usize,
-    pub next_token: Option<String>,
-    pub status: Option<Status>,
-    pub execution_name_prefix: Option<String>,
-    pub started_time_begin: Option<Millis>,
-    pub started_time_end: Option<Millis>,
+impl FromParams for StopExecution {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(StopExecution {
+            flow_name: p.required("FlowName")?,
+            execution_name: p.required("ExecutionName")?,
+            error: p.len_in("Error", ERROR_LENGTH)?,
+            cause: p.len_in("Cause", CAUSE_LENGTH)?,
+        })
+    }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GetExecutionHistory {
     pub flow_name: String,
     pub execution_name: String,
-    pub limit: usize,
-    pub next_token: Option<String>,
+    pub page: Page,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl FromParams for GetExecutionHistory {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(GetExecutionHistory {
+            flow_name: p.required("FlowName")?,
+            execution_name: p.required("ExecutionName")?,
+            page: Page::from_params(p)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportTaskSucceeded {
     pub task_token: String,
     pub output: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl FromParams for ReportTaskSucceeded {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(ReportTaskSucceeded {
+            task_token: p.required("TaskToken")?,
+            output: p.required("Output")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportTaskFailed {
     pub task_token: String,
     pub error: String,
     pub cause: Option<String>,
 }
 
-/// CreateSchedule (expression required) and UpdateSchedule (everything optional).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Schedule {
+impl FromParams for ReportTaskFailed {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(ReportTaskFailed {
+            task_token: p.required("TaskToken")?,
+            error: p.required_len_in("Error", ERROR_LENGTH)?,
+            cause: p.len_in("Cause", CAUSE_LENGTH)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateSchedule {
+    pub flow_name: String,
+    pub schedule_name: String,
+    pub cron_expression: String,
+    pub description: Option<String>,
+    pub enable: Option<bool>,
+    pub payload: Option<String>,
+}
+
+impl FromParams for CreateSchedule {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(CreateSchedule {
+            flow_name: p.required("FlowName")?,
+            schedule_name: p.required("ScheduleName")?,
+            cron_expression: p.required("CronExpression")?,
+            description: p.optional("Description"),
+            enable: p.bool("Enable")?,
+            payload: p.non_empty("Payload"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeSchedule {
+    pub flow_name: String,
+    pub schedule_name: String,
+}
+
+impl FromParams for DescribeSchedule {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DescribeSchedule {
+            flow_name: p.required("FlowName")?,
+            schedule_name: p.required("ScheduleName")?,
+        })
+    }
+}
+
+/// Absent fields are left unchanged; an empty `Description` or `Payload` clears it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateSchedule {
     pub flow_name: String,
     pub schedule_name: String,
     pub cron_expression: Option<String>,
-    pub payload: Option<String>,
     pub description: Option<String>,
     pub enable: Option<bool>,
+    pub payload: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScheduleRef {
+impl FromParams for UpdateSchedule {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(UpdateSchedule {
+            flow_name: p.required("FlowName")?,
+            schedule_name: p.required("ScheduleName")?,
+            cron_expression: p.non_empty("CronExpression"),
+            description: p.optional("Description"),
+            enable: p.bool("Enable")?,
+            payload: p.optional("Payload"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteSchedule {
     pub flow_name: String,
     pub schedule_name: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl FromParams for DeleteSchedule {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DeleteSchedule {
+            flow_name: p.required("FlowName")?,
+            schedule_name: p.required("ScheduleName")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListSchedules {
+    pub flow_name: String,
+    pub page: Page,
+}
+
+impl FromParams for ListSchedules {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(ListSchedules {
+            flow_name: p.required("FlowName")?,
+            page: Page::from_params(p)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishFlowVersion {
     pub flow_name: String,
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl FromParams for PublishFlowVersion {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(PublishFlowVersion {
+            flow_name: p.required("FlowName")?,
+            description: p.optional("Description"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListFlowVersions {
+    pub flow_name: String,
+    pub page: Page,
+}
+
+impl FromParams for ListFlowVersions {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(ListFlowVersions {
+            flow_name: p.required("FlowName")?,
+            page: Page::from_params(p)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteFlowVersion {
     pub flow_name: String,
     pub flow_version: String,
 }
 
-/// CreateFlowAlias (routing required) and UpdateFlowAlias.
+impl FromParams for DeleteFlowVersion {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DeleteFlowVersion {
+            flow_name: p.required("FlowName")?,
+            flow_version: p.required("FlowVersion")?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
-pub struct Alias {
+pub struct CreateFlowAlias {
+    pub flow_name: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// `[{"Version":"1","Weight":100}]`, judged by the service.
+    pub routing_configurations: Value,
+}
+
+impl FromParams for CreateFlowAlias {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(CreateFlowAlias {
+            flow_name: p.required("FlowName")?,
+            name: p.required("Name")?,
+            description: p.optional("Description"),
+            routing_configurations: p
+                .json("RoutingConfigurations")?
+                .ok_or_else(|| CloudFlowError::missing("RoutingConfigurations"))?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeFlowAlias {
+    pub flow_name: String,
+    pub name: String,
+}
+
+impl FromParams for DescribeFlowAlias {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DescribeFlowAlias {
+            flow_name: p.required("FlowName")?,
+            name: p.required("Name")?,
+        })
+    }
+}
+
+/// Absent fields are left unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateFlowAlias {
     pub flow_name: String,
     pub name: String,
     pub description: Option<String>,
     pub routing_configurations: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct AliasRef {
+impl FromParams for UpdateFlowAlias {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(UpdateFlowAlias {
+            flow_name: p.required("FlowName")?,
+            name: p.required("Name")?,
+            description: p.optional("Description"),
+            routing_configurations: p.json("RoutingConfigurations")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeleteFlowAlias {
     pub flow_name: String,
     pub name: String,
 }
 
-impl Request {
-    pub fn decode(p: &Params) -> Result<Request, CloudFlowError> {
-        let version = p.required("Version")?;
-        if version != VERSION {
-            return Err(CloudFlowError::new(
-                Code::ApiVersionNotSupported,
-                format!(
-                    "The requested API version '{version}' is not supported yet. Please check."
-                ),
-            ));
-        }
-        let action = p.required("Action")?;
-        Ok(match action.as_str() {
-            "CreateFlow" => Request::CreateFlow(create_flow(p)?),
-            "DescribeFlow" => Request::DescribeFlow(flow_ref(p)?),
-            "UpdateFlow" => Request::UpdateFlow(update_flow(p)?),
-            "DeleteFlow" => Request::DeleteFlow(flow_ref(p)?),
-            "ListFlows" => Request::ListFlows(Page {
-                limit: limit(p)?,
-                next_token: p.optional("NextToken"),
-            }),
-            "StartExecution" => Request::StartExecution(start(p)?),
-            "StartSyncExecution" => Request::StartSyncExecution(start(p)?),
-            "DescribeExecution" => Request::DescribeExecution(DescribeExecution {
-                flow_name: p.required("FlowName")?,
-                execution_name: p.required("ExecutionName")?,
-                wait_time_seconds: p.int_in("WaitTimeSeconds", 0..=60, 0)?,
-            }),
-            "StopExecution" => Request::StopExecution(StopExecution {
-                flow_name: p.required("FlowName")?,
-                execution_name: p.required("ExecutionName")?,
-                error: p.text_in("Error", 1..=128)?,
-                cause: p.text_in("Cause", 1..=4096)?,
-            }),
-            "ListExecutions" => Request::ListExecutions(list_executions(p)?),
-            "GetExecutionHistory" => Request::GetExecutionHistory(GetExecutionHistory {
-                flow_name: p.required("FlowName")?,
-                execution_name: p.required("ExecutionName")?,
-                limit: limit(p)?,
-                next_token: p.optional("NextToken"),
-            }),
-            "ReportTaskSucceeded" => Request::ReportTaskSucceeded(ReportTaskSucceeded {
-                task_token: p.required("TaskToken")?,
-                output: p.required("Output")?,
-            }),
-            "ReportTaskFailed" => Request::ReportTaskFailed(ReportTaskFailed {
-                task_token: p.required("TaskToken")?,
-                error: p
-                    .text_in("Error", 1..=128)?
-                    .ok_or_else(|| CloudFlowError::missing("Error"))?,
-                cause: p.text_in("Cause", 1..=4096)?,
-            }),
-            "CreateSchedule" => {
-                p.required("CronExpression")?;
-                Request::CreateSchedule(schedule(p)?)
-            }
-            "DescribeSchedule" => Request::DescribeSchedule(schedule_ref(p)?),
-            "UpdateSchedule" => Request::UpdateSchedule(schedule(p)?),
-            "DeleteSchedule" => Request::DeleteSchedule(schedule_ref(p)?),
-            "ListSchedules" => Request::ListSchedules(flow_page(p)?),
-            "PublishFlowVersion" => Request::PublishFlowVersion(PublishFlowVersion {
-                flow_name: p.required("FlowName")?,
-                description: p.optional("Description"),
-            }),
-            "ListFlowVersions" => Request::ListFlowVersions(flow_page(p)?),
-            "DeleteFlowVersion" => Request::DeleteFlowVersion(DeleteFlowVersion {
-                flow_name: p.required("FlowName")?,
-                flow_version: p.required("FlowVersion")?,
-            }),
-            "CreateFlowAlias" => {
-                p.required("RoutingConfigurations")?;
-                Request::CreateFlowAlias(alias(p)?)
-            }
-            "DescribeFlowAlias" => Request::DescribeFlowAlias(alias_ref(p)?),
-            "UpdateFlowAlias" => Request::UpdateFlowAlias(alias(p)?),
-            "DeleteFlowAlias" => Request::DeleteFlowAlias(alias_ref(p)?),
-            "ListFlowAliases" => Request::ListFlowAliases(flow_page(p)?),
-            "DescribeRegions" => Request::DescribeRegions,
-            "DescribeMapRun" => Request::DescribeMapRun,
-            "UpdateMapRun" => Request::UpdateMapRun,
-            other => return Err(CloudFlowError::action_not_supported(other)),
+impl FromParams for DeleteFlowAlias {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DeleteFlowAlias {
+            flow_name: p.required("FlowName")?,
+            name: p.required("Name")?,
         })
     }
+}
 
-    /// The permission a key needs for this request (`fnf:StopExecution`).
-    pub fn action(&self) -> &'static str {
-        match self {
-            Request::CreateFlow(_) => "fnf:CreateFlow",
-            Request::DescribeFlow(_) => "fnf:DescribeFlow",
-            Request::UpdateFlow(_) => "fnf:UpdateFlow",
-            Request::DeleteFlow(_) => "fnf:DeleteFlow",
-            Request::ListFlows(_) => "fnf:ListFlows",
-            Request::StartExecution(_) => "fnf:StartExecution",
-            Request::StartSyncExecution(_) => "fnf:StartSyncExecution",
-            Request::DescribeExecution(_) => "fnf:DescribeExecution",
-            Request::StopExecution(_) => "fnf:StopExecution",
-            Request::ListExecutions(_) => "fnf:ListExecutions",
-            Request::GetExecutionHistory(_) => "fnf:GetExecutionHistory",
-            Request::ReportTaskSucceeded(_) => "fnf:ReportTaskSucceeded",
-            Request::ReportTaskFailed(_) => "fnf:ReportTaskFailed",
-            Request::CreateSchedule(_) => "fnf:CreateSchedule",
-            Request::DescribeSchedule(_) => "fnf:DescribeSchedule",
-            Request::UpdateSchedule(_) => "fnf:UpdateSchedule",
-            Request::DeleteSchedule(_) => "fnf:DeleteSchedule",
-            Request::ListSchedules(_) => "fnf:ListSchedules",
-            Request::PublishFlowVersion(_) => "fnf:PublishFlowVersion",
-            Request::ListFlowVersions(_) => "fnf:ListFlowVersions",
-            Request::DeleteFlowVersion(_) => "fnf:DeleteFlowVersion",
-            Request::CreateFlowAlias(_) => "fnf:CreateFlowAlias",
-            Request::DescribeFlowAlias(_) => "fnf:DescribeFlowAlias",
-            Request::UpdateFlowAlias(_) => "fnf:UpdateFlowAlias",
-            Request::DeleteFlowAlias(_) => "fnf:DeleteFlowAlias",
-            Request::ListFlowAliases(_) => "fnf:ListFlowAliases",
-            Request::DescribeRegions => "fnf:DescribeRegions",
-            Request::DescribeMapRun => "fnf:DescribeMapRun",
-            Request::UpdateMapRun => "fnf:UpdateMapRun",
-        }
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListFlowAliases {
+    pub flow_name: String,
+    pub page: Page,
+}
+
+impl FromParams for ListFlowAliases {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(ListFlowAliases {
+            flow_name: p.required("FlowName")?,
+            page: Page::from_params(p)?,
+        })
     }
 }
 
-fn limit(p: &Params) -> Result<usize, CloudFlowError> {
-    let (min, max, default) = LIMIT;
-    Ok(usize::try_from(p.int_in("Limit", min..=max, default)?).unwrap_or(60))
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeMapRun {
+    pub flow_name: String,
+    pub execution_name: String,
+    pub map_run_name: String,
 }
 
-fn flow_type(p: &Params) -> Result<(), CloudFlowError> {
-    match p.optional("Type").as_deref() {
-        None | Some("FDL") => Ok(()),
+impl FromParams for DescribeMapRun {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DescribeMapRun {
+            flow_name: p.required("FlowName")?,
+            execution_name: p.required("ExecutionName")?,
+            map_run_name: p.required("MapRunName")?,
+        })
+    }
+}
+
+/// Absent tuning values are left unchanged. The SDK sends this as a GET.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateMapRun {
+    pub flow_name: String,
+    pub execution_name: String,
+    pub map_run_name: String,
+    pub concurrency: Option<u64>,
+    pub tolerated_failed_count: Option<u64>,
+    pub tolerated_failed_percentage: Option<f64>,
+}
+
+impl FromParams for UpdateMapRun {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(UpdateMapRun {
+            flow_name: p.required("FlowName")?,
+            execution_name: p.required("ExecutionName")?,
+            map_run_name: p.required("MapRunName")?,
+            concurrency: p.optional_int_in("Concurrency", 1..=u64::from(u32::MAX))?,
+            tolerated_failed_count: p
+                .optional_int_in("ToleratedFailedCount", 0..=u64::from(u32::MAX))?,
+            tolerated_failed_percentage: p
+                .optional_number_in("ToleratedFailedPercentage", 0.0..=100.0)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescribeRegions {
+    pub accept_language: Option<String>,
+}
+
+impl FromParams for DescribeRegions {
+    fn from_params(p: &Params) -> Result<Self, CloudFlowError> {
+        Ok(DescribeRegions {
+            accept_language: p.non_empty("AcceptLanguage"),
+        })
+    }
+}
+
+/// `Type` may be omitted on UpdateFlow, but when sent it must be `FDL`.
+fn check_type(p: &Params) -> Result<(), CloudFlowError> {
+    match p.non_empty("Type") {
+        None => Ok(()),
+        Some(t) if t == "FDL" => Ok(()),
         Some(other) => Err(CloudFlowError::invalid(format!(
-            "Type must be FDL, not {other:?}"
+            "The parameter 'Type' must be FDL, not {other:?}."
         ))),
     }
 }
 
-fn create_flow(p: &Params) -> Result<CreateFlow, CloudFlowError> {
-    p.required("Type")?;
-    flow_type(p)?;
-    let execution_mode = match p.optional("ExecutionMode").as_deref() {
-        None | Some("") | Some("Standard") => ExecutionMode::Standard,
-        Some("Express") => ExecutionMode::Express,
-        Some(other) => {
-            return Err(CloudFlowError::invalid(format!(
-                "ExecutionMode must be Standard or Express, not {other:?}"
-            )));
-        }
+/// An empty `ExecutionMode` means Standard, for compatibility (spec §2.2).
+fn execution_mode(p: &Params) -> Result<ExecutionMode, CloudFlowError> {
+    match p.non_empty("ExecutionMode") {
+        None => Ok(ExecutionMode::Standard),
+        Some(text) => ExecutionMode::parse(&text).ok_or_else(|| {
+            CloudFlowError::invalid(format!(
+                "The parameter 'ExecutionMode' must be Standard or Express, not {text:?}."
+            ))
+        }),
+    }
+}
+
+const STATUSES: [Status; 6] = [
+    Status::Starting,
+    Status::Running,
+    Status::Stopped,
+    Status::Succeeded,
+    Status::Failed,
+    Status::TimedOut,
+];
+
+fn status(p: &Params) -> Result<Option<Status>, CloudFlowError> {
+    let Some(text) = p.non_empty("Status") else {
+        return Ok(None);
     };
-    Ok(CreateFlow {
-        name: p.required("Name")?,
-        definition: p.required("Definition")?,
-        description: p.optional("Description").unwrap_or_default(),
-        role_arn: p.optional("RoleArn").filter(|r| !r.is_empty()),
-        execution_mode,
-        environment: p.json("Environment")?,
-    })
-}
-
-fn update_flow(p: &Params) -> Result<UpdateFlow, CloudFlowError> {
-    flow_type(p)?;
-    Ok(UpdateFlow {
-        name: p.required("Name")?,
-        definition: p.optional("Definition").filter(|d| !d.is_empty()),
-        description: p.optional("Description"),
-        role_arn: p.optional("RoleArn").filter(|r| !r.is_empty()),
-        environment: p.json("Environment")?,
-    })
-}
-
-fn flow_ref(p: &Params) -> Result<FlowRef, CloudFlowError> {
-    Ok(FlowRef {
-        name: p.required("Name")?,
-    })
-}
-
-fn flow_page(p: &Params) -> Result<FlowPage, CloudFlowError> {
-    Ok(FlowPage {
-        flow_name: p.required("FlowName")?,
-        limit: limit(p)?,
-        next_token: p.optional("NextToken"),
-    })
-}
-
-fn start(p: &Params) -> Result<Start, CloudFlowError> {
-    Ok(Start {
-        flow_name: p.required("FlowName")?,
-        execution_name: p.optional("ExecutionName").filter(|n| !n.is_empty()),
-        input: p.optional("Input"),
-        qualifier: p.optional("Qualifier").filter(|q| !q.is_empty()),
-    })
-}
-
-fn list_executions(p: &Params) -> Result<ListExecutions, CloudFlowError> {
-    let status = match p.optional("Status").filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(status(&text)?),
-    };
-    Ok(ListExecutions {
-        flow_name: p.required("FlowName")?,
-        limit: limit(p)?,
-        next_token: p.optional("NextToken").filter(|t| !t.is_empty()),
-        status,
-        execution_name_prefix: p.optional("ExecutionNamePrefix").filter(|t| !t.is_empty()),
-        started_time_begin: p.time("StartedTimeBegin")?,
-        started_time_end: p.time("StartedTimeEnd")?,
-    })
-}
-
-fn status(text: &str) -> Result<Status, CloudFlowError> {
-    [Status::Starting, Status::Running, Status::Stopped, Status::Succeeded, Status::Failed, Status::TimedOut]
+    STATUSES
         .into_iter()
         .find(|s| s.as_str() == text)
+        .map(Some)
         .ok_or_else(|| {
             CloudFlowError::invalid(format!(
-                "Status must be one of Starting, Running, Stopped, Succeeded, Failed, TimedOut, not {text:?}"
+                "The parameter 'Status' must be one of Starting, Running, Stopped, Succeeded, Failed, TimedOut, not {text:?}."
             ))
         })
 }
 
-fn schedule(p: &Params) -> Result<Schedule, CloudFlowError> {
-    Ok(Schedule {
-        flow_name: p.required("FlowName")?,
-        schedule_name: p.required("ScheduleName")?,
-        cron_expression: p.optional("CronExpression").filter(|c| !c.is_empty()),
-        payload: p.optional("Payload"),
-        description: p.optional("Description"),
-        enable: p.bool("Enable")?,
-    })
-}
-
-fn schedule_ref(p: &Params) -> Result<ScheduleRef, CloudFlowError> {
-    Ok(ScheduleRef {
-        flow_name: p.required("FlowName")?,
-        schedule_name: p.required("ScheduleName")?,
-    })
-}
-
-fn alias(p: &Params) -> Result<Alias, CloudFlowError> {
-    Ok(Alias {
-        flow_name: p.required("FlowName")?,
-        name: p.required("Name")?,
-        description: p.optional("Description"),
-        routing_configurations: p.json("RoutingConfigurations")?,
-    })
-}
-
-fn alias_ref(p: &Params) -> Result<AliasRef, CloudFlowError> {
-    Ok(AliasRef {
-        flow_name: p.required("FlowName")?,
-        name: p.required("Name")?,
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use proptest::prelude::*;
-
-    use super::*;
-
-    fn decode(query: &str) -> Result<Request, CloudFlowError> {
-        Request::decode(&Params::decode(Some(query), None, b""))
-    }
-
-    #[test]
-    fn actions_decode_into_typed_requests() {
-        let stop = decode(
-            "Version=2019-03-15&Action=StopExecution&FlowName=f&ExecutionName=e&Error=Manual",
-        )
-        .expect("decodes");
-        assert_eq!(
-            stop,
-            Request::StopExecution(StopExecution {
-                flow_name: "f".into(),
-                execution_name: "e".into(),
-                error: Some("Manual".into()),
-                cause: None,
-            })
-        );
-        assert_eq!(stop.action(), "fnf:StopExecution");
-        let list =
-            decode("Version=2019-03-15&Action=ListExecutions&FlowName=f&Status=Running&Limit=5")
-                .expect("list");
-        assert!(
-            matches!(list, Request::ListExecutions(l) if l.limit == 5 && l.status == Some(Status::Running))
-        );
-        let create = decode("Version=2019-03-15&Action=CreateFlow&Name=f&Definition=d&Type=FDL&ExecutionMode=Express")
-            .expect("create");
-        assert!(
-            matches!(create, Request::CreateFlow(c) if c.execution_mode == ExecutionMode::Express)
-        );
-    }
-
-    #[test]
-    fn bad_requests_get_the_right_codes() {
-        let code = |q: &str| decode(q).expect_err("refused").code;
-        assert_eq!(
-            code("Version=2020-01-01&Action=ListFlows"),
-            Code::ApiVersionNotSupported
-        );
-        assert_eq!(
-            code("Version=2019-03-15&Action=Explode"),
-            Code::ActionNotSupported
-        );
-        assert_eq!(
-            code("Version=2019-03-15&Action=StopExecution&FlowName=f"),
-            Code::MissingRequiredParams
-        );
-        assert_eq!(
-            code("Version=2019-03-15&Action=ListFlows&Limit=0"),
-            Code::InvalidArgument
-        );
-        assert_eq!(
-            code(
-                "Version=2019-03-15&Action=DescribeExecution&FlowName=f&ExecutionName=e&WaitTimeSeconds=61"
-            ),
-            Code::InvalidArgument
-        );
-        assert_eq!(
-            code("Version=2019-03-15&Action=CreateFlow&Name=f&Definition=d&Type=YAML"),
-            Code::InvalidArgument
-        );
-        assert_eq!(
-            code("Version=2019-03-15&Action=ListExecutions&FlowName=f&Status=Done"),
-            Code::InvalidArgument
-        );
-        let long_error = format!(
-            "Version=2019-03-15&Action=StopExecution&FlowName=f&ExecutionName=e&Error={}",
-            "x".repeat(129)
-        );
-        assert_eq!(code(&long_error), Code::InvalidArgument);
-    }
-
-    proptest! {
-        #[test]
-        fn arbitrary_requests_never_panic(query in ".{0,200}", body in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let params = Params::decode(Some(&query), Some("application/x-www-form-urlencoded"), &body);
-            let _ = Request::decode(&params);
-            let _ = crate::signature::alibaba::verify("POST", params.all(), |_| Some("s".into()), jiff::Timestamp::now());
-        }
-    }
-}
+mod tests;

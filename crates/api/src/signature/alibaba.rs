@@ -1,8 +1,8 @@
 //! Alibaba Cloud RPC signature v1 (HMAC-SHA1), as the fnf SDKs sign every request (spec §4).
 //!
-//! The signed set is every query and form parameter but `Signature`, sorted by name, each
-//! RFC 3986-encoded; the string to sign is `METHOD&%2F&pct(canonical query)`; the key is
-//! `secret&`.
+//! The signed set is every query and form parameter but `Signature` (empty values included),
+//! sorted by name, each RFC 3986-encoded; the string to sign is
+//! `METHOD&%2F&pct(canonical query)`; the key is `secret&`.
 
 use std::collections::BTreeMap;
 
@@ -11,9 +11,13 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use jiff::{SignedDuration, Timestamp};
 use sha1::Sha1;
+use subtle::ConstantTimeEq;
 
-/// How far a request's `Timestamp` may be from the server's clock.
+/// How far a request's `Timestamp` may be from the server's clock, either way.
 pub const MAX_SKEW: SignedDuration = SignedDuration::from_mins(15);
+
+/// The parameter carrying the signature; it is the one parameter not signed.
+const SIGNATURE: &str = "Signature";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
@@ -25,53 +29,46 @@ pub enum SignatureError {
     Mismatch,
     #[error("the request time {request} is too far from the server time {server}")]
     Skewed { request: String, server: String },
-    #[error("{0}")]
-    Invalid(String),
+    #[error("SignatureMethod {0:?} is not supported; use HMAC-SHA1")]
+    UnsupportedMethod(String),
+    #[error("SignatureVersion {0:?} is not supported; use 1.0")]
+    UnsupportedVersion(String),
+    #[error("Timestamp {0:?} is not a UTC time like 2024-01-01T00:00:00Z")]
+    BadTimestamp(String),
 }
 
 /// Verifies a request's parameters (query and form merged, `Signature` included) and returns
-/// the AccessKeyId that signed it. `secret_of` gives a key's secret.
+/// the AccessKeyId that signed it. `secret_of` gives a key's secret; `now` is the server's
+/// clock, passed in so that verification stays a pure function.
 pub fn verify(
     method: &str,
     params: &BTreeMap<String, String>,
     secret_of: impl Fn(&str) -> Option<String>,
     now: Timestamp,
 ) -> Result<String, SignatureError> {
-    let key_id = params
-        .get("AccessKeyId")
-        .ok_or(SignatureError::Missing("AccessKeyId"))?;
-    let signature = params
-        .get("Signature")
-        .ok_or(SignatureError::Missing("Signature"))?;
-    let timestamp = params
-        .get("Timestamp")
-        .ok_or(SignatureError::Missing("Timestamp"))?;
-    check_method(params)?;
-    check_time(timestamp, now)?;
-    let secret = secret_of(key_id).ok_or_else(|| SignatureError::UnknownKey(key_id.clone()))?;
-    let expected = STANDARD
-        .decode(signature)
-        .map_err(|_| SignatureError::Mismatch)?;
-    let mut mac = mac(&secret);
-    mac.update(string_to_sign(method, params).as_bytes());
-    mac.verify_slice(&expected)
-        .map_err(|_| SignatureError::Mismatch)?;
-    Ok(key_id.clone())
+    let key_id = present(params, "AccessKeyId")?;
+    let signature = present(params, SIGNATURE)?;
+    check_scheme(params)?;
+    check_time(present(params, "Timestamp")?, now)?;
+    let secret = secret_of(key_id).ok_or_else(|| SignatureError::UnknownKey(key_id.into()))?;
+    let expected = sign(method, params, &secret);
+    // Comparing the base64 text is as good as comparing the MAC bytes (the encoding is a
+    // bijection) and spares decoding attacker-controlled base64.
+    if bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
+        Ok(key_id.to_string())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
-/// The signature of `params` (without `Signature`), as a client computes it.
+/// The signature of `params` as a client computes it; a `Signature` entry is ignored.
 pub fn sign(method: &str, params: &BTreeMap<String, String>, secret: &str) -> String {
     let mut mac = mac(secret);
     mac.update(string_to_sign(method, params).as_bytes());
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn mac(secret: &str) -> Hmac<Sha1> {
-    // HMAC accepts keys of any length, so this cannot fail.
-    <Hmac<Sha1> as KeyInit>::new_from_slice(format!("{secret}&").as_bytes())
-        .unwrap_or_else(|_| unreachable!())
-}
-
+/// `METHOD&%2F&pct(canonical query)`.
 pub fn string_to_sign(method: &str, params: &BTreeMap<String, String>) -> String {
     format!(
         "{method}&{}&{}",
@@ -80,55 +77,70 @@ pub fn string_to_sign(method: &str, params: &BTreeMap<String, String>) -> String
     )
 }
 
+/// `k1=v1&k2=v2…`, sorted by name (the map's order), RFC 3986-encoded, without `Signature`.
 pub fn canonical_query(params: &BTreeMap<String, String>) -> String {
     params
         .iter()
-        .filter(|(k, _)| k.as_str() != "Signature")
-        .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
+        .filter(|(name, _)| name.as_str() != SIGNATURE)
+        .map(|(name, value)| format!("{}={}", percent(name), percent(value)))
         .collect::<Vec<_>>()
         .join("&")
 }
 
-/// RFC 3986: everything but `A–Z a–z 0–9 - _ . ~` as `%XX`.
+fn mac(secret: &str) -> Hmac<Sha1> {
+    // HMAC takes keys of any length, so the error case cannot happen.
+    <Hmac<Sha1> as KeyInit>::new_from_slice(format!("{secret}&").as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
+}
+
+/// RFC 3986: everything but `A–Z a–z 0–9 - _ . ~` as `%XX` of its UTF-8 bytes (so a space is
+/// `%20`, never `+`).
 fn percent(text: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(char::from(byte))
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
         }
     }
     out
 }
 
-fn check_method(params: &BTreeMap<String, String>) -> Result<(), SignatureError> {
-    match params.get("SignatureMethod").map(String::as_str) {
-        Some("HMAC-SHA1") | None => {}
-        Some(other) => {
-            return Err(SignatureError::Invalid(format!(
-                "SignatureMethod {other} is not supported; use HMAC-SHA1"
-            )));
-        }
-    }
-    match params.get("SignatureVersion").map(String::as_str) {
-        Some("1.0") | None => Ok(()),
-        Some(other) => Err(SignatureError::Invalid(format!(
-            "SignatureVersion {other} is not supported; use 1.0"
-        ))),
-    }
+fn present<'a>(
+    params: &'a BTreeMap<String, String>,
+    name: &'static str,
+) -> Result<&'a str, SignatureError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .ok_or(SignatureError::Missing(name))
 }
 
+/// Only HMAC-SHA1 signature version 1.0 is served: every fnf SDK uses it (spec §4.1).
+fn check_scheme(params: &BTreeMap<String, String>) -> Result<(), SignatureError> {
+    let method = present(params, "SignatureMethod")?;
+    if method != "HMAC-SHA1" {
+        return Err(SignatureError::UnsupportedMethod(method.into()));
+    }
+    let version = present(params, "SignatureVersion")?;
+    if version != "1.0" {
+        return Err(SignatureError::UnsupportedVersion(version.into()));
+    }
+    Ok(())
+}
+
+/// The timestamp bounds how long a captured request can be replayed.
 fn check_time(timestamp: &str, now: Timestamp) -> Result<(), SignatureError> {
-    let at: Timestamp = timestamp.parse().map_err(|_| {
-        SignatureError::Invalid(format!(
-            "Timestamp {timestamp:?} is not YYYY-MM-DDThh:mm:ssZ"
-        ))
-    })?;
+    let at: Timestamp = timestamp
+        .parse()
+        .map_err(|_| SignatureError::BadTimestamp(timestamp.into()))?;
     if now.duration_since(at).abs() > MAX_SKEW {
         return Err(SignatureError::Skewed {
-            request: timestamp.to_string(),
+            request: timestamp.into(),
             server: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
         });
     }
@@ -137,9 +149,13 @@ fn check_time(timestamp: &str, now: Timestamp) -> Result<(), SignatureError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     /// Spec §4.4, computed with the SDK's own signer.
+    const VECTOR_SIGNATURE: &str = "vgaIv+Gtlvu3MqZxJOP6eR5+PO0=";
+
     fn vector() -> BTreeMap<String, String> {
         [
             ("Action", "StopExecution"),
@@ -160,12 +176,32 @@ mod tests {
         .collect()
     }
 
+    fn signed_vector() -> BTreeMap<String, String> {
+        let mut params = vector();
+        params.insert(SIGNATURE.into(), VECTOR_SIGNATURE.into());
+        params
+    }
+
     fn at(text: &str) -> Timestamp {
         text.parse().expect("timestamp")
     }
 
+    const VECTOR_NOW: &str = "2024-01-01T00:05:00Z";
+
     fn secret(id: &str) -> Option<String> {
         (id == "testid").then(|| "testsecret".to_string())
+    }
+
+    fn verify_vector(params: &BTreeMap<String, String>) -> Result<String, SignatureError> {
+        verify("POST", params, secret, at(VECTOR_NOW))
+    }
+
+    /// Query and body of a raw request, form-decoded and merged, as the server sees them.
+    fn merged(query: &str, body: &str) -> BTreeMap<String, String> {
+        form_urlencoded::parse(query.as_bytes())
+            .chain(form_urlencoded::parse(body.as_bytes()))
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect()
     }
 
     #[test]
@@ -175,59 +211,182 @@ mod tests {
             canonical_query(&params),
             "AccessKeyId=testid&Action=StopExecution&Cause=stop%20by%20user&Error=Manual&ExecutionName=exec-1&FlowName=my_flow&Format=json&SignatureMethod=HMAC-SHA1&SignatureNonce=0123456789abcdef0123456789abcdef&SignatureVersion=1.0&Timestamp=2024-01-01T00%3A00%3A00Z&Version=2019-03-15"
         );
-        assert!(string_to_sign("POST", &params).starts_with(
-            "POST&%2F&AccessKeyId%3Dtestid%26Action%3DStopExecution%26Cause%3Dstop%2520by%2520user"
-        ));
         assert_eq!(
-            sign("POST", &params, "testsecret"),
-            "vgaIv+Gtlvu3MqZxJOP6eR5+PO0="
+            string_to_sign("POST", &params),
+            "POST&%2F&AccessKeyId%3Dtestid%26Action%3DStopExecution%26Cause%3Dstop%2520by%2520user%26Error%3DManual%26ExecutionName%3Dexec-1%26FlowName%3Dmy_flow%26Format%3Djson%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D0123456789abcdef0123456789abcdef%26SignatureVersion%3D1.0%26Timestamp%3D2024-01-01T00%253A00%253A00Z%26Version%3D2019-03-15"
+        );
+        assert_eq!(sign("POST", &params, "testsecret"), VECTOR_SIGNATURE);
+        assert_eq!(
+            sign("POST", &signed_vector(), "testsecret"),
+            VECTOR_SIGNATURE,
+            "Signature itself is not signed"
         );
     }
 
     #[test]
-    fn verification_accepts_the_vector_and_refuses_tampering() {
+    fn the_vector_verifies() {
+        assert_eq!(verify_vector(&signed_vector()), Ok("testid".into()));
+    }
+
+    /// Appendix A: a StopExecution captured from the Python SDK 2.0.1, `+` and non-ASCII in
+    /// the form body.
+    #[test]
+    fn the_captured_sdk_request_verifies() {
+        let params = merged(
+            "Action=StopExecution&Format=json&Version=2019-03-15&Timestamp=2026-11-22T06%3A00%3A43Z&SignatureNonce=ccf0a74fea3b9ae8f17c1e105ab23201&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&AccessKeyId=testid&Signature=fZiWLx%2BKnizOTGGM0rcvQcLzWVs%3D",
+            "Cause=stop+by+user+~+test%2F%C3%A9&Error=Manual&ExecutionName=exec-1&FlowName=my_flow",
+        );
+        assert_eq!(
+            string_to_sign("POST", &params),
+            "POST&%2F&AccessKeyId%3Dtestid%26Action%3DStopExecution%26Cause%3Dstop%2520by%2520user%2520~%2520test%252F%25C3%25A9%26Error%3DManual%26ExecutionName%3Dexec-1%26FlowName%3Dmy_flow%26Format%3Djson%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3Dccf0a74fea3b9ae8f17c1e105ab23201%26SignatureVersion%3D1.0%26Timestamp%3D2026-11-22T06%253A00%253A43Z%26Version%3D2019-03-15"
+        );
+        let now = at("2026-11-22T06:01:00Z");
+        assert_eq!(verify("POST", &params, secret, now), Ok("testid".into()));
+    }
+
+    #[test]
+    fn plus_and_percent_20_are_the_same_space() {
+        let base = "Action=StopExecution&Format=json&Version=2019-03-15&Timestamp=2024-01-01T00%3A00%3A00Z&SignatureNonce=0123456789abcdef0123456789abcdef&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&AccessKeyId=testid&Signature=vgaIv%2BGtlvu3MqZxJOP6eR5%2BPO0%3D";
+        for body in [
+            "Cause=stop+by+user&Error=Manual&ExecutionName=exec-1&FlowName=my_flow",
+            "Cause=stop%20by%20user&Error=Manual&ExecutionName=exec-1&FlowName=my_flow",
+        ] {
+            assert_eq!(
+                verify_vector(&merged(base, body)),
+                Ok("testid".into()),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_ascii_values_are_signed_as_utf8() {
+        assert_eq!(percent("é ~*/+"), "%C3%A9%20~%2A%2F%2B");
         let mut params = vector();
-        params.insert("Signature".into(), "vgaIv+Gtlvu3MqZxJOP6eR5+PO0=".into());
-        let now = at("2024-01-01T00:05:00Z");
+        params.insert("Cause".into(), "arrêt".into());
+        let signature = sign("POST", &params, "testsecret");
+        params.insert(SIGNATURE.into(), signature);
+        assert_eq!(verify_vector(&params), Ok("testid".into()));
+    }
+
+    #[test]
+    fn empty_values_are_signed() {
+        // The legacy core SDKs send `SignatureType=` and sign it.
+        let mut params = vector();
+        params.insert("SignatureType".into(), String::new());
+        assert!(canonical_query(&params).contains("&SignatureType=&"));
+        let signature = sign("POST", &params, "testsecret");
+        assert_ne!(signature, VECTOR_SIGNATURE);
+        params.insert(SIGNATURE.into(), signature);
+        assert_eq!(verify_vector(&params), Ok("testid".into()));
+    }
+
+    #[test]
+    fn a_wrong_secret_does_not_match() {
+        let other = |_: &str| Some("othersecret".to_string());
         assert_eq!(
-            verify("POST", &params, secret, now),
-            Ok("testid".to_string())
-        );
-        assert_eq!(
-            verify("GET", &params, secret, now),
+            verify("POST", &signed_vector(), other, at(VECTOR_NOW)),
             Err(SignatureError::Mismatch)
         );
-        let mut tampered = params.clone();
+    }
+
+    #[test]
+    fn tampering_does_not_match() {
+        let mut tampered = signed_vector();
         tampered.insert("ExecutionName".into(), "exec-2".into());
+        assert_eq!(verify_vector(&tampered), Err(SignatureError::Mismatch));
+        let mut added = signed_vector();
+        added.insert("Input".into(), "{}".into());
+        assert_eq!(verify_vector(&added), Err(SignatureError::Mismatch));
         assert_eq!(
-            verify("POST", &tampered, secret, now),
-            Err(SignatureError::Mismatch)
+            verify("GET", &signed_vector(), secret, at(VECTOR_NOW)),
+            Err(SignatureError::Mismatch),
+            "the method is signed"
         );
-        let wrong_secret = |_: &str| Some("other".to_string());
-        assert_eq!(
-            verify("POST", &params, wrong_secret, now),
-            Err(SignatureError::Mismatch)
-        );
+        let mut garbage = signed_vector();
+        garbage.insert(SIGNATURE.into(), "not base64!".into());
+        assert_eq!(verify_vector(&garbage), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
         let nobody = |_: &str| None;
         assert_eq!(
-            verify("POST", &params, nobody, now),
+            verify("POST", &signed_vector(), nobody, at(VECTOR_NOW)),
             Err(SignatureError::UnknownKey("testid".into()))
         );
     }
 
     #[test]
-    fn old_timestamps_are_refused() {
-        let mut params = vector();
-        params.insert("Signature".into(), "vgaIv+Gtlvu3MqZxJOP6eR5+PO0=".into());
-        let late = at("2024-01-01T00:20:00Z");
-        assert!(matches!(
-            verify("POST", &params, secret, late),
-            Err(SignatureError::Skewed { .. })
-        ));
+    fn timestamps_more_than_15_minutes_off_are_refused() {
+        for now in ["2024-01-01T00:20:00Z", "2023-12-31T23:40:00Z"] {
+            assert!(matches!(
+                verify("POST", &signed_vector(), secret, at(now)),
+                Err(SignatureError::Skewed { .. })
+            ));
+        }
+        assert!(verify("POST", &signed_vector(), secret, at("2024-01-01T00:15:00Z")).is_ok());
     }
 
     #[test]
-    fn non_ascii_values_are_encoded_as_utf8() {
-        assert_eq!(percent("é ~*"), "%C3%A9%20~%2A");
+    fn timestamps_with_milliseconds_are_accepted() {
+        let mut params = vector();
+        params.insert("Timestamp".into(), "2024-01-01T00:00:00.123Z".into());
+        let signature = sign("POST", &params, "testsecret");
+        params.insert(SIGNATURE.into(), signature);
+        assert_eq!(verify_vector(&params), Ok("testid".into()));
+    }
+
+    #[test]
+    fn other_schemes_and_bad_timestamps_are_refused() {
+        let with = |name: &str, value: &str| {
+            let mut params = signed_vector();
+            params.insert(name.into(), value.into());
+            verify_vector(&params)
+        };
+        assert_eq!(
+            with("SignatureMethod", "HMAC-SHA256"),
+            Err(SignatureError::UnsupportedMethod("HMAC-SHA256".into()))
+        );
+        assert_eq!(
+            with("SignatureVersion", "2.0"),
+            Err(SignatureError::UnsupportedVersion("2.0".into()))
+        );
+        assert_eq!(
+            with("Timestamp", "yesterday"),
+            Err(SignatureError::BadTimestamp("yesterday".into()))
+        );
+        for name in ["AccessKeyId", SIGNATURE, "Timestamp", "SignatureMethod"] {
+            let mut params = signed_vector();
+            params.remove(name);
+            assert!(
+                matches!(verify_vector(&params), Err(SignatureError::Missing(missing)) if missing == name)
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_parameters_never_panic(
+            params in proptest::collection::btree_map(".{0,12}", ".{0,24}", 0..12),
+            now in any::<i32>(),
+        ) {
+            let now = Timestamp::from_second(i64::from(now)).unwrap_or(Timestamp::UNIX_EPOCH);
+            let _ = verify("POST", &params, |_| Some("s".into()), now);
+        }
+
+        #[test]
+        fn what_is_signed_verifies(
+            mut params in proptest::collection::btree_map("[A-Za-z]{1,8}", ".{0,16}", 0..6),
+            secret_text in ".{0,16}",
+        ) {
+            for (name, value) in vector() {
+                params.insert(name, value);
+            }
+            let signature = sign("GET", &params, &secret_text);
+            params.insert(SIGNATURE.into(), signature);
+            let secret_of = |_: &str| Some(secret_text.clone());
+            prop_assert_eq!(verify("GET", &params, secret_of, at(VECTOR_NOW)), Ok("testid".to_string()));
+        }
     }
 }
