@@ -151,6 +151,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             client: client.clone(),
             args: &args,
             run_id,
+            server_pid: server.as_ref().map(|s| s.child.id()),
         };
         match scenario {
             Scenario::Pass1 => {
@@ -190,9 +191,19 @@ struct Bench<'a> {
     client: Arc<Client>,
     args: &'a BenchArgs,
     run_id: &'a str,
+    server_pid: Option<u32>,
 }
 
 impl Bench<'_> {
+    async fn meter(&self) -> Meter {
+        Meter {
+            steps: self.client.steps_committed().await,
+            server_pid: self.server_pid,
+            server_cpu: self.server_pid.and_then(|pid| cpu_time(&pid.to_string())),
+            bench_cpu: cpu_time("self"),
+        }
+    }
+
     /// Creates a flow named after the scenario and this run; `definition` gets the name.
     async fn create_flow(
         &self,
@@ -229,7 +240,7 @@ impl Bench<'_> {
         for &concurrency in &self.args.concurrency {
             let client = self.client.clone();
             let flow = flow.clone();
-            let before = self.client.steps_committed().await;
+            let meter = self.meter().await;
             let phase = drive(
                 concurrency as usize,
                 usize::MAX,
@@ -245,14 +256,14 @@ impl Bench<'_> {
                 },
             )
             .await;
-            let metric = self.client.steps_since(before).await;
+            let usage = meter.finish(&self.client).await;
             rows.push(Row::new(
                 scenario,
                 "start→end",
                 concurrency as usize,
                 phase,
                 steps_per_execution,
-                metric,
+                usage,
             ));
         }
         Ok(())
@@ -264,23 +275,23 @@ impl Bench<'_> {
         let flow = self.create_flow("stop", &|n| wait_flow(n, 300)).await?;
         for &concurrency in &self.args.concurrency {
             let prefix: Arc<str> = format!("s{concurrency}").into();
-            let before = self.client.steps_committed().await;
+            let meter = self.meter().await;
             let phase = self
                 .start_many(&flow, &prefix, self.args.stop_count, STOP_START_CONCURRENCY)
                 .await;
-            let metric = self.client.steps_since(before).await;
+            let usage = meter.finish(&self.client).await;
             rows.push(Row::new(
                 "stop",
                 "start",
                 STOP_START_CONCURRENCY,
                 phase,
                 1,
-                metric,
+                usage,
             ));
 
             let client = self.client.clone();
             let flow = flow.clone();
-            let before = self.client.steps_committed().await;
+            let meter = self.meter().await;
             let phase = drive(
                 concurrency as usize,
                 self.args.stop_count,
@@ -293,14 +304,14 @@ impl Bench<'_> {
                 },
             )
             .await;
-            let metric = self.client.steps_since(before).await;
+            let usage = meter.finish(&self.client).await;
             rows.push(Row::new(
                 "stop",
                 "stop",
                 concurrency as usize,
                 phase,
                 1,
-                metric,
+                usage,
             ));
         }
         Ok(())
@@ -309,18 +320,18 @@ impl Bench<'_> {
     /// waiting: start `--waiting-count` executions of a 1 h Wait flow and leave them waiting.
     async fn waiting(&self, rows: &mut Vec<Row>) -> anyhow::Result<()> {
         let flow = self.create_flow("waiting", &|n| wait_flow(n, 3600)).await?;
-        let before = self.client.steps_committed().await;
+        let meter = self.meter().await;
         let phase = self
             .start_many(&flow, "w", self.args.waiting_count, WAITING_CONCURRENCY)
             .await;
-        let metric = self.client.steps_since(before).await;
+        let usage = meter.finish(&self.client).await;
         rows.push(Row::new(
             "waiting",
             "start",
             WAITING_CONCURRENCY,
             phase,
             1,
-            metric,
+            usage,
         ));
         Ok(())
     }
@@ -344,6 +355,49 @@ impl Bench<'_> {
         })
         .await
     }
+}
+
+/// Counters at the beginning of a phase.
+struct Meter {
+    steps: Option<u64>,
+    server_pid: Option<u32>,
+    server_cpu: Option<Duration>,
+    bench_cpu: Option<Duration>,
+}
+
+/// How much the server did, and how much CPU both sides used, during a phase.
+struct Usage {
+    steps: Option<u64>,
+    server_cpu: Option<Duration>,
+    bench_cpu: Option<Duration>,
+}
+
+impl Meter {
+    async fn finish(self, client: &Client) -> Usage {
+        let since = |before: Option<Duration>, after: Option<Duration>| {
+            Some(after?.saturating_sub(before?))
+        };
+        let steps = client.steps_committed().await;
+        Usage {
+            steps: steps.zip(self.steps).map(|(a, b)| a.saturating_sub(b)),
+            server_cpu: since(
+                self.server_cpu,
+                self.server_pid.and_then(|pid| cpu_time(&pid.to_string())),
+            ),
+            bench_cpu: since(self.bench_cpu, cpu_time("self")),
+        }
+    }
+}
+
+/// CPU time (user + system, all threads) of a process (`self` or a pid), from /proc.
+fn cpu_time(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces; utime and stime are fields 14 and 15
+    // of the line, so the 12th and 13th after the name.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // /proc counts in USER_HZ, which Linux fixes at 100 for user space.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// What one phase measured.
@@ -562,11 +616,6 @@ impl Client {
             .map_or(Some(0.0), |v| v.trim().parse::<f64>().ok())?;
         Some(value as u64)
     }
-
-    async fn steps_since(&self, before: Option<u64>) -> Option<u64> {
-        let after = self.steps_committed().await?;
-        Some(after.saturating_sub(before?))
-    }
 }
 
 fn status(answer: &Value) -> anyhow::Result<&str> {
@@ -750,10 +799,12 @@ struct Row {
     p99: Duration,
     steps_estimated: f64,
     steps_metric: Option<f64>,
+    server_cores: Option<f64>,
+    bench_cores: Option<f64>,
 }
 
 impl Row {
-    const HEADER: &str = "scenario  phase      conc       ok  err      ops/s   p50 ms   p90 ms   p99 ms  steps/s est  steps/s metric";
+    const HEADER: &str = "scenario  phase      conc       ok  err      ops/s   p50 ms   p90 ms   p99 ms  steps/s est  steps/s metric  srv cpu  bch cpu";
 
     fn new(
         scenario: &str,
@@ -761,7 +812,7 @@ impl Row {
         concurrency: usize,
         phase: Phase,
         steps_per_op: u64,
-        steps_metric: Option<u64>,
+        usage: Usage,
     ) -> Row {
         let secs = phase.wall.as_secs_f64().max(f64::EPSILON);
         let ok = phase.latencies.len();
@@ -777,7 +828,9 @@ impl Row {
             p90: percentile(&phase.latencies, 0.90),
             p99: percentile(&phase.latencies, 0.99),
             steps_estimated: (ok as u64 * steps_per_op) as f64 / secs,
-            steps_metric: steps_metric.map(|s| s as f64 / secs),
+            steps_metric: usage.steps.map(|s| s as f64 / secs),
+            server_cores: usage.server_cpu.map(|c| c.as_secs_f64() / secs),
+            bench_cores: usage.bench_cpu.map(|c| c.as_secs_f64() / secs),
         };
         println!("{row}");
         if let Some(error) = &row.first_error {
@@ -790,12 +843,12 @@ impl Row {
 impl std::fmt::Display for Row {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let metric = self
-            .steps_metric
-            .map_or_else(|| "n/a".to_string(), |s| format!("{s:.0}"));
+        let show = |value: Option<f64>, digits: usize| {
+            value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.digits$}"))
+        };
         write!(
             f,
-            "{:<9} {:<9} {:>5} {:>8} {:>4} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>12.0} {:>15}",
+            "{:<9} {:<9} {:>5} {:>8} {:>4} {:>10.1} {:>8.2} {:>8.2} {:>8.2} {:>12.0} {:>15} {:>8} {:>8}",
             self.scenario,
             self.phase,
             self.concurrency,
@@ -806,7 +859,9 @@ impl std::fmt::Display for Row {
             ms(self.p90),
             ms(self.p99),
             self.steps_estimated,
-            metric
+            show(self.steps_metric, 0),
+            show(self.server_cores, 2),
+            show(self.bench_cores, 2)
         )
     }
 }
@@ -837,6 +892,10 @@ fn print_summary(rows: &[Row], resources: &[Resources]) {
          (starts + task completions + timer firings + stops) / wall time: 1 per pass1/pass10 \
          execution, 11 per http10 execution, 1 per start, 1 per stop. steps/s metric = the \
          server's sluice_steps_committed_total over the phase / wall time."
+    );
+    println!(
+        "srv cpu / bch cpu: CPU time (user + system) the spawned server / the bench used during \
+         the phase, in cores (1.00 = one core busy the whole phase)."
     );
     if !resources.is_empty() {
         println!();
