@@ -43,8 +43,10 @@ pub struct BenchArgs {
     /// PORT as --function-port.
     #[arg(long, value_name = "ADDR")]
     endpoint: Option<SocketAddr>,
+    /// The key that signs requests (a spawned server is given the same key).
     #[arg(long, env = "SLUICE_ACCESS_KEY_ID", default_value = DEV_ACCESS_KEY_ID)]
     access_key_id: String,
+    /// The secret of --access-key-id.
     #[arg(
         long,
         env = "SLUICE_ACCESS_KEY_SECRET",
@@ -897,23 +899,24 @@ fn print_summary(rows: &[Row], resources: &[Resources]) {
         "srv cpu / bch cpu: CPU time (user + system) the spawned server / the bench used during \
          the phase, in cores (1.00 = one core busy the whole phase)."
     );
-    if !resources.is_empty() {
-        println!();
-        println!("== server resources ==");
-        let mib = |b: Option<u64>| {
-            b.map_or_else(
-                || "n/a (server not spawned by the bench)".to_string(),
-                |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
-            )
-        };
-        for r in resources {
-            println!(
-                "{:<24} RSS {:<14} database {}",
-                r.when,
-                mib(r.rss_bytes),
-                mib(r.data_bytes)
-            );
-        }
+    println!();
+    println!("== server resources ==");
+    let mib = |b: Option<u64>| {
+        b.map_or_else(
+            || "n/a".to_string(),
+            |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+        )
+    };
+    for r in resources {
+        println!(
+            "{:<24} RSS {:<14} database {}",
+            r.when,
+            mib(r.rss_bytes),
+            mib(r.data_bytes)
+        );
+    }
+    if resources.iter().all(|r| r.rss_bytes.is_none()) {
+        println!("(RSS, database size and server CPU need a server the bench spawned)");
     }
 }
 
