@@ -1,0 +1,341 @@
+//! Executions, their history, and the timer and task rows the runtime resumes from.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use sluice_engine::{EventId, HistoryEvent, Millis, TaskCall};
+
+use super::codec::{
+    failed, inserting, json_at, op_at, prefix_successor, sql_int, sql_limit, to_json,
+};
+use crate::{
+    ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowId, FlowName, NewExecution,
+    Result, StepWrite, StoreError, TaskRow, TenantId, TimerRow,
+};
+
+const COLUMNS: &str =
+    "id, tenant, flow_id, flow_name, flow_revision, name, state, version, created_at";
+
+/// A step with its JSON already encoded. Encoding happens on the caller's task so the one
+/// writer thread spends its time on SQLite only.
+pub(super) struct EncodedStep {
+    state: String,
+    status: &'static str,
+    started_at: Option<Millis>,
+    stopped_at: Option<Millis>,
+    events: Vec<(i64, String)>,
+    timers_added: Vec<(i64, Millis)>,
+    timers_removed: Vec<i64>,
+    tasks_added: Vec<(i64, String)>,
+    tasks_removed: Vec<i64>,
+}
+
+impl EncodedStep {
+    pub(super) fn new(step: &StepWrite) -> Result<Self> {
+        let state = &step.state;
+        let event =
+            |e: &HistoryEvent| Ok((sql_int(e.id.0, "event id")?, to_json(e, "history event")?));
+        let task = |c: &TaskCall| Ok((sql_int(c.op.0, "op id")?, to_json(c, "task call")?));
+        let timer = |t: &TimerRow| Ok((sql_int(t.op.0, "op id")?, t.fire_at));
+        let op = |op: &sluice_engine::OpId| sql_int(op.0, "op id");
+        Ok(Self {
+            state: to_json(state, "execution state")?,
+            status: state.status.as_str(),
+            started_at: state.started_at,
+            stopped_at: state.stopped_at,
+            events: step.events.iter().map(event).collect::<Result<_>>()?,
+            timers_added: step.timers_added.iter().map(timer).collect::<Result<_>>()?,
+            timers_removed: step.timers_removed.iter().map(op).collect::<Result<_>>()?,
+            tasks_added: step.tasks_added.iter().map(task).collect::<Result<_>>()?,
+            tasks_removed: step.tasks_removed.iter().map(op).collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// Inserts the execution at version 1 and writes its first step's rows under the new id.
+pub(super) fn create(
+    conn: &Connection,
+    new: &NewExecution,
+    first: &EncodedStep,
+) -> Result<ExecutionId> {
+    conn.prepare_cached(
+        "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
+         started_at, stopped_at, state, version, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            new.tenant.0,
+            new.flow_id.0,
+            new.flow_name.0,
+            new.flow_revision,
+            new.name.0,
+            first.status,
+            first.started_at,
+            first.stopped_at,
+            first.state,
+            new.now
+        ])
+    })
+    .map_err(inserting(&format!(
+        "execution {} of flow {}",
+        new.name, new.flow_name
+    )))?;
+    let id = ExecutionId(conn.last_insert_rowid());
+    write_step_rows(conn, id, first)?;
+    Ok(id)
+}
+
+/// Compare-and-set on the version, then the step's rows. Any failure fails the whole command
+/// (its savepoint is rolled back), so a conflict writes nothing.
+pub(super) fn commit(
+    conn: &Connection,
+    id: ExecutionId,
+    expected_version: i64,
+    step: &EncodedStep,
+) -> Result<()> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE executions SET state = ?1, status = ?2, started_at = ?3, stopped_at = ?4, \
+             version = version + 1 WHERE id = ?5 AND version = ?6",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                step.state,
+                step.status,
+                step.started_at,
+                step.stopped_at,
+                id.0,
+                expected_version
+            ])
+        })
+        .map_err(failed("updating an execution"))?;
+    if changed == 0 {
+        return Err(why_unchanged(conn, id, expected_version)?);
+    }
+    write_step_rows(conn, id, step)
+}
+
+fn why_unchanged(conn: &Connection, id: ExecutionId, expected_version: i64) -> Result<StoreError> {
+    let version: Option<i64> = conn
+        .query_row(
+            "SELECT version FROM executions WHERE id = ?1",
+            [id.0],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(failed("reading an execution"))?;
+    Ok(match version {
+        Some(found) => StoreError::Conflict(format!(
+            "execution {id} (version {expected_version} expected, {found} found)"
+        )),
+        None => StoreError::NotFound(format!("execution {id}")),
+    })
+}
+
+/// Removals first: they name ops that ended, additions name ops that began, so the order only
+/// matters if a caller reuses an op id, and then the new row must win.
+fn write_step_rows(conn: &Connection, id: ExecutionId, step: &EncodedStep) -> Result<()> {
+    let mut insert_event = conn
+        .prepare_cached("INSERT INTO history (execution_id, event_id, event) VALUES (?1, ?2, ?3)")
+        .map_err(failed("preparing a history insert"))?;
+    for (event, json) in &step.events {
+        insert_event
+            .execute(params![id.0, event, json])
+            .map_err(inserting(&format!("event {event} of execution {id}")))?;
+    }
+    delete_ops(
+        conn,
+        "DELETE FROM timers WHERE execution_id = ?1 AND op = ?2",
+        id,
+        &step.timers_removed,
+    )?;
+    delete_ops(
+        conn,
+        "DELETE FROM tasks WHERE execution_id = ?1 AND op = ?2",
+        id,
+        &step.tasks_removed,
+    )?;
+    let mut insert_timer = conn
+        .prepare_cached(
+            "INSERT OR REPLACE INTO timers (execution_id, op, fire_at) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(failed("preparing a timer insert"))?;
+    for (op, fire_at) in &step.timers_added {
+        insert_timer
+            .execute(params![id.0, op, fire_at])
+            .map_err(failed("inserting a timer"))?;
+    }
+    let mut insert_task = conn
+        .prepare_cached("INSERT OR REPLACE INTO tasks (execution_id, op, call) VALUES (?1, ?2, ?3)")
+        .map_err(failed("preparing a task insert"))?;
+    for (op, call) in &step.tasks_added {
+        insert_task
+            .execute(params![id.0, op, call])
+            .map_err(failed("inserting a task"))?;
+    }
+    Ok(())
+}
+
+/// Absent rows are fine: the runtime lists every op that ended in both removal lists.
+fn delete_ops(conn: &Connection, delete: &str, id: ExecutionId, ops: &[i64]) -> Result<()> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let mut statement = conn
+        .prepare_cached(delete)
+        .map_err(failed("preparing a delete"))?;
+    for op in ops {
+        statement
+            .execute(params![id.0, op])
+            .map_err(failed("deleting a timer or task row"))?;
+    }
+    Ok(())
+}
+
+pub(super) fn get(conn: &Connection, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
+    let query = format!("SELECT {COLUMNS} FROM executions WHERE id = ?1");
+    conn.prepare_cached(&query)
+        .and_then(|mut s| s.query_row([id.0], execution_row).optional())
+        .map_err(failed("reading an execution"))
+}
+
+pub(super) fn find(
+    conn: &Connection,
+    flow: FlowId,
+    name: &ExecutionName,
+) -> Result<Option<ExecutionRecord>> {
+    let query = format!("SELECT {COLUMNS} FROM executions WHERE flow_id = ?1 AND name = ?2");
+    conn.prepare_cached(&query)
+        .and_then(|mut s| {
+            s.query_row(params![flow.0, name.0], execution_row)
+                .optional()
+        })
+        .map_err(failed("reading an execution"))
+}
+
+/// Only the conditions a filter sets go into the query, so SQLite plans each shape on its own
+/// (the name range walks the `(flow_id, name)` index in order).
+pub(super) fn list(
+    conn: &Connection,
+    flow: FlowId,
+    filter: &ExecutionFilter,
+    after: Option<&ExecutionName>,
+    limit: usize,
+) -> Result<Vec<ExecutionRecord>> {
+    let mut query = format!("SELECT {COLUMNS} FROM executions WHERE flow_id = ?");
+    let mut args = vec![SqlValue::Integer(flow.0)];
+    let mut condition = |sql: &str, value: SqlValue| {
+        query.push_str(sql);
+        args.push(value);
+    };
+    if let Some(after) = after {
+        condition(" AND name > ?", SqlValue::Text(after.0.clone()));
+    }
+    if let Some(status) = filter.status {
+        condition(" AND status = ?", SqlValue::Text(status.as_str().into()));
+    }
+    if let Some(prefix) = &filter.name_prefix {
+        condition(" AND name >= ?", SqlValue::Text(prefix.clone()));
+        if let Some(end) = prefix_successor(prefix) {
+            condition(" AND name < ?", SqlValue::Text(end));
+        }
+    }
+    if let Some(from) = filter.started_from {
+        condition(" AND started_at >= ?", SqlValue::Integer(from));
+    }
+    if let Some(to) = filter.started_to {
+        condition(" AND started_at <= ?", SqlValue::Integer(to));
+    }
+    condition(
+        " ORDER BY name LIMIT ?",
+        SqlValue::Integer(sql_limit(limit)),
+    );
+    conn.prepare_cached(&query)
+        .and_then(|mut s| {
+            s.query_map(params_from_iter(args), execution_row)?
+                .collect()
+        })
+        .map_err(failed("listing executions"))
+}
+
+pub(super) fn active(conn: &Connection, flow: FlowId) -> Result<Vec<ExecutionId>> {
+    conn.prepare_cached(
+        "SELECT id FROM executions WHERE flow_id = ?1 AND status IN ('Starting', 'Running') \
+         ORDER BY id",
+    )
+    .and_then(|mut s| {
+        s.query_map([flow.0], |r| r.get(0).map(ExecutionId))?
+            .collect()
+    })
+    .map_err(failed("listing active executions"))
+}
+
+pub(super) fn history(
+    conn: &Connection,
+    id: ExecutionId,
+    after: EventId,
+    limit: usize,
+) -> Result<Vec<HistoryEvent>> {
+    // Event ids past i64::MAX cannot be stored, so "after" such an id there is nothing.
+    let after = i64::try_from(after.0).unwrap_or(i64::MAX);
+    conn.prepare_cached(
+        "SELECT event_id, event FROM history WHERE execution_id = ?1 AND event_id > ?2 \
+         ORDER BY event_id LIMIT ?3",
+    )
+    .and_then(|mut s| {
+        s.query_map(params![id.0, after, sql_limit(limit)], |row| {
+            let event: i64 = row.get(0)?;
+            json_at(row, 1, || format!("event {event} of execution {id}"))
+        })?
+        .collect()
+    })
+    .map_err(failed("reading history"))
+}
+
+pub(super) fn due_timers(conn: &Connection, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {
+    conn.prepare_cached(
+        "SELECT execution_id, op, fire_at FROM timers WHERE fire_at <= ?1 ORDER BY fire_at LIMIT ?2",
+    )
+    .and_then(|mut s| {
+        s.query_map(params![until, sql_limit(limit)], |r| {
+            Ok(TimerRow {
+                execution: ExecutionId(r.get(0)?),
+                op: op_at(r, 1)?,
+                fire_at: r.get(2)?,
+            })
+        })?
+        .collect()
+    })
+    .map_err(failed("reading due timers"))
+}
+
+pub(super) fn pending_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {
+    conn.prepare_cached("SELECT execution_id, op, call FROM tasks ORDER BY execution_id, op")
+        .and_then(|mut s| {
+            s.query_map([], |r| {
+                let execution = ExecutionId(r.get(0)?);
+                let op: i64 = r.get(1)?;
+                Ok(TaskRow {
+                    execution,
+                    call: json_at(r, 2, || format!("task {op} of execution {execution}"))?,
+                })
+            })?
+            .collect()
+        })
+        .map_err(failed("reading pending tasks"))
+}
+
+fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
+    let id = ExecutionId(row.get(0)?);
+    Ok(ExecutionRecord {
+        id,
+        tenant: TenantId(row.get(1)?),
+        flow_id: FlowId(row.get(2)?),
+        flow_name: FlowName(row.get(3)?),
+        flow_revision: row.get(4)?,
+        name: ExecutionName(row.get(5)?),
+        state: json_at(row, 6, || format!("execution {id}: state"))?,
+        version: row.get(7)?,
+        created_at: row.get(8)?,
+    })
+}

@@ -1,0 +1,314 @@
+//! The embedded store: one SQLite file in WAL mode.
+//!
+//! Writes go through one dedicated writer thread owning the write connection, with group
+//! commit (see [`writer`]): many concurrent steps share one transaction and one fsync, each in
+//! its own savepoint so that one failing write is rolled back alone. Reads run on a small pool
+//! of connections on the blocking thread pool; WAL lets them proceed while the writer commits.
+//!
+//! The SQL of each kind of record lives in its own module ([`flows`], [`executions`],
+//! [`catalog`]) as plain functions of a connection; this module only routes each trait method
+//! to the writer or the readers.
+
+mod catalog;
+mod codec;
+mod executions;
+mod flows;
+mod readers;
+mod schema;
+mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use sluice_engine::{EventId, HistoryEvent, Millis};
+
+use crate::{
+    AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
+    FlowId, FlowName, FlowRecord, FlowUpdate, NewExecution, NewFlow, Result, ScheduleRecord,
+    StepWrite, Store, TaskRow, TenantId, TimerRow, VersionRecord,
+};
+use codec::backend;
+use executions::EncodedStep;
+use readers::Readers;
+
+pub struct SqliteStore {
+    writer: writer::Queue,
+    readers: Arc<Readers>,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating it and its directory if needed, and brings its
+    /// schema up to date (`SchemaTooNew` if a newer sluice wrote it).
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| backend(format!("creating {}: {e}", dir.display())))?;
+        }
+        let conn = schema::open_writer(path)?;
+        Ok(Self {
+            writer: writer::spawn(conn)?,
+            readers: Arc::new(Readers::new(path.to_path_buf())),
+        })
+    }
+
+    /// Queues `work` for the writer thread; the answer comes once its group is committed.
+    async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (command, answer) = writer::command(work);
+        self.writer
+            .send(command)
+            .map_err(|_| backend("the writer thread has stopped"))?;
+        answer
+            .await
+            .map_err(|_| backend("the writer thread dropped a write"))?
+    }
+
+    async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        self.readers.read(work).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_flow(&self, flow: NewFlow) -> Result<FlowRecord> {
+        self.write(move |c| flows::create(c, &flow)).await
+    }
+
+    async fn get_flow(&self, tenant: &TenantId, name: &FlowName) -> Result<Option<FlowRecord>> {
+        let (tenant, name) = (tenant.clone(), name.clone());
+        self.read(move |c| flows::live(c, &tenant, &name)).await
+    }
+
+    async fn flow_definition(&self, flow: FlowId, revision: i64) -> Result<Option<FlowDefinition>> {
+        self.read(move |c| flows::definition(c, flow, revision))
+            .await
+    }
+
+    async fn update_flow(
+        &self,
+        tenant: &TenantId,
+        name: &FlowName,
+        expected_revision: i64,
+        update: FlowUpdate,
+        now: Millis,
+    ) -> Result<FlowRecord> {
+        let (tenant, name) = (tenant.clone(), name.clone());
+        self.write(move |c| flows::update(c, &tenant, &name, expected_revision, update, now))
+            .await
+    }
+
+    async fn delete_flow(&self, tenant: &TenantId, name: &FlowName) -> Result<FlowRecord> {
+        let (tenant, name) = (tenant.clone(), name.clone());
+        self.write(move |c| flows::delete(c, &tenant, &name)).await
+    }
+
+    async fn list_flows(
+        &self,
+        tenant: &TenantId,
+        after: Option<&FlowName>,
+        limit: usize,
+    ) -> Result<Vec<FlowRecord>> {
+        let (tenant, after) = (tenant.clone(), after.cloned());
+        self.read(move |c| flows::list(c, &tenant, after.as_ref(), limit))
+            .await
+    }
+
+    async fn create_execution(
+        &self,
+        execution: NewExecution,
+        first: StepWrite,
+    ) -> Result<ExecutionRecord> {
+        let encoded = EncodedStep::new(&first)?;
+        let new = execution.clone();
+        let id = self
+            .write(move |c| executions::create(c, &new, &encoded))
+            .await?;
+        // Built here rather than read back: the writer thread need not decode what it wrote.
+        Ok(ExecutionRecord {
+            id,
+            tenant: execution.tenant,
+            flow_id: execution.flow_id,
+            flow_name: execution.flow_name,
+            flow_revision: execution.flow_revision,
+            name: execution.name,
+            state: first.state,
+            version: 1,
+            created_at: execution.now,
+        })
+    }
+
+    async fn get_execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
+        self.read(move |c| executions::get(c, id)).await
+    }
+
+    async fn find_execution(
+        &self,
+        flow: FlowId,
+        name: &ExecutionName,
+    ) -> Result<Option<ExecutionRecord>> {
+        let name = name.clone();
+        self.read(move |c| executions::find(c, flow, &name)).await
+    }
+
+    async fn list_executions(
+        &self,
+        flow: FlowId,
+        filter: &ExecutionFilter,
+        after: Option<&ExecutionName>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        let (filter, after) = (filter.clone(), after.cloned());
+        self.read(move |c| executions::list(c, flow, &filter, after.as_ref(), limit))
+            .await
+    }
+
+    async fn active_executions(&self, flow: FlowId) -> Result<Vec<ExecutionId>> {
+        self.read(move |c| executions::active(c, flow)).await
+    }
+
+    async fn commit_step(&self, step: StepWrite) -> Result<()> {
+        let encoded = EncodedStep::new(&step)?;
+        let (id, expected) = (step.execution, step.expected_version);
+        self.write(move |c| executions::commit(c, id, expected, &encoded))
+            .await
+    }
+
+    async fn history(
+        &self,
+        execution: ExecutionId,
+        after: EventId,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>> {
+        self.read(move |c| executions::history(c, execution, after, limit))
+            .await
+    }
+
+    async fn due_timers(&self, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {
+        self.read(move |c| executions::due_timers(c, until, limit))
+            .await
+    }
+
+    async fn pending_tasks(&self) -> Result<Vec<TaskRow>> {
+        self.read(executions::pending_tasks).await
+    }
+
+    async fn publish_version(
+        &self,
+        flow: FlowId,
+        description: &str,
+        now: Millis,
+    ) -> Result<VersionRecord> {
+        let description = description.to_string();
+        self.write(move |c| catalog::publish_version(c, flow, description, now))
+            .await
+    }
+
+    async fn get_version(&self, flow: FlowId, version: i64) -> Result<Option<VersionRecord>> {
+        self.read(move |c| catalog::get_version(c, flow, version))
+            .await
+    }
+
+    async fn list_versions(
+        &self,
+        flow: FlowId,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<VersionRecord>> {
+        self.read(move |c| catalog::list_versions(c, flow, before, limit))
+            .await
+    }
+
+    async fn delete_version(&self, flow: FlowId, version: i64) -> Result<()> {
+        self.write(move |c| catalog::delete_version(c, flow, version))
+            .await
+    }
+
+    async fn create_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
+        self.write(move |c| catalog::create_alias(c, alias)).await
+    }
+
+    async fn get_alias(&self, flow: FlowId, name: &str) -> Result<Option<AliasRecord>> {
+        let name = name.to_string();
+        self.read(move |c| catalog::get_alias(c, flow, &name)).await
+    }
+
+    async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
+        self.write(move |c| catalog::update_alias(c, alias)).await
+    }
+
+    async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()> {
+        let name = name.to_string();
+        self.write(move |c| catalog::delete_alias(c, flow, &name))
+            .await
+    }
+
+    async fn list_aliases(
+        &self,
+        flow: FlowId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<AliasRecord>> {
+        let after = after.map(str::to_string);
+        self.read(move |c| catalog::list_aliases(c, flow, after.as_deref(), limit))
+            .await
+    }
+
+    async fn create_schedule(&self, schedule: ScheduleRecord) -> Result<ScheduleRecord> {
+        self.write(move |c| catalog::create_schedule(c, schedule))
+            .await
+    }
+
+    async fn get_schedule(&self, flow: FlowId, name: &str) -> Result<Option<ScheduleRecord>> {
+        let name = name.to_string();
+        self.read(move |c| catalog::get_schedule(c, flow, &name))
+            .await
+    }
+
+    async fn update_schedule(&self, schedule: ScheduleRecord) -> Result<ScheduleRecord> {
+        self.write(move |c| catalog::update_schedule(c, schedule))
+            .await
+    }
+
+    async fn delete_schedule(&self, flow: FlowId, name: &str) -> Result<()> {
+        let name = name.to_string();
+        self.write(move |c| catalog::delete_schedule(c, flow, &name))
+            .await
+    }
+
+    async fn list_schedules(
+        &self,
+        flow: FlowId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ScheduleRecord>> {
+        let after = after.map(str::to_string);
+        self.read(move |c| catalog::list_schedules(c, flow, after.as_deref(), limit))
+            .await
+    }
+
+    async fn due_schedules(&self, until: Millis) -> Result<Vec<ScheduleRecord>> {
+        self.read(move |c| catalog::due_schedules(c, until)).await
+    }
+
+    async fn claim_schedule_tick(
+        &self,
+        id: i64,
+        fired: Millis,
+        next: Option<Millis>,
+    ) -> Result<bool> {
+        self.write(move |c| catalog::claim_schedule_tick(c, id, fired, next))
+            .await
+    }
+}

@@ -1,0 +1,181 @@
+//! Connection settings and schema migrations.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use super::codec::{backend, failed};
+use crate::{Result, StoreError};
+
+/// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
+/// edit a released entry; append a new one.
+const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema this code writes; a newer database is refused rather than misread.
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// How long a connection waits for a lock held by another connection or process.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A deleted flow keeps its row and revisions (running executions still load their
+/// definition); the unique name index only covers live flows, so a re-created flow gets a new
+/// id. `next_version` makes version numbers never reused after a delete. History rows hold the
+/// whole event as JSON: they are only ever read back in order, never queried by field.
+const V1: &str = r#"
+CREATE TABLE flows (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    dialect TEXT NOT NULL,
+    role_arn TEXT,
+    mode TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    open INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    next_version INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX flows_by_name ON flows (tenant, name) WHERE deleted = 0;
+CREATE TABLE flow_revisions (
+    flow_id INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (flow_id, revision)
+);
+CREATE TABLE executions (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    flow_id INTEGER NOT NULL,
+    flow_name TEXT NOT NULL,
+    flow_revision INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at INTEGER,
+    stopped_at INTEGER,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (flow_id, name)
+);
+CREATE INDEX executions_by_status ON executions (flow_id, status);
+CREATE TABLE history (
+    execution_id INTEGER NOT NULL,
+    event_id INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (execution_id, event_id)
+);
+CREATE TABLE timers (
+    execution_id INTEGER NOT NULL,
+    op INTEGER NOT NULL,
+    fire_at INTEGER NOT NULL,
+    PRIMARY KEY (execution_id, op)
+);
+CREATE INDEX timers_by_time ON timers (fire_at);
+CREATE TABLE tasks (
+    execution_id INTEGER NOT NULL,
+    op INTEGER NOT NULL,
+    call TEXT NOT NULL,
+    PRIMARY KEY (execution_id, op)
+);
+CREATE TABLE versions (
+    flow_id INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    revision INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (flow_id, version)
+);
+CREATE TABLE aliases (
+    flow_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    routing TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    PRIMARY KEY (flow_id, name)
+);
+CREATE TABLE schedules (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    flow_id INTEGER NOT NULL,
+    flow_name TEXT NOT NULL,
+    name TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    description TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    next_fire_at INTEGER,
+    created_at INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    UNIQUE (flow_id, name)
+);
+CREATE INDEX schedules_due ON schedules (next_fire_at) WHERE enabled = 1;
+"#;
+
+/// Opens the writing connection: WAL so readers never block the writer, `synchronous=FULL`
+/// so an acknowledged commit survives power loss, then brings the schema up to date.
+pub(super) fn open_writer(path: &Path) -> Result<Connection> {
+    let mut conn = Connection::open(path).map_err(failed("opening the database"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(failed("setting the busy timeout"))?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(failed("enabling WAL"))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // Without WAL, reads wait for writes; still correct, so run but say why it is slow.
+        tracing::warn!(%mode, path = %path.display(), "SQLite could not enable WAL");
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+        .map_err(failed("setting pragmas"))?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens a reading connection; `query_only` turns a write by mistake into an error.
+pub(super) fn open_reader(path: &Path) -> Result<Connection> {
+    // No CREATE flag: the writer made the file; a reader must not make a fresh empty one.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn =
+        Connection::open_with_flags(path, flags).map_err(failed("opening a read connection"))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(failed("setting the busy timeout"))?;
+    conn.execute_batch("PRAGMA query_only = ON")
+        .map_err(failed("setting pragmas"))?;
+    Ok(conn)
+}
+
+/// Applies the missing migrations in one immediate transaction, so two processes opening a
+/// new file at once cannot both create the tables.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(failed("starting the migration"))?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        .map_err(failed("creating schema_version"))?;
+    let found: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(failed("reading schema_version"))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    let applied = usize::try_from(found)
+        .map_err(|_| backend(format!("schema_version {found} is negative")))?;
+    for (version, migration) in (1..).zip(MIGRATIONS).skip(applied) {
+        tx.execute_batch(migration)
+            .map_err(failed(&format!("migrating to schema {version}")))?;
+        tx.execute("INSERT INTO schema_version VALUES (?1)", [version])
+            .map_err(failed("recording the schema version"))?;
+    }
+    tx.commit().map_err(failed("committing the migration"))
+}
