@@ -113,3 +113,56 @@ def sluice(tmp_path_factory, functions):
 @pytest.fixture(scope="session")
 def fnf(sluice):
     return sluice.client()
+
+
+# A second server with tenants from a `--config` file: two tenants with full keys, a read-only
+# key of tenant A, and a tenant whose ListFlows is rate limited.
+TENANT_A_KEY = ("tenant-a-admin", "tenant-a-secret")
+TENANT_A_READONLY_KEY = ("tenant-a-reader", "tenant-a-reader-secret")
+TENANT_B_KEY = ("tenant-b-admin", "tenant-b-secret")
+THROTTLED_KEY = ("throttled-admin", "throttled-secret")
+
+TENANTS_TOML = f"""
+[[tenants]]
+id = "tenant-a"
+account_id = "1111111111111111"
+
+[[tenants.keys]]
+id = "{TENANT_A_KEY[0]}"
+secret = "{TENANT_A_KEY[1]}"
+actions = ["fnf:*"]
+
+[[tenants.keys]]
+id = "{TENANT_A_READONLY_KEY[0]}"
+secret = "{TENANT_A_READONLY_KEY[1]}"
+actions = ["fnf:DescribeExecution", "fnf:ListFlows"]
+
+[[tenants]]
+id = "tenant-b"
+account_id = "2222222222222222"
+
+[[tenants.keys]]
+id = "{TENANT_B_KEY[0]}"
+secret = "{TENANT_B_KEY[1]}"
+actions = ["fnf:*"]
+
+[[tenants]]
+id = "throttled"
+account_id = "3333333333333333"
+rate_limits = {{ "fnf:ListFlows" = {{ burst = 2, per_second = 1 }} }}
+
+[[tenants.keys]]
+id = "{THROTTLED_KEY[0]}"
+secret = "{THROTTLED_KEY[1]}"
+actions = ["fnf:*"]
+"""
+
+
+@pytest.fixture(scope="session")
+def tenant_sluice(tmp_path_factory, functions):
+    directory = tmp_path_factory.mktemp("sluice-tenants")
+    config = directory / "sluice.toml"
+    config.write_text(TENANTS_TOML)
+    server = Sluice(directory / "data", functions.url_template, config=config)
+    yield server
+    server.stop()

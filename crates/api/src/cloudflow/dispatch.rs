@@ -221,9 +221,10 @@ pub async fn dispatch(
             let version = service
                 .publish_version(caller, &r.flow_name, r.description.as_deref().unwrap_or(""))
                 .await?;
+            // The SDK reads `Version`, `Description` and `CreatedTime` (spec §3).
             Ok(body
                 .with("FlowName", r.flow_name)
-                .with("FlowVersion", version.version.to_string())
+                .merge(render::version(&version))
                 .into_value())
         }
         Request::ListFlowVersions(r) => {
@@ -235,7 +236,8 @@ pub async fn dispatch(
             let (page, next) = page(versions, limit, |v| v.version.to_string());
             let items: Vec<Value> = page.iter().map(render::version).collect();
             Ok(with_next(
-                body.with("FlowName", r.flow_name).with("Versions", items),
+                body.with("FlowName", r.flow_name)
+                    .with("FlowVersions", items),
                 next,
             ))
         }
