@@ -1,6 +1,8 @@
 """Every CloudFlow action through the official SDK, asserting what a user would check."""
 
+import inspect
 import json
+import re
 import time
 
 from alibabacloud_fnf20190315 import models as m
@@ -509,3 +511,94 @@ def test_describe_regions(fnf):
     assert body.request_id
     regions = body.regions.region
     assert len(regions) >= 1 and regions[0].region_id
+
+
+# ---- success bodies carry only fields the SDK reads ------------------------------------------
+
+
+def unread_fields(raw, parsed, path=""):
+    """Keys of the raw body that the SDK model dropped (a misspelt or misplaced field)."""
+    missing = []
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            if not isinstance(parsed, dict) or key not in parsed:
+                missing.append(f"{path}{key}")
+            else:
+                missing += unread_fields(value, parsed[key], f"{path}{key}.")
+    elif isinstance(raw, list) and isinstance(parsed, list):
+        for i, (r, p) in enumerate(zip(raw, parsed)):
+            missing += unread_fields(r, p, f"{path}{i}.")
+    return missing
+
+
+def test_every_success_body_field_is_one_the_sdk_reads(sluice, fnf, functions):
+    from test_cloudflow_errors import raw_call
+
+    functions.register("/e2e/echo", echo())
+    flow = unique("fields")
+    sync_flow = unique("fields_sync")
+    port = sluice.port
+    env = json.dumps({"Variables": [{"Name": "A", "Value": "1"}]})
+    calls = [
+        ("CreateFlow", "POST", {"Name": flow, "Definition": task_flow(flow, "echo"), "Type": "FDL",
+                                "Description": "d", "Environment": env}),
+        ("CreateFlow", "POST", {"Name": sync_flow, "Definition": pass_flow(sync_flow), "Type": "FDL",
+                                "ExecutionMode": "Express"}),
+        ("DescribeFlow", "GET", {"Name": flow}),
+        ("UpdateFlow", "POST", {"Name": flow, "Description": "e"}),
+        ("ListFlows", "GET", {"Limit": "1"}),
+        ("StartExecution", "POST", {"FlowName": flow, "ExecutionName": "x", "Input": "{}"}),
+        ("DescribeExecution", "GET", {"FlowName": flow, "ExecutionName": "x", "WaitTimeSeconds": "10"}),
+        ("ListExecutions", "GET", {"FlowName": flow}),
+        ("GetExecutionHistory", "GET", {"FlowName": flow, "ExecutionName": "x", "Limit": "2"}),
+        ("StartSyncExecution", "POST", {"FlowName": sync_flow, "Input": json.dumps({"name": "n"})}),
+        ("CreateSchedule", "POST", {"FlowName": flow, "ScheduleName": "s", "CronExpression": "@every 1h",
+                                    "Payload": "{}", "Enable": "true"}),
+        ("DescribeSchedule", "GET", {"FlowName": flow, "ScheduleName": "s"}),
+        ("UpdateSchedule", "POST", {"FlowName": flow, "ScheduleName": "s", "Enable": "false"}),
+        ("ListSchedules", "GET", {"FlowName": flow}),
+        ("PublishFlowVersion", "POST", {"FlowName": flow, "Description": "v"}),
+        ("ListFlowVersions", "GET", {"FlowName": flow}),
+        ("CreateFlowAlias", "POST", {"FlowName": flow, "Name": "a",
+                                     "RoutingConfigurations": json.dumps([{"Version": "1", "Weight": 100}])}),
+        ("DescribeFlowAlias", "GET", {"FlowName": flow, "Name": "a"}),
+        ("UpdateFlowAlias", "POST", {"FlowName": flow, "Name": "a", "Description": "b"}),
+        ("ListFlowAliases", "GET", {"FlowName": flow}),
+        ("DeleteFlowAlias", "POST", {"FlowName": flow, "Name": "a"}),
+        ("DeleteSchedule", "POST", {"FlowName": flow, "ScheduleName": "s"}),
+        ("DescribeRegions", "POST", {}),
+        ("DeleteFlowVersion", "POST", {"FlowName": flow, "FlowVersion": "1"}),
+        ("DeleteFlow", "POST", {"Name": sync_flow}),
+    ]
+    # Extras the SDK ignores: harmless, and useful to other clients.
+    harmless = {
+        "UpdateFlow": ["ExecutionMode"],
+        "StartExecution": ["Environment"],
+        "ListFlowVersions": ["FlowName"],
+        "CreateFlowAlias": ["LastModifiedTime"],
+        "DescribeFlowAlias": ["Alias.LastModifiedTime"],
+        "UpdateFlowAlias": ["Alias.LastModifiedTime"],
+        "ListFlowAliases": ["FlowName", "Aliases.0.LastModifiedTime"],
+    }
+    unread_by_action, unsent_by_action = {}, {}
+    for action, method, params in calls:
+        status, raw = raw_call(port, action, params, method=method)
+        assert status == 200, (action, raw)
+        model = getattr(m, f"{action}ResponseBody")
+        parsed = model().from_map(raw).to_map()
+        unread = [f for f in unread_fields(raw, parsed) if f not in harmless.get(action, [])]
+        if unread:
+            unread_by_action[action] = unread
+        read = set(re.findall(r"m\.get\('(\w+)'\)", inspect.getsource(model.from_map)))
+        unsent = sorted(read - set(raw) - OPTIONAL_FIELDS)
+        if unsent:
+            unsent_by_action[action] = unsent
+    assert not unread_by_action, f"fields the SDK does not read: {unread_by_action}"
+    assert not unsent_by_action, f"fields the SDK reads but were not sent: {unsent_by_action}"
+
+
+# Fields that are legitimately absent from the bodies above.
+OPTIONAL_FIELDS = {
+    "NextToken", "Environment", "ResourceGroupId", "ExternalStorageLocation", "RoleArn",
+    "ErrorCode", "ErrorMessage", "StoppedTime", "Output", "RedriveEnabled",
+}

@@ -478,3 +478,169 @@ def test_rate_limited_tenant_is_throttled(tenant_sluice):
     other = tenant_sluice.client(*TENANT_B_KEY)
     for _ in range(5):
         other.list_flows(m.ListFlowsRequest())
+
+
+# ---- more edges: a failed request changes nothing --------------------------------------------
+
+
+def test_deleted_flow_hides_its_executions(fnf):
+    flow = unique("deleted")
+    create(fnf, flow, wait_flow(flow, 300))
+    start(fnf, flow, "old")
+    fnf.delete_flow(m.DeleteFlowRequest(name=flow))
+    assert code_of(lambda: describe(fnf, flow, "old")) == ("FlowNotExists", 404)
+    create(fnf, flow, pass_flow(flow))
+    assert not fnf.list_executions(m.ListExecutionsRequest(flow_name=flow)).body.executions
+    assert code_of(lambda: describe(fnf, flow, "old")) == ("ExecutionNotExists", 404)
+    start(fnf, flow, "old", {"name": "new"})
+    done = describe(fnf, flow, "old", wait=10)
+    assert done.status == "Succeeded" and json.loads(done.output) == {"greeting": "Hello, new!"}
+
+
+def test_rejected_stop_leaves_the_execution_running(fnf):
+    flow = unique("bad_stop")
+    create(fnf, flow, wait_flow(flow, 300))
+    start(fnf, flow, "r")
+    assert code_of(
+        lambda: fnf.stop_execution(m.StopExecutionRequest(flow_name=flow, execution_name="r", error="E" * 129))
+    ) == ("InvalidArgument", 400)
+    assert code_of(
+        lambda: fnf.stop_execution(m.StopExecutionRequest(flow_name=flow, execution_name="r", cause="C" * 4097))
+    ) == ("InvalidArgument", 400)
+    assert describe(fnf, flow, "r").status == "Running"
+    fnf.stop_execution(m.StopExecutionRequest(flow_name=flow, execution_name="r", error="E" * 128))
+    assert describe(fnf, flow, "r").status == "Stopped"
+
+
+def test_long_poll_on_a_missing_execution_answers_at_once(fnf):
+    import time
+
+    flow = unique("lp_missing")
+    create(fnf, flow, pass_flow(flow))
+    began = time.monotonic()
+    assert code_of(lambda: describe(fnf, flow, "nope", wait=30)) == ("ExecutionNotExists", 404)
+    assert time.monotonic() - began < 2
+
+
+def test_schedule_errors(fnf):
+    flow = unique("sched_err")
+    create(fnf, flow, pass_flow(flow))
+    assert code_of(
+        lambda: fnf.update_schedule(m.UpdateScheduleRequest(flow_name=flow, schedule_name="none", enable=False))
+    ) == ("ScheduleNotExists", 404)
+    assert code_of(
+        lambda: fnf.delete_schedule(m.DeleteScheduleRequest(flow_name=flow, schedule_name="none"))
+    ) == ("ScheduleNotExists", 404)
+    assert code_of(
+        lambda: fnf.create_schedule(
+            m.CreateScheduleRequest(flow_name=flow, schedule_name="bad name", cron_expression="@every 1h")
+        )
+    ) == ("InvalidArgument", 400)
+    big = json.dumps({"x": "y" * (64 * 1024 + 1)})
+    assert code_of(
+        lambda: fnf.create_schedule(
+            m.CreateScheduleRequest(flow_name=flow, schedule_name="big", cron_expression="@every 1h", payload=big)
+        )
+    ) == ("EntityTooLarge", 400)
+    assert not fnf.list_schedules(m.ListSchedulesRequest(flow_name=flow)).body.schedules
+    assert code_of(lambda: fnf.list_schedules(m.ListSchedulesRequest(flow_name=unique("none")))) == (
+        "FlowNotExists", 404)
+
+
+def test_rejected_reports_leave_the_task_waiting(fnf, functions):
+    functions.register("/e2e/wait_report", answer({"ok": True}))
+    flow = unique("bad_report")
+    create(fnf, flow, task_flow(flow, "wait_report", extra="    TaskMode: WaitForCustomCallback\n", token=True))
+    start(fnf, flow, "w", {"n": flow})
+    call = wait_for(
+        lambda: next((c for c in functions.calls_to("/e2e/wait_report") if c.body["order"] == {"n": flow}), None)
+    )
+    token = call.body["token"]
+    big = json.dumps({"x": "y" * (64 * 1024 + 1)})
+    assert code_of(
+        lambda: fnf.report_task_succeeded(m.ReportTaskSucceededRequest(task_token=token, output=big))
+    ) == ("EntityTooLarge", 400)
+    assert code_of(
+        lambda: fnf.report_task_succeeded(m.ReportTaskSucceededRequest(task_token=token, output="{not json"))
+    ) == ("InvalidArgument", 400)
+    assert code_of(
+        lambda: fnf.report_task_failed(m.ReportTaskFailedRequest(task_token=token, error="E" * 129))
+    ) == ("InvalidArgument", 400)
+    assert describe(fnf, flow, "w").status == "Running"
+    fnf.report_task_succeeded(m.ReportTaskSucceededRequest(task_token=token, output=json.dumps({"fine": 1})))
+    done = describe(fnf, flow, "w", wait=10)
+    assert done.status == "Succeeded" and json.loads(done.output) == {"fine": 1}
+
+
+def test_concurrent_starts_of_one_name_return_the_same_execution(sluice, fnf):
+    flow = unique("race_start")
+    create(fnf, flow, wait_flow(flow, 300))
+    results = [None] * 16
+    barrier = threading.Barrier(len(results))
+
+    def go(i):
+        client = sluice.client()
+        barrier.wait()
+        try:
+            body = client.start_execution(m.StartExecutionRequest(flow_name=flow, execution_name="one", input="{}")).body
+            results[i] = (body.name, body.started_time)
+        except ClientException as error:
+            results[i] = (error.code, error.status_code)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(set(results)) == 1 and results[0][0] == "one", results
+    executions = fnf.list_executions(m.ListExecutionsRequest(flow_name=flow)).body.executions
+    assert [e.name for e in executions] == ["one"]
+    fnf.stop_execution(m.StopExecutionRequest(flow_name=flow, execution_name="one"))
+
+
+def test_concurrent_stops_stop_once(sluice, fnf):
+    flow = unique("race_stop")
+    create(fnf, flow, wait_flow(flow, 300))
+    start(fnf, flow, "s")
+    results = [None] * 12
+    barrier = threading.Barrier(len(results))
+
+    def go(i):
+        client = sluice.client()
+        barrier.wait()
+        try:
+            results[i] = client.stop_execution(m.StopExecutionRequest(flow_name=flow, execution_name="s")).body.status
+        except ClientException as error:
+            results[i] = (error.code, error.status_code)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(results))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results.count("Stopped") >= 1, results
+    for r in results:
+        assert r in ("Stopped", ("ExecutionAlreadyCompleted", 400), ("ConcurrentUpdateError", 409)), results
+    events = fnf.get_execution_history(m.GetExecutionHistoryRequest(flow_name=flow, execution_name="s")).body.events
+    assert [e.type for e in events].count("ExecutionStopped") == 1
+    assert [e.event_id for e in events] == list(range(1, len(events) + 1))
+
+
+def test_another_tenant_cannot_complete_a_task(tenant_sluice, functions):
+    functions.register("/e2e/tenant_token", answer({"ok": True}))
+    a = tenant_sluice.client(*TENANT_A_KEY)
+    b = tenant_sluice.client(*TENANT_B_KEY)
+    flow = unique("tenant_token")
+    create(a, flow, task_flow(flow, "tenant_token", extra="    TaskMode: WaitForCustomCallback\n", token=True))
+    start(a, flow, "t", {"n": flow})
+    call = wait_for(
+        lambda: next((c for c in functions.calls_to("/e2e/tenant_token") if c.body["order"] == {"n": flow}), None)
+    )
+    token = call.body["token"]
+    code, status = code_of(
+        lambda: b.report_task_succeeded(m.ReportTaskSucceededRequest(task_token=token, output="{}"))
+    )
+    assert status in (400, 403, 404), (code, status)
+    assert describe(a, flow, "t").status == "Running"
+    a.report_task_succeeded(m.ReportTaskSucceededRequest(task_token=token, output="{}"))
+    assert describe(a, flow, "t", wait=10).status == "Succeeded"

@@ -265,7 +265,8 @@ impl Service {
         Ok(value)
     }
 
-    fn parse_json(&self, what: &'static str, text: &str) -> Result<Value> {
+    /// Parses a JSON payload no larger than `max_payload_bytes`.
+    pub(crate) fn parse_json(&self, what: &'static str, text: &str) -> Result<Value> {
         let limit = self.limits.max_payload_bytes;
         if text.len() > limit {
             return Err(ServiceError::PayloadTooLarge {

@@ -229,9 +229,8 @@ impl Service {
         let payload = payload
             .filter(|p| !p.trim().is_empty())
             .unwrap_or_else(|| "{}".to_string());
-        let value: serde_json::Value = serde_json::from_str(&payload).map_err(|e| {
-            ServiceError::InvalidArgument(format!("the schedule payload is not valid JSON: {e}"))
-        })?;
+        // It becomes each fired execution's input: the same size limit applies.
+        let value = self.parse_json("the schedule payload", &payload)?;
         if !value.is_object() {
             return Err(ServiceError::InvalidArgument(
                 "the schedule payload must be a JSON object".into(),

@@ -278,10 +278,8 @@ pub async fn dispatch(
                     r.routing_configurations,
                 )
                 .await?;
-            Ok(body
-                .with("FlowName", r.flow_name)
-                .merge(render::alias(&alias))
-                .into_value())
+            // Unlike CreateFlowAlias, the SDK reads the alias as an object (spec §3).
+            Ok(body.with("Alias", render::alias(&alias)).into_value())
         }
         Request::DeleteFlowAlias(r) => {
             service.delete_alias(caller, &r.flow_name, &r.name).await?;
