@@ -602,3 +602,49 @@ OPTIONAL_FIELDS = {
     "NextToken", "Environment", "ResourceGroupId", "ExternalStorageLocation", "RoleArn",
     "ErrorCode", "ErrorMessage", "StoppedTime", "Output", "RedriveEnabled",
 }
+
+
+def test_a_running_execution_keeps_the_definition_it_started_with(fnf):
+    flow = unique("pinned")
+    create(fnf, flow, wait_flow(flow, 300))
+    start(fnf, flow, "old")
+    fnf.update_flow(m.UpdateFlowRequest(name=flow, definition=pass_flow(flow)))
+    assert describe(fnf, flow, "old").flow_definition == wait_flow(flow, 300)
+    start(fnf, flow, "new", {"name": "n"})
+    done = describe(fnf, flow, "new", wait=10)
+    assert done.status == "Succeeded" and done.flow_definition == pass_flow(flow)
+    assert describe(fnf, flow, "old").status == "Running"
+    fnf.stop_execution(m.StopExecutionRequest(flow_name=flow, execution_name="old"))
+
+
+def test_restarting_a_running_name_with_another_input(fnf):
+    flow = unique("other_input")
+    create(fnf, flow, wait_flow(flow, 300))
+    start(fnf, flow, "r", {"a": 1})
+    assert error_code(lambda: start(fnf, flow, "r", {"a": 2})) == ("ExecutionAlreadyExists", 400)
+    assert json.loads(describe(fnf, flow, "r").input) == {"a": 1}
+    fnf.stop_execution(m.StopExecutionRequest(flow_name=flow, execution_name="r"))
+
+
+def test_list_executions_by_start_time(fnf):
+    import datetime
+
+    flow = unique("by_time")
+    create(fnf, flow, wait_flow(flow, 300))
+    early = start(fnf, flow, "early")
+    time.sleep(1.1)
+    middle = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    time.sleep(0.1)
+    late = start(fnf, flow, "late")
+    assert early.started_time < middle < late.started_time
+
+    def names(**kwargs):
+        body = fnf.list_executions(m.ListExecutionsRequest(flow_name=flow, **kwargs)).body
+        return sorted(e.name for e in body.executions or [])
+
+    assert names(started_time_begin=middle) == ["late"]
+    assert names(started_time_end=middle) == ["early"]
+    assert names(started_time_begin=early.started_time, started_time_end=late.started_time) == ["early", "late"]
+    assert error_code(lambda: names(started_time_begin="yesterday")) == ("InvalidArgument", 400)
+    for name in ("early", "late"):
+        fnf.stop_execution(m.StopExecutionRequest(flow_name=flow, execution_name=name))

@@ -644,3 +644,53 @@ def test_another_tenant_cannot_complete_a_task(tenant_sluice, functions):
     assert describe(a, flow, "t").status == "Running"
     a.report_task_succeeded(m.ReportTaskSucceededRequest(task_token=token, output="{}"))
     assert describe(a, flow, "t", wait=10).status == "Succeeded"
+
+
+def test_update_flow_must_keep_its_name_and_mode(fnf):
+    flow = unique("rename")
+    create(fnf, flow, pass_flow(flow))
+    assert code_of(lambda: fnf.update_flow(m.UpdateFlowRequest(name=flow, definition=pass_flow("other")))) == (
+        "InvalidArgument", 400)
+    assert fnf.describe_flow(m.DescribeFlowRequest(name=flow)).body.definition == pass_flow(flow)
+
+
+def test_express_input_too_large(fnf):
+    flow = unique("express_big")
+    fnf.create_flow(
+        m.CreateFlowRequest(name=flow, definition=pass_flow(flow), type="FDL", execution_mode="Express")
+    )
+    big = json.dumps({"name": "x" * (64 * 1024 + 1)})
+    assert code_of(lambda: fnf.start_sync_execution(m.StartSyncExecutionRequest(flow_name=flow, input=big))) == (
+        "EntityTooLarge", 400)
+
+
+def test_tenant_isolation_of_schedules_versions_and_aliases(tenant_sluice):
+    a = tenant_sluice.client(*TENANT_A_KEY)
+    b = tenant_sluice.client(*TENANT_B_KEY)
+    flow = unique("iso_sched")
+    create(a, flow, pass_flow(flow))
+    a.create_schedule(m.CreateScheduleRequest(flow_name=flow, schedule_name="s", cron_expression="@every 1h"))
+    version = a.publish_flow_version(m.PublishFlowVersionRequest(flow_name=flow)).body.version
+    assert code_of(lambda: b.list_schedules(m.ListSchedulesRequest(flow_name=flow))) == ("FlowNotExists", 404)
+    assert code_of(lambda: b.describe_schedule(m.DescribeScheduleRequest(flow_name=flow, schedule_name="s"))) == (
+        "FlowNotExists", 404)
+    assert code_of(lambda: b.delete_schedule(m.DeleteScheduleRequest(flow_name=flow, schedule_name="s"))) == (
+        "FlowNotExists", 404)
+    assert code_of(lambda: b.list_flow_versions(m.ListFlowVersionsRequest(flow_name=flow))) == ("FlowNotExists", 404)
+    assert code_of(
+        lambda: b.delete_flow_version(m.DeleteFlowVersionRequest(flow_name=flow, flow_version=version))
+    ) == ("FlowNotExists", 404)
+    assert a.describe_schedule(m.DescribeScheduleRequest(flow_name=flow, schedule_name="s")).body.schedule_name == "s"
+    assert [v.version for v in a.list_flow_versions(m.ListFlowVersionsRequest(flow_name=flow)).body.flow_versions] == [
+        version]
+
+
+def test_signatures_over_awkward_characters(sluice, fnf):
+    awkward = "a+b c/d=e&f*g~h%20i 'ü' 流程 \"q\" \n!"
+    flow = unique("awkward")
+    create(fnf, flow, pass_flow(flow), awkward)
+    assert fnf.describe_flow(m.DescribeFlowRequest(name=flow)).body.description == awkward
+    status, body = raw_call(sluice.port, "UpdateFlow", {"Name": flow, "Description": awkward[::-1]})
+    assert status == 200, body
+    status, body = raw_call(sluice.port, "DescribeFlow", {"Name": flow}, method="GET")
+    assert status == 200 and body["Description"] == awkward[::-1]
