@@ -15,6 +15,10 @@ const MIGRATIONS: &[&str] = &[V1];
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Prepared statements kept per connection: more than the store has distinct statements
+/// (rusqlite keeps 16 by default), so the hot path never re-parses its SQL.
+const STATEMENT_CACHE: usize = 128;
+
 /// How long a connection waits for a lock held by another connection or process.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -129,8 +133,13 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
         // Without WAL, reads wait for writes; still correct, so run but say why it is slow.
         tracing::warn!(%mode, path = %path.display(), "SQLite could not enable WAL");
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-        .map_err(failed("setting pragmas"))?;
+    // temp_store: the savepoint of each command in a group journals the pages it changes;
+    // a big state would otherwise spill that journal to a temporary file.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(failed("setting pragmas"))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     migrate(&mut conn)?;
     Ok(conn)
 }
@@ -145,6 +154,7 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
         .map_err(failed("setting the busy timeout"))?;
     conn.execute_batch("PRAGMA query_only = ON")
         .map_err(failed("setting pragmas"))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 

@@ -587,8 +587,21 @@ async fn concurrent_steps_commit_independently_in_shared_transactions() {
     for i in 0..25 {
         ids.push(execution(&store, &flow, &format!("e{i:02}")).await.id);
     }
-    // 50 commits at once: two per execution at the same version, so exactly one of each pair
-    // wins; both writers of a pair are likely in the same group.
+    // Hold the writer busy so the 50 commits below queue up and run as one group: two per
+    // execution at the same version, so exactly one of each pair wins, in the same transaction
+    // as the losers.
+    let stall = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .write(|_| {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    Ok(())
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     let mut handles = Vec::new();
     for (i, id) in ids.iter().copied().enumerate() {
         for _ in 0..2 {
@@ -602,7 +615,7 @@ async fn concurrent_steps_commit_independently_in_shared_transactions() {
     for handle in handles {
         match handle.await.expect("join") {
             (i, Ok(())) => wins[i] += 1,
-            (_, Err(StoreError::Conflict(_) | StoreError::AlreadyExists(_))) => {}
+            (_, Err(StoreError::Conflict(_))) => {}
             (_, Err(e)) => panic!("unexpected failure: {e}"),
         }
     }
@@ -610,6 +623,10 @@ async fn concurrent_steps_commit_independently_in_shared_transactions() {
         wins.iter().all(|w| *w == 1),
         "exactly one of each pair commits: {wins:?}"
     );
+    stall
+        .await
+        .expect("join")
+        .expect("the stalling write commits");
     for id in ids {
         assert_eq!(fetch(&store, id).await.version, 2);
         assert_eq!(history_ids(&store, id).await, [1, 2]);
