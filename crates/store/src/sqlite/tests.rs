@@ -1,4 +1,5 @@
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
@@ -648,6 +649,40 @@ async fn a_panicking_write_fails_alone_and_the_writer_survives() {
 }
 
 #[tokio::test]
+async fn when_the_group_transaction_breaks_no_write_of_the_group_is_acknowledged() {
+    let (_dir, store) = store();
+    let stall = store.write(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        Ok(())
+    });
+    let queued = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        // Queued behind the stall, so these three run as one group; the middle one ends the
+        // transaction under the writer's feet, as a disk-full or I/O error would.
+        tokio::join!(
+            store.create_flow(new_flow("before")),
+            store.write(|c| c
+                .execute_batch("ROLLBACK")
+                .map_err(codec::failed("rolling back"))),
+            store.create_flow(new_flow("after")),
+        )
+    };
+    let (stalled, (before, rogue, after)) = tokio::join!(stall, queued);
+    stalled.expect("the stall commits");
+    assert!(matches!(before, Err(StoreError::Backend(_))), "{before:?}");
+    assert!(matches!(rogue, Err(StoreError::Backend(_))), "{rogue:?}");
+    assert!(matches!(after, Err(StoreError::Backend(_))), "{after:?}");
+    for name in ["before", "after"] {
+        let found = store.get_flow(&tenant(), &FlowName::new(name)).await;
+        assert!(found.expect("get").is_none(), "{name} was not committed");
+    }
+    store
+        .create_flow(new_flow("later"))
+        .await
+        .expect("the writer recovers");
+}
+
+#[tokio::test]
 async fn executions_list_by_prefix_status_time_and_cursor() {
     let (_dir, store) = store();
     let flow = store.create_flow(new_flow("f")).await.expect("create");
@@ -755,6 +790,82 @@ async fn everything_acknowledged_is_there_after_reopening() {
             .expect("version")
             .is_some()
     );
+}
+
+/// Where `crash_child` writes; set only in the child process.
+const CRASH_DB: &str = "SLUICE_STORE_CRASH_DB";
+const CRASH_AFTER: i64 = 300;
+
+/// The child half of `acknowledged_steps_survive_kill_9`: commits steps until killed,
+/// printing each version once its commit is acknowledged.
+#[tokio::test]
+#[ignore = "a child process of acknowledged_steps_survive_kill_9"]
+async fn crash_child() {
+    let Ok(path) = std::env::var(CRASH_DB) else {
+        return;
+    };
+    let store = SqliteStore::open(Path::new(&path)).expect("open");
+    let flow = store.create_flow(new_flow("f")).await.expect("create");
+    let exec = execution(&store, &flow, "e").await;
+    for version in 1_i64.. {
+        let event = u64::try_from(version + 1).expect("positive");
+        store
+            .commit_step(step(exec.id, version, &[event]))
+            .await
+            .expect("commit");
+        // stdout is line-buffered: the parent sees each line as soon as it is printed.
+        println!("acknowledged {version}");
+    }
+}
+
+#[test]
+fn acknowledged_steps_survive_kill_9() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sluice.db");
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "sqlite::tests::crash_child",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env(CRASH_DB, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the child");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut acknowledged = 0;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("child output");
+        if let Some(version) = line.strip_prefix("acknowledged ") {
+            acknowledged = version.parse().expect("a version");
+            if acknowledged >= CRASH_AFTER {
+                break;
+            }
+        }
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    assert!(acknowledged >= CRASH_AFTER, "the child stopped early");
+
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let store = SqliteStore::open(&path).expect("reopen after the crash");
+        let exec = fetch(&store, ExecutionId(1)).await;
+        // Commits after the last line read may have landed too; none acknowledged is missing.
+        assert!(
+            exec.version > acknowledged,
+            "{} <= {acknowledged}",
+            exec.version
+        );
+        let history = history_ids(&store, exec.id).await;
+        let expected: Vec<u64> = (1..=u64::try_from(exec.version).expect("positive")).collect();
+        assert_eq!(history, expected);
+    });
 }
 
 #[test]

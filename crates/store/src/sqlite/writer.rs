@@ -83,8 +83,9 @@ where
             // A failed command was rolled back either way: its own error says why.
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(value)), Ok(())) => Ok(value),
-            (Some(Ok(_)), Err(e)) => Err(backend(format!("the transaction failed: {e}"))),
-            (None, _) => Err(backend("the write panicked and was rolled back")),
+            // Committed nothing: the group was abandoned before or after this command ran.
+            (_, Err(e)) => Err(backend(format!("the transaction failed: {e}"))),
+            (None, Ok(())) => Err(backend("the write panicked and was rolled back")),
         };
         // The caller may have given up waiting; the write's fate is the same either way.
         let _ = self.reply.send(result);
