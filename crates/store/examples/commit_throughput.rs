@@ -10,19 +10,18 @@
 //! (default 3 s per run; the database goes in a fresh directory under DIR, default the
 //! system temp dir, so put DIR on the disk you want to measure).
 
-use std::collections::BTreeSet;
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Limits, OpId, PendingOp, Step};
+use sluice_engine::{Execution, ExecutionInfo, Input, Limits, OpId, PendingOp};
 use sluice_ir::Flow;
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
     ExecutionId, ExecutionMode, ExecutionName, FlowName, NewExecution, NewFlow, StepWrite, Store,
-    TenantId, TimerRow,
+    TenantId,
 };
 
 const LOOP: &str = r#"
@@ -152,7 +151,7 @@ async fn start(
         },
         now_ms(),
     )?;
-    let write = step_write(ExecutionId(0), 0, &fresh, state, &step);
+    let write = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
     Ok(store.create_execution(new, write).await?.id)
 }
 
@@ -178,7 +177,7 @@ async fn drive(
             result: Ok(result.clone()),
         };
         let step = state.apply(&flow, input, now_ms())?;
-        let write = step_write(id, version, &before, state.clone(), &step);
+        let write = StepWrite::new(id, version, &before, state.clone(), &step);
         let commit = Instant::now();
         store.commit_step(write).await?;
         latencies.push(commit.elapsed());
@@ -198,54 +197,6 @@ fn pending_task(state: &Execution) -> Option<OpId> {
         PendingOp::Task { call, .. } => Some(call.op),
         PendingOp::Timer { .. } => None,
     })
-}
-
-/// The store write of an engine step, as the runtime builds it.
-fn step_write(
-    id: ExecutionId,
-    version: i64,
-    before: &Execution,
-    after: Execution,
-    step: &Step,
-) -> StepWrite {
-    let (old, new) = (op_ids(before), op_ids(&after));
-    let gone: Vec<OpId> = old.difference(&new).copied().collect();
-    let mut write = StepWrite {
-        execution: id,
-        expected_version: version,
-        state: after,
-        events: step.events.clone(),
-        timers_added: Vec::new(),
-        timers_removed: gone.clone(),
-        tasks_added: Vec::new(),
-        tasks_removed: gone,
-    };
-    for effect in &step.effects {
-        match effect {
-            Effect::Dispatch(call) if new.contains(&call.op) => {
-                write.tasks_added.push(call.clone())
-            }
-            Effect::StartTimer { op, fire_at } if new.contains(op) => {
-                write.timers_added.push(TimerRow {
-                    execution: id,
-                    op: *op,
-                    fire_at: *fire_at,
-                })
-            }
-            _ => {}
-        }
-    }
-    write
-}
-
-fn op_ids(state: &Execution) -> BTreeSet<OpId> {
-    state
-        .pending_ops()
-        .map(|op| match op {
-            PendingOp::Task { call, .. } => call.op,
-            PendingOp::Timer { op, .. } => op,
-        })
-        .collect()
 }
 
 fn report(concurrency: usize, run: &Run) {

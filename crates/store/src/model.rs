@@ -4,7 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_engine::{Execution, HistoryEvent, Millis, OpId, Status, TaskCall};
+use std::collections::BTreeSet;
+
+use sluice_engine::{
+    Effect, Execution, HistoryEvent, Millis, OpId, PendingOp, Status, Step, TaskCall,
+};
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -188,6 +192,59 @@ pub struct StepWrite {
     pub timers_removed: Vec<OpId>,
     pub tasks_added: Vec<TaskCall>,
     pub tasks_removed: Vec<OpId>,
+}
+
+impl StepWrite {
+    /// The write of one engine step that took the execution from `before` to `after`: the
+    /// timer and task rows added follow from the step's effects, the ones removed from the ops
+    /// `before` had and `after` no longer has.
+    pub fn new(
+        execution: ExecutionId,
+        expected_version: i64,
+        before: &Execution,
+        after: Execution,
+        step: &Step,
+    ) -> Self {
+        let (old, new) = (outstanding_ops(before), outstanding_ops(&after));
+        // The store ignores rows that do not exist, so a gone op need not be classified.
+        let gone: Vec<OpId> = old.difference(&new).copied().collect();
+        let mut write = StepWrite {
+            execution,
+            expected_version,
+            state: after,
+            events: step.events.clone(),
+            timers_added: Vec::new(),
+            timers_removed: gone.clone(),
+            tasks_added: Vec::new(),
+            tasks_removed: gone,
+        };
+        for effect in &step.effects {
+            match effect {
+                Effect::Dispatch(call) if new.contains(&call.op) => {
+                    write.tasks_added.push(call.clone())
+                }
+                Effect::StartTimer { op, fire_at } if new.contains(op) => {
+                    write.timers_added.push(TimerRow {
+                        execution,
+                        op: *op,
+                        fire_at: *fire_at,
+                    })
+                }
+                _ => {}
+            }
+        }
+        write
+    }
+}
+
+fn outstanding_ops(state: &Execution) -> BTreeSet<OpId> {
+    state
+        .pending_ops()
+        .map(|op| match op {
+            PendingOp::Task { call, .. } => call.op,
+            PendingOp::Timer { op, .. } => op,
+        })
+        .collect()
 }
 
 /// A timer as the store indexes it, for a runtime that loads the ones coming due.

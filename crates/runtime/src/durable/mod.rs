@@ -14,14 +14,12 @@
 
 mod timers;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use sluice_engine::{
-    Effect, Execution, ExecutionInfo, Input, Millis, OpId, PendingOp, Rejection, Step,
-};
+use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Millis, OpId, Rejection, Step};
 use sluice_ir::Flow;
 use sluice_store::{
     ExecutionId, ExecutionRecord, FlowId, NewExecution, StepWrite, Store, StoreError, TaskRow,
@@ -146,7 +144,8 @@ impl Runtime {
         input: Value,
     ) -> Result<ExecutionRecord, RuntimeError> {
         let now = wall_clock_ms();
-        let mut state = Execution::new(info);
+        let fresh = Execution::new(info);
+        let mut state = fresh.clone();
         let step = state
             .apply(flow, Input::Start { input }, now)
             .map_err(|r| RuntimeError::Definition {
@@ -154,7 +153,7 @@ impl Runtime {
                 revision: new.flow_revision,
                 reason: r.to_string(),
             })?;
-        let write = step_write(ExecutionId(0), 0, &BTreeSet::new(), state, &step);
+        let write = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
         let record = self.store.create_execution(new, write).await?;
         metrics::counter!("sluice_executions_started_total").increment(1);
         metrics::counter!("sluice_steps_committed_total").increment(1);
@@ -173,13 +172,12 @@ impl Runtime {
                 .await?
                 .ok_or(RuntimeError::NoSuchExecution(id))?;
             let flow = self.flow(record.flow_id, record.flow_revision).await?;
-            let before = op_ids(&record.state);
             let mut state = record.state.clone();
             let step = match state.apply(&flow, input.clone(), wall_clock_ms()) {
                 Ok(step) => step,
                 Err(rejection) => return Ok(Applied::Rejected(rejection, Box::new(record))),
             };
-            let write = step_write(id, record.version, &before, state.clone(), &step);
+            let write = StepWrite::new(id, record.version, &record.state, state.clone(), &step);
             match self.store.commit_step(write).await {
                 Ok(()) => {
                     metrics::counter!("sluice_steps_committed_total").increment(1);
@@ -288,59 +286,6 @@ impl Runtime {
         }
         locks.entry(id).or_default().clone()
     }
-}
-
-/// The step as the store writes it: the index rows follow from the effects and from which
-/// ops disappeared.
-fn step_write(
-    id: ExecutionId,
-    version: i64,
-    before: &BTreeSet<OpId>,
-    state: Execution,
-    step: &Step,
-) -> StepWrite {
-    let after = op_ids(&state);
-    let mut write = StepWrite {
-        execution: id,
-        expected_version: version,
-        events: step.events.clone(),
-        timers_added: Vec::new(),
-        timers_removed: Vec::new(),
-        tasks_added: Vec::new(),
-        tasks_removed: Vec::new(),
-        state,
-    };
-    for effect in &step.effects {
-        match effect {
-            Effect::Dispatch(call) if after.contains(&call.op) => {
-                write.tasks_added.push(call.clone())
-            }
-            Effect::StartTimer { op, fire_at } if after.contains(op) => {
-                write.timers_added.push(TimerRow {
-                    execution: id,
-                    op: *op,
-                    fire_at: *fire_at,
-                })
-            }
-            _ => {}
-        }
-    }
-    for gone in before.difference(&after) {
-        // The store ignores rows that do not exist, so a gone op need not be classified.
-        write.timers_removed.push(*gone);
-        write.tasks_removed.push(*gone);
-    }
-    write
-}
-
-fn op_ids(state: &Execution) -> BTreeSet<OpId> {
-    state
-        .pending_ops()
-        .map(|op| match op {
-            PendingOp::Task { call, .. } => call.op,
-            PendingOp::Timer { op, .. } => op,
-        })
-        .collect()
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

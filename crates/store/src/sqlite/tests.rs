@@ -1,11 +1,9 @@
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::json;
 use sluice_engine::{
-    Effect, EventId, EventType, Execution, ExecutionInfo, HistoryEvent, Input, Limits, OpId,
-    PendingOp, Status, Step,
+    EventId, EventType, Execution, ExecutionInfo, HistoryEvent, Input, Limits, OpId, Status,
 };
 use sluice_ir::Flow;
 
@@ -125,53 +123,6 @@ States:
     End: true
 "#;
 
-fn op_ids(state: &Execution) -> BTreeSet<OpId> {
-    state
-        .pending_ops()
-        .map(|op| match op {
-            PendingOp::Task { call, .. } => call.op,
-            PendingOp::Timer { op, .. } => op,
-        })
-        .collect()
-}
-
-/// The runtime's translation of an engine step into a store write.
-fn engine_write(
-    id: ExecutionId,
-    version: i64,
-    before: &Execution,
-    after: Execution,
-    step: &Step,
-) -> StepWrite {
-    let (old, new) = (op_ids(before), op_ids(&after));
-    let mut write = StepWrite {
-        execution: id,
-        expected_version: version,
-        state: after,
-        events: step.events.clone(),
-        timers_added: vec![],
-        timers_removed: old.difference(&new).copied().collect(),
-        tasks_added: vec![],
-        tasks_removed: old.difference(&new).copied().collect(),
-    };
-    for effect in &step.effects {
-        match effect {
-            Effect::Dispatch(call) if new.contains(&call.op) => {
-                write.tasks_added.push(call.clone())
-            }
-            Effect::StartTimer { op, fire_at } if new.contains(op) => {
-                write.timers_added.push(TimerRow {
-                    execution: id,
-                    op: *op,
-                    fire_at: *fire_at,
-                })
-            }
-            _ => {}
-        }
-    }
-    write
-}
-
 async fn apply(
     store: &SqliteStore,
     flow: &Flow,
@@ -182,7 +133,7 @@ async fn apply(
     let record = fetch(store, id).await;
     let mut state = record.state.clone();
     let step = state.apply(flow, input, now).expect("accepted");
-    let write = engine_write(id, record.version, &record.state, state, &step);
+    let write = StepWrite::new(id, record.version, &record.state, state, &step);
     store.commit_step(write).await.expect("commit");
     fetch(store, id).await
 }
@@ -389,7 +340,7 @@ async fn an_engine_driven_execution_keeps_its_rows_in_step() {
             1_000,
         )
         .expect("start");
-    let mut first = engine_write(
+    let mut first = StepWrite::new(
         ExecutionId(0),
         0,
         &Execution::new(info("e1")),
