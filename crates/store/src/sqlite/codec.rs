@@ -7,7 +7,7 @@ use rusqlite::types::Type;
 use rusqlite::{Row, ffi};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sluice_engine::OpId;
+use sluice_engine::{EventId, OpId};
 
 use crate::{Result, StoreError};
 
@@ -76,10 +76,16 @@ pub(super) fn sql_int(value: u64, what: &str) -> Result<i64> {
 }
 
 pub(super) fn op_at(row: &Row<'_>, index: usize) -> rusqlite::Result<OpId> {
+    unsigned_at(row, index, "op id").map(OpId)
+}
+
+pub(super) fn event_id_at(row: &Row<'_>, index: usize) -> rusqlite::Result<EventId> {
+    unsigned_at(row, index, "event id").map(EventId)
+}
+
+fn unsigned_at(row: &Row<'_>, index: usize, what: &str) -> rusqlite::Result<u64> {
     let value: i64 = row.get(index)?;
-    u64::try_from(value)
-        .map(OpId)
-        .map_err(|_| corrupt(index, format!("negative op id {value}")))
+    u64::try_from(value).map_err(|_| corrupt(index, format!("negative {what} {value}")))
 }
 
 /// A `LIMIT` argument: usize::MAX means "all".

@@ -2,10 +2,13 @@
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde_json::Value;
 use sluice_engine::{EventId, HistoryEvent, Millis, TaskCall};
+use sluice_ir::StateName;
 
 use super::codec::{
-    failed, inserting, json_at, op_at, prefix_successor, sql_int, sql_limit, to_json,
+    corrupt, event_id_at, failed, inserting, json_at, op_at, prefix_successor, sql_int, sql_limit,
+    to_json,
 };
 use crate::{
     ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowId, FlowName, NewExecution,
@@ -22,7 +25,7 @@ pub(super) struct EncodedStep {
     status: &'static str,
     started_at: Option<Millis>,
     stopped_at: Option<Millis>,
-    events: Vec<(i64, String)>,
+    events: Vec<EncodedEvent>,
     timers_added: Vec<(i64, Millis)>,
     timers_removed: Vec<i64>,
     tasks_added: Vec<(i64, String)>,
@@ -32,8 +35,6 @@ pub(super) struct EncodedStep {
 impl EncodedStep {
     pub(super) fn new(step: &StepWrite) -> Result<Self> {
         let state = &step.state;
-        let event =
-            |e: &HistoryEvent| Ok((sql_int(e.id.0, "event id")?, to_json(e, "history event")?));
         let task = |c: &TaskCall| Ok((sql_int(c.op.0, "op id")?, to_json(c, "task call")?));
         let timer = |t: &TimerRow| Ok((sql_int(t.op.0, "op id")?, t.fire_at));
         let op = |op: &sluice_engine::OpId| sql_int(op.0, "op id");
@@ -42,11 +43,42 @@ impl EncodedStep {
             status: state.status.as_str(),
             started_at: state.started_at,
             stopped_at: state.stopped_at,
-            events: step.events.iter().map(event).collect::<Result<_>>()?,
+            events: step
+                .events
+                .iter()
+                .map(EncodedEvent::new)
+                .collect::<Result<_>>()?,
             timers_added: step.timers_added.iter().map(timer).collect::<Result<_>>()?,
             timers_removed: step.timers_removed.iter().map(op).collect::<Result<_>>()?,
             tasks_added: step.tasks_added.iter().map(task).collect::<Result<_>>()?,
             tasks_removed: step.tasks_removed.iter().map(op).collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// A history event as the columns of its row.
+struct EncodedEvent {
+    id: i64,
+    schedule_id: Option<i64>,
+    step: Option<String>,
+    time: Millis,
+    kind: &'static str,
+    detail: String,
+}
+
+impl EncodedEvent {
+    fn new(event: &HistoryEvent) -> Result<Self> {
+        let id = sql_int(event.id.0, "event id")?;
+        Ok(Self {
+            id,
+            schedule_id: event
+                .schedule_id
+                .map(|s| sql_int(s.0, "schedule id"))
+                .transpose()?,
+            step: event.step.as_ref().map(|s| s.as_str().to_string()),
+            time: event.time,
+            kind: event.kind.as_str(),
+            detail: to_json(&event.detail, "history event detail")?,
         })
     }
 }
@@ -136,12 +168,23 @@ fn why_unchanged(conn: &Connection, id: ExecutionId, expected_version: i64) -> R
 /// matters if a caller reuses an op id, and then the new row must win.
 fn write_step_rows(conn: &Connection, id: ExecutionId, step: &EncodedStep) -> Result<()> {
     let mut insert_event = conn
-        .prepare_cached("INSERT INTO history (execution_id, event_id, event) VALUES (?1, ?2, ?3)")
+        .prepare_cached(
+            "INSERT INTO history (execution_id, event_id, schedule_id, step, time, type, detail) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
         .map_err(failed("preparing a history insert"))?;
-    for (event, json) in &step.events {
+    for event in &step.events {
         insert_event
-            .execute(params![id.0, event, json])
-            .map_err(inserting(&format!("event {event} of execution {id}")))?;
+            .execute(params![
+                id.0,
+                event.id,
+                event.schedule_id,
+                event.step,
+                event.time,
+                event.kind,
+                event.detail
+            ])
+            .map_err(inserting(&format!("event {} of execution {id}", event.id)))?;
     }
     delete_ops(
         conn,
@@ -279,17 +322,35 @@ pub(super) fn history(
     // Event ids past i64::MAX cannot be stored, so "after" such an id there is nothing.
     let after = i64::try_from(after.0).unwrap_or(i64::MAX);
     conn.prepare_cached(
-        "SELECT event_id, event FROM history WHERE execution_id = ?1 AND event_id > ?2 \
-         ORDER BY event_id LIMIT ?3",
+        "SELECT event_id, schedule_id, step, time, type, detail FROM history \
+         WHERE execution_id = ?1 AND event_id > ?2 ORDER BY event_id LIMIT ?3",
     )
     .and_then(|mut s| {
         s.query_map(params![id.0, after, sql_limit(limit)], |row| {
-            let event: i64 = row.get(0)?;
-            json_at(row, 1, || format!("event {event} of execution {id}"))
+            history_row(row, id)
         })?
         .collect()
     })
     .map_err(failed("reading history"))
+}
+
+fn history_row(row: &Row<'_>, execution: ExecutionId) -> rusqlite::Result<HistoryEvent> {
+    let id = event_id_at(row, 0)?;
+    let what = || format!("event {} of execution {execution}", id.0);
+    let kind: String = row.get(4)?;
+    Ok(HistoryEvent {
+        schedule_id: row
+            .get::<_, Option<i64>>(1)?
+            .map(|_| event_id_at(row, 1))
+            .transpose()?,
+        step: row.get::<_, Option<String>>(2)?.map(StateName::new),
+        time: row.get(3)?,
+        // The engine's serde names of event types are the strings `as_str` writes.
+        kind: serde_json::from_value(Value::String(kind.clone()))
+            .map_err(|_| corrupt(4, format!("{}: unknown type {kind:?}", what())))?,
+        detail: json_at(row, 5, || format!("{}: detail", what()))?,
+        id,
+    })
 }
 
 pub(super) fn due_timers(conn: &Connection, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {

@@ -10,7 +10,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -24,8 +24,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A deleted flow keeps its row and revisions (running executions still load their
 /// definition); the unique name index only covers live flows, so a re-created flow gets a new
-/// id. `next_version` makes version numbers never reused after a delete. History rows hold the
-/// whole event as JSON: they are only ever read back in order, never queried by field.
+/// id. `next_version` makes version numbers never reused after a delete.
 const V1: &str = r#"
 CREATE TABLE flows (
     id INTEGER PRIMARY KEY,
@@ -118,6 +117,31 @@ CREATE TABLE schedules (
     UNIQUE (flow_id, name)
 );
 CREATE INDEX schedules_due ON schedules (next_fire_at) WHERE enabled = 1;
+"#;
+
+/// History events in plain columns (readable with the sqlite3 shell, filterable by type or
+/// step) instead of one JSON document per row; only `detail` stays JSON. Schema 1 rows are
+/// converted in place (`->` keeps a detail's JSON form, `->>` extracts scalars). Listing by
+/// status walks `(flow_id, status, name)`, already in name order.
+const V2: &str = r#"
+CREATE TABLE history_v2 (
+    execution_id INTEGER NOT NULL,
+    event_id INTEGER NOT NULL,
+    schedule_id INTEGER,
+    step TEXT,
+    time INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (execution_id, event_id)
+);
+INSERT INTO history_v2 (execution_id, event_id, schedule_id, step, time, type, detail)
+SELECT execution_id, event_id, event ->> '$.schedule_id', event ->> '$.step',
+       event ->> '$.time', event ->> '$.kind', event -> '$.detail'
+FROM history;
+DROP TABLE history;
+ALTER TABLE history_v2 RENAME TO history;
+DROP INDEX executions_by_status;
+CREATE INDEX executions_by_status ON executions (flow_id, status, name);
 "#;
 
 /// Opens the writing connection: WAL so readers never block the writer, `synchronous=FULL`

@@ -123,16 +123,20 @@ States:
     End: true
 "#;
 
+/// Applies `input` to the stored execution, commits the step, and returns the execution as
+/// stored afterwards; the step's events are appended to `emitted`.
 async fn apply(
     store: &SqliteStore,
     flow: &Flow,
     id: ExecutionId,
     input: Input,
     now: i64,
+    emitted: &mut Vec<HistoryEvent>,
 ) -> ExecutionRecord {
     let record = fetch(store, id).await;
     let mut state = record.state.clone();
     let step = state.apply(flow, input, now).expect("accepted");
+    emitted.extend(step.events.iter().cloned());
     let write = StepWrite::new(id, record.version, &record.state, state, &step);
     store.commit_step(write).await.expect("commit");
     fetch(store, id).await
@@ -340,6 +344,7 @@ async fn an_engine_driven_execution_keeps_its_rows_in_step() {
             1_000,
         )
         .expect("start");
+    let mut emitted = start.events.clone();
     let mut first = StepWrite::new(
         ExecutionId(0),
         0,
@@ -387,6 +392,7 @@ async fn an_engine_driven_execution_keeps_its_rows_in_step() {
             result: Ok(json!({})),
         },
         2_000,
+        &mut emitted,
     )
     .await;
     assert_eq!(answered.version, 2);
@@ -411,6 +417,7 @@ async fn an_engine_driven_execution_keeps_its_rows_in_step() {
         created.id,
         Input::TimerFired { op: timers[0].op },
         12_000,
+        &mut emitted,
     )
     .await;
     assert_eq!(done.status(), Status::Succeeded);
@@ -433,6 +440,7 @@ async fn an_engine_driven_execution_keeps_its_rows_in_step() {
         .history(created.id, EventId(0), 1000)
         .await
         .expect("history");
+    assert_eq!(history, emitted, "every event as the engine made it");
     assert_eq!(history.len() as u64, done.state.history_len());
     assert!(
         history.windows(2).all(|w| w[0].id.0 + 1 == w[1].id.0),
@@ -837,6 +845,73 @@ fn the_database_is_in_wal_mode_and_a_newer_schema_is_refused() {
     ));
 }
 
+/// A database left at schema 1 (history as one JSON document per row) opens with the same
+/// events, now in columns.
+#[tokio::test]
+async fn a_schema_1_database_is_migrated_with_its_history() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sluice.db");
+    let events = [
+        HistoryEvent {
+            id: EventId(1),
+            schedule_id: None,
+            step: None,
+            time: 5,
+            kind: EventType::ExecutionStarted,
+            detail: json!({"input": "{\"a\":1}", "z": 1, "b": [true, null]}),
+        },
+        HistoryEvent {
+            id: EventId(2),
+            schedule_id: Some(EventId(1)),
+            step: Some(sluice_ir::StateName::new("Call")),
+            time: 6,
+            kind: EventType::TaskFailed,
+            detail: json!("a bare string"),
+        },
+        HistoryEvent {
+            id: EventId(3),
+            schedule_id: None,
+            step: Some(sluice_ir::StateName::new("Done")),
+            time: 7,
+            kind: EventType::StepExited,
+            detail: json!(null),
+        },
+    ];
+    {
+        let conn = Connection::open(&path).expect("raw");
+        let [v1, ..] = schema::MIGRATIONS else {
+            panic!("no schema 1")
+        };
+        conn.execute_batch(v1).expect("schema 1");
+        conn.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); \
+             INSERT INTO schema_version VALUES (1); \
+             INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
+             state, version, created_at) VALUES ('t', 1, 'f', 1, 'e', 'Running', '{}', 1, 1);",
+        )
+        .expect("an execution");
+        for event in &events {
+            let json = serde_json::to_string(event).expect("encode");
+            conn.execute(
+                "INSERT INTO history (execution_id, event_id, event) VALUES (1, ?1, ?2)",
+                rusqlite::params![i64::try_from(event.id.0).expect("small"), json],
+            )
+            .expect("an old history row");
+        }
+    }
+    let store = SqliteStore::open(&path).expect("migrate");
+    let migrated = store
+        .history(ExecutionId(1), EventId(0), 10)
+        .await
+        .expect("history");
+    assert_eq!(migrated, events);
+    let detail_text = serde_json::to_string(&migrated[0].detail).expect("encode");
+    assert_eq!(
+        detail_text, r#"{"input":"{\"a\":1}","z":1,"b":[true,null]}"#,
+        "key order kept"
+    );
+}
+
 #[tokio::test]
 async fn corrupt_rows_are_errors_naming_the_row() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -850,7 +925,7 @@ async fn corrupt_rows_are_errors_naming_the_row() {
         [exec.id.0],
     )
     .expect("corrupt");
-    conn.execute("UPDATE history SET event = 'null'", [])
+    conn.execute("UPDATE history SET detail = '{'", [])
         .expect("corrupt");
     conn.execute("UPDATE flows SET mode = 'Sideways'", [])
         .expect("corrupt");
@@ -865,6 +940,12 @@ async fn corrupt_rows_are_errors_naming_the_row() {
     named(
         store.history(exec.id, EventId(0), 10).await.map(drop),
         "event 1 of execution",
+    );
+    conn.execute("UPDATE history SET detail = 'null', type = 'Sideways'", [])
+        .expect("corrupt");
+    named(
+        store.history(exec.id, EventId(0), 10).await.map(drop),
+        "unknown type \"Sideways\"",
     );
     named(
         store.get_flow(&tenant(), &flow.name).await.map(drop),
