@@ -1,7 +1,8 @@
 //! Durable storage for sluice.
 //!
-//! One [`Store`] trait, two implementations: [`sqlite::SqliteStore`] (the embedded default: one
-//! file, zero setup) and PostgreSQL (for several nodes sharing one database).
+//! One [`Store`] trait. Its implementation today is [`sqlite::SqliteStore`] (the embedded
+//! default: one file, zero setup); PostgreSQL, for several nodes sharing one database, is to
+//! come behind the same trait.
 //!
 //! Invariants every implementation keeps:
 //! - [`Store::commit_step`] is atomic: the execution's new state, its history events and its
