@@ -1,0 +1,202 @@
+"""Crash safety: `kill -9` the server at random moments under a steady load of starts, stops and
+callbacks, restart it on the same data directory, and check what every acknowledged answer
+promised.
+
+- every execution whose StartExecution was answered exists and ends in exactly one terminal
+  status, with dense history ids and the terminal event last;
+- every execution whose StopExecution was answered is Stopped.
+"""
+
+import json
+import pathlib
+import queue
+import random
+import threading
+import time
+
+from alibabacloud_fnf20190315 import models as m
+from alibabacloud_tea_openapi.exceptions import ClientException
+
+from conftest import Sluice
+from test_cloudflow import create, task_flow, unique
+
+DATA = pathlib.Path(__file__).parent / "data"
+KILLS = 4
+TERMINAL = {"Succeeded", "Failed", "Stopped", "TimedOut"}
+TERMINAL_EVENTS = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionStopped", "ExecutionTimedOut"}
+
+
+def chain_flow(name):
+    return (DATA / "call_wait_call.yaml").read_text().replace("NAME", name)
+
+
+def waiting_flow(name):
+    return f"""Type: StateMachine
+Name: {name}
+SpecVersion: v1
+StartAt: Sleep
+States:
+  - Type: Wait
+    Name: Sleep
+    Seconds: 2
+    End: true
+"""
+
+
+class Load:
+    """Threads that start, stop and report callbacks until told to finish, recording what the
+    server acknowledged. Requests that fail because the server is down are simply not
+    acknowledged; callback tokens are retried until the server answers for them."""
+
+    def __init__(self, sluice, flows):
+        self.sluice = sluice
+        self.flows = flows
+        self.started = []  # (flow, execution) acknowledged
+        self.stopped = set()  # (flow, execution) acknowledged
+        self.tokens = queue.Queue()
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.threads = [
+            threading.Thread(target=self.starter, args=(i,), daemon=True) for i in range(3)
+        ] + [
+            threading.Thread(target=self.stopper, daemon=True),
+            threading.Thread(target=self.reporter, daemon=True),
+        ]
+
+    def run(self):
+        for thread in self.threads:
+            thread.start()
+
+    def finish(self):
+        self.done.set()
+        for thread in self.threads:
+            thread.join(timeout=120)
+
+    def client(self):
+        return self.sluice.client()
+
+    def starter(self, worker):
+        fnf = self.client()
+        n = 0
+        while not self.done.is_set():
+            flow = self.flows[n % len(self.flows)]
+            name = f"w{worker}-{n}"
+            n += 1
+            try:
+                fnf.start_execution(
+                    m.StartExecutionRequest(flow_name=flow, execution_name=name, input=json.dumps({"n": n}))
+                )
+            except Exception:
+                time.sleep(0.05)
+                continue
+            with self.lock:
+                self.started.append((flow, name))
+
+    def stopper(self):
+        fnf = self.client()
+        rng = random.Random(7)
+        while not self.done.is_set():
+            time.sleep(0.01)
+            with self.lock:
+                if not self.started:
+                    continue
+                target = rng.choice(self.started[-50:])
+            try:
+                fnf.stop_execution(m.StopExecutionRequest(flow_name=target[0], execution_name=target[1]))
+            except Exception:
+                continue  # already finished, or the server is down: not acknowledged
+            with self.lock:
+                self.stopped.add(target)
+
+    def reporter(self):
+        fnf = self.client()
+        while not (self.done.is_set() and self.tokens.empty()):
+            try:
+                token = self.tokens.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            try:
+                fnf.report_task_succeeded(
+                    m.ReportTaskSucceededRequest(task_token=token, output=json.dumps({"reported": True}))
+                )
+            except ClientException:
+                pass  # answered: the task finished or its execution was stopped
+            except Exception:
+                self.tokens.put(token)  # the server is down; try again after the restart
+                time.sleep(0.05)
+
+
+def callback_function(load):
+    def function(call, conn):
+        load.tokens.put(call.body["token"])
+        return 200, {"accepted": True}
+
+    return function
+
+
+def wait_terminal(fnf, flow, execution, deadline):
+    while True:
+        body = fnf.describe_execution(
+            m.DescribeExecutionRequest(flow_name=flow, execution_name=execution)
+        ).body
+        if body.status in TERMINAL or time.monotonic() > deadline:
+            return body
+        time.sleep(0.05)
+
+
+def history(fnf, flow, execution):
+    events, token = [], None
+    while True:
+        body = fnf.get_execution_history(
+            m.GetExecutionHistoryRequest(flow_name=flow, execution_name=execution, next_token=token, limit=100)
+        ).body
+        events += body.events
+        token = body.next_token
+        if not token:
+            return events
+
+
+def test_kill_minus_9_under_load_keeps_every_acknowledged_answer(tmp_path, functions):
+    sluice = Sluice(tmp_path / "data", functions.url_template)
+    try:
+        fnf = sluice.client()
+        flows = [unique("crash_chain"), unique("crash_wait"), unique("crash_callback")]
+        load = Load(sluice, flows)
+        functions.register("/e2e/crash_echo", lambda call, conn: (200, call.body))
+        functions.register("/e2e/crash_ask", callback_function(load))
+        create(fnf, flows[0], chain_flow(flows[0]))
+        create(fnf, flows[1], waiting_flow(flows[1]))
+        create(
+            fnf,
+            flows[2],
+            task_flow(flows[2], "crash_ask", extra="    TaskMode: WaitForCustomCallback\n", token=True),
+        )
+        rng = random.Random(2026)
+        load.run()
+        for _ in range(KILLS):
+            time.sleep(rng.uniform(0.5, 2.0))
+            sluice.kill9()
+            time.sleep(rng.uniform(0.0, 0.3))
+            sluice.start()
+        time.sleep(1.0)
+        load.finish()
+
+        assert len(load.started) > 100, f"the load acknowledged only {len(load.started)} starts"
+        assert load.stopped, "no stop was acknowledged"
+        deadline = time.monotonic() + 60
+        statuses = {}
+        for flow, execution in load.started:
+            body = wait_terminal(fnf, flow, execution, deadline)
+            assert body.status in TERMINAL, f"{flow}/{execution} is still {body.status}"
+            statuses[body.status] = statuses.get(body.status, 0) + 1
+            events = history(fnf, flow, execution)
+            ids = [e.event_id for e in events]
+            assert ids == list(range(1, len(ids) + 1)), f"{flow}/{execution}: ids not dense: {ids}"
+            terminal = [e.type for e in events if e.type in TERMINAL_EVENTS]
+            assert len(terminal) == 1 and events[-1].type == terminal[0], f"{flow}/{execution}: {terminal}"
+            assert terminal[0] == "Execution" + body.status
+            if (flow, execution) in load.stopped:
+                assert body.status == "Stopped", f"{flow}/{execution}: acknowledged stop, ended {body.status}"
+        print(f"{KILLS} kills; {len(load.started)} acknowledged starts, {len(load.stopped)} stops: {statuses}")
+    finally:
+        sluice.stop()
