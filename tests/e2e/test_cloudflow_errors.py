@@ -272,6 +272,9 @@ def test_invalid_arguments_change_nothing(fnf):
     assert code_of(lambda: fnf.list_executions(m.ListExecutionsRequest(flow_name=good, status="Sleeping"))) == (
         "InvalidArgument", 400)
     assert code_of(lambda: describe(fnf, good, "x", wait=61)) == ("InvalidArgument", 400)
+    assert code_of(
+        lambda: fnf.list_flow_versions(m.ListFlowVersionsRequest(flow_name=good, next_token="garbage"))
+    ) == ("InvalidArgument", 400)
     assert code_of(lambda: start(fnf, good, "bad name")) == ("InvalidArgument", 400)
     assert code_of(
         lambda: fnf.start_execution(m.StartExecutionRequest(flow_name=good, execution_name="j", input="{not json"))

@@ -15,6 +15,17 @@ use super::request::{Page, Request};
 
 type Reply = Result<Value, CloudFlowError>;
 
+/// A `NextToken` this server handed out as a number (event ids, version numbers). Anything
+/// else is refused rather than silently restarting the listing from the top.
+fn numeric_token<T: std::str::FromStr>(token: Option<&str>) -> Result<Option<T>, CloudFlowError> {
+    token
+        .map(|t| {
+            t.parse()
+                .map_err(|_| CloudFlowError::invalid(format!("NextToken '{t}' is not valid.")))
+        })
+        .transpose()
+}
+
 /// Runs one decoded request for `caller`; the body carries `request_id`.
 pub async fn dispatch(
     service: &Service,
@@ -146,12 +157,7 @@ pub async fn dispatch(
         }
         Request::GetExecutionHistory(r) => {
             let Page { limit, next_token } = r.page;
-            let after = EventId(
-                next_token
-                    .as_deref()
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0),
-            );
+            let after = EventId(numeric_token(next_token.as_deref())?.unwrap_or(0));
             let events = service
                 .execution_history(caller, &r.flow_name, &r.execution_name, after, limit + 1)
                 .await?;
@@ -229,7 +235,7 @@ pub async fn dispatch(
         }
         Request::ListFlowVersions(r) => {
             let Page { limit, next_token } = r.page;
-            let before = next_token.as_deref().and_then(|t| t.parse().ok());
+            let before = numeric_token(next_token.as_deref())?;
             let versions = service
                 .list_versions(caller, &r.flow_name, before, limit + 1)
                 .await?;
