@@ -29,6 +29,9 @@ pub enum StoreError {
     /// Someone else changed the record first (compare-and-set failed).
     #[error("concurrent update of {0}")]
     Conflict(String),
+    /// The flow is closed to new executions (a GES graph stop closed it).
+    #[error("{0} is closed to new executions")]
+    Closed(String),
     #[error("the database is newer (schema {found}) than this sluice knows (schema {known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("storage failure: {0}")]
@@ -76,7 +79,9 @@ pub trait Store: Send + Sync + 'static {
     // ---- executions --------------------------------------------------------------------
 
     /// Creates an execution and commits its first step (the `Start`) in one transaction.
-    /// `AlreadyExists` if the flow has an execution of that name. The store assigns the id:
+    /// `AlreadyExists` if the flow has an execution of that name; `Closed` if the flow is
+    /// closed, checked in the same transaction, so once a closing `update_flow` returned no
+    /// execution can be created behind it. The store assigns the id:
     /// the `execution` fields inside `first` (and its timer rows) are ignored, and
     /// `first.expected_version` too (a new execution starts at version 1).
     async fn create_execution(
@@ -191,4 +196,25 @@ pub trait Store: Send + Sync + 'static {
         fired: Millis,
         next: Option<Millis>,
     ) -> Result<bool>;
+
+    // ---- background jobs ---------------------------------------------------------------
+
+    /// `AlreadyExists` if the id is taken.
+    async fn create_job(&self, job: JobRecord) -> Result<()>;
+
+    /// Replaces the job's status, counts, failure and finish time.
+    async fn update_job(&self, job: JobRecord) -> Result<()>;
+
+    async fn get_job(&self, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>>;
+
+    /// A tenant's jobs, newest first, skipping `offset`.
+    async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>>;
+
+    /// Jobs not yet finished, oldest first (what a restarted node resumes).
+    async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>>;
 }

@@ -318,3 +318,112 @@ pub struct ScheduleRecord {
     pub created_at: Millis,
     pub modified_at: Millis,
 }
+
+string_id!(
+    /// A background job's id: 32 lower-case hex digits (the shape of GES job ids).
+    JobId
+);
+
+/// What a background job does. Each kind says which executions it stops and what it does to
+/// the flow's `open` flag, so one runner serves them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Close the flow to new starts, then stop its running executions.
+    CloseFlow,
+    /// Reopen a closed flow.
+    OpenFlow,
+    /// Close, stop, reopen.
+    RestartFlow,
+    /// Stop the running executions the job's filter selects; the flow stays open.
+    StopExecutions,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::CloseFlow => "CloseFlow",
+            JobKind::OpenFlow => "OpenFlow",
+            JobKind::RestartFlow => "RestartFlow",
+            JobKind::StopExecutions => "StopExecutions",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            JobKind::CloseFlow,
+            JobKind::OpenFlow,
+            JobKind::RestartFlow,
+            JobKind::StopExecutions,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+
+    /// Whether the job stops executions (and so closes the flow first, unless it only
+    /// selects executions).
+    pub fn stops(self) -> bool {
+        !matches!(self, JobKind::OpenFlow)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum JobStatus {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "Pending",
+            JobStatus::Running => "Running",
+            JobStatus::Succeeded => "Succeeded",
+            JobStatus::Failed => "Failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            JobStatus::Pending,
+            JobStatus::Running,
+            JobStatus::Succeeded,
+            JobStatus::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+
+    pub fn is_finished(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+    }
+}
+
+/// Which executions of a flow a stopping job stops (those running when it gets to them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobFilter {
+    pub name_prefix: Option<String>,
+    pub started_from: Option<Millis>,
+    pub started_to: Option<Millis>,
+}
+
+/// A bulk operation on one flow that runs in the background and reports its progress: a GES
+/// graph stop/start/restart, or a stop of selected executions. Written before it starts and
+/// after every batch, so a restarted node resumes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub tenant: TenantId,
+    pub kind: JobKind,
+    pub flow_id: FlowId,
+    pub flow_name: FlowName,
+    pub filter: JobFilter,
+    pub status: JobStatus,
+    /// Executions found to stop so far, and how many of them are stopped (or had finished).
+    pub total: i64,
+    pub done: i64,
+    pub failure: Option<String>,
+    pub created_at: Millis,
+    pub finished_at: Option<Millis>,
+}

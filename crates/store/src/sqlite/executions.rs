@@ -89,6 +89,7 @@ pub(super) fn create(
     new: &NewExecution,
     first: &EncodedStep,
 ) -> Result<ExecutionId> {
+    ensure_open(conn, new)?;
     conn.prepare_cached(
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, state, version, created_at) \
@@ -115,6 +116,20 @@ pub(super) fn create(
     let id = ExecutionId(conn.last_insert_rowid());
     write_step_rows(conn, id, first)?;
     Ok(id)
+}
+
+/// Refuses a start of a closed flow inside the creating transaction: the writer runs one
+/// command at a time, so a start can never slip in behind the update that closed the flow.
+fn ensure_open(conn: &Connection, new: &NewExecution) -> Result<()> {
+    let open: Option<bool> = conn
+        .prepare_cached("SELECT open FROM flows WHERE id = ?1")
+        .and_then(|mut s| s.query_row(params![new.flow_id.0], |r| r.get(0)).optional())
+        .map_err(failed("reading whether a flow is open"))?;
+    match open {
+        Some(true) => Ok(()),
+        Some(false) => Err(StoreError::Closed(format!("flow {}", new.flow_name))),
+        None => Err(StoreError::NotFound(format!("flow {}", new.flow_name))),
+    }
 }
 
 /// Compare-and-set on the version, then the step's rows. Any failure fails the whole command

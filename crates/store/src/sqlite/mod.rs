@@ -13,6 +13,7 @@ mod catalog;
 mod codec;
 mod executions;
 mod flows;
+mod jobs;
 mod readers;
 mod schema;
 mod writer;
@@ -29,8 +30,8 @@ use sluice_engine::{EventId, HistoryEvent, Millis};
 
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
-    FlowId, FlowName, FlowRecord, FlowUpdate, NewExecution, NewFlow, Result, ScheduleRecord,
-    StepWrite, Store, TaskRow, TenantId, TimerRow, VersionRecord,
+    FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Result,
+    ScheduleRecord, StepWrite, Store, TaskRow, TenantId, TimerRow, VersionRecord,
 };
 use codec::backend;
 use executions::EncodedStep;
@@ -310,5 +311,33 @@ impl Store for SqliteStore {
     ) -> Result<bool> {
         self.write(move |c| catalog::claim_schedule_tick(c, id, fired, next))
             .await
+    }
+
+    async fn create_job(&self, job: JobRecord) -> Result<()> {
+        self.write(move |c| jobs::create(c, &job)).await
+    }
+
+    async fn update_job(&self, job: JobRecord) -> Result<()> {
+        self.write(move |c| jobs::update(c, &job)).await
+    }
+
+    async fn get_job(&self, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.read(move |c| jobs::get(c, &tenant, &id)).await
+    }
+
+    async fn list_jobs(
+        &self,
+        tenant: &TenantId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>> {
+        let tenant = tenant.clone();
+        self.read(move |c| jobs::list(c, &tenant, offset, limit))
+            .await
+    }
+
+    async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
+        self.read(jobs::unfinished).await
     }
 }

@@ -10,7 +10,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -142,6 +142,26 @@ DROP TABLE history;
 ALTER TABLE history_v2 RENAME TO history;
 DROP INDEX executions_by_status;
 CREATE INDEX executions_by_status ON executions (flow_id, status, name);
+"#;
+
+/// Background jobs (GES graph stop/start, bulk stops), resumed by a restarted node.
+const V3: &str = r#"
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    flow_id INTEGER NOT NULL,
+    flow_name TEXT NOT NULL,
+    filter TEXT NOT NULL,
+    status TEXT NOT NULL,
+    total INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    failure TEXT,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER
+);
+CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at);
+CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE status IN ('Pending', 'Running');
 "#;
 
 /// Opens the writing connection: WAL so readers never block the writer, `synchronous=FULL`

@@ -8,7 +8,7 @@ use sluice_engine::{
 use sluice_ir::Flow;
 
 use super::*;
-use crate::{ExecutionMode, StoreError};
+use crate::{ExecutionMode, JobFilter, JobKind, JobStatus, StoreError};
 
 // ---- fixtures ------------------------------------------------------------------------------
 
@@ -1194,4 +1194,115 @@ async fn futures_like_join(store: &SqliteStore, id: i64) -> [bool; 3] {
         store.claim_schedule_tick(id, 10, Some(70)),
     );
     [a.expect("claim"), b.expect("claim"), c.expect("claim")]
+}
+
+// ---- closed flows and background jobs --------------------------------------------------------
+
+#[tokio::test]
+async fn a_closed_flow_refuses_new_executions_until_reopened() {
+    let (_dir, store) = store();
+    let flow = store.create_flow(new_flow("f")).await.expect("create");
+    let close = FlowUpdate {
+        open: Some(false),
+        ..Default::default()
+    };
+    let closed = store
+        .update_flow(&flow.tenant, &flow.name, flow.revision, close, 3)
+        .await
+        .expect("close");
+    assert!(!closed.open);
+    let refused = store
+        .create_execution(new_execution(&flow, "e"), step(ExecutionId(0), 0, &[1]))
+        .await;
+    assert!(matches!(refused, Err(StoreError::Closed(_))), "{refused:?}");
+    assert!(
+        store
+            .find_execution(flow.id, &ExecutionName::new("e"))
+            .await
+            .expect("find")
+            .is_none()
+    );
+    let reopen = FlowUpdate {
+        open: Some(true),
+        ..Default::default()
+    };
+    store
+        .update_flow(&flow.tenant, &flow.name, closed.revision, reopen, 4)
+        .await
+        .expect("reopen");
+    execution(&store, &flow, "e").await;
+}
+
+fn job(id: &str, created_at: i64, flow: &FlowRecord) -> JobRecord {
+    JobRecord {
+        id: JobId::new(id),
+        tenant: flow.tenant.clone(),
+        kind: JobKind::CloseFlow,
+        flow_id: flow.id,
+        flow_name: flow.name.clone(),
+        filter: JobFilter {
+            name_prefix: Some("batch-".into()),
+            ..Default::default()
+        },
+        status: JobStatus::Pending,
+        total: 0,
+        done: 0,
+        failure: None,
+        created_at,
+        finished_at: None,
+    }
+}
+
+#[tokio::test]
+async fn jobs_are_kept_listed_newest_first_and_resumable_until_finished() {
+    let (_dir, store) = store();
+    let flow = store.create_flow(new_flow("f")).await.expect("create");
+    for (id, at) in [("a1", 10), ("b2", 20), ("c3", 30)] {
+        store
+            .create_job(job(id, at, &flow))
+            .await
+            .expect("create job");
+    }
+    assert!(matches!(
+        store.create_job(job("a1", 40, &flow)).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let mut finished = job("b2", 20, &flow);
+    finished.status = JobStatus::Succeeded;
+    finished.total = 7;
+    finished.done = 7;
+    finished.finished_at = Some(25);
+    store.update_job(finished.clone()).await.expect("update");
+    assert_eq!(
+        store
+            .get_job(&flow.tenant, &JobId::new("b2"))
+            .await
+            .expect("get"),
+        Some(finished)
+    );
+    assert_eq!(
+        store
+            .get_job(&TenantId::new("other"), &JobId::new("b2"))
+            .await
+            .expect("get"),
+        None,
+        "a job is its tenant's alone"
+    );
+    let ids = |jobs: Vec<JobRecord>| jobs.into_iter().map(|j| j.id.0).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.list_jobs(&flow.tenant, 0, 10).await.expect("list")),
+        ["c3", "b2", "a1"]
+    );
+    assert_eq!(
+        ids(store.list_jobs(&flow.tenant, 1, 1).await.expect("list")),
+        ["b2"]
+    );
+    assert_eq!(
+        ids(store.unfinished_jobs().await.expect("unfinished")),
+        ["a1", "c3"]
+    );
+    assert!(matches!(
+        store.update_job(job("zz", 1, &flow)).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
