@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 from alibabacloud_fnf20190315.client import Client
 from alibabacloud_tea_openapi.models import Config
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
 
 from functions import FunctionServer
 
@@ -19,6 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("SLUICE_BIN", str(ROOT / "target" / "debug" / "sluice"))
 KEY_ID = "e2e-key"
 KEY_SECRET = "e2e-secret"
+PROJECT_ID = "0e2e0000000000000000000000000001"
 
 
 def free_port():
@@ -43,6 +45,7 @@ class Sluice:
         env.update(
             SLUICE_ACCESS_KEY_ID=KEY_ID,
             SLUICE_ACCESS_KEY_SECRET=KEY_SECRET,
+            SLUICE_PROJECT_ID=PROJECT_ID,
             SLUICE_LOG="warn",
         )
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
@@ -96,6 +99,17 @@ class Sluice:
         return Client(config)
 
 
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def huawei(self, client_class, key_id=KEY_ID, secret=KEY_SECRET, project_id=PROJECT_ID):
+        """An official Huawei SDK client (GES, FunctionGraph, DataArts) pointed at this server
+        with AK/SK credentials: every request is signed with SDK-HMAC-SHA256."""
+        credentials = BasicCredentials(key_id, secret, project_id)
+        return client_class.new_builder().with_credentials(credentials).with_endpoints([self.endpoint]).build()
+
+
 @pytest.fixture(scope="session")
 def functions():
     server = FunctionServer()
@@ -121,16 +135,19 @@ TENANT_A_KEY = ("tenant-a-admin", "tenant-a-secret")
 TENANT_A_READONLY_KEY = ("tenant-a-reader", "tenant-a-reader-secret")
 TENANT_B_KEY = ("tenant-b-admin", "tenant-b-secret")
 THROTTLED_KEY = ("throttled-admin", "throttled-secret")
+TENANT_A_PROJECT = "a0000000000000000000000000000001"
+TENANT_B_PROJECT = "b0000000000000000000000000000002"
 
 TENANTS_TOML = f"""
 [[tenants]]
 id = "tenant-a"
 account_id = "1111111111111111"
+project_id = "{TENANT_A_PROJECT}"
 
 [[tenants.keys]]
 id = "{TENANT_A_KEY[0]}"
 secret = "{TENANT_A_KEY[1]}"
-actions = ["fnf:*"]
+actions = ["fnf:*", "ges:*", "functiongraph:*", "dlf:*"]
 
 [[tenants.keys]]
 id = "{TENANT_A_READONLY_KEY[0]}"
@@ -140,11 +157,12 @@ actions = ["fnf:DescribeExecution", "fnf:ListFlows"]
 [[tenants]]
 id = "tenant-b"
 account_id = "2222222222222222"
+project_id = "{TENANT_B_PROJECT}"
 
 [[tenants.keys]]
 id = "{TENANT_B_KEY[0]}"
 secret = "{TENANT_B_KEY[1]}"
-actions = ["fnf:*"]
+actions = ["fnf:*", "ges:*", "functiongraph:*", "dlf:*"]
 
 [[tenants]]
 id = "throttled"

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sluice_service::Service;
 
-use crate::cloudflow;
+use crate::{cloudflow, huawei};
 
 /// Requests larger than this are refused before parsing (CloudFlow's request limit is 1 MiB;
 /// the margin covers form encoding).
@@ -20,6 +20,8 @@ pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/", get(cloudflow_rpc).post(cloudflow_rpc))
         .route("/healthz", get(healthz))
+        // Every other path is a Huawei REST path (or nothing, answered in their shape).
+        .fallback(huawei_rest)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(service)
 }
@@ -47,4 +49,35 @@ async fn cloudflow_rpc(
         body.to_string(),
     )
         .into_response()
+}
+
+async fn huawei_rest(
+    State(service): State<Arc<Service>>,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let incoming = huawei::Incoming {
+        method: &method,
+        path: uri.path(),
+        query: uri.query(),
+        headers: &headers,
+        body: &body,
+    };
+    let (reply, request_id) = huawei::handle(&service, incoming).await;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match reply.body {
+        Some(body) => (
+            status,
+            [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
+            body.to_string(),
+        )
+            .into_response(),
+        None => status.into_response(),
+    };
+    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
 }

@@ -6,8 +6,10 @@
 //!
 //! - [`signature`]: request signing schemes (Alibaba RPC HMAC-SHA1).
 //! - [`cloudflow`]: Alibaba Cloud CloudFlow, API `fnf` 2019-03-15.
+//! - [`huawei`]: Huawei Cloud REST services (GES), with SDK-HMAC-SHA256 signatures.
 //! - [`http`]: the router serving every dialect.
 
 pub mod cloudflow;
 pub mod http;
+pub mod huawei;
 pub mod signature;

@@ -92,6 +92,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &config,
     ));
     service.start_scheduler();
+    service
+        .resume_jobs()
+        .await
+        .context("resuming background jobs")?;
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()

@@ -22,6 +22,12 @@ pub enum ServiceError {
     /// The flow was closed (a GES graph stop) and accepts no new executions.
     #[error("flow {0} is closed to new executions")]
     FlowClosed(String),
+    /// A closing job was asked of a flow that is closed or being closed or reopened.
+    #[error("flow {0} is closed or being closed")]
+    FlowNotOpen(String),
+    /// A reopening job was asked of a flow that is not closed.
+    #[error("flow {0} is not closed")]
+    FlowNotClosed(String),
     #[error("execution {execution} of flow {flow} does not exist")]
     ExecutionNotFound { flow: String, execution: String },
     #[error("execution {execution} of flow {flow} already exists")]
@@ -53,6 +59,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(_) => ServiceError::ConcurrentUpdate,
+            StoreError::Closed(flow) => ServiceError::FlowClosed(flow),
             other => ServiceError::Internal(other.to_string()),
         }
     }

@@ -115,6 +115,16 @@ impl Service {
             .await?)
     }
 
+    /// The caller's flow with that public id ([`FlowRecord::public_id`]).
+    pub async fn flow_by_public_id(&self, caller: &Caller, public_id: &str) -> Result<FlowRecord> {
+        let not_found = || ServiceError::FlowNotFound(public_id.to_string());
+        let (id, name) = FlowRecord::parse_public_id(public_id).ok_or_else(not_found)?;
+        match self.store.get_flow(&caller.tenant, &name).await? {
+            Some(flow) if flow.id == id => Ok(flow),
+            _ => Err(not_found()),
+        }
+    }
+
     /// The caller's flow of that name.
     pub(crate) async fn flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
         self.store

@@ -15,6 +15,7 @@ mod error;
 mod executions;
 mod express;
 mod flows;
+mod jobs;
 mod schedules;
 mod versions;
 
@@ -27,6 +28,7 @@ pub use error::ServiceError;
 pub use executions::{CallbackResult, StartRequest};
 pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
+pub use jobs::{FlowState, progress_percent};
 pub use schedules::{Cadence, ScheduleSpec};
 use sluice_runtime::durable::Runtime;
 use sluice_store::Store;

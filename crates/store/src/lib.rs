@@ -29,8 +29,8 @@ pub enum StoreError {
     /// Someone else changed the record first (compare-and-set failed).
     #[error("concurrent update of {0}")]
     Conflict(String),
-    /// The flow is closed to new executions (a GES graph stop closed it).
-    #[error("{0} is closed to new executions")]
+    /// The flow (named) is closed to new executions (a GES graph stop closed it).
+    #[error("flow {0} is closed to new executions")]
     Closed(String),
     #[error("the database is newer (schema {found}) than this sluice knows (schema {known})")]
     SchemaTooNew { found: i64, known: i64 },

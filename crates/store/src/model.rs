@@ -117,6 +117,25 @@ pub struct FlowRecord {
     pub modified_at: Millis,
 }
 
+impl FlowRecord {
+    /// The flow's id as every dialect shows it (CloudFlow `Id`, GES `graph_id`, FunctionGraph
+    /// `workflow_id`): the surrogate key in hex, then the name, so a flow deleted and created
+    /// again under its name gets a new public id.
+    pub fn public_id(&self) -> String {
+        format!("{:016x}-{}", self.id.0, self.name)
+    }
+
+    /// The key and name a public id names, if it is one.
+    pub fn parse_public_id(public: &str) -> Option<(FlowId, FlowName)> {
+        let (hex, name) = public.split_once('-')?;
+        if hex.len() != 16 || name.is_empty() {
+            return None;
+        }
+        let id = i64::from_str_radix(hex, 16).ok()?;
+        Some((FlowId(id), FlowName::new(name)))
+    }
+}
+
 /// A definition as stored: its text and the dialect that knows how to compile it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowDefinition {

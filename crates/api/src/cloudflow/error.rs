@@ -283,6 +283,10 @@ impl From<ServiceError> for CloudFlowError {
             ServiceError::FlowClosed(flow) => CloudFlowError::invalid(format!(
                 "Flow {flow} is stopped (closed) and accepts no new executions."
             )),
+            // CloudFlow has no flow-closing actions; another dialect's job state is a conflict.
+            ServiceError::FlowNotOpen(_) | ServiceError::FlowNotClosed(_) => {
+                CloudFlowError::new(Code::ConcurrentUpdateError, e.to_string())
+            }
             ServiceError::ExecutionNotFound { flow, execution } => {
                 CloudFlowError::execution_not_exists(&flow, &execution)
             }

@@ -50,7 +50,7 @@ fn insert_some(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<
 pub fn flow(flow: &FlowRecord) -> Value {
     let mut map = Map::new();
     map.insert("Name".into(), flow.name.as_str().into());
-    map.insert("Id".into(), flow_id(flow).into());
+    map.insert("Id".into(), flow.public_id().into());
     map.insert("Description".into(), flow.description.clone().into());
     map.insert("Definition".into(), flow.definition.clone().into());
     map.insert("Type".into(), "FDL".into());
@@ -62,11 +62,6 @@ pub fn flow(flow: &FlowRecord) -> Value {
     map.insert("CreatedTime".into(), time(flow.created_at).into());
     map.insert("LastModifiedTime".into(), time(flow.modified_at).into());
     Value::Object(map)
-}
-
-/// A stable, unique id per flow incarnation (a re-created flow gets a new one).
-fn flow_id(flow: &FlowRecord) -> String {
-    format!("{:016x}-{}", flow.id.0, flow.name)
 }
 
 /// The execution fields shared by StartExecution, DescribeExecution, StopExecution and

@@ -13,6 +13,8 @@ use jiff::{SignedDuration, Timestamp};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
+use super::rfc3986 as percent;
+
 /// How far a request's `Timestamp` may be from the server's clock, either way.
 pub const MAX_SKEW: SignedDuration = SignedDuration::from_mins(15);
 
@@ -91,23 +93,6 @@ fn mac(secret: &str) -> Hmac<Sha1> {
     // HMAC takes keys of any length, so the error case cannot happen.
     <Hmac<Sha1> as KeyInit>::new_from_slice(format!("{secret}&").as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"))
-}
-
-/// RFC 3986: everything but `A–Z a–z 0–9 - _ . ~` as `%XX` of its UTF-8 bytes (so a space is
-/// `%20`, never `+`).
-fn percent(text: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0F)]));
-        }
-    }
-    out
 }
 
 fn present<'a>(

@@ -127,7 +127,7 @@ fn ensure_open(conn: &Connection, new: &NewExecution) -> Result<()> {
         .map_err(failed("reading whether a flow is open"))?;
     match open {
         Some(true) => Ok(()),
-        Some(false) => Err(StoreError::Closed(format!("flow {}", new.flow_name))),
+        Some(false) => Err(StoreError::Closed(new.flow_name.to_string())),
         None => Err(StoreError::NotFound(format!("flow {}", new.flow_name))),
     }
 }

@@ -1,0 +1,384 @@
+//! GES (Graph Engine Service) management plane: a graph is a flow of the tenant, whatever
+//! dialect created it. Stopping a graph closes the flow to new executions and stops its
+//! running executions in a background job; starting reopens it; restarting does both.
+//!
+//! v1 (`/v1.0/{project}/graphs…`, `?action_id=`) spells fields and errors in camelCase; v2
+//! (`/v2/{project}/graphs/{id}/{action}`) in snake_case. Bodies are built once in snake_case
+//! and converted for v1.
+
+use std::sync::Arc;
+
+use axum::http::Method;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+use sluice_engine::Millis;
+use sluice_service::{Caller, FlowState, Service, ServiceError, progress_percent};
+use sluice_store::{FlowRecord, JobKind, JobRecord, JobStatus};
+
+use super::wire::camel_case_keys;
+use super::{ErrorShape, HuaweiError, Reply, Routed, gateway_error};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    pub fn error_shape(self) -> ErrorShape {
+        match self {
+            Version::V1 => ErrorShape::Camel,
+            Version::V2 => ErrorShape::Snake,
+        }
+    }
+
+    fn body(self, snake: Value) -> Value {
+        match self {
+            Version::V1 => camel_case_keys(snake),
+            Version::V2 => snake,
+        }
+    }
+}
+
+/// Default and largest page of graph and job listings.
+const DEFAULT_LIMIT: usize = 10;
+const MAX_LIMIT: usize = 1000;
+
+/// What a graph operation does to its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Start,
+    Stop,
+    Restart,
+}
+
+impl Operation {
+    /// GES names every graph operation; the ones that are not about a flow's lifecycle
+    /// (import, export, backups, EIPs, …) have no meaning here.
+    fn parse(action: &str) -> Option<Self> {
+        match action {
+            "start" => Some(Operation::Start),
+            "stop" => Some(Operation::Stop),
+            "restart" => Some(Operation::Restart),
+            _ => None,
+        }
+    }
+
+    fn permission(self) -> &'static str {
+        match self {
+            Operation::Start => "ges:graph:start",
+            Operation::Stop => "ges:graph:stop",
+            Operation::Restart => "ges:graph:restart",
+        }
+    }
+}
+
+pub async fn handle(
+    service: &Arc<Service>,
+    caller: &Caller,
+    version: Version,
+    request: &Routed<'_>,
+) -> Result<Reply, HuaweiError> {
+    let shape = version.error_shape();
+    let fail = |e: ServiceError| error(shape, e);
+    let get = request.method == Method::GET;
+    let post = request.method == Method::POST;
+    let body = match (version, request.rest().as_slice()) {
+        (_, []) if get => list_graphs(service, caller, request).await.map_err(fail)?,
+        (_, ["jobs"]) if get => list_jobs(service, caller, request).await.map_err(fail)?,
+        (_, [graph]) if get => {
+            authorize(service, caller, "ges:graph:get", shape)?;
+            let flow = service
+                .flow_by_public_id(caller, graph)
+                .await
+                .map_err(fail)?;
+            json!({"graph": graph_json(service, caller, &flow).await.map_err(fail)?})
+        }
+        (_, [graph, "jobs", job, "status"]) if get => {
+            authorize(service, caller, "ges:job:get", shape)?;
+            let flow = service
+                .flow_by_public_id(caller, graph)
+                .await
+                .map_err(fail)?;
+            let job = service.job(caller, job).await.map_err(fail)?;
+            if job.flow_id != flow.id {
+                return Err(fail(ServiceError::NotFound {
+                    kind: "job",
+                    name: job.id.to_string(),
+                }));
+            }
+            job_json(&job)
+        }
+        (Version::V1, [graph, "action"]) if post => {
+            let action = request.query_param("action_id").unwrap_or("");
+            let operation =
+                Operation::parse(action).ok_or_else(|| invalid_operation(shape, action))?;
+            operate(service, caller, graph, operation, shape).await?
+        }
+        (Version::V2, [graph, action]) if post => {
+            let operation =
+                Operation::parse(action).ok_or_else(|| invalid_operation(shape, action))?;
+            operate(service, caller, graph, operation, shape).await?
+        }
+        _ => {
+            return Err(HuaweiError::new(
+                shape,
+                404,
+                "GES.0016",
+                "Resource not found",
+            ));
+        }
+    };
+    Ok(Reply::ok(version.body(body)))
+}
+
+/// A project that is not the caller's: GES's "Insufficient permission."
+pub fn foreign_project(version: Version, project: &str) -> HuaweiError {
+    HuaweiError::new(
+        version.error_shape(),
+        403,
+        "GES.7041",
+        format!("Insufficient permission. The project {project} is not the access key's."),
+    )
+}
+
+fn authorize(
+    service: &Service,
+    caller: &Caller,
+    action: &str,
+    shape: ErrorShape,
+) -> Result<(), HuaweiError> {
+    service
+        .authorize(caller, action)
+        .map_err(|e| error(shape, e))
+}
+
+async fn operate(
+    service: &Arc<Service>,
+    caller: &Caller,
+    graph: &str,
+    operation: Operation,
+    shape: ErrorShape,
+) -> Result<Value, HuaweiError> {
+    authorize(service, caller, operation.permission(), shape)?;
+    let fail = |e: ServiceError| error(shape, e);
+    let flow = service
+        .flow_by_public_id(caller, graph)
+        .await
+        .map_err(fail)?;
+    let name = flow.name.as_str();
+    let job = match operation {
+        Operation::Stop => service.close_flow(caller, name).await,
+        Operation::Start => service.open_flow(caller, name).await,
+        Operation::Restart => service.restart_flow(caller, name).await,
+    }
+    .map_err(fail)?;
+    Ok(json!({"job_id": job.id.as_str()}))
+}
+
+async fn list_graphs(
+    service: &Service,
+    caller: &Caller,
+    request: &Routed<'_>,
+) -> Result<Value, ServiceError> {
+    service.authorize(caller, "ges:graph:list")?;
+    let (offset, limit) = page(request)?;
+    let mut flows = Vec::new();
+    let mut after = None;
+    // Flows come in name order; GES pages by offset.
+    loop {
+        let batch = service
+            .list_flows(caller, after.as_deref(), MAX_LIMIT)
+            .await?;
+        let done = batch.len() < MAX_LIMIT;
+        after = batch.last().map(|f| f.name.to_string());
+        flows.extend(batch);
+        if done {
+            break;
+        }
+    }
+    let count = flows.len();
+    let mut graphs = Vec::new();
+    for flow in flows.iter().skip(offset).take(limit) {
+        graphs.push(graph_json(service, caller, flow).await?);
+    }
+    Ok(json!({"graph_count": count, "graphs": graphs}))
+}
+
+async fn list_jobs(
+    service: &Service,
+    caller: &Caller,
+    request: &Routed<'_>,
+) -> Result<Value, ServiceError> {
+    service.authorize(caller, "ges:job:list")?;
+    let (offset, limit) = page(request)?;
+    let status = request.query_param("status");
+    let graph_name = request.query_param("graph_name");
+    let from = request
+        .query_param("start_time")
+        .or(request.query_param("startTime"));
+    let to = request
+        .query_param("end_time")
+        .or(request.query_param("endTime"));
+    let (from, to) = (day_start(from)?, day_start(to)?.map(|t| t + DAY_MS));
+    let jobs: Vec<JobRecord> = service
+        .jobs(caller, 0, usize::MAX)
+        .await?
+        .into_iter()
+        .filter(|j| {
+            status.is_none_or(|s| {
+                job_status(j) == s || (s == "waiting" && job_status(j) == "pending")
+            })
+        })
+        .filter(|j| graph_name.is_none_or(|g| j.flow_name.as_str() == g))
+        .filter(|j| from.is_none_or(|t| j.created_at >= t))
+        .filter(|j| to.is_none_or(|t| j.created_at < t))
+        .collect();
+    let listed: Vec<Value> = jobs.iter().skip(offset).take(limit).map(job_json).collect();
+    Ok(json!({"job_count": jobs.len(), "job_list": listed}))
+}
+
+const DAY_MS: Millis = 24 * 60 * 60 * 1000;
+
+/// `yyyy-MM-dd` (UTC) as the epoch milliseconds of that day's start.
+fn day_start(text: Option<&str>) -> Result<Option<Millis>, ServiceError> {
+    let Some(text) = text else { return Ok(None) };
+    let date: jiff::civil::Date = text.parse().map_err(|_| {
+        ServiceError::InvalidArgument(format!("{text:?} is not a date (yyyy-MM-dd)"))
+    })?;
+    let start = date
+        .to_zoned(TimeZone::UTC)
+        .map_err(|e| ServiceError::InvalidArgument(format!("{text:?}: {e}")))?;
+    Ok(Some(start.timestamp().as_millisecond()))
+}
+
+fn page(request: &Routed<'_>) -> Result<(usize, usize), ServiceError> {
+    let number = |name: &str, default: usize, max: usize| -> Result<usize, ServiceError> {
+        match request.query_param(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    ServiceError::InvalidArgument(format!(
+                        "{name} must be a whole number from 0 to {max}, not {text:?}"
+                    ))
+                }),
+        }
+    };
+    let offset = number("offset", 0, usize::MAX)?;
+    let limit = number("limit", DEFAULT_LIMIT, MAX_LIMIT)?;
+    Ok((offset, limit))
+}
+
+async fn graph_json(
+    service: &Service,
+    caller: &Caller,
+    flow: &FlowRecord,
+) -> Result<Value, ServiceError> {
+    let (_, state) = service.flow_state(caller, flow.name.as_str()).await?;
+    Ok(json!({
+        "id": flow.public_id(),
+        "name": flow.name.as_str(),
+        "status": graph_status(state),
+        "created": time(flow.created_at),
+        "updated": time(flow.modified_at),
+        "data_store_version": flow.dialect,
+        "replication": 1,
+    }))
+}
+
+/// GES graph status codes (§3.3): running, stopping, stopped, starting.
+fn graph_status(state: FlowState) -> &'static str {
+    match state {
+        FlowState::Open => "200",
+        FlowState::Closing => "901",
+        FlowState::Closed => "900",
+        FlowState::Opening => "920",
+    }
+}
+
+fn job_json(job: &JobRecord) -> Value {
+    json!({
+        "job_id": job.id.as_str(),
+        "status": job_status(job),
+        "job_type": "GraphManagement",
+        "job_name": job_name(job.kind),
+        "related_graph": job.flow_name.as_str(),
+        "begin_time": time(job.created_at),
+        "end_time": job.finished_at.map(time),
+        "fail_reason": job.failure,
+        "job_progress": progress_percent(job),
+    })
+}
+
+fn job_status(job: &JobRecord) -> &'static str {
+    match job.status {
+        JobStatus::Pending => "pending",
+        JobStatus::Running => "running",
+        JobStatus::Succeeded => "success",
+        JobStatus::Failed => "failed",
+    }
+}
+
+fn job_name(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::CloseFlow => "StopGraph",
+        JobKind::OpenFlow => "StartGraph",
+        JobKind::RestartFlow => "RestartGraph",
+        JobKind::StopExecutions => "StopExecutions",
+    }
+}
+
+/// GES times: UTC `yyyy-MM-ddTHH:mm:ss`, no zone suffix.
+fn time(ms: Millis) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned(TimeZone::UTC)
+                .strftime("%Y-%m-%dT%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn invalid_operation(shape: ErrorShape, action: &str) -> HuaweiError {
+    HuaweiError::new(
+        shape,
+        400,
+        "GES.7048",
+        format!("Invalid graph operation. {action:?} is not start, stop or restart."),
+    )
+}
+
+/// The one mapping from service errors to GES codes.
+fn error(shape: ErrorShape, e: ServiceError) -> HuaweiError {
+    if let Some(gateway) = gateway_error(shape, &e) {
+        return gateway;
+    }
+    let (status, code, message) = match &e {
+        ServiceError::FlowNotFound(_) => (
+            400,
+            "GES.7000",
+            "The graph does not exist or has been deleted.",
+        ),
+        ServiceError::FlowNotOpen(_) => {
+            (400, "GES.7003", "The graph is being stopped or is stopped.")
+        }
+        ServiceError::FlowNotClosed(_) => {
+            (400, "GES.7037", "The graph is not in the Stopped state.")
+        }
+        ServiceError::FlowClosed(_) => (400, "GES.7015", "The graph is not running or is stopped."),
+        ServiceError::NotFound { kind: "job", .. } => (400, "GES.7007", "The job does not exist."),
+        ServiceError::AccessDenied { .. } => (403, "GES.7041", "Insufficient permission."),
+        ServiceError::InvalidArgument(_) => (400, "GES.0001", "Incorrect parameter."),
+        ServiceError::Internal(_) => (
+            500,
+            "GES.7006",
+            "An internal error occurs in the underlying service of the graph engine.",
+        ),
+        _ => (400, "GES.7016", "The request body or header is invalid."),
+    };
+    HuaweiError::new(shape, status, code, format!("{message} ({e})"))
+}

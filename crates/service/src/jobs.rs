@@ -1,0 +1,307 @@
+//! Background jobs: closing a flow and stopping its running executions (a GES graph stop),
+//! reopening it, or stopping a filtered set of executions.
+//!
+//! A job is a store record written before it runs and after every batch, so its progress is
+//! visible while it runs and a restarted node resumes it ([`Service::resume_jobs`]). Every
+//! step is idempotent: closing a closed flow, stopping a stopped execution.
+//!
+//! Why closing is enough to catch every execution: the store refuses to create an execution
+//! of a closed flow inside the creating transaction, so once the closing update returned, the
+//! running executions the job lists are all there will ever be.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use sluice_engine::{Input, Status};
+use sluice_runtime::durable::wall_clock_ms;
+use sluice_store::{
+    ExecutionFilter, ExecutionId, FlowRecord, FlowUpdate, JobFilter, JobId, JobKind, JobRecord,
+    JobStatus, StoreError,
+};
+
+use crate::{Caller, Result, Service, ServiceError};
+
+/// Stops in flight at once within one job.
+const STOP_CONCURRENCY: usize = 32;
+/// Executions stopped between two progress writes.
+const BATCH: usize = 50;
+/// Executions read per page when selecting by filter.
+const SELECT_PAGE: usize = 500;
+
+/// Where a flow stands with respect to new executions, as jobs move it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowState {
+    Open,
+    /// A closing job is running: new starts are refused, running executions are being stopped.
+    Closing,
+    Closed,
+    /// A reopening job is running.
+    Opening,
+}
+
+impl Service {
+    /// Closes the flow and stops its running executions, in the background. Refused if the
+    /// flow is already closed or closing.
+    pub async fn close_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
+        let (flow, state) = self.flow_state(caller, name).await?;
+        if state != FlowState::Open {
+            return Err(ServiceError::FlowNotOpen(flow.name.to_string()));
+        }
+        self.launch(caller, &flow, JobKind::CloseFlow, JobFilter::default())
+            .await
+    }
+
+    /// Reopens a closed flow. Refused unless it is closed.
+    pub async fn open_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
+        let (flow, state) = self.flow_state(caller, name).await?;
+        if state != FlowState::Closed {
+            return Err(ServiceError::FlowNotClosed(flow.name.to_string()));
+        }
+        self.launch(caller, &flow, JobKind::OpenFlow, JobFilter::default())
+            .await
+    }
+
+    /// Closes the flow, stops its executions, and reopens it, whatever state it was in
+    /// (other than being moved by another job).
+    pub async fn restart_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
+        let (flow, state) = self.flow_state(caller, name).await?;
+        if matches!(state, FlowState::Closing | FlowState::Opening) {
+            return Err(ServiceError::FlowNotOpen(flow.name.to_string()));
+        }
+        self.launch(caller, &flow, JobKind::RestartFlow, JobFilter::default())
+            .await
+    }
+
+    /// Stops, in the background, the running executions of a flow that `filter` selects.
+    pub async fn stop_executions(
+        self: &Arc<Self>,
+        caller: &Caller,
+        name: &str,
+        filter: JobFilter,
+    ) -> Result<JobRecord> {
+        let flow = self.flow(caller, name).await?;
+        self.launch(caller, &flow, JobKind::StopExecutions, filter)
+            .await
+    }
+
+    pub async fn job(&self, caller: &Caller, id: &str) -> Result<JobRecord> {
+        self.store
+            .get_job(&caller.tenant, &JobId::new(id))
+            .await?
+            .ok_or_else(|| ServiceError::NotFound {
+                kind: "job",
+                name: id.to_string(),
+            })
+    }
+
+    /// The caller's jobs, newest first.
+    pub async fn jobs(
+        &self,
+        caller: &Caller,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<JobRecord>> {
+        Ok(self.store.list_jobs(&caller.tenant, offset, limit).await?)
+    }
+
+    /// The flow and where it stands.
+    pub async fn flow_state(&self, caller: &Caller, name: &str) -> Result<(FlowRecord, FlowState)> {
+        let flow = self.flow(caller, name).await?;
+        let moving = self.running_flow_job(&flow).await?;
+        let state = match (moving, flow.open) {
+            (Some(JobKind::OpenFlow), _) => FlowState::Opening,
+            (Some(JobKind::CloseFlow | JobKind::RestartFlow), _) => FlowState::Closing,
+            (_, true) => FlowState::Open,
+            (_, false) => FlowState::Closed,
+        };
+        Ok((flow, state))
+    }
+
+    async fn running_flow_job(&self, flow: &FlowRecord) -> Result<Option<JobKind>> {
+        let unfinished = self.store.unfinished_jobs().await?;
+        Ok(unfinished
+            .into_iter()
+            .filter(|j| j.flow_id == flow.id && j.kind != JobKind::StopExecutions)
+            .map(|j| j.kind)
+            .next_back())
+    }
+
+    /// Runs every job a previous process left unfinished. Called once at start-up.
+    pub async fn resume_jobs(self: &Arc<Self>) -> Result<usize> {
+        let unfinished = self.store.unfinished_jobs().await?;
+        let count = unfinished.len();
+        for job in unfinished {
+            self.spawn_job(job);
+        }
+        Ok(count)
+    }
+
+    async fn launch(
+        self: &Arc<Self>,
+        caller: &Caller,
+        flow: &FlowRecord,
+        kind: JobKind,
+        filter: JobFilter,
+    ) -> Result<JobRecord> {
+        let job = JobRecord {
+            id: JobId::new(uuid::Uuid::new_v4().simple().to_string()),
+            tenant: caller.tenant.clone(),
+            kind,
+            flow_id: flow.id,
+            flow_name: flow.name.clone(),
+            filter,
+            status: JobStatus::Pending,
+            total: 0,
+            done: 0,
+            failure: None,
+            created_at: wall_clock_ms(),
+            finished_at: None,
+        };
+        self.store.create_job(job.clone()).await?;
+        self.spawn_job(job.clone());
+        Ok(job)
+    }
+
+    fn spawn_job(self: &Arc<Self>, job: JobRecord) {
+        let service = Arc::clone(self);
+        tokio::spawn(async move {
+            let id = job.id.clone();
+            if let Err(e) = service.run_job(job).await {
+                tracing::error!(job = %id, error = %e, "a background job failed");
+            }
+        });
+    }
+
+    async fn run_job(&self, mut job: JobRecord) -> Result<()> {
+        job.status = JobStatus::Running;
+        self.store.update_job(job.clone()).await?;
+        match self.carry_out(&mut job).await {
+            Ok(()) => job.status = JobStatus::Succeeded,
+            Err(e) => {
+                job.status = JobStatus::Failed;
+                job.failure = Some(e.to_string());
+            }
+        }
+        job.finished_at = Some(wall_clock_ms());
+        self.store.update_job(job).await?;
+        Ok(())
+    }
+
+    async fn carry_out(&self, job: &mut JobRecord) -> Result<()> {
+        if matches!(job.kind, JobKind::CloseFlow | JobKind::RestartFlow) {
+            self.set_open(job, false).await?;
+        }
+        if job.kind.stops() {
+            self.stop_selected(job).await?;
+        }
+        if matches!(job.kind, JobKind::OpenFlow | JobKind::RestartFlow) {
+            self.set_open(job, true).await?;
+        }
+        Ok(())
+    }
+
+    /// Sets the flow's `open` flag, retrying on concurrent updates of the flow.
+    async fn set_open(&self, job: &JobRecord, open: bool) -> Result<()> {
+        loop {
+            let Some(flow) = self.store.get_flow(&job.tenant, &job.flow_name).await? else {
+                return Ok(()); // deleted: its executions were stopped by the delete
+            };
+            if flow.id != job.flow_id || flow.open == open {
+                return Ok(());
+            }
+            let update = FlowUpdate {
+                open: Some(open),
+                ..Default::default()
+            };
+            match self
+                .store
+                .update_flow(
+                    &job.tenant,
+                    &flow.name,
+                    flow.revision,
+                    update,
+                    wall_clock_ms(),
+                )
+                .await
+            {
+                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::NotFound(_)) => return Ok(()),
+                other => {
+                    other?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Selects the executions to stop once (for a closed flow that is all there will be),
+    /// then stops them batch by batch, writing progress after each batch.
+    async fn stop_selected(&self, job: &mut JobRecord) -> Result<()> {
+        let selected = self.select(job).await?;
+        job.total = selected.len() as i64;
+        job.done = 0;
+        self.store.update_job(job.clone()).await?;
+        let cause = format!("stopped by job {}", job.id);
+        for batch in selected.chunks(BATCH) {
+            let stopped = futures_util::stream::iter(batch.iter().copied())
+                .map(|id| self.stop_for_job(id, &cause))
+                .buffer_unordered(STOP_CONCURRENCY)
+                .collect::<Vec<Result<()>>>()
+                .await;
+            for result in stopped {
+                result?;
+                job.done += 1;
+            }
+            self.store.update_job(job.clone()).await?;
+        }
+        Ok(())
+    }
+
+    /// Ids of the running executions the job selects.
+    async fn select(&self, job: &JobRecord) -> Result<Vec<ExecutionId>> {
+        if job.filter == JobFilter::default() {
+            return Ok(self.store.active_executions(job.flow_id).await?);
+        }
+        let filter = ExecutionFilter {
+            status: Some(Status::Running),
+            name_prefix: job.filter.name_prefix.clone(),
+            started_from: job.filter.started_from,
+            started_to: job.filter.started_to,
+        };
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .list_executions(job.flow_id, &filter, after.as_ref(), SELECT_PAGE)
+                .await?;
+            after = page.last().map(|e| e.name.clone());
+            let last = page.len() < SELECT_PAGE;
+            ids.extend(page.into_iter().map(|e| e.id));
+            if last {
+                return Ok(ids);
+            }
+        }
+    }
+
+    /// One stop with the stop contract of a single StopExecution; an execution that finished
+    /// meanwhile counts as done.
+    async fn stop_for_job(&self, id: ExecutionId, cause: &str) -> Result<()> {
+        let stop = Input::Stop {
+            error: Some("JobStopped".into()),
+            cause: Some(cause.to_string()),
+        };
+        // Rejected means it had finished: nothing left to stop.
+        self.runtime.submit(id, stop).await?;
+        Ok(())
+    }
+}
+
+/// Progress of a job in percent, for the dialects that report one.
+pub fn progress_percent(job: &JobRecord) -> f64 {
+    match (job.status, job.total) {
+        (JobStatus::Succeeded, _) => 100.0,
+        (_, 0) => 0.0,
+        _ => (job.done as f64 * 100.0 / job.total as f64).min(100.0),
+    }
+}
