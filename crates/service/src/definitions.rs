@@ -4,6 +4,8 @@ use sluice_ir::Flow;
 
 /// The dialect name of flows created through the CloudFlow API.
 pub const CLOUDFLOW: &str = "cloudflow";
+/// Flows created through the FunctionGraph v2 workflow API (`WorkflowCreateBody` JSON).
+pub const FUNCTIONGRAPH_V2: &str = "functiongraph-v2";
 
 /// Compiles a definition of `dialect` into the IR; the error lists every located problem.
 pub fn compile(dialect: &str, text: &str) -> Result<Flow, String> {

@@ -146,6 +146,33 @@ impl Service {
         Ok((flow, items))
     }
 
+    /// Every execution of a flow the filter selects, in name order (for dialects that page
+    /// by offset).
+    pub async fn all_executions(
+        &self,
+        caller: &Caller,
+        flow: &FlowRecord,
+        filter: &ExecutionFilter,
+    ) -> Result<Vec<ExecutionRecord>> {
+        const PAGE: usize = 1000;
+        if flow.tenant != caller.tenant {
+            return Err(ServiceError::FlowNotFound(flow.name.to_string()));
+        }
+        let mut all: Vec<ExecutionRecord> = Vec::new();
+        loop {
+            let after = all.last().map(|e| e.name.clone());
+            let page = self
+                .store
+                .list_executions(flow.id, filter, after.as_ref(), PAGE)
+                .await?;
+            let last = page.len() < PAGE;
+            all.extend(page);
+            if last {
+                return Ok(all);
+            }
+        }
+    }
+
     pub async fn execution_history(
         &self,
         caller: &Caller,

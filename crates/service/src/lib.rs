@@ -17,13 +17,14 @@ mod express;
 mod flows;
 mod jobs;
 mod schedules;
+mod steps;
 mod versions;
 
 use std::sync::Arc;
 
 pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
-pub use definitions::{CLOUDFLOW, compile};
+pub use definitions::{CLOUDFLOW, FUNCTIONGRAPH_V2, compile};
 pub use error::ServiceError;
 pub use executions::{CallbackResult, StartRequest};
 pub use express::SyncOutcome;
@@ -32,6 +33,7 @@ pub use jobs::{FlowState, progress_percent};
 pub use schedules::{Cadence, ScheduleSpec};
 use sluice_runtime::durable::Runtime;
 use sluice_store::Store;
+pub use steps::{StepRun, StepStatus, step_runs};
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 

@@ -184,20 +184,7 @@ async fn list_graphs(
 ) -> Result<Value, ServiceError> {
     service.authorize(caller, "ges:graph:list")?;
     let (offset, limit) = page(request)?;
-    let mut flows = Vec::new();
-    let mut after = None;
-    // Flows come in name order; GES pages by offset.
-    loop {
-        let batch = service
-            .list_flows(caller, after.as_deref(), MAX_LIMIT)
-            .await?;
-        let done = batch.len() < MAX_LIMIT;
-        after = batch.last().map(|f| f.name.to_string());
-        flows.extend(batch);
-        if done {
-            break;
-        }
-    }
+    let flows = service.all_flows(caller).await?;
     let count = flows.len();
     let mut graphs = Vec::new();
     for flow in flows.iter().skip(offset).take(limit) {

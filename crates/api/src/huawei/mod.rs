@@ -1,13 +1,15 @@
 //! The Huawei Cloud dialects. They share one request shape: REST paths under a project id,
 //! AK/SK signatures (SDK-HMAC-SHA256, checked here once for all of them), `X-Request-Id` on
 //! every answer, and errors as a JSON object with a code and a message whose key names differ
-//! per service. Each service is a module: `ges` (graph lifecycle and jobs).
+//! per service. Each service is a module: `functiongraph` (workflows v2), `ges` (graph lifecycle
+//! and jobs).
 //!
 //! Flow: [`handle`] decodes the path, finds the service by its path shape, authenticates (the
 //! signature, then that the path's project belongs to the key's tenant), and hands the service
 //! module a [`Routed`] request. The module answers a [`Reply`] or a [`HuaweiError`] it built
 //! from a `ServiceError` in its one mapping function.
 
+pub mod functiongraph;
 pub mod ges;
 mod wire;
 
@@ -67,12 +69,17 @@ impl Routed<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Api {
     Ges(ges::Version),
+    FunctionGraph,
 }
 
 impl Api {
-    /// The service a path belongs to, its project id, and how many segments its root has.
+    /// The service a path belongs to and its project id. The segments after the first three
+    /// (version, project, service root) are the service's.
     fn of(segments: &[String]) -> Option<(Api, &str)> {
         match segments {
+            [v, project, fgs, ..] if v == "v2" && fgs == "fgs" => {
+                Some((Api::FunctionGraph, project))
+            }
             [v, project, graphs, ..] if v == "v1.0" && graphs == "graphs" => {
                 Some((Api::Ges(ges::Version::V1), project))
             }
@@ -86,6 +93,7 @@ impl Api {
     fn shape(self) -> ErrorShape {
         match self {
             Api::Ges(version) => version.error_shape(),
+            Api::FunctionGraph => ErrorShape::Snake,
         }
     }
 
@@ -93,6 +101,7 @@ impl Api {
     fn foreign_project(self, project: &str) -> HuaweiError {
         match self {
             Api::Ges(version) => ges::foreign_project(version, project),
+            Api::FunctionGraph => functiongraph::foreign_project(project),
         }
     }
 }
@@ -117,6 +126,9 @@ pub async fn handle(service: &Arc<Service>, incoming: Incoming<'_>) -> (Reply, S
                 };
                 match api {
                     Api::Ges(version) => ges::handle(service, &caller, version, &routed).await,
+                    Api::FunctionGraph => {
+                        functiongraph::handle(service, &caller, project, &routed).await
+                    }
                 }
             }
         },
