@@ -157,6 +157,9 @@ fn announce(addr: &SocketAddr, data_dir: &Path, config: &ServiceConfig) {
         println!("  access key id:      {}", key.id);
         println!("  access key secret:  {}", key.secret);
         println!("  account id:         {}", default.account_id);
+        if let Some(project) = &default.project_id {
+            println!("  Huawei endpoint:    http://{addr} (project id {project})");
+        }
     }
 }
 
