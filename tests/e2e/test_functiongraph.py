@@ -11,6 +11,7 @@ from alibabacloud_fnf20190315 import models as m
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkfunctiongraph import v2 as fg
 
+from conftest import PROJECT_ID
 from functions import hang
 from test_cloudflow import create, describe, error_code, pass_flow, start, task_flow, unique, wait_for, wait_flow
 from test_stop import CLOSE_WITHIN
@@ -110,3 +111,102 @@ def test_bad_input_is_refused_in_functiongraph_shape(fgs, sluice):
     assert fgs_error(lambda: wrong.list_workflow(fg.ListWorkflowRequest())) == (401, "APIG.0301")
     foreign = sluice.huawei(fg.FunctionGraphClient, project_id="ffffffffffffffffffffffffffffffff")
     assert fgs_error(lambda: foreign.list_workflow(fg.ListWorkflowRequest())) == (403, "FSS.0403")
+
+
+def urn(function):
+    return f"urn:fss:local:{PROJECT_ID}:function:default:{function}:latest"
+
+
+def call(state_id, ref, arguments, **fields):
+    action = fg.Action(function_ref=fg.FunctionRef(ref_name=ref, invoke_mode="synchronize", arguments=arguments))
+    return fg.OperationState(id=state_id, name=state_id, type="Operation", actions=[action], **fields)
+
+
+def workflow_body(name, mode="NORMAL"):
+    """Double the input's n, sleep a second, finish; a failure is caught into `recover`."""
+    return fg.WorkflowCreateBody(
+        name=name,
+        mode=mode,
+        start="double",
+        functions=[fg.Function(name="double", operation=urn("fg_double")),
+                   fg.Function(name="note", operation=urn("fg_note"))],
+        constants={"label": "doubled"},
+        retries=[fg.Retry(name="twice", delay=1, max_attempts=2)],
+        states=[
+            call("double", "double", {"n": "$.n", "label": "$CONST.label"}, transition="pause",
+                 on_errors=[fg.OnError(error="*", retry_ref="twice", transition="recover")]),
+            fg.OperationState(id="pause", name="pause", type="Sleep", duration=1, transition="done"),
+            call("recover", "note", {"failed": True}, transition="done"),
+            fg.OperationState(id="done", name="done", type="End", end=True),
+        ],
+    )
+
+
+def doubling(call, conn):
+    n = call.body["n"]
+    if n < 0:
+        return 500, {"errorCode": "Negative", "errorMessage": "n < 0"}
+    return 200, {"n": n * 2, "label": call.body["label"]}
+
+
+def test_a_workflow_created_here_runs_its_states_with_retry_and_catch(fgs, functions):
+    functions.register("/default/fg_double", doubling)
+    functions.register("/default/fg_note", lambda call, conn: (200, {"noted": call.body}))
+    name = unique("fg_workflow")
+    created = fgs.create_workflow(fg.CreateWorkflowRequest(body=workflow_body(name)))
+    assert created.name == name and created.id and created.workflow_urn.endswith(f":{name}:latest")
+    shown = fgs.show_work_flow(fg.ShowWorkFlowRequest(workflow_id=created.id))
+    assert shown.definition.start == "double" and len(shown.definition.states) == 4
+
+    run = fgs.start_workflow_execution(fg.StartWorkflowExecutionRequest(
+        workflow_id=created.id, body=fg.FlowExecuteBody(input={"n": 21}))).execution_id
+    show = lambda: fgs.show_workflow_execution(fg.ShowWorkflowExecutionRequest(workflow_id=created.id, execution_id=run))
+    done = wait_for(lambda: (lambda s: s if s.status != "running" else None)(show()), timeout=15)
+    assert (done.status, done.output) == ("success", {"n": 42, "label": "doubled"})
+    assert [n.node_id for n in done.node_execution_details] == ["double", "pause", "done"]
+
+    before = len(functions.calls_to("/default/fg_double"))
+    failing = fgs.start_workflow_execution(fg.StartWorkflowExecutionRequest(
+        workflow_id=created.id, body=fg.FlowExecuteBody(input={"n": -1}))).execution_id
+    show = lambda: fgs.show_workflow_execution(fg.ShowWorkflowExecutionRequest(workflow_id=created.id, execution_id=failing))
+    done = wait_for(lambda: (lambda s: s if s.status != "running" else None)(show()), timeout=15)
+    assert done.status == "success" and done.output == {"noted": {"failed": True}}
+    assert len(functions.calls_to("/default/fg_double")) - before == 3, "one call and two retries"
+    assert [e.status for e in done.node_execution_details[0].executions] == ["fail"]
+
+
+def test_update_delete_and_express_sync_executions(fgs, functions):
+    functions.register("/default/fg_double", doubling)
+    name = unique("fg_express")
+    created = fgs.create_workflow(fg.CreateWorkflowRequest(body=workflow_body(name, mode="EXPRESS")))
+    result = fgs.start_sync_workflow_execution(fg.StartSyncWorkflowExecutionRequest(
+        workflow_id=created.id, body=fg.FlowExecuteBody(input={"n": 4})))
+    assert (result.status, result.output) == ("success", {"n": 8, "label": "doubled"})
+    assert fgs_error(lambda: fgs.start_workflow_execution(fg.StartWorkflowExecutionRequest(
+        workflow_id=created.id, body=fg.FlowExecuteBody(input={})))) == (400, "FSS.0400")
+
+    body = workflow_body(name, mode="EXPRESS")
+    body.description = "updated"
+    fgs.update_work_flow(fg.UpdateWorkFlowRequest(workflow_id=created.id, body=body))
+    assert workflow_of(fgs, name).description == "updated"
+    broken = workflow_body(name, mode="EXPRESS")
+    broken.start = "nowhere"
+    assert fgs_error(lambda: fgs.update_work_flow(fg.UpdateWorkFlowRequest(workflow_id=created.id, body=broken))) == (
+        400, "FSS.0400")
+
+    deleted = fgs.batch_delete_workflows(fg.BatchDeleteWorkflowsRequest(
+        body=fg.WorkflowDeleteBody(workflow_urns=[created.workflow_urn, "urn:fss:local:p:workflow:default:ghost:latest"])))
+    assert deleted.success == [created.workflow_urn]
+    assert [f.workflow_urn for f in deleted.fail] == ["urn:fss:local:p:workflow:default:ghost:latest"]
+    assert fgs_error(lambda: fgs.show_work_flow(fg.ShowWorkFlowRequest(workflow_id=created.id))) == (404, "FSS.0404")
+
+
+def test_a_malformed_definition_is_refused_and_creates_nothing(fgs):
+    name = unique("fg_broken")
+    body = workflow_body(name)
+    body.states[0].transition = "no_such_state"
+    with pytest.raises(ClientRequestException) as raised:
+        fgs.create_workflow(fg.CreateWorkflowRequest(body=body))
+    assert (raised.value.status_code, raised.value.error_code) == (400, "FSS.0400")
+    assert "no_such_state" in raised.value.error_msg
+    assert not fgs.list_workflow(fg.ListWorkflowRequest(workflow_name=name)).workflows

@@ -30,6 +30,8 @@ pub enum Language {
     CloudFlow,
     /// Serverless Workflow FDL, `type: flow` with `steps`.
     CloudFlowLegacy,
+    /// Huawei FunctionGraph workflows v2 (`WorkflowCreateBody` JSON).
+    FunctionGraphV2,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

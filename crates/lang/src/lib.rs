@@ -3,11 +3,13 @@
 //! - [`doc`]: YAML/JSON text to a located tree.
 //! - [`cloudflow`]: CloudFlow definitions (the `Type: StateMachine` form and the legacy
 //!   `type: flow` steps form) to a [`sluice_ir::Flow`].
+//! - [`functiongraph`]: Huawei FunctionGraph workflow definitions (v2) to the same IR.
 //! - [`error`]: [`DefinitionError`], a list of located [`Problem`]s.
 
 pub mod cloudflow;
 pub mod doc;
 pub mod error;
 pub mod expr;
+pub mod functiongraph;
 
 pub use error::{DefinitionError, Problem};

@@ -11,6 +11,7 @@ pub const FUNCTIONGRAPH_V2: &str = "functiongraph-v2";
 pub fn compile(dialect: &str, text: &str) -> Result<Flow, String> {
     match dialect {
         CLOUDFLOW => sluice_lang::cloudflow::parse(text).map_err(|e| e.to_string()),
+        FUNCTIONGRAPH_V2 => sluice_lang::functiongraph::parse_v2(text).map_err(|e| e.to_string()),
         other => Err(format!("unknown definition dialect {other:?}")),
     }
 }
