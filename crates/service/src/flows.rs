@@ -1,9 +1,10 @@
 //! Flows: create, describe, update, delete, list.
 
 use serde_json::Value;
-use sluice_engine::Input;
 use sluice_ir::check_name_rule;
-use sluice_store::{ExecutionMode, FlowName, FlowRecord, FlowUpdate, NewFlow, StoreError};
+use sluice_store::{
+    ExecutionMode, FlowName, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, StoreError,
+};
 
 use crate::definitions::compile;
 use crate::{Caller, Result, Service, ServiceError};
@@ -82,23 +83,23 @@ impl Service {
         }
     }
 
-    /// Deletes a flow and stops its running executions (CloudFlow lets them finish their
-    /// current step; stopping them at once is what a user deleting a flow wants).
+    /// Deletes a flow and stops its running executions before answering (CloudFlow lets
+    /// them finish their current step; stopping them at once is what a user deleting a flow
+    /// wants). The stopping is a job recorded before the delete, so a crash in between
+    /// resumes it instead of leaving executions of a deleted flow running.
     pub async fn delete_flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
         let flow = self.flow(caller, name).await?;
+        let job = self
+            .record_job(caller, &flow, JobKind::DeleteFlow, JobFilter::default())
+            .await?;
         let deleted = match self.store.delete_flow(&caller.tenant, &flow.name).await {
             Err(StoreError::NotFound(_)) => {
+                self.run_job(job).await?;
                 return Err(ServiceError::FlowNotFound(name.to_string()));
             }
             other => other?,
         };
-        for execution in self.store.active_executions(deleted.id).await? {
-            let stop = Input::Stop {
-                error: Some("FlowDeleted".into()),
-                cause: Some(format!("flow {name} was deleted")),
-            };
-            self.runtime.submit(execution, stop).await?;
-        }
+        self.run_job(job).await?;
         Ok(deleted)
     }
 

@@ -121,7 +121,8 @@ impl Service {
         let unfinished = self.store.unfinished_jobs().await?;
         Ok(unfinished
             .into_iter()
-            .filter(|j| j.flow_id == flow.id && j.kind != JobKind::StopExecutions)
+            .filter(|j| j.flow_id == flow.id)
+            .filter(|j| !matches!(j.kind, JobKind::StopExecutions | JobKind::DeleteFlow))
             .map(|j| j.kind)
             .next_back())
     }
@@ -143,6 +144,19 @@ impl Service {
         kind: JobKind,
         filter: JobFilter,
     ) -> Result<JobRecord> {
+        let job = self.record_job(caller, flow, kind, filter).await?;
+        self.spawn_job(job.clone());
+        Ok(job)
+    }
+
+    /// Stores a new pending job, to be run by [`Service::run_job`].
+    pub(crate) async fn record_job(
+        &self,
+        caller: &Caller,
+        flow: &FlowRecord,
+        kind: JobKind,
+        filter: JobFilter,
+    ) -> Result<JobRecord> {
         let job = JobRecord {
             id: JobId::new(uuid::Uuid::new_v4().simple().to_string()),
             tenant: caller.tenant.clone(),
@@ -158,7 +172,6 @@ impl Service {
             finished_at: None,
         };
         self.store.create_job(job.clone()).await?;
-        self.spawn_job(job.clone());
         Ok(job)
     }
 
@@ -172,7 +185,7 @@ impl Service {
         });
     }
 
-    async fn run_job(&self, mut job: JobRecord) -> Result<()> {
+    pub(crate) async fn run_job(&self, mut job: JobRecord) -> Result<()> {
         job.status = JobStatus::Running;
         self.store.update_job(job.clone()).await?;
         match self.carry_out(&mut job).await {
@@ -241,10 +254,13 @@ impl Service {
         job.total = selected.len() as i64;
         job.done = 0;
         self.store.update_job(job.clone()).await?;
-        let cause = format!("stopped by job {}", job.id);
+        let (error, cause) = match job.kind {
+            JobKind::DeleteFlow => ("FlowDeleted", format!("flow {} was deleted", job.flow_name)),
+            _ => ("JobStopped", format!("stopped by job {}", job.id)),
+        };
         for batch in selected.chunks(BATCH) {
             let stopped = futures_util::stream::iter(batch.iter().copied())
-                .map(|id| self.stop_for_job(id, &cause))
+                .map(|id| self.stop_for_job(id, error, &cause))
                 .buffer_unordered(STOP_CONCURRENCY)
                 .collect::<Vec<Result<()>>>()
                 .await;
@@ -286,9 +302,9 @@ impl Service {
 
     /// One stop with the stop contract of a single StopExecution; an execution that finished
     /// meanwhile counts as done.
-    async fn stop_for_job(&self, id: ExecutionId, cause: &str) -> Result<()> {
+    async fn stop_for_job(&self, id: ExecutionId, error: &str, cause: &str) -> Result<()> {
         let stop = Input::Stop {
-            error: Some("JobStopped".into()),
+            error: Some(error.into()),
             cause: Some(cause.to_string()),
         };
         // Rejected means it had finished: nothing left to stop.

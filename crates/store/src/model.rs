@@ -355,6 +355,9 @@ pub enum JobKind {
     RestartFlow,
     /// Stop the running executions the job's filter selects; the flow stays open.
     StopExecutions,
+    /// Stop the executions of a flow being deleted (recorded before the delete, so a crash
+    /// in between leaves a job to finish, not executions of a deleted flow running on).
+    DeleteFlow,
 }
 
 impl JobKind {
@@ -364,6 +367,7 @@ impl JobKind {
             JobKind::OpenFlow => "OpenFlow",
             JobKind::RestartFlow => "RestartFlow",
             JobKind::StopExecutions => "StopExecutions",
+            JobKind::DeleteFlow => "DeleteFlow",
         }
     }
 
@@ -373,6 +377,7 @@ impl JobKind {
             JobKind::OpenFlow,
             JobKind::RestartFlow,
             JobKind::StopExecutions,
+            JobKind::DeleteFlow,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)

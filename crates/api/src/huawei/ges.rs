@@ -316,6 +316,7 @@ fn job_name(kind: JobKind) -> &'static str {
         JobKind::OpenFlow => "StartGraph",
         JobKind::RestartFlow => "RestartGraph",
         JobKind::StopExecutions => "StopExecutions",
+        JobKind::DeleteFlow => "DeleteGraph",
     }
 }
 
