@@ -33,6 +33,10 @@ pub struct ServeArgs {
     /// A TOML configuration file (tenants, keys, limits, functions); see docs/configuration.md.
     #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Let DataArts `Shell` nodes run scripts on this machine (each in its own process group,
+    /// killed on stop and on timeout). Off unless enabled here or in the configuration file.
+    #[arg(long, env = "SLUICE_ALLOW_SHELL")]
+    allow_shell: bool,
     #[command(flatten)]
     functions: FunctionArgs,
 }
@@ -46,6 +50,8 @@ struct FileConfig {
     function_url: Option<String>,
     #[serde(default)]
     functions: HashMap<String, String>,
+    #[serde(default)]
+    allow_shell: bool,
     #[serde(default)]
     tenants: Vec<TenantConfig>,
     #[serde(default)]
@@ -70,6 +76,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut endpoints = FunctionEndpoints {
         template: file.function_url.clone(),
         functions: file.functions.clone(),
+        shell: args.allow_shell || file.allow_shell,
     };
     args.functions.apply(&mut endpoints);
     let config = ServiceConfig {

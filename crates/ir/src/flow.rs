@@ -32,6 +32,8 @@ pub enum Language {
     CloudFlowLegacy,
     /// Huawei FunctionGraph workflows v2 (`WorkflowCreateBody` JSON).
     FunctionGraphV2,
+    /// Huawei DataArts Factory jobs (`JobInfo` JSON).
+    DataArts,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,6 +162,14 @@ pub struct Task {
     /// `Timeout` / `timeoutSeconds`: covers the call and, in callback modes, the wait.
     pub timeout_secs: Option<u64>,
     pub recovery: Recovery,
+}
+
+/// Actions the runtime performs itself (any other action needs an endpoint configured for it).
+pub mod actions {
+    /// An HTTP request described by the task's body: `{url, method, headers, body}`.
+    pub const HTTP: &str = "sluice:http";
+    /// A shell script (`{script}`), run only where the server's configuration allows it.
+    pub const SHELL: &str = "sluice:shell";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

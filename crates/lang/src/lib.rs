@@ -3,10 +3,12 @@
 //! - [`doc`]: YAML/JSON text to a located tree.
 //! - [`cloudflow`]: CloudFlow definitions (the `Type: StateMachine` form and the legacy
 //!   `type: flow` steps form) to a [`sluice_ir::Flow`].
+//! - [`dataarts`]: DataArts Factory jobs (node DAGs) to the same IR.
 //! - [`functiongraph`]: Huawei FunctionGraph workflow definitions (v2) to the same IR.
 //! - [`error`]: [`DefinitionError`], a list of located [`Problem`]s.
 
 pub mod cloudflow;
+pub mod dataarts;
 pub mod doc;
 pub mod error;
 pub mod expr;

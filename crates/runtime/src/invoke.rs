@@ -55,8 +55,11 @@ pub struct FunctionEndpoints {
     /// A URL with `{service}`, `{function}` and `{qualifier}` placeholders, e.g.
     /// `http://127.0.0.1:9000/{service}/{function}`.
     pub template: Option<String>,
-    /// URLs keyed by `service/function` or by `function` alone.
+    /// URLs keyed by `service/function` or by `function` alone, and of actions by name
+    /// (`DLF:HiveSQL` for a DataArts node type).
     pub functions: HashMap<String, String>,
+    /// Whether shell-script tasks (DataArts `Shell` nodes) may run on this server.
+    pub shell: bool,
 }
 
 impl FunctionEndpoints {
@@ -128,7 +131,7 @@ impl Invoker {
     ) -> Result<Value, TaskError> {
         let url = match &call.target {
             TaskTarget::Function(function) => self.endpoints.resolve(function)?,
-            TaskTarget::Action(action) => return Err(action_not_supported(action)),
+            TaskTarget::Action(action) => return self.act(execution, call, action, cancel).await,
         };
         tokio::select! {
             // Checked first so that a cancelled call never starts or finishes a request.
@@ -141,7 +144,16 @@ impl Invoker {
         }
     }
 
-    async fn post(&self, execution: &str, call: &TaskCall, url: &str) -> Result<Value, TaskError> {
+    pub(crate) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub(crate) async fn post(
+        &self,
+        execution: &str,
+        call: &TaskCall,
+        url: &str,
+    ) -> Result<Value, TaskError> {
         let mut request = self
             .client
             .post(url)
@@ -166,16 +178,6 @@ impl Invoker {
             .map_err(|e| transport_error(url, &e))?;
         interpret_answer(status.as_u16(), error_type, &body)
     }
-}
-
-fn action_not_supported(action: &str) -> TaskError {
-    TaskError::new(
-        codes::ACTION_NOT_SUPPORTED,
-        format!(
-            "the action {action} cannot run here: sluice calls functions \
-             (FC:InvokeFunction) over HTTP only"
-        ),
-    )
 }
 
 fn transport_error(url: &str, error: &reqwest::Error) -> TaskError {
@@ -310,6 +312,7 @@ mod tests {
                 ("svc/f".to_string(), "http://qualified".to_string()),
                 ("f".to_string(), "http://plain".to_string()),
             ]),
+            shell: false,
         };
         assert_eq!(
             endpoints.resolve(&function("svc", None, "f")).unwrap(),
@@ -330,6 +333,7 @@ mod tests {
         let endpoints = FunctionEndpoints {
             template: Some("http://h/{service}.{qualifier}/{function}".into()),
             functions: HashMap::new(),
+            shell: false,
         };
         assert_eq!(
             endpoints.resolve(&function("s", None, "f")).unwrap(),

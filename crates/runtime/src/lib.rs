@@ -5,6 +5,7 @@
 //! - [`render`]: history events in CloudFlow's shape.
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
 
+mod actions;
 pub mod durable;
 pub mod invoke;
 pub mod local;

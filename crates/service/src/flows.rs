@@ -1,12 +1,12 @@
 //! Flows: create, describe, update, delete, list.
 
 use serde_json::Value;
-use sluice_ir::check_name_rule;
+use sluice_ir::{StateKind, TaskTarget, check_name_rule};
 use sluice_store::{
     ExecutionMode, FlowName, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, StoreError,
 };
 
-use crate::definitions::compile;
+use crate::definitions::{DATAARTS, compile};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// A flow to create.
@@ -33,7 +33,7 @@ pub struct FlowChanges {
 impl Service {
     pub async fn create_flow(&self, caller: &Caller, spec: FlowSpec) -> Result<FlowRecord> {
         check_name(&spec.name, "flow name")?;
-        validate_definition(spec.dialect, &spec.definition, &spec.name)?;
+        self.validate_definition(spec.dialect, &spec.definition, &spec.name)?;
         let new = NewFlow {
             tenant: caller.tenant.clone(),
             name: FlowName::new(spec.name.clone()),
@@ -63,7 +63,7 @@ impl Service {
     ) -> Result<FlowRecord> {
         let flow = self.flow(caller, name).await?;
         if let Some(definition) = &changes.definition {
-            validate_definition(&flow.dialect, definition, name)?;
+            self.validate_definition(&flow.dialect, definition, name)?;
         }
         let update = FlowUpdate {
             description: changes.description,
@@ -144,6 +144,31 @@ impl Service {
         }
     }
 
+    /// Compiles the definition (all located problems reported), checks that a name written
+    /// in it matches the flow's, and that this server can perform every action it calls
+    /// (only for DataArts jobs: CloudFlow accepts any action and fails the task at run time,
+    /// as the vendor does).
+    fn validate_definition(&self, dialect: &str, definition: &str, flow_name: &str) -> Result<()> {
+        let flow = compile(dialect, definition).map_err(ServiceError::InvalidDefinition)?;
+        if let Some(written) = &flow.name
+            && written != flow_name
+        {
+            return Err(ServiceError::InvalidDefinition(format!(
+                "the definition's name {written:?} must equal the flow name {flow_name:?}"
+            )));
+        }
+        if dialect == DATAARTS {
+            let invoker = self.runtime.invoker();
+            if let Some(action) = actions_of(&flow).find(|a| !invoker.supports(a)) {
+                return Err(ServiceError::InvalidDefinition(format!(
+                    "{action} cannot run on this server: enable Shell nodes (allow_shell) or \
+                     map the node type to an endpoint in the configuration's [functions]"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The caller's flow of that name.
     pub(crate) async fn flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
         self.store
@@ -158,14 +183,13 @@ pub(crate) fn check_name(name: &str, what: &str) -> Result<()> {
         .map_err(|e| ServiceError::InvalidArgument(format!("the {what} {name:?} is invalid: {e}")))
 }
 
-/// Compiles the definition (all located problems reported) and checks that a name written in
-/// it matches the flow's.
-fn validate_definition(dialect: &str, definition: &str, flow_name: &str) -> Result<()> {
-    let flow = compile(dialect, definition).map_err(ServiceError::InvalidDefinition)?;
-    match flow.name {
-        Some(written) if written != flow_name => Err(ServiceError::InvalidDefinition(format!(
-            "the definition's Name {written:?} must equal the flow name {flow_name:?}"
-        ))),
-        _ => Ok(()),
-    }
+/// The actions (non-function task targets) a flow calls.
+fn actions_of(flow: &sluice_ir::Flow) -> impl Iterator<Item = &str> {
+    flow.states.iter().filter_map(|state| match &state.kind {
+        StateKind::Task(task) => match &task.target {
+            TaskTarget::Action(action) => Some(action.as_str()),
+            TaskTarget::Function(_) => None,
+        },
+        _ => None,
+    })
 }

@@ -2,7 +2,8 @@
 //!
 //! CloudFlow's syntax (spec §7.3): six fields `Seconds Minutes Hours Day-of-month Month
 //! Day-of-week` in UTC, an optional `CRON_TZ=<zone> ` prefix, or `@every <n>m|h`. The minimum
-//! interval is one minute. Each tick is claimed with a compare-and-set on the schedule's next
+//! interval is one minute. sluice adds optional `FROM=<RFC 3339> ` and `UNTIL=<RFC 3339> `
+//! prefixes bounding when the schedule fires (DataArts' `startTime` / `endTime`). Each tick is claimed with a compare-and-set on the schedule's next
 //! fire time, so it fires once however many nodes run, and the execution it starts is named
 //! after the tick, so a retried start is idempotent.
 
@@ -23,15 +24,64 @@ use crate::{Caller, Result, Service, ServiceError};
 
 const MIN_INTERVAL_MS: Millis = 60_000;
 
-/// When a schedule fires.
+/// When a schedule fires: a rule, within an optional window.
 #[derive(Debug, Clone)]
-pub enum Cadence {
+pub struct Cadence {
+    rule: Rule,
+    /// No tick before this instant, none after that one.
+    from: Option<Millis>,
+    until: Option<Millis>,
+}
+
+#[derive(Debug, Clone)]
+enum Rule {
     Cron { cron: Box<Cron>, zone: TimeZone },
     Every { interval_ms: Millis },
 }
 
 impl Cadence {
     pub fn parse(expression: &str) -> std::result::Result<Self, String> {
+        let mut rest = expression.trim();
+        let from = window_bound(&mut rest, "FROM=")?;
+        let until = window_bound(&mut rest, "UNTIL=")?;
+        let cadence = Cadence {
+            rule: Rule::parse(rest)?,
+            from,
+            until,
+        };
+        cadence.rule.check_min_interval()?;
+        Ok(cadence)
+    }
+
+    /// The first fire time strictly after `after`, within the window.
+    pub fn next_after(&self, after: Millis) -> Option<Millis> {
+        let after = match self.from {
+            Some(from) => after.max(from - 1),
+            None => after,
+        };
+        self.rule
+            .next_after(after)
+            .filter(|next| self.until.is_none_or(|until| *next <= until))
+    }
+}
+
+/// Takes `PREFIX<RFC 3339> ` off the front of `rest`, if it is there.
+fn window_bound(rest: &mut &str, prefix: &str) -> std::result::Result<Option<Millis>, String> {
+    let Some(tail) = rest.strip_prefix(prefix) else {
+        return Ok(None);
+    };
+    let (instant, remainder) = tail
+        .split_once(char::is_whitespace)
+        .ok_or_else(|| format!("{prefix} needs an instant and a pattern"))?;
+    let at: Timestamp = instant
+        .parse()
+        .map_err(|e| format!("{prefix}{instant:?} is not an RFC 3339 instant: {e}"))?;
+    *rest = remainder.trim_start();
+    Ok(Some(at.as_millisecond()))
+}
+
+impl Rule {
+    fn parse(expression: &str) -> std::result::Result<Self, String> {
         let expression = expression.trim();
         if let Some(every) = expression.strip_prefix("@every") {
             return parse_every(every.trim());
@@ -58,19 +108,16 @@ impl Cadence {
             .build()
             .parse(pattern)
             .map_err(|e| format!("{pattern:?} is not a valid cron expression: {e}"))?;
-        let cadence = Cadence::Cron {
+        Ok(Rule::Cron {
             cron: Box::new(cron),
             zone,
-        };
-        cadence.check_min_interval()?;
-        Ok(cadence)
+        })
     }
 
-    /// The first fire time strictly after `after`.
-    pub fn next_after(&self, after: Millis) -> Option<Millis> {
+    fn next_after(&self, after: Millis) -> Option<Millis> {
         match self {
-            Cadence::Every { interval_ms } => Some(after + interval_ms),
-            Cadence::Cron { cron, zone } => {
+            Rule::Every { interval_ms } => Some(after + interval_ms),
+            Rule::Cron { cron, zone } => {
                 let start = Timestamp::from_millisecond(after)
                     .ok()?
                     .to_zoned(zone.clone());
@@ -94,7 +141,7 @@ impl Cadence {
     }
 }
 
-fn parse_every(text: &str) -> std::result::Result<Cadence, String> {
+fn parse_every(text: &str) -> std::result::Result<Rule, String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
@@ -115,7 +162,7 @@ fn parse_every(text: &str) -> std::result::Result<Cadence, String> {
         .checked_mul(unit_ms)
         .filter(|ms| *ms >= MIN_INTERVAL_MS)
         .ok_or("@every: at least 1m")?;
-    Ok(Cadence::Every { interval_ms })
+    Ok(Rule::Every { interval_ms })
 }
 
 /// A schedule to create or replace.
@@ -298,6 +345,32 @@ mod tests {
     fn six_field_cron_in_utc() {
         let c = Cadence::parse("0 */5 * * * *").expect("valid");
         assert_eq!(c.next_after(T0), Some(T0 + 5 * 60_000));
+    }
+
+    #[test]
+    fn a_window_bounds_the_ticks() {
+        let c = Cadence::parse("FROM=2026-01-01T01:00:00Z UNTIL=2026-01-01T03:00:00Z 0 0 * * * *")
+            .expect("valid");
+        assert_eq!(
+            c.next_after(T0),
+            Some(T0 + 3_600_000),
+            "nothing before FROM"
+        );
+        assert_eq!(c.next_after(T0 + 3_600_000), Some(T0 + 7_200_000));
+        assert_eq!(
+            c.next_after(T0 + 7_200_000),
+            Some(T0 + 10_800_000),
+            "UNTIL is inclusive"
+        );
+        assert_eq!(c.next_after(T0 + 10_800_000), None, "nothing after UNTIL");
+        assert!(Cadence::parse("FROM=yesterday 0 0 * * * *").is_err());
+    }
+
+    #[test]
+    fn quartz_question_marks_and_posix_zones() {
+        let c = Cadence::parse("CRON_TZ=Etc/GMT-8 0 0 2 * * ?").expect("valid");
+        // 02:00 at UTC+8 is 18:00 UTC the day before.
+        assert_eq!(c.next_after(T0), Some(T0 + 18 * 3_600_000));
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! The Huawei Cloud dialects. They share one request shape: REST paths under a project id,
 //! AK/SK signatures (SDK-HMAC-SHA256, checked here once for all of them), `X-Request-Id` on
 //! every answer, and errors as a JSON object with a code and a message whose key names differ
-//! per service. Each service is a module: `functiongraph` (workflows v2), `ges` (graph lifecycle
-//! and jobs).
+//! per service. Each service is a module: `functiongraph` (workflows v2), `dataarts` (Factory
+//! jobs and instances), `ges` (graph lifecycle and jobs).
 //!
 //! Flow: [`handle`] decodes the path, finds the service by its path shape, authenticates (the
 //! signature, then that the path's project belongs to the key's tenant), and hands the service
 //! module a [`Routed`] request. The module answers a [`Reply`] or a [`HuaweiError`] it built
 //! from a `ServiceError` in its one mapping function.
 
+pub mod dataarts;
 pub mod functiongraph;
 pub mod ges;
 mod wire;
@@ -70,6 +71,7 @@ impl Routed<'_> {
 enum Api {
     Ges(ges::Version),
     FunctionGraph,
+    DataArts,
 }
 
 impl Api {
@@ -80,6 +82,7 @@ impl Api {
             [v, project, fgs, ..] if v == "v2" && fgs == "fgs" => {
                 Some((Api::FunctionGraph, project))
             }
+            [v, project, jobs, ..] if v == "v1" && jobs == "jobs" => Some((Api::DataArts, project)),
             [v, project, graphs, ..] if v == "v1.0" && graphs == "graphs" => {
                 Some((Api::Ges(ges::Version::V1), project))
             }
@@ -93,7 +96,7 @@ impl Api {
     fn shape(self) -> ErrorShape {
         match self {
             Api::Ges(version) => version.error_shape(),
-            Api::FunctionGraph => ErrorShape::Snake,
+            Api::FunctionGraph | Api::DataArts => ErrorShape::Snake,
         }
     }
 
@@ -102,6 +105,7 @@ impl Api {
         match self {
             Api::Ges(version) => ges::foreign_project(version, project),
             Api::FunctionGraph => functiongraph::foreign_project(project),
+            Api::DataArts => dataarts::foreign_project(project),
         }
     }
 }
@@ -129,6 +133,7 @@ pub async fn handle(service: &Arc<Service>, incoming: Incoming<'_>) -> (Reply, S
                     Api::FunctionGraph => {
                         functiongraph::handle(service, &caller, project, &routed).await
                     }
+                    Api::DataArts => dataarts::handle(service, &caller, &routed).await,
                 }
             }
         },
