@@ -166,6 +166,11 @@ fn node_kind(
     properties: &Map<String, Value>,
     fields: &Fields<'_>,
 ) -> Result<StateKind, Problem> {
+    // Checked for every type, a Dummy's too: a typo is a mistake wherever it is.
+    let recovery = recovery(fields)?;
+    let timeout_secs = fields
+        .optional_int("maxExecutionTime", 1, MAX_EXECUTION_MINUTES)?
+        .map(|minutes| minutes.unsigned_abs() * 60);
     let (action, body) = match ty {
         "Dummy" => return Ok(StateKind::Pass),
         "RESTAPI" | "RestClient" => (actions::HTTP.to_string(), rest_request(properties, fields)?),
@@ -190,10 +195,8 @@ fn node_kind(
         target: TaskTarget::Action(action),
         mode: TaskMode::RequestComplete,
         body: Body::Template(Template::Literal(body)),
-        timeout_secs: fields
-            .optional_int("maxExecutionTime", 1, MAX_EXECUTION_MINUTES)?
-            .map(|minutes| minutes.unsigned_abs() * 60),
-        recovery: recovery(fields)?,
+        timeout_secs,
+        recovery,
     }))
 }
 
