@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_ir::{ScopeId, StateId, TaskError};
+use sluice_ir::{ScopeId, StateId, StateName, TaskError};
 
 use crate::Millis;
 use crate::history::EventId;
@@ -237,6 +237,19 @@ impl Execution {
     /// Whether `token` is the token of a task this execution still waits for.
     pub fn awaits_token(&self, token: &str) -> bool {
         self.find_token(token).is_some()
+    }
+
+    /// The state and token of each callback task waiting for its report (a FunctionGraph v1
+    /// EVENT state waiting for its event), oldest first.
+    pub fn awaiting_callbacks(&self) -> impl Iterator<Item = (&StateName, &str)> {
+        self.ops.values().filter_map(|op| match op {
+            Op::Task {
+                call,
+                submitted: true,
+                ..
+            } => call.token.as_deref().map(|token| (&call.state, token)),
+            _ => None,
+        })
     }
 
     pub(crate) fn find_token(&self, token: &str) -> Option<OpId> {

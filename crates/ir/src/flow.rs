@@ -32,6 +32,8 @@ pub enum Language {
     CloudFlowLegacy,
     /// Huawei FunctionGraph workflows v2 (`WorkflowCreateBody` JSON).
     FunctionGraphV2,
+    /// Huawei FunctionGraph legacy v1.0 `cloud_graphs` definitions.
+    FunctionGraphV1,
     /// Huawei DataArts Factory jobs (`JobInfo` JSON).
     DataArts,
 }
@@ -170,6 +172,9 @@ pub mod actions {
     pub const HTTP: &str = "sluice:http";
     /// A shell script (`{script}`), run only where the server's configuration allows it.
     pub const SHELL: &str = "sluice:shell";
+    /// Submits a callback task that waits for an event (FunctionGraph v1 EVENT states): the
+    /// call answers at once; the event arrives as the task's callback report.
+    pub const EVENT: &str = "sluice:event";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,6 +36,9 @@ pub enum ServiceError {
     ExecutionCompleted { flow: String, execution: String },
     #[error("task {0} has already completed")]
     TaskCompleted(String),
+    /// An event was delivered to an execution that waits for none.
+    #[error("execution {0} is not waiting for an event")]
+    NotWaiting(String),
     /// StartExecution on an Express flow, StartSyncExecution on a Standard one.
     #[error("{0}")]
     WrongMode(String),

@@ -229,6 +229,30 @@ impl Service {
         }
     }
 
+    /// Delivers an event to an execution waiting for one (FunctionGraph v1 `event_test`): the
+    /// payload completes its oldest waiting event task. Returns the state that got it.
+    pub async fn deliver_event(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        execution: &str,
+        payload: String,
+    ) -> Result<String> {
+        let flow = self.flow(caller, flow).await?;
+        let record = self.execution(&flow, execution).await?;
+        let (state, token) = record
+            .state
+            .awaiting_callbacks()
+            .next()
+            .map(|(state, token)| (state.to_string(), token.to_string()))
+            .ok_or_else(|| ServiceError::NotWaiting(execution.to_string()))?;
+        let result = CallbackResult::Succeeded { output: payload };
+        match self.report_task(caller, &token, result).await {
+            Err(ServiceError::TaskCompleted(_)) => Err(ServiceError::NotWaiting(execution.into())),
+            other => other.map(|_| state),
+        }
+    }
+
     /// The definition an execution runs (its flow may have been updated since it started).
     pub async fn execution_definition(
         &self,

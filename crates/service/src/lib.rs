@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
-pub use definitions::{CLOUDFLOW, DATAARTS, FUNCTIONGRAPH_V2, compile};
+pub use definitions::{CLOUDFLOW, DATAARTS, FUNCTIONGRAPH_V1, FUNCTIONGRAPH_V2, compile};
 pub use error::ServiceError;
 pub use executions::{CallbackResult, StartRequest};
 pub use express::SyncOutcome;

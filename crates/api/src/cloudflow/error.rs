@@ -284,6 +284,7 @@ impl From<ServiceError> for CloudFlowError {
                 "Flow {flow} is stopped (closed) and accepts no new executions."
             )),
             // CloudFlow has no flow-closing actions; another dialect's job state is a conflict.
+            ServiceError::NotWaiting(_) => CloudFlowError::invalid(e.to_string()),
             ServiceError::FlowNotOpen(_) | ServiceError::FlowNotClosed(_) => {
                 CloudFlowError::new(Code::ConcurrentUpdateError, e.to_string())
             }

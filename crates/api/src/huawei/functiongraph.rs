@@ -569,7 +569,8 @@ fn error(e: ServiceError) -> HuaweiError {
         | ServiceError::WrongMode(_)
         | ServiceError::NotSupported(_)
         | ServiceError::ExecutionCompleted { .. }
-        | ServiceError::TaskCompleted(_) => (400, "FSS.0400"),
+        | ServiceError::TaskCompleted(_)
+        | ServiceError::NotWaiting(_) => (400, "FSS.0400"),
     };
     HuaweiError::new(SHAPE, status, code, e.to_string())
 }

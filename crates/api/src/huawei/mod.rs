@@ -1,7 +1,8 @@
 //! The Huawei Cloud dialects. They share one request shape: REST paths under a project id,
 //! AK/SK signatures (SDK-HMAC-SHA256, checked here once for all of them), `X-Request-Id` on
 //! every answer, and errors as a JSON object with a code and a message whose key names differ
-//! per service. Each service is a module: `functiongraph` (workflows v2), `dataarts` (Factory
+//! per service. Each service is a module: `functiongraph` (workflows v2), `cloud_graphs`
+//! (FunctionGraph's legacy v1.0 workflows), `dataarts` (Factory
 //! jobs and instances), `ges` (graph lifecycle and jobs).
 //!
 //! Flow: [`handle`] decodes the path, finds the service by its path shape, authenticates (the
@@ -9,6 +10,7 @@
 //! module a [`Routed`] request. The module answers a [`Reply`] or a [`HuaweiError`] it built
 //! from a `ServiceError` in its one mapping function.
 
+pub mod cloud_graphs;
 pub mod dataarts;
 pub mod functiongraph;
 pub mod ges;
@@ -71,6 +73,8 @@ impl Routed<'_> {
 enum Api {
     Ges(ges::Version),
     FunctionGraph,
+    /// FunctionGraph's legacy v1.0 `cloud_graphs`.
+    CloudGraphs,
     DataArts,
 }
 
@@ -83,6 +87,9 @@ impl Api {
                 Some((Api::FunctionGraph, project))
             }
             [v, project, jobs, ..] if v == "v1" && jobs == "jobs" => Some((Api::DataArts, project)),
+            [v, project, graphs, ..] if v == "v1.0" && graphs == "cloud_graphs" => {
+                Some((Api::CloudGraphs, project))
+            }
             [v, project, graphs, ..] if v == "v1.0" && graphs == "graphs" => {
                 Some((Api::Ges(ges::Version::V1), project))
             }
@@ -96,7 +103,7 @@ impl Api {
     fn shape(self) -> ErrorShape {
         match self {
             Api::Ges(version) => version.error_shape(),
-            Api::FunctionGraph | Api::DataArts => ErrorShape::Snake,
+            Api::FunctionGraph | Api::CloudGraphs | Api::DataArts => ErrorShape::Snake,
         }
     }
 
@@ -105,6 +112,7 @@ impl Api {
         match self {
             Api::Ges(version) => ges::foreign_project(version, project),
             Api::FunctionGraph => functiongraph::foreign_project(project),
+            Api::CloudGraphs => cloud_graphs::foreign_project(project),
             Api::DataArts => dataarts::foreign_project(project),
         }
     }
@@ -132,6 +140,9 @@ pub async fn handle(service: &Arc<Service>, incoming: Incoming<'_>) -> (Reply, S
                     Api::Ges(version) => ges::handle(service, &caller, version, &routed).await,
                     Api::FunctionGraph => {
                         functiongraph::handle(service, &caller, project, &routed).await
+                    }
+                    Api::CloudGraphs => {
+                        cloud_graphs::handle(service, &caller, project, &routed).await
                     }
                     Api::DataArts => dataarts::handle(service, &caller, &routed).await,
                 }

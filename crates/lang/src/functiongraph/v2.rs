@@ -157,7 +157,7 @@ fn functions(node: Option<&Node>) -> Result<Vec<(String, FunctionRef)>, Problem>
             let name = fields.require("name", "a functions entry")?.as_str()?;
             let urn_node = fields.require("operation", "a functions entry")?;
             let urn = urn_node.as_str()?;
-            let function = function_of(urn).ok_or_else(|| {
+            let function = super::function_of(urn).ok_or_else(|| {
                 Problem::at(
                     urn_node.text_loc(),
                     format!(
@@ -169,21 +169,6 @@ fn functions(node: Option<&Node>) -> Result<Vec<(String, FunctionRef)>, Problem>
             Ok((name.to_string(), function))
         })
         .collect()
-}
-
-fn function_of(urn: &str) -> Option<FunctionRef> {
-    match urn.split(':').collect::<Vec<_>>().as_slice() {
-        ["urn", "fss", _, _, "function", package, name, version]
-            if !package.is_empty() && !name.is_empty() =>
-        {
-            Some(FunctionRef {
-                service: (*package).to_string(),
-                qualifier: Some((*version).to_string()).filter(|v| v != "latest" && !v.is_empty()),
-                function: (*name).to_string(),
-            })
-        }
-        _ => None,
-    }
 }
 
 /// `retries[]`: named retry rules (`delay` seconds, `max_attempts`).

@@ -1,0 +1,19 @@
+//! FunctionGraph v1.0 definitions: broken ones report located problems (the valid forms run
+//! end to end in `tests/e2e/test_cloud_graphs.py`).
+
+mod support;
+
+use sluice_lang::functiongraph::parse_v1;
+
+#[test]
+fn broken_definitions_report_located_problems() {
+    let checked = support::check_invalid_dir("functiongraph/v1/invalid", "json", parse_v1);
+    assert!(checked >= 6, "only {checked} invalid examples found");
+}
+
+#[test]
+fn garbage_never_panics() {
+    for text in ["", "[]", "{", "{\"states\": 3}", "{\"states\": {\"a\": []}}", "{\"states\": {\"a\": {\"type\": 1}}}"] {
+        assert!(parse_v1(text).is_err(), "{text}");
+    }
+}
