@@ -12,7 +12,7 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkfunctiongraph import v2 as fg
 
 from conftest import PROJECT_ID
-from functions import hang
+from functions import fail, hang
 from test_cloudflow import create, describe, error_code, pass_flow, start, task_flow, unique, wait_for, wait_flow
 from test_stop import CLOSE_WITHIN
 
@@ -210,3 +210,63 @@ def test_a_malformed_definition_is_refused_and_creates_nothing(fgs):
     assert (raised.value.status_code, raised.value.error_code) == (400, "FSS.0400")
     assert "no_such_state" in raised.value.error_msg
     assert not fgs.list_workflow(fg.ListWorkflowRequest(workflow_name=name)).workflows
+
+
+def simple_workflow(name, function):
+    return fg.WorkflowCreateBody(
+        name=name,
+        start="work",
+        functions=[fg.Function(name="f", operation=urn(function))],
+        states=[
+            call("work", "f", {"n": "$.n"}, transition="done"),
+            fg.OperationState(id="done", name="done", type="End", end=True),
+        ],
+    )
+
+
+def wait_status(fgs, workflow_id, execution_id, not_status="running"):
+    show = lambda: fgs.show_workflow_execution(
+        fg.ShowWorkflowExecutionRequest(workflow_id=workflow_id, execution_id=execution_id))
+    return wait_for(lambda: (lambda s: s if s.status != not_status else None)(show()), timeout=15)
+
+
+def test_a_failed_execution_is_retried_from_its_failed_state(fgs, functions):
+    functions.register("/default/fg_flaky", fail("Not.Yet"))
+    name = unique("fg_retry")
+    created = fgs.create_workflow(fg.CreateWorkflowRequest(body=simple_workflow(name, "fg_flaky")))
+    run_id = fgs.start_workflow_execution(fg.StartWorkflowExecutionRequest(
+        workflow_id=created.id, body=fg.FlowExecuteBody(input={"n": 5}))).execution_id
+    assert wait_status(fgs, created.id, run_id).status == "fail"
+
+    functions.register("/default/fg_flaky", lambda call, conn: (200, {"got": call.body["n"]}))
+    fgs.retry_work_flow(fg.RetryWorkFlowRequest(workflow_id=created.id, execution_id=run_id))
+    done = wait_status(fgs, created.id, run_id)
+    assert (done.status, done.output) == ("success", {"got": 5})
+    work = [n for n in done.node_execution_details if n.node_id == "work"][0]
+    assert [e.status for e in work.executions] == ["fail", "success"]
+    with pytest.raises(ClientRequestException) as raised:
+        fgs.retry_work_flow(fg.RetryWorkFlowRequest(workflow_id=created.id, execution_id=run_id))
+    assert (raised.value.status_code, raised.value.error_code) == (400, "FSS.0400")
+
+
+def test_a_callback_completes_the_running_state(fgs, functions):
+    functions.register("/default/fg_slow", hang())
+    name = unique("fg_callback")
+    created = fgs.create_workflow(fg.CreateWorkflowRequest(body=simple_workflow(name, "fg_slow")))
+    before = len(functions.calls_to("/default/fg_slow"))
+    run_id = fgs.start_workflow_execution(fg.StartWorkflowExecutionRequest(
+        workflow_id=created.id, body=fg.FlowExecuteBody(input={"n": 1}))).execution_id
+    wait_for(lambda: len(functions.calls_to("/default/fg_slow")) > before)
+    slow = functions.calls_to("/default/fg_slow")[-1]
+    answer = fgs.create_callback_workflow(fg.CreateCallbackWorkflowRequest(
+        workflow_id=created.id, x_workflow_run_id=run_id, x_workflow_state_id="work",
+        body=fg.CallbackWorkflowRequestBody(result="success", output={"from": "callback"})))
+    assert answer.execution_id == run_id
+    done = wait_status(fgs, created.id, run_id)
+    assert (done.status, done.output) == ("success", {"from": "callback"})
+    wait_for(lambda: slow.closed_at, timeout=2)
+    with pytest.raises(ClientRequestException) as raised:
+        fgs.create_callback_workflow(fg.CreateCallbackWorkflowRequest(
+            workflow_id=created.id, x_workflow_run_id=run_id, x_workflow_state_id="work",
+            body=fg.CallbackWorkflowRequestBody(result="success", output={})))
+    assert (raised.value.status_code, raised.value.error_code) == (400, "FSS.0400")

@@ -102,6 +102,18 @@ pub struct Execution {
     /// (Serialized exactly as unboxed.)
     pub(crate) threads: BTreeMap<ThreadId, Box<Thread>>,
     pub(crate) ops: BTreeMap<OpId, Op>,
+    /// Where a failed execution resumes when retried: the top-level state that failed, with
+    /// the data it was entered with.
+    #[serde(default)]
+    pub(crate) retry_point: Option<RetryPoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RetryPoint {
+    pub state: StateId,
+    pub scope_input: Value,
+    /// The top-level data before the state's input was built from it.
+    pub data: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,6 +222,7 @@ impl Execution {
             next_thread: 0,
             threads: BTreeMap::new(),
             ops: BTreeMap::new(),
+            retry_point: None,
         }
     }
 
@@ -248,6 +261,18 @@ impl Execution {
                 submitted: true,
                 ..
             } => call.token.as_deref().map(|token| (&call.state, token)),
+            _ => None,
+        })
+    }
+
+    /// The task call of state `state` that is in flight (dispatched, not answered), if any.
+    pub fn task_in_flight(&self, state: &str) -> Option<OpId> {
+        self.ops.iter().find_map(|(id, op)| match op {
+            Op::Task {
+                call,
+                submitted: false,
+                ..
+            } if call.state.as_str() == state => Some(*id),
             _ => None,
         })
     }

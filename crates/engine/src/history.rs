@@ -17,6 +17,8 @@ pub enum EventType {
     ExecutionSucceeded,
     ExecutionFailed,
     ExecutionTimedOut,
+    /// A failed execution runs again from its failed state.
+    ExecutionRetried,
     StepEntered,
     StepStarted,
     StepSucceeded,
@@ -43,6 +45,7 @@ impl EventType {
             EventType::ExecutionSucceeded => "ExecutionSucceeded",
             EventType::ExecutionFailed => "ExecutionFailed",
             EventType::ExecutionTimedOut => "ExecutionTimedOut",
+            EventType::ExecutionRetried => "ExecutionRetried",
             EventType::StepEntered => "StepEntered",
             EventType::StepStarted => "StepStarted",
             EventType::StepSucceeded => "StepSucceeded",

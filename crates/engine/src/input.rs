@@ -27,6 +27,9 @@ pub enum Input {
         error: Option<String>,
         cause: Option<String>,
     },
+    /// Run a failed execution again from the top-level state that failed (FunctionGraph's
+    /// `retry`), with the data that state was entered with.
+    Retry,
 }
 
 /// Why an input changed nothing. The execution is left exactly as it was.
@@ -45,4 +48,8 @@ pub enum Rejection {
     /// was aborted (CloudFlow `TaskAlreadyCompleted`).
     #[error("the task or timer is no longer awaited")]
     Stale,
+    /// `Retry` of an execution that did not fail in a state (it is running, succeeded, was
+    /// stopped, timed out, or failed before entering its first state).
+    #[error("only an execution that failed in a state can be retried")]
+    NotRetryable,
 }

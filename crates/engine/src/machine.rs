@@ -84,6 +84,8 @@ impl Execution {
 
     fn check_accepts(&self, input: &Input) -> Result<(), Rejection> {
         match (self.status, input) {
+            (Status::Failed, Input::Retry) if self.retry_point.is_some() => Ok(()),
+            (_, Input::Retry) => Err(Rejection::NotRetryable),
             (status, _) if status.is_terminal() => Err(Rejection::AlreadyCompleted),
             (Status::Starting, Input::Start { .. } | Input::Stop { .. }) => Ok(()),
             (Status::Starting, _) => Err(Rejection::NotStarted),
@@ -184,7 +186,44 @@ impl Machine<'_> {
                 self.terminate(Status::Stopped, EventType::ExecutionStopped, Err(error));
                 Ok(())
             }
+            Input::Retry => {
+                self.retry();
+                Ok(())
+            }
         }
+    }
+
+    /// Re-enters the failed top-level state with the data it was entered with; the
+    /// execution runs on as if the failure had not ended it (with a fresh deadline).
+    fn retry(&mut self) {
+        let Some(point) = self.ex.retry_point.take() else {
+            return;
+        };
+        self.ex.status = Status::Running;
+        self.ex.stopped_at = None;
+        self.ex.error = None;
+        self.ex.output = None;
+        let state = self.flow.state(point.state);
+        self.emit(
+            EventType::ExecutionRetried,
+            None,
+            Some(state.name.clone()),
+            detail("input", point.data.clone()),
+        );
+        if let Some(timeout) = self.ex.info.limits.execution_timeout_ms {
+            let fire_at = self
+                .now
+                .saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX));
+            self.start_timer(fire_at, TimerPurpose::ExecutionDeadline);
+        }
+        let root = self.spawn(None, ScopeId::ROOT, point.scope_input);
+        if let Some(t) = self.ex.threads.get_mut(&root) {
+            t.data = point.data;
+        }
+        self.work.push_back(Work::Enter {
+            thread: root,
+            state: point.state,
+        });
     }
 
     fn start(&mut self, input: Value) {
@@ -824,7 +863,32 @@ impl Machine<'_> {
             Some(state.name.clone()),
             error_detail(&error),
         );
+        self.remember_retry_point(thread, state);
         self.fail_scope(thread, error);
+    }
+
+    /// A top-level state failing fails the execution: remember where a retry resumes.
+    fn remember_retry_point(&mut self, thread: ThreadId, state: &State) {
+        let Some(t) = self.ex.threads.get(&thread) else {
+            return;
+        };
+        let Some(state_id) = t.at.as_ref().map(|a| a.state) else {
+            return;
+        };
+        if t.parent.is_some() {
+            return;
+        }
+        let data = match (self.flow.scope(t.scope).data, &state.input, &t.at) {
+            // The pipe data moved into the state's input (see `state_input`).
+            (DataModel::Pipe, None, Some(active)) => active.input.clone(),
+            _ => t.data.clone(),
+        };
+        let point = crate::execution::RetryPoint {
+            state: state_id,
+            scope_input: t.scope_input.clone(),
+            data,
+        };
+        self.ex.retry_point = Some(point);
     }
 
     fn catch_value(

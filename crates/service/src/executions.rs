@@ -253,6 +253,62 @@ impl Service {
         }
     }
 
+    /// Runs a failed execution again from its failed state (FunctionGraph's `retry`).
+    pub async fn retry_execution(&self, caller: &Caller, flow: &str, name: &str) -> Result<()> {
+        let flow = self.flow(caller, flow).await?;
+        let record = self.execution(&flow, name).await?;
+        match self.runtime.submit(record.id, Input::Retry).await? {
+            Applied::Committed(..) => Ok(()),
+            Applied::Rejected(rejection, _) => Err(ServiceError::InvalidArgument(format!(
+                "execution {name} cannot be retried: {rejection}"
+            ))),
+        }
+    }
+
+    /// Completes the task of state `state` from outside (FunctionGraph's workflow callback):
+    /// a callback task waiting for its report gets it; an in-flight call gets this result
+    /// instead of its own, and its connection is closed.
+    pub async fn complete_state(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        execution: &str,
+        state: &str,
+        result: CallbackResult,
+    ) -> Result<()> {
+        let flow = self.flow(caller, flow).await?;
+        let record = self.execution(&flow, execution).await?;
+        if let Some((_, token)) = record
+            .state
+            .awaiting_callbacks()
+            .find(|(s, _)| s.as_str() == state)
+        {
+            let token = token.to_string();
+            return self.report_task(caller, &token, result).await.map(|_| ());
+        }
+        let op = record
+            .state
+            .task_in_flight(state)
+            .ok_or_else(|| ServiceError::NotWaiting(execution.to_string()))?;
+        let result = match result {
+            CallbackResult::Succeeded { output } => {
+                Ok(self.parse_json("the task output", &output)?)
+            }
+            CallbackResult::Failed { error, cause } => Err(TaskError::new(error, cause)),
+        };
+        match self
+            .runtime
+            .submit(record.id, Input::TaskCompleted { op, result })
+            .await?
+        {
+            Applied::Committed(..) => {
+                self.runtime.abort_call(record.id, op);
+                Ok(())
+            }
+            Applied::Rejected(..) => Err(ServiceError::NotWaiting(execution.to_string())),
+        }
+    }
+
     /// The definition an execution runs (its flow may have been updated since it started).
     pub async fn execution_definition(
         &self,

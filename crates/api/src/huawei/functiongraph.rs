@@ -13,8 +13,8 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
-    Caller, FUNCTIONGRAPH_V2, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
-    StepStatus, step_runs,
+    CallbackResult, Caller, FUNCTIONGRAPH_V2, FlowChanges, FlowSpec, Service, ServiceError,
+    StartRequest, StepRun, StepStatus, step_runs,
 };
 use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
 
@@ -62,6 +62,12 @@ pub async fn handle(
         }
         ["workflows", id, "executions", execution, "terminate"] if m == Method::POST => {
             terminate(service, caller, id, execution).await
+        }
+        ["workflows", id, "executions", execution, "retry"] if m == Method::POST => {
+            retry(service, caller, id, execution).await
+        }
+        ["workflows", id, "callback"] if m == Method::POST => {
+            callback(service, caller, id, request).await
         }
         _ => {
             return Err(HuaweiError::new(
@@ -377,6 +383,59 @@ async fn terminate(
         )
         .await?;
     Ok(Reply::empty(200))
+}
+
+/// `retry`: a failed NORMAL execution runs again from the state that failed.
+async fn retry(
+    service: &Service,
+    caller: &Caller,
+    id: &str,
+    execution: &str,
+) -> Result<Reply, ServiceError> {
+    service.authorize(caller, "functiongraph:workflow:retry")?;
+    let flow = service.flow_by_public_id(caller, id).await?;
+    service
+        .retry_execution(caller, flow.name.as_str(), execution)
+        .await?;
+    Ok(Reply::empty(200))
+}
+
+/// `callback`: completes the running state `X-Workflow-State-Id` of execution
+/// `X-Workflow-Run-Id` with `{result, error, output}` (`result` `success` carries `output`).
+async fn callback(
+    service: &Service,
+    caller: &Caller,
+    id: &str,
+    request: &Routed<'_>,
+) -> Result<Reply, ServiceError> {
+    service.authorize(caller, "functiongraph:workflow:callback")?;
+    let flow = service.flow_by_public_id(caller, id).await?;
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ServiceError::InvalidArgument(format!("the header {name} is required")))
+    };
+    let (execution, state) = (header("x-workflow-run-id")?, header("x-workflow-state-id")?);
+    let body = request.json_body().map_err(ServiceError::InvalidArgument)?;
+    let result = match body["result"].as_str() {
+        Some("success") => CallbackResult::Succeeded {
+            output: body.get("output").unwrap_or(&json!({})).to_string(),
+        },
+        other => CallbackResult::Failed {
+            error: body["error"]
+                .as_str()
+                .unwrap_or("Callback.Failed")
+                .to_string(),
+            cause: format!("the callback reported {}", other.unwrap_or("no result")),
+        },
+    };
+    service
+        .complete_state(caller, flow.name.as_str(), execution, state, result)
+        .await?;
+    Ok(Reply::ok(json!({"execution_id": execution})))
 }
 
 /// Step runs grouped by step, in the order each step first ran. A run cut short by the end

@@ -102,6 +102,9 @@ impl<'f> Sim<'f> {
 
     /// What the model says `apply` must answer.
     fn expected(&self, input: &Input) -> Result<(), Rejection> {
+        if let Input::Retry = input {
+            panic!("the simulation does not generate retries (tests/retry.rs covers them)");
+        }
         if self.finished.is_some() {
             return Err(Rejection::AlreadyCompleted);
         }
@@ -121,6 +124,7 @@ impl<'f> Sim<'f> {
                 true => Ok(()),
                 false => Err(Rejection::Stale),
             },
+            Input::Retry => Err(Rejection::NotRetryable),
         }
     }
 
@@ -176,6 +180,7 @@ impl<'f> Sim<'f> {
                 self.started = true;
                 None
             }
+            Input::Retry => None,
             Input::TaskCompleted { op, result } => {
                 let task = self.tasks.get_mut(op).expect("predicted outstanding");
                 if task.call.mode == TaskMode::WaitForCustomCallback && result.is_ok() {

@@ -162,6 +162,14 @@ impl Runtime {
     }
 
     /// Applies one input to an execution: commit, then effects.
+    /// Closes an in-flight task call whose result came another way (a FunctionGraph callback
+    /// completed its state): its answer, if it still comes, is discarded.
+    pub fn abort_call(&self, id: ExecutionId, op: OpId) {
+        if let Some(token) = lock(&self.inflight).remove(&(id, op)) {
+            token.cancel();
+        }
+    }
+
     pub async fn submit(&self, id: ExecutionId, input: Input) -> Result<Applied, RuntimeError> {
         let guard = self.execution_lock(id);
         let _held = guard.lock().await;
