@@ -174,6 +174,15 @@ def test_a_workflow_created_here_runs_its_states_with_retry_and_catch(fgs, funct
     assert len(functions.calls_to("/default/fg_double")) - before == 3, "one call and two retries"
     assert [e.status for e in done.node_execution_details[0].executions] == ["fail"]
 
+    now_ms = int(time.time() * 1000)
+    window = {"period": "1", "start_time": str(now_ms - 600_000), "end_time": str(now_ms + 60_000)}
+    metric = fgs.show_work_flow_metric(fg.ShowWorkFlowMetricRequest(workflow_urn=created.workflow_urn, **window))
+    assert sum(p.value for p in metric.count) == 2
+    assert sum(p.value for p in metric.fail_count) == 0 and sum(p.value for p in metric.running_count) == 0
+    assert any(p.value > 0 for p in metric.duration)
+    tenant = fgs.show_tenant_metric(fg.ShowTenantMetricRequest(**window))
+    assert sum(p.value for p in tenant.count) >= 2
+
 
 def test_update_delete_and_express_sync_executions(fgs, functions):
     functions.register("/default/fg_double", doubling)

@@ -199,3 +199,44 @@ def test_stopping_a_graph_with_1000_running_executions_reports_progress(fnf, ges
         token = listed.body.next_token
     assert stopped == 1000
     assert not fnf.list_executions(m.ListExecutionsRequest(flow_name=flow, status="Running")).body.executions
+
+
+def test_a_graph_stop_reaches_executions_started_through_every_api(sluice, ges, functions):
+    """One DataArts job, also a FunctionGraph workflow and a GES graph: instances started by
+    DataArts and executions started by FunctionGraph are all stopped by the graph stop."""
+    from huaweicloudsdkdgc import v1 as dgc
+    from huaweicloudsdkfunctiongraph import v2 as fg
+
+    functions.register("/dlf/cross", hang())
+    jobs = sluice.huawei(dgc.DgcClient)
+    workflows = sluice.huawei(fg.FunctionGraphClient)
+    job = unique("cross")
+    node = dgc.Node(name="call", type="RESTAPI", location=dgc.Location(x="0", y="0"),
+                    properties=[dgc.ModelProperty(name="url", value=f"http://127.0.0.1:{functions.port}/dlf/cross")])
+    jobs.create_job(dgc.CreateJobRequest(body=dgc.JobInfo(name=job, nodes=[node])))
+    before = len(functions.calls_to("/dlf/cross"))
+    instance_id = jobs.run_once(dgc.RunOnceRequest(job_name=job, body=dgc.StartJobReq(job_params=[]))).instance_id
+    workflow = [w for w in workflows.list_workflow(fg.ListWorkflowRequest(workflow_name=job)).workflows if w.name == job][0]
+    execution_id = workflows.start_workflow_execution(fg.StartWorkflowExecutionRequest(
+        workflow_id=workflow.id, body=fg.FlowExecuteBody(input={}))).execution_id
+    wait_for(lambda: len(functions.calls_to("/dlf/cross")) - before == 2)
+    calls = functions.calls_to("/dlf/cross")[before:]
+
+    graph = graph_of(ges, job)
+    assert graph.id == workflow.id, "one flow, one id in every API"
+    job_id = ges.stop_graph(v1.StopGraphRequest(graph_id=graph.id, action_id="stop")).job_id
+    assert wait_job(ges, graph.id, job_id).status == "success"
+    finished = time.monotonic()
+    assert_all_closed(calls, finished)
+    shown = jobs.show_job_instance(dgc.ShowJobInstanceRequest(job_name=job, instance_id=str(instance_id)))
+    assert shown.status == "manual-stop"
+    run = workflows.show_workflow_execution(fg.ShowWorkflowExecutionRequest(workflow_id=workflow.id, execution_id=execution_id))
+    assert run.status == "cancel"
+    # Each API refuses new runs of the stopped graph in its own words.
+    with pytest.raises(ClientRequestException) as raised:
+        jobs.run_once(dgc.RunOnceRequest(job_name=job, body=dgc.StartJobReq(job_params=[])))
+    assert raised.value.error_code.startswith("DLF.")
+    with pytest.raises(ClientRequestException) as raised:
+        workflows.start_workflow_execution(fg.StartWorkflowExecutionRequest(
+            workflow_id=workflow.id, body=fg.FlowExecuteBody(input={})))
+    assert (raised.value.status_code, raised.value.error_code) == (428, "FSS.0428")

@@ -66,6 +66,10 @@ pub async fn handle(
         ["workflows", id, "executions", execution, "retry"] if m == Method::POST => {
             retry(service, caller, id, execution).await
         }
+        ["workflow-statistic"] if m == Method::GET => metrics(service, caller, None, request).await,
+        ["workflow-statistic", urn] if m == Method::GET => {
+            metrics(service, caller, Some(urn), request).await
+        }
         ["workflows", id, "callback"] if m == Method::POST => {
             callback(service, caller, id, request).await
         }
@@ -383,6 +387,92 @@ async fn terminate(
         )
         .await?;
     Ok(Reply::empty(200))
+}
+
+/// `workflow-statistic[/{urn}]`: per `period` minutes from `start_time` to `end_time` (epoch
+/// ms), the executions started (`count`), their mean duration in ms (`duration`), how many of
+/// them failed (`fail_count`) and how many still run (`running_count`); for one workflow, or
+/// every workflow of the tenant.
+async fn metrics(
+    service: &Service,
+    caller: &Caller,
+    urn: Option<&str>,
+    request: &Routed<'_>,
+) -> Result<Reply, ServiceError> {
+    service.authorize(caller, "functiongraph:workflow:getMetric")?;
+    let now = Timestamp::now().as_millisecond();
+    let number = |name: &str, default: Millis| -> Result<Millis, ServiceError> {
+        request.query_param(name).map_or(Ok(default), |t| {
+            t.parse()
+                .map_err(|_| ServiceError::InvalidArgument(format!("{name} must be a number")))
+        })
+    };
+    let period = number("period", 60)?.max(1) * 60_000;
+    let end = number("end_time", now)?;
+    let start = number("start_time", end - 24 * 3_600_000)?;
+    if end <= start || (end - start) / period > 10_000 {
+        return Err(ServiceError::InvalidArgument(
+            "start_time must be before end_time, in at most 10,000 periods".into(),
+        ));
+    }
+    let flows = match urn {
+        Some(urn) => {
+            let name = workflow_name_of(urn).ok_or_else(|| {
+                ServiceError::InvalidArgument(format!("{urn:?} is not a workflow URN"))
+            })?;
+            vec![service.describe_flow(caller, name).await?]
+        }
+        None => service.all_flows(caller).await?,
+    };
+    let filter = ExecutionFilter {
+        started_from: Some(start),
+        started_to: Some(end),
+        ..Default::default()
+    };
+    let buckets = usize::try_from((end - start + period - 1) / period).unwrap_or(0);
+    let mut sums = vec![Bucket::default(); buckets];
+    for flow in &flows {
+        for e in service.all_executions(caller, flow, &filter).await? {
+            let begin = e.state.started_at.unwrap_or(e.created_at);
+            let Some(bucket) = usize::try_from((begin - start) / period)
+                .ok()
+                .and_then(|i| sums.get_mut(i))
+            else {
+                continue;
+            };
+            bucket.count += 1;
+            match (e.status(), e.state.stopped_at) {
+                (Status::Failed | Status::TimedOut, _) => bucket.failed += 1,
+                (s, _) if !s.is_terminal() => bucket.running += 1,
+                _ => {}
+            }
+            if let Some(stopped) = e.state.stopped_at {
+                bucket.finished += 1;
+                bucket.total_ms += stopped - begin;
+            }
+        }
+    }
+    let series = |value: fn(&Bucket) -> f64| -> Vec<Value> {
+        sums.iter()
+            .enumerate()
+            .map(|(i, b)| json!({"timestamp": start + period * i as Millis, "value": value(b)}))
+            .collect()
+    };
+    Ok(Reply::ok(json!({
+        "count": series(|b| b.count as f64),
+        "duration": series(|b| if b.finished == 0 { 0.0 } else { b.total_ms as f64 / b.finished as f64 }),
+        "fail_count": series(|b| b.failed as f64),
+        "running_count": series(|b| b.running as f64),
+    })))
+}
+
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    count: u64,
+    failed: u64,
+    running: u64,
+    finished: u64,
+    total_ms: Millis,
 }
 
 /// `retry`: a failed NORMAL execution runs again from the state that failed.
