@@ -1,4 +1,5 @@
-//! Arbitrary text as a flow definition (either CloudFlow form, YAML or JSON). Nothing may panic.
+//! Arbitrary text as a flow definition in every language sluice compiles (CloudFlow in either
+//! form, FunctionGraph v2 and v1.0, DataArts jobs). Nothing may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -6,5 +7,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = sluice_lang::cloudflow::parse(text);
+        let _ = sluice_lang::functiongraph::parse_v2(text);
+        let _ = sluice_lang::functiongraph::parse_v1(text);
+        let _ = sluice_lang::dataarts::parse(text);
     }
 });

@@ -206,3 +206,15 @@ def test_a_stopped_shell_node_leaves_no_process_behind(tmp_path, functions):
         assert instance(client, job, instance_id).status == "manual-stop"
     finally:
         server.stop()
+
+
+def test_bad_signatures_and_foreign_projects_are_refused(sluice, tenant_sluice, client):
+    from conftest import TENANT_A_KEY, TENANT_B_PROJECT
+
+    wrong = sluice.huawei(dgc.DgcClient, secret="wrong")
+    assert dlf_error(lambda: wrong.list_jobs(dgc.ListJobsRequest())) == (401, "APIG.0301")
+    job = unique("dag_auth")
+    assert dlf_error(lambda: create_job(wrong, job, [dummy_node("a")])) == (401, "APIG.0301")
+    assert dlf_error(lambda: client.show_job(dgc.ShowJobRequest(workspace=WORKSPACE, job_name=job))) == (400, "DLF.0100")
+    foreign = tenant_sluice.huawei(dgc.DgcClient, *TENANT_A_KEY, project_id=TENANT_B_PROJECT)
+    assert dlf_error(lambda: foreign.list_jobs(dgc.ListJobsRequest())) == (403, "DLF.6888")
