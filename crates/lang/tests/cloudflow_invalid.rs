@@ -26,3 +26,8 @@ fn display_names_line_column_and_state() {
         "line 8, column 11, state \"Pass1\": unknown Next \"Pas2\" (did you mean \"Pass2\"?); states in this scope: Pass1, Pass2, Pass3"
     );
 }
+
+#[test]
+fn garbage_is_refused() {
+    support::refuses_garbage(parse);
+}

@@ -56,16 +56,6 @@ pub async fn handle(
     reply.map_err(error)
 }
 
-/// A project that is not the caller's.
-pub fn foreign_project(project: &str) -> HuaweiError {
-    HuaweiError::new(
-        SHAPE,
-        403,
-        "FSS.0403",
-        format!("Forbidden: the project {project} is not the access key's"),
-    )
-}
-
 enum V1Error {
     /// A code of the v1.0 table with its status and message.
     Code(u16, &'static str, String),
@@ -537,18 +527,11 @@ fn time(ms: Millis) -> String {
 
 /// `start` (1-based, default 1) and `limit` (1..=1000, default 10).
 fn page(request: &Routed<'_>) -> V1Result<(usize, usize)> {
-    let number = |name: &str, default: usize, max: usize| match request.query_param(name) {
-        None => Ok(default),
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| invalid(&format!("{name} must be a whole number from 1 to {max}"))),
-    };
-    Ok((
-        number("start", 1, usize::MAX)?,
-        number("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
-    ))
+    let start = request.number("start", 1, 1..=usize::MAX);
+    let limit = request.number("limit", DEFAULT_LIMIT, 1..=MAX_LIMIT);
+    start
+        .and_then(|s| limit.map(|l| (s, l)))
+        .map_err(|e| invalid(&e))
 }
 
 /// The one mapping to the v1.0 `FGS.*` codes.

@@ -38,12 +38,7 @@ pub async fn handle(
     caller: &Caller,
     request: &Routed<'_>,
 ) -> Result<Reply, HuaweiError> {
-    let workspace = request
-        .headers
-        .get("workspace")
-        .and_then(|v| v.to_str().ok())
-        .filter(|w| !w.is_empty())
-        .unwrap_or(DEFAULT_WORKSPACE);
+    let workspace = request.header("workspace").unwrap_or(DEFAULT_WORKSPACE);
     let jobs = Jobs {
         service,
         caller,
@@ -126,7 +121,7 @@ impl Jobs<'_> {
 
     async fn list(&self, request: &Routed<'_>) -> JobResult<Reply> {
         self.service.authorize(self.caller, "dlf:job:list")?;
-        let (offset, limit) = page(request)?;
+        let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
         let name = request.query_param("jobName");
         let jobs: Vec<FlowRecord> = self
             .service
@@ -239,7 +234,7 @@ impl Jobs<'_> {
 
     async fn instances(&self, request: &Routed<'_>) -> JobResult<Reply> {
         self.service.authorize(self.caller, "dlf:instance:list")?;
-        let (offset, limit) = page(request)?;
+        let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
         let status = request.query_param("status");
         let from = millis_param(request, "minPlanTime")?;
         let to = millis_param(request, "maxPlanTime")?;
@@ -628,25 +623,6 @@ fn millis_param(request: &Routed<'_>, name: &str) -> Result<Option<Millis>, Serv
             })
         })
         .transpose()
-}
-
-fn page(request: &Routed<'_>) -> Result<(usize, usize), ServiceError> {
-    let number = |name: &str, default: usize, max: usize| match request.query_param(name) {
-        None => Ok(default),
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                ServiceError::InvalidArgument(format!(
-                    "{name} must be a whole number from 0 to {max}, not {text:?}"
-                ))
-            }),
-    };
-    Ok((
-        number("offset", 0, usize::MAX)?,
-        number("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
-    ))
 }
 
 /// The one mapping to DataArts codes (§2.4): every listed code is HTTP 400.

@@ -85,6 +85,17 @@ pub async fn handle(
     reply.map_err(error)
 }
 
+/// The workflow `id`, once the caller's key may do `action` to it.
+async fn workflow(
+    service: &Service,
+    caller: &Caller,
+    action: &str,
+    id: &str,
+) -> Result<FlowRecord, ServiceError> {
+    service.authorize(caller, action)?;
+    service.flow_by_public_id(caller, id).await
+}
+
 /// A project that is not the caller's.
 pub fn foreign_project(project: &str) -> HuaweiError {
     HuaweiError::new(
@@ -140,7 +151,7 @@ async fn list(
     request: &Routed<'_>,
 ) -> Result<Reply, ServiceError> {
     service.authorize(caller, "functiongraph:workflow:list")?;
-    let (offset, limit) = page(request)?;
+    let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let name = request.query_param("workflow_name");
     let mode = request.query_param("mode");
     let flows: Vec<FlowRecord> = service
@@ -167,8 +178,7 @@ async fn show(
     project: &str,
     id: &str,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:get")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
+    let flow = workflow(service, caller, "functiongraph:workflow:get", id).await?;
     let mut body = workflow_brief(&flow, project);
     body["definition"] = definition(&flow);
     Ok(Reply::ok(body))
@@ -181,8 +191,7 @@ async fn update(
     id: &str,
     request: &Routed<'_>,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:update")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
+    let flow = workflow(service, caller, "functiongraph:workflow:update", id).await?;
     if flow.dialect != FUNCTIONGRAPH_V2 {
         return Err(ServiceError::InvalidArgument(format!(
             "workflow {} was created through the {} API and is updated there",
@@ -241,13 +250,8 @@ async fn start(
     id: &str,
     request: &Routed<'_>,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:execute")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
-    let run_id = request
-        .headers
-        .get("x-workflowrun-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty());
+    let flow = workflow(service, caller, "functiongraph:workflow:execute", id).await?;
+    let run_id = request.header("x-workflowrun-id");
     let start = start_request(&flow, run_id, request)?;
     let (_, execution) = service.start_execution(caller, start).await?;
     Ok(Reply::ok(json!({"execution_id": execution.name.as_str()})))
@@ -259,8 +263,7 @@ async fn start_sync(
     id: &str,
     request: &Routed<'_>,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:execute")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
+    let flow = workflow(service, caller, "functiongraph:workflow:execute", id).await?;
     let start = start_request(&flow, None, request)?;
     let run = service.start_sync_execution(caller, start).await?;
     let status = status(run.outcome.status);
@@ -315,9 +318,8 @@ async fn executions(
     request: &Routed<'_>,
     paged: bool,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:listExecutions")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
-    let (offset, limit) = page(request)?;
+    let flow = workflow(service, caller, "functiongraph:workflow:listExecutions", id).await?;
+    let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let filter = ExecutionFilter {
         status: request
             .query_param("status")
@@ -355,8 +357,7 @@ async fn show_execution(
     id: &str,
     execution: &str,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:getExecution")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
+    let flow = workflow(service, caller, "functiongraph:workflow:getExecution", id).await?;
     let (_, record) = service
         .describe_execution(caller, flow.name.as_str(), execution, Default::default())
         .await?;
@@ -375,8 +376,7 @@ async fn terminate(
     id: &str,
     execution: &str,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:terminate")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
+    let flow = workflow(service, caller, "functiongraph:workflow:terminate", id).await?;
     service
         .stop_execution(
             caller,
@@ -482,8 +482,7 @@ async fn retry(
     id: &str,
     execution: &str,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:retry")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
+    let flow = workflow(service, caller, "functiongraph:workflow:retry", id).await?;
     service
         .retry_execution(caller, flow.name.as_str(), execution)
         .await?;
@@ -498,14 +497,10 @@ async fn callback(
     id: &str,
     request: &Routed<'_>,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:callback")?;
-    let flow = service.flow_by_public_id(caller, id).await?;
+    let flow = workflow(service, caller, "functiongraph:workflow:callback", id).await?;
     let header = |name: &str| {
         request
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
+            .header(name)
             .ok_or_else(|| ServiceError::InvalidArgument(format!("the header {name} is required")))
     };
     let (execution, state) = (header("x-workflow-run-id")?, header("x-workflow-state-id")?);
@@ -675,25 +670,6 @@ fn parse_time(text: &str) -> Result<Millis, ServiceError> {
         .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
         .map(|z| z.timestamp().as_millisecond())
         .ok_or_else(|| ServiceError::InvalidArgument(format!("{text:?} is not a time")))
-}
-
-fn page(request: &Routed<'_>) -> Result<(usize, usize), ServiceError> {
-    let number = |name: &str, default: usize, max: usize| match request.query_param(name) {
-        None => Ok(default),
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n <= max)
-            .ok_or_else(|| {
-                ServiceError::InvalidArgument(format!(
-                    "{name} must be a whole number from 0 to {max}, not {text:?}"
-                ))
-            }),
-    };
-    Ok((
-        number("offset", 0, usize::MAX)?,
-        number("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
-    ))
 }
 
 /// The one mapping from service errors to FunctionGraph codes (§1.5).

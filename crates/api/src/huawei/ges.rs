@@ -183,7 +183,7 @@ async fn list_graphs(
     request: &Routed<'_>,
 ) -> Result<Value, ServiceError> {
     service.authorize(caller, "ges:graph:list")?;
-    let (offset, limit) = page(request)?;
+    let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let flows = service.all_flows(caller).await?;
     let count = flows.len();
     let mut graphs = Vec::new();
@@ -199,7 +199,7 @@ async fn list_jobs(
     request: &Routed<'_>,
 ) -> Result<Value, ServiceError> {
     service.authorize(caller, "ges:job:list")?;
-    let (offset, limit) = page(request)?;
+    let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let status = request.query_param("status");
     let graph_name = request.query_param("graph_name");
     let from = request
@@ -238,26 +238,6 @@ fn day_start(text: Option<&str>) -> Result<Option<Millis>, ServiceError> {
         .to_zoned(TimeZone::UTC)
         .map_err(|e| ServiceError::InvalidArgument(format!("{text:?}: {e}")))?;
     Ok(Some(start.timestamp().as_millisecond()))
-}
-
-fn page(request: &Routed<'_>) -> Result<(usize, usize), ServiceError> {
-    let number = |name: &str, default: usize, max: usize| -> Result<usize, ServiceError> {
-        match request.query_param(name) {
-            None => Ok(default),
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= max)
-                .ok_or_else(|| {
-                    ServiceError::InvalidArgument(format!(
-                        "{name} must be a whole number from 0 to {max}, not {text:?}"
-                    ))
-                }),
-        }
-    };
-    let offset = number("offset", 0, usize::MAX)?;
-    let limit = number("limit", DEFAULT_LIMIT, MAX_LIMIT)?;
-    Ok((offset, limit))
 }
 
 async fn graph_json(

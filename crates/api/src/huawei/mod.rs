@@ -55,6 +55,50 @@ impl Routed<'_> {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A request header's text, if present and not empty.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A whole-number query parameter within `range`, `default` when absent.
+    pub fn number(
+        &self,
+        name: &str,
+        default: usize,
+        range: std::ops::RangeInclusive<usize>,
+    ) -> Result<usize, String> {
+        match self.query_param(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "{name} must be a whole number from {} to {}, not {text:?}",
+                        range.start(),
+                        range.end()
+                    )
+                }),
+        }
+    }
+
+    /// `offset` (from 0) and `limit` (1 to `max_limit`) of a listing.
+    pub fn offset_page(
+        &self,
+        default_limit: usize,
+        max_limit: usize,
+    ) -> Result<(usize, usize), ServiceError> {
+        let offset = self.number("offset", 0, 0..=usize::MAX);
+        let limit = self.number("limit", default_limit, 1..=max_limit);
+        offset
+            .and_then(|o| limit.map(|l| (o, l)))
+            .map_err(ServiceError::InvalidArgument)
+    }
+
     pub fn rest(&self) -> Vec<&str> {
         self.rest.iter().map(String::as_str).collect()
     }
@@ -112,7 +156,8 @@ impl Api {
         match self {
             Api::Ges(version) => ges::foreign_project(version, project),
             Api::FunctionGraph => functiongraph::foreign_project(project),
-            Api::CloudGraphs => cloud_graphs::foreign_project(project),
+            // The legacy API is FunctionGraph's too, with the same gateway in front.
+            Api::CloudGraphs => functiongraph::foreign_project(project),
             Api::DataArts => dataarts::foreign_project(project),
         }
     }

@@ -65,3 +65,20 @@ fn check(
     }
     Ok(())
 }
+
+/// Garbage every language must refuse, not panic on: empty text, the wrong JSON types, broken
+/// syntax, maps where lists belong and lists where maps belong.
+pub fn refuses_garbage(parse: fn(&str) -> Result<Flow, DefinitionError>) {
+    for text in [
+        "",
+        "[]",
+        "{",
+        "\"x\"",
+        "{\"states\": 3, \"nodes\": 3}",
+        "{\"states\": [{}], \"nodes\": [{}]}",
+        "{\"states\": {\"a\": []}, \"nodes\": [[]]}",
+        "{\"name\": 1, \"start\": {}, \"states\": {\"a\": {\"type\": 1}}}",
+    ] {
+        assert!(parse(text).is_err(), "{text}");
+    }
+}
