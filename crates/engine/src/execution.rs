@@ -7,6 +7,7 @@ use serde_json::Value;
 use sluice_ir::{ScopeId, StateId, StateName, TaskError};
 
 use crate::Millis;
+use crate::dag::NodeStatus;
 use crate::history::EventId;
 use crate::machine::TaskCall;
 
@@ -106,6 +107,10 @@ pub struct Execution {
     /// the data it was entered with.
     #[serde(default)]
     pub(crate) retry_point: Option<RetryPoint>,
+    /// The node statuses of each Dag state's latest run that ended: a run's own record lives
+    /// in its thread, which is gone once the state is left (see [`crate::dag_node_statuses`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) dag_runs: BTreeMap<StateId, Vec<NodeStatus>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +160,7 @@ pub(crate) enum Block {
     Wait(OpId),
     Backoff(OpId),
     Fanout(Fanout),
+    Dag(DagRun),
 }
 
 /// The children of a running Parallel or Map state.
@@ -167,6 +173,42 @@ pub(crate) struct Fanout {
     pub running: BTreeMap<u32, ThreadId>,
     /// 0: no bound.
     pub max_concurrency: u32,
+}
+
+/// The nodes of a running Dag state, by node index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DagRun {
+    pub nodes: Vec<NodeStatus>,
+    pub running: BTreeMap<u32, ThreadId>,
+    /// The outputs of finished nodes (a continued failure's error object).
+    pub results: Vec<Option<Value>>,
+    /// The error of a node whose failure drains the graph: set, nothing new starts, and the
+    /// graph fails with it once the running nodes have finished.
+    pub draining: Option<TaskError>,
+}
+
+impl DagRun {
+    pub fn new(nodes: usize) -> Self {
+        Self {
+            nodes: vec![NodeStatus::Waiting; nodes],
+            running: BTreeMap::new(),
+            results: vec![None; nodes],
+            draining: None,
+        }
+    }
+
+    /// The statuses as they stand once the run ends: what was running was cut short, what
+    /// was waiting never ran.
+    pub fn ended(&self) -> Vec<NodeStatus> {
+        self.nodes
+            .iter()
+            .map(|status| match status {
+                NodeStatus::Running => NodeStatus::Cancelled,
+                NodeStatus::Waiting => NodeStatus::Skipped,
+                other => *other,
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,6 +265,7 @@ impl Execution {
             threads: BTreeMap::new(),
             ops: BTreeMap::new(),
             retry_point: None,
+            dag_runs: BTreeMap::new(),
         }
     }
 

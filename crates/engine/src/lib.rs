@@ -11,12 +11,14 @@
 //!
 //! Start reading at [`Execution::apply`], then `machine.rs`.
 
+mod dag;
 mod data;
 mod execution;
 mod history;
 mod input;
 mod machine;
 
+pub use dag::{DagNodeStatus, NodeStatus, dag_node_statuses};
 pub use execution::{Execution, ExecutionInfo, Limits, OpId, PendingOp, Status};
 pub use history::{EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};

@@ -6,6 +6,8 @@
 //! keeps long Pass chains and Choice loops iterative, and gives one place to enforce the
 //! history limit between items.
 
+mod dag;
+
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
@@ -505,6 +507,10 @@ impl Machine<'_> {
                 }
                 Err(error) => Outcome::Error(error),
             },
+            StateKind::Dag(dag) => {
+                self.start_dag(thread, dag);
+                return;
+            }
         };
         self.work.push_back(Work::Finish { thread, outcome });
     }
@@ -1013,8 +1019,10 @@ impl Machine<'_> {
             return;
         };
         let state_id = active.state;
-        let Block::Fanout(fan) = &mut active.block else {
-            return;
+        let fan = match &mut active.block {
+            Block::Fanout(fan) => fan,
+            Block::Dag(_) => return self.start_dag_node(parent),
+            _ => return,
         };
         let index = fan.next_index;
         let at_capacity =
@@ -1076,6 +1084,9 @@ impl Machine<'_> {
             return;
         };
         let state = self.flow.state(active.state);
+        if let StateKind::Dag(_) = state.kind {
+            return self.dag_node_done(slot, result);
+        }
         let exited = if matches!(state.kind, StateKind::Parallel(_)) {
             EventType::BranchExited
         } else {
@@ -1164,9 +1175,10 @@ impl Machine<'_> {
     }
 
     fn abort_thread(&mut self, thread: ThreadId) {
-        let block = self
-            .active_mut(thread)
-            .map(|a| std::mem::replace(&mut a.block, Block::None));
+        let (state, block) = match self.active_mut(thread) {
+            Some(a) => (a.state, Some(std::mem::replace(&mut a.block, Block::None))),
+            None => (StateId(u32::MAX), None),
+        };
         match block {
             Some(Block::Task(op)) => {
                 self.remove_task(op);
@@ -1180,6 +1192,9 @@ impl Machine<'_> {
                 for child in fan.running.into_values() {
                     self.abort_thread(child);
                 }
+            }
+            Some(Block::Dag(run)) => {
+                self.close_dag(state, run);
             }
             Some(Block::None) | None => {}
         }
@@ -1198,6 +1213,7 @@ impl Machine<'_> {
                 Op::Timer { .. } => Effect::CancelTimer(op),
             });
         }
+        self.record_running_dags();
         self.ex.threads.clear();
         self.work.clear();
         let detail = match &result {
@@ -1212,6 +1228,25 @@ impl Machine<'_> {
         self.ex.status = status;
         self.ex.stopped_at = Some(self.now);
         self.step.effects.push(Effect::Finish(status));
+    }
+
+    /// The execution ends with Dag states still running: keep their node statuses (running
+    /// nodes cut short, waiting ones skipped) for reports after the end.
+    fn record_running_dags(&mut self) {
+        let ended: Vec<_> = self
+            .ex
+            .threads
+            .values()
+            .filter_map(|t| match t.at.as_ref() {
+                Some(Active {
+                    state,
+                    block: Block::Dag(run),
+                    ..
+                }) => Some((*state, run.ended())),
+                _ => None,
+            })
+            .collect();
+        self.ex.dag_runs.extend(ended);
     }
 
     // ---- helpers -----------------------------------------------------------------------

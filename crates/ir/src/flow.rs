@@ -2,8 +2,10 @@
 //!
 //! Invariants (established by the language front ends, relied on by the engine):
 //! - every [`StateId`] and [`ScopeId`] indexes into [`Flow::states`] / [`Flow::scopes`];
-//! - scope 0 is the top level; each Parallel branch and Map processor is its own scope;
+//! - scope 0 is the top level; each Parallel branch, Map processor and Dag node is its own
+//!   scope;
 //! - a state's `next` and a Choice's targets point into the state's own scope;
+//! - a Dag's `after` indices point into its own `nodes` and form no cycle;
 //! - the limits (branch count, Map concurrency, retry intervals) have been checked.
 
 use serde::{Deserialize, Serialize};
@@ -123,6 +125,8 @@ pub enum StateKind {
     Choice(Choice),
     Parallel(Parallel),
     Map(Map),
+    /// Nodes run as their predecessors finish (DataArts jobs).
+    Dag(Dag),
     Wait(Wait),
     /// Ends the current scope successfully with the state's input as output.
     Succeed,
@@ -138,6 +142,7 @@ impl StateKind {
             StateKind::Choice(_) => "Choice",
             StateKind::Parallel(_) => "Parallel",
             StateKind::Map(_) => "Map",
+            StateKind::Dag(_) => "Dag",
             StateKind::Wait(_) => "Wait",
             StateKind::Succeed => "Succeed",
             StateKind::Fail(_) => "Fail",
@@ -150,6 +155,7 @@ impl StateKind {
             StateKind::Task(t) => Some(&t.recovery),
             StateKind::Parallel(p) => Some(&p.recovery),
             StateKind::Map(m) => Some(&m.recovery),
+            StateKind::Dag(d) => Some(&d.recovery),
             _ => None,
         }
     }
@@ -284,6 +290,41 @@ pub struct Map {
     pub item_input: ItemInput,
     pub result: Aggregate,
     pub recovery: Recovery,
+}
+
+/// A graph of nodes, each a scope run with the state's input once every node it comes
+/// `after` has finished: nodes without predecessors start at once, together. The state's
+/// result is an object of the nodes' outputs by node name, in node order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dag {
+    pub nodes: Vec<DagNode>,
+    /// Retry and Catch of the whole graph (a node's own retries belong to its states).
+    pub recovery: Recovery,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DagNode {
+    /// Unique within the Dag; the key of the node's output.
+    pub name: String,
+    pub scope: ScopeId,
+    /// Indices into [`Dag::nodes`] of the nodes this one waits for.
+    pub after: Vec<u32>,
+    pub on_failure: NodeFailure,
+}
+
+/// What the failure of a node (its scope failing, retries spent) does to the graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NodeFailure {
+    /// The graph fails at once with the node's error: running nodes are cancelled, the
+    /// others never start (DataArts `FAIL`).
+    Fail,
+    /// The node counts as finished, its error object as its output: its successors run
+    /// (DataArts `IGNORE`).
+    Continue,
+    /// No further node starts; the nodes already running finish; then the graph fails with
+    /// the node's error (DataArts `SUSPEND`: the vendor pauses the instance for an operator;
+    /// sluice has no paused state, so it drains and fails, and a rerun resumes the job).
+    Drain,
 }
 
 /// How the outputs of branches or iterations become the state's result.

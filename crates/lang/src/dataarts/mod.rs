@@ -1,30 +1,38 @@
 //! DataArts Factory jobs (DGC/DLF `JobInfo`, spec §2.2) to the IR.
 //!
-//! A job's `nodes` form a DAG through `preNodeName`. It runs in dependency layers: layer 1
-//! holds the nodes without predecessors, layer k+1 the nodes whose predecessors are all in
-//! layers 1..=k. Each layer is a Parallel state (`layer-1`, `layer-2`, …) with one branch per
-//! node, so every edge is respected; a node may wait for a slower node of the previous layer
-//! that it does not depend on (a known simplification of the vendor's scheduling).
+//! A job is one Dag state (named [`JOB_STATE`]) whose nodes are the job's `nodes`, with the
+//! `preNodeName` edges: a node starts as soon as all its predecessors have finished, nodes
+//! without predecessors at once. Each node is a scope holding one state named after the node,
+//! so its history events (`StepEntered`, `StepExited`/`StepFailed`) carry the node's name.
+//! Cycles, unknown predecessors and duplicate names are located problems.
 //!
 //! Node types: `Dummy` is a Pass state; `RESTAPI` is the built-in HTTP action with the
 //! request its properties describe (`url`, `method` (default POST), `headers` (a JSON object),
 //! `body`); `Shell` the built-in shell action with its `script` property; any other
 //! type `T` calls the action `DLF:T` with the node's properties (the server maps it to an
-//! endpoint or refuses the job). `failPolicy`: `FAIL` (default) and `SUSPEND` fail the job
-//! (and stop the nodes still running); `IGNORE` lets the successors run. `retryTimes` /
-//! `retryInterval` (seconds) retry a failed node; `maxExecutionTime` (minutes) bounds it.
+//! endpoint or refuses the job). `failPolicy` (see [`NodeFailure`]): `FAIL` (the default)
+//! fails the job at once and cancels the nodes still running; `IGNORE` counts the failed
+//! node as finished so its successors run; `SUSPEND` starts no further node, lets the running
+//! ones finish, then fails the job (DataArts pauses the instance for an operator to resume;
+//! sluice has no paused instances, and a rerun plays that part). `retryTimes` /
+//! `retryInterval` (seconds) retry a failed node through the task's Retry; `maxExecutionTime`
+//! (minutes) is the task's timeout, each attempt's.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 use sluice_ir::{
-    Aggregate, Body, Catcher, DataModel, ErrorCode, Flow, Language, Next, Parallel, Recovery,
-    Retrier, ScopeId, StateId, StateKind, Task, TaskMode, TaskTarget, Template, actions,
+    Body, Dag, DagNode, DataModel, ErrorCode, Flow, Language, Next, NodeFailure, Recovery, Retrier,
+    ScopeId, StateKind, Task, TaskMode, TaskTarget, Template, actions,
 };
 
 use crate::cloudflow::{Arena, Fields, Problems, StateBody};
 use crate::doc::{Loc, Node, parse_document};
 use crate::error::{DefinitionError, Problem};
+
+/// The name of a job's one top-level state, the Dag of its nodes ('#' keeps it apart from
+/// every node name).
+pub const JOB_STATE: &str = "#job";
 
 /// Prefix of the action of a node type the runtime does not perform itself: `DLF:{type}`.
 pub const NODE_ACTION_PREFIX: &str = "DLF:";
@@ -95,8 +103,8 @@ pub fn parse(text: &str) -> Result<Flow, DefinitionError> {
         .collect();
     let name = name.map(str::to_string);
     problems.into_result(())?;
-    let layers = layers(&nodes)?;
-    Ok(build(&nodes, &layers, name))
+    let predecessors = predecessors(&nodes)?;
+    Ok(build(&nodes, &predecessors, name))
 }
 
 /// One node as written.
@@ -105,6 +113,7 @@ struct JobNode {
     loc: Loc,
     predecessors: Vec<(String, Loc)>,
     kind: StateKind,
+    on_failure: NodeFailure,
 }
 
 impl JobNode {
@@ -136,11 +145,13 @@ impl JobNode {
                 .map_err(in_node)?,
         };
         let kind = node_kind(ty, &properties, &fields).map_err(in_node)?;
+        let on_failure = fail_policy(&fields).map_err(in_node)?;
         Ok(JobNode {
             name,
             loc: name_node.loc,
             predecessors,
             kind,
+            on_failure,
         })
     }
 }
@@ -167,7 +178,7 @@ fn node_kind(
     fields: &Fields<'_>,
 ) -> Result<StateKind, Problem> {
     // Checked for every type, a Dummy's too: a typo is a mistake wherever it is.
-    let recovery = recovery(fields)?;
+    let recovery = retries(fields)?;
     let timeout_secs = fields
         .optional_int("maxExecutionTime", 1, MAX_EXECUTION_MINUTES)?
         .map(|minutes| minutes.unsigned_abs() * 60);
@@ -251,13 +262,14 @@ fn rest_request(properties: &Map<String, Value>, fields: &Fields<'_>) -> Result<
     Ok(json!({ "url": url, "method": method, "headers": headers, "body": body }))
 }
 
-fn recovery(fields: &Fields<'_>) -> Result<Recovery, Problem> {
+/// `retryTimes` retries after `retryInterval` seconds, whatever the error.
+fn retries(fields: &Fields<'_>) -> Result<Recovery, Problem> {
     let mut recovery = Recovery::default();
     let times = fields.optional_int("retryTimes", 0, 100)?.unwrap_or(0);
+    let interval = fields
+        .optional_int("retryInterval", 0, 86_400)?
+        .unwrap_or(DEFAULT_RETRY_INTERVAL_SECS);
     if times > 0 {
-        let interval = fields
-            .optional_int("retryInterval", 0, 86_400)?
-            .unwrap_or(DEFAULT_RETRY_INTERVAL_SECS);
         recovery.retry.push(Retrier {
             errors: vec![ErrorCode::ALL.to_string()],
             max_attempts: u32::try_from(times).unwrap_or(0),
@@ -266,30 +278,29 @@ fn recovery(fields: &Fields<'_>) -> Result<Recovery, Problem> {
             max_backoff_secs: None,
         });
     }
-    match fields.optional_str("failPolicy")?.unwrap_or("FAIL") {
-        "FAIL" | "SUSPEND" => {}
-        // The catch target is filled in when the node's scope is built.
-        "IGNORE" => recovery.catch.push(Catcher {
-            errors: vec![ErrorCode::ALL.to_string()],
-            next: StateId(u32::MAX),
-            output: None,
-        }),
-        other => {
-            return Err(Problem::at(
-                fields.loc(),
-                format!("unknown failPolicy {other:?}; allowed: FAIL, IGNORE, SUSPEND"),
-            ));
-        }
-    }
     Ok(recovery)
 }
 
-/// Node indices by layer (Kahn's algorithm, document order within a layer). Unknown
-/// predecessors, duplicates and cycles are located problems.
-fn layers(nodes: &[JobNode]) -> Result<Vec<Vec<usize>>, DefinitionError> {
+fn fail_policy(fields: &Fields<'_>) -> Result<NodeFailure, Problem> {
+    match fields.optional_str("failPolicy")?.unwrap_or("FAIL") {
+        "FAIL" => Ok(NodeFailure::Fail),
+        "IGNORE" => Ok(NodeFailure::Continue),
+        "SUSPEND" => Ok(NodeFailure::Drain),
+        other => Err(Problem::at(
+            fields
+                .get("failPolicy")
+                .map_or(fields.loc(), Node::text_loc),
+            format!("unknown failPolicy {other:?}; allowed: FAIL, IGNORE, SUSPEND"),
+        )),
+    }
+}
+
+/// Each node's predecessors as node indices. Duplicate names, unknown predecessors and
+/// cycles are located problems.
+fn predecessors(nodes: &[JobNode]) -> Result<Vec<Vec<u32>>, DefinitionError> {
     let mut problems = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    for (i, node) in nodes.iter().enumerate() {
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    for (i, node) in (0u32..).zip(nodes) {
         if index.insert(&node.name, i).is_some() {
             problems.push(Problem::at(
                 node.loc,
@@ -297,112 +308,90 @@ fn layers(nodes: &[JobNode]) -> Result<Vec<Vec<usize>>, DefinitionError> {
             ));
         }
     }
+    let mut edges = Vec::with_capacity(nodes.len());
     for node in nodes {
+        let mut after = Vec::new();
         for (pred, loc) in &node.predecessors {
-            if !index.contains_key(pred.as_str()) {
-                problems.push(
+            match index.get(pred.as_str()) {
+                Some(p) if !after.contains(p) => after.push(*p),
+                Some(_) => {}
+                None => problems.push(
                     Problem::at(*loc, format!("unknown preNodeName {pred:?}")).in_state(&node.name),
-                );
+                ),
             }
         }
+        edges.push(after);
     }
-    if !problems.is_empty() {
-        return Err(DefinitionError { problems });
-    }
-    let mut layer_of: Vec<Option<usize>> = vec![None; nodes.len()];
-    let mut layers: Vec<Vec<usize>> = Vec::new();
-    loop {
-        let ready: Vec<usize> = (0..nodes.len())
-            .filter(|i| layer_of[*i].is_none())
-            .filter(|i| {
-                nodes[*i]
-                    .predecessors
-                    .iter()
-                    .all(|(p, _)| layer_of[index[p.as_str()]].is_some())
-            })
-            .collect();
-        if ready.is_empty() {
-            break;
-        }
-        for i in &ready {
-            layer_of[*i] = Some(layers.len());
-        }
-        layers.push(ready);
-    }
-    let cyclic: Vec<Problem> = nodes
-        .iter()
-        .zip(&layer_of)
-        .filter(|(_, layer)| layer.is_none())
-        .map(|(n, _)| {
-            Problem::at(n.loc, "the node is on a cycle of preNodeName edges").in_state(&n.name)
-        })
-        .collect();
-    if cyclic.is_empty() {
-        Ok(layers)
+    problems.extend(on_cycles(&edges).into_iter().map(|i| &nodes[i]).map(|n| {
+        Problem::at(n.loc, "the node is on a cycle of preNodeName edges").in_state(&n.name)
+    }));
+    if problems.is_empty() {
+        Ok(edges)
     } else {
-        Err(DefinitionError { problems: cyclic })
+        Err(DefinitionError { problems })
     }
 }
 
-fn build(nodes: &[JobNode], layers: &[Vec<usize>], name: Option<String>) -> Flow {
+/// The nodes that are their own (indirect) predecessors, in order. Only these: a node that
+/// merely follows a cycle is not reported, the cycle is the mistake.
+fn on_cycles(edges: &[Vec<u32>]) -> Vec<usize> {
+    (0..edges.len())
+        .filter(|start| {
+            let mut seen = vec![false; edges.len()];
+            let mut stack: Vec<u32> = edges[*start].clone();
+            while let Some(p) = stack.pop() {
+                let p = p as usize;
+                if p == *start {
+                    return true;
+                }
+                if !std::mem::replace(&mut seen[p], true) {
+                    stack.extend(&edges[p]);
+                }
+            }
+            false
+        })
+        .collect()
+}
+
+fn build(nodes: &[JobNode], predecessors: &[Vec<u32>], name: Option<String>) -> Flow {
     let mut arena = Arena::default();
     let root = arena.new_scope(DataModel::Pipe);
-    let ids: Vec<StateId> = (1..=layers.len())
-        .map(|k| arena.reserve_state(root, &format!("layer-{k}"), Loc::default()))
+    let job = arena.reserve_state(root, JOB_STATE, Loc::default());
+    let dag_nodes = nodes
+        .iter()
+        .zip(predecessors)
+        .map(|(node, after)| DagNode {
+            name: node.name.clone(),
+            scope: node_scope(&mut arena, node),
+            after: after.clone(),
+            on_failure: node.on_failure,
+        })
         .collect();
-    for (k, layer) in layers.iter().enumerate() {
-        let branches = layer
-            .iter()
-            .map(|i| node_scope(&mut arena, &nodes[*i]))
-            .collect();
-        let next = ids.get(k + 1).map_or(Next::End, |id| Next::State(*id));
-        let kind = StateKind::Parallel(Parallel {
-            branches,
-            result: Aggregate::Array,
-            recovery: Recovery::default(),
-        });
-        arena.fill_state(
-            ids[k],
-            StateBody {
-                kind,
-                input: None,
-                output: None,
-                next,
-            },
-        );
-    }
-    if let Some(first) = ids.first() {
-        arena.set_start(root, *first);
-    }
+    let kind = StateKind::Dag(Dag {
+        nodes: dag_nodes,
+        recovery: Recovery::default(),
+    });
+    arena.fill_state(
+        job,
+        StateBody {
+            kind,
+            input: None,
+            output: None,
+            next: Next::End,
+        },
+    );
+    arena.set_start(root, job);
     arena.into_flow(Language::DataArts, name)
 }
 
-/// A branch holding one node: its state, and for `IGNORE` a Succeed state its failure goes to.
+/// The scope of one node: its one state, named after it.
 fn node_scope(arena: &mut Arena, node: &JobNode) -> ScopeId {
     let scope = arena.new_scope(DataModel::Pipe);
     let id = arena.reserve_state(scope, &node.name, node.loc);
-    let mut kind = node.kind.clone();
-    if let StateKind::Task(task) = &mut kind
-        && !task.recovery.catch.is_empty()
-    {
-        let ignored = arena.reserve_state(scope, &format!("{}#ignored", node.name), node.loc);
-        arena.fill_state(
-            ignored,
-            StateBody {
-                kind: StateKind::Succeed,
-                input: None,
-                output: None,
-                next: Next::End,
-            },
-        );
-        for catcher in &mut task.recovery.catch {
-            catcher.next = ignored;
-        }
-    }
     arena.fill_state(
         id,
         StateBody {
-            kind,
+            kind: node.kind.clone(),
             input: None,
             output: None,
             next: Next::End,
