@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+import uuid
 
 import pytest
 from alibabacloud_fnf20190315.client import Client
@@ -29,13 +30,26 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Set (by ./scripts/test) to a throwaway PostgreSQL server: every server of the suite then
+# stores its data in a fresh database of it instead of SQLite.
+POSTGRES = os.environ.get("SLUICE_TEST_POSTGRES")
+
+
+def fresh_database():
+    """A new empty database on the throwaway PostgreSQL server, as a URL."""
+    name = f"sluice_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", POSTGRES, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    return POSTGRES.rsplit("/", 1)[0] + "/" + name
+
+
 class Sluice:
-    """One `sluice serve` process with its own data directory."""
+    """One `sluice serve` process with its own data directory (or PostgreSQL database)."""
 
     def __init__(self, data_dir, function_url, config=None):
         self.data_dir = data_dir
         self.function_url = function_url
         self.config = config
+        self.database = fresh_database() if POSTGRES else None
         self.port = free_port()
         self.process = None
         self.start()
@@ -62,6 +76,8 @@ class Sluice:
         ]
         if self.config:
             args += ["--config", str(self.config)]
+        if self.database:
+            args += ["--database", self.database]
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

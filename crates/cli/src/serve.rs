@@ -10,6 +10,8 @@ use serde::Deserialize;
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_service::{KeyConfig, LimitsConfig, Service, ServiceConfig, TenantConfig};
+use sluice_store::Store;
+use sluice_store::postgres::PostgresStore;
 use sluice_store::sqlite::SqliteStore;
 
 use crate::functions::FunctionArgs;
@@ -30,6 +32,10 @@ pub struct ServeArgs {
     /// Where the embedded database lives (created on first start) [default: ./sluice-data].
     #[arg(long, env = "SLUICE_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// A PostgreSQL database instead of the embedded SQLite one
+    /// (`postgres://user@host:port/db`); migrated at start.
+    #[arg(long, env = "SLUICE_DATABASE_URL", value_name = "URL")]
+    database: Option<String>,
     /// A TOML configuration file (tenants, keys, limits, functions); see docs/configuration.md.
     #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -47,6 +53,7 @@ pub struct ServeArgs {
 struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
+    database: Option<String>,
     function_url: Option<String>,
     #[serde(default)]
     functions: HashMap<String, String>,
@@ -84,14 +91,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: file.limits,
     };
 
-    let store = SqliteStore::open(&data_dir.join("sluice.db"))
-        .with_context(|| format!("opening the database in {}", data_dir.display()))?;
+    let store: Arc<dyn Store> = match args.database.clone().or(file.database.clone()) {
+        Some(url) => Arc::new(
+            PostgresStore::connect(&url)
+                .await
+                .context("connecting to the PostgreSQL database")?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(&data_dir.join("sluice.db"))
+                .with_context(|| format!("opening the database in {}", data_dir.display()))?,
+        ),
+    };
     let invoker = Invoker::new(endpoints).context("building the HTTP client for task calls")?;
-    let runtime = Runtime::new(
-        Arc::new(store),
-        Arc::new(invoker),
-        Arc::new(sluice_service::compile),
-    );
+    let runtime = Runtime::new(store, Arc::new(invoker), Arc::new(sluice_service::compile));
     runtime.resume().await.context("resuming executions")?;
     let service = Arc::new(Service::new(
         runtime.store().clone(),

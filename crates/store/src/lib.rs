@@ -1,8 +1,8 @@
 //! Durable storage for sluice.
 //!
-//! One [`Store`] trait. Its implementation today is [`sqlite::SqliteStore`] (the embedded
-//! default: one file, zero setup); PostgreSQL, for several nodes sharing one database, is to
-//! come behind the same trait.
+//! One [`Store`] trait, two implementations: [`sqlite::SqliteStore`] (the embedded default:
+//! one file, zero setup) and [`postgres::PostgresStore`] (a PostgreSQL database, the system of
+//! record when one machine is not enough). What both encode alike is in `encode.rs`.
 //!
 //! Invariants every implementation keeps:
 //! - [`Store::commit_step`] is atomic: the execution's new state, its history events and its
@@ -12,7 +12,9 @@
 //! - history event ids of an execution are dense and increasing (the engine assigns them; the
 //!   store refuses duplicates through its primary key).
 
+mod encode;
 mod model;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -3,85 +3,20 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::Value;
-use sluice_engine::{EventId, HistoryEvent, Millis, TaskCall};
+use sluice_engine::{EventId, HistoryEvent, Millis};
 use sluice_ir::StateName;
 
 use super::codec::{
-    corrupt, event_id_at, failed, inserting, json_at, op_at, prefix_successor, sql_int, sql_limit,
-    to_json,
+    corrupt, event_id_at, failed, inserting, json_at, op_at, prefix_successor, sql_limit,
 };
+pub(super) use crate::encode::EncodedStep;
 use crate::{
     ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowId, FlowName, NewExecution,
-    Result, StepWrite, StoreError, TaskRow, TenantId, TimerRow,
+    Result, StoreError, TaskRow, TenantId, TimerRow,
 };
 
 const COLUMNS: &str =
     "id, tenant, flow_id, flow_name, flow_revision, name, state, version, created_at";
-
-/// A step with its JSON already encoded. Encoding happens on the caller's task so the one
-/// writer thread spends its time on SQLite only.
-pub(super) struct EncodedStep {
-    state: String,
-    status: &'static str,
-    started_at: Option<Millis>,
-    stopped_at: Option<Millis>,
-    events: Vec<EncodedEvent>,
-    timers_added: Vec<(i64, Millis)>,
-    timers_removed: Vec<i64>,
-    tasks_added: Vec<(i64, String)>,
-    tasks_removed: Vec<i64>,
-}
-
-impl EncodedStep {
-    pub(super) fn new(step: &StepWrite) -> Result<Self> {
-        let state = &step.state;
-        let task = |c: &TaskCall| Ok((sql_int(c.op.0, "op id")?, to_json(c, "task call")?));
-        let timer = |t: &TimerRow| Ok((sql_int(t.op.0, "op id")?, t.fire_at));
-        let op = |op: &sluice_engine::OpId| sql_int(op.0, "op id");
-        Ok(Self {
-            state: to_json(state, "execution state")?,
-            status: state.status.as_str(),
-            started_at: state.started_at,
-            stopped_at: state.stopped_at,
-            events: step
-                .events
-                .iter()
-                .map(EncodedEvent::new)
-                .collect::<Result<_>>()?,
-            timers_added: step.timers_added.iter().map(timer).collect::<Result<_>>()?,
-            timers_removed: step.timers_removed.iter().map(op).collect::<Result<_>>()?,
-            tasks_added: step.tasks_added.iter().map(task).collect::<Result<_>>()?,
-            tasks_removed: step.tasks_removed.iter().map(op).collect::<Result<_>>()?,
-        })
-    }
-}
-
-/// A history event as the columns of its row.
-struct EncodedEvent {
-    id: i64,
-    schedule_id: Option<i64>,
-    step: Option<String>,
-    time: Millis,
-    kind: &'static str,
-    detail: String,
-}
-
-impl EncodedEvent {
-    fn new(event: &HistoryEvent) -> Result<Self> {
-        let id = sql_int(event.id.0, "event id")?;
-        Ok(Self {
-            id,
-            schedule_id: event
-                .schedule_id
-                .map(|s| sql_int(s.0, "schedule id"))
-                .transpose()?,
-            step: event.step.as_ref().map(|s| s.as_str().to_string()),
-            time: event.time,
-            kind: event.kind.as_str(),
-            detail: to_json(&event.detail, "history event detail")?,
-        })
-    }
-}
 
 /// Inserts the execution at version 1 and writes its first step's rows under the new id.
 pub(super) fn create(

@@ -1,0 +1,131 @@
+//! What every backend writes the same way: a step's columns encoded once (JSON text,
+//! integers), integer conversions, and the exact range of a name prefix.
+
+use serde::Serialize;
+use sluice_engine::{HistoryEvent, Millis, TaskCall};
+
+use crate::{Result, StepWrite, StoreError, TimerRow};
+
+pub(crate) fn backend(message: impl Into<String>) -> StoreError {
+    StoreError::Backend(message.into())
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T, what: &str) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| backend(format!("encoding {what}: {e}")))
+}
+
+/// Engine ids are u64; SQL integers are i64. Ids past i64::MAX never happen in practice,
+/// but are refused rather than wrapped.
+pub(crate) fn sql_int(value: u64, what: &str) -> Result<i64> {
+    i64::try_from(value).map_err(|_| backend(format!("{what} {value} is out of range")))
+}
+
+/// A `LIMIT` argument: usize::MAX means "all".
+pub(crate) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The smallest string greater than every string starting with `prefix`, in binary
+/// order (SQLite's, and PostgreSQL's under `COLLATE "C"`) (UTF-8 bytes, which is code point order); `None` if there is none. A prefix filter
+/// becomes the index range `name >= prefix AND name < successor`: exact, unlike LIKE (whose
+/// `_` and `%` are wildcards) or appending U+10FFFF (which misses names continuing with it).
+pub(crate) fn prefix_successor(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = next_char(last) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+fn next_char(c: char) -> Option<char> {
+    match c {
+        // Surrogates are not chars; the next one after them is U+E000.
+        '\u{D7FF}' => Some('\u{E000}'),
+        c => char::from_u32(u32::from(c) + 1),
+    }
+}
+
+/// A step with its JSON already encoded. Encoding happens on the caller's task, so a
+/// backend's writer spends its time on the database only.
+pub(crate) struct EncodedStep {
+    pub state: String,
+    pub status: &'static str,
+    pub started_at: Option<Millis>,
+    pub stopped_at: Option<Millis>,
+    pub events: Vec<EncodedEvent>,
+    pub timers_added: Vec<(i64, Millis)>,
+    pub timers_removed: Vec<i64>,
+    pub tasks_added: Vec<(i64, String)>,
+    pub tasks_removed: Vec<i64>,
+}
+
+impl EncodedStep {
+    pub(crate) fn new(step: &StepWrite) -> Result<Self> {
+        let state = &step.state;
+        let task = |c: &TaskCall| Ok((sql_int(c.op.0, "op id")?, to_json(c, "task call")?));
+        let timer = |t: &TimerRow| Ok((sql_int(t.op.0, "op id")?, t.fire_at));
+        let op = |op: &sluice_engine::OpId| sql_int(op.0, "op id");
+        Ok(Self {
+            state: to_json(state, "execution state")?,
+            status: state.status.as_str(),
+            started_at: state.started_at,
+            stopped_at: state.stopped_at,
+            events: step
+                .events
+                .iter()
+                .map(EncodedEvent::new)
+                .collect::<Result<_>>()?,
+            timers_added: step.timers_added.iter().map(timer).collect::<Result<_>>()?,
+            timers_removed: step.timers_removed.iter().map(op).collect::<Result<_>>()?,
+            tasks_added: step.tasks_added.iter().map(task).collect::<Result<_>>()?,
+            tasks_removed: step.tasks_removed.iter().map(op).collect::<Result<_>>()?,
+        })
+    }
+}
+
+/// A history event as the columns of its row.
+pub(crate) struct EncodedEvent {
+    pub id: i64,
+    pub schedule_id: Option<i64>,
+    pub step: Option<String>,
+    pub time: Millis,
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+impl EncodedEvent {
+    fn new(event: &HistoryEvent) -> Result<Self> {
+        let id = sql_int(event.id.0, "event id")?;
+        Ok(Self {
+            id,
+            schedule_id: event
+                .schedule_id
+                .map(|s| sql_int(s.0, "schedule id"))
+                .transpose()?,
+            step: event.step.as_ref().map(|s| s.as_str().to_string()),
+            time: event.time,
+            kind: event.kind.as_str(),
+            detail: to_json(&event.detail, "history event detail")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_successors_bound_exactly_the_names_with_the_prefix() {
+        assert_eq!(prefix_successor("a_"), Some("a`".into()));
+        assert_eq!(prefix_successor(""), None);
+        assert_eq!(prefix_successor("a\u{10FFFF}"), Some("b".into()));
+        assert_eq!(prefix_successor("\u{10FFFF}"), None);
+        assert_eq!(prefix_successor("\u{D7FF}"), Some("\u{E000}".into()));
+        let successor = prefix_successor("ab").unwrap_or_default();
+        assert!("ab\u{10FFFF}\u{10FFFF}" < successor.as_str());
+        assert!("ac" >= successor.as_str());
+    }
+}

@@ -1,0 +1,176 @@
+//! The PostgreSQL schema and its migrations.
+//!
+//! Names compare byte-wise (`COLLATE "C"`), as in SQLite, so name cursors and prefix ranges
+//! mean the same on both backends.
+
+use tokio_postgres::Client;
+
+use super::failed;
+use crate::{Result, StoreError};
+
+/// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
+/// edit a released entry; append a new one.
+const MIGRATIONS: &[&str] = &[V1];
+
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// A key every node takes before migrating, so nodes starting together migrate once.
+const MIGRATION_LOCK: i64 = 0x736c_7569_6365; // "sluice"
+
+const V1: &str = r#"
+CREATE TABLE flows (
+    id BIGSERIAL PRIMARY KEY,
+    tenant TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    description TEXT NOT NULL,
+    dialect TEXT NOT NULL,
+    role_arn TEXT,
+    mode TEXT NOT NULL,
+    attributes TEXT NOT NULL,
+    revision BIGINT NOT NULL,
+    open BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    deleted BOOLEAN NOT NULL DEFAULT FALSE,
+    next_version BIGINT NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX flows_by_name ON flows (tenant, name) WHERE NOT deleted;
+CREATE TABLE flow_revisions (
+    flow_id BIGINT NOT NULL,
+    revision BIGINT NOT NULL,
+    definition TEXT NOT NULL,
+    PRIMARY KEY (flow_id, revision)
+);
+CREATE TABLE executions (
+    id BIGSERIAL PRIMARY KEY,
+    tenant TEXT COLLATE "C" NOT NULL,
+    flow_id BIGINT NOT NULL,
+    flow_name TEXT COLLATE "C" NOT NULL,
+    flow_revision BIGINT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    status TEXT NOT NULL,
+    started_at BIGINT,
+    stopped_at BIGINT,
+    state TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (flow_id, name)
+);
+CREATE INDEX executions_by_status ON executions (flow_id, status, name);
+CREATE TABLE history (
+    execution_id BIGINT NOT NULL,
+    event_id BIGINT NOT NULL,
+    schedule_id BIGINT,
+    step TEXT,
+    time BIGINT NOT NULL,
+    type TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (execution_id, event_id)
+);
+CREATE TABLE timers (
+    execution_id BIGINT NOT NULL,
+    op BIGINT NOT NULL,
+    fire_at BIGINT NOT NULL,
+    PRIMARY KEY (execution_id, op)
+);
+CREATE INDEX timers_by_time ON timers (fire_at);
+CREATE TABLE tasks (
+    execution_id BIGINT NOT NULL,
+    op BIGINT NOT NULL,
+    call TEXT NOT NULL,
+    PRIMARY KEY (execution_id, op)
+);
+CREATE TABLE versions (
+    flow_id BIGINT NOT NULL,
+    version BIGINT NOT NULL,
+    revision BIGINT NOT NULL,
+    description TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (flow_id, version)
+);
+CREATE TABLE aliases (
+    flow_id BIGINT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    description TEXT NOT NULL,
+    routing TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    PRIMARY KEY (flow_id, name)
+);
+CREATE TABLE schedules (
+    id BIGSERIAL PRIMARY KEY,
+    tenant TEXT COLLATE "C" NOT NULL,
+    flow_id BIGINT NOT NULL,
+    flow_name TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    cron TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    description TEXT NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    next_fire_at BIGINT,
+    created_at BIGINT NOT NULL,
+    modified_at BIGINT NOT NULL,
+    UNIQUE (flow_id, name)
+);
+CREATE INDEX schedules_due ON schedules (next_fire_at) WHERE enabled;
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    tenant TEXT COLLATE "C" NOT NULL,
+    kind TEXT NOT NULL,
+    flow_id BIGINT NOT NULL,
+    flow_name TEXT COLLATE "C" NOT NULL,
+    filter TEXT NOT NULL,
+    status TEXT NOT NULL,
+    total BIGINT NOT NULL,
+    done BIGINT NOT NULL,
+    failure TEXT,
+    created_at BIGINT NOT NULL,
+    finished_at BIGINT
+);
+CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at);
+"#;
+
+/// Brings the database up to date in one transaction, refusing a schema newer than this code.
+pub(super) async fn migrate(client: &mut Client) -> Result<()> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(failed("starting the migration"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(failed("locking for the migration"))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        .await
+        .map_err(failed("creating schema_version"))?;
+    let applied: i64 = tx
+        .query_opt("SELECT version FROM schema_version", &[])
+        .await
+        .map_err(failed("reading schema_version"))?
+        .map_or(0, |row| row.get(0));
+    if applied > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: applied,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for migration in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(applied).unwrap_or(0))
+    {
+        tx.batch_execute(migration)
+            .await
+            .map_err(failed("migrating the schema"))?;
+    }
+    tx.execute("DELETE FROM schema_version", &[])
+        .await
+        .map_err(failed("recording the schema version"))?;
+    tx.execute(
+        "INSERT INTO schema_version (version) VALUES ($1)",
+        &[&SCHEMA_VERSION],
+    )
+    .await
+    .map_err(failed("recording the schema version"))?;
+    tx.commit()
+        .await
+        .map_err(failed("committing the migration"))
+}
