@@ -54,6 +54,10 @@ pub struct BenchArgs {
         hide_env_values = true
     )]
     access_key_secret: String,
+    /// Give the spawned server this PostgreSQL database instead of the embedded SQLite one
+    /// (its size is then not reported).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
     /// Scenarios to run (repeatable).
     #[arg(
         long = "scenario",
@@ -693,6 +697,8 @@ struct SpawnedServer {
     child: Child,
     addr: SocketAddr,
     data: tempfile::TempDir,
+    /// The data lives in a PostgreSQL database, not in `data`.
+    external_database: bool,
 }
 
 impl SpawnedServer {
@@ -719,11 +725,19 @@ impl SpawnedServer {
             .env("SLUICE_ACCESS_KEY_SECRET", &args.access_key_secret)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
+        if let Some(database) = &args.database {
+            command.arg("--database").arg(database);
+        }
         if std::env::var_os("SLUICE_LOG").is_none() {
             command.env("SLUICE_LOG", "warn");
         }
         let child = command.spawn().context("spawning sluice serve")?;
-        Ok(SpawnedServer { child, addr, data })
+        Ok(SpawnedServer {
+            child,
+            addr,
+            data,
+            external_database: args.database.is_some(),
+        })
     }
 
     async fn wait_ready(&self, client: &Client) -> anyhow::Result<()> {
@@ -759,7 +773,9 @@ impl Resources {
         Resources {
             when: when.to_string(),
             rss_bytes: server.and_then(|s| rss_bytes(s.child.id())),
-            data_bytes: server.and_then(|s| dir_bytes(s.data.path()).ok()),
+            data_bytes: server
+                .filter(|s| !s.external_database)
+                .and_then(|s| dir_bytes(s.data.path()).ok()),
         }
     }
 }
