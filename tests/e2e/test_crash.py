@@ -209,3 +209,34 @@ def test_kill_minus_9_under_load_keeps_every_acknowledged_answer(tmp_path, funct
     finally:
         load.close()
         sluice.stop()
+
+
+def test_a_call_in_flight_at_a_crash_is_made_again_with_the_same_idempotency_key(tmp_path, functions):
+    """At-least-once across a crash: the restarted server re-sends the call that was in
+    flight, with the key the function can deduplicate on."""
+    keys = []
+
+    def remember_then_answer(call, conn):
+        keys.append(call.headers.get("X-Sluice-Idempotency-Key") or call.headers.get("x-sluice-idempotency-key"))
+        if len(keys) == 1:
+            time.sleep(30)  # the server dies while this call is in flight
+        return 200, {"delivery": len(keys)}
+
+    functions.register("/e2e/crash_once", remember_then_answer)
+    sluice = Sluice(tmp_path / "data", functions.url_template)
+    try:
+        fnf = sluice.client()
+        flow = unique("crash_once")
+        create(fnf, flow, task_flow(flow, "crash_once"))
+        fnf.start_execution(m.StartExecutionRequest(flow_name=flow, execution_name="once", input="{}"))
+        deadline = time.monotonic() + 10
+        while not keys and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sluice.kill9()
+        sluice.start()
+        done = fnf.describe_execution(
+            m.DescribeExecutionRequest(flow_name=flow, execution_name="once", wait_time_seconds=20)).body
+        assert done.status == "Succeeded" and json.loads(done.output) == {"delivery": 2}
+        assert len(keys) == 2 and keys[0] and keys[0] == keys[1], keys
+    finally:
+        sluice.stop()

@@ -41,6 +41,9 @@ pub mod headers {
     pub const EXECUTION: &str = "X-Sluice-Execution";
     pub const STATE: &str = "X-Sluice-State";
     pub const ATTEMPT: &str = "X-Sluice-Attempt";
+    /// `{execution}:{op}`: the same for every delivery of one call (a call in flight when its
+    /// node died is made again by the next node), different for each retry.
+    pub const IDEMPOTENCY_KEY: &str = "X-Sluice-Idempotency-Key";
     pub const TASK_TOKEN: &str = "X-Sluice-Task-Token";
     /// Answer header naming a function error, as Function Compute sends it.
     pub const FC_ERROR_TYPE: &str = "X-Fc-Error-Type";
@@ -161,6 +164,10 @@ impl Invoker {
             .header(headers::EXECUTION, execution)
             .header(headers::STATE, call.state.as_str())
             .header(headers::ATTEMPT, call.attempt.to_string())
+            .header(
+                headers::IDEMPOTENCY_KEY,
+                format!("{execution}:{}", call.op.0),
+            )
             .json(&call.body);
         if let Some(token) = &call.token {
             request = request.header(headers::TASK_TOKEN, token);

@@ -314,13 +314,24 @@ async fn a_system_callback_is_the_functions_answer() {
 async fn calls_carry_the_protocol_headers() {
     let functions = Functions::start().await;
     let outcome = run(&functions, "headers.yaml", json!({})).await;
+    let mut headers = outcome.output.expect("the echoed headers");
+    let key = headers
+        .as_object_mut()
+        .and_then(|h| h.remove("x-sluice-idempotency-key"))
+        .expect("an idempotency key");
+    let (execution, op) = key
+        .as_str()
+        .and_then(|k| k.split_once(':'))
+        .expect("execution:op");
+    assert_eq!(execution, "test-exec");
+    assert!(op.parse::<u64>().is_ok(), "{key}");
     assert_eq!(
-        outcome.output,
-        Some(json!({
+        headers,
+        json!({
             "x-sluice-execution": "test-exec",
             "x-sluice-state": "Call",
             "x-sluice-attempt": "0",
-        }))
+        })
     );
 }
 
