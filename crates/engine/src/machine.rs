@@ -1175,28 +1175,27 @@ impl Machine<'_> {
     }
 
     fn abort_thread(&mut self, thread: ThreadId) {
-        let (state, block) = match self.active_mut(thread) {
-            Some(a) => (a.state, Some(std::mem::replace(&mut a.block, Block::None))),
-            None => (StateId(u32::MAX), None),
-        };
-        match block {
-            Some(Block::Task(op)) => {
-                self.remove_task(op);
-                self.step.effects.push(Effect::CancelTask(op));
-            }
-            Some(Block::Wait(op) | Block::Backoff(op)) => {
-                self.ex.ops.remove(&op);
-                self.step.effects.push(Effect::CancelTimer(op));
-            }
-            Some(Block::Fanout(fan)) => {
-                for child in fan.running.into_values() {
-                    self.abort_thread(child);
+        if let Some(active) = self.active_mut(thread) {
+            let state = active.state;
+            match std::mem::replace(&mut active.block, Block::None) {
+                Block::Task(op) => {
+                    self.remove_task(op);
+                    self.step.effects.push(Effect::CancelTask(op));
                 }
+                Block::Wait(op) | Block::Backoff(op) => {
+                    self.ex.ops.remove(&op);
+                    self.step.effects.push(Effect::CancelTimer(op));
+                }
+                Block::Fanout(fan) => {
+                    for child in fan.running.into_values() {
+                        self.abort_thread(child);
+                    }
+                }
+                Block::Dag(run) => {
+                    self.close_dag(state, run);
+                }
+                Block::None => {}
             }
-            Some(Block::Dag(run)) => {
-                self.close_dag(state, run);
-            }
-            Some(Block::None) | None => {}
         }
         self.ex.threads.remove(&thread);
         self.work.retain(|w| work_thread(w) != Some(thread));

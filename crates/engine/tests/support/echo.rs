@@ -1,15 +1,15 @@
-//! Flows whose output is known in advance: trees of Parallel and Map over states that echo
-//! their input, to check that fan-out results come back in branch and item order whatever
-//! order the tasks inside complete in.
+//! Flows whose output is known in advance: trees of Parallel, Map and Dag over states that
+//! echo their input, to check that fan-out results come back in branch, item and node order
+//! whatever order the tasks inside complete in.
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 use serde_json::{Map as JsonMap, Value, json};
 use sluice_ir::expr::{Expr, Root};
 use sluice_ir::{
-    Aggregate, Body, DataModel, Flow, FunctionRef, ItemInput, Language, Map, Next, Parallel,
-    Recovery, Scope, ScopeId, State, StateId, StateKind, StateName, Task, TaskMode, TaskTarget,
-    Template,
+    Aggregate, Body, Dag, DagNode, DataModel, Flow, FunctionRef, ItemInput, Language, Map, Next,
+    NodeFailure, Parallel, Recovery, Scope, ScopeId, State, StateId, StateKind, StateName, Task,
+    TaskMode, TaskTarget, Template,
 };
 
 #[derive(Debug, Clone)]
@@ -26,6 +26,9 @@ pub enum Echo {
         max_concurrency: u32,
         body: Box<Echo>,
     },
+    /// Node `i` (named `N{i}`) sees what branch `i` would, and comes after the nodes before it
+    /// that its picks name.
+    Dag(Vec<(Echo, Vec<u8>)>),
 }
 
 pub fn echo_tree() -> impl Strategy<Value = Echo> {
@@ -36,11 +39,14 @@ pub fn echo_tree() -> impl Strategy<Value = Echo> {
     leaf.prop_recursive(3, 32, 4, |inner| {
         prop_oneof![
             vec(inner.clone(), 1..=4).prop_map(Echo::Parallel),
-            (0..7u32, 0..=3u32, inner).prop_map(|(items, max_concurrency, body)| Echo::Map {
-                items,
-                max_concurrency,
-                body: Box::new(body),
+            (0..7u32, 0..=3u32, inner.clone()).prop_map(|(items, max_concurrency, body)| {
+                Echo::Map {
+                    items,
+                    max_concurrency,
+                    body: Box::new(body),
+                }
             }),
+            vec((inner, vec(any::<u8>(), 0..3)), 0..=4).prop_map(Echo::Dag),
         ]
     })
 }
@@ -60,6 +66,13 @@ pub fn expected(node: &Echo, input: &Value) -> Value {
             let outputs: Vec<Value> = (0..*items).map(|i| expected(body, &json!(i))).collect();
             json!({ "Items": outputs })
         }
+        Echo::Dag(nodes) => Value::Object(
+            nodes
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (format!("N{i}"), expected(n, &branch_input(i, input))))
+                .collect::<JsonMap<_, _>>(),
+        ),
     }
 }
 
@@ -168,6 +181,27 @@ impl Builder {
                 result: Aggregate::ItemsField,
                 recovery: Recovery::default(),
             }),
+            Echo::Dag(nodes) => StateKind::Dag(Dag {
+                nodes: nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (node, picks))| DagNode {
+                        name: format!("N{i}"),
+                        scope: self.scope(node, Some(i)),
+                        after: earlier(i, picks),
+                        on_failure: NodeFailure::Fail,
+                    })
+                    .collect(),
+                recovery: Recovery::default(),
+            }),
         }
+    }
+}
+
+/// The nodes before node `index` that `picks` name (duplicates are harmless edges).
+fn earlier(index: usize, picks: &[u8]) -> Vec<u32> {
+    match index {
+        0 => Vec::new(),
+        _ => picks.iter().map(|p| (*p as usize % index) as u32).collect(),
     }
 }

@@ -10,9 +10,9 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use sluice_ir::expr::{BinaryOp, Expr, Function, Root, Segment};
 use sluice_ir::{
-    Aggregate, Body, Catcher, Choice, ChoiceBranch, DataModel, ErrorCode, Fail, Flow, FunctionRef,
-    ItemInput, Language, Map, Next, Parallel, Recovery, Retrier, Scope, ScopeId, State, StateId,
-    StateKind, StateName, Task, TaskMode, TaskTarget, Template, Wait,
+    Aggregate, Body, Catcher, Choice, ChoiceBranch, Dag, DagNode, DataModel, ErrorCode, Fail, Flow,
+    FunctionRef, ItemInput, Language, Map, Next, NodeFailure, Parallel, Recovery, Retrier, Scope,
+    ScopeId, State, StateId, StateKind, StateName, Task, TaskMode, TaskTarget, Template, Wait,
 };
 
 /// The error codes a Retry or Catch entry may name.
@@ -54,6 +54,10 @@ pub enum StateSpec {
         constructor: bool,
         recovery: RecoverySpec,
     },
+    Dag {
+        nodes: Vec<DagNodeSpec>,
+        recovery: RecoverySpec,
+    },
     Wait {
         seconds: u64,
         from_input: bool,
@@ -62,6 +66,15 @@ pub enum StateSpec {
     Fail {
         code: Option<&'static str>,
     },
+}
+
+/// A node of a Dag: its scope, and picks among the nodes before it (so the graph has no
+/// cycle) of the nodes it comes after.
+#[derive(Debug, Clone)]
+pub struct DagNodeSpec {
+    pub scope: ScopeSpec,
+    pub after: Vec<u8>,
+    pub on_failure: NodeFailure,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +135,7 @@ pub fn scope_spec(depth: u32) -> BoxedStrategy<ScopeSpec> {
             6 => leaf_state(),
             1 => parallel_state(depth - 1),
             1 => map_state(depth - 1),
+            1 => dag_state(depth - 1),
         ]
         .boxed()
     };
@@ -216,6 +230,23 @@ fn map_state(depth: u32) -> impl Strategy<Value = StateSpec> {
             recovery,
         },
     )
+}
+
+fn dag_state(depth: u32) -> impl Strategy<Value = StateSpec> {
+    let failure = prop::sample::select(vec![
+        NodeFailure::Fail,
+        NodeFailure::Continue,
+        NodeFailure::Drain,
+    ]);
+    let node = (scope_spec(depth), vec(any::<u8>(), 0..3), failure).prop_map(
+        |(scope, after, on_failure)| DagNodeSpec {
+            scope,
+            after,
+            on_failure,
+        },
+    );
+    (vec(node, 0..=5), recovery_spec())
+        .prop_map(|(nodes, recovery)| StateSpec::Dag { nodes, recovery })
 }
 
 /// An execution input shaped like what the generated states read: `k` (Choice and Wait)
@@ -348,6 +379,19 @@ impl Builder {
                 result: Aggregate::ItemsField,
                 recovery: recovery(r, ids),
             }),
+            StateSpec::Dag { nodes, recovery: r } => StateKind::Dag(Dag {
+                nodes: nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, node)| DagNode {
+                        name: format!("N{i}"),
+                        scope: self.scope(&node.scope),
+                        after: predecessors(i, &node.after),
+                        on_failure: node.on_failure,
+                    })
+                    .collect(),
+                recovery: recovery(r, ids),
+            }),
             StateSpec::Wait {
                 seconds,
                 from_input,
@@ -375,6 +419,20 @@ fn placeholder(id: StateId, scope: ScopeId) -> State {
         output: None,
         next: Next::End,
     }
+}
+
+/// The nodes before node `index` that `picks` name, each once.
+fn predecessors(index: usize, picks: &[u8]) -> Vec<u32> {
+    let mut after: Vec<u32> = Vec::new();
+    if index > 0 {
+        for pick in picks {
+            let p = (*pick as usize % index) as u32;
+            if !after.contains(&p) {
+                after.push(p);
+            }
+        }
+    }
+    after
 }
 
 fn resolve(target: Target, ids: &[StateId], position: usize) -> Next {

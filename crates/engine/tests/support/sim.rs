@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 use sluice_engine::{
-    Effect, EventType, Execution, ExecutionInfo, HistoryEvent, Input, Millis, OpId, PendingOp,
-    Rejection, Status, Step, TaskCall,
+    Effect, EventType, Execution, ExecutionInfo, HistoryEvent, Input, Millis, NodeStatus, OpId,
+    PendingOp, Rejection, Status, Step, TaskCall, dag_node_statuses,
 };
-use sluice_ir::{Flow, TaskMode};
+use sluice_ir::{Flow, NodeFailure, StateKind, TaskMode};
 
 /// An outstanding task call as the simulator sees it.
 #[derive(Debug, Clone)]
@@ -155,6 +155,7 @@ impl<'f> Sim<'f> {
         self.check_events(step, before);
         self.check_model_matches_engine();
         self.check_terminal(step);
+        self.check_dag_nodes();
         if let Input::Stop { .. } = input {
             assert_eq!(self.ex.status, Status::Stopped);
             for op in outstanding_before {
@@ -352,6 +353,53 @@ impl<'f> Sim<'f> {
                 "the execution is running but waits for nothing: it would never finish"
             );
         }
+    }
+
+    /// Each Dag's nodes as reported: a node ran only after its predecessors let it, a node
+    /// failing under `Fail` left nothing running or waiting, and nothing runs or waits once
+    /// the execution is over.
+    fn check_dag_nodes(&self) {
+        let statuses = dag_node_statuses(self.flow, &self.ex);
+        let mut reported = statuses.iter().map(|s| s.status);
+        for state in &self.flow.states {
+            let StateKind::Dag(dag) = &state.kind else {
+                continue;
+            };
+            let run: Vec<NodeStatus> = reported.by_ref().take(dag.nodes.len()).collect();
+            assert_eq!(run.len(), dag.nodes.len(), "a Dag's nodes are missing");
+            let unfinished = run.iter().any(|s| !s.is_final());
+            assert!(
+                !(unfinished && self.ex.status.is_terminal()),
+                "{}: nodes {run:?} after the end",
+                state.name
+            );
+            for (node, status) in dag.nodes.iter().zip(&run) {
+                if matches!(status, NodeStatus::Waiting | NodeStatus::Skipped) {
+                    continue;
+                }
+                let allowed = node.after.iter().all(|p| match run[*p as usize] {
+                    NodeStatus::Succeeded => true,
+                    NodeStatus::Failed => {
+                        dag.nodes[*p as usize].on_failure == NodeFailure::Continue
+                    }
+                    _ => false,
+                });
+                assert!(
+                    allowed,
+                    "{}: {} ran too early: {run:?}",
+                    state.name, node.name
+                );
+                let failed_the_dag =
+                    *status == NodeStatus::Failed && node.on_failure == NodeFailure::Fail;
+                assert!(
+                    !(failed_the_dag && unfinished),
+                    "{}: {} failed the Dag, yet {run:?}",
+                    state.name,
+                    node.name
+                );
+            }
+        }
+        assert!(reported.next().is_none(), "statuses of nodes of no Dag");
     }
 
     /// The store persists the execution as JSON: it must come back equal.
