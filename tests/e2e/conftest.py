@@ -34,6 +34,10 @@ def free_port():
 # stores its data in a fresh database of it instead of SQLite.
 POSTGRES = os.environ.get("SLUICE_TEST_POSTGRES")
 
+# A restarted node is a new node: it takes over its predecessor's work once that one's lease
+# ran out. A short lease keeps the crash tests quick.
+LEASE_TIMEOUT = "2s"
+
 
 def fresh_database():
     """A new empty database on the throwaway PostgreSQL server, as a URL."""
@@ -45,11 +49,11 @@ def fresh_database():
 class Sluice:
     """One `sluice serve` process with its own data directory (or PostgreSQL database)."""
 
-    def __init__(self, data_dir, function_url, config=None):
+    def __init__(self, data_dir, function_url, config=None, database=None):
         self.data_dir = data_dir
         self.function_url = function_url
         self.config = config
-        self.database = fresh_database() if POSTGRES else None
+        self.database = database or (fresh_database() if POSTGRES else None)
         self.port = free_port()
         self.process = None
         self.start()
@@ -77,7 +81,7 @@ class Sluice:
         if self.config:
             args += ["--config", str(self.config)]
         if self.database:
-            args += ["--database", self.database]
+            args += ["--database", self.database, "--lease-timeout", LEASE_TIMEOUT]
         self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

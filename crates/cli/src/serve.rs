@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// killed on stop and on timeout). Off unless enabled here or in the configuration file.
     #[arg(long, env = "SLUICE_ALLOW_SHELL")]
     allow_shell: bool,
+    /// How long a node sharing a PostgreSQL database may be silent before the others take
+    /// over its work (its task calls are made again) [default: 10s].
+    #[arg(long, env = "SLUICE_LEASE_TIMEOUT", value_name = "DURATION")]
+    lease_timeout: Option<String>,
     #[command(flatten)]
     functions: FunctionArgs,
 }
@@ -54,6 +58,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database: Option<String>,
+    lease_timeout: Option<String>,
     function_url: Option<String>,
     #[serde(default)]
     functions: HashMap<String, String>,
@@ -104,17 +109,28 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let invoker = Invoker::new(endpoints).context("building the HTTP client for task calls")?;
     let runtime = Runtime::new(store, Arc::new(invoker), Arc::new(sluice_service::compile));
-    runtime.resume().await.context("resuming executions")?;
+    runtime.start_background_work();
     let service = Arc::new(Service::new(
         runtime.store().clone(),
         runtime.clone(),
         &config,
     ));
-    service.start_scheduler();
-    service
-        .resume_jobs()
+    let lease = lease_timeout(
+        args.lease_timeout
+            .as_deref()
+            .or(file.lease_timeout.as_deref()),
+    )?;
+    let taken = service
+        .start_leases(lease)
         .await
-        .context("resuming background jobs")?;
+        .context("taking over unfinished work")?;
+    tracing::info!(
+        calls = taken.calls,
+        timers = taken.timers,
+        jobs = taken.jobs,
+        "took over unfinished work"
+    );
+    service.start_scheduler();
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
@@ -133,6 +149,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("serving")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `10s`, `1500ms`, `1m`: a friendly duration of at least 100 ms.
+fn lease_timeout(text: Option<&str>) -> anyhow::Result<std::time::Duration> {
+    let Some(text) = text else {
+        return Ok(sluice_service::DEFAULT_LEASE);
+    };
+    let parsed: jiff::SignedDuration = text
+        .parse()
+        .with_context(|| format!("--lease-timeout {text:?} is not a duration like 10s"))?;
+    let lease = std::time::Duration::try_from(parsed)
+        .ok()
+        .filter(|d| *d >= std::time::Duration::from_millis(100))
+        .with_context(|| format!("--lease-timeout {text:?} must be at least 100ms"))?;
+    Ok(lease)
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {

@@ -2,8 +2,8 @@
 //! reopening it, or stopping a filtered set of executions.
 //!
 //! A job is a store record written before it runs and after every batch, so its progress is
-//! visible while it runs and a restarted node resumes it ([`Service::resume_jobs`]). Every
-//! step is idempotent: closing a closed flow, stopping a stopped execution.
+//! visible while it runs and a node that takes over a dead one's work resumes it
+//! (`leases.rs`). Every step is idempotent: closing a closed flow, stopping a stopped execution.
 //!
 //! Why closing is enough to catch every execution: the store refuses to create an execution
 //! of a closed flow inside the creating transaction, so once the closing update returned, the
@@ -127,16 +127,6 @@ impl Service {
             .next_back())
     }
 
-    /// Runs every job a previous process left unfinished. Called once at start-up.
-    pub async fn resume_jobs(self: &Arc<Self>) -> Result<usize> {
-        let unfinished = self.store.unfinished_jobs().await?;
-        let count = unfinished.len();
-        for job in unfinished {
-            self.spawn_job(job);
-        }
-        Ok(count)
-    }
-
     async fn launch(
         self: &Arc<Self>,
         caller: &Caller,
@@ -175,7 +165,7 @@ impl Service {
         Ok(job)
     }
 
-    fn spawn_job(self: &Arc<Self>, job: JobRecord) {
+    pub(crate) fn spawn_job(self: &Arc<Self>, job: JobRecord) {
         let service = Arc::clone(self);
         tokio::spawn(async move {
             let id = job.id.clone();

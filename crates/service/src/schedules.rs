@@ -3,9 +3,10 @@
 //! CloudFlow's syntax (spec §7.3): six fields `Seconds Minutes Hours Day-of-month Month
 //! Day-of-week` in UTC, an optional `CRON_TZ=<zone> ` prefix, or `@every <n>m|h`. The minimum
 //! interval is one minute. sluice adds optional `FROM=<RFC 3339> ` and `UNTIL=<RFC 3339> `
-//! prefixes bounding when the schedule fires (DataArts' `startTime` / `endTime`). Each tick is claimed with a compare-and-set on the schedule's next
-//! fire time, so it fires once however many nodes run, and the execution it starts is named
-//! after the tick, so a retried start is idempotent.
+//! prefixes bounding when the schedule fires (DataArts' `startTime` / `endTime`). The execution of a tick is named after
+//! the tick, so starting it is idempotent, and the tick is then claimed with a compare-and-set
+//! on the schedule's next fire time: it fires once however many nodes run, and a node dying
+//! halfway leaves it to the others.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -311,27 +312,37 @@ impl Service {
         }
     }
 
+    /// Starts the tick's execution, then claims the tick. The execution is named after the
+    /// tick, so every node may try the start and one execution results; a node that dies
+    /// between the start and the claim leaves the tick to the next node, whose start finds the
+    /// execution. A tick is fired exactly once.
     async fn fire(&self, schedule: &ScheduleRecord) -> Result<()> {
         let Some(fired) = schedule.next_fire_at else {
             return Ok(());
         };
-        let next = Cadence::parse(&schedule.cron)
-            .ok()
-            .and_then(|c| c.next_after(fired.max(wall_clock_ms())));
-        if !self
-            .store
-            .claim_schedule_tick(schedule.id, fired, next)
-            .await?
-        {
-            return Ok(());
-        }
         let caller = Caller::internal(schedule.tenant.clone());
         let request = StartRequest {
             flow: schedule.flow_name.to_string(),
             name: Some(format!("{}-{}", schedule.name, fired)),
             input: Some(schedule.payload.clone()),
         };
-        self.start_execution(&caller, request).await.map(|_| ())
+        let started = self.start_execution(&caller, request).await;
+        if let Err(ServiceError::Internal(e)) = started {
+            // The database failed: try the tick again on the next round.
+            return Err(ServiceError::Internal(e));
+        }
+        let next = Cadence::parse(&schedule.cron)
+            .ok()
+            .and_then(|c| c.next_after(fired.max(wall_clock_ms())));
+        let claimed = self
+            .store
+            .claim_schedule_tick(schedule.id, fired, next)
+            .await?;
+        match started {
+            // Refused for good (flow closed, bad payload) or already started: the tick is over.
+            Err(e) if claimed && !matches!(e, ServiceError::ExecutionExists { .. }) => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 

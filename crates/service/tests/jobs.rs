@@ -9,8 +9,8 @@ use sluice_engine::Status;
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_service::{
-    CLOUDFLOW, Caller, FlowSpec, FlowState, KeyConfig, Service, ServiceConfig, ServiceError,
-    StartRequest, TenantConfig,
+    CLOUDFLOW, Caller, DEFAULT_LEASE, FlowSpec, FlowState, KeyConfig, Service, ServiceConfig,
+    ServiceError, StartRequest, TenantConfig,
 };
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
@@ -36,7 +36,7 @@ async fn service(dir: &Path) -> (Arc<Service>, Caller) {
         Arc::new(invoker),
         Arc::new(sluice_service::compile),
     );
-    runtime.resume().await.expect("resume");
+    runtime.start_background_work();
     let config = ServiceConfig {
         tenants: vec![TenantConfig {
             id: "t".into(),
@@ -183,7 +183,11 @@ async fn a_delete_interrupted_by_a_crash_is_finished_by_the_next_process() {
     drop(store);
 
     let (service, caller) = service(dir.path()).await;
-    assert_eq!(service.resume_jobs().await.expect("resume"), 1);
+    let taken = service
+        .start_leases(DEFAULT_LEASE)
+        .await
+        .expect("take over");
+    assert_eq!(taken.jobs, 1, "the job left unfinished is resumed");
     let job = finished(&service, &caller, "0123456789abcdef0123456789abcdef").await;
     assert_eq!((job.status, job.done), (JobStatus::Succeeded, 30));
     let store = service.runtime().store();

@@ -17,8 +17,11 @@ mod model;
 pub mod postgres;
 pub mod sqlite;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use sluice_engine::{EventId, HistoryEvent, Millis};
+use tokio::sync::broadcast;
 
 pub use model::*;
 
@@ -126,11 +129,28 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- what the runtime resumes ------------------------------------------------------
 
-    /// Timers firing at or before `until`, earliest first.
+    /// This node's timers firing at or before `until`, earliest first.
     async fn due_timers(&self, until: Millis, limit: usize) -> Result<Vec<TimerRow>>;
 
-    /// Task calls dispatched and not yet answered.
-    async fn pending_tasks(&self) -> Result<Vec<TaskRow>>;
+    // ---- nodes sharing the database ----------------------------------------------------
+    //
+    // Every timer row, task row and unfinished job belongs to the node that wrote it. A node
+    // renews its lease while it lives; the work of a node whose lease ran out is taken over,
+    // once, by one of the others. A single-node store (SQLite) has one owner, the process that
+    // opened it: its first `take_over` hands over everything the previous process left.
+
+    /// Says this node is alive. `false` if its lease had run out and its work may have been
+    /// taken over (it renews anyway; the work it still does is at-least-once, see DESIGN.md).
+    async fn renew_lease(&self) -> Result<bool>;
+
+    /// Makes the work of nodes silent for longer than `lease` this node's, and returns it.
+    async fn take_over(&self, lease: Duration) -> Result<TakenOver>;
+
+    /// Tells the other nodes sharing the database (nothing to do on a single-node store).
+    async fn signal(&self, signal: Signal) -> Result<()>;
+
+    /// What the other nodes signal.
+    fn signals(&self) -> broadcast::Receiver<Signal>;
 
     // ---- versions and aliases ----------------------------------------------------------
 
@@ -217,6 +237,6 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<JobRecord>>;
 
-    /// Jobs not yet finished, oldest first (what a restarted node resumes).
+    /// Jobs not yet finished, oldest first, whichever node runs them.
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>>;
 }

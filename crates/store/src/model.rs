@@ -281,6 +281,26 @@ pub struct TaskRow {
     pub call: TaskCall,
 }
 
+/// Work a node took over from nodes whose lease ran out (on a single-node store: from the
+/// process before it).
+#[derive(Debug, Default)]
+pub struct TakenOver {
+    /// Task calls to make again (at-least-once: the dead node may have made them already).
+    pub tasks: Vec<TaskRow>,
+    /// Background jobs to resume.
+    pub jobs: Vec<JobRecord>,
+    /// How many timers became this node's; its next timer scan loads them.
+    pub timers: u64,
+}
+
+/// A message from one node to the others sharing the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Abort this task call if you are making it: its execution was stopped, or its state got
+    /// its result another way (a callback), in a step already committed.
+    AbortCall { execution: ExecutionId, op: OpId },
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionFilter {
     pub status: Option<Status>,

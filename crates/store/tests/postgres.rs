@@ -3,13 +3,14 @@
 //! runs whole against this store.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde_json::json;
 use sluice_engine::{EventId, Execution, ExecutionInfo, Input, Limits, Status};
 use sluice_store::postgres::PostgresStore;
 use sluice_store::{
-    ExecutionMode, ExecutionName, FlowName, FlowUpdate, NewExecution, NewFlow, StepWrite, Store,
-    StoreError, TenantId,
+    ExecutionId, ExecutionMode, ExecutionName, FlowName, FlowUpdate, JobFilter, JobId, JobKind,
+    JobRecord, JobStatus, NewExecution, NewFlow, Signal, StepWrite, Store, StoreError, TenantId,
 };
 
 const FLOW: &str = "Type: StateMachine
@@ -228,4 +229,145 @@ async fn a_closed_flow_refuses_executions_and_a_newer_schema_is_refused() {
         PostgresStore::connect(&url).await,
         Err(StoreError::SchemaTooNew { found: 999, .. })
     ));
+}
+
+/// A call and a timer at once: one execution leaves a task row and a timer row.
+const CALL_AND_SLEEP: &str = "Type: StateMachine
+Name: f
+SpecVersion: v1
+StartAt: Both
+States:
+  - Type: Parallel
+    Name: Both
+    Branches:
+      - StartAt: Call
+        States:
+          - Type: Task
+            Name: Call
+            Action: FC:InvokeFunction
+            Parameters:
+              resourceArn: acs:fc:::services/svc.LATEST/functions/f
+            End: true
+      - StartAt: Sleep
+        States:
+          - Type: Wait
+            Name: Sleep
+            Seconds: 10
+            End: true
+    End: true
+";
+
+#[tokio::test]
+async fn nodes_signal_each_other_and_a_dead_nodes_work_is_taken_over_once() {
+    let Some(url) = database().await else { return };
+    let connect = || PostgresStore::connect(&url);
+    let (a, b, c) = (
+        connect().await.expect("a"),
+        connect().await.expect("b"),
+        connect().await.expect("c"),
+    );
+    assert_ne!(a.node_id(), b.node_id());
+
+    let flow = a.create_flow(new_flow()).await.expect("create flow");
+    let ir = sluice_lang::cloudflow::parse(CALL_AND_SLEEP).expect("parse");
+    let mut state = Execution::new(info());
+    let before = state.clone();
+    let step = state
+        .apply(&ir, Input::Start { input: json!({}) }, 5)
+        .expect("start");
+    let new = NewExecution {
+        tenant: flow.tenant.clone(),
+        flow_id: flow.id,
+        flow_name: flow.name.clone(),
+        flow_revision: flow.revision,
+        name: ExecutionName::new("e"),
+        now: 5,
+    };
+    let first = StepWrite::new(ExecutionId(0), 0, &before, state, &step);
+    let execution = a.create_execution(new, first).await.expect("create");
+    a.create_job(job(&flow)).await.expect("job");
+    // The Wait's timer, and any the engine keeps for timeouts.
+    let armed = a.due_timers(i64::MAX, 10).await.expect("timers").len();
+    assert!(armed >= 1);
+    assert!(
+        b.due_timers(i64::MAX, 10).await.expect("timers").is_empty(),
+        "a timer is loaded by the node that armed it"
+    );
+    let lease = Duration::from_millis(500);
+    assert!(
+        b.take_over(lease)
+            .await
+            .expect("take over")
+            .tasks
+            .is_empty(),
+        "a live node keeps its work"
+    );
+
+    let (mut at_a, mut at_b, mut at_c) = (a.signals(), b.signals(), c.signals());
+    let abort = Signal::AbortCall {
+        execution: execution.id,
+        op: sluice_engine::OpId(1),
+    };
+    a.signal(abort).await.expect("signal");
+    for heard in [&mut at_b, &mut at_c] {
+        let got = tokio::time::timeout(Duration::from_secs(5), heard.recv()).await;
+        assert_eq!(got.expect("heard in time").expect("a signal"), abort);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(at_a.try_recv().is_err(), "a node does not hear itself");
+
+    // a falls silent; b and c stay alive and both try to take over at once.
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    b.renew_lease().await.expect("renew");
+    c.renew_lease().await.expect("renew");
+    let (by_b, by_c) = tokio::join!(b.take_over(lease), c.take_over(lease));
+    let (by_b, by_c) = (by_b.expect("b takes over"), by_c.expect("c takes over"));
+    let (winner, taken, other) = if by_b.tasks.is_empty() {
+        (&c, by_c, by_b)
+    } else {
+        (&b, by_b, by_c)
+    };
+    assert_eq!(
+        taken.tasks.iter().map(|t| t.execution).collect::<Vec<_>>(),
+        [execution.id]
+    );
+    assert_eq!(taken.timers, armed as u64);
+    assert_eq!(
+        taken
+            .jobs
+            .iter()
+            .map(|j| j.id.0.as_str())
+            .collect::<Vec<_>>(),
+        ["j1"]
+    );
+    assert!(
+        other.tasks.is_empty() && other.jobs.is_empty() && other.timers == 0,
+        "taken over once"
+    );
+    assert_eq!(
+        winner.due_timers(i64::MAX, 10).await.expect("timers").len(),
+        armed
+    );
+    assert!(a.due_timers(i64::MAX, 10).await.expect("timers").is_empty());
+    assert!(
+        !a.renew_lease().await.expect("renew"),
+        "a node learns its lease had run out"
+    );
+}
+
+fn job(flow: &sluice_store::FlowRecord) -> JobRecord {
+    JobRecord {
+        id: JobId::new("j1"),
+        tenant: flow.tenant.clone(),
+        kind: JobKind::StopExecutions,
+        flow_id: flow.id,
+        flow_name: flow.name.clone(),
+        filter: JobFilter::default(),
+        status: JobStatus::Running,
+        total: 0,
+        done: 0,
+        failure: None,
+        created_at: 1,
+        finished_at: None,
+    }
 }

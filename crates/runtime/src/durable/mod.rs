@@ -8,9 +8,10 @@
 //!
 //! Because effects run only after the commit, a stop that committed can never be followed by
 //! an event of the execution: the engine rejects late results as stale, and the in-flight calls
-//! are aborted right after the commit. Because every outstanding timer and task call has a row,
-//! [`Runtime::resume`] after a crash re-arms the timers and dispatches the calls again
-//! (at-least-once for task calls).
+//! are aborted right after the commit, by this node or, through a [`Signal`], by the node
+//! making the call. Because every outstanding timer and task call has a row, the node that
+//! takes over after a crash ([`Runtime::take_up`]) re-arms the timers and dispatches the calls
+//! again (at-least-once for task calls).
 
 mod timers;
 
@@ -22,8 +23,8 @@ use serde_json::Value;
 use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Millis, OpId, Rejection, Step};
 use sluice_ir::Flow;
 use sluice_store::{
-    ExecutionId, ExecutionRecord, FlowId, NewExecution, StepWrite, Store, StoreError, TaskRow,
-    TimerRow,
+    ExecutionId, ExecutionRecord, FlowId, NewExecution, Signal, StepWrite, Store, StoreError,
+    TaskRow, TimerRow,
 };
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -64,6 +65,9 @@ pub enum Applied {
     Rejected(Rejection, Box<ExecutionRecord>),
 }
 
+/// How often a long-poll looks at the store, for executions finished by another node.
+const RECHECK: Duration = Duration::from_secs(1);
+
 pub struct Runtime {
     store: Arc<dyn Store>,
     invoker: Arc<Invoker>,
@@ -89,14 +93,46 @@ impl Runtime {
         })
     }
 
-    /// Picks up after a restart: arms the timers coming due and dispatches again every task
-    /// call that was in flight.
-    pub async fn resume(self: &Arc<Self>) -> Result<(), RuntimeError> {
+    /// Starts firing this node's timers and hearing the other nodes' signals.
+    pub fn start_background_work(self: &Arc<Self>) {
         self.timers.start();
-        for TaskRow { execution, call } in self.store.pending_tasks().await? {
+        self.hear_signals();
+    }
+
+    /// Takes up work taken over from a node that died: makes its task calls again and loads
+    /// its timers.
+    pub fn take_up(&self, tasks: Vec<TaskRow>, timers: u64) {
+        for TaskRow { execution, call } in tasks {
             self.dispatch(execution, call);
         }
-        Ok(())
+        if timers > 0 {
+            self.timers.rescan();
+        }
+    }
+
+    fn hear_signals(self: &Arc<Self>) {
+        let mut signals = self.store.signals();
+        let runtime = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let signal = match signals.recv().await {
+                    Ok(signal) => signal,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "fell behind the other nodes' signals");
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
+                match signal {
+                    Signal::AbortCall { execution, op } => {
+                        runtime.cancel_local_call(execution, op);
+                    }
+                }
+            }
+        });
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -161,15 +197,33 @@ impl Runtime {
         Ok(record)
     }
 
-    /// Applies one input to an execution: commit, then effects.
-    /// Closes an in-flight task call whose result came another way (a FunctionGraph callback
-    /// completed its state): its answer, if it still comes, is discarded.
+    /// Aborts an in-flight task call whose step has committed past it (a stop, or a
+    /// FunctionGraph callback that completed its state): here if this node makes it, otherwise
+    /// by telling the others. Its answer, if it still comes, is refused by the engine.
     pub fn abort_call(&self, id: ExecutionId, op: OpId) {
-        if let Some(token) = lock(&self.inflight).remove(&(id, op)) {
-            token.cancel();
+        if self.cancel_local_call(id, op) {
+            return;
         }
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let signal = Signal::AbortCall { execution: id, op };
+            if let Err(e) = store.signal(signal).await {
+                tracing::warn!(execution = %id, error = %e, "telling the other nodes to abort a call failed");
+            }
+        });
     }
 
+    /// Whether the call was in flight here (and is now aborted).
+    fn cancel_local_call(&self, id: ExecutionId, op: OpId) -> bool {
+        let Some(token) = lock(&self.inflight).remove(&(id, op)) else {
+            return false;
+        };
+        metrics::counter!("sluice_task_calls_aborted_total").increment(1);
+        token.cancel();
+        true
+    }
+
+    /// Applies one input to an execution: commit, then effects.
     pub async fn submit(&self, id: ExecutionId, input: Input) -> Result<Applied, RuntimeError> {
         let guard = self.execution_lock(id);
         let _held = guard.lock().await;
@@ -222,12 +276,14 @@ impl Runtime {
                 Some(r) if !r.status().is_terminal() => {}
                 _ => return Ok(record),
             }
+            // Another node may finish it: look again at least every `RECHECK`.
+            let wake = deadline.min(tokio::time::Instant::now() + RECHECK);
             loop {
-                match tokio::time::timeout_at(deadline, finished.recv()).await {
-                    Err(_) => return Ok(record),
+                match tokio::time::timeout_at(wake, finished.recv()).await {
+                    Err(_) if wake == deadline => return Ok(record),
                     Ok(Ok(done)) if done != id => continue,
-                    // Our execution finished, or we lagged behind: look again.
-                    Ok(_) => break,
+                    // Our execution finished, we lagged behind, or it is time: look again.
+                    _ => break,
                 }
             }
         }
@@ -237,12 +293,7 @@ impl Runtime {
         for effect in effects {
             match effect {
                 Effect::Dispatch(call) => self.dispatch(id, call),
-                Effect::CancelTask(op) => {
-                    if let Some(token) = lock(&self.inflight).remove(&(id, op)) {
-                        metrics::counter!("sluice_task_calls_aborted_total").increment(1);
-                        token.cancel();
-                    }
-                }
+                Effect::CancelTask(op) => self.abort_call(id, op),
                 Effect::StartTimer { op, fire_at } => self.timers.arm(TimerRow {
                     execution: id,
                     op,

@@ -75,6 +75,12 @@ impl Timers {
         }
     }
 
+    /// Timers became this node's (taken over): load the window again.
+    pub(super) fn rescan(&self) {
+        lock(&self.state).loaded_until = 0;
+        self.wake.notify_one();
+    }
+
     pub(super) fn disarm(&self, execution: ExecutionId, op: OpId) {
         lock(&self.state).armed.remove(&(execution, op));
     }

@@ -5,9 +5,11 @@
 //! closed flow refuses new executions inside the creating transaction (it locks the flow row
 //! `FOR SHARE`, so it waits for a concurrent closing update and then sees it).
 
+mod nodes;
 mod schema;
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -16,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use sluice_ir::StateName;
+use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
@@ -24,12 +27,15 @@ use crate::encode::{EncodedStep, prefix_successor, sql_limit, to_json};
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord,
     FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobKind, JobRecord, JobStatus,
-    NewExecution, NewFlow, Result, ScheduleRecord, StepWrite, Store, StoreError, TaskRow, TenantId,
-    TimerRow, VersionRecord,
+    NewExecution, NewFlow, Result, ScheduleRecord, Signal, StepWrite, Store, StoreError, TakenOver,
+    TaskRow, TenantId, TimerRow, VersionRecord,
 };
 
 /// Connections per node: enough for the runtime's concurrent steps and the API's reads.
 const POOL_SIZE: usize = 16;
+
+/// Signals a slow subscriber may fall behind by before it loses some.
+const SIGNAL_BACKLOG: usize = 4096;
 
 const FLOW_COLUMNS: &str = "f.id, f.tenant, f.name, f.description, f.dialect, f.role_arn, \
      f.mode, f.attributes, f.revision, f.open, f.created_at, f.modified_at, r.definition";
@@ -46,6 +52,10 @@ const JOB_COLUMNS: &str = "id, tenant, kind, flow_id, flow_name, filter, status,
 
 pub struct PostgresStore {
     pool: Pool,
+    /// This node, the owner of the timer rows, task rows and jobs it writes (see [`nodes`]).
+    node: String,
+    signals: broadcast::Sender<Signal>,
+    _listener: nodes::Listener,
 }
 
 impl PostgresStore {
@@ -53,6 +63,7 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let config = tokio_postgres::Config::from_str(url)
             .map_err(|e| backend(format!("the database URL is invalid: {e}")))?;
+        let config_for_listening = config.clone();
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -64,10 +75,26 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| backend(format!("building the connection pool: {e}")))?;
-        let store = Self { pool };
-        let mut client = store.client().await?;
+        let mut client = pool
+            .get()
+            .await
+            .map_err(|e| backend(format!("connecting to PostgreSQL: {e}")))?;
         schema::migrate(&mut client).await?;
-        Ok(store)
+        let node = nodes::new_node_id();
+        nodes::renew(&client, &node).await?;
+        let signals = broadcast::channel(SIGNAL_BACKLOG).0;
+        let listener = nodes::listen(config_for_listening, node.clone(), signals.clone()).await?;
+        Ok(Self {
+            pool,
+            node,
+            signals,
+            _listener: listener,
+        })
+    }
+
+    /// This node's id, as other nodes see it.
+    pub fn node_id(&self) -> &str {
+        &self.node
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
@@ -171,6 +198,15 @@ fn execution_row(row: &Row) -> Result<ExecutionRecord> {
     })
 }
 
+fn task_row(row: &Row) -> Result<TaskRow> {
+    let execution = ExecutionId(row.get(0));
+    let op: i64 = row.get(1);
+    Ok(TaskRow {
+        execution,
+        call: json(row, 2, || format!("task {op} of execution {execution}"))?,
+    })
+}
+
 fn history_row(row: &Row, execution: ExecutionId) -> Result<HistoryEvent> {
     let id = EventId(unsigned(row.get(0), "event id")?);
     let what = || format!("event {} of execution {execution}", id.0);
@@ -258,6 +294,7 @@ fn job_row(row: &Row) -> Result<JobRecord> {
 /// Removals first, then additions, so a reused op id keeps its new row.
 async fn write_step_rows<C: GenericClient>(
     tx: &C,
+    owner: &str,
     id: ExecutionId,
     step: &EncodedStep,
 ) -> Result<()> {
@@ -296,18 +333,20 @@ async fn write_step_rows<C: GenericClient>(
     }
     for (op, fire_at) in &step.timers_added {
         tx.execute(
-            "INSERT INTO timers (execution_id, op, fire_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (execution_id, op) DO UPDATE SET fire_at = EXCLUDED.fire_at",
-            &[&id.0, op, fire_at],
+            "INSERT INTO timers (execution_id, op, fire_at, owner) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (execution_id, op) DO UPDATE \
+             SET fire_at = EXCLUDED.fire_at, owner = EXCLUDED.owner",
+            &[&id.0, op, fire_at, &owner],
         )
         .await
         .map_err(failed("inserting a timer"))?;
     }
     for (op, call) in &step.tasks_added {
         tx.execute(
-            "INSERT INTO tasks (execution_id, op, call) VALUES ($1, $2, $3) \
-             ON CONFLICT (execution_id, op) DO UPDATE SET call = EXCLUDED.call",
-            &[&id.0, op, call],
+            "INSERT INTO tasks (execution_id, op, call, owner) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (execution_id, op) DO UPDATE \
+             SET call = EXCLUDED.call, owner = EXCLUDED.owner",
+            &[&id.0, op, call, &owner],
         )
         .await
         .map_err(failed("inserting a task"))?;
@@ -563,7 +602,7 @@ impl Store for PostgresStore {
                 execution.name, execution.flow_name
             )))?;
         let id = ExecutionId(row.get(0));
-        write_step_rows(&tx, id, &encoded).await?;
+        write_step_rows(&tx, &self.node, id, &encoded).await?;
         tx.commit()
             .await
             .map_err(failed("committing an execution"))?;
@@ -697,7 +736,7 @@ impl Store for PostgresStore {
                 None => StoreError::NotFound(format!("execution {id}")),
             });
         }
-        write_step_rows(&tx, id, &encoded).await?;
+        write_step_rows(&tx, &self.node, id, &encoded).await?;
         tx.commit().await.map_err(failed("committing a step"))
     }
 
@@ -721,9 +760,9 @@ impl Store for PostgresStore {
 
     async fn due_timers(&self, until: Millis, max: usize) -> Result<Vec<TimerRow>> {
         self.query(
-            "SELECT execution_id, op, fire_at FROM timers WHERE fire_at <= $1 \
+            "SELECT execution_id, op, fire_at FROM timers WHERE owner = $3 AND fire_at <= $1 \
              ORDER BY fire_at LIMIT $2",
-            &[&until, &limit(max)],
+            &[&until, &limit(max), &self.node],
         )
         .await?
         .iter()
@@ -737,22 +776,27 @@ impl Store for PostgresStore {
         .collect()
     }
 
-    async fn pending_tasks(&self) -> Result<Vec<TaskRow>> {
-        self.query(
-            "SELECT execution_id, op, call FROM tasks ORDER BY execution_id, op",
-            &[],
+    async fn renew_lease(&self) -> Result<bool> {
+        let client = self.client().await?;
+        nodes::renew(&client, &self.node).await
+    }
+
+    async fn take_over(&self, lease: Duration) -> Result<TakenOver> {
+        let mut client = self.client().await?;
+        nodes::take_over(&mut client, &self.node, lease).await
+    }
+
+    async fn signal(&self, signal: Signal) -> Result<()> {
+        self.execute(
+            "SELECT pg_notify($1, $2)",
+            &[&nodes::CHANNEL, &nodes::encode(&self.node, signal)],
         )
-        .await?
-        .iter()
-        .map(|row| {
-            let execution = ExecutionId(row.get(0));
-            let op: i64 = row.get(1);
-            Ok(TaskRow {
-                execution,
-                call: json(row, 2, || format!("task {op} of execution {execution}"))?,
-            })
-        })
-        .collect()
+        .await
+        .map(drop)
+    }
+
+    fn signals(&self) -> broadcast::Receiver<Signal> {
+        self.signals.subscribe()
     }
 
     async fn publish_version(
@@ -1029,8 +1073,8 @@ impl Store for PostgresStore {
         client
             .execute(
                 &format!(
-                    "INSERT INTO jobs ({JOB_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                    "INSERT INTO jobs ({JOB_COLUMNS}, owner) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                 ),
                 &[
                     &job.id.0,
@@ -1045,6 +1089,7 @@ impl Store for PostgresStore {
                     &job.failure,
                     &job.created_at,
                     &job.finished_at,
+                    &self.node,
                 ],
             )
             .await

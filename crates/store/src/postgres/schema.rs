@@ -10,7 +10,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -128,6 +128,26 @@ CREATE TABLE jobs (
     finished_at BIGINT
 );
 CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at);
+"#;
+
+/// Nodes and what they own (see `nodes.rs`). Rows written before there were owners belong to
+/// a node whose lease ran out long ago, so the first node to start takes them over.
+const V2: &str = r#"
+CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    renewed_at TIMESTAMPTZ NOT NULL
+);
+INSERT INTO nodes (id, renewed_at) VALUES ('before-leases', '-infinity');
+ALTER TABLE timers ADD COLUMN owner TEXT NOT NULL DEFAULT 'before-leases';
+ALTER TABLE tasks ADD COLUMN owner TEXT NOT NULL DEFAULT 'before-leases';
+ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT 'before-leases';
+ALTER TABLE timers ALTER COLUMN owner DROP DEFAULT;
+ALTER TABLE tasks ALTER COLUMN owner DROP DEFAULT;
+ALTER TABLE jobs ALTER COLUMN owner DROP DEFAULT;
+DROP INDEX timers_by_time;
+CREATE INDEX timers_by_owner ON timers (owner, fire_at);
+CREATE INDEX tasks_by_owner ON tasks (owner);
+CREATE INDEX unfinished_jobs_by_owner ON jobs (owner) WHERE status IN ('Pending', 'Running');
 "#;
 
 /// Brings the database up to date in one transaction, refusing a schema newer than this code.

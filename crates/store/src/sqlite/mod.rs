@@ -23,15 +23,18 @@ mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::Connection;
 use sluice_engine::{EventId, HistoryEvent, Millis};
+use tokio::sync::broadcast;
 
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
     FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Result,
-    ScheduleRecord, StepWrite, Store, TaskRow, TenantId, TimerRow, VersionRecord,
+    ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId, TimerRow, VersionRecord,
 };
 use codec::backend;
 use executions::EncodedStep;
@@ -40,6 +43,10 @@ use readers::Readers;
 pub struct SqliteStore {
     writer: writer::Queue,
     readers: Arc<Readers>,
+    /// Whether this process took over what the previous one left (see [`Store::take_over`]).
+    taken_over: AtomicBool,
+    /// One node, nobody to hear from: a sender that never sends.
+    signals: broadcast::Sender<Signal>,
 }
 
 impl SqliteStore {
@@ -54,6 +61,8 @@ impl SqliteStore {
         Ok(Self {
             writer: writer::spawn(conn)?,
             readers: Arc::new(Readers::new(path.to_path_buf())),
+            taken_over: AtomicBool::new(false),
+            signals: broadcast::channel(1).0,
         })
     }
 
@@ -201,8 +210,31 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn pending_tasks(&self) -> Result<Vec<TaskRow>> {
-        self.read(executions::pending_tasks).await
+    async fn renew_lease(&self) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// A SQLite database has one node: the process that opened it owns everything, and its
+    /// first call hands over all that the previous process left.
+    async fn take_over(&self, _lease: Duration) -> Result<TakenOver> {
+        if self.taken_over.load(Ordering::Acquire) {
+            return Ok(TakenOver::default());
+        }
+        let taken = TakenOver {
+            tasks: self.read(executions::pending_tasks).await?,
+            jobs: self.unfinished_jobs().await?,
+            timers: 0,
+        };
+        self.taken_over.store(true, Ordering::Release);
+        Ok(taken)
+    }
+
+    async fn signal(&self, _signal: Signal) -> Result<()> {
+        Ok(())
+    }
+
+    fn signals(&self) -> broadcast::Receiver<Signal> {
+        self.signals.subscribe()
     }
 
     async fn publish_version(

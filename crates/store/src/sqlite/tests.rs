@@ -371,7 +371,7 @@ async fn an_engine_driven_execution_keeps_its_rows_in_step() {
             .expect("find"),
         Some(created.clone())
     );
-    let tasks = store.pending_tasks().await.expect("tasks");
+    let tasks = store.read(executions::pending_tasks).await.expect("tasks");
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].execution, created.id);
     assert!(
@@ -396,7 +396,13 @@ async fn an_engine_driven_execution_keeps_its_rows_in_step() {
     )
     .await;
     assert_eq!(answered.version, 2);
-    assert!(store.pending_tasks().await.expect("tasks").is_empty());
+    assert!(
+        store
+            .read(executions::pending_tasks)
+            .await
+            .expect("tasks")
+            .is_empty()
+    );
     let timers = store.due_timers(i64::MAX, 10).await.expect("timers");
     assert_eq!(timers.len(), 1);
     assert_eq!(
@@ -1305,4 +1311,46 @@ async fn jobs_are_kept_listed_newest_first_and_resumable_until_finished() {
         store.update_job(job("zz", 1, &flow)).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+#[tokio::test]
+async fn a_reopened_database_hands_over_calls_and_jobs_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sluice.db");
+    let ir = sluice_lang::cloudflow::parse(TASK_THEN_WAIT).expect("valid definition");
+    let exec = {
+        let store = SqliteStore::open(&path).expect("open");
+        let flow = store.create_flow(new_flow("f")).await.expect("create");
+        let mut state = Execution::new(info("e1"));
+        let start = state
+            .apply(&ir, Input::Start { input: json!({}) }, 1_000)
+            .expect("start");
+        let first = StepWrite::new(
+            ExecutionId(0),
+            0,
+            &Execution::new(info("e1")),
+            state,
+            &start,
+        );
+        let exec = store
+            .create_execution(new_execution(&flow, "e1"), first)
+            .await
+            .expect("create");
+        store.create_job(job("j1", 5, &flow)).await.expect("job");
+        exec
+    };
+    let store = SqliteStore::open(&path).expect("reopen");
+    assert!(store.renew_lease().await.expect("renew"));
+    let taken = store.take_over(Duration::ZERO).await.expect("take over");
+    assert_eq!(
+        taken.tasks.iter().map(|t| t.execution).collect::<Vec<_>>(),
+        [exec.id],
+        "the call in flight when the previous process ended is made again"
+    );
+    assert_eq!(taken.jobs.len(), 1, "its unfinished job is resumed");
+    let again = store.take_over(Duration::ZERO).await.expect("take over");
+    assert!(
+        again.tasks.is_empty() && again.jobs.is_empty(),
+        "handed over once"
+    );
 }

@@ -1,0 +1,252 @@
+//! Nodes sharing the database: leases, take-over, and signals.
+//!
+//! A node is one `sluice serve` process, with an id drawn at start. It owns the timer rows,
+//! task rows and jobs it writes, and renews its lease (`nodes.renewed_at`, stamped with the
+//! database's clock, so the nodes' clocks need not agree). A node taking over locks the rows of
+//! the expired nodes `FOR UPDATE SKIP LOCKED`, moves their work to itself and deletes them, in
+//! one transaction: two nodes taking over at once never both get a dead node's work.
+//!
+//! Signals travel by `NOTIFY` on one channel, heard by a connection of each node kept outside
+//! the pool that does nothing but `LISTEN`.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+
+use super::{JOB_COLUMNS, backend, failed, job_row, task_row};
+use crate::{ExecutionId, Result, Signal, TakenOver};
+use sluice_engine::OpId;
+
+pub(super) const CHANNEL: &str = "sluice_signals";
+
+/// How long a lost listening connection waits before connecting again.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+
+/// A node id: random per process, so a restarted node is a new node and its predecessor's
+/// work is taken over like any dead node's.
+pub(super) fn new_node_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Stamps the node's lease; `false` if its row was gone (taken over, see the module comment).
+pub(super) async fn renew(client: &deadpool_postgres::Object, node: &str) -> Result<bool> {
+    let renewed = client
+        .execute(
+            "UPDATE nodes SET renewed_at = now() WHERE id = $1",
+            &[&node],
+        )
+        .await
+        .map_err(failed("renewing the lease"))?;
+    if renewed == 1 {
+        return Ok(true);
+    }
+    client
+        .execute(
+            "INSERT INTO nodes (id, renewed_at) VALUES ($1, now()) \
+             ON CONFLICT (id) DO UPDATE SET renewed_at = now()",
+            &[&node],
+        )
+        .await
+        .map_err(failed("registering the node"))?;
+    Ok(false)
+}
+
+pub(super) async fn take_over(
+    client: &mut deadpool_postgres::Object,
+    node: &str,
+    lease: Duration,
+) -> Result<TakenOver> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(failed("starting a take-over"))?;
+    let dead: Vec<String> = tx
+        .query(
+            "SELECT id FROM nodes WHERE renewed_at < now() - make_interval(secs => $1) \
+             AND id <> $2 FOR UPDATE SKIP LOCKED",
+            &[&lease.as_secs_f64(), &node],
+        )
+        .await
+        .map_err(failed("finding expired leases"))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if dead.is_empty() {
+        return Ok(TakenOver::default());
+    }
+    tracing::warn!(nodes = ?dead, "taking over the work of nodes whose lease ran out");
+    let tasks = tx
+        .query(
+            "UPDATE tasks SET owner = $1 WHERE owner = ANY($2) RETURNING execution_id, op, call",
+            &[&node, &dead],
+        )
+        .await
+        .map_err(failed("taking over task calls"))?
+        .iter()
+        .map(task_row)
+        .collect::<Result<_>>()?;
+    let timers = tx
+        .execute(
+            "UPDATE timers SET owner = $1 WHERE owner = ANY($2)",
+            &[&node, &dead],
+        )
+        .await
+        .map_err(failed("taking over timers"))?;
+    let jobs = tx
+        .query(
+            &format!(
+                "UPDATE jobs SET owner = $1 WHERE owner = ANY($2) \
+                 AND status IN ('Pending', 'Running') RETURNING {JOB_COLUMNS}"
+            ),
+            &[&node, &dead],
+        )
+        .await
+        .map_err(failed("taking over jobs"))?
+        .iter()
+        .map(job_row)
+        .collect::<Result<_>>()?;
+    tx.execute("DELETE FROM nodes WHERE id = ANY($1)", &[&dead])
+        .await
+        .map_err(failed("removing expired nodes"))?;
+    tx.commit()
+        .await
+        .map_err(failed("committing a take-over"))?;
+    Ok(TakenOver {
+        tasks,
+        jobs,
+        timers,
+    })
+}
+
+/// `<sender> abort <execution> <op>`: the sender lets a node skip what it sent itself.
+pub(super) fn encode(sender: &str, signal: Signal) -> String {
+    match signal {
+        Signal::AbortCall { execution, op } => format!("{sender} abort {} {}", execution.0, op.0),
+    }
+}
+
+pub(super) fn decode(payload: &str) -> Option<(&str, Signal)> {
+    let mut words = payload.split(' ');
+    let sender = words.next()?;
+    let signal = match (words.next()?, words.next(), words.next(), words.next()) {
+        ("abort", Some(execution), Some(op), None) => Signal::AbortCall {
+            execution: ExecutionId(execution.parse().ok()?),
+            op: OpId(op.parse().ok()?),
+        },
+        _ => return None,
+    };
+    Some((sender, signal))
+}
+
+/// The task that listens; stops listening when dropped.
+pub(super) struct Listener(JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts listening; returns once the first `LISTEN` is in place, so nothing signalled after
+/// that is missed. A lost connection is made again (what was signalled meanwhile is lost: an
+/// unaborted call's late answer is still refused by the engine).
+pub(super) async fn listen(
+    config: Config,
+    node: String,
+    signals: broadcast::Sender<Signal>,
+) -> Result<Listener> {
+    let first = subscribe(&config).await?;
+    Ok(Listener(tokio::spawn(async move {
+        let mut connection = Some(first);
+        loop {
+            if let Some((client, messages)) = connection.take() {
+                forward(messages, &node, &signals).await;
+                drop(client);
+                tracing::warn!("the connection listening for other nodes' signals was lost");
+            }
+            tokio::time::sleep(RECONNECT_PAUSE).await;
+            match subscribe(&config).await {
+                Ok(fresh) => connection = Some(fresh),
+                Err(e) => tracing::warn!(error = %e, "listening for other nodes' signals"),
+            }
+        }
+    })))
+}
+
+type Messages =
+    futures_util::stream::BoxStream<'static, Result<AsyncMessage, tokio_postgres::Error>>;
+
+async fn subscribe(config: &Config) -> Result<(Client, Messages)> {
+    let (client, mut connection) = config
+        .connect(NoTls)
+        .await
+        .map_err(|e| backend(format!("connecting to PostgreSQL to listen: {e}")))?;
+    let mut messages: Messages =
+        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx)).boxed();
+    // The connection only moves while its messages are polled: drive it until LISTEN is done.
+    let statement = format!("LISTEN {CHANNEL}");
+    {
+        let listening = client.batch_execute(&statement);
+        tokio::pin!(listening);
+        loop {
+            tokio::select! {
+                done = &mut listening => {
+                    done.map_err(failed("listening for signals"))?;
+                    break;
+                }
+                message = messages.next() => match message {
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(failed("listening for signals")(e)),
+                    None => return Err(backend("the listening connection closed")),
+                },
+            }
+        }
+    }
+    Ok((client, messages))
+}
+
+async fn forward(mut messages: Messages, node: &str, signals: &broadcast::Sender<Signal>) {
+    while let Some(message) = messages.next().await {
+        let Ok(AsyncMessage::Notification(note)) = message else {
+            if let Err(e) = message {
+                tracing::warn!(error = %e, "listening for other nodes' signals");
+                return;
+            }
+            continue;
+        };
+        match decode(note.payload()) {
+            Some((sender, _)) if sender == node => {}
+            // Nobody subscribed yet is fine.
+            Some((_, signal)) => drop(signals.send(signal)),
+            None => tracing::warn!(payload = note.payload(), "an unknown signal"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_round_trip_and_garbage_is_refused() {
+        let signal = Signal::AbortCall {
+            execution: ExecutionId(42),
+            op: OpId(7),
+        };
+        let payload = encode("n1", signal);
+        assert_eq!(decode(&payload), Some(("n1", signal)));
+        for garbage in [
+            "",
+            "n1",
+            "n1 abort",
+            "n1 abort x 1",
+            "n1 abort 1 2 3",
+            "n1 stop 1 2",
+        ] {
+            assert_eq!(decode(garbage), None, "{garbage:?}");
+        }
+    }
+}
