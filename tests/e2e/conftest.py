@@ -95,6 +95,10 @@ class Sluice:
                 raise RuntimeError(f"sluice serve exited with {self.process.returncode}")
         raise RuntimeError("sluice serve did not become healthy")
 
+    @property
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
     def kill9(self):
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()

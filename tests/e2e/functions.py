@@ -8,6 +8,7 @@ function was still working.
 import json
 import select
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +21,14 @@ class Call:
         self.body = body
         self.received_at = time.monotonic()
         self.closed_at = None  # when the caller closed the connection mid-call
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A caller that dies mid-request (a killed sluice node) is expected here, not an error."""
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FunctionServer:
@@ -57,7 +66,7 @@ class FunctionServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()

@@ -45,11 +45,12 @@ States:
 
 class Load:
     """Threads that start, stop and report callbacks until told to finish, recording what the
-    server acknowledged. Requests that fail because the server is down are simply not
-    acknowledged; callback tokens are retried until the server answers for them."""
+    servers acknowledged. Each request goes to one of the nodes that are up (any, if none is).
+    Requests that fail because a server is down are simply not acknowledged; callback tokens
+    are retried until a server answers for them."""
 
-    def __init__(self, sluice, flows):
-        self.sluice = sluice
+    def __init__(self, nodes, flows):
+        self.nodes = nodes
         self.flows = flows
         self.started = []  # (flow, execution) acknowledged
         self.stopped = set()  # (flow, execution) acknowledged
@@ -80,18 +81,26 @@ class Load:
         if self.threads[-1].is_alive():
             self.threads[-1].join(timeout=120)
 
-    def client(self):
-        return self.sluice.client()
+    def clients(self, seed):
+        """A client per node, and a function picking one of a node that is up."""
+        clients = [node.client() for node in self.nodes]
+        rng = random.Random(seed)
+
+        def pick():
+            up = [c for node, c in zip(self.nodes, clients) if node.alive] or clients
+            return rng.choice(up)
+
+        return pick
 
     def starter(self, worker):
-        fnf = self.client()
+        fnf = self.clients(worker)
         n = 0
         while not self.done.is_set():
             flow = self.flows[n % len(self.flows)]
             name = f"w{worker}-{n}"
             n += 1
             try:
-                fnf.start_execution(
+                fnf().start_execution(
                     m.StartExecutionRequest(flow_name=flow, execution_name=name, input=json.dumps({"n": n}))
                 )
             except Exception:
@@ -101,7 +110,7 @@ class Load:
                 self.started.append((flow, name))
 
     def stopper(self):
-        fnf = self.client()
+        fnf = self.clients("stopper")
         rng = random.Random(7)
         while not self.done.is_set():
             time.sleep(0.01)
@@ -110,21 +119,21 @@ class Load:
                     continue
                 target = rng.choice(self.started[-50:])
             try:
-                fnf.stop_execution(m.StopExecutionRequest(flow_name=target[0], execution_name=target[1]))
+                fnf().stop_execution(m.StopExecutionRequest(flow_name=target[0], execution_name=target[1]))
             except Exception:
                 continue  # already finished, or the server is down: not acknowledged
             with self.lock:
                 self.stopped.add(target)
 
     def reporter(self):
-        fnf = self.client()
+        fnf = self.clients("reporter")
         while not self.checked.is_set():
             try:
                 token = self.tokens.get(timeout=0.1)
             except queue.Empty:
                 continue
             try:
-                fnf.report_task_succeeded(
+                fnf().report_task_succeeded(
                     m.ReportTaskSucceededRequest(task_token=token, output=json.dumps({"reported": True}))
                 )
             except ClientException:
@@ -164,21 +173,49 @@ def history(fnf, flow, execution):
             return events
 
 
+def load_flows():
+    """A chain of calls and a wait, a wait, a callback task."""
+    return [unique("crash_chain"), unique("crash_wait"), unique("crash_callback")]
+
+
+def create_load_flows(fnf, functions, load):
+    chain, waiting, callback = load.flows
+    functions.register("/e2e/crash_echo", lambda call, conn: (200, call.body))
+    functions.register("/e2e/crash_ask", callback_function(load))
+    create(fnf, chain, chain_flow(chain))
+    create(fnf, waiting, waiting_flow(waiting))
+    create(fnf, callback, task_flow(callback, "crash_ask", extra="    TaskMode: WaitForCustomCallback\n", token=True))
+
+
+def assert_every_acknowledged_answer_held(fnf, load, within=60):
+    """Every acknowledged start ended in exactly one terminal status, with dense history ids,
+    the terminal event last and no step's events twice (these flows run each step once);
+    every acknowledged stop ended Stopped. Returns the count of each status."""
+    deadline = time.monotonic() + within
+    statuses = {}
+    for flow, execution in load.started:
+        body = wait_terminal(fnf, flow, execution, deadline)
+        assert body.status in TERMINAL, f"{flow}/{execution} is still {body.status}"
+        statuses[body.status] = statuses.get(body.status, 0) + 1
+        events = history(fnf, flow, execution)
+        ids = [e.event_id for e in events]
+        assert ids == list(range(1, len(ids) + 1)), f"{flow}/{execution}: ids not dense: {ids}"
+        terminal = [e.type for e in events if e.type in TERMINAL_EVENTS]
+        assert len(terminal) == 1 and events[-1].type == terminal[0], f"{flow}/{execution}: {terminal}"
+        assert terminal[0] == "Execution" + body.status
+        steps = [(e.type, e.step_name) for e in events if e.step_name]
+        assert len(steps) == len(set(steps)), f"{flow}/{execution}: a step's history twice: {steps}"
+        if (flow, execution) in load.stopped:
+            assert body.status == "Stopped", f"{flow}/{execution}: acknowledged stop, ended {body.status}"
+    return statuses
+
+
 def test_kill_minus_9_under_load_keeps_every_acknowledged_answer(tmp_path, functions):
     sluice = Sluice(tmp_path / "data", functions.url_template)
-    flows = [unique("crash_chain"), unique("crash_wait"), unique("crash_callback")]
-    load = Load(sluice, flows)
+    load = Load([sluice], load_flows())
     try:
         fnf = sluice.client()
-        functions.register("/e2e/crash_echo", lambda call, conn: (200, call.body))
-        functions.register("/e2e/crash_ask", callback_function(load))
-        create(fnf, flows[0], chain_flow(flows[0]))
-        create(fnf, flows[1], waiting_flow(flows[1]))
-        create(
-            fnf,
-            flows[2],
-            task_flow(flows[2], "crash_ask", extra="    TaskMode: WaitForCustomCallback\n", token=True),
-        )
+        create_load_flows(fnf, functions, load)
         rng = random.Random(2026)
         load.run()
         for _ in range(KILLS):
@@ -191,20 +228,7 @@ def test_kill_minus_9_under_load_keeps_every_acknowledged_answer(tmp_path, funct
 
         assert len(load.started) > 100, f"the load acknowledged only {len(load.started)} starts"
         assert load.stopped, "no stop was acknowledged"
-        deadline = time.monotonic() + 60
-        statuses = {}
-        for flow, execution in load.started:
-            body = wait_terminal(fnf, flow, execution, deadline)
-            assert body.status in TERMINAL, f"{flow}/{execution} is still {body.status}"
-            statuses[body.status] = statuses.get(body.status, 0) + 1
-            events = history(fnf, flow, execution)
-            ids = [e.event_id for e in events]
-            assert ids == list(range(1, len(ids) + 1)), f"{flow}/{execution}: ids not dense: {ids}"
-            terminal = [e.type for e in events if e.type in TERMINAL_EVENTS]
-            assert len(terminal) == 1 and events[-1].type == terminal[0], f"{flow}/{execution}: {terminal}"
-            assert terminal[0] == "Execution" + body.status
-            if (flow, execution) in load.stopped:
-                assert body.status == "Stopped", f"{flow}/{execution}: acknowledged stop, ended {body.status}"
+        statuses = assert_every_acknowledged_answer_held(fnf, load)
         print(f"{KILLS} kills; {len(load.started)} acknowledged starts, {len(load.stopped)} stops: {statuses}")
     finally:
         load.close()

@@ -1,0 +1,81 @@
+"""Three `sluice serve` nodes on one PostgreSQL database, under a steady load of starts, stops
+and callbacks spread over all of them.
+
+- a stop sent to one node aborts the function call another node is making, within 200 ms of
+  the stop's answer (the call's node hears of it by LISTEN/NOTIFY);
+- `kill -9` of one node mid-load: its work is taken over by the others once its lease runs
+  out, no acknowledged execution is lost, each ends in exactly one terminal status, and no
+  step's history appears twice.
+"""
+
+import time
+
+import pytest
+from alibabacloud_fnf20190315 import models as m
+
+from conftest import LEASE_TIMEOUT, POSTGRES, Sluice, fresh_database
+from functions import hang
+from test_cloudflow import create, describe, start, task_flow, unique, wait_for
+from test_crash import Load, assert_every_acknowledged_answer_held, create_load_flows, load_flows
+
+pytestmark = pytest.mark.skipif(
+    not POSTGRES,
+    reason="several nodes share a PostgreSQL database; SLUICE_TEST_POSTGRES is not set (./scripts/test sets it)",
+)
+
+ABORT_WITHIN = 0.2  # seconds between a stop's answer on one node and the call closed by another
+
+
+@pytest.fixture
+def cluster(tmp_path, functions):
+    database = fresh_database()
+    nodes = [Sluice(tmp_path / name, functions.url_template, database=database) for name in "ABC"]
+    yield nodes
+    for node in nodes:
+        node.stop()
+
+
+@pytest.fixture
+def load(cluster, functions):
+    load = Load(cluster, load_flows())
+    create_load_flows(cluster[0].client(), functions, load)
+    load.run()
+    time.sleep(1.0)  # the load is under way
+    yield load
+    load.finish()
+    load.close()
+
+
+def test_a_stop_sent_to_one_node_aborts_the_call_another_node_makes(cluster, load, functions):
+    functions.register("/e2e/cluster_hang", hang())
+    flow = unique("cluster_hang")
+    create(cluster[0].client(), flow, task_flow(flow, "cluster_hang"))
+    delays = []
+    for i, (caller, stopper) in enumerate([(1, 0), (2, 1), (0, 2), (1, 2), (2, 0)]):
+        before = len(functions.calls_to("/e2e/cluster_hang"))
+        # The node that starts an execution makes its first call.
+        start(cluster[caller].client(), flow, f"x{i}")
+        call = wait_for(lambda: functions.calls_to("/e2e/cluster_hang")[before:])[0]
+        stopped = cluster[stopper].client().stop_execution(
+            m.StopExecutionRequest(flow_name=flow, execution_name=f"x{i}", error="Manual", cause="by the test")
+        ).body
+        answered = time.monotonic()
+        assert stopped.status == "Stopped"
+        wait_for(lambda: call.closed_at, timeout=5)
+        delays.append(call.closed_at - answered)
+        assert describe(cluster[caller].client(), flow, f"x{i}").status == "Stopped"
+    print("a stop on one node closed the call made by another after (ms):", [round(d * 1000, 1) for d in delays])
+    assert max(delays) < ABORT_WITHIN, f"a call stayed open {max(delays):.3f} s after its stop"
+
+
+def test_kill_minus_9_of_one_node_loses_nothing(cluster, load):
+    time.sleep(2.0)
+    victim = cluster[2]
+    victim.kill9()
+    time.sleep(float(LEASE_TIMEOUT.rstrip("s")) + 2.0)  # its lease runs out; the others take over
+    load.finish()
+
+    assert len(load.started) > 100, f"the load acknowledged only {len(load.started)} starts"
+    assert load.stopped, "no stop was acknowledged"
+    statuses = assert_every_acknowledged_answer_held(cluster[0].client(), load)
+    print(f"one node of three killed; {len(load.started)} acknowledged starts, {len(load.stopped)} stops: {statuses}")
