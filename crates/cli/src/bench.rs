@@ -3,6 +3,9 @@
 //!
 //! By default the bench spawns its own server (this same binary, `serve`, on a free port and a
 //! temporary data directory) and kills it at the end; `--endpoint` benchmarks a running one.
+//! With `--nodes N` (and `--database`) it spawns N servers on one PostgreSQL database and
+//! spreads the load over them; a stop goes to another node than the one that started its
+//! execution.
 //! Task states call a no-op function server the bench runs on 127.0.0.1.
 
 use std::collections::BTreeMap;
@@ -58,6 +61,10 @@ pub struct BenchArgs {
     /// (its size is then not reported).
     #[arg(long, value_name = "URL")]
     database: Option<String>,
+    /// Spawn this many servers on the --database, and spread the load over them.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=8))]
+    nodes: u32,
     /// Scenarios to run (repeatable).
     #[arg(
         long = "scenario",
@@ -112,31 +119,43 @@ const ORDER: [Scenario; 5] = [
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let functions = start_function_server(args.function_port).await?;
     let function_url = format!("http://{functions}/{{service}}/{{function}}");
-    let server = match args.endpoint {
+    let servers = match args.endpoint {
         Some(addr) => {
             if !addr.ip().is_loopback() {
                 bail!("--endpoint must be a 127.0.0.1 address, got {addr}");
             }
+            if args.nodes > 1 {
+                bail!("--nodes spawns servers; it cannot be used with --endpoint");
+            }
             println!(
                 "benchmarking the server at {addr}; it must run with --function-url {function_url}"
             );
-            None
+            Vec::new()
         }
-        None => Some(SpawnedServer::start(&args, &function_url)?),
+        None => {
+            if args.nodes > 1 && args.database.is_none() {
+                bail!("--nodes {} needs a shared --database", args.nodes);
+            }
+            (0..args.nodes)
+                .map(|_| SpawnedServer::start(&args, &function_url))
+                .collect::<anyhow::Result<Vec<_>>>()?
+        }
     };
-    let addr = match (&server, args.endpoint) {
-        (Some(server), _) => server.addr,
-        (None, Some(endpoint)) => endpoint,
-        (None, None) => unreachable!("a server is spawned unless --endpoint is given"),
+    let addrs: Vec<SocketAddr> = match args.endpoint {
+        Some(endpoint) => vec![endpoint],
+        None => servers.iter().map(|s| s.addr).collect(),
     };
-    let client = Arc::new(Client::new(addr, &args)?);
-    if let Some(server) = &server {
-        server.wait_ready(&client).await?;
+    let client = Arc::new(Client::new(&addrs, &args)?);
+    for (node, server) in servers.iter().enumerate() {
+        server.wait_ready(&client, node).await?;
         println!(
             "spawned sluice serve (pid {}) on {} with data in {}",
             server.child.id(),
             server.addr,
-            server.data.path().display()
+            match &args.database {
+                Some(_) => "the PostgreSQL database".to_string(),
+                None => server.data.path().display().to_string(),
+            }
         );
     }
 
@@ -157,7 +176,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             client: client.clone(),
             args: &args,
             run_id,
-            server_pid: server.as_ref().map(|s| s.child.id()),
+            server_pids: servers.iter().map(|s| s.child.id()).collect(),
         };
         match scenario {
             Scenario::Pass1 => {
@@ -177,17 +196,17 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
             }
             Scenario::Stop => bench.stop(&mut rows).await?,
             Scenario::Waiting => {
-                resources.push(Resources::measure("before waiting", server.as_ref()));
+                resources.push(Resources::measure("before waiting", &servers));
                 bench.waiting(&mut rows).await?;
                 resources.push(Resources::measure(
                     &format!("after {} waiting", args.waiting_count),
-                    server.as_ref(),
+                    &servers,
                 ));
             }
             Scenario::All => unreachable!("expanded above"),
         }
     }
-    resources.push(Resources::measure("at the end", server.as_ref()));
+    resources.push(Resources::measure("at the end", &servers));
     print_summary(&rows, &resources);
     Ok(())
 }
@@ -197,15 +216,15 @@ struct Bench<'a> {
     client: Arc<Client>,
     args: &'a BenchArgs,
     run_id: &'a str,
-    server_pid: Option<u32>,
+    server_pids: Vec<u32>,
 }
 
 impl Bench<'_> {
     async fn meter(&self) -> Meter {
         Meter {
             steps: self.client.steps_committed().await,
-            server_pid: self.server_pid,
-            server_cpu: self.server_pid.and_then(|pid| cpu_time(&pid.to_string())),
+            server_pids: self.server_pids.clone(),
+            server_cpu: servers_cpu_time(&self.server_pids),
             bench_cpu: cpu_time("self"),
         }
     }
@@ -219,6 +238,7 @@ impl Bench<'_> {
         let name = format!("bench-{scenario}-{}", self.run_id);
         self.client
             .call(
+                0,
                 Method::POST,
                 "CreateFlow",
                 &[
@@ -256,7 +276,7 @@ impl Bench<'_> {
                     let flow = flow.clone();
                     async move {
                         client
-                            .run_to_end(&flow, &format!("c{concurrency}-{i}"))
+                            .run_to_end(i, &flow, &format!("c{concurrency}-{i}"))
                             .await
                     }
                 },
@@ -306,7 +326,8 @@ impl Bench<'_> {
                     let client = client.clone();
                     let flow = flow.clone();
                     let prefix = prefix.clone();
-                    async move { client.stop(&flow, &format!("{prefix}-{i}")).await }
+                    // Another node than the one that started it, when there are several.
+                    async move { client.stop(i + 1, &flow, &format!("{prefix}-{i}")).await }
                 },
             )
             .await;
@@ -357,7 +378,7 @@ impl Bench<'_> {
             let client = client.clone();
             let flow = flow.clone();
             let prefix = prefix.clone();
-            async move { client.start(&flow, &format!("{prefix}-{i}")).await }
+            async move { client.start(i, &flow, &format!("{prefix}-{i}")).await }
         })
         .await
     }
@@ -366,7 +387,7 @@ impl Bench<'_> {
 /// Counters at the beginning of a phase.
 struct Meter {
     steps: Option<u64>,
-    server_pid: Option<u32>,
+    server_pids: Vec<u32>,
     server_cpu: Option<Duration>,
     bench_cpu: Option<Duration>,
 }
@@ -386,13 +407,18 @@ impl Meter {
         let steps = client.steps_committed().await;
         Usage {
             steps: steps.zip(self.steps).map(|(a, b)| a.saturating_sub(b)),
-            server_cpu: since(
-                self.server_cpu,
-                self.server_pid.and_then(|pid| cpu_time(&pid.to_string())),
-            ),
+            server_cpu: since(self.server_cpu, servers_cpu_time(&self.server_pids)),
             bench_cpu: since(self.bench_cpu, cpu_time("self")),
         }
     }
+}
+
+/// CPU time of all the spawned servers together (none without a spawned server).
+fn servers_cpu_time(pids: &[u32]) -> Option<Duration> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| cpu_time(&pid.to_string())).sum()
 }
 
 /// CPU time (user + system, all threads) of a process (`self` or a pid), from /proc.
@@ -477,16 +503,17 @@ where
     phase
 }
 
-/// A signing CloudFlow RPC client.
+/// A signing CloudFlow RPC client of one or more nodes; operation `i` goes to node
+/// `i % nodes`.
 struct Client {
     http: reqwest::Client,
-    base: String,
+    bases: Vec<String>,
     key_id: String,
     secret: String,
 }
 
 impl Client {
-    fn new(addr: SocketAddr, args: &BenchArgs) -> anyhow::Result<Client> {
+    fn new(addrs: &[SocketAddr], args: &BenchArgs) -> anyhow::Result<Client> {
         let http = reqwest::Client::builder()
             .no_proxy()
             .pool_max_idle_per_host(256)
@@ -495,7 +522,7 @@ impl Client {
             .context("building the HTTP client")?;
         Ok(Client {
             http,
-            base: format!("http://{addr}"),
+            bases: addrs.iter().map(|addr| format!("http://{addr}")).collect(),
             key_id: args.access_key_id.clone(),
             secret: args.access_key_secret.clone(),
         })
@@ -504,6 +531,7 @@ impl Client {
     /// One signed RPC request, every parameter in the query string; the JSON answer.
     async fn call(
         &self,
+        node: usize,
         method: Method,
         action: &str,
         fields: &[(&str, &str)],
@@ -529,7 +557,7 @@ impl Client {
         let signature = sign(method.as_str(), &params, &self.secret);
         let url = format!(
             "{}/?{}&Signature={}",
-            self.base,
+            self.bases[node % self.bases.len()],
             canonical_query(&params),
             escape_base64(&signature)
         );
@@ -550,8 +578,9 @@ impl Client {
         serde_json::from_str(&text).with_context(|| format!("{action}: the answer is not JSON"))
     }
 
-    async fn start(&self, flow: &str, name: &str) -> anyhow::Result<()> {
+    async fn start(&self, node: usize, flow: &str, name: &str) -> anyhow::Result<()> {
         self.call(
+            node,
             Method::POST,
             "StartExecution",
             &[("FlowName", flow), ("ExecutionName", name), ("Input", "{}")],
@@ -560,12 +589,13 @@ impl Client {
         .map(drop)
     }
 
-    /// Starts an execution and long-polls it until it ends; it must succeed.
-    async fn run_to_end(&self, flow: &str, name: &str) -> anyhow::Result<()> {
-        self.start(flow, name).await?;
+    /// Starts an execution and long-polls it until it ends, on one node; it must succeed.
+    async fn run_to_end(&self, node: usize, flow: &str, name: &str) -> anyhow::Result<()> {
+        self.start(node, flow, name).await?;
         for _ in 0..MAX_POLLS {
             let answer = self
                 .call(
+                    node,
                     Method::GET,
                     "DescribeExecution",
                     &[
@@ -584,9 +614,10 @@ impl Client {
         bail!("{name} did not end after {MAX_POLLS} long polls")
     }
 
-    async fn stop(&self, flow: &str, name: &str) -> anyhow::Result<()> {
+    async fn stop(&self, node: usize, flow: &str, name: &str) -> anyhow::Result<()> {
         let answer = self
             .call(
+                node,
                 Method::POST,
                 "StopExecution",
                 &[
@@ -603,11 +634,19 @@ impl Client {
         }
     }
 
-    /// The server's `sluice_steps_committed_total`, if it serves /metrics.
+    /// `sluice_steps_committed_total` summed over the nodes, if they all serve /metrics.
     async fn steps_committed(&self) -> Option<u64> {
+        let mut total = 0;
+        for node in 0..self.bases.len() {
+            total += self.node_steps_committed(node).await?;
+        }
+        Some(total)
+    }
+
+    async fn node_steps_committed(&self, node: usize) -> Option<u64> {
         let response = self
             .http
-            .get(format!("{}/metrics", self.base))
+            .get(format!("{}/metrics", self.bases[node]))
             .send()
             .await
             .ok()?;
@@ -740,9 +779,9 @@ impl SpawnedServer {
         })
     }
 
-    async fn wait_ready(&self, client: &Client) -> anyhow::Result<()> {
+    async fn wait_ready(&self, client: &Client, node: usize) -> anyhow::Result<()> {
         for _ in 0..200 {
-            if client.steps_committed().await.is_some() {
+            if client.node_steps_committed(node).await.is_some() {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -769,13 +808,17 @@ struct Resources {
 }
 
 impl Resources {
-    fn measure(when: &str, server: Option<&SpawnedServer>) -> Resources {
+    /// RSS summed over the servers; the data directory only of a server on SQLite.
+    fn measure(when: &str, servers: &[SpawnedServer]) -> Resources {
+        let rss = servers.iter().map(|s| rss_bytes(s.child.id())).sum();
+        let data = match servers {
+            [server] if !server.external_database => dir_bytes(server.data.path()).ok(),
+            _ => None,
+        };
         Resources {
             when: when.to_string(),
-            rss_bytes: server.and_then(|s| rss_bytes(s.child.id())),
-            data_bytes: server
-                .filter(|s| !s.external_database)
-                .and_then(|s| dir_bytes(s.data.path()).ok()),
+            rss_bytes: if servers.is_empty() { None } else { rss },
+            data_bytes: data,
         }
     }
 }

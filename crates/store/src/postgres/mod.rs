@@ -14,6 +14,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures_util::future::try_join_all;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
@@ -21,7 +22,7 @@ use sluice_ir::StateName;
 use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, Statement};
 
 use crate::encode::{EncodedStep, prefix_successor, sql_limit, to_json};
 use crate::{
@@ -106,18 +107,24 @@ impl PostgresStore {
 
     async fn query(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         let client = self.client().await?;
-        client.query(sql, args).await.map_err(failed(sql))
+        let statement = prepared(&client, sql).await?;
+        client.query(&statement, args).await.map_err(failed(sql))
     }
 
     async fn query_opt(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
         let client = self.client().await?;
-        client.query_opt(sql, args).await.map_err(failed(sql))
+        let statement = prepared(&client, sql).await?;
+        client
+            .query_opt(&statement, args)
+            .await
+            .map_err(failed(sql))
     }
 
     /// Runs `sql` and says how many rows it changed.
     async fn execute(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         let client = self.client().await?;
-        client.execute(sql, args).await.map_err(failed(sql))
+        let statement = prepared(&client, sql).await?;
+        client.execute(&statement, args).await.map_err(failed(sql))
     }
 }
 
@@ -291,67 +298,75 @@ fn job_row(row: &Row) -> Result<JobRecord> {
 
 // ---- writes shared by create_execution and commit_step ----------------------------------
 
-/// Removals first, then additions, so a reused op id keeps its new row.
+const INSERT_EVENT: &str = "INSERT INTO history (execution_id, event_id, schedule_id, step, time, type, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const DELETE_TIMER: &str = "DELETE FROM timers WHERE execution_id = $1 AND op = $2";
+const DELETE_TASK: &str = "DELETE FROM tasks WHERE execution_id = $1 AND op = $2";
+const UPSERT_TIMER: &str = "INSERT INTO timers (execution_id, op, fire_at, owner) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (execution_id, op) DO UPDATE \
+     SET fire_at = EXCLUDED.fire_at, owner = EXCLUDED.owner";
+const UPSERT_TASK: &str = "INSERT INTO tasks (execution_id, op, call, owner) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (execution_id, op) DO UPDATE \
+     SET call = EXCLUDED.call, owner = EXCLUDED.owner";
+
+/// Removals first, then additions, so a reused op id keeps its new row. The statements of
+/// each phase are pipelined: sent together, run in order, answered together.
 async fn write_step_rows<C: GenericClient>(
     tx: &C,
     owner: &str,
     id: ExecutionId,
     step: &EncodedStep,
 ) -> Result<()> {
-    for event in &step.events {
-        tx.execute(
-            "INSERT INTO history (execution_id, event_id, schedule_id, step, time, type, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[
-                &id.0,
-                &event.id,
-                &event.schedule_id,
-                &event.step,
-                &event.time,
-                &event.kind,
-                &event.detail,
-            ],
-        )
-        .await
-        .map_err(inserting(&format!("event {} of execution {id}", event.id)))?;
-    }
-    for op in &step.timers_removed {
-        tx.execute(
-            "DELETE FROM timers WHERE execution_id = $1 AND op = $2",
-            &[&id.0, op],
-        )
-        .await
-        .map_err(failed("deleting a timer"))?;
-    }
-    for op in &step.tasks_removed {
-        tx.execute(
-            "DELETE FROM tasks WHERE execution_id = $1 AND op = $2",
-            &[&id.0, op],
-        )
-        .await
-        .map_err(failed("deleting a task"))?;
-    }
-    for (op, fire_at) in &step.timers_added {
-        tx.execute(
-            "INSERT INTO timers (execution_id, op, fire_at, owner) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (execution_id, op) DO UPDATE \
-             SET fire_at = EXCLUDED.fire_at, owner = EXCLUDED.owner",
-            &[&id.0, op, fire_at, &owner],
-        )
-        .await
-        .map_err(failed("inserting a timer"))?;
-    }
-    for (op, call) in &step.tasks_added {
-        tx.execute(
-            "INSERT INTO tasks (execution_id, op, call, owner) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (execution_id, op) DO UPDATE \
-             SET call = EXCLUDED.call, owner = EXCLUDED.owner",
-            &[&id.0, op, call, &owner],
-        )
-        .await
-        .map_err(failed("inserting a task"))?;
-    }
+    let (delete_timer, delete_task) = (prepared(tx, DELETE_TIMER), prepared(tx, DELETE_TASK));
+    let (delete_timer, delete_task) = tokio::try_join!(delete_timer, delete_task)?;
+    let timers_removed = try_join_all(step.timers_removed.iter().map(|op| async {
+        tx.execute(&delete_timer, &[&id.0, op])
+            .await
+            .map_err(failed("deleting a timer"))
+    }));
+    let tasks_removed = try_join_all(step.tasks_removed.iter().map(|op| async {
+        tx.execute(&delete_task, &[&id.0, op])
+            .await
+            .map_err(failed("deleting a task"))
+    }));
+    tokio::try_join!(timers_removed, tasks_removed)?;
+
+    let (insert_event, upsert_timer, upsert_task) = tokio::try_join!(
+        prepared(tx, INSERT_EVENT),
+        prepared(tx, UPSERT_TIMER),
+        prepared(tx, UPSERT_TASK)
+    )?;
+    let events = try_join_all(step.events.iter().map(|event| async {
+        let args: [&(dyn ToSql + Sync); 7] = [
+            &id.0,
+            &event.id,
+            &event.schedule_id,
+            &event.step,
+            &event.time,
+            &event.kind,
+            &event.detail,
+        ];
+        tx.execute(&insert_event, &args)
+            .await
+            .map_err(inserting(&format!("event {} of execution {id}", event.id)))
+    }));
+    let timers_added = try_join_all(step.timers_added.iter().map(|(op, fire_at)| async {
+        tx.execute(&upsert_timer, &[&id.0, op, fire_at, &owner])
+            .await
+            .map_err(failed("inserting a timer"))
+    }));
+    let tasks_added = try_join_all(step.tasks_added.iter().map(|(op, call)| async {
+        tx.execute(&upsert_task, &[&id.0, op, call, &owner])
+            .await
+            .map_err(failed("inserting a task"))
+    }));
+    tokio::try_join!(events, timers_added, tasks_added)?;
     Ok(())
+}
+
+/// `sql` as a statement prepared once per connection.
+async fn prepared<C: GenericClient>(client: &C, sql: &str) -> Result<Statement> {
+    client.prepare_cached(sql).await.map_err(failed(sql))
 }
 
 /// The live flow of that name; with `lock`, its row is locked first (`FOR UPDATE`, so a start
@@ -560,11 +575,9 @@ impl Store for PostgresStore {
             .transaction()
             .await
             .map_err(failed("starting a transaction"))?;
+        let lock_flow = prepared(&tx, "SELECT open FROM flows WHERE id = $1 FOR SHARE").await?;
         let open: Option<bool> = tx
-            .query_opt(
-                "SELECT open FROM flows WHERE id = $1 FOR SHARE",
-                &[&execution.flow_id.0],
-            )
+            .query_opt(&lock_flow, &[&execution.flow_id.0])
             .await
             .map_err(failed("reading whether a flow is open"))?
             .map(|row| row.get(0));
@@ -578,11 +591,16 @@ impl Store for PostgresStore {
                 )));
             }
         }
+        let insert = prepared(
+            &tx,
+            "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
+             started_at, stopped_at, state, version, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10) RETURNING id",
+        )
+        .await?;
         let row = tx
             .query_one(
-                "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
-                 started_at, stopped_at, state, version, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10) RETURNING id",
+                &insert,
                 &[
                     &execution.tenant.0,
                     &execution.flow_id.0,
@@ -707,10 +725,15 @@ impl Store for PostgresStore {
             .transaction()
             .await
             .map_err(failed("starting a transaction"))?;
+        let update = prepared(
+            &tx,
+            "UPDATE executions SET state = $1, status = $2, started_at = $3, stopped_at = $4, \
+             version = version + 1 WHERE id = $5 AND version = $6",
+        )
+        .await?;
         let changed = tx
             .execute(
-                "UPDATE executions SET state = $1, status = $2, started_at = $3, stopped_at = $4, \
-                 version = version + 1 WHERE id = $5 AND version = $6",
+                &update,
                 &[
                     &encoded.state,
                     &encoded.status,
