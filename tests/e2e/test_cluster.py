@@ -12,11 +12,15 @@ import time
 
 import pytest
 from alibabacloud_fnf20190315 import models as m
+from huaweicloudsdkfunctiongraph import v2 as fg
+from huaweicloudsdkges import v1 as ges
 
 from conftest import LEASE_TIMEOUT, POSTGRES, Sluice, fresh_database
 from functions import hang
 from test_cloudflow import create, describe, start, task_flow, unique, wait_for
 from test_crash import Load, assert_every_acknowledged_answer_held, create_load_flows, load_flows
+from test_functiongraph import simple_workflow, wait_status
+from test_ges import graph_of, wait_job
 
 pytestmark = pytest.mark.skipif(
     not POSTGRES,
@@ -66,6 +70,45 @@ def test_a_stop_sent_to_one_node_aborts_the_call_another_node_makes(cluster, loa
         assert describe(cluster[caller].client(), flow, f"x{i}").status == "Stopped"
     print("a stop on one node closed the call made by another after (ms):", [round(d * 1000, 1) for d in delays])
     assert max(delays) < ABORT_WITHIN, f"a call stayed open {max(delays):.3f} s after its stop"
+
+
+def test_a_graph_stop_sent_to_one_node_closes_the_calls_of_the_others(cluster, load, functions):
+    functions.register("/e2e/cluster_graph_hang", hang())
+    flow = unique("cluster_graph")
+    create(cluster[0].client(), flow, task_flow(flow, "cluster_graph_hang"))
+    before = len(functions.calls_to("/e2e/cluster_graph_hang"))
+    for node, name in ((1, "b"), (2, "c")):
+        start(cluster[node].client(), flow, name)
+    wait_for(lambda: len(functions.calls_to("/e2e/cluster_graph_hang")) - before == 2)
+    calls = functions.calls_to("/e2e/cluster_graph_hang")[before:]
+    client = cluster[0].huawei(ges.GesClient)
+    graph = graph_of(client, flow)
+    job_id = client.stop_graph(ges.StopGraphRequest(graph_id=graph.id, action_id="stop")).job_id
+    assert wait_job(client, graph.id, job_id).status == "success"
+    finished = time.monotonic()
+    for call in calls:
+        wait_for(lambda: call.closed_at, timeout=5)
+        assert call.closed_at - finished < ABORT_WITHIN
+    assert [describe(cluster[1].client(), flow, n).status for n in "bc"] == ["Stopped"] * 2
+
+
+def test_a_callback_sent_to_one_node_closes_the_call_another_node_makes(cluster, load, functions):
+    functions.register("/default/cluster_fg_slow", hang())
+    name = unique("cluster_fg")
+    node_b, node_a = (cluster[1].huawei(fg.FunctionGraphClient), cluster[0].huawei(fg.FunctionGraphClient))
+    created = node_b.create_workflow(fg.CreateWorkflowRequest(body=simple_workflow(name, "cluster_fg_slow")))
+    before = len(functions.calls_to("/default/cluster_fg_slow"))
+    run_id = node_b.start_workflow_execution(fg.StartWorkflowExecutionRequest(
+        workflow_id=created.id, body=fg.FlowExecuteBody(input={"n": 1}))).execution_id
+    call = wait_for(lambda: functions.calls_to("/default/cluster_fg_slow")[before:])[0]
+    node_a.create_callback_workflow(fg.CreateCallbackWorkflowRequest(
+        workflow_id=created.id, x_workflow_run_id=run_id, x_workflow_state_id="work",
+        body=fg.CallbackWorkflowRequestBody(result="success", output={"from": "callback"})))
+    answered = time.monotonic()
+    wait_for(lambda: call.closed_at, timeout=5)
+    assert call.closed_at - answered < ABORT_WITHIN
+    done = wait_status(node_b, created.id, run_id)
+    assert (done.status, done.output) == ("success", {"from": "callback"})
 
 
 def test_kill_minus_9_of_one_node_loses_nothing(cluster, load):
