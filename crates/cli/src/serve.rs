@@ -135,6 +135,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
+    let store = service.runtime().store().clone();
     let app = sluice_api::http::router(service).route(
         "/metrics",
         axum::routing::get(move || std::future::ready(metrics.render())),
@@ -147,6 +148,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    // What is still in flight here is taken over by the other nodes (or the next start).
+    if let Err(e) = store.release_lease().await {
+        tracing::warn!(error = %e, "ending this node's lease failed; the others wait for it to run out");
+    }
     tracing::info!("stopped");
     Ok(())
 }

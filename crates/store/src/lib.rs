@@ -143,6 +143,10 @@ pub trait Store: Send + Sync + 'static {
     /// taken over (it renews anyway; the work it still does is at-least-once, see DESIGN.md).
     async fn renew_lease(&self) -> Result<bool>;
 
+    /// Ends this node's lease at once (a graceful shutdown): the other nodes take over its
+    /// work at their next round instead of after the lease timeout.
+    async fn release_lease(&self) -> Result<()>;
+
     /// Makes the work of nodes silent for longer than `lease` this node's, and returns it.
     async fn take_over(&self, lease: Duration) -> Result<TakenOver>;
 

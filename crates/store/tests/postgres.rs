@@ -353,6 +353,24 @@ async fn nodes_signal_each_other_and_a_dead_nodes_work_is_taken_over_once() {
         !a.renew_lease().await.expect("renew"),
         "a node learns its lease had run out"
     );
+
+    // A node shutting down gracefully hands over at once, however long the lease.
+    let mut leaving = job(&flow);
+    leaving.id = JobId::new("j2");
+    b.create_job(leaving).await.expect("job");
+    b.release_lease().await.expect("release");
+    let taken = c
+        .take_over(Duration::from_secs(3600))
+        .await
+        .expect("take over");
+    assert_eq!(
+        taken
+            .jobs
+            .iter()
+            .map(|j| j.id.0.as_str())
+            .collect::<Vec<_>>(),
+        ["j2"]
+    );
 }
 
 fn job(flow: &sluice_store::FlowRecord) -> JobRecord {

@@ -804,6 +804,15 @@ impl Store for PostgresStore {
         nodes::renew(&client, &self.node).await
     }
 
+    async fn release_lease(&self) -> Result<()> {
+        self.execute(
+            "UPDATE nodes SET renewed_at = '-infinity' WHERE id = $1",
+            &[&self.node],
+        )
+        .await
+        .map(drop)
+    }
+
     async fn take_over(&self, lease: Duration) -> Result<TakenOver> {
         let mut client = self.client().await?;
         nodes::take_over(&mut client, &self.node, lease).await

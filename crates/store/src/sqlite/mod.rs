@@ -214,6 +214,10 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn release_lease(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// A SQLite database has one node: the process that opened it owns everything, and its
     /// first call hands over all that the previous process left.
     async fn take_over(&self, _lease: Duration) -> Result<TakenOver> {
