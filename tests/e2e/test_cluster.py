@@ -1,6 +1,7 @@
 """Three `sluice serve` nodes on one PostgreSQL database, under a steady load of starts, stops
 and callbacks spread over all of them.
 
+- a schedule fires once per tick, however many nodes look at it;
 - a stop sent to one node aborts the function call another node is making, within 200 ms of
   the stop's answer (the call's node hears of it by LISTEN/NOTIFY);
 - `kill -9` of one node mid-load: its work is taken over by the others once its lease runs
@@ -8,6 +9,7 @@ and callbacks spread over all of them.
   step's history appears twice.
 """
 
+import json
 import time
 
 import pytest
@@ -122,3 +124,30 @@ def test_kill_minus_9_of_one_node_loses_nothing(cluster, load):
     assert load.stopped, "no stop was acknowledged"
     statuses = assert_every_acknowledged_answer_held(cluster[0].client(), load)
     print(f"one node of three killed; {len(load.started)} acknowledged starts, {len(load.stopped)} stops: {statuses}")
+
+
+def test_a_schedule_fires_once_per_tick_on_three_nodes(cluster):
+    fnf = cluster[0].client()
+    flow = unique("cluster_tick")
+    create(fnf, flow, f"""Type: StateMachine
+Name: {flow}
+SpecVersion: v1
+StartAt: Echo
+States:
+  - Type: Pass
+    Name: Echo
+    End: true
+""")
+    fnf.create_schedule(m.CreateScheduleRequest(
+        flow_name=flow, schedule_name="tick", cron_expression="@every 1m",
+        payload=json.dumps({"from": "schedule"}), enable=True))
+    deadline = time.monotonic() + 90
+    executions = []
+    while time.monotonic() < deadline and not executions:
+        time.sleep(1)
+        executions = fnf.list_executions(m.ListExecutionsRequest(flow_name=flow)).body.executions or []
+    assert executions, "the schedule did not fire within 90 s"
+    time.sleep(3)  # every node has had several rounds to fire the same tick again
+    fnf.update_schedule(m.UpdateScheduleRequest(flow_name=flow, schedule_name="tick", enable=False))
+    names = [e.name for e in fnf.list_executions(m.ListExecutionsRequest(flow_name=flow)).body.executions]
+    assert len(names) == 1 and names[0].startswith("tick-"), names
