@@ -19,7 +19,7 @@ from huaweicloudsdkges import v1 as ges
 
 from conftest import LEASE_TIMEOUT, POSTGRES, Sluice, fresh_database
 from functions import hang
-from test_cloudflow import create, describe, start, task_flow, unique, wait_for
+from test_cloudflow import create, describe, pass_flow, start, task_flow, unique, wait_for
 from test_crash import Load, assert_every_acknowledged_answer_held, create_load_flows, load_flows
 from test_functiongraph import simple_workflow, wait_status
 from test_ges import graph_of, wait_job
@@ -129,15 +129,7 @@ def test_kill_minus_9_of_one_node_loses_nothing(cluster, load):
 def test_a_schedule_fires_once_per_tick_on_three_nodes(cluster):
     fnf = cluster[0].client()
     flow = unique("cluster_tick")
-    create(fnf, flow, f"""Type: StateMachine
-Name: {flow}
-SpecVersion: v1
-StartAt: Echo
-States:
-  - Type: Pass
-    Name: Echo
-    End: true
-""")
+    create(fnf, flow, pass_flow(flow))
     fnf.create_schedule(m.CreateScheduleRequest(
         flow_name=flow, schedule_name="tick", cron_expression="@every 1m",
         payload=json.dumps({"from": "schedule"}), enable=True))

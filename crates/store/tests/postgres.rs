@@ -5,12 +5,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use sluice_engine::{EventId, Execution, ExecutionInfo, Input, Limits, Status};
 use sluice_store::postgres::PostgresStore;
 use sluice_store::{
-    ExecutionId, ExecutionMode, ExecutionName, FlowName, FlowUpdate, JobFilter, JobId, JobKind,
-    JobRecord, JobStatus, NewExecution, NewFlow, Signal, StepWrite, Store, StoreError, TenantId,
+    ExecutionId, ExecutionMode, ExecutionName, FlowName, FlowRecord, FlowUpdate, JobFilter, JobId,
+    JobKind, JobRecord, JobStatus, NewExecution, NewFlow, Signal, StepWrite, Store, StoreError,
+    TenantId,
 };
 
 const FLOW: &str = "Type: StateMachine
@@ -81,6 +82,37 @@ fn info() -> ExecutionInfo {
     }
 }
 
+/// What creating an execution of `definition` writes: the execution and its first step (the
+/// engine's `Start`), with the IR and the step for the steps that follow.
+struct FirstStep {
+    ir: sluice_ir::Flow,
+    new: NewExecution,
+    write: StepWrite,
+    step: sluice_engine::Step,
+}
+
+fn first_step(flow: &FlowRecord, definition: &str, name: &str, input: Value) -> FirstStep {
+    let ir = sluice_lang::cloudflow::parse(definition).expect("parse");
+    let mut state = Execution::new(info());
+    let before = state.clone();
+    let step = state.apply(&ir, Input::Start { input }, 5).expect("start");
+    let new = NewExecution {
+        tenant: flow.tenant.clone(),
+        flow_id: flow.id,
+        flow_name: flow.name.clone(),
+        flow_revision: flow.revision,
+        name: ExecutionName::new(name),
+        now: 5,
+    };
+    let write = StepWrite::new(ExecutionId(0), 0, &before, state, &step);
+    FirstStep {
+        ir,
+        new,
+        write,
+        step,
+    }
+}
+
 #[tokio::test]
 async fn steps_commit_with_compare_and_set_and_history_reads_back() {
     let Some(url) = database().await else { return };
@@ -92,33 +124,13 @@ async fn steps_commit_with_compare_and_set_and_history_reads_back() {
         store.create_flow(new_flow()).await,
         Err(StoreError::AlreadyExists(_))
     ));
-    let ir = sluice_lang::cloudflow::parse(FLOW).expect("parse");
-    let mut state = Execution::new(info());
-    let before = state.clone();
-    let step = state
-        .apply(
-            &ir,
-            Input::Start {
-                input: json!({"a": 1}),
-            },
-            5,
-        )
-        .expect("start");
-    let new = NewExecution {
-        tenant: flow.tenant.clone(),
-        flow_id: flow.id,
-        flow_name: flow.name.clone(),
-        flow_revision: flow.revision,
-        name: ExecutionName::new("e"),
-        now: 5,
-    };
-    let first = StepWrite::new(
-        sluice_store::ExecutionId(0),
-        0,
-        &before,
-        state.clone(),
-        &step,
-    );
+    let FirstStep {
+        ir,
+        new,
+        write: first,
+        step,
+    } = first_step(&flow, FLOW, "e", json!({"a": 1}));
+    let state = first.state.clone();
     let created = store
         .create_execution(new, first)
         .await
@@ -194,21 +206,9 @@ async fn a_closed_flow_refuses_executions_and_a_newer_schema_is_refused() {
             .await,
         Err(StoreError::Conflict(_))
     ));
-    let mut state = Execution::new(info());
-    let before = state.clone();
-    let ir = sluice_lang::cloudflow::parse(FLOW).expect("parse");
-    let step = state
-        .apply(&ir, Input::Start { input: json!({}) }, 5)
-        .expect("start");
-    let new = NewExecution {
-        tenant: flow.tenant.clone(),
-        flow_id: flow.id,
-        flow_name: flow.name.clone(),
-        flow_revision: flow.revision,
-        name: ExecutionName::new("late"),
-        now: 5,
-    };
-    let first = StepWrite::new(sluice_store::ExecutionId(0), 0, &before, state, &step);
+    let FirstStep {
+        new, write: first, ..
+    } = first_step(&flow, FLOW, "late", json!({}));
     assert!(matches!(
         store.create_execution(new, first).await,
         Err(StoreError::Closed(_))
@@ -232,30 +232,7 @@ async fn a_closed_flow_refuses_executions_and_a_newer_schema_is_refused() {
 }
 
 /// A call and a timer at once: one execution leaves a task row and a timer row.
-const CALL_AND_SLEEP: &str = "Type: StateMachine
-Name: f
-SpecVersion: v1
-StartAt: Both
-States:
-  - Type: Parallel
-    Name: Both
-    Branches:
-      - StartAt: Call
-        States:
-          - Type: Task
-            Name: Call
-            Action: FC:InvokeFunction
-            Parameters:
-              resourceArn: acs:fc:::services/svc.LATEST/functions/f
-            End: true
-      - StartAt: Sleep
-        States:
-          - Type: Wait
-            Name: Sleep
-            Seconds: 10
-            End: true
-    End: true
-";
+const CALL_AND_SLEEP: &str = include_str!("data/call_and_sleep.yaml");
 
 #[tokio::test]
 async fn nodes_signal_each_other_and_a_dead_nodes_work_is_taken_over_once() {
@@ -269,21 +246,9 @@ async fn nodes_signal_each_other_and_a_dead_nodes_work_is_taken_over_once() {
     assert_ne!(a.node_id(), b.node_id());
 
     let flow = a.create_flow(new_flow()).await.expect("create flow");
-    let ir = sluice_lang::cloudflow::parse(CALL_AND_SLEEP).expect("parse");
-    let mut state = Execution::new(info());
-    let before = state.clone();
-    let step = state
-        .apply(&ir, Input::Start { input: json!({}) }, 5)
-        .expect("start");
-    let new = NewExecution {
-        tenant: flow.tenant.clone(),
-        flow_id: flow.id,
-        flow_name: flow.name.clone(),
-        flow_revision: flow.revision,
-        name: ExecutionName::new("e"),
-        now: 5,
-    };
-    let first = StepWrite::new(ExecutionId(0), 0, &before, state, &step);
+    let FirstStep {
+        new, write: first, ..
+    } = first_step(&flow, CALL_AND_SLEEP, "e", json!({}));
     let execution = a.create_execution(new, first).await.expect("create");
     a.create_job(job(&flow)).await.expect("job");
     // The Wait's timer, and any the engine keeps for timeouts.
@@ -370,7 +335,7 @@ async fn nodes_signal_each_other_and_a_dead_nodes_work_is_taken_over_once() {
     );
 }
 
-fn job(flow: &sluice_store::FlowRecord) -> JobRecord {
+fn job(flow: &FlowRecord) -> JobRecord {
     JobRecord {
         id: JobId::new("j1"),
         tenant: flow.tenant.clone(),
