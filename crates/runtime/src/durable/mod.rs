@@ -17,7 +17,7 @@ mod timers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Millis, OpId, Rejection, Step};
@@ -68,6 +68,13 @@ pub enum Applied {
 /// How often a long-poll looks at the store, for executions finished by another node.
 const RECHECK: Duration = Duration::from_secs(1);
 
+/// How long an abort that overtook its dispatch is remembered (the race it covers lasts
+/// milliseconds: a commit and the effects that follow it, or a take-over and its dispatches).
+const EARLY_ABORT_WINDOW: Duration = Duration::from_secs(10);
+/// Remembered aborts are pruned of expired ones once there are this many (and at every
+/// multiple of it).
+const EARLY_ABORTS_KEPT: usize = 1024;
+
 pub struct Runtime {
     store: Arc<dyn Store>,
     invoker: Arc<Invoker>,
@@ -75,6 +82,8 @@ pub struct Runtime {
     flows: Mutex<HashMap<(FlowId, i64), Arc<Flow>>>,
     locks: Mutex<HashMap<ExecutionId, Arc<tokio::sync::Mutex<()>>>>,
     inflight: Mutex<HashMap<(ExecutionId, OpId), CancellationToken>>,
+    /// Calls aborted before they were dispatched here (see [`Runtime::abort_call`]).
+    aborted_early: Mutex<HashMap<(ExecutionId, OpId), Instant>>,
     finished: broadcast::Sender<ExecutionId>,
     timers: Timers,
 }
@@ -88,6 +97,7 @@ impl Runtime {
             flows: Mutex::default(),
             locks: Mutex::default(),
             inflight: Mutex::default(),
+            aborted_early: Mutex::default(),
             finished: broadcast::channel(1024).0,
             timers: Timers::new(store, weak.clone()),
         })
@@ -128,7 +138,9 @@ impl Runtime {
                 };
                 match signal {
                     Signal::AbortCall { execution, op } => {
-                        runtime.cancel_local_call(execution, op);
+                        if !runtime.cancel_local_call(execution, op) {
+                            runtime.remember_abort(execution, op);
+                        }
                     }
                 }
             }
@@ -200,10 +212,15 @@ impl Runtime {
     /// Aborts an in-flight task call whose step has committed past it (a stop, or a
     /// FunctionGraph callback that completed its state): here if this node makes it, otherwise
     /// by telling the others. Its answer, if it still comes, is refused by the engine.
+    ///
+    /// An abort may overtake the dispatch it aborts: the dispatching step commits, and the step
+    /// that aborts commits (here or on another node) before the dispatching node gets to make
+    /// the call. Such aborts are remembered for a while, and the call is then never made.
     pub fn abort_call(&self, id: ExecutionId, op: OpId) {
         if self.cancel_local_call(id, op) {
             return;
         }
+        self.remember_abort(id, op);
         let store = self.store.clone();
         tokio::spawn(async move {
             let signal = Signal::AbortCall { execution: id, op };
@@ -211,6 +228,17 @@ impl Runtime {
                 tracing::warn!(execution = %id, error = %e, "telling the other nodes to abort a call failed");
             }
         });
+    }
+
+    /// Op ids are never reused within an execution, so a remembered abort can only ever match
+    /// the dispatch it overtook.
+    fn remember_abort(&self, id: ExecutionId, op: OpId) {
+        let mut aborted = lock(&self.aborted_early);
+        // Every so many inserts, so pruning stays cheap however many are young.
+        if aborted.len() >= EARLY_ABORTS_KEPT && aborted.len().is_multiple_of(EARLY_ABORTS_KEPT) {
+            aborted.retain(|_, at| at.elapsed() < EARLY_ABORT_WINDOW);
+        }
+        aborted.insert((id, op), Instant::now());
     }
 
     /// Whether the call was in flight here (and is now aborted).
@@ -310,6 +338,10 @@ impl Runtime {
     }
 
     fn dispatch(&self, id: ExecutionId, call: sluice_engine::TaskCall) {
+        if lock(&self.aborted_early).remove(&(id, call.op)).is_some() {
+            metrics::counter!("sluice_task_calls_aborted_total").increment(1);
+            return;
+        }
         let token = CancellationToken::new();
         lock(&self.inflight).insert((id, call.op), token.clone());
         let invoker = self.invoker.clone();
