@@ -8,15 +8,13 @@
 mod nodes;
 mod schema;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use futures_util::future::join_all;
+use futures_util::future::try_join_all;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
@@ -311,99 +309,59 @@ const UPSERT_TASK: &str = "INSERT INTO tasks (execution_id, op, call, owner) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (execution_id, op) DO UPDATE \
      SET call = EXCLUDED.call, owner = EXCLUDED.owner";
 
-/// A statement sent and not yet answered; answers come in the order the statements were sent.
-type Pending<'a> = Pin<Box<dyn Future<Output = Result<u64>> + Send + 'a>>;
-
-/// The statements that write a step's rows, prepared (once per connection) before any is
-/// sent, so nothing slips between them on the wire.
-struct RowStatements {
-    insert_event: Statement,
-    delete_timer: Statement,
-    delete_task: Statement,
-    upsert_timer: Statement,
-    upsert_task: Statement,
-}
-
-impl RowStatements {
-    async fn prepare<C: GenericClient>(tx: &C) -> Result<Self> {
-        let (insert_event, delete_timer, delete_task, upsert_timer, upsert_task) = tokio::try_join!(
-            prepared(tx, INSERT_EVENT),
-            prepared(tx, DELETE_TIMER),
-            prepared(tx, DELETE_TASK),
-            prepared(tx, UPSERT_TIMER),
-            prepared(tx, UPSERT_TASK)
-        )?;
-        Ok(Self {
-            insert_event,
-            delete_timer,
-            delete_task,
-            upsert_timer,
-            upsert_task,
-        })
-    }
-}
-
-/// The writes of a step's rows, in the order they must run: removals first, so a reused op id
-/// keeps its new row. Polled together (`join_all`), they go out in this order in one flush,
-/// and PostgreSQL runs them in that order: one round trip for all.
-fn step_row_writes<'a, C: GenericClient>(
-    tx: &'a C,
-    statements: &'a RowStatements,
-    owner: &'a str,
+/// Removals first, then additions, so a reused op id keeps its new row. The statements of
+/// each phase are pipelined: sent together, run in order, answered together.
+async fn write_step_rows<C: GenericClient>(
+    tx: &C,
+    owner: &str,
     id: ExecutionId,
-    step: &'a EncodedStep,
-) -> Vec<Pending<'a>> {
-    let mut writes: Vec<Pending<'a>> = Vec::new();
-    for op in &step.timers_removed {
-        writes.push(Box::pin(async move {
-            tx.execute(&statements.delete_timer, &[&id.0, op])
-                .await
-                .map_err(failed("deleting a timer"))
-        }));
-    }
-    for op in &step.tasks_removed {
-        writes.push(Box::pin(async move {
-            tx.execute(&statements.delete_task, &[&id.0, op])
-                .await
-                .map_err(failed("deleting a task"))
-        }));
-    }
-    for event in &step.events {
-        writes.push(Box::pin(async move {
-            let args: [&(dyn ToSql + Sync); 7] = [
-                &id.0,
-                &event.id,
-                &event.schedule_id,
-                &event.step,
-                &event.time,
-                &event.kind,
-                &event.detail,
-            ];
-            tx.execute(&statements.insert_event, &args)
-                .await
-                .map_err(inserting(&format!("event {} of execution {id}", event.id)))
-        }));
-    }
-    for (op, fire_at) in &step.timers_added {
-        writes.push(Box::pin(async move {
-            tx.execute(&statements.upsert_timer, &[&id.0, op, fire_at, &owner])
-                .await
-                .map_err(failed("inserting a timer"))
-        }));
-    }
-    for (op, call) in &step.tasks_added {
-        writes.push(Box::pin(async move {
-            tx.execute(&statements.upsert_task, &[&id.0, op, call, &owner])
-                .await
-                .map_err(failed("inserting a task"))
-        }));
-    }
-    writes
-}
+    step: &EncodedStep,
+) -> Result<()> {
+    let (delete_timer, delete_task) = (prepared(tx, DELETE_TIMER), prepared(tx, DELETE_TASK));
+    let (delete_timer, delete_task) = tokio::try_join!(delete_timer, delete_task)?;
+    let timers_removed = try_join_all(step.timers_removed.iter().map(|op| async {
+        tx.execute(&delete_timer, &[&id.0, op])
+            .await
+            .map_err(failed("deleting a timer"))
+    }));
+    let tasks_removed = try_join_all(step.tasks_removed.iter().map(|op| async {
+        tx.execute(&delete_task, &[&id.0, op])
+            .await
+            .map_err(failed("deleting a task"))
+    }));
+    tokio::try_join!(timers_removed, tasks_removed)?;
 
-/// Sends `writes` together and waits for all of their answers; the first failure, if any.
-async fn pipelined(writes: Vec<Pending<'_>>) -> Result<Vec<u64>> {
-    join_all(writes).await.into_iter().collect()
+    let (insert_event, upsert_timer, upsert_task) = tokio::try_join!(
+        prepared(tx, INSERT_EVENT),
+        prepared(tx, UPSERT_TIMER),
+        prepared(tx, UPSERT_TASK)
+    )?;
+    let events = try_join_all(step.events.iter().map(|event| async {
+        let args: [&(dyn ToSql + Sync); 7] = [
+            &id.0,
+            &event.id,
+            &event.schedule_id,
+            &event.step,
+            &event.time,
+            &event.kind,
+            &event.detail,
+        ];
+        tx.execute(&insert_event, &args)
+            .await
+            .map_err(inserting(&format!("event {} of execution {id}", event.id)))
+    }));
+    let timers_added = try_join_all(step.timers_added.iter().map(|(op, fire_at)| async {
+        tx.execute(&upsert_timer, &[&id.0, op, fire_at, &owner])
+            .await
+            .map_err(failed("inserting a timer"))
+    }));
+    let tasks_added = try_join_all(step.tasks_added.iter().map(|(op, call)| async {
+        tx.execute(&upsert_task, &[&id.0, op, call, &owner])
+            .await
+            .map_err(failed("inserting a task"))
+    }));
+    tokio::try_join!(events, timers_added, tasks_added)?;
+    Ok(())
 }
 
 /// `sql` as a statement prepared once per connection.
@@ -662,8 +620,7 @@ impl Store for PostgresStore {
                 execution.name, execution.flow_name
             )))?;
         let id = ExecutionId(row.get(0));
-        let statements = RowStatements::prepare(&tx).await?;
-        pipelined(step_row_writes(&tx, &statements, &self.node, id, &encoded)).await?;
+        write_step_rows(&tx, &self.node, id, &encoded).await?;
         tx.commit()
             .await
             .map_err(failed("committing an execution"))?;
@@ -774,30 +731,22 @@ impl Store for PostgresStore {
              version = version + 1 WHERE id = $5 AND version = $6",
         )
         .await?;
-        let statements = RowStatements::prepare(&tx).await?;
-        // The compare-and-set and the row writes in one round trip: if the update finds the
-        // execution moved on, whatever the writes did is rolled back with the transaction.
-        let compare_and_set: Pending = Box::pin(async {
-            let args: [&(dyn ToSql + Sync); 6] = [
-                &encoded.state,
-                &encoded.status,
-                &encoded.started_at,
-                &encoded.stopped_at,
-                &id.0,
-                &step.expected_version,
-            ];
-            tx.execute(&update, &args)
-                .await
-                .map_err(failed("updating an execution"))
-        });
-        let mut writes = vec![compare_and_set];
-        writes.extend(step_row_writes(&tx, &statements, &self.node, id, &encoded));
-        let mut answers = join_all(writes).await.into_iter();
-        let changed = answers.next().unwrap_or(Ok(0))?;
+        let changed = tx
+            .execute(
+                &update,
+                &[
+                    &encoded.state,
+                    &encoded.status,
+                    &encoded.started_at,
+                    &encoded.stopped_at,
+                    &id.0,
+                    &step.expected_version,
+                ],
+            )
+            .await
+            .map_err(failed("updating an execution"))?;
         if changed == 0 {
-            drop(answers);
-            drop(tx); // rolled back
-            let found: Option<i64> = client
+            let found: Option<i64> = tx
                 .query_opt("SELECT version FROM executions WHERE id = $1", &[&id.0])
                 .await
                 .map_err(failed("reading an execution"))?
@@ -810,7 +759,7 @@ impl Store for PostgresStore {
                 None => StoreError::NotFound(format!("execution {id}")),
             });
         }
-        answers.collect::<Result<Vec<_>>>()?;
+        write_step_rows(&tx, &self.node, id, &encoded).await?;
         tx.commit().await.map_err(failed("committing a step"))
     }
 
