@@ -3,10 +3,10 @@
 //! CloudFlow's syntax (spec §7.3): six fields `Seconds Minutes Hours Day-of-month Month
 //! Day-of-week` in UTC, an optional `CRON_TZ=<zone> ` prefix, or `@every <n>m|h`. The minimum
 //! interval is one minute. sluice adds optional `FROM=<RFC 3339> ` and `UNTIL=<RFC 3339> `
-//! prefixes bounding when the schedule fires (DataArts' `startTime` / `endTime`). The execution of a tick is named after
-//! the tick, so starting it is idempotent, and the tick is then claimed with a compare-and-set
-//! on the schedule's next fire time: it fires once however many nodes run, and a node dying
-//! halfway leaves it to the others.
+//! prefixes bounding when the schedule fires (DataArts' `startTime` / `endTime`). The
+//! execution of a tick is named after the tick, so starting it is idempotent, and the tick is
+//! then claimed with a compare-and-set on the schedule's next fire time: it fires once however
+//! many nodes run, and a node dying halfway leaves it to the others.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -326,10 +326,10 @@ impl Service {
             name: Some(format!("{}-{}", schedule.name, fired)),
             input: Some(schedule.payload.clone()),
         };
-        let started = self.start_execution(&caller, request).await;
-        if let Err(ServiceError::Internal(e)) = started {
+        let started = self.start_execution(&caller, request).await.map(drop);
+        if matches!(started, Err(ServiceError::Internal(_))) {
             // The database failed: try the tick again on the next round.
-            return Err(ServiceError::Internal(e));
+            return started;
         }
         let next = Cadence::parse(&schedule.cron)
             .ok()

@@ -140,7 +140,8 @@ pub trait Store: Send + Sync + 'static {
     // opened it: its first `take_over` hands over everything the previous process left.
 
     /// Says this node is alive. `false` if its lease had run out and its work may have been
-    /// taken over (it renews anyway; the work it still does is at-least-once, see DESIGN.md).
+    /// taken over (it renews anyway; the work it still does is at-least-once, see
+    /// `docs/several-nodes.md`).
     async fn renew_lease(&self) -> Result<bool>;
 
     /// Ends this node's lease at once (a graceful shutdown): the other nodes take over its

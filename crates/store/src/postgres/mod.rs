@@ -76,10 +76,7 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| backend(format!("building the connection pool: {e}")))?;
-        let mut client = pool
-            .get()
-            .await
-            .map_err(|e| backend(format!("connecting to PostgreSQL: {e}")))?;
+        let mut client = pooled(&pool).await?;
         schema::migrate(&mut client).await?;
         let node = nodes::new_node_id();
         nodes::renew(&client, &node).await?;
@@ -99,10 +96,7 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| backend(format!("connecting to PostgreSQL: {e}")))
+        pooled(&self.pool).await
     }
 
     async fn query(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
@@ -126,6 +120,12 @@ impl PostgresStore {
         let statement = prepared(&client, sql).await?;
         client.execute(&statement, args).await.map_err(failed(sql))
     }
+}
+
+async fn pooled(pool: &Pool) -> Result<deadpool_postgres::Object> {
+    pool.get()
+        .await
+        .map_err(|e| backend(format!("connecting to PostgreSQL: {e}")))
 }
 
 fn backend(message: impl Into<String>) -> StoreError {
@@ -317,8 +317,13 @@ async fn write_step_rows<C: GenericClient>(
     id: ExecutionId,
     step: &EncodedStep,
 ) -> Result<()> {
-    let (delete_timer, delete_task) = (prepared(tx, DELETE_TIMER), prepared(tx, DELETE_TASK));
-    let (delete_timer, delete_task) = tokio::try_join!(delete_timer, delete_task)?;
+    let (delete_timer, delete_task, insert_event, upsert_timer, upsert_task) = tokio::try_join!(
+        prepared(tx, DELETE_TIMER),
+        prepared(tx, DELETE_TASK),
+        prepared(tx, INSERT_EVENT),
+        prepared(tx, UPSERT_TIMER),
+        prepared(tx, UPSERT_TASK)
+    )?;
     let timers_removed = try_join_all(step.timers_removed.iter().map(|op| async {
         tx.execute(&delete_timer, &[&id.0, op])
             .await
@@ -331,11 +336,6 @@ async fn write_step_rows<C: GenericClient>(
     }));
     tokio::try_join!(timers_removed, tasks_removed)?;
 
-    let (insert_event, upsert_timer, upsert_task) = tokio::try_join!(
-        prepared(tx, INSERT_EVENT),
-        prepared(tx, UPSERT_TIMER),
-        prepared(tx, UPSERT_TASK)
-    )?;
     let events = try_join_all(step.events.iter().map(|event| async {
         let args: [&(dyn ToSql + Sync); 7] = [
             &id.0,
