@@ -2,8 +2,9 @@
 and callbacks spread over all of them.
 
 - a schedule fires once per tick, however many nodes look at it;
-- a stop sent to one node aborts the function call another node is making, within 200 ms of
-  the stop's answer (the call's node hears of it by LISTEN/NOTIFY);
+- a stop, a GES graph stop or a FunctionGraph callback sent to one node aborts the function
+  call another node is making, within 200 ms of the answer (the call's node hears of it by
+  LISTEN/NOTIFY);
 - `kill -9` of one node mid-load: its work is taken over by the others once its lease runs
   out, no acknowledged execution is lost, each ends in exactly one terminal status, and no
   step's history appears twice.
@@ -23,6 +24,7 @@ from test_cloudflow import create, describe, pass_flow, start, task_flow, unique
 from test_crash import Load, assert_every_acknowledged_answer_held, create_load_flows, load_flows
 from test_functiongraph import simple_workflow, wait_status
 from test_ges import graph_of, wait_job
+from test_stop import assert_all_closed
 
 pytestmark = pytest.mark.skipif(
     not POSTGRES,
@@ -87,10 +89,7 @@ def test_a_graph_stop_sent_to_one_node_closes_the_calls_of_the_others(cluster, l
     graph = graph_of(client, flow)
     job_id = client.stop_graph(ges.StopGraphRequest(graph_id=graph.id, action_id="stop")).job_id
     assert wait_job(client, graph.id, job_id).status == "success"
-    finished = time.monotonic()
-    for call in calls:
-        wait_for(lambda: call.closed_at, timeout=5)
-        assert call.closed_at - finished < ABORT_WITHIN
+    assert_all_closed(calls, time.monotonic(), within=ABORT_WITHIN)
     assert [describe(cluster[1].client(), flow, n).status for n in "bc"] == ["Stopped"] * 2
 
 

@@ -41,10 +41,10 @@ def assert_stopped_history(fnf, flow, execution):
     return events
 
 
-def assert_all_closed(calls, answered):
+def assert_all_closed(calls, answered, within=CLOSE_WITHIN):
     for call in calls:
         wait_for(lambda: call.closed_at, timeout=2)
-        assert call.closed_at - answered < CLOSE_WITHIN, (
+        assert call.closed_at - answered < within, (
             f"a call to {call.path} stayed open {call.closed_at - answered:.3f} s after the stop"
         )
 
