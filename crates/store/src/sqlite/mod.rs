@@ -14,6 +14,7 @@ mod codec;
 mod executions;
 mod flows;
 mod jobs;
+mod nonces;
 mod readers;
 mod schema;
 mod writer;
@@ -31,10 +32,11 @@ use rusqlite::Connection;
 use sluice_engine::{EventId, HistoryEvent, Millis};
 use tokio::sync::broadcast;
 
+use crate::nonces::Pruning;
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
-    FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Result,
-    ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId, TimerRow, VersionRecord,
+    FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Nonce,
+    Result, ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId, TimerRow, VersionRecord,
 };
 use codec::backend;
 use executions::EncodedStep;
@@ -47,6 +49,7 @@ pub struct SqliteStore {
     taken_over: AtomicBool,
     /// One node, nobody to hear from: a sender that never sends.
     signals: broadcast::Sender<Signal>,
+    nonce_pruning: Pruning,
 }
 
 impl SqliteStore {
@@ -63,6 +66,7 @@ impl SqliteStore {
             readers: Arc::new(Readers::new(path.to_path_buf())),
             taken_over: AtomicBool::new(false),
             signals: broadcast::channel(1).0,
+            nonce_pruning: Pruning::default(),
         })
     }
 
@@ -375,5 +379,11 @@ impl Store for SqliteStore {
 
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
         self.read(jobs::unfinished).await
+    }
+
+    async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
+        let prune = self.nonce_pruning.due(now);
+        self.write(move |c| nonces::remember(c, &nonce, now, prune))
+            .await
     }
 }
