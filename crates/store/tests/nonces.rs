@@ -112,7 +112,7 @@ async fn sqlite_prunes_expired_nonces() {
             .unwrap()
     );
     drop((store, fresh));
-    let conn = rusqlite::Connection::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("sluice-nonces.db")).unwrap();
     let left: i64 = conn
         .query_row("SELECT COUNT(*) FROM nonces", [], |r| r.get(0))
         .unwrap();

@@ -32,7 +32,6 @@ use rusqlite::Connection;
 use sluice_engine::{EventId, HistoryEvent, Millis};
 use tokio::sync::broadcast;
 
-use crate::nonces::Pruning;
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
     FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Nonce,
@@ -49,7 +48,7 @@ pub struct SqliteStore {
     taken_over: AtomicBool,
     /// One node, nobody to hear from: a sender that never sends.
     signals: broadcast::Sender<Signal>,
-    nonce_pruning: Pruning,
+    nonces: nonces::Nonces,
 }
 
 impl SqliteStore {
@@ -66,7 +65,7 @@ impl SqliteStore {
             readers: Arc::new(Readers::new(path.to_path_buf())),
             taken_over: AtomicBool::new(false),
             signals: broadcast::channel(1).0,
-            nonce_pruning: Pruning::default(),
+            nonces: nonces::Nonces::open(path)?,
         })
     }
 
@@ -76,13 +75,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let (command, answer) = writer::command(work);
-        self.writer
-            .send(command)
-            .map_err(|_| backend("the writer thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| backend("the writer thread dropped a write"))?
+        writer::write(&self.writer, work).await
     }
 
     async fn read<T, F>(&self, work: F) -> Result<T>
@@ -382,8 +375,6 @@ impl Store for SqliteStore {
     }
 
     async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
-        let prune = self.nonce_pruning.due(now);
-        self.write(move |c| nonces::remember(c, &nonce, now, prune))
-            .await
+        self.nonces.remember(nonce, now).await
     }
 }

@@ -10,7 +10,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -162,17 +162,6 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at);
 CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE status IN ('Pending', 'Running');
-"#;
-
-/// Signature nonces per access key, until they expire (see `crate::nonces`).
-const V4: &str = r#"
-CREATE TABLE nonces (
-    key_id TEXT NOT NULL,
-    nonce TEXT NOT NULL,
-    expires_at INTEGER NOT NULL,
-    PRIMARY KEY (key_id, nonce)
-) WITHOUT ROWID;
-CREATE INDEX nonces_by_expiry ON nonces (expires_at);
 "#;
 
 /// Opens the writing connection: WAL so readers never block the writer, `synchronous=FULL`
