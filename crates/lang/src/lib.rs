@@ -12,6 +12,7 @@ pub mod dataarts;
 pub mod doc;
 pub mod error;
 pub mod expr;
+mod frontend;
 pub mod functiongraph;
 
 pub use error::{DefinitionError, Problem};
