@@ -32,7 +32,7 @@ pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
-pub use schedules::{Cadence, ScheduleSpec};
+pub use schedules::ScheduleSpec;
 use sluice_runtime::durable::Runtime;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};
