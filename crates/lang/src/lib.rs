@@ -6,13 +6,17 @@
 //! - [`dataarts`]: DataArts Factory jobs (node DAGs) to the same IR.
 //! - [`functiongraph`]: Huawei FunctionGraph workflow definitions (v2) to the same IR.
 //! - [`error`]: [`DefinitionError`], a list of located [`Problem`]s.
+//! - [`dialect`]: [`compile`] a definition of a [`Dialect`], or [`detect`] the dialect of a text.
 
 pub mod cloudflow;
 pub mod dataarts;
+pub mod dialect;
 pub mod doc;
 pub mod error;
 pub mod expr;
 mod frontend;
 pub mod functiongraph;
 
+pub use dialect::{compile, detect};
 pub use error::{DefinitionError, Problem};
+pub use sluice_ir::Dialect;
