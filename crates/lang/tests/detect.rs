@@ -1,22 +1,15 @@
 //! A definition's dialect told from its text: every example of each language in `tests/data`
-//! is recognized as its own, and compiles as it does through its language's parser.
+//! is recognized as its own, and compiles, valid or broken, as through its language's parser.
 
-use std::path::{Path, PathBuf};
+mod support;
 
 use sluice_lang::{Dialect, compile, detect};
 
-fn files(dir: &str, extension: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == extension))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no examples in {}", dir.display());
-    files
+type Parse = fn(&str) -> Result<sluice_ir::Flow, sluice_lang::DefinitionError>;
+
+/// As `sluice run` compiles a file: detected, or else CloudFlow (whose errors list its forms).
+fn compile_detected(text: &str) -> Result<sluice_ir::Flow, sluice_lang::DefinitionError> {
+    compile(detect(text).unwrap_or(Dialect::CloudFlow), text)
 }
 
 #[test]
@@ -25,17 +18,21 @@ fn every_example_is_recognized_as_its_dialect() {
         ("cloudflow", "yaml", Dialect::CloudFlow),
         ("cloudflow/invalid", "yaml", Dialect::CloudFlow),
         ("dataarts", "json", Dialect::DataArts),
+        ("dataarts/invalid", "json", Dialect::DataArts),
         ("functiongraph/v2", "json", Dialect::FunctionGraphV2),
+        ("functiongraph/v2/invalid", "json", Dialect::FunctionGraphV2),
         ("functiongraph/v1/invalid", "json", Dialect::FunctionGraphV1),
     ];
     let mut wrong = Vec::new();
     for (dir, extension, dialect) in examples {
-        for path in files(dir, extension) {
+        let files = support::data_files(dir, extension);
+        assert!(!files.is_empty(), "no examples in {dir}");
+        for path in files {
             let text = std::fs::read_to_string(&path).unwrap();
             let found = detect(&text);
-            // Broken CloudFlow examples include ones that are no map or of no known form.
-            let undetectable = dir == "cloudflow/invalid" && found.is_none();
-            if found != Some(dialect) && !undetectable {
+            // Some broken examples are of no shape at all (no map, an unknown form, no nodes).
+            let shapeless = dir.ends_with("invalid") && found.is_none();
+            if found != Some(dialect) && !shapeless {
                 wrong.push(format!("{}: {found:?}, not {dialect:?}", path.display()));
             }
         }
@@ -44,31 +41,41 @@ fn every_example_is_recognized_as_its_dialect() {
 }
 
 #[test]
-fn a_detected_dialect_compiles_as_its_language_does() {
-    for path in files("cloudflow", "yaml") {
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(
-            compile(Dialect::CloudFlow, &text),
-            sluice_lang::cloudflow::parse(&text)
-        );
-    }
-    for path in files("functiongraph/v2", "json") {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let dialect = detect(&text).unwrap();
-        assert_eq!(
-            compile(dialect, &text),
-            sluice_lang::functiongraph::parse_v2(&text)
-        );
-    }
-    for path in files("dataarts", "json") {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let dialect = detect(&text).unwrap();
-        assert_eq!(compile(dialect, &text), sluice_lang::dataarts::parse(&text));
+fn valid_examples_compile_as_through_their_language() {
+    let parsers: [(&str, &str, Parse); 3] = [
+        ("cloudflow", "yaml", sluice_lang::cloudflow::parse),
+        ("dataarts", "json", sluice_lang::dataarts::parse),
+        (
+            "functiongraph/v2",
+            "json",
+            sluice_lang::functiongraph::parse_v2,
+        ),
+    ];
+    for (dir, extension, parse) in parsers {
+        for path in support::data_files(dir, extension) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let compiled = compile_detected(&text);
+            assert!(compiled.is_ok(), "{}: {compiled:?}", path.display());
+            assert_eq!(compiled, parse(&text), "{}", path.display());
+        }
     }
 }
 
 #[test]
-fn text_of_no_dialect_is_not_guessed() {
+fn broken_examples_report_their_languages_located_problems() {
+    for (dir, extension) in [
+        ("cloudflow/invalid", "yaml"),
+        ("dataarts/invalid", "json"),
+        ("functiongraph/v2/invalid", "json"),
+        ("functiongraph/v1/invalid", "json"),
+    ] {
+        let checked = support::check_invalid_dir(dir, extension, compile_detected);
+        assert!(checked > 0, "no examples in {dir}");
+    }
+}
+
+#[test]
+fn text_of_no_dialect_is_not_guessed_and_is_refused() {
     for text in [
         "",
         "[1, 2]",
@@ -79,4 +86,5 @@ fn text_of_no_dialect_is_not_guessed() {
     ] {
         assert_eq!(detect(text), None, "{text:?}");
     }
+    support::refuses_garbage(compile_detected);
 }
