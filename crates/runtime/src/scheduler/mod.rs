@@ -103,3 +103,125 @@ async fn fire<S: TickStarter>(
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use serde_json::json;
+    use sluice_engine::Millis;
+    use sluice_ir::Dialect;
+    use sluice_store::sqlite::SqliteStore;
+    use sluice_store::{ExecutionMode, FlowName, NewFlow, TenantId};
+
+    use super::*;
+
+    const TICK: Millis = 1_767_225_600_000; // 2026-01-01T00:00:00Z, long past when tests run
+
+    /// Records each start with the schedule's next fire time as the store had it then.
+    struct Starter {
+        store: Arc<dyn Store>,
+        answer: fn() -> Result<(), StartFailure<&'static str>>,
+        starts: Mutex<Vec<(String, Option<Millis>)>>,
+    }
+
+    impl TickStarter for Starter {
+        type Error = &'static str;
+
+        async fn start_tick(
+            &self,
+            schedule: &ScheduleRecord,
+            execution: String,
+        ) -> Result<(), StartFailure<&'static str>> {
+            let stored = self.store.get_schedule(schedule.flow_id, &schedule.name);
+            let next = stored.await.expect("read").expect("exists").next_fire_at;
+            self.starts.lock().expect("lock").push((execution, next));
+            (self.answer)()
+        }
+    }
+
+    async fn scheduled(
+        dir: &tempfile::TempDir,
+        answer: fn() -> Result<(), StartFailure<&'static str>>,
+    ) -> (Starter, ScheduleRecord) {
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).expect("open"));
+        let tenant = TenantId("t".into());
+        let flow = NewFlow {
+            tenant: tenant.clone(),
+            name: FlowName::new("f"),
+            description: String::new(),
+            definition: String::new(),
+            dialect: Dialect::CloudFlow,
+            role_arn: None,
+            mode: ExecutionMode::Standard,
+            attributes: json!({}),
+            now: 0,
+        };
+        let flow = store.create_flow(flow).await.expect("flow");
+        let schedule = ScheduleRecord {
+            id: 0,
+            tenant,
+            flow_id: flow.id,
+            flow_name: flow.name,
+            name: "s".into(),
+            cron: "@every 1m".into(),
+            payload: "{}".into(),
+            description: String::new(),
+            enabled: true,
+            next_fire_at: Some(TICK),
+            created_at: 0,
+            modified_at: 0,
+        };
+        let schedule = store.create_schedule(schedule).await.expect("schedule");
+        let starter = Starter {
+            store,
+            answer,
+            starts: Mutex::default(),
+        };
+        (starter, schedule)
+    }
+
+    async fn next_fire_at(starter: &Starter, schedule: &ScheduleRecord) -> Option<Millis> {
+        let stored = starter.store.get_schedule(schedule.flow_id, &schedule.name);
+        stored.await.expect("read").expect("exists").next_fire_at
+    }
+
+    #[tokio::test]
+    async fn a_tick_starts_its_execution_before_it_is_claimed_and_fires_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (starter, schedule) = scheduled(&dir, || Ok(())).await;
+        fire_due_schedules(starter.store.as_ref(), &starter).await;
+        fire_due_schedules(starter.store.as_ref(), &starter).await;
+        let starts = starter.starts.lock().expect("lock").clone();
+        assert_eq!(starts, [(format!("s-{TICK}"), Some(TICK))]);
+        let next = next_fire_at(&starter, &schedule)
+            .await
+            .expect("a next tick");
+        assert!(next > wall_clock_ms(), "the next tick is in the future");
+    }
+
+    #[tokio::test]
+    async fn a_tick_whose_start_failed_for_now_is_left_for_the_next_round() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (starter, schedule) =
+            scheduled(&dir, || Err(StartFailure::Transient("database down"))).await;
+        let fired = fire(starter.store.as_ref(), &starter, &schedule).await;
+        assert!(matches!(fired, Err(FireError::Start("database down"))));
+        assert_eq!(next_fire_at(&starter, &schedule).await, Some(TICK));
+        fire_due_schedules(starter.store.as_ref(), &starter).await;
+        assert_eq!(starter.starts.lock().expect("lock").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_start_ends_its_tick_and_is_reported_by_the_claimer_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (starter, schedule) = scheduled(&dir, || Err(StartFailure::Refused("closed"))).await;
+        let fired = fire(starter.store.as_ref(), &starter, &schedule).await;
+        assert!(matches!(fired, Err(FireError::Start("closed"))));
+        assert_ne!(next_fire_at(&starter, &schedule).await, Some(TICK));
+        // Another node that read the same tick before the claim starts, fails, and stays quiet.
+        let late = fire(starter.store.as_ref(), &starter, &schedule).await;
+        assert!(late.is_ok());
+    }
+}
