@@ -3,7 +3,7 @@
 //!
 //! This module holds what the two forms share and no other language does: form detection and
 //! Function Compute ARNs. The toolkit both are built from (arena, fields, names, retry rules)
-//! is every language's, in [`crate::frontend`].
+//! is every language's, in `crate::frontend`.
 
 mod fdl;
 mod legacy;
