@@ -725,10 +725,12 @@ pub(super) fn condition(node: &Node) -> Result<Expr, Problem> {
     condition_with(node, parse_cloudflow)
 }
 
+/// A condition reads absent keys as `null` ([`Expr::AbsentAsNull`]): the choice and fail
+/// pages of both forms say that an input without the key goes to the default branch.
 pub(super) fn condition_with(node: &Node, parser: super::ExprParser) -> Result<Expr, Problem> {
     match &node.kind {
         NodeKind::Bool(b) => Ok(Expr::Literal(serde_json::Value::Bool(*b))),
-        NodeKind::String(_) => expr_at(node, parser),
+        NodeKind::String(_) => Ok(Expr::AbsentAsNull(Box::new(expr_at(node, parser)?))),
         _ => Err(node.expected("a condition expression")),
     }
 }
