@@ -6,6 +6,8 @@
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
 //! - [`outbound`]: each tenant's allowlist of the targets its definitions name (DataArts RESTAPI
 //!   nodes), checked before any connection.
+//! - [`scheduler`]: cron expressions ([`scheduler::Cadence`]) and the loop that fires due
+//!   schedules, exactly once per tick.
 
 mod actions;
 pub mod durable;
@@ -13,6 +15,7 @@ pub mod invoke;
 pub mod local;
 pub mod outbound;
 pub mod render;
+pub mod scheduler;
 
 pub use invoke::{FunctionEndpoints, Invoker, InvokerError, Origin};
 pub use local::{Clock, LocalRunner, RunError, RunOutcome};
