@@ -331,3 +331,74 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenants_of(text: &str) -> ServiceConfig {
+        let file: FileConfig = toml::from_str(text).expect("parses");
+        ServiceConfig {
+            tenants: with_development_tenant(file.tenants),
+            limits: file.limits,
+        }
+    }
+
+    #[test]
+    fn the_documented_configuration_is_served_as_documented() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let example = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/configuration.md has a TOML example");
+        let config = tenants_of(example);
+        assert_eq!(config.check(), Ok(()));
+        let ids: Vec<&str> = config.tenants.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["team-a"],
+            "no development tenant beside configured ones"
+        );
+        let public: SocketAddr = "0.0.0.0:8080".parse().expect("an address");
+        assert!(refuse_public_development_secret(&public, &config).is_ok());
+    }
+
+    #[test]
+    fn the_development_tenant_is_there_without_tenants_or_when_named() {
+        let none = tenants_of("");
+        assert_eq!(none.tenants.len(), 1);
+        let development = &none.tenants[0];
+        assert_eq!(development.id, DEVELOPMENT_TENANT);
+        assert_eq!(development.keys.len(), 1);
+        assert_eq!(development.outbound, Some(outbound::loopback()));
+        let named = tenants_of(
+            "[[tenants]]\nid = \"default\"\noutbound = [\"10.0.0.0/8\"]\n\
+             [[tenants]]\nid = \"t\"\n[[tenants.keys]]\nid = \"k\"\nsecret = \"s\"\n",
+        );
+        assert_eq!(named.tenants[0].keys.len(), 1, "filled in");
+        assert_eq!(
+            named.tenants[0].outbound.as_ref().map(Vec::len),
+            Some(1),
+            "its own allowlist kept"
+        );
+        assert_eq!(named.tenants[1].outbound, None);
+    }
+
+    #[test]
+    fn the_development_secret_is_refused_off_loopback() {
+        let with_secret = tenants_of(&format!(
+            "[[tenants]]\nid = \"t\"\n[[tenants.keys]]\nid = \"k\"\nsecret = \"{DEV_ACCESS_KEY_SECRET}\"\n"
+        ));
+        for loopback in ["127.0.0.1:8080", "[::1]:8080"] {
+            let at: SocketAddr = loopback.parse().expect("an address");
+            assert!(refuse_public_development_secret(&at, &with_secret).is_ok());
+        }
+        let public: SocketAddr = "10.0.0.5:8080".parse().expect("an address");
+        let refused = refuse_public_development_secret(&public, &with_secret)
+            .expect_err("refused")
+            .to_string();
+        assert!(refused.contains("the key k of tenant t"), "{refused}");
+        assert!(refused.contains("loopback"), "{refused}");
+    }
+}
