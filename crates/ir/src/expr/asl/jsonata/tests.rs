@@ -388,3 +388,14 @@ fn compiled_templates_can_be_shared_between_threads() {
     shareable::<JsonataTemplate>();
     shareable::<crate::expr::asl::PayloadTemplate>();
 }
+
+#[test]
+fn parse_errors_carry_jsonata_codes() {
+    let e = JsonataTemplate::compile("Output", &json!("{% 1 /* no end %}"));
+    assert!(e.is_err_and(|e| e.message == "S0106: Comment has no closing tag"));
+    let e = JsonataTemplate::compile("Output", &json!("{% [1, %}"));
+    assert!(
+        e.is_err_and(|e| e.message.contains("S0")),
+        "a parse error has an S0xxx code"
+    );
+}
