@@ -93,23 +93,46 @@ impl JsonataExpr {
 }
 
 /// The identifiers written after `$` (an over-approximation of the variables read: it also
-/// finds function names and text inside strings, which only costs a lookup).
+/// finds function names and text inside strings, which only costs a lookup). Each use of
+/// `$states` also adds the part it reads (`states.input`, …), or `states.*` when it is not
+/// followed by a part's name, so that only the parts read are converted for an evaluation.
 fn dollar_names(source: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    };
     let mut rest = source;
     while let Some(at) = rest.find('$') {
         let after = &rest[at + 1..];
         let end = after
-            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .find(|c: char| !is_name_char(c))
             .unwrap_or(after.len());
         let name = &after[..end];
-        if !name.is_empty() && !names.iter().any(|n| n == name) {
-            names.push(name.to_owned());
+        if !name.is_empty() {
+            add(name);
         }
         rest = &after[end..];
+        if name == STATES {
+            let part = STATES_PARTS.into_iter().find(|part| {
+                rest.strip_prefix('.')
+                    .and_then(|r| r.strip_prefix(part))
+                    .is_some_and(|r| !r.starts_with(is_name_char))
+            });
+            add(&format!("{STATES}.{}", part.unwrap_or("*")));
+        }
     }
     names
 }
+
+fn is_name_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The reserved variable of the specification, and its fields.
+const STATES: &str = "states";
+const STATES_PARTS: [&str; 4] = ["input", "context", "result", "errorOutput"];
 
 /// A field's value with its `{% … %}` strings parsed.
 #[derive(Clone)]
@@ -164,7 +187,7 @@ impl JsonataTemplate {
 
     /// Whether any expression may read `$states.context`.
     pub fn uses_context(&self) -> bool {
-        self.names.iter().any(|n| n == "states")
+        reads(&self.names, "context")
     }
 
     /// The value with every expression replaced by its result.
@@ -284,8 +307,8 @@ impl Session {
     fn new(scope: &Scope<'_>, names: &[String]) -> Session {
         let mut context = Context::new();
         for name in names {
-            if name == "states" {
-                context.bind(name.clone(), states_value(scope));
+            if name == STATES {
+                context.bind(name.clone(), states_value(scope, names));
             } else if let Some(value) = scope.variable(name) {
                 context.bind(name.clone(), to_jvalue(value));
             }
@@ -334,17 +357,38 @@ fn jsonata_js_message(message: &str) -> String {
     }
 }
 
+/// Whether the expressions read `$states.<part>` (or `$states` in a way that may read any part).
+fn reads(names: &[String], part: &str) -> bool {
+    names.iter().any(|name| {
+        name.strip_prefix(STATES)
+            .and_then(|n| n.strip_prefix('.'))
+            .is_some_and(|read| read == part || read == "*")
+    })
+}
+
 /// `$states`: the state's input and context object, and its result and error output where the
-/// state has them.
-fn states_value(scope: &Scope<'_>) -> JValue {
+/// state has them; of those, the parts the expressions read.
+fn states_value(scope: &Scope<'_>, names: &[String]) -> JValue {
+    let parts = [
+        ("input", Some(scope.input())),
+        ("context", None),
+        ("result", scope.result()),
+        ("errorOutput", scope.error_output()),
+    ];
     let mut states = IndexMap::new();
-    states.insert("input".to_owned(), to_jvalue(scope.input()));
-    states.insert("context".to_owned(), to_jvalue(scope.context()));
-    if let Some(result) = scope.result() {
-        states.insert("result".to_owned(), to_jvalue(result));
-    }
-    if let Some(error_output) = scope.error_output() {
-        states.insert("errorOutput".to_owned(), to_jvalue(error_output));
+    for (part, value) in parts {
+        if !reads(names, part) {
+            continue;
+        }
+        // Built on first read: it copies the execution's input.
+        let value = if part == "context" {
+            Some(scope.context())
+        } else {
+            value
+        };
+        if let Some(value) = value {
+            states.insert(part.to_owned(), to_jvalue(value));
+        }
     }
     JValue::object(states)
 }

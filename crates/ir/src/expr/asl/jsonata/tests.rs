@@ -399,3 +399,45 @@ fn parse_errors_carry_jsonata_codes() {
         "a parse error has an S0xxx code"
     );
 }
+
+#[test]
+fn only_the_parts_of_states_read_are_built() {
+    use std::cell::Cell;
+    let built = Cell::new(0);
+    let context = || {
+        built.set(built.get() + 1);
+        json!({"Execution": {"Id": "x"}})
+    };
+    let input = json!({"a": 1});
+    let scope = Scope::new(&input).with_lazy_context(&context);
+    let input_only = template("Output", json!("{% $states.input.a %}"));
+    assert!(!input_only.uses_context());
+    assert_eq!(input_only.evaluate(&scope), Ok(json!(1)));
+    assert_eq!(
+        built.get(),
+        0,
+        "reading $states.input does not build the context object"
+    );
+    let whole = template("Output", json!("{% $states %}"));
+    assert!(whole.uses_context());
+    assert_eq!(
+        whole.evaluate(&scope),
+        Ok(json!({"input": {"a": 1}, "context": {"Execution": {"Id": "x"}}}))
+    );
+    let looked_up = template(
+        "Output",
+        json!("{% $lookup($states, 'context').Execution.Id %}"),
+    );
+    assert_eq!(looked_up.evaluate(&scope), Ok(json!("x")));
+    assert_eq!(built.get(), 1);
+    assert_eq!(
+        dollar_names("$states.inputs & $states.context.x & $sum($states.result)"),
+        vec![
+            "states",
+            "states.*",
+            "states.context",
+            "sum",
+            "states.result"
+        ]
+    );
+}
