@@ -13,7 +13,7 @@ use sluice_ir::{TaskError, actions};
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::invoke::{Invoker, codes};
+use crate::invoke::{CallOrigin, Invoker, codes};
 
 /// Codes of failed built-in actions.
 pub mod action_codes {
@@ -38,7 +38,7 @@ impl Invoker {
 
     pub(crate) async fn act(
         &self,
-        execution: &str,
+        origin: &CallOrigin,
         call: &sluice_engine::TaskCall,
         action: &str,
         cancel: &CancellationToken,
@@ -50,7 +50,7 @@ impl Invoker {
                 actions::EVENT => Ok(json!({})),
                 actions::SHELL if self.endpoints().shell => run_script(&call.body, cancel).await,
                 other => match self.endpoints().functions.get(other) {
-                    Some(url) => self.post(execution, call, url).await,
+                    Some(url) => self.post(origin, call, url).await,
                     None => Err(not_supported(other)),
                 },
             }

@@ -11,5 +11,5 @@ pub mod invoke;
 pub mod local;
 pub mod render;
 
-pub use invoke::{FunctionEndpoints, Invoker, InvokerError};
+pub use invoke::{CallOrigin, FunctionEndpoints, Invoker, InvokerError};
 pub use local::{Clock, LocalRunner, RunError, RunOutcome};

@@ -20,7 +20,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::invoke::Invoker;
+use crate::invoke::{CallOrigin, Invoker};
 
 /// Maps tokio time to the engine's epoch milliseconds: the wall-clock time at creation plus
 /// the tokio time elapsed since.
@@ -99,7 +99,8 @@ impl LocalRunner {
         }
     }
 
-    /// The execution name (`$Context.Execution.Name`, the `X-Sluice-Execution` header).
+    /// The execution name (`$Context.Execution.Name`, the `X-Sluice-Execution` header; the
+    /// flow's own name is the `X-Sluice-Flow` header).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
@@ -128,9 +129,15 @@ impl LocalRunner {
     ) -> Result<RunOutcome, RunError> {
         refuse_custom_callbacks(flow)?;
         let clock = Clock::start();
-        let mut execution = Execution::new(self.execution_info(flow, &clock));
         let (inputs, mut answers) = mpsc::unbounded_channel();
-        let mut effects = Effects::new(self.invoker.clone(), self.name.clone(), clock, inputs);
+        let info = self.execution_info(flow, &clock);
+        let origin = CallOrigin {
+            flow: info.flow_name.clone(),
+            execution: info.name.clone(),
+            key: info.name.clone(),
+        };
+        let mut execution = Execution::new(info);
+        let mut effects = Effects::new(self.invoker.clone(), origin, clock, inputs);
         let mut history = Vec::new();
 
         let first = execution
@@ -201,7 +208,7 @@ fn refuse_custom_callbacks(flow: &Flow) -> Result<(), RunError> {
 /// reports back through `inputs`.
 struct Effects {
     invoker: Arc<Invoker>,
-    execution: Arc<str>,
+    origin: Arc<CallOrigin>,
     clock: Clock,
     inputs: mpsc::UnboundedSender<Input>,
     calls: HashMap<OpId, CancellationToken>,
@@ -211,13 +218,13 @@ struct Effects {
 impl Effects {
     fn new(
         invoker: Arc<Invoker>,
-        execution: String,
+        origin: CallOrigin,
         clock: Clock,
         inputs: mpsc::UnboundedSender<Input>,
     ) -> Self {
         Self {
             invoker,
-            execution: execution.into(),
+            origin: Arc::new(origin),
             clock,
             inputs,
             calls: HashMap::new(),
@@ -265,15 +272,15 @@ impl Effects {
     fn dispatch(&mut self, call: TaskCall) {
         let cancel = CancellationToken::new();
         self.calls.insert(call.op, cancel.clone());
-        let (invoker, execution, inputs) = (
+        let (invoker, origin, inputs) = (
             self.invoker.clone(),
-            self.execution.clone(),
+            self.origin.clone(),
             self.inputs.clone(),
         );
         // WaitForSystemCallback needs nothing special here: the function's answer is the
         // system's callback.
         tokio::spawn(async move {
-            let result = invoker.invoke(&execution, &call, &cancel).await;
+            let result = invoker.invoke(&origin, &call, &cancel).await;
             if !cancel.is_cancelled() {
                 // The run may have ended meanwhile; its answer is then of no use to anyone.
                 let _ = inputs.send(Input::TaskCompleted {

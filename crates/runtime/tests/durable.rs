@@ -8,11 +8,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use serde_json::json;
-use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Limits, TaskCall};
+use sluice_engine::{Execution, ExecutionInfo, Input, Limits};
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_store::sqlite::SqliteStore;
-use sluice_store::{ExecutionId, TaskRow};
+use sluice_store::{
+    ExecutionId, ExecutionMode, ExecutionName, FlowName, NewExecution, NewFlow, StepWrite, Store,
+    TaskRow, TenantId,
+};
 
 /// A function server that counts the calls it gets; its URL template.
 async fn counting_functions() -> (Arc<AtomicUsize>, String) {
@@ -28,56 +31,85 @@ async fn counting_functions() -> (Arc<AtomicUsize>, String) {
     (calls, format!("http://{addr}/{{function}}"))
 }
 
-/// The task calls a fresh execution of `file` dispatches at its start.
-fn first_calls(file: &str) -> Vec<TaskCall> {
+/// Executions of `file` as a crashed process left them: started, each with its first task
+/// call dispatched (a task row) and not answered.
+async fn executions_with_a_call_in_flight(
+    store: &SqliteStore,
+    file: &str,
+    names: &[&str],
+) -> Vec<TaskRow> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(file);
-    let flow = sluice_lang::cloudflow::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let info = ExecutionInfo {
-        name: "e".into(),
-        flow_name: "f".into(),
-        role_arn: None,
-        token_prefix: "e-".into(),
-        seed: 1,
-        limits: Limits::default(),
-    };
-    let step = Execution::new(info)
-        .apply(&flow, Input::Start { input: json!({}) }, 1)
-        .unwrap();
-    step.effects
-        .into_iter()
-        .filter_map(|e| match e {
-            Effect::Dispatch(call) => Some(call),
-            _ => None,
+    let text = std::fs::read_to_string(path).unwrap();
+    let flow = sluice_lang::cloudflow::parse(&text).unwrap();
+    let record = store
+        .create_flow(NewFlow {
+            tenant: TenantId::new("t"),
+            name: FlowName::new("f"),
+            description: String::new(),
+            definition: text,
+            dialect: "cloudflow".into(),
+            role_arn: None,
+            mode: ExecutionMode::Standard,
+            attributes: json!({}),
+            now: 1,
         })
-        .collect()
+        .await
+        .unwrap();
+    for name in names {
+        let info = ExecutionInfo {
+            name: name.to_string(),
+            flow_name: "f".into(),
+            role_arn: None,
+            token_prefix: format!("{name}-"),
+            seed: 1,
+            limits: Limits::default(),
+        };
+        let fresh = Execution::new(info);
+        let mut state = fresh.clone();
+        let step = state
+            .apply(&flow, Input::Start { input: json!({}) }, 1)
+            .unwrap();
+        let new = NewExecution {
+            tenant: TenantId::new("t"),
+            flow_id: record.id,
+            flow_name: record.name.clone(),
+            flow_revision: 1,
+            name: ExecutionName::new(*name),
+            now: 1,
+        };
+        let write = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
+        store.create_execution(new, write).await.unwrap();
+    }
+    store
+        .take_over(Duration::from_secs(10))
+        .await
+        .unwrap()
+        .tasks
 }
 
 #[tokio::test]
 async fn an_abort_that_overtakes_its_dispatch_means_the_call_is_never_made() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("sluice.db")).unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).unwrap());
+    let tasks =
+        executions_with_a_call_in_flight(&store, "headers.yaml", &["aborted", "made"]).await;
     let (calls, template) = counting_functions().await;
     let endpoints = FunctionEndpoints {
         template: Some(template),
         ..FunctionEndpoints::default()
     };
     let runtime = Runtime::new(
-        Arc::new(store),
+        store,
         Arc::new(Invoker::new(endpoints).unwrap()),
         Arc::new(|_: &str, _: &str| Err("no definitions here".to_string())),
     );
-    let call = first_calls("headers.yaml").pop().expect("a call");
-    let (aborted, made) = (ExecutionId(1), ExecutionId(2));
+    let [aborted, _made] = [&tasks[0], &tasks[1]];
 
     // The step that aborts the call committed before the one that dispatches it got to it.
-    runtime.abort_call(aborted, call.op);
-    let tasks = [aborted, made].map(|execution| TaskRow {
-        execution,
-        call: call.clone(),
-    });
-    runtime.take_up(tasks.to_vec(), 0);
+    runtime.abort_call(aborted.execution, aborted.call.op);
+    runtime.take_up(tasks.clone(), 0);
 
     tokio::time::timeout(Duration::from_secs(5), async {
         while calls.load(Ordering::SeqCst) == 0 {

@@ -338,6 +338,16 @@ impl Service {
             .store
             .claim_schedule_tick(schedule.id, fired, next)
             .await?;
+        if claimed {
+            tracing::info!(
+                tenant = %schedule.tenant,
+                flow = %schedule.flow_name,
+                schedule = %schedule.name,
+                tick = fired,
+                started = started.is_ok(),
+                "schedule fired"
+            );
+        }
         match started {
             // Refused for good (flow closed, bad payload) or already started: the tick is over.
             Err(e) if claimed && !matches!(e, ServiceError::ExecutionExists { .. }) => Err(e),
