@@ -121,3 +121,100 @@ async fn an_abort_that_overtakes_its_dispatch_means_the_call_is_never_made() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the aborted call was made");
 }
+
+/// Answers nothing, ever; counts the calls it got and the ones whose caller hung up.
+async fn hanging_functions() -> (Arc<AtomicUsize>, Arc<AtomicUsize>, String) {
+    struct HungUp(Arc<AtomicUsize>);
+    impl Drop for HungUp {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (calls, hung_up) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (counter, closed) = (calls.clone(), hung_up.clone());
+    let app = Router::new().fallback(post(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let guard = HungUp(closed.clone());
+        async move {
+            std::future::pending::<()>().await;
+            drop(guard);
+            axum::Json(json!({}))
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (calls, hung_up, format!("http://{addr}/{{function}}"))
+}
+
+async fn until(what: &str, condition: impl Fn() -> bool) {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}"));
+}
+
+/// A node that missed an abort (its listening connection was down when the stop committed
+/// elsewhere) learns of it by checking its calls in flight against the task rows.
+#[tokio::test]
+async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).unwrap());
+    let tasks =
+        executions_with_a_call_in_flight(&store, "headers.yaml", &["stopped", "kept"]).await;
+    let (calls, hung_up, template) = hanging_functions().await;
+    let endpoints = FunctionEndpoints {
+        template: Some(template),
+        ..FunctionEndpoints::default()
+    };
+    let runtime = Runtime::new(
+        store.clone(),
+        Arc::new(Invoker::new(endpoints).unwrap()),
+        Arc::new(|_: &str, _: &str| Err("no definitions here".to_string())),
+    );
+    runtime.take_up(tasks.clone(), 0);
+    until("both calls are made", || calls.load(Ordering::SeqCst) == 2).await;
+
+    // Another node stops the first execution: its commit removes the call's row, and its
+    // signal is lost.
+    let stopped = store
+        .get_execution(tasks[0].execution)
+        .await
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/headers.yaml"),
+    )
+    .unwrap();
+    let flow = sluice_lang::cloudflow::parse(&text).unwrap();
+    let mut after = stopped.state.clone();
+    let step = after
+        .apply(
+            &flow,
+            Input::Stop {
+                error: None,
+                cause: None,
+            },
+            2,
+        )
+        .unwrap();
+    let write = StepWrite::new(stopped.id, stopped.version, &stopped.state, after, &step);
+    store.commit_step(write).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        hung_up.load(Ordering::SeqCst),
+        0,
+        "nothing told this node yet"
+    );
+
+    runtime.resync_calls().await;
+    until("the stopped execution's call is closed", || {
+        hung_up.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(hung_up.load(Ordering::SeqCst), 1, "the other call goes on");
+}
