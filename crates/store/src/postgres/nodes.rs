@@ -30,7 +30,7 @@ pub(super) const CHANNEL: &str = "sluice_signals";
 /// then twice as long each time, up to the longest. Short, because until a node listens again
 /// the stops of calls it makes wait for it (a refused connection costs the database nothing).
 const RECONNECT_FIRST_PAUSE: Duration = Duration::from_millis(10);
-const RECONNECT_LONGEST_PAUSE: Duration = Duration::from_millis(100);
+const RECONNECT_LONGEST_PAUSE: Duration = Duration::from_millis(50);
 
 /// A node id: random per process, so a restarted node is a new node and its predecessor's
 /// work is taken over like any dead node's.
