@@ -90,8 +90,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates an execution and commits its first step (the `Start`) in one transaction.
     /// `AlreadyExists` if the flow has an execution of that name; `Closed` if the flow is
-    /// closed, checked in the same transaction, so once a closing `update_flow` returned no
-    /// execution can be created behind it. The store assigns the id:
+    /// closed and `NotFound` if it is deleted, checked in the same transaction, so once a
+    /// closing `update_flow` or a `delete_flow` returned no execution can be created behind it. The store assigns the id:
     /// the `execution` fields inside `first` (and its timer rows) are ignored, and
     /// `first.expected_version` too (a new execution starts at version 1).
     async fn create_execution(

@@ -424,6 +424,21 @@ async fn exactly_one_of_concurrent_moves_gets_a_job(store: Arc<dyn Store>) {
     );
 }
 
+/// A start that read its flow before the flow was deleted cannot create an execution behind
+/// the delete (the delete's job has listed the executions to stop by then).
+async fn a_deleted_flow_gets_no_execution(store: Arc<dyn Store>) {
+    let flow = store.create_flow(new_flow()).await.expect("create flow");
+    store
+        .delete_flow(&flow.tenant, &flow.name)
+        .await
+        .expect("delete");
+    let FirstStep { new, write, .. } = first_step(&flow, FLOW, "late", json!({}));
+    assert!(matches!(
+        store.create_execution(new, write).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 #[tokio::test]
 async fn of_concurrent_moves_of_a_flow_exactly_one_gets_a_job_on_both_stores() {
     let dir = tempfile::tempdir().expect("a directory");
@@ -432,6 +447,16 @@ async fn of_concurrent_moves_of_a_flow_exactly_one_gets_a_job_on_both_stores() {
     let Some(url) = database().await else { return };
     let postgres = PostgresStore::connect(&url).await.expect("connect");
     exactly_one_of_concurrent_moves_gets_a_job(Arc::new(postgres)).await;
+}
+
+#[tokio::test]
+async fn a_start_racing_a_delete_creates_nothing_on_both_stores() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let sqlite = SqliteStore::open(&dir.path().join("sluice.db")).expect("open");
+    a_deleted_flow_gets_no_execution(Arc::new(sqlite)).await;
+    let Some(url) = database().await else { return };
+    let postgres = PostgresStore::connect(&url).await.expect("connect");
+    a_deleted_flow_gets_no_execution(Arc::new(postgres)).await;
 }
 
 /// A node whose listening connection breaks misses what is signalled until it listens again:

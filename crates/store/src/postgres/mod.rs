@@ -588,7 +588,11 @@ impl Store for PostgresStore {
             .transaction()
             .await
             .map_err(failed("starting a transaction"))?;
-        let lock_flow = prepared(&tx, "SELECT open FROM flows WHERE id = $1 FOR SHARE").await?;
+        let lock_flow = prepared(
+            &tx,
+            "SELECT open FROM flows WHERE id = $1 AND NOT deleted FOR SHARE",
+        )
+        .await?;
         let open: Option<bool> = tx
             .query_opt(&lock_flow, &[&execution.flow_id.0])
             .await

@@ -53,11 +53,12 @@ pub(super) fn create(
     Ok(id)
 }
 
-/// Refuses a start of a closed flow inside the creating transaction: the writer runs one
-/// command at a time, so a start can never slip in behind the update that closed the flow.
+/// Refuses a start of a closed or deleted flow inside the creating transaction: the writer
+/// runs one command at a time, so a start can never slip in behind the update that closed the
+/// flow or the delete.
 fn ensure_open(conn: &Connection, new: &NewExecution) -> Result<()> {
     let open: Option<bool> = conn
-        .prepare_cached("SELECT open FROM flows WHERE id = ?1")
+        .prepare_cached("SELECT open FROM flows WHERE id = ?1 AND deleted = 0")
         .and_then(|mut s| s.query_row(params![new.flow_id.0], |r| r.get(0)).optional())
         .map_err(failed("reading whether a flow is open"))?;
     match open {
