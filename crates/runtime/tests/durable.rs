@@ -9,6 +9,7 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::json;
 use sluice_engine::{Execution, ExecutionInfo, Input, Limits};
+use sluice_lang::{Dialect, Problem};
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_store::sqlite::SqliteStore;
@@ -49,7 +50,7 @@ async fn executions_with_a_call_in_flight(
             name: FlowName::new("f"),
             description: String::new(),
             definition: text,
-            dialect: "cloudflow".into(),
+            dialect: Dialect::CloudFlow,
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({}),
@@ -103,7 +104,7 @@ async fn an_abort_that_overtakes_its_dispatch_means_the_call_is_never_made() {
     let runtime = Runtime::new(
         store,
         Arc::new(Invoker::new(endpoints).unwrap()),
-        Arc::new(|_: &str, _: &str| Err("no definitions here".to_string())),
+        Arc::new(|_: Dialect, _: &str| Err(Problem::new("no definitions here").into())),
     );
     let [aborted, _made] = [&tasks[0], &tasks[1]];
 
@@ -173,7 +174,7 @@ async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
     let runtime = Runtime::new(
         store.clone(),
         Arc::new(Invoker::new(endpoints).unwrap()),
-        Arc::new(|_: &str, _: &str| Err("no definitions here".to_string())),
+        Arc::new(|_: Dialect, _: &str| Err(Problem::new("no definitions here").into())),
     );
     runtime.take_up(tasks.clone(), 0);
     until("both calls are made", || calls.load(Ordering::SeqCst) == 2).await;

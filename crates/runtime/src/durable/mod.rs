@@ -32,7 +32,8 @@ use serde_json::Value;
 use sluice_engine::{
     Effect, Execution, ExecutionInfo, Input, Millis, OpId, PendingOp, Rejection, Step, TaskCall,
 };
-use sluice_ir::Flow;
+use sluice_ir::{Dialect, Flow};
+use sluice_lang::DefinitionError;
 use sluice_store::{
     ExecutionId, ExecutionRecord, FlowId, NewExecution, Signal, StepWrite, Store, StoreError,
     TaskRow, TimerRow,
@@ -45,8 +46,9 @@ pub use retry::{Backoff, is_transient};
 use settle::{Target, Unsettled};
 use timers::Timers;
 
-/// Compiles a stored definition (dialect name, text) into the IR.
-pub type Compiler = dyn Fn(&str, &str) -> Result<Flow, String> + Send + Sync;
+/// Compiles a stored definition into the IR, with every located problem when it cannot:
+/// [`sluice_lang::compile`], unless a test gives another.
+pub type Compiler = dyn Fn(Dialect, &str) -> Result<Flow, DefinitionError> + Send + Sync;
 
 /// The wall clock, in milliseconds since the Unix epoch.
 pub fn wall_clock_ms() -> Millis {
@@ -64,6 +66,13 @@ pub enum RuntimeError {
         flow: FlowId,
         revision: i64,
         reason: String,
+    },
+    /// A stored definition no longer compiles (it did when it was stored).
+    #[error("the definition of flow {flow:?} revision {revision} cannot be loaded: {error}")]
+    InvalidDefinition {
+        flow: FlowId,
+        revision: i64,
+        error: DefinitionError,
     },
     #[error("execution {0} does not exist")]
     NoSuchExecution(ExecutionId),
@@ -94,7 +103,7 @@ const SIGNAL_ATTEMPTS: u32 = 8;
 /// A flow revision compiled, and the dialect that wrote it (for the log).
 struct Compiled {
     flow: Arc<Flow>,
-    dialect: Arc<str>,
+    dialect: Dialect,
 }
 
 pub struct Runtime {
@@ -261,28 +270,27 @@ impl Runtime {
                 revision,
                 reason: "no such revision".into(),
             })?;
-        let compiled =
-            (self.compiler)(&definition.dialect, &definition.text).map_err(|reason| {
-                RuntimeError::Definition {
-                    flow,
-                    revision,
-                    reason,
-                }
-            })?;
+        let compiled = (self.compiler)(definition.dialect, &definition.text).map_err(|error| {
+            RuntimeError::InvalidDefinition {
+                flow,
+                revision,
+                error,
+            }
+        })?;
         let compiled = Arc::new(compiled);
         let entry = Compiled {
             flow: compiled.clone(),
-            dialect: definition.dialect.into(),
+            dialect: definition.dialect,
         };
         lock(&self.flows).insert((flow, revision), entry);
         Ok(compiled)
     }
 
     /// The dialect of a flow revision compiled here.
-    fn dialect(&self, record: &ExecutionRecord) -> Arc<str> {
+    fn dialect(&self, record: &ExecutionRecord) -> &'static str {
         lock(&self.flows)
             .get(&(record.flow_id, record.flow_revision))
-            .map_or_else(|| "unknown".into(), |c| c.dialect.clone())
+            .map_or("unknown", |c| c.dialect.as_str())
     }
 
     /// Creates an execution and starts it, in one transaction.
@@ -330,7 +338,7 @@ impl Runtime {
                 };
                 return match self.committed(&unsettled).await {
                     Ok(Some(current)) => {
-                        lifecycle::started(&current, &self.dialect(&current));
+                        lifecycle::started(&current, self.dialect(&current));
                         self.perform_settled(unsettled, &current);
                         Ok(current)
                     }
@@ -345,7 +353,7 @@ impl Runtime {
         };
         metrics::counter!("sluice_executions_started_total").increment(1);
         metrics::counter!("sluice_steps_committed_total").increment(1);
-        lifecycle::started(&record, &self.dialect(&record));
+        lifecycle::started(&record, self.dialect(&record));
         self.perform(&record, step.effects);
         Ok(record)
     }
@@ -499,7 +507,7 @@ impl Runtime {
                 Effect::CancelTimer(op) => self.timers.disarm(id, op),
                 Effect::Finish(status) => {
                     metrics::counter!("sluice_executions_finished_total", "status" => status.as_str()).increment(1);
-                    lifecycle::finished(record, &self.dialect(record));
+                    lifecycle::finished(record, self.dialect(record));
                     // Nobody listening is fine.
                     let _ = self.finished.send(id);
                 }
