@@ -112,6 +112,33 @@ def test_a_stop_sent_while_the_calling_node_does_not_listen_still_closes_its_cal
     assert max(delays) < ABORT_WITHIN, f"a call stayed open {max(delays):.3f} s after its stop"
 
 
+def test_a_stop_closes_every_copy_of_a_call_taken_over_from_a_node_that_lived_on(cluster, functions):
+    """A node silent for longer than its lease (here frozen with SIGSTOP; after a database
+    outage, every node) has its calls taken over and made again by another while it still
+    makes them itself. A stop sent to it closes its own copy and, by its signal, the other
+    (before, a node that closed the call itself told no one)."""
+    import signal
+
+    functions.register("/e2e/cluster_twice", hang())
+    flow = unique("cluster_twice")
+    create(cluster[0].client(), flow, task_flow(flow, "cluster_twice"))
+    start(cluster[1].client(), flow, "t")
+    first = wait_for(lambda: functions.calls_to("/e2e/cluster_twice"))[0]
+    cluster[1].process.send_signal(signal.SIGSTOP)
+    try:
+        copies = wait_for(lambda: functions.calls_to("/e2e/cluster_twice")[1:], timeout=15)
+    finally:
+        cluster[1].process.send_signal(signal.SIGCONT)
+    assert first.closed_at is None, "the frozen node still makes its call"
+    stopped = cluster[1].client().stop_execution(
+        m.StopExecutionRequest(flow_name=flow, execution_name="t", error="Manual", cause="by the test")).body
+    answered = time.monotonic()
+    assert stopped.status == "Stopped"
+    calls = [first] + copies
+    assert len(calls) == 2, [c.received_at for c in calls]
+    assert_all_closed(calls, answered, within=ABORT_WITHIN)
+
+
 def test_a_graph_stop_sent_to_one_node_closes_the_calls_of_the_others(cluster, load, functions):
     functions.register("/e2e/cluster_graph_hang", hang())
     flow = unique("cluster_graph")

@@ -42,6 +42,7 @@ class Soak:
 
     def __init__(self, functions):
         self.functions = functions
+        self.disturbances = []  # (when, what): kills and the database restart, for the report
         self.kinds = {
             "retry_catch": unique("soak_retry_catch"),
             "fan_out": unique("soak_fan_out"),
@@ -83,6 +84,13 @@ class Soak:
         self.create_flows(nodes[0].client())
         return load
 
+    def disturbed(self, what):
+        self.disturbances.append((time.monotonic(), what))
+
+    def around(self, moment):
+        """The disturbances within 5 s of `moment`, relative to it (for a failure's message)."""
+        return [(round(at - moment, 3), what) for at, what in self.disturbances if abs(at - moment) < 5]
+
     def check(self, fnf, load):
         statuses = assert_every_acknowledged_answer_held(fnf, load, within=120, runs=self.runs)
         assert len(load.started) > 100, f"the load acknowledged only {len(load.started)} starts"
@@ -102,9 +110,12 @@ class Soak:
                 continue
             ended = call.closed_at or call.answered_at
             if ended is None or ended - stop > ABORT_WITHIN:
+                how = "closed" if call.closed_at else "answered" if call.answered_at else "open"
                 late.append((call.path, call.header("X-Sluice-Execution"), round(call.received_at - stop, 3),
-                             None if ended is None else round(ended - stop, 3)))
-        assert not late, f"calls went on past their execution's stop (received, ended: s after the stop's answer): {late[:10]}"
+                             None if ended is None else round(ended - stop, 3), how, self.around(stop)))
+        assert not late, (
+            "calls went on past their execution's stop (received, ended: s after the stop's answer; "
+            f"how it ended; the kills and restarts around the stop): {late[:10]}")
 
     def assert_late_callbacks_are_refused(self, fnf, load):
         tokens = load.reported[-20:]
@@ -135,6 +146,7 @@ def test_soak_on_sqlite_with_repeated_kill_minus_9(tmp_path, functions):
         def kill_and_restart(rng):
             nonlocal kills
             time.sleep(rng.uniform(2.0, 6.0))
+            soak.disturbed("kill")
             server.kill9()
             kills += 1
             time.sleep(rng.uniform(0.0, 0.3))
@@ -168,10 +180,13 @@ def test_soak_on_three_postgresql_nodes_with_kills_and_a_database_restart(tmp_pa
             nonlocal kills, restarted
             time.sleep(rng.uniform(2.0, 5.0))
             if not restarted and time.monotonic() - began > SECONDS / 2:
+                soak.disturbed("database restart")
                 postgres_server("restart")
+                soak.disturbed("database back")
                 restarted = True
                 return
             victim = rng.choice(nodes)
+            soak.disturbed(f"kill {'ABC'[nodes.index(victim)]}")
             victim.kill9()
             kills += 1
             time.sleep(rng.uniform(0.2, 1.0))

@@ -359,17 +359,18 @@ impl Runtime {
     }
 
     /// Aborts an in-flight task call whose step has committed past it (a stop, or a
-    /// FunctionGraph callback that completed its state): here if this node makes it, otherwise
-    /// by telling the others. Its answer, if it still comes, is refused by the engine.
+    /// FunctionGraph callback that completed its state): here if this node makes it, and by
+    /// telling the others, for another node may make it too (one that took it over while this
+    /// node's lease had run out, as after a database outage longer than the lease). Its
+    /// answer, if it still comes, is refused by the engine.
     ///
     /// An abort may overtake the dispatch it aborts: the dispatching step commits, and the step
     /// that aborts commits (here or on another node) before the dispatching node gets to make
     /// the call. Such aborts are remembered for a while, and the call is then never made.
     pub fn abort_call(&self, id: ExecutionId, op: OpId) {
-        if self.cancel_local_call(id, op) {
-            return;
+        if !self.cancel_local_call(id, op) {
+            self.remember_abort(id, op);
         }
-        self.remember_abort(id, op);
         let store = self.store.clone();
         tokio::spawn(async move {
             let signal = Signal::AbortCall { execution: id, op };
