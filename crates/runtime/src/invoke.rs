@@ -1,7 +1,8 @@
 //! The function protocol: how a Task state calls user code over HTTP.
 //!
 //! A task call is a `POST` of the task's body (JSON) to the URL its function resolves to, with
-//! `X-Sluice-*` headers naming the execution, state, attempt and (in callback mode) task token.
+//! `X-Sluice-*` headers naming the flow, execution, state, attempt and (in callback mode) task
+//! token.
 //! The answer becomes the task's result; failures become [`TaskError`]s with the codes in
 //! [`codes`], which `Retry`/`Catch` can match. `docs/function-protocol.md` is the user-facing
 //! description of the same contract; keep the two in step.
@@ -41,11 +42,14 @@ pub mod codes {
 
 /// Request headers of the protocol.
 pub mod headers {
+    /// The execution's name (as the user named it, not an internal id).
     pub const EXECUTION: &str = "X-Sluice-Execution";
+    /// The name of the execution's flow.
+    pub const FLOW: &str = "X-Sluice-Flow";
     pub const STATE: &str = "X-Sluice-State";
     pub const ATTEMPT: &str = "X-Sluice-Attempt";
-    /// `{execution}:{op}`: the same for every delivery of one call (a call in flight when its
-    /// node died is made again by the next node), different for each retry.
+    /// `{key}:{op}` ([`CallOrigin::key`]): the same for every delivery of one call (a call in
+    /// flight when its node died is made again by the next node), different for each retry.
     pub const IDEMPOTENCY_KEY: &str = "X-Sluice-Idempotency-Key";
     pub const TASK_TOKEN: &str = "X-Sluice-Task-Token";
     /// Answer header naming a function error, as Function Compute sends it.
@@ -102,19 +106,23 @@ impl FunctionEndpoints {
     }
 }
 
+/// Whose task call it is: the flow and execution its headers name, and the tenant whose
+/// definition it runs (its outbound allowlist applies to the targets the definition names;
+/// none for `sluice run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallOrigin {
+    pub flow: String,
+    pub execution: String,
+    /// Unique to the execution among all that share its store (names are unique only within
+    /// a flow): the idempotency key is this and the call's op.
+    pub key: String,
+    pub tenant: Option<TenantId>,
+}
+
 /// Why an [`Invoker`] could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the HTTP client for task calls: {0}")]
 pub struct InvokerError(#[from] reqwest::Error);
-
-/// Whose task call it is: the execution (named in the request's headers), and the tenant whose
-/// definition it runs (its outbound allowlist applies to the targets the definition names;
-/// none for `sluice run`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub execution: String,
-    pub tenant: Option<TenantId>,
-}
 
 /// Performs task calls. One HTTP client (and its connection pool) serves every call to the
 /// operator's endpoints, another the targets definitions name (see [`crate::outbound`]).
@@ -150,12 +158,12 @@ impl Invoker {
         &self.endpoints
     }
 
-    /// Makes a task call of `origin` and returns its result. When `cancel` fires, the request
-    /// is dropped at once, which closes its connection, and the result is an error with code
-    /// [`codes::CANCELLED`] that the caller is expected to discard.
+    /// Calls a task of the execution `origin` names and returns its result. When `cancel` fires,
+    /// the request is dropped at once, which closes its connection, and the result is an
+    /// error with code [`codes::CANCELLED`] that the caller is expected to discard.
     pub async fn invoke(
         &self,
-        origin: &Origin,
+        origin: &CallOrigin,
         call: &TaskCall,
         cancel: &CancellationToken,
     ) -> Result<Value, TaskError> {
@@ -170,7 +178,7 @@ impl Invoker {
                 codes::CANCELLED,
                 "the task call was aborted",
             )),
-            result = self.post(&origin.execution, call, &url) => result,
+            result = self.post(origin, call, &url) => result,
         }
     }
 
@@ -181,7 +189,7 @@ impl Invoker {
 
     pub(crate) async fn post(
         &self,
-        execution: &str,
+        origin: &CallOrigin,
         call: &TaskCall,
         url: &str,
     ) -> Result<Value, TaskError> {
@@ -189,12 +197,13 @@ impl Invoker {
             .client
             .post(url)
             .header(CONTENT_TYPE, "application/json")
-            .header(headers::EXECUTION, execution)
+            .header(headers::FLOW, origin.flow.as_str())
+            .header(headers::EXECUTION, origin.execution.as_str())
             .header(headers::STATE, call.state.as_str())
             .header(headers::ATTEMPT, call.attempt.to_string())
             .header(
                 headers::IDEMPOTENCY_KEY,
-                format!("{execution}:{}", call.op.0),
+                format!("{}:{}", origin.key, call.op.0),
             )
             .json(&call.body);
         if let Some(token) = &call.token {

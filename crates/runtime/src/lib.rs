@@ -17,5 +17,5 @@ pub mod outbound;
 pub mod render;
 pub mod scheduler;
 
-pub use invoke::{FunctionEndpoints, Invoker, InvokerError, Origin};
+pub use invoke::{CallOrigin, FunctionEndpoints, Invoker, InvokerError};
 pub use local::{Clock, LocalRunner, RunError, RunOutcome};

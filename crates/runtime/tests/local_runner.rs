@@ -328,6 +328,7 @@ async fn calls_carry_the_protocol_headers() {
     assert_eq!(
         headers,
         json!({
+            "x-sluice-flow": "headers",
             "x-sluice-execution": "test-exec",
             "x-sluice-state": "Call",
             "x-sluice-attempt": "0",

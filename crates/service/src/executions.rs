@@ -80,6 +80,10 @@ impl Service {
         {
             Ok(record) => Ok((flow, record)),
             // Two starts of one name raced: the loser sees the winner's execution.
+            // Deleted since it was read: the delete's job may have listed its executions.
+            Err(sluice_runtime::durable::RuntimeError::Store(StoreError::NotFound(_))) => {
+                Err(ServiceError::FlowNotFound(flow.name.to_string()))
+            }
             Err(sluice_runtime::durable::RuntimeError::Store(StoreError::AlreadyExists(_))) => {
                 let existing = self.execution(&flow, name.as_str()).await?;
                 same_running_start(&flow, existing, &input).map(|e| (flow, e))

@@ -300,6 +300,10 @@ pub enum Signal {
     /// Abort this task call if you are making it: its execution was stopped, or its state got
     /// its result another way (a callback), in a step already committed.
     AbortCall { execution: ExecutionId, op: OpId },
+    /// Signals may have been missed (the store's connection for hearing them was made again):
+    /// check the calls in flight here against the store ([`crate::Store::open_calls`]).
+    /// Raised by a store to its own node, never sent to the others.
+    Resync,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -382,6 +386,14 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    pub const ALL: [JobKind; 5] = [
+        JobKind::CloseFlow,
+        JobKind::OpenFlow,
+        JobKind::RestartFlow,
+        JobKind::StopExecutions,
+        JobKind::DeleteFlow,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::CloseFlow => "CloseFlow",
@@ -393,15 +405,25 @@ impl JobKind {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            JobKind::CloseFlow,
-            JobKind::OpenFlow,
-            JobKind::RestartFlow,
-            JobKind::StopExecutions,
-            JobKind::DeleteFlow,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == text)
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether the job moves its flow's `open` flag: at most one such job of a flow is
+    /// unfinished at a time ([`crate::Store::create_flow_job`]).
+    pub fn moves_flow(self) -> bool {
+        matches!(
+            self,
+            JobKind::CloseFlow | JobKind::OpenFlow | JobKind::RestartFlow
+        )
+    }
+
+    /// The kinds that move a flow, as stored.
+    pub(crate) fn moving_flow() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|k| k.moves_flow())
+            .map(JobKind::as_str)
+            .collect()
     }
 
     /// Whether the job stops executions (and so closes the flow first, unless it only

@@ -1,13 +1,15 @@
 //! The PostgreSQL store against a real server: `SLUICE_TEST_POSTGRES` names a throwaway one
 //! (`./scripts/test` starts it); each test makes its own database. The end-to-end suite also
-//! runs whole against this store.
+//! runs whole against this store. Checks that concern both stores alike run on SQLite too.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use sluice_engine::{EventId, Execution, ExecutionInfo, Input, Limits, Status};
 use sluice_store::postgres::PostgresStore;
+use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
     ExecutionId, ExecutionMode, ExecutionName, FlowName, FlowRecord, FlowUpdate, JobFilter, JobId,
     JobKind, JobRecord, JobStatus, NewExecution, NewFlow, Signal, StepWrite, Store, StoreError,
@@ -350,4 +352,190 @@ fn job(flow: &FlowRecord) -> JobRecord {
         created_at: 1,
         finished_at: None,
     }
+}
+
+/// Fifty requests at once to move one flow (a GES graph stop each): one gets its job, the
+/// others are refused, on both stores. Then the flow, once its closing job has ended, can be
+/// moved again, once.
+async fn exactly_one_of_concurrent_moves_gets_a_job(store: Arc<dyn Store>) {
+    let flow = store.create_flow(new_flow()).await.expect("create flow");
+    let moves = |kind: JobKind, open: Option<bool>| {
+        let (store, flow) = (store.clone(), flow.clone());
+        async move {
+            let attempts = (0..50).map(|i| {
+                let (store, mut job) = (store.clone(), job(&flow));
+                job.id = JobId::new(format!("{}-{i}", kind.as_str()));
+                job.kind = kind;
+                job.status = JobStatus::Pending;
+                tokio::spawn(async move { (store.create_flow_job(job.clone(), open).await, job) })
+            });
+            let mut made = Vec::new();
+            for attempt in attempts {
+                match attempt.await.expect("joined") {
+                    (Ok(()), job) => made.push(job),
+                    (Err(StoreError::Conflict(_)), _) => {}
+                    (Err(e), _) => panic!("{e}"),
+                }
+            }
+            made
+        }
+    };
+    let closing = moves(JobKind::CloseFlow, Some(true)).await;
+    assert_eq!(closing.len(), 1, "one closing job of 50 requests");
+    assert_eq!(
+        moves(JobKind::RestartFlow, None).await.len(),
+        0,
+        "no restart while a job moves the flow"
+    );
+
+    let mut done = closing[0].clone();
+    store
+        .update_flow(
+            &flow.tenant,
+            &flow.name,
+            flow.revision,
+            FlowUpdate {
+                open: Some(false),
+                ..Default::default()
+            },
+            2,
+        )
+        .await
+        .expect("close");
+    done.status = JobStatus::Succeeded;
+    store.update_job(done).await.expect("finish the job");
+    assert_eq!(
+        moves(JobKind::CloseFlow, Some(true)).await.len(),
+        0,
+        "a closed flow is not closed again"
+    );
+    assert_eq!(
+        moves(JobKind::OpenFlow, Some(false)).await.len(),
+        1,
+        "one reopening job"
+    );
+    assert_eq!(
+        store
+            .list_jobs(&flow.tenant, 0, 500)
+            .await
+            .expect("jobs")
+            .len(),
+        2
+    );
+}
+
+/// A start that read its flow before the flow was deleted cannot create an execution behind
+/// the delete (the delete's job has listed the executions to stop by then).
+async fn a_deleted_flow_gets_no_execution(store: Arc<dyn Store>) {
+    let flow = store.create_flow(new_flow()).await.expect("create flow");
+    store
+        .delete_flow(&flow.tenant, &flow.name)
+        .await
+        .expect("delete");
+    let FirstStep { new, write, .. } = first_step(&flow, FLOW, "late", json!({}));
+    assert!(matches!(
+        store.create_execution(new, write).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn of_concurrent_moves_of_a_flow_exactly_one_gets_a_job_on_both_stores() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let sqlite = SqliteStore::open(&dir.path().join("sluice.db")).expect("open");
+    exactly_one_of_concurrent_moves_gets_a_job(Arc::new(sqlite)).await;
+    let Some(url) = database().await else { return };
+    let postgres = PostgresStore::connect(&url).await.expect("connect");
+    exactly_one_of_concurrent_moves_gets_a_job(Arc::new(postgres)).await;
+}
+
+#[tokio::test]
+async fn a_start_racing_a_delete_creates_nothing_on_both_stores() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let sqlite = SqliteStore::open(&dir.path().join("sluice.db")).expect("open");
+    a_deleted_flow_gets_no_execution(Arc::new(sqlite)).await;
+    let Some(url) = database().await else { return };
+    let postgres = PostgresStore::connect(&url).await.expect("connect");
+    a_deleted_flow_gets_no_execution(Arc::new(postgres)).await;
+}
+
+/// A node whose listening connection breaks misses what is signalled until it listens again:
+/// once it does, it is told to resync, and the store says which of its calls are still
+/// awaited (those whose rows a stop elsewhere removed are not).
+#[tokio::test]
+async fn a_node_that_lost_its_listening_connection_resyncs_against_the_task_rows() {
+    let Some(url) = database().await else { return };
+    let (a, b) = (
+        PostgresStore::connect(&url).await.expect("a"),
+        PostgresStore::connect(&url).await.expect("b"),
+    );
+    let flow = a.create_flow(new_flow()).await.expect("create flow");
+    let FirstStep {
+        ir,
+        new,
+        write: first,
+        ..
+    } = first_step(&flow, CALL_AND_SLEEP, "e", json!({}));
+    let state = first.state.clone();
+    let execution = a.create_execution(new, first).await.expect("create");
+    let other = (ExecutionId(execution.id.0 + 1000), sluice_engine::OpId(1));
+    let ops = state
+        .pending_ops()
+        .filter_map(|op| match op {
+            sluice_engine::PendingOp::Task { call, .. } => Some((execution.id, call.op)),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(ops.len(), 1, "the call's task row");
+    assert_eq!(
+        b.open_calls(&[ops[0], other]).await.expect("open calls"),
+        [ops[0]],
+        "a dispatched call's row is there; an unknown one is not"
+    );
+
+    let mut heard = b.signals();
+    let config = tokio_postgres::Config::from_str(&url).expect("url");
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let killed = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+            &[],
+        )
+        .await
+        .expect("end the listening connections");
+    assert_eq!(killed.len(), 2, "each node listens on one connection");
+    // Stopped elsewhere while b does not listen: the stop removes the call's row.
+    let mut stopped = state.clone();
+    let step = stopped
+        .apply(
+            &ir,
+            Input::Stop {
+                error: None,
+                cause: None,
+            },
+            6,
+        )
+        .expect("stop");
+    let write = StepWrite::new(execution.id, 1, &state, stopped, &step);
+    a.commit_step(write).await.expect("commit the stop");
+    let got = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match heard.recv().await.expect("a signal") {
+                Signal::Resync => return,
+                _ => continue,
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "b is told to resync once it listens again");
+    assert_eq!(
+        b.open_calls(&ops).await.expect("open calls"),
+        [],
+        "the stopped call's row is gone"
+    );
 }

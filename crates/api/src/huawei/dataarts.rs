@@ -182,16 +182,10 @@ impl Jobs<'_> {
         };
         self.service.authorize(self.caller, action)?;
         let flow = self.job(name).await?;
-        let existing = self
-            .service
-            .describe_schedule(self.caller, name, SCHEDULE)
-            .await;
         if !start {
-            if existing.is_ok() {
-                self.service
-                    .delete_schedule(self.caller, name, SCHEDULE)
-                    .await?;
-            }
+            self.service
+                .remove_schedule(self.caller, name, SCHEDULE)
+                .await?;
             return Ok(Reply::empty(204));
         }
         let cron = cadence_of(&definition(&flow))?;
@@ -203,10 +197,7 @@ impl Jobs<'_> {
             description: Some("DataArts job scheduling".into()),
             enabled: Some(true),
         };
-        match existing {
-            Ok(_) => self.service.update_schedule(self.caller, spec).await?,
-            Err(_) => self.service.create_schedule(self.caller, spec).await?,
-        };
+        self.service.put_schedule(self.caller, spec).await?;
         Ok(Reply::empty(204))
     }
 

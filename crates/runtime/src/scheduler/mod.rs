@@ -97,6 +97,16 @@ async fn fire<S: TickStarter>(
         .ok()
         .and_then(|c| c.next_after(fired.max(wall_clock_ms())));
     let claimed = store.claim_schedule_tick(schedule.id, fired, next).await?;
+    if claimed {
+        tracing::info!(
+            tenant = %schedule.tenant,
+            flow = %schedule.flow_name,
+            schedule = %schedule.name,
+            tick = fired,
+            started = refused.is_none(),
+            "schedule fired"
+        );
+    }
     match refused {
         // Only the node that claimed the tick reports its refusal.
         Some(e) if claimed => Err(FireError::Start(e)),

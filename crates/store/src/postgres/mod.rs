@@ -5,6 +5,7 @@
 //! closed flow refuses new executions inside the creating transaction (it locks the flow row
 //! `FOR SHARE`, so it waits for a concurrent closing update and then sees it).
 
+mod flow_jobs;
 mod nodes;
 mod nonces;
 mod schema;
@@ -137,6 +138,18 @@ fn backend(message: impl Into<String>) -> StoreError {
 
 pub(super) fn failed(doing: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
     move |e| backend(format!("{doing}: {e}"))
+}
+
+/// Like [`failed`], for a `COMMIT`: a broken connection leaves its outcome unknown. (A
+/// refusal by the server, e.g. a serialization failure, is certain.)
+fn uncertain(doing: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| {
+        if e.as_db_error().is_some() {
+            backend(format!("{doing}: {e}"))
+        } else {
+            StoreError::Uncertain(format!("{doing}: {e}"))
+        }
+    }
 }
 
 /// Like [`failed`], but a unique-key violation means `what` already exists.
@@ -589,7 +602,11 @@ impl Store for PostgresStore {
             .transaction()
             .await
             .map_err(failed("starting a transaction"))?;
-        let lock_flow = prepared(&tx, "SELECT open FROM flows WHERE id = $1 FOR SHARE").await?;
+        let lock_flow = prepared(
+            &tx,
+            "SELECT open FROM flows WHERE id = $1 AND NOT deleted FOR SHARE",
+        )
+        .await?;
         let open: Option<bool> = tx
             .query_opt(&lock_flow, &[&execution.flow_id.0])
             .await
@@ -637,7 +654,7 @@ impl Store for PostgresStore {
         write_step_rows(&tx, &self.node, id, &encoded).await?;
         tx.commit()
             .await
-            .map_err(failed("committing an execution"))?;
+            .map_err(uncertain("committing an execution"))?;
         Ok(ExecutionRecord {
             id,
             tenant: execution.tenant,
@@ -774,7 +791,7 @@ impl Store for PostgresStore {
             });
         }
         write_step_rows(&tx, &self.node, id, &encoded).await?;
-        tx.commit().await.map_err(failed("committing a step"))
+        tx.commit().await.map_err(uncertain("committing a step"))
     }
 
     async fn history(
@@ -833,16 +850,21 @@ impl Store for PostgresStore {
     }
 
     async fn signal(&self, signal: Signal) -> Result<()> {
-        self.execute(
-            "SELECT pg_notify($1, $2)",
-            &[&nodes::CHANNEL, &nodes::encode(&self.node, signal)],
-        )
-        .await
-        .map(drop)
+        let Some(payload) = nodes::encode(&self.node, signal) else {
+            return Ok(());
+        };
+        self.execute("SELECT pg_notify($1, $2)", &[&nodes::CHANNEL, &payload])
+            .await
+            .map(drop)
     }
 
     fn signals(&self) -> broadcast::Receiver<Signal> {
         self.signals.subscribe()
+    }
+
+    async fn open_calls(&self, calls: &[(ExecutionId, OpId)]) -> Result<Vec<(ExecutionId, OpId)>> {
+        let client = self.client().await?;
+        nodes::open_calls(&client, calls).await
     }
 
     async fn publish_version(
@@ -1114,33 +1136,13 @@ impl Store for PostgresStore {
     }
 
     async fn create_job(&self, job: JobRecord) -> Result<()> {
-        let filter = to_json(&job.filter, "a job filter")?;
         let client = self.client().await?;
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO jobs ({JOB_COLUMNS}, owner) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-                ),
-                &[
-                    &job.id.0,
-                    &job.tenant.0,
-                    &job.kind.as_str(),
-                    &job.flow_id.0,
-                    &job.flow_name.0,
-                    &filter,
-                    &job.status.as_str(),
-                    &job.total,
-                    &job.done,
-                    &job.failure,
-                    &job.created_at,
-                    &job.finished_at,
-                    &self.node,
-                ],
-            )
-            .await
-            .map_err(inserting(&format!("job {}", job.id)))?;
-        Ok(())
+        flow_jobs::insert(&client, &self.node, &job).await
+    }
+
+    async fn create_flow_job(&self, job: JobRecord, open: Option<bool>) -> Result<()> {
+        let mut client = self.client().await?;
+        flow_jobs::create(&mut client, &self.node, &job, open).await
     }
 
     async fn update_job(&self, job: JobRecord) -> Result<()> {

@@ -33,6 +33,51 @@ pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
     Ok(())
 }
 
+/// See [`crate::Store::create_flow_job`]: the writer thread runs one write at a time, so the
+/// checks and the insert are one atomic step.
+pub(super) fn create_flow_job(
+    conn: &Connection,
+    job: &JobRecord,
+    open: Option<bool>,
+) -> Result<()> {
+    let flow_open: bool = conn
+        .prepare_cached("SELECT open FROM flows WHERE id = ?1 AND NOT deleted")
+        .and_then(|mut s| s.query_row([job.flow_id.0], |r| r.get(0)).optional())
+        .map_err(failed("reading whether a flow is open"))?
+        .ok_or_else(|| StoreError::NotFound(format!("flow {}", job.flow_name)))?;
+    if open.is_some_and(|wanted| wanted != flow_open) {
+        return Err(StoreError::Conflict(format!(
+            "flow {} is {}",
+            job.flow_name,
+            if flow_open { "open" } else { "closed" }
+        )));
+    }
+    let moving = JobKind::moving_flow();
+    let placeholders = vec!["?"; moving.len()].join(", ");
+    let busy = conn
+        .prepare_cached(&format!(
+            "SELECT 1 FROM jobs WHERE flow_id = ? AND status IN ('Pending', 'Running') \
+             AND kind IN ({placeholders})"
+        ))
+        .and_then(|mut s| {
+            let flow = rusqlite::types::Value::Integer(job.flow_id.0);
+            let kinds = moving
+                .iter()
+                .map(|k| rusqlite::types::Value::Text(k.to_string()));
+            s.exists(rusqlite::params_from_iter(
+                std::iter::once(flow).chain(kinds),
+            ))
+        })
+        .map_err(failed("looking for a job moving a flow"))?;
+    if busy {
+        return Err(StoreError::Conflict(format!(
+            "flow {} is being moved by another job",
+            job.flow_name
+        )));
+    }
+    create(conn, job)
+}
+
 pub(super) fn update(conn: &Connection, job: &JobRecord) -> Result<()> {
     let changed = conn
         .prepare_cached(
