@@ -7,9 +7,9 @@ use serde_json::Value;
 use sluice_ir::{ScopeId, StateId, StateName, TaskError};
 
 use crate::Millis;
-use crate::dag::NodeStatus;
+use crate::dag_status::NodeStatus;
 use crate::history::EventId;
-use crate::machine::TaskCall;
+use crate::task_call::TaskCall;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {
