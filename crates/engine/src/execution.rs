@@ -88,13 +88,13 @@ pub(crate) struct ThreadId(pub u32);
 /// running Parallel branch and Map iteration).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
-    pub info: ExecutionInfo,
-    pub status: Status,
-    pub input: Option<Value>,
-    pub output: Option<Value>,
-    pub error: Option<TaskError>,
-    pub started_at: Option<Millis>,
-    pub stopped_at: Option<Millis>,
+    pub(crate) info: ExecutionInfo,
+    pub(crate) status: Status,
+    pub(crate) input: Option<Value>,
+    pub(crate) output: Option<Value>,
+    pub(crate) error: Option<TaskError>,
+    pub(crate) started_at: Option<Millis>,
+    pub(crate) stopped_at: Option<Millis>,
     pub(crate) next_event: u64,
     pub(crate) next_op: u64,
     pub(crate) next_thread: u32,
@@ -267,6 +267,39 @@ impl Execution {
             retry_point: None,
             dag_runs: BTreeMap::new(),
         }
+    }
+
+    /// What the execution was created with: names, limits, seeds.
+    pub fn info(&self) -> &ExecutionInfo {
+        &self.info
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The execution input, once started.
+    pub fn input(&self) -> Option<&Value> {
+        self.input.as_ref()
+    }
+
+    /// The result of a succeeded execution.
+    pub fn output(&self) -> Option<&Value> {
+        self.output.as_ref()
+    }
+
+    /// Why a failed, timed-out or stopped execution ended.
+    pub fn error(&self) -> Option<&TaskError> {
+        self.error.as_ref()
+    }
+
+    pub fn started_at(&self) -> Option<Millis> {
+        self.started_at
+    }
+
+    /// When it reached its terminal status.
+    pub fn stopped_at(&self) -> Option<Millis> {
+        self.stopped_at
     }
 
     /// The number of history events so far.

@@ -70,9 +70,9 @@ impl EncodedStep {
         let op = |op: &sluice_engine::OpId| sql_int(op.0, "op id");
         Ok(Self {
             state: to_json(state, "execution state")?,
-            status: state.status.as_str(),
-            started_at: state.started_at,
-            stopped_at: state.stopped_at,
+            status: state.status().as_str(),
+            started_at: state.started_at(),
+            stopped_at: state.stopped_at(),
             events: step
                 .events
                 .iter()

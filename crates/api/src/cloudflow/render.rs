@@ -74,16 +74,16 @@ pub fn execution(flow: &FlowRecord, definition: &str, execution: &ExecutionRecor
     map.insert("FlowDefinition".into(), definition.into());
     map.insert(
         "Input".into(),
-        json_text(state.input.as_ref().unwrap_or(&json!({}))).into(),
+        json_text(state.input().unwrap_or(&json!({}))).into(),
     );
-    insert_some(&mut map, "Output", state.output.as_ref().map(json_text));
-    map.insert("Status".into(), status(state.status).into());
-    insert_some(&mut map, "RoleArn", state.info.role_arn.clone());
+    insert_some(&mut map, "Output", state.output().map(json_text));
+    map.insert("Status".into(), status(state.status()).into());
+    insert_some(&mut map, "RoleArn", state.info().role_arn.clone());
     map.insert(
         "StartedTime".into(),
-        time(state.started_at.unwrap_or(execution.created_at)).into(),
+        time(state.started_at().unwrap_or(execution.created_at)).into(),
     );
-    insert_some(&mut map, "StoppedTime", state.stopped_at.map(time));
+    insert_some(&mut map, "StoppedTime", state.stopped_at().map(time));
     if let Some(environment) = flow.attributes.get("Environment") {
         map.insert("Environment".into(), environment.clone());
     }
