@@ -1,7 +1,5 @@
 //! What one `apply` produces: history events to append and effects to perform.
 
-use serde::{Deserialize, Serialize};
-
 use crate::Millis;
 use crate::execution::{OpId, Status};
 use crate::history::HistoryEvent;
@@ -15,7 +13,7 @@ pub struct Step {
     pub effects: Vec<Effect>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Call the task; report its answer as [`Input::TaskCompleted`] with `call.op`.
     Dispatch(TaskCall),

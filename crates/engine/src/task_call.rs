@@ -1,13 +1,12 @@
 //! A task call: what the runtime performs for a Task state, and what a task row stores.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sluice_ir::{StateName, TaskMode, TaskTarget};
 
 use crate::execution::OpId;
 
 /// One call of a task, as the runtime performs it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TaskCall {
     pub op: OpId,
     pub state: StateName,

@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sluice_engine::snapshot::{self, CallSnapshot, Snapshot};
 use sluice_engine::{Execution, ExecutionInfo, Input, Limits, Millis, PendingOp, TaskCall};
 use sluice_ir::{Flow, TaskError};
 
 /// The format the engine writes.
-const LATEST: u32 = 1;
+const LATEST: u64 = snapshot::FORMAT;
 /// When the generated executions started.
 const START: Millis = 1_700_000_000_000;
 
@@ -192,23 +193,29 @@ fn generate(dir: &Path, case: &Case, flow: &Flow) -> Execution {
 }
 
 fn write(execution: &Execution) -> String {
-    serde_json::to_string_pretty(execution).expect("the execution serializes")
+    serde_json::to_string_pretty(&Snapshot::of(execution)).expect("the execution serializes")
 }
 
 fn read(text: &str) -> Execution {
-    serde_json::from_str(text).expect("the snapshot loads")
+    serde_json::from_str::<Snapshot>(text)
+        .expect("the snapshot loads")
+        .into()
 }
 
 /// The execution's calls, a task row a line.
 fn write_calls(execution: &Execution) -> String {
     calls(execution)
         .iter()
-        .map(|call| serde_json::to_string(call).expect("the call serializes") + "\n")
+        .map(|call| {
+            serde_json::to_string(&CallSnapshot::of(call)).expect("the call serializes") + "\n"
+        })
         .collect()
 }
 
 fn read_call(line: &str) -> TaskCall {
-    serde_json::from_str(line).expect("the task row loads")
+    serde_json::from_str::<CallSnapshot>(line)
+        .expect("the task row loads")
+        .into()
 }
 
 fn calls(execution: &Execution) -> Vec<TaskCall> {
