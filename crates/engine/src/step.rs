@@ -15,16 +15,16 @@ pub struct Step {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Call the task; report its answer as [`Input::TaskCompleted`] with `call.op`.
+    /// Call the task; report its answer as [`crate::Input::TaskCompleted`] with `call.op`.
     Dispatch(TaskCall),
     /// Abort the call in flight (close its connection) and invalidate its token.
     CancelTask(OpId),
-    /// Report [`Input::TimerFired`] with `op` at `fire_at`.
+    /// Report [`crate::Input::TimerFired`] with `op` at `fire_at`.
     StartTimer {
         op: OpId,
         fire_at: Millis,
     },
     CancelTimer(OpId),
-    /// The execution reached a terminal status (see [`Execution::status`]).
+    /// The execution reached a terminal status (see [`crate::Execution::status`]).
     Finish(Status),
 }
