@@ -546,6 +546,7 @@ fn call(function: &str) -> StateKind {
             qualifier: None,
             function: function.into(),
         }),
+        resource: format!("acs:fc:::services/s/functions/{function}"),
         mode: TaskMode::RequestComplete,
         body: Body::StateInput,
         timeout_secs: None,

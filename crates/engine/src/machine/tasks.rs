@@ -1,7 +1,7 @@
 //! Task states: the call dispatched, its answer (or callback, or timeout) resolved.
 
 use serde_json::{Map, Value, json};
-use sluice_ir::{Body, State, StateName, Task, TaskError, TaskMode, TaskTarget};
+use sluice_ir::{Body, State, StateName, Task, TaskError, TaskMode};
 
 use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
 use crate::execution::{Block, Op, OpId, ThreadId, TimerPurpose};
@@ -44,7 +44,7 @@ impl Machine<'_> {
             timeout_secs: task.timeout_secs,
         };
         let mut detail = Map::with_capacity(2);
-        detail.insert("resource".into(), target_name(&task.target).into());
+        detail.insert("resource".into(), task.resource.as_str().into());
         detail.insert("input".into(), call.body.clone());
         let detail = Value::Object(detail);
         let scheduled = self.emit(
@@ -152,17 +152,4 @@ pub(super) struct RemovedTask {
     /// Its `TaskScheduled` event.
     pub scheduled: EventId,
     pub state: StateName,
-}
-
-fn target_name(target: &TaskTarget) -> String {
-    match target {
-        TaskTarget::Function(f) => match &f.qualifier {
-            Some(q) => format!(
-                "acs:fc:::services/{}.{}/functions/{}",
-                f.service, q, f.function
-            ),
-            None => format!("acs:fc:::services/{}/functions/{}", f.service, f.function),
-        },
-        TaskTarget::Action(name) => name.clone(),
-    }
 }

@@ -8,7 +8,7 @@ use sluice_ir::{
 
 use super::{
     Arena, FUNCTION_ARN_SHAPE, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
-    checked_name, error_names, expr_at, function_ref, registered_name,
+    checked_name, error_names, expr_at, function_ref, registered_name, resource_name,
 };
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
@@ -508,6 +508,7 @@ fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
         (TaskTarget::Action(action.to_string()), Body::Template(body))
     };
     Ok(Task {
+        resource: resource_name(&target),
         target,
         mode,
         body,

@@ -17,7 +17,7 @@ use sluice_ir::{
 use super::fdl::{MAX_PARALLEL_BRANCHES, condition_with};
 use super::{
     Arena, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, error_names,
-    expr_at, function_ref, registered_name,
+    expr_at, function_ref, registered_name, resource_name,
 };
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
@@ -438,6 +438,7 @@ fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
         .optional_int("timeoutSeconds", 1, i64::MAX)?
         .and_then(|t| u64::try_from(t).ok());
     Ok(Task {
+        resource: resource_name(&target),
         target,
         mode: pattern(fields.get("pattern"))?,
         body: Body::StateInput,
