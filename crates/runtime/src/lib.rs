@@ -2,14 +2,12 @@
 //!
 //! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation).
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
-//! - [`render`]: history events in CloudFlow's shape.
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
 
 mod actions;
 pub mod durable;
 pub mod invoke;
 pub mod local;
-pub mod render;
 
 pub use invoke::{FunctionEndpoints, Invoker, InvokerError};
 pub use local::{Clock, LocalRunner, RunError, RunOutcome};
