@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use sluice_ir::{ErrorCode, ScopeId, StateName, TaskError, TaskMode};
 
-use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
+use super::{Here, Machine, Outcome, Vars, Work, detail};
 use crate::execution::{Op, OpId, Status, TimerPurpose};
 use crate::history::EventType;
 use crate::input::{Input, Rejection};
@@ -152,16 +152,7 @@ impl Machine<'_> {
             }
             Err(error) => {
                 if let Some(task) = self.remove_task(op) {
-                    self.emit(
-                        EventType::TaskSubmitFailed,
-                        Some(task.scheduled),
-                        Some(task.state),
-                        error_detail(&error),
-                    );
-                    self.work.push_back(Work::Finish {
-                        thread: task.thread,
-                        outcome: Outcome::Error(error),
-                    });
+                    self.task_failed(task, EventType::TaskSubmitFailed, error);
                 }
             }
         }
@@ -187,16 +178,7 @@ impl Machine<'_> {
                         ErrorCode::TIMEOUT,
                         "the task did not complete within its timeout",
                     );
-                    self.emit(
-                        EventType::TaskTimedOut,
-                        Some(task.scheduled),
-                        Some(task.state),
-                        error_detail(&error),
-                    );
-                    self.work.push_back(Work::Finish {
-                        thread: task.thread,
-                        outcome: Outcome::Error(error),
-                    });
+                    self.task_failed(task, EventType::TaskTimedOut, error);
                 }
             }
             TimerPurpose::ExecutionDeadline => {

@@ -39,13 +39,7 @@ impl Machine<'_> {
                 .find(|c| c.errors.iter().any(|p| error.code.matches(p)))
             {
                 let value = self.catch_value(thread, state, catcher, &error);
-                let entered = self.active(thread).map(|a| a.entered);
-                self.emit(
-                    EventType::StepFailed,
-                    entered,
-                    Some(state.name.clone()),
-                    error_detail(&error),
-                );
+                self.step_failed(thread, state, &error);
                 match value {
                     Ok(value) => self.advance(thread, value, Next::State(catcher.next)),
                     Err(error) => self.fail_scope(thread, error),
@@ -53,15 +47,20 @@ impl Machine<'_> {
                 return;
             }
         }
+        self.step_failed(thread, state, &error);
+        self.remember_retry_point(thread, state);
+        self.fail_scope(thread, error);
+    }
+
+    /// Records that the thread's `state` failed with `error` (retries spent).
+    fn step_failed(&mut self, thread: ThreadId, state: &State, error: &TaskError) {
         let entered = self.active(thread).map(|a| a.entered);
         self.emit(
             EventType::StepFailed,
             entered,
             Some(state.name.clone()),
-            error_detail(&error),
+            error_detail(error),
         );
-        self.remember_retry_point(thread, state);
-        self.fail_scope(thread, error);
     }
 
     /// A top-level state failing fails the execution: remember where a retry resumes.

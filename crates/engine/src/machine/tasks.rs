@@ -86,7 +86,7 @@ impl Machine<'_> {
             return;
         };
         let result = result.and_then(|v| self.check_size(&v, "the task output").map(|()| v));
-        let outcome = match result {
+        match result {
             Ok(output) => {
                 self.emit(
                     EventType::TaskSucceeded,
@@ -94,24 +94,30 @@ impl Machine<'_> {
                     Some(task.state),
                     detail("output", output.clone()),
                 );
-                Outcome::Done {
-                    result: output,
-                    goto: None,
-                }
+                self.work.push_back(Work::Finish {
+                    thread: task.thread,
+                    outcome: Outcome::Done {
+                        result: output,
+                        goto: None,
+                    },
+                });
             }
-            Err(error) => {
-                self.emit(
-                    EventType::TaskFailed,
-                    Some(task.scheduled),
-                    Some(task.state),
-                    error_detail(&error),
-                );
-                Outcome::Error(error)
-            }
-        };
+            Err(error) => self.task_failed(task, EventType::TaskFailed, error),
+        }
+    }
+
+    /// Task `task`, removed, ended in `error`: its event `kind` is recorded, and its state
+    /// fails (to retry, catch, or fail its scope).
+    pub(super) fn task_failed(&mut self, task: RemovedTask, kind: EventType, error: TaskError) {
+        self.emit(
+            kind,
+            Some(task.scheduled),
+            Some(task.state),
+            error_detail(&error),
+        );
         self.work.push_back(Work::Finish {
             thread: task.thread,
-            outcome,
+            outcome: Outcome::Error(error),
         });
     }
 
