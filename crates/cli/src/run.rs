@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use serde_json::Value;
+use sluice_api::cloudflow::render::history_event;
 use sluice_engine::Status;
 use sluice_ir::{Dialect, Flow};
-use sluice_runtime::render::cloudflow_event;
 use sluice_runtime::{FunctionEndpoints, Invoker, LocalRunner, RunOutcome};
 use tokio_util::sync::CancellationToken;
 
@@ -177,7 +177,7 @@ async fn stop_on_ctrl_c() -> CancellationToken {
 fn report(outcome: &RunOutcome, history: bool) -> ExitCode {
     if history {
         for event in &outcome.history {
-            eprintln!("{}", cloudflow_event(event));
+            eprintln!("{}", history_event(event));
         }
     }
     if outcome.status == Status::Succeeded {

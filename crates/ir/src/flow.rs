@@ -164,6 +164,9 @@ impl StateKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub target: TaskTarget,
+    /// How history events name the target (`resource` in `TaskScheduled`'s detail), in the
+    /// definition language's own spelling: an ARN, a URN, an action's name.
+    pub resource: String,
     pub mode: TaskMode,
     /// What the task is called with.
     pub body: Body,

@@ -2,7 +2,6 @@
 //!
 //! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation).
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
-//! - [`render`]: history events in CloudFlow's shape.
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
 //! - [`outbound`]: each tenant's allowlist of the targets its definitions name (DataArts RESTAPI
 //!   nodes), checked before any connection.
@@ -14,7 +13,6 @@ pub mod durable;
 pub mod invoke;
 pub mod local;
 pub mod outbound;
-pub mod render;
 pub mod scheduler;
 
 pub use invoke::{CallOrigin, FunctionEndpoints, Invoker, InvokerError};

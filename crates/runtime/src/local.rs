@@ -181,9 +181,9 @@ impl LocalRunner {
             }
         }
         Ok(RunOutcome {
-            status: execution.status,
-            output: execution.output,
-            error: execution.error,
+            status: execution.status(),
+            output: execution.output().cloned(),
+            error: execution.error().cloned(),
             history,
         })
     }

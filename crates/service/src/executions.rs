@@ -398,7 +398,7 @@ fn same_running_start(
     input: &Value,
 ) -> Result<ExecutionRecord> {
     let running = !existing.status().is_terminal();
-    if running && existing.state.input.as_ref() == Some(input) {
+    if running && existing.state.input() == Some(input) {
         return Ok(existing);
     }
     Err(ServiceError::ExecutionExists {

@@ -185,7 +185,7 @@ pub struct ExecutionRecord {
 
 impl ExecutionRecord {
     pub fn status(&self) -> Status {
-        self.state.status
+        self.state.status()
     }
 }
 

@@ -206,7 +206,7 @@ impl Graphs<'_> {
                 let (_, execution) = self.service.start_execution(self.caller, start).await?;
                 Ok(Reply::ok(json!({
                     "execution_urn": self.execution_urn(&flow, &execution),
-                    "started_at": time(execution.state.started_at.unwrap_or(execution.created_at)),
+                    "started_at": time(execution.state.started_at().unwrap_or(execution.created_at)),
                 })))
             }
             Some("stop") => {
@@ -234,7 +234,7 @@ impl Graphs<'_> {
                     )
                     .await?;
                 Ok(Reply::ok(json!({
-                    "stopped_at": time(stopped.state.stopped_at.unwrap_or_default()),
+                    "stopped_at": time(stopped.state.stopped_at().unwrap_or_default()),
                 })))
             }
             other => Err(V1Error::Code(
@@ -280,8 +280,8 @@ impl Graphs<'_> {
         info["execution_state"] = info["execution_status"].clone();
         info["start_state"] = json!(start_state(&definition));
         info["isTest"] = json!(false);
-        info["input"] = json!(execution.state.input.as_ref().map(Value::to_string));
-        if let Some(output) = &execution.state.output {
+        info["input"] = json!(execution.state.input().map(Value::to_string));
+        if let Some(output) = execution.state.output() {
             info["output"] = json!(output.to_string());
         }
         info["state_map"] = state_map(&definition, &execution, &runs);
@@ -393,8 +393,8 @@ impl Graphs<'_> {
             "graph_urn": self.graph_urn(flow),
             "execution_urn": self.execution_urn(flow, execution),
             "execution_name": execution.name.as_str(),
-            "started_at": time(execution.state.started_at.unwrap_or(execution.created_at)),
-            "stopped_at": execution.state.stopped_at.map(time),
+            "started_at": time(execution.state.started_at().unwrap_or(execution.created_at)),
+            "stopped_at": execution.state.stopped_at().map(time),
             "execution_status": status(execution.status()),
         })
     }
@@ -471,11 +471,11 @@ fn state_status(run: Option<&StepRun>, execution: &ExecutionRecord) -> &'static 
 
 /// `Execution Start`, a `State Start` / `State End` per step run, `Execution End`.
 fn history_entries(execution: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> {
-    let started = execution.state.started_at.unwrap_or(execution.created_at);
+    let started = execution.state.started_at().unwrap_or(execution.created_at);
     let mut entries = vec![json!({
         "type": "Execution Start",
         "execution_name": execution.name.as_str(),
-        "input": execution.state.input.as_ref().map(Value::to_string),
+        "input": execution.state.input().map(Value::to_string),
         "started_at": time(started),
     })];
     for run in runs {
@@ -495,11 +495,11 @@ fn history_entries(execution: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> 
             }));
         }
     }
-    if let Some(stopped) = execution.state.stopped_at {
+    if let Some(stopped) = execution.state.stopped_at() {
         entries.push(json!({
             "type": "Execution End",
             "execution_name": execution.name.as_str(),
-            "output": execution.state.output.as_ref().map(Value::to_string),
+            "output": execution.state.output().map(Value::to_string),
             "status": status(execution.status()),
             "stopped_at": time(stopped),
         }));

@@ -325,7 +325,7 @@ impl Jobs<'_> {
         let start = StartRequest {
             flow: name.to_string(),
             name: Some(format!("{}{RERUN}{attempt}", run_base(run.name.as_str()))),
-            input: run.state.input.as_ref().map(Value::to_string),
+            input: run.state.input().map(Value::to_string),
         };
         self.service.start_execution(self.caller, start).await?;
         Ok(Reply::empty(204))
@@ -523,7 +523,7 @@ fn latest_runs(runs: Vec<ExecutionRecord>) -> Vec<ExecutionRecord> {
 }
 
 fn instance_summary(flow: &FlowRecord, run: &ExecutionRecord) -> Value {
-    let start = run.state.started_at.unwrap_or(run.created_at);
+    let start = run.state.started_at().unwrap_or(run.created_at);
     let id: i64 = base_id(run.name.as_str()).parse().unwrap_or_default();
     json!({
         "jobName": flow.name.as_str(),
@@ -532,11 +532,11 @@ fn instance_summary(flow: &FlowRecord, run: &ExecutionRecord) -> Value {
         "planTime": run.created_at,
         "submitTime": run.created_at,
         "startTime": start,
-        "endTime": run.state.stopped_at,
-        "executeTime": run.state.stopped_at.map(|end| (end - start) / 1000),
+        "endTime": run.state.stopped_at(),
+        "executeTime": run.state.stopped_at().map(|end| (end - start) / 1000),
         "instanceType": instance_type(run.name.as_str()),
         "jobInstanceName": run.name.as_str(),
-        "errorMessage": run.state.error.as_ref().map(|e| format!("{}: {}", e.code.as_str(), e.detail)),
+        "errorMessage": run.state.error().map(|e| format!("{}: {}", e.code.as_str(), e.detail)),
     })
 }
 
@@ -596,7 +596,7 @@ fn node_statuses(flow: &FlowRecord, run: &ExecutionRecord, runs: &[StepRun]) -> 
                 "endTime".into(),
                 latest
                     .and_then(|r| r.left_at)
-                    .or(run.state.stopped_at.filter(|_| latest.is_some()))
+                    .or(run.state.stopped_at().filter(|_| latest.is_some()))
                     .into(),
             );
             entry.insert("retryTimes".into(), retries.into());

@@ -363,8 +363,8 @@ async fn show_execution(
         .await?;
     let history = service.full_history(caller, &record).await?;
     let mut body = execution_brief(&flow, project, &record);
-    body["input"] = record.state.input.clone().unwrap_or(json!({}));
-    body["output"] = record.state.output.clone().unwrap_or(Value::Null);
+    body["input"] = record.state.input().cloned().unwrap_or(json!({}));
+    body["output"] = record.state.output().cloned().unwrap_or(Value::Null);
     body["headers"] = json!({});
     body["node_execution_details"] = node_details(&record, &step_runs(&history));
     Ok(Reply::ok(body))
@@ -433,7 +433,7 @@ async fn metrics(
     let mut sums = vec![Bucket::default(); buckets];
     for flow in &flows {
         for e in service.all_executions(caller, flow, &filter).await? {
-            let begin = e.state.started_at.unwrap_or(e.created_at);
+            let begin = e.state.started_at().unwrap_or(e.created_at);
             let Some(bucket) = usize::try_from((begin - start) / period)
                 .ok()
                 .and_then(|i| sums.get_mut(i))
@@ -441,12 +441,12 @@ async fn metrics(
                 continue;
             };
             bucket.count += 1;
-            match (e.status(), e.state.stopped_at) {
+            match (e.status(), e.state.stopped_at()) {
                 (Status::Failed | Status::TimedOut, _) => bucket.failed += 1,
                 (s, _) if !s.is_terminal() => bucket.running += 1,
                 _ => {}
             }
-            if let Some(stopped) = e.state.stopped_at {
+            if let Some(stopped) = e.state.stopped_at() {
                 bucket.finished += 1;
                 bucket.total_ms += stopped - begin;
             }
@@ -539,7 +539,7 @@ fn node_details(record: &ExecutionRecord, runs: &[StepRun]) -> Value {
             "input": run.input,
             "output": run.output,
             "begin_time": run.entered_at,
-            "end_time": run.left_at.or(record.state.stopped_at),
+            "end_time": run.left_at.or(record.state.stopped_at()),
             "error_message": run.error,
         });
         match nodes.iter_mut().find(|(step, _)| *step == run.step) {
@@ -590,15 +590,15 @@ fn definition(flow: &FlowRecord) -> Value {
 }
 
 fn execution_brief(flow: &FlowRecord, project: &str, e: &ExecutionRecord) -> Value {
-    let begin = e.state.started_at.unwrap_or(e.created_at);
+    let begin = e.state.started_at().unwrap_or(e.created_at);
     json!({
         "workflow_id": flow.public_id(),
         "workflow_urn": workflow_urn(flow, project),
         "execution_id": e.name.as_str(),
         "status": status(e.status()),
         "begin_time": time(begin),
-        "end_time": e.state.stopped_at.map(time),
-        "last_update_time": time(e.state.stopped_at.unwrap_or(begin)),
+        "end_time": e.state.stopped_at().map(time),
+        "last_update_time": time(e.state.stopped_at().unwrap_or(begin)),
         "created_by": "",
     })
 }

@@ -151,6 +151,7 @@ impl Builder {
                     qualifier: None,
                     function: "echo".into(),
                 }),
+                resource: "acs:fc:::services/svc/functions/echo".into(),
                 mode: if *callback {
                     TaskMode::WaitForCustomCallback
                 } else {

@@ -331,6 +331,7 @@ impl Builder {
                     qualifier: None,
                     function: "echo".into(),
                 }),
+                resource: "acs:fc:::services/svc/functions/echo".into(),
                 mode: if task.callback {
                     TaskMode::WaitForCustomCallback
                 } else {

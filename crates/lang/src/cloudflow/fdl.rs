@@ -6,7 +6,7 @@ use sluice_ir::{
     TaskTarget, Template, Wait,
 };
 
-use super::{FUNCTION_ARN_SHAPE, function_ref};
+use super::{FUNCTION_ARN_SHAPE, function_ref, resource_name};
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
@@ -497,6 +497,7 @@ fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
         (TaskTarget::Action(action.to_string()), Body::Template(body))
     };
     Ok(Task {
+        resource: resource_name(&target),
         target,
         mode,
         body,

@@ -25,21 +25,21 @@ pub(super) fn started(record: &ExecutionRecord, dialect: &str) {
 
 pub(super) fn finished(record: &ExecutionRecord, dialect: &str) {
     let state = &record.state;
-    let duration_ms = match (state.started_at, state.stopped_at) {
+    let duration_ms = match (state.started_at(), state.stopped_at()) {
         (Some(start), Some(end)) => end.saturating_sub(start),
         _ => 0,
     };
-    let error = state.error.as_ref().map(describe);
+    let error = state.error().map(describe);
     tracing::info!(
         tenant = %record.tenant,
         dialect,
         flow = %record.flow_name,
         execution = %record.name,
-        status = state.status.as_str(),
+        status = state.status().as_str(),
         duration_ms,
         error,
         "execution {}",
-        ended(state.status)
+        ended(state.status())
     );
 }
 

@@ -19,7 +19,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::future::try_join_all;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
+use sluice_engine::{CallSnapshot, EventId, HistoryEvent, Millis, OpId, Snapshot};
 use sluice_ir::{Dialect, StateName};
 use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
@@ -217,7 +217,7 @@ fn execution_row(row: &Row) -> Result<ExecutionRecord> {
         flow_name: FlowName(row.get(3)),
         flow_revision: row.get(4),
         name: ExecutionName(row.get(5)),
-        state: json(row, 6, || format!("execution {id}: state"))?,
+        state: json::<Snapshot>(row, 6, || format!("execution {id}: state"))?.into(),
         version: row.get(7),
         created_at: row.get(8),
     })
@@ -228,7 +228,8 @@ fn task_row(row: &Row) -> Result<TaskRow> {
     let op: i64 = row.get(1);
     Ok(TaskRow {
         execution,
-        call: json(row, 2, || format!("task {op} of execution {execution}"))?,
+        call: json::<CallSnapshot>(row, 2, || format!("task {op} of execution {execution}"))?
+            .into(),
     })
 }
 

@@ -3,7 +3,7 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::Value;
-use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
+use sluice_engine::{CallSnapshot, EventId, HistoryEvent, Millis, OpId, Snapshot};
 use sluice_ir::StateName;
 
 use super::codec::{
@@ -329,7 +329,10 @@ pub(super) fn pending_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {
                 let op: i64 = r.get(1)?;
                 Ok(TaskRow {
                     execution,
-                    call: json_at(r, 2, || format!("task {op} of execution {execution}"))?,
+                    call: json_at::<CallSnapshot>(r, 2, || {
+                        format!("task {op} of execution {execution}")
+                    })?
+                    .into(),
                 })
             })?
             .collect()
@@ -374,7 +377,7 @@ fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
         flow_name: FlowName(row.get(3)?),
         flow_revision: row.get(4)?,
         name: ExecutionName(row.get(5)?),
-        state: json_at(row, 6, || format!("execution {id}: state"))?,
+        state: json_at::<Snapshot>(row, 6, || format!("execution {id}: state"))?.into(),
         version: row.get(7)?,
         created_at: row.get(8)?,
     })

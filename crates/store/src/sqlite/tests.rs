@@ -3,9 +3,10 @@ use std::sync::Arc;
 
 use serde_json::json;
 use sluice_engine::{
-    EventId, EventType, Execution, ExecutionInfo, HistoryEvent, Input, Limits, OpId, Status,
+    EventId, EventType, Execution, ExecutionInfo, HistoryEvent, Input, Limits, OpId, PendingOp,
+    Status,
 };
-use sluice_ir::Flow;
+use sluice_ir::{Flow, TaskError};
 
 use super::*;
 use crate::{ExecutionMode, JobFilter, JobKind, JobStatus, StoreError};
@@ -122,6 +123,43 @@ States:
     Seconds: 10
     End: true
 "#;
+
+/// A fresh state the engine took to `status` (Running, Succeeded or Failed) from a start of
+/// TASK_THEN_WAIT at `now`: the call in flight, or answered and the wait over, or failed.
+fn state_in(status: Status, now: i64) -> Execution {
+    let flow = sluice_lang::cloudflow::parse(TASK_THEN_WAIT).expect("valid definition");
+    let mut state = Execution::new(info("e"));
+    let apply = |state: &mut Execution, input| {
+        state.apply(&flow, input, now).expect("accepted");
+    };
+    apply(&mut state, Input::Start { input: json!({}) });
+    let pending = |state: &Execution| {
+        state
+            .pending_ops()
+            .map(|op| match op {
+                PendingOp::Task { call, .. } => call.op,
+                PendingOp::Timer { op, .. } => op,
+            })
+            .next()
+            .expect("an op")
+    };
+    let call = pending(&state);
+    match status {
+        Status::Running => {}
+        Status::Failed => {
+            let result = Err(TaskError::new("Boom", "failed on purpose"));
+            apply(&mut state, Input::TaskCompleted { op: call, result });
+        }
+        _ => {
+            let result = Ok(json!({}));
+            apply(&mut state, Input::TaskCompleted { op: call, result });
+            let op = pending(&state);
+            apply(&mut state, Input::TimerFired { op });
+        }
+    }
+    assert_eq!(state.status(), status);
+    state
+}
 
 /// Applies `input` to the stored execution, commits the step, and returns the execution as
 /// stored afterwards; the step's events are appended to `emitted`.
@@ -515,7 +553,7 @@ async fn a_failed_compare_and_set_changes_nothing() {
     let before = fetch(&store, exec.id).await;
 
     let mut stale = step(exec.id, 1, &[4]);
-    stale.state.status = Status::Failed;
+    stale.state = state_in(Status::Failed, 5);
     stale.timers_removed.push(OpId(1));
     assert!(matches!(
         store.commit_step(stale).await,
@@ -523,7 +561,7 @@ async fn a_failed_compare_and_set_changes_nothing() {
     ));
     // A duplicate event id fails the whole step, state included.
     let mut duplicate = step(exec.id, 2, &[4, 3]);
-    duplicate.state.status = Status::Failed;
+    duplicate.state = state_in(Status::Failed, 5);
     assert!(matches!(
         store.commit_step(duplicate).await,
         Err(StoreError::AlreadyExists(_))
@@ -660,13 +698,12 @@ async fn executions_list_by_prefix_status_time_and_cursor() {
     ] {
         let exec = execution(&store, &flow, name).await;
         let mut write = step(exec.id, 1, &[2]);
-        write.state.status = Status::Running;
-        write.state.started_at = Some(started);
+        write.state = state_in(Status::Running, started);
         store.commit_step(write).await.expect("commit");
     }
     let done = execution(&store, &flow, "a_9").await;
     let mut finish = step(done.id, 1, &[2]);
-    finish.state.status = Status::Succeeded;
+    finish.state = state_in(Status::Succeeded, 5);
     store.commit_step(finish).await.expect("commit");
 
     let list = |filter: ExecutionFilter, after: Option<&str>, limit: usize| {
