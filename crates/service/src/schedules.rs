@@ -325,6 +325,7 @@ impl Service {
             flow: schedule.flow_name.to_string(),
             name: Some(format!("{}-{}", schedule.name, fired)),
             input: Some(schedule.payload.clone()),
+            qualifier: None,
         };
         let started = self.start_execution(&caller, request).await.map(drop);
         if matches!(started, Err(ServiceError::Internal(_))) {
