@@ -21,6 +21,7 @@ class Call:
         self.body = body
         self.received_at = time.monotonic()
         self.closed_at = None  # when the caller closed the connection mid-call
+        self.answered_at = None  # when a function that works a while answered
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -98,11 +99,12 @@ def fail(code, message="failed on purpose"):
     return lambda call, conn: (500, {"errorCode": code, "errorMessage": message})
 
 
-def hang(max_seconds=30):
-    """Never answers; records when the caller hangs up."""
+def work(seconds, value):
+    """Works `seconds`, then answers `value`; records when it answered, or when the caller hung
+    up first (and then gives up, answering nothing)."""
 
     def function(call, conn):
-        deadline = time.monotonic() + max_seconds
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             readable, _, _ = select.select([conn], [], [], 0.005)
             if readable:
@@ -113,6 +115,12 @@ def hang(max_seconds=30):
                 except OSError:
                     call.closed_at = time.monotonic()
                     return 0, None
-        return 200, {"late": True}
+        call.answered_at = time.monotonic()
+        return 200, value
 
     return function
+
+
+def hang(max_seconds=30):
+    """Never answers (within `max_seconds`); records when the caller hangs up."""
+    return work(max_seconds, {"late": True})

@@ -34,6 +34,10 @@ pub struct Step {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a step's effects are few and consumed at once: boxing each call would buy nothing"
+)]
 pub enum Effect {
     /// Call the task; report its answer as [`Input::TaskCompleted`] with `call.op`.
     Dispatch(TaskCall),

@@ -546,6 +546,7 @@ fn call(function: &str) -> StateKind {
             service: "s".into(),
             qualifier: None,
             function: function.into(),
+            invocation: sluice_ir::Invocation::Sync,
         }),
         mode: TaskMode::RequestComplete,
         body: Body::StateInput,

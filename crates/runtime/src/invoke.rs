@@ -12,8 +12,9 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
 use sluice_engine::TaskCall;
-use sluice_ir::{FunctionRef, TaskError, TaskTarget};
+use sluice_ir::{FunctionRef, Invocation, TaskError, TaskMode, TaskTarget};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The error codes a task call can fail with (besides the codes functions report themselves).
 pub mod codes {
@@ -45,6 +46,11 @@ pub mod headers {
     /// node died is made again by the next node), different for each retry.
     pub const IDEMPOTENCY_KEY: &str = "X-Sluice-Idempotency-Key";
     pub const TASK_TOKEN: &str = "X-Sluice-Task-Token";
+    /// `Async` on an asynchronous invocation, whose answer nobody waits for (Function
+    /// Compute's header); absent on a synchronous one.
+    pub const INVOCATION_TYPE: &str = "X-Fc-Invocation-Type";
+    /// The id of an asynchronous invocation, which is also the task's output.
+    pub const REQUEST_ID: &str = "X-Fc-Request-Id";
     /// Answer header naming a function error, as Function Compute sends it.
     pub const FC_ERROR_TYPE: &str = "X-Fc-Error-Type";
 }
@@ -109,6 +115,8 @@ pub struct InvokerError(#[from] reqwest::Error);
 pub struct Invoker {
     client: reqwest::Client,
     endpoints: FunctionEndpoints,
+    /// Asynchronous invocations still running after their task was done (`detached.rs`).
+    pub(crate) detached: TaskTracker,
 }
 
 impl Invoker {
@@ -116,7 +124,11 @@ impl Invoker {
         // Plain HTTP only (reqwest is built without TLS features): functions are expected on
         // the local host or a private network, behind whatever terminates TLS.
         let client = reqwest::Client::builder().build()?;
-        Ok(Self { client, endpoints })
+        Ok(Self {
+            client,
+            endpoints,
+            detached: TaskTracker::new(),
+        })
     }
 
     pub fn endpoints(&self) -> &FunctionEndpoints {
@@ -136,6 +148,9 @@ impl Invoker {
             TaskTarget::Function(function) => self.endpoints.resolve(function)?,
             TaskTarget::Action(action) => return self.act(execution, call, action, cancel).await,
         };
+        if detaches(call) {
+            return self.invoke_detached(execution, call, &url, cancel).await;
+        }
         tokio::select! {
             // Checked first so that a cancelled call never starts or finishes a request.
             biased;
@@ -157,6 +172,21 @@ impl Invoker {
         call: &TaskCall,
         url: &str,
     ) -> Result<Value, TaskError> {
+        let mut request = self.request(execution, call, url).json(&call.body);
+        // The engine times the task out too; this bound also covers a caller without timers.
+        if let Some(secs) = call.timeout_secs {
+            request = request.timeout(Duration::from_secs(secs));
+        }
+        send(request, url).await
+    }
+
+    /// A task call's request with the protocol's headers, without its body.
+    pub(crate) fn request(
+        &self,
+        execution: &str,
+        call: &TaskCall,
+        url: &str,
+    ) -> reqwest::RequestBuilder {
         let mut request = self
             .client
             .post(url)
@@ -167,24 +197,45 @@ impl Invoker {
             .header(
                 headers::IDEMPOTENCY_KEY,
                 format!("{execution}:{}", call.op.0),
-            )
-            .json(&call.body);
+            );
         if let Some(token) = &call.token {
             request = request.header(headers::TASK_TOKEN, token);
         }
-        // The engine times the task out too; this bound also covers a caller without timers.
-        if let Some(secs) = call.timeout_secs {
-            request = request.timeout(Duration::from_secs(secs));
-        }
-        let response = request.send().await.map_err(|e| transport_error(url, &e))?;
-        let status = response.status();
-        let error_type = header_text(response.headers(), headers::FC_ERROR_TYPE);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(url, &e))?;
-        interpret_answer(status.as_u16(), error_type, &body)
+        request
     }
+
+    /// How many asynchronous invocations run on after their task was done.
+    pub fn async_invocations_running(&self) -> usize {
+        self.detached.len()
+    }
+
+    /// Waits for the asynchronous invocations still running to be answered (`sluice run`
+    /// does before it exits, so that leaving does not hang up on them).
+    pub async fn finish_async_invocations(&self) {
+        self.detached.close();
+        self.detached.wait().await;
+    }
+}
+
+/// An asynchronous invocation whose state does not wait for the function: `RequestComplete`
+/// (the request is the whole task) and `WaitForCustomCallback` (the result comes as a report).
+/// Under `WaitForSystemCallback` the state waits for the function to finish, which the answer
+/// tells, so the call is made as a synchronous one.
+fn detaches(call: &TaskCall) -> bool {
+    matches!(&call.target, TaskTarget::Function(f) if f.invocation == Invocation::Async)
+        && call.mode != TaskMode::WaitForSystemCallback
+}
+
+/// Sends a task call's request and turns the answer into the task's result.
+pub(crate) async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<Value, TaskError> {
+    let response = request.send().await.map_err(|e| transport_error(url, &e))?;
+    let status = response.status();
+    let error_type = header_text(response.headers(), headers::FC_ERROR_TYPE);
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(url, &e))?;
+    interpret_answer(status.as_u16(), error_type, &body)
 }
 
 fn transport_error(url: &str, error: &reqwest::Error) -> TaskError {
@@ -308,6 +359,7 @@ mod tests {
             service: service.into(),
             qualifier: qualifier.map(str::to_string),
             function: name.into(),
+            invocation: Invocation::Sync,
         }
     }
 

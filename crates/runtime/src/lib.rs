@@ -1,11 +1,13 @@
 //! The runtime: carries out the engine's effects.
 //!
-//! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation).
+//! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation); `detached.rs`:
+//!   asynchronous invocations, which run on after their task is done.
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
 //! - [`render`]: history events in CloudFlow's shape.
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
 
 mod actions;
+mod detached;
 pub mod durable;
 pub mod invoke;
 pub mod local;

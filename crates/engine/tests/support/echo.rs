@@ -150,6 +150,7 @@ impl Builder {
                     service: "svc".into(),
                     qualifier: None,
                     function: "echo".into(),
+                    invocation: sluice_ir::Invocation::Sync,
                 }),
                 mode: if *callback {
                     TaskMode::WaitForCustomCallback

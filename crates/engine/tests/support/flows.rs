@@ -330,6 +330,7 @@ impl Builder {
                     service: "svc".into(),
                     qualifier: None,
                     function: "echo".into(),
+                    invocation: sluice_ir::Invocation::Sync,
                 }),
                 mode: if task.callback {
                     TaskMode::WaitForCustomCallback

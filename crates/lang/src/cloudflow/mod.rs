@@ -11,8 +11,8 @@ mod legacy;
 use std::collections::VecDeque;
 
 use sluice_ir::{
-    DataModel, Expr, Flow, FunctionRef, Language, Next, Retrier, Scope, ScopeId, State, StateId,
-    StateKind, StateName, Template, check_name_rule,
+    DataModel, Expr, Flow, FunctionRef, Invocation, Language, Next, Retrier, Scope, ScopeId, State,
+    StateId, StateKind, StateName, Template, check_name_rule,
 };
 
 use crate::doc::{Key, Loc, Node, NodeKind, parse_document};
@@ -591,6 +591,7 @@ pub(crate) fn function_ref(arn: &str) -> Result<Option<FunctionRef>, String> {
         service: service.to_string(),
         qualifier: qualifier.map(str::to_string),
         function: function.to_string(),
+        invocation: Invocation::Sync,
     }))
 }
 
