@@ -46,11 +46,19 @@ SLEEP = """  - Type: Wait
 """
 
 
-def test_the_state_is_done_while_the_function_still_works(fnf, functions):
+def calling_a_working_function(fnf, functions, then, mode="RequestComplete"):
+    """A new flow whose Async task calls a new function that works `WORK` seconds; the flow
+    and the function's path."""
     function = unique("works")
-    functions.register(f"/e2e/{function}", work(WORK, {"done": True}))
+    path = f"/e2e/{function}"
+    functions.register(path, work(WORK, {"done": True}))
     flow = unique("async")
-    create(fnf, flow, async_flow(flow, function, PASS))
+    create(fnf, flow, async_flow(flow, function, then, mode))
+    return flow, path
+
+
+def test_the_state_is_done_while_the_function_still_works(fnf, functions):
+    flow, function = calling_a_working_function(fnf, functions, PASS)
 
     began = time.monotonic()
     start(fnf, flow, "a", {"order": 42})
@@ -59,7 +67,7 @@ def test_the_state_is_done_while_the_function_still_works(fnf, functions):
     assert done.status == "Succeeded"
     assert took < WORK, f"the execution took {took:.1f} s, as long as the function"
 
-    (call,) = functions.calls_to(f"/e2e/{function}")
+    (call,) = functions.calls_to(function)
     assert call.answered_at is None, "the function still works"
     assert call.body == {"order": 42}
     assert call.headers["x-fc-invocation-type"] == "Async"
@@ -70,13 +78,10 @@ def test_the_state_is_done_while_the_function_still_works(fnf, functions):
 
 
 def test_a_stop_does_not_abort_an_accepted_invocation(fnf, functions):
-    function = unique("works")
-    functions.register(f"/e2e/{function}", work(WORK, {"done": True}))
-    flow = unique("async_stop")
-    create(fnf, flow, async_flow(flow, function, SLEEP))
+    flow, function = calling_a_working_function(fnf, functions, SLEEP)
 
     start(fnf, flow, "s", {"order": 7})
-    (call,) = wait_for(lambda: functions.calls_to(f"/e2e/{function}"))
+    (call,) = wait_for(lambda: functions.calls_to(function))
     wait_for(lambda: describe(fnf, flow, "s").status == "Running" and any(
         e.step_name == "Then" for e in fnf.get_execution_history(
             m.GetExecutionHistoryRequest(flow_name=flow, execution_name="s")).body.events))
@@ -89,10 +94,7 @@ def test_a_stop_does_not_abort_an_accepted_invocation(fnf, functions):
 
 
 def test_wait_for_system_callback_waits_for_the_function_to_finish(fnf, functions):
-    function = unique("works")
-    functions.register(f"/e2e/{function}", work(WORK, {"done": True}))
-    flow = unique("async_system")
-    create(fnf, flow, async_flow(flow, function, PASS, mode="WaitForSystemCallback"))
+    flow, function = calling_a_working_function(fnf, functions, PASS, mode="WaitForSystemCallback")
 
     began = time.monotonic()
     start(fnf, flow, "w", {"order": 1})
@@ -100,5 +102,5 @@ def test_wait_for_system_callback_waits_for_the_function_to_finish(fnf, function
     assert done.status == "Succeeded"
     assert time.monotonic() - began >= WORK
     assert json.loads(done.output) == {"done": True}
-    (call,) = functions.calls_to(f"/e2e/{function}")
+    (call,) = functions.calls_to(function)
     assert "x-fc-invocation-type" not in call.headers

@@ -10,22 +10,16 @@ import pytest
 from alibabacloud_fnf20190315 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 
+from conftest import ROOT
 from test_cloudflow import create, describe, error_code, start, unique, wait_flow
+
+
+SAYS = (ROOT / "crates/service/tests/data/says.yaml").read_text()
 
 
 def says(name, n):
     """A flow whose output says which definition ran."""
-    return f"""Type: StateMachine
-Name: {name}
-SpecVersion: v1
-StartAt: Say
-States:
-  - Type: Pass
-    Name: Say
-    OutputConstructor:
-      definition: {n}
-    End: true
-"""
+    return SAYS.replace("FLOW", name).replace("NUMBER", str(n))
 
 
 def flow_with_versions(fnf, mode="Standard"):

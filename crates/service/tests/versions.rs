@@ -13,21 +13,12 @@ use sluice_service::{
 };
 use sluice_store::ExecutionMode;
 
-/// A flow whose output says which definition ran.
+/// A flow whose output says which definition ran (`tests/data/says.yaml`, which the
+/// end-to-end tests of versions use too).
 fn says(n: u32) -> String {
-    format!(
-        "Type: StateMachine
-Name: f
-SpecVersion: v1
-StartAt: Say
-States:
-  - Type: Pass
-    Name: Say
-    OutputConstructor:
-      definition: {n}
-    End: true
-"
-    )
+    include_str!("data/says.yaml")
+        .replace("FLOW", "f")
+        .replace("NUMBER", &n.to_string())
 }
 
 /// Flow `f` with versions 1 and 2 (saying 1 and 2); its current definition says 3.
