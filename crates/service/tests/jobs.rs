@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sluice_engine::Status;
 use sluice_service::{
-    CLOUDFLOW, Caller, DEFAULT_LEASE, FlowSpec, FlowState, Service, ServiceError, StartRequest,
+    Caller, DEFAULT_LEASE, Dialect, FlowSpec, FlowState, Service, ServiceError, StartRequest,
 };
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
@@ -29,7 +29,7 @@ async fn waiting_flow(service: &Service, caller: &Caller, name: &str, executions
     let spec = FlowSpec {
         name: name.into(),
         definition: WAITING.replace("NAME", name),
-        dialect: CLOUDFLOW,
+        dialect: Dialect::CloudFlow,
         description: String::new(),
         role_arn: None,
         mode: ExecutionMode::Standard,

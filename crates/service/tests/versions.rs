@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sluice_engine::Status;
-use sluice_service::{
-    CLOUDFLOW, Caller, FlowChanges, FlowSpec, Service, ServiceError, StartRequest,
-};
+use sluice_service::{Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest};
 use sluice_store::ExecutionMode;
 
 /// A flow whose output says which definition ran (`tests/data/says.yaml`, which the
@@ -26,7 +24,7 @@ async fn flow_with_two_versions(service: &Service, caller: &Caller) {
     let spec = FlowSpec {
         name: "f".into(),
         definition: says(1),
-        dialect: CLOUDFLOW,
+        dialect: Dialect::CloudFlow,
         description: String::new(),
         role_arn: None,
         mode: ExecutionMode::Standard,

@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sluice_engine::EventId;
 use sluice_service::{
-    CallbackResult, Caller, FlowChanges, FlowSpec, Listing, ScheduleSpec, Service, StartRequest,
-    page_cursor, page_token,
+    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Listing, ScheduleSpec, Service,
+    StartRequest, page_cursor, page_token,
 };
 use sluice_store::ExecutionFilter;
 
@@ -50,7 +50,7 @@ pub async fn dispatch(
             let spec = FlowSpec {
                 name: r.name,
                 definition: r.definition,
-                dialect: sluice_service::CLOUDFLOW,
+                dialect: Dialect::CloudFlow,
                 description: r.description,
                 role_arn: r.role_arn,
                 mode: r.execution_mode,

@@ -14,7 +14,7 @@ pub async fn service(dir: &Path) -> (Arc<Service>, Caller) {
     let runtime = Runtime::new(
         Arc::new(store),
         Arc::new(invoker),
-        Arc::new(sluice_service::compile),
+        Arc::new(sluice_lang::compile),
     );
     runtime.start_background_work();
     let config = ServiceConfig {
