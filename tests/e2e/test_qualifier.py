@@ -104,9 +104,11 @@ def test_start_sync_execution_runs_a_version_or_an_alias(fnf):
 
 def test_an_unknown_version_or_alias_starts_nothing(fnf):
     flow = flow_with_versions(fnf)
-    for qualifier in ("99", "nosuch"):
-        code = error_code(lambda: started(fnf, flow, f"x-{qualifier}", qualifier))
-        assert code == ("InvalidArgument", 400), qualifier
+    for qualifier in ("99", "nosuch", "9" * 40, "not an alias!", "x" * 5000):
+        with pytest.raises(ClientException) as refused:
+            started(fnf, flow, "x", qualifier)
+        assert (refused.value.code, refused.value.status_code) == ("InvalidArgument", 400), qualifier[:20]
+        assert len(refused.value.message) < 300, "the qualifier is not quoted back at any length"
     assert not fnf.list_executions(m.ListExecutionsRequest(flow_name=flow)).body.executions
     assert error_code(
         lambda: fnf.describe_flow(m.DescribeFlowRequest(name=flow, flow_version="99"))

@@ -3,6 +3,7 @@
 
 use rand::Rng;
 use serde_json::Value;
+use sluice_ir::check_name_rule;
 use sluice_runtime::durable::wall_clock_ms;
 use sluice_store::{AliasRecord, FlowRecord, StoreError, VersionRecord};
 
@@ -175,6 +176,12 @@ impl Service {
         let version = if is_version_number(qualifier) {
             qualifier.to_string()
         } else {
+            // Not quoted back unless it could be an alias name, which bounds its length.
+            check_name_rule(qualifier).map_err(|_| {
+                ServiceError::InvalidArgument(
+                    "the Qualifier is neither a flow version (a number) nor an alias name".into(),
+                )
+            })?;
             let alias = self.alias_of(flow, qualifier).await?;
             let roll = rand::rng().random_range(0..100);
             Routing::parse(&alias.routing)?.pick(roll).to_string()
@@ -318,10 +325,11 @@ fn is_version_number(qualifier: &str) -> bool {
     !qualifier.is_empty() && qualifier.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A version number; what is not one is not quoted back (it may be of any length).
 fn parse_version(version: &str) -> Result<i64> {
-    version.parse().map_err(|_| {
-        ServiceError::InvalidArgument(format!("the flow version {version:?} is not a number"))
-    })
+    version
+        .parse()
+        .map_err(|_| ServiceError::InvalidArgument("the flow version is not a number".into()))
 }
 
 #[cfg(test)]
