@@ -6,6 +6,7 @@
 //! `FOR SHARE`, so it waits for a concurrent closing update and then sees it).
 
 mod nodes;
+mod nonces;
 mod schema;
 
 use std::str::FromStr;
@@ -28,8 +29,8 @@ use crate::encode::{EncodedStep, prefix_successor, sql_limit, to_json};
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord,
     FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobKind, JobRecord, JobStatus,
-    NewExecution, NewFlow, Result, ScheduleRecord, Signal, StepWrite, Store, StoreError, TakenOver,
-    TaskRow, TenantId, TimerRow, VersionRecord,
+    NewExecution, NewFlow, Nonce, Result, ScheduleRecord, Signal, StepWrite, Store, StoreError,
+    TakenOver, TaskRow, TenantId, TimerRow, VersionRecord,
 };
 
 /// Connections per node: enough for the runtime's concurrent steps and the API's reads.
@@ -57,6 +58,7 @@ pub struct PostgresStore {
     node: String,
     signals: broadcast::Sender<Signal>,
     _listener: nodes::Listener,
+    pruning: crate::nonces::Pruning,
 }
 
 impl PostgresStore {
@@ -87,6 +89,7 @@ impl PostgresStore {
             node,
             signals,
             _listener: listener,
+            pruning: crate::nonces::Pruning::default(),
         })
     }
 
@@ -1190,5 +1193,9 @@ impl Store for PostgresStore {
              ORDER BY created_at"
         );
         self.query(&sql, &[]).await?.iter().map(job_row).collect()
+    }
+
+    async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
+        self.remember(&nonce, now).await
     }
 }
