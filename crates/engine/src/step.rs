@@ -14,6 +14,10 @@ pub struct Step {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a step's effects are few and consumed at once: boxing each call would buy nothing"
+)]
 pub enum Effect {
     /// Call the task; report its answer as [`crate::Input::TaskCompleted`] with `call.op`.
     Dispatch(TaskCall),

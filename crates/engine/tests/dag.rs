@@ -545,6 +545,7 @@ fn call(function: &str) -> StateKind {
             service: "s".into(),
             qualifier: None,
             function: function.into(),
+            invocation: sluice_ir::Invocation::Sync,
         }),
         resource: format!("acs:fc:::services/s/functions/{function}"),
         mode: TaskMode::RequestComplete,

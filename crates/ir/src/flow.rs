@@ -201,6 +201,24 @@ pub struct FunctionRef {
     pub service: String,
     pub qualifier: Option<String>,
     pub function: String,
+    /// How the function is asked to run (CloudFlow `Parameters.invocationType`).
+    #[serde(default, skip_serializing_if = "Invocation::is_sync")]
+    pub invocation: Invocation,
+}
+
+/// Function Compute's invocation types: `Sync` answers with the function's result; `Async`
+/// accepts the event at once and runs the function on, its result going nowhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Invocation {
+    #[default]
+    Sync,
+    Async,
+}
+
+impl Invocation {
+    pub fn is_sync(&self) -> bool {
+        *self == Invocation::Sync
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

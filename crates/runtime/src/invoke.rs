@@ -13,9 +13,10 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
 use sluice_engine::TaskCall;
-use sluice_ir::{FunctionRef, TaskError, TaskTarget};
+use sluice_ir::{FunctionRef, Invocation, TaskError, TaskMode, TaskTarget};
 use sluice_store::TenantId;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::outbound::{Outbound, targets_client};
 
@@ -52,6 +53,11 @@ pub mod headers {
     /// flight when its node died is made again by the next node), different for each retry.
     pub const IDEMPOTENCY_KEY: &str = "X-Sluice-Idempotency-Key";
     pub const TASK_TOKEN: &str = "X-Sluice-Task-Token";
+    /// `Async` on an asynchronous invocation, whose answer nobody waits for (Function
+    /// Compute's header); absent on a synchronous one.
+    pub const INVOCATION_TYPE: &str = "X-Fc-Invocation-Type";
+    /// The id of an asynchronous invocation, which is also the task's output.
+    pub const REQUEST_ID: &str = "X-Fc-Request-Id";
     /// Answer header naming a function error, as Function Compute sends it.
     pub const FC_ERROR_TYPE: &str = "X-Fc-Error-Type";
 }
@@ -132,6 +138,8 @@ pub struct Invoker {
     targets: reqwest::Client,
     endpoints: FunctionEndpoints,
     outbound: Outbound,
+    /// Asynchronous invocations still running after their task was done (`detached.rs`).
+    pub(crate) detached: TaskTracker,
 }
 
 impl Invoker {
@@ -145,6 +153,7 @@ impl Invoker {
             targets: targets_client()?,
             endpoints,
             outbound: Outbound::Unrestricted,
+            detached: TaskTracker::new(),
         })
     }
 
@@ -171,6 +180,9 @@ impl Invoker {
             TaskTarget::Function(function) => self.endpoints.resolve(function)?,
             TaskTarget::Action(action) => return self.act(origin, call, action, cancel).await,
         };
+        if detaches(call) {
+            return self.invoke_detached(origin, call, &url, cancel).await;
+        }
         tokio::select! {
             // Checked first so that a cancelled call never starts or finishes a request.
             biased;
@@ -193,6 +205,21 @@ impl Invoker {
         call: &TaskCall,
         url: &str,
     ) -> Result<Value, TaskError> {
+        let mut request = self.request(origin, call, url).json(&call.body);
+        // The engine times the task out too; this bound also covers a caller without timers.
+        if let Some(secs) = call.timeout_secs {
+            request = request.timeout(Duration::from_secs(secs));
+        }
+        send(request, url).await
+    }
+
+    /// A task call's request with the protocol's headers, without its body.
+    pub(crate) fn request(
+        &self,
+        origin: &CallOrigin,
+        call: &TaskCall,
+        url: &str,
+    ) -> reqwest::RequestBuilder {
         let mut request = self
             .client
             .post(url)
@@ -204,24 +231,45 @@ impl Invoker {
             .header(
                 headers::IDEMPOTENCY_KEY,
                 format!("{}:{}", origin.key, call.op.0),
-            )
-            .json(&call.body);
+            );
         if let Some(token) = &call.token {
             request = request.header(headers::TASK_TOKEN, token);
         }
-        // The engine times the task out too; this bound also covers a caller without timers.
-        if let Some(secs) = call.timeout_secs {
-            request = request.timeout(Duration::from_secs(secs));
-        }
-        let response = request.send().await.map_err(|e| transport_error(url, &e))?;
-        let status = response.status();
-        let error_type = header_text(response.headers(), headers::FC_ERROR_TYPE);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(url, &e))?;
-        interpret_answer(status.as_u16(), error_type, &body)
+        request
     }
+
+    /// How many asynchronous invocations run on after their task was done.
+    pub fn async_invocations_running(&self) -> usize {
+        self.detached.len()
+    }
+
+    /// Waits for the asynchronous invocations still running to be answered (`sluice run`
+    /// does before it exits, so that leaving does not hang up on them).
+    pub async fn finish_async_invocations(&self) {
+        self.detached.close();
+        self.detached.wait().await;
+    }
+}
+
+/// An asynchronous invocation whose state does not wait for the function: `RequestComplete`
+/// (the request is the whole task) and `WaitForCustomCallback` (the result comes as a report).
+/// Under `WaitForSystemCallback` the state waits for the function to finish, which the answer
+/// tells, so the call is made as a synchronous one.
+fn detaches(call: &TaskCall) -> bool {
+    matches!(&call.target, TaskTarget::Function(f) if f.invocation == Invocation::Async)
+        && call.mode != TaskMode::WaitForSystemCallback
+}
+
+/// Sends a task call's request and turns the answer into the task's result.
+pub(crate) async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<Value, TaskError> {
+    let response = request.send().await.map_err(|e| transport_error(url, &e))?;
+    let status = response.status();
+    let error_type = header_text(response.headers(), headers::FC_ERROR_TYPE);
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(url, &e))?;
+    interpret_answer(status.as_u16(), error_type, &body)
 }
 
 fn transport_error(url: &str, error: &reqwest::Error) -> TaskError {
@@ -345,6 +393,7 @@ mod tests {
             service: service.into(),
             qualifier: qualifier.map(str::to_string),
             function: name.into(),
+            invocation: Invocation::Sync,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The runtime: carries out the engine's effects.
 //!
-//! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation).
+//! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation); `detached.rs`:
+//!   asynchronous invocations, which run on after their task is done.
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
 //! - [`outbound`]: each tenant's allowlist of the targets its definitions name (DataArts RESTAPI
@@ -9,6 +10,7 @@
 //!   schedules, exactly once per tick.
 
 mod actions;
+mod detached;
 pub mod durable;
 pub mod invoke;
 pub mod local;

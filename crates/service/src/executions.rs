@@ -23,6 +23,9 @@ pub struct StartRequest {
     pub name: Option<String>,
     /// JSON object text; empty or absent means `{}`.
     pub input: Option<String>,
+    /// A published version (its number) or an alias (its name) to run instead of the flow's
+    /// current definition.
+    pub qualifier: Option<String>,
 }
 
 /// What a worker reports for a callback task.
@@ -63,12 +66,15 @@ impl Service {
         if let Some(existing) = self.store.find_execution(flow.id, &name).await? {
             return same_running_start(&flow, existing, &input).map(|e| (flow, e));
         }
-        let compiled = self.runtime.flow(flow.id, flow.revision).await?;
+        let revision = self
+            .revision_to_run(&flow, request.qualifier.as_deref())
+            .await?;
+        let compiled = self.runtime.flow(flow.id, revision).await?;
         let new = NewExecution {
             tenant: caller.tenant.clone(),
             flow_id: flow.id,
             flow_name: flow.name.clone(),
-            flow_revision: flow.revision,
+            flow_revision: revision,
             name: name.clone(),
             now: wall_clock_ms(),
         };
@@ -319,14 +325,7 @@ impl Service {
         flow: &FlowRecord,
         execution: &ExecutionRecord,
     ) -> Result<String> {
-        if execution.flow_revision == flow.revision {
-            return Ok(flow.definition.clone());
-        }
-        let definition = self
-            .store
-            .flow_definition(execution.flow_id, execution.flow_revision)
-            .await?;
-        Ok(definition.map(|d| d.text).unwrap_or_default())
+        self.revision_text(flow, execution.flow_revision).await
     }
 
     pub(crate) async fn execution(&self, flow: &FlowRecord, name: &str) -> Result<ExecutionRecord> {

@@ -16,6 +16,7 @@ mod express;
 mod flows;
 mod jobs;
 mod leases;
+mod paging;
 mod schedules;
 mod steps;
 mod versions;
@@ -30,6 +31,7 @@ pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
+pub use paging::{Listing, page_cursor, page_token};
 pub use schedules::ScheduleSpec;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};

@@ -190,6 +190,7 @@ impl TickStarter for Service {
             flow: schedule.flow_name.to_string(),
             name: Some(execution),
             input: Some(schedule.payload.clone()),
+            qualifier: None,
         };
         match self.start_execution(&caller, request).await {
             Ok(_) | Err(ServiceError::ExecutionExists { .. }) => Ok(()),

@@ -202,6 +202,7 @@ impl Graphs<'_> {
                     flow: flow.name.to_string(),
                     name,
                     input,
+                    qualifier: None,
                 };
                 let (_, execution) = self.service.start_execution(self.caller, start).await?;
                 Ok(Reply::ok(json!({

@@ -213,6 +213,7 @@ impl Jobs<'_> {
                 flow: name.to_string(),
                 name: Some(format!("{MANUAL_PREFIX}{id}")),
                 input: Some(input.to_string()),
+                qualifier: None,
             };
             match self.service.start_execution(self.caller, start).await {
                 Ok(_) => return Ok(Reply::ok(json!({ "instanceId": id }))),
@@ -326,6 +327,7 @@ impl Jobs<'_> {
             flow: name.to_string(),
             name: Some(format!("{}{RERUN}{attempt}", run_base(run.name.as_str()))),
             input: run.state.input().map(Value::to_string),
+            qualifier: None,
         };
         self.service.start_execution(self.caller, start).await?;
         Ok(Reply::empty(204))

@@ -307,6 +307,7 @@ fn start_request(
         flow: flow.name.to_string(),
         name: name.map(str::to_string),
         input,
+        qualifier: None,
     })
 }
 

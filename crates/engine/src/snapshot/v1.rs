@@ -383,6 +383,7 @@ impl From<TaskCall> for v2::TaskCall<'static> {
                     service: f.service.into(),
                     qualifier: f.qualifier.map(Into::into),
                     function: f.function.into(),
+                    invocation: v2::Invocation::Sync,
                 },
                 Target::Action(name) => v2::Target::Action { name: name.into() },
             },

@@ -237,10 +237,27 @@ pub(super) enum Target<'a> {
         service: Cow<'a, str>,
         qualifier: Option<Cow<'a, str>>,
         function: Cow<'a, str>,
+        /// Absent on a synchronous invocation (and in snapshots written before the field).
+        #[serde(default, skip_serializing_if = "Invocation::is_sync")]
+        invocation: Invocation,
     },
     Action {
         name: Cow<'a, str>,
     },
+}
+
+#[derive(Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Invocation {
+    #[default]
+    Sync,
+    Async,
+}
+
+impl Invocation {
+    fn is_sync(&self) -> bool {
+        *self == Invocation::Sync
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -455,6 +472,10 @@ impl<'a> TaskCall<'a> {
                     service: Cow::Borrowed(&f.service),
                     qualifier: f.qualifier.as_deref().map(Cow::Borrowed),
                     function: Cow::Borrowed(&f.function),
+                    invocation: match f.invocation {
+                        sluice_ir::Invocation::Sync => Invocation::Sync,
+                        sluice_ir::Invocation::Async => Invocation::Async,
+                    },
                 },
                 TaskTarget::Action(name) => Target::Action {
                     name: Cow::Borrowed(name),
@@ -677,10 +698,15 @@ impl From<TaskCall<'_>> for crate::TaskCall {
                     service,
                     qualifier,
                     function,
+                    invocation,
                 } => TaskTarget::Function(FunctionRef {
                     service: service.into_owned(),
                     qualifier: qualifier.map(Cow::into_owned),
                     function: function.into_owned(),
+                    invocation: match invocation {
+                        Invocation::Sync => sluice_ir::Invocation::Sync,
+                        Invocation::Async => sluice_ir::Invocation::Async,
+                    },
                 }),
                 Target::Action { name } => TaskTarget::Action(name.into_owned()),
             },

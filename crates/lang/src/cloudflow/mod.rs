@@ -8,7 +8,7 @@
 mod fdl;
 mod legacy;
 
-use sluice_ir::{Flow, FunctionRef, TaskTarget};
+use sluice_ir::{Flow, FunctionRef, Invocation, TaskTarget};
 
 use crate::doc::{Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Problem};
@@ -105,6 +105,7 @@ pub(crate) fn function_ref(arn: &str) -> Result<Option<FunctionRef>, String> {
         service: service.to_string(),
         qualifier: qualifier.map(str::to_string),
         function: function.to_string(),
+        invocation: Invocation::Sync,
     }))
 }
 
