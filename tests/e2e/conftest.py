@@ -49,10 +49,13 @@ def fresh_database():
 class Sluice:
     """One `sluice serve` process with its own data directory (or PostgreSQL database)."""
 
-    def __init__(self, data_dir, function_url, config=None, database=None):
+    def __init__(self, data_dir, function_url, config=None, database=None, env=None, log=None):
         self.data_dir = data_dir
         self.function_url = function_url
         self.config = config
+        # Extra environment (e.g. SLUICE_LOG) and a file the server's log (stderr) goes to.
+        self.env = env or {}
+        self.log = log
         self.database = database or (fresh_database() if POSTGRES else None)
         self.port = free_port()
         self.process = None
@@ -66,6 +69,7 @@ class Sluice:
             SLUICE_PROJECT_ID=PROJECT_ID,
             SLUICE_LOG="warn",
         )
+        env.update(self.env)
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env.pop(proxy, None)
         args = [
@@ -82,7 +86,10 @@ class Sluice:
             args += ["--config", str(self.config)]
         if self.database:
             args += ["--database", self.database, "--lease-timeout", LEASE_TIMEOUT]
-        self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+        stderr = open(self.log, "a") if self.log else None
+        self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        if stderr:
+            stderr.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -5,10 +5,12 @@
 //! (FunctionGraph's legacy v1.0 workflows), `dataarts` (Factory
 //! jobs and instances), `ges` (graph lifecycle and jobs).
 //!
-//! Flow: [`handle`] decodes the path, finds the service by its path shape, authenticates (the
-//! signature, then that the path's project belongs to the key's tenant), and hands the service
-//! module a [`Routed`] request. The module answers a [`Reply`] or a [`HuaweiError`] it built
-//! from a `ServiceError` in its one mapping function.
+//! Flow: [`handle`] finds the service by the path's shape ([`route`]), authenticates (the
+//! signature, then that the path's project belongs to the key's tenant), has the service
+//! module decode the request into its typed [`Call`] (route, query and body: nothing is read
+//! from the request after this), checks the call's permission and runs it. The module
+//! answers a [`Reply`] or a [`HuaweiError`] it built from a `ServiceError` in its one mapping
+//! function.
 
 pub mod cloud_graphs;
 pub mod dataarts;
@@ -19,11 +21,12 @@ mod wire;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 use sluice_service::{Caller, Service, ServiceError};
 
 pub use wire::{ErrorShape, HuaweiError, Reply};
 
+use crate::Answer;
 use crate::signature::huawei as signature;
 
 /// A request as it arrived.
@@ -36,7 +39,7 @@ pub struct Incoming<'a> {
     pub body: &'a [u8],
 }
 
-/// An authenticated request for one service: the path after the service's root, decoded.
+/// A request for one service: the path after the service's root, decoded.
 pub struct Routed<'a> {
     pub method: &'a Method,
     pub rest: Vec<String>,
@@ -91,11 +94,11 @@ impl Routed<'_> {
         &self,
         default_limit: usize,
         max_limit: usize,
-    ) -> Result<(usize, usize), ServiceError> {
+    ) -> Result<Page, ServiceError> {
         let offset = self.number("offset", 0, 0..=usize::MAX);
         let limit = self.number("limit", default_limit, 1..=max_limit);
         offset
-            .and_then(|o| limit.map(|l| (o, l)))
+            .and_then(|offset| limit.map(|limit| Page { offset, limit }))
             .map_err(ServiceError::InvalidArgument)
     }
 
@@ -103,13 +106,50 @@ impl Routed<'_> {
         self.rest.iter().map(String::as_str).collect()
     }
 
-    /// The body as a JSON value; an empty body is `null`.
-    pub fn json_body(&self) -> Result<Value, String> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(self.body).map_err(|e| format!("the body is not valid JSON: {e}"))
+    /// The JSON body as a `T`; an empty body is `{}` (every field absent).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
+        let body = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}".as_slice()
+        } else {
+            self.body
+        };
+        serde_json::from_slice(body).map_err(BodyError)
     }
+}
+
+/// Why a body could not be decoded: it is not JSON, or not the JSON the call takes.
+#[derive(Debug)]
+pub struct BodyError(serde_json::Error);
+
+impl BodyError {
+    /// Not JSON at all (rather than JSON of the wrong shape).
+    pub fn is_malformed(&self) -> bool {
+        !self.0.is_data()
+    }
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_malformed() {
+            write!(f, "the body is not valid JSON: {}", self.0)
+        } else {
+            write!(f, "the body is not what the call takes: {}", self.0)
+        }
+    }
+}
+
+impl From<BodyError> for ServiceError {
+    fn from(e: BodyError) -> Self {
+        ServiceError::InvalidArgument(e.to_string())
+    }
+}
+
+/// Which part of a listing to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// From 0.
+    pub offset: usize,
+    pub limit: usize,
 }
 
 /// The Huawei services this server speaks, told apart by their path shape.
@@ -144,10 +184,30 @@ impl Api {
         }
     }
 
+    /// The dialect's name in logs.
+    fn dialect(self) -> &'static str {
+        match self {
+            Api::Ges(_) => "ges",
+            Api::FunctionGraph => "functiongraph-v2",
+            Api::CloudGraphs => "functiongraph-v1",
+            Api::DataArts => "dataarts",
+        }
+    }
+
     fn shape(self) -> ErrorShape {
         match self {
             Api::Ges(version) => version.error_shape(),
             Api::FunctionGraph | Api::CloudGraphs | Api::DataArts => ErrorShape::Snake,
+        }
+    }
+
+    /// A service error in the service's own codes.
+    fn service_error(self, e: ServiceError) -> HuaweiError {
+        match self {
+            Api::Ges(version) => ges::error(version.error_shape(), e),
+            Api::FunctionGraph => functiongraph::error(e),
+            Api::CloudGraphs => cloud_graphs::error(e.into()),
+            Api::DataArts => dataarts::error(e.into()),
         }
     }
 
@@ -163,44 +223,158 @@ impl Api {
     }
 }
 
-/// Handles one request. Never fails: every problem is a reply in the service's error shape.
-pub async fn handle(service: &Arc<Service>, incoming: Incoming<'_>) -> (Reply, String) {
-    let request_id = uuid::Uuid::new_v4().simple().to_string();
+/// A request routed to one service by its path's shape; not yet authenticated.
+pub struct Target<'a> {
+    api: Api,
+    project: String,
+    routed: Routed<'a>,
+}
+
+/// A request decoded by its service: what it asks, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    Ges(ges::Version, ges::Call),
+    FunctionGraph(functiongraph::Call),
+    CloudGraphs(cloud_graphs::Call),
+    DataArts(dataarts::Request),
+}
+
+impl Call {
+    /// The permission a key needs for this call (`ges:graph:stop`).
+    pub fn permission(&self) -> &'static str {
+        match self {
+            Call::Ges(_, call) => call.permission(),
+            Call::FunctionGraph(call) => call.permission(),
+            Call::CloudGraphs(call) => call.permission(),
+            Call::DataArts(request) => request.call.permission(),
+        }
+    }
+
+    async fn run(
+        self,
+        service: &Arc<Service>,
+        caller: &Caller,
+        project: &str,
+    ) -> Result<Reply, HuaweiError> {
+        match self {
+            Call::Ges(version, call) => ges::run(service, caller, version, call).await,
+            Call::FunctionGraph(call) => functiongraph::run(service, caller, project, call).await,
+            Call::CloudGraphs(call) => cloud_graphs::run(service, caller, project, call).await,
+            Call::DataArts(request) => dataarts::run(service, caller, request).await,
+        }
+    }
+}
+
+/// Every permission a Huawei service checks, for the documentation's list.
+pub fn permissions() -> Vec<&'static str> {
+    use strum::VariantArray;
+    fn names<A: Copy + Into<&'static str>>(actions: &[A]) -> impl Iterator<Item = &'static str> {
+        actions.iter().map(|a| (*a).into())
+    }
+    names(ges::Action::VARIANTS)
+        .chain(names(functiongraph::Action::VARIANTS))
+        .chain(names(cloud_graphs::Action::VARIANTS))
+        .chain(names(dataarts::Action::VARIANTS))
+        .collect()
+}
+
+/// The service a request's path names, or the gateway's "no such API".
+pub fn route<'a>(incoming: &Incoming<'a>) -> Result<Target<'a>, HuaweiError> {
     let all = segments(incoming.path);
-    let reply = match Api::of(&all) {
-        None => Err(HuaweiError::not_found_route(incoming.path)),
-        Some((api, project)) => match authenticate(service, &incoming, api, project) {
-            Err(e) => Err(e),
-            Ok(caller) => {
-                let routed = Routed {
-                    method: incoming.method,
-                    rest: all[3..].to_vec(),
-                    query: form_urlencoded::parse(incoming.query.unwrap_or("").as_bytes())
-                        .into_owned()
-                        .collect(),
-                    headers: incoming.headers,
-                    body: incoming.body,
-                };
-                match api {
-                    Api::Ges(version) => ges::handle(service, &caller, version, &routed).await,
-                    Api::FunctionGraph => {
-                        functiongraph::handle(service, &caller, project, &routed).await
-                    }
-                    Api::CloudGraphs => {
-                        cloud_graphs::handle(service, &caller, project, &routed).await
-                    }
-                    Api::DataArts => dataarts::handle(service, &caller, &routed).await,
+    let (api, project) =
+        Api::of(&all).ok_or_else(|| HuaweiError::not_found_route(incoming.path))?;
+    let project = project.to_string();
+    let routed = Routed {
+        method: incoming.method,
+        rest: all.get(3..).unwrap_or_default().to_vec(),
+        query: form_urlencoded::parse(incoming.query.unwrap_or("").as_bytes())
+            .into_owned()
+            .collect(),
+        headers: incoming.headers,
+        body: incoming.body,
+    };
+    Ok(Target {
+        api,
+        project,
+        routed,
+    })
+}
+
+impl Target<'_> {
+    /// The request as its service reads it: route, query and body, checked and typed.
+    pub fn decode(&self) -> Result<Call, HuaweiError> {
+        let routed = &self.routed;
+        match self.api {
+            Api::Ges(version) => ges::decode(version, routed).map(|c| Call::Ges(version, c)),
+            Api::FunctionGraph => functiongraph::decode(routed).map(Call::FunctionGraph),
+            Api::CloudGraphs => cloud_graphs::decode(routed).map(Call::CloudGraphs),
+            Api::DataArts => dataarts::decode(routed).map(Call::DataArts),
+        }
+    }
+}
+
+/// Handles one request. Never fails: every problem is an answer in the service's error shape.
+pub async fn handle(service: &Arc<Service>, request_id: &str, incoming: Incoming<'_>) -> Answer {
+    let (dialect, action, reply) = match route(&incoming) {
+        Err(e) => (GATEWAY, None, Err(e)),
+        Ok(target) => {
+            let decoded = authenticate(service, &incoming, target.api, &target.project)
+                .and_then(|caller| target.decode().map(|call| (caller, call)));
+            match decoded {
+                Err(e) => (target.api.dialect(), None, Err(e)),
+                Ok((caller, call)) => {
+                    let action = call.permission();
+                    let reply = call.run(service, &caller, &target.project).await;
+                    (target.api.dialect(), Some(action), reply)
                 }
             }
-        },
+        }
     };
     let reply = reply.unwrap_or_else(|e| {
         if e.status >= 500 {
             tracing::error!(request_id, error = %e.message, "request failed");
         }
-        e.into_reply(&request_id)
+        e.into_reply(request_id)
     });
-    (reply, request_id)
+    Answer {
+        dialect,
+        action,
+        status: reply.status,
+        body: reply.body,
+    }
+}
+
+/// The dialect name of requests no service here has.
+const GATEWAY: &str = "huawei";
+
+/// The answer to a request that failed in a way the server did not foresee (a panic): the
+/// 500 of the service the path names, in its shape.
+pub fn internal_error(path: &str, request_id: &str) -> Answer {
+    let all = segments(path);
+    let (dialect, error) = match Api::of(&all) {
+        Some((api, _)) => (
+            api.dialect(),
+            api.service_error(ServiceError::Internal(
+                "the request failed unexpectedly".into(),
+            )),
+        ),
+        None => (
+            GATEWAY,
+            HuaweiError::internal(ErrorShape::Snake, "the request failed unexpectedly"),
+        ),
+    };
+    let reply = error.into_reply(request_id);
+    Answer {
+        dialect,
+        action: None,
+        status: reply.status,
+        body: reply.body,
+    }
+}
+
+/// A new request id (`X-Request-Id`): 32 hex digits.
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The signature, then the project: a key of one tenant cannot name another's project.
