@@ -253,16 +253,13 @@ fn action(graph: &str, request: &Routed<'_>) -> V1Result<Call> {
     }
 }
 
-/// Runs a decoded request for `caller`.
+/// Runs a decoded request for `caller`, whose key may make it.
 pub async fn run(
     service: &Arc<Service>,
     caller: &Caller,
     project: &str,
     call: Call,
 ) -> Result<Reply, HuaweiError> {
-    service
-        .authorize(caller, call.permission())
-        .map_err(|e| error(e.into()))?;
     let graphs = Graphs {
         service,
         caller,
@@ -419,19 +416,12 @@ impl Graphs<'_> {
 
     async fn stop(&self, urn: &str, execution_urn: &str) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
-        let (graph, name) = parse_execution_urn(execution_urn)?;
-        if graph != flow.name.as_str() {
-            return Err(V1Error::Code(
-                404,
-                "FGS.2002",
-                "the execution does not exist".into(),
-            ));
-        }
+        let name = execution_of(&flow, execution_urn)?;
         let (_, stopped) = self
             .service
             .stop_execution(
                 self.caller,
-                graph,
+                flow.name.as_str(),
                 name,
                 Some("Aborted".into()),
                 Some("stopped through the cloud_graphs API".into()),
@@ -513,17 +503,10 @@ impl Graphs<'_> {
     /// `event_test`: the event reaches the execution's waiting EVENT state.
     async fn event(&self, urn: &str, execution_urn: &str, payload: String) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
-        let (graph, name) = parse_execution_urn(execution_urn)?;
-        if graph != flow.name.as_str() {
-            return Err(V1Error::Code(
-                404,
-                "FGS.2002",
-                "the execution does not exist".into(),
-            ));
-        }
+        let name = execution_of(&flow, execution_urn)?;
         let state = self
             .service
-            .deliver_event(self.caller, graph, name, payload)
+            .deliver_event(self.caller, flow.name.as_str(), name, payload)
             .await?;
         Ok(Reply::ok(
             json!({"response": format!("the event reached state {state}")}),
@@ -585,6 +568,18 @@ impl Graphs<'_> {
             "stopped_at": execution.state.stopped_at.map(time),
             "execution_status": status(execution.status()),
         })
+    }
+}
+
+/// The name of the execution an execution URN names, if it is one of `flow`'s.
+fn execution_of<'u>(flow: &FlowRecord, execution_urn: &'u str) -> V1Result<&'u str> {
+    match parse_execution_urn(execution_urn)? {
+        (graph, name) if graph == flow.name.as_str() => Ok(name),
+        _ => Err(V1Error::Code(
+            404,
+            "FGS.2002",
+            "the execution does not exist".into(),
+        )),
     }
 }
 

@@ -8,7 +8,8 @@
 //! Flow: [`handle`] finds the service by the path's shape ([`route`]), authenticates (the
 //! signature, then that the path's project belongs to the key's tenant), has the service
 //! module decode the request into its typed [`Call`] (route, query and body: nothing is read
-//! from the request after this), checks the call's permission and runs it. The module
+//! from the request after this), checks the call's permission (a refusal in the service's
+//! codes) and has the module run it. The module
 //! answers a [`Reply`] or a [`HuaweiError`] it built from a `ServiceError` in its one mapping
 //! function.
 
@@ -324,7 +325,10 @@ pub async fn handle(service: &Arc<Service>, request_id: &str, incoming: Incoming
                 Err(e) => (target.api.dialect(), None, Err(e)),
                 Ok((caller, call)) => {
                     let action = call.permission();
-                    let reply = call.run(service, &caller, &target.project).await;
+                    let reply = match service.authorize(&caller, action) {
+                        Ok(()) => call.run(service, &caller, &target.project).await,
+                        Err(denied) => Err(target.api.service_error(denied)),
+                    };
                     (target.api.dialect(), Some(action), reply)
                 }
             }
