@@ -434,3 +434,129 @@ pub fn gateway_error(shape: ErrorShape, e: &ServiceError) -> Option<HuaweiError>
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const PREFIXES: [&str; 6] = [
+        "/v2/p/fgs/",
+        "/v1.0/p/cloud_graphs/",
+        "/v1/p/jobs/",
+        "/v1.0/p/graphs/",
+        "/v2/p/graphs/",
+        "/",
+    ];
+
+    fn decoded(method: &Method, path: &str, query: &str, body: &[u8]) -> Result<Call, HuaweiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-workflow-run-id", "run".parse().expect("a header"));
+        headers.insert("x-workflow-state-id", "state".parse().expect("a header"));
+        let incoming = Incoming {
+            method,
+            path,
+            query: Some(query),
+            headers: &headers,
+            body,
+        };
+        route(&incoming)?.decode()
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused_not_overflowed() {
+        let statistic = "/v2/p/fgs/workflow-statistic";
+        for query in [
+            "end_time=-9223372036854775808",
+            "start_time=9223372036854775807",
+            "period=9223372036854775807",
+            "period=0",
+        ] {
+            let e = decoded(&Method::GET, statistic, query, b"").expect_err(query);
+            assert_eq!((e.status, e.code.as_str()), (400, "FSS.0400"), "{query}");
+        }
+        let e = decoded(&Method::GET, "/v1.0/p/cloud_graphs/", "start=0", b"").expect_err("0");
+        assert_eq!(e.code, "FGS.0005");
+    }
+
+    #[test]
+    fn bodies_of_the_wrong_shape_get_the_services_parameter_error() {
+        let cases = [
+            (
+                "/v2/p/fgs/workflows/w/executions",
+                r#"{"input": "text"}"#,
+                "FSS.0400",
+            ),
+            (
+                "/v2/p/fgs/workflows/w/callback",
+                r#"{"result": 1}"#,
+                "FSS.0400",
+            ),
+            (
+                "/v1.0/p/cloud_graphs/",
+                r#"{"graph_name": ["g"]}"#,
+                "FGS.0005",
+            ),
+            ("/v1.0/p/cloud_graphs/", "{nope", "FGS.0009"),
+            (
+                "/v1/p/jobs/j/run-immediate",
+                r#"{"jobParams": [{"name": 1}]}"#,
+                "DLF.3051",
+            ),
+        ];
+        for (path, body, code) in cases {
+            let e = decoded(&Method::POST, path, "", body.as_bytes()).expect_err(path);
+            assert_eq!((e.status, e.code.as_str()), (400, code), "{path} {body}");
+        }
+    }
+
+    #[test]
+    fn each_call_names_its_permission() {
+        let call = decoded(
+            &Method::POST,
+            "/v1.0/p/graphs/g/action",
+            "action_id=stop",
+            b"",
+        );
+        assert_eq!(call.expect("decoded").permission(), "ges:graph:stop");
+        let body = br#"{"action_type": "stop", "executions": {"execution_urn": "u"}}"#;
+        let call = decoded(
+            &Method::POST,
+            "/v1.0/p/cloud_graphs/g/executions/action",
+            "",
+            body,
+        );
+        assert_eq!(
+            call.expect("decoded").permission(),
+            "functiongraph:graph:stop"
+        );
+        let all = permissions();
+        assert!(
+            all.contains(&"dlf:instance:restart")
+                && all.contains(&"functiongraph:workflow:getMetric")
+        );
+    }
+
+    proptest! {
+        /// Whatever arrives, each service decodes it into a call or refuses it; none panics.
+        #[test]
+        fn no_request_panics_a_decoder(
+            method in 0..4usize,
+            prefix in 0..PREFIXES.len(),
+            rest in "[a-z/:%é0-9-]{0,40}",
+            query in "[a-z_=&%é0-9-]{0,60}",
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..64),
+                "\\{(\"[a-z_]{1,12}\": (\"[^\"]{0,8}\"|-?[0-9]{1,20}|\\[\\]|\\{\\}|null|true), ){0,4}\"x\": 1\\}"
+                    .prop_map(String::into_bytes),
+            ],
+        ) {
+            let method = [Method::GET, Method::POST, Method::PUT, Method::DELETE][method].clone();
+            let path = format!("{}{rest}", PREFIXES[prefix]);
+            if let Err(e) = decoded(&method, &path, &query, &body) {
+                prop_assert!((400..500).contains(&e.status), "{e:?}");
+            }
+        }
+    }
+}
