@@ -9,9 +9,8 @@
 //! signature, then that the path's project belongs to the key's tenant), has the service
 //! module decode the request into its typed [`Call`] (route, query and body: nothing is read
 //! from the request after this), checks the call's permission (a refusal in the service's
-//! codes) and has the module run it. The module
-//! answers a [`Reply`] or a [`HuaweiError`] it built from a `ServiceError` in its one mapping
-//! function.
+//! codes) and has the module run it. The module answers a [`Reply`] or a [`HuaweiError`] it
+//! built from a `ServiceError` in its one mapping function.
 
 pub mod cloud_graphs;
 pub mod dataarts;
