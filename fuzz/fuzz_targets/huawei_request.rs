@@ -3,8 +3,8 @@
 //! into a typed call, or an error in the service's shape. Nothing may panic.
 //!
 //! Input: a method byte, a service byte (picks a path prefix, or none), then lines: the rest of
-//! the path, the query, a header value (sent as `workspace` and every FunctionGraph run and
-//! state id header), and the body.
+//! the path, the query, a header value (sent, and signed, as `workspace` and every
+//! FunctionGraph run and state id header), and the body.
 #![no_main]
 
 use axum::http::{HeaderMap, HeaderValue, Method};
@@ -40,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let incoming = Incoming { method, path: &path, query: Some(&query), headers: &headers, body };
     if let Ok(target) = route(&incoming) {
-        if let Ok(call) = target.decode() {
+        let signed = HEADERS.iter().map(|h| h.to_string()).collect();
+        if let Ok(call) = target.signed(signed).decode() {
             let _ = call.permission();
         }
     }

@@ -86,8 +86,11 @@ class Sluice:
             args += ["--config", str(self.config)]
         if self.database:
             args += ["--database", self.database, "--lease-timeout", LEASE_TIMEOUT]
+        # The start-up banner (stdout) is kept beside the data directory: tests read it.
+        self.stdout = self.data_dir.parent / f"{self.data_dir.name}-{self.port}.stdout"
         stderr = open(self.log, "a") if self.log else None
-        self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        with open(self.stdout, "w") as stdout:
+            self.process = subprocess.Popen(args, env=env, stdout=stdout, stderr=stderr)
         if stderr:
             stderr.close()
         deadline = time.monotonic() + 30
@@ -101,6 +104,10 @@ class Sluice:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sluice serve exited with {self.process.returncode}")
         raise RuntimeError("sluice serve did not become healthy")
+
+    def banner(self):
+        """What the server printed at start-up."""
+        return self.stdout.read_text()
 
     @property
     def alive(self):

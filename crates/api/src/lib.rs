@@ -8,8 +8,10 @@
 //! - [`cloudflow`]: Alibaba Cloud CloudFlow, API `fnf` 2019-03-15.
 //! - [`huawei`]: Huawei Cloud REST services (FunctionGraph, DataArts Factory, GES).
 //! - [`http`]: the router serving every dialect, and the rules every connection is held to.
+//! - [`echo`]: the bound on what error messages echo of a request.
 
 pub mod cloudflow;
+pub mod echo;
 pub mod http;
 pub mod huawei;
 pub mod signature;

@@ -1,6 +1,5 @@
 //! The `sluice` command.
 
-mod bench;
 mod functions;
 mod http;
 mod run;
@@ -37,7 +36,7 @@ enum Command {
     #[command(long_about = serve::LONG_ABOUT)]
     Serve(serve::ServeArgs),
     /// Benchmark a sluice server over HTTP with signed CloudFlow requests.
-    Bench(bench::BenchArgs),
+    Bench(sluice_bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -51,7 +50,7 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Bench(args) => match bench::bench(args).await {
+        Command::Bench(args) => match sluice_bench::bench(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("Error: {error:#}");

@@ -10,7 +10,6 @@
 
 mod auth;
 mod config;
-mod definitions;
 mod error;
 mod executions;
 mod express;
@@ -25,15 +24,18 @@ use std::sync::Arc;
 
 pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
-pub use definitions::{CLOUDFLOW, DATAARTS, FUNCTIONGRAPH_V1, FUNCTIONGRAPH_V2, compile};
 pub use error::ServiceError;
 pub use executions::{CallbackResult, StartRequest};
 pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
-pub use schedules::{Cadence, ScheduleSpec};
+pub use schedules::ScheduleSpec;
+/// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
+pub use sluice_lang::{DefinitionError, Dialect, Problem};
 use sluice_runtime::durable::Runtime;
+/// How the scheduler reads a schedule's expression, for dialects that check one when it is written.
+pub use sluice_runtime::scheduler::Cadence;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};
 
@@ -63,6 +65,13 @@ impl Service {
 
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
+    }
+
+    /// Remembers a signed request's nonce (the dialects' replay check): `false` if its key
+    /// used it already and it has not expired.
+    pub async fn remember_nonce(&self, nonce: sluice_store::Nonce) -> Result<bool> {
+        let now = sluice_runtime::durable::wall_clock_ms();
+        Ok(self.store.remember_nonce(nonce, now).await?)
     }
 
     /// Checks that the caller's key may call `action` (e.g. `fnf:StopExecution`) and that the

@@ -14,6 +14,7 @@
 
 mod encode;
 mod model;
+mod nonces;
 pub mod postgres;
 pub mod sqlite;
 
@@ -24,6 +25,7 @@ use sluice_engine::{EventId, HistoryEvent, Millis};
 use tokio::sync::broadcast;
 
 pub use model::*;
+pub use nonces::Nonce;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -244,4 +246,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Jobs not yet finished, oldest first, whichever node runs them.
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>>;
+
+    // ---- signature nonces --------------------------------------------------------------
+
+    /// Remembers a signed request's nonce until it expires, in one write: `false` if the key
+    /// used it already and it has not expired at `now` (a replay, on any node). Expired
+    /// nonces are pruned along the way.
+    async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool>;
 }

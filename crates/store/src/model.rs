@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use sluice_engine::{
     Effect, Execution, HistoryEvent, Millis, OpId, PendingOp, Status, Step, TaskCall,
 };
+use sluice_ir::Dialect;
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -102,8 +103,8 @@ pub struct FlowRecord {
     pub description: String,
     /// The definition text as the user sent it (returned verbatim).
     pub definition: String,
-    /// Which API and language created it (`cloudflow`, …): how to parse `definition`.
-    pub dialect: String,
+    /// Which API and language created it: how to parse `definition`.
+    pub dialect: Dialect,
     pub role_arn: Option<String>,
     pub mode: ExecutionMode,
     /// Dialect-specific attributes kept verbatim (CloudFlow `Environment`, …).
@@ -139,7 +140,7 @@ impl FlowRecord {
 /// A definition as stored: its text and the dialect that knows how to compile it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowDefinition {
-    pub dialect: String,
+    pub dialect: Dialect,
     pub text: String,
 }
 
@@ -149,7 +150,7 @@ pub struct NewFlow {
     pub name: FlowName,
     pub description: String,
     pub definition: String,
-    pub dialect: String,
+    pub dialect: Dialect,
     pub role_arn: Option<String>,
     pub mode: ExecutionMode,
     pub attributes: Value,

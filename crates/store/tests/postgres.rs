@@ -63,7 +63,7 @@ fn new_flow() -> NewFlow {
         name: FlowName::new("f"),
         description: String::new(),
         definition: FLOW.into(),
-        dialect: "cloudflow".into(),
+        dialect: sluice_ir::Dialect::CloudFlow,
         role_arn: None,
         mode: ExecutionMode::Standard,
         attributes: json!({}),

@@ -7,7 +7,7 @@ use super::error::CloudFlowError;
 use super::params::Params;
 use super::request::Request;
 use crate::Answer;
-use crate::signature::alibaba;
+use crate::signature::{alibaba, replay};
 
 /// `HostId` of error bodies.
 const HOST_ID: &str = "fnf.sluice.local";
@@ -23,7 +23,7 @@ pub async fn handle(
     content_type: Option<&str>,
     body: &[u8],
 ) -> Answer {
-    let (action, outcome) = match decode(service, method, query, content_type, body) {
+    let (action, outcome) = match decode(service, method, query, content_type, body).await {
         Err(error) => (None, Err(error)),
         Ok((caller, request)) => {
             let action = request.permission();
@@ -70,8 +70,8 @@ fn error_answer(error: &CloudFlowError, request_id: &str, action: Option<&'stati
     }
 }
 
-/// The caller (the signature verified) and the typed request.
-fn decode(
+/// The caller (the signature verified, the nonce not seen before) and the typed request.
+async fn decode(
     service: &Service,
     method: &str,
     query: Option<&str>,
@@ -81,14 +81,15 @@ fn decode(
     let params = Params::decode(method, query, content_type, body);
     let tenants = service.tenants();
     let secret_of = |key_id: &str| tenants.key(key_id).map(|(secret, _)| secret.to_string());
-    let key_id = alibaba::verify(
+    let verified = alibaba::verify(
         params.method(),
         params.all(),
         secret_of,
         jiff::Timestamp::now(),
     )?;
+    replay::claim(service, &verified, alibaba::MAX_SKEW).await?;
     let caller = tenants
-        .key(&key_id)
+        .key(&verified.key_id)
         .map(|(_, caller)| caller.clone())
         .ok_or_else(|| CloudFlowError::internal("the verified key vanished"))?;
     Ok((caller, Request::decode(&params)?))

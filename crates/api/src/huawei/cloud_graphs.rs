@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
-    Caller, FUNCTIONGRAPH_V1, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
+    Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
     StepStatus, step_runs,
 };
 use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
@@ -327,7 +327,7 @@ impl Graphs<'_> {
         let spec = FlowSpec {
             name,
             definition,
-            dialect: FUNCTIONGRAPH_V1,
+            dialect: Dialect::FunctionGraphV1,
             description,
             role_arn: None,
             mode: ExecutionMode::Standard,

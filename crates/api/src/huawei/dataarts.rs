@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
-    Cadence, Caller, DATAARTS, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError,
+    Cadence, Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError,
     StartRequest, StepRun, StepStatus, step_runs,
 };
 use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
@@ -288,7 +288,7 @@ impl Jobs<'_> {
         let spec = FlowSpec {
             name: info.name,
             definition: info.document.to_string(),
-            dialect: DATAARTS,
+            dialect: Dialect::DataArts,
             description: info.description,
             role_arn: None,
             mode: ExecutionMode::Standard,
@@ -325,7 +325,7 @@ impl Jobs<'_> {
 
     async fn update(&self, name: &str, info: JobInfo) -> JobResult<Reply> {
         let flow = self.job(name).await?;
-        if info.name != flow.name.as_str() || flow.dialect != DATAARTS {
+        if info.name != flow.name.as_str() || flow.dialect != Dialect::DataArts {
             return Err(ServiceError::InvalidArgument(
                 "a job keeps its name, and only jobs created here are updated here".into(),
             )
@@ -582,7 +582,7 @@ fn job_info(request: &Routed<'_>) -> JobResult<JobInfo> {
 fn definition(flow: &FlowRecord) -> Value {
     serde_json::from_str(&flow.definition)
         .ok()
-        .filter(|_| flow.dialect == DATAARTS)
+        .filter(|_| flow.dialect == Dialect::DataArts)
         .unwrap_or_else(|| json!({"name": flow.name.as_str(), "nodes": []}))
 }
 
@@ -885,6 +885,7 @@ mod tests {
             rest: Vec::new(),
             query: Vec::new(),
             headers: &headers,
+            signed_headers: Vec::new(),
             body: body.as_bytes(),
         };
         decode(&routed)

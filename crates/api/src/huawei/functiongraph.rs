@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
-    CallbackResult, Caller, FUNCTIONGRAPH_V2, FlowChanges, FlowSpec, Service, ServiceError,
-    StartRequest, StepRun, StepStatus, step_runs,
+    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest,
+    StepRun, StepStatus, step_runs,
 };
 use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
 
@@ -331,7 +331,7 @@ fn workflow_spec(body: WorkflowBody) -> Result<FlowSpec, ServiceError> {
     Ok(FlowSpec {
         name,
         definition: body.definition,
-        dialect: FUNCTIONGRAPH_V2,
+        dialect: Dialect::FunctionGraphV2,
         description: body.description.unwrap_or_default(),
         role_arn: None,
         mode,
@@ -385,7 +385,7 @@ async fn update(
     body: WorkflowBody,
 ) -> Result<Reply, ServiceError> {
     let flow = service.flow_by_public_id(caller, id).await?;
-    if flow.dialect != FUNCTIONGRAPH_V2 {
+    if flow.dialect != Dialect::FunctionGraphV2 {
         return Err(ServiceError::InvalidArgument(format!(
             "workflow {} was created through the {} API and is updated there",
             flow.name, flow.dialect
@@ -793,7 +793,7 @@ fn workflow_brief(flow: &FlowRecord, project: &str) -> Value {
 
 /// The definition as sent, for workflows created here; the shape the models share otherwise.
 fn definition(flow: &FlowRecord) -> Value {
-    let sent = (flow.dialect == FUNCTIONGRAPH_V2)
+    let sent = (flow.dialect == Dialect::FunctionGraphV2)
         .then(|| serde_json::from_str::<Value>(&flow.definition).ok())
         .flatten();
     sent.unwrap_or_else(|| {

@@ -39,12 +39,15 @@ pub struct Incoming<'a> {
     pub body: &'a [u8],
 }
 
-/// A request for one service: the path after the service's root, decoded.
+/// A request for one service: the path after the service's root, decoded, and only what the
+/// signature covers: the query in its signed order, the signed headers (none until the request
+/// is authenticated).
 pub struct Routed<'a> {
     pub method: &'a Method,
     pub rest: Vec<String>,
     pub query: Vec<(String, String)>,
-    pub headers: &'a HeaderMap,
+    headers: &'a HeaderMap,
+    signed_headers: Vec<String>,
     pub body: &'a [u8],
 }
 
@@ -58,11 +61,20 @@ impl Routed<'_> {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A request header's text, if present and not empty.
+    /// A signed request header's text, trimmed as the signature saw it, if present and not
+    /// empty. An unsigned header is never read: it could change what a signed request means.
     pub fn header(&self, name: &str) -> Option<&str> {
+        if !self
+            .signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            return None;
+        }
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
+            .map(str::trim)
             .filter(|v| !v.is_empty())
     }
 
@@ -287,10 +299,9 @@ pub fn route<'a>(incoming: &Incoming<'a>) -> Result<Target<'a>, HuaweiError> {
     let routed = Routed {
         method: incoming.method,
         rest: all.get(3..).unwrap_or_default().to_vec(),
-        query: form_urlencoded::parse(incoming.query.unwrap_or("").as_bytes())
-            .into_owned()
-            .collect(),
+        query: signature::sorted_query(incoming.query.unwrap_or("")),
         headers: incoming.headers,
+        signed_headers: Vec::new(),
         body: incoming.body,
     };
     Ok(Target {
@@ -301,7 +312,14 @@ pub fn route<'a>(incoming: &Incoming<'a>) -> Result<Target<'a>, HuaweiError> {
 }
 
 impl Target<'_> {
-    /// The request as its service reads it: route, query and body, checked and typed.
+    /// The request with the headers its signature covers, the only ones a service reads.
+    pub fn signed(mut self, signed_headers: Vec<String>) -> Self {
+        self.routed.signed_headers = signed_headers;
+        self
+    }
+
+    /// The request as its service reads it: route, query, signed headers and body, checked
+    /// and typed.
     pub fn decode(&self) -> Result<Call, HuaweiError> {
         let routed = &self.routed;
         match self.api {
@@ -318,17 +336,22 @@ pub async fn handle(service: &Arc<Service>, request_id: &str, incoming: Incoming
     let (dialect, action, reply) = match route(&incoming) {
         Err(e) => (GATEWAY, None, Err(e)),
         Ok(target) => {
-            let decoded = authenticate(service, &incoming, target.api, &target.project)
-                .and_then(|caller| target.decode().map(|call| (caller, call)));
+            let (api, project) = (target.api, target.project.clone());
+            let decoded = authenticate(service, &incoming, api, &project).and_then(
+                |(caller, signed_headers)| {
+                    let call = target.signed(signed_headers).decode()?;
+                    Ok((caller, call))
+                },
+            );
             match decoded {
-                Err(e) => (target.api.dialect(), None, Err(e)),
+                Err(e) => (api.dialect(), None, Err(e)),
                 Ok((caller, call)) => {
                     let action = call.permission();
                     let reply = match service.authorize(&caller, action) {
-                        Ok(()) => call.run(service, &caller, &target.project).await,
-                        Err(denied) => Err(target.api.service_error(denied)),
+                        Ok(()) => call.run(service, &caller, &project).await,
+                        Err(denied) => Err(api.service_error(denied)),
                     };
-                    (target.api.dialect(), Some(action), reply)
+                    (api.dialect(), Some(action), reply)
                 }
             }
         }
@@ -380,15 +403,21 @@ pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// The signature, then the project: a key of one tenant cannot name another's project.
+/// The signature, then the project: a key of one tenant cannot name another's project. Returns
+/// the caller and the headers the signature covers.
 fn authenticate(
     service: &Service,
     incoming: &Incoming<'_>,
     api: Api,
     project: &str,
-) -> Result<Caller, HuaweiError> {
+) -> Result<(Caller, Vec<String>), HuaweiError> {
     let tenants = service.tenants();
-    let secret_of = |key_id: &str| tenants.key(key_id).map(|(secret, _)| secret.to_string());
+    let key_of = |key_id: &str| {
+        tenants.key(key_id).map(|(secret, caller)| signature::Key {
+            secret: secret.to_string(),
+            allow_unsigned_payload: caller.allow_unsigned_payload,
+        })
+    };
     let request = signature::SignedRequest {
         method: incoming.method.as_str(),
         path: incoming.path,
@@ -396,27 +425,27 @@ fn authenticate(
         headers: incoming.headers,
         body: incoming.body,
     };
-    let key_id = signature::verify(&request, secret_of, jiff::Timestamp::now())
+    let signed = signature::verify(&request, key_of, jiff::Timestamp::now())
         .map_err(|e| HuaweiError::unauthenticated(api.shape(), &e.to_string()))?;
     let caller = tenants
-        .key(&key_id)
+        .key(&signed.key_id)
         .map(|(_, caller)| caller.clone())
         .ok_or_else(|| HuaweiError::internal(api.shape(), "the verified key vanished"))?;
     if tenants.project_tenant(project) != Some(&caller.tenant) {
         return Err(api.foreign_project(project));
     }
-    Ok(caller)
+    Ok((caller, signed.signed_headers))
 }
 
-/// Path segments, percent-decoded (URNs arrive with `:` as `%3A`).
+/// Path segments of the percent-decoded path (URNs arrive with `:` as `%3A`), split as the
+/// signer splits it: an encoded `/` separates segments here too, so the path means what its
+/// signature covers.
 fn segments(path: &str) -> Vec<String> {
-    path.split('/')
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
+        .map(str::to_string)
         .collect()
 }
 
@@ -460,7 +489,8 @@ mod tests {
             headers: &headers,
             body,
         };
-        route(&incoming)?.decode()
+        let signed = vec!["x-workflow-run-id".into(), "x-workflow-state-id".into()];
+        route(&incoming)?.signed(signed).decode()
     }
 
     #[test]

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use super::ast::{BinaryOp, Expr, Root, Segment, UnaryOp};
 use super::functions;
 use super::ops;
+use super::random;
 
 /// Bounds the recursion of [`Expr::eval`]: parsers already reject deeper input, but an AST can
 /// also be built by hand or deserialised.
@@ -65,22 +66,8 @@ impl<'a> Env<'a> {
     pub(super) fn next_random(&self) -> u64 {
         let n = self.draws.get();
         self.draws.set(n.wrapping_add(1));
-        splitmix64(
-            self.seed
-                .wrapping_add(n.wrapping_add(1).wrapping_mul(GOLDEN_GAMMA)),
-        )
+        random::draw(self.seed, n)
     }
-}
-
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The output function of splitmix64: a bijective mix with good avalanche, enough for
-/// reproducible (not secure) random values.
-fn splitmix64(state: u64) -> u64 {
-    let mut z = state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// A run-time evaluation failure: never a panic.

@@ -6,13 +6,14 @@ use sluice_ir::{
     TaskTarget, Template, Wait,
 };
 
-use super::{
-    Arena, FUNCTION_ARN_SHAPE, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
-    checked_name, error_names, expr_at, function_ref, registered_name,
-};
+use super::{FUNCTION_ARN_SHAPE, function_ref};
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
+use crate::frontend::{
+    Arena, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
+    checked_name, error_names, expr_at, one_of, registered_name,
+};
 
 /// The most branches a Parallel state may have.
 pub const MAX_PARALLEL_BRANCHES: usize = 50;
@@ -348,23 +349,7 @@ fn states_list(node: &Node) -> Result<&[Node], Problem> {
 }
 
 fn state_type(node: &Node) -> Result<&'static str, Problem> {
-    let ty = node.as_str()?;
-    STATE_TYPES
-        .iter()
-        .copied()
-        .find(|t| *t == ty)
-        .ok_or_else(|| {
-            let suggestion = super::closest(ty, STATE_TYPES)
-                .map(|s| format!("did you mean {s:?}? "))
-                .unwrap_or_default();
-            Problem::at(
-                node.text_loc(),
-                format!(
-                    "unknown state Type {ty:?}; {suggestion}state types: {}",
-                    STATE_TYPES.join(", ")
-                ),
-            )
-        })
+    one_of(node, STATE_TYPES, "state Type", "state types")
 }
 
 /// Clear messages for `Next`/`End` where the state type has none.
@@ -754,7 +739,7 @@ pub(super) fn condition(node: &Node) -> Result<Expr, Problem> {
 
 /// A condition reads absent keys as `null` ([`Expr::AbsentAsNull`]): the choice and fail
 /// pages of both forms say that an input without the key goes to the default branch.
-pub(super) fn condition_with(node: &Node, parser: super::ExprParser) -> Result<Expr, Problem> {
+pub(super) fn condition_with(node: &Node, parser: ExprParser) -> Result<Expr, Problem> {
     match &node.kind {
         NodeKind::Bool(b) => Ok(Expr::Literal(serde_json::Value::Bool(*b))),
         NodeKind::String(_) => Ok(Expr::AbsentAsNull(Box::new(expr_at(node, parser)?))),

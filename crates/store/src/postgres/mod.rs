@@ -6,6 +6,7 @@
 //! `FOR SHARE`, so it waits for a concurrent closing update and then sees it).
 
 mod nodes;
+mod nonces;
 mod schema;
 
 use std::str::FromStr;
@@ -18,7 +19,7 @@ use futures_util::future::try_join_all;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
-use sluice_ir::StateName;
+use sluice_ir::{Dialect, StateName};
 use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -28,8 +29,8 @@ use crate::encode::{EncodedStep, prefix_successor, sql_limit, to_json};
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord,
     FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobKind, JobRecord, JobStatus,
-    NewExecution, NewFlow, Result, ScheduleRecord, Signal, StepWrite, Store, StoreError, TakenOver,
-    TaskRow, TenantId, TimerRow, VersionRecord,
+    NewExecution, NewFlow, Nonce, Result, ScheduleRecord, Signal, StepWrite, Store, StoreError,
+    TakenOver, TaskRow, TenantId, TimerRow, VersionRecord,
 };
 
 /// Connections per node: enough for the runtime's concurrent steps and the API's reads.
@@ -57,6 +58,7 @@ pub struct PostgresStore {
     node: String,
     signals: broadcast::Sender<Signal>,
     _listener: nodes::Listener,
+    pruning: crate::nonces::Pruning,
 }
 
 impl PostgresStore {
@@ -87,6 +89,7 @@ impl PostgresStore {
             node,
             signals,
             _listener: listener,
+            pruning: crate::nonces::Pruning::default(),
         })
     }
 
@@ -171,13 +174,15 @@ fn limit(limit: usize) -> i64 {
 
 fn flow_row(row: &Row) -> Result<FlowRecord> {
     let id: i64 = row.get(0);
+    let dialect: String = row.get(4);
     let mode: String = row.get(6);
     Ok(FlowRecord {
         id: FlowId(id),
         tenant: TenantId(row.get(1)),
         name: FlowName(row.get(2)),
         description: row.get(3),
-        dialect: row.get(4),
+        dialect: Dialect::parse(&dialect)
+            .ok_or_else(|| backend(format!("flow {id} has an unknown dialect {dialect:?}")))?,
         role_arn: row.get(5),
         mode: ExecutionMode::parse(&mode)
             .ok_or_else(|| backend(format!("flow {id} has an unknown mode {mode:?}")))?,
@@ -420,7 +425,7 @@ impl Store for PostgresStore {
                     &flow.tenant.0,
                     &flow.name.0,
                     &flow.description,
-                    &flow.dialect,
+                    &flow.dialect.as_str(),
                     &flow.role_arn,
                     &flow.mode.as_str(),
                     &attributes,
@@ -454,10 +459,19 @@ impl Store for PostgresStore {
                 &[&flow.0, &revision],
             )
             .await?
-            .map(|row| FlowDefinition {
-                dialect: row.get(0),
-                text: row.get(1),
-            }))
+            .map(|row| {
+                let dialect: String = row.get(0);
+                Ok(FlowDefinition {
+                    dialect: Dialect::parse(&dialect).ok_or_else(|| {
+                        backend(format!(
+                            "flow {} has an unknown dialect {dialect:?}",
+                            flow.0
+                        ))
+                    })?,
+                    text: row.get(1),
+                })
+            })
+            .transpose()?)
     }
 
     async fn update_flow(
@@ -1179,5 +1193,9 @@ impl Store for PostgresStore {
              ORDER BY created_at"
         );
         self.query(&sql, &[]).await?.iter().map(job_row).collect()
+    }
+
+    async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
+        self.remember(&nonce, now).await
     }
 }

@@ -10,7 +10,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -148,6 +148,18 @@ DROP INDEX timers_by_time;
 CREATE INDEX timers_by_owner ON timers (owner, fire_at);
 CREATE INDEX tasks_by_owner ON tasks (owner);
 CREATE INDEX unfinished_jobs_by_owner ON jobs (owner) WHERE status IN ('Pending', 'Running');
+"#;
+
+/// Signature nonces per access key, until they expire (see `crate::nonces`), shared by every
+/// node so that a replay to another node is refused too.
+const V3: &str = r#"
+CREATE TABLE nonces (
+    key_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (key_id, nonce)
+);
+CREATE INDEX nonces_by_expiry ON nonces (expires_at);
 "#;
 
 /// Brings the database up to date in one transaction, refusing a schema newer than this code.

@@ -2,6 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sluice_engine::Millis;
+use sluice_ir::Dialect;
 
 use super::codec::{backend, corrupt, failed, inserting, json_at, sql_limit, to_json};
 use crate::{
@@ -26,7 +27,7 @@ pub(super) fn create(conn: &Connection, flow: &NewFlow) -> Result<FlowRecord> {
             flow.tenant.0,
             flow.name.0,
             flow.description,
-            flow.dialect,
+            flow.dialect.as_str(),
             flow.role_arn,
             flow.mode.as_str(),
             attributes,
@@ -72,8 +73,14 @@ pub(super) fn definition(
     )
     .and_then(|mut s| {
         s.query_row(params![id.0, revision], |row| {
+            let dialect: String = row.get(0)?;
             Ok(FlowDefinition {
-                dialect: row.get(0)?,
+                dialect: Dialect::parse(&dialect).ok_or_else(|| {
+                    corrupt(
+                        0,
+                        format!("flow {} has an unknown dialect {dialect:?}", id.0),
+                    )
+                })?,
                 text: row.get(1)?,
             })
         })
@@ -195,13 +202,15 @@ fn insert_revision(conn: &Connection, id: FlowId, revision: i64, definition: &st
 
 fn flow_row(row: &Row<'_>) -> rusqlite::Result<FlowRecord> {
     let id: i64 = row.get(0)?;
+    let dialect: String = row.get(4)?;
     let mode: String = row.get(6)?;
     Ok(FlowRecord {
         id: FlowId(id),
         tenant: TenantId(row.get(1)?),
         name: FlowName(row.get(2)?),
         description: row.get(3)?,
-        dialect: row.get(4)?,
+        dialect: Dialect::parse(&dialect)
+            .ok_or_else(|| corrupt(4, format!("flow {id} has an unknown dialect {dialect:?}")))?,
         role_arn: row.get(5)?,
         mode: ExecutionMode::parse(&mode)
             .ok_or_else(|| corrupt(6, format!("flow {id} has an unknown mode {mode:?}")))?,

@@ -14,6 +14,7 @@ mod codec;
 mod executions;
 mod flows;
 mod jobs;
+mod nonces;
 mod readers;
 mod schema;
 mod writer;
@@ -33,8 +34,8 @@ use tokio::sync::broadcast;
 
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
-    FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Result,
-    ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId, TimerRow, VersionRecord,
+    FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Nonce,
+    Result, ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId, TimerRow, VersionRecord,
 };
 use codec::backend;
 use executions::EncodedStep;
@@ -47,6 +48,7 @@ pub struct SqliteStore {
     taken_over: AtomicBool,
     /// One node, nobody to hear from: a sender that never sends.
     signals: broadcast::Sender<Signal>,
+    nonces: nonces::Nonces,
 }
 
 impl SqliteStore {
@@ -63,6 +65,7 @@ impl SqliteStore {
             readers: Arc::new(Readers::new(path.to_path_buf())),
             taken_over: AtomicBool::new(false),
             signals: broadcast::channel(1).0,
+            nonces: nonces::Nonces::open(path)?,
         })
     }
 
@@ -72,13 +75,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let (command, answer) = writer::command(work);
-        self.writer
-            .send(command)
-            .map_err(|_| backend("the writer thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| backend("the writer thread dropped a write"))?
+        writer::write(&self.writer, work).await
     }
 
     async fn read<T, F>(&self, work: F) -> Result<T>
@@ -375,5 +372,9 @@ impl Store for SqliteStore {
 
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
         self.read(jobs::unfinished).await
+    }
+
+    async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
+        self.nonces.remember(nonce, now).await
     }
 }

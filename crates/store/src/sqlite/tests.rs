@@ -28,7 +28,7 @@ fn new_flow(name: &str) -> NewFlow {
         name: FlowName::new(name),
         description: "d".into(),
         definition: "def-1".into(),
-        dialect: "cloudflow".into(),
+        dialect: sluice_ir::Dialect::CloudFlow,
         role_arn: Some("role".into()),
         mode: ExecutionMode::Standard,
         attributes: json!({"Environment": {"k": "v"}}),
