@@ -62,8 +62,9 @@ class Sluice:
     """One `sluice serve` process with its own data directory (or PostgreSQL database)."""
 
     def __init__(self, data_dir, function_url, config=None, database=None, log=None):
-        """`log`: a level (`info`, `debug`) to keep the server's log at, in `log_path`, across
-        restarts; without it the server logs warnings to the test's stderr."""
+        """`log`: a level (`info`, `debug`, or a filter such as `warn,sluice_api::http=debug`) to
+        keep the server's log at, as JSON lines in `log_path`, across restarts; without it the
+        server logs warnings to the test's stderr."""
         self.data_dir = data_dir
         self.function_url = function_url
         self.config = config

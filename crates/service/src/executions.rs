@@ -29,7 +29,7 @@ pub struct StartRequest {
 }
 
 /// What a worker reports for a callback task.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackResult {
     Succeeded { output: String },
     Failed { error: String, cause: String },

@@ -36,6 +36,8 @@ pub use schedules::ScheduleSpec;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};
 use sluice_runtime::durable::Runtime;
+/// How the scheduler reads a schedule's expression, for dialects that check one when it is written.
+pub use sluice_runtime::scheduler::Cadence;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};
 
