@@ -7,6 +7,7 @@
 //! - [`signature`]: request signing schemes (Alibaba RPC HMAC-SHA1, Huawei SDK-HMAC-SHA256).
 //! - [`cloudflow`]: Alibaba Cloud CloudFlow, API `fnf` 2019-03-15.
 //! - [`huawei`]: Huawei Cloud REST services (FunctionGraph, DataArts Factory, GES).
+//! - [`native`]: the native JSON API (`/api/v1`) the console and the CLI use.
 //! - [`http`]: the router serving every dialect, and the rules every connection is held to.
 //! - [`echo`]: the bound on what error messages echo of a request.
 
@@ -14,6 +15,7 @@ pub mod cloudflow;
 pub mod echo;
 pub mod http;
 pub mod huawei;
+pub mod native;
 pub mod signature;
 
 use serde_json::Value;
@@ -34,6 +36,7 @@ pub struct Answer {
 pub fn permissions() -> Vec<&'static str> {
     let mut all = cloudflow::request::Request::PERMISSIONS.to_vec();
     all.extend(huawei::permissions());
+    all.extend(native::permissions());
     all
 }
 

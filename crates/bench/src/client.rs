@@ -156,6 +156,35 @@ impl Client {
         }
     }
 
+    /// A GET of the native API (HTTP Basic with the same key); the JSON answer.
+    pub(crate) async fn native_get(&self, node: usize, path: &str) -> anyhow::Result<Value> {
+        let response = self.native_open(node, path).await?;
+        response
+            .json()
+            .await
+            .with_context(|| format!("{path}: the answer is not JSON"))
+    }
+
+    /// A GET of the native API whose body is still to be read (an event stream).
+    pub(crate) async fn native_open(
+        &self,
+        node: usize,
+        path: &str,
+    ) -> anyhow::Result<reqwest::Response> {
+        let url = format!("{}{path}", self.bases[node % self.bases.len()]);
+        let response = self
+            .http
+            .get(url)
+            .basic_auth(&self.key_id, Some(&self.secret))
+            .send()
+            .await
+            .with_context(|| format!("{path}: sending"))?;
+        if !response.status().is_success() {
+            bail!("{path}: HTTP {}", response.status());
+        }
+        Ok(response)
+    }
+
     /// `sluice_steps_committed_total` summed over the nodes, if they all serve /metrics.
     pub(crate) async fn steps_committed(&self) -> Option<u64> {
         let mut total = 0;

@@ -11,7 +11,8 @@
 //!
 //! - [`scenarios`]: what each scenario does, and the definitions it creates.
 //! - [`load`]: runs an operation with N workers, timing each.
-//! - [`client`]: the signing CloudFlow RPC client.
+//! - [`native`]: the native API's scenarios (listing, event streams).
+//! - [`client`]: the signing CloudFlow RPC client (and the native API's Basic GETs).
 //! - [`servers`]: the spawned `sluice serve` and the no-op function server.
 //! - [`measure`]: CPU, memory and disk of the processes, from /proc.
 //! - [`report`]: the results table.
@@ -19,6 +20,7 @@
 mod client;
 mod load;
 mod measure;
+mod native;
 mod report;
 mod scenarios;
 mod servers;
@@ -87,6 +89,12 @@ pub struct BenchArgs {
     /// Executions started, then stopped, per concurrency of the `stop` scenario.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     pub(crate) stop_count: usize,
+    /// Executions started before the `native-list` scenario times the listing.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub(crate) list_count: usize,
+    /// Event streams the `events` scenario holds open.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub(crate) sse_clients: usize,
     /// Executions started (and left waiting) by the `waiting` scenario.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub(crate) waiting_count: usize,

@@ -31,6 +31,10 @@ pub enum Scenario {
     Http10,
     /// Start executions of a 300 s Wait flow, then stop them.
     Stop,
+    /// Start `--list-count` executions, then time first pages of `GET /api/v1/executions`.
+    NativeList,
+    /// Open `--sse-clients` event streams (their memory), then time state changes reaching one.
+    Events,
     /// Start executions of a 1 h Wait flow; report server memory and database size.
     Waiting,
     /// Every scenario.
@@ -38,11 +42,13 @@ pub enum Scenario {
 }
 
 /// The order the scenarios run in (`waiting` last: it leaves its executions waiting).
-pub(crate) const ORDER: [Scenario; 5] = [
+pub(crate) const ORDER: [Scenario; 7] = [
     Scenario::Pass1,
     Scenario::Pass10,
     Scenario::Http10,
     Scenario::Stop,
+    Scenario::NativeList,
+    Scenario::Events,
     Scenario::Waiting,
 ];
 
@@ -78,6 +84,8 @@ impl Bench<'_> {
                     .await?
             }
             Scenario::Stop => self.stop(rows).await?,
+            Scenario::NativeList => self.native_list(rows).await?,
+            Scenario::Events => self.events(servers, rows, resources).await?,
             Scenario::Waiting => {
                 resources.push(Resources::measure("before waiting", servers));
                 self.waiting(rows).await?;
@@ -91,7 +99,7 @@ impl Bench<'_> {
         Ok(())
     }
 
-    async fn meter(&self) -> Meter {
+    pub(crate) async fn meter(&self) -> Meter {
         Meter {
             steps: self.client.steps_committed().await,
             server_pids: self.server_pids.clone(),
@@ -101,7 +109,7 @@ impl Bench<'_> {
     }
 
     /// Creates a flow named after the scenario and this run; `definition` gets the name.
-    async fn create_flow(
+    pub(crate) async fn create_flow(
         &self,
         scenario: &str,
         definition: &dyn Fn(&str) -> String,
@@ -235,7 +243,7 @@ impl Bench<'_> {
     }
 
     /// Starts executions `{prefix}-0` … `{prefix}-{count - 1}` of `flow`.
-    async fn start_many(
+    pub(crate) async fn start_many(
         &self,
         flow: &Arc<str>,
         prefix: &str,

@@ -1,9 +1,13 @@
 //! The `sluice` command.
 
+mod client;
+mod executions;
+mod flows;
 mod functions;
 mod http;
 mod run;
 mod serve;
+mod stop;
 
 use std::process::ExitCode;
 
@@ -37,6 +41,27 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Benchmark a sluice server over HTTP with signed CloudFlow requests.
     Bench(sluice_bench::BenchArgs),
+    /// List the flows of a server (through its native API, like every command below).
+    Flows {
+        #[command(subcommand)]
+        command: flows::FlowsCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// List, describe, start, stop and watch executions.
+    Executions {
+        #[command(subcommand)]
+        command: executions::ExecutionsCommand,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
+    /// Stop every running execution of a flow (or those a name prefix selects), as a job.
+    Stop {
+        #[command(flatten)]
+        args: stop::StopArgs,
+        #[command(flatten)]
+        connection: client::Connection,
+    },
 }
 
 #[tokio::main]
@@ -57,5 +82,24 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Flows {
+            command,
+            connection,
+        } => {
+            client::run(async { flows::flows(&client::Client::new(&connection)?, command).await })
+                .await
+        }
+        Command::Executions {
+            command,
+            connection,
+        } => {
+            client::run(async {
+                executions::executions(&client::Client::new(&connection)?, command).await
+            })
+            .await
+        }
+        Command::Stop { args, connection } => {
+            client::run(async { stop::stop(&client::Client::new(&connection)?, args).await }).await
+        }
     }
 }

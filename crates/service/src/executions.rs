@@ -1,15 +1,16 @@
 //! Executions: start, describe (with long-poll), stop, list, history, and task callbacks.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rand::RngCore;
 use serde_json::Value;
 use sluice_engine::{EventId, EventType, ExecutionInfo, HistoryEvent, Input, Limits, Rejection};
-use sluice_ir::TaskError;
+use sluice_ir::{Dialect, TaskError};
 use sluice_runtime::durable::{Applied, wall_clock_ms};
 use sluice_store::{
-    ExecutionFilter, ExecutionMode, ExecutionName, ExecutionRecord, FlowId, FlowRecord,
-    NewExecution, StoreError,
+    ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord, FlowId,
+    FlowRecord, NewExecution, StoreError,
 };
 
 use crate::flows::check_name;
@@ -154,6 +155,50 @@ impl Service {
             .list_executions(flow.id, filter, after.as_ref(), limit)
             .await?;
         Ok((flow, items))
+    }
+
+    /// The caller's executions (of one flow, if named) the filter selects, newest first,
+    /// before `before` (the id of the last execution of the previous page).
+    pub async fn recent_executions(
+        &self,
+        caller: &Caller,
+        flow: Option<&str>,
+        filter: &ExecutionFilter,
+        before: Option<ExecutionId>,
+        limit: usize,
+    ) -> Result<Vec<(ExecutionRecord, Dialect)>> {
+        let flow = match flow {
+            Some(name) => Some(self.flow(caller, name).await?.id),
+            None => None,
+        };
+        let records = self
+            .store
+            .list_recent_executions(&caller.tenant, flow, filter, before, limit)
+            .await?;
+        let mut dialects: HashMap<(FlowId, i64), Dialect> = HashMap::new();
+        let mut listed = Vec::with_capacity(records.len());
+        for record in records {
+            let revision = (record.flow_id, record.flow_revision);
+            let dialect = match dialects.get(&revision) {
+                Some(dialect) => *dialect,
+                None => {
+                    let dialect = self
+                        .store
+                        .flow_definition(record.flow_id, record.flow_revision)
+                        .await?
+                        .map(|d| d.dialect)
+                        .ok_or_else(|| {
+                            ServiceError::Internal(format!(
+                                "execution {} runs a revision that is not stored",
+                                record.name
+                            ))
+                        })?;
+                    *dialects.entry(revision).or_insert(dialect)
+                }
+            };
+            listed.push((record, dialect));
+        }
+        Ok(listed)
     }
 
     /// Every execution of a flow the filter selects, in name order (for dialects that page

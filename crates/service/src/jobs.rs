@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use sluice_engine::{Input, Status};
-use sluice_runtime::durable::{Backoff, RuntimeError, is_transient, wall_clock_ms};
+use sluice_runtime::durable::{Applied, Backoff, RuntimeError, is_transient, wall_clock_ms};
 use sluice_store::{
     ExecutionFilter, ExecutionId, FlowName, FlowRecord, FlowUpdate, JobFilter, JobId, JobKind,
     JobRecord, JobStatus, StoreError,
@@ -275,19 +275,37 @@ impl Service {
         let selected = self.select(job).await?;
         job.total = selected.len() as i64;
         job.done = 0;
+        job.already_completed = 0;
+        job.failed = 0;
         self.store.update_job(job.clone()).await?;
         let (error, cause) = match job.kind {
-            JobKind::DeleteFlow => ("FlowDeleted", format!("flow {} was deleted", job.flow_name)),
-            _ => ("JobStopped", format!("stopped by job {}", job.id)),
+            JobKind::DeleteFlow => (
+                "FlowDeleted".into(),
+                format!("flow {} was deleted", job.flow_name),
+            ),
+            _ => (
+                job.filter
+                    .stop_error
+                    .clone()
+                    .unwrap_or_else(|| "JobStopped".into()),
+                job.filter
+                    .stop_cause
+                    .clone()
+                    .unwrap_or_else(|| format!("stopped by job {}", job.id)),
+            ),
         };
         for batch in selected.chunks(BATCH) {
             let stopped = futures_util::stream::iter(batch.iter().copied())
-                .map(|id| self.stop_for_job(id, error, &cause))
+                .map(|id| self.stop_for_job(id, &error, &cause))
                 .buffer_unordered(STOP_CONCURRENCY)
-                .collect::<Vec<Result<(), Halt>>>()
+                .collect::<Vec<Result<Stop, Halt>>>()
                 .await;
             for result in stopped {
-                result?;
+                match result? {
+                    Stop::Stopped => {}
+                    Stop::AlreadyCompleted => job.already_completed += 1,
+                    Stop::Failed => job.failed += 1,
+                }
                 job.done += 1;
             }
             self.store.update_job(job.clone()).await?;
@@ -297,7 +315,7 @@ impl Service {
 
     /// Ids of the running executions the job selects.
     async fn select(&self, job: &JobRecord) -> Result<Vec<ExecutionId>, Halt> {
-        if job.filter == JobFilter::default() {
+        if job.filter.selects_all() {
             return Ok(self.store.active_executions(job.flow_id).await?);
         }
         let filter = ExecutionFilter {
@@ -322,16 +340,23 @@ impl Service {
         }
     }
 
-    /// One stop with the stop contract of a single StopExecution; an execution that finished
-    /// meanwhile counts as done.
-    async fn stop_for_job(&self, id: ExecutionId, error: &str, cause: &str) -> Result<(), Halt> {
+    /// One stop with the stop contract of a single StopExecution. An execution that finished
+    /// meanwhile is already completed; one that cannot be stopped for good (its definition no
+    /// longer compiles, it is gone) is counted as failed and the job goes on.
+    async fn stop_for_job(&self, id: ExecutionId, error: &str, cause: &str) -> Result<Stop, Halt> {
         let stop = Input::Stop {
             error: Some(error.into()),
             cause: Some(cause.to_string()),
         };
-        // Rejected means it had finished: nothing left to stop.
-        self.runtime.submit(id, stop).await?;
-        Ok(())
+        match self.runtime.submit(id, stop).await {
+            Ok(Applied::Committed(..)) => Ok(Stop::Stopped),
+            Ok(Applied::Rejected(..)) => Ok(Stop::AlreadyCompleted),
+            Err(RuntimeError::Store(e)) if is_transient(&e) => Err(e.into()),
+            Err(e) => {
+                tracing::warn!(execution = %id, error = %e, "a job could not stop an execution");
+                Ok(Stop::Failed)
+            }
+        }
     }
 }
 
@@ -346,10 +371,19 @@ fn new_job(caller: &Caller, flow: &FlowRecord, kind: JobKind, filter: JobFilter)
         status: JobStatus::Pending,
         total: 0,
         done: 0,
+        already_completed: 0,
+        failed: 0,
         failure: None,
         created_at: wall_clock_ms(),
         finished_at: None,
     }
+}
+
+/// What one stop of a job came to.
+enum Stop {
+    Stopped,
+    AlreadyCompleted,
+    Failed,
 }
 
 /// Why a job stopped short of its end.

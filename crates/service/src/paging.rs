@@ -13,6 +13,10 @@ pub enum Listing {
     Executions,
     Schedules,
     Aliases,
+    /// Executions newest first (the cursor is an execution id).
+    RecentExecutions,
+    /// An execution's history (the cursor is an event id).
+    History,
 }
 
 impl Listing {
@@ -22,6 +26,8 @@ impl Listing {
             Listing::Executions => "executions",
             Listing::Schedules => "schedules",
             Listing::Aliases => "aliases",
+            Listing::RecentExecutions => "recent executions",
+            Listing::History => "history",
         }
     }
 }

@@ -34,16 +34,24 @@ pub struct StepRun {
     pub error: Option<Value>,
     pub entered_at: Millis,
     pub left_at: Option<Millis>,
+    /// Task calls made in this run: 1 for a task called once, more when retried, 0 for a
+    /// step that calls nothing.
+    pub attempts: u32,
 }
 
 /// The step runs of a history, in the order they started.
 pub fn step_runs(events: &[HistoryEvent]) -> Vec<StepRun> {
     let mut runs = Vec::new();
     let mut by_entry: HashMap<EventId, usize> = HashMap::new();
+    // The latest run of each step: the one its task calls belong to.
+    let mut latest: HashMap<&str, usize> = HashMap::new();
     for event in events {
         match event.kind {
             EventType::StepEntered => {
                 by_entry.insert(event.id, runs.len());
+                if let Some(step) = &event.step {
+                    latest.insert(step.as_str(), runs.len());
+                }
                 runs.push(StepRun {
                     step: event
                         .step
@@ -56,7 +64,19 @@ pub fn step_runs(events: &[HistoryEvent]) -> Vec<StepRun> {
                     error: None,
                     entered_at: event.time,
                     left_at: None,
+                    attempts: 0,
                 });
+            }
+            EventType::TaskScheduled => {
+                let run = event
+                    .step
+                    .as_ref()
+                    .and_then(|step| latest.get(step.as_str()))
+                    .and_then(|i| runs.get_mut(*i))
+                    .filter(|run| run.status == StepStatus::Running);
+                if let Some(run) = run {
+                    run.attempts += 1;
+                }
             }
             EventType::StepExited | EventType::StepFailed => {
                 let Some(run) = event
@@ -137,6 +157,8 @@ mod tests {
                 json!({"output": {"b": 2}}),
             ),
             event(4, EventType::StepEntered, None, json!({"input": {}})),
+            event(41, EventType::TaskScheduled, None, json!({})),
+            event(42, EventType::TaskScheduled, None, json!({})),
             event(
                 5,
                 EventType::StepFailed,
@@ -159,6 +181,11 @@ mod tests {
         assert_eq!((runs[0].entered_at, runs[0].left_at), (20, Some(30)));
         assert_eq!(runs[1].error, Some(json!({"error": "E", "cause": "c"})));
         assert_eq!(runs[2].left_at, None);
+        assert_eq!(
+            runs.iter().map(|r| r.attempts).collect::<Vec<_>>(),
+            [0, 2, 0],
+            "the retried task's calls count in its run"
+        );
     }
 
     #[test]

@@ -134,6 +134,8 @@ async fn a_delete_interrupted_by_a_crash_is_finished_by_the_next_process() {
         status: JobStatus::Pending,
         total: 0,
         done: 0,
+        already_completed: 0,
+        failed: 0,
         failure: None,
         created_at: 1,
         finished_at: None,

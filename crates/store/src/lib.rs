@@ -119,6 +119,17 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<ExecutionRecord>>;
 
+    /// A tenant's executions (of one flow, if given) newest first, starting before `before`:
+    /// a keyset on the id, which grows with every execution created.
+    async fn list_recent_executions(
+        &self,
+        tenant: &TenantId,
+        flow: Option<FlowId>,
+        filter: &ExecutionFilter,
+        before: Option<ExecutionId>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>>;
+
     /// Ids of the executions of a flow that are not terminal.
     async fn active_executions(&self, flow: FlowId) -> Result<Vec<ExecutionId>>;
 

@@ -467,12 +467,32 @@ impl JobStatus {
     }
 }
 
-/// Which executions of a flow a stopping job stops (those running when it gets to them).
+impl JobRecord {
+    /// Executions the job stopped itself (of those it dealt with, the ones neither already
+    /// completed nor failed).
+    pub fn stopped(&self) -> i64 {
+        self.done - self.already_completed - self.failed
+    }
+}
+
+/// Which executions of a flow a stopping job stops (those running when it gets to them), and
+/// the error and cause they are stopped with (the job's own when absent).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobFilter {
     pub name_prefix: Option<String>,
     pub started_from: Option<Millis>,
     pub started_to: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_cause: Option<String>,
+}
+
+impl JobFilter {
+    /// Whether it selects every running execution of the flow.
+    pub fn selects_all(&self) -> bool {
+        self.name_prefix.is_none() && self.started_from.is_none() && self.started_to.is_none()
+    }
 }
 
 /// A bulk operation on one flow that runs in the background and reports its progress: a GES
@@ -487,9 +507,12 @@ pub struct JobRecord {
     pub flow_name: FlowName,
     pub filter: JobFilter,
     pub status: JobStatus,
-    /// Executions found to stop so far, and how many of them are stopped (or had finished).
+    /// Executions found to stop so far, and how many of them were dealt with: stopped, found
+    /// already completed, or failed to stop (the last two counted apart as well).
     pub total: i64,
     pub done: i64,
+    pub already_completed: i64,
+    pub failed: i64,
     pub failure: Option<String>,
     pub created_at: Millis,
     pub finished_at: Option<Millis>,

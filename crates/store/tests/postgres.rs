@@ -348,6 +348,8 @@ fn job(flow: &FlowRecord) -> JobRecord {
         status: JobStatus::Running,
         total: 0,
         done: 0,
+        already_completed: 0,
+        failed: 0,
         failure: None,
         created_at: 1,
         finished_at: None,

@@ -41,6 +41,7 @@ pub fn router(service: Arc<Service>, limits: &Limits, metrics: Option<Metrics>) 
     let mut router = Router::new()
         .route("/", get(cloudflow_rpc).post(cloudflow_rpc))
         .route("/healthz", get(healthz))
+        .nest("/api/v1", crate::native::router())
         // Every other path is a Huawei REST path (or nothing, answered in their shape).
         .fallback(huawei_rest)
         .with_state(service);

@@ -20,6 +20,7 @@
 //! in flight here are checked against the store ([`Runtime::resync_calls`]).
 
 mod lifecycle;
+mod progress;
 mod retry;
 mod settle;
 mod timers;
@@ -42,6 +43,8 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::invoke::{CallOrigin, Invoker};
+use progress::Announcer;
+pub use progress::Progress;
 pub use retry::{Backoff, is_transient};
 use settle::{Target, Unsettled};
 use timers::Timers;
@@ -118,6 +121,7 @@ pub struct Runtime {
     /// Calls aborted before they were dispatched here (see [`Runtime::abort_call`]).
     aborted_early: Mutex<HashMap<(ExecutionId, OpId), Instant>>,
     finished: broadcast::Sender<ExecutionId>,
+    progress: Announcer,
     timers: Timers,
 }
 
@@ -133,6 +137,7 @@ impl Runtime {
             inflight: Mutex::default(),
             aborted_early: Mutex::default(),
             finished: broadcast::channel(1024).0,
+            progress: Announcer::new(),
             timers: Timers::new(store, weak.clone()),
         })
     }
@@ -354,6 +359,7 @@ impl Runtime {
         metrics::counter!("sluice_executions_started_total").increment(1);
         metrics::counter!("sluice_steps_committed_total").increment(1);
         lifecycle::started(&record, self.dialect(&record));
+        self.progress.announce(&record, &step.events);
         self.perform(&record, step.effects);
         Ok(record)
     }
@@ -431,6 +437,7 @@ impl Runtime {
             match self.store.commit_step(write).await {
                 Ok(()) => {
                     metrics::counter!("sluice_steps_committed_total").increment(1);
+                    self.progress.announce(&committed, &step.events);
                     self.perform(&committed, step.effects.clone());
                     return Ok(Applied::Committed(Box::new(committed), step));
                 }
@@ -461,6 +468,11 @@ impl Runtime {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// The steps committed on this node from now on, as they commit.
+    pub fn progress(&self) -> broadcast::Receiver<Arc<Progress>> {
+        self.progress.subscribe()
     }
 
     /// Waits until the execution is terminal or `timeout` passes (long-poll).

@@ -70,6 +70,7 @@ impl Runtime {
                 |effect| !matches!(effect, Effect::Dispatch(call) if !awaits(&current.state, call)),
             )
             .collect();
+        self.progress.announce(&unsettled.after, &unsettled.events);
         self.perform(&unsettled.after, effects);
     }
 

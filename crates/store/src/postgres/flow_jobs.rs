@@ -17,7 +17,7 @@ pub(super) async fn insert<C: GenericClient>(
         .execute(
             &format!(
                 "INSERT INTO jobs ({JOB_COLUMNS}, owner) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
             ),
             &[
                 &job.id.0,
@@ -32,6 +32,8 @@ pub(super) async fn insert<C: GenericClient>(
                 &job.failure,
                 &job.created_at,
                 &job.finished_at,
+                &job.already_completed,
+                &job.failed,
                 &owner,
             ],
         )

@@ -51,7 +51,7 @@ const ALIAS_COLUMNS: &str = "flow_id, name, description, routing, created_at, mo
 const SCHEDULE_COLUMNS: &str = "id, tenant, flow_id, flow_name, name, cron, payload, \
      description, enabled, next_fire_at, created_at, modified_at";
 const JOB_COLUMNS: &str = "id, tenant, kind, flow_id, flow_name, filter, status, total, done, \
-     failure, created_at, finished_at";
+     failure, created_at, finished_at, already_completed, failed";
 
 pub struct PostgresStore {
     pool: Pool,
@@ -107,6 +107,48 @@ impl PostgresStore {
         let client = self.client().await?;
         let statement = prepared(&client, sql).await?;
         client.query(&statement, args).await.map_err(failed(sql))
+    }
+
+    /// Executions matching `conditions` (each a column and operator, and its value) and the
+    /// filter, in `order`.
+    async fn list_executions_where(
+        &self,
+        mut conditions: Vec<(&str, &(dyn ToSql + Sync))>,
+        filter: &ExecutionFilter,
+        order: &str,
+        max: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        let status = filter.status.map(|s| s.as_str().to_string());
+        let successor = filter.name_prefix.as_deref().and_then(prefix_successor);
+        if let Some(status) = &status {
+            conditions.push(("status =", status));
+        }
+        if let Some(prefix) = &filter.name_prefix {
+            conditions.push(("name >=", prefix));
+        }
+        if let Some(successor) = &successor {
+            conditions.push(("name <", successor));
+        }
+        if let Some(from) = &filter.started_from {
+            conditions.push(("started_at >=", from));
+        }
+        if let Some(to) = &filter.started_to {
+            conditions.push(("started_at <=", to));
+        }
+        let mut sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE TRUE");
+        let mut args: Vec<&(dyn ToSql + Sync)> = Vec::new();
+        for (clause, value) in conditions {
+            args.push(value);
+            sql.push_str(&format!(" AND {clause} ${}", args.len()));
+        }
+        let max = limit(max);
+        args.push(&max);
+        sql.push_str(&format!(" ORDER BY {order} LIMIT ${}", args.len()));
+        self.query(&sql, &args)
+            .await?
+            .iter()
+            .map(execution_row)
+            .collect()
     }
 
     async fn query_opt(&self, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
@@ -311,6 +353,8 @@ fn job_row(row: &Row) -> Result<JobRecord> {
         failure: row.get(9),
         created_at: row.get(10),
         finished_at: row.get(11),
+        already_completed: row.get(12),
+        failed: row.get(13),
         id,
     })
 }
@@ -699,41 +743,33 @@ impl Store for PostgresStore {
         after: Option<&ExecutionName>,
         max: usize,
     ) -> Result<Vec<ExecutionRecord>> {
-        let mut sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE flow_id = $1");
-        let status = filter.status.map(|s| s.as_str().to_string());
-        let successor = filter.name_prefix.as_deref().and_then(prefix_successor);
-        let mut conditions: Vec<(&str, &(dyn ToSql + Sync))> = Vec::new();
+        let mut conditions: Vec<(&str, &(dyn ToSql + Sync))> = vec![("flow_id =", &flow.0)];
         if let Some(after) = after {
             conditions.push(("name >", &after.0));
         }
-        if let Some(status) = &status {
-            conditions.push(("status =", status));
+        self.list_executions_where(conditions, filter, "name", max)
+            .await
+    }
+
+    async fn list_recent_executions(
+        &self,
+        tenant: &TenantId,
+        flow: Option<FlowId>,
+        filter: &ExecutionFilter,
+        before: Option<ExecutionId>,
+        max: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        let flow = flow.map(|f| f.0);
+        let before = before.map(|b| b.0);
+        let mut conditions: Vec<(&str, &(dyn ToSql + Sync))> = vec![("tenant =", &tenant.0)];
+        if let Some(flow) = &flow {
+            conditions.push(("flow_id =", flow));
         }
-        if let Some(prefix) = &filter.name_prefix {
-            conditions.push(("name >=", prefix));
+        if let Some(before) = &before {
+            conditions.push(("id <", before));
         }
-        if let Some(successor) = &successor {
-            conditions.push(("name <", successor));
-        }
-        if let Some(from) = &filter.started_from {
-            conditions.push(("started_at >=", from));
-        }
-        if let Some(to) = &filter.started_to {
-            conditions.push(("started_at <=", to));
-        }
-        let mut args: Vec<&(dyn ToSql + Sync)> = vec![&flow.0];
-        for (clause, value) in conditions {
-            args.push(value);
-            sql.push_str(&format!(" AND {clause} ${}", args.len()));
-        }
-        let max = limit(max);
-        args.push(&max);
-        sql.push_str(&format!(" ORDER BY name LIMIT ${}", args.len()));
-        self.query(&sql, &args)
-            .await?
-            .iter()
-            .map(execution_row)
-            .collect()
+        self.list_executions_where(conditions, filter, "id DESC", max)
+            .await
     }
 
     async fn active_executions(&self, flow: FlowId) -> Result<Vec<ExecutionId>> {
@@ -1150,7 +1186,7 @@ impl Store for PostgresStore {
         let changed = self
             .execute(
                 "UPDATE jobs SET status = $2, total = $3, done = $4, failure = $5, \
-                 finished_at = $6 WHERE id = $1",
+                 finished_at = $6, already_completed = $7, failed = $8 WHERE id = $1",
                 &[
                     &job.id.0,
                     &job.status.as_str(),
@@ -1158,6 +1194,8 @@ impl Store for PostgresStore {
                     &job.done,
                     &job.failure,
                     &job.finished_at,
+                    &job.already_completed,
+                    &job.failed,
                 ],
             )
             .await?;

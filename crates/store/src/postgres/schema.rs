@@ -10,7 +10,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -160,6 +160,16 @@ CREATE TABLE nonces (
     PRIMARY KEY (key_id, nonce)
 );
 CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+"#;
+
+/// A job's counts of executions found already completed and failed to stop; executions
+/// listed newest first, of a tenant or of a flow (the native API's listing).
+const V4: &str = r#"
+ALTER TABLE jobs ADD COLUMN already_completed BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN failed BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX executions_by_tenant ON executions (tenant, id);
+CREATE INDEX executions_by_tenant_status ON executions (tenant, status, id);
+CREATE INDEX executions_by_flow ON executions (flow_id, id);
 "#;
 
 /// Brings the database up to date in one transaction, refusing a schema newer than this code.

@@ -216,40 +216,85 @@ pub(super) fn list(
     after: Option<&ExecutionName>,
     limit: usize,
 ) -> Result<Vec<ExecutionRecord>> {
-    let mut query = format!("SELECT {COLUMNS} FROM executions WHERE flow_id = ?");
-    let mut args = vec![SqlValue::Integer(flow.0)];
-    let mut condition = |sql: &str, value: SqlValue| {
-        query.push_str(sql);
-        args.push(value);
-    };
+    let mut query = Query::new("flow_id = ?", SqlValue::Integer(flow.0));
     if let Some(after) = after {
-        condition(" AND name > ?", SqlValue::Text(after.0.clone()));
+        query.condition(" AND name > ?", SqlValue::Text(after.0.clone()));
     }
-    if let Some(status) = filter.status {
-        condition(" AND status = ?", SqlValue::Text(status.as_str().into()));
+    query.filter(filter);
+    query.finish(conn, " ORDER BY name LIMIT ?", limit)
+}
+
+/// See [`crate::Store::list_recent_executions`].
+pub(super) fn recent(
+    conn: &Connection,
+    tenant: &TenantId,
+    flow: Option<FlowId>,
+    filter: &ExecutionFilter,
+    before: Option<ExecutionId>,
+    limit: usize,
+) -> Result<Vec<ExecutionRecord>> {
+    let mut query = Query::new("tenant = ?", SqlValue::Text(tenant.0.clone()));
+    if let Some(flow) = flow {
+        query.condition(" AND flow_id = ?", SqlValue::Integer(flow.0));
     }
-    if let Some(prefix) = &filter.name_prefix {
-        condition(" AND name >= ?", SqlValue::Text(prefix.clone()));
-        if let Some(end) = prefix_successor(prefix) {
-            condition(" AND name < ?", SqlValue::Text(end));
+    if let Some(before) = before {
+        query.condition(" AND id < ?", SqlValue::Integer(before.0));
+    }
+    query.filter(filter);
+    query.finish(conn, " ORDER BY id DESC LIMIT ?", limit)
+}
+
+/// A listing's SELECT, built condition by condition.
+struct Query {
+    sql: String,
+    args: Vec<SqlValue>,
+}
+
+impl Query {
+    fn new(first: &str, value: SqlValue) -> Self {
+        Query {
+            sql: format!("SELECT {COLUMNS} FROM executions WHERE {first}"),
+            args: vec![value],
         }
     }
-    if let Some(from) = filter.started_from {
-        condition(" AND started_at >= ?", SqlValue::Integer(from));
+
+    fn condition(&mut self, sql: &str, value: SqlValue) {
+        self.sql.push_str(sql);
+        self.args.push(value);
     }
-    if let Some(to) = filter.started_to {
-        condition(" AND started_at <= ?", SqlValue::Integer(to));
+
+    fn filter(&mut self, filter: &ExecutionFilter) {
+        if let Some(status) = filter.status {
+            self.condition(" AND status = ?", SqlValue::Text(status.as_str().into()));
+        }
+        if let Some(prefix) = &filter.name_prefix {
+            self.condition(" AND name >= ?", SqlValue::Text(prefix.clone()));
+            if let Some(end) = prefix_successor(prefix) {
+                self.condition(" AND name < ?", SqlValue::Text(end));
+            }
+        }
+        if let Some(from) = filter.started_from {
+            self.condition(" AND started_at >= ?", SqlValue::Integer(from));
+        }
+        if let Some(to) = filter.started_to {
+            self.condition(" AND started_at <= ?", SqlValue::Integer(to));
+        }
     }
-    condition(
-        " ORDER BY name LIMIT ?",
-        SqlValue::Integer(sql_limit(limit)),
-    );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(params_from_iter(args), execution_row)?
-                .collect()
-        })
-        .map_err(failed("listing executions"))
+
+    fn finish(
+        mut self,
+        conn: &Connection,
+        order: &str,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        self.condition(order, SqlValue::Integer(sql_limit(limit)));
+        conn.prepare_cached(&self.sql)
+            .and_then(|mut s| {
+                s.query_map(params_from_iter(self.args), execution_row)?
+                    .collect()
+            })
+            .map_err(failed("listing executions"))
+    }
 }
 
 pub(super) fn active(conn: &Connection, flow: FlowId) -> Result<Vec<ExecutionId>> {

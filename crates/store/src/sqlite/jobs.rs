@@ -6,12 +6,12 @@ use super::codec::{corrupt, failed, inserting, json_at, sql_limit, to_json};
 use crate::{FlowId, FlowName, JobId, JobKind, JobRecord, JobStatus, Result, StoreError, TenantId};
 
 const COLUMNS: &str = "id, tenant, kind, flow_id, flow_name, filter, status, total, done, \
-     failure, created_at, finished_at";
+     failure, created_at, finished_at, already_completed, failed";
 
 pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
     let filter = to_json(&job.filter, "a job filter")?;
     conn.prepare_cached(&format!(
-        "INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        "INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     ))
     .and_then(|mut s| {
         s.execute(params![
@@ -26,7 +26,9 @@ pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
             job.done,
             job.failure,
             job.created_at,
-            job.finished_at
+            job.finished_at,
+            job.already_completed,
+            job.failed
         ])
     })
     .map_err(inserting(&format!("job {}", job.id)))?;
@@ -81,8 +83,8 @@ pub(super) fn create_flow_job(
 pub(super) fn update(conn: &Connection, job: &JobRecord) -> Result<()> {
     let changed = conn
         .prepare_cached(
-            "UPDATE jobs SET status = ?2, total = ?3, done = ?4, failure = ?5, finished_at = ?6 \
-             WHERE id = ?1",
+            "UPDATE jobs SET status = ?2, total = ?3, done = ?4, failure = ?5, finished_at = ?6, \
+             already_completed = ?7, failed = ?8 WHERE id = ?1",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -91,7 +93,9 @@ pub(super) fn update(conn: &Connection, job: &JobRecord) -> Result<()> {
                 job.total,
                 job.done,
                 job.failure,
-                job.finished_at
+                job.finished_at,
+                job.already_completed,
+                job.failed
             ])
         })
         .map_err(failed("updating a job"))?;
@@ -155,6 +159,8 @@ fn job_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
         failure: row.get(9)?,
         created_at: row.get(10)?,
         finished_at: row.get(11)?,
+        already_completed: row.get(12)?,
+        failed: row.get(13)?,
         id,
     })
 }

@@ -181,6 +181,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn list_recent_executions(
+        &self,
+        tenant: &TenantId,
+        flow: Option<FlowId>,
+        filter: &ExecutionFilter,
+        before: Option<ExecutionId>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        let (tenant, filter) = (tenant.clone(), filter.clone());
+        self.read(move |c| executions::recent(c, &tenant, flow, &filter, before, limit))
+            .await
+    }
+
     async fn active_executions(&self, flow: FlowId) -> Result<Vec<ExecutionId>> {
         self.read(move |c| executions::active(c, flow)).await
     }

@@ -10,7 +10,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -162,6 +162,16 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at);
 CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE status IN ('Pending', 'Running');
+"#;
+
+/// A job's counts of executions found already completed and failed to stop; executions
+/// listed newest first, of a tenant or of a flow (the native API's listing).
+const V4: &str = r#"
+ALTER TABLE jobs ADD COLUMN already_completed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN failed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX executions_by_tenant ON executions (tenant, id);
+CREATE INDEX executions_by_tenant_status ON executions (tenant, status, id);
+CREATE INDEX executions_by_flow ON executions (flow_id, id);
 "#;
 
 /// Opens the writing connection: WAL so readers never block the writer, `synchronous=FULL`

@@ -1290,6 +1290,8 @@ fn job(id: &str, created_at: i64, flow: &FlowRecord) -> JobRecord {
         status: JobStatus::Pending,
         total: 0,
         done: 0,
+        already_completed: 0,
+        failed: 0,
         failure: None,
         created_at,
         finished_at: None,

@@ -1,0 +1,91 @@
+//! Who is calling, and whether they may: the one place every native route authenticates.
+
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sluice_service::{Caller, Service};
+use subtle::ConstantTimeEq;
+
+use super::problem::Problem;
+
+/// The `sluice:` permission each route needs (a key's `actions` name them, or `sluice:*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ListFlows,
+    DescribeFlow,
+    ListExecutions,
+    DescribeExecution,
+    GetExecutionHistory,
+    StartExecution,
+    StopExecution,
+    StartStopJob,
+    DescribeJob,
+    WatchEvents,
+}
+
+impl Action {
+    pub const ALL: [Action; 10] = [
+        Action::ListFlows,
+        Action::DescribeFlow,
+        Action::ListExecutions,
+        Action::DescribeExecution,
+        Action::GetExecutionHistory,
+        Action::StartExecution,
+        Action::StopExecution,
+        Action::StartStopJob,
+        Action::DescribeJob,
+        Action::WatchEvents,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ListFlows => "sluice:ListFlows",
+            Action::DescribeFlow => "sluice:DescribeFlow",
+            Action::ListExecutions => "sluice:ListExecutions",
+            Action::DescribeExecution => "sluice:DescribeExecution",
+            Action::GetExecutionHistory => "sluice:GetExecutionHistory",
+            Action::StartExecution => "sluice:StartExecution",
+            Action::StopExecution => "sluice:StopExecution",
+            Action::StartStopJob => "sluice:StartStopJob",
+            Action::DescribeJob => "sluice:DescribeJob",
+            Action::WatchEvents => "sluice:WatchEvents",
+        }
+    }
+}
+
+/// The caller of a request, if its credentials are a tenant's access key, and if that key may
+/// perform `action` (and the tenant is within its rate limit for it).
+pub fn auth(service: &Service, headers: &HeaderMap, action: Action) -> Result<Caller, Problem> {
+    let caller = basic(service, headers)?;
+    service.authorize(&caller, action.as_str())?;
+    Ok(caller)
+}
+
+/// HTTP Basic (RFC 7617): the access key id as the user, its secret as the password.
+fn basic(service: &Service, headers: &HeaderMap) -> Result<Caller, Problem> {
+    let encoded = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .ok_or_else(|| {
+            Problem::unauthenticated("send an access key id and secret with HTTP Basic")
+        })?;
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            Problem::unauthenticated("the Basic credentials are not base64 of id:secret")
+        })?;
+    let (id, secret) = decoded
+        .split_once(':')
+        .ok_or_else(|| Problem::unauthenticated("the Basic credentials are not id:secret"))?;
+    match service.tenants().key(id) {
+        Some((known, caller)) if bool::from(known.as_bytes().ct_eq(secret.as_bytes())) => {
+            Ok(caller.clone())
+        }
+        _ => Err(Problem::unauthenticated(
+            "the access key id or secret is not right",
+        )),
+    }
+}
