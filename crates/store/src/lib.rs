@@ -2,7 +2,9 @@
 //!
 //! One [`Store`] trait, two implementations: [`sqlite::SqliteStore`] (the embedded default:
 //! one file, zero setup) and [`postgres::PostgresStore`] (a PostgreSQL database, the system of
-//! record when one machine is not enough). What both encode alike is in `encode.rs`.
+//! record when one machine is not enough). What both write alike is in `encode.rs`, what both
+//! read alike in `decode.rs`, the queries both build alike in `query.rs`, and the decisions both
+//! make alike in `rules.rs`.
 //!
 //! Invariants every implementation keeps:
 //! - [`Store::commit_step`] is atomic: the execution's new state, its history events and its
@@ -12,9 +14,12 @@
 //! - history event ids of an execution are dense and increasing (the engine assigns them; the
 //!   store refuses duplicates through its primary key).
 
+mod decode;
 mod encode;
 mod model;
 pub mod postgres;
+mod query;
+mod rules;
 pub mod sqlite;
 
 use std::time::Duration;

@@ -5,7 +5,7 @@
 
 use tokio_postgres::Client;
 
-use super::failed;
+use super::codec::failed;
 use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never

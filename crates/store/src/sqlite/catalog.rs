@@ -1,18 +1,13 @@
 //! Published versions, aliases and schedules of flows.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, params};
 use sluice_engine::Millis;
 
-use super::codec::{failed, inserting, json_at, sql_limit, to_json};
+use super::codec::{all, failed, inserting, one, sql_limit, to_json};
 use super::flows;
-use crate::{
-    AliasRecord, FlowId, FlowName, Result, ScheduleRecord, StoreError, TenantId, VersionRecord,
-};
-
-const VERSION_COLUMNS: &str = "flow_id, version, revision, description, created_at";
-const ALIAS_COLUMNS: &str = "flow_id, name, description, routing, created_at, modified_at";
-const SCHEDULE_COLUMNS: &str = "id, tenant, flow_id, flow_name, name, cron, payload, \
-     description, enabled, next_fire_at, created_at, modified_at";
+use crate::decode::{self, ALIAS_COLUMNS, SCHEDULE_COLUMNS, VERSION_COLUMNS};
+use crate::rules::found;
+use crate::{AliasRecord, FlowId, Result, ScheduleRecord, StoreError, VersionRecord};
 
 // ---- versions ------------------------------------------------------------------------------
 
@@ -24,8 +19,7 @@ pub(super) fn publish_version(
     description: String,
     now: Millis,
 ) -> Result<VersionRecord> {
-    let (revision, version) = flows::version_source(conn, flow)?;
-    flows::take_version_number(conn, flow)?;
+    let (revision, version) = flows::take_version_number(conn, flow)?;
     conn.prepare_cached(&format!(
         "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
     ))
@@ -47,12 +41,13 @@ pub(super) fn get_version(
 ) -> Result<Option<VersionRecord>> {
     let query =
         format!("SELECT {VERSION_COLUMNS} FROM versions WHERE flow_id = ?1 AND version = ?2");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_row(params![flow.0, version], version_row)
-                .optional()
-        })
-        .map_err(failed("reading a version"))
+    one(
+        conn,
+        &query,
+        params![flow.0, version],
+        decode::version,
+        "reading a version",
+    )
 }
 
 pub(super) fn list_versions(
@@ -66,12 +61,13 @@ pub(super) fn list_versions(
          ORDER BY version DESC LIMIT ?3"
     );
     let before = before.unwrap_or(i64::MAX);
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(params![flow.0, before, sql_limit(limit)], version_row)?
-                .collect()
-        })
-        .map_err(failed("listing versions"))
+    all(
+        conn,
+        &query,
+        params![flow.0, before, sql_limit(limit)],
+        decode::version,
+        "listing versions",
+    )
 }
 
 pub(super) fn delete_version(conn: &Connection, flow: FlowId, version: i64) -> Result<()> {
@@ -81,16 +77,8 @@ pub(super) fn delete_version(conn: &Connection, flow: FlowId, version: i64) -> R
             params![flow.0, version],
         )
         .map_err(failed("deleting a version"))?;
-    found(deleted, || format!("version {version} of flow {}", flow.0))
-}
-
-fn version_row(row: &Row<'_>) -> rusqlite::Result<VersionRecord> {
-    Ok(VersionRecord {
-        flow_id: FlowId(row.get(0)?),
-        version: row.get(1)?,
-        revision: row.get(2)?,
-        description: row.get(3)?,
-        created_at: row.get(4)?,
+    found(deleted as u64, || {
+        format!("version {version} of flow {}", flow.0)
     })
 }
 
@@ -121,9 +109,13 @@ pub(super) fn get_alias(
     name: &str,
 ) -> Result<Option<AliasRecord>> {
     let query = format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = ?1 AND name = ?2");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_row(params![flow.0, name], alias_row).optional())
-        .map_err(failed("reading an alias"))
+    one(
+        conn,
+        &query,
+        params![flow.0, name],
+        decode::alias,
+        "reading an alias",
+    )
 }
 
 /// Replaces the description and routing; `created_at` stays as stored.
@@ -142,7 +134,7 @@ pub(super) fn update_alias(conn: &Connection, alias: AliasRecord) -> Result<Alia
             ],
         )
         .map_err(failed("updating an alias"))?;
-    found(changed, || format!("alias {}", alias.name))?;
+    found(changed as u64, || format!("alias {}", alias.name))?;
     get_alias(conn, alias.flow_id, &alias.name)?
         .ok_or_else(|| StoreError::NotFound(format!("alias {}", alias.name)))
 }
@@ -154,7 +146,7 @@ pub(super) fn delete_alias(conn: &Connection, flow: FlowId, name: &str) -> Resul
             params![flow.0, name],
         )
         .map_err(failed("deleting an alias"))?;
-    found(deleted, || format!("alias {name}"))
+    found(deleted as u64, || format!("alias {name}"))
 }
 
 pub(super) fn list_aliases(
@@ -166,30 +158,13 @@ pub(super) fn list_aliases(
     let query = format!(
         "SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3"
     );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(
-                params![flow.0, after.unwrap_or_default(), sql_limit(limit)],
-                alias_row,
-            )?
-            .collect()
-        })
-        .map_err(failed("listing aliases"))
-}
-
-fn alias_row(row: &Row<'_>) -> rusqlite::Result<AliasRecord> {
-    let flow_id = FlowId(row.get(0)?);
-    let name: String = row.get(1)?;
-    Ok(AliasRecord {
-        routing: json_at(row, 3, || {
-            format!("alias {name} of flow {}: routing", flow_id.0)
-        })?,
-        flow_id,
-        name,
-        description: row.get(2)?,
-        created_at: row.get(4)?,
-        modified_at: row.get(5)?,
-    })
+    all(
+        conn,
+        &query,
+        params![flow.0, after.unwrap_or_default(), sql_limit(limit)],
+        decode::alias,
+        "listing aliases",
+    )
 }
 
 // ---- schedules -----------------------------------------------------------------------------
@@ -232,9 +207,13 @@ pub(super) fn get_schedule(
 ) -> Result<Option<ScheduleRecord>> {
     let query =
         format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE flow_id = ?1 AND name = ?2");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_row(params![flow.0, name], schedule_row).optional())
-        .map_err(failed("reading a schedule"))
+    one(
+        conn,
+        &query,
+        params![flow.0, name],
+        decode::schedule,
+        "reading a schedule",
+    )
 }
 
 /// Replaces the mutable fields of the schedule with that id; its tenant, flow, name and
@@ -258,7 +237,7 @@ pub(super) fn update_schedule(
             ],
         )
         .map_err(failed("updating a schedule"))?;
-    found(changed, || format!("schedule {}", schedule.name))?;
+    found(changed as u64, || format!("schedule {}", schedule.name))?;
     Ok(schedule)
 }
 
@@ -269,7 +248,7 @@ pub(super) fn delete_schedule(conn: &Connection, flow: FlowId, name: &str) -> Re
             params![flow.0, name],
         )
         .map_err(failed("deleting a schedule"))?;
-    found(deleted, || format!("schedule {name}"))
+    found(deleted as u64, || format!("schedule {name}"))
 }
 
 pub(super) fn list_schedules(
@@ -282,15 +261,13 @@ pub(super) fn list_schedules(
         "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE flow_id = ?1 AND name > ?2 \
          ORDER BY name LIMIT ?3"
     );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(
-                params![flow.0, after.unwrap_or_default(), sql_limit(limit)],
-                schedule_row,
-            )?
-            .collect()
-        })
-        .map_err(failed("listing schedules"))
+    all(
+        conn,
+        &query,
+        params![flow.0, after.unwrap_or_default(), sql_limit(limit)],
+        decode::schedule,
+        "listing schedules",
+    )
 }
 
 pub(super) fn due_schedules(conn: &Connection, until: Millis) -> Result<Vec<ScheduleRecord>> {
@@ -298,9 +275,13 @@ pub(super) fn due_schedules(conn: &Connection, until: Millis) -> Result<Vec<Sche
         "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE enabled = 1 AND next_fire_at IS NOT NULL \
          AND next_fire_at <= ?1 ORDER BY next_fire_at, id"
     );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_map([until], schedule_row)?.collect())
-        .map_err(failed("reading due schedules"))
+    all(
+        conn,
+        &query,
+        [until],
+        decode::schedule,
+        "reading due schedules",
+    )
 }
 
 /// Compare-and-set on the fire time: of all callers that saw the same due tick, exactly one
@@ -317,29 +298,4 @@ pub(super) fn claim_schedule_tick(
     .and_then(|mut s| s.execute(params![id, fired, next]))
     .map(|changed| changed == 1)
     .map_err(failed("claiming a schedule tick"))
-}
-
-fn schedule_row(row: &Row<'_>) -> rusqlite::Result<ScheduleRecord> {
-    Ok(ScheduleRecord {
-        id: row.get(0)?,
-        tenant: TenantId(row.get(1)?),
-        flow_id: FlowId(row.get(2)?),
-        flow_name: FlowName(row.get(3)?),
-        name: row.get(4)?,
-        cron: row.get(5)?,
-        payload: row.get(6)?,
-        description: row.get(7)?,
-        enabled: row.get(8)?,
-        next_fire_at: row.get(9)?,
-        created_at: row.get(10)?,
-        modified_at: row.get(11)?,
-    })
-}
-
-/// `NotFound` when a change by key touched no row.
-fn found(changed: usize, what: impl FnOnce() -> String) -> Result<()> {
-    if changed == 0 {
-        return Err(StoreError::NotFound(what()));
-    }
-    Ok(())
 }

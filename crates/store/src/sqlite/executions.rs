@@ -1,22 +1,17 @@
 //! Executions, their history, and the timer and task rows the runtime resumes from.
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
-use serde_json::Value;
+use rusqlite::{Connection, OptionalExtension, params};
 use sluice_engine::{EventId, HistoryEvent, Millis};
-use sluice_ir::StateName;
 
-use super::codec::{
-    corrupt, event_id_at, failed, inserting, json_at, op_at, prefix_successor, sql_limit,
-};
+use super::codec::{all, all_of, failed, inserting, one, sql_limit};
+use crate::decode::{self, EVENT_COLUMNS, EXECUTION_COLUMNS, TASK_COLUMNS, TIMER_COLUMNS};
 pub(super) use crate::encode::EncodedStep;
+use crate::query::{self, Placeholders};
+use crate::rules;
 use crate::{
-    ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowId, FlowName, NewExecution,
-    Result, StoreError, TaskRow, TenantId, TimerRow,
+    ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowId, NewExecution, Result,
+    StoreError, TaskRow, TimerRow,
 };
-
-const COLUMNS: &str =
-    "id, tenant, flow_id, flow_name, flow_revision, name, state, version, created_at";
 
 /// Inserts the execution at version 1 and writes its first step's rows under the new id.
 pub(super) fn create(
@@ -60,11 +55,7 @@ fn ensure_open(conn: &Connection, new: &NewExecution) -> Result<()> {
         .prepare_cached("SELECT open FROM flows WHERE id = ?1")
         .and_then(|mut s| s.query_row(params![new.flow_id.0], |r| r.get(0)).optional())
         .map_err(failed("reading whether a flow is open"))?;
-    match open {
-        Some(true) => Ok(()),
-        Some(false) => Err(StoreError::Closed(new.flow_name.to_string())),
-        None => Err(StoreError::NotFound(format!("flow {}", new.flow_name))),
-    }
+    rules::open_to_new(open, new)
 }
 
 /// Compare-and-set on the version, then the step's rows. Any failure fails the whole command
@@ -106,12 +97,7 @@ fn why_unchanged(conn: &Connection, id: ExecutionId, expected_version: i64) -> R
         )
         .optional()
         .map_err(failed("reading an execution"))?;
-    Ok(match version {
-        Some(found) => StoreError::Conflict(format!(
-            "execution {id} (version {expected_version} expected, {found} found)"
-        )),
-        None => StoreError::NotFound(format!("execution {id}")),
-    })
+    Ok(rules::step_refused(id, expected_version, version))
 }
 
 /// Removals first: they name ops that ended, additions name ops that began, so the order only
@@ -186,10 +172,14 @@ fn delete_ops(conn: &Connection, delete: &str, id: ExecutionId, ops: &[i64]) -> 
 }
 
 pub(super) fn get(conn: &Connection, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
-    let query = format!("SELECT {COLUMNS} FROM executions WHERE id = ?1");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_row([id.0], execution_row).optional())
-        .map_err(failed("reading an execution"))
+    let query = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
+    one(
+        conn,
+        &query,
+        [id.0],
+        decode::execution,
+        "reading an execution",
+    )
 }
 
 pub(super) fn find(
@@ -197,17 +187,17 @@ pub(super) fn find(
     flow: FlowId,
     name: &ExecutionName,
 ) -> Result<Option<ExecutionRecord>> {
-    let query = format!("SELECT {COLUMNS} FROM executions WHERE flow_id = ?1 AND name = ?2");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_row(params![flow.0, name.0], execution_row)
-                .optional()
-        })
-        .map_err(failed("reading an execution"))
+    let query =
+        format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE flow_id = ?1 AND name = ?2");
+    one(
+        conn,
+        &query,
+        params![flow.0, name.0],
+        decode::execution,
+        "reading an execution",
+    )
 }
 
-/// Only the conditions a filter sets go into the query, so SQLite plans each shape on its own
-/// (the name range walks the `(flow_id, name)` index in order).
 pub(super) fn list(
     conn: &Connection,
     flow: FlowId,
@@ -215,40 +205,15 @@ pub(super) fn list(
     after: Option<&ExecutionName>,
     limit: usize,
 ) -> Result<Vec<ExecutionRecord>> {
-    let mut query = format!("SELECT {COLUMNS} FROM executions WHERE flow_id = ?");
-    let mut args = vec![SqlValue::Integer(flow.0)];
-    let mut condition = |sql: &str, value: SqlValue| {
-        query.push_str(sql);
-        args.push(value);
-    };
-    if let Some(after) = after {
-        condition(" AND name > ?", SqlValue::Text(after.0.clone()));
-    }
-    if let Some(status) = filter.status {
-        condition(" AND status = ?", SqlValue::Text(status.as_str().into()));
-    }
-    if let Some(prefix) = &filter.name_prefix {
-        condition(" AND name >= ?", SqlValue::Text(prefix.clone()));
-        if let Some(end) = prefix_successor(prefix) {
-            condition(" AND name < ?", SqlValue::Text(end));
-        }
-    }
-    if let Some(from) = filter.started_from {
-        condition(" AND started_at >= ?", SqlValue::Integer(from));
-    }
-    if let Some(to) = filter.started_to {
-        condition(" AND started_at <= ?", SqlValue::Integer(to));
-    }
-    condition(
-        " ORDER BY name LIMIT ?",
-        SqlValue::Integer(sql_limit(limit)),
+    let sql = query::executions_by_name(
+        EXECUTION_COLUMNS,
+        flow,
+        filter,
+        after,
+        limit,
+        Placeholders::Anonymous,
     );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(params_from_iter(args), execution_row)?
-                .collect()
-        })
-        .map_err(failed("listing executions"))
+    all_of(conn, &sql, decode::execution, "listing executions")
 }
 
 pub(super) fn active(conn: &Connection, flow: FlowId) -> Result<Vec<ExecutionId>> {
@@ -271,82 +236,32 @@ pub(super) fn history(
 ) -> Result<Vec<HistoryEvent>> {
     // Event ids past i64::MAX cannot be stored, so "after" such an id there is nothing.
     let after = i64::try_from(after.0).unwrap_or(i64::MAX);
-    conn.prepare_cached(
-        "SELECT event_id, schedule_id, step, time, type, detail FROM history \
-         WHERE execution_id = ?1 AND event_id > ?2 ORDER BY event_id LIMIT ?3",
+    let query = format!(
+        "SELECT {EVENT_COLUMNS} FROM history WHERE execution_id = ?1 AND event_id > ?2 \
+         ORDER BY event_id LIMIT ?3"
+    );
+    all(
+        conn,
+        &query,
+        params![id.0, after, sql_limit(limit)],
+        |row| decode::event(row, id),
+        "reading history",
     )
-    .and_then(|mut s| {
-        s.query_map(params![id.0, after, sql_limit(limit)], |row| {
-            history_row(row, id)
-        })?
-        .collect()
-    })
-    .map_err(failed("reading history"))
-}
-
-fn history_row(row: &Row<'_>, execution: ExecutionId) -> rusqlite::Result<HistoryEvent> {
-    let id = event_id_at(row, 0)?;
-    let what = || format!("event {} of execution {execution}", id.0);
-    let kind: String = row.get(4)?;
-    Ok(HistoryEvent {
-        schedule_id: row
-            .get::<_, Option<i64>>(1)?
-            .map(|_| event_id_at(row, 1))
-            .transpose()?,
-        step: row.get::<_, Option<String>>(2)?.map(StateName::new),
-        time: row.get(3)?,
-        // The engine's serde names of event types are the strings `as_str` writes.
-        kind: serde_json::from_value(Value::String(kind.clone()))
-            .map_err(|_| corrupt(4, format!("{}: unknown type {kind:?}", what())))?,
-        detail: json_at(row, 5, || format!("{}: detail", what()))?,
-        id,
-    })
 }
 
 pub(super) fn due_timers(conn: &Connection, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {
-    conn.prepare_cached(
-        "SELECT execution_id, op, fire_at FROM timers WHERE fire_at <= ?1 ORDER BY fire_at LIMIT ?2",
+    let query =
+        format!("SELECT {TIMER_COLUMNS} FROM timers WHERE fire_at <= ?1 ORDER BY fire_at LIMIT ?2");
+    all(
+        conn,
+        &query,
+        params![until, sql_limit(limit)],
+        decode::timer,
+        "reading due timers",
     )
-    .and_then(|mut s| {
-        s.query_map(params![until, sql_limit(limit)], |r| {
-            Ok(TimerRow {
-                execution: ExecutionId(r.get(0)?),
-                op: op_at(r, 1)?,
-                fire_at: r.get(2)?,
-            })
-        })?
-        .collect()
-    })
-    .map_err(failed("reading due timers"))
 }
 
 pub(super) fn pending_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {
-    conn.prepare_cached("SELECT execution_id, op, call FROM tasks ORDER BY execution_id, op")
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                let execution = ExecutionId(r.get(0)?);
-                let op: i64 = r.get(1)?;
-                Ok(TaskRow {
-                    execution,
-                    call: json_at(r, 2, || format!("task {op} of execution {execution}"))?,
-                })
-            })?
-            .collect()
-        })
-        .map_err(failed("reading pending tasks"))
-}
-
-fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
-    let id = ExecutionId(row.get(0)?);
-    Ok(ExecutionRecord {
-        id,
-        tenant: TenantId(row.get(1)?),
-        flow_id: FlowId(row.get(2)?),
-        flow_name: FlowName(row.get(3)?),
-        flow_revision: row.get(4)?,
-        name: ExecutionName(row.get(5)?),
-        state: json_at(row, 6, || format!("execution {id}: state"))?,
-        version: row.get(7)?,
-        created_at: row.get(8)?,
-    })
+    let query = format!("SELECT {TASK_COLUMNS} FROM tasks ORDER BY execution_id, op");
+    all(conn, &query, [], decode::task, "reading pending tasks")
 }

@@ -1,12 +1,11 @@
 //! Background jobs.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, params};
 
-use super::codec::{corrupt, failed, inserting, json_at, sql_limit, to_json};
-use crate::{FlowId, FlowName, JobId, JobKind, JobRecord, JobStatus, Result, StoreError, TenantId};
-
-const COLUMNS: &str = "id, tenant, kind, flow_id, flow_name, filter, status, total, done, \
-     failure, created_at, finished_at";
+use super::codec::{all, failed, inserting, one, sql_limit, to_json};
+use crate::decode::{self, JOB_COLUMNS as COLUMNS};
+use crate::rules::found;
+use crate::{JobId, JobRecord, Result, TenantId};
 
 pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
     let filter = to_json(&job.filter, "a job filter")?;
@@ -50,18 +49,17 @@ pub(super) fn update(conn: &Connection, job: &JobRecord) -> Result<()> {
             ])
         })
         .map_err(failed("updating a job"))?;
-    if changed == 0 {
-        return Err(StoreError::NotFound(format!("job {}", job.id)));
-    }
-    Ok(())
+    found(changed as u64, || format!("job {}", job.id))
 }
 
 pub(super) fn get(conn: &Connection, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE id = ?1 AND tenant = ?2"
-    ))
-    .and_then(|mut s| s.query_row(params![id.0, tenant.0], job_row).optional())
-    .map_err(failed("reading a job"))
+    one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1 AND tenant = ?2"),
+        params![id.0, tenant.0],
+        decode::job,
+        "reading a job",
+    )
 }
 
 pub(super) fn list(
@@ -70,46 +68,26 @@ pub(super) fn list(
     offset: usize,
     limit: usize,
 ) -> Result<Vec<JobRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 \
-         ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-    ))
-    .and_then(|mut s| {
-        s.query_map(
-            params![tenant.0, sql_limit(limit), sql_limit(offset)],
-            job_row,
-        )?
-        .collect()
-    })
-    .map_err(failed("listing jobs"))
+    all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 \
+             ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+        ),
+        params![tenant.0, sql_limit(limit), sql_limit(offset)],
+        decode::job,
+        "listing jobs",
+    )
 }
 
 pub(super) fn unfinished(conn: &Connection) -> Result<Vec<JobRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE status IN ('Pending', 'Running') ORDER BY created_at"
-    ))
-    .and_then(|mut s| s.query_map([], job_row)?.collect())
-    .map_err(failed("listing unfinished jobs"))
-}
-
-fn job_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    let id = JobId(row.get(0)?);
-    let kind: String = row.get(2)?;
-    let status: String = row.get(6)?;
-    Ok(JobRecord {
-        kind: JobKind::parse(&kind)
-            .ok_or_else(|| corrupt(2, format!("job {id} has an unknown kind {kind:?}")))?,
-        status: JobStatus::parse(&status)
-            .ok_or_else(|| corrupt(6, format!("job {id} has an unknown status {status:?}")))?,
-        tenant: TenantId(row.get(1)?),
-        flow_id: FlowId(row.get(3)?),
-        flow_name: FlowName(row.get(4)?),
-        filter: json_at(row, 5, || format!("the filter of job {id}"))?,
-        total: row.get(7)?,
-        done: row.get(8)?,
-        failure: row.get(9)?,
-        created_at: row.get(10)?,
-        finished_at: row.get(11)?,
-        id,
-    })
+    all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM jobs WHERE status IN ('Pending', 'Running') ORDER BY created_at"
+        ),
+        [],
+        decode::job,
+        "listing unfinished jobs",
+    )
 }

@@ -31,6 +31,7 @@ use rusqlite::Connection;
 use sluice_engine::{EventId, HistoryEvent, Millis};
 use tokio::sync::broadcast;
 
+use crate::rules;
 use crate::{
     AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
     FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Result,
@@ -145,18 +146,7 @@ impl Store for SqliteStore {
         let id = self
             .write(move |c| executions::create(c, &new, &encoded))
             .await?;
-        // Built here rather than read back: the writer thread need not decode what it wrote.
-        Ok(ExecutionRecord {
-            id,
-            tenant: execution.tenant,
-            flow_id: execution.flow_id,
-            flow_name: execution.flow_name,
-            flow_revision: execution.flow_revision,
-            name: execution.name,
-            state: first.state,
-            version: 1,
-            created_at: execution.now,
-        })
+        Ok(rules::created_execution(id, execution, first.state))
     }
 
     async fn get_execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>> {

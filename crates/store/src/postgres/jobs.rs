@@ -1,0 +1,91 @@
+//! Background jobs; each belongs to the node that created it (see `nodes.rs`).
+
+use super::codec::{Client, all, execute, inserting, one, sql_limit, to_json};
+use crate::decode::{self, JOB_COLUMNS};
+use crate::rules::found;
+use crate::{JobId, JobRecord, Result, TenantId};
+
+pub(super) async fn create(client: &Client, owner: &str, job: &JobRecord) -> Result<()> {
+    let filter = to_json(&job.filter, "a job filter")?;
+    client
+        .execute(
+            &format!(
+                "INSERT INTO jobs ({JOB_COLUMNS}, owner) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ),
+            &[
+                &job.id.0,
+                &job.tenant.0,
+                &job.kind.as_str(),
+                &job.flow_id.0,
+                &job.flow_name.0,
+                &filter,
+                &job.status.as_str(),
+                &job.total,
+                &job.done,
+                &job.failure,
+                &job.created_at,
+                &job.finished_at,
+                &owner,
+            ],
+        )
+        .await
+        .map_err(inserting(&format!("job {}", job.id)))?;
+    Ok(())
+}
+
+/// Replaces the job's status, counts, failure and finish time.
+pub(super) async fn update(client: &Client, job: &JobRecord) -> Result<()> {
+    let changed = execute(
+        client,
+        "UPDATE jobs SET status = $2, total = $3, done = $4, failure = $5, \
+         finished_at = $6 WHERE id = $1",
+        &[
+            &job.id.0,
+            &job.status.as_str(),
+            &job.total,
+            &job.done,
+            &job.failure,
+            &job.finished_at,
+        ],
+    )
+    .await?;
+    found(changed, || format!("job {}", job.id))
+}
+
+pub(super) async fn get(
+    client: &Client,
+    tenant: &TenantId,
+    id: &JobId,
+) -> Result<Option<JobRecord>> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant = $2");
+    one(client, &sql, &[&id.0, &tenant.0], decode::job).await
+}
+
+/// A tenant's jobs, newest first, skipping `offset`.
+pub(super) async fn list(
+    client: &Client,
+    tenant: &TenantId,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<JobRecord>> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant = $1 \
+         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    );
+    let args = [
+        &tenant.0 as _,
+        &sql_limit(limit) as _,
+        &sql_limit(offset) as _,
+    ];
+    all(client, &sql, &args, decode::job).await
+}
+
+/// Jobs not yet finished, oldest first, whichever node runs them.
+pub(super) async fn unfinished(client: &Client) -> Result<Vec<JobRecord>> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE status IN ('Pending', 'Running') \
+         ORDER BY created_at"
+    );
+    all(client, &sql, &[], decode::job).await
+}
