@@ -8,8 +8,8 @@ use sluice_engine::{EventId, EventType, ExecutionInfo, HistoryEvent, Input, Limi
 use sluice_ir::TaskError;
 use sluice_runtime::durable::{Applied, wall_clock_ms};
 use sluice_store::{
-    ExecutionFilter, ExecutionMode, ExecutionName, ExecutionRecord, FlowId, FlowRecord,
-    NewExecution, StoreError,
+    ExecutionCursor, ExecutionFilter, ExecutionMode, ExecutionName, ExecutionQuery,
+    ExecutionRecord, FlowId, FlowRecord, NewExecution, Page, StoreError,
 };
 
 use crate::flows::check_name;
@@ -70,6 +70,7 @@ impl Service {
             flow_name: flow.name.clone(),
             flow_revision: flow.revision,
             name: name.clone(),
+            reruns: None,
             now: wall_clock_ms(),
         };
         let info = self.execution_info(&flow, &name);
@@ -138,10 +139,11 @@ impl Service {
         limit: usize,
     ) -> Result<(FlowRecord, Vec<ExecutionRecord>)> {
         let flow = self.flow(caller, flow).await?;
-        let after = after.map(ExecutionName::new);
+        let query = ExecutionQuery::of_flow(&caller.tenant, flow.id, filter);
+        let after = after.map(|name| ExecutionCursor::after_name(ExecutionName::new(name)));
         let items = self
             .store
-            .list_executions(flow.id, filter, after.as_ref(), limit)
+            .list_executions(&query, Page::after(after, limit))
             .await?;
         Ok((flow, items))
     }
@@ -158,12 +160,15 @@ impl Service {
         if flow.tenant != caller.tenant {
             return Err(ServiceError::FlowNotFound(flow.name.to_string()));
         }
+        let query = ExecutionQuery::of_flow(&caller.tenant, flow.id, filter);
         let mut all: Vec<ExecutionRecord> = Vec::new();
         loop {
-            let after = all.last().map(|e| e.name.clone());
+            let after = all
+                .last()
+                .map(|e| ExecutionCursor::after_name(e.name.clone()));
             let page = self
                 .store
-                .list_executions(flow.id, filter, after.as_ref(), PAGE)
+                .list_executions(&query, Page::after(after, PAGE))
                 .await?;
             let last = page.len() < PAGE;
             all.extend(page);
@@ -183,7 +188,8 @@ impl Service {
     ) -> Result<Vec<HistoryEvent>> {
         let flow = self.flow(caller, flow).await?;
         let record = self.execution(&flow, name).await?;
-        Ok(self.store.history(record.id, after, limit).await?)
+        let page = Page::after(Some(after), limit);
+        Ok(self.store.history(record.id, page).await?)
     }
 
     /// `ReportTaskSucceeded` / `ReportTaskFailed`: returns the id of the event it created.

@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use sluice_engine::Millis;
 use sluice_runtime::durable::wall_clock_ms;
-use sluice_store::{ScheduleRecord, StoreError};
+use sluice_store::{Page, ScheduleRecord, ScheduleTick, StoreError};
 
 use crate::executions::StartRequest;
 use crate::flows::check_name;
@@ -270,7 +270,8 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<ScheduleRecord>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_schedules(flow.id, after, limit).await?)
+        let page = Page::after(after.map(str::to_string), limit);
+        Ok(self.store.list_schedules(flow.id, page).await?)
     }
 
     fn checked_payload(&self, payload: Option<String>) -> Result<String> {
@@ -334,10 +335,12 @@ impl Service {
         let next = Cadence::parse(&schedule.cron)
             .ok()
             .and_then(|c| c.next_after(fired.max(wall_clock_ms())));
-        let claimed = self
-            .store
-            .claim_schedule_tick(schedule.id, fired, next)
-            .await?;
+        let tick = ScheduleTick {
+            schedule: schedule.id,
+            fired,
+            next,
+        };
+        let claimed = self.store.claim_schedule_tick(tick).await?;
         match started {
             // Refused for good (flow closed, bad payload) or already started: the tick is over.
             Err(e) if claimed && !matches!(e, ServiceError::ExecutionExists { .. }) => Err(e),

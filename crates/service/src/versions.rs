@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use sluice_runtime::durable::wall_clock_ms;
-use sluice_store::{AliasRecord, StoreError, VersionRecord};
+use sluice_store::{AliasRecord, NewVersion, Page, StoreError, VersionRecord};
 
 use crate::flows::check_name;
 use crate::{Caller, Result, Service, ServiceError};
@@ -15,10 +15,12 @@ impl Service {
         description: &str,
     ) -> Result<VersionRecord> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self
-            .store
-            .publish_version(flow.id, description, wall_clock_ms())
-            .await?)
+        let version = NewVersion {
+            flow_id: flow.id,
+            description: description.to_string(),
+            now: wall_clock_ms(),
+        };
+        Ok(self.store.publish_version(version).await?)
     }
 
     /// A published version of the caller's flow; the version is its decimal number.
@@ -47,7 +49,8 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<VersionRecord>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_versions(flow.id, before, limit).await?)
+        let page = Page::after(before, limit);
+        Ok(self.store.list_versions(flow.id, page).await?)
     }
 
     pub async fn delete_version(&self, caller: &Caller, flow: &str, version: &str) -> Result<()> {
@@ -138,7 +141,8 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<AliasRecord>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_aliases(flow.id, after, limit).await?)
+        let page = Page::after(after.map(str::to_string), limit);
+        Ok(self.store.list_aliases(flow.id, page).await?)
     }
 
     /// `[{"Version": "1", "Weight": 100}, …]`: existing versions, weights adding up to 100.

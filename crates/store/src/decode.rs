@@ -4,24 +4,32 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_engine::{EventId, HistoryEvent, OpId};
-use sluice_ir::StateName;
+use sluice_engine::{EventId, HistoryEvent, OpId, Status};
+use sluice_ir::{StateName, TaskError};
 
+use crate::counts::{Counted, MINUTE_MS};
 use crate::encode::backend;
 use crate::{
-    AliasRecord, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord, FlowId, FlowName,
-    FlowRecord, JobId, JobKind, JobRecord, JobStatus, Result, ScheduleRecord, TaskRow, TenantId,
-    TimerRow, VersionRecord,
+    AliasRecord, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord, ExecutionSummary,
+    FlowId, FlowName, FlowRecord, JobCursor, JobId, JobKind, JobRecord, JobStatus, MinuteCounts,
+    Page, Result, ScheduleRecord, TaskRow, TenantId, TimerRow, VersionRecord,
 };
 
 pub(crate) const FLOW_COLUMNS: &str = "f.id, f.tenant, f.name, f.description, f.dialect, \
      f.role_arn, f.mode, f.attributes, f.revision, f.open, f.created_at, f.modified_at, \
-     r.definition";
+     r.definition, f.tag";
 /// A flow with the definition of its current revision.
 pub(crate) const FLOW_FROM: &str =
     "flows f JOIN flow_revisions r ON r.flow_id = f.id AND r.revision = f.revision";
-pub(crate) const EXECUTION_COLUMNS: &str =
-    "id, tenant, flow_id, flow_name, flow_revision, name, state, version, created_at";
+/// Of `executions e`.
+pub(crate) const EXECUTION_COLUMNS: &str = "e.id, e.tenant, e.flow_id, e.flow_name, \
+     e.flow_revision, e.name, e.state, e.version, e.created_at";
+/// Of `executions e`: what listings show, no engine state.
+pub(crate) const SUMMARY_COLUMNS: &str = "e.id, e.flow_id, e.flow_name, e.flow_revision, \
+     e.name, e.status, e.started_at, e.stopped_at, e.error, e.cause, e.created_at, e.listed_at";
+/// Of `executions e`: what the counts follow, and where it is counted and listed.
+pub(crate) const COUNTED_COLUMNS: &str =
+    "e.status, e.started_at, e.stopped_at, e.superseded, e.flow_id, e.listed_at";
 pub(crate) const EVENT_COLUMNS: &str = "event_id, schedule_id, step, time, type, detail";
 pub(crate) const TIMER_COLUMNS: &str = "execution_id, op, fire_at";
 pub(crate) const TASK_COLUMNS: &str = "execution_id, op, call";
@@ -108,6 +116,7 @@ pub(crate) fn flow(row: &dyn Columns) -> Result<FlowRecord> {
         created_at: int(row, 10)?,
         modified_at: int(row, 11)?,
         definition: text(row, 12)?,
+        tag: text_opt(row, 13)?,
     })
 }
 
@@ -125,6 +134,125 @@ pub(crate) fn execution(row: &dyn Columns) -> Result<ExecutionRecord> {
         version: int(row, 7)?,
         created_at: int(row, 8)?,
     })
+}
+
+/// Columns [`SUMMARY_COLUMNS`].
+pub(crate) fn summary(row: &dyn Columns) -> Result<ExecutionSummary> {
+    let id = ExecutionId(int(row, 0)?);
+    let error = match (text_opt(row, 8)?, text_opt(row, 9)?) {
+        (Some(code), cause) => Some(TaskError::new(code, cause.unwrap_or_default())),
+        (None, _) => None,
+    };
+    Ok(ExecutionSummary {
+        id,
+        flow_id: FlowId(int(row, 1)?),
+        flow_name: FlowName(text(row, 2)?),
+        flow_revision: int(row, 3)?,
+        name: ExecutionName(text(row, 4)?),
+        status: status(&text(row, 5)?, || format!("execution {id}"))?,
+        started_at: int_opt(row, 6)?,
+        stopped_at: int_opt(row, 7)?,
+        error,
+        created_at: int(row, 10)?,
+        listed_at: int(row, 11)?,
+    })
+}
+
+/// An execution as the counts see it (columns [`COUNTED_COLUMNS`]).
+pub(crate) struct CountedRow {
+    pub counted: Counted,
+    pub flow_id: FlowId,
+    pub listed_at: i64,
+}
+
+pub(crate) fn counted(row: &dyn Columns) -> Result<CountedRow> {
+    let flow_id = FlowId(int(row, 4)?);
+    Ok(CountedRow {
+        counted: Counted {
+            status: status(&text(row, 0)?, || {
+                format!("an execution of flow {}", flow_id.0)
+            })?,
+            started_at: int_opt(row, 1)?,
+            stopped_at: int_opt(row, 2)?,
+            latest: !flag(row, 3)?,
+        },
+        flow_id,
+        listed_at: int(row, 5)?,
+    })
+}
+
+/// A lone number (a count).
+pub(crate) fn number(row: &dyn Columns) -> Result<i64> {
+    int(row, 0)
+}
+
+/// A row of [`crate::query::minute_counts`].
+pub(crate) struct MinuteStatus {
+    minute: i64,
+    status: Status,
+    executions: i64,
+    finished: i64,
+    duration_ms: i64,
+}
+
+pub(crate) fn minute_status(row: &dyn Columns) -> Result<MinuteStatus> {
+    let minute = int(row, 0)?;
+    Ok(MinuteStatus {
+        minute,
+        status: status(&text(row, 1)?, || format!("the counts of minute {minute}"))?,
+        executions: int(row, 2)?,
+        finished: int(row, 3)?,
+        duration_ms: int(row, 4)?,
+    })
+}
+
+/// The counts of each minute from its rows per status (in minute order).
+pub(crate) fn minutes(rows: Vec<MinuteStatus>) -> Vec<MinuteCounts> {
+    let mut minutes: Vec<MinuteCounts> = Vec::new();
+    for row in rows {
+        let start = row.minute.saturating_mul(MINUTE_MS);
+        if minutes.last().is_none_or(|m| m.minute != start) {
+            minutes.push(MinuteCounts {
+                minute: start,
+                ..Default::default()
+            });
+        }
+        let Some(minute) = minutes.last_mut() else {
+            continue;
+        };
+        let executions = u64::try_from(row.executions).unwrap_or_default();
+        minute.started += executions;
+        match row.status {
+            Status::Failed | Status::TimedOut => minute.failed += executions,
+            status if !status.is_terminal() => minute.running += executions,
+            _ => {}
+        }
+        minute.finished += u64::try_from(row.finished).unwrap_or_default();
+        minute.duration_ms += row.duration_ms;
+    }
+    minutes
+}
+
+/// A history page's `after` as an event id column value (past i64::MAX nothing is stored,
+/// so after such an id there is nothing).
+pub(crate) fn event_after(page: &Page<EventId>) -> i64 {
+    page.after
+        .map_or(0, |id| i64::try_from(id.0).unwrap_or(i64::MAX))
+}
+
+/// A job page's `after` as the key columns `(created_at, id)`; without one, past them all
+/// (no job is created at the end of time).
+pub(crate) fn job_after(page: &Page<JobCursor>) -> (i64, String) {
+    match &page.after {
+        Some(after) => (after.created_at, after.id.0.clone()),
+        None => (i64::MAX, String::new()),
+    }
+}
+
+/// A status as `Status::as_str` writes it.
+pub(crate) fn status(text: &str, record: impl FnOnce() -> String) -> Result<Status> {
+    serde_json::from_value(Value::String(text.to_string()))
+        .map_err(|_| backend(format!("{} has an unknown status {text:?}", record())))
 }
 
 /// Columns [`EVENT_COLUMNS`] of a history row of `execution`.

@@ -5,8 +5,8 @@ use sluice_engine::Execution;
 
 use crate::encode::to_json;
 use crate::{
-    ExecutionId, ExecutionRecord, FlowId, FlowName, FlowRecord, FlowUpdate, NewExecution, Result,
-    StoreError,
+    ExecutionId, ExecutionRecord, FlowId, FlowName, FlowRecord, FlowUpdate, NewExecution,
+    NewVersion, Result, StoreError, VersionRecord,
 };
 
 /// What a flow's row becomes under an update (see [`flow_change`]).
@@ -82,6 +82,17 @@ pub(crate) fn created_execution(
         name: new.name,
         state,
         version: 1,
+        created_at: new.now,
+    }
+}
+
+/// The record of a version just published as number `version` of the flow's `revision`.
+pub(crate) fn published(new: NewVersion, version: i64, revision: i64) -> VersionRecord {
+    VersionRecord {
+        flow_id: new.flow_id,
+        version,
+        revision,
+        description: new.description,
         created_at: new.now,
     }
 }

@@ -95,6 +95,7 @@ impl Graphs<'_> {
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: Value::Null,
+            tag: None,
         };
         let flow = self.service.create_flow(self.caller, spec).await?;
         Ok(Reply::ok(json!({

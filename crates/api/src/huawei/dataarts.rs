@@ -114,6 +114,7 @@ impl Jobs<'_> {
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({ "workspace": self.workspace }),
+            tag: Some(self.workspace.to_string()),
         };
         self.service.create_flow(self.caller, spec).await?;
         Ok(Reply::empty(204))

@@ -141,6 +141,7 @@ fn workflow_spec(request: &Routed<'_>) -> Result<FlowSpec, ServiceError> {
         role_arn: None,
         mode,
         attributes: Value::Null,
+        tag: None,
     })
 }
 

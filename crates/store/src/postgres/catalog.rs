@@ -5,35 +5,29 @@ use sluice_engine::Millis;
 use super::codec::{Client, all, execute, failed, inserting, one, sql_limit, to_json, transaction};
 use super::flows;
 use crate::decode::{self, ALIAS_COLUMNS, SCHEDULE_COLUMNS, VERSION_COLUMNS};
-use crate::rules::found;
-use crate::{AliasRecord, FlowId, Result, ScheduleRecord, StoreError, VersionRecord};
+use crate::query::{ALIASES, Backend, FlowRows};
+use crate::rules::{self, found};
+use crate::{
+    AliasRecord, FlowId, NewVersion, Page, Result, ScheduleRecord, ScheduleTick, StoreError,
+    VersionRecord,
+};
 
 // ---- versions ------------------------------------------------------------------------------
 
 /// Takes the flow's next version number and snapshots its current revision, in one
 /// transaction.
-pub(super) async fn publish_version(
-    client: &mut Client,
-    flow: FlowId,
-    description: &str,
-    now: Millis,
-) -> Result<VersionRecord> {
+pub(super) async fn publish_version(client: &mut Client, new: NewVersion) -> Result<VersionRecord> {
+    let flow = new.flow_id;
     let tx = transaction(client).await?;
     let (revision, version) = flows::take_version_number(&tx, flow).await?;
     tx.execute(
         &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
-        &[&flow.0, &version, &revision, &description, &now],
+        &[&flow.0, &version, &revision, &new.description, &new.now],
     )
     .await
     .map_err(inserting(&format!("version {version} of flow {}", flow.0)))?;
     tx.commit().await.map_err(failed("committing a version"))?;
-    Ok(VersionRecord {
-        flow_id: flow,
-        version,
-        revision,
-        description: description.to_string(),
-        created_at: now,
-    })
+    Ok(rules::published(new, version, revision))
 }
 
 pub(super) async fn get_version(
@@ -49,18 +43,18 @@ pub(super) async fn get_version(
 pub(super) async fn list_versions(
     client: &Client,
     flow: FlowId,
-    before: Option<i64>,
-    limit: usize,
+    page: &Page<i64>,
 ) -> Result<Vec<VersionRecord>> {
     let sql = format!(
         "SELECT {VERSION_COLUMNS} FROM versions WHERE flow_id = $1 AND version < $2 \
-         ORDER BY version DESC LIMIT $3"
+         ORDER BY version DESC LIMIT $3 OFFSET $4"
     );
-    let before = before.unwrap_or(i64::MAX);
+    let before = page.after.unwrap_or(i64::MAX);
+    let (limit, skip) = (sql_limit(page.limit), sql_limit(page.skip));
     all(
         client,
         &sql,
-        &[&flow.0, &before, &sql_limit(limit)],
+        &[&flow.0, &before, &limit, &skip],
         decode::version,
     )
     .await
@@ -97,15 +91,6 @@ pub(super) async fn create_alias(client: &Client, alias: AliasRecord) -> Result<
     Ok(alias)
 }
 
-pub(super) async fn get_alias(
-    client: &Client,
-    flow: FlowId,
-    name: &str,
-) -> Result<Option<AliasRecord>> {
-    let sql = format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = $1 AND name = $2");
-    one(client, &sql, &[&flow.0, &name], decode::alias).await
-}
-
 /// Replaces the description and routing; `created_at` stays as stored.
 pub(super) async fn update_alias(client: &Client, alias: AliasRecord) -> Result<AliasRecord> {
     let routing = to_json(&alias.routing, "alias routing")?;
@@ -123,34 +108,41 @@ pub(super) async fn update_alias(client: &Client, alias: AliasRecord) -> Result<
     )
     .await?;
     found(changed, || format!("alias {}", alias.name))?;
-    get_alias(client, alias.flow_id, &alias.name)
+    get_named(client, ALIASES.of(alias.flow_id), &alias.name)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("alias {}", alias.name)))
 }
 
-pub(super) async fn delete_alias(client: &Client, flow: FlowId, name: &str) -> Result<()> {
-    let changed = execute(
-        client,
-        "DELETE FROM aliases WHERE flow_id = $1 AND name = $2",
-        &[&flow.0, &name],
-    )
-    .await?;
-    found(changed, || format!("alias {name}"))
+// ---- aliases and schedules alike ----------------------------------------------------------
+
+/// The flow's row of that name.
+pub(super) async fn get_named<T>(
+    client: &Client,
+    rows: FlowRows<T>,
+    name: &str,
+) -> Result<Option<T>> {
+    let sql = rows.table.get(Backend::Postgres);
+    one(client, &sql, &[&rows.flow.0, &name], rows.table.decode).await
 }
 
-pub(super) async fn list_aliases(
+pub(super) async fn delete_named<T>(client: &Client, rows: FlowRows<T>, name: &str) -> Result<()> {
+    let sql = rows.table.delete(Backend::Postgres);
+    let changed = execute(client, &sql, &[&rows.flow.0, &name]).await?;
+    found(changed, || format!("{} {name}", rows.table.what))
+}
+
+/// The flow's rows by name.
+pub(super) async fn list_named<T>(
     client: &Client,
-    flow: FlowId,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<AliasRecord>> {
-    let sql = format!(
-        "SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = $1 AND name > $2 \
-         ORDER BY name LIMIT $3"
-    );
-    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-        [&flow.0, &after.unwrap_or_default(), &sql_limit(limit)];
-    all(client, &sql, &args, decode::alias).await
+    rows: FlowRows<T>,
+    page: &Page<String>,
+) -> Result<Vec<T>> {
+    let after = page.after.as_deref().unwrap_or_default();
+    let (limit, skip) = (sql_limit(page.limit), sql_limit(page.skip));
+    let sql = rows.table.list(Backend::Postgres);
+    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&rows.flow.0, &after, &limit, &skip];
+    all(client, &sql, &args, rows.table.decode).await
 }
 
 // ---- schedules -----------------------------------------------------------------------------
@@ -186,15 +178,6 @@ pub(super) async fn create_schedule(
     })
 }
 
-pub(super) async fn get_schedule(
-    client: &Client,
-    flow: FlowId,
-    name: &str,
-) -> Result<Option<ScheduleRecord>> {
-    let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE flow_id = $1 AND name = $2");
-    one(client, &sql, &[&flow.0, &name], decode::schedule).await
-}
-
 /// Replaces the mutable fields of the schedule with that id.
 pub(super) async fn update_schedule(
     client: &Client,
@@ -219,31 +202,6 @@ pub(super) async fn update_schedule(
     Ok(schedule)
 }
 
-pub(super) async fn delete_schedule(client: &Client, flow: FlowId, name: &str) -> Result<()> {
-    let changed = execute(
-        client,
-        "DELETE FROM schedules WHERE flow_id = $1 AND name = $2",
-        &[&flow.0, &name],
-    )
-    .await?;
-    found(changed, || format!("schedule {name}"))
-}
-
-pub(super) async fn list_schedules(
-    client: &Client,
-    flow: FlowId,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<ScheduleRecord>> {
-    let sql = format!(
-        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE flow_id = $1 AND name > $2 \
-         ORDER BY name LIMIT $3"
-    );
-    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-        [&flow.0, &after.unwrap_or_default(), &sql_limit(limit)];
-    all(client, &sql, &args, decode::schedule).await
-}
-
 pub(super) async fn due_schedules(client: &Client, until: Millis) -> Result<Vec<ScheduleRecord>> {
     let sql = format!(
         "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE enabled AND next_fire_at IS NOT NULL \
@@ -254,16 +212,11 @@ pub(super) async fn due_schedules(client: &Client, until: Millis) -> Result<Vec<
 
 /// Compare-and-set on the fire time: of all nodes that saw the same due tick, exactly one
 /// moves it on.
-pub(super) async fn claim_schedule_tick(
-    client: &Client,
-    id: i64,
-    fired: Millis,
-    next: Option<Millis>,
-) -> Result<bool> {
+pub(super) async fn claim_schedule_tick(client: &Client, tick: ScheduleTick) -> Result<bool> {
     let changed = execute(
         client,
         "UPDATE schedules SET next_fire_at = $3 WHERE id = $1 AND next_fire_at = $2",
-        &[&id, &fired, &next],
+        &[&tick.schedule, &tick.fired, &tick.next],
     )
     .await?;
     Ok(changed == 1)

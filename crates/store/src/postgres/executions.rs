@@ -1,42 +1,54 @@
 //! Executions, their history, and the timer and task rows the runtime resumes from.
 
 use deadpool_postgres::GenericClient;
-use futures_util::future::try_join_all;
+use futures_util::future::{try_join, try_join_all, try_join3};
 use sluice_engine::{EventId, HistoryEvent, Millis};
+use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
 use super::codec::{Client, all, all_of, failed, inserting, one, prepared, sql_limit, transaction};
-use crate::decode::{self, EVENT_COLUMNS, EXECUTION_COLUMNS, TIMER_COLUMNS};
+use crate::counts::{self, CountChange, Counted};
+use crate::decode::{self, COUNTED_COLUMNS, EVENT_COLUMNS, EXECUTION_COLUMNS, TIMER_COLUMNS};
 use crate::encode::EncodedStep;
-use crate::query::{self, Placeholders};
+use crate::query::{self, Backend};
 use crate::rules;
 use crate::{
-    ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowId, NewExecution, Result,
+    CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery, ExecutionRecord,
+    ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Result, StepWrite, StoreError,
     TimerRow,
 };
 
-/// Inserts the execution at version 1 and writes its first step's rows under the new id. The
-/// flow row is locked `FOR SHARE`, so a start waits for a concurrent closing update and then
-/// sees it.
+/// Counts of one flow are spread over this many rows per minute and status, so that
+/// concurrent steps of its executions seldom wait for each other's row lock.
+const COUNT_SHARDS: i64 = 16;
+
+/// Inserts the execution at version 1 (in the place of the run it reruns, which it replaces)
+/// and writes its first step's rows and counts under the new id. The flow row is locked
+/// `FOR SHARE`, so a start waits for a concurrent closing update and then sees it.
 pub(super) async fn create(
     client: &mut Client,
     owner: &str,
     new: &NewExecution,
-    first: &EncodedStep,
+    first: &StepWrite,
 ) -> Result<ExecutionId> {
+    let first = &EncodedStep::new(first)?;
     let tx = transaction(client).await?;
-    let lock_flow = prepared(&tx, "SELECT open FROM flows WHERE id = $1 FOR SHARE").await?;
-    let open: Option<bool> = tx
+    let lock_flow = prepared(&tx, "SELECT open, tag FROM flows WHERE id = $1 FOR SHARE").await?;
+    let flow = tx
         .query_opt(&lock_flow, &[&new.flow_id.0])
         .await
-        .map_err(failed("reading whether a flow is open"))?
-        .map(|row| row.get(0));
-    rules::open_to_new(open, new)?;
+        .map_err(failed("reading whether a flow is open"))?;
+    rules::open_to_new(flow.as_ref().map(|row| row.get(0)), new)?;
+    let tag: Option<String> = flow.and_then(|row| row.get(1));
+    let (listed_at, mut changes) = match new.reruns {
+        Some(old) => replace(&tx, new.flow_id, old).await?,
+        None => (new.now, Vec::new()),
+    };
     let insert = prepared(
         &tx,
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
-         started_at, stopped_at, state, version, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10) RETURNING id",
+         started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14) RETURNING id",
     )
     .await?;
     let row = tx
@@ -51,8 +63,12 @@ pub(super) async fn create(
                 &first.status,
                 &first.started_at,
                 &first.stopped_at,
+                &first.error,
+                &first.cause,
                 &first.state,
                 &new.now,
+                &tag,
+                &listed_at,
             ],
         )
         .await
@@ -61,52 +77,142 @@ pub(super) async fn create(
             new.name, new.flow_name
         )))?;
     let id = ExecutionId(row.get(0));
-    write_step_rows(&tx, owner, id, first).await?;
+    changes.extend(counted_changes(new.flow_id, id, None, first.counted));
+    try_join(
+        write_step_rows(&tx, owner, id, first),
+        add_counts(&tx, &changes),
+    )
+    .await?;
     tx.commit()
         .await
         .map_err(failed("committing an execution"))?;
     Ok(id)
 }
 
-/// Compare-and-set on the version, then the step's rows, in one transaction.
-pub(super) async fn commit(
-    client: &mut Client,
-    owner: &str,
+/// A count change of one execution, with the row it goes to.
+type RowChange = (FlowId, i64, CountChange);
+
+fn counted_changes(
+    flow: FlowId,
     id: ExecutionId,
-    expected_version: i64,
-    step: &EncodedStep,
-) -> Result<()> {
+    before: Option<Counted>,
+    after: Counted,
+) -> Vec<RowChange> {
+    let shard = id.0.rem_euclid(COUNT_SHARDS);
+    counts::changes(before, Some(after))
+        .into_iter()
+        .map(|change| (flow, shard, change))
+        .collect()
+}
+
+/// Marks `old` replaced by a rerun; returns its place in listings and the move of its counts
+/// out of the latest runs'.
+async fn replace<C: GenericClient>(
+    tx: &C,
+    flow: FlowId,
+    old: ExecutionId,
+) -> Result<(i64, Vec<RowChange>)> {
+    let sql = format!(
+        "WITH old AS (SELECT {COUNTED_COLUMNS} FROM executions e \
+         WHERE e.id = $1 AND e.flow_id = $2 FOR UPDATE) \
+         UPDATE executions SET superseded = TRUE FROM old WHERE executions.id = $1 \
+         RETURNING old.*"
+    );
+    let row = one(tx, &sql, &[&old.0, &flow.0], decode::counted)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("execution {old} of flow {}", flow.0)))?;
+    let replaced = Counted {
+        latest: false,
+        ..row.counted
+    };
+    let changes = counted_changes(flow, old, Some(row.counted), replaced);
+    Ok((row.listed_at, changes))
+}
+
+/// Compare-and-set on the version, then the step's rows and counts, in one transaction. The
+/// update returns the row as it was, so the counts move without another round trip.
+pub(super) async fn commit(client: &mut Client, owner: &str, write: &StepWrite) -> Result<()> {
+    let step = &EncodedStep::new(write)?;
+    let (id, expected_version) = (write.execution, write.expected_version);
     let tx = transaction(client).await?;
     let update = prepared(
         &tx,
-        "UPDATE executions SET state = $1, status = $2, started_at = $3, stopped_at = $4, \
-         version = version + 1 WHERE id = $5 AND version = $6",
+        &format!(
+            "WITH old AS (SELECT {COUNTED_COLUMNS} FROM executions e \
+             WHERE e.id = $7 AND e.version = $8 FOR UPDATE) \
+             UPDATE executions SET state = $1, status = $2, started_at = $3, stopped_at = $4, \
+             error = $5, cause = $6, version = version + 1 FROM old \
+             WHERE executions.id = $7 RETURNING old.*"
+        ),
     )
     .await?;
-    let changed = tx
-        .execute(
+    let before = tx
+        .query_opt(
             &update,
             &[
                 &step.state,
                 &step.status,
                 &step.started_at,
                 &step.stopped_at,
+                &step.error,
+                &step.cause,
                 &id.0,
                 &expected_version,
             ],
         )
         .await
         .map_err(failed("updating an execution"))?;
-    if changed == 0 {
+    let Some(before) = before
+        .as_ref()
+        .map(|row| decode::counted(row))
+        .transpose()?
+    else {
         let found: Option<i64> = tx
             .query_opt("SELECT version FROM executions WHERE id = $1", &[&id.0])
             .await
             .map_err(failed("reading an execution"))?
             .map(|row| row.get(0));
         return Err(rules::step_refused(id, expected_version, found));
-    }
-    write_step_rows(&tx, owner, id, step).await?;
+    };
+    let after = Counted {
+        latest: before.counted.latest,
+        ..step.counted
+    };
+    let changes = counted_changes(before.flow_id, id, Some(before.counted), after);
+    try_join(
+        write_step_rows(&tx, owner, id, step),
+        add_counts(&tx, &changes),
+    )
+    .await?;
     tx.commit().await.map_err(failed("committing a step"))
+}
+
+/// Applies count changes, pipelined.
+async fn add_counts<C: GenericClient>(tx: &C, changes: &[RowChange]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let upsert = prepared(tx, counts::UPSERT).await?;
+    try_join_all(changes.iter().map(|(flow, shard, change)| {
+        let upsert = &upsert;
+        async move {
+            let args: [&(dyn ToSql + Sync); 8] = [
+                &flow.0,
+                &change.minute,
+                &change.status,
+                &change.latest,
+                shard,
+                &change.executions,
+                &change.finished,
+                &change.duration_ms,
+            ];
+            tx.execute(upsert, &args)
+                .await
+                .map_err(failed("counting an execution"))
+        }
+    }))
+    .await
+    .map(drop)
 }
 
 const INSERT_EVENT: &str = "INSERT INTO history (execution_id, event_id, schedule_id, step, time, type, detail) \
@@ -121,7 +227,9 @@ const UPSERT_TASK: &str = "INSERT INTO tasks (execution_id, op, call, owner) \
      SET call = EXCLUDED.call, owner = EXCLUDED.owner";
 
 /// Removals first, then additions, so a reused op id keeps its new row. The statements of
-/// each phase are pipelined: sent together, run in order, answered together.
+/// each phase are pipelined: sent together, run in order, answered together; joined in order,
+/// so a failure is the first failing statement's (those after it only say the transaction is
+/// aborted).
 async fn write_step_rows<C: GenericClient>(
     tx: &C,
     owner: &str,
@@ -145,7 +253,7 @@ async fn write_step_rows<C: GenericClient>(
             .await
             .map_err(failed("deleting a task"))
     }));
-    tokio::try_join!(timers_removed, tasks_removed)?;
+    try_join(timers_removed, tasks_removed).await?;
 
     let events = try_join_all(step.events.iter().map(|event| async {
         let args: [&(dyn ToSql + Sync); 7] = [
@@ -171,12 +279,12 @@ async fn write_step_rows<C: GenericClient>(
             .await
             .map_err(failed("inserting a task"))
     }));
-    tokio::try_join!(events, timers_added, tasks_added)?;
+    try_join3(events, timers_added, tasks_added).await?;
     Ok(())
 }
 
 pub(super) async fn get(client: &Client, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
-    let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1");
+    let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.id = $1");
     one(client, &sql, &[&id.0], decode::execution).await
 }
 
@@ -185,27 +293,55 @@ pub(super) async fn find(
     flow: FlowId,
     name: &ExecutionName,
 ) -> Result<Option<ExecutionRecord>> {
-    let sql =
-        format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE flow_id = $1 AND name = $2");
-    one(client, &sql, &[&flow.0, &name.0], decode::execution).await
+    let args: [&(dyn ToSql + Sync); 2] = [&flow.0, &name.0];
+    let sql = format!(
+        "SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.flow_id = $1 AND e.name = $2"
+    );
+    one(client, &sql, &args, decode::execution).await
 }
 
 pub(super) async fn list(
     client: &Client,
-    flow: FlowId,
-    filter: &ExecutionFilter,
-    after: Option<&ExecutionName>,
-    limit: usize,
+    query: &ExecutionQuery,
+    page: &Page<ExecutionCursor>,
 ) -> Result<Vec<ExecutionRecord>> {
-    let sql = query::executions_by_name(
-        EXECUTION_COLUMNS,
-        flow,
-        filter,
-        after,
-        limit,
-        Placeholders::Numbered,
-    );
+    let sql = query::executions(query, page, Backend::Postgres);
     all_of(client, &sql, decode::execution).await
+}
+
+pub(super) async fn summaries(
+    client: &Client,
+    query: &ExecutionQuery,
+    page: &Page<ExecutionCursor>,
+) -> Result<Vec<ExecutionSummary>> {
+    let sql = query::summaries(query, page, Backend::Postgres);
+    all_of(client, &sql, decode::summary).await
+}
+
+/// Adds up the counts' parts (see [`query::count_executions`]), read in one repeatable-read
+/// transaction so they are of one moment.
+pub(super) async fn count(client: &mut Client, query: &ExecutionQuery) -> Result<u64> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(failed("starting a read"))?;
+    let parts = query::count_executions(query, Backend::Postgres);
+    let counted = try_join_all(parts.iter().map(|part| all_of(&tx, part, decode::number))).await?;
+    tx.commit().await.map_err(failed("ending a read"))?;
+    let total: i64 = counted.into_iter().flatten().sum();
+    Ok(u64::try_from(total).unwrap_or_default())
+}
+
+pub(super) async fn minute_counts(
+    client: &Client,
+    query: &CountsQuery,
+) -> Result<Vec<MinuteCounts>> {
+    let sql = query::minute_counts(query, Backend::Postgres);
+    let rows = all_of(client, &sql, decode::minute_status).await?;
+    Ok(decode::minutes(rows))
 }
 
 pub(super) async fn active(client: &Client, flow: FlowId) -> Result<Vec<ExecutionId>> {
@@ -223,22 +359,16 @@ pub(super) async fn active(client: &Client, flow: FlowId) -> Result<Vec<Executio
 pub(super) async fn history(
     client: &Client,
     execution: ExecutionId,
-    after: EventId,
-    limit: usize,
+    page: &Page<EventId>,
 ) -> Result<Vec<HistoryEvent>> {
-    // Event ids past i64::MAX cannot be stored, so "after" such an id there is nothing.
-    let after = i64::try_from(after.0).unwrap_or(i64::MAX);
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM history WHERE execution_id = $1 AND event_id > $2 \
-         ORDER BY event_id LIMIT $3"
+         ORDER BY event_id LIMIT $3 OFFSET $4"
     );
-    all(
-        client,
-        &sql,
-        &[&execution.0, &after, &sql_limit(limit)],
-        |row| decode::event(row, execution),
-    )
-    .await
+    let after = decode::event_after(page);
+    let (limit, skip) = (sql_limit(page.limit), sql_limit(page.skip));
+    let args: [&(dyn ToSql + Sync); 4] = [&execution.0, &after, &limit, &skip];
+    all(client, &sql, &args, |row| decode::event(row, execution)).await
 }
 
 /// The timers of `owner` firing at or before `until`.

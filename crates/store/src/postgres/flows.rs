@@ -1,12 +1,15 @@
 //! Flows and their revisions.
 
 use deadpool_postgres::GenericClient;
-use sluice_engine::Millis;
 
-use super::codec::{Client, all, backend, failed, inserting, one, sql_limit, to_json, transaction};
+use super::codec::{Client, all_of, backend, failed, inserting, one, to_json, transaction};
 use crate::decode::{self, FLOW_COLUMNS, FLOW_FROM};
+use crate::query::{self, Backend};
 use crate::rules::{self, no_flow};
-use crate::{FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, NewFlow, Result, TenantId};
+use crate::{
+    FlowDefinition, FlowId, FlowName, FlowQuery, FlowRecord, FlowUpdate, NewFlow, Page, Result,
+    TenantId,
+};
 
 pub(super) async fn create(client: &mut Client, flow: &NewFlow) -> Result<FlowRecord> {
     let what = format!("flow {}", flow.name);
@@ -15,8 +18,8 @@ pub(super) async fn create(client: &mut Client, flow: &NewFlow) -> Result<FlowRe
     let row = tx
         .query_one(
             "INSERT INTO flows (tenant, name, description, dialect, role_arn, mode, \
-             attributes, revision, open, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, TRUE, $8, $8) RETURNING id",
+             attributes, tag, revision, open, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, TRUE, $9, $9) RETURNING id",
             &[
                 &flow.tenant.0,
                 &flow.name.0,
@@ -25,6 +28,7 @@ pub(super) async fn create(client: &mut Client, flow: &NewFlow) -> Result<FlowRe
                 &flow.role_arn,
                 &flow.mode.as_str(),
                 &attributes,
+                &flow.tag,
                 &flow.now,
             ],
         )
@@ -85,17 +89,16 @@ pub(super) async fn definition(
 /// See [`rules::flow_change`]; the flow row is locked from the read to the commit.
 pub(super) async fn update(
     client: &mut Client,
-    tenant: &TenantId,
-    name: &FlowName,
-    expected_revision: i64,
+    expected: &FlowRecord,
     update: FlowUpdate,
-    now: Millis,
 ) -> Result<FlowRecord> {
+    let (tenant, name) = (&expected.tenant, &expected.name);
     let tx = transaction(client).await?;
     let current = live(&tx, tenant, name, true)
         .await?
         .ok_or_else(|| no_flow(name))?;
-    let change = rules::flow_change(current, expected_revision, update)?;
+    let now = update.now;
+    let change = rules::flow_change(current, expected.revision, update)?;
     if let Some((revision, definition)) = &change.new_revision {
         insert_revision(&tx, change.id, *revision, definition).await?;
     }
@@ -148,22 +151,20 @@ pub(super) async fn delete(
 
 pub(super) async fn list(
     client: &Client,
-    tenant: &TenantId,
-    after: Option<&FlowName>,
-    limit: usize,
+    query: &FlowQuery,
+    page: &Page<FlowName>,
 ) -> Result<Vec<FlowRecord>> {
-    let sql = format!(
-        "SELECT {FLOW_COLUMNS} FROM {FLOW_FROM} WHERE f.tenant = $1 AND NOT f.deleted \
-         AND f.name > $2 ORDER BY f.name LIMIT $3"
-    );
-    let after = after.map_or("", FlowName::as_str);
-    all(
-        client,
-        &sql,
-        &[&tenant.0, &after, &sql_limit(limit)],
-        decode::flow,
-    )
-    .await
+    let sql = query::flows(query, page, Backend::Postgres);
+    all_of(client, &sql, decode::flow).await
+}
+
+pub(super) async fn count(client: &Client, query: &FlowQuery) -> Result<u64> {
+    let sql = query::count_flows(query, Backend::Postgres);
+    let counted = all_of(client, &sql, decode::number).await?;
+    Ok(counted
+        .into_iter()
+        .map(|n| u64::try_from(n).unwrap_or_default())
+        .sum())
 }
 
 /// Takes the next version number of a live flow; returns it with the flow's revision.

@@ -1,9 +1,11 @@
 //! Background jobs; each belongs to the node that created it (see `nodes.rs`).
 
+use tokio_postgres::types::ToSql;
+
 use super::codec::{Client, all, execute, inserting, one, sql_limit, to_json};
 use crate::decode::{self, JOB_COLUMNS};
 use crate::rules::found;
-use crate::{JobId, JobRecord, Result, TenantId};
+use crate::{JobCursor, JobId, JobRecord, Page, Result, TenantId};
 
 pub(super) async fn create(client: &Client, owner: &str, job: &JobRecord) -> Result<()> {
     let filter = to_json(&job.filter, "a job filter")?;
@@ -66,18 +68,15 @@ pub(super) async fn get(
 pub(super) async fn list(
     client: &Client,
     tenant: &TenantId,
-    offset: usize,
-    limit: usize,
+    page: &Page<JobCursor>,
 ) -> Result<Vec<JobRecord>> {
     let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant = $1 \
-         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant = $1 AND (created_at, id) < ($2, $3) \
+         ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
     );
-    let args = [
-        &tenant.0 as _,
-        &sql_limit(limit) as _,
-        &sql_limit(offset) as _,
-    ];
+    let (created_at, id) = decode::job_after(page);
+    let (limit, skip) = (sql_limit(page.limit), sql_limit(page.skip));
+    let args: [&(dyn ToSql + Sync); 5] = [&tenant.0, &created_at, &id, &limit, &skip];
     all(client, &sql, &args, decode::job).await
 }
 

@@ -26,12 +26,14 @@ use sluice_engine::{EventId, HistoryEvent, Millis};
 use tokio::sync::broadcast;
 use tokio_postgres::NoTls;
 
-use crate::encode::EncodedStep;
+use crate::query::{ALIASES, SCHEDULES};
 use crate::rules;
 use crate::{
-    AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
-    FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Result,
-    ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId, TimerRow, VersionRecord,
+    AliasRecord, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery,
+    ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowQuery,
+    FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore, MinuteCounts,
+    NewExecution, NewFlow, NewVersion, NodeStore, Page, Result, ScheduleRecord, ScheduleStore,
+    ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
 };
 use codec::{Client, backend, execute, pooled};
 
@@ -91,7 +93,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl FlowStore for PostgresStore {
     async fn create_flow(&self, flow: NewFlow) -> Result<FlowRecord> {
         flows::create(&mut self.client().await?, &flow).await
     }
@@ -104,40 +106,33 @@ impl Store for PostgresStore {
         flows::definition(&self.client().await?, flow, revision).await
     }
 
-    async fn update_flow(
-        &self,
-        tenant: &TenantId,
-        name: &FlowName,
-        expected_revision: i64,
-        update: FlowUpdate,
-        now: Millis,
-    ) -> Result<FlowRecord> {
-        let mut client = self.client().await?;
-        flows::update(&mut client, tenant, name, expected_revision, update, now).await
+    async fn update_flow(&self, current: &FlowRecord, update: FlowUpdate) -> Result<FlowRecord> {
+        flows::update(&mut self.client().await?, current, update).await
     }
 
     async fn delete_flow(&self, tenant: &TenantId, name: &FlowName) -> Result<FlowRecord> {
         flows::delete(&mut self.client().await?, tenant, name).await
     }
 
-    async fn list_flows(
-        &self,
-        tenant: &TenantId,
-        after: Option<&FlowName>,
-        limit: usize,
-    ) -> Result<Vec<FlowRecord>> {
-        flows::list(&self.client().await?, tenant, after, limit).await
+    async fn list_flows(&self, query: &FlowQuery, page: Page<FlowName>) -> Result<Vec<FlowRecord>> {
+        flows::list(&self.client().await?, query, &page).await
     }
 
+    async fn count_flows(&self, query: &FlowQuery) -> Result<u64> {
+        flows::count(&self.client().await?, query).await
+    }
+}
+
+#[async_trait]
+impl ExecutionStore for PostgresStore {
     async fn create_execution(
         &self,
-        execution: NewExecution,
-        first: StepWrite,
+        new: NewExecution,
+        step: StepWrite,
     ) -> Result<ExecutionRecord> {
-        let encoded = EncodedStep::new(&first)?;
         let mut client = self.client().await?;
-        let id = executions::create(&mut client, &self.node, &execution, &encoded).await?;
-        Ok(rules::created_execution(id, execution, first.state))
+        let id = executions::create(&mut client, &self.node, &new, &step).await?;
+        Ok(rules::created_execution(id, new, step.state))
     }
 
     async fn get_execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
@@ -154,12 +149,26 @@ impl Store for PostgresStore {
 
     async fn list_executions(
         &self,
-        flow: FlowId,
-        filter: &ExecutionFilter,
-        after: Option<&ExecutionName>,
-        limit: usize,
+        query: &ExecutionQuery,
+        page: Page<ExecutionCursor>,
     ) -> Result<Vec<ExecutionRecord>> {
-        executions::list(&self.client().await?, flow, filter, after, limit).await
+        executions::list(&self.client().await?, query, &page).await
+    }
+
+    async fn list_summaries(
+        &self,
+        query: &ExecutionQuery,
+        page: Page<ExecutionCursor>,
+    ) -> Result<Vec<ExecutionSummary>> {
+        executions::summaries(&self.client().await?, query, &page).await
+    }
+
+    async fn count_executions(&self, query: &ExecutionQuery) -> Result<u64> {
+        executions::count(&mut self.client().await?, query).await
+    }
+
+    async fn execution_counts(&self, query: &CountsQuery) -> Result<Vec<MinuteCounts>> {
+        executions::minute_counts(&self.client().await?, query).await
     }
 
     async fn active_executions(&self, flow: FlowId) -> Result<Vec<ExecutionId>> {
@@ -167,25 +176,24 @@ impl Store for PostgresStore {
     }
 
     async fn commit_step(&self, step: StepWrite) -> Result<()> {
-        let encoded = EncodedStep::new(&step)?;
-        let mut client = self.client().await?;
-        let (id, expected) = (step.execution, step.expected_version);
-        executions::commit(&mut client, &self.node, id, expected, &encoded).await
+        executions::commit(&mut self.client().await?, &self.node, &step).await
     }
 
     async fn history(
         &self,
         execution: ExecutionId,
-        after: EventId,
-        limit: usize,
+        page: Page<EventId>,
     ) -> Result<Vec<HistoryEvent>> {
-        executions::history(&self.client().await?, execution, after, limit).await
+        executions::history(&self.client().await?, execution, &page).await
     }
 
     async fn due_timers(&self, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {
         executions::due_timers(&self.client().await?, &self.node, until, limit).await
     }
+}
 
+#[async_trait]
+impl NodeStore for PostgresStore {
     async fn renew_lease(&self) -> Result<bool> {
         nodes::renew(&self.client().await?, &self.node).await
     }
@@ -212,27 +220,20 @@ impl Store for PostgresStore {
     fn signals(&self) -> broadcast::Receiver<Signal> {
         self.signals.subscribe()
     }
+}
 
-    async fn publish_version(
-        &self,
-        flow: FlowId,
-        description: &str,
-        now: Millis,
-    ) -> Result<VersionRecord> {
-        catalog::publish_version(&mut self.client().await?, flow, description, now).await
+#[async_trait]
+impl VersionStore for PostgresStore {
+    async fn publish_version(&self, version: NewVersion) -> Result<VersionRecord> {
+        catalog::publish_version(&mut self.client().await?, version).await
     }
 
     async fn get_version(&self, flow: FlowId, version: i64) -> Result<Option<VersionRecord>> {
         catalog::get_version(&self.client().await?, flow, version).await
     }
 
-    async fn list_versions(
-        &self,
-        flow: FlowId,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<VersionRecord>> {
-        catalog::list_versions(&self.client().await?, flow, before, limit).await
+    async fn list_versions(&self, flow: FlowId, page: Page<i64>) -> Result<Vec<VersionRecord>> {
+        catalog::list_versions(&self.client().await?, flow, &page).await
     }
 
     async fn delete_version(&self, flow: FlowId, version: i64) -> Result<()> {
@@ -244,7 +245,8 @@ impl Store for PostgresStore {
     }
 
     async fn get_alias(&self, flow: FlowId, name: &str) -> Result<Option<AliasRecord>> {
-        catalog::get_alias(&self.client().await?, flow, name).await
+        let client = self.client().await?;
+        catalog::get_named(&client, ALIASES.of(flow), name).await
     }
 
     async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
@@ -252,24 +254,24 @@ impl Store for PostgresStore {
     }
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()> {
-        catalog::delete_alias(&self.client().await?, flow, name).await
+        catalog::delete_named(&self.client().await?, ALIASES.of(flow), name).await
     }
 
-    async fn list_aliases(
-        &self,
-        flow: FlowId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AliasRecord>> {
-        catalog::list_aliases(&self.client().await?, flow, after, limit).await
+    async fn list_aliases(&self, flow: FlowId, page: Page<String>) -> Result<Vec<AliasRecord>> {
+        let client = self.client().await?;
+        catalog::list_named(&client, ALIASES.of(flow), &page).await
     }
+}
 
+#[async_trait]
+impl ScheduleStore for PostgresStore {
     async fn create_schedule(&self, schedule: ScheduleRecord) -> Result<ScheduleRecord> {
         catalog::create_schedule(&self.client().await?, schedule).await
     }
 
     async fn get_schedule(&self, flow: FlowId, name: &str) -> Result<Option<ScheduleRecord>> {
-        catalog::get_schedule(&self.client().await?, flow, name).await
+        let client = self.client().await?;
+        catalog::get_named(&client, SCHEDULES.of(flow), name).await
     }
 
     async fn update_schedule(&self, schedule: ScheduleRecord) -> Result<ScheduleRecord> {
@@ -277,31 +279,29 @@ impl Store for PostgresStore {
     }
 
     async fn delete_schedule(&self, flow: FlowId, name: &str) -> Result<()> {
-        catalog::delete_schedule(&self.client().await?, flow, name).await
+        catalog::delete_named(&self.client().await?, SCHEDULES.of(flow), name).await
     }
 
     async fn list_schedules(
         &self,
         flow: FlowId,
-        after: Option<&str>,
-        limit: usize,
+        page: Page<String>,
     ) -> Result<Vec<ScheduleRecord>> {
-        catalog::list_schedules(&self.client().await?, flow, after, limit).await
+        let client = self.client().await?;
+        catalog::list_named(&client, SCHEDULES.of(flow), &page).await
     }
 
     async fn due_schedules(&self, until: Millis) -> Result<Vec<ScheduleRecord>> {
         catalog::due_schedules(&self.client().await?, until).await
     }
 
-    async fn claim_schedule_tick(
-        &self,
-        id: i64,
-        fired: Millis,
-        next: Option<Millis>,
-    ) -> Result<bool> {
-        catalog::claim_schedule_tick(&self.client().await?, id, fired, next).await
+    async fn claim_schedule_tick(&self, tick: ScheduleTick) -> Result<bool> {
+        catalog::claim_schedule_tick(&self.client().await?, tick).await
     }
+}
 
+#[async_trait]
+impl JobStore for PostgresStore {
     async fn create_job(&self, job: JobRecord) -> Result<()> {
         jobs::create(&self.client().await?, &self.node, &job).await
     }
@@ -314,13 +314,8 @@ impl Store for PostgresStore {
         jobs::get(&self.client().await?, tenant, id).await
     }
 
-    async fn list_jobs(
-        &self,
-        tenant: &TenantId,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<JobRecord>> {
-        jobs::list(&self.client().await?, tenant, offset, limit).await
+    async fn list_jobs(&self, tenant: &TenantId, page: Page<JobCursor>) -> Result<Vec<JobRecord>> {
+        jobs::list(&self.client().await?, tenant, &page).await
     }
 
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {

@@ -6,32 +6,26 @@ use sluice_engine::Millis;
 use super::codec::{all, failed, inserting, one, sql_limit, to_json};
 use super::flows;
 use crate::decode::{self, ALIAS_COLUMNS, SCHEDULE_COLUMNS, VERSION_COLUMNS};
-use crate::rules::found;
-use crate::{AliasRecord, FlowId, Result, ScheduleRecord, StoreError, VersionRecord};
+use crate::query::{ALIASES, Backend, FlowRows};
+use crate::rules::{self, found};
+use crate::{
+    AliasRecord, FlowId, NewVersion, Page, Result, ScheduleRecord, ScheduleTick, StoreError,
+    VersionRecord,
+};
 
 // ---- versions ------------------------------------------------------------------------------
 
 /// Takes the flow's next version number (a counter on the flow, so a deleted version's number
 /// is never handed out again) and snapshots its current revision.
-pub(super) fn publish_version(
-    conn: &Connection,
-    flow: FlowId,
-    description: String,
-    now: Millis,
-) -> Result<VersionRecord> {
+pub(super) fn publish_version(conn: &Connection, new: NewVersion) -> Result<VersionRecord> {
+    let flow = new.flow_id;
     let (revision, version) = flows::take_version_number(conn, flow)?;
     conn.prepare_cached(&format!(
         "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
     ))
-    .and_then(|mut s| s.execute(params![flow.0, version, revision, description, now]))
+    .and_then(|mut s| s.execute(params![flow.0, version, revision, new.description, new.now]))
     .map_err(inserting(&format!("version {version} of flow {}", flow.0)))?;
-    Ok(VersionRecord {
-        flow_id: flow,
-        version,
-        revision,
-        description,
-        created_at: now,
-    })
+    Ok(rules::published(new, version, revision))
 }
 
 pub(super) fn get_version(
@@ -53,21 +47,15 @@ pub(super) fn get_version(
 pub(super) fn list_versions(
     conn: &Connection,
     flow: FlowId,
-    before: Option<i64>,
-    limit: usize,
+    page: &Page<i64>,
 ) -> Result<Vec<VersionRecord>> {
     let query = format!(
         "SELECT {VERSION_COLUMNS} FROM versions WHERE flow_id = ?1 AND version < ?2 \
-         ORDER BY version DESC LIMIT ?3"
+         ORDER BY version DESC LIMIT ?3 OFFSET ?4"
     );
-    let before = before.unwrap_or(i64::MAX);
-    all(
-        conn,
-        &query,
-        params![flow.0, before, sql_limit(limit)],
-        decode::version,
-        "listing versions",
-    )
+    let before = page.after.unwrap_or(i64::MAX);
+    let args = params![flow.0, before, sql_limit(page.limit), sql_limit(page.skip)];
+    all(conn, &query, args, decode::version, "listing versions")
 }
 
 pub(super) fn delete_version(conn: &Connection, flow: FlowId, version: i64) -> Result<()> {
@@ -103,21 +91,6 @@ pub(super) fn create_alias(conn: &Connection, alias: AliasRecord) -> Result<Alia
     Ok(alias)
 }
 
-pub(super) fn get_alias(
-    conn: &Connection,
-    flow: FlowId,
-    name: &str,
-) -> Result<Option<AliasRecord>> {
-    let query = format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = ?1 AND name = ?2");
-    one(
-        conn,
-        &query,
-        params![flow.0, name],
-        decode::alias,
-        "reading an alias",
-    )
-}
-
 /// Replaces the description and routing; `created_at` stays as stored.
 pub(super) fn update_alias(conn: &Connection, alias: AliasRecord) -> Result<AliasRecord> {
     let routing = to_json(&alias.routing, "alias routing")?;
@@ -135,35 +108,54 @@ pub(super) fn update_alias(conn: &Connection, alias: AliasRecord) -> Result<Alia
         )
         .map_err(failed("updating an alias"))?;
     found(changed as u64, || format!("alias {}", alias.name))?;
-    get_alias(conn, alias.flow_id, &alias.name)?
+    get_named(conn, ALIASES.of(alias.flow_id), &alias.name)?
         .ok_or_else(|| StoreError::NotFound(format!("alias {}", alias.name)))
 }
 
-pub(super) fn delete_alias(conn: &Connection, flow: FlowId, name: &str) -> Result<()> {
-    let deleted = conn
-        .execute(
-            "DELETE FROM aliases WHERE flow_id = ?1 AND name = ?2",
-            params![flow.0, name],
-        )
-        .map_err(failed("deleting an alias"))?;
-    found(deleted as u64, || format!("alias {name}"))
+// ---- aliases and schedules alike ----------------------------------------------------------
+
+/// The flow's row of that name.
+pub(super) fn get_named<T>(conn: &Connection, rows: FlowRows<T>, name: &str) -> Result<Option<T>> {
+    let table = rows.table;
+    let doing = format!("reading a {}", table.what);
+    let args = params![rows.flow.0, name];
+    one(
+        conn,
+        &table.get(Backend::Sqlite),
+        args,
+        table.decode,
+        &doing,
+    )
 }
 
-pub(super) fn list_aliases(
+pub(super) fn delete_named<T>(conn: &Connection, rows: FlowRows<T>, name: &str) -> Result<()> {
+    let table = rows.table;
+    let deleted = conn
+        .execute(&table.delete(Backend::Sqlite), params![rows.flow.0, name])
+        .map_err(failed(&format!("deleting a {}", table.what)))?;
+    found(deleted as u64, || format!("{} {name}", table.what))
+}
+
+/// The flow's rows by name.
+pub(super) fn list_named<T>(
     conn: &Connection,
-    flow: FlowId,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<AliasRecord>> {
-    let query = format!(
-        "SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3"
-    );
+    rows: FlowRows<T>,
+    page: &Page<String>,
+) -> Result<Vec<T>> {
+    let (table, after) = (rows.table, page.after.clone().unwrap_or_default());
+    let args = params![
+        rows.flow.0,
+        after,
+        sql_limit(page.limit),
+        sql_limit(page.skip)
+    ];
+    let doing = format!("listing {}", table.table);
     all(
         conn,
-        &query,
-        params![flow.0, after.unwrap_or_default(), sql_limit(limit)],
-        decode::alias,
-        "listing aliases",
+        &table.list(Backend::Sqlite),
+        args,
+        table.decode,
+        &doing,
     )
 }
 
@@ -200,22 +192,6 @@ pub(super) fn create_schedule(
     })
 }
 
-pub(super) fn get_schedule(
-    conn: &Connection,
-    flow: FlowId,
-    name: &str,
-) -> Result<Option<ScheduleRecord>> {
-    let query =
-        format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE flow_id = ?1 AND name = ?2");
-    one(
-        conn,
-        &query,
-        params![flow.0, name],
-        decode::schedule,
-        "reading a schedule",
-    )
-}
-
 /// Replaces the mutable fields of the schedule with that id; its tenant, flow, name and
 /// `created_at` are never changed.
 pub(super) fn update_schedule(
@@ -241,35 +217,6 @@ pub(super) fn update_schedule(
     Ok(schedule)
 }
 
-pub(super) fn delete_schedule(conn: &Connection, flow: FlowId, name: &str) -> Result<()> {
-    let deleted = conn
-        .execute(
-            "DELETE FROM schedules WHERE flow_id = ?1 AND name = ?2",
-            params![flow.0, name],
-        )
-        .map_err(failed("deleting a schedule"))?;
-    found(deleted as u64, || format!("schedule {name}"))
-}
-
-pub(super) fn list_schedules(
-    conn: &Connection,
-    flow: FlowId,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<ScheduleRecord>> {
-    let query = format!(
-        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE flow_id = ?1 AND name > ?2 \
-         ORDER BY name LIMIT ?3"
-    );
-    all(
-        conn,
-        &query,
-        params![flow.0, after.unwrap_or_default(), sql_limit(limit)],
-        decode::schedule,
-        "listing schedules",
-    )
-}
-
 pub(super) fn due_schedules(conn: &Connection, until: Millis) -> Result<Vec<ScheduleRecord>> {
     let query = format!(
         "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE enabled = 1 AND next_fire_at IS NOT NULL \
@@ -286,16 +233,11 @@ pub(super) fn due_schedules(conn: &Connection, until: Millis) -> Result<Vec<Sche
 
 /// Compare-and-set on the fire time: of all callers that saw the same due tick, exactly one
 /// moves it on.
-pub(super) fn claim_schedule_tick(
-    conn: &Connection,
-    id: i64,
-    fired: Millis,
-    next: Option<Millis>,
-) -> Result<bool> {
+pub(super) fn claim_schedule_tick(conn: &Connection, tick: ScheduleTick) -> Result<bool> {
     conn.prepare_cached(
         "UPDATE schedules SET next_fire_at = ?3 WHERE id = ?1 AND next_fire_at = ?2",
     )
-    .and_then(|mut s| s.execute(params![id, fired, next]))
+    .and_then(|mut s| s.execute(params![tick.schedule, tick.fired, tick.next]))
     .map(|changed| changed == 1)
     .map_err(failed("claiming a schedule tick"))
 }

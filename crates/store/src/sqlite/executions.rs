@@ -1,29 +1,46 @@
-//! Executions, their history, and the timer and task rows the runtime resumes from.
+//! Executions, their history, their counts, and the timer and task rows the runtime resumes
+//! from.
+
+use std::sync::LazyLock;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use sluice_engine::{EventId, HistoryEvent, Millis};
 
 use super::codec::{all, all_of, failed, inserting, one, sql_limit};
-use crate::decode::{self, EVENT_COLUMNS, EXECUTION_COLUMNS, TASK_COLUMNS, TIMER_COLUMNS};
+use crate::counts::{self, CountChange, Counted};
+use crate::decode::{
+    self, COUNTED_COLUMNS, CountedRow, EVENT_COLUMNS, EXECUTION_COLUMNS, TASK_COLUMNS,
+    TIMER_COLUMNS,
+};
 pub(super) use crate::encode::EncodedStep;
-use crate::query::{self, Placeholders};
+use crate::query::{self, Backend};
 use crate::rules;
 use crate::{
-    ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowId, NewExecution, Result,
-    StoreError, TaskRow, TimerRow,
+    CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery, ExecutionRecord,
+    ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Result, StoreError, TaskRow,
+    TimerRow,
 };
 
-/// Inserts the execution at version 1 and writes its first step's rows under the new id.
+/// One writer: no two transactions ever contend for a row of the counts.
+const COUNT_SHARDS: i64 = 1;
+
+/// Inserts the execution at version 1 (in the place of the run it reruns, which it replaces)
+/// and writes its first step's rows and counts under the new id.
 pub(super) fn create(
     conn: &Connection,
     new: &NewExecution,
     first: &EncodedStep,
 ) -> Result<ExecutionId> {
     ensure_open(conn, new)?;
+    let listed_at = match new.reruns {
+        Some(old) => replace(conn, new.flow_id, old)?,
+        None => new.now,
+    };
     conn.prepare_cached(
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
-         started_at, stopped_at, state, version, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)",
+         started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13 \
+         FROM flows WHERE id = ?2",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -35,8 +52,11 @@ pub(super) fn create(
             first.status,
             first.started_at,
             first.stopped_at,
+            first.error,
+            first.cause,
             first.state,
-            new.now
+            new.now,
+            listed_at
         ])
     })
     .map_err(inserting(&format!(
@@ -45,7 +65,8 @@ pub(super) fn create(
     )))?;
     let id = ExecutionId(conn.last_insert_rowid());
     write_step_rows(conn, id, first)?;
-    Ok(id)
+    let changes = counts::changes(None, Some(first.counted));
+    add_counts(conn, new.flow_id, id, &changes)
 }
 
 /// Refuses a start of a closed flow inside the creating transaction: the writer runs one
@@ -58,18 +79,52 @@ fn ensure_open(conn: &Connection, new: &NewExecution) -> Result<()> {
     rules::open_to_new(open, new)
 }
 
-/// Compare-and-set on the version, then the step's rows. Any failure fails the whole command
-/// (its savepoint is rolled back), so a conflict writes nothing.
+/// Marks `old` replaced by a rerun and moves it out of the latest runs' counts; returns its
+/// place in listings.
+fn replace(conn: &Connection, flow: FlowId, old: ExecutionId) -> Result<i64> {
+    let row = counted_row(conn, old)?
+        .filter(|row| row.flow_id == flow)
+        .ok_or_else(|| StoreError::NotFound(format!("execution {old} of flow {}", flow.0)))?;
+    conn.prepare_cached("UPDATE executions SET superseded = 1 WHERE id = ?1")
+        .and_then(|mut s| s.execute([old.0]))
+        .map_err(failed("replacing a run"))?;
+    let replaced = Counted {
+        latest: false,
+        ..row.counted
+    };
+    add_counts(
+        conn,
+        flow,
+        old,
+        &counts::changes(Some(row.counted), Some(replaced)),
+    )
+    .map(|_| row.listed_at)
+}
+
+fn counted_row(conn: &Connection, id: ExecutionId) -> Result<Option<CountedRow>> {
+    let query = format!("SELECT {COUNTED_COLUMNS} FROM executions e WHERE e.id = ?1");
+    one(
+        conn,
+        &query,
+        [id.0],
+        decode::counted,
+        "reading an execution",
+    )
+}
+
+/// Compare-and-set on the version, then the step's rows and counts. Any failure fails the
+/// whole command (its savepoint is rolled back), so a conflict writes nothing.
 pub(super) fn commit(
     conn: &Connection,
     id: ExecutionId,
     expected_version: i64,
     step: &EncodedStep,
 ) -> Result<()> {
+    let before = counted_row(conn, id)?;
     let changed = conn
         .prepare_cached(
             "UPDATE executions SET state = ?1, status = ?2, started_at = ?3, stopped_at = ?4, \
-             version = version + 1 WHERE id = ?5 AND version = ?6",
+             error = ?5, cause = ?6, version = version + 1 WHERE id = ?7 AND version = ?8",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -77,15 +132,23 @@ pub(super) fn commit(
                 step.status,
                 step.started_at,
                 step.stopped_at,
+                step.error,
+                step.cause,
                 id.0,
                 expected_version
             ])
         })
         .map_err(failed("updating an execution"))?;
-    if changed == 0 {
+    let Some(before) = before.filter(|_| changed > 0) else {
         return Err(why_unchanged(conn, id, expected_version)?);
-    }
-    write_step_rows(conn, id, step)
+    };
+    write_step_rows(conn, id, step)?;
+    let after = Counted {
+        latest: before.counted.latest,
+        ..step.counted
+    };
+    let changes = counts::changes(Some(before.counted), Some(after));
+    add_counts(conn, before.flow_id, id, &changes).map(drop)
 }
 
 fn why_unchanged(conn: &Connection, id: ExecutionId, expected_version: i64) -> Result<StoreError> {
@@ -98,6 +161,39 @@ fn why_unchanged(conn: &Connection, id: ExecutionId, expected_version: i64) -> R
         .optional()
         .map_err(failed("reading an execution"))?;
     Ok(rules::step_refused(id, expected_version, version))
+}
+
+/// `counts::UPSERT` with SQLite's placeholders.
+static UPSERT_COUNT: LazyLock<String> = LazyLock::new(|| counts::UPSERT.replace('$', "?"));
+
+/// Applies count changes of execution `id`; returns `id`.
+fn add_counts(
+    conn: &Connection,
+    flow: FlowId,
+    id: ExecutionId,
+    changes: &[CountChange],
+) -> Result<ExecutionId> {
+    if changes.is_empty() {
+        return Ok(id);
+    }
+    let mut upsert = conn
+        .prepare_cached(&UPSERT_COUNT)
+        .map_err(failed("preparing a count"))?;
+    for change in changes {
+        upsert
+            .execute(params![
+                flow.0,
+                change.minute,
+                change.status,
+                change.latest,
+                id.0.rem_euclid(COUNT_SHARDS),
+                change.executions,
+                change.finished,
+                change.duration_ms
+            ])
+            .map_err(failed("counting an execution"))?;
+    }
+    Ok(id)
 }
 
 /// Removals first: they name ops that ended, additions name ops that began, so the order only
@@ -172,7 +268,7 @@ fn delete_ops(conn: &Connection, delete: &str, id: ExecutionId, ops: &[i64]) -> 
 }
 
 pub(super) fn get(conn: &Connection, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
-    let query = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = ?1");
+    let query = format!("SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.id = ?1");
     one(
         conn,
         &query,
@@ -187,12 +283,14 @@ pub(super) fn find(
     flow: FlowId,
     name: &ExecutionName,
 ) -> Result<Option<ExecutionRecord>> {
-    let query =
-        format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE flow_id = ?1 AND name = ?2");
+    let query = format!(
+        "SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.flow_id = ?1 AND e.name = ?2"
+    );
+    let args = params![flow.0, name.0];
     one(
         conn,
         &query,
-        params![flow.0, name.0],
+        args,
         decode::execution,
         "reading an execution",
     )
@@ -200,20 +298,46 @@ pub(super) fn find(
 
 pub(super) fn list(
     conn: &Connection,
-    flow: FlowId,
-    filter: &ExecutionFilter,
-    after: Option<&ExecutionName>,
-    limit: usize,
+    query: &ExecutionQuery,
+    page: &Page<ExecutionCursor>,
 ) -> Result<Vec<ExecutionRecord>> {
-    let sql = query::executions_by_name(
-        EXECUTION_COLUMNS,
-        flow,
-        filter,
-        after,
-        limit,
-        Placeholders::Anonymous,
-    );
+    let sql = query::executions(query, page, Backend::Sqlite);
     all_of(conn, &sql, decode::execution, "listing executions")
+}
+
+pub(super) fn summaries(
+    conn: &Connection,
+    query: &ExecutionQuery,
+    page: &Page<ExecutionCursor>,
+) -> Result<Vec<ExecutionSummary>> {
+    let sql = query::summaries(query, page, Backend::Sqlite);
+    all_of(conn, &sql, decode::summary, "listing executions")
+}
+
+/// Adds up the counts' parts (see [`query::count_executions`]) in one read transaction, so
+/// they are of one moment.
+pub(super) fn count(conn: &Connection, query: &ExecutionQuery) -> Result<u64> {
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(failed("starting a read"))?;
+    let mut total = 0_i64;
+    for part in query::count_executions(query, Backend::Sqlite) {
+        let counted = all_of(&tx, &part, decode::number, "counting executions")?;
+        total += counted.into_iter().sum::<i64>();
+    }
+    tx.commit().map_err(failed("ending a read"))?;
+    Ok(u64::try_from(total).unwrap_or_default())
+}
+
+pub(super) fn minute_counts(conn: &Connection, query: &CountsQuery) -> Result<Vec<MinuteCounts>> {
+    let sql = query::minute_counts(query, Backend::Sqlite);
+    let rows = all_of(
+        conn,
+        &sql,
+        decode::minute_status,
+        "reading execution counts",
+    )?;
+    Ok(decode::minutes(rows))
 }
 
 pub(super) fn active(conn: &Connection, flow: FlowId) -> Result<Vec<ExecutionId>> {
@@ -231,19 +355,18 @@ pub(super) fn active(conn: &Connection, flow: FlowId) -> Result<Vec<ExecutionId>
 pub(super) fn history(
     conn: &Connection,
     id: ExecutionId,
-    after: EventId,
-    limit: usize,
+    page: &Page<EventId>,
 ) -> Result<Vec<HistoryEvent>> {
-    // Event ids past i64::MAX cannot be stored, so "after" such an id there is nothing.
-    let after = i64::try_from(after.0).unwrap_or(i64::MAX);
     let query = format!(
         "SELECT {EVENT_COLUMNS} FROM history WHERE execution_id = ?1 AND event_id > ?2 \
-         ORDER BY event_id LIMIT ?3"
+         ORDER BY event_id LIMIT ?3 OFFSET ?4"
     );
+    let after = decode::event_after(page);
+    let args = params![id.0, after, sql_limit(page.limit), sql_limit(page.skip)];
     all(
         conn,
         &query,
-        params![id.0, after, sql_limit(limit)],
+        args,
         |row| decode::event(row, id),
         "reading history",
     )
@@ -252,13 +375,8 @@ pub(super) fn history(
 pub(super) fn due_timers(conn: &Connection, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {
     let query =
         format!("SELECT {TIMER_COLUMNS} FROM timers WHERE fire_at <= ?1 ORDER BY fire_at LIMIT ?2");
-    all(
-        conn,
-        &query,
-        params![until, sql_limit(limit)],
-        decode::timer,
-        "reading due timers",
-    )
+    let args = params![until, sql_limit(limit)];
+    all(conn, &query, args, decode::timer, "reading due timers")
 }
 
 pub(super) fn pending_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {

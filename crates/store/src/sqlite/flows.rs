@@ -1,19 +1,23 @@
 //! Flows and their revisions.
 
 use rusqlite::{Connection, OptionalExtension, params};
-use sluice_engine::Millis;
 
-use super::codec::{all, backend, failed, inserting, one, sql_limit, to_json};
+use super::codec::{all_of, backend, failed, inserting, one, to_json};
 use crate::decode::{self, FLOW_COLUMNS, FLOW_FROM};
+use crate::query::{self, Backend};
 use crate::rules::{self, no_flow};
-use crate::{FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, NewFlow, Result, TenantId};
+use crate::{
+    FlowDefinition, FlowId, FlowName, FlowQuery, FlowRecord, FlowUpdate, NewFlow, Page, Result,
+    TenantId,
+};
 
 pub(super) fn create(conn: &Connection, flow: &NewFlow) -> Result<FlowRecord> {
     let what = format!("flow {}", flow.name);
     let attributes = to_json(&flow.attributes, "flow attributes")?;
     conn.prepare_cached(
         "INSERT INTO flows (tenant, name, description, dialect, role_arn, mode, attributes, \
-         revision, open, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, 1, ?8, ?8)",
+         tag, revision, open, created_at, modified_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1, ?9, ?9)",
     )
     .and_then(|mut insert| {
         insert.execute(params![
@@ -24,6 +28,7 @@ pub(super) fn create(conn: &Connection, flow: &NewFlow) -> Result<FlowRecord> {
             flow.role_arn,
             flow.mode.as_str(),
             attributes,
+            flow.tag,
             flow.now
         ])
     })
@@ -82,14 +87,13 @@ pub(super) fn definition(
 /// flow changed.
 pub(super) fn update(
     conn: &Connection,
-    tenant: &TenantId,
-    name: &FlowName,
-    expected_revision: i64,
+    expected: &FlowRecord,
     update: FlowUpdate,
-    now: Millis,
 ) -> Result<FlowRecord> {
-    let current = live(conn, tenant, name)?.ok_or_else(|| no_flow(name))?;
-    let change = rules::flow_change(current, expected_revision, update)?;
+    let name = &expected.name;
+    let current = live(conn, &expected.tenant, name)?.ok_or_else(|| no_flow(name))?;
+    let now = update.now;
+    let change = rules::flow_change(current, expected.revision, update)?;
     if let Some((revision, definition)) = &change.new_revision {
         insert_revision(conn, change.id, *revision, definition)?;
     }
@@ -126,22 +130,20 @@ pub(super) fn delete(conn: &Connection, tenant: &TenantId, name: &FlowName) -> R
 
 pub(super) fn list(
     conn: &Connection,
-    tenant: &TenantId,
-    after: Option<&FlowName>,
-    limit: usize,
+    query: &FlowQuery,
+    page: &Page<FlowName>,
 ) -> Result<Vec<FlowRecord>> {
-    let query = format!(
-        "SELECT {FLOW_COLUMNS} FROM {FLOW_FROM} WHERE f.tenant = ?1 AND f.deleted = 0 AND f.name > ?2 \
-         ORDER BY f.name LIMIT ?3"
-    );
-    let after = after.map_or("", FlowName::as_str);
-    all(
-        conn,
-        &query,
-        params![tenant.0, after, sql_limit(limit)],
-        decode::flow,
-        "listing flows",
-    )
+    let sql = query::flows(query, page, Backend::Sqlite);
+    all_of(conn, &sql, decode::flow, "listing flows")
+}
+
+pub(super) fn count(conn: &Connection, query: &FlowQuery) -> Result<u64> {
+    let sql = query::count_flows(query, Backend::Sqlite);
+    let counted = all_of(conn, &sql, decode::number, "counting flows")?;
+    Ok(counted
+        .into_iter()
+        .map(|n| u64::try_from(n).unwrap_or_default())
+        .sum())
 }
 
 /// Takes the next version number of a live flow (a counter on the flow, so a deleted

@@ -5,7 +5,7 @@ use rusqlite::{Connection, params};
 use super::codec::{all, failed, inserting, one, sql_limit, to_json};
 use crate::decode::{self, JOB_COLUMNS as COLUMNS};
 use crate::rules::found;
-use crate::{JobId, JobRecord, Result, TenantId};
+use crate::{JobCursor, JobId, JobRecord, Page, Result, TenantId};
 
 pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
     let filter = to_json(&job.filter, "a job filter")?;
@@ -65,19 +65,21 @@ pub(super) fn get(conn: &Connection, tenant: &TenantId, id: &JobId) -> Result<Op
 pub(super) fn list(
     conn: &Connection,
     tenant: &TenantId,
-    offset: usize,
-    limit: usize,
+    page: &Page<JobCursor>,
 ) -> Result<Vec<JobRecord>> {
-    all(
-        conn,
-        &format!(
-            "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 \
-             ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-        ),
-        params![tenant.0, sql_limit(limit), sql_limit(offset)],
-        decode::job,
-        "listing jobs",
-    )
+    let query = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 AND (created_at, id) < (?2, ?3) \
+         ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+    );
+    let (created_at, id) = decode::job_after(page);
+    let args = params![
+        tenant.0,
+        created_at,
+        id,
+        sql_limit(page.limit),
+        sql_limit(page.skip)
+    ];
+    all(conn, &query, args, decode::job, "listing jobs")
 }
 
 pub(super) fn unfinished(conn: &Connection) -> Result<Vec<JobRecord>> {
