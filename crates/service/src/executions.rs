@@ -8,7 +8,7 @@ use sluice_engine::{EventId, EventType, ExecutionInfo, HistoryEvent, Input, Limi
 use sluice_ir::TaskError;
 use sluice_runtime::durable::{Applied, wall_clock_ms};
 use sluice_store::{
-    ExecutionCursor, ExecutionFilter, ExecutionMode, ExecutionName, ExecutionQuery,
+    ExecutionCursor, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionQuery,
     ExecutionRecord, FlowId, FlowRecord, NewExecution, Page, StoreError,
 };
 
@@ -41,6 +41,35 @@ impl Service {
         caller: &Caller,
         request: StartRequest,
     ) -> Result<(FlowRecord, ExecutionRecord)> {
+        self.start(caller, request, None).await
+    }
+
+    /// Runs execution `of` again as a new execution `name` with the input it had; from now on
+    /// the new one stands in its place in the listings of latest runs (a DataArts instance
+    /// rerun).
+    pub async fn rerun_execution(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        of: &str,
+        name: String,
+    ) -> Result<(FlowRecord, ExecutionRecord)> {
+        let record = self.flow(caller, flow).await?;
+        let old = self.execution(&record, of).await?;
+        let request = StartRequest {
+            flow: flow.to_string(),
+            name: Some(name),
+            input: old.state.input.as_ref().map(Value::to_string),
+        };
+        self.start(caller, request, Some(old.id)).await
+    }
+
+    async fn start(
+        &self,
+        caller: &Caller,
+        request: StartRequest,
+        reruns: Option<ExecutionId>,
+    ) -> Result<(FlowRecord, ExecutionRecord)> {
         let flow = self.flow(caller, &request.flow).await?;
         if flow.mode != ExecutionMode::Standard {
             return Err(ServiceError::WrongMode(format!(
@@ -70,7 +99,7 @@ impl Service {
             flow_name: flow.name.clone(),
             flow_revision: flow.revision,
             name: name.clone(),
-            reruns: None,
+            reruns,
             now: wall_clock_ms(),
         };
         let info = self.execution_info(&flow, &name);
@@ -146,36 +175,6 @@ impl Service {
             .list_executions(&query, Page::after(after, limit))
             .await?;
         Ok((flow, items))
-    }
-
-    /// Every execution of a flow the filter selects, in name order (for dialects that page
-    /// by offset).
-    pub async fn all_executions(
-        &self,
-        caller: &Caller,
-        flow: &FlowRecord,
-        filter: &ExecutionFilter,
-    ) -> Result<Vec<ExecutionRecord>> {
-        const PAGE: usize = 1000;
-        if flow.tenant != caller.tenant {
-            return Err(ServiceError::FlowNotFound(flow.name.to_string()));
-        }
-        let query = ExecutionQuery::of_flow(&caller.tenant, flow.id, filter);
-        let mut all: Vec<ExecutionRecord> = Vec::new();
-        loop {
-            let after = all
-                .last()
-                .map(|e| ExecutionCursor::after_name(e.name.clone()));
-            let page = self
-                .store
-                .list_executions(&query, Page::after(after, PAGE))
-                .await?;
-            let last = page.len() < PAGE;
-            all.extend(page);
-            if last {
-                return Ok(all);
-            }
-        }
     }
 
     pub async fn execution_history(

@@ -114,25 +114,6 @@ impl Service {
         Ok(self.store.list_flows(&query, page).await?)
     }
 
-    /// All the caller's flows, in name order (for dialects that page by offset).
-    pub async fn all_flows(&self, caller: &Caller) -> Result<Vec<FlowRecord>> {
-        const PAGE: usize = 1000;
-        let mut flows: Vec<FlowRecord> = Vec::new();
-        loop {
-            let after = flows.last().map(|f| f.name.clone());
-            let query = FlowQuery::all(&caller.tenant);
-            let page = self
-                .store
-                .list_flows(&query, Page::after(after, PAGE))
-                .await?;
-            let last = page.len() < PAGE;
-            flows.extend(page);
-            if last {
-                return Ok(flows);
-            }
-        }
-    }
-
     /// The caller's flow with that public id ([`FlowRecord::public_id`]).
     pub async fn flow_by_public_id(&self, caller: &Caller, public_id: &str) -> Result<FlowRecord> {
         let not_found = || ServiceError::FlowNotFound(public_id.to_string());

@@ -261,6 +261,24 @@ impl ExecutionRecord {
     pub fn status(&self) -> Status {
         self.state.status
     }
+
+    /// What a listing shows of it. `listed_at` is its creation: only a listing knows a
+    /// rerun's place.
+    pub fn summary(&self) -> ExecutionSummary {
+        ExecutionSummary {
+            id: self.id,
+            flow_id: self.flow_id,
+            flow_name: self.flow_name.clone(),
+            flow_revision: self.flow_revision,
+            name: self.name.clone(),
+            status: self.state.status,
+            started_at: self.state.started_at,
+            stopped_at: self.state.stopped_at,
+            error: self.state.error.clone(),
+            created_at: self.created_at,
+            listed_at: self.created_at,
+        }
+    }
 }
 
 /// What listings show of an execution: the columns the store keeps beside its engine state,

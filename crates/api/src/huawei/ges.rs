@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sluice_engine::Millis;
 use sluice_service::{Caller, FlowState, Service, ServiceError, progress_percent};
-use sluice_store::{FlowRecord, JobKind, JobRecord, JobStatus};
+use sluice_store::{FlowQuery, FlowRecord, JobKind, JobRecord, JobStatus, Page};
 
 use super::wire::camel_case_keys;
 use super::{ErrorShape, HuaweiError, Reply, Routed, gateway_error};
@@ -184,13 +184,15 @@ async fn list_graphs(
 ) -> Result<Value, ServiceError> {
     service.authorize(caller, "ges:graph:list")?;
     let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let flows = service.all_flows(caller).await?;
-    let count = flows.len();
+    let query = FlowQuery::all(&caller.tenant);
+    let flows = service
+        .flow_page(caller, &query, Page::offset(offset, limit))
+        .await?;
     let mut graphs = Vec::new();
-    for flow in flows.iter().skip(offset).take(limit) {
+    for flow in &flows.items {
         graphs.push(graph_json(service, caller, flow).await?);
     }
-    Ok(json!({"graph_count": count, "graphs": graphs}))
+    Ok(json!({"graph_count": flows.total, "graphs": graphs}))
 }
 
 async fn list_jobs(
