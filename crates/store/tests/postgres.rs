@@ -10,8 +10,8 @@ use std::time::Duration;
 use serde_json::json;
 use sluice_store::postgres::PostgresStore;
 use sluice_store::{
-    ExecutionStore, FlowRecord, FlowStore, FlowUpdate, JobFilter, JobId, JobKind, JobRecord,
-    JobStatus, JobStore, NodeStore, Signal, StoreError,
+    CountsQuery, ExecutionStore, FlowRecord, FlowSelection, FlowStore, FlowUpdate, JobFilter,
+    JobId, JobKind, JobRecord, JobStatus, JobStore, NodeStore, Signal, StoreError,
 };
 
 use common::*;
@@ -182,4 +182,57 @@ fn job(flow: &FlowRecord) -> JobRecord {
         created_at: 1,
         finished_at: None,
     }
+}
+
+/// Steps spread a flow's counts over shards; a node folds those of past minutes into one row
+/// each, and the counts read the same before and after, and after the steps that follow.
+#[tokio::test]
+async fn counts_are_folded_into_one_row_per_minute_and_read_the_same() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let store = PostgresStore::connect(&url).await.expect("connect");
+    let flow = store.create_flow(new_flow("f")).await.expect("create flow");
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let exec = execution(&store, &flow, &format!("e{i}")).await;
+        let mut write = step(exec.id, 1, &[2]);
+        write.state.status = sluice_engine::Status::Running;
+        write.state.started_at = Some(60_000 + i);
+        store.commit_step(write).await.expect("commit");
+        ids.push(exec.id);
+    }
+    let day = CountsQuery {
+        tenant: tenant(),
+        flows: FlowSelection::Flow(flow.id),
+        from: 0,
+        to: 120_000,
+    };
+    let before = store.execution_counts(&day).await.expect("counts");
+    let rows = |sql: &'static str| {
+        let url = url.clone();
+        async move {
+            let client = raw_postgres(&url).await;
+            let row = client.query_one(sql, &[]).await.expect("query");
+            row.get::<_, i64>(0)
+        }
+    };
+    let shards = "SELECT COUNT(*) FROM execution_counts WHERE minute = 1";
+    assert!(rows(shards).await > 1, "the steps wrote several shards");
+    drop(store);
+    let store = PostgresStore::connect(&url)
+        .await
+        .expect("a node folds as it starts");
+    assert_eq!(rows(shards).await, 1, "one row for the minute");
+    assert_eq!(store.execution_counts(&day).await.expect("counts"), before);
+    let mut done = step(ids[0], 2, &[3]);
+    done.state.status = sluice_engine::Status::Succeeded;
+    done.state.started_at = Some(60_000);
+    done.state.stopped_at = Some(60_500);
+    store.commit_step(done).await.expect("commit");
+    let after = store.execution_counts(&day).await.expect("counts");
+    assert_eq!(
+        (after[0].started, after[0].running, after[0].finished),
+        (20, 19, 1)
+    );
 }

@@ -1,12 +1,17 @@
 //! Executions, their history, and the timer and task rows the runtime resumes from.
 
-use deadpool_postgres::GenericClient;
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Pool};
 use futures_util::future::{try_join, try_join_all, try_join3};
 use sluice_engine::{EventId, HistoryEvent, Millis};
+use tokio::task::JoinHandle;
 use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
-use super::codec::{Client, all, all_of, failed, inserting, one, prepared, sql_limit, transaction};
+use super::codec::{
+    Client, all, all_of, failed, inserting, one, pooled, prepared, sql_limit, transaction,
+};
 use crate::counts::{self, CountChange, Counted};
 use crate::decode::{self, COUNTED_COLUMNS, EVENT_COLUMNS, EXECUTION_COLUMNS, TIMER_COLUMNS};
 use crate::encode::EncodedStep;
@@ -18,8 +23,9 @@ use crate::{
     TimerRow,
 };
 
-/// Counts of one flow are spread over this many rows per minute and status, so that
-/// concurrent steps of its executions seldom wait for each other's row lock.
+/// Counts of one flow are spread over this many rows per minute and status (shards 1 to 16),
+/// so that concurrent steps of its executions seldom wait for each other's row lock; [`fold`]
+/// adds the shards of past minutes up into shard 0, so that readers add few rows.
 const COUNT_SHARDS: i64 = 16;
 
 /// Inserts the execution at version 1 (in the place of the run it reruns, which it replaces)
@@ -98,7 +104,7 @@ fn counted_changes(
     before: Option<Counted>,
     after: Counted,
 ) -> Vec<RowChange> {
-    let shard = id.0.rem_euclid(COUNT_SHARDS);
+    let shard = id.0.rem_euclid(COUNT_SHARDS) + 1;
     counts::changes(before, Some(after))
         .into_iter()
         .map(|change| (flow, shard, change))
@@ -185,6 +191,69 @@ pub(super) async fn commit(client: &mut Client, owner: &str, write: &StepWrite) 
     )
     .await?;
     tx.commit().await.map_err(failed("committing a step"))
+}
+
+/// Adds the shards of the counts of minutes before `before` (epoch minutes) up into shard 0,
+/// in one transaction: readers see the same sums before and after. Steps that change an
+/// execution of such a minute later write its shard again, for the next fold.
+pub(super) async fn fold(client: &Client, before: i64) -> Result<u64> {
+    let sql = "WITH moved AS (DELETE FROM execution_counts WHERE minute < $1 AND shard <> 0 \
+         RETURNING *) \
+         INSERT INTO execution_counts (flow_id, minute, status, latest, shard, executions, \
+         finished, duration_ms) \
+         SELECT flow_id, minute, status, latest, 0, SUM(executions), SUM(finished), \
+         SUM(duration_ms) FROM moved GROUP BY flow_id, minute, status, latest \
+         ON CONFLICT (flow_id, minute, status, latest, shard) DO UPDATE SET \
+         executions = execution_counts.executions + excluded.executions, \
+         finished = execution_counts.finished + excluded.finished, \
+         duration_ms = execution_counts.duration_ms + excluded.duration_ms";
+    client
+        .execute(sql, &[&before])
+        .await
+        .map_err(failed("folding execution counts"))
+}
+
+/// How often a node folds the counts, and the minutes it leaves to the steps still writing
+/// them (the current one and the one before).
+const FOLD_EVERY: Duration = Duration::from_secs(10);
+const UNFOLDED_MINUTES: i64 = 2;
+
+/// The counts of minutes before the last [`UNFOLDED_MINUTES`], folded now.
+pub(super) async fn fold_past(client: &Client) -> Result<u64> {
+    let minute = wall_clock_ms().div_euclid(counts::MINUTE_MS);
+    fold(client, minute - UNFOLDED_MINUTES + 1).await
+}
+
+/// The task that folds the counts every [`FOLD_EVERY`]; stops when dropped. A failed fold is
+/// tried again next time (the sums stay right either way).
+pub(super) struct Folding(JoinHandle<()>);
+
+impl Drop for Folding {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(super) fn folding(pool: Pool) -> Folding {
+    Folding(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(FOLD_EVERY).await;
+            let folded = match pooled(&pool).await {
+                Ok(client) => fold_past(&client).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = folded {
+                tracing::warn!(error = %e, "folding execution counts");
+            }
+        }
+    }))
+}
+
+fn wall_clock_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Applies count changes, pipelined.

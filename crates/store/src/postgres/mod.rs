@@ -49,6 +49,7 @@ pub struct PostgresStore {
     node: String,
     signals: broadcast::Sender<Signal>,
     _listener: nodes::Listener,
+    _folding: executions::Folding,
 }
 
 impl PostgresStore {
@@ -74,7 +75,9 @@ impl PostgresStore {
         nodes::renew(&client, &node).await?;
         let signals = broadcast::channel(SIGNAL_BACKLOG).0;
         let listener = nodes::listen(config_for_listening, node.clone(), signals.clone()).await?;
+        executions::fold_past(&client).await?;
         Ok(Self {
+            _folding: executions::folding(pool.clone()),
             pool,
             node,
             signals,

@@ -152,9 +152,8 @@ CREATE INDEX unfinished_jobs_by_owner ON jobs (owner) WHERE status IN ('Pending'
 "#;
 
 /// What listings and counts read without decoding engine state (as SQLite's schema 4; see
-/// `counts.rs`), the counts of the executions already there added up once. The counts of a
-/// flow are spread over `shard`s (`execution id % 16`), so that concurrent steps of one flow
-/// seldom wait for each other's row.
+/// `counts.rs`), the counts of the executions already there added up once (into shard 0:
+/// steps write shards 1 to 16, folded into 0 later, see `executions::fold`).
 const V3: &str = concat!(
     r#"
 ALTER TABLE flows ADD COLUMN tag TEXT COLLATE "C";
@@ -178,9 +177,9 @@ ALTER TABLE executions ALTER COLUMN listed_at SET NOT NULL;
 INSERT INTO execution_counts
 SELECT flow_id,
        COALESCE(floor(started_at::numeric / 60000)::bigint, -9223372036854775807 - 1) AS minute,
-       status, TRUE, id % 16 AS shard, COUNT(*), COUNT(stopped_at),
+       status, TRUE, 0, COUNT(*), COUNT(stopped_at),
        COALESCE(SUM(stopped_at - started_at), 0)
-FROM executions GROUP BY flow_id, minute, status, shard;
+FROM executions GROUP BY flow_id, minute, status;
 "#
 );
 
