@@ -1,6 +1,5 @@
 //! The `sluice` command.
 
-mod bench;
 mod functions;
 mod run;
 mod serve;
@@ -27,7 +26,7 @@ enum Command {
     /// Serve the CloudFlow API, durably, on the embedded SQLite store.
     Serve(serve::ServeArgs),
     /// Benchmark a sluice server over HTTP with signed CloudFlow requests.
-    Bench(bench::BenchArgs),
+    Bench(sluice_bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -41,7 +40,7 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Bench(args) => match bench::bench(args).await {
+        Command::Bench(args) => match sluice_bench::bench(args).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("Error: {error:#}");

@@ -11,7 +11,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use serde_json::Value;
 use sluice_engine::Status;
-use sluice_ir::Flow;
+use sluice_ir::{Dialect, Flow};
 use sluice_runtime::render::cloudflow_event;
 use sluice_runtime::{FunctionEndpoints, Invoker, LocalRunner, RunOutcome};
 use tokio_util::sync::CancellationToken;
@@ -91,11 +91,20 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     })
 }
 
-/// Reads and compiles the definition; its problems are listed one per line.
+/// Reads and compiles the definition; its problems are listed one per line. Its language is
+/// told by its text; a text of no known shape is compiled as CloudFlow, whose errors say
+/// which forms are accepted.
 fn load_flow(path: &Path) -> anyhow::Result<Flow> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the definition {}", path.display()))?;
-    sluice_lang::cloudflow::parse(&text).map_err(|error| {
+    let dialect = sluice_lang::detect(&text).unwrap_or(Dialect::CloudFlow);
+    if dialect != Dialect::CloudFlow {
+        bail!(
+            "{} is a {dialect} definition; sluice run runs CloudFlow definitions",
+            path.display()
+        );
+    }
+    sluice_lang::compile(dialect, &text).map_err(|error| {
         let problems: Vec<String> = error
             .problems
             .iter()

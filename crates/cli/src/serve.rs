@@ -108,7 +108,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         ),
     };
     let invoker = Invoker::new(endpoints).context("building the HTTP client for task calls")?;
-    let runtime = Runtime::new(store, Arc::new(invoker), Arc::new(sluice_service::compile));
+    let runtime = Runtime::new(store, Arc::new(invoker), Arc::new(sluice_lang::compile));
     runtime.start_background_work();
     let service = Arc::new(Service::new(
         runtime.store().clone(),

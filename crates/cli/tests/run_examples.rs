@@ -1,5 +1,6 @@
 //! `sluice run` end to end: the built binary over the spec §7 examples A–L
-//! (expectations in `tests/data/examples.json`), against functions served on 127.0.0.1.
+//! (expectations in `tests/data/examples.json`) and over every documented example of the
+//! vendors' pages (`tests/data/documented/cases.json`), against functions served on 127.0.0.1.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -123,6 +124,7 @@ struct Run {
     code: i32,
     stdout: String,
     stderr: String,
+    took: Duration,
 }
 
 impl Run {
@@ -131,6 +133,7 @@ impl Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            took: Duration::ZERO,
         }
     }
 
@@ -168,6 +171,14 @@ struct Case {
     functions: HashMap<String, Behaviour>,
     interrupt_after_calls: Option<usize>,
     expect: Expect,
+    /// Documented cases: the key of their source in `pages`.
+    page: Option<String>,
+    /// An issue item the case waits for: it is skipped, saying so.
+    needs: Option<String>,
+    /// The same, for `sluice run` only (`sluice serve` runs the case).
+    run_needs: Option<String>,
+    #[serde(skip)]
+    path: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,18 +189,44 @@ struct Expect {
     #[serde(default)]
     entered: Vec<String>,
     #[serde(default)]
+    not_entered: Vec<String>,
+    #[serde(default)]
     stderr: Vec<String>,
     #[serde(default)]
     calls: HashMap<String, usize>,
+    /// The run must last at least this long (Wait states run in real time).
+    min_seconds: Option<u64>,
 }
 
+#[derive(Deserialize)]
+struct Cases {
+    cases: Vec<Case>,
+    #[serde(default)]
+    pages: HashMap<String, Value>,
+}
+
+/// Spec §7's examples; their files are in `crates/lang/tests/data/cloudflow/`.
 fn cases() -> Vec<Case> {
-    #[derive(Deserialize)]
-    struct File {
-        cases: Vec<Case>,
-    }
     let text = std::fs::read_to_string(test_data("examples.json")).unwrap();
-    serde_json::from_str::<File>(&text).unwrap().cases
+    let mut cases = serde_json::from_str::<Cases>(&text).unwrap().cases;
+    for case in &mut cases {
+        case.path = example(&case.file);
+    }
+    cases
+}
+
+/// The documented examples, each naming its source page; files are relative to the
+/// repository root.
+fn documented_cases() -> Vec<Case> {
+    let text = std::fs::read_to_string(test_data("documented/cases.json")).unwrap();
+    let Cases { mut cases, pages } = serde_json::from_str(&text).unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for case in &mut cases {
+        let page = case.page.as_deref().unwrap_or_default();
+        assert!(pages.contains_key(page), "{}: no page {page:?}", case.name);
+        case.path = root.join(&case.file);
+    }
+    cases
 }
 
 fn run_case(case: &Case) -> (Run, Arc<Served>) {
@@ -197,11 +234,12 @@ fn run_case(case: &Case) -> (Run, Arc<Served>) {
     let mut command = sluice();
     command
         .arg("run")
-        .arg(example(&case.file))
+        .arg(&case.path)
         .args(["--history", "--input", &case.input.to_string()])
         .args(["--function-url", &format!("http://{addr}/{{function}}")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let started = Instant::now();
     let child = command.spawn().unwrap();
     if let Some(calls) = case.interrupt_after_calls {
         let total = || {
@@ -213,7 +251,9 @@ fn run_case(case: &Case) -> (Run, Arc<Served>) {
         wait_for(|| total() >= calls, &case.name);
         interrupt(child.id());
     }
-    (Run::of(child.wait_with_output().unwrap()), served)
+    let mut run = Run::of(child.wait_with_output().unwrap());
+    run.took = started.elapsed();
+    (run, served)
 }
 
 fn wait_for(condition: impl Fn() -> bool, what: &str) {
@@ -268,6 +308,16 @@ fn mismatches(case: &Case, run: &Run, served: &Served) -> Vec<String> {
             expect.entered
         ));
     }
+    for step in &expect.not_entered {
+        if run.entered().contains(step) {
+            problems.push(format!("entered {step:?}, which must not run"));
+        }
+    }
+    if let Some(seconds) = expect.min_seconds
+        && run.took < Duration::from_secs(seconds)
+    {
+        problems.push(format!("took {:?}, less than {seconds} s", run.took));
+    }
     for (function, count) in &expect.calls {
         if served.calls(function) != *count {
             problems.push(format!(
@@ -290,7 +340,35 @@ fn every_spec_example_runs_as_documented() {
     let letters: std::collections::BTreeSet<char> =
         cases.iter().filter_map(|c| c.file.chars().next()).collect();
     assert_eq!(letters.into_iter().collect::<String>(), "ABCDEFGHIJKL");
+    assert_all_run_as_expected(&cases);
+}
 
+/// Prints each skipped case and why (nextest shows this test's output even when it passes:
+/// `.config/nextest.toml`).
+#[test]
+fn every_documented_example_runs_as_documented() {
+    let (skipped, runnable): (Vec<Case>, Vec<Case>) = documented_cases()
+        .into_iter()
+        .partition(|c| c.needs.is_some() || c.run_needs.is_some());
+    for case in &skipped {
+        let needs = case.needs.as_ref().or(case.run_needs.as_ref());
+        println!(
+            "skipped: {}: needs {}",
+            case.name,
+            needs.map(String::as_str).unwrap_or_default()
+        );
+    }
+    println!(
+        "{} documented cases: {} run, {} skipped",
+        runnable.len() + skipped.len(),
+        runnable.len(),
+        skipped.len()
+    );
+    assert_all_run_as_expected(&runnable);
+}
+
+/// Runs every case at once (each with its own function server) and reports every mismatch.
+fn assert_all_run_as_expected(cases: &[Case]) {
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = cases
             .iter()

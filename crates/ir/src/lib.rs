@@ -5,12 +5,14 @@
 //! [`expr::Expr`] AST with one evaluator. The engine only ever sees these types, which is what
 //! lets a new language arrive without touching the engine.
 
+pub mod dialect;
 pub mod error;
 pub mod expr;
 pub mod flow;
 pub mod names;
 pub mod template;
 
+pub use dialect::Dialect;
 pub use error::{ErrorCode, TaskError};
 pub use expr::{Env, EvalError, Expr};
 pub use flow::*;

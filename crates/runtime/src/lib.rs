@@ -4,12 +4,15 @@
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
 //! - [`render`]: history events in CloudFlow's shape.
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
+//! - [`scheduler`]: cron expressions ([`scheduler::Cadence`]) and the loop that fires due
+//!   schedules, exactly once per tick.
 
 mod actions;
 pub mod durable;
 pub mod invoke;
 pub mod local;
 pub mod render;
+pub mod scheduler;
 
 pub use invoke::{FunctionEndpoints, Invoker, InvokerError};
 pub use local::{Clock, LocalRunner, RunError, RunOutcome};

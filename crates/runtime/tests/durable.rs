@@ -9,6 +9,7 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::json;
 use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Limits, TaskCall};
+use sluice_lang::{Dialect, Problem};
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_store::sqlite::SqliteStore;
@@ -66,7 +67,7 @@ async fn an_abort_that_overtakes_its_dispatch_means_the_call_is_never_made() {
     let runtime = Runtime::new(
         Arc::new(store),
         Arc::new(Invoker::new(endpoints).unwrap()),
-        Arc::new(|_: &str, _: &str| Err("no definitions here".to_string())),
+        Arc::new(|_: Dialect, _: &str| Err(Problem::new("no definitions here").into())),
     );
     let call = first_calls("headers.yaml").pop().expect("a call");
     let (aborted, made) = (ExecutionId(1), ExecutionId(2));

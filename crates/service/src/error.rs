@@ -1,6 +1,7 @@
 //! What can go wrong in a command, independent of any vendor's wire format. Each dialect maps
 //! these to its own codes in one place.
 
+use sluice_lang::DefinitionError;
 use sluice_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -8,7 +9,7 @@ pub enum ServiceError {
     #[error("{0}")]
     InvalidArgument(String),
     #[error("the definition is invalid: {0}")]
-    InvalidDefinition(String),
+    InvalidDefinition(DefinitionError),
     #[error("{what} is {size} bytes, more than the limit of {limit} bytes")]
     PayloadTooLarge {
         what: &'static str,

@@ -1,13 +1,13 @@
 //! Flows: create, describe, update, delete, list.
 
 use serde_json::Value;
-use sluice_ir::{StateKind, TaskTarget, check_name_rule};
+use sluice_ir::{Dialect, StateKind, TaskTarget, check_name_rule};
+use sluice_lang::{Problem, compile};
 use sluice_store::{
     ExecutionMode, FlowName, FlowQuery, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, Page,
     StoreError,
 };
 
-use crate::definitions::{DATAARTS, compile};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// A flow to create.
@@ -15,7 +15,7 @@ use crate::{Caller, Result, Service, ServiceError};
 pub struct FlowSpec {
     pub name: String,
     pub definition: String,
-    pub dialect: &'static str,
+    pub dialect: Dialect,
     pub description: String,
     pub role_arn: Option<String>,
     pub mode: ExecutionMode,
@@ -42,7 +42,7 @@ impl Service {
             name: FlowName::new(spec.name.clone()),
             description: spec.description,
             definition: spec.definition,
-            dialect: spec.dialect.to_string(),
+            dialect: spec.dialect,
             role_arn: spec.role_arn,
             mode: spec.mode,
             attributes: spec.attributes,
@@ -67,7 +67,7 @@ impl Service {
     ) -> Result<FlowRecord> {
         let flow = self.flow(caller, name).await?;
         if let Some(definition) = &changes.definition {
-            self.validate_definition(&flow.dialect, definition, name)?;
+            self.validate_definition(flow.dialect, definition, name)?;
         }
         let update = FlowUpdate {
             description: changes.description,
@@ -128,19 +128,24 @@ impl Service {
     /// in it matches the flow's, and that this server can perform every action it calls
     /// (only for DataArts jobs: CloudFlow accepts any action and fails the task at run time,
     /// as the vendor does).
-    fn validate_definition(&self, dialect: &str, definition: &str, flow_name: &str) -> Result<()> {
+    fn validate_definition(
+        &self,
+        dialect: Dialect,
+        definition: &str,
+        flow_name: &str,
+    ) -> Result<()> {
         let flow = compile(dialect, definition).map_err(ServiceError::InvalidDefinition)?;
         if let Some(written) = &flow.name
             && written != flow_name
         {
-            return Err(ServiceError::InvalidDefinition(format!(
+            return Err(invalid_definition(format!(
                 "the definition's name {written:?} must equal the flow name {flow_name:?}"
             )));
         }
-        if dialect == DATAARTS {
+        if dialect == Dialect::DataArts {
             let invoker = self.runtime.invoker();
             if let Some(action) = actions_of(&flow).find(|a| !invoker.supports(a)) {
-                return Err(ServiceError::InvalidDefinition(format!(
+                return Err(invalid_definition(format!(
                     "{action} cannot run on this server: enable Shell nodes (allow_shell) or \
                      map the node type to an endpoint in the configuration's [functions]"
                 )));
@@ -156,6 +161,11 @@ impl Service {
             .await?
             .ok_or_else(|| ServiceError::FlowNotFound(name.to_string()))
     }
+}
+
+/// A definition refused for a reason the language cannot locate in it.
+fn invalid_definition(message: String) -> ServiceError {
+    ServiceError::InvalidDefinition(Problem::new(message).into())
 }
 
 pub(crate) fn check_name(name: &str, what: &str) -> Result<()> {

@@ -10,7 +10,6 @@
 
 mod auth;
 mod config;
-mod definitions;
 mod error;
 mod executions;
 mod express;
@@ -26,7 +25,6 @@ use std::sync::Arc;
 
 pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
-pub use definitions::{CLOUDFLOW, DATAARTS, FUNCTIONGRAPH_V1, FUNCTIONGRAPH_V2, compile};
 pub use error::ServiceError;
 pub use executions::{CallbackResult, StartRequest};
 pub use express::SyncOutcome;
@@ -34,7 +32,9 @@ pub use flows::{FlowChanges, FlowSpec};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
 pub use listings::{Listed, PeriodCounts};
-pub use schedules::{Cadence, ScheduleSpec};
+pub use schedules::ScheduleSpec;
+/// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
+pub use sluice_lang::{DefinitionError, Dialect, Problem};
 use sluice_runtime::durable::Runtime;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};

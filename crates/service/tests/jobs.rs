@@ -9,7 +9,7 @@ use sluice_engine::Status;
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_service::{
-    CLOUDFLOW, Caller, DEFAULT_LEASE, FlowSpec, FlowState, KeyConfig, Service, ServiceConfig,
+    Caller, DEFAULT_LEASE, Dialect, FlowSpec, FlowState, KeyConfig, Service, ServiceConfig,
     ServiceError, StartRequest, TenantConfig,
 };
 use sluice_store::sqlite::SqliteStore;
@@ -35,7 +35,7 @@ async fn service(dir: &Path) -> (Arc<Service>, Caller) {
     let runtime = Runtime::new(
         Arc::new(store),
         Arc::new(invoker),
-        Arc::new(sluice_service::compile),
+        Arc::new(sluice_lang::compile),
     );
     runtime.start_background_work();
     let config = ServiceConfig {
@@ -61,7 +61,7 @@ async fn waiting_flow(service: &Service, caller: &Caller, name: &str, executions
     let spec = FlowSpec {
         name: name.into(),
         definition: WAITING.replace("NAME", name),
-        dialect: CLOUDFLOW,
+        dialect: Dialect::CloudFlow,
         description: String::new(),
         role_arn: None,
         mode: ExecutionMode::Standard,

@@ -87,7 +87,7 @@ async fn measure(
             name: FlowName::new("loop"),
             description: String::new(),
             definition: LOOP.into(),
-            dialect: "cloudflow".into(),
+            dialect: sluice_ir::Dialect::CloudFlow,
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({}),

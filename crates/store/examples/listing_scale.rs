@@ -176,7 +176,11 @@ async fn fill(store: &Arc<dyn Store>, ir: &Arc<Flow>, size: usize) -> Result<(),
             name: flow_name(i),
             description: String::new(),
             definition: ROUTES.into(),
-            dialect: if tagged { "dataarts" } else { "cloudflow" }.into(),
+            dialect: if tagged {
+                sluice_ir::Dialect::DataArts
+            } else {
+                sluice_ir::Dialect::CloudFlow
+            },
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({}),

@@ -5,14 +5,14 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sluice_engine::{EventId, HistoryEvent, OpId, Status};
-use sluice_ir::{StateName, TaskError};
+use sluice_ir::{Dialect, StateName, TaskError};
 
 use crate::counts::{Counted, MINUTE_MS};
 use crate::encode::backend;
 use crate::{
     AliasRecord, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord, ExecutionSummary,
-    FlowId, FlowName, FlowRecord, JobCursor, JobId, JobKind, JobRecord, JobStatus, MinuteCounts,
-    Page, Result, ScheduleRecord, TaskRow, TenantId, TimerRow, VersionRecord,
+    FlowDefinition, FlowId, FlowName, FlowRecord, JobCursor, JobId, JobKind, JobRecord, JobStatus,
+    MinuteCounts, Page, Result, ScheduleRecord, TaskRow, TenantId, TimerRow, VersionRecord,
 };
 
 pub(crate) const FLOW_COLUMNS: &str = "f.id, f.tenant, f.name, f.description, f.dialect, \
@@ -106,7 +106,7 @@ pub(crate) fn flow(row: &dyn Columns) -> Result<FlowRecord> {
         tenant: TenantId(text(row, 1)?),
         name: FlowName(text(row, 2)?),
         description: text(row, 3)?,
-        dialect: text(row, 4)?,
+        dialect: dialect(&text(row, 4)?, FlowId(id))?,
         role_arn: text_opt(row, 5)?,
         mode: ExecutionMode::parse(&mode)
             .ok_or_else(|| backend(format!("flow {id} has an unknown mode {mode:?}")))?,
@@ -117,6 +117,20 @@ pub(crate) fn flow(row: &dyn Columns) -> Result<FlowRecord> {
         modified_at: int(row, 11)?,
         definition: text(row, 12)?,
         tag: text_opt(row, 13)?,
+    })
+}
+
+/// A flow's dialect as `Dialect::as_str` writes it.
+fn dialect(name: &str, flow: FlowId) -> Result<Dialect> {
+    Dialect::parse(name)
+        .ok_or_else(|| backend(format!("flow {} has an unknown dialect {name:?}", flow.0)))
+}
+
+/// Columns `f.dialect, r.definition` of a flow's revision.
+pub(crate) fn definition(row: &dyn Columns, flow: FlowId) -> Result<FlowDefinition> {
+    Ok(FlowDefinition {
+        dialect: dialect(&text(row, 0)?, flow)?,
+        text: text(row, 1)?,
     })
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use sluice_engine::{
     Effect, Execution, HistoryEvent, Millis, OpId, PendingOp, Status, Step, TaskCall,
 };
-use sluice_ir::TaskError;
+use sluice_ir::{Dialect, TaskError};
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -103,8 +103,8 @@ pub struct FlowRecord {
     pub description: String,
     /// The definition text as the user sent it (returned verbatim).
     pub definition: String,
-    /// Which API and language created it (`cloudflow`, …): how to parse `definition`.
-    pub dialect: String,
+    /// Which API and language created it: how to parse `definition`.
+    pub dialect: Dialect,
     pub role_arn: Option<String>,
     pub mode: ExecutionMode,
     /// Dialect-specific attributes kept verbatim (CloudFlow `Environment`, …).
@@ -143,7 +143,7 @@ impl FlowRecord {
 /// A definition as stored: its text and the dialect that knows how to compile it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlowDefinition {
-    pub dialect: String,
+    pub dialect: Dialect,
     pub text: String,
 }
 
@@ -153,7 +153,7 @@ pub struct NewFlow {
     pub name: FlowName,
     pub description: String,
     pub definition: String,
-    pub dialect: String,
+    pub dialect: Dialect,
     pub role_arn: Option<String>,
     pub mode: ExecutionMode,
     pub attributes: Value,

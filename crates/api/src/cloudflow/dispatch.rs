@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sluice_engine::EventId;
 use sluice_service::{
-    CallbackResult, Caller, FlowChanges, FlowSpec, ScheduleSpec, Service, StartRequest,
+    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, StartRequest,
 };
 use sluice_store::ExecutionFilter;
 
@@ -43,7 +43,7 @@ pub async fn dispatch(
             let spec = FlowSpec {
                 name: r.name,
                 definition: r.definition,
-                dialect: sluice_service::CLOUDFLOW,
+                dialect: Dialect::CloudFlow,
                 description: r.description,
                 role_arn: r.role_arn,
                 mode: r.execution_mode,

@@ -334,6 +334,7 @@ impl From<ServiceError> for CloudFlowError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_service::Problem;
 
     #[test]
     fn statuses_follow_the_vendor_table() {
@@ -388,7 +389,7 @@ mod tests {
                 ("InvalidArgument", 400, "bad name"),
             ),
             (
-                ServiceError::InvalidDefinition("no StartAt".into()),
+                ServiceError::InvalidDefinition(Problem::new("no StartAt").into()),
                 (
                     "InvalidArgument",
                     400,

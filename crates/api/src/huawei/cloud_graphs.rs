@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
-    Caller, FUNCTIONGRAPH_V1, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
+    Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
     StepStatus, step_runs,
 };
 use sluice_store::{
@@ -93,7 +93,7 @@ impl Graphs<'_> {
         let spec = FlowSpec {
             name: name.to_string(),
             definition: definition.to_string(),
-            dialect: FUNCTIONGRAPH_V1,
+            dialect: Dialect::FunctionGraphV1,
             description: body["description"].as_str().unwrap_or_default().to_string(),
             role_arn: None,
             mode: ExecutionMode::Standard,

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
-    Caller, DATAARTS, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError, StartRequest,
+    Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError, StartRequest,
     StepRun, StepStatus, step_runs,
 };
 use sluice_store::{
@@ -115,7 +115,7 @@ impl Jobs<'_> {
         let spec = FlowSpec {
             name,
             definition: info.to_string(),
-            dialect: DATAARTS,
+            dialect: Dialect::DataArts,
             description: info["description"].as_str().unwrap_or_default().to_string(),
             role_arn: None,
             mode: ExecutionMode::Standard,
@@ -161,7 +161,7 @@ impl Jobs<'_> {
         self.service.authorize(self.caller, "dlf:job:update")?;
         let flow = self.job(name).await?;
         let (written, info) = job_info(request)?;
-        if written != flow.name.as_str() || flow.dialect != DATAARTS {
+        if written != flow.name.as_str() || flow.dialect != Dialect::DataArts {
             return Err(ServiceError::InvalidArgument(
                 "a job keeps its name, and only jobs created here are updated here".into(),
             )
@@ -431,7 +431,7 @@ fn job_info(request: &Routed<'_>) -> Result<(String, Value), ServiceError> {
 fn definition(flow: &FlowRecord) -> Value {
     serde_json::from_str(&flow.definition)
         .ok()
-        .filter(|_| flow.dialect == DATAARTS)
+        .filter(|_| flow.dialect == Dialect::DataArts)
         .unwrap_or_else(|| json!({"name": flow.name.as_str(), "nodes": []}))
 }
 

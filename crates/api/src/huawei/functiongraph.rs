@@ -13,8 +13,8 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
-    CallbackResult, Caller, FUNCTIONGRAPH_V2, FlowChanges, FlowSpec, PeriodCounts, Service,
-    ServiceError, StartRequest, StepRun, StepStatus, step_runs,
+    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, PeriodCounts, Service, ServiceError,
+    StartRequest, StepRun, StepStatus, step_runs,
 };
 use sluice_store::{
     ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionRecord, ExecutionSummary, FlowQuery,
@@ -139,7 +139,7 @@ fn workflow_spec(request: &Routed<'_>) -> Result<FlowSpec, ServiceError> {
     Ok(FlowSpec {
         name,
         definition: String::from_utf8_lossy(request.body).into_owned(),
-        dialect: FUNCTIONGRAPH_V2,
+        dialect: Dialect::FunctionGraphV2,
         description: text("description").unwrap_or_default(),
         role_arn: None,
         mode,
@@ -201,7 +201,7 @@ async fn update(
     request: &Routed<'_>,
 ) -> Result<Reply, ServiceError> {
     let flow = workflow(service, caller, "functiongraph:workflow:update", id).await?;
-    if flow.dialect != FUNCTIONGRAPH_V2 {
+    if flow.dialect != Dialect::FunctionGraphV2 {
         return Err(ServiceError::InvalidArgument(format!(
             "workflow {} was created through the {} API and is updated there",
             flow.name, flow.dialect
@@ -546,7 +546,7 @@ fn workflow_brief(flow: &FlowRecord, project: &str) -> Value {
 
 /// The definition as sent, for workflows created here; the shape the models share otherwise.
 fn definition(flow: &FlowRecord) -> Value {
-    let sent = (flow.dialect == FUNCTIONGRAPH_V2)
+    let sent = (flow.dialect == Dialect::FunctionGraphV2)
         .then(|| serde_json::from_str::<Value>(&flow.definition).ok())
         .flatten();
     sent.unwrap_or_else(|| {

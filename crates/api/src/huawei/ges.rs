@@ -254,7 +254,7 @@ async fn graph_json(
         "status": graph_status(state),
         "created": time(flow.created_at),
         "updated": time(flow.modified_at),
-        "data_store_version": flow.dialect,
+        "data_store_version": flow.dialect.as_str(),
         "replication": 1,
     }))
 }

@@ -22,6 +22,11 @@ pub enum Expr {
     /// An object literal `{"name": $Input.a, "age": 10}` (the documented examples of
     /// `jsonMerge` and `length` pass maps written inline).
     Object(Vec<(String, Expr)>),
+    /// Its operand, evaluated with absent values read as `null` (a missing key, an index past
+    /// the end, anything read from `null`), and `null` counting as false for `!`, `&&`, `||`,
+    /// the orderings and `in`. A Choice condition is one: on an absent key it is false, so the
+    /// flow goes to `Default`, as CloudFlow documents for both forms.
+    AbsentAsNull(Box<Expr>),
 }
 
 /// The variables an expression can start from.
@@ -132,7 +137,7 @@ impl Expr {
             Expr::Path(base, _) => base.uses(root),
             Expr::Call(_, args) | Expr::Array(args) => args.iter().any(|a| a.uses(root)),
             Expr::Object(fields) => fields.iter().any(|(_, e)| e.uses(root)),
-            Expr::Unary(_, e) => e.uses(root),
+            Expr::Unary(_, e) | Expr::AbsentAsNull(e) => e.uses(root),
             Expr::Binary(_, a, b) => a.uses(root) || b.uses(root),
         }
     }
@@ -145,6 +150,7 @@ impl fmt::Display for Expr {
         match self {
             Expr::Literal(v) => write!(f, "{v}"),
             Expr::Var(root) => f.write_str(root.name()),
+            Expr::AbsentAsNull(e) => write!(f, "{e}"),
             Expr::Path(base, segments) => {
                 write!(f, "{base}")?;
                 segments.iter().try_for_each(|s| write!(f, "{s}"))
@@ -210,7 +216,7 @@ struct Operand<'a>(&'a Expr);
 impl fmt::Display for Operand<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            e @ (Expr::Binary(..) | Expr::Unary(..)) => write!(f, "({e})"),
+            e @ (Expr::Binary(..) | Expr::Unary(..) | Expr::AbsentAsNull(..)) => write!(f, "({e})"),
             e => write!(f, "{e}"),
         }
     }

@@ -2,9 +2,10 @@ use std::cell::{Cell, OnceCell};
 
 use serde_json::{Map, Value};
 
-use super::ast::{BinaryOp, Expr, Root, Segment};
+use super::ast::{BinaryOp, Expr, Root, Segment, UnaryOp};
 use super::functions;
 use super::ops;
+use super::random;
 
 /// Bounds the recursion of [`Expr::eval`]: parsers already reject deeper input, but an AST can
 /// also be built by hand or deserialised.
@@ -65,22 +66,8 @@ impl<'a> Env<'a> {
     pub(super) fn next_random(&self) -> u64 {
         let n = self.draws.get();
         self.draws.set(n.wrapping_add(1));
-        splitmix64(
-            self.seed
-                .wrapping_add(n.wrapping_add(1).wrapping_mul(GOLDEN_GAMMA)),
-        )
+        random::draw(self.seed, n)
     }
-}
-
-const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// The output function of splitmix64: a bijective mix with good avalanche, enough for
-/// reproducible (not secure) random values.
-fn splitmix64(state: u64) -> u64 {
-    let mut z = state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// A run-time evaluation failure: never a panic.
@@ -98,79 +85,140 @@ impl EvalError {
     }
 }
 
-impl Expr {
-    pub fn eval(&self, env: &Env<'_>) -> Result<Value, EvalError> {
-        self.eval_at(env, 0)
-    }
+/// How a path reads a value that is not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Absent {
+    /// A missing key or index is an error naming the path (constructors, `ItemsPath`,
+    /// `Seconds.$`, mappings: a typo must not turn silently into `null`).
+    Fails,
+    /// It reads as `null`, and `null` counts as false where a boolean is wanted
+    /// ([`Expr::AbsentAsNull`]: Choice conditions).
+    IsNull,
+}
 
-    fn eval_at(&self, env: &Env<'_>, depth: usize) -> Result<Value, EvalError> {
-        if depth > MAX_EVAL_DEPTH {
+/// Where an evaluation is: how deep, and how absent values read.
+#[derive(Clone, Copy)]
+struct At {
+    depth: usize,
+    absent: Absent,
+}
+
+impl At {
+    fn deeper(self) -> Result<At, EvalError> {
+        if self.depth > MAX_EVAL_DEPTH {
             return Err(EvalError::new("expression is nested too deeply"));
         }
-        let depth = depth + 1;
+        Ok(At {
+            depth: self.depth + 1,
+            ..self
+        })
+    }
+
+    fn lenient(self) -> bool {
+        self.absent == Absent::IsNull
+    }
+}
+
+static NULL: Value = Value::Null;
+
+impl Expr {
+    pub fn eval(&self, env: &Env<'_>) -> Result<Value, EvalError> {
+        self.eval_at(
+            env,
+            At {
+                depth: 0,
+                absent: Absent::Fails,
+            },
+        )
+    }
+
+    fn eval_at(&self, env: &Env<'_>, at: At) -> Result<Value, EvalError> {
+        let at = at.deeper()?;
         match self {
             Expr::Literal(v) => Ok(v.clone()),
             Expr::Var(root) => env.root(*root).cloned(),
-            Expr::Path(base, segments) => eval_path(base, segments, env, depth),
+            Expr::Path(base, segments) => eval_path(base, segments, env, at),
             Expr::Call(function, args) => {
-                let values = eval_all(args, env, depth)?;
+                let values = eval_all(args, env, at)?;
                 functions::call(*function, values, env)
             }
-            Expr::Unary(op, e) => ops::unary(*op, e.eval_at(env, depth)?),
-            Expr::Binary(BinaryOp::And, a, b) => logical(a, b, env, depth, false),
-            Expr::Binary(BinaryOp::Or, a, b) => logical(a, b, env, depth, true),
+            Expr::Unary(UnaryOp::Not, e) if at.lenient() => match e.eval_at(env, at)? {
+                Value::Null => Ok(Value::Bool(true)),
+                value => ops::unary(UnaryOp::Not, value),
+            },
+            Expr::Unary(op, e) => ops::unary(*op, e.eval_at(env, at)?),
+            Expr::Binary(BinaryOp::And, a, b) => logical(a, b, env, at, false),
+            Expr::Binary(BinaryOp::Or, a, b) => logical(a, b, env, at, true),
             Expr::Binary(op, a, b) => {
-                ops::binary(*op, &a.eval_at(env, depth)?, &b.eval_at(env, depth)?)
+                let (a, b) = (a.eval_at(env, at)?, b.eval_at(env, at)?);
+                if at.lenient() && null_makes_false(*op, &a, &b) {
+                    return Ok(Value::Bool(false));
+                }
+                ops::binary(*op, &a, &b)
             }
-            Expr::Array(items) => eval_all(items, env, depth).map(Value::Array),
+            Expr::Array(items) => eval_all(items, env, at).map(Value::Array),
             Expr::Object(fields) => {
                 let mut map = Map::with_capacity(fields.len());
                 for (key, value) in fields {
-                    map.insert(key.clone(), value.eval_at(env, depth)?);
+                    map.insert(key.clone(), value.eval_at(env, at)?);
                 }
                 Ok(Value::Object(map))
             }
+            Expr::AbsentAsNull(e) => e.eval_at(
+                env,
+                At {
+                    absent: Absent::IsNull,
+                    ..at
+                },
+            ),
         }
     }
 }
 
-fn eval_all(exprs: &[Expr], env: &Env<'_>, depth: usize) -> Result<Vec<Value>, EvalError> {
-    exprs.iter().map(|e| e.eval_at(env, depth)).collect()
+/// With absent values read as `null`: an ordering or `in` with a `null` side is false rather
+/// than a type error (`$Input.size > 10` on an input without `size`).
+fn null_makes_false(op: BinaryOp, a: &Value, b: &Value) -> bool {
+    let ordering_or_in = matches!(
+        op,
+        BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::In
+    );
+    ordering_or_in && (a.is_null() || b.is_null())
+}
+
+fn eval_all(exprs: &[Expr], env: &Env<'_>, at: At) -> Result<Vec<Value>, EvalError> {
+    exprs.iter().map(|e| e.eval_at(env, at)).collect()
 }
 
 /// `&&` (`short_on` false) and `||` (`short_on` true): the right side is only evaluated when
 /// the left side does not decide the result, so `$Input.a != null && $Input.a.b` is safe.
-fn logical(
-    a: &Expr,
-    b: &Expr,
-    env: &Env<'_>,
-    depth: usize,
-    short_on: bool,
-) -> Result<Value, EvalError> {
+fn logical(a: &Expr, b: &Expr, env: &Env<'_>, at: At, short_on: bool) -> Result<Value, EvalError> {
     let op = if short_on {
         BinaryOp::Or
     } else {
         BinaryOp::And
     };
-    let left = ops::expect_bool(op, &a.eval_at(env, depth)?)?;
+    let truth = |value: Value| match value {
+        Value::Null if at.lenient() => Ok(false),
+        value => ops::expect_bool(op, &value),
+    };
+    let left = truth(a.eval_at(env, at)?)?;
     if left == short_on {
         return Ok(Value::Bool(left));
     }
-    ops::expect_bool(op, &b.eval_at(env, depth)?).map(Value::Bool)
+    truth(b.eval_at(env, at)?).map(Value::Bool)
 }
 
 /// Walks a path without cloning the root: variables are borrowed from the environment, and
 /// only the selected part is copied.
-fn eval_path(
-    base: &Expr,
-    segments: &[Segment],
-    env: &Env<'_>,
-    depth: usize,
-) -> Result<Value, EvalError> {
-    let path = PathView { base, segments };
+fn eval_path(base: &Expr, segments: &[Segment], env: &Env<'_>, at: At) -> Result<Value, EvalError> {
+    let path = PathView {
+        base,
+        segments,
+        absent: at.absent,
+    };
     match base {
         Expr::Var(root) => path.walk(env.root(*root)?, 0),
-        other => path.walk(&other.eval_at(env, depth)?, 0),
+        other => path.walk(&other.eval_at(env, at)?, 0),
     }
 }
 
@@ -178,12 +226,16 @@ fn eval_path(
 struct PathView<'p> {
     base: &'p Expr,
     segments: &'p [Segment],
+    absent: Absent,
 }
 
 impl PathView<'_> {
     /// Applies `segments[position..]` to `value`.
     fn walk(&self, mut value: &Value, position: usize) -> Result<Value, EvalError> {
         for (offset, segment) in self.segments.iter().enumerate().skip(position) {
+            if value.is_null() && self.absent == Absent::IsNull {
+                return Ok(Value::Null);
+            }
             value = match segment {
                 Segment::Field(name) => self.field(value, name, offset)?,
                 Segment::Index(index) => self.index(value, *index, offset)?,
@@ -193,6 +245,14 @@ impl PathView<'_> {
         Ok(value.clone())
     }
 
+    /// `Ok(null)` for something absent when absent values read as null, else the error.
+    fn absent<'v>(&self, offset: usize, reason: String) -> Result<&'v Value, EvalError> {
+        match self.absent {
+            Absent::IsNull => Ok(&NULL),
+            Absent::Fails => Err(self.error(offset, reason)),
+        }
+    }
+
     fn field<'v>(
         &self,
         value: &'v Value,
@@ -200,9 +260,10 @@ impl PathView<'_> {
         offset: usize,
     ) -> Result<&'v Value, EvalError> {
         match value {
-            Value::Object(map) => map
-                .get(name)
-                .ok_or_else(|| self.error(offset, format!("key '{name}' not found"))),
+            Value::Object(map) => match map.get(name) {
+                Some(found) => Ok(found),
+                None => self.absent(offset, format!("key '{name}' not found")),
+            },
             other => Err(self.error(
                 offset,
                 format!("cannot read field '{name}' of {}", ops::describe(other)),
@@ -219,14 +280,13 @@ impl PathView<'_> {
         let Value::Array(items) = value else {
             return Err(self.error(offset, format!("cannot index {}", ops::describe(value))));
         };
-        resolve_index(index, items.len())
-            .and_then(|i| items.get(i))
-            .ok_or_else(|| {
-                self.error(
-                    offset,
-                    format!("index {index} out of range (length {})", items.len()),
-                )
-            })
+        match resolve_index(index, items.len()).and_then(|i| items.get(i)) {
+            Some(found) => Ok(found),
+            None => self.absent(
+                offset,
+                format!("index {index} out of range (length {})", items.len()),
+            ),
+        }
     }
 
     /// `[*]`: the rest of the path applied to each element (or each value of an object).
@@ -270,7 +330,6 @@ pub(super) mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::expr::ast::UnaryOp;
 
     pub(in crate::expr) fn no_context() -> Value {
         json!({"Execution": {"Name": "exec-1"}, "Current": {"Name": "S1"}})
@@ -477,6 +536,95 @@ pub(super) mod tests {
         assert_eq!(
             eval_with(&e, json!({})).unwrap_err().message,
             "$Input.status: key 'status' not found"
+        );
+    }
+
+    fn absent_as_null(e: Expr) -> Expr {
+        Expr::AbsentAsNull(Box::new(e))
+    }
+
+    #[test]
+    fn absent_values_read_as_null_inside_absent_as_null() {
+        let input = json!({"a": {"x": 1}, "xs": [1], "n": null});
+        let reads = [
+            path(Root::Input, vec![field("status")]),
+            path(Root::Input, vec![field("a"), field("b"), field("c")]),
+            path(Root::Input, vec![field("xs"), Segment::Index(5)]),
+            path(Root::Input, vec![field("n"), field("deeper")]),
+        ];
+        for read in reads {
+            assert!(eval_with(&read, input.clone()).is_err(), "{read}");
+            assert_eq!(
+                eval_with(&absent_as_null(read), input.clone()),
+                Ok(json!(null))
+            );
+        }
+        let each = path(
+            Root::Input,
+            vec![field("ys"), Segment::Wildcard, field("k")],
+        );
+        assert_eq!(
+            eval_with(&absent_as_null(each), json!({"ys": [{"k": 1}, {}]})),
+            Ok(json!([1, null]))
+        );
+    }
+
+    #[test]
+    fn absent_as_null_keeps_type_errors_and_absent_variables() {
+        let e = absent_as_null(path(Root::Input, vec![field("a"), field("b")]));
+        assert_eq!(
+            eval_with(&e, json!({"a": 3})).unwrap_err().message,
+            "$Input.a.b: cannot read field 'b' of a number (3)"
+        );
+        let output = absent_as_null(path(Root::Output, vec![field("x")]));
+        assert_eq!(
+            eval_with(&output, json!({})).unwrap_err().message,
+            "$Output is not available here"
+        );
+    }
+
+    #[test]
+    fn a_condition_on_an_absent_key_is_false() {
+        let status = || path(Root::Input, vec![field("status")]);
+        let size = || path(Root::Input, vec![field("size")]);
+        let flag = || path(Root::Input, vec![field("flag")]);
+        let cases = [
+            (bin(BinaryOp::Eq, status(), lit(json!("ready"))), false),
+            (bin(BinaryOp::Ne, status(), lit(json!("ready"))), true),
+            (bin(BinaryOp::Eq, status(), lit(json!(null))), true),
+            (bin(BinaryOp::Gt, size(), lit(json!(10))), false),
+            (bin(BinaryOp::Le, lit(json!(10)), size()), false),
+            (bin(BinaryOp::In, lit(json!("x")), size()), false),
+            (bin(BinaryOp::And, flag(), lit(json!(true))), false),
+            (bin(BinaryOp::Or, flag(), lit(json!(true))), true),
+            (Expr::Unary(UnaryOp::Not, Box::new(flag())), true),
+        ];
+        for (condition, expected) in cases {
+            let e = absent_as_null(condition.clone());
+            assert_eq!(eval_with(&e, json!({})), Ok(json!(expected)), "{condition}");
+        }
+        let present = absent_as_null(bin(BinaryOp::Gt, size(), lit(json!(10))));
+        assert_eq!(eval_with(&present, json!({"size": 11})), Ok(json!(true)));
+    }
+
+    #[test]
+    fn absent_as_null_still_types_present_values() {
+        let e = absent_as_null(bin(
+            BinaryOp::Gt,
+            path(Root::Input, vec![field("size")]),
+            lit(json!(10)),
+        ));
+        assert_eq!(
+            eval_with(&e, json!({"size": "big"})).unwrap_err().message,
+            "> compares two numbers or two strings, got a string (\"big\") and a number (10)"
+        );
+        let call = absent_as_null(Expr::Call(
+            crate::expr::Function::Length,
+            vec![path(Root::Input, vec![field("items")])],
+        ));
+        assert_eq!(
+            eval_with(&call, json!({})).unwrap_err().message,
+            "length: argument 1 must be a string, an array or a map, got null"
         );
     }
 

@@ -1,18 +1,15 @@
 //! Built-in functions: CloudFlow's documented catalogue (common, array, map, encoding,
 //! hash/UUID and JSON operations).
 
-use std::fmt::Write as _;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use md5::Md5;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha1::Sha1;
-use sha2::{Digest, Sha256, Sha512};
 
+use super::digest::HashAlgorithm;
 use super::eval::{Env, EvalError, resolve_index};
 use super::ops::{describe, values_equal};
+use super::random;
 
 /// The built-in functions. Parsed by name; an unknown name is a parse error, not a run-time
 /// one.
@@ -402,14 +399,7 @@ fn random_int(args: &Args, env: &Env<'_>) -> Result<Value, EvalError> {
     if max <= min {
         return Err(args.fail(format_args!("max ({max}) must be greater than min ({min})")));
     }
-    // Scale a 64-bit draw into the span by widening multiplication: no modulo bias worth the
-    // name, and no overflow since the span is at most 2^64.
-    let span = (i128::from(max) - i128::from(min)) as u128;
-    let offset = (u128::from(env.next_random()) * span) >> 64;
-    let value = i128::from(min) + offset as i128;
-    i64::try_from(value)
-        .map(Value::from)
-        .map_err(|_| args.fail("result out of range"))
+    Ok(Value::from(random::in_range(env.next_random(), min, max)))
 }
 
 fn array_contains(args: &Args) -> Result<Value, EvalError> {
@@ -442,38 +432,19 @@ fn from_base64(args: &Args) -> Result<Value, EvalError> {
 fn hash(args: &Args) -> Result<Value, EvalError> {
     let input = args.string(0)?.as_bytes();
     let algorithm = args.string(1)?;
-    let digest = match algorithm.to_ascii_uppercase().as_str() {
-        "MD5" => hex(&Md5::digest(input)),
-        "SHA-1" => hex(&Sha1::digest(input)),
-        "SHA-256" => hex(&Sha256::digest(input)),
-        "SHA-512" => hex(&Sha512::digest(input)),
-        _ => {
-            return Err(args.fail(format_args!(
+    // CloudFlow accepts any letter case and no SHA-384.
+    let known = HashAlgorithm::from_name(&algorithm.to_ascii_uppercase())
+        .filter(|a| *a != HashAlgorithm::Sha384)
+        .ok_or_else(|| {
+            args.fail(format_args!(
                 "unsupported algorithm '{algorithm}'; expected MD5, SHA-1, SHA-256 or SHA-512"
-            )));
-        }
-    };
-    Ok(Value::String(digest))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{byte:02x}");
-    }
-    out
+            ))
+        })?;
+    Ok(Value::String(known.hex_digest(input)))
 }
 
 fn uuid(env: &Env<'_>) -> String {
-    let mut bytes = [0u8; 16];
-    let (high, low) = bytes.split_at_mut(8);
-    high.copy_from_slice(&env.next_random().to_le_bytes());
-    low.copy_from_slice(&env.next_random().to_le_bytes());
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .hyphenated()
-        .to_string()
+    random::uuid_v4(env.next_random(), env.next_random())
 }
 
 fn string_to_json(args: &Args) -> Result<Value, EvalError> {

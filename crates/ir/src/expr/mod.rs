@@ -7,11 +7,16 @@
 //! Evaluation is pure and deterministic: `randomInt` and `uuid` draw from a generator seeded by
 //! the caller ([`Env::seed`]), so replaying an execution gives the same values.
 
+pub mod asl;
 mod ast;
+mod digest;
 mod eval;
 mod functions;
 mod ops;
+mod random;
 
 pub use ast::*;
+pub use digest::HashAlgorithm;
 pub use eval::{Env, EvalError};
 pub use functions::{Arity, Function};
+pub use random::Entropy;

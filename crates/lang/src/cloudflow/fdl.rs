@@ -6,13 +6,14 @@ use sluice_ir::{
     TaskTarget, Template, Wait,
 };
 
-use super::{
-    Arena, FUNCTION_ARN_SHAPE, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
-    checked_name, error_names, expr_at, function_ref, registered_name,
-};
+use super::{FUNCTION_ARN_SHAPE, function_ref};
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
+use crate::frontend::{
+    Arena, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
+    checked_name, error_names, expr_at, one_of, registered_name,
+};
 
 /// The most branches a Parallel state may have.
 pub const MAX_PARALLEL_BRANCHES: usize = 50;
@@ -22,6 +23,8 @@ pub const MAX_MAP_CONCURRENCY: i64 = 40;
 /// CloudFlow documents 1–300 s for Standard workflows; that limit is a known pain point and
 /// the engine has no reason to keep it, so any duration up to the execution limit is accepted.
 pub const MAX_WAIT_SECS: i64 = 31_536_000;
+/// The longest task `Timeout` the Task page allows: 604,800 s (seven days).
+pub const MAX_TASK_TIMEOUT_SECS: u64 = 604_800;
 
 const TOP_LEVEL_FIELDS: &[&str] = &[
     "Type",
@@ -106,6 +109,7 @@ fn specific_fields(ty: &str) -> &'static [&'static str] {
             "TaskMode",
             "Parameters",
             "Timeout",
+            "Timeout.$",
             "Retry",
             "Catch",
             "OnErrors",
@@ -345,23 +349,7 @@ fn states_list(node: &Node) -> Result<&[Node], Problem> {
 }
 
 fn state_type(node: &Node) -> Result<&'static str, Problem> {
-    let ty = node.as_str()?;
-    STATE_TYPES
-        .iter()
-        .copied()
-        .find(|t| *t == ty)
-        .ok_or_else(|| {
-            let suggestion = super::closest(ty, STATE_TYPES)
-                .map(|s| format!("did you mean {s:?}? "))
-                .unwrap_or_default();
-            Problem::at(
-                node.text_loc(),
-                format!(
-                    "unknown state Type {ty:?}; {suggestion}state types: {}",
-                    STATE_TYPES.join(", ")
-                ),
-            )
-        })
+    one_of(node, STATE_TYPES, "state Type", "state types")
 }
 
 /// Clear messages for `Next`/`End` where the state type has none.
@@ -493,7 +481,8 @@ fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
         ));
     }
     let mode = task_mode(fields.get("TaskMode"))?;
-    let timeout_secs = fields.get("Timeout").map(timeout).transpose()?;
+    reject_dynamic_timeout(fields)?;
+    let timeout_secs = fields.get("Timeout").map(timeout).transpose()?.flatten();
     let parameters = fields.get("Parameters");
     if let Some(p) = parameters {
         p.as_map().map_err(|_| p.expected("Parameters as a map"))?;
@@ -545,12 +534,35 @@ fn task_mode(node: Option<&Node>) -> Result<TaskMode, Problem> {
     }
 }
 
-fn timeout(node: &Node) -> Result<u64, Problem> {
-    match &node.kind {
-        NodeKind::Number(n) => n.as_u64().filter(|v| *v > 0),
+/// `Timeout`: whole seconds from 0 to [`MAX_TASK_TIMEOUT_SECS`], written as a number or as a
+/// string of digits (the Task page types it `string`, example `30`); 0 means the task never
+/// times out.
+fn timeout(node: &Node) -> Result<Option<u64>, Problem> {
+    let seconds = match &node.kind {
+        NodeKind::Number(n) => n.as_u64(),
+        NodeKind::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<u64>().ok()
+        }
         _ => None,
     }
-    .ok_or_else(|| node.expected("Timeout as a positive whole number of seconds"))
+    .filter(|s| *s <= MAX_TASK_TIMEOUT_SECS)
+    .ok_or_else(|| {
+        node.expected(&format!(
+            "Timeout as a whole number of seconds from 0 (never) to {MAX_TASK_TIMEOUT_SECS}, such as 30 or \"30\""
+        ))
+    })?;
+    Ok((seconds > 0).then_some(seconds))
+}
+
+/// `Timeout.$` would set a task's timeout from its input when it starts; the engine takes a
+/// task's timeout from the definition only, so it is refused with the way around it.
+fn reject_dynamic_timeout(fields: &Fields<'_>) -> Result<(), Problem> {
+    fields.get("Timeout.$").map_or(Ok(()), |node| {
+        Err(Problem::at(
+            node.loc,
+            "Timeout.$ (a timeout read from the input) is not supported; give Timeout in seconds",
+        ))
+    })
 }
 
 /// `FC:InvokeFunction`: the function from `Parameters.resourceArn`, the payload from
@@ -725,10 +737,12 @@ pub(super) fn condition(node: &Node) -> Result<Expr, Problem> {
     condition_with(node, parse_cloudflow)
 }
 
-pub(super) fn condition_with(node: &Node, parser: super::ExprParser) -> Result<Expr, Problem> {
+/// A condition reads absent keys as `null` ([`Expr::AbsentAsNull`]): the choice and fail
+/// pages of both forms say that an input without the key goes to the default branch.
+pub(super) fn condition_with(node: &Node, parser: ExprParser) -> Result<Expr, Problem> {
     match &node.kind {
         NodeKind::Bool(b) => Ok(Expr::Literal(serde_json::Value::Bool(*b))),
-        NodeKind::String(_) => expr_at(node, parser),
+        NodeKind::String(_) => Ok(Expr::AbsentAsNull(Box::new(expr_at(node, parser)?))),
         _ => Err(node.expected("a condition expression")),
     }
 }
@@ -771,4 +785,31 @@ fn fail(fields: &Fields<'_>) -> Result<Fail, Problem> {
         code: fields.optional_str("Code")?.map(str::to_string),
         detail: fields.optional_str("Detail")?.map(str::to_string),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_ir::{StateKind, Task};
+
+    use crate::cloudflow::parse;
+
+    fn task_with_timeout(timeout: &str) -> Task {
+        let text = format!(
+            "Type: StateMachine\nName: f\nSpecVersion: v1\nStartAt: T\nStates:\n  - Type: Task\n    Name: T\n    Action: HTTP:Request\n    Timeout: {timeout}\n    End: true\n"
+        );
+        let flow = parse(&text).unwrap_or_else(|e| panic!("{timeout}: {e}"));
+        match &flow.state(flow.root().start).kind {
+            StateKind::Task(task) => task.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn timeout_is_seconds_as_a_number_or_a_string_and_0_is_never() {
+        assert_eq!(task_with_timeout("30").timeout_secs, Some(30));
+        assert_eq!(task_with_timeout("\"30\"").timeout_secs, Some(30));
+        assert_eq!(task_with_timeout("'604800'").timeout_secs, Some(604_800));
+        assert_eq!(task_with_timeout("0").timeout_secs, None);
+        assert_eq!(task_with_timeout("\"0\"").timeout_secs, None);
+    }
 }

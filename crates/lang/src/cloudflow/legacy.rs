@@ -15,13 +15,14 @@ use sluice_ir::{
 };
 
 use super::fdl::{MAX_PARALLEL_BRANCHES, condition_with};
-use super::{
-    Arena, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, error_names,
-    expr_at, function_ref, registered_name,
-};
+use super::function_ref;
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_legacy;
+use crate::frontend::{
+    Arena, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, error_names,
+    expr_at, one_of, registered_name,
+};
 
 /// The highest `maxConcurrency` of a foreach step.
 pub const MAX_FOREACH_CONCURRENCY: i64 = 100;
@@ -373,23 +374,7 @@ fn nested_choice_steps(step: &Node) -> Vec<&[Node]> {
 }
 
 fn step_type(node: &Node) -> Result<&'static str, Problem> {
-    let ty = node.as_str()?;
-    STEP_TYPES
-        .iter()
-        .copied()
-        .find(|t| *t == ty)
-        .ok_or_else(|| {
-            let suggestion = super::closest(ty, STEP_TYPES)
-                .map(|s| format!("did you mean {s:?}? "))
-                .unwrap_or_default();
-            Problem::at(
-                node.text_loc(),
-                format!(
-                    "unknown step type {ty:?}; {suggestion}step types: {}",
-                    STEP_TYPES.join(", ")
-                ),
-            )
-        })
+    one_of(node, STEP_TYPES, "step type", "step types")
 }
 
 /// `[{target, source}]`: a source string starting with `$` is an expression, anything else

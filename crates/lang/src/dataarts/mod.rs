@@ -26,9 +26,9 @@ use sluice_ir::{
     ScopeId, StateKind, Task, TaskMode, TaskTarget, Template, actions,
 };
 
-use crate::cloudflow::{Arena, Fields, Problems, StateBody};
 use crate::doc::{Loc, Node, parse_document};
 use crate::error::{DefinitionError, Problem};
+use crate::frontend::{Arena, Fields, Problems, StateBody};
 
 /// The name of a job's one top-level state, the Dag of its nodes ('#' keeps it apart from
 /// every node name).

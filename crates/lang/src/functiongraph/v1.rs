@@ -21,10 +21,10 @@ use sluice_ir::{
     actions,
 };
 
-use crate::cloudflow::{Arena, Fields, Problems, ScopeNames, StateBody, expr_at};
 use crate::doc::{Key, Loc, Node, parse_document};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::{ExprSyntaxError, parse_cloudflow};
+use crate::frontend::{Arena, Fields, Problems, ScopeNames, StateBody, expr_at};
 
 const STATE_TYPES: &str = "EVENT, OPERATION, SWITCH, DELAY, NOOP, END";
 

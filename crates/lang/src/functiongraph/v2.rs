@@ -18,12 +18,12 @@ use sluice_ir::{
     Recovery, Retrier, ScopeId, StateId, StateKind, Task, TaskMode, TaskTarget, Template, Wait,
 };
 
-use crate::cloudflow::{
-    Arena, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, expr_at,
-};
 use crate::doc::{Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::{ExprSyntaxError, parse_cloudflow};
+use crate::frontend::{
+    Arena, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, expr_at,
+};
 
 /// Documented bounds: 1 to 100 states; a Sleep of at most a year.
 const MAX_STATES: usize = 100;

@@ -1,9 +1,23 @@
 //! Shared by the language tests: invalid definitions with their expected located problems.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sluice_ir::Flow;
 use sluice_lang::DefinitionError;
+
+/// The `*.{extension}` files of `dir` (under `tests/data/`), in name order.
+pub fn data_files(dir: &str, extension: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    files.sort();
+    files
+}
 
 /// Checks every `*.{extension}` file of `dir` (under `tests/data/`) against its `.expected`
 /// sibling: one line per problem, `line:column: message fragment`, in order. Returns how many
@@ -13,15 +27,7 @@ pub fn check_invalid_dir(
     extension: &str,
     parse: fn(&str) -> Result<Flow, DefinitionError>,
 ) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(dir);
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == extension))
-        .collect();
-    entries.sort();
+    let entries = data_files(dir, extension);
     let failures: Vec<String> = entries
         .iter()
         .filter_map(|path| {

@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Millis, OpId, Rejection, Step};
-use sluice_ir::Flow;
+use sluice_ir::{Dialect, Flow};
+use sluice_lang::DefinitionError;
 use sluice_store::{
     ExecutionId, ExecutionRecord, FlowId, NewExecution, Signal, StepWrite, Store, StoreError,
     TaskRow, TimerRow,
@@ -32,8 +33,9 @@ use tokio_util::sync::CancellationToken;
 use crate::invoke::Invoker;
 use timers::Timers;
 
-/// Compiles a stored definition (dialect name, text) into the IR.
-pub type Compiler = dyn Fn(&str, &str) -> Result<Flow, String> + Send + Sync;
+/// Compiles a stored definition into the IR, with every located problem when it cannot:
+/// [`sluice_lang::compile`], unless a test gives another.
+pub type Compiler = dyn Fn(Dialect, &str) -> Result<Flow, DefinitionError> + Send + Sync;
 
 /// The wall clock, in milliseconds since the Unix epoch.
 pub fn wall_clock_ms() -> Millis {
@@ -51,6 +53,13 @@ pub enum RuntimeError {
         flow: FlowId,
         revision: i64,
         reason: String,
+    },
+    /// A stored definition no longer compiles (it did when it was stored).
+    #[error("the definition of flow {flow:?} revision {revision} cannot be loaded: {error}")]
+    InvalidDefinition {
+        flow: FlowId,
+        revision: i64,
+        error: DefinitionError,
     },
     #[error("execution {0} does not exist")]
     NoSuchExecution(ExecutionId),
@@ -170,14 +179,13 @@ impl Runtime {
                 revision,
                 reason: "no such revision".into(),
             })?;
-        let compiled =
-            (self.compiler)(&definition.dialect, &definition.text).map_err(|reason| {
-                RuntimeError::Definition {
-                    flow,
-                    revision,
-                    reason,
-                }
-            })?;
+        let compiled = (self.compiler)(definition.dialect, &definition.text).map_err(|error| {
+            RuntimeError::InvalidDefinition {
+                flow,
+                revision,
+                error,
+            }
+        })?;
         let compiled = Arc::new(compiled);
         lock(&self.flows).insert((flow, revision), compiled.clone());
         Ok(compiled)

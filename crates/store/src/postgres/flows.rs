@@ -3,7 +3,7 @@
 use deadpool_postgres::GenericClient;
 
 use super::codec::{Client, all_of, backend, failed, inserting, one, to_json, transaction};
-use crate::decode::{self, FLOW_COLUMNS, FLOW_FROM};
+use crate::decode::{self, Columns, FLOW_COLUMNS, FLOW_FROM};
 use crate::query::{self, Backend};
 use crate::rules::{self, no_flow};
 use crate::{
@@ -24,7 +24,7 @@ pub(super) async fn create(client: &mut Client, flow: &NewFlow) -> Result<FlowRe
                 &flow.tenant.0,
                 &flow.name.0,
                 &flow.description,
-                &flow.dialect,
+                &flow.dialect.as_str(),
                 &flow.role_arn,
                 &flow.mode.as_str(),
                 &attributes,
@@ -72,18 +72,10 @@ pub(super) async fn definition(
     flow: FlowId,
     revision: i64,
 ) -> Result<Option<FlowDefinition>> {
-    let row = client
-        .query_opt(
-            "SELECT f.dialect, r.definition FROM flow_revisions r JOIN flows f \
-             ON f.id = r.flow_id WHERE r.flow_id = $1 AND r.revision = $2",
-            &[&flow.0, &revision],
-        )
-        .await
-        .map_err(failed("reading a flow definition"))?;
-    Ok(row.map(|row| FlowDefinition {
-        dialect: row.get(0),
-        text: row.get(1),
-    }))
+    let sql = "SELECT f.dialect, r.definition FROM flow_revisions r JOIN flows f \
+         ON f.id = r.flow_id WHERE r.flow_id = $1 AND r.revision = $2";
+    let decode = |row: &dyn Columns| decode::definition(row, flow);
+    one(client, sql, &[&flow.0, &revision], decode).await
 }
 
 /// See [`rules::flow_change`]; the flow row is locked from the read to the commit.

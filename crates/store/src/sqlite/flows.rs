@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::codec::{all_of, backend, failed, inserting, one, to_json};
-use crate::decode::{self, FLOW_COLUMNS, FLOW_FROM};
+use crate::decode::{self, Columns, FLOW_COLUMNS, FLOW_FROM};
 use crate::query::{self, Backend};
 use crate::rules::{self, no_flow};
 use crate::{
@@ -24,7 +24,7 @@ pub(super) fn create(conn: &Connection, flow: &NewFlow) -> Result<FlowRecord> {
             flow.tenant.0,
             flow.name.0,
             flow.description,
-            flow.dialect,
+            flow.dialect.as_str(),
             flow.role_arn,
             flow.mode.as_str(),
             attributes,
@@ -67,20 +67,11 @@ pub(super) fn definition(
     id: FlowId,
     revision: i64,
 ) -> Result<Option<FlowDefinition>> {
-    conn.prepare_cached(
-        "SELECT f.dialect, r.definition FROM flow_revisions r JOIN flows f ON f.id = r.flow_id \
-         WHERE r.flow_id = ?1 AND r.revision = ?2",
-    )
-    .and_then(|mut s| {
-        s.query_row(params![id.0, revision], |row| {
-            Ok(FlowDefinition {
-                dialect: row.get(0)?,
-                text: row.get(1)?,
-            })
-        })
-        .optional()
-    })
-    .map_err(failed("reading a flow definition"))
+    let query = "SELECT f.dialect, r.definition FROM flow_revisions r JOIN flows f \
+         ON f.id = r.flow_id WHERE r.flow_id = ?1 AND r.revision = ?2";
+    let args = params![id.0, revision];
+    let decode = |row: &dyn Columns| decode::definition(row, id);
+    one(conn, query, args, decode, "reading a flow definition")
 }
 
 /// See [`rules::flow_change`]. The writer runs one command at a time, so the flow read is the

@@ -85,7 +85,7 @@ pub fn new_flow(name: &str) -> NewFlow {
         name: FlowName::new(name),
         description: "d".into(),
         definition: "def-1".into(),
-        dialect: "cloudflow".into(),
+        dialect: sluice_ir::Dialect::CloudFlow,
         role_arn: Some("role".into()),
         mode: ExecutionMode::Standard,
         attributes: json!({"Environment": {"k": "v"}}),

@@ -1,0 +1,199 @@
+//! A signing CloudFlow RPC client, as the CloudFlow SDKs call: HMAC-SHA1 signature v1, every
+//! parameter in the query string.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use reqwest::Method;
+use serde_json::Value;
+use sluice_api::signature::alibaba::{canonical_query, sign};
+
+use crate::BenchArgs;
+
+const API_VERSION: &str = "2019-03-15";
+/// Long-poll of DescribeExecution, and how many polls an execution may take before it counts
+/// as a failure.
+const WAIT_TIME_SECONDS: &str = "60";
+const MAX_POLLS: usize = 5;
+/// Statuses an execution ends in.
+const TERMINAL: [&str; 4] = ["Succeeded", "Failed", "TimedOut", "Stopped"];
+
+/// A signing CloudFlow RPC client of one or more nodes; operation `i` goes to node
+/// `i % nodes`.
+pub(crate) struct Client {
+    http: reqwest::Client,
+    bases: Vec<String>,
+    key_id: String,
+    secret: String,
+}
+
+impl Client {
+    pub(crate) fn new(addrs: &[SocketAddr], args: &BenchArgs) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(256)
+            .timeout(Duration::from_secs(120))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Client {
+            http,
+            bases: addrs.iter().map(|addr| format!("http://{addr}")).collect(),
+            key_id: args.access_key_id.clone(),
+            secret: args.access_key_secret.clone(),
+        })
+    }
+
+    /// One signed RPC request, every parameter in the query string; the JSON answer.
+    pub(crate) async fn call(
+        &self,
+        node: usize,
+        method: Method,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> anyhow::Result<Value> {
+        let timestamp = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let params: BTreeMap<String, String> = [
+            ("Action", action),
+            ("Format", "json"),
+            ("Version", API_VERSION),
+            ("Timestamp", &timestamp),
+            ("SignatureNonce", &nonce),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("AccessKeyId", &self.key_id),
+        ]
+        .into_iter()
+        .chain(fields.iter().copied())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let signature = sign(method.as_str(), &params, &self.secret);
+        let url = format!(
+            "{}/?{}&Signature={}",
+            self.bases[node % self.bases.len()],
+            canonical_query(&params),
+            escape_base64(&signature)
+        );
+        let response = self
+            .http
+            .request(method, url)
+            .send()
+            .await
+            .with_context(|| format!("{action}: sending"))?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .with_context(|| format!("{action}: reading the answer"))?;
+        if !status.is_success() {
+            bail!("{action}: HTTP {status}: {text}");
+        }
+        serde_json::from_str(&text).with_context(|| format!("{action}: the answer is not JSON"))
+    }
+
+    pub(crate) async fn start(&self, node: usize, flow: &str, name: &str) -> anyhow::Result<()> {
+        self.call(
+            node,
+            Method::POST,
+            "StartExecution",
+            &[("FlowName", flow), ("ExecutionName", name), ("Input", "{}")],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Starts an execution and long-polls it until it ends, on one node; it must succeed.
+    pub(crate) async fn run_to_end(
+        &self,
+        node: usize,
+        flow: &str,
+        name: &str,
+    ) -> anyhow::Result<()> {
+        self.start(node, flow, name).await?;
+        for _ in 0..MAX_POLLS {
+            let answer = self
+                .call(
+                    node,
+                    Method::GET,
+                    "DescribeExecution",
+                    &[
+                        ("FlowName", flow),
+                        ("ExecutionName", name),
+                        ("WaitTimeSeconds", WAIT_TIME_SECONDS),
+                    ],
+                )
+                .await?;
+            match status(&answer)? {
+                "Succeeded" => return Ok(()),
+                other if TERMINAL.contains(&other) => bail!("{name} ended {other}"),
+                _ => {}
+            }
+        }
+        bail!("{name} did not end after {MAX_POLLS} long polls")
+    }
+
+    pub(crate) async fn stop(&self, node: usize, flow: &str, name: &str) -> anyhow::Result<()> {
+        let answer = self
+            .call(
+                node,
+                Method::POST,
+                "StopExecution",
+                &[
+                    ("FlowName", flow),
+                    ("ExecutionName", name),
+                    ("Error", "Bench"),
+                    ("Cause", "stopped by sluice bench"),
+                ],
+            )
+            .await?;
+        match status(&answer)? {
+            "Stopped" => Ok(()),
+            other => bail!("{name} is {other} after StopExecution"),
+        }
+    }
+
+    /// `sluice_steps_committed_total` summed over the nodes, if they all serve /metrics.
+    pub(crate) async fn steps_committed(&self) -> Option<u64> {
+        let mut total = 0;
+        for node in 0..self.bases.len() {
+            total += self.node_steps_committed(node).await?;
+        }
+        Some(total)
+    }
+
+    pub(crate) async fn node_steps_committed(&self, node: usize) -> Option<u64> {
+        let response = self
+            .http
+            .get(format!("{}/metrics", self.bases[node]))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let text = response.text().await.ok()?;
+        // A counter appears once it is first incremented.
+        let value = text
+            .lines()
+            .find_map(|line| line.strip_prefix("sluice_steps_committed_total "))
+            .map_or(Some(0.0), |v| v.trim().parse::<f64>().ok())?;
+        Some(value as u64)
+    }
+}
+
+fn status(answer: &Value) -> anyhow::Result<&str> {
+    answer["Status"]
+        .as_str()
+        .ok_or_else(|| anyhow!("the answer has no Status: {answer}"))
+}
+
+/// Query-escapes a base64 value (`+`, `/`, `=` are its only reserved characters).
+fn escape_base64(text: &str) -> String {
+    text.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
+}

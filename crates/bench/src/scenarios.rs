@@ -1,0 +1,311 @@
+//! The scenarios: the flows they create and the phases they time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use reqwest::Method;
+
+use crate::BenchArgs;
+use crate::client::Client;
+use crate::load::{Phase, drive};
+use crate::measure::{Meter, Resources, cpu_time, servers_cpu_time};
+use crate::report::Row;
+use crate::servers::SpawnedServer;
+
+/// Concurrency of the StartExecution phase of `stop` (fixed, as the scenario prescribes).
+const STOP_START_CONCURRENCY: usize = 32;
+/// Concurrency of the StartExecution phase of `waiting`.
+const WAITING_CONCURRENCY: usize = 64;
+/// Upper bound on the wall time of one counted phase (10,000 starts, 100,000 starts, …).
+const PHASE_LIMIT: Duration = Duration::from_secs(900);
+
+/// What `--scenario` picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scenario {
+    /// One Pass state.
+    Pass1,
+    /// Ten Pass states.
+    Pass10,
+    /// Ten Task states, each calling the no-op function.
+    Http10,
+    /// Start executions of a 300 s Wait flow, then stop them.
+    Stop,
+    /// Start executions of a 1 h Wait flow; report server memory and database size.
+    Waiting,
+    /// Every scenario.
+    All,
+}
+
+/// The order the scenarios run in (`waiting` last: it leaves its executions waiting).
+pub(crate) const ORDER: [Scenario; 5] = [
+    Scenario::Pass1,
+    Scenario::Pass10,
+    Scenario::Http10,
+    Scenario::Stop,
+    Scenario::Waiting,
+];
+
+/// One scenario run's shared context.
+pub(crate) struct Bench<'a> {
+    pub(crate) client: Arc<Client>,
+    pub(crate) args: &'a BenchArgs,
+    pub(crate) run_id: &'a str,
+    pub(crate) server_pids: Vec<u32>,
+}
+
+impl Bench<'_> {
+    /// Runs one scenario, adding its rows (and, for `waiting`, the servers' resources before
+    /// and after).
+    pub(crate) async fn run(
+        &self,
+        scenario: Scenario,
+        servers: &[SpawnedServer],
+        rows: &mut Vec<Row>,
+        resources: &mut Vec<Resources>,
+    ) -> anyhow::Result<()> {
+        match scenario {
+            Scenario::Pass1 => {
+                self.closed_loop("pass1", &|n| pass_flow(n, 1), 1, rows)
+                    .await?
+            }
+            Scenario::Pass10 => {
+                self.closed_loop("pass10", &|n| pass_flow(n, 10), 1, rows)
+                    .await?
+            }
+            Scenario::Http10 => {
+                self.closed_loop("http10", &|n| task_flow(n, 10), 11, rows)
+                    .await?
+            }
+            Scenario::Stop => self.stop(rows).await?,
+            Scenario::Waiting => {
+                resources.push(Resources::measure("before waiting", servers));
+                self.waiting(rows).await?;
+                resources.push(Resources::measure(
+                    &format!("after {} waiting", self.args.waiting_count),
+                    servers,
+                ));
+            }
+            Scenario::All => unreachable!("bench() expands All"),
+        }
+        Ok(())
+    }
+
+    async fn meter(&self) -> Meter {
+        Meter {
+            steps: self.client.steps_committed().await,
+            server_pids: self.server_pids.clone(),
+            server_cpu: servers_cpu_time(&self.server_pids),
+            bench_cpu: cpu_time("self"),
+        }
+    }
+
+    /// Creates a flow named after the scenario and this run; `definition` gets the name.
+    async fn create_flow(
+        &self,
+        scenario: &str,
+        definition: &dyn Fn(&str) -> String,
+    ) -> anyhow::Result<Arc<str>> {
+        let name = format!("bench-{scenario}-{}", self.run_id);
+        self.client
+            .call(
+                0,
+                Method::POST,
+                "CreateFlow",
+                &[
+                    ("Name", &name),
+                    ("Definition", &definition(&name)),
+                    ("Description", "sluice bench"),
+                    ("Type", "FDL"),
+                ],
+            )
+            .await
+            .with_context(|| format!("creating the flow of {scenario}"))?;
+        Ok(name.into())
+    }
+
+    /// pass1, pass10, http10: `concurrency` clients each start an execution and long-poll it to
+    /// its end, again and again, for `--duration`.
+    async fn closed_loop(
+        &self,
+        scenario: &str,
+        definition: &dyn Fn(&str) -> String,
+        steps_per_execution: u64,
+        rows: &mut Vec<Row>,
+    ) -> anyhow::Result<()> {
+        let flow = self.create_flow(scenario, definition).await?;
+        for &concurrency in &self.args.concurrency {
+            let client = self.client.clone();
+            let flow = flow.clone();
+            let meter = self.meter().await;
+            let phase = drive(
+                concurrency as usize,
+                usize::MAX,
+                Duration::from_secs(self.args.duration),
+                move |i| {
+                    let client = client.clone();
+                    let flow = flow.clone();
+                    async move {
+                        client
+                            .run_to_end(i, &flow, &format!("c{concurrency}-{i}"))
+                            .await
+                    }
+                },
+            )
+            .await;
+            let usage = meter.finish(&self.client).await;
+            rows.push(Row::new(
+                scenario,
+                "start→end",
+                concurrency as usize,
+                phase,
+                steps_per_execution,
+                usage,
+            ));
+        }
+        Ok(())
+    }
+
+    /// stop: per concurrency, start `--stop-count` executions of a 300 s Wait flow (32 at a
+    /// time), then stop them all with `concurrency` clients.
+    async fn stop(&self, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+        let flow = self.create_flow("stop", &|n| wait_flow(n, 300)).await?;
+        for &concurrency in &self.args.concurrency {
+            let prefix: Arc<str> = format!("s{concurrency}").into();
+            let meter = self.meter().await;
+            let phase = self
+                .start_many(&flow, &prefix, self.args.stop_count, STOP_START_CONCURRENCY)
+                .await;
+            let usage = meter.finish(&self.client).await;
+            rows.push(Row::new(
+                "stop",
+                "start",
+                STOP_START_CONCURRENCY,
+                phase,
+                1,
+                usage,
+            ));
+
+            let client = self.client.clone();
+            let flow = flow.clone();
+            let meter = self.meter().await;
+            let phase = drive(
+                concurrency as usize,
+                self.args.stop_count,
+                PHASE_LIMIT,
+                move |i| {
+                    let client = client.clone();
+                    let flow = flow.clone();
+                    let prefix = prefix.clone();
+                    // Another node than the one that started it, when there are several.
+                    async move { client.stop(i + 1, &flow, &format!("{prefix}-{i}")).await }
+                },
+            )
+            .await;
+            let usage = meter.finish(&self.client).await;
+            rows.push(Row::new(
+                "stop",
+                "stop",
+                concurrency as usize,
+                phase,
+                1,
+                usage,
+            ));
+        }
+        Ok(())
+    }
+
+    /// waiting: start `--waiting-count` executions of a 1 h Wait flow and leave them waiting.
+    async fn waiting(&self, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+        let flow = self.create_flow("waiting", &|n| wait_flow(n, 3600)).await?;
+        let meter = self.meter().await;
+        let phase = self
+            .start_many(&flow, "w", self.args.waiting_count, WAITING_CONCURRENCY)
+            .await;
+        let usage = meter.finish(&self.client).await;
+        rows.push(Row::new(
+            "waiting",
+            "start",
+            WAITING_CONCURRENCY,
+            phase,
+            1,
+            usage,
+        ));
+        Ok(())
+    }
+
+    /// Starts executions `{prefix}-0` … `{prefix}-{count - 1}` of `flow`.
+    async fn start_many(
+        &self,
+        flow: &Arc<str>,
+        prefix: &str,
+        count: usize,
+        concurrency: usize,
+    ) -> Phase {
+        let client = self.client.clone();
+        let flow = flow.clone();
+        let prefix: Arc<str> = prefix.into();
+        drive(concurrency, count, PHASE_LIMIT, move |i| {
+            let client = client.clone();
+            let flow = flow.clone();
+            let prefix = prefix.clone();
+            async move { client.start(i, &flow, &format!("{prefix}-{i}")).await }
+        })
+        .await
+    }
+}
+
+pub(crate) fn pass_flow(name: &str, states: usize) -> String {
+    let mut text =
+        format!("Type: StateMachine\nName: {name}\nSpecVersion: v1\nStartAt: S1\nStates:\n");
+    for i in 1..=states {
+        text.push_str(&format!("  - Type: Pass\n    Name: S{i}\n"));
+        text.push_str(&next_or_end("S", i, states));
+    }
+    text
+}
+
+pub(crate) fn task_flow(name: &str, states: usize) -> String {
+    let mut text =
+        format!("Type: StateMachine\nName: {name}\nSpecVersion: v1\nStartAt: T1\nStates:\n");
+    for i in 1..=states {
+        text.push_str(&format!(
+            "  - Type: Task\n    Name: T{i}\n    Action: FC:InvokeFunction\n    Parameters:\n      \
+             resourceArn: acs:fc:::services/bench/functions/noop\n      body:\n        step: {i}\n"
+        ));
+        text.push_str(&next_or_end("T", i, states));
+    }
+    text
+}
+
+fn next_or_end(prefix: &str, i: usize, states: usize) -> String {
+    if i == states {
+        "    End: true\n".into()
+    } else {
+        format!("    Next: {prefix}{}\n", i + 1)
+    }
+}
+
+pub(crate) fn wait_flow(name: &str, seconds: u64) -> String {
+    format!(
+        "Type: StateMachine\nName: {name}\nSpecVersion: v1\nStartAt: Sleep\nStates:\n  \
+         - Type: Wait\n    Name: Sleep\n    Seconds: {seconds}\n    End: true\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_definitions_compile() {
+        for text in [
+            pass_flow("p", 1),
+            pass_flow("p", 10),
+            task_flow("t", 10),
+            wait_flow("w", 300),
+        ] {
+            assert!(sluice_lang::cloudflow::parse(&text).is_ok(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Dialects: the API and definition language a flow was created with.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Which vendor API created a flow, and so which language its definition is written in.
+/// Stored with each flow as [`Dialect::as_str`]; the text is durable, never change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Dialect {
+    /// Alibaba CloudFlow: FDL, the `Type: StateMachine` form or the legacy `type: flow` steps.
+    #[serde(rename = "cloudflow")]
+    CloudFlow,
+    /// Huawei FunctionGraph workflows v2: the `WorkflowCreateBody` JSON.
+    #[serde(rename = "functiongraph-v2")]
+    FunctionGraphV2,
+    /// Huawei FunctionGraph legacy v1.0 `cloud_graphs`: `event-defs` and a `states` map.
+    #[serde(rename = "functiongraph-v1")]
+    FunctionGraphV1,
+    /// Huawei DataArts Factory jobs: the `JobInfo` JSON.
+    #[serde(rename = "dataarts")]
+    DataArts,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 4] = [
+        Dialect::CloudFlow,
+        Dialect::FunctionGraphV2,
+        Dialect::FunctionGraphV1,
+        Dialect::DataArts,
+    ];
+
+    /// The stored name (`cloudflow`, `functiongraph-v2`, `functiongraph-v1`, `dataarts`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::CloudFlow => "cloudflow",
+            Dialect::FunctionGraphV2 => "functiongraph-v2",
+            Dialect::FunctionGraphV1 => "functiongraph-v1",
+            Dialect::DataArts => "dataarts",
+        }
+    }
+
+    /// The dialect a stored name names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_are_those_existing_databases_hold() {
+        let names: Vec<&str> = Dialect::ALL.iter().map(|d| d.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "cloudflow",
+                "functiongraph-v2",
+                "functiongraph-v1",
+                "dataarts"
+            ]
+        );
+        for dialect in Dialect::ALL {
+            assert_eq!(Dialect::parse(dialect.as_str()), Some(dialect));
+            let json = serde_json::to_value(dialect).unwrap();
+            assert_eq!(json, dialect.as_str());
+        }
+        assert_eq!(Dialect::parse("CloudFlow"), None);
+    }
+}

@@ -1,0 +1,374 @@
+//! `InputPath`, `OutputPath` and `ResultPath`: how a JSONPath state selects its effective input
+//! and combines its result with its raw input (specification, "Input and Output Processing
+//! with JSONPath"; Developer Guide, "InputPath", "ResultPath", "OutputPath").
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use super::error::AslError;
+use super::path::{Path, PathError, PathRoot, Step, resolve_index};
+use super::scope::Scope;
+
+/// An `InputPath` or `OutputPath`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SelectPath {
+    /// The field is absent or `"$"`: the value passes unchanged.
+    Whole,
+    /// The field is `null`: the value is discarded for `{}`.
+    Discard,
+    Path(Path),
+}
+
+impl SelectPath {
+    /// The field's string value; `"$"` is [`SelectPath::Whole`].
+    pub fn parse(text: &str) -> Result<Self, PathError> {
+        let path = Path::parse(text)?;
+        Ok(if path.is_whole_input() {
+            SelectPath::Whole
+        } else {
+            SelectPath::Path(path)
+        })
+    }
+
+    /// Applies the path to the scope's input (`$`); the context object and variables are
+    /// reachable through `$$` and `$name`. A definite path that finds nothing is AWS's
+    /// `States.Runtime` "Invalid path" failure.
+    pub fn apply<'v>(&self, scope: &'v Scope<'_>) -> Result<Cow<'v, Value>, AslError> {
+        match self {
+            SelectPath::Whole => Ok(Cow::Borrowed(scope.input())),
+            SelectPath::Discard => Ok(Cow::Owned(Value::Object(Map::new()))),
+            SelectPath::Path(path) => path.select(scope).ok_or_else(|| AslError::InvalidPath {
+                path: path.text().to_owned(),
+                normalized: path.normalized(),
+            }),
+        }
+    }
+}
+
+/// A `ResultPath`: a reference path into the raw input, never the context object or a
+/// variable (specification: "The value of "ResultPath" MUST NOT begin with "$$""; "the
+/// "ResultPath" field MUST NOT reference a variable").
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResultPath {
+    /// Absent or `"$"`: the result replaces the input.
+    Whole,
+    /// `null`: the result is discarded and the input passes unchanged.
+    Discard,
+    /// The result is placed at this path in the input.
+    At(Path),
+}
+
+impl ResultPath {
+    pub fn parse(text: &str) -> Result<Self, PathError> {
+        let path = Path::parse_reference(text)?;
+        if *path.root() != PathRoot::Input {
+            return Err(PathError::NotInputRooted(text.to_owned()));
+        }
+        Ok(if path.is_whole_input() {
+            ResultPath::Whole
+        } else {
+            ResultPath::At(path)
+        })
+    }
+
+    /// Combines `result` with the raw `input`. At a path, an existing field or array element
+    /// is overwritten, and missing fields are created with any intervening objects; a field of
+    /// something that is not an object, or an index outside an array, is
+    /// `States.ResultPathMatchFailure` (specification, "JSONPath Runtime Errors").
+    pub fn apply(&self, input: Value, result: Value) -> Result<Value, AslError> {
+        match self {
+            ResultPath::Whole => Ok(result),
+            ResultPath::Discard => Ok(input),
+            ResultPath::At(path) => {
+                let steps = path.steps().unwrap_or_default();
+                if !fits(&input, steps) {
+                    return Err(AslError::ResultPathMatchFailure {
+                        path: path.text().to_owned(),
+                        input: input.to_string(),
+                    });
+                }
+                let mut output = input;
+                place(&mut output, steps, result);
+                Ok(output)
+            }
+        }
+    }
+}
+
+/// Whether `place` can put a value at `steps` in `value` (checked first so that a failure
+/// reports the input as it was).
+fn fits(mut value: &Value, steps: &[Step]) -> bool {
+    for (at, step) in steps.iter().enumerate() {
+        let next = match (step, value) {
+            (Step::Field(name), Value::Object(map)) => map.get(name),
+            (Step::Index(i), Value::Array(items)) => {
+                match resolve_index(*i, items.len()).and_then(|i| items.get(i)) {
+                    Some(item) => Some(item),
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+        match next {
+            Some(next) => value = next,
+            // The rest of the path is created as objects, which only fields can enter.
+            None => return steps[at + 1..].iter().all(|s| matches!(s, Step::Field(_))),
+        }
+    }
+    true
+}
+
+/// Puts `result` at `steps` in `value`; `fits` has said it can.
+fn place(value: &mut Value, steps: &[Step], result: Value) {
+    let Some((last, parents)) = steps.split_last() else {
+        *value = result;
+        return;
+    };
+    let mut current = value;
+    for step in parents {
+        current = match (step, current) {
+            (Step::Field(name), Value::Object(map)) => {
+                if !map.contains_key(name) {
+                    map.insert(name.clone(), Value::Object(Map::new()));
+                }
+                match map.get_mut(name) {
+                    Some(next) => next,
+                    None => return,
+                }
+            }
+            (Step::Index(i), Value::Array(items)) => {
+                match resolve_index(*i, items.len()).and_then(|at| items.get_mut(at)) {
+                    Some(next) => next,
+                    None => return,
+                }
+            }
+            _ => return,
+        };
+    }
+    match (last, current) {
+        (Step::Field(name), Value::Object(map)) => match map.get_mut(name) {
+            Some(slot) => *slot = result,
+            None => {
+                map.insert(name.clone(), result);
+            }
+        },
+        (Step::Index(i), Value::Array(items)) => {
+            if let Some(slot) = resolve_index(*i, items.len()).and_then(|at| items.get_mut(at)) {
+                *slot = result;
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn result_path(text: &str) -> ResultPath {
+        ResultPath::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    fn apply(text: &str, input: Value, result: Value) -> Result<Value, String> {
+        result_path(text)
+            .apply(input, result)
+            .map_err(|e| e.to_string())
+    }
+
+    // Developer Guide, "ResultPath": replace, include, update a node, include error in a
+    // Catch; specification, "Input and Output Processing with JSONPath" (`$.master.detail`,
+    // `$.master.result.sum`, `$.b.greeting`).
+    #[test]
+    fn documented_result_paths() {
+        let input = json!({
+            "comment": "This is a test of the input and output of a Task state.",
+            "details": "Default example",
+            "who": "AWS Step Functions"
+        });
+        let hello = json!("Hello, AWS Step Functions!");
+        assert_eq!(apply("$", input.clone(), hello.clone()), Ok(hello.clone()));
+        assert_eq!(
+            apply("$.taskresult", input.clone(), hello.clone()),
+            Ok(json!({
+                "comment": "This is a test of the input and output of a Task state.",
+                "details": "Default example",
+                "who": "AWS Step Functions",
+                "taskresult": "Hello, AWS Step Functions!"
+            }))
+        );
+        assert_eq!(
+            apply(
+                "$.strings.lambdaresult",
+                json!({"comment": "An input comment.", "strings": {"string1": "foo", "string2": "bar", "string3": "baz"}, "who": "AWS Step Functions"}),
+                hello.clone()
+            ),
+            Ok(
+                json!({"comment": "An input comment.", "strings": {"string1": "foo", "string2": "bar", "string3": "baz", "lambdaresult": "Hello, AWS Step Functions!"}, "who": "AWS Step Functions"})
+            )
+        );
+        assert_eq!(
+            apply("$.comment", input, hello.clone()),
+            Ok(json!({
+                "comment": "Hello, AWS Step Functions!",
+                "details": "Default example",
+                "who": "AWS Step Functions"
+            }))
+        );
+        assert_eq!(
+            apply(
+                "$.error",
+                json!({"foo": "bar"}),
+                json!({"Error": "Error here"})
+            ),
+            Ok(json!({"foo": "bar", "error": {"Error": "Error here"}}))
+        );
+        let master = json!({"master": {"detail": [1, 2, 3]}});
+        assert_eq!(
+            apply("$.master.detail", master.clone(), json!(6)),
+            Ok(json!({"master": {"detail": 6}}))
+        );
+        assert_eq!(
+            apply("$.master.result.sum", master, json!(6)),
+            Ok(json!({"master": {"detail": [1, 2, 3], "result": {"sum": 6}}}))
+        );
+        assert_eq!(
+            apply("$.b.greeting", json!({"a": 1}), json!("Hi!")),
+            Ok(json!({"a": 1, "b": {"greeting": "Hi!"}}))
+        );
+        assert_eq!(
+            ResultPath::Discard.apply(json!({"keep": 1}), json!("dropped")),
+            Ok(json!({"keep": 1}))
+        );
+    }
+
+    // Specification, "JSONPath Runtime Errors": input "foo" with ResultPath "$.x". The cause is
+    // AWS's ("Unable to apply ReferencePath $.someTaskResult to input \"input1\"").
+    #[test]
+    fn result_path_match_failures() {
+        let failure = result_path("$.x").apply(json!("foo"), json!(1));
+        assert_eq!(
+            failure.as_ref().map_err(|e| e.name()).err(),
+            Some("States.ResultPathMatchFailure")
+        );
+        assert_eq!(
+            failure.map_err(|e| e.to_string()),
+            Err("Unable to apply ReferencePath $.x to input \"foo\"".to_owned())
+        );
+        assert!(apply("$.a.b", json!({"a": 5}), json!(1)).is_err());
+        assert!(apply("$.a.b", json!({"a": null}), json!(1)).is_err());
+        assert!(apply("$.a[0]", json!({"a": {}}), json!(1)).is_err());
+        assert!(apply("$.a[2]", json!({"a": [1]}), json!(1)).is_err());
+        assert!(apply("$.a[0]", json!({}), json!(1)).is_err());
+        assert!(apply("$.a.b[0]", json!({}), json!(1)).is_err());
+        assert!(apply("$.x", json!([1, 2]), json!(1)).is_err());
+        assert_eq!(
+            apply("$.a[1].b", json!({"a": [{}, {"c": 1}]}), json!(2)),
+            Ok(json!({"a": [{}, {"c": 1, "b": 2}]}))
+        );
+        assert_eq!(
+            apply("$.a[-1]", json!({"a": [1, 2]}), json!(9)),
+            Ok(json!({"a": [1, 9]}))
+        );
+        assert_eq!(
+            apply("$['x y']", json!({}), json!(1)),
+            Ok(json!({"x y": 1}))
+        );
+    }
+
+    #[test]
+    fn result_path_must_be_an_input_reference_path() {
+        assert!(matches!(
+            ResultPath::parse("$$.Execution"),
+            Err(PathError::NotInputRooted(_))
+        ));
+        assert!(matches!(
+            ResultPath::parse("$var.x"),
+            Err(PathError::NotInputRooted(_))
+        ));
+        assert!(matches!(
+            ResultPath::parse("$.a[*]"),
+            Err(PathError::NotReference(_))
+        ));
+        assert!(matches!(
+            ResultPath::parse("$..a"),
+            Err(PathError::NotReference(_))
+        ));
+        assert_eq!(ResultPath::parse("$"), Ok(ResultPath::Whole));
+    }
+
+    // Developer Guide, "InputPath" and "Input and Output Processing" (the `dataset2` and
+    // `$.numbers` examples, `null` as `{}`); the failure text is the one AWS recorded
+    // (conformance case `invalid_jsonpath@ST.INVALID_JSONPATH_IN_INPUTPATH`).
+    #[test]
+    fn documented_input_and_output_paths() {
+        let input = json!({
+            "comment": "Example for InputPath.",
+            "dataset1": {"val1": 1, "val2": 2, "val3": 3},
+            "dataset2": {"val1": "a", "val2": "b", "val3": "c"}
+        });
+        let scope = Scope::new(&input);
+        let select = |text: &str| {
+            SelectPath::parse(text)
+                .map_err(|e| e.to_string())
+                .and_then(|p| {
+                    p.apply(&scope)
+                        .map(Cow::into_owned)
+                        .map_err(|e| e.to_string())
+                })
+        };
+        assert_eq!(
+            select("$.dataset2"),
+            Ok(json!({"val1": "a", "val2": "b", "val3": "c"}))
+        );
+        assert_eq!(select("$"), Ok(input.clone()));
+        assert_eq!(
+            SelectPath::Discard.apply(&scope).map(Cow::into_owned),
+            Ok(json!({}))
+        );
+        assert_eq!(
+            select("$.NoSuchInputPath"),
+            Err(
+                "Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
+                    .to_owned()
+            )
+        );
+        let sum = json!({"title": "Numbers to add", "numbers": {"val1": 3, "val2": 4}, "sum": 7});
+        let scope = Scope::new(&sum);
+        let out = SelectPath::parse("$.sum").map(|p| p.apply(&scope).map(Cow::into_owned));
+        assert_eq!(out, Ok(Ok(json!(7))));
+    }
+
+    // Conformance cases `context_object.input_path@__` / `output_path@__.Execution.Input`.
+    #[test]
+    fn select_paths_reach_the_context_object() {
+        let input = json!({"input-value": 0});
+        let context =
+            json!({"Execution": {"Input": {"input-value": 0}}, "State": {"Name": "TestState"}});
+        let scope = Scope::new(&input).with_context(&context);
+        let select = |text: &str| {
+            SelectPath::parse(text)
+                .ok()
+                .and_then(|p| p.apply(&scope).ok().map(Cow::into_owned))
+        };
+        assert_eq!(select("$$.Execution.Input"), Some(input.clone()));
+        assert_eq!(select("$$"), Some(context.clone()));
+    }
+
+    #[test]
+    fn whole_passes_without_copying() {
+        let input = json!({"big": [1, 2, 3]});
+        let scope = Scope::new(&input);
+        assert!(matches!(
+            SelectPath::Whole.apply(&scope),
+            Ok(Cow::Borrowed(_))
+        ));
+        let p = SelectPath::parse("$.big");
+        assert!(matches!(
+            p.as_ref().map(|p| p.apply(&scope)),
+            Ok(Ok(Cow::Borrowed(_)))
+        ));
+    }
+}
