@@ -94,13 +94,8 @@ impl Service {
         }
         let compiled = self.runtime.flow(flow.id, flow.revision).await?;
         let new = NewExecution {
-            tenant: caller.tenant.clone(),
-            flow_id: flow.id,
-            flow_name: flow.name.clone(),
-            flow_revision: flow.revision,
-            name: name.clone(),
             reruns,
-            now: wall_clock_ms(),
+            ..NewExecution::of(&flow, name.clone(), wall_clock_ms())
         };
         let info = self.execution_info(&flow, &name);
         match self

@@ -97,15 +97,7 @@ async fn measure(
         .await?;
     let mut ids = Vec::new();
     for i in 0..concurrency {
-        let new = NewExecution {
-            tenant: record.tenant.clone(),
-            flow_id: record.id,
-            flow_name: record.name.clone(),
-            flow_revision: record.revision,
-            name: ExecutionName::new(format!("e{i}")),
-            reruns: None,
-            now: now_ms(),
-        };
+        let new = NewExecution::of(&record, ExecutionName::new(format!("e{i}")), now_ms());
         ids.push(start(&store, flow, new).await?);
     }
     let started = Instant::now();

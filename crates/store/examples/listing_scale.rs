@@ -244,15 +244,7 @@ async fn start(
         },
         now,
     )?;
-    let new = NewExecution {
-        tenant: flow.tenant.clone(),
-        flow_id: flow.id,
-        flow_name: flow.name.clone(),
-        flow_revision: flow.revision,
-        name: ExecutionName::new(name),
-        reruns: None,
-        now,
-    };
+    let new = NewExecution::of(flow, ExecutionName::new(name), now);
     let write = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
     Ok(store.create_execution(new, write).await?.id)
 }

@@ -325,6 +325,21 @@ pub struct NewExecution {
     pub now: Millis,
 }
 
+impl NewExecution {
+    /// A new execution of `flow` at its current revision (not a rerun).
+    pub fn of(flow: &FlowRecord, name: ExecutionName, now: Millis) -> Self {
+        Self {
+            tenant: flow.tenant.clone(),
+            flow_id: flow.id,
+            flow_name: flow.name.clone(),
+            flow_revision: flow.revision,
+            name,
+            reruns: None,
+            now,
+        }
+    }
+}
+
 /// Which executions a listing or a count selects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionQuery {

@@ -135,15 +135,7 @@ pub fn step(execution: ExecutionId, version: i64, events: &[u64]) -> StepWrite {
 }
 
 pub fn new_execution(flow: &FlowRecord, name: &str) -> NewExecution {
-    NewExecution {
-        tenant: flow.tenant.clone(),
-        flow_id: flow.id,
-        flow_name: flow.name.clone(),
-        flow_revision: flow.revision,
-        name: ExecutionName::new(name),
-        reruns: None,
-        now: 2,
-    }
+    NewExecution::of(flow, ExecutionName::new(name), 2)
 }
 
 pub async fn execution(store: &dyn Store, flow: &FlowRecord, name: &str) -> ExecutionRecord {
