@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
-use sluice_api::signature::huawei::{SignedRequest, verify};
+use sluice_api::signature::huawei::{Key, SignedRequest, verify};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -22,5 +22,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let request = SignedRequest { method, path, query, headers: &headers, body: body.as_bytes() };
-    let _ = verify(&request, |_| Some("secret".to_string()), jiff::Timestamp::UNIX_EPOCH);
+    let key = Key { secret: "secret".to_string(), allow_unsigned_payload: false };
+    let _ = verify(&request, |_| Some(key.clone()), jiff::Timestamp::UNIX_EPOCH);
 });

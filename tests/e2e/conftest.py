@@ -82,7 +82,10 @@ class Sluice:
             args += ["--config", str(self.config)]
         if self.database:
             args += ["--database", self.database, "--lease-timeout", LEASE_TIMEOUT]
-        self.process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+        # The start-up banner (stdout) is kept beside the data directory: tests read it.
+        self.stdout = self.data_dir.parent / f"{self.data_dir.name}-{self.port}.stdout"
+        with open(self.stdout, "w") as stdout:
+            self.process = subprocess.Popen(args, env=env, stdout=stdout)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -94,6 +97,10 @@ class Sluice:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sluice serve exited with {self.process.returncode}")
         raise RuntimeError("sluice serve did not become healthy")
+
+    def banner(self):
+        """What the server printed at start-up."""
+        return self.stdout.read_text()
 
     @property
     def alive(self):

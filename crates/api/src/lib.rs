@@ -8,8 +8,10 @@
 //! - [`cloudflow`]: Alibaba Cloud CloudFlow, API `fnf` 2019-03-15.
 //! - [`huawei`]: Huawei Cloud REST services (GES), with SDK-HMAC-SHA256 signatures.
 //! - [`http`]: the router serving every dialect.
+//! - [`echo`]: the bound on what error messages echo of a request.
 
 pub mod cloudflow;
+pub mod echo;
 pub mod http;
 pub mod huawei;
 pub mod signature;

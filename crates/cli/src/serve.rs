@@ -8,15 +8,18 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde::Deserialize;
 use sluice_runtime::durable::Runtime;
+use sluice_runtime::outbound::{self, Allowlist, Outbound};
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_service::{KeyConfig, LimitsConfig, Service, ServiceConfig, TenantConfig};
-use sluice_store::Store;
 use sluice_store::postgres::PostgresStore;
 use sluice_store::sqlite::SqliteStore;
+use sluice_store::{Store, TenantId};
 
 use crate::functions::FunctionArgs;
 
-/// Development credentials of the default tenant, used when the environment sets none.
+/// The development tenant: served when the configuration defines no tenant (or names it
+/// without keys); its credentials are the environment's, or these development ones.
+const DEVELOPMENT_TENANT: &str = "default";
 const DEV_ACCESS_KEY_ID: &str = "sluice-dev-key";
 const DEV_ACCESS_KEY_SECRET: &str = "sluice-dev-secret";
 const DEV_ACCOUNT_ID: &str = "1000000000000001";
@@ -92,9 +95,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     args.functions.apply(&mut endpoints);
     let config = ServiceConfig {
-        tenants: with_default_tenant(file.tenants),
+        tenants: with_development_tenant(file.tenants),
         limits: file.limits,
     };
+    config
+        .check()
+        .context("the configured tenants cannot be served")?;
+    refuse_public_development_secret(&listen, &config)?;
 
     let store: Arc<dyn Store> = match args.database.clone().or(file.database.clone()) {
         Some(url) => Arc::new(
@@ -107,7 +114,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("opening the database in {}", data_dir.display()))?,
         ),
     };
-    let invoker = Invoker::new(endpoints).context("building the HTTP client for task calls")?;
+    let invoker = Invoker::new(endpoints)
+        .context("building the HTTP client for task calls")?
+        .outbound(outbound_of(&config));
     let runtime = Runtime::new(store, Arc::new(invoker), Arc::new(sluice_lang::compile));
     runtime.start_background_work();
     let service = Arc::new(Service::new(
@@ -178,44 +187,116 @@ fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
         .with_context(|| format!("{} is not a valid configuration", path.display()))
 }
 
-/// The tenant `default`, with the environment's credentials (or the development ones), unless
-/// the configuration defines it.
-fn with_default_tenant(mut tenants: Vec<TenantConfig>) -> Vec<TenantConfig> {
-    if tenants.iter().any(|t| t.id == "default") {
-        return tenants;
+/// The tenants to serve: the configured ones, or with none configured the development tenant;
+/// a configured `default` tenant without keys is the development tenant asked for by name.
+fn with_development_tenant(mut tenants: Vec<TenantConfig>) -> Vec<TenantConfig> {
+    if tenants.is_empty() {
+        return vec![development_tenant(TenantConfig {
+            id: DEVELOPMENT_TENANT.into(),
+            ..TenantConfig::default()
+        })];
     }
-    let env =
-        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
-    tenants.push(TenantConfig {
-        id: "default".into(),
-        account_id: env("SLUICE_ACCOUNT_ID", DEV_ACCOUNT_ID),
-        project_id: Some(env("SLUICE_PROJECT_ID", DEV_PROJECT_ID)),
-        keys: vec![KeyConfig {
-            id: env("SLUICE_ACCESS_KEY_ID", DEV_ACCESS_KEY_ID),
-            secret: env("SLUICE_ACCESS_KEY_SECRET", DEV_ACCESS_KEY_SECRET),
-            actions: vec!["*".into()],
-        }],
-        rate_limits: Default::default(),
-    });
+    for tenant in &mut tenants {
+        if tenant.id == DEVELOPMENT_TENANT && tenant.keys.is_empty() {
+            *tenant = development_tenant(std::mem::take(tenant));
+        }
+    }
     tenants
 }
 
+/// Fills a tenant with the environment's credentials (or the development ones); unless it says
+/// otherwise, its definitions may reach loopback addresses, so local use works as is.
+fn development_tenant(mut tenant: TenantConfig) -> TenantConfig {
+    let env =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+    if tenant.account_id.is_empty() {
+        tenant.account_id = env("SLUICE_ACCOUNT_ID", DEV_ACCOUNT_ID);
+    }
+    tenant
+        .project_id
+        .get_or_insert_with(|| env("SLUICE_PROJECT_ID", DEV_PROJECT_ID));
+    tenant.keys = vec![KeyConfig {
+        id: env("SLUICE_ACCESS_KEY_ID", DEV_ACCESS_KEY_ID),
+        secret: env("SLUICE_ACCESS_KEY_SECRET", DEV_ACCESS_KEY_SECRET),
+        actions: vec!["*".into()],
+        allow_unsigned_payload: false,
+    }];
+    tenant.outbound.get_or_insert_with(outbound::loopback);
+    tenant
+}
+
+/// The development secret is public: a server holding it listens on loopback only.
+fn refuse_public_development_secret(
+    listen: &SocketAddr,
+    config: &ServiceConfig,
+) -> anyhow::Result<()> {
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    let public = config.tenants.iter().find_map(|tenant| {
+        tenant
+            .keys
+            .iter()
+            .find(|key| key.secret == DEV_ACCESS_KEY_SECRET)
+            .map(|key| (tenant, key))
+    });
+    match public {
+        None => Ok(()),
+        Some((tenant, key)) => anyhow::bail!(
+            "the key {} of tenant {} has the public development secret, so the server listens \
+             on loopback only (127.0.0.1 or ::1), not {listen}: set SLUICE_ACCESS_KEY_SECRET, or \
+             configure tenants (docs/configuration.md)",
+            key.id,
+            tenant.id
+        ),
+    }
+}
+
+/// Each tenant's allowlist of the targets its definitions name; none configured, nothing.
+fn outbound_of(config: &ServiceConfig) -> Outbound {
+    Outbound::PerTenant(
+        config
+            .tenants
+            .iter()
+            .map(|tenant| {
+                let rules = tenant.outbound.clone().unwrap_or_default();
+                (TenantId::new(tenant.id.clone()), Allowlist::new(rules))
+            })
+            .collect(),
+    )
+}
+
+/// The endpoints and, per tenant, its ids and key ids; never a secret.
 fn announce(addr: &SocketAddr, data_dir: &Path, config: &ServiceConfig) {
     println!(
         "sluice is listening on http://{addr} (data in {})",
         data_dir.display()
     );
-    if let Some(default) = config.tenants.iter().find(|t| t.id == "default")
-        && let Some(key) = default.keys.first()
-    {
-        println!("  CloudFlow endpoint: {addr} (protocol http)");
-        println!("  access key id:      {}", key.id);
-        println!("  access key secret:  {}", key.secret);
-        println!("  account id:         {}", default.account_id);
-        if let Some(project) = &default.project_id {
-            println!("  Huawei endpoint:    http://{addr} (project id {project})");
+    println!("  CloudFlow endpoint: {addr} (protocol http)");
+    println!("  Huawei endpoint:    http://{addr}");
+    for tenant in &config.tenants {
+        let keys: Vec<&str> = tenant.keys.iter().map(|k| k.id.as_str()).collect();
+        println!(
+            "  tenant {}: account id {}, project id {}, access key ids {}",
+            tenant.id,
+            or_none(&tenant.account_id),
+            or_none(tenant.project_id.as_deref().unwrap_or_default()),
+            or_none(&keys.join(", "))
+        );
+        if tenant
+            .keys
+            .iter()
+            .any(|k| k.secret == DEV_ACCESS_KEY_SECRET)
+        {
+            println!(
+                "    (the development credentials, for local use only: see docs/configuration.md)"
+            );
         }
     }
+}
+
+fn or_none(text: &str) -> &str {
+    if text.is_empty() { "(none)" } else { text }
 }
 
 fn init_logging() {
@@ -249,4 +330,75 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenants_of(text: &str) -> ServiceConfig {
+        let file: FileConfig = toml::from_str(text).expect("parses");
+        ServiceConfig {
+            tenants: with_development_tenant(file.tenants),
+            limits: file.limits,
+        }
+    }
+
+    #[test]
+    fn the_documented_configuration_is_served_as_documented() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let example = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/configuration.md has a TOML example");
+        let config = tenants_of(example);
+        assert_eq!(config.check(), Ok(()));
+        let ids: Vec<&str> = config.tenants.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["team-a"],
+            "no development tenant beside configured ones"
+        );
+        let public: SocketAddr = "0.0.0.0:8080".parse().expect("an address");
+        assert!(refuse_public_development_secret(&public, &config).is_ok());
+    }
+
+    #[test]
+    fn the_development_tenant_is_there_without_tenants_or_when_named() {
+        let none = tenants_of("");
+        assert_eq!(none.tenants.len(), 1);
+        let development = &none.tenants[0];
+        assert_eq!(development.id, DEVELOPMENT_TENANT);
+        assert_eq!(development.keys.len(), 1);
+        assert_eq!(development.outbound, Some(outbound::loopback()));
+        let named = tenants_of(
+            "[[tenants]]\nid = \"default\"\noutbound = [\"10.0.0.0/8\"]\n\
+             [[tenants]]\nid = \"t\"\n[[tenants.keys]]\nid = \"k\"\nsecret = \"s\"\n",
+        );
+        assert_eq!(named.tenants[0].keys.len(), 1, "filled in");
+        assert_eq!(
+            named.tenants[0].outbound.as_ref().map(Vec::len),
+            Some(1),
+            "its own allowlist kept"
+        );
+        assert_eq!(named.tenants[1].outbound, None);
+    }
+
+    #[test]
+    fn the_development_secret_is_refused_off_loopback() {
+        let with_secret = tenants_of(&format!(
+            "[[tenants]]\nid = \"t\"\n[[tenants.keys]]\nid = \"k\"\nsecret = \"{DEV_ACCESS_KEY_SECRET}\"\n"
+        ));
+        for loopback in ["127.0.0.1:8080", "[::1]:8080"] {
+            let at: SocketAddr = loopback.parse().expect("an address");
+            assert!(refuse_public_development_secret(&at, &with_secret).is_ok());
+        }
+        let public: SocketAddr = "10.0.0.5:8080".parse().expect("an address");
+        let refused = refuse_public_development_secret(&public, &with_secret)
+            .expect_err("refused")
+            .to_string();
+        assert!(refused.contains("the key k of tenant t"), "{refused}");
+        assert!(refused.contains("loopback"), "{refused}");
+    }
 }

@@ -13,7 +13,9 @@ use sluice_ir::{TaskError, actions};
 use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
-use crate::invoke::{Invoker, codes};
+use sluice_store::TenantId;
+
+use crate::invoke::{Invoker, Origin, codes};
 
 /// Codes of failed built-in actions.
 pub mod action_codes {
@@ -21,6 +23,8 @@ pub mod action_codes {
     pub const HTTP_FAILED: &str = "Sluice.HttpRequestFailed";
     /// The script exited non-zero or was killed.
     pub const SCRIPT_FAILED: &str = "Sluice.ScriptFailed";
+    /// The tenant's outbound allowlist refused the request's target (no connection made).
+    pub const OUTBOUND_REFUSED: &str = "Sluice.OutboundRefused";
 }
 
 /// How much of a script's output a result keeps.
@@ -38,19 +42,19 @@ impl Invoker {
 
     pub(crate) async fn act(
         &self,
-        execution: &str,
+        origin: &Origin,
         call: &sluice_engine::TaskCall,
         action: &str,
         cancel: &CancellationToken,
     ) -> Result<Value, TaskError> {
         let work = async {
             match action {
-                actions::HTTP => self.http_request(&call.body).await,
+                actions::HTTP => self.http_request(origin.tenant.as_ref(), &call.body).await,
                 // The submission of an event wait: accepted at once, the event is the report.
                 actions::EVENT => Ok(json!({})),
                 actions::SHELL if self.endpoints().shell => run_script(&call.body, cancel).await,
                 other => match self.endpoints().functions.get(other) {
-                    Some(url) => self.post(execution, call, url).await,
+                    Some(url) => self.post(&origin.execution, call, url).await,
                     None => Err(not_supported(other)),
                 },
             }
@@ -62,19 +66,35 @@ impl Invoker {
         }
     }
 
-    /// `{url, method, headers, body}` → the answer's JSON (or `{"status", "body"}` text).
-    async fn http_request(&self, spec: &Value) -> Result<Value, TaskError> {
+    /// `{url, method, headers, body}` → the answer's JSON (or `{"status", "body"}` text). The
+    /// URL is the definition's: the tenant's outbound allowlist decides before any connection,
+    /// and the request goes to the address that was checked.
+    async fn http_request(
+        &self,
+        tenant: Option<&TenantId>,
+        spec: &Value,
+    ) -> Result<Value, TaskError> {
         let url = spec["url"].as_str().unwrap_or_default();
         let method = Method::from_bytes(spec["method"].as_str().unwrap_or("POST").as_bytes())
             .map_err(|_| TaskError::new(codes::ACTION_NOT_SUPPORTED, "bad HTTP method"))?;
-        let mut request = self.client().request(method, url);
+        let (client, outbound) = self.targets();
+        let (pinned, host) = outbound.check(tenant, url).await.map_err(|refused| {
+            TaskError::new(action_codes::OUTBOUND_REFUSED, refused.to_string())
+        })?;
+        let mut request = client.request(method, pinned);
+        let mut named_host = false;
         if let Some(headers) = spec["headers"].as_object() {
             for (name, value) in headers {
                 let value = value
                     .as_str()
                     .map_or_else(|| value.to_string(), str::to_string);
+                named_host |= name.eq_ignore_ascii_case("host");
                 request = request.header(name.as_str(), value);
             }
+        }
+        // The URL now names the checked address; the server still hears the name.
+        if let Some(host) = host.filter(|_| !named_host) {
+            request = request.header(reqwest::header::HOST, host);
         }
         if let Some(body) = spec["body"].as_str() {
             request = request.body(body.to_string());

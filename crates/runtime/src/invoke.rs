@@ -13,7 +13,10 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
 use sluice_engine::TaskCall;
 use sluice_ir::{FunctionRef, TaskError, TaskTarget};
+use sluice_store::TenantId;
 use tokio_util::sync::CancellationToken;
+
+use crate::outbound::{Outbound, targets_client};
 
 /// The error codes a task call can fail with (besides the codes functions report themselves).
 pub mod codes {
@@ -104,37 +107,61 @@ impl FunctionEndpoints {
 #[error("cannot set up the HTTP client for task calls: {0}")]
 pub struct InvokerError(#[from] reqwest::Error);
 
-/// Performs task calls. One HTTP client (and its connection pool) serves every call.
+/// Whose task call it is: the execution (named in the request's headers), and the tenant whose
+/// definition it runs (its outbound allowlist applies to the targets the definition names;
+/// none for `sluice run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub execution: String,
+    pub tenant: Option<TenantId>,
+}
+
+/// Performs task calls. One HTTP client (and its connection pool) serves every call to the
+/// operator's endpoints, another the targets definitions name (see [`crate::outbound`]).
 #[derive(Debug, Clone)]
 pub struct Invoker {
     client: reqwest::Client,
+    targets: reqwest::Client,
     endpoints: FunctionEndpoints,
+    outbound: Outbound,
 }
 
 impl Invoker {
+    /// An invoker whose definitions' targets are unrestricted (see [`Invoker::outbound`]).
     pub fn new(endpoints: FunctionEndpoints) -> Result<Self, InvokerError> {
         // Plain HTTP only (reqwest is built without TLS features): functions are expected on
         // the local host or a private network, behind whatever terminates TLS.
         let client = reqwest::Client::builder().build()?;
-        Ok(Self { client, endpoints })
+        Ok(Self {
+            client,
+            targets: targets_client()?,
+            endpoints,
+            outbound: Outbound::Unrestricted,
+        })
+    }
+
+    /// Where the targets definitions name may be.
+    pub fn outbound(mut self, outbound: Outbound) -> Self {
+        self.outbound = outbound;
+        self
     }
 
     pub fn endpoints(&self) -> &FunctionEndpoints {
         &self.endpoints
     }
 
-    /// Calls the task of execution `execution` and returns its result. When `cancel` fires,
-    /// the request is dropped at once, which closes its connection, and the result is an
-    /// error with code [`codes::CANCELLED`] that the caller is expected to discard.
+    /// Makes a task call of `origin` and returns its result. When `cancel` fires, the request
+    /// is dropped at once, which closes its connection, and the result is an error with code
+    /// [`codes::CANCELLED`] that the caller is expected to discard.
     pub async fn invoke(
         &self,
-        execution: &str,
+        origin: &Origin,
         call: &TaskCall,
         cancel: &CancellationToken,
     ) -> Result<Value, TaskError> {
         let url = match &call.target {
             TaskTarget::Function(function) => self.endpoints.resolve(function)?,
-            TaskTarget::Action(action) => return self.act(execution, call, action, cancel).await,
+            TaskTarget::Action(action) => return self.act(origin, call, action, cancel).await,
         };
         tokio::select! {
             // Checked first so that a cancelled call never starts or finishes a request.
@@ -143,12 +170,13 @@ impl Invoker {
                 codes::CANCELLED,
                 "the task call was aborted",
             )),
-            result = self.post(execution, call, &url) => result,
+            result = self.post(&origin.execution, call, &url) => result,
         }
     }
 
-    pub(crate) fn client(&self) -> &reqwest::Client {
-        &self.client
+    /// The client of the targets definitions name, and what they may reach.
+    pub(crate) fn targets(&self) -> (&reqwest::Client, &Outbound) {
+        (&self.targets, &self.outbound)
     }
 
     pub(crate) async fn post(

@@ -4,6 +4,8 @@
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
 //! - [`render`]: history events in CloudFlow's shape.
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
+//! - [`outbound`]: each tenant's allowlist of the targets its definitions name (DataArts RESTAPI
+//!   nodes), checked before any connection.
 //! - [`scheduler`]: cron expressions ([`scheduler::Cadence`]) and the loop that fires due
 //!   schedules, exactly once per tick.
 
@@ -11,8 +13,9 @@ mod actions;
 pub mod durable;
 pub mod invoke;
 pub mod local;
+pub mod outbound;
 pub mod render;
 pub mod scheduler;
 
-pub use invoke::{FunctionEndpoints, Invoker, InvokerError};
+pub use invoke::{FunctionEndpoints, Invoker, InvokerError, Origin};
 pub use local::{Clock, LocalRunner, RunError, RunOutcome};

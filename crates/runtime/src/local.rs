@@ -15,12 +15,13 @@ use sluice_engine::{
     Step, TaskCall,
 };
 use sluice_ir::{Flow, StateKind, TaskError, TaskMode};
+use sluice_store::TenantId;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::invoke::Invoker;
+use crate::invoke::{Invoker, Origin};
 
 /// Maps tokio time to the engine's epoch milliseconds: the wall-clock time at creation plus
 /// the tokio time elapsed since.
@@ -83,6 +84,7 @@ pub enum RunError {
 pub struct LocalRunner {
     invoker: Arc<Invoker>,
     name: String,
+    tenant: Option<TenantId>,
     limits: Limits,
     stop_error: Option<String>,
     stop_cause: Option<String>,
@@ -93,6 +95,7 @@ impl LocalRunner {
         Self {
             invoker: Arc::new(invoker),
             name: "local".to_string(),
+            tenant: None,
             limits: Limits::default(),
             stop_error: None,
             stop_cause: None,
@@ -102,6 +105,13 @@ impl LocalRunner {
     /// The execution name (`$Context.Execution.Name`, the `X-Sluice-Execution` header).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
+        self
+    }
+
+    /// The tenant whose definition runs (a server's Express execution): its outbound allowlist
+    /// applies to the targets the definition names.
+    pub fn tenant(mut self, tenant: TenantId) -> Self {
+        self.tenant = Some(tenant);
         self
     }
 
@@ -130,7 +140,11 @@ impl LocalRunner {
         let clock = Clock::start();
         let mut execution = Execution::new(self.execution_info(flow, &clock));
         let (inputs, mut answers) = mpsc::unbounded_channel();
-        let mut effects = Effects::new(self.invoker.clone(), self.name.clone(), clock, inputs);
+        let origin = Origin {
+            execution: self.name.clone(),
+            tenant: self.tenant.clone(),
+        };
+        let mut effects = Effects::new(self.invoker.clone(), origin, clock, inputs);
         let mut history = Vec::new();
 
         let first = execution
@@ -201,7 +215,7 @@ fn refuse_custom_callbacks(flow: &Flow) -> Result<(), RunError> {
 /// reports back through `inputs`.
 struct Effects {
     invoker: Arc<Invoker>,
-    execution: Arc<str>,
+    origin: Arc<Origin>,
     clock: Clock,
     inputs: mpsc::UnboundedSender<Input>,
     calls: HashMap<OpId, CancellationToken>,
@@ -211,13 +225,13 @@ struct Effects {
 impl Effects {
     fn new(
         invoker: Arc<Invoker>,
-        execution: String,
+        origin: Origin,
         clock: Clock,
         inputs: mpsc::UnboundedSender<Input>,
     ) -> Self {
         Self {
             invoker,
-            execution: execution.into(),
+            origin: Arc::new(origin),
             clock,
             inputs,
             calls: HashMap::new(),
@@ -265,15 +279,15 @@ impl Effects {
     fn dispatch(&mut self, call: TaskCall) {
         let cancel = CancellationToken::new();
         self.calls.insert(call.op, cancel.clone());
-        let (invoker, execution, inputs) = (
+        let (invoker, origin, inputs) = (
             self.invoker.clone(),
-            self.execution.clone(),
+            self.origin.clone(),
             self.inputs.clone(),
         );
         // WaitForSystemCallback needs nothing special here: the function's answer is the
         // system's callback.
         tokio::spawn(async move {
-            let result = invoker.invoke(&execution, &call, &cancel).await;
+            let result = invoker.invoke(&origin, &call, &cancel).await;
             if !cancel.is_cancelled() {
                 // The run may have ended meanwhile; its answer is then of no use to anyone.
                 let _ = inputs.send(Input::TaskCompleted {

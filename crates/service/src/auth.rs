@@ -17,6 +17,8 @@ pub struct Caller {
     pub tenant: TenantId,
     pub key_id: String,
     pub account_id: String,
+    /// Whether its Huawei requests may leave their body unsigned (`UNSIGNED-PAYLOAD`).
+    pub allow_unsigned_payload: bool,
     actions: Arc<[String]>,
 }
 
@@ -27,6 +29,7 @@ impl Caller {
             tenant,
             key_id: String::new(),
             account_id: String::new(),
+            allow_unsigned_payload: false,
             actions: vec!["*".to_string()].into(),
         }
     }
@@ -68,6 +71,7 @@ impl Tenants {
                     tenant: id.clone(),
                     key_id: key.id.clone(),
                     account_id: tenant.account_id.clone(),
+                    allow_unsigned_payload: key.allow_unsigned_payload,
                     actions: key.actions.clone().into(),
                 };
                 keys.insert(
@@ -136,8 +140,10 @@ mod tests {
                 id: "ak".into(),
                 secret: "sk".into(),
                 actions: actions.iter().map(|a| a.to_string()).collect(),
+                allow_unsigned_payload: false,
             }],
             rate_limits: limits.iter().map(|(a, l)| (a.to_string(), *l)).collect(),
+            outbound: None,
         }])
     }
 

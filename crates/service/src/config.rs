@@ -1,9 +1,10 @@
 //! Configuration of tenants, keys and limits (the `[[tenants]]` and `[limits]` tables of the
-//! server's TOML file).
+//! server's TOML file), and the checks that refuse credentials that cannot be served as written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
+use sluice_runtime::outbound::Rule;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -14,7 +15,7 @@ pub struct ServiceConfig {
     pub limits: LimitsConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     pub id: String,
@@ -29,6 +30,10 @@ pub struct TenantConfig {
     /// Per action (`fnf:StartExecution`, or `*` for every action): a token bucket.
     #[serde(default)]
     pub rate_limits: BTreeMap<String, RateLimit>,
+    /// Where the tenant's definitions may send requests they name (DataArts RESTAPI nodes);
+    /// absent, nowhere.
+    #[serde(default)]
+    pub outbound: Option<Vec<Rule>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +45,73 @@ pub struct KeyConfig {
     /// (`fnf:*`) or `*`.
     #[serde(default = "all_actions")]
     pub actions: Vec<String>,
+    /// Whether Huawei requests signed by this key may leave their body unsigned
+    /// (`X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`).
+    #[serde(default)]
+    pub allow_unsigned_payload: bool,
+}
+
+/// Credentials that cannot be served as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("two tenants have the id {0:?}")]
+    DuplicateTenant(String),
+    #[error(
+        "the key id {key:?} is given twice (tenants {first:?} and {second:?}): key ids must be unique"
+    )]
+    DuplicateKey {
+        key: String,
+        first: String,
+        second: String,
+    },
+    #[error("the key {key:?} of tenant {tenant:?} has an empty secret")]
+    EmptySecret { key: String, tenant: String },
+    #[error("the project id {project:?} is given to two tenants ({first:?} and {second:?})")]
+    DuplicateProject {
+        project: String,
+        first: String,
+        second: String,
+    },
+}
+
+impl ServiceConfig {
+    /// Refuses two tenants with one id or one project id, two keys with one id, an empty
+    /// secret.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        let mut tenants = HashMap::new();
+        let mut keys = HashMap::new();
+        let mut projects = HashMap::new();
+        for tenant in &self.tenants {
+            if tenants.insert(tenant.id.as_str(), ()).is_some() {
+                return Err(ConfigError::DuplicateTenant(tenant.id.clone()));
+            }
+            if let Some(project) = &tenant.project_id
+                && let Some(first) = projects.insert(project.as_str(), tenant.id.as_str())
+            {
+                return Err(ConfigError::DuplicateProject {
+                    project: project.clone(),
+                    first: first.to_string(),
+                    second: tenant.id.clone(),
+                });
+            }
+            for key in &tenant.keys {
+                if key.secret.is_empty() {
+                    return Err(ConfigError::EmptySecret {
+                        key: key.id.clone(),
+                        tenant: tenant.id.clone(),
+                    });
+                }
+                if let Some(first) = keys.insert(key.id.as_str(), tenant.id.as_str()) {
+                    return Err(ConfigError::DuplicateKey {
+                        key: key.id.clone(),
+                        first: first.to_string(),
+                        second: tenant.id.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn all_actions() -> Vec<String> {
@@ -76,5 +148,64 @@ impl Default for LimitsConfig {
             standard_timeout_secs: 365 * 24 * 3600,
             express_timeout_secs: 300,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> ServiceConfig {
+        toml::from_str(text).expect("parses")
+    }
+
+    const TWO: &str = r#"
+[[tenants]]
+id = "a"
+project_id = "p1"
+outbound = ["10.0.0.0/8", "api.example.com:443"]
+[[tenants.keys]]
+id = "ka"
+secret = "sa"
+[[tenants]]
+id = "b"
+project_id = "p2"
+[[tenants.keys]]
+id = "kb"
+secret = "sb"
+"#;
+
+    #[test]
+    fn distinct_tenants_keys_and_projects_pass() {
+        let parsed = config(TWO);
+        assert_eq!(parsed.check(), Ok(()));
+        assert_eq!(
+            parsed.tenants[0].outbound.as_ref().map(Vec::len),
+            Some(2),
+            "the allowlist parses"
+        );
+        assert_eq!(parsed.tenants[1].outbound, None);
+    }
+
+    #[test]
+    fn clashes_and_empty_secrets_are_refused() {
+        let refused = |text: &str| config(text).check().unwrap_err().to_string();
+        let same_key = TWO.replace("\"kb\"", "\"ka\"");
+        assert!(refused(&same_key).contains("\"ka\" is given twice (tenants \"a\" and \"b\")"));
+        let same_project = TWO.replace("\"p2\"", "\"p1\"");
+        assert!(refused(&same_project).contains("project id \"p1\""));
+        let same_tenant = TWO.replace("id = \"b\"", "id = \"a\"");
+        assert!(refused(&same_tenant).contains("two tenants have the id \"a\""));
+        let empty = TWO.replace("\"sb\"", "\"\"");
+        assert!(refused(&empty).contains("the key \"kb\" of tenant \"b\" has an empty secret"));
+    }
+
+    #[test]
+    fn a_bad_allowlist_entry_is_refused_when_read() {
+        let bad = TWO.replace("\"10.0.0.0/8\"", "\"10.0.0.0/99\"");
+        let error = toml::from_str::<ServiceConfig>(&bad)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("10.0.0.0/99"), "{error}");
     }
 }

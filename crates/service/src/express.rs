@@ -56,6 +56,7 @@ impl Service {
         };
         let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone())
             .name(name.clone())
+            .tenant(caller.tenant.clone())
             .limits(limits);
         let started_at = wall_clock_ms();
         let outcome = runner

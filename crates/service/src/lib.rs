@@ -67,6 +67,13 @@ impl Service {
         &self.runtime
     }
 
+    /// Remembers a signed request's nonce (the dialects' replay check): `false` if its key
+    /// used it already and it has not expired.
+    pub async fn remember_nonce(&self, nonce: sluice_store::Nonce) -> Result<bool> {
+        let now = sluice_runtime::durable::wall_clock_ms();
+        Ok(self.store.remember_nonce(nonce, now).await?)
+    }
+
     /// Checks that the caller's key may call `action` (e.g. `fnf:StopExecution`) and that the
     /// tenant is within its rate limit for it.
     pub fn authorize(&self, caller: &Caller, action: &str) -> Result<()> {

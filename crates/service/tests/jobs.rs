@@ -47,8 +47,10 @@ async fn service(dir: &Path) -> (Arc<Service>, Caller) {
                 id: "k".into(),
                 secret: "s".into(),
                 actions: vec!["*".into()],
+                allow_unsigned_payload: false,
             }],
             rate_limits: Default::default(),
+            outbound: None,
         }],
         limits: Default::default(),
     };

@@ -25,6 +25,7 @@ mod counts;
 mod decode;
 mod encode;
 mod model;
+mod nonces;
 pub mod postgres;
 mod query;
 mod rules;
@@ -37,6 +38,7 @@ use sluice_engine::{EventId, HistoryEvent, Millis};
 use tokio::sync::broadcast;
 
 pub use model::*;
+pub use nonces::Nonce;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,12 +62,18 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The whole store: one trait per concern, each implemented by both backends.
 pub trait Store:
-    FlowStore + ExecutionStore + NodeStore + VersionStore + ScheduleStore + JobStore
+    FlowStore + ExecutionStore + NodeStore + VersionStore + ScheduleStore + JobStore + NonceStore
 {
 }
 
 impl<T> Store for T where
-    T: FlowStore + ExecutionStore + NodeStore + VersionStore + ScheduleStore + JobStore
+    T: FlowStore
+        + ExecutionStore
+        + NodeStore
+        + VersionStore
+        + ScheduleStore
+        + JobStore
+        + NonceStore
 {
 }
 
@@ -251,4 +259,13 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Jobs not yet finished, oldest first, whichever node runs them.
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>>;
+}
+
+/// Signature nonces of access keys, remembered until they expire.
+#[async_trait]
+pub trait NonceStore: Send + Sync + 'static {
+    /// Remembers a signed request's nonce until it expires, in one write: `false` if the key
+    /// used it already and it has not expired at `now` (a replay, on any node). Expired
+    /// nonces are pruned along the way.
+    async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool>;
 }

@@ -5,8 +5,10 @@ use serde_json::{Value, json};
 use sluice_service::ServiceError;
 
 use crate::signature::alibaba::SignatureError;
+use crate::signature::replay::ReplayError;
 
-/// Every code of spec §6.2, plus nothing else: clients switch on these strings.
+/// Every code of spec §6.2, plus the API gateway's `SignatureNonceUsed`, and nothing else:
+/// clients switch on these strings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
     ActionNotSupported,
@@ -22,6 +24,7 @@ pub enum Code {
     InvalidAccessKeyId,
     RequestTimeTooSkewed,
     SignatureNotMatch,
+    SignatureNonceUsed,
     FlowNotExists,
     ExecutionNotExists,
     ScheduleNotExists,
@@ -36,7 +39,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 24] = [
+    pub const ALL: [Code; 25] = [
         Code::ActionNotSupported,
         Code::ApiVersionNotSupported,
         Code::EntityTooLarge,
@@ -50,6 +53,7 @@ impl Code {
         Code::InvalidAccessKeyId,
         Code::RequestTimeTooSkewed,
         Code::SignatureNotMatch,
+        Code::SignatureNonceUsed,
         Code::FlowNotExists,
         Code::ExecutionNotExists,
         Code::ScheduleNotExists,
@@ -79,6 +83,7 @@ impl Code {
             Code::InvalidAccessKeyId => "InvalidAccessKeyID",
             Code::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             Code::SignatureNotMatch => "SignatureNotMatch",
+            Code::SignatureNonceUsed => "SignatureNonceUsed",
             Code::FlowNotExists => "FlowNotExists",
             Code::ExecutionNotExists => "ExecutionNotExists",
             Code::ScheduleNotExists => "ScheduleNotExists",
@@ -105,7 +110,10 @@ impl Code {
             | Code::MissingRequiredParams
             | Code::ExecutionAlreadyExists
             | Code::ExecutionAlreadyCompleted
-            | Code::TaskAlreadyCompleted => 400,
+            | Code::TaskAlreadyCompleted
+            // The gateway's: `{"Code":"SignatureNonceUsed","Message":"Specified signature
+            // nonce was used already."}` with 400 Bad Request.
+            | Code::SignatureNonceUsed => 400,
             Code::AccessDenied
             | Code::InvalidAccessKeyId
             | Code::RequestTimeTooSkewed
@@ -224,13 +232,14 @@ impl CloudFlowError {
         self.code.http_status()
     }
 
-    /// The error body (spec §6.1), in the order the vendor writes it.
+    /// The error body (spec §6.1), in the order the vendor writes it; the message bounded
+    /// (it may quote what the client sent).
     pub fn body(&self, request_id: &str, host_id: &str) -> Value {
         json!({
             "RequestId": request_id,
             "HostId": host_id,
             "Code": self.code.as_str(),
-            "Message": self.message,
+            "Message": crate::echo::bounded(self.message.clone()),
         })
     }
 }
@@ -255,7 +264,20 @@ impl From<SignatureError> for CloudFlowError {
             ),
             SignatureError::UnsupportedMethod(_)
             | SignatureError::UnsupportedVersion(_)
-            | SignatureError::BadTimestamp(_) => CloudFlowError::invalid(e.to_string()),
+            | SignatureError::BadTimestamp(_)
+            | SignatureError::LongNonce => CloudFlowError::invalid(e.to_string()),
+        }
+    }
+}
+
+impl From<ReplayError> for CloudFlowError {
+    fn from(e: ReplayError) -> Self {
+        match e {
+            ReplayError::Replayed(_) => CloudFlowError::new(
+                Code::SignatureNonceUsed,
+                "Specified signature nonce was used already.",
+            ),
+            ReplayError::Store(detail) => CloudFlowError::internal(&detail),
         }
     }
 }
@@ -274,7 +296,7 @@ impl From<ServiceError> for CloudFlowError {
             ServiceError::PayloadTooLarge { what, size, limit } => CloudFlowError::new(
                 Code::EntityTooLarge,
                 format!(
-                    "The payload size exceeds maximum allowed size ({limit} bytes): the {what} is {size} bytes."
+                    "The payload size exceeds maximum allowed size ({limit} bytes): {what} is {size} bytes."
                 ),
             ),
             ServiceError::FlowNotFound(flow) => CloudFlowError::flow_not_exists(&flow),
@@ -352,6 +374,7 @@ mod tests {
             ("InvalidAccessKeyID", 403),
             ("RequestTimeTooSkewed", 403),
             ("SignatureNotMatch", 403),
+            ("SignatureNonceUsed", 400),
             ("FlowNotExists", 404),
             ("ExecutionNotExists", 404),
             ("ScheduleNotExists", 404),
@@ -414,14 +437,14 @@ mod tests {
             ),
             (
                 ServiceError::PayloadTooLarge {
-                    what: "input",
+                    what: "the execution input",
                     size: 70_000,
                     limit: 65_536,
                 },
                 (
                     "EntityTooLarge",
                     400,
-                    "The payload size exceeds maximum allowed size (65536 bytes): the input is 70000 bytes.",
+                    "The payload size exceeds maximum allowed size (65536 bytes): the execution input is 70000 bytes.",
                 ),
             ),
             (
@@ -568,6 +591,19 @@ mod tests {
         assert_eq!(
             code(SignatureError::UnsupportedMethod("HMAC-SHA256".into())),
             Code::InvalidArgument
+        );
+        let replayed = CloudFlowError::from(ReplayError::Replayed("n".into()));
+        assert_eq!(
+            (
+                replayed.code,
+                replayed.http_status(),
+                replayed.message.as_str()
+            ),
+            (
+                Code::SignatureNonceUsed,
+                400,
+                "Specified signature nonce was used already."
+            )
         );
     }
 

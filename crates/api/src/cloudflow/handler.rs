@@ -7,7 +7,7 @@ use super::dispatch::dispatch;
 use super::error::CloudFlowError;
 use super::params::Params;
 use super::request::Request;
-use crate::signature::alibaba;
+use crate::signature::{alibaba, replay};
 
 /// `HostId` of error bodies.
 const HOST_ID: &str = "fnf.sluice.local";
@@ -43,14 +43,15 @@ async fn answer(
     let params = Params::decode(method, query, content_type, body);
     let tenants = service.tenants();
     let secret_of = |key_id: &str| tenants.key(key_id).map(|(secret, _)| secret.to_string());
-    let key_id = alibaba::verify(
+    let verified = alibaba::verify(
         params.method(),
         params.all(),
         secret_of,
         jiff::Timestamp::now(),
     )?;
+    replay::claim(service, &verified, alibaba::MAX_SKEW).await?;
     let caller = tenants
-        .key(&key_id)
+        .key(&verified.key_id)
         .map(|(_, caller)| caller.clone())
         .ok_or_else(|| CloudFlowError::internal("the verified key vanished"))?;
     let request = Request::decode(&params)?;

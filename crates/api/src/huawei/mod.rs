@@ -36,12 +36,14 @@ pub struct Incoming<'a> {
     pub body: &'a [u8],
 }
 
-/// An authenticated request for one service: the path after the service's root, decoded.
+/// An authenticated request for one service: the path after the service's root, decoded, and
+/// only what the signature covers: the query in its signed order, the signed headers.
 pub struct Routed<'a> {
     pub method: &'a Method,
     pub rest: Vec<String>,
     pub query: Vec<(String, String)>,
-    pub headers: &'a HeaderMap,
+    headers: &'a HeaderMap,
+    signed_headers: Vec<String>,
     pub body: &'a [u8],
 }
 
@@ -55,11 +57,20 @@ impl Routed<'_> {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A request header's text, if present and not empty.
+    /// A signed request header's text, trimmed as the signature saw it, if present and not
+    /// empty. An unsigned header is never read: it could change what a signed request means.
     pub fn header(&self, name: &str) -> Option<&str> {
+        if !self
+            .signed_headers
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            return None;
+        }
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
+            .map(str::trim)
             .filter(|v| !v.is_empty())
     }
 
@@ -171,14 +182,13 @@ pub async fn handle(service: &Arc<Service>, incoming: Incoming<'_>) -> (Reply, S
         None => Err(HuaweiError::not_found_route(incoming.path)),
         Some((api, project)) => match authenticate(service, &incoming, api, project) {
             Err(e) => Err(e),
-            Ok(caller) => {
+            Ok((caller, signed_headers)) => {
                 let routed = Routed {
                     method: incoming.method,
                     rest: all[3..].to_vec(),
-                    query: form_urlencoded::parse(incoming.query.unwrap_or("").as_bytes())
-                        .into_owned()
-                        .collect(),
+                    query: signature::sorted_query(incoming.query.unwrap_or("")),
                     headers: incoming.headers,
+                    signed_headers,
                     body: incoming.body,
                 };
                 match api {
@@ -203,15 +213,21 @@ pub async fn handle(service: &Arc<Service>, incoming: Incoming<'_>) -> (Reply, S
     (reply, request_id)
 }
 
-/// The signature, then the project: a key of one tenant cannot name another's project.
+/// The signature, then the project: a key of one tenant cannot name another's project. Returns
+/// the caller and the headers the signature covers.
 fn authenticate(
     service: &Service,
     incoming: &Incoming<'_>,
     api: Api,
     project: &str,
-) -> Result<Caller, HuaweiError> {
+) -> Result<(Caller, Vec<String>), HuaweiError> {
     let tenants = service.tenants();
-    let secret_of = |key_id: &str| tenants.key(key_id).map(|(secret, _)| secret.to_string());
+    let key_of = |key_id: &str| {
+        tenants.key(key_id).map(|(secret, caller)| signature::Key {
+            secret: secret.to_string(),
+            allow_unsigned_payload: caller.allow_unsigned_payload,
+        })
+    };
     let request = signature::SignedRequest {
         method: incoming.method.as_str(),
         path: incoming.path,
@@ -219,27 +235,27 @@ fn authenticate(
         headers: incoming.headers,
         body: incoming.body,
     };
-    let key_id = signature::verify(&request, secret_of, jiff::Timestamp::now())
+    let signed = signature::verify(&request, key_of, jiff::Timestamp::now())
         .map_err(|e| HuaweiError::unauthenticated(api.shape(), &e.to_string()))?;
     let caller = tenants
-        .key(&key_id)
+        .key(&signed.key_id)
         .map(|(_, caller)| caller.clone())
         .ok_or_else(|| HuaweiError::internal(api.shape(), "the verified key vanished"))?;
     if tenants.project_tenant(project) != Some(&caller.tenant) {
         return Err(api.foreign_project(project));
     }
-    Ok(caller)
+    Ok((caller, signed.signed_headers))
 }
 
-/// Path segments, percent-decoded (URNs arrive with `:` as `%3A`).
+/// Path segments of the percent-decoded path (URNs arrive with `:` as `%3A`), split as the
+/// signer splits it: an encoded `/` separates segments here too, so the path means what its
+/// signature covers.
 fn segments(path: &str) -> Vec<String> {
-    path.split('/')
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
-        })
+        .map(str::to_string)
         .collect()
 }
 

@@ -86,17 +86,19 @@ impl HuaweiError {
         )
     }
 
+    /// The error body; the message bounded (it may quote what the client sent).
     pub fn into_reply(self, request_id: &str) -> Reply {
+        let message = crate::echo::bounded(self.message);
         let mut body = Map::new();
         match self.shape {
             ErrorShape::Snake => {
                 body.insert("error_code".into(), self.code.into());
-                body.insert("error_msg".into(), self.message.into());
+                body.insert("error_msg".into(), message.into());
                 body.insert("request_id".into(), request_id.into());
             }
             ErrorShape::Camel => {
                 body.insert("errorCode".into(), self.code.into());
-                body.insert("errorMessage".into(), self.message.into());
+                body.insert("errorMessage".into(), message.into());
             }
         }
         Reply::json(self.status, Value::Object(body))

@@ -2,7 +2,8 @@
 //!
 //! The signed set is every query and form parameter but `Signature` (empty values included),
 //! sorted by name, each RFC 3986-encoded; the string to sign is
-//! `METHOD&%2F&pct(canonical query)`; the key is `secret&`.
+//! `METHOD&%2F&pct(canonical query)`; the key is `secret&`. A verified request is accepted
+//! once: its `SignatureNonce` is claimed through [`super::replay`].
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use sha1::Sha1;
 use subtle::ConstantTimeEq;
 
+use super::replay::{MAX_NONCE_CHARS, Verified, within_skew};
 use super::rfc3986 as percent;
 
 /// How far a request's `Timestamp` may be from the server's clock, either way.
@@ -37,27 +39,37 @@ pub enum SignatureError {
     UnsupportedVersion(String),
     #[error("Timestamp {0:?} is not a UTC time like 2024-01-01T00:00:00Z")]
     BadTimestamp(String),
+    #[error("SignatureNonce must be at most {MAX_NONCE_CHARS} characters")]
+    LongNonce,
 }
 
-/// Verifies a request's parameters (query and form merged, `Signature` included) and returns
-/// the AccessKeyId that signed it. `secret_of` gives a key's secret; `now` is the server's
-/// clock, passed in so that verification stays a pure function.
+/// Verifies a request's parameters (query and form merged, `Signature` included) and says who
+/// signed it, with its nonce and time for the replay check. `secret_of` gives a key's secret;
+/// `now` is the server's clock, passed in so that verification stays a pure function.
 pub fn verify(
     method: &str,
     params: &BTreeMap<String, String>,
     secret_of: impl Fn(&str) -> Option<String>,
     now: Timestamp,
-) -> Result<String, SignatureError> {
+) -> Result<Verified, SignatureError> {
     let key_id = present(params, "AccessKeyId")?;
     let signature = present(params, SIGNATURE)?;
     check_scheme(params)?;
-    check_time(present(params, "Timestamp")?, now)?;
+    let signed_at = check_time(present(params, "Timestamp")?, now)?;
+    let nonce = present(params, "SignatureNonce")?;
+    if nonce.chars().count() > MAX_NONCE_CHARS {
+        return Err(SignatureError::LongNonce);
+    }
     let secret = secret_of(key_id).ok_or_else(|| SignatureError::UnknownKey(key_id.into()))?;
     let expected = sign(method, params, &secret);
     // Comparing the base64 text is as good as comparing the MAC bytes (the encoding is a
     // bijection) and spares decoding attacker-controlled base64.
     if bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
-        Ok(key_id.to_string())
+        Ok(Verified {
+            key_id: key_id.to_string(),
+            nonce: nonce.to_string(),
+            signed_at,
+        })
     } else {
         Err(SignatureError::Mismatch)
     }
@@ -118,18 +130,19 @@ fn check_scheme(params: &BTreeMap<String, String>) -> Result<(), SignatureError>
     Ok(())
 }
 
-/// The timestamp bounds how long a captured request can be replayed.
-fn check_time(timestamp: &str, now: Timestamp) -> Result<(), SignatureError> {
+/// The timestamp bounds how long a captured request can be replayed (and its nonce must be
+/// remembered).
+fn check_time(timestamp: &str, now: Timestamp) -> Result<Timestamp, SignatureError> {
     let at: Timestamp = timestamp
         .parse()
         .map_err(|_| SignatureError::BadTimestamp(timestamp.into()))?;
-    if now.duration_since(at).abs() > MAX_SKEW {
+    if !within_skew(at, now, MAX_SKEW) {
         return Err(SignatureError::Skewed {
             request: timestamp.into(),
             server: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
         });
     }
-    Ok(())
+    Ok(at)
 }
 
 #[cfg(test)]
@@ -178,7 +191,7 @@ mod tests {
     }
 
     fn verify_vector(params: &BTreeMap<String, String>) -> Result<String, SignatureError> {
-        verify("POST", params, secret, at(VECTOR_NOW))
+        verify("POST", params, secret, at(VECTOR_NOW)).map(|v| v.key_id)
     }
 
     /// Query and body of a raw request, form-decoded and merged, as the server sees them.
@@ -226,7 +239,14 @@ mod tests {
             "POST&%2F&AccessKeyId%3Dtestid%26Action%3DStopExecution%26Cause%3Dstop%2520by%2520user%2520~%2520test%252F%25C3%25A9%26Error%3DManual%26ExecutionName%3Dexec-1%26FlowName%3Dmy_flow%26Format%3Djson%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3Dccf0a74fea3b9ae8f17c1e105ab23201%26SignatureVersion%3D1.0%26Timestamp%3D2026-11-22T06%253A00%253A43Z%26Version%3D2019-03-15"
         );
         let now = at("2026-11-22T06:01:00Z");
-        assert_eq!(verify("POST", &params, secret, now), Ok("testid".into()));
+        assert_eq!(
+            verify("POST", &params, secret, now),
+            Ok(Verified {
+                key_id: "testid".into(),
+                nonce: "ccf0a74fea3b9ae8f17c1e105ab23201".into(),
+                signed_at: at("2026-11-22T06:00:43Z"),
+            })
+        );
     }
 
     #[test]
@@ -270,7 +290,7 @@ mod tests {
     fn a_wrong_secret_does_not_match() {
         let other = |_: &str| Some("othersecret".to_string());
         assert_eq!(
-            verify("POST", &signed_vector(), other, at(VECTOR_NOW)),
+            verify("POST", &signed_vector(), other, at(VECTOR_NOW)).map(|v| v.key_id),
             Err(SignatureError::Mismatch)
         );
     }
@@ -284,7 +304,7 @@ mod tests {
         added.insert("Input".into(), "{}".into());
         assert_eq!(verify_vector(&added), Err(SignatureError::Mismatch));
         assert_eq!(
-            verify("GET", &signed_vector(), secret, at(VECTOR_NOW)),
+            verify("GET", &signed_vector(), secret, at(VECTOR_NOW)).map(|v| v.key_id),
             Err(SignatureError::Mismatch),
             "the method is signed"
         );
@@ -297,7 +317,7 @@ mod tests {
     fn unknown_keys_are_refused() {
         let nobody = |_: &str| None;
         assert_eq!(
-            verify("POST", &signed_vector(), nobody, at(VECTOR_NOW)),
+            verify("POST", &signed_vector(), nobody, at(VECTOR_NOW)).map(|v| v.key_id),
             Err(SignatureError::UnknownKey("testid".into()))
         );
     }
@@ -311,6 +331,23 @@ mod tests {
             ));
         }
         assert!(verify("POST", &signed_vector(), secret, at("2024-01-01T00:15:00Z")).is_ok());
+    }
+
+    #[test]
+    fn the_nonce_is_required_and_bounded() {
+        let mut params = vector();
+        params.remove("SignatureNonce");
+        let signature = sign("POST", &params, "testsecret");
+        params.insert(SIGNATURE.into(), signature);
+        assert_eq!(
+            verify_vector(&params),
+            Err(SignatureError::Missing("SignatureNonce"))
+        );
+        let mut params = vector();
+        params.insert("SignatureNonce".into(), "n".repeat(MAX_NONCE_CHARS + 1));
+        let signature = sign("POST", &params, "testsecret");
+        params.insert(SIGNATURE.into(), signature);
+        assert_eq!(verify_vector(&params), Err(SignatureError::LongNonce));
     }
 
     #[test]
@@ -371,7 +408,7 @@ mod tests {
             let signature = sign("GET", &params, &secret_text);
             params.insert(SIGNATURE.into(), signature);
             let secret_of = |_: &str| Some(secret_text.clone());
-            prop_assert_eq!(verify("GET", &params, secret_of, at(VECTOR_NOW)), Ok("testid".to_string()));
+            prop_assert_eq!(verify("GET", &params, secret_of, at(VECTOR_NOW)).map(|v| v.key_id), Ok("testid".to_string()));
         }
     }
 }

@@ -9,8 +9,14 @@
 //! ```
 //!
 //! The canonical URI is the decoded path, each segment RFC 3986-encoded, with a trailing `/`;
-//! the canonical query sorts `(name, value)` pairs, both encoded. The Go SDK lower-cases query
-//! names before sorting; both forms are accepted.
+//! the canonical query sorts `(name, value)` pairs, both encoded, names as sent.
+//!
+//! One form only is accepted, the SDK's: the method and query names as sent (no case folding:
+//! a request signed over `?limit=1` is not `?LIMIT=1`), and the body's hash is always the hash
+//! of the body received. A declared `X-Sdk-Content-Sha256` must be signed and equal to it;
+//! `UNSIGNED-PAYLOAD` (which the SDK declares for bodies that are not JSON) only for a key
+//! allowed to send it. The dialect reads only the headers the signature covers
+//! ([`Signed::signed_headers`]).
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, KeyInit, Mac};
@@ -20,6 +26,7 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::replay::within_skew;
 use super::rfc3986;
 
 /// How far `X-Sdk-Date` may be from the server's clock, either way.
@@ -28,6 +35,7 @@ pub const MAX_SKEW: SignedDuration = SignedDuration::from_mins(15);
 const ALGORITHM: &str = "SDK-HMAC-SHA256";
 const DATE_HEADER: &str = "x-sdk-date";
 const CONTENT_HASH_HEADER: &str = "x-sdk-content-sha256";
+const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 const DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,8 +56,29 @@ pub enum SignatureError {
     MalformedDate(String),
     #[error("X-Sdk-Date {request} is more than 15 minutes from the server time {server}")]
     Skewed { request: String, server: String },
+    #[error("the X-Sdk-Content-Sha256 header is not among the signed headers")]
+    UnsignedContentHash,
+    #[error("X-Sdk-Content-Sha256 does not match the body received")]
+    ContentHashMismatch,
+    #[error("X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD is not allowed for the access key {0}")]
+    UnsignedPayload(String),
     #[error("verify aksk signature fail")]
     Mismatch,
+}
+
+/// What the verifier needs to know of an access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub secret: String,
+    /// Whether it may sign `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` (the body then unsigned).
+    pub allow_unsigned_payload: bool,
+}
+
+/// A verified request: who signed it, and the headers the signature covers (lower-case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub key_id: String,
+    pub signed_headers: Vec<String>,
 }
 
 /// A request as received: the raw path and query (percent-encoded as sent), the headers and
@@ -70,13 +99,13 @@ struct Authorization<'a> {
     signature: &'a str,
 }
 
-/// Verifies the request's signature and returns the access key id that made it. `secret_of`
-/// gives a key's secret; `now` is the server clock (passed in: verification is pure).
+/// Verifies the request's signature and says who made it. `key_of` gives what is known of a
+/// key; `now` is the server clock (passed in: verification is pure).
 pub fn verify(
     request: &SignedRequest<'_>,
-    secret_of: impl Fn(&str) -> Option<String>,
+    key_of: impl Fn(&str) -> Option<Key>,
     now: Timestamp,
-) -> Result<String, SignatureError> {
+) -> Result<Signed, SignatureError> {
     let sent =
         header(request.headers, "authorization").ok_or(SignatureError::MissingAuthorization)?;
     let auth = parse_authorization(sent)?;
@@ -85,20 +114,16 @@ pub fn verify(
     }
     let date = header(request.headers, DATE_HEADER).ok_or(SignatureError::MissingDate)?;
     check_date(date, now)?;
-    let secret =
-        secret_of(auth.access).ok_or_else(|| SignatureError::UnknownKey(auth.access.into()))?;
+    let key = key_of(auth.access).ok_or_else(|| SignatureError::UnknownKey(auth.access.into()))?;
+    check_content_hash(request, &auth.signed_headers, auth.access, &key)?;
     let headers = canonical_headers(request.headers, &auth.signed_headers)?;
-    let queries = [
-        canonical_query(request.query, QueryNames::AsSent),
-        canonical_query(request.query, QueryNames::LowerCased),
-    ];
-    let matches = queries.iter().any(|query| {
-        let canonical = canonical_request(request, query, &headers, &auth.signed_headers);
-        let expected = signature(&secret, date, &canonical);
-        bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes()))
-    });
-    if matches {
-        Ok(auth.access.to_string())
+    let canonical = canonical_request(request, &headers, &auth.signed_headers);
+    let expected = signature(&key.secret, date, &canonical);
+    if bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes())) {
+        Ok(Signed {
+            key_id: auth.access.to_string(),
+            signed_headers: auth.signed_headers.iter().map(|h| h.to_string()).collect(),
+        })
     } else {
         Err(SignatureError::Mismatch)
     }
@@ -114,8 +139,7 @@ pub fn authorization(
 ) -> Result<String, SignatureError> {
     let date = header(request.headers, DATE_HEADER).ok_or(SignatureError::MissingDate)?;
     let headers = canonical_headers(request.headers, signed_headers)?;
-    let query = canonical_query(request.query, QueryNames::AsSent);
-    let canonical = canonical_request(request, &query, &headers, signed_headers);
+    let canonical = canonical_request(request, &headers, signed_headers);
     Ok(format!(
         "{ALGORITHM} Access={access}, SignedHeaders={}, Signature={}",
         signed_headers.join(";"),
@@ -156,7 +180,7 @@ fn check_date(date: &str, now: Timestamp) -> Result<(), SignatureError> {
         .ok()
         .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
         .ok_or_else(|| SignatureError::MalformedDate(date.into()))?;
-    if now.duration_since(at.timestamp()).abs() > MAX_SKEW {
+    if !within_skew(at.timestamp(), now, MAX_SKEW) {
         return Err(SignatureError::Skewed {
             request: date.into(),
             server: now.strftime(DATE_FORMAT).to_string(),
@@ -165,18 +189,19 @@ fn check_date(date: &str, now: Timestamp) -> Result<(), SignatureError> {
     Ok(())
 }
 
+/// The method as sent: the SDK signs it upper-cased and sends it so.
 fn canonical_request(
     request: &SignedRequest<'_>,
-    query: &str,
     headers: &str,
     signed_headers: &[&str],
 ) -> String {
     format!(
-        "{}\n{}\n{query}\n{headers}\n{}\n{}",
-        request.method.to_ascii_uppercase(),
+        "{}\n{}\n{}\n{headers}\n{}\n{}",
+        request.method,
         canonical_uri(request.path),
+        canonical_query(request.query),
         signed_headers.join(";"),
-        payload_hash(request)
+        payload_hash(request),
     )
 }
 
@@ -206,26 +231,19 @@ fn canonical_uri(path: &str) -> String {
     uri
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum QueryNames {
-    /// Python and Java SDKs.
-    AsSent,
-    /// The Go SDK signs lower-cased names.
-    LowerCased,
-}
-
-fn canonical_query(query: &str, names: QueryNames) -> String {
+/// The query's `(name, value)` pairs, decoded, in the order the signer sorts them. The dialect
+/// reads the query in this order too, so that requests with one signature mean one thing
+/// (whatever the order their repeated parameters were sent in).
+pub fn sorted_query(query: &str) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| {
-            let k = match names {
-                QueryNames::AsSent => k.into_owned(),
-                QueryNames::LowerCased => k.to_lowercase(),
-            };
-            (k, v.into_owned())
-        })
+        .into_owned()
         .collect();
     pairs.sort();
     pairs
+}
+
+fn canonical_query(query: &str) -> String {
+    sorted_query(query)
         .iter()
         .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
         .collect::<Vec<_>>()
@@ -244,14 +262,36 @@ fn canonical_headers(headers: &HeaderMap, signed: &[&str]) -> Result<String, Sig
         .collect()
 }
 
+/// The hash the SDK's signer ends the canonical request with: the declared
+/// `X-Sdk-Content-Sha256`, else the body's; an empty body's whatever is declared.
 fn payload_hash(request: &SignedRequest<'_>) -> String {
-    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    if request.body.is_empty() {
-        return EMPTY.to_string();
-    }
+    let received = || hex::encode(Sha256::digest(request.body));
     match header(request.headers, CONTENT_HASH_HEADER) {
-        Some(declared) => declared.to_string(),
-        None => hex::encode(Sha256::digest(request.body)),
+        Some(declared) if !request.body.is_empty() => declared.trim().to_string(),
+        _ => received(),
+    }
+}
+
+/// A declared hash must be signed and be the received body's; `UNSIGNED-PAYLOAD` only for a
+/// key allowed to send it.
+fn check_content_hash(
+    request: &SignedRequest<'_>,
+    signed: &[&str],
+    key_id: &str,
+    key: &Key,
+) -> Result<(), SignatureError> {
+    let Some(declared) = header(request.headers, CONTENT_HASH_HEADER) else {
+        return Ok(());
+    };
+    if !signed.contains(&CONTENT_HASH_HEADER) {
+        return Err(SignatureError::UnsignedContentHash);
+    }
+    match declared.trim() {
+        _ if request.body.is_empty() => Ok(()),
+        UNSIGNED_PAYLOAD if key.allow_unsigned_payload => Ok(()),
+        UNSIGNED_PAYLOAD => Err(SignatureError::UnsignedPayload(key_id.to_string())),
+        hash if hash.eq_ignore_ascii_case(&hex::encode(Sha256::digest(request.body))) => Ok(()),
+        _ => Err(SignatureError::ContentHashMismatch),
     }
 }
 

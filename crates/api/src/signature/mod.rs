@@ -2,6 +2,7 @@
 
 pub mod alibaba;
 pub mod huawei;
+pub mod replay;
 
 /// RFC 3986: everything but `A–Z a–z 0–9 - _ . ~` as `%XX` of its UTF-8 bytes (so a space is
 /// `%20`, never `+`). Both vendors' signers encode this way.

@@ -25,12 +25,12 @@ use sluice_ir::{Dialect, Flow};
 use sluice_lang::DefinitionError;
 use sluice_store::{
     ExecutionId, ExecutionRecord, FlowId, NewExecution, Signal, StepWrite, Store, StoreError,
-    TaskRow, TimerRow,
+    TaskRow, TenantId, TimerRow,
 };
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::invoke::Invoker;
+use crate::invoke::{Invoker, Origin};
 use timers::Timers;
 
 /// Compiles a stored definition into the IR, with every located problem when it cannot:
@@ -122,7 +122,7 @@ impl Runtime {
     /// its timers.
     pub fn take_up(&self, tasks: Vec<TaskRow>, timers: u64) {
         for TaskRow { execution, call } in tasks {
-            self.dispatch(execution, call);
+            self.dispatch(execution, None, call);
         }
         if timers > 0 {
             self.timers.rescan();
@@ -213,7 +213,7 @@ impl Runtime {
         let record = self.store.create_execution(new, write).await?;
         metrics::counter!("sluice_executions_started_total").increment(1);
         metrics::counter!("sluice_steps_committed_total").increment(1);
-        self.perform(record.id, step.effects);
+        self.perform(record.id, &record.tenant, step.effects);
         Ok(record)
     }
 
@@ -285,7 +285,7 @@ impl Runtime {
                         version: record.version + 1,
                         ..record
                     };
-                    self.perform(id, effects);
+                    self.perform(id, &committed.tenant, effects);
                     return Ok(Applied::Committed(Box::new(committed), step));
                 }
                 // Another node moved the execution first: apply the input to its new state.
@@ -325,10 +325,10 @@ impl Runtime {
         }
     }
 
-    fn perform(&self, id: ExecutionId, effects: Vec<Effect>) {
+    fn perform(&self, id: ExecutionId, tenant: &TenantId, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Dispatch(call) => self.dispatch(id, call),
+                Effect::Dispatch(call) => self.dispatch(id, Some(tenant.clone()), call),
                 Effect::CancelTask(op) => self.abort_call(id, op),
                 Effect::StartTimer { op, fire_at } => self.timers.arm(TimerRow {
                     execution: id,
@@ -345,17 +345,26 @@ impl Runtime {
         }
     }
 
-    fn dispatch(&self, id: ExecutionId, call: sluice_engine::TaskCall) {
+    /// Makes a task call. `tenant` is whose execution it is; a taken-over call reads it first.
+    fn dispatch(&self, id: ExecutionId, tenant: Option<TenantId>, call: sluice_engine::TaskCall) {
         if lock(&self.aborted_early).remove(&(id, call.op)).is_some() {
             metrics::counter!("sluice_task_calls_aborted_total").increment(1);
             return;
         }
         let token = CancellationToken::new();
         lock(&self.inflight).insert((id, call.op), token.clone());
-        let invoker = self.invoker.clone();
+        let (invoker, store) = (self.invoker.clone(), self.store.clone());
         let runtime = self.timers.runtime();
         tokio::spawn(async move {
-            let result = invoker.invoke(&id.to_string(), &call, &token).await;
+            let tenant = match tenant {
+                Some(tenant) => Some(tenant),
+                None => tenant_of(store.as_ref(), id).await,
+            };
+            let origin = Origin {
+                execution: id.to_string(),
+                tenant,
+            };
+            let result = invoker.invoke(&origin, &call, &token).await;
             if token.is_cancelled() {
                 return;
             }
@@ -384,6 +393,18 @@ impl Runtime {
             locks.retain(|_, l| Arc::strong_count(l) > 1);
         }
         locks.entry(id).or_default().clone()
+    }
+}
+
+/// The tenant of an execution; `None` (its calls then reach only the operator's endpoints) if it
+/// cannot be read.
+async fn tenant_of(store: &dyn Store, id: ExecutionId) -> Option<TenantId> {
+    match store.get_execution(id).await {
+        Ok(record) => record.map(|r| r.tenant),
+        Err(e) => {
+            tracing::warn!(execution = %id, error = %e, "reading whose call this is failed");
+            None
+        }
     }
 }
 

@@ -15,6 +15,7 @@ mod executions;
 mod flows;
 mod jobs;
 mod nodes;
+mod nonces;
 mod schema;
 
 use std::str::FromStr;
@@ -32,8 +33,9 @@ use crate::{
     AliasRecord, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery,
     ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowQuery,
     FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore, MinuteCounts,
-    NewExecution, NewFlow, NewVersion, NodeStore, Page, Result, ScheduleRecord, ScheduleStore,
-    ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
+    NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result, ScheduleRecord,
+    ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow, VersionRecord,
+    VersionStore,
 };
 use codec::{Client, backend, execute, pooled};
 
@@ -50,6 +52,7 @@ pub struct PostgresStore {
     signals: broadcast::Sender<Signal>,
     _listener: nodes::Listener,
     _folding: executions::Folding,
+    pruning: crate::nonces::Pruning,
 }
 
 impl PostgresStore {
@@ -82,6 +85,7 @@ impl PostgresStore {
             node,
             signals,
             _listener: listener,
+            pruning: crate::nonces::Pruning::default(),
         })
     }
 
@@ -323,5 +327,12 @@ impl JobStore for PostgresStore {
 
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
         jobs::unfinished(&self.client().await?).await
+    }
+}
+
+#[async_trait]
+impl NonceStore for PostgresStore {
+    async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
+        self.remember(&nonce, now).await
     }
 }

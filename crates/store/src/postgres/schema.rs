@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -151,10 +151,22 @@ CREATE INDEX tasks_by_owner ON tasks (owner);
 CREATE INDEX unfinished_jobs_by_owner ON jobs (owner) WHERE status IN ('Pending', 'Running');
 "#;
 
+/// Signature nonces per access key, until they expire (see `crate::nonces`), shared by every
+/// node so that a replay to another node is refused too.
+const V3: &str = r#"
+CREATE TABLE nonces (
+    key_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (key_id, nonce)
+);
+CREATE INDEX nonces_by_expiry ON nonces (expires_at);
+"#;
+
 /// What listings and counts read without decoding engine state (as SQLite's schema 4; see
 /// `counts.rs`), the counts of the executions already there added up once (into shard 0:
 /// steps write shards 1 to 16, folded into 0 later, see `executions::fold`).
-const V3: &str = concat!(
+const V4: &str = concat!(
     r#"
 ALTER TABLE flows ADD COLUMN tag TEXT COLLATE "C";
 UPDATE flows SET tag = COALESCE(attributes::jsonb ->> 'workspace', 'default')

@@ -14,6 +14,7 @@ mod codec;
 mod executions;
 mod flows;
 mod jobs;
+mod nonces;
 mod readers;
 mod schema;
 mod writer;
@@ -37,8 +38,9 @@ use crate::{
     AliasRecord, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery,
     ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowQuery,
     FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore, MinuteCounts,
-    NewExecution, NewFlow, NewVersion, NodeStore, Page, Result, ScheduleRecord, ScheduleStore,
-    ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
+    NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result, ScheduleRecord,
+    ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow, VersionRecord,
+    VersionStore,
 };
 use codec::backend;
 use executions::EncodedStep;
@@ -51,6 +53,7 @@ pub struct SqliteStore {
     taken_over: AtomicBool,
     /// One node, nobody to hear from: a sender that never sends.
     signals: broadcast::Sender<Signal>,
+    nonces: nonces::Nonces,
 }
 
 impl SqliteStore {
@@ -67,6 +70,7 @@ impl SqliteStore {
             readers: Arc::new(Readers::new(path.to_path_buf())),
             taken_over: AtomicBool::new(false),
             signals: broadcast::channel(1).0,
+            nonces: nonces::Nonces::open(path)?,
         })
     }
 
@@ -76,13 +80,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let (command, answer) = writer::command(work);
-        self.writer
-            .send(command)
-            .map_err(|_| backend("the writer thread has stopped"))?;
-        answer
-            .await
-            .map_err(|_| backend("the writer thread dropped a write"))?
+        writer::write(&self.writer, work).await
     }
 
     async fn read<T, F>(&self, work: F) -> Result<T>
@@ -363,5 +361,12 @@ impl JobStore for SqliteStore {
 
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
         self.read(jobs::unfinished).await
+    }
+}
+
+#[async_trait]
+impl NonceStore for SqliteStore {
+    async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
+        self.nonces.remember(nonce, now).await
     }
 }

@@ -42,6 +42,21 @@ pub(super) fn spawn(conn: Connection) -> Result<Queue> {
     Ok(queue)
 }
 
+/// Queues `work` on the writer thread of `queue`; the answer comes once its group is committed.
+pub(super) async fn write<T, F>(queue: &Queue, work: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    let (command, answer) = command(work);
+    queue
+        .send(command)
+        .map_err(|_| backend("the writer thread has stopped"))?;
+    answer
+        .await
+        .map_err(|_| backend("the writer thread dropped a write"))?
+}
+
 /// A command running `work`, and the receiver of its answer.
 pub(super) fn command<T, F>(work: F) -> (Box<dyn Command>, oneshot::Receiver<Result<T>>)
 where

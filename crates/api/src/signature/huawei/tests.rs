@@ -66,11 +66,21 @@ fn verify_with(
     secret: &str,
     now: Timestamp,
 ) -> Result<String, SignatureError> {
-    verify(
-        request,
-        |key| (key == access).then(|| secret.to_string()),
-        now,
-    )
+    verify_key(request, access, secret, false, now)
+}
+
+fn verify_key(
+    request: &SignedRequest<'_>,
+    access: &str,
+    secret: &str,
+    allow_unsigned_payload: bool,
+    now: Timestamp,
+) -> Result<String, SignatureError> {
+    let key = Key {
+        secret: secret.to_string(),
+        allow_unsigned_payload,
+    };
+    verify(request, |id| (id == access).then(|| key.clone()), now).map(|signed| signed.key_id)
 }
 
 #[test]
@@ -152,35 +162,222 @@ fn the_date_must_be_within_15_minutes() {
     assert!(verify_with(&v.request(), &access, &secret, now + fourteen).is_ok());
 }
 
-#[test]
-fn the_go_sdks_lower_cased_query_names_verify() {
-    let (access, secret, now, _) = vectors();
+/// A request signed by `authorization` over `query` and `body`, with extra headers signed too.
+fn signed_request(
+    access: &str,
+    secret: &str,
+    method: &'static str,
+    query: &'static str,
+    body: &'static [u8],
+    extra: &[(&'static str, &'static str)],
+) -> (HeaderMap, &'static str, &'static str, &'static [u8]) {
     let mut headers = HeaderMap::new();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("host", HeaderValue::from_static("127.0.0.1:8080"));
     headers.insert("x-sdk-date", HeaderValue::from_static("20261122T060353Z"));
-    let path = "/v1/p/jobs/j/instances/detail";
-    let as_go_signs = SignedRequest {
-        method: "GET",
-        path,
-        query: "jobname=j&limit=5",
+    let mut signed = vec!["content-type", "host", "x-sdk-date"];
+    for (name, value) in extra {
+        headers.insert(*name, HeaderValue::from_static(value));
+        signed.push(name);
+    }
+    signed.sort_unstable();
+    let request = SignedRequest {
+        method,
+        path: PATH,
+        query,
         headers: &headers,
-        body: b"",
+        body,
     };
-    let signed = ["content-type", "host", "x-sdk-date"];
-    let authorization = authorization(&as_go_signs, &access, &secret, &signed).expect("signs");
+    let value = authorization(&request, access, secret, &signed).expect("signs");
     headers.insert(
         "authorization",
-        HeaderValue::from_str(&authorization).expect("header"),
+        HeaderValue::from_str(&value).expect("header"),
     );
-    let as_sent = SignedRequest {
-        method: "GET",
-        path,
-        query: "jobName=j&limit=5",
-        headers: &headers,
-        body: b"",
+    (headers, method, query, body)
+}
+
+const PATH: &str = "/v1/p/jobs";
+
+fn as_sent<'a>(
+    headers: &'a HeaderMap,
+    method: &'a str,
+    query: &'a str,
+    body: &'a [u8],
+) -> SignedRequest<'a> {
+    SignedRequest {
+        method,
+        path: PATH,
+        query,
+        headers,
+        body,
+    }
+}
+
+#[test]
+fn query_names_and_the_method_are_not_case_folded() {
+    let (access, secret, now, _) = vectors();
+    let (headers, method, query, body) =
+        signed_request(&access, &secret, "GET", "limit=1", b"", &[]);
+    assert_eq!(
+        verify_with(
+            &as_sent(&headers, method, query, body),
+            &access,
+            &secret,
+            now
+        ),
+        Ok(access.clone())
+    );
+    for (method, query) in [("GET", "LIMIT=1"), ("GET", "Limit=1"), ("get", "limit=1")] {
+        assert_eq!(
+            verify_with(
+                &as_sent(&headers, method, query, body),
+                &access,
+                &secret,
+                now
+            ),
+            Err(SignatureError::Mismatch),
+            "{method} ?{query}"
+        );
+    }
+}
+
+#[test]
+fn repeated_query_parameters_read_in_the_signed_order() {
+    assert_eq!(
+        sorted_query("b=2&a=9&a=1"),
+        sorted_query("a=1&b=2&a=9"),
+        "one signature, one meaning"
+    );
+    assert_eq!(
+        sorted_query("b=2&a=9&a=1"),
+        [("a", "1"), ("a", "9"), ("b", "2")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .to_vec()
+    );
+}
+
+#[test]
+fn the_body_hash_is_the_received_bodys() {
+    let (access, secret, now, _) = vectors();
+    let original: &[u8] = br#"{"name":"a"}"#;
+    let (headers, method, query, _) = signed_request(&access, &secret, "POST", "", original, &[]);
+    assert!(
+        verify_with(
+            &as_sent(&headers, method, query, original),
+            &access,
+            &secret,
+            now
+        )
+        .is_ok()
+    );
+    // Another body, with an unsigned header declaring the original body's hash.
+    let mut forged = headers.clone();
+    let declared = hex::encode(Sha256::digest(original));
+    forged.insert(
+        "x-sdk-content-sha256",
+        HeaderValue::from_str(&declared).expect("hex"),
+    );
+    let swapped: &[u8] = br#"{"name":"b"}"#;
+    assert_eq!(
+        verify_with(
+            &as_sent(&forged, method, query, swapped),
+            &access,
+            &secret,
+            now
+        ),
+        Err(SignatureError::UnsignedContentHash)
+    );
+    assert_eq!(
+        verify_with(
+            &as_sent(&headers, method, query, swapped),
+            &access,
+            &secret,
+            now
+        ),
+        Err(SignatureError::Mismatch)
+    );
+}
+
+#[test]
+fn a_signed_content_hash_must_match_the_body() {
+    let (access, secret, now, _) = vectors();
+    const BODY: &[u8] = br#"{"name":"a"}"#;
+    const HASH: &str = "0d1b3a0a4eb0a36ee1b5bb7d4ab3c5d1cb6c0bdd6b1e6e17ab8a7f4c7bd8e3e0";
+    let (headers, method, query, _) = signed_request(
+        &access,
+        &secret,
+        "POST",
+        "",
+        BODY,
+        &[("x-sdk-content-sha256", HASH)],
+    );
+    assert_eq!(
+        verify_with(
+            &as_sent(&headers, method, query, BODY),
+            &access,
+            &secret,
+            now
+        ),
+        Err(SignatureError::ContentHashMismatch)
+    );
+    let real = hex::encode(Sha256::digest(BODY));
+    assert_ne!(real, HASH);
+    let (headers, method, query, _) = signed_request(
+        &access,
+        &secret,
+        "POST",
+        "",
+        BODY,
+        &[("x-sdk-content-sha256", Box::leak(real.into_boxed_str()))],
+    );
+    assert_eq!(
+        verify_with(
+            &as_sent(&headers, method, query, BODY),
+            &access,
+            &secret,
+            now
+        ),
+        Ok(access)
+    );
+}
+
+#[test]
+fn unsigned_payload_only_for_a_key_allowed_it() {
+    let (access, secret, now, _) = vectors();
+    const BODY: &[u8] = b"--boundary\r\nfile\r\n";
+    let (headers, method, query, _) = signed_request(
+        &access,
+        &secret,
+        "POST",
+        "",
+        BODY,
+        &[("x-sdk-content-sha256", "UNSIGNED-PAYLOAD")],
+    );
+    let request = as_sent(&headers, method, query, BODY);
+    assert_eq!(
+        verify_key(&request, &access, &secret, false, now),
+        Err(SignatureError::UnsignedPayload(access.clone()))
+    );
+    assert_eq!(
+        verify_key(&request, &access, &secret, true, now),
+        Ok(access)
+    );
+}
+
+#[test]
+fn the_signed_headers_are_returned() {
+    let (access, secret, now, vectors) = vectors();
+    let v = &vectors[0];
+    let key = Key {
+        secret,
+        allow_unsigned_payload: false,
     };
-    assert_eq!(verify_with(&as_sent, &access, &secret, now), Ok(access));
+    let signed = verify(&v.request(), |_| Some(key.clone()), now).expect("verifies");
+    assert_eq!(signed.key_id, access);
+    assert_eq!(
+        signed.signed_headers,
+        ["content-type", "host", "x-project-id", "x-sdk-date"]
+    );
 }
 
 #[test]
@@ -221,6 +418,7 @@ proptest! {
         }
         headers.insert("x-sdk-date", HeaderValue::from_static("20261122T060353Z"));
         let request = SignedRequest { method: "GET", path: "/v1/%zz/ü", query: &query, headers: &headers, body: b"x" };
-        let _ = verify(&request, |_| Some("s".into()), Timestamp::UNIX_EPOCH);
+        let key = Key { secret: "s".into(), allow_unsigned_payload: false };
+        let _ = verify(&request, |_| Some(key.clone()), Timestamp::UNIX_EPOCH);
     }
 }
