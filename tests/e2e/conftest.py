@@ -1,6 +1,7 @@
 """Fixtures: a real `sluice serve` on a free port, the official CloudFlow SDK pointed at it, and
 function servers on 127.0.0.1."""
 
+import json
 import os
 import pathlib
 import signal
@@ -39,6 +40,17 @@ POSTGRES = os.environ.get("SLUICE_TEST_POSTGRES")
 LEASE_TIMEOUT = "2s"
 
 
+# Set (by ./scripts/test) to the directory of that server, so that tests of database faults can
+# crash and restart it.
+POSTGRES_DIR = os.environ.get("SLUICE_TEST_POSTGRES_DIR")
+
+
+def postgres_server(command):
+    """`restart`, `halt` or `resume` the throwaway PostgreSQL server (immediate shutdowns: a
+    crash, as far as the nodes can tell)."""
+    subprocess.run([str(ROOT / "scripts" / "pg-throwaway"), command, POSTGRES_DIR], check=True)
+
+
 def fresh_database():
     """A new empty database on the throwaway PostgreSQL server, as a URL."""
     name = f"sluice_{uuid.uuid4().hex[:12]}"
@@ -49,14 +61,30 @@ def fresh_database():
 class Sluice:
     """One `sluice serve` process with its own data directory (or PostgreSQL database)."""
 
-    def __init__(self, data_dir, function_url, config=None, database=None):
+    def __init__(self, data_dir, function_url, config=None, database=None, log=None):
+        """`log`: a level (`info`, `debug`, or a filter such as `warn,sluice_api::http=debug`) to
+        keep the server's log at, as JSON lines in `log_path`, across restarts; without it the
+        server logs warnings to the test's stderr."""
         self.data_dir = data_dir
         self.function_url = function_url
         self.config = config
         self.database = database or (fresh_database() if POSTGRES else None)
         self.port = free_port()
         self.process = None
+        self.log = log
+        self.log_path = pathlib.Path(f"{data_dir}.log") if log else None
         self.start()
+
+    def log_events(self):
+        """The server's log lines (JSON), each as its fields plus `level`."""
+        events = []
+        for line in self.log_path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line of a process killed mid-write
+            events.append(dict(record.get("fields", {}), level=record.get("level")))
+        return events
 
     def start(self):
         env = dict(os.environ)
@@ -64,8 +92,10 @@ class Sluice:
             SLUICE_ACCESS_KEY_ID=KEY_ID,
             SLUICE_ACCESS_KEY_SECRET=KEY_SECRET,
             SLUICE_PROJECT_ID=PROJECT_ID,
-            SLUICE_LOG="warn",
+            SLUICE_LOG=self.log or "warn",
         )
+        if self.log:
+            env["SLUICE_LOG_FORMAT"] = "json"
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env.pop(proxy, None)
         args = [
@@ -84,8 +114,11 @@ class Sluice:
             args += ["--database", self.database, "--lease-timeout", LEASE_TIMEOUT]
         # The start-up banner (stdout) is kept beside the data directory: tests read it.
         self.stdout = self.data_dir.parent / f"{self.data_dir.name}-{self.port}.stdout"
+        stderr = open(self.log_path, "a") if self.log else None
         with open(self.stdout, "w") as stdout:
-            self.process = subprocess.Popen(args, env=env, stdout=stdout)
+            self.process = subprocess.Popen(args, env=env, stdout=stdout, stderr=stderr)
+        if stderr:
+            stderr.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

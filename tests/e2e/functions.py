@@ -21,6 +21,10 @@ class Call:
         self.body = body
         self.received_at = time.monotonic()
         self.closed_at = None  # when the caller closed the connection mid-call
+        self.answered_at = None  # when the function's answer was written
+
+    def header(self, name):
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
 class QuietServer(ThreadingHTTPServer):
@@ -65,6 +69,7 @@ class FunctionServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                call.answered_at = time.monotonic()
 
         self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -100,9 +105,15 @@ def fail(code, message="failed on purpose"):
 
 def hang(max_seconds=30):
     """Never answers; records when the caller hangs up."""
+    return work(max_seconds, lambda call: (200, {"late": True}))
+
+
+def work(seconds, then):
+    """Works for `seconds`, watching for the caller to hang up (recorded), then answers
+    `then(call)`."""
 
     def function(call, conn):
-        deadline = time.monotonic() + max_seconds
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             readable, _, _ = select.select([conn], [], [], 0.005)
             if readable:
@@ -113,6 +124,7 @@ def hang(max_seconds=30):
                 except OSError:
                     call.closed_at = time.monotonic()
                     return 0, None
-        return 200, {"late": True}
+        call.answered_at = time.monotonic()  # the work is done; writing the answer may fail
+        return then(call)
 
     return function

@@ -139,6 +139,26 @@ def test_history_ids_are_dense(fnf, functions):
     assert "TaskScheduled" in [e.type for e in events]
 
 
+def test_calls_name_the_flow_and_the_execution_by_name(fnf, functions):
+    """docs/function-protocol.md: X-Sluice-Execution is the execution's name, X-Sluice-Flow
+    its flow's; the idempotency key is the same for one call and differs between executions
+    of the same name in two flows."""
+    functions.register("/e2e/headers", echo())
+    keys = []
+    for flow in (unique("headers"), unique("headers")):
+        create(fnf, flow, task_flow(flow, "headers"))
+        before = len(functions.calls_to("/e2e/headers"))
+        start(fnf, flow, "named-run")
+        assert describe(fnf, flow, "named-run", wait=10).status == "Succeeded"
+        call = functions.calls_to("/e2e/headers")[before]
+        headers = {k.lower(): v for k, v in call.headers.items()}
+        assert headers["x-sluice-execution"] == "named-run"
+        assert headers["x-sluice-flow"] == flow
+        assert (headers["x-sluice-state"], headers["x-sluice-attempt"]) == ("Call", "0")
+        keys.append(headers["x-sluice-idempotency-key"])
+    assert keys[0] != keys[1], keys
+
+
 def test_stop_closes_the_in_flight_function_call(fnf, functions):
     functions.register("/e2e/hang", hang())
     flow = unique("stop_call")

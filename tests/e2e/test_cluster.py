@@ -4,7 +4,8 @@ and callbacks spread over all of them.
 - a schedule fires once per tick, however many nodes look at it;
 - a stop, a GES graph stop or a FunctionGraph callback sent to one node aborts the function
   call another node is making, within 200 ms of the answer (the call's node hears of it by
-  LISTEN/NOTIFY);
+  LISTEN/NOTIFY), also when the stop is sent while the call's node does not listen (it checks
+  its calls against the store once it listens again);
 - `kill -9` of one node mid-load: its work is taken over by the others once its lease runs
   out, no acknowledged execution is lost, each ends in exactly one terminal status, and no
   step's history appears twice.
@@ -74,6 +75,68 @@ def test_a_stop_sent_to_one_node_aborts_the_call_another_node_makes(cluster, loa
         assert describe(cluster[caller].client(), flow, f"x{i}").status == "Stopped"
     print("a stop on one node closed the call made by another after (ms):", [round(d * 1000, 1) for d in delays])
     assert max(delays) < ABORT_WITHIN, f"a call stayed open {max(delays):.3f} s after its stop"
+
+
+def end_listening_connections(node):
+    """Ends every node's LISTEN connection: until a node listens again, a NOTIFY is lost to it."""
+    import subprocess
+
+    sql = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+           "WHERE datname = current_database() AND query LIKE 'LISTEN %'")
+    ended = subprocess.run(["psql", node.database, "-tA", "-c", sql], check=True, capture_output=True, text=True)
+    assert int(ended.stdout.strip()) == 3, ended.stdout
+
+
+def test_a_stop_sent_while_the_calling_node_does_not_listen_still_closes_its_call(cluster, functions):
+    """A node whose LISTEN connection is being re-established misses the stop's signal: once it
+    listens again it checks its calls in flight against the store, and closes the stopped one
+    (before, the call ran on: the node waited 1 s to listen again and never learnt of it)."""
+    functions.register("/e2e/cluster_deaf", hang())
+    flow = unique("cluster_deaf")
+    create(cluster[0].client(), flow, task_flow(flow, "cluster_deaf"))
+    delays = []
+    for i in range(5):
+        before = len(functions.calls_to("/e2e/cluster_deaf"))
+        start(cluster[1].client(), flow, f"d{i}")
+        call = wait_for(lambda: functions.calls_to("/e2e/cluster_deaf")[before:])[0]
+        end_listening_connections(cluster[0])
+        stopped = cluster[0].client().stop_execution(
+            m.StopExecutionRequest(flow_name=flow, execution_name=f"d{i}", error="Manual", cause="by the test")
+        ).body
+        answered = time.monotonic()
+        assert stopped.status == "Stopped"
+        wait_for(lambda: call.closed_at, timeout=5)
+        delays.append(call.closed_at - answered)
+    print("a stop sent while the calling node did not listen closed its call after (ms):",
+          [round(d * 1000, 1) for d in delays])
+    assert max(delays) < ABORT_WITHIN, f"a call stayed open {max(delays):.3f} s after its stop"
+
+
+def test_a_stop_closes_every_copy_of_a_call_taken_over_from_a_node_that_lived_on(cluster, functions):
+    """A node silent for longer than its lease (here frozen with SIGSTOP; after a database
+    outage, every node) has its calls taken over and made again by another while it still
+    makes them itself. A stop sent to it closes its own copy and, by its signal, the other
+    (before, a node that closed the call itself told no one)."""
+    import signal
+
+    functions.register("/e2e/cluster_twice", hang())
+    flow = unique("cluster_twice")
+    create(cluster[0].client(), flow, task_flow(flow, "cluster_twice"))
+    start(cluster[1].client(), flow, "t")
+    first = wait_for(lambda: functions.calls_to("/e2e/cluster_twice"))[0]
+    cluster[1].process.send_signal(signal.SIGSTOP)
+    try:
+        copies = wait_for(lambda: functions.calls_to("/e2e/cluster_twice")[1:], timeout=15)
+    finally:
+        cluster[1].process.send_signal(signal.SIGCONT)
+    assert first.closed_at is None, "the frozen node still makes its call"
+    stopped = cluster[1].client().stop_execution(
+        m.StopExecutionRequest(flow_name=flow, execution_name="t", error="Manual", cause="by the test")).body
+    answered = time.monotonic()
+    assert stopped.status == "Stopped"
+    calls = [first] + copies
+    assert len(calls) == 2, [c.received_at for c in calls]
+    assert_all_closed(calls, answered, within=ABORT_WITHIN)
 
 
 def test_a_graph_stop_sent_to_one_node_closes_the_calls_of_the_others(cluster, load, functions):

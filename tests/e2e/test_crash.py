@@ -7,6 +7,7 @@ promised.
 - every execution whose StopExecution was answered is Stopped.
 """
 
+import collections
 import json
 import pathlib
 import queue
@@ -49,19 +50,21 @@ class Load:
     Requests that fail because a server is down are simply not acknowledged; callback tokens
     are retried until a server answers for them."""
 
-    def __init__(self, nodes, flows):
+    def __init__(self, nodes, flows, input_of=lambda flow, n: {"n": n}, starters=3):
         self.nodes = nodes
         self.flows = flows
+        self.input_of = input_of
         self.started = []  # (flow, execution) acknowledged
-        self.stopped = set()  # (flow, execution) acknowledged
+        self.stopped = {}  # (flow, execution) acknowledged: when the stop was answered
         self.tokens = queue.Queue()
+        self.reported = []  # tokens whose report was answered (success or refusal)
         self.lock = threading.Lock()
         self.done = threading.Event()
         # Callbacks are answered until the checks end: a task re-dispatched after the last
         # restart may submit its token after the load has stopped.
         self.checked = threading.Event()
         self.threads = [
-            threading.Thread(target=self.starter, args=(i,), daemon=True) for i in range(3)
+            threading.Thread(target=self.starter, args=(i,), daemon=True) for i in range(starters)
         ] + [
             threading.Thread(target=self.stopper, daemon=True),
             threading.Thread(target=self.reporter, daemon=True),
@@ -101,7 +104,8 @@ class Load:
             n += 1
             try:
                 fnf().start_execution(
-                    m.StartExecutionRequest(flow_name=flow, execution_name=name, input=json.dumps({"n": n}))
+                    m.StartExecutionRequest(
+                        flow_name=flow, execution_name=name, input=json.dumps(self.input_of(flow, n)))
                 )
             except Exception:
                 time.sleep(0.05)
@@ -123,7 +127,7 @@ class Load:
             except Exception:
                 continue  # already finished, or the server is down: not acknowledged
             with self.lock:
-                self.stopped.add(target)
+                self.stopped.setdefault(target, time.monotonic())
 
     def reporter(self):
         fnf = self.clients("reporter")
@@ -136,8 +140,9 @@ class Load:
                 fnf().report_task_succeeded(
                     m.ReportTaskSucceededRequest(task_token=token, output=json.dumps({"reported": True}))
                 )
+                self.reported.append(token)
             except ClientException:
-                pass  # answered: the task finished or its execution was stopped
+                self.reported.append(token)  # answered: the task finished or its execution was stopped
             except Exception:
                 self.tokens.put(token)  # the server is down; try again after the restart
                 time.sleep(0.05)
@@ -187,10 +192,11 @@ def create_load_flows(fnf, functions, load):
     create(fnf, callback, task_flow(callback, "crash_ask", extra="    TaskMode: WaitForCustomCallback\n", token=True))
 
 
-def assert_every_acknowledged_answer_held(fnf, load, within=60):
+def assert_every_acknowledged_answer_held(fnf, load, within=60, runs=None):
     """Every acknowledged start ended in exactly one terminal status, with dense history ids,
-    the terminal event last and no step's events twice (these flows run each step once);
-    every acknowledged stop ended Stopped. Returns the count of each status."""
+    the terminal event last and no step's events twice: no event of a step more often than
+    the flow runs it (`runs`: flow -> {step: times}, once by default) and no scheduled event
+    completed twice; every acknowledged stop ended Stopped. Returns the count of each status."""
     deadline = time.monotonic() + within
     statuses = {}
     for flow, execution in load.started:
@@ -203,8 +209,12 @@ def assert_every_acknowledged_answer_held(fnf, load, within=60):
         terminal = [e.type for e in events if e.type in TERMINAL_EVENTS]
         assert len(terminal) == 1 and events[-1].type == terminal[0], f"{flow}/{execution}: {terminal}"
         assert terminal[0] == "Execution" + body.status
-        steps = [(e.type, e.step_name) for e in events if e.step_name]
-        assert len(steps) == len(set(steps)), f"{flow}/{execution}: a step's history twice: {steps}"
+        allowed = (runs or {}).get(flow, {})
+        steps = collections.Counter((e.type, e.step_name) for e in events if e.step_name)
+        twice = {k: n for k, n in steps.items() if n > allowed.get(k[1], 1)}
+        assert not twice, f"{flow}/{execution}: a step's history twice: {twice}"
+        completions = [(e.type, e.schedule_event_id) for e in events if e.schedule_event_id]
+        assert len(completions) == len(set(completions)), f"{flow}/{execution}: completed twice: {completions}"
         if (flow, execution) in load.stopped:
             assert body.status == "Stopped", f"{flow}/{execution}: acknowledged stop, ended {body.status}"
     return statuses

@@ -218,3 +218,28 @@ def test_bad_signatures_and_foreign_projects_are_refused(sluice, tenant_sluice, 
     assert dlf_error(lambda: client.show_job(dgc.ShowJobRequest(workspace=WORKSPACE, job_name=job))) == (400, "DLF.0100")
     foreign = tenant_sluice.huawei(dgc.DgcClient, *TENANT_A_KEY, project_id=TENANT_B_PROJECT)
     assert dlf_error(lambda: foreign.list_jobs(dgc.ListJobsRequest())) == (403, "DLF.6888")
+
+
+def test_concurrent_starts_and_stops_of_a_jobs_scheduling_all_succeed(sluice):
+    """Starting scheduling creates the job's schedule or updates it, stopping removes it: of
+    concurrent calls, each gets its 204 (before, the losers of the create or the delete got an
+    error) and the job ends scheduled, then stopped."""
+    from test_ges import concurrently
+
+    clients = [sluice.huawei(dgc.DgcClient) for _ in range(20)]
+    job = unique("sched_race")
+    start = time.strftime("%Y-%m-%dT%H:%M:%S+00", time.gmtime(time.time() + 86400))
+    end = time.strftime("%Y-%m-%dT%H:%M:%S+00", time.gmtime(time.time() + 2 * 86400))
+    cron = dgc.Cron(start_time=start, end_time=end, expression="0 0 * * * ?", expression_time_zone="GMT+8")
+    node = dummy_node("noop")
+    info = dgc.JobInfo(name=job, nodes=[node], process_type="BATCH", schedule=dgc.Schedule(type="CRON", cron=cron))
+    clients[0].create_job(dgc.CreateJobRequest(body=info))
+    status = lambda: [j.status for j in clients[0].list_jobs(dgc.ListJobsRequest(job_name=job)).jobs]
+
+    started = concurrently(20, lambda i: clients[i].start_job(
+        dgc.StartJobRequest(job_name=job, body=dgc.StartJobReq(job_params=[]))))
+    assert [r for r in started if isinstance(r, Exception)] == []
+    assert status() == ["SCHEDULING"]
+    stopped = concurrently(20, lambda i: clients[i].stop_job(dgc.StopJobRequest(job_name=job)))
+    assert [r for r in stopped if isinstance(r, Exception)] == []
+    assert status() == ["STOPPED"]

@@ -240,3 +240,55 @@ def test_a_graph_stop_reaches_executions_started_through_every_api(sluice, ges, 
         workflows.start_workflow_execution(fg.StartWorkflowExecutionRequest(
             workflow_id=workflow.id, body=fg.FlowExecuteBody(input={})))
     assert (raised.value.status_code, raised.value.error_code) == (428, "FSS.0428")
+
+
+def concurrently(count, call):
+    """`call(i)` from `count` threads released at once; the answers (or the exceptions)."""
+    import threading
+
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def run(i):
+        barrier.wait()
+        try:
+            results[i] = call(i)
+        except Exception as e:  # the refusals are what is counted
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_of_50_concurrent_stops_of_one_graph_exactly_one_starts_a_job(sluice, fnf):
+    """Checking that the graph is open and recording the stop's job is one transaction: the
+    other 49 get GES.7003, and the same for 50 starts of the stopped graph (GES.7037)."""
+    flow = unique("graph_race")
+    create(fnf, flow, wait_flow(flow, 300))
+    start(fnf, flow, "w")
+    clients = [sluice.huawei(v1.GesClient) for _ in range(50)]
+    graph_id = graph_of(clients[0], flow).id
+
+    def outcome(result, refused):
+        if isinstance(result, ClientRequestException):
+            assert (result.status_code, json.loads(result.error_msg)["errorCode"]) == (400, refused), result
+            return "refused"
+        assert not isinstance(result, Exception), result
+        assert result.job_id and len(result.job_id) == 32
+        return result.job_id
+
+    stops = concurrently(50, lambda i: clients[i].stop_graph(v1.StopGraphRequest(graph_id=graph_id, action_id="stop")))
+    jobs = [j for j in (outcome(r, "GES.7003") for r in stops) if j != "refused"]
+    assert len(jobs) == 1, f"{len(jobs)} of 50 concurrent stops started a job"
+    assert wait_job(clients[0], graph_id, jobs[0]).status == "success"
+    assert describe(fnf, flow, "w").status == "Stopped"
+
+    starts = concurrently(50, lambda i: clients[i].start_graph(v1.StartGraphRequest(graph_id=graph_id, action_id="start")))
+    jobs = [j for j in (outcome(r, "GES.7037") for r in starts) if j != "refused"]
+    assert len(jobs) == 1, f"{len(jobs)} of 50 concurrent starts started a job"
+    assert wait_job(clients[0], graph_id, jobs[0]).status == "success"
+    assert graph_of(clients[0], flow).status == RUNNING

@@ -1,16 +1,28 @@
 """Schedules really start executions on time (the shortest interval is one minute), through
-CloudFlow's schedules and DataArts' job scheduling, waited for together."""
+CloudFlow's schedules and DataArts' job scheduling, waited for together; each firing is a line
+of the server's log."""
 
 import datetime
 import json
 import time
 import uuid
 
+import pytest
 from alibabacloud_fnf20190315 import models as m
 from huaweicloudsdkdgc import v1 as dgc
 
+from conftest import Sluice
 
-def test_every_minute_schedules_of_both_apis_start_executions(fnf, sluice):
+
+@pytest.fixture
+def sluice(tmp_path, functions):
+    server = Sluice(tmp_path / "data", functions.url_template, log="info")
+    yield server
+    server.stop()
+
+
+def test_every_minute_schedules_of_both_apis_start_executions(sluice):
+    fnf = sluice.client()
     created = time.time()
     flow = cloudflow_schedule(fnf)
     jobs = sluice.huawei(dgc.DgcClient)
@@ -42,6 +54,12 @@ def test_every_minute_schedules_of_both_apis_start_executions(fnf, sluice):
     assert [j.status for j in jobs.list_jobs(dgc.ListJobsRequest(job_name=job)).jobs] == ["SCHEDULING"]
     jobs.stop_job(dgc.StopJobRequest(job_name=job))
     assert [j.status for j in jobs.list_jobs(dgc.ListJobsRequest(job_name=job)).jobs] == ["STOPPED"]
+
+    fired = [e for e in sluice.log_events() if e.get("message") == "schedule fired"]
+    by_flow = {e["flow"]: e for e in fired}
+    assert by_flow[flow]["schedule"] == "tick" and by_flow[flow]["started"] is True, fired
+    assert by_flow[job]["tenant"] == "default" and by_flow[job]["started"] is True, fired
+    assert f"tick-{by_flow[flow]['tick']}" == execution.name
 
 
 def cloudflow_schedule(fnf):

@@ -4,10 +4,10 @@
 //! calls the service, and renders the answer — or the error, mapped to the vendor's code in
 //! one place per dialect. It holds no business logic.
 //!
-//! - [`signature`]: request signing schemes (Alibaba RPC HMAC-SHA1).
+//! - [`signature`]: request signing schemes (Alibaba RPC HMAC-SHA1, Huawei SDK-HMAC-SHA256).
 //! - [`cloudflow`]: Alibaba Cloud CloudFlow, API `fnf` 2019-03-15.
-//! - [`huawei`]: Huawei Cloud REST services (GES), with SDK-HMAC-SHA256 signatures.
-//! - [`http`]: the router serving every dialect.
+//! - [`huawei`]: Huawei Cloud REST services (FunctionGraph, DataArts Factory, GES).
+//! - [`http`]: the router serving every dialect, and the rules every connection is held to.
 //! - [`echo`]: the bound on what error messages echo of a request.
 
 pub mod cloudflow;
@@ -15,3 +15,42 @@ pub mod echo;
 pub mod http;
 pub mod huawei;
 pub mod signature;
+
+use serde_json::Value;
+
+/// A dialect's answer to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// The dialect that answered (`cloudflow`, `dataarts`, …), for the request log.
+    pub dialect: &'static str,
+    /// The permission the request needed, once it was decoded that far (`fnf:StartExecution`).
+    pub action: Option<&'static str>,
+    pub status: u16,
+    /// The JSON body; none for an empty answer.
+    pub body: Option<Value>,
+}
+
+/// Every permission a key's `actions` can name, dialect by dialect.
+pub fn permissions() -> Vec<&'static str> {
+    let mut all = cloudflow::request::Request::PERMISSIONS.to_vec();
+    all.extend(huawei::permissions());
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    /// `docs/configuration.md` lists every permission the code checks, so the list cannot
+    /// drift from the code.
+    #[test]
+    fn every_permission_is_documented() {
+        let doc = include_str!("../../../docs/configuration.md");
+        let missing: Vec<&str> = super::permissions()
+            .into_iter()
+            .filter(|p| !doc.contains(&format!("`{p}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "docs/configuration.md does not list {missing:?}"
+        );
+    }
+}

@@ -10,9 +10,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use serde_json::Value;
+use sluice_api::cloudflow::render::history_event;
 use sluice_engine::Status;
 use sluice_ir::{Dialect, Flow};
-use sluice_runtime::render::cloudflow_event;
 use sluice_runtime::{FunctionEndpoints, Invoker, LocalRunner, RunOutcome};
 use tokio_util::sync::CancellationToken;
 
@@ -51,10 +51,14 @@ pub async fn run(args: RunArgs) -> ExitCode {
     let stop = stop_on_ctrl_c().await;
     match prepared
         .runner
-        .run(&prepared.flow, prepared.input, stop)
+        .run(&prepared.flow, prepared.input, stop.clone())
         .await
     {
-        Ok(outcome) => report(&outcome, args.history),
+        Ok(outcome) => {
+            let exit = report(&outcome, args.history);
+            finish_async_invocations(&prepared.invoker, &stop).await;
+            exit
+        }
         Err(refusal) => {
             eprintln!("Error: {refusal}");
             ExitCode::from(EXIT_USAGE)
@@ -66,6 +70,8 @@ struct Prepared {
     flow: Flow,
     input: Value,
     runner: LocalRunner,
+    /// The runner's, kept to wait for its asynchronous invocations at the end.
+    invoker: Invoker,
 }
 
 fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
@@ -81,13 +87,15 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     };
     let mut endpoints = FunctionEndpoints::default();
     args.functions.apply(&mut endpoints);
-    let runner = LocalRunner::new(Invoker::new(endpoints)?)
+    let invoker = Invoker::new(endpoints)?;
+    let runner = LocalRunner::new(invoker.clone())
         .name(name)
         .stop_reason("Interrupted", "stopped by Ctrl-C");
     Ok(Prepared {
         flow,
         input,
         runner,
+        invoker,
     })
 }
 
@@ -174,10 +182,25 @@ async fn stop_on_ctrl_c() -> CancellationToken {
     stop
 }
 
+/// The result is out; asynchronous invocations may still be running. Leaving would hang up on
+/// them, which tells a function to give up (the function protocol), so the run waits for their
+/// answers, unless Ctrl-C (during the run or now) says to leave.
+async fn finish_async_invocations(invoker: &Invoker, stop: &CancellationToken) {
+    let running = invoker.async_invocations_running();
+    if running == 0 || stop.is_cancelled() {
+        return;
+    }
+    eprintln!("Waiting for {running} asynchronous invocation(s) to finish (Ctrl-C to leave them)");
+    tokio::select! {
+        () = invoker.finish_async_invocations() => {}
+        () = stop.cancelled() => {}
+    }
+}
+
 fn report(outcome: &RunOutcome, history: bool) -> ExitCode {
     if history {
         for event in &outcome.history {
-            eprintln!("{}", cloudflow_event(event));
+            eprintln!("{}", history_event(event));
         }
     }
     if outcome.status == Status::Succeeded {

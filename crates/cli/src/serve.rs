@@ -1,4 +1,4 @@
-//! `sluice serve`: the durable server on the embedded SQLite store.
+//! `sluice serve`: the durable server, on the embedded SQLite store or on PostgreSQL.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +16,7 @@ use sluice_store::sqlite::SqliteStore;
 use sluice_store::{Store, TenantId};
 
 use crate::functions::FunctionArgs;
+use crate::http::{HttpArgs, HttpSection};
 
 /// The development tenant: served when the configuration defines no tenant (or names it
 /// without keys); its credentials are the environment's, or these development ones.
@@ -26,6 +27,17 @@ const DEV_ACCOUNT_ID: &str = "1000000000000001";
 const DEV_PROJECT_ID: &str = "0000000000000000000000000000dev0";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DATA_DIR: &str = "./sluice-data";
+
+pub const LONG_ABOUT: &str = "Serve every API on one port, durably: \
+Alibaba Cloud CloudFlow (RPC on /, signed HMAC-SHA1), and the Huawei Cloud REST services, \
+signed SDK-HMAC-SHA256: FunctionGraph workflows v2 (/v2/{project}/fgs/workflows), the legacy \
+v1.0 workflows (/v1.0/{project}/cloud_graphs), DataArts Factory jobs and instances \
+(/v1/{project}/jobs) and the GES graph lifecycle (/v1.0/{project}/graphs, /v2/{project}/graphs). \
+/healthz answers ok; /metrics serves Prometheus metrics (behind a key if --metrics-key is set).\n\n\
+Data lives in an embedded SQLite database (--data-dir, the default) or in PostgreSQL \
+(--database), where several nodes can share one database and each other's work. Tenants, \
+keys and their permissions, limits and function endpoints come from the --config file; \
+docs/configuration.md describes every setting.";
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -52,6 +64,8 @@ pub struct ServeArgs {
     lease_timeout: Option<String>,
     #[command(flatten)]
     functions: FunctionArgs,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 /// The configuration file. Command-line flags and environment variables win over it.
@@ -71,6 +85,8 @@ struct FileConfig {
     tenants: Vec<TenantConfig>,
     #[serde(default)]
     limits: LimitsConfig,
+    #[serde(default)]
+    http: HttpSection,
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -94,6 +110,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shell: args.allow_shell || file.allow_shell,
     };
     args.functions.apply(&mut endpoints);
+    let http = args.http.settings(&file.http)?;
     let config = ServiceConfig {
         tenants: with_development_tenant(file.tenants),
         limits: file.limits,
@@ -144,19 +161,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
+    let metrics = sluice_api::http::Metrics {
+        render: Arc::new(move || metrics.render()),
+        key: http.metrics_key,
+    };
     let store = service.runtime().store().clone();
-    let app = sluice_api::http::router(service).route(
-        "/metrics",
-        axum::routing::get(move || std::future::ready(metrics.render())),
-    );
+    let app = sluice_api::http::router(service, &http.limits, Some(metrics));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
     announce(&listener.local_addr()?, &data_dir, &config);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    sluice_api::http::serve(listener, app, &http.limits, shutdown_signal()).await;
     // What is still in flight here is taken over by the other nodes (or the next start).
     if let Err(e) = store.release_lease().await {
         tracing::warn!(error = %e, "ending this node's lease failed; the others wait for it to run out");
@@ -167,17 +182,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// `10s`, `1500ms`, `1m`: a friendly duration of at least 100 ms.
 fn lease_timeout(text: Option<&str>) -> anyhow::Result<std::time::Duration> {
-    let Some(text) = text else {
-        return Ok(sluice_service::DEFAULT_LEASE);
-    };
-    let parsed: jiff::SignedDuration = text
-        .parse()
-        .with_context(|| format!("--lease-timeout {text:?} is not a duration like 10s"))?;
-    let lease = std::time::Duration::try_from(parsed)
-        .ok()
-        .filter(|d| *d >= std::time::Duration::from_millis(100))
-        .with_context(|| format!("--lease-timeout {text:?} must be at least 100ms"))?;
-    Ok(lease)
+    match text {
+        Some(text) => crate::http::duration(
+            "--lease-timeout",
+            text,
+            std::time::Duration::from_millis(100),
+        ),
+        None => Ok(sluice_service::DEFAULT_LEASE),
+    }
 }
 
 fn read_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -305,6 +317,7 @@ fn init_logging() {
     let json = std::env::var("SLUICE_LOG_FORMAT").is_ok_and(|f| f == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

@@ -3,6 +3,7 @@
 //! vendors' pages (`tests/data/documented/cases.json`), against functions served on 127.0.0.1.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -25,12 +26,19 @@ enum Behaviour {
     Return(Value),
     Fail(String),
     Upper(String),
+    /// Works for [`SLOW_WORK`], then returns the value.
+    Slow(Value),
 }
+
+/// How long a `slow` function works before it answers.
+const SLOW_WORK: Duration = Duration::from_secs(2);
 
 #[derive(Default)]
 struct Served {
     behaviours: HashMap<String, Behaviour>,
     calls: Mutex<HashMap<String, usize>>,
+    /// When each function last answered.
+    answered: Mutex<HashMap<String, Instant>>,
 }
 
 impl Served {
@@ -41,6 +49,10 @@ impl Served {
             .get(function)
             .copied()
             .unwrap_or(0)
+    }
+
+    fn answered(&self, function: &str) -> Option<Instant> {
+        self.answered.lock().unwrap().get(function).copied()
     }
 }
 
@@ -81,7 +93,7 @@ async fn call(
         .unwrap()
         .entry(function.clone())
         .or_default() += 1;
-    match served.behaviours.get(&function) {
+    let answer = match served.behaviours.get(&function) {
         Some(Behaviour::Echo) => (StatusCode::OK, Json(body)),
         Some(Behaviour::Return(value)) => (StatusCode::OK, Json(value.clone())),
         Some(Behaviour::Fail(code)) => (
@@ -95,11 +107,21 @@ async fn call(
                 .to_uppercase();
             (StatusCode::OK, Json(json!({ field.as_str(): upper })))
         }
+        Some(Behaviour::Slow(value)) => {
+            tokio::time::sleep(SLOW_WORK).await;
+            (StatusCode::OK, Json(value.clone()))
+        }
         None => (
             StatusCode::NOT_FOUND,
             Json(json!({"errorCode": "Test.NoSuchFunction"})),
         ),
-    }
+    };
+    served
+        .answered
+        .lock()
+        .unwrap()
+        .insert(function, Instant::now());
+    answer
 }
 
 // ---- running the binary -------------------------------------------------------------------
@@ -416,6 +438,51 @@ fn a_bad_definition_is_reported_with_line_and_column_and_exit_2() {
     assert!(run.stdout.is_empty());
 }
 
+/// The state of an `invocationType: Async` task is done before the function is: the run prints
+/// its output while the function still works, then waits for its answer before it exits.
+#[test]
+fn an_async_invocation_is_done_before_the_function_is() {
+    let functions = HashMap::from([("slow".to_string(), Behaviour::Slow(json!({"late": true})))]);
+    let (addr, served) = serve(functions);
+    let mut child = sluice()
+        .arg("run")
+        .arg(test_data("async-invocation.yaml"))
+        .args(["--function-url", &format!("http://{addr}/{{function}}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut output = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut output)
+        .unwrap();
+    let printed = Instant::now();
+    assert_eq!(served.answered("slow"), None, "the function still works");
+    let exit = child.wait().unwrap();
+    let exited = Instant::now();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+
+    assert!(exit.success(), "{stderr}");
+    let output: Value = serde_json::from_str(&output).unwrap();
+    assert_eq!(
+        output["submitted"]["RequestId"].as_str().map(str::len),
+        Some(36)
+    );
+    assert_eq!(output["next"], json!("ran at once"));
+    let answered = served.answered("slow").expect("the function answered");
+    assert!(printed < answered && answered <= exited);
+    assert!(
+        stderr.contains("Waiting for 1 asynchronous invocation(s) to finish"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn input_can_come_from_a_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -503,10 +570,15 @@ fn a_function_url_per_name_wins_over_the_template() {
             .unwrap(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.output(), json!({"via": "--function"}));
+    // The second call is an asynchronous invocation: its output is the invocation's id.
+    assert!(run.output()["RequestId"].is_string(), "{}", run.stdout);
     assert_eq!(
-        (served.calls("myFunction1"), served.calls("myFunction2")),
-        (1, 0)
+        (
+            served.calls("myFunction1"),
+            served.calls("second"),
+            served.calls("myFunction2")
+        ),
+        (1, 1, 0)
     );
 }
 

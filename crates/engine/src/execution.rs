@@ -1,4 +1,4 @@
-//! The state of one execution, as the store persists it.
+//! The state of one execution in memory (the store keeps it as a [`crate::snapshot::Snapshot`]).
 
 use std::collections::BTreeMap;
 
@@ -7,9 +7,9 @@ use serde_json::Value;
 use sluice_ir::{ScopeId, StateId, StateName, TaskError};
 
 use crate::Millis;
-use crate::dag::NodeStatus;
+use crate::dag_status::NodeStatus;
 use crate::history::EventId;
-use crate::machine::TaskCall;
+use crate::task_call::TaskCall;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Status {
@@ -44,7 +44,7 @@ impl Status {
 }
 
 /// Bounds enforced by the engine; exceeding one fails the execution with a clear error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// History length (CloudFlow: 5,000 events, adjustable).
     pub max_history_events: u64,
@@ -65,7 +65,7 @@ impl Default for Limits {
 }
 
 /// What the engine is told about an execution when it is created.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionInfo {
     pub name: String,
     pub flow_name: String,
@@ -81,39 +81,36 @@ pub struct ExecutionInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct OpId(pub u64);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct ThreadId(pub u32);
 
 /// The execution: status, data, and the tree of running scopes ("threads": the top level, each
 /// running Parallel branch and Map iteration).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Execution {
-    pub info: ExecutionInfo,
-    pub status: Status,
-    pub input: Option<Value>,
-    pub output: Option<Value>,
-    pub error: Option<TaskError>,
-    pub started_at: Option<Millis>,
-    pub stopped_at: Option<Millis>,
+    pub(crate) info: ExecutionInfo,
+    pub(crate) status: Status,
+    pub(crate) input: Option<Value>,
+    pub(crate) output: Option<Value>,
+    pub(crate) error: Option<TaskError>,
+    pub(crate) started_at: Option<Millis>,
+    pub(crate) stopped_at: Option<Millis>,
     pub(crate) next_event: u64,
     pub(crate) next_op: u64,
     pub(crate) next_thread: u32,
     /// Boxed: a Map keeps thousands of threads coming and going, and a BTreeMap shifts its
     /// values on every insert and remove; pointers shift much faster than whole threads.
-    /// (Serialized exactly as unboxed.)
     pub(crate) threads: BTreeMap<ThreadId, Box<Thread>>,
     pub(crate) ops: BTreeMap<OpId, Op>,
     /// Where a failed execution resumes when retried: the top-level state that failed, with
     /// the data it was entered with.
-    #[serde(default)]
     pub(crate) retry_point: Option<RetryPoint>,
     /// The node statuses of each Dag state's latest run that ended: a run's own record lives
     /// in its thread, which is gone once the state is left (see [`crate::dag_node_statuses`]).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) dag_runs: BTreeMap<StateId, Vec<NodeStatus>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RetryPoint {
     pub state: StateId,
     pub scope_input: Value,
@@ -121,7 +118,7 @@ pub(crate) struct RetryPoint {
     pub data: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Thread {
     pub parent: Option<Slot>,
     pub scope: ScopeId,
@@ -133,14 +130,14 @@ pub(crate) struct Thread {
 }
 
 /// Where a branch or iteration reports its result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot {
     pub thread: ThreadId,
     pub index: u32,
 }
 
 /// The state a thread is executing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Active {
     pub state: StateId,
     pub input: Value,
@@ -152,7 +149,7 @@ pub(crate) struct Active {
 }
 
 /// What a thread waits for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Block {
     /// Nothing yet (transient while a state is being entered).
     None,
@@ -164,7 +161,7 @@ pub(crate) enum Block {
 }
 
 /// The children of a running Parallel or Map state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Fanout {
     /// The input of each branch or iteration not yet started, in order.
     pub pending: Vec<Value>,
@@ -176,7 +173,7 @@ pub(crate) struct Fanout {
 }
 
 /// The nodes of a running Dag state, by node index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DagRun {
     pub nodes: Vec<NodeStatus>,
     pub running: BTreeMap<u32, ThreadId>,
@@ -211,7 +208,7 @@ impl DagRun {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Op {
     Task {
         thread: ThreadId,
@@ -227,7 +224,7 @@ pub(crate) enum Op {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TimerPurpose {
     Wait(ThreadId),
     Backoff(ThreadId),
@@ -267,6 +264,39 @@ impl Execution {
             retry_point: None,
             dag_runs: BTreeMap::new(),
         }
+    }
+
+    /// What the execution was created with: names, limits, seeds.
+    pub fn info(&self) -> &ExecutionInfo {
+        &self.info
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The execution input, once started.
+    pub fn input(&self) -> Option<&Value> {
+        self.input.as_ref()
+    }
+
+    /// The result of a succeeded execution.
+    pub fn output(&self) -> Option<&Value> {
+        self.output.as_ref()
+    }
+
+    /// Why a failed, timed-out or stopped execution ended.
+    pub fn error(&self) -> Option<&TaskError> {
+        self.error.as_ref()
+    }
+
+    pub fn started_at(&self) -> Option<Millis> {
+        self.started_at
+    }
+
+    /// When it reached its terminal status.
+    pub fn stopped_at(&self) -> Option<Millis> {
+        self.stopped_at
     }
 
     /// The number of history events so far.

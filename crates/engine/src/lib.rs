@@ -9,20 +9,28 @@
 //! Runs of pure states (Pass, Choice, Succeed, Fail, constructors) are evaluated inside one
 //! `apply`, so they cost one durable write in the server.
 //!
-//! Start reading at [`Execution::apply`], then `machine.rs`.
+//! An execution is stored as a [`Snapshot`] (task rows as [`CallSnapshot`]s): a versioned
+//! format of its own, so the in-memory structs can change without breaking stored executions.
+//!
+//! Start reading at [`Execution::apply`], then `machine/mod.rs`.
 
-mod dag;
+mod dag_status;
 mod data;
 mod execution;
 mod history;
 mod input;
 mod machine;
+pub mod snapshot;
+mod step;
+mod task_call;
 
-pub use dag::{DagNodeStatus, NodeStatus, dag_node_statuses};
+pub use dag_status::{DagNodeStatus, NodeStatus, dag_node_statuses};
 pub use execution::{Execution, ExecutionInfo, Limits, OpId, PendingOp, Status};
 pub use history::{EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};
-pub use machine::{Effect, Step, TaskCall};
+pub use snapshot::{CallSnapshot, Snapshot};
+pub use step::{Effect, Step};
+pub use task_call::TaskCall;
 
 /// Milliseconds since the Unix epoch: the engine's only notion of time.
 pub type Millis = i64;

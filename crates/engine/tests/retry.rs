@@ -78,11 +78,11 @@ fn a_failed_execution_resumes_at_its_failed_state_with_the_same_input() {
         2,
     )
     .expect("the failure");
-    assert_eq!(ex.status, Status::Failed);
+    assert_eq!(ex.status(), Status::Failed);
 
     let step = ex.apply(&flow, Input::Retry, 3).expect("retry");
-    assert_eq!(ex.status, Status::Running);
-    assert_eq!(ex.stopped_at, None);
+    assert_eq!(ex.status(), Status::Running);
+    assert_eq!(ex.stopped_at(), None);
     assert_eq!(step.events[0].kind, EventType::ExecutionRetried);
     assert_eq!(
         step.events[0].step.as_ref().map(|s| s.as_str()),
@@ -105,8 +105,8 @@ fn a_failed_execution_resumes_at_its_failed_state_with_the_same_input() {
             4,
         )
         .expect("success");
-    assert_eq!(ex.status, Status::Succeeded);
-    assert_eq!(ex.output, Some(json!({"ok": true})));
+    assert_eq!(ex.status(), Status::Succeeded);
+    assert_eq!(ex.output().cloned(), Some(json!({"ok": true})));
     assert_eq!(
         step.events.last().map(|e| e.kind),
         Some(EventType::ExecutionSucceeded)

@@ -164,6 +164,9 @@ impl StateKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     pub target: TaskTarget,
+    /// How history events name the target (`resource` in `TaskScheduled`'s detail), in the
+    /// definition language's own spelling: an ARN, a URN, an action's name.
+    pub resource: String,
     pub mode: TaskMode,
     /// What the task is called with.
     pub body: Body,
@@ -198,6 +201,24 @@ pub struct FunctionRef {
     pub service: String,
     pub qualifier: Option<String>,
     pub function: String,
+    /// How the function is asked to run (CloudFlow `Parameters.invocationType`).
+    #[serde(default, skip_serializing_if = "Invocation::is_sync")]
+    pub invocation: Invocation,
+}
+
+/// Function Compute's invocation types: `Sync` answers with the function's result; `Async`
+/// accepts the event at once and runs the function on, its result going nowhere.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Invocation {
+    #[default]
+    Sync,
+    Async,
+}
+
+impl Invocation {
+    pub fn is_sync(&self) -> bool {
+        *self == Invocation::Sync
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

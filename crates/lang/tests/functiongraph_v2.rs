@@ -103,3 +103,15 @@ fn broken_workflows_report_located_problems() {
 fn garbage_never_panics() {
     support::refuses_garbage(parse_v2);
 }
+
+#[test]
+fn history_names_a_function_by_its_urn() {
+    let flow = example("spec-example");
+    let StateKind::Task(task) = &state(&flow, "test").kind else {
+        panic!("test is not a task");
+    };
+    assert_eq!(
+        task.resource,
+        "urn:fss:cn-north-4:c53626012ba84727b938ca8bf03108ef:function:default:test:latest"
+    );
+}

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use sluice_store::TenantId;
 
-use crate::invoke::{Invoker, Origin, codes};
+use crate::invoke::{CallOrigin, Invoker, codes};
 
 /// Codes of failed built-in actions.
 pub mod action_codes {
@@ -42,7 +42,7 @@ impl Invoker {
 
     pub(crate) async fn act(
         &self,
-        origin: &Origin,
+        origin: &CallOrigin,
         call: &sluice_engine::TaskCall,
         action: &str,
         cancel: &CancellationToken,
@@ -54,7 +54,7 @@ impl Invoker {
                 actions::EVENT => Ok(json!({})),
                 actions::SHELL if self.endpoints().shell => run_script(&call.body, cancel).await,
                 other => match self.endpoints().functions.get(other) {
-                    Some(url) => self.post(&origin.execution, call, url).await,
+                    Some(url) => self.post(origin, call, url).await,
                     None => Err(not_supported(other)),
                 },
             }

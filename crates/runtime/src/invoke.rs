@@ -1,7 +1,8 @@
 //! The function protocol: how a Task state calls user code over HTTP.
 //!
 //! A task call is a `POST` of the task's body (JSON) to the URL its function resolves to, with
-//! `X-Sluice-*` headers naming the execution, state, attempt and (in callback mode) task token.
+//! `X-Sluice-*` headers naming the flow, execution, state, attempt and (in callback mode) task
+//! token.
 //! The answer becomes the task's result; failures become [`TaskError`]s with the codes in
 //! [`codes`], which `Retry`/`Catch` can match. `docs/function-protocol.md` is the user-facing
 //! description of the same contract; keep the two in step.
@@ -12,9 +13,10 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
 use sluice_engine::TaskCall;
-use sluice_ir::{FunctionRef, TaskError, TaskTarget};
+use sluice_ir::{FunctionRef, Invocation, TaskError, TaskMode, TaskTarget};
 use sluice_store::TenantId;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::outbound::{Outbound, targets_client};
 
@@ -41,13 +43,21 @@ pub mod codes {
 
 /// Request headers of the protocol.
 pub mod headers {
+    /// The execution's name (as the user named it, not an internal id).
     pub const EXECUTION: &str = "X-Sluice-Execution";
+    /// The name of the execution's flow.
+    pub const FLOW: &str = "X-Sluice-Flow";
     pub const STATE: &str = "X-Sluice-State";
     pub const ATTEMPT: &str = "X-Sluice-Attempt";
-    /// `{execution}:{op}`: the same for every delivery of one call (a call in flight when its
-    /// node died is made again by the next node), different for each retry.
+    /// `{key}:{op}` ([`CallOrigin::key`]): the same for every delivery of one call (a call in
+    /// flight when its node died is made again by the next node), different for each retry.
     pub const IDEMPOTENCY_KEY: &str = "X-Sluice-Idempotency-Key";
     pub const TASK_TOKEN: &str = "X-Sluice-Task-Token";
+    /// `Async` on an asynchronous invocation, whose answer nobody waits for (Function
+    /// Compute's header); absent on a synchronous one.
+    pub const INVOCATION_TYPE: &str = "X-Fc-Invocation-Type";
+    /// The id of an asynchronous invocation, which is also the task's output.
+    pub const REQUEST_ID: &str = "X-Fc-Request-Id";
     /// Answer header naming a function error, as Function Compute sends it.
     pub const FC_ERROR_TYPE: &str = "X-Fc-Error-Type";
 }
@@ -102,19 +112,23 @@ impl FunctionEndpoints {
     }
 }
 
+/// Whose task call it is: the flow and execution its headers name, and the tenant whose
+/// definition it runs (its outbound allowlist applies to the targets the definition names;
+/// none for `sluice run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallOrigin {
+    pub flow: String,
+    pub execution: String,
+    /// Unique to the execution among all that share its store (names are unique only within
+    /// a flow): the idempotency key is this and the call's op.
+    pub key: String,
+    pub tenant: Option<TenantId>,
+}
+
 /// Why an [`Invoker`] could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot set up the HTTP client for task calls: {0}")]
 pub struct InvokerError(#[from] reqwest::Error);
-
-/// Whose task call it is: the execution (named in the request's headers), and the tenant whose
-/// definition it runs (its outbound allowlist applies to the targets the definition names;
-/// none for `sluice run`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub execution: String,
-    pub tenant: Option<TenantId>,
-}
 
 /// Performs task calls. One HTTP client (and its connection pool) serves every call to the
 /// operator's endpoints, another the targets definitions name (see [`crate::outbound`]).
@@ -124,6 +138,8 @@ pub struct Invoker {
     targets: reqwest::Client,
     endpoints: FunctionEndpoints,
     outbound: Outbound,
+    /// Asynchronous invocations still running after their task was done (`detached.rs`).
+    pub(crate) detached: TaskTracker,
 }
 
 impl Invoker {
@@ -137,6 +153,7 @@ impl Invoker {
             targets: targets_client()?,
             endpoints,
             outbound: Outbound::Unrestricted,
+            detached: TaskTracker::new(),
         })
     }
 
@@ -150,12 +167,12 @@ impl Invoker {
         &self.endpoints
     }
 
-    /// Makes a task call of `origin` and returns its result. When `cancel` fires, the request
-    /// is dropped at once, which closes its connection, and the result is an error with code
-    /// [`codes::CANCELLED`] that the caller is expected to discard.
+    /// Calls a task of the execution `origin` names and returns its result. When `cancel` fires,
+    /// the request is dropped at once, which closes its connection, and the result is an
+    /// error with code [`codes::CANCELLED`] that the caller is expected to discard.
     pub async fn invoke(
         &self,
-        origin: &Origin,
+        origin: &CallOrigin,
         call: &TaskCall,
         cancel: &CancellationToken,
     ) -> Result<Value, TaskError> {
@@ -163,6 +180,9 @@ impl Invoker {
             TaskTarget::Function(function) => self.endpoints.resolve(function)?,
             TaskTarget::Action(action) => return self.act(origin, call, action, cancel).await,
         };
+        if detaches(call) {
+            return self.invoke_detached(origin, call, &url, cancel).await;
+        }
         tokio::select! {
             // Checked first so that a cancelled call never starts or finishes a request.
             biased;
@@ -170,7 +190,7 @@ impl Invoker {
                 codes::CANCELLED,
                 "the task call was aborted",
             )),
-            result = self.post(&origin.execution, call, &url) => result,
+            result = self.post(origin, call, &url) => result,
         }
     }
 
@@ -181,38 +201,75 @@ impl Invoker {
 
     pub(crate) async fn post(
         &self,
-        execution: &str,
+        origin: &CallOrigin,
         call: &TaskCall,
         url: &str,
     ) -> Result<Value, TaskError> {
-        let mut request = self
-            .client
-            .post(url)
-            .header(CONTENT_TYPE, "application/json")
-            .header(headers::EXECUTION, execution)
-            .header(headers::STATE, call.state.as_str())
-            .header(headers::ATTEMPT, call.attempt.to_string())
-            .header(
-                headers::IDEMPOTENCY_KEY,
-                format!("{execution}:{}", call.op.0),
-            )
-            .json(&call.body);
-        if let Some(token) = &call.token {
-            request = request.header(headers::TASK_TOKEN, token);
-        }
+        let mut request = self.request(origin, call, url).json(&call.body);
         // The engine times the task out too; this bound also covers a caller without timers.
         if let Some(secs) = call.timeout_secs {
             request = request.timeout(Duration::from_secs(secs));
         }
-        let response = request.send().await.map_err(|e| transport_error(url, &e))?;
-        let status = response.status();
-        let error_type = header_text(response.headers(), headers::FC_ERROR_TYPE);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(url, &e))?;
-        interpret_answer(status.as_u16(), error_type, &body)
+        send(request, url).await
     }
+
+    /// A task call's request with the protocol's headers, without its body.
+    pub(crate) fn request(
+        &self,
+        origin: &CallOrigin,
+        call: &TaskCall,
+        url: &str,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self
+            .client
+            .post(url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(headers::FLOW, origin.flow.as_str())
+            .header(headers::EXECUTION, origin.execution.as_str())
+            .header(headers::STATE, call.state.as_str())
+            .header(headers::ATTEMPT, call.attempt.to_string())
+            .header(
+                headers::IDEMPOTENCY_KEY,
+                format!("{}:{}", origin.key, call.op.0),
+            );
+        if let Some(token) = &call.token {
+            request = request.header(headers::TASK_TOKEN, token);
+        }
+        request
+    }
+
+    /// How many asynchronous invocations run on after their task was done.
+    pub fn async_invocations_running(&self) -> usize {
+        self.detached.len()
+    }
+
+    /// Waits for the asynchronous invocations still running to be answered (`sluice run`
+    /// does before it exits, so that leaving does not hang up on them).
+    pub async fn finish_async_invocations(&self) {
+        self.detached.close();
+        self.detached.wait().await;
+    }
+}
+
+/// An asynchronous invocation whose state does not wait for the function: `RequestComplete`
+/// (the request is the whole task) and `WaitForCustomCallback` (the result comes as a report).
+/// Under `WaitForSystemCallback` the state waits for the function to finish, which the answer
+/// tells, so the call is made as a synchronous one.
+fn detaches(call: &TaskCall) -> bool {
+    matches!(&call.target, TaskTarget::Function(f) if f.invocation == Invocation::Async)
+        && call.mode != TaskMode::WaitForSystemCallback
+}
+
+/// Sends a task call's request and turns the answer into the task's result.
+pub(crate) async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<Value, TaskError> {
+    let response = request.send().await.map_err(|e| transport_error(url, &e))?;
+    let status = response.status();
+    let error_type = header_text(response.headers(), headers::FC_ERROR_TYPE);
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| transport_error(url, &e))?;
+    interpret_answer(status.as_u16(), error_type, &body)
 }
 
 fn transport_error(url: &str, error: &reqwest::Error) -> TaskError {
@@ -336,6 +393,7 @@ mod tests {
             service: service.into(),
             qualifier: qualifier.map(str::to_string),
             function: name.into(),
+            invocation: Invocation::Sync,
         }
     }
 

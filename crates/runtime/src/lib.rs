@@ -1,8 +1,8 @@
 //! The runtime: carries out the engine's effects.
 //!
-//! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation).
+//! - [`invoke`]: the function protocol (task calls over HTTP, with cancellation); `detached.rs`:
+//!   asynchronous invocations, which run on after their task is done.
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
-//! - [`render`]: history events in CloudFlow's shape.
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
 //! - [`outbound`]: each tenant's allowlist of the targets its definitions name (DataArts RESTAPI
 //!   nodes), checked before any connection.
@@ -10,12 +10,12 @@
 //!   schedules, exactly once per tick.
 
 mod actions;
+mod detached;
 pub mod durable;
 pub mod invoke;
 pub mod local;
 pub mod outbound;
-pub mod render;
 pub mod scheduler;
 
-pub use invoke::{FunctionEndpoints, Invoker, InvokerError, Origin};
+pub use invoke::{CallOrigin, FunctionEndpoints, Invoker, InvokerError};
 pub use local::{Clock, LocalRunner, RunError, RunOutcome};

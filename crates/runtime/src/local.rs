@@ -21,7 +21,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::invoke::{Invoker, Origin};
+use crate::invoke::{CallOrigin, Invoker};
 
 /// Maps tokio time to the engine's epoch milliseconds: the wall-clock time at creation plus
 /// the tokio time elapsed since.
@@ -102,7 +102,8 @@ impl LocalRunner {
         }
     }
 
-    /// The execution name (`$Context.Execution.Name`, the `X-Sluice-Execution` header).
+    /// The execution name (`$Context.Execution.Name`, the `X-Sluice-Execution` header; the
+    /// flow's own name is the `X-Sluice-Flow` header).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
@@ -138,12 +139,15 @@ impl LocalRunner {
     ) -> Result<RunOutcome, RunError> {
         refuse_custom_callbacks(flow)?;
         let clock = Clock::start();
-        let mut execution = Execution::new(self.execution_info(flow, &clock));
         let (inputs, mut answers) = mpsc::unbounded_channel();
-        let origin = Origin {
-            execution: self.name.clone(),
+        let info = self.execution_info(flow, &clock);
+        let origin = CallOrigin {
+            flow: info.flow_name.clone(),
+            execution: info.name.clone(),
+            key: info.name.clone(),
             tenant: self.tenant.clone(),
         };
+        let mut execution = Execution::new(info);
         let mut effects = Effects::new(self.invoker.clone(), origin, clock, inputs);
         let mut history = Vec::new();
 
@@ -177,9 +181,9 @@ impl LocalRunner {
             }
         }
         Ok(RunOutcome {
-            status: execution.status,
-            output: execution.output,
-            error: execution.error,
+            status: execution.status(),
+            output: execution.output().cloned(),
+            error: execution.error().cloned(),
             history,
         })
     }
@@ -215,7 +219,7 @@ fn refuse_custom_callbacks(flow: &Flow) -> Result<(), RunError> {
 /// reports back through `inputs`.
 struct Effects {
     invoker: Arc<Invoker>,
-    origin: Arc<Origin>,
+    origin: Arc<CallOrigin>,
     clock: Clock,
     inputs: mpsc::UnboundedSender<Input>,
     calls: HashMap<OpId, CancellationToken>,
@@ -225,7 +229,7 @@ struct Effects {
 impl Effects {
     fn new(
         invoker: Arc<Invoker>,
-        origin: Origin,
+        origin: CallOrigin,
         clock: Clock,
         inputs: mpsc::UnboundedSender<Input>,
     ) -> Self {

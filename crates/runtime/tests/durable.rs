@@ -8,12 +8,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use serde_json::json;
-use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Limits, TaskCall};
+use sluice_engine::{Execution, ExecutionInfo, Input, Limits};
 use sluice_lang::{Dialect, Problem};
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_store::sqlite::SqliteStore;
-use sluice_store::{ExecutionId, TaskRow};
+use sluice_store::{
+    ExecutionId, ExecutionMode, ExecutionName, ExecutionStore, FlowName, FlowStore, NewExecution,
+    NewFlow, NodeStore, StepWrite, TaskRow, TenantId,
+};
 
 /// A function server that counts the calls it gets; its URL template.
 async fn counting_functions() -> (Arc<AtomicUsize>, String) {
@@ -29,56 +32,79 @@ async fn counting_functions() -> (Arc<AtomicUsize>, String) {
     (calls, format!("http://{addr}/{{function}}"))
 }
 
-/// The task calls a fresh execution of `file` dispatches at its start.
-fn first_calls(file: &str) -> Vec<TaskCall> {
+/// Executions of `file` as a crashed process left them: started, each with its first task
+/// call dispatched (a task row) and not answered.
+async fn executions_with_a_call_in_flight(
+    store: &SqliteStore,
+    file: &str,
+    names: &[&str],
+) -> Vec<TaskRow> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(file);
-    let flow = sluice_lang::cloudflow::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let info = ExecutionInfo {
-        name: "e".into(),
-        flow_name: "f".into(),
-        role_arn: None,
-        token_prefix: "e-".into(),
-        seed: 1,
-        limits: Limits::default(),
-    };
-    let step = Execution::new(info)
-        .apply(&flow, Input::Start { input: json!({}) }, 1)
-        .unwrap();
-    step.effects
-        .into_iter()
-        .filter_map(|e| match e {
-            Effect::Dispatch(call) => Some(call),
-            _ => None,
+    let text = std::fs::read_to_string(path).unwrap();
+    let flow = sluice_lang::cloudflow::parse(&text).unwrap();
+    let record = store
+        .create_flow(NewFlow {
+            tenant: TenantId::new("t"),
+            name: FlowName::new("f"),
+            description: String::new(),
+            definition: text,
+            dialect: Dialect::CloudFlow,
+            role_arn: None,
+            mode: ExecutionMode::Standard,
+            attributes: json!({}),
+            tag: None,
+            now: 1,
         })
-        .collect()
+        .await
+        .unwrap();
+    for name in names {
+        let info = ExecutionInfo {
+            name: name.to_string(),
+            flow_name: "f".into(),
+            role_arn: None,
+            token_prefix: format!("{name}-"),
+            seed: 1,
+            limits: Limits::default(),
+        };
+        let fresh = Execution::new(info);
+        let mut state = fresh.clone();
+        let step = state
+            .apply(&flow, Input::Start { input: json!({}) }, 1)
+            .unwrap();
+        let new = NewExecution::of(&record, ExecutionName::new(*name), 1);
+        let write = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
+        store.create_execution(new, write).await.unwrap();
+    }
+    store
+        .take_over(Duration::from_secs(10))
+        .await
+        .unwrap()
+        .tasks
 }
 
 #[tokio::test]
 async fn an_abort_that_overtakes_its_dispatch_means_the_call_is_never_made() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("sluice.db")).unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).unwrap());
+    let tasks =
+        executions_with_a_call_in_flight(&store, "headers.yaml", &["aborted", "made"]).await;
     let (calls, template) = counting_functions().await;
     let endpoints = FunctionEndpoints {
         template: Some(template),
         ..FunctionEndpoints::default()
     };
     let runtime = Runtime::new(
-        Arc::new(store),
+        store,
         Arc::new(Invoker::new(endpoints).unwrap()),
         Arc::new(|_: Dialect, _: &str| Err(Problem::new("no definitions here").into())),
     );
-    let call = first_calls("headers.yaml").pop().expect("a call");
-    let (aborted, made) = (ExecutionId(1), ExecutionId(2));
+    let [aborted, _made] = [&tasks[0], &tasks[1]];
 
     // The step that aborts the call committed before the one that dispatches it got to it.
-    runtime.abort_call(aborted, call.op);
-    let tasks = [aborted, made].map(|execution| TaskRow {
-        execution,
-        call: call.clone(),
-    });
-    runtime.take_up(tasks.to_vec(), 0);
+    runtime.abort_call(aborted.execution, aborted.call.op);
+    runtime.take_up(tasks.clone(), 0);
 
     tokio::time::timeout(Duration::from_secs(5), async {
         while calls.load(Ordering::SeqCst) == 0 {
@@ -89,4 +115,101 @@ async fn an_abort_that_overtakes_its_dispatch_means_the_call_is_never_made() {
     .expect("the call that was not aborted is made");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the aborted call was made");
+}
+
+/// Answers nothing, ever; counts the calls it got and the ones whose caller hung up.
+async fn hanging_functions() -> (Arc<AtomicUsize>, Arc<AtomicUsize>, String) {
+    struct HungUp(Arc<AtomicUsize>);
+    impl Drop for HungUp {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let (calls, hung_up) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (counter, closed) = (calls.clone(), hung_up.clone());
+    let app = Router::new().fallback(post(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let guard = HungUp(closed.clone());
+        async move {
+            std::future::pending::<()>().await;
+            drop(guard);
+            axum::Json(json!({}))
+        }
+    }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (calls, hung_up, format!("http://{addr}/{{function}}"))
+}
+
+async fn until(what: &str, condition: impl Fn() -> bool) {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}"));
+}
+
+/// A node that missed an abort (its listening connection was down when the stop committed
+/// elsewhere) learns of it by checking its calls in flight against the task rows.
+#[tokio::test]
+async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).unwrap());
+    let tasks =
+        executions_with_a_call_in_flight(&store, "headers.yaml", &["stopped", "kept"]).await;
+    let (calls, hung_up, template) = hanging_functions().await;
+    let endpoints = FunctionEndpoints {
+        template: Some(template),
+        ..FunctionEndpoints::default()
+    };
+    let runtime = Runtime::new(
+        store.clone(),
+        Arc::new(Invoker::new(endpoints).unwrap()),
+        Arc::new(|_: Dialect, _: &str| Err(Problem::new("no definitions here").into())),
+    );
+    runtime.take_up(tasks.clone(), 0);
+    until("both calls are made", || calls.load(Ordering::SeqCst) == 2).await;
+
+    // Another node stops the first execution: its commit removes the call's row, and its
+    // signal is lost.
+    let stopped = store
+        .get_execution(tasks[0].execution)
+        .await
+        .unwrap()
+        .unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/headers.yaml"),
+    )
+    .unwrap();
+    let flow = sluice_lang::cloudflow::parse(&text).unwrap();
+    let mut after = stopped.state.clone();
+    let step = after
+        .apply(
+            &flow,
+            Input::Stop {
+                error: None,
+                cause: None,
+            },
+            2,
+        )
+        .unwrap();
+    let write = StepWrite::new(stopped.id, stopped.version, &stopped.state, after, &step);
+    store.commit_step(write).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        hung_up.load(Ordering::SeqCst),
+        0,
+        "nothing told this node yet"
+    );
+
+    runtime.resync_calls().await;
+    until("the stopped execution's call is closed", || {
+        hung_up.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(hung_up.load(Ordering::SeqCst), 1, "the other call goes on");
 }

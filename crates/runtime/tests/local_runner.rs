@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -18,9 +18,17 @@ use tokio_util::sync::CancellationToken;
 
 // ---- the function server ------------------------------------------------------------------
 
-/// What the `slow` function reports: that a call came in, and how its handler ended.
+/// What a call of `slow` or `working` brought.
+#[derive(Debug)]
+struct Seen {
+    headers: HeaderMap,
+    body: Value,
+}
+
+/// What the `slow` and `working` functions report: that a call came in, and how its handler
+/// ended.
 struct Probe {
-    entered: mpsc::UnboundedSender<()>,
+    entered: mpsc::UnboundedSender<Seen>,
     /// `true` when the handler ran to completion, `false` when it was dropped mid-way (the
     /// server noticed the client had closed the connection).
     ended: mpsc::UnboundedSender<bool>,
@@ -39,13 +47,16 @@ impl Drop for EndGuard {
 
 struct Functions {
     addr: SocketAddr,
-    entered: Mutex<mpsc::UnboundedReceiver<()>>,
+    /// The runners' invoker (asynchronous invocations run on with it).
+    invoker: Invoker,
+    entered: Mutex<mpsc::UnboundedReceiver<Seen>>,
     ended: Mutex<mpsc::UnboundedReceiver<bool>>,
 }
 
 impl Functions {
     /// Serves `echo` (answers its body), `fail` (fails with the body's `code`), `slow`
-    /// (answers after 30 s) and `headers` (answers the `x-sluice-*` request headers).
+    /// (answers after 30 s), `working` (answers after [`WORK`]) and `headers` (answers the
+    /// `x-sluice-*` request headers).
     async fn start() -> Functions {
         let (entered_tx, entered) = mpsc::unbounded_channel();
         let (ended_tx, ended) = mpsc::unbounded_channel();
@@ -60,26 +71,46 @@ impl Functions {
             )
             .route("/fail", post(fail))
             .route("/slow", post(slow))
+            .route("/working", post(working))
             .route("/headers", post(sluice_headers))
             .with_state(probe);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await });
+        let endpoints = FunctionEndpoints {
+            template: Some(format!("http://{addr}/{{function}}")),
+            ..FunctionEndpoints::default()
+        };
         Functions {
             addr,
+            invoker: Invoker::new(endpoints).unwrap(),
             entered: Mutex::new(entered),
             ended: Mutex::new(ended),
         }
     }
 
     fn runner(&self) -> LocalRunner {
-        let endpoints = FunctionEndpoints {
-            template: Some(format!("http://{}/{{function}}", self.addr)),
-            ..FunctionEndpoints::default()
-        };
-        LocalRunner::new(Invoker::new(endpoints).unwrap()).name("test-exec")
+        LocalRunner::new(self.invoker.clone()).name("test-exec")
+    }
+
+    /// The next call of `slow` or `working`.
+    async fn seen(&self) -> Seen {
+        self.entered.lock().await.recv().await.expect("a call")
+    }
+
+    /// How the next call of `slow` or `working` ended: `true` if it worked to the end.
+    async fn ended(&self) -> bool {
+        self.ended.lock().await.recv().await.expect("an end")
+    }
+
+    /// The same, if a call has ended yet.
+    fn ended_yet(&self) -> Option<bool> {
+        self.ended.try_lock().ok()?.try_recv().ok()
     }
 }
+
+/// How long the `working` function works before it answers.
+const WORK: Duration = Duration::from_secs(2);
 
 async fn fail(Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     let code = body["code"].as_str().unwrap_or("Biz.NoCode").to_string();
@@ -89,15 +120,41 @@ async fn fail(Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     )
 }
 
-async fn slow(State(probe): State<Arc<Probe>>) -> Json<Value> {
+async fn slow(probe: State<Arc<Probe>>, headers: HeaderMap, body: Json<Value>) -> Json<Value> {
+    work(
+        probe,
+        Seen {
+            headers,
+            body: body.0,
+        },
+        Duration::from_secs(30),
+    )
+    .await;
+    Json(json!({ "slow": "done" }))
+}
+
+async fn working(probe: State<Arc<Probe>>, headers: HeaderMap, body: Json<Value>) -> Json<Value> {
+    work(
+        probe,
+        Seen {
+            headers,
+            body: body.0,
+        },
+        WORK,
+    )
+    .await;
+    Json(json!({ "worked": "to the end" }))
+}
+
+/// Reports the call, then works `duration` (unless the caller hangs up first).
+async fn work(State(probe): State<Arc<Probe>>, seen: Seen, duration: Duration) {
     let mut guard = EndGuard {
         completed: false,
         ended: probe.ended.clone(),
     };
-    let _ = probe.entered.send(());
-    tokio::time::sleep(Duration::from_secs(30)).await;
+    let _ = probe.entered.send(seen);
+    tokio::time::sleep(duration).await;
     guard.completed = true;
-    Json(json!({ "slow": "done" }))
 }
 
 async fn sluice_headers(headers: HeaderMap) -> Json<Value> {
@@ -328,6 +385,7 @@ async fn calls_carry_the_protocol_headers() {
     assert_eq!(
         headers,
         json!({
+            "x-sluice-flow": "headers",
             "x-sluice-execution": "test-exec",
             "x-sluice-state": "Call",
             "x-sluice-attempt": "0",
@@ -335,6 +393,7 @@ async fn calls_carry_the_protocol_headers() {
     );
 }
 
+/// A synchronous call, and an asynchronous invocation (which nobody could take).
 #[tokio::test]
 async fn an_unreachable_function_fails_with_connection_failed() {
     // Bind, note the port, and close it again: nothing listens there.
@@ -347,11 +406,13 @@ async fn an_unreachable_function_fails_with_connection_failed() {
         template: Some(format!("http://{addr}/{{function}}")),
         ..FunctionEndpoints::default()
     };
-    let outcome = LocalRunner::new(Invoker::new(endpoints).unwrap())
-        .run(&flow("headers.yaml"), json!({}), CancellationToken::new())
-        .await
-        .unwrap();
-    assert_eq!(error_code(&outcome), "FC.ConnectionFailed");
+    for file in ["headers.yaml", "async-then-pass.yaml"] {
+        let outcome = LocalRunner::new(Invoker::new(endpoints.clone()).unwrap())
+            .run(&flow(file), json!({}), CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(error_code(&outcome), "FC.ConnectionFailed", "{file}");
+    }
 }
 
 #[tokio::test]
@@ -464,4 +525,70 @@ async fn a_wait_far_beyond_any_clock_does_not_overflow() {
     stop.cancel();
     let outcome = run.await.unwrap().unwrap();
     assert_eq!(outcome.status, Status::Stopped);
+}
+
+// ---- asynchronous invocations (`invocationType: Async`) ------------------------------------
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn the_state_is_done_once_the_function_has_the_request_and_the_function_runs_on() {
+    let function = Functions::start().await;
+    let began = Instant::now();
+    let outcome = run(&function, "async-then-pass.yaml", json!({})).await;
+    let took = began.elapsed();
+
+    assert_eq!(outcome.status, Status::Succeeded);
+    assert!(
+        took < WORK,
+        "the run took {took:?}, as long as the function"
+    );
+    assert_eq!(function.ended_yet(), None, "the function is still working");
+    let seen = function.seen().await;
+    assert_eq!(seen.body, json!({"order": 42}));
+    assert_eq!(header(&seen.headers, "x-fc-invocation-type"), Some("Async"));
+    let request_id = header(&seen.headers, "x-fc-request-id").expect("a request id");
+    assert_eq!(outcome.output, Some(json!({ "RequestId": request_id })));
+    assert_eq!(header(&seen.headers, "x-sluice-state"), Some("Submit"));
+
+    assert_eq!(function.invoker.async_invocations_running(), 1);
+    function.invoker.finish_async_invocations().await;
+    assert!(function.ended().await, "the function worked to the end");
+    assert!(began.elapsed() >= WORK);
+}
+
+#[tokio::test]
+async fn a_stop_does_not_abort_an_accepted_invocation() {
+    let function = Functions::start().await;
+    let stop = CancellationToken::new();
+    let runner = function.runner();
+    let flow = flow("async-then-wait.yaml");
+    let run = tokio::spawn({
+        let stop = stop.clone();
+        async move { runner.run(&flow, json!({}), stop).await }
+    });
+    function.seen().await;
+    stop.cancel();
+    let outcome = run.await.unwrap().unwrap();
+    assert_eq!(outcome.status, Status::Stopped);
+    function.invoker.finish_async_invocations().await;
+    assert!(
+        function.ended().await,
+        "the stop did not hang up on the function"
+    );
+}
+
+#[tokio::test]
+async fn wait_for_system_callback_waits_for_the_async_function_to_finish() {
+    let function = Functions::start().await;
+    let began = Instant::now();
+    let outcome = run(&function, "async-system-callback.yaml", json!({})).await;
+    assert!(began.elapsed() >= WORK);
+    assert_eq!(outcome.status, Status::Succeeded);
+    assert_eq!(outcome.output, Some(json!({"worked": "to the end"})));
+    let seen = function.seen().await;
+    assert_eq!(header(&seen.headers, "x-fc-invocation-type"), None);
+    assert_eq!(function.invoker.async_invocations_running(), 0);
 }

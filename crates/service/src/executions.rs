@@ -23,10 +23,13 @@ pub struct StartRequest {
     pub name: Option<String>,
     /// JSON object text; empty or absent means `{}`.
     pub input: Option<String>,
+    /// A published version (its number) or an alias (its name) to run instead of the flow's
+    /// current definition.
+    pub qualifier: Option<String>,
 }
 
 /// What a worker reports for a callback task.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackResult {
     Succeeded { output: String },
     Failed { error: String, cause: String },
@@ -59,7 +62,8 @@ impl Service {
         let request = StartRequest {
             flow: flow.to_string(),
             name: Some(name),
-            input: old.state.input.as_ref().map(Value::to_string),
+            input: old.state.input().map(Value::to_string),
+            qualifier: None,
         };
         self.start(caller, request, Some(old.id)).await
     }
@@ -92,8 +96,12 @@ impl Service {
         if let Some(existing) = self.store.find_execution(flow.id, &name).await? {
             return same_running_start(&flow, existing, &input).map(|e| (flow, e));
         }
-        let compiled = self.runtime.flow(flow.id, flow.revision).await?;
+        let revision = self
+            .revision_to_run(&flow, request.qualifier.as_deref())
+            .await?;
+        let compiled = self.runtime.flow(flow.id, revision).await?;
         let new = NewExecution {
+            flow_revision: revision,
             reruns,
             ..NewExecution::of(&flow, name.clone(), wall_clock_ms())
         };
@@ -105,6 +113,10 @@ impl Service {
         {
             Ok(record) => Ok((flow, record)),
             // Two starts of one name raced: the loser sees the winner's execution.
+            // Deleted since it was read: the delete's job may have listed its executions.
+            Err(sluice_runtime::durable::RuntimeError::Store(StoreError::NotFound(_))) => {
+                Err(ServiceError::FlowNotFound(flow.name.to_string()))
+            }
             Err(sluice_runtime::durable::RuntimeError::Store(StoreError::AlreadyExists(_))) => {
                 let existing = self.execution(&flow, name.as_str()).await?;
                 same_running_start(&flow, existing, &input).map(|e| (flow, e))
@@ -315,14 +327,7 @@ impl Service {
         flow: &FlowRecord,
         execution: &ExecutionRecord,
     ) -> Result<String> {
-        if execution.flow_revision == flow.revision {
-            return Ok(flow.definition.clone());
-        }
-        let definition = self
-            .store
-            .flow_definition(execution.flow_id, execution.flow_revision)
-            .await?;
-        Ok(definition.map(|d| d.text).unwrap_or_default())
+        self.revision_text(flow, execution.flow_revision).await
     }
 
     pub(crate) async fn execution(&self, flow: &FlowRecord, name: &str) -> Result<ExecutionRecord> {
@@ -394,7 +399,7 @@ fn same_running_start(
     input: &Value,
 ) -> Result<ExecutionRecord> {
     let running = !existing.status().is_terminal();
-    if running && existing.state.input.as_ref() == Some(input) {
+    if running && existing.state.input() == Some(input) {
         return Ok(existing);
     }
     Err(ServiceError::ExecutionExists {

@@ -48,7 +48,10 @@ impl Service {
             }
             None => id.to_string(),
         };
-        let compiled = self.runtime.flow(flow.id, flow.revision).await?;
+        let revision = self
+            .revision_to_run(&flow, request.qualifier.as_deref())
+            .await?;
+        let compiled = self.runtime.flow(flow.id, revision).await?;
         let limits = Limits {
             max_history_events: self.limits.max_history_events,
             max_payload_bytes: self.limits.max_payload_bytes,

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use sluice_engine::{Input, Status};
-use sluice_runtime::durable::wall_clock_ms;
+use sluice_runtime::durable::{Backoff, RuntimeError, is_transient, wall_clock_ms};
 use sluice_store::{
-    ExecutionFilter, ExecutionId, ExecutionQuery, ExecutionSummary, FlowRecord, FlowUpdate,
-    JobFilter, JobId, JobKind, JobRecord, JobStatus, Page, StoreError,
+    ExecutionFilter, ExecutionId, ExecutionQuery, ExecutionSummary, FlowName, FlowRecord,
+    FlowUpdate, JobFilter, JobId, JobKind, JobRecord, JobStatus, Page, StoreError,
 };
 
 use crate::{Caller, Result, Service, ServiceError};
@@ -43,33 +43,52 @@ impl Service {
     /// Closes the flow and stops its running executions, in the background. Refused if the
     /// flow is already closed or closing.
     pub async fn close_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
-        let (flow, state) = self.flow_state(caller, name).await?;
-        if state != FlowState::Open {
-            return Err(ServiceError::FlowNotOpen(flow.name.to_string()));
-        }
-        self.launch(caller, &flow, JobKind::CloseFlow, JobFilter::default())
-            .await
+        self.move_flow(caller, name, JobKind::CloseFlow, Some(true), |flow| {
+            ServiceError::FlowNotOpen(flow.to_string())
+        })
+        .await
     }
 
     /// Reopens a closed flow. Refused unless it is closed.
     pub async fn open_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
-        let (flow, state) = self.flow_state(caller, name).await?;
-        if state != FlowState::Closed {
-            return Err(ServiceError::FlowNotClosed(flow.name.to_string()));
-        }
-        self.launch(caller, &flow, JobKind::OpenFlow, JobFilter::default())
-            .await
+        self.move_flow(caller, name, JobKind::OpenFlow, Some(false), |flow| {
+            ServiceError::FlowNotClosed(flow.to_string())
+        })
+        .await
     }
 
     /// Closes the flow, stops its executions, and reopens it, whatever state it was in
     /// (other than being moved by another job).
     pub async fn restart_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
-        let (flow, state) = self.flow_state(caller, name).await?;
-        if matches!(state, FlowState::Closing | FlowState::Opening) {
-            return Err(ServiceError::FlowNotOpen(flow.name.to_string()));
+        self.move_flow(caller, name, JobKind::RestartFlow, None, |flow| {
+            ServiceError::FlowNotOpen(flow.to_string())
+        })
+        .await
+    }
+
+    /// Launches a job moving the flow if no other job moves it and its `open` flag is `open`
+    /// (either, if `None`): the store checks both in the transaction that records the job, so
+    /// of concurrent requests exactly one gets a job, the others `refused`.
+    async fn move_flow(
+        self: &Arc<Self>,
+        caller: &Caller,
+        name: &str,
+        kind: JobKind,
+        open: Option<bool>,
+        refused: impl Fn(&FlowName) -> ServiceError,
+    ) -> Result<JobRecord> {
+        let flow = self.flow(caller, name).await?;
+        let job = new_job(caller, &flow, kind, JobFilter::default());
+        match self.store.create_flow_job(job.clone(), open).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(refused(&flow.name)),
+            Err(StoreError::NotFound(_)) => {
+                return Err(ServiceError::FlowNotFound(name.to_string()));
+            }
+            Err(e) => return Err(e.into()),
         }
-        self.launch(caller, &flow, JobKind::RestartFlow, JobFilter::default())
-            .await
+        self.spawn_job(job.clone());
+        Ok(job)
     }
 
     /// Stops, in the background, the running executions of a flow that `filter` selects.
@@ -122,8 +141,7 @@ impl Service {
         let unfinished = self.store.unfinished_jobs().await?;
         Ok(unfinished
             .into_iter()
-            .filter(|j| j.flow_id == flow.id)
-            .filter(|j| !matches!(j.kind, JobKind::StopExecutions | JobKind::DeleteFlow))
+            .filter(|j| j.flow_id == flow.id && j.kind.moves_flow())
             .map(|j| j.kind)
             .next_back())
     }
@@ -148,50 +166,64 @@ impl Service {
         kind: JobKind,
         filter: JobFilter,
     ) -> Result<JobRecord> {
-        let job = JobRecord {
-            id: JobId::new(uuid::Uuid::new_v4().simple().to_string()),
-            tenant: caller.tenant.clone(),
-            kind,
-            flow_id: flow.id,
-            flow_name: flow.name.clone(),
-            filter,
-            status: JobStatus::Pending,
-            total: 0,
-            done: 0,
-            failure: None,
-            created_at: wall_clock_ms(),
-            finished_at: None,
-        };
+        let job = new_job(caller, flow, kind, filter);
         self.store.create_job(job.clone()).await?;
         Ok(job)
     }
 
+    /// Runs the job in the background; while the store fails it is run again (every step is
+    /// idempotent), so a job this node owns always gets to its end.
     pub(crate) fn spawn_job(self: &Arc<Self>, job: JobRecord) {
         let service = Arc::clone(self);
         tokio::spawn(async move {
-            let id = job.id.clone();
-            if let Err(e) = service.run_job(job).await {
-                tracing::error!(job = %id, error = %e, "a background job failed");
+            let mut backoff = Backoff::default();
+            loop {
+                match service.run_job(job.clone()).await {
+                    Ok(()) => return,
+                    Err(Halt::Retry(reason)) => {
+                        if backoff.attempts() == 0 {
+                            tracing::warn!(job = %job.id, error = %reason, "a background job was interrupted by the store; running it again until it answers");
+                        }
+                        backoff.pause().await;
+                    }
+                    Err(Halt::Fail(e)) => {
+                        return tracing::error!(job = %job.id, error = %e, "a background job failed");
+                    }
+                }
             }
         });
     }
 
-    pub(crate) async fn run_job(&self, mut job: JobRecord) -> Result<()> {
+    /// Runs a job to its end, or to the first failure of the store.
+    pub(crate) async fn run_job(&self, mut job: JobRecord) -> Result<(), Halt> {
+        tracing::info!(tenant = %job.tenant, job = %job.id, kind = job.kind.as_str(), flow = %job.flow_name, "job started");
         job.status = JobStatus::Running;
         self.store.update_job(job.clone()).await?;
         match self.carry_out(&mut job).await {
             Ok(()) => job.status = JobStatus::Succeeded,
-            Err(e) => {
+            Err(Halt::Retry(reason)) => return Err(Halt::Retry(reason)),
+            Err(Halt::Fail(e)) => {
                 job.status = JobStatus::Failed;
                 job.failure = Some(e.to_string());
             }
         }
         job.finished_at = Some(wall_clock_ms());
-        self.store.update_job(job).await?;
+        self.store.update_job(job.clone()).await?;
+        tracing::info!(
+            tenant = %job.tenant,
+            job = %job.id,
+            kind = job.kind.as_str(),
+            flow = %job.flow_name,
+            status = job.status.as_str(),
+            stopped = job.done,
+            duration_ms = job.finished_at.unwrap_or_default().saturating_sub(job.created_at),
+            failure = job.failure.as_deref(),
+            "job finished"
+        );
         Ok(())
     }
 
-    async fn carry_out(&self, job: &mut JobRecord) -> Result<()> {
+    async fn carry_out(&self, job: &mut JobRecord) -> Result<(), Halt> {
         if matches!(job.kind, JobKind::CloseFlow | JobKind::RestartFlow) {
             self.set_open(job, false).await?;
         }
@@ -205,7 +237,7 @@ impl Service {
     }
 
     /// Sets the flow's `open` flag, retrying on concurrent updates of the flow.
-    async fn set_open(&self, job: &JobRecord, open: bool) -> Result<()> {
+    async fn set_open(&self, job: &JobRecord, open: bool) -> Result<(), Halt> {
         loop {
             let Some(flow) = self.store.get_flow(&job.tenant, &job.flow_name).await? else {
                 return Ok(()); // deleted: its executions were stopped by the delete
@@ -231,7 +263,7 @@ impl Service {
 
     /// Selects the executions to stop once (for a closed flow that is all there will be),
     /// then stops them batch by batch, writing progress after each batch.
-    async fn stop_selected(&self, job: &mut JobRecord) -> Result<()> {
+    async fn stop_selected(&self, job: &mut JobRecord) -> Result<(), Halt> {
         let selected = self.select(job).await?;
         job.total = selected.len() as i64;
         job.done = 0;
@@ -244,7 +276,7 @@ impl Service {
             let stopped = futures_util::stream::iter(batch.iter().copied())
                 .map(|id| self.stop_for_job(id, error, &cause))
                 .buffer_unordered(STOP_CONCURRENCY)
-                .collect::<Vec<Result<()>>>()
+                .collect::<Vec<Result<(), Halt>>>()
                 .await;
             for result in stopped {
                 result?;
@@ -256,7 +288,7 @@ impl Service {
     }
 
     /// Ids of the running executions the job selects.
-    async fn select(&self, job: &JobRecord) -> Result<Vec<ExecutionId>> {
+    async fn select(&self, job: &JobRecord) -> Result<Vec<ExecutionId>, Halt> {
         if job.filter == JobFilter::default() {
             return Ok(self.store.active_executions(job.flow_id).await?);
         }
@@ -283,7 +315,7 @@ impl Service {
 
     /// One stop with the stop contract of a single StopExecution; an execution that finished
     /// meanwhile counts as done.
-    async fn stop_for_job(&self, id: ExecutionId, error: &str, cause: &str) -> Result<()> {
+    async fn stop_for_job(&self, id: ExecutionId, error: &str, cause: &str) -> Result<(), Halt> {
         let stop = Input::Stop {
             error: Some(error.into()),
             cause: Some(cause.to_string()),
@@ -291,6 +323,60 @@ impl Service {
         // Rejected means it had finished: nothing left to stop.
         self.runtime.submit(id, stop).await?;
         Ok(())
+    }
+}
+
+fn new_job(caller: &Caller, flow: &FlowRecord, kind: JobKind, filter: JobFilter) -> JobRecord {
+    JobRecord {
+        id: JobId::new(uuid::Uuid::new_v4().simple().to_string()),
+        tenant: caller.tenant.clone(),
+        kind,
+        flow_id: flow.id,
+        flow_name: flow.name.clone(),
+        filter,
+        status: JobStatus::Pending,
+        total: 0,
+        done: 0,
+        failure: None,
+        created_at: wall_clock_ms(),
+        finished_at: None,
+    }
+}
+
+/// Why a job stopped short of its end.
+#[derive(Debug)]
+pub(crate) enum Halt {
+    /// The store failed: the job is run again once it answers.
+    Retry(String),
+    /// The job failed for good (recorded as its failure).
+    Fail(ServiceError),
+}
+
+impl From<StoreError> for Halt {
+    fn from(e: StoreError) -> Self {
+        if is_transient(&e) {
+            Halt::Retry(e.to_string())
+        } else {
+            Halt::Fail(e.into())
+        }
+    }
+}
+
+impl From<RuntimeError> for Halt {
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::Store(e) => e.into(),
+            other => Halt::Fail(other.into()),
+        }
+    }
+}
+
+impl From<Halt> for ServiceError {
+    fn from(halt: Halt) -> Self {
+        match halt {
+            Halt::Retry(reason) => ServiceError::Internal(reason),
+            Halt::Fail(e) => e,
+        }
     }
 }
 

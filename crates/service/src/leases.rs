@@ -50,8 +50,15 @@ impl Service {
             ),
             Err(e) => tracing::error!(error = %e, "renewing this node's lease failed"),
         }
-        if let Err(e) = self.take_over(lease).await {
-            tracing::error!(error = %e, "taking over the work of dead nodes failed");
+        match self.take_over(lease).await {
+            Ok(work) if work != TakenOverWork::default() => tracing::info!(
+                calls = work.calls,
+                timers = work.timers,
+                jobs = work.jobs,
+                "took over the work of dead nodes"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "taking over the work of dead nodes failed"),
         }
     }
 

@@ -17,6 +17,7 @@ mod flows;
 mod jobs;
 mod leases;
 mod listings;
+mod paging;
 mod schedules;
 mod steps;
 mod versions;
@@ -32,10 +33,13 @@ pub use flows::{FlowChanges, FlowSpec};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
 pub use listings::{Listed, PeriodCounts};
+pub use paging::{Listing, page_cursor, page_token};
 pub use schedules::ScheduleSpec;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};
 use sluice_runtime::durable::Runtime;
+/// How the scheduler reads a schedule's expression, for dialects that check one when it is written.
+pub use sluice_runtime::scheduler::Cadence;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};
 

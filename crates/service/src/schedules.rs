@@ -68,10 +68,7 @@ impl Service {
         self.store
             .get_schedule(flow.id, name)
             .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                kind: "schedule",
-                name: name.to_string(),
-            })
+            .ok_or_else(|| no_schedule(name))
     }
 
     /// Changes the given fields; a new expression or enabling recomputes the next fire time.
@@ -100,12 +97,53 @@ impl Service {
         let cadence = Cadence::parse(&record.cron).map_err(ServiceError::InvalidArgument)?;
         record.next_fire_at = record.enabled.then(|| cadence.next_after(now)).flatten();
         record.modified_at = now;
-        Ok(self.store.update_schedule(record).await?)
+        match self.store.update_schedule(record).await {
+            Err(StoreError::NotFound(_)) => Err(no_schedule(&spec.name)),
+            other => Ok(other?),
+        }
     }
 
     pub async fn delete_schedule(&self, caller: &Caller, flow: &str, name: &str) -> Result<()> {
         let record = self.describe_schedule(caller, flow, name).await?;
-        Ok(self.store.delete_schedule(record.flow_id, name).await?)
+        match self.store.delete_schedule(record.flow_id, name).await {
+            Err(StoreError::NotFound(_)) => Err(no_schedule(name)),
+            other => Ok(other?),
+        }
+    }
+
+    /// Updates the schedule, or creates it if the flow has none of that name (DataArts'
+    /// "start scheduling"): of concurrent calls each succeeds and one schedule results.
+    pub async fn put_schedule(
+        &self,
+        caller: &Caller,
+        spec: ScheduleSpec,
+    ) -> Result<ScheduleRecord> {
+        loop {
+            match self.update_schedule(caller, spec.clone()).await {
+                Err(ServiceError::NotFound {
+                    kind: "schedule", ..
+                }) => {}
+                other => return other,
+            }
+            match self.create_schedule(caller, spec.clone()).await {
+                // Created by a concurrent call meanwhile: update that one.
+                Err(ServiceError::Exists {
+                    kind: "schedule", ..
+                }) => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Deletes the schedule if there is one (DataArts' "stop scheduling"); of concurrent calls
+    /// each succeeds.
+    pub async fn remove_schedule(&self, caller: &Caller, flow: &str, name: &str) -> Result<()> {
+        match self.delete_schedule(caller, flow, name).await {
+            Err(ServiceError::NotFound {
+                kind: "schedule", ..
+            }) => Ok(()),
+            other => other,
+        }
     }
 
     pub async fn list_schedules(
@@ -153,11 +191,19 @@ impl TickStarter for Service {
             flow: schedule.flow_name.to_string(),
             name: Some(execution),
             input: Some(schedule.payload.clone()),
+            qualifier: None,
         };
         match self.start_execution(&caller, request).await {
             Ok(_) | Err(ServiceError::ExecutionExists { .. }) => Ok(()),
             Err(e @ ServiceError::Internal(_)) => Err(StartFailure::Transient(e)),
             Err(e) => Err(StartFailure::Refused(e)),
         }
+    }
+}
+
+fn no_schedule(name: &str) -> ServiceError {
+    ServiceError::NotFound {
+        kind: "schedule",
+        name: name.to_string(),
     }
 }

@@ -1,16 +1,13 @@
 //! Background jobs against a real SQLite store and runtime: a closing job stops every running
 //! execution and keeps new ones out; a job left unfinished by a crash is resumed.
 
-use std::path::Path;
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use sluice_engine::Status;
-use sluice_runtime::durable::Runtime;
-use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_service::{
-    Caller, DEFAULT_LEASE, Dialect, FlowSpec, FlowState, KeyConfig, Service, ServiceConfig,
-    ServiceError, StartRequest, TenantConfig,
+    Caller, DEFAULT_LEASE, Dialect, FlowSpec, FlowState, Service, ServiceError, StartRequest,
 };
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
@@ -29,36 +26,6 @@ States:
     End: true
 ";
 
-async fn service(dir: &Path) -> (Arc<Service>, Caller) {
-    let store = SqliteStore::open(&dir.join("sluice.db")).expect("open the store");
-    let invoker = Invoker::new(FunctionEndpoints::default()).expect("invoker");
-    let runtime = Runtime::new(
-        Arc::new(store),
-        Arc::new(invoker),
-        Arc::new(sluice_lang::compile),
-    );
-    runtime.start_background_work();
-    let config = ServiceConfig {
-        tenants: vec![TenantConfig {
-            id: "t".into(),
-            account_id: "1".into(),
-            project_id: None,
-            keys: vec![KeyConfig {
-                id: "k".into(),
-                secret: "s".into(),
-                actions: vec!["*".into()],
-                allow_unsigned_payload: false,
-            }],
-            rate_limits: Default::default(),
-            outbound: None,
-        }],
-        limits: Default::default(),
-    };
-    let service = Arc::new(Service::new(runtime.store().clone(), runtime, &config));
-    let caller = service.tenants().key("k").expect("the key").1.clone();
-    (service, caller)
-}
-
 async fn waiting_flow(service: &Service, caller: &Caller, name: &str, executions: usize) {
     let spec = FlowSpec {
         name: name.into(),
@@ -76,6 +43,7 @@ async fn waiting_flow(service: &Service, caller: &Caller, name: &str, executions
             flow: name.into(),
             name: Some(format!("e{i}")),
             input: None,
+            qualifier: None,
         };
         service.start_execution(caller, start).await.expect("start");
     }
@@ -103,7 +71,7 @@ async fn finished(service: &Service, caller: &Caller, id: &str) -> JobRecord {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_a_flow_stops_every_execution_and_refuses_new_ones_until_reopened() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (service, caller) = service(dir.path()).await;
+    let (service, caller) = support::service(dir.path()).await;
     waiting_flow(&service, &caller, "f", 120).await;
     let job = service.close_flow(&caller, "f").await.expect("close");
     let job = finished(&service, &caller, job.id.as_str()).await;
@@ -125,6 +93,7 @@ async fn closing_a_flow_stops_every_execution_and_refuses_new_ones_until_reopene
         flow: "f".into(),
         name: Some("late".into()),
         input: None,
+        qualifier: None,
     };
     assert!(matches!(
         service.start_execution(&caller, start.clone()).await,
@@ -146,7 +115,7 @@ async fn closing_a_flow_stops_every_execution_and_refuses_new_ones_until_reopene
 async fn a_delete_interrupted_by_a_crash_is_finished_by_the_next_process() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let (service, caller) = service(dir.path()).await;
+        let (service, caller) = support::service(dir.path()).await;
         waiting_flow(&service, &caller, "doomed", 30).await;
     }
     // What a process that died between recording its delete job and running it left behind.
@@ -186,7 +155,7 @@ async fn a_delete_interrupted_by_a_crash_is_finished_by_the_next_process() {
     );
     drop(store);
 
-    let (service, caller) = service(dir.path()).await;
+    let (service, caller) = support::service(dir.path()).await;
     let taken = service
         .start_leases(DEFAULT_LEASE)
         .await

@@ -4,7 +4,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_engine::{EventId, HistoryEvent, OpId, Status};
+use sluice_engine::{CallSnapshot, EventId, HistoryEvent, OpId, Snapshot, Status};
 use sluice_ir::{Dialect, StateName, TaskError};
 
 use crate::counts::{Counted, MINUTE_MS};
@@ -144,7 +144,7 @@ pub(crate) fn execution(row: &dyn Columns) -> Result<ExecutionRecord> {
         flow_name: FlowName(text(row, 3)?),
         flow_revision: int(row, 4)?,
         name: ExecutionName(text(row, 5)?),
-        state: json(row, 6, || format!("execution {id}: state"))?,
+        state: json::<Snapshot>(row, 6, || format!("execution {id}: state"))?.into(),
         version: int(row, 7)?,
         created_at: int(row, 8)?,
     })
@@ -304,7 +304,8 @@ pub(crate) fn task(row: &dyn Columns) -> Result<TaskRow> {
     let op = int(row, 1)?;
     Ok(TaskRow {
         execution,
-        call: json(row, 2, || format!("task {op} of execution {execution}"))?,
+        call: json::<CallSnapshot>(row, 2, || format!("task {op} of execution {execution}"))?
+            .into(),
     })
 }
 

@@ -2,7 +2,7 @@
 //! integers), integer conversions, and the exact range of a name prefix.
 
 use serde::Serialize;
-use sluice_engine::{HistoryEvent, Millis, TaskCall};
+use sluice_engine::{CallSnapshot, HistoryEvent, Millis, Snapshot, TaskCall};
 
 use crate::counts::Counted;
 use crate::{Result, StepWrite, StoreError, TimerRow};
@@ -72,20 +72,23 @@ pub(crate) struct EncodedStep {
 impl EncodedStep {
     pub(crate) fn new(step: &StepWrite) -> Result<Self> {
         let state = &step.state;
-        let task = |c: &TaskCall| Ok((sql_int(c.op.0, "op id")?, to_json(c, "task call")?));
+        let task = |c: &TaskCall| {
+            let row = to_json(&CallSnapshot::of(c), "task call")?;
+            Ok((sql_int(c.op.0, "op id")?, row))
+        };
         let timer = |t: &TimerRow| Ok((sql_int(t.op.0, "op id")?, t.fire_at));
         let op = |op: &sluice_engine::OpId| sql_int(op.0, "op id");
         Ok(Self {
-            state: to_json(state, "execution state")?,
-            status: state.status.as_str(),
-            started_at: state.started_at,
-            stopped_at: state.stopped_at,
-            error: state.error.as_ref().map(|e| e.code.as_str().to_string()),
-            cause: state.error.as_ref().map(|e| e.detail.clone()),
+            state: to_json(&Snapshot::of(state), "execution state")?,
+            status: state.status().as_str(),
+            started_at: state.started_at(),
+            stopped_at: state.stopped_at(),
+            error: state.error().map(|e| e.code.as_str().to_string()),
+            cause: state.error().map(|e| e.detail.clone()),
             counted: Counted {
-                status: state.status,
-                started_at: state.started_at,
-                stopped_at: state.stopped_at,
+                status: state.status(),
+                started_at: state.started_at(),
+                stopped_at: state.stopped_at(),
                 latest: true,
             },
             events: step

@@ -34,7 +34,7 @@ pub mod sqlite;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sluice_engine::{EventId, HistoryEvent, Millis};
+use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 
 pub use model::*;
@@ -56,6 +56,11 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The connection broke while the transaction was committing: it may or may not have
+    /// committed. Only [`ExecutionStore::create_execution`] and [`ExecutionStore::commit_step`] say so; the
+    /// runtime then reads back whether its step is there.
+    #[error("storage failure, the write may have been made: {0}")]
+    Uncertain(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -111,10 +116,11 @@ pub trait FlowStore: Send + Sync + 'static {
 pub trait ExecutionStore: Send + Sync + 'static {
     /// Creates an execution and commits its first step (the `Start`) in one transaction.
     /// `AlreadyExists` if the flow has an execution of that name; `Closed` if the flow is
-    /// closed, checked in the same transaction, so once a closing `update_flow` returned no
-    /// execution can be created behind it; `NotFound` if the run it reruns is not the flow's.
-    /// The store assigns the id: the `execution` fields inside `step` (and its timer rows)
-    /// are ignored, and `step.expected_version` too (a new execution starts at version 1).
+    /// closed and `NotFound` if it is deleted, checked in the same transaction, so once a
+    /// closing `update_flow` or a `delete_flow` returned no execution can be created behind
+    /// it; `NotFound` too if the run it reruns is not the flow's. The store assigns the id:
+    /// the `execution` fields inside `step` (and its timer rows) are ignored, and
+    /// `step.expected_version` too (a new execution starts at version 1).
     async fn create_execution(&self, new: NewExecution, step: StepWrite)
     -> Result<ExecutionRecord>;
 
@@ -192,6 +198,11 @@ pub trait NodeStore: Send + Sync + 'static {
 
     /// What the other nodes signal.
     fn signals(&self) -> broadcast::Receiver<Signal>;
+
+    /// Those of `calls` whose task rows still exist, i.e. still awaited. A call in flight whose
+    /// row is gone was settled by a step committed elsewhere (a stop, a callback): after a
+    /// [`Signal::Resync`] that is how a node learns of aborts it did not hear.
+    async fn open_calls(&self, calls: &[(ExecutionId, OpId)]) -> Result<Vec<(ExecutionId, OpId)>>;
 }
 
 /// Published versions of flows and the aliases routing over them.
@@ -248,6 +259,12 @@ pub trait ScheduleStore: Send + Sync + 'static {
 pub trait JobStore: Send + Sync + 'static {
     /// `AlreadyExists` if the id is taken.
     async fn create_job(&self, job: JobRecord) -> Result<()>;
+
+    /// Records a job that moves a flow ([`JobKind::moves_flow`]) only if, checked in the same
+    /// transaction, no other such job of the flow is unfinished and the flow's `open` flag is
+    /// `open` (either, if `None`): `Conflict` otherwise, `NotFound` if the flow is gone. Of
+    /// concurrent requests to move one flow, exactly one gets its job.
+    async fn create_flow_job(&self, job: JobRecord, open: Option<bool>) -> Result<()>;
 
     /// Replaces the job's status, counts, failure and finish time.
     async fn update_job(&self, job: JobRecord) -> Result<()>;

@@ -259,7 +259,7 @@ pub struct ExecutionRecord {
 
 impl ExecutionRecord {
     pub fn status(&self) -> Status {
-        self.state.status
+        self.state.status()
     }
 
     /// What a listing shows of it. `listed_at` is its creation: only a listing knows a
@@ -271,10 +271,10 @@ impl ExecutionRecord {
             flow_name: self.flow_name.clone(),
             flow_revision: self.flow_revision,
             name: self.name.clone(),
-            status: self.state.status,
-            started_at: self.state.started_at,
-            stopped_at: self.state.stopped_at,
-            error: self.state.error.clone(),
+            status: self.state.status(),
+            started_at: self.state.started_at(),
+            stopped_at: self.state.stopped_at(),
+            error: self.state.error().cloned(),
             created_at: self.created_at,
             listed_at: self.created_at,
         }
@@ -545,6 +545,10 @@ pub enum Signal {
     /// Abort this task call if you are making it: its execution was stopped, or its state got
     /// its result another way (a callback), in a step already committed.
     AbortCall { execution: ExecutionId, op: OpId },
+    /// Signals may have been missed (the store's connection for hearing them was made again):
+    /// check the calls in flight here against the store ([`crate::NodeStore::open_calls`]).
+    /// Raised by a store to its own node, never sent to the others.
+    Resync,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -636,6 +640,14 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    pub const ALL: [JobKind; 5] = [
+        JobKind::CloseFlow,
+        JobKind::OpenFlow,
+        JobKind::RestartFlow,
+        JobKind::StopExecutions,
+        JobKind::DeleteFlow,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::CloseFlow => "CloseFlow",
@@ -647,15 +659,25 @@ impl JobKind {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [
-            JobKind::CloseFlow,
-            JobKind::OpenFlow,
-            JobKind::RestartFlow,
-            JobKind::StopExecutions,
-            JobKind::DeleteFlow,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == text)
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether the job moves its flow's `open` flag: at most one such job of a flow is
+    /// unfinished at a time ([`crate::JobStore::create_flow_job`]).
+    pub fn moves_flow(self) -> bool {
+        matches!(
+            self,
+            JobKind::CloseFlow | JobKind::OpenFlow | JobKind::RestartFlow
+        )
+    }
+
+    /// The kinds that move a flow, as stored.
+    pub(crate) fn moving_flow() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|k| k.moves_flow())
+            .map(JobKind::as_str)
+            .collect()
     }
 
     /// Whether the job stops executions (and so closes the flow first, unless it only

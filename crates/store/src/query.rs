@@ -9,8 +9,26 @@ use crate::decode::{
 use crate::encode::{prefix_successor, sql_limit};
 use crate::{
     AliasRecord, CountsQuery, ExecutionCursor, ExecutionOrder, ExecutionQuery, FlowId, FlowName,
-    FlowQuery, FlowSelection, NameMatch, Page, Result, ScheduleRecord,
+    FlowQuery, FlowSelection, JobKind, NameMatch, Page, Result, ScheduleRecord,
 };
+
+/// Whether the flow (the first placeholder) has an unfinished job that moves it; the kinds
+/// are constants, written into the text.
+pub(crate) fn busy_flow(backend: Backend) -> String {
+    let kinds: Vec<String> = JobKind::moving_flow()
+        .into_iter()
+        .map(|kind| format!("'{kind}'"))
+        .collect();
+    let flow = match backend {
+        Backend::Sqlite => "?1",
+        Backend::Postgres => "$1",
+    };
+    format!(
+        "SELECT 1 FROM jobs WHERE flow_id = {flow} AND status IN ('Pending', 'Running') \
+         AND kind IN ({}) LIMIT 1",
+        kinds.join(", ")
+    )
+}
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone, PartialEq)]

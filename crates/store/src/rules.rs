@@ -5,8 +5,8 @@ use sluice_engine::Execution;
 
 use crate::encode::to_json;
 use crate::{
-    ExecutionId, ExecutionRecord, FlowId, FlowName, FlowRecord, FlowUpdate, NewExecution,
-    NewVersion, Result, StoreError, VersionRecord,
+    ExecutionId, ExecutionRecord, FlowId, FlowName, FlowRecord, FlowUpdate, JobRecord,
+    NewExecution, NewVersion, Result, StoreError, VersionRecord,
 };
 
 /// What a flow's row becomes under an update (see [`flow_change`]).
@@ -64,6 +64,32 @@ pub(crate) fn open_to_new(open: Option<bool>, new: &NewExecution) -> Result<()> 
         Some(false) => Err(StoreError::Closed(new.flow_name.to_string())),
         None => Err(no_flow(&new.flow_name)),
     }
+}
+
+/// Whether a job moving a flow ([`crate::JobKind::moves_flow`]) may be recorded: the flow
+/// exists (`flow_open`, its `open` flag, is `Some`), is `open` as wanted (either, if `None`),
+/// and no other job moving it is unfinished (`busy`).
+pub(crate) fn flow_job_allowed(
+    job: &JobRecord,
+    flow_open: Option<bool>,
+    open: Option<bool>,
+    busy: bool,
+) -> Result<()> {
+    let flow_open = flow_open.ok_or_else(|| no_flow(&job.flow_name))?;
+    if open.is_some_and(|wanted| wanted != flow_open) {
+        return Err(StoreError::Conflict(format!(
+            "flow {} is {}",
+            job.flow_name,
+            if flow_open { "open" } else { "closed" }
+        )));
+    }
+    if busy {
+        return Err(StoreError::Conflict(format!(
+            "flow {} is being moved by another job",
+            job.flow_name
+        )));
+    }
+    Ok(())
 }
 
 /// The record of an execution just created under `id` at version 1, built rather than read

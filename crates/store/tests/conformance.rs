@@ -40,6 +40,8 @@ contract!(
     aliases_are_created_updated_listed_and_deleted,
     schedules_fire_when_due_and_each_tick_is_claimed_once,
     a_closed_flow_refuses_new_executions_until_reopened,
+    a_deleted_flow_gets_no_execution,
+    of_concurrent_moves_of_a_flow_exactly_one_gets_a_job,
     jobs_are_kept_listed_newest_first_and_resumable_until_finished,
     a_reopened_database_hands_over_calls_and_jobs_once,
 );
@@ -439,7 +441,7 @@ async fn a_failed_compare_and_set_changes_nothing(backend: &Backend) {
     let before = fetch(store, exec.id).await;
 
     let mut stale = step(exec.id, 1, &[4]);
-    stale.state.status = Status::Failed;
+    stale.state = state_at(Status::Failed, None, None, None);
     stale.timers_removed.push(OpId(1));
     assert!(matches!(
         store.commit_step(stale).await,
@@ -447,7 +449,7 @@ async fn a_failed_compare_and_set_changes_nothing(backend: &Backend) {
     ));
     // A duplicate event id fails the whole step, state included.
     let mut duplicate = step(exec.id, 2, &[4, 3]);
-    duplicate.state.status = Status::Failed;
+    duplicate.state = state_at(Status::Failed, None, None, None);
     assert!(matches!(
         store.commit_step(duplicate).await,
         Err(StoreError::AlreadyExists(_))
@@ -480,13 +482,12 @@ async fn executions_list_by_prefix_status_time_and_cursor(backend: &Backend) {
     ] {
         let exec = execution(store, &flow, name).await;
         let mut write = step(exec.id, 1, &[2]);
-        write.state.status = Status::Running;
-        write.state.started_at = Some(started);
+        write.state = state_at(Status::Running, Some(started), None, None);
         store.commit_step(write).await.expect("commit");
     }
     let done = execution(store, &flow, "a_9").await;
     let mut finish = step(done.id, 1, &[2]);
-    finish.state.status = Status::Succeeded;
+    finish.state = state_at(Status::Succeeded, None, None, None);
     store.commit_step(finish).await.expect("commit");
 
     let list = |filter: ExecutionFilter, after: Option<&str>, limit: usize| {
@@ -896,6 +897,86 @@ async fn a_closed_flow_refuses_new_executions_until_reopened(backend: &Backend) 
     execution(store, &flow, "e").await;
 }
 
+/// A start that read its flow before the flow was deleted cannot create an execution behind
+/// the delete (the delete's job has listed the executions to stop by then).
+async fn a_deleted_flow_gets_no_execution(backend: &Backend) {
+    let store = &*backend.open().await;
+    let flow = store.create_flow(new_flow("f")).await.expect("create flow");
+    store
+        .delete_flow(&flow.tenant, &flow.name)
+        .await
+        .expect("delete");
+    let FirstStep { new, write, .. } = first_step(&flow, WAIT, "late", json!({}));
+    assert!(matches!(
+        store.create_execution(new, write).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Fifty requests at once to move one flow (a GES graph stop each): one gets its job, the
+/// others are refused. Then the flow, once its closing job has ended, can be moved again, once.
+async fn of_concurrent_moves_of_a_flow_exactly_one_gets_a_job(backend: &Backend) {
+    let store: Arc<dyn Store> = Arc::from(backend.open().await);
+    let flow = store.create_flow(new_flow("f")).await.expect("create flow");
+    let moves = |kind: JobKind, open: Option<bool>| {
+        let (store, flow) = (store.clone(), flow.clone());
+        async move {
+            let attempts = (0..50).map(|i| {
+                let (store, mut job) = (
+                    store.clone(),
+                    job(&format!("{}-{i}", kind.as_str()), 1, &flow),
+                );
+                job.kind = kind;
+                tokio::spawn(async move { (store.create_flow_job(job.clone(), open).await, job) })
+            });
+            let mut made = Vec::new();
+            for attempt in attempts.collect::<Vec<_>>() {
+                match attempt.await.expect("joined") {
+                    (Ok(()), job) => made.push(job),
+                    (Err(StoreError::Conflict(_)), _) => {}
+                    (Err(e), _) => panic!("{e}"),
+                }
+            }
+            made
+        }
+    };
+    let closing = moves(JobKind::CloseFlow, Some(true)).await;
+    assert_eq!(closing.len(), 1, "one closing job of 50 requests");
+    assert_eq!(
+        moves(JobKind::RestartFlow, None).await.len(),
+        0,
+        "no restart while a job moves the flow"
+    );
+
+    let mut done = closing[0].clone();
+    let close = FlowUpdate {
+        open: Some(false),
+        now: 2,
+        ..Default::default()
+    };
+    store.update_flow(&flow, close).await.expect("close");
+    done.status = JobStatus::Succeeded;
+    store.update_job(done).await.expect("finish the job");
+    assert_eq!(
+        moves(JobKind::CloseFlow, Some(true)).await.len(),
+        0,
+        "a closed flow is not closed again"
+    );
+    assert_eq!(
+        moves(JobKind::OpenFlow, Some(false)).await.len(),
+        1,
+        "one reopening job"
+    );
+    assert_eq!(
+        store
+            .list_jobs(&flow.tenant, Page::first(500))
+            .await
+            .expect("jobs")
+            .len(),
+        2
+    );
+}
+
 fn job(id: &str, created_at: i64, flow: &FlowRecord) -> JobRecord {
     JobRecord {
         id: JobId::new(id),
@@ -1176,9 +1257,7 @@ async fn concurrent_steps_of_one_execution_commit_once(backend: &Backend) {
             let store = store.clone();
             handles.push(tokio::spawn(async move {
                 let mut write = step(id, 1, &[2]);
-                write.state.status = Status::Succeeded;
-                write.state.started_at = Some(60_000);
-                write.state.stopped_at = Some(61_000);
+                write.state = state_at(Status::Succeeded, Some(60_000), Some(61_000), None);
                 (i, store.commit_step(write).await)
             }));
         }
@@ -1248,9 +1327,7 @@ async fn move_to(store: &dyn Store, id: ExecutionId, version: i64, to: Moment) {
         version,
         &[u64::try_from(version).expect("positive") + 1],
     );
-    write.state.status = to.status;
-    write.state.started_at = to.started;
-    write.state.stopped_at = to.stopped;
+    write.state = state_at(to.status, to.started, to.stopped, None);
     store.commit_step(write).await.expect("commit");
 }
 
@@ -1342,10 +1419,8 @@ async fn summaries_list_a_tenants_executions_newest_first_by_tag_and_flow_name(b
     )
     .await;
     let mut error = step(failed, 2, &[3]);
-    error.state.status = Status::Failed;
-    error.state.started_at = Some(50);
-    error.state.stopped_at = Some(58);
-    error.state.error = Some(TaskError::new("Boom", "it broke"));
+    let broke = TaskError::new("Boom", "it broke");
+    error.state = state_at(Status::Failed, Some(50), Some(58), Some(broke));
     store.commit_step(error).await.expect("commit");
     placed(store, &b, "b2", 50, RUNNING).await;
 
@@ -1509,14 +1584,24 @@ async fn counts_agree_with_the_rows_through_every_change(backend: &Backend) {
         // Each round moves executions on: ended, failed, retried, stopped.
         let version = round + 2;
         let at = |i: usize| store.get_execution(moved[i]);
-        let started = at(0).await.expect("get").expect("exists").state.started_at;
+        let started = at(0)
+            .await
+            .expect("get")
+            .expect("exists")
+            .state
+            .started_at();
         let to = match round {
             0 => moment(Status::Succeeded, started, started.map(|s| s + 500)),
             1 => moment(Status::Running, started, None),
             _ => moment(Status::Stopped, started, started.map(|s| s + 900)),
         };
         move_to(store, moved[0], version, to).await;
-        let started = at(4).await.expect("get").expect("exists").state.started_at;
+        let started = at(4)
+            .await
+            .expect("get")
+            .expect("exists")
+            .state
+            .started_at();
         move_to(
             store,
             moved[4],
@@ -1532,7 +1617,7 @@ async fn counts_agree_with_the_rows_through_every_change(backend: &Backend) {
     };
     assert_eq!(check(started_any_time).await, 7, "no start, in no range");
     let unstarted = fetch(store, never_started.id).await;
-    assert_eq!(unstarted.state.started_at, None);
+    assert_eq!(unstarted.state.started_at(), None);
 }
 
 async fn counts_per_minute_follow_starts_failures_and_durations(backend: &Backend) {

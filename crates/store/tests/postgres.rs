@@ -5,13 +5,16 @@
 
 mod common;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde_json::json;
+use sluice_engine::{Input, Status};
 use sluice_store::postgres::PostgresStore;
 use sluice_store::{
-    CountsQuery, ExecutionStore, FlowRecord, FlowSelection, FlowStore, FlowUpdate, JobFilter,
-    JobId, JobKind, JobRecord, JobStatus, JobStore, NodeStore, Signal, StoreError,
+    CountsQuery, ExecutionId, ExecutionStore, FlowRecord, FlowSelection, FlowStore, FlowUpdate,
+    JobFilter, JobId, JobKind, JobRecord, JobStatus, JobStore, NodeStore, Signal, StepWrite,
+    StoreError,
 };
 
 use common::*;
@@ -197,8 +200,7 @@ async fn counts_are_folded_into_one_row_per_minute_and_read_the_same() {
     for i in 0..20 {
         let exec = execution(&store, &flow, &format!("e{i}")).await;
         let mut write = step(exec.id, 1, &[2]);
-        write.state.status = sluice_engine::Status::Running;
-        write.state.started_at = Some(60_000 + i);
+        write.state = state_at(Status::Running, Some(60_000 + i), None, None);
         store.commit_step(write).await.expect("commit");
         ids.push(exec.id);
     }
@@ -226,13 +228,94 @@ async fn counts_are_folded_into_one_row_per_minute_and_read_the_same() {
     assert_eq!(rows(shards).await, 1, "one row for the minute");
     assert_eq!(store.execution_counts(&day).await.expect("counts"), before);
     let mut done = step(ids[0], 2, &[3]);
-    done.state.status = sluice_engine::Status::Succeeded;
-    done.state.started_at = Some(60_000);
-    done.state.stopped_at = Some(60_500);
+    done.state = state_at(Status::Succeeded, Some(60_000), Some(60_500), None);
     store.commit_step(done).await.expect("commit");
     let after = store.execution_counts(&day).await.expect("counts");
     assert_eq!(
         (after[0].started, after[0].running, after[0].finished),
         (20, 19, 1)
+    );
+}
+
+/// A node whose listening connection breaks misses what is signalled until it listens again:
+/// once it does, it is told to resync, and the store says which of its calls are still
+/// awaited (those whose rows a stop elsewhere removed are not).
+#[tokio::test]
+async fn a_node_that_lost_its_listening_connection_resyncs_against_the_task_rows() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let (a, b) = (
+        PostgresStore::connect(&url).await.expect("a"),
+        PostgresStore::connect(&url).await.expect("b"),
+    );
+    let flow = a.create_flow(new_flow("f")).await.expect("create flow");
+    let FirstStep {
+        ir,
+        new,
+        write: first,
+        ..
+    } = first_step(&flow, CALL_AND_SLEEP, "e", json!({}));
+    let state = first.state.clone();
+    let execution = a.create_execution(new, first).await.expect("create");
+    let other = (ExecutionId(execution.id.0 + 1000), sluice_engine::OpId(1));
+    let ops = state
+        .pending_ops()
+        .filter_map(|op| match op {
+            sluice_engine::PendingOp::Task { call, .. } => Some((execution.id, call.op)),
+            _ => None,
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(ops.len(), 1, "the call's task row");
+    assert_eq!(
+        b.open_calls(&[ops[0], other]).await.expect("open calls"),
+        [ops[0]],
+        "a dispatched call's row is there; an unknown one is not"
+    );
+
+    let mut heard = b.signals();
+    let config = tokio_postgres::Config::from_str(&url).expect("url");
+    let (client, connection) = config
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let killed = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+            &[],
+        )
+        .await
+        .expect("end the listening connections");
+    assert_eq!(killed.len(), 2, "each node listens on one connection");
+    // Stopped elsewhere while b does not listen: the stop removes the call's row.
+    let mut stopped = state.clone();
+    let step = stopped
+        .apply(
+            &ir,
+            Input::Stop {
+                error: None,
+                cause: None,
+            },
+            6,
+        )
+        .expect("stop");
+    let write = StepWrite::new(execution.id, 1, &state, stopped, &step);
+    a.commit_step(write).await.expect("commit the stop");
+    let got = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match heard.recv().await.expect("a signal") {
+                Signal::Resync => return,
+                _ => continue,
+            }
+        }
+    })
+    .await;
+    assert!(got.is_ok(), "b is told to resync once it listens again");
+    assert_eq!(
+        b.open_calls(&ops).await.expect("open calls"),
+        [],
+        "the stopped call's row is gone"
     );
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sluice_engine::EventId;
 use sluice_service::{
-    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, StartRequest,
+    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Listing, ScheduleSpec, Service,
+    StartRequest, page_cursor, page_token,
 };
 use sluice_store::ExecutionFilter;
 
@@ -20,10 +21,16 @@ type Reply = Result<Value, CloudFlowError>;
 fn numeric_token<T: std::str::FromStr>(token: Option<&str>) -> Result<Option<T>, CloudFlowError> {
     token
         .map(|t| {
-            t.parse()
-                .map_err(|_| CloudFlowError::invalid(format!("NextToken '{t}' is not valid.")))
+            t.parse().map_err(|_| {
+                CloudFlowError::invalid("The NextToken is not valid: it must be a number.")
+            })
         })
         .transpose()
+}
+
+/// The cursor of a `NextToken` a listing by name handed out (see `page_token`).
+fn name_cursor(listing: Listing, token: Option<&str>) -> Result<Option<String>, CloudFlowError> {
+    Ok(token.map(|t| page_cursor(listing, t)).transpose()?)
 }
 
 /// Runs one decoded request for `caller`; the body carries `request_id`.
@@ -54,8 +61,14 @@ pub async fn dispatch(
             Ok(body.merge(render::flow(&flow)).into_value())
         }
         Request::DescribeFlow(r) => {
-            unsupported("FlowVersion", r.flow_version.as_deref())?;
-            let flow = service.describe_flow(caller, &r.name).await?;
+            let flow = match &r.flow_version {
+                Some(version) => {
+                    service
+                        .describe_flow_version(caller, &r.name, version)
+                        .await?
+                }
+                None => service.describe_flow(caller, &r.name).await?,
+            };
             Ok(body.merge(render::flow(&flow)).into_value())
         }
         Request::UpdateFlow(r) => {
@@ -75,10 +88,13 @@ pub async fn dispatch(
         // A tenant is one resource group: ResourceGroupId filters nothing out.
         Request::ListFlows(r) => {
             let Page { limit, next_token } = r.page;
+            let after = name_cursor(Listing::Flows, next_token.as_deref())?;
             let flows = service
-                .list_flows(caller, next_token.as_deref(), limit + 1)
+                .list_flows(caller, after.as_deref(), limit + 1)
                 .await?;
-            let (page, next) = page(flows, limit, |f| f.name.to_string());
+            let (page, next) = page(flows, limit, |f| {
+                page_token(Listing::Flows, f.name.as_str())
+            });
             let items: Vec<Value> = page.iter().map(render::flow).collect();
             Ok(with_next(body.with("Flows", items), next))
         }
@@ -87,8 +103,8 @@ pub async fn dispatch(
                 flow: r.flow_name,
                 name: r.execution_name,
                 input: r.input,
+                qualifier: r.qualifier,
             };
-            unsupported("Qualifier", r.qualifier.as_deref())?;
             unsupported("CallbackFnFTaskToken", r.callback_fnf_task_token.as_deref())?;
             let (flow, execution) = service.start_execution(caller, start).await?;
             let definition = service.execution_definition(&flow, &execution).await?;
@@ -101,8 +117,8 @@ pub async fn dispatch(
                 flow: r.flow_name,
                 name: r.execution_name,
                 input: r.input,
+                qualifier: r.qualifier,
             };
-            unsupported("Qualifier", r.qualifier.as_deref())?;
             let outcome = service.start_sync_execution(caller, start).await?;
             Ok(body.merge(render::sync_execution(&outcome)).into_value())
         }
@@ -129,6 +145,7 @@ pub async fn dispatch(
             unsupported("Qualifier", r.qualifier.as_deref())?;
             unsupported("MapRunName", r.map_run_name.as_deref())?;
             let Page { limit, next_token } = r.page;
+            let after = name_cursor(Listing::Executions, next_token.as_deref())?;
             let filter = ExecutionFilter {
                 status: r.status,
                 name_prefix: r.execution_name_prefix,
@@ -136,15 +153,11 @@ pub async fn dispatch(
                 started_to: r.started_time_end,
             };
             let (flow, executions) = service
-                .list_executions(
-                    caller,
-                    &r.flow_name,
-                    &filter,
-                    next_token.as_deref(),
-                    limit + 1,
-                )
+                .list_executions(caller, &r.flow_name, &filter, after.as_deref(), limit + 1)
                 .await?;
-            let (page, next) = page(executions, limit, |e| e.name.to_string());
+            let (page, next) = page(executions, limit, |e| {
+                page_token(Listing::Executions, e.name.as_str())
+            });
             let mut items = Vec::with_capacity(page.len());
             for execution in &page {
                 let definition = service.execution_definition(&flow, execution).await?;
@@ -217,10 +230,13 @@ pub async fn dispatch(
         }
         Request::ListSchedules(r) => {
             let Page { limit, next_token } = r.page;
+            let after = name_cursor(Listing::Schedules, next_token.as_deref())?;
             let schedules = service
-                .list_schedules(caller, &r.flow_name, next_token.as_deref(), limit + 1)
+                .list_schedules(caller, &r.flow_name, after.as_deref(), limit + 1)
                 .await?;
-            let (page, next) = page(schedules, limit, |s| s.name.clone());
+            let (page, next) = page(schedules, limit, |s| {
+                page_token(Listing::Schedules, &s.name)
+            });
             let items: Vec<Value> = page.iter().map(render::schedule).collect();
             Ok(with_next(body.with("Schedules", items), next))
         }
@@ -294,10 +310,11 @@ pub async fn dispatch(
         }
         Request::ListFlowAliases(r) => {
             let Page { limit, next_token } = r.page;
+            let after = name_cursor(Listing::Aliases, next_token.as_deref())?;
             let aliases = service
-                .list_aliases(caller, &r.flow_name, next_token.as_deref(), limit + 1)
+                .list_aliases(caller, &r.flow_name, after.as_deref(), limit + 1)
                 .await?;
-            let (page, next) = page(aliases, limit, |a| a.name.clone());
+            let (page, next) = page(aliases, limit, |a| page_token(Listing::Aliases, &a.name));
             let items: Vec<Value> = page.iter().map(render::alias).collect();
             Ok(with_next(
                 body.with("FlowName", r.flow_name).with("Aliases", items),
@@ -322,8 +339,8 @@ pub async fn dispatch(
     }
 }
 
-/// Parameters for features not served yet (versions and aliases as targets, callbacks to a
-/// parent task, external storage, Map runs): refuse rather than silently act without them.
+/// Parameters for features not served yet (callbacks to a parent task, external storage,
+/// listing by qualifier, Map runs): refuse rather than silently act without them.
 fn unsupported(name: &str, value: Option<&str>) -> Result<(), CloudFlowError> {
     match value {
         None => Ok(()),

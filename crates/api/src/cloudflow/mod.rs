@@ -12,4 +12,4 @@ pub mod params;
 pub mod render;
 pub mod request;
 
-pub use handler::handle;
+pub use handler::{handle, internal_error, new_request_id};

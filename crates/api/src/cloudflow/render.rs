@@ -74,16 +74,16 @@ pub fn execution(flow: &FlowRecord, definition: &str, execution: &ExecutionRecor
     map.insert("FlowDefinition".into(), definition.into());
     map.insert(
         "Input".into(),
-        json_text(state.input.as_ref().unwrap_or(&json!({}))).into(),
+        json_text(state.input().unwrap_or(&json!({}))).into(),
     );
-    insert_some(&mut map, "Output", state.output.as_ref().map(json_text));
-    map.insert("Status".into(), status(state.status).into());
-    insert_some(&mut map, "RoleArn", state.info.role_arn.clone());
+    insert_some(&mut map, "Output", state.output().map(json_text));
+    map.insert("Status".into(), status(state.status()).into());
+    insert_some(&mut map, "RoleArn", state.info().role_arn.clone());
     map.insert(
         "StartedTime".into(),
-        time(state.started_at.unwrap_or(execution.created_at)).into(),
+        time(state.started_at().unwrap_or(execution.created_at)).into(),
     );
-    insert_some(&mut map, "StoppedTime", state.stopped_at.map(time));
+    insert_some(&mut map, "StoppedTime", state.stopped_at().map(time));
     if let Some(environment) = flow.attributes.get("Environment") {
         map.insert("Environment".into(), environment.clone());
     }
@@ -168,11 +168,37 @@ fn json_text(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use sluice_engine::{EventId, EventType};
+    use sluice_ir::StateName;
+
     use super::*;
 
     #[test]
     fn times_have_milliseconds_and_z() {
         assert_eq!(time(1_546_304_461_001), "2019-01-01T01:01:01.001Z");
         assert_eq!(time(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn renders_cloudflow_field_names_and_a_string_detail() {
+        let event = HistoryEvent {
+            id: EventId(4),
+            schedule_id: Some(EventId(3)),
+            step: Some(StateName::new("Task1")),
+            time: 1_700_000_000_007,
+            kind: EventType::TaskSucceeded,
+            detail: json!({"output": {"a": 1}}),
+        };
+        assert_eq!(
+            history_event(&event),
+            json!({
+                "EventId": 4,
+                "ScheduleEventId": 3,
+                "StepName": "Task1",
+                "Time": "2023-11-14T22:13:20.007Z",
+                "Type": "TaskSucceeded",
+                "EventDetail": "{\"output\":{\"a\":1}}",
+            })
+        );
     }
 }

@@ -41,6 +41,9 @@ macro_rules! requests {
             /// Every action's wire name, in the order of spec §2.1.
             pub const ACTIONS: &[&str] = &[$(stringify!($action)),+];
 
+            /// Every action's permission (`fnf:StopExecution`), in the same order.
+            pub const PERMISSIONS: &[&str] = &[$(concat!("fnf:", stringify!($action))),+];
+
             fn decode_action(action: &str, p: &Params) -> Result<Request, CloudFlowError> {
                 match action {
                     $(stringify!($action) => $action::from_params(p).map(Request::$action),)+
@@ -56,7 +59,7 @@ macro_rules! requests {
             }
 
             /// The permission a key needs for this request (`fnf:StopExecution`).
-            pub fn action(&self) -> &'static str {
+            pub fn permission(&self) -> &'static str {
                 match self {
                     $(Request::$action(_) => concat!("fnf:", stringify!($action)),)+
                 }

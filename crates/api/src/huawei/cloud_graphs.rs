@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use axum::http::Method;
 use jiff::Timestamp;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
@@ -16,50 +18,289 @@ use sluice_service::{
 };
 use sluice_store::{
     ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionRecord, ExecutionSummary, FlowQuery,
-    FlowRecord, NameMatch, Page,
+    FlowRecord, NameMatch,
 };
 
-use super::{ErrorShape, HuaweiError, Reply, Routed};
+use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
 const REGION: &str = "local";
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 1000;
 
-pub async fn handle(
+/// What a v1.0 request asks, typed. Each variant carries the permission a key needs for it
+/// ([`Action`]). Graphs and executions are named by URN, as sent.
+#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
+pub enum Call {
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:create"))]
+    CreateGraph {
+        name: String,
+        definition: String,
+        description: String,
+    },
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:list"))]
+    ListGraphs {
+        page: Page,
+        name: Option<String>,
+        urn: Option<String>,
+    },
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:get"))]
+    ShowGraph { graph: String },
+    /// `graph_detail`: the definition an execution runs.
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:get"))]
+    ExecutionGraph { execution: String },
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:update"))]
+    UpdateGraph { graph: String, definition: String },
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:delete"))]
+    DeleteGraph { graph: String },
+    /// `executions/action` with `start` or `test_start`.
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:start"))]
+    StartExecution {
+        graph: String,
+        name: Option<String>,
+        input: Option<String>,
+    },
+    /// `executions/action` with `stop`.
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:stop"))]
+    StopExecution { graph: String, execution: String },
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:listExecutions"))]
+    ListExecutions {
+        graph: String,
+        page: Page,
+        name: Option<String>,
+        urn: Option<String>,
+    },
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:getExecution"))]
+    ShowExecution { execution: String },
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:getExecution"))]
+    History { execution: String, page: Page },
+    /// `event_test`: an event for the execution's waiting EVENT state.
+    #[strum_discriminants(strum(serialize = "functiongraph:graph:event"))]
+    Event {
+        graph: String,
+        execution: String,
+        payload: String,
+    },
+}
+
+impl Call {
+    /// The permission a key needs for this call (`functiongraph:graph:stop`).
+    pub fn permission(&self) -> &'static str {
+        Action::from(self).into()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateBody {
+    #[serde(default)]
+    graph_name: Option<String>,
+    /// The workflow definition, as a JSON string.
+    #[serde(default)]
+    definition: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateBody {
+    #[serde(default)]
+    info_type: Option<String>,
+    #[serde(default)]
+    info: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ActionBody {
+    #[serde(default)]
+    action_type: Option<String>,
+    #[serde(default)]
+    executions: ActionExecutions,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ActionExecutions {
+    #[serde(default)]
+    execution_name: Option<String>,
+    /// The execution's input, as a JSON string.
+    #[serde(default)]
+    input: Option<String>,
+    #[serde(default)]
+    execution_urn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventBody {
+    #[serde(default)]
+    input: Option<EventInput>,
+}
+
+/// An event's input: JSON text, or JSON itself.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum EventInput {
+    Text(String),
+    Json(Value),
+}
+
+/// Decodes a v1.0 request: the route, its query and its body, checked and typed.
+pub fn decode(request: &Routed<'_>) -> Result<Call, HuaweiError> {
+    decode_call(request).map_err(error)
+}
+
+fn decode_call(request: &Routed<'_>) -> V1Result<Call> {
+    let m = request.method;
+    let owned = |s: &str| s.to_string();
+    let call = match request.rest().as_slice() {
+        [] if m == Method::POST => {
+            let body: CreateBody = json_body(request)?;
+            Call::CreateGraph {
+                name: body
+                    .graph_name
+                    .ok_or_else(|| invalid("graph_name is required"))?,
+                definition: body.definition.ok_or_else(|| {
+                    invalid("definition must be the workflow definition as a JSON string")
+                })?,
+                description: body.description.unwrap_or_default(),
+            }
+        }
+        [] if m == Method::GET => Call::ListGraphs {
+            page: page(request)?,
+            name: request.query_param("name").map(owned),
+            urn: request.query_param("graph_urn").map(owned),
+        },
+        ["graph_detail", execution] if m == Method::GET => Call::ExecutionGraph {
+            execution: owned(execution),
+        },
+        ["executions", execution] if m == Method::GET => Call::ShowExecution {
+            execution: owned(execution),
+        },
+        ["executions", execution, "history"] if m == Method::GET => Call::History {
+            execution: owned(execution),
+            page: page(request)?,
+        },
+        [graph] if m == Method::GET => Call::ShowGraph {
+            graph: owned(graph),
+        },
+        [graph] if m == Method::PUT => {
+            let body: UpdateBody = json_body(request)?;
+            if body.info_type.as_deref() != Some("definition") {
+                return Err(invalid("info_type must be \"definition\""));
+            }
+            Call::UpdateGraph {
+                graph: owned(graph),
+                definition: body
+                    .info
+                    .ok_or_else(|| invalid("info must be the definition as a JSON string"))?,
+            }
+        }
+        [graph] if m == Method::DELETE => Call::DeleteGraph {
+            graph: owned(graph),
+        },
+        [graph, "executions", "action"] if m == Method::POST => action(graph, request)?,
+        [graph, "executions"] if m == Method::GET => Call::ListExecutions {
+            graph: owned(graph),
+            page: page(request)?,
+            name: request.query_param("name").map(owned),
+            urn: request.query_param("execution_urn").map(owned),
+        },
+        [graph, "executions", execution, "event_test"] if m == Method::POST => {
+            let body: EventBody = json_body(request)?;
+            Call::Event {
+                graph: owned(graph),
+                execution: owned(execution),
+                payload: match body.input {
+                    Some(EventInput::Text(text)) => text,
+                    Some(EventInput::Json(json)) => json.to_string(),
+                    None => "{}".to_string(),
+                },
+            }
+        }
+        _ => return Err(V1Error::Code(404, "FGS.0010", "no such resource".into())),
+    };
+    Ok(call)
+}
+
+/// `executions/action`: `start`, `test_start` or `stop`.
+fn action(graph: &str, request: &Routed<'_>) -> V1Result<Call> {
+    let body: ActionBody = json_body(request)?;
+    let executions = body.executions;
+    match body.action_type.as_deref() {
+        Some("start" | "test_start") => {
+            let input = match executions.input {
+                None => None,
+                Some(text) => {
+                    let parsed: Value = serde_json::from_str(&text).map_err(|_| {
+                        V1Error::Code(400, "FGS.2008", "input is not valid JSON".into())
+                    })?;
+                    Some(parsed.to_string())
+                }
+            };
+            Ok(Call::StartExecution {
+                graph: graph.to_string(),
+                name: executions.execution_name,
+                input,
+            })
+        }
+        Some("stop") => Ok(Call::StopExecution {
+            graph: graph.to_string(),
+            execution: executions
+                .execution_urn
+                .ok_or_else(|| invalid("executions.execution_urn is required"))?,
+        }),
+        other => Err(V1Error::Code(
+            400,
+            "FGS.2006",
+            format!("action_type {other:?} is not start, test_start or stop"),
+        )),
+    }
+}
+
+/// Runs a decoded request for `caller`, whose key may make it.
+pub async fn run(
     service: &Arc<Service>,
     caller: &Caller,
     project: &str,
-    request: &Routed<'_>,
+    call: Call,
 ) -> Result<Reply, HuaweiError> {
     let graphs = Graphs {
         service,
         caller,
         project,
     };
-    let m = request.method;
-    let reply = match request.rest().as_slice() {
-        [] if m == Method::POST => graphs.create(request).await,
-        [] if m == Method::GET => graphs.list(request).await,
-        ["graph_detail", execution] if m == Method::GET => graphs.execution_graph(execution).await,
-        ["executions", execution] if m == Method::GET => graphs.show_execution(execution).await,
-        ["executions", execution, "history"] if m == Method::GET => {
-            graphs.history(execution, request).await
+    let reply = match call {
+        Call::CreateGraph {
+            name,
+            definition,
+            description,
+        } => graphs.create(name, definition, description).await,
+        Call::ListGraphs { page, name, urn } => {
+            graphs.list(page, name.as_deref(), urn.as_deref()).await
         }
-        [graph] if m == Method::GET => graphs.show(graph).await,
-        [graph] if m == Method::PUT => graphs.update(graph, request).await,
-        [graph] if m == Method::DELETE => graphs.delete(graph).await,
-        [graph, "executions", "action"] if m == Method::POST => graphs.action(graph, request).await,
-        [graph, "executions"] if m == Method::GET => graphs.executions(graph, request).await,
-        [graph, "executions", execution, "event_test"] if m == Method::POST => {
-            graphs.event(graph, execution, request).await
-        }
-        _ => Err(V1Error::Code(404, "FGS.0010", "no such resource".into())),
+        Call::ShowGraph { graph } => graphs.show(&graph).await,
+        Call::ExecutionGraph { execution } => graphs.execution_graph(&execution).await,
+        Call::UpdateGraph { graph, definition } => graphs.update(&graph, definition).await,
+        Call::DeleteGraph { graph } => graphs.delete(&graph).await,
+        Call::StartExecution { graph, name, input } => graphs.start(&graph, name, input).await,
+        Call::StopExecution { graph, execution } => graphs.stop(&graph, &execution).await,
+        Call::ListExecutions {
+            graph,
+            page,
+            name,
+            urn,
+        } => graphs.executions(&graph, page, name, urn.as_deref()).await,
+        Call::ShowExecution { execution } => graphs.show_execution(&execution).await,
+        Call::History { execution, page } => graphs.history(&execution, page).await,
+        Call::Event {
+            graph,
+            execution,
+            payload,
+        } => graphs.event(&graph, &execution, payload).await,
     };
     reply.map_err(error)
 }
 
-enum V1Error {
+pub(super) enum V1Error {
     /// A code of the v1.0 table with its status and message.
     Code(u16, &'static str, String),
     Service(ServiceError),
@@ -80,21 +321,17 @@ struct Graphs<'a> {
 }
 
 impl Graphs<'_> {
-    async fn create(&self, request: &Routed<'_>) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:create")?;
-        let body = json_body(request)?;
-        let name = body["graph_name"]
-            .as_str()
-            .ok_or_else(|| invalid("graph_name is required"))?;
-        let definition = body["definition"].as_str().ok_or_else(|| {
-            invalid("definition must be the workflow definition as a JSON string")
-        })?;
+    async fn create(
+        &self,
+        name: String,
+        definition: String,
+        description: String,
+    ) -> V1Result<Reply> {
         let spec = FlowSpec {
-            name: name.to_string(),
-            definition: definition.to_string(),
+            name,
+            definition,
             dialect: Dialect::FunctionGraphV1,
-            description: body["description"].as_str().unwrap_or_default().to_string(),
+            description,
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: Value::Null,
@@ -107,28 +344,24 @@ impl Graphs<'_> {
         })))
     }
 
-    async fn list(&self, request: &Routed<'_>) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:list")?;
-        let (start, limit) = page(request)?;
-        let contains = request.query_param("name");
-        let query = match request.query_param("graph_urn") {
+    async fn list(&self, page: Page, name: Option<&str>, urn: Option<&str>) -> V1Result<Reply> {
+        let selected = match urn {
             // A URN names one graph, whose name must hold what `name` asks for too.
             Some(urn) => match self.graph_of_urn(urn) {
-                Some(graph) if contains.is_none_or(|n| graph.contains(n)) => {
+                Some(graph) if name.is_none_or(|n| graph.contains(n)) => {
                     Some(NameMatch::Exact(graph.to_string()))
                 }
                 _ => return Ok(Reply::ok(json!({"count": 0, "graphs": []}))),
             },
-            None => contains.map(|n| NameMatch::Contains(n.to_string())),
+            None => name.map(|n| NameMatch::Contains(n.to_string())),
         };
         let query = FlowQuery {
-            name: query,
+            name: selected,
             ..FlowQuery::all(&self.caller.tenant)
         };
         let flows = self
             .service
-            .flow_page(self.caller, &query, Page::offset(start - 1, limit))
+            .flow_page(self.caller, &query, page.store_page())
             .await?;
         let listed: Vec<Value> = flows
             .items
@@ -141,8 +374,6 @@ impl Graphs<'_> {
     }
 
     async fn show(&self, urn: &str) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:get")?;
         let flow = self.graph(urn).await?;
         Ok(Reply::ok(json!({
             "name": flow.name.as_str(),
@@ -152,19 +383,10 @@ impl Graphs<'_> {
         })))
     }
 
-    async fn update(&self, urn: &str, request: &Routed<'_>) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:update")?;
+    async fn update(&self, urn: &str, definition: String) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
-        let body = json_body(request)?;
-        if body["info_type"].as_str() != Some("definition") {
-            return Err(invalid("info_type must be \"definition\""));
-        }
-        let info = body["info"]
-            .as_str()
-            .ok_or_else(|| invalid("info must be the definition as a JSON string"))?;
         let changes = FlowChanges {
-            definition: Some(info.to_string()),
+            definition: Some(definition),
             ..Default::default()
         };
         let flow = self
@@ -178,8 +400,6 @@ impl Graphs<'_> {
     }
 
     async fn delete(&self, urn: &str) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:delete")?;
         let flow = self.graph(urn).await?;
         self.service
             .delete_flow(self.caller, flow.name.as_str())
@@ -187,92 +407,62 @@ impl Graphs<'_> {
         Ok(Reply::empty(204))
     }
 
-    /// `executions/action`: `start`, `test_start` or `stop`.
-    async fn action(&self, urn: &str, request: &Routed<'_>) -> V1Result<Reply> {
+    async fn start(
+        &self,
+        urn: &str,
+        name: Option<String>,
+        input: Option<String>,
+    ) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
-        let body = json_body(request)?;
-        let executions = &body["executions"];
-        match body["action_type"].as_str() {
-            Some("start" | "test_start") => {
-                self.service
-                    .authorize(self.caller, "functiongraph:graph:start")?;
-                let name = executions["execution_name"].as_str().map(str::to_string);
-                let input = match &executions["input"] {
-                    Value::Null => None,
-                    Value::String(text) => {
-                        let parsed: Value = serde_json::from_str(text).map_err(|_| {
-                            V1Error::Code(400, "FGS.2008", "input is not valid JSON".into())
-                        })?;
-                        Some(parsed.to_string())
-                    }
-                    _ => {
-                        return Err(V1Error::Code(
-                            400,
-                            "FGS.2008",
-                            "input must be a JSON string".into(),
-                        ));
-                    }
-                };
-                let start = StartRequest {
-                    flow: flow.name.to_string(),
-                    name,
-                    input,
-                };
-                let (_, execution) = self.service.start_execution(self.caller, start).await?;
-                Ok(Reply::ok(json!({
-                    "execution_urn": self.execution_urn(&flow, &execution.summary()),
-                    "started_at": time(execution.state.started_at.unwrap_or(execution.created_at)),
-                })))
-            }
-            Some("stop") => {
-                self.service
-                    .authorize(self.caller, "functiongraph:graph:stop")?;
-                let urn = executions["execution_urn"]
-                    .as_str()
-                    .ok_or_else(|| invalid("executions.execution_urn is required"))?;
-                let (graph, name) = parse_execution_urn(urn)?;
-                if graph != flow.name.as_str() {
-                    return Err(V1Error::Code(
-                        404,
-                        "FGS.2002",
-                        "the execution does not exist".into(),
-                    ));
-                }
-                let (_, stopped) = self
-                    .service
-                    .stop_execution(
-                        self.caller,
-                        graph,
-                        name,
-                        Some("Aborted".into()),
-                        Some("stopped through the cloud_graphs API".into()),
-                    )
-                    .await?;
-                Ok(Reply::ok(json!({
-                    "stopped_at": time(stopped.state.stopped_at.unwrap_or_default()),
-                })))
-            }
-            other => Err(V1Error::Code(
-                400,
-                "FGS.2006",
-                format!("action_type {other:?} is not start, test_start or stop"),
-            )),
-        }
+        let start = StartRequest {
+            flow: flow.name.to_string(),
+            name,
+            input,
+            qualifier: None,
+        };
+        let (_, execution) = self.service.start_execution(self.caller, start).await?;
+        Ok(Reply::ok(json!({
+            "execution_urn": self.execution_urn(&flow, &execution.summary()),
+            "started_at": time(execution.state.started_at().unwrap_or(execution.created_at)),
+        })))
     }
 
-    async fn executions(&self, urn: &str, request: &Routed<'_>) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:listExecutions")?;
+    async fn stop(&self, urn: &str, execution_urn: &str) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
-        let (start, limit) = page(request)?;
+        let name = execution_of(&flow, execution_urn)?;
+        let (_, stopped) = self
+            .service
+            .stop_execution(
+                self.caller,
+                flow.name.as_str(),
+                name,
+                Some("Aborted".into()),
+                Some("stopped through the cloud_graphs API".into()),
+            )
+            .await?;
+        Ok(Reply::ok(json!({
+            "stopped_at": time(stopped.state.stopped_at().unwrap_or_default()),
+        })))
+    }
+
+    async fn executions(
+        &self,
+        urn: &str,
+        page: Page,
+        name: Option<String>,
+        wanted: Option<&str>,
+    ) -> V1Result<Reply> {
+        let flow = self.graph(urn).await?;
         let filter = ExecutionFilter {
-            name_prefix: request.query_param("name").map(str::to_string),
+            name_prefix: name,
             ..Default::default()
         };
-        if let Some(wanted) = request.query_param("execution_urn") {
+        if let Some(wanted) = wanted {
             // A URN names one execution, which must hold what `name` asks for too.
             let found = match self.execution(wanted).await {
-                Ok((of, e)) if of.id == flow.id && filter_admits(&filter, &e) && start == 1 => {
+                Ok((of, e))
+                    if of.id == flow.id && filter_admits(&filter, &e) && page.offset == 0 =>
+                {
                     vec![self.execution_brief(&flow, &e.summary())]
                 }
                 _ => Vec::new(),
@@ -284,7 +474,7 @@ impl Graphs<'_> {
         let query = ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter);
         let runs = self
             .service
-            .execution_page(self.caller, &query, Page::offset(start - 1, limit))
+            .execution_page(self.caller, &query, page.store_page())
             .await?;
         let listed: Vec<Value> = runs
             .items
@@ -297,8 +487,6 @@ impl Graphs<'_> {
     }
 
     async fn show_execution(&self, urn: &str) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:getExecution")?;
         let (flow, execution) = self.execution(urn).await?;
         let history = self.service.full_history(self.caller, &execution).await?;
         let runs = step_runs(&history);
@@ -308,30 +496,29 @@ impl Graphs<'_> {
         info["execution_state"] = info["execution_status"].clone();
         info["start_state"] = json!(start_state(&definition));
         info["isTest"] = json!(false);
-        info["input"] = json!(execution.state.input.as_ref().map(Value::to_string));
-        if let Some(output) = &execution.state.output {
+        info["input"] = json!(execution.state.input().map(Value::to_string));
+        if let Some(output) = execution.state.output() {
             info["output"] = json!(output.to_string());
         }
         info["state_map"] = state_map(&definition, &execution, &runs);
         Ok(Reply::ok(json!({"execution_info": info})))
     }
 
-    async fn history(&self, urn: &str, request: &Routed<'_>) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:getExecution")?;
+    async fn history(&self, urn: &str, page: Page) -> V1Result<Reply> {
         let (_, execution) = self.execution(urn).await?;
-        let (start, limit) = page(request)?;
         let history = self.service.full_history(self.caller, &execution).await?;
         let entries = history_entries(&execution, &step_runs(&history));
         let count = entries.len();
-        let listed: Vec<Value> = entries.into_iter().skip(start - 1).take(limit).collect();
+        let listed: Vec<Value> = entries
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .collect();
         Ok(Reply::ok(json!({"count": count, "state_history": listed})))
     }
 
     /// The definition the execution runs.
     async fn execution_graph(&self, urn: &str) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:get")?;
         let (flow, execution) = self.execution(urn).await?;
         let text = self.service.execution_definition(&flow, &execution).await?;
         Ok(Reply::ok(json!({
@@ -343,27 +530,12 @@ impl Graphs<'_> {
     }
 
     /// `event_test`: the event reaches the execution's waiting EVENT state.
-    async fn event(&self, urn: &str, execution_urn: &str, request: &Routed<'_>) -> V1Result<Reply> {
-        self.service
-            .authorize(self.caller, "functiongraph:graph:event")?;
+    async fn event(&self, urn: &str, execution_urn: &str, payload: String) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
-        let (graph, name) = parse_execution_urn(execution_urn)?;
-        if graph != flow.name.as_str() {
-            return Err(V1Error::Code(
-                404,
-                "FGS.2002",
-                "the execution does not exist".into(),
-            ));
-        }
-        let body = json_body(request)?;
-        let payload = match &body["input"] {
-            Value::String(text) => text.clone(),
-            Value::Null => "{}".to_string(),
-            other => other.to_string(),
-        };
+        let name = execution_of(&flow, execution_urn)?;
         let state = self
             .service
-            .deliver_event(self.caller, graph, name, payload)
+            .deliver_event(self.caller, flow.name.as_str(), name, payload)
             .await?;
         Ok(Reply::ok(
             json!({"response": format!("the event reached state {state}")}),
@@ -442,6 +614,18 @@ fn filter_admits(filter: &ExecutionFilter, execution: &ExecutionRecord) -> bool 
         .is_none_or(|p| execution.name.as_str().starts_with(p))
 }
 
+/// The name of the execution an execution URN names, if it is one of `flow`'s.
+fn execution_of<'u>(flow: &FlowRecord, execution_urn: &'u str) -> V1Result<&'u str> {
+    match parse_execution_urn(execution_urn)? {
+        (graph, name) if graph == flow.name.as_str() => Ok(name),
+        _ => Err(V1Error::Code(
+            404,
+            "FGS.2002",
+            "the execution does not exist".into(),
+        )),
+    }
+}
+
 /// `(graph name, execution name)` of an execution URN.
 fn parse_execution_urn(urn: &str) -> V1Result<(&str, &str)> {
     match urn.split(':').collect::<Vec<_>>().as_slice() {
@@ -454,10 +638,16 @@ fn parse_execution_urn(urn: &str) -> V1Result<(&str, &str)> {
     }
 }
 
-fn json_body(request: &Routed<'_>) -> V1Result<Value> {
-    request
-        .json_body()
-        .map_err(|e| V1Error::Code(400, "FGS.0009", e))
+/// The body as a `T`: `FGS.0009` if it is not JSON, `FGS.0005` if it is not a `T`.
+fn json_body<T: DeserializeOwned>(request: &Routed<'_>) -> V1Result<T> {
+    request.json().map_err(|e| {
+        let code = if e.is_malformed() {
+            "FGS.0009"
+        } else {
+            "FGS.0005"
+        };
+        V1Error::Code(400, code, e.to_string())
+    })
 }
 
 fn invalid(message: &str) -> V1Error {
@@ -513,11 +703,11 @@ fn state_status(run: Option<&StepRun>, execution: &ExecutionRecord) -> &'static 
 
 /// `Execution Start`, a `State Start` / `State End` per step run, `Execution End`.
 fn history_entries(execution: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> {
-    let started = execution.state.started_at.unwrap_or(execution.created_at);
+    let started = execution.state.started_at().unwrap_or(execution.created_at);
     let mut entries = vec![json!({
         "type": "Execution Start",
         "execution_name": execution.name.as_str(),
-        "input": execution.state.input.as_ref().map(Value::to_string),
+        "input": execution.state.input().map(Value::to_string),
         "started_at": time(started),
     })];
     for run in runs {
@@ -537,11 +727,11 @@ fn history_entries(execution: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> 
             }));
         }
     }
-    if let Some(stopped) = execution.state.stopped_at {
+    if let Some(stopped) = execution.state.stopped_at() {
         entries.push(json!({
             "type": "Execution End",
             "execution_name": execution.name.as_str(),
-            "output": execution.state.output.as_ref().map(Value::to_string),
+            "output": execution.state.output().map(Value::to_string),
             "status": status(execution.status()),
             "stopped_at": time(stopped),
         }));
@@ -568,16 +758,21 @@ fn time(ms: Millis) -> String {
 }
 
 /// `start` (1-based, default 1) and `limit` (1..=1000, default 10).
-fn page(request: &Routed<'_>) -> V1Result<(usize, usize)> {
+fn page(request: &Routed<'_>) -> V1Result<Page> {
     let start = request.number("start", 1, 1..=usize::MAX);
     let limit = request.number("limit", DEFAULT_LIMIT, 1..=MAX_LIMIT);
     start
-        .and_then(|s| limit.map(|l| (s, l)))
+        .and_then(|start| {
+            limit.map(|limit| Page {
+                offset: start - 1,
+                limit,
+            })
+        })
         .map_err(|e| invalid(&e))
 }
 
 /// The one mapping to the v1.0 `FGS.*` codes.
-fn error(e: V1Error) -> HuaweiError {
+pub(super) fn error(e: V1Error) -> HuaweiError {
     let (status, code, message) = match e {
         V1Error::Code(status, code, message) => (status, code, message),
         V1Error::Service(e) => {

@@ -12,18 +12,20 @@ use std::time::Duration;
 
 use axum::http::Method;
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
-    Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError, StartRequest,
-    StepRun, StepStatus, step_runs,
+    Cadence, Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError,
+    StartRequest, StepRun, StepStatus, step_runs,
 };
 use sluice_store::{
     ExecutionFilter, ExecutionMode, ExecutionOrder, ExecutionQuery, ExecutionRecord,
-    ExecutionSummary, FlowQuery, FlowRecord, FlowSelection, NameMatch, Page,
+    ExecutionSummary, FlowQuery, FlowRecord, FlowSelection, NameMatch,
 };
 
-use super::{ErrorShape, HuaweiError, Reply, Routed};
+use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
 const DEFAULT_WORKSPACE: &str = "default";
@@ -39,39 +41,211 @@ const DEFAULT_LIMIT: usize = 10;
 const INSTANCE_RUNS: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
-pub async fn handle(
+/// A DataArts request, decoded: the workspace it addresses (the `workspace` header) and what
+/// it asks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub workspace: String,
+    pub call: Call,
+}
+
+/// What a DataArts request asks, typed. Each variant carries the permission a key needs for
+/// it ([`Action`]).
+#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
+pub enum Call {
+    #[strum_discriminants(strum(serialize = "dlf:job:create"))]
+    CreateJob(JobInfo),
+    #[strum_discriminants(strum(serialize = "dlf:job:list"))]
+    ListJobs { page: Page, name: Option<String> },
+    #[strum_discriminants(strum(serialize = "dlf:job:get"))]
+    ShowJob { job: String },
+    #[strum_discriminants(strum(serialize = "dlf:job:update"))]
+    UpdateJob { job: String, info: JobInfo },
+    #[strum_discriminants(strum(serialize = "dlf:job:delete"))]
+    DeleteJob { job: String },
+    /// Starts the job's scheduling.
+    #[strum_discriminants(strum(serialize = "dlf:job:start"))]
+    StartJob { job: String },
+    /// Stops the job's scheduling.
+    #[strum_discriminants(strum(serialize = "dlf:job:stop"))]
+    StopJob { job: String },
+    #[strum_discriminants(strum(serialize = "dlf:job:run"))]
+    RunJob {
+        job: String,
+        params: Option<Vec<JobParam>>,
+    },
+    #[strum_discriminants(strum(serialize = "dlf:instance:list"))]
+    ListInstances(InstanceQuery),
+    #[strum_discriminants(strum(serialize = "dlf:instance:get"))]
+    ShowInstance { job: String, instance: String },
+    #[strum_discriminants(strum(serialize = "dlf:instance:stop"))]
+    StopInstance { job: String, instance: String },
+    #[strum_discriminants(strum(serialize = "dlf:instance:restart"))]
+    RerunInstance { job: String, instance: String },
+}
+
+impl Call {
+    /// The permission a key needs for this call (`dlf:job:create`).
+    pub fn permission(&self) -> &'static str {
+        Action::from(self).into()
+    }
+}
+
+/// A `JobInfo` body: the document as sent (it is the job's definition) and what this dialect
+/// reads of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobInfo {
+    pub name: String,
+    pub description: String,
+    /// The sluice cadence of `schedule.cron`, when the job has one; checked when decoded.
+    pub cadence: Option<String>,
+    pub document: Value,
+}
+
+/// The fields of `JobInfo` this dialect reads (spec §2.2); the rest is the language's.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobInfoFields {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    schedule: Option<ScheduleFields>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ScheduleFields {
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    cron: Option<CronFields>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CronFields {
+    #[serde(default)]
+    expression: Option<String>,
+    #[serde(default)]
+    expression_time_zone: Option<String>,
+    #[serde(default)]
+    start_time: Option<String>,
+    #[serde(default)]
+    end_time: Option<String>,
+}
+
+/// A `jobParams` entry of `run-immediate` (spec §2.2 `JobParam`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct JobParam {
+    pub name: String,
+    pub value: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RunBody {
+    #[serde(default)]
+    job_params: Option<Vec<JobParam>>,
+}
+
+/// The filters of an instance listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceQuery {
+    pub page: Page,
+    pub status: Option<String>,
+    pub job_name: Option<String>,
+    pub precise: bool,
+    pub min_plan_time: Option<Millis>,
+    pub max_plan_time: Option<Millis>,
+}
+
+/// Decodes a DataArts request: the route, its query and its body, checked and typed.
+pub fn decode(request: &Routed<'_>) -> Result<Request, HuaweiError> {
+    let workspace = request
+        .header("workspace")
+        .unwrap_or(DEFAULT_WORKSPACE)
+        .to_string();
+    let call = decode_call(request).map_err(error)?;
+    Ok(Request { workspace, call })
+}
+
+fn decode_call(request: &Routed<'_>) -> JobResult<Call> {
+    let m = request.method;
+    let owned = |s: &str| s.to_string();
+    let call = match request.rest().as_slice() {
+        [] if m == Method::POST => Call::CreateJob(job_info(request)?),
+        [] if m == Method::GET => Call::ListJobs {
+            page: request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?,
+            name: request.query_param("jobName").map(owned),
+        },
+        ["instances", "detail"] if m == Method::GET => Call::ListInstances(InstanceQuery {
+            page: request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?,
+            status: request.query_param("status").map(owned),
+            job_name: request.query_param("jobName").map(owned),
+            precise: request.query_param("preciseQuery") == Some("true"),
+            min_plan_time: millis_param(request, "minPlanTime")?,
+            max_plan_time: millis_param(request, "maxPlanTime")?,
+        }),
+        [job] if m == Method::GET => Call::ShowJob { job: owned(job) },
+        [job] if m == Method::PUT => Call::UpdateJob {
+            job: owned(job),
+            info: job_info(request)?,
+        },
+        [job] if m == Method::DELETE => Call::DeleteJob { job: owned(job) },
+        [job, "start"] if m == Method::POST => Call::StartJob { job: owned(job) },
+        [job, "stop"] if m == Method::POST => Call::StopJob { job: owned(job) },
+        [job, "run-immediate"] if m == Method::POST => {
+            let body: RunBody = request.json().map_err(ServiceError::from)?;
+            Call::RunJob {
+                job: owned(job),
+                params: body.job_params,
+            }
+        }
+        [job, "instances", id] if m == Method::GET => Call::ShowInstance {
+            job: owned(job),
+            instance: owned(id),
+        },
+        [job, "instances", id, "stop"] if m == Method::POST => Call::StopInstance {
+            job: owned(job),
+            instance: owned(id),
+        },
+        [job, "instances", id, "restart"] if m == Method::POST => Call::RerunInstance {
+            job: owned(job),
+            instance: owned(id),
+        },
+        _ => return Err(JobError::NoSuchResource),
+    };
+    Ok(call)
+}
+
+/// Runs a decoded request for `caller`, whose key may make it.
+pub async fn run(
     service: &Arc<Service>,
     caller: &Caller,
-    request: &Routed<'_>,
+    request: Request,
 ) -> Result<Reply, HuaweiError> {
-    let workspace = request.header("workspace").unwrap_or(DEFAULT_WORKSPACE);
     let jobs = Jobs {
         service,
         caller,
-        workspace,
+        workspace: &request.workspace,
     };
-    let m = request.method;
-    let reply = match request.rest().as_slice() {
-        [] if m == Method::POST => jobs.create(request).await,
-        [] if m == Method::GET => jobs.list(request).await,
-        ["instances", "detail"] if m == Method::GET => jobs.instances(request).await,
-        [job] if m == Method::GET => jobs.show(job).await,
-        [job] if m == Method::PUT => jobs.update(job, request).await,
-        [job] if m == Method::DELETE => jobs.delete(job).await,
-        [job, "start"] if m == Method::POST => jobs.schedule(job, true).await,
-        [job, "stop"] if m == Method::POST => jobs.schedule(job, false).await,
-        [job, "run-immediate"] if m == Method::POST => jobs.run(job, request).await,
-        [job, "instances", id] if m == Method::GET => jobs.show_instance(job, id).await,
-        [job, "instances", id, "stop"] if m == Method::POST => jobs.stop_instance(job, id).await,
-        [job, "instances", id, "restart"] if m == Method::POST => jobs.rerun(job, id).await,
-        _ => {
-            return Err(HuaweiError::new(
-                SHAPE,
-                404,
-                "DLF.6241",
-                "The resource to be queried does not exist.",
-            ));
-        }
+    let reply = match request.call {
+        Call::CreateJob(info) => jobs.create(info).await,
+        Call::ListJobs { page, name } => jobs.list(page, name.as_deref()).await,
+        Call::ListInstances(query) => jobs.instances(&query).await,
+        Call::ShowJob { job } => jobs.show(&job).await,
+        Call::UpdateJob { job, info } => jobs.update(&job, info).await,
+        Call::DeleteJob { job } => jobs.delete(&job).await,
+        Call::StartJob { job } => jobs.schedule(&job, true).await,
+        Call::StopJob { job } => jobs.schedule(&job, false).await,
+        Call::RunJob { job, params } => jobs.run(&job, params).await,
+        Call::ShowInstance { job, instance } => jobs.show_instance(&job, &instance).await,
+        Call::StopInstance { job, instance } => jobs.stop_instance(&job, &instance).await,
+        Call::RerunInstance { job, instance } => jobs.rerun(&job, &instance).await,
     };
     reply.map_err(error)
 }
@@ -87,10 +261,17 @@ pub fn foreign_project(project: &str) -> HuaweiError {
 }
 
 /// Why a DataArts call failed beyond what the service says.
-enum JobError {
+pub(super) enum JobError {
+    NoSuchResource,
+    BlankName,
+    /// `schedule.cron` cannot be scheduled.
+    InvalidSchedule(String),
     JobNotFound(String),
     InstanceNotFound,
-    NotRunning { instance: String, status: String },
+    NotRunning {
+        instance: String,
+        status: String,
+    },
     Service(ServiceError),
 }
 
@@ -109,14 +290,12 @@ struct Jobs<'a> {
 }
 
 impl Jobs<'_> {
-    async fn create(&self, request: &Routed<'_>) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:job:create")?;
-        let (name, info) = job_info(request)?;
+    async fn create(&self, info: JobInfo) -> JobResult<Reply> {
         let spec = FlowSpec {
-            name,
-            definition: info.to_string(),
+            name: info.name,
+            definition: info.document.to_string(),
             dialect: Dialect::DataArts,
-            description: info["description"].as_str().unwrap_or_default().to_string(),
+            description: info.description,
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({ "workspace": self.workspace }),
@@ -126,19 +305,15 @@ impl Jobs<'_> {
         Ok(Reply::empty(204))
     }
 
-    async fn list(&self, request: &Routed<'_>) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:job:list")?;
-        let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
+    async fn list(&self, page: Page, name: Option<&str>) -> JobResult<Reply> {
         let query = FlowQuery {
-            name: request
-                .query_param("jobName")
-                .map(|n| NameMatch::Contains(n.to_string())),
+            name: name.map(|n| NameMatch::Contains(n.to_string())),
             tag: Some(self.workspace.to_string()),
             ..FlowQuery::all(&self.caller.tenant)
         };
         let jobs = self
             .service
-            .flow_page(self.caller, &query, Page::offset(offset, limit))
+            .flow_page(self.caller, &query, page.store_page())
             .await?;
         let mut listed = Vec::new();
         for flow in &jobs.items {
@@ -148,7 +323,6 @@ impl Jobs<'_> {
     }
 
     async fn show(&self, name: &str) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:job:get")?;
         let flow = self.job(name).await?;
         let mut body = definition(&flow);
         body["id"] = json!(flow.id.0);
@@ -157,18 +331,16 @@ impl Jobs<'_> {
         Ok(Reply::ok(body))
     }
 
-    async fn update(&self, name: &str, request: &Routed<'_>) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:job:update")?;
+    async fn update(&self, name: &str, info: JobInfo) -> JobResult<Reply> {
         let flow = self.job(name).await?;
-        let (written, info) = job_info(request)?;
-        if written != flow.name.as_str() || flow.dialect != Dialect::DataArts {
+        if info.name != flow.name.as_str() || flow.dialect != Dialect::DataArts {
             return Err(ServiceError::InvalidArgument(
                 "a job keeps its name, and only jobs created here are updated here".into(),
             )
             .into());
         }
         let changes = FlowChanges {
-            definition: Some(info.to_string()),
+            definition: Some(info.document.to_string()),
             ..Default::default()
         };
         self.service.update_flow(self.caller, name, changes).await?;
@@ -176,7 +348,6 @@ impl Jobs<'_> {
     }
 
     async fn delete(&self, name: &str) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:job:delete")?;
         self.job(name).await?;
         self.service.delete_flow(self.caller, name).await?;
         Ok(Reply::empty(204))
@@ -184,26 +355,16 @@ impl Jobs<'_> {
 
     /// Starts or stops the job's scheduling.
     async fn schedule(&self, name: &str, start: bool) -> JobResult<Reply> {
-        let action = if start {
-            "dlf:job:start"
-        } else {
-            "dlf:job:stop"
-        };
-        self.service.authorize(self.caller, action)?;
         let flow = self.job(name).await?;
-        let existing = self
-            .service
-            .describe_schedule(self.caller, name, SCHEDULE)
-            .await;
         if !start {
-            if existing.is_ok() {
-                self.service
-                    .delete_schedule(self.caller, name, SCHEDULE)
-                    .await?;
-            }
+            self.service
+                .remove_schedule(self.caller, name, SCHEDULE)
+                .await?;
             return Ok(Reply::empty(204));
         }
-        let cron = cadence_of(&definition(&flow))?;
+        let cron = cadence_of(&definition(&flow))?.ok_or_else(|| {
+            JobError::InvalidSchedule("the job has no schedule.cron.expression".into())
+        })?;
         let spec = ScheduleSpec {
             flow: name.to_string(),
             name: SCHEDULE.to_string(),
@@ -212,25 +373,21 @@ impl Jobs<'_> {
             description: Some("DataArts job scheduling".into()),
             enabled: Some(true),
         };
-        match existing {
-            Ok(_) => self.service.update_schedule(self.caller, spec).await?,
-            Err(_) => self.service.create_schedule(self.caller, spec).await?,
-        };
+        self.service.put_schedule(self.caller, spec).await?;
         Ok(Reply::empty(204))
     }
 
     /// `run-immediate`: a new instance, its id a number.
-    async fn run(&self, name: &str, request: &Routed<'_>) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:job:run")?;
+    async fn run(&self, name: &str, params: Option<Vec<JobParam>>) -> JobResult<Reply> {
         self.job(name).await?;
-        let params = request.json_body().map_err(ServiceError::InvalidArgument)?;
-        let input = json!({ "jobParams": params["jobParams"] });
+        let input = json!({ "jobParams": params });
         loop {
             let id = new_instance_id();
             let start = StartRequest {
                 flow: name.to_string(),
                 name: Some(format!("{MANUAL_PREFIX}{id}")),
                 input: Some(input.to_string()),
+                qualifier: None,
             };
             match self.service.start_execution(self.caller, start).await {
                 Ok(_) => return Ok(Reply::ok(json!({ "instanceId": id }))),
@@ -241,10 +398,8 @@ impl Jobs<'_> {
         }
     }
 
-    async fn instances(&self, request: &Routed<'_>) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:instance:list")?;
-        let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
-        let statuses = match request.query_param("status") {
+    async fn instances(&self, query: &InstanceQuery) -> JobResult<Reply> {
+        let statuses = match query.status.as_deref() {
             None => Vec::new(),
             Some(wanted) => match statuses_of(wanted) {
                 Some(statuses) => statuses,
@@ -252,12 +407,11 @@ impl Jobs<'_> {
                 None => return Ok(Reply::ok(json!({"total": 0, "instances": []}))),
             },
         };
-        let precise = request.query_param("preciseQuery") == Some("true");
-        let name = request.query_param("jobName").map(|w| match precise {
-            true => NameMatch::Exact(w.to_string()),
-            false => NameMatch::Contains(w.to_string()),
+        let name = query.job_name.as_ref().map(|w| match query.precise {
+            true => NameMatch::Exact(w.clone()),
+            false => NameMatch::Contains(w.clone()),
         });
-        let query = ExecutionQuery {
+        let runs = ExecutionQuery {
             tenant: self.caller.tenant.clone(),
             flows: FlowSelection::Live {
                 name,
@@ -265,21 +419,20 @@ impl Jobs<'_> {
             },
             statuses,
             name_prefix: None,
-            started_from: millis_param(request, "minPlanTime")?,
-            started_to: millis_param(request, "maxPlanTime")?,
+            started_from: query.min_plan_time,
+            started_to: query.max_plan_time,
             latest_runs: true,
             order: ExecutionOrder::Newest,
         };
         let runs = self
             .service
-            .execution_page(self.caller, &query, Page::offset(offset, limit))
+            .execution_page(self.caller, &runs, query.page.store_page())
             .await?;
         let listed: Vec<Value> = runs.items.iter().map(instance_summary).collect();
         Ok(Reply::ok(json!({"total": runs.total, "instances": listed})))
     }
 
     async fn show_instance(&self, name: &str, id: &str) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:instance:get")?;
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
         let history = self.service.full_history(self.caller, &run).await?;
@@ -292,7 +445,6 @@ impl Jobs<'_> {
 
     /// Stops a running instance: 204, or `DLF.0137` for an unknown one.
     async fn stop_instance(&self, name: &str, id: &str) -> JobResult<Reply> {
-        self.service.authorize(self.caller, "dlf:instance:stop")?;
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
         if run.status().is_terminal() {
@@ -324,8 +476,6 @@ impl Jobs<'_> {
     /// Reruns a finished instance (success, fail or manual-stop) from its first node, with
     /// the input it had.
     async fn rerun(&self, name: &str, id: &str) -> JobResult<Reply> {
-        self.service
-            .authorize(self.caller, "dlf:instance:restart")?;
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
         if !run.status().is_terminal() {
@@ -372,7 +522,11 @@ impl Jobs<'_> {
             };
             let runs = self
                 .service
-                .execution_page(self.caller, &query, Page::first(INSTANCE_RUNS))
+                .execution_page(
+                    self.caller,
+                    &query,
+                    sluice_store::Page::first(INSTANCE_RUNS),
+                )
                 .await?
                 .items;
             // Runs of other instances share the prefix (`i12` of `i123`); a run rerun before
@@ -417,15 +571,25 @@ impl Jobs<'_> {
     }
 }
 
-/// The `JobInfo` body: its name and the document as sent.
-fn job_info(request: &Routed<'_>) -> Result<(String, Value), ServiceError> {
-    let info = request.json_body().map_err(ServiceError::InvalidArgument)?;
-    let name = info["name"]
-        .as_str()
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| ServiceError::InvalidArgument("The job name cannot be left blank.".into()))?
-        .to_string();
-    Ok((name, info))
+/// A `JobInfo` body, its schedule checked: a job that could not be scheduled is refused when
+/// it is written, not when its scheduling starts.
+fn job_info(request: &Routed<'_>) -> JobResult<JobInfo> {
+    let document: Value = request.json().map_err(ServiceError::from)?;
+    let fields = JobInfoFields::deserialize(&document)
+        .map_err(|e| ServiceError::InvalidArgument(format!("the body is not a JobInfo: {e}")))?;
+    if fields.name.is_empty() {
+        return Err(JobError::BlankName);
+    }
+    let cadence = match &fields.schedule {
+        Some(schedule) => cadence(schedule)?,
+        None => None,
+    };
+    Ok(JobInfo {
+        name: fields.name,
+        description: fields.description.unwrap_or_default(),
+        cadence,
+        document,
+    })
 }
 
 fn definition(flow: &FlowRecord) -> Value {
@@ -441,54 +605,82 @@ fn workspace_of(flow: &FlowRecord) -> &str {
         .unwrap_or(DEFAULT_WORKSPACE)
 }
 
-/// The sluice cadence of a job's `schedule.cron`: `FROM=`/`UNTIL=` from `startTime` /
-/// `endTime`, `CRON_TZ=` from `expressionTimeZone` (`GMT+8` is the POSIX zone `Etc/GMT-8`).
-fn cadence_of(info: &Value) -> Result<String, ServiceError> {
-    let cron = &info["schedule"]["cron"];
-    let expression = cron["expression"].as_str().ok_or_else(|| {
-        ServiceError::InvalidArgument(
-            "The job scheduling parameter is invalid: schedule.cron.expression is required".into(),
-        )
-    })?;
+/// The cadence of a stored job's `schedule.cron`, if it has one.
+fn cadence_of(document: &Value) -> JobResult<Option<String>> {
+    let fields = JobInfoFields::deserialize(document)
+        .map_err(|e| JobError::InvalidSchedule(e.to_string()))?;
+    match &fields.schedule {
+        Some(schedule) => cadence(schedule),
+        None => Ok(None),
+    }
+}
+
+/// The sluice cadence of `schedule.cron` (`FROM=`/`UNTIL=` from `startTime` / `endTime`,
+/// `CRON_TZ=` from `expressionTimeZone`), checked as the scheduler will read it. A `CRON`
+/// schedule needs an expression; any other type without a `cron` has no cadence.
+fn cadence(schedule: &ScheduleFields) -> JobResult<Option<String>> {
+    let expression = schedule.cron.as_ref().and_then(|c| c.expression.as_deref());
+    let (Some(cron), Some(expression)) = (&schedule.cron, expression) else {
+        return match schedule.kind.as_deref() {
+            Some("CRON") => Err(JobError::InvalidSchedule(
+                "schedule.cron.expression is required".into(),
+            )),
+            _ => Ok(None),
+        };
+    };
     let mut cadence = String::new();
-    for (field, prefix) in [("startTime", "FROM="), ("endTime", "UNTIL=")] {
-        if let Some(text) = cron[field].as_str() {
-            let at = dataarts_time(text)?;
+    for (field, text, prefix) in [
+        ("startTime", &cron.start_time, "FROM="),
+        ("endTime", &cron.end_time, "UNTIL="),
+    ] {
+        if let Some(text) = text {
+            let at = dataarts_time(field, text)?;
             cadence.push_str(&format!("{prefix}{at} "));
         }
     }
-    if let Some(zone) = cron["expressionTimeZone"].as_str() {
-        cadence.push_str(&format!("CRON_TZ={} ", posix_zone(zone)));
+    if let Some(zone) = &cron.expression_time_zone {
+        cadence.push_str(&format!("CRON_TZ={} ", time_zone(zone)?));
     }
     cadence.push_str(expression);
-    Ok(cadence)
+    Cadence::parse(&cadence).map_err(JobError::InvalidSchedule)?;
+    Ok(Some(cadence))
 }
 
-/// `yyyy-MM-dd'T'HH:mm:ssZ` where the zone is `+08` or `+0800` or `Z`.
-fn dataarts_time(text: &str) -> Result<Timestamp, ServiceError> {
-    let normalised = match text.len() {
-        // 2018-10-22T23:59:59+08
-        22 => format!("{text}:00"),
-        // 2018-10-22T23:59:59+0800
-        24 => format!("{}:{}", &text[..22], &text[22..]),
-        _ => text.to_string(),
-    };
-    normalised.parse().map_err(|_| {
-        ServiceError::InvalidArgument(format!(
-            "The job scheduling parameter is invalid: {text:?} is not a time like 2018-10-22T23:59:59+08"
+/// `yyyy-MM-dd'T'HH:mm:ssZ`, the zone `+08`, `+0800`, `+08:00` or `Z`.
+fn dataarts_time(field: &str, text: &str) -> JobResult<Timestamp> {
+    text.parse().map_err(|_| {
+        JobError::InvalidSchedule(format!(
+            "{field} {text:?} is not a time like 2018-10-22T23:59:59+08"
         ))
     })
 }
 
-fn posix_zone(zone: &str) -> String {
-    match zone
+/// `expressionTimeZone` as a zone the scheduler reads: an IANA name as it is, and the
+/// `GMT+8` / `GMT+08:00` / `UTC-3:30` forms as the POSIX zone of that offset (whose sign
+/// POSIX writes the other way round: `GMT+8` is `GMT-8`).
+fn time_zone(zone: &str) -> JobResult<String> {
+    let invalid = || {
+        JobError::InvalidSchedule(format!(
+            "expressionTimeZone {zone:?} is neither a zone name like Asia/Shanghai nor an offset like GMT+08:00"
+        ))
+    };
+    if TimeZone::get(zone).is_ok() {
+        return Ok(zone.to_string());
+    }
+    let offset = zone
         .strip_prefix("GMT")
         .or_else(|| zone.strip_prefix("UTC"))
-    {
-        Some("") => "UTC".into(),
-        Some(offset) if offset.starts_with('+') => format!("Etc/GMT-{}", &offset[1..]),
-        Some(offset) if offset.starts_with('-') => format!("Etc/GMT+{}", &offset[1..]),
-        _ => zone.to_string(),
+        .ok_or_else(invalid)?;
+    let posix = if let Some(east) = offset.strip_prefix('+') {
+        format!("GMT-{east}")
+    } else if let Some(west) = offset.strip_prefix('-') {
+        format!("GMT+{west}")
+    } else {
+        return Err(invalid());
+    };
+    match TimeZone::posix(&posix) {
+        Ok(_) => Ok(posix),
+        Err(_) => Err(invalid()),
     }
 }
 
@@ -626,7 +818,7 @@ fn node_statuses(flow: &FlowRecord, run: &ExecutionRecord, runs: &[StepRun]) -> 
                 "endTime".into(),
                 latest
                     .and_then(|r| r.left_at)
-                    .or(run.state.stopped_at.filter(|_| latest.is_some()))
+                    .or(run.state.stopped_at().filter(|_| latest.is_some()))
                     .into(),
             );
             entry.insert("retryTimes".into(), retries.into());
@@ -647,8 +839,23 @@ fn millis_param(request: &Routed<'_>, name: &str) -> Result<Option<Millis>, Serv
 }
 
 /// The one mapping to DataArts codes (§2.4): every listed code is HTTP 400.
-fn error(e: JobError) -> HuaweiError {
+pub(super) fn error(e: JobError) -> HuaweiError {
     let (status, code, message) = match e {
+        JobError::NoSuchResource => (
+            404,
+            "DLF.6241",
+            "The resource to be queried does not exist.".to_string(),
+        ),
+        JobError::BlankName => (
+            400,
+            "DLF.3004",
+            "The job name cannot be left blank.".to_string(),
+        ),
+        JobError::InvalidSchedule(why) => (
+            400,
+            "DLF.3025",
+            format!("The job scheduling parameter is invalid: {why}"),
+        ),
         JobError::JobNotFound(name) => (400, "DLF.0100", format!("The job does not exist: {name}")),
         JobError::InstanceNotFound => (400, "DLF.0137", "Job instance does not exist.".to_string()),
         JobError::NotRunning { instance, status } => (
@@ -673,4 +880,129 @@ fn error(e: JobError) -> HuaweiError {
         }
     };
     HuaweiError::new(SHAPE, status, code, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+
+    use super::*;
+
+    fn create(body: &Value) -> Result<Request, HuaweiError> {
+        let headers = HeaderMap::new();
+        let body = body.to_string();
+        let routed = Routed {
+            method: &Method::POST,
+            rest: Vec::new(),
+            query: Vec::new(),
+            headers: &headers,
+            signed_headers: Vec::new(),
+            body: body.as_bytes(),
+        };
+        decode(&routed)
+    }
+
+    fn job(cron: Value) -> Value {
+        json!({"name": "j", "nodes": [], "schedule": {"type": "CRON", "cron": cron}})
+    }
+
+    fn cadence_of_created(cron: Value) -> Result<String, HuaweiError> {
+        match create(&job(cron))?.call {
+            Call::CreateJob(info) => Ok(info.cadence.expect("a cadence")),
+            other => panic!("not a create: {other:?}"),
+        }
+    }
+
+    fn refusal(cron: Value) -> (u16, String) {
+        let e = cadence_of_created(cron).expect_err("refused");
+        (e.status, e.code)
+    }
+
+    #[test]
+    fn a_start_time_that_is_not_a_time_is_refused_not_a_panic() {
+        for start in [
+            "2018-10-22T23:59:59+0éx",
+            "2018-10-22T23:59:59+0é",
+            "2018-éé",
+            "",
+        ] {
+            let cron = json!({"expression": "0 0 2 * * ?", "startTime": start});
+            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{start}");
+        }
+    }
+
+    #[test]
+    fn start_and_end_times_take_every_documented_zone_form() {
+        for start in [
+            "2018-10-22T23:59:59+08",
+            "2018-10-22T23:59:59+0800",
+            "2018-10-22T23:59:59+08:00",
+            "2018-10-22T15:59:59Z",
+        ] {
+            let cron = json!({"expression": "0 0 2 * * ?", "startTime": start, "endTime": start});
+            let cadence = cadence_of_created(cron).expect("accepted");
+            assert!(
+                cadence.starts_with("FROM=2018-10-22T15:59:59Z UNTIL=2018-10-22T15:59:59Z "),
+                "{start}: {cadence}"
+            );
+        }
+    }
+
+    #[test]
+    fn expression_time_zones_in_every_documented_form() {
+        const T0: Millis = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        // 02:00 local time, as the instant after T0 it first fires at.
+        let cases = [
+            ("GMT+08:00", T0 + 18 * 3_600_000),
+            ("GMT+8:00", T0 + 18 * 3_600_000),
+            ("GMT+8", T0 + 18 * 3_600_000),
+            ("UTC+08:00", T0 + 18 * 3_600_000),
+            ("Asia/Shanghai", T0 + 18 * 3_600_000),
+            ("GMT+05:30", T0 + 20 * 3_600_000 + 1_800_000),
+            ("GMT-03:00", T0 + 5 * 3_600_000),
+            ("GMT", T0 + 2 * 3_600_000),
+            ("UTC", T0 + 2 * 3_600_000),
+        ];
+        for (zone, first) in cases {
+            let cron = json!({"expression": "0 0 2 * * ?", "expressionTimeZone": zone});
+            let cadence = cadence_of_created(cron).expect(zone);
+            let parsed = Cadence::parse(&cadence).expect("the scheduler reads it");
+            assert_eq!(parsed.next_after(T0), Some(first), "{zone}: {cadence}");
+        }
+        for zone in [
+            "GMT+8x",
+            "GMT+99",
+            "Mars/Olympus",
+            "+08:00",
+            "GMT 8",
+            "GMT+é",
+        ] {
+            let cron = json!({"expression": "0 0 2 * * ?", "expressionTimeZone": zone});
+            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{zone}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_cron_is_refused_when_the_job_is_written() {
+        for expression in ["every day", "0 0 2 * *", "0 0 25 * * ?", "* * * * * ?"] {
+            let cron = json!({"expression": expression});
+            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{expression}");
+        }
+        let no_expression = json!({"name": "j", "schedule": {"type": "CRON", "cron": {}}});
+        assert_eq!(
+            create(&no_expression).expect_err("refused").code,
+            "DLF.3025"
+        );
+        let once = json!({"name": "j", "schedule": {"type": "EXECUTE_ONCE"}});
+        assert!(create(&once).is_ok());
+    }
+
+    #[test]
+    fn fields_of_the_wrong_type_are_refused_by_name() {
+        let e = create(&json!({"name": 5})).expect_err("refused");
+        assert_eq!((e.status, e.code.as_str()), (400, "DLF.3051"));
+        assert!(e.message.contains("string"), "{}", e.message);
+        let e = create(&json!({"nodes": []})).expect_err("refused");
+        assert_eq!(e.code, "DLF.3004");
+    }
 }

@@ -10,18 +10,19 @@ use std::sync::Arc;
 use axum::http::Method;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 use sluice_engine::{Millis, Status};
 use sluice_service::{
     CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, PeriodCounts, Service, ServiceError,
     StartRequest, StepRun, StepStatus, step_runs,
 };
 use sluice_store::{
-    ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionRecord, ExecutionSummary, FlowQuery,
-    FlowRecord, NameMatch, Page,
+    ExecutionFilter, ExecutionMode, ExecutionQuery as Runs, ExecutionRecord, ExecutionSummary,
+    FlowQuery, FlowRecord, NameMatch,
 };
 
-use super::{ErrorShape, HuaweiError, Reply, Routed};
+use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
 /// The region in URNs: a self-hosted server has one.
@@ -33,70 +34,259 @@ const MAX_LIMIT: usize = 200;
 /// default window).
 const DEFAULT_WINDOW_MS: Millis = 3 * 24 * 60 * 60 * 1000;
 
-pub async fn handle(
+/// What a FunctionGraph request asks, typed. Each variant carries the permission a key
+/// needs for it ([`Action`]).
+#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
+pub enum Call {
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:create"))]
+    CreateWorkflow(WorkflowBody),
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:list"))]
+    ListWorkflows {
+        page: Page,
+        name: Option<String>,
+        mode: Option<String>,
+    },
+    /// Deletes each workflow of the list (`workflow_urns`).
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:delete"))]
+    DeleteWorkflows { urns: Vec<String> },
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:get"))]
+    ShowWorkflow { id: String },
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:update"))]
+    UpdateWorkflow { id: String, body: WorkflowBody },
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:execute"))]
+    StartExecution {
+        id: String,
+        /// `X-WorkflowRun-ID`: the execution's name, when the caller chooses it.
+        name: Option<String>,
+        input: Option<String>,
+    },
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:execute"))]
+    StartSyncExecution { id: String, input: Option<String> },
+    /// `executions` (unpaged: no total) or `executions-history` (paged).
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:listExecutions"))]
+    ListExecutions {
+        id: String,
+        query: ExecutionQuery,
+        paged: bool,
+    },
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:getExecution"))]
+    ShowExecution { id: String, execution: String },
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:terminate"))]
+    TerminateExecution { id: String, execution: String },
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:retry"))]
+    RetryExecution { id: String, execution: String },
+    /// `workflow-statistic[/{urn}]`.
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:getMetric"))]
+    Metrics {
+        urn: Option<String>,
+        query: MetricsQuery,
+    },
+    #[strum_discriminants(strum(serialize = "functiongraph:workflow:callback"))]
+    Callback {
+        id: String,
+        /// `X-Workflow-Run-Id` and `X-Workflow-State-Id`.
+        execution: String,
+        state: String,
+        result: CallbackResult,
+    },
+}
+
+impl Call {
+    /// The permission a key needs for this call (`functiongraph:workflow:create`).
+    pub fn permission(&self) -> &'static str {
+        Action::from(self).into()
+    }
+}
+
+/// The fields of a `WorkflowCreateBody` this dialect reads; the definition is the body as
+/// sent, the language's to read.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct WorkflowBody {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub mode: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(skip)]
+    pub definition: String,
+}
+
+/// `FlowExecuteBody {headers, input}`: the input is an object.
+#[derive(Debug, Deserialize)]
+struct ExecuteBody {
+    #[serde(default)]
+    input: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DeleteBody {
+    workflow_urns: Vec<String>,
+}
+
+/// `{result, error, output}` of a callback: `result` `success` carries `output`.
+#[derive(Debug, Deserialize)]
+struct CallbackBody {
+    #[serde(default)]
+    result: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    output: Option<Value>,
+}
+
+/// The filters of an execution listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionQuery {
+    pub page: Page,
+    pub status: Option<Status>,
+    /// Epoch milliseconds; the listing looks back [`DEFAULT_WINDOW_MS`] when absent.
+    pub start_time: Option<Millis>,
+    pub end_time: Option<Millis>,
+}
+
+/// The window of a statistic: epoch milliseconds, each a valid instant, and the period in
+/// minutes (at least 1). Absent ends are filled in when the call runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsQuery {
+    pub period_minutes: Millis,
+    pub start_time: Option<Millis>,
+    pub end_time: Option<Millis>,
+}
+
+/// The longest statistic period: a year of minutes.
+const MAX_PERIOD_MINUTES: Millis = 366 * 24 * 60;
+
+/// Decodes a FunctionGraph request: the route, its query, headers and body, checked and typed.
+pub fn decode(request: &Routed<'_>) -> Result<Call, HuaweiError> {
+    match decode_call(request) {
+        Ok(Some(call)) => Ok(call),
+        Ok(None) => Err(HuaweiError::new(
+            SHAPE,
+            404,
+            "FSS.0404",
+            "The specified resource was not found.",
+        )),
+        Err(e) => Err(error(e)),
+    }
+}
+
+/// The call a request makes, or none for a route FunctionGraph does not have.
+fn decode_call(request: &Routed<'_>) -> Result<Option<Call>, ServiceError> {
+    let m = request.method;
+    let owned = |s: &str| s.to_string();
+    let call = match request.rest().as_slice() {
+        ["workflows"] if m == Method::POST => Call::CreateWorkflow(workflow_body(request)?),
+        ["workflows"] if m == Method::GET => Call::ListWorkflows {
+            page: request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?,
+            name: request.query_param("workflow_name").map(owned),
+            mode: request.query_param("mode").map(owned),
+        },
+        ["workflows"] if m == Method::DELETE => {
+            let body: DeleteBody = request.json()?;
+            Call::DeleteWorkflows {
+                urns: body.workflow_urns,
+            }
+        }
+        ["workflows", id] if m == Method::GET => Call::ShowWorkflow { id: owned(id) },
+        ["workflows", id] if m == Method::PUT => Call::UpdateWorkflow {
+            id: owned(id),
+            body: workflow_body(request)?,
+        },
+        ["workflows", id, "executions"] if m == Method::POST => Call::StartExecution {
+            id: owned(id),
+            name: request.header("x-workflowrun-id").map(owned),
+            input: execution_input(request)?,
+        },
+        ["workflows", id, "executions"] if m == Method::GET => Call::ListExecutions {
+            id: owned(id),
+            query: execution_query(request)?,
+            paged: false,
+        },
+        ["workflows", id, "executions-history"] if m == Method::GET => Call::ListExecutions {
+            id: owned(id),
+            query: execution_query(request)?,
+            paged: true,
+        },
+        ["workflows", id, "sync-executions"] if m == Method::POST => Call::StartSyncExecution {
+            id: owned(id),
+            input: execution_input(request)?,
+        },
+        ["workflows", id, "executions", execution] if m == Method::GET => Call::ShowExecution {
+            id: owned(id),
+            execution: owned(execution),
+        },
+        ["workflows", id, "executions", execution, "terminate"] if m == Method::POST => {
+            Call::TerminateExecution {
+                id: owned(id),
+                execution: owned(execution),
+            }
+        }
+        ["workflows", id, "executions", execution, "retry"] if m == Method::POST => {
+            Call::RetryExecution {
+                id: owned(id),
+                execution: owned(execution),
+            }
+        }
+        ["workflow-statistic"] if m == Method::GET => Call::Metrics {
+            urn: None,
+            query: metrics_query(request)?,
+        },
+        ["workflow-statistic", urn] if m == Method::GET => Call::Metrics {
+            urn: Some(owned(urn)),
+            query: metrics_query(request)?,
+        },
+        ["workflows", id, "callback"] if m == Method::POST => callback(id, request)?,
+        _ => return Ok(None),
+    };
+    Ok(Some(call))
+}
+
+/// Runs a decoded request for `caller`, whose key may make it.
+pub async fn run(
     service: &Arc<Service>,
     caller: &Caller,
     project: &str,
-    request: &Routed<'_>,
+    call: Call,
 ) -> Result<Reply, HuaweiError> {
-    let m = request.method;
-    let reply = match request.rest().as_slice() {
-        ["workflows"] if m == Method::POST => create(service, caller, project, request).await,
-        ["workflows"] if m == Method::GET => list(service, caller, project, request).await,
-        ["workflows"] if m == Method::DELETE => delete(service, caller, request).await,
-        ["workflows", id] if m == Method::GET => show(service, caller, project, id).await,
-        ["workflows", id] if m == Method::PUT => {
-            update(service, caller, project, id, request).await
+    let reply = match call {
+        Call::CreateWorkflow(body) => create(service, caller, project, body).await,
+        Call::ListWorkflows { page, name, mode } => {
+            list(
+                service,
+                caller,
+                project,
+                page,
+                name.as_deref(),
+                mode.as_deref(),
+            )
+            .await
         }
-        ["workflows", id, "executions"] if m == Method::POST => {
-            start(service, caller, id, request).await
+        Call::DeleteWorkflows { urns } => delete(service, caller, &urns).await,
+        Call::ShowWorkflow { id } => show(service, caller, project, &id).await,
+        Call::UpdateWorkflow { id, body } => update(service, caller, project, &id, body).await,
+        Call::StartExecution { id, name, input } => start(service, caller, &id, name, input).await,
+        Call::StartSyncExecution { id, input } => start_sync(service, caller, &id, input).await,
+        Call::ListExecutions { id, query, paged } => {
+            executions(service, caller, project, &id, &query, paged).await
         }
-        ["workflows", id, "executions"] if m == Method::GET => {
-            executions(service, caller, project, id, request, false).await
+        Call::ShowExecution { id, execution } => {
+            show_execution(service, caller, project, &id, &execution).await
         }
-        ["workflows", id, "executions-history"] if m == Method::GET => {
-            executions(service, caller, project, id, request, true).await
+        Call::TerminateExecution { id, execution } => {
+            terminate(service, caller, &id, &execution).await
         }
-        ["workflows", id, "sync-executions"] if m == Method::POST => {
-            start_sync(service, caller, id, request).await
-        }
-        ["workflows", id, "executions", execution] if m == Method::GET => {
-            show_execution(service, caller, project, id, execution).await
-        }
-        ["workflows", id, "executions", execution, "terminate"] if m == Method::POST => {
-            terminate(service, caller, id, execution).await
-        }
-        ["workflows", id, "executions", execution, "retry"] if m == Method::POST => {
-            retry(service, caller, id, execution).await
-        }
-        ["workflow-statistic"] if m == Method::GET => metrics(service, caller, None, request).await,
-        ["workflow-statistic", urn] if m == Method::GET => {
-            metrics(service, caller, Some(urn), request).await
-        }
-        ["workflows", id, "callback"] if m == Method::POST => {
-            callback(service, caller, id, request).await
-        }
-        _ => {
-            return Err(HuaweiError::new(
-                SHAPE,
-                404,
-                "FSS.0404",
-                "The specified resource was not found.",
-            ));
-        }
+        Call::RetryExecution { id, execution } => retry(service, caller, &id, &execution).await,
+        Call::Metrics { urn, query } => metrics(service, caller, urn.as_deref(), &query).await,
+        Call::Callback {
+            id,
+            execution,
+            state,
+            result,
+        } => callback_state(service, caller, &id, &execution, &state, result).await,
     };
     reply.map_err(error)
-}
-
-/// The workflow `id`, once the caller's key may do `action` to it.
-async fn workflow(
-    service: &Service,
-    caller: &Caller,
-    action: &str,
-    id: &str,
-) -> Result<FlowRecord, ServiceError> {
-    service.authorize(caller, action)?;
-    service.flow_by_public_id(caller, id).await
 }
 
 /// A project that is not the caller's.
@@ -113,21 +303,26 @@ async fn create(
     service: &Service,
     caller: &Caller,
     project: &str,
-    request: &Routed<'_>,
+    body: WorkflowBody,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:create")?;
-    let spec = workflow_spec(request)?;
+    let spec = workflow_spec(body)?;
     let flow = service.create_flow(caller, spec).await?;
     Ok(Reply::json(201, workflow_brief(&flow, project)))
 }
 
+/// A `WorkflowCreateBody`, its definition the body as sent.
+fn workflow_body(request: &Routed<'_>) -> Result<WorkflowBody, ServiceError> {
+    let mut body: WorkflowBody = request.json()?;
+    body.definition = String::from_utf8_lossy(request.body).into_owned();
+    Ok(body)
+}
+
 /// The flow a `WorkflowCreateBody` describes; the definition is kept as sent.
-fn workflow_spec(request: &Routed<'_>) -> Result<FlowSpec, ServiceError> {
-    let body = request.json_body().map_err(ServiceError::InvalidArgument)?;
-    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
-    let name = text("name")
+fn workflow_spec(body: WorkflowBody) -> Result<FlowSpec, ServiceError> {
+    let name = body
+        .name
         .ok_or_else(|| ServiceError::InvalidArgument("the workflow name is required".into()))?;
-    let mode = match text("mode").as_deref() {
+    let mode = match body.mode.as_deref() {
         None | Some("NORMAL") => ExecutionMode::Standard,
         Some("EXPRESS") => ExecutionMode::Express,
         Some(other) => {
@@ -138,9 +333,9 @@ fn workflow_spec(request: &Routed<'_>) -> Result<FlowSpec, ServiceError> {
     };
     Ok(FlowSpec {
         name,
-        definition: String::from_utf8_lossy(request.body).into_owned(),
+        definition: body.definition,
         dialect: Dialect::FunctionGraphV2,
-        description: text("description").unwrap_or_default(),
+        description: body.description.unwrap_or_default(),
         role_arn: None,
         mode,
         attributes: Value::Null,
@@ -152,25 +347,21 @@ async fn list(
     service: &Service,
     caller: &Caller,
     project: &str,
-    request: &Routed<'_>,
+    page: Page,
+    name: Option<&str>,
+    mode: Option<&str>,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:list")?;
-    let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let mode = match request.query_param("mode").map(mode_of) {
+    let mode = match mode.map(mode_of) {
         // No workflow has a mode of another name.
         Some(None) => return Ok(Reply::ok(json!({"total": 0, "size": 0, "workflows": []}))),
         mode => mode.flatten(),
     };
     let query = FlowQuery {
-        name: request
-            .query_param("workflow_name")
-            .map(|n| NameMatch::Contains(n.to_string())),
+        name: name.map(|n| NameMatch::Contains(n.to_string())),
         mode,
         ..FlowQuery::all(&caller.tenant)
     };
-    let flows = service
-        .flow_page(caller, &query, Page::offset(offset, limit))
-        .await?;
+    let flows = service.flow_page(caller, &query, page.store_page()).await?;
     let listed: Vec<Value> = flows
         .items
         .iter()
@@ -187,7 +378,7 @@ async fn show(
     project: &str,
     id: &str,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:get", id).await?;
+    let flow = service.flow_by_public_id(caller, id).await?;
     let mut body = workflow_brief(&flow, project);
     body["definition"] = definition(&flow);
     Ok(Reply::ok(body))
@@ -198,16 +389,16 @@ async fn update(
     caller: &Caller,
     project: &str,
     id: &str,
-    request: &Routed<'_>,
+    body: WorkflowBody,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:update", id).await?;
+    let flow = service.flow_by_public_id(caller, id).await?;
     if flow.dialect != Dialect::FunctionGraphV2 {
         return Err(ServiceError::InvalidArgument(format!(
             "workflow {} was created through the {} API and is updated there",
             flow.name, flow.dialect
         )));
     }
-    let spec = workflow_spec(request)?;
+    let spec = workflow_spec(body)?;
     if spec.name != flow.name.as_str() || spec.mode != flow.mode {
         return Err(ServiceError::InvalidArgument(
             "a workflow's name and mode cannot change".into(),
@@ -228,17 +419,10 @@ async fn update(
 async fn delete(
     service: &Service,
     caller: &Caller,
-    request: &Routed<'_>,
+    urns: &[String],
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:delete")?;
-    let body = request.json_body().map_err(ServiceError::InvalidArgument)?;
-    let urns = body
-        .get("workflow_urns")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ServiceError::InvalidArgument("workflow_urns must be a list".into()))?;
     let (mut success, mut fail) = (Vec::new(), Vec::new());
     for urn in urns {
-        let urn = urn.as_str().unwrap_or_default();
         let outcome = match workflow_name_of(urn) {
             Some(name) => service.delete_flow(caller, name).await.map(|_| ()),
             None => Err(ServiceError::InvalidArgument(format!(
@@ -257,11 +441,16 @@ async fn start(
     service: &Service,
     caller: &Caller,
     id: &str,
-    request: &Routed<'_>,
+    name: Option<String>,
+    input: Option<String>,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:execute", id).await?;
-    let run_id = request.header("x-workflowrun-id");
-    let start = start_request(&flow, run_id, request)?;
+    let flow = service.flow_by_public_id(caller, id).await?;
+    let start = StartRequest {
+        flow: flow.name.to_string(),
+        name,
+        input,
+        qualifier: None,
+    };
     let (_, execution) = service.start_execution(caller, start).await?;
     Ok(Reply::ok(json!({"execution_id": execution.name.as_str()})))
 }
@@ -270,10 +459,15 @@ async fn start_sync(
     service: &Service,
     caller: &Caller,
     id: &str,
-    request: &Routed<'_>,
+    input: Option<String>,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:execute", id).await?;
-    let start = start_request(&flow, None, request)?;
+    let flow = service.flow_by_public_id(caller, id).await?;
+    let start = StartRequest {
+        flow: flow.name.to_string(),
+        name: None,
+        input,
+        qualifier: None,
+    };
     let run = service.start_sync_execution(caller, start).await?;
     let status = status(run.outcome.status);
     let mut body = json!({
@@ -296,26 +490,78 @@ async fn start_sync(
     Ok(Reply::ok(body))
 }
 
-/// `FlowExecuteBody {headers, input}`: the input becomes the execution's input.
-fn start_request(
-    flow: &FlowRecord,
-    name: Option<&str>,
-    request: &Routed<'_>,
-) -> Result<StartRequest, ServiceError> {
-    let body = request.json_body().map_err(ServiceError::InvalidArgument)?;
-    let input = match body.get("input") {
-        None | Some(Value::Null) => None,
-        Some(input @ Value::Object(_)) => Some(input.to_string()),
-        Some(_) => {
-            return Err(ServiceError::InvalidArgument(
-                "input must be a JSON object".into(),
-            ));
-        }
+/// The input of a `FlowExecuteBody`, as the execution's input.
+fn execution_input(request: &Routed<'_>) -> Result<Option<String>, ServiceError> {
+    let body: ExecuteBody = request.json()?;
+    Ok(body.input.map(|input| Value::Object(input).to_string()))
+}
+
+fn execution_query(request: &Routed<'_>) -> Result<ExecutionQuery, ServiceError> {
+    Ok(ExecutionQuery {
+        page: request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?,
+        status: request
+            .query_param("status")
+            .map(parse_status)
+            .transpose()?,
+        start_time: request
+            .query_param("start_time")
+            .map(parse_time)
+            .transpose()?,
+        end_time: request
+            .query_param("end_time")
+            .map(parse_time)
+            .transpose()?,
+    })
+}
+
+/// `period` (minutes), `start_time` and `end_time` (epoch ms), each within its range.
+fn metrics_query(request: &Routed<'_>) -> Result<MetricsQuery, ServiceError> {
+    let instant = |name: &str| -> Result<Option<Millis>, ServiceError> {
+        request
+            .query_param(name)
+            .map(|t| {
+                t.parse::<Millis>()
+                    .ok()
+                    .filter(|ms| Timestamp::from_millisecond(*ms).is_ok())
+                    .ok_or_else(|| {
+                        ServiceError::InvalidArgument(format!("{name} must be epoch milliseconds"))
+                    })
+            })
+            .transpose()
     };
-    Ok(StartRequest {
-        flow: flow.name.to_string(),
-        name: name.map(str::to_string),
-        input,
+    let period = request
+        .number("period", 60, 1..=MAX_PERIOD_MINUTES as usize)
+        .map_err(ServiceError::InvalidArgument)?;
+    Ok(MetricsQuery {
+        period_minutes: period as Millis,
+        start_time: instant("start_time")?,
+        end_time: instant("end_time")?,
+    })
+}
+
+fn callback(id: &str, request: &Routed<'_>) -> Result<Call, ServiceError> {
+    let header = |name: &str| {
+        request
+            .header(name)
+            .map(str::to_string)
+            .ok_or_else(|| ServiceError::InvalidArgument(format!("the header {name} is required")))
+    };
+    let (execution, state) = (header("x-workflow-run-id")?, header("x-workflow-state-id")?);
+    let body: CallbackBody = request.json()?;
+    let result = match body.result.as_deref() {
+        Some("success") => CallbackResult::Succeeded {
+            output: body.output.unwrap_or_else(|| json!({})).to_string(),
+        },
+        other => CallbackResult::Failed {
+            error: body.error.unwrap_or_else(|| "Callback.Failed".to_string()),
+            cause: format!("the callback reported {}", other.unwrap_or("no result")),
+        },
+    };
+    Ok(Call::Callback {
+        id: id.to_string(),
+        execution,
+        state,
+        result,
     })
 }
 
@@ -324,29 +570,24 @@ async fn executions(
     caller: &Caller,
     project: &str,
     id: &str,
-    request: &Routed<'_>,
+    query: &ExecutionQuery,
     paged: bool,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:listExecutions", id).await?;
-    let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
+    let flow = service.flow_by_public_id(caller, id).await?;
     let filter = ExecutionFilter {
-        status: request
-            .query_param("status")
-            .map(parse_status)
-            .transpose()?,
+        status: query.status,
         name_prefix: None,
-        started_from: Some(match request.query_param("start_time") {
-            Some(t) => parse_time(t)?,
-            None => Timestamp::now().as_millisecond() - DEFAULT_WINDOW_MS,
-        }),
-        started_to: request
-            .query_param("end_time")
-            .map(parse_time)
-            .transpose()?,
+        started_from: Some(
+            query
+                .start_time
+                .unwrap_or_else(|| Timestamp::now().as_millisecond() - DEFAULT_WINDOW_MS),
+        ),
+        started_to: query.end_time,
     };
-    let query = ExecutionQuery::of_flow(&caller.tenant, flow.id, &filter);
-    let page = Page::offset(offset, limit);
-    let runs = service.execution_page(caller, &query, page).await?;
+    let runs = Runs::of_flow(&caller.tenant, flow.id, &filter);
+    let runs = service
+        .execution_page(caller, &runs, query.page.store_page())
+        .await?;
     let listed: Vec<Value> = runs
         .items
         .iter()
@@ -367,14 +608,14 @@ async fn show_execution(
     id: &str,
     execution: &str,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:getExecution", id).await?;
+    let flow = service.flow_by_public_id(caller, id).await?;
     let (_, record) = service
         .describe_execution(caller, flow.name.as_str(), execution, Default::default())
         .await?;
     let history = service.full_history(caller, &record).await?;
     let mut body = execution_brief(&flow, project, &record.summary());
-    body["input"] = record.state.input.clone().unwrap_or(json!({}));
-    body["output"] = record.state.output.clone().unwrap_or(Value::Null);
+    body["input"] = record.state.input().cloned().unwrap_or(json!({}));
+    body["output"] = record.state.output().cloned().unwrap_or(Value::Null);
     body["headers"] = json!({});
     body["node_execution_details"] = node_details(&record, &step_runs(&history));
     Ok(Reply::ok(body))
@@ -386,7 +627,7 @@ async fn terminate(
     id: &str,
     execution: &str,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:terminate", id).await?;
+    let flow = service.flow_by_public_id(caller, id).await?;
     service
         .stop_execution(
             caller,
@@ -407,19 +648,12 @@ async fn metrics(
     service: &Service,
     caller: &Caller,
     urn: Option<&str>,
-    request: &Routed<'_>,
+    query: &MetricsQuery,
 ) -> Result<Reply, ServiceError> {
-    service.authorize(caller, "functiongraph:workflow:getMetric")?;
-    let now = Timestamp::now().as_millisecond();
-    let number = |name: &str, default: Millis| -> Result<Millis, ServiceError> {
-        request.query_param(name).map_or(Ok(default), |t| {
-            t.parse()
-                .map_err(|_| ServiceError::InvalidArgument(format!("{name} must be a number")))
-        })
-    };
-    let minutes = number("period", 60)?;
-    let end = number("end_time", now)?;
-    let start = number("start_time", end - 24 * 3_600_000)?;
+    let end = query
+        .end_time
+        .unwrap_or_else(|| Timestamp::now().as_millisecond());
+    let start = query.start_time.unwrap_or(end - 24 * 3_600_000);
     let flow = urn
         .map(|urn| {
             workflow_name_of(urn).ok_or_else(|| {
@@ -428,7 +662,7 @@ async fn metrics(
         })
         .transpose()?;
     let periods = service
-        .execution_metrics(caller, flow, (start, end), minutes)
+        .execution_metrics(caller, flow, (start, end), query.period_minutes)
         .await?;
     let series = |value: fn(&PeriodCounts) -> f64| -> Vec<Value> {
         periods
@@ -451,41 +685,23 @@ async fn retry(
     id: &str,
     execution: &str,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:retry", id).await?;
+    let flow = service.flow_by_public_id(caller, id).await?;
     service
         .retry_execution(caller, flow.name.as_str(), execution)
         .await?;
     Ok(Reply::empty(200))
 }
 
-/// `callback`: completes the running state `X-Workflow-State-Id` of execution
-/// `X-Workflow-Run-Id` with `{result, error, output}` (`result` `success` carries `output`).
-async fn callback(
+/// `callback`: completes the running state `state` of `execution` with the result.
+async fn callback_state(
     service: &Service,
     caller: &Caller,
     id: &str,
-    request: &Routed<'_>,
+    execution: &str,
+    state: &str,
+    result: CallbackResult,
 ) -> Result<Reply, ServiceError> {
-    let flow = workflow(service, caller, "functiongraph:workflow:callback", id).await?;
-    let header = |name: &str| {
-        request
-            .header(name)
-            .ok_or_else(|| ServiceError::InvalidArgument(format!("the header {name} is required")))
-    };
-    let (execution, state) = (header("x-workflow-run-id")?, header("x-workflow-state-id")?);
-    let body = request.json_body().map_err(ServiceError::InvalidArgument)?;
-    let result = match body["result"].as_str() {
-        Some("success") => CallbackResult::Succeeded {
-            output: body.get("output").unwrap_or(&json!({})).to_string(),
-        },
-        other => CallbackResult::Failed {
-            error: body["error"]
-                .as_str()
-                .unwrap_or("Callback.Failed")
-                .to_string(),
-            cause: format!("the callback reported {}", other.unwrap_or("no result")),
-        },
-    };
+    let flow = service.flow_by_public_id(caller, id).await?;
     service
         .complete_state(caller, flow.name.as_str(), execution, state, result)
         .await?;
@@ -508,7 +724,7 @@ fn node_details(record: &ExecutionRecord, runs: &[StepRun]) -> Value {
             "input": run.input,
             "output": run.output,
             "begin_time": run.entered_at,
-            "end_time": run.left_at.or(record.state.stopped_at),
+            "end_time": run.left_at.or(record.state.stopped_at()),
             "error_message": run.error,
         });
         match nodes.iter_mut().find(|(step, _)| *step == run.step) {
@@ -648,7 +864,7 @@ fn parse_time(text: &str) -> Result<Millis, ServiceError> {
 }
 
 /// The one mapping from service errors to FunctionGraph codes (§1.5).
-fn error(e: ServiceError) -> HuaweiError {
+pub(super) fn error(e: ServiceError) -> HuaweiError {
     let (status, code) = match &e {
         ServiceError::FlowNotFound(_)
         | ServiceError::ExecutionNotFound { .. }

@@ -14,10 +14,10 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sluice_engine::Millis;
 use sluice_service::{Caller, FlowState, Service, ServiceError, progress_percent};
-use sluice_store::{FlowQuery, FlowRecord, JobKind, JobRecord, JobStatus, Page};
+use sluice_store::{FlowQuery, FlowRecord, JobKind, JobRecord, JobStatus};
 
 use super::wire::camel_case_keys;
-use super::{ErrorShape, HuaweiError, Reply, Routed, gateway_error};
+use super::{ErrorShape, HuaweiError, Page, Reply, Routed, gateway_error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -45,82 +45,70 @@ impl Version {
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 1000;
 
-/// What a graph operation does to its flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Operation {
-    Start,
-    Stop,
-    Restart,
+/// What a GES request asks, typed. Each variant carries the permission a key needs for it
+/// ([`Action`]).
+#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
+pub enum Call {
+    #[strum_discriminants(strum(serialize = "ges:graph:list"))]
+    ListGraphs { page: Page },
+    #[strum_discriminants(strum(serialize = "ges:graph:get"))]
+    ShowGraph { graph: String },
+    /// Stopping a graph closes its flow and stops its executions, as a job.
+    #[strum_discriminants(strum(serialize = "ges:graph:stop"))]
+    StopGraph { graph: String },
+    #[strum_discriminants(strum(serialize = "ges:graph:start"))]
+    StartGraph { graph: String },
+    #[strum_discriminants(strum(serialize = "ges:graph:restart"))]
+    RestartGraph { graph: String },
+    #[strum_discriminants(strum(serialize = "ges:job:list"))]
+    ListJobs(JobQuery),
+    #[strum_discriminants(strum(serialize = "ges:job:get"))]
+    ShowJob { graph: String, job: String },
 }
 
-impl Operation {
-    /// GES names every graph operation; the ones that are not about a flow's lifecycle
-    /// (import, export, backups, EIPs, …) have no meaning here.
-    fn parse(action: &str) -> Option<Self> {
-        match action {
-            "start" => Some(Operation::Start),
-            "stop" => Some(Operation::Stop),
-            "restart" => Some(Operation::Restart),
-            _ => None,
-        }
-    }
-
-    fn permission(self) -> &'static str {
-        match self {
-            Operation::Start => "ges:graph:start",
-            Operation::Stop => "ges:graph:stop",
-            Operation::Restart => "ges:graph:restart",
-        }
+impl Call {
+    /// The permission a key needs for this call (`ges:graph:stop`).
+    pub fn permission(&self) -> &'static str {
+        Action::from(self).into()
     }
 }
 
-pub async fn handle(
-    service: &Arc<Service>,
-    caller: &Caller,
-    version: Version,
-    request: &Routed<'_>,
-) -> Result<Reply, HuaweiError> {
+/// The filters of a job listing; the days are UTC, `to` is exclusive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobQuery {
+    pub page: Page,
+    pub status: Option<String>,
+    pub graph_name: Option<String>,
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+}
+
+/// Decodes a GES request: the route and its query, checked and typed.
+pub fn decode(version: Version, request: &Routed<'_>) -> Result<Call, HuaweiError> {
     let shape = version.error_shape();
     let fail = |e: ServiceError| error(shape, e);
     let get = request.method == Method::GET;
     let post = request.method == Method::POST;
-    let body = match (version, request.rest().as_slice()) {
-        (_, []) if get => list_graphs(service, caller, request).await.map_err(fail)?,
-        (_, ["jobs"]) if get => list_jobs(service, caller, request).await.map_err(fail)?,
-        (_, [graph]) if get => {
-            authorize(service, caller, "ges:graph:get", shape)?;
-            let flow = service
-                .flow_by_public_id(caller, graph)
-                .await
-                .map_err(fail)?;
-            json!({"graph": graph_json(service, caller, &flow).await.map_err(fail)?})
-        }
-        (_, [graph, "jobs", job, "status"]) if get => {
-            authorize(service, caller, "ges:job:get", shape)?;
-            let flow = service
-                .flow_by_public_id(caller, graph)
-                .await
-                .map_err(fail)?;
-            let job = service.job(caller, job).await.map_err(fail)?;
-            if job.flow_id != flow.id {
-                return Err(fail(ServiceError::NotFound {
-                    kind: "job",
-                    name: job.id.to_string(),
-                }));
-            }
-            job_json(&job)
-        }
+    let owned = |s: &str| s.to_string();
+    let call = match (version, request.rest().as_slice()) {
+        (_, []) if get => Call::ListGraphs {
+            page: request
+                .offset_page(DEFAULT_LIMIT, MAX_LIMIT)
+                .map_err(fail)?,
+        },
+        (_, ["jobs"]) if get => Call::ListJobs(job_query(request).map_err(fail)?),
+        (_, [graph]) if get => Call::ShowGraph {
+            graph: owned(graph),
+        },
+        (_, [graph, "jobs", job, "status"]) if get => Call::ShowJob {
+            graph: owned(graph),
+            job: owned(job),
+        },
         (Version::V1, [graph, "action"]) if post => {
-            let action = request.query_param("action_id").unwrap_or("");
-            let operation =
-                Operation::parse(action).ok_or_else(|| invalid_operation(shape, action))?;
-            operate(service, caller, graph, operation, shape).await?
+            operation(graph, request.query_param("action_id").unwrap_or(""), shape)?
         }
-        (Version::V2, [graph, action]) if post => {
-            let operation =
-                Operation::parse(action).ok_or_else(|| invalid_operation(shape, action))?;
-            operate(service, caller, graph, operation, shape).await?
-        }
+        (Version::V2, [graph, action]) if post => operation(graph, action, shape)?,
         _ => {
             return Err(HuaweiError::new(
                 shape,
@@ -129,6 +117,79 @@ pub async fn handle(
                 "Resource not found",
             ));
         }
+    };
+    Ok(call)
+}
+
+/// A graph operation by its GES name. GES names many more (import, export, backups, EIPs,
+/// …); the ones that are not about a flow's lifecycle have no meaning here.
+fn operation(graph: &str, action: &str, shape: ErrorShape) -> Result<Call, HuaweiError> {
+    let graph = graph.to_string();
+    match action {
+        "start" => Ok(Call::StartGraph { graph }),
+        "stop" => Ok(Call::StopGraph { graph }),
+        "restart" => Ok(Call::RestartGraph { graph }),
+        _ => Err(invalid_operation(shape, action)),
+    }
+}
+
+fn job_query(request: &Routed<'_>) -> Result<JobQuery, ServiceError> {
+    let from = request
+        .query_param("start_time")
+        .or(request.query_param("startTime"));
+    let to = request
+        .query_param("end_time")
+        .or(request.query_param("endTime"));
+    Ok(JobQuery {
+        page: request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?,
+        status: request.query_param("status").map(str::to_string),
+        graph_name: request.query_param("graph_name").map(str::to_string),
+        from: day_start(from)?,
+        to: day_start(to)?.map(|t| t + DAY_MS),
+    })
+}
+
+/// Runs a decoded request for `caller`, whose key may make it.
+pub async fn run(
+    service: &Arc<Service>,
+    caller: &Caller,
+    version: Version,
+    call: Call,
+) -> Result<Reply, HuaweiError> {
+    let fail = |e: ServiceError| error(version.error_shape(), e);
+    let body = match call {
+        Call::ListGraphs { page } => list_graphs(service, caller, page).await.map_err(fail)?,
+        Call::ListJobs(query) => list_jobs(service, caller, &query).await.map_err(fail)?,
+        Call::ShowGraph { graph } => {
+            let flow = service
+                .flow_by_public_id(caller, &graph)
+                .await
+                .map_err(fail)?;
+            json!({"graph": graph_json(service, caller, &flow).await.map_err(fail)?})
+        }
+        Call::ShowJob { graph, job } => {
+            let flow = service
+                .flow_by_public_id(caller, &graph)
+                .await
+                .map_err(fail)?;
+            let job = service.job(caller, &job).await.map_err(fail)?;
+            if job.flow_id != flow.id {
+                return Err(fail(ServiceError::NotFound {
+                    kind: "job",
+                    name: job.id.to_string(),
+                }));
+            }
+            job_json(&job)
+        }
+        Call::StopGraph { graph } => operate(service, caller, &graph, Operation::Stop)
+            .await
+            .map_err(fail)?,
+        Call::StartGraph { graph } => operate(service, caller, &graph, Operation::Start)
+            .await
+            .map_err(fail)?,
+        Call::RestartGraph { graph } => operate(service, caller, &graph, Operation::Restart)
+            .await
+            .map_err(fail)?,
     };
     Ok(Reply::ok(version.body(body)))
 }
@@ -143,51 +204,38 @@ pub fn foreign_project(version: Version, project: &str) -> HuaweiError {
     )
 }
 
-fn authorize(
-    service: &Service,
-    caller: &Caller,
-    action: &str,
-    shape: ErrorShape,
-) -> Result<(), HuaweiError> {
-    service
-        .authorize(caller, action)
-        .map_err(|e| error(shape, e))
+/// What a graph operation does to its flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Start,
+    Stop,
+    Restart,
 }
 
+/// Opens, closes or closes-and-reopens the graph's flow, as a job.
 async fn operate(
     service: &Arc<Service>,
     caller: &Caller,
     graph: &str,
     operation: Operation,
-    shape: ErrorShape,
-) -> Result<Value, HuaweiError> {
-    authorize(service, caller, operation.permission(), shape)?;
-    let fail = |e: ServiceError| error(shape, e);
-    let flow = service
-        .flow_by_public_id(caller, graph)
-        .await
-        .map_err(fail)?;
+) -> Result<Value, ServiceError> {
+    let flow = service.flow_by_public_id(caller, graph).await?;
     let name = flow.name.as_str();
     let job = match operation {
-        Operation::Stop => service.close_flow(caller, name).await,
         Operation::Start => service.open_flow(caller, name).await,
+        Operation::Stop => service.close_flow(caller, name).await,
         Operation::Restart => service.restart_flow(caller, name).await,
-    }
-    .map_err(fail)?;
+    }?;
     Ok(json!({"job_id": job.id.as_str()}))
 }
 
 async fn list_graphs(
     service: &Service,
     caller: &Caller,
-    request: &Routed<'_>,
+    page: Page,
 ) -> Result<Value, ServiceError> {
-    service.authorize(caller, "ges:graph:list")?;
-    let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
     let query = FlowQuery::all(&caller.tenant);
-    let flows = service
-        .flow_page(caller, &query, Page::offset(offset, limit))
-        .await?;
+    let flows = service.flow_page(caller, &query, page.store_page()).await?;
     let mut graphs = Vec::new();
     for flow in &flows.items {
         graphs.push(graph_json(service, caller, flow).await?);
@@ -198,19 +246,11 @@ async fn list_graphs(
 async fn list_jobs(
     service: &Service,
     caller: &Caller,
-    request: &Routed<'_>,
+    query: &JobQuery,
 ) -> Result<Value, ServiceError> {
-    service.authorize(caller, "ges:job:list")?;
-    let (offset, limit) = request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?;
-    let status = request.query_param("status");
-    let graph_name = request.query_param("graph_name");
-    let from = request
-        .query_param("start_time")
-        .or(request.query_param("startTime"));
-    let to = request
-        .query_param("end_time")
-        .or(request.query_param("endTime"));
-    let (from, to) = (day_start(from)?, day_start(to)?.map(|t| t + DAY_MS));
+    let status = query.status.as_deref();
+    let graph_name = query.graph_name.as_deref();
+    let (from, to) = (query.from, query.to);
     let jobs: Vec<JobRecord> = service
         .jobs(caller, 0, usize::MAX)
         .await?
@@ -224,7 +264,12 @@ async fn list_jobs(
         .filter(|j| from.is_none_or(|t| j.created_at >= t))
         .filter(|j| to.is_none_or(|t| j.created_at < t))
         .collect();
-    let listed: Vec<Value> = jobs.iter().skip(offset).take(limit).map(job_json).collect();
+    let listed: Vec<Value> = jobs
+        .iter()
+        .skip(query.page.offset)
+        .take(query.page.limit)
+        .map(job_json)
+        .collect();
     Ok(json!({"job_count": jobs.len(), "job_list": listed}))
 }
 
@@ -323,7 +368,7 @@ fn invalid_operation(shape: ErrorShape, action: &str) -> HuaweiError {
 }
 
 /// The one mapping from service errors to GES codes.
-fn error(shape: ErrorShape, e: ServiceError) -> HuaweiError {
+pub(super) fn error(shape: ErrorShape, e: ServiceError) -> HuaweiError {
     if let Some(gateway) = gateway_error(shape, &e) {
         return gateway;
     }

@@ -5,10 +5,12 @@
 //! (FunctionGraph's legacy v1.0 workflows), `dataarts` (Factory
 //! jobs and instances), `ges` (graph lifecycle and jobs).
 //!
-//! Flow: [`handle`] decodes the path, finds the service by its path shape, authenticates (the
-//! signature, then that the path's project belongs to the key's tenant), and hands the service
-//! module a [`Routed`] request. The module answers a [`Reply`] or a [`HuaweiError`] it built
-//! from a `ServiceError` in its one mapping function.
+//! Flow: [`handle`] finds the service by the path's shape ([`route`]), authenticates (the
+//! signature, then that the path's project belongs to the key's tenant), has the service
+//! module decode the request into its typed [`Call`] (route, query and body: nothing is read
+//! from the request after this), checks the call's permission (a refusal in the service's
+//! codes) and has the module run it. The module answers a [`Reply`] or a [`HuaweiError`] it
+//! built from a `ServiceError` in its one mapping function.
 
 pub mod cloud_graphs;
 pub mod dataarts;
@@ -19,11 +21,12 @@ mod wire;
 use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 use sluice_service::{Caller, Service, ServiceError};
 
 pub use wire::{ErrorShape, HuaweiError, Reply};
 
+use crate::Answer;
 use crate::signature::huawei as signature;
 
 /// A request as it arrived.
@@ -36,8 +39,9 @@ pub struct Incoming<'a> {
     pub body: &'a [u8],
 }
 
-/// An authenticated request for one service: the path after the service's root, decoded, and
-/// only what the signature covers: the query in its signed order, the signed headers.
+/// A request for one service: the path after the service's root, decoded, and only what the
+/// signature covers: the query in its signed order, the signed headers (none until the request
+/// is authenticated).
 pub struct Routed<'a> {
     pub method: &'a Method,
     pub rest: Vec<String>,
@@ -102,11 +106,11 @@ impl Routed<'_> {
         &self,
         default_limit: usize,
         max_limit: usize,
-    ) -> Result<(usize, usize), ServiceError> {
+    ) -> Result<Page, ServiceError> {
         let offset = self.number("offset", 0, 0..=usize::MAX);
         let limit = self.number("limit", default_limit, 1..=max_limit);
         offset
-            .and_then(|o| limit.map(|l| (o, l)))
+            .and_then(|offset| limit.map(|limit| Page { offset, limit }))
             .map_err(ServiceError::InvalidArgument)
     }
 
@@ -114,12 +118,56 @@ impl Routed<'_> {
         self.rest.iter().map(String::as_str).collect()
     }
 
-    /// The body as a JSON value; an empty body is `null`.
-    pub fn json_body(&self) -> Result<Value, String> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Value::Null);
+    /// The JSON body as a `T`; an empty body is `{}` (every field absent).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, BodyError> {
+        let body = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}".as_slice()
+        } else {
+            self.body
+        };
+        serde_json::from_slice(body).map_err(BodyError)
+    }
+}
+
+/// Why a body could not be decoded: it is not JSON, or not the JSON the call takes.
+#[derive(Debug)]
+pub struct BodyError(serde_json::Error);
+
+impl BodyError {
+    /// Not JSON at all (rather than JSON of the wrong shape).
+    pub fn is_malformed(&self) -> bool {
+        !self.0.is_data()
+    }
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_malformed() {
+            write!(f, "the body is not valid JSON: {}", self.0)
+        } else {
+            write!(f, "the body is not what the call takes: {}", self.0)
         }
-        serde_json::from_slice(self.body).map_err(|e| format!("the body is not valid JSON: {e}"))
+    }
+}
+
+impl From<BodyError> for ServiceError {
+    fn from(e: BodyError) -> Self {
+        ServiceError::InvalidArgument(e.to_string())
+    }
+}
+
+/// Which part of a listing to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// From 0.
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Page {
+    /// The same page of a store query.
+    pub fn store_page<K>(self) -> sluice_store::Page<K> {
+        sluice_store::Page::offset(self.offset, self.limit)
     }
 }
 
@@ -155,10 +203,30 @@ impl Api {
         }
     }
 
+    /// The dialect's name in logs.
+    fn dialect(self) -> &'static str {
+        match self {
+            Api::Ges(_) => "ges",
+            Api::FunctionGraph => "functiongraph-v2",
+            Api::CloudGraphs => "functiongraph-v1",
+            Api::DataArts => "dataarts",
+        }
+    }
+
     fn shape(self) -> ErrorShape {
         match self {
             Api::Ges(version) => version.error_shape(),
             Api::FunctionGraph | Api::CloudGraphs | Api::DataArts => ErrorShape::Snake,
+        }
+    }
+
+    /// A service error in the service's own codes.
+    fn service_error(self, e: ServiceError) -> HuaweiError {
+        match self {
+            Api::Ges(version) => ges::error(version.error_shape(), e),
+            Api::FunctionGraph => functiongraph::error(e),
+            Api::CloudGraphs => cloud_graphs::error(e.into()),
+            Api::DataArts => dataarts::error(e.into()),
         }
     }
 
@@ -174,43 +242,172 @@ impl Api {
     }
 }
 
-/// Handles one request. Never fails: every problem is a reply in the service's error shape.
-pub async fn handle(service: &Arc<Service>, incoming: Incoming<'_>) -> (Reply, String) {
-    let request_id = uuid::Uuid::new_v4().simple().to_string();
+/// A request routed to one service by its path's shape; not yet authenticated.
+pub struct Target<'a> {
+    api: Api,
+    project: String,
+    routed: Routed<'a>,
+}
+
+/// A request decoded by its service: what it asks, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Call {
+    Ges(ges::Version, ges::Call),
+    FunctionGraph(functiongraph::Call),
+    CloudGraphs(cloud_graphs::Call),
+    DataArts(dataarts::Request),
+}
+
+impl Call {
+    /// The permission a key needs for this call (`ges:graph:stop`).
+    pub fn permission(&self) -> &'static str {
+        match self {
+            Call::Ges(_, call) => call.permission(),
+            Call::FunctionGraph(call) => call.permission(),
+            Call::CloudGraphs(call) => call.permission(),
+            Call::DataArts(request) => request.call.permission(),
+        }
+    }
+
+    async fn run(
+        self,
+        service: &Arc<Service>,
+        caller: &Caller,
+        project: &str,
+    ) -> Result<Reply, HuaweiError> {
+        match self {
+            Call::Ges(version, call) => ges::run(service, caller, version, call).await,
+            Call::FunctionGraph(call) => functiongraph::run(service, caller, project, call).await,
+            Call::CloudGraphs(call) => cloud_graphs::run(service, caller, project, call).await,
+            Call::DataArts(request) => dataarts::run(service, caller, request).await,
+        }
+    }
+}
+
+/// Every permission a Huawei service checks, for the documentation's list.
+pub fn permissions() -> Vec<&'static str> {
+    use strum::VariantArray;
+    fn names<A: Copy + Into<&'static str>>(actions: &[A]) -> impl Iterator<Item = &'static str> {
+        actions.iter().map(|a| (*a).into())
+    }
+    names(ges::Action::VARIANTS)
+        .chain(names(functiongraph::Action::VARIANTS))
+        .chain(names(cloud_graphs::Action::VARIANTS))
+        .chain(names(dataarts::Action::VARIANTS))
+        .collect()
+}
+
+/// The service a request's path names, or the gateway's "no such API".
+pub fn route<'a>(incoming: &Incoming<'a>) -> Result<Target<'a>, HuaweiError> {
     let all = segments(incoming.path);
-    let reply = match Api::of(&all) {
-        None => Err(HuaweiError::not_found_route(incoming.path)),
-        Some((api, project)) => match authenticate(service, &incoming, api, project) {
-            Err(e) => Err(e),
-            Ok((caller, signed_headers)) => {
-                let routed = Routed {
-                    method: incoming.method,
-                    rest: all[3..].to_vec(),
-                    query: signature::sorted_query(incoming.query.unwrap_or("")),
-                    headers: incoming.headers,
-                    signed_headers,
-                    body: incoming.body,
-                };
-                match api {
-                    Api::Ges(version) => ges::handle(service, &caller, version, &routed).await,
-                    Api::FunctionGraph => {
-                        functiongraph::handle(service, &caller, project, &routed).await
-                    }
-                    Api::CloudGraphs => {
-                        cloud_graphs::handle(service, &caller, project, &routed).await
-                    }
-                    Api::DataArts => dataarts::handle(service, &caller, &routed).await,
+    let (api, project) =
+        Api::of(&all).ok_or_else(|| HuaweiError::not_found_route(incoming.path))?;
+    let project = project.to_string();
+    let routed = Routed {
+        method: incoming.method,
+        rest: all.get(3..).unwrap_or_default().to_vec(),
+        query: signature::sorted_query(incoming.query.unwrap_or("")),
+        headers: incoming.headers,
+        signed_headers: Vec::new(),
+        body: incoming.body,
+    };
+    Ok(Target {
+        api,
+        project,
+        routed,
+    })
+}
+
+impl Target<'_> {
+    /// The request with the headers its signature covers, the only ones a service reads.
+    pub fn signed(mut self, signed_headers: Vec<String>) -> Self {
+        self.routed.signed_headers = signed_headers;
+        self
+    }
+
+    /// The request as its service reads it: route, query, signed headers and body, checked
+    /// and typed.
+    pub fn decode(&self) -> Result<Call, HuaweiError> {
+        let routed = &self.routed;
+        match self.api {
+            Api::Ges(version) => ges::decode(version, routed).map(|c| Call::Ges(version, c)),
+            Api::FunctionGraph => functiongraph::decode(routed).map(Call::FunctionGraph),
+            Api::CloudGraphs => cloud_graphs::decode(routed).map(Call::CloudGraphs),
+            Api::DataArts => dataarts::decode(routed).map(Call::DataArts),
+        }
+    }
+}
+
+/// Handles one request. Never fails: every problem is an answer in the service's error shape.
+pub async fn handle(service: &Arc<Service>, request_id: &str, incoming: Incoming<'_>) -> Answer {
+    let (dialect, action, reply) = match route(&incoming) {
+        Err(e) => (GATEWAY, None, Err(e)),
+        Ok(target) => {
+            let (api, project) = (target.api, target.project.clone());
+            let decoded = authenticate(service, &incoming, api, &project).and_then(
+                |(caller, signed_headers)| {
+                    let call = target.signed(signed_headers).decode()?;
+                    Ok((caller, call))
+                },
+            );
+            match decoded {
+                Err(e) => (api.dialect(), None, Err(e)),
+                Ok((caller, call)) => {
+                    let action = call.permission();
+                    let reply = match service.authorize(&caller, action) {
+                        Ok(()) => call.run(service, &caller, &project).await,
+                        Err(denied) => Err(api.service_error(denied)),
+                    };
+                    (api.dialect(), Some(action), reply)
                 }
             }
-        },
+        }
     };
     let reply = reply.unwrap_or_else(|e| {
         if e.status >= 500 {
             tracing::error!(request_id, error = %e.message, "request failed");
         }
-        e.into_reply(&request_id)
+        e.into_reply(request_id)
     });
-    (reply, request_id)
+    Answer {
+        dialect,
+        action,
+        status: reply.status,
+        body: reply.body,
+    }
+}
+
+/// The dialect name of requests no service here has.
+const GATEWAY: &str = "huawei";
+
+/// The answer to a request that failed in a way the server did not foresee (a panic): the
+/// 500 of the service the path names, in its shape.
+pub fn internal_error(path: &str, request_id: &str) -> Answer {
+    let all = segments(path);
+    let (dialect, error) = match Api::of(&all) {
+        Some((api, _)) => (
+            api.dialect(),
+            api.service_error(ServiceError::Internal(
+                "the request failed unexpectedly".into(),
+            )),
+        ),
+        None => (
+            GATEWAY,
+            HuaweiError::internal(ErrorShape::Snake, "the request failed unexpectedly"),
+        ),
+    };
+    let reply = error.into_reply(request_id);
+    Answer {
+        dialect,
+        action: None,
+        status: reply.status,
+        body: reply.body,
+    }
+}
+
+/// A new request id (`X-Request-Id`): 32 hex digits.
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The signature, then the project: a key of one tenant cannot name another's project. Returns
@@ -270,5 +467,132 @@ pub fn gateway_error(shape: ErrorShape, e: &ServiceError) -> Option<HuaweiError>
             "The throttling threshold has been reached.",
         )),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const PREFIXES: [&str; 6] = [
+        "/v2/p/fgs/",
+        "/v1.0/p/cloud_graphs/",
+        "/v1/p/jobs/",
+        "/v1.0/p/graphs/",
+        "/v2/p/graphs/",
+        "/",
+    ];
+
+    fn decoded(method: &Method, path: &str, query: &str, body: &[u8]) -> Result<Call, HuaweiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-workflow-run-id", "run".parse().expect("a header"));
+        headers.insert("x-workflow-state-id", "state".parse().expect("a header"));
+        let incoming = Incoming {
+            method,
+            path,
+            query: Some(query),
+            headers: &headers,
+            body,
+        };
+        let signed = vec!["x-workflow-run-id".into(), "x-workflow-state-id".into()];
+        route(&incoming)?.signed(signed).decode()
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused_not_overflowed() {
+        let statistic = "/v2/p/fgs/workflow-statistic";
+        for query in [
+            "end_time=-9223372036854775808",
+            "start_time=9223372036854775807",
+            "period=9223372036854775807",
+            "period=0",
+        ] {
+            let e = decoded(&Method::GET, statistic, query, b"").expect_err(query);
+            assert_eq!((e.status, e.code.as_str()), (400, "FSS.0400"), "{query}");
+        }
+        let e = decoded(&Method::GET, "/v1.0/p/cloud_graphs/", "start=0", b"").expect_err("0");
+        assert_eq!(e.code, "FGS.0005");
+    }
+
+    #[test]
+    fn bodies_of_the_wrong_shape_get_the_services_parameter_error() {
+        let cases = [
+            (
+                "/v2/p/fgs/workflows/w/executions",
+                r#"{"input": "text"}"#,
+                "FSS.0400",
+            ),
+            (
+                "/v2/p/fgs/workflows/w/callback",
+                r#"{"result": 1}"#,
+                "FSS.0400",
+            ),
+            (
+                "/v1.0/p/cloud_graphs/",
+                r#"{"graph_name": ["g"]}"#,
+                "FGS.0005",
+            ),
+            ("/v1.0/p/cloud_graphs/", "{nope", "FGS.0009"),
+            (
+                "/v1/p/jobs/j/run-immediate",
+                r#"{"jobParams": [{"name": 1}]}"#,
+                "DLF.3051",
+            ),
+        ];
+        for (path, body, code) in cases {
+            let e = decoded(&Method::POST, path, "", body.as_bytes()).expect_err(path);
+            assert_eq!((e.status, e.code.as_str()), (400, code), "{path} {body}");
+        }
+    }
+
+    #[test]
+    fn each_call_names_its_permission() {
+        let call = decoded(
+            &Method::POST,
+            "/v1.0/p/graphs/g/action",
+            "action_id=stop",
+            b"",
+        );
+        assert_eq!(call.expect("decoded").permission(), "ges:graph:stop");
+        let body = br#"{"action_type": "stop", "executions": {"execution_urn": "u"}}"#;
+        let call = decoded(
+            &Method::POST,
+            "/v1.0/p/cloud_graphs/g/executions/action",
+            "",
+            body,
+        );
+        assert_eq!(
+            call.expect("decoded").permission(),
+            "functiongraph:graph:stop"
+        );
+        let all = permissions();
+        assert!(
+            all.contains(&"dlf:instance:restart")
+                && all.contains(&"functiongraph:workflow:getMetric")
+        );
+    }
+
+    proptest! {
+        /// Whatever arrives, each service decodes it into a call or refuses it; none panics.
+        #[test]
+        fn no_request_panics_a_decoder(
+            method in 0..4usize,
+            prefix in 0..PREFIXES.len(),
+            rest in "[a-z/:%é0-9-]{0,40}",
+            query in "[a-z_=&%é0-9-]{0,60}",
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..64),
+                "\\{(\"[a-z_]{1,12}\": (\"[^\"]{0,8}\"|-?[0-9]{1,20}|\\[\\]|\\{\\}|null|true), ){0,4}\"x\": 1\\}"
+                    .prop_map(String::into_bytes),
+            ],
+        ) {
+            let method = [Method::GET, Method::POST, Method::PUT, Method::DELETE][method].clone();
+            let path = format!("{}{rest}", PREFIXES[prefix]);
+            if let Err(e) = decoded(&method, &path, &query, &body) {
+                prop_assert!((400..500).contains(&e.status), "{e:?}");
+            }
+        }
     }
 }

@@ -53,7 +53,7 @@ impl Case {
         let step = execution
             .apply(&self.flow, input, 0)
             .expect("Start is accepted");
-        assert_eq!(execution.status, Status::Succeeded, "{}", self.name);
+        assert_eq!(execution.status(), Status::Succeeded, "{}", self.name);
         step
     }
 }

@@ -150,7 +150,9 @@ impl Builder {
                     service: "svc".into(),
                     qualifier: None,
                     function: "echo".into(),
+                    invocation: sluice_ir::Invocation::Sync,
                 }),
+                resource: "acs:fc:::services/svc/functions/echo".into(),
                 mode: if *callback {
                     TaskMode::WaitForCustomCallback
                 } else {

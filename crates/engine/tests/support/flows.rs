@@ -330,7 +330,9 @@ impl Builder {
                     service: "svc".into(),
                     qualifier: None,
                     function: "echo".into(),
+                    invocation: sluice_ir::Invocation::Sync,
                 }),
+                resource: "acs:fc:::services/svc/functions/echo".into(),
                 mode: if task.callback {
                     TaskMode::WaitForCustomCallback
                 } else {

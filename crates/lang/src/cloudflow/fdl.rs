@@ -1,12 +1,12 @@
 //! The current CloudFlow form: `Type: StateMachine`, `SpecVersion: v1`, `StartAt`, `States`.
 
 use sluice_ir::{
-    Aggregate, Body, Catcher, Choice, ChoiceBranch, DataModel, Expr, Fail, Flow, ItemInput,
-    Language, Map, Next, Parallel, Recovery, ScopeId, StateId, StateKind, Task, TaskMode,
-    TaskTarget, Template, Wait,
+    Aggregate, Body, Catcher, Choice, ChoiceBranch, DataModel, Expr, Fail, Flow, Invocation,
+    ItemInput, Language, Map, Next, Parallel, Recovery, ScopeId, StateId, StateKind, Task,
+    TaskMode, TaskTarget, Template, Wait,
 };
 
-use super::{FUNCTION_ARN_SHAPE, function_ref};
+use super::{FUNCTION_ARN_SHAPE, function_ref, resource_name};
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
@@ -497,6 +497,7 @@ fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
         (TaskTarget::Action(action.to_string()), Body::Template(body))
     };
     Ok(Task {
+        resource: resource_name(&target),
         target,
         mode,
         body,
@@ -583,7 +584,7 @@ fn function_call(
     let arn = arn_node
         .as_str()
         .map_err(|_| arn_node.expected("resourceArn as a literal string"))?;
-    let function = match function_ref(arn) {
+    let mut function = match function_ref(arn) {
         Ok(Some(function)) => function,
         Ok(None) => {
             return Err(Problem::at(
@@ -596,15 +597,16 @@ fn function_call(
         Err(message) => return Err(Problem::at(arn_node.text_loc(), message)),
     };
     if let Some(kind) = parameters.get("invocationType") {
-        match kind.as_str()? {
-            "Sync" | "Async" => {}
+        function.invocation = match kind.as_str()? {
+            "Sync" => Invocation::Sync,
+            "Async" => Invocation::Async,
             other => {
                 return Err(Problem::at(
                     kind.text_loc(),
                     format!("unknown invocationType {other:?}; expected Sync or Async"),
                 ));
             }
-        }
+        };
     }
     let body = match (parameters.get("body"), parameters.get("body.$")) {
         (Some(_), Some(dynamic)) => {
@@ -789,19 +791,42 @@ fn fail(fields: &Fields<'_>) -> Result<Fail, Problem> {
 
 #[cfg(test)]
 mod tests {
-    use sluice_ir::{StateKind, Task};
+    use sluice_ir::{Invocation, StateKind, Task, TaskTarget};
 
     use crate::cloudflow::parse;
 
-    fn task_with_timeout(timeout: &str) -> Task {
-        let text = format!(
-            "Type: StateMachine\nName: f\nSpecVersion: v1\nStartAt: T\nStates:\n  - Type: Task\n    Name: T\n    Action: HTTP:Request\n    Timeout: {timeout}\n    End: true\n"
-        );
-        let flow = parse(&text).unwrap_or_else(|e| panic!("{timeout}: {e}"));
+    fn first_task(text: &str) -> Task {
+        let flow = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         match &flow.state(flow.root().start).kind {
             StateKind::Task(task) => task.clone(),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn task_with_timeout(timeout: &str) -> Task {
+        first_task(&format!(
+            "Type: StateMachine\nName: f\nSpecVersion: v1\nStartAt: T\nStates:\n  - Type: Task\n    Name: T\n    Action: HTTP:Request\n    Timeout: {timeout}\n    End: true\n"
+        ))
+    }
+
+    fn invocation(parameter: &str) -> Invocation {
+        let task = first_task(&format!(
+            "Type: StateMachine\nName: f\nSpecVersion: v1\nStartAt: T\nStates:\n  - Type: Task\n    Name: T\n    Action: FC:InvokeFunction\n    Parameters:\n      resourceArn: acs:fc:::services/s/functions/f\n{parameter}    End: true\n"
+        ));
+        match task.target {
+            TaskTarget::Function(function) => function.invocation,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn invocation_type_is_sync_unless_async() {
+        assert_eq!(invocation(""), Invocation::Sync);
+        assert_eq!(invocation("      invocationType: Sync\n"), Invocation::Sync);
+        assert_eq!(
+            invocation("      invocationType: Async\n"),
+            Invocation::Async
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use sluice_ir::{
 };
 
 use super::fdl::{MAX_PARALLEL_BRANCHES, condition_with};
-use super::function_ref;
+use super::{function_ref, resource_name};
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_legacy;
@@ -423,6 +423,7 @@ fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
         .optional_int("timeoutSeconds", 1, i64::MAX)?
         .and_then(|t| u64::try_from(t).ok());
     Ok(Task {
+        resource: resource_name(&target),
         target,
         mode: pattern(fields.get("pattern"))?,
         body: Body::StateInput,

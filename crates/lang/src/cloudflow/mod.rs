@@ -8,7 +8,7 @@
 mod fdl;
 mod legacy;
 
-use sluice_ir::{Flow, FunctionRef};
+use sluice_ir::{Flow, FunctionRef, Invocation, TaskTarget};
 
 use crate::doc::{Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Problem};
@@ -105,7 +105,23 @@ pub(crate) fn function_ref(arn: &str) -> Result<Option<FunctionRef>, String> {
         service: service.to_string(),
         qualifier: qualifier.map(str::to_string),
         function: function.to_string(),
+        invocation: Invocation::Sync,
     }))
+}
+
+/// How CloudFlow's history names a task's target (`TaskScheduled`'s `resource`): a function by
+/// its ARN without region and account, any other action by its name.
+pub(crate) fn resource_name(target: &TaskTarget) -> String {
+    match target {
+        TaskTarget::Function(f) => match &f.qualifier {
+            Some(q) => format!(
+                "acs:fc:::services/{}.{}/functions/{}",
+                f.service, q, f.function
+            ),
+            None => format!("acs:fc:::services/{}/functions/{}", f.service, f.function),
+        },
+        TaskTarget::Action(name) => name.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -128,5 +144,17 @@ mod tests {
         assert!(function_ref("acs:fc:::services/s/functions/").is_err());
         assert!(function_ref("acs:fc:::functions/f").is_err());
         assert!(function_ref("acs:fc:::services/.q/functions/f").is_err());
+    }
+
+    #[test]
+    fn history_names_functions_by_arn_without_region_or_account() {
+        let arn = "acs:fc:cn-hangzhou:123:services/svc.LATEST/functions/fn";
+        let function = TaskTarget::Function(function_ref(arn).unwrap().unwrap());
+        assert_eq!(
+            resource_name(&function),
+            "acs:fc:::services/svc.LATEST/functions/fn"
+        );
+        let action = TaskTarget::Action("HTTP:Request".into());
+        assert_eq!(resource_name(&action), "HTTP:Request");
     }
 }

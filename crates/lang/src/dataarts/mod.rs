@@ -203,6 +203,7 @@ fn node_kind(
         ),
     };
     Ok(StateKind::Task(Task {
+        resource: action.clone(),
         target: TaskTarget::Action(action),
         mode: TaskMode::RequestComplete,
         body: Body::Template(Template::Literal(body)),

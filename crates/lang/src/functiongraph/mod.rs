@@ -7,7 +7,7 @@
 mod v1;
 mod v2;
 
-use sluice_ir::FunctionRef;
+use sluice_ir::{FunctionRef, Invocation};
 
 pub use v1::parse_v1;
 pub use v2::parse_v2;
@@ -26,6 +26,7 @@ fn function_of(urn: &str) -> Option<FunctionRef> {
                     .map(|v| (*v).to_string())
                     .filter(|v| v != "latest" && !v.is_empty()),
                 function: (*name).to_string(),
+                invocation: Invocation::Sync,
             })
         }
         _ => None,

@@ -319,6 +319,7 @@ impl Compiler<'_> {
             .filter(|t| *t > 0);
         let wait = Task {
             target: TaskTarget::Action(actions::EVENT.to_string()),
+            resource: actions::EVENT.to_string(),
             mode: TaskMode::WaitForCustomCallback,
             body: Body::Template(Template::Literal(Value::Object(Default::default()))),
             timeout_secs: timeout.map(i64::unsigned_abs),
@@ -395,6 +396,7 @@ fn action(node: &Node) -> Result<Task, Problem> {
     };
     Ok(Task {
         target: TaskTarget::Function(function),
+        resource: urn.as_str()?.to_string(),
         mode: TaskMode::RequestComplete,
         body,
         timeout_secs: timeout.map(i64::unsigned_abs),

@@ -138,14 +138,21 @@ pub fn parse_v2(text: &str) -> Result<Flow, DefinitionError> {
 
 /// What every state may refer to.
 struct Context {
-    functions: Vec<(String, FunctionRef)>,
+    functions: Vec<Function>,
     constants: Value,
     retries: Vec<(String, Retrier)>,
 }
 
+/// A `functions[]` entry: the name states call it by, and the function its URN names.
+struct Function {
+    name: String,
+    urn: String,
+    target: FunctionRef,
+}
+
 /// `functions[]`: a name and the function's URN
 /// (`urn:fss:<region>:<project>:function:<package>:<name>:<version>`).
-fn functions(node: Option<&Node>) -> Result<Vec<(String, FunctionRef)>, Problem> {
+fn functions(node: Option<&Node>) -> Result<Vec<Function>, Problem> {
     let Some(node) = node else {
         return Ok(Vec::new());
     };
@@ -157,7 +164,7 @@ fn functions(node: Option<&Node>) -> Result<Vec<(String, FunctionRef)>, Problem>
             let name = fields.require("name", "a functions entry")?.as_str()?;
             let urn_node = fields.require("operation", "a functions entry")?;
             let urn = urn_node.as_str()?;
-            let function = super::function_of(urn).ok_or_else(|| {
+            let target = super::function_of(urn).ok_or_else(|| {
                 Problem::at(
                     urn_node.text_loc(),
                     format!(
@@ -166,7 +173,11 @@ fn functions(node: Option<&Node>) -> Result<Vec<(String, FunctionRef)>, Problem>
                     ),
                 )
             })?;
-            Ok((name.to_string(), function))
+            Ok(Function {
+                name: name.to_string(),
+                urn: urn.to_string(),
+                target,
+            })
         })
         .collect()
 }
@@ -425,11 +436,11 @@ impl StateCompiler<'_> {
         reference.allow_only(&["ref_name", "invoke_mode", "arguments"], "a function_ref")?;
         let ref_node = reference.require("ref_name", "a function_ref")?;
         let ref_name = ref_node.as_str()?;
-        let (_, function) = self
+        let function = self
             .context
             .functions
             .iter()
-            .find(|(n, _)| n == ref_name)
+            .find(|f| f.name == ref_name)
             .ok_or_else(|| {
                 Problem::at(
                     ref_node.text_loc(),
@@ -449,7 +460,8 @@ impl StateCompiler<'_> {
             Some(arguments) => Body::Template(self.argument(arguments)?),
         };
         Ok(Task {
-            target: TaskTarget::Function(function.clone()),
+            target: TaskTarget::Function(function.target.clone()),
+            resource: function.urn.clone(),
             mode: TaskMode::RequestComplete,
             body,
             timeout_secs: None,

@@ -12,25 +12,38 @@
 //! making the call. Because every outstanding timer and task call has a row, the node that
 //! takes over after a crash ([`Runtime::take_up`]) re-arms the timers and dispatches the calls
 //! again (at-least-once for task calls).
+//!
+//! What is owed to an accepted execution survives a database that stops answering: a task's
+//! result, a timer's firing and an abort's signal are tried again with a bounded backoff
+//! ([`retry`]) until they commit; a step whose commit is in doubt is read back, and its effects
+//! carried out if it committed ([`settle`]); after missing the other nodes' signals, the calls
+//! in flight here are checked against the store ([`Runtime::resync_calls`]).
 
+mod lifecycle;
+mod retry;
+mod settle;
 mod timers;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Millis, OpId, Rejection, Step};
+use sluice_engine::{
+    Effect, Execution, ExecutionInfo, Input, Millis, OpId, PendingOp, Rejection, Step, TaskCall,
+};
 use sluice_ir::{Dialect, Flow};
 use sluice_lang::DefinitionError;
 use sluice_store::{
     ExecutionId, ExecutionRecord, FlowId, NewExecution, Signal, StepWrite, Store, StoreError,
-    TaskRow, TenantId, TimerRow,
+    TaskRow, TimerRow,
 };
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::invoke::{Invoker, Origin};
+use crate::invoke::{CallOrigin, Invoker};
+pub use retry::{Backoff, is_transient};
+use settle::{Target, Unsettled};
 use timers::Timers;
 
 /// Compiles a stored definition into the IR, with every located problem when it cannot:
@@ -83,12 +96,23 @@ const EARLY_ABORT_WINDOW: Duration = Duration::from_secs(10);
 /// Remembered aborts are pruned of expired ones once there are this many (and at every
 /// multiple of it).
 const EARLY_ABORTS_KEPT: usize = 1024;
+/// Attempts at telling the other nodes to abort a call. If the database does not take the
+/// signal, their listening connections are down too, and they resync when they are back.
+const SIGNAL_ATTEMPTS: u32 = 8;
+
+/// A flow revision compiled, and the dialect that wrote it (for the log).
+struct Compiled {
+    flow: Arc<Flow>,
+    dialect: Dialect,
+}
 
 pub struct Runtime {
+    /// This runtime, for the tasks it spawns.
+    me: Weak<Runtime>,
     store: Arc<dyn Store>,
     invoker: Arc<Invoker>,
     compiler: Arc<Compiler>,
-    flows: Mutex<HashMap<(FlowId, i64), Arc<Flow>>>,
+    flows: Mutex<HashMap<(FlowId, i64), Compiled>>,
     locks: Mutex<HashMap<ExecutionId, Arc<tokio::sync::Mutex<()>>>>,
     inflight: Mutex<HashMap<(ExecutionId, OpId), CancellationToken>>,
     /// Calls aborted before they were dispatched here (see [`Runtime::abort_call`]).
@@ -100,6 +124,7 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(store: Arc<dyn Store>, invoker: Arc<Invoker>, compiler: Arc<Compiler>) -> Arc<Self> {
         Arc::new_cyclic(|weak| Runtime {
+            me: weak.clone(),
             store: store.clone(),
             invoker,
             compiler,
@@ -118,14 +143,46 @@ impl Runtime {
         self.hear_signals();
     }
 
-    /// Takes up work taken over from a node that died: makes its task calls again and loads
-    /// its timers.
+    /// Takes up work taken over from a node that died (or from the process before a
+    /// restart): makes its task calls again and loads its timers.
     pub fn take_up(&self, tasks: Vec<TaskRow>, timers: u64) {
-        for TaskRow { execution, call } in tasks {
-            self.dispatch(execution, None, call);
-        }
         if timers > 0 {
             self.timers.rescan();
+        }
+        if tasks.is_empty() {
+            return;
+        }
+        let runtime = self.me.clone();
+        tokio::spawn(async move {
+            for TaskRow { execution, call } in tasks {
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
+                runtime.take_up_call(execution, call).await;
+            }
+        });
+    }
+
+    /// Makes a call taken over again, if its execution still waits for it (the headers name
+    /// the execution, so it is read first).
+    async fn take_up_call(&self, id: ExecutionId, call: TaskCall) {
+        let mut backoff = Backoff::default();
+        let record = loop {
+            match self.store.get_execution(id).await {
+                Ok(record) => break record,
+                Err(e) if is_transient(&e) => backoff.pause().await,
+                Err(e) => {
+                    return tracing::error!(execution = %id, error = %e, "reading an execution to make its call again failed");
+                }
+            }
+        };
+        match record {
+            Some(record) if awaits(&record.state, &call) => {
+                self.dispatch(Arc::new(origin(&record)), id, call)
+            }
+            _ => {
+                tracing::debug!(execution = %id, op = call.op.0, "a call taken over is no longer awaited")
+            }
         }
     }
 
@@ -138,7 +195,7 @@ impl Runtime {
                     Ok(signal) => signal,
                     Err(broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(missed, "fell behind the other nodes' signals");
-                        continue;
+                        Signal::Resync
                     }
                     Err(broadcast::error::RecvError::Closed) => return,
                 };
@@ -151,9 +208,43 @@ impl Runtime {
                             runtime.remember_abort(execution, op);
                         }
                     }
+                    Signal::Resync => {
+                        tokio::spawn(async move { runtime.resync_calls().await });
+                    }
                 }
             }
         });
+    }
+
+    /// Aborts the calls in flight here whose task rows are gone: the steps that settled them
+    /// committed elsewhere while this node did not hear the signals (see [`Signal::Resync`]).
+    pub async fn resync_calls(&self) {
+        let calls: Vec<(ExecutionId, OpId)> = lock(&self.inflight).keys().copied().collect();
+        if calls.is_empty() {
+            return;
+        }
+        let mut backoff = Backoff::default();
+        let open = loop {
+            match self.store.open_calls(&calls).await {
+                Ok(open) => break open,
+                Err(e) if is_transient(&e) && backoff.attempts() < SIGNAL_ATTEMPTS => {
+                    backoff.pause().await
+                }
+                Err(e) => {
+                    return tracing::error!(error = %e, "checking the calls in flight against the store failed");
+                }
+            }
+        };
+        let mut aborted = 0;
+        for call in calls {
+            if !open.contains(&call) && self.cancel_local_call(call.0, call.1) {
+                aborted += 1;
+            }
+        }
+        tracing::info!(
+            aborted,
+            "checked the calls in flight here against the store after missing signals"
+        );
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -167,8 +258,8 @@ impl Runtime {
 
     /// The IR of a flow revision, compiled once and cached.
     pub async fn flow(&self, flow: FlowId, revision: i64) -> Result<Arc<Flow>, RuntimeError> {
-        if let Some(f) = lock(&self.flows).get(&(flow, revision)) {
-            return Ok(f.clone());
+        if let Some(compiled) = lock(&self.flows).get(&(flow, revision)) {
+            return Ok(compiled.flow.clone());
         }
         let definition = self
             .store
@@ -187,8 +278,19 @@ impl Runtime {
             }
         })?;
         let compiled = Arc::new(compiled);
-        lock(&self.flows).insert((flow, revision), compiled.clone());
+        let entry = Compiled {
+            flow: compiled.clone(),
+            dialect: definition.dialect,
+        };
+        lock(&self.flows).insert((flow, revision), entry);
         Ok(compiled)
+    }
+
+    /// The dialect of a flow revision compiled here.
+    fn dialect(&self, record: &ExecutionRecord) -> &'static str {
+        lock(&self.flows)
+            .get(&(record.flow_id, record.flow_revision))
+            .map_or("unknown", |c| c.dialect.as_str())
     }
 
     /// Creates an execution and starts it, in one transaction.
@@ -209,31 +311,75 @@ impl Runtime {
                 revision: new.flow_revision,
                 reason: r.to_string(),
             })?;
-        let write = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
-        let record = self.store.create_execution(new, write).await?;
+        let write = StepWrite::new(ExecutionId(0), 0, &fresh, state.clone(), &step);
+        let target = Target::Creation {
+            flow: new.flow_id,
+            name: new.name.clone(),
+        };
+        let after = ExecutionRecord {
+            id: ExecutionId(0),
+            tenant: new.tenant.clone(),
+            flow_id: new.flow_id,
+            flow_name: new.flow_name.clone(),
+            flow_revision: new.flow_revision,
+            name: new.name.clone(),
+            state,
+            version: 1,
+            created_at: new.now,
+        };
+        let record = match self.store.create_execution(new, write).await {
+            Ok(record) => record,
+            Err(e) if settle::in_doubt(&e) => {
+                let unsettled = Unsettled {
+                    target,
+                    after,
+                    events: step.events,
+                    effects: step.effects,
+                };
+                return match self.committed(&unsettled).await {
+                    Ok(Some(current)) => {
+                        lifecycle::started(&current, self.dialect(&current));
+                        self.perform_settled(unsettled, &current);
+                        Ok(current)
+                    }
+                    Ok(None) => Err(e.into()),
+                    Err(_) => {
+                        self.settle_later(unsettled);
+                        Err(e.into())
+                    }
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
         metrics::counter!("sluice_executions_started_total").increment(1);
         metrics::counter!("sluice_steps_committed_total").increment(1);
-        self.perform(record.id, &record.tenant, step.effects);
+        lifecycle::started(&record, self.dialect(&record));
+        self.perform(&record, step.effects);
         Ok(record)
     }
 
     /// Aborts an in-flight task call whose step has committed past it (a stop, or a
-    /// FunctionGraph callback that completed its state): here if this node makes it, otherwise
-    /// by telling the others. Its answer, if it still comes, is refused by the engine.
+    /// FunctionGraph callback that completed its state): here if this node makes it, and by
+    /// telling the others, for another node may make it too (one that took it over while this
+    /// node's lease had run out, as after a database outage longer than the lease). Its
+    /// answer, if it still comes, is refused by the engine.
     ///
     /// An abort may overtake the dispatch it aborts: the dispatching step commits, and the step
     /// that aborts commits (here or on another node) before the dispatching node gets to make
     /// the call. Such aborts are remembered for a while, and the call is then never made.
     pub fn abort_call(&self, id: ExecutionId, op: OpId) {
-        if self.cancel_local_call(id, op) {
-            return;
+        if !self.cancel_local_call(id, op) {
+            self.remember_abort(id, op);
         }
-        self.remember_abort(id, op);
         let store = self.store.clone();
         tokio::spawn(async move {
             let signal = Signal::AbortCall { execution: id, op };
-            if let Err(e) = store.signal(signal).await {
-                tracing::warn!(execution = %id, error = %e, "telling the other nodes to abort a call failed");
+            let mut backoff = Backoff::default();
+            while let Err(e) = store.signal(signal).await {
+                if !is_transient(&e) || backoff.attempts() == SIGNAL_ATTEMPTS {
+                    return tracing::warn!(execution = %id, error = %e, "telling the other nodes to abort a call failed");
+                }
+                backoff.pause().await;
             }
         });
     }
@@ -276,22 +422,41 @@ impl Runtime {
                 Err(rejection) => return Ok(Applied::Rejected(rejection, Box::new(record))),
             };
             let write = StepWrite::new(id, record.version, &record.state, state.clone(), &step);
+            let expected = record.version;
+            let committed = ExecutionRecord {
+                state,
+                version: record.version + 1,
+                ..record
+            };
             match self.store.commit_step(write).await {
                 Ok(()) => {
                     metrics::counter!("sluice_steps_committed_total").increment(1);
-                    let effects = step.effects.clone();
-                    let committed = ExecutionRecord {
-                        state,
-                        version: record.version + 1,
-                        ..record
-                    };
-                    self.perform(id, &committed.tenant, effects);
+                    self.perform(&committed, step.effects.clone());
                     return Ok(Applied::Committed(Box::new(committed), step));
                 }
                 // Another node moved the execution first: apply the input to its new state.
                 Err(StoreError::Conflict(_)) => {
                     metrics::counter!("sluice_step_conflicts_total").increment(1);
                     continue;
+                }
+                Err(e) if settle::in_doubt(&e) => {
+                    let unsettled = Unsettled {
+                        target: Target::Step { id, expected },
+                        after: committed.clone(),
+                        events: step.events.clone(),
+                        effects: step.effects.clone(),
+                    };
+                    return match self.committed(&unsettled).await {
+                        Ok(Some(current)) => {
+                            self.perform_settled(unsettled, &current);
+                            Ok(Applied::Committed(Box::new(committed), step))
+                        }
+                        Ok(None) => Err(e.into()),
+                        Err(_) => {
+                            self.settle_later(unsettled);
+                            Err(e.into())
+                        }
+                    };
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -325,10 +490,15 @@ impl Runtime {
         }
     }
 
-    fn perform(&self, id: ExecutionId, tenant: &TenantId, effects: Vec<Effect>) {
+    fn perform(&self, record: &ExecutionRecord, effects: Vec<Effect>) {
+        let id = record.id;
+        let mut origin = None;
         for effect in effects {
             match effect {
-                Effect::Dispatch(call) => self.dispatch(id, Some(tenant.clone()), call),
+                Effect::Dispatch(call) => {
+                    let origin = origin.get_or_insert_with(|| Arc::new(self::origin(record)));
+                    self.dispatch(origin.clone(), id, call)
+                }
                 Effect::CancelTask(op) => self.abort_call(id, op),
                 Effect::StartTimer { op, fire_at } => self.timers.arm(TimerRow {
                     execution: id,
@@ -338,6 +508,7 @@ impl Runtime {
                 Effect::CancelTimer(op) => self.timers.disarm(id, op),
                 Effect::Finish(status) => {
                     metrics::counter!("sluice_executions_finished_total", "status" => status.as_str()).increment(1);
+                    lifecycle::finished(record, self.dialect(record));
                     // Nobody listening is fine.
                     let _ = self.finished.send(id);
                 }
@@ -345,45 +516,60 @@ impl Runtime {
         }
     }
 
-    /// Makes a task call. `tenant` is whose execution it is; a taken-over call reads it first.
-    fn dispatch(&self, id: ExecutionId, tenant: Option<TenantId>, call: sluice_engine::TaskCall) {
+    fn dispatch(&self, origin: Arc<CallOrigin>, id: ExecutionId, call: TaskCall) {
         if lock(&self.aborted_early).remove(&(id, call.op)).is_some() {
             metrics::counter!("sluice_task_calls_aborted_total").increment(1);
             return;
         }
         let token = CancellationToken::new();
         lock(&self.inflight).insert((id, call.op), token.clone());
-        let (invoker, store) = (self.invoker.clone(), self.store.clone());
-        let runtime = self.timers.runtime();
+        let invoker = self.invoker.clone();
+        let runtime = self.me.clone();
         tokio::spawn(async move {
-            let tenant = match tenant {
-                Some(tenant) => Some(tenant),
-                None => tenant_of(store.as_ref(), id).await,
-            };
-            let origin = Origin {
-                execution: id.to_string(),
-                tenant,
-            };
+            let began = Instant::now();
             let result = invoker.invoke(&origin, &call, &token).await;
             if token.is_cancelled() {
                 return;
             }
+            lifecycle::task_call(&origin, &call, &result, began.elapsed());
             if let Some(runtime) = runtime.upgrade() {
                 lock(&runtime.inflight).remove(&(id, call.op));
-                if let Err(e) = runtime
-                    .submit(
-                        id,
-                        Input::TaskCompleted {
-                            op: call.op,
-                            result,
-                        },
-                    )
-                    .await
-                {
-                    tracing::error!(execution = %id, error = %e, "recording a task result failed");
-                }
+                runtime.record_result(id, call.op, result).await;
             }
         });
+    }
+
+    /// Records a call's result, trying again while the store fails: the call is not made again
+    /// by anyone else (its row is this node's), so giving up would leave the execution waiting
+    /// forever.
+    async fn record_result(
+        &self,
+        id: ExecutionId,
+        op: OpId,
+        result: Result<Value, sluice_ir::TaskError>,
+    ) {
+        let mut backoff = Backoff::default();
+        loop {
+            let input = Input::TaskCompleted {
+                op,
+                result: result.clone(),
+            };
+            match self.submit(id, input).await {
+                Ok(_) if backoff.attempts() > 0 => {
+                    return tracing::info!(execution = %id, attempts = backoff.attempts() + 1, "recorded a task result after the store came back");
+                }
+                Ok(_) => return,
+                Err(e) if e.is_transient() => {
+                    if backoff.attempts() == 0 {
+                        tracing::warn!(execution = %id, error = %e, "recording a task result failed; trying again until the store answers");
+                    }
+                    backoff.pause().await;
+                }
+                Err(e) => {
+                    return tracing::error!(execution = %id, error = %e, "recording a task result failed");
+                }
+            }
+        }
     }
 
     fn execution_lock(&self, id: ExecutionId) -> Arc<tokio::sync::Mutex<()>> {
@@ -396,16 +582,21 @@ impl Runtime {
     }
 }
 
-/// The tenant of an execution; `None` (its calls then reach only the operator's endpoints) if it
-/// cannot be read.
-async fn tenant_of(store: &dyn Store, id: ExecutionId) -> Option<TenantId> {
-    match store.get_execution(id).await {
-        Ok(record) => record.map(|r| r.tenant),
-        Err(e) => {
-            tracing::warn!(execution = %id, error = %e, "reading whose call this is failed");
-            None
-        }
+/// Whose call it is, as its headers say.
+fn origin(record: &ExecutionRecord) -> CallOrigin {
+    CallOrigin {
+        flow: record.flow_name.to_string(),
+        execution: record.name.to_string(),
+        key: record.id.to_string(),
+        tenant: Some(record.tenant.clone()),
     }
+}
+
+/// Whether the execution still waits for the answer of `call` (not only for its callback).
+pub(super) fn awaits(state: &Execution, call: &TaskCall) -> bool {
+    state.pending_ops().any(|pending| {
+        matches!(pending, PendingOp::Task { call: c, submitted: false } if c.op == call.op)
+    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

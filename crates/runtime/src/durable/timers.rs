@@ -11,7 +11,7 @@ use sluice_engine::{Input, Millis, OpId};
 use sluice_store::{ExecutionId, Store, TimerRow};
 use tokio::sync::Notify;
 
-use super::{Runtime, lock, wall_clock_ms};
+use super::{Backoff, Runtime, lock, wall_clock_ms};
 
 /// Timers firing within this window are loaded into memory.
 const HORIZON_MS: Millis = 30_000;
@@ -42,10 +42,6 @@ impl Timers {
             state: Mutex::default(),
             wake: Arc::new(Notify::new()),
         }
-    }
-
-    pub(super) fn runtime(&self) -> Weak<Runtime> {
-        self.runtime.clone()
     }
 
     /// Starts the loop that loads and fires timers.
@@ -146,15 +142,30 @@ impl Timers {
         due
     }
 
+    /// Fires a timer, trying again while the store fails (the next scan would find it again,
+    /// but only up to half a horizon later).
     fn fire(&self, execution: ExecutionId, op: OpId) {
         let runtime = self.runtime.clone();
         tokio::spawn(async move {
-            let Some(runtime) = runtime.upgrade() else {
-                return;
-            };
-            // A stale timer (stopped execution, completed task) is rejected by the engine.
-            if let Err(e) = runtime.submit(execution, Input::TimerFired { op }).await {
-                tracing::error!(execution = %execution, error = %e, "firing a timer failed");
+            let mut backoff = Backoff::default();
+            loop {
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
+                // A stale timer (stopped execution, completed task) is rejected by the engine.
+                match runtime.submit(execution, Input::TimerFired { op }).await {
+                    Ok(_) => return,
+                    Err(e) if e.is_transient() => {
+                        if backoff.attempts() == 0 {
+                            tracing::warn!(execution = %execution, error = %e, "firing a timer failed; trying again until the store answers");
+                        }
+                    }
+                    Err(e) => {
+                        return tracing::error!(execution = %execution, error = %e, "firing a timer failed");
+                    }
+                }
+                drop(runtime);
+                backoff.pause().await;
             }
         });
     }

@@ -1,8 +1,9 @@
 //! When a schedule fires: the cron expression of a schedule, parsed.
 //!
 //! CloudFlow's syntax (spec §7.3): six fields `Seconds Minutes Hours Day-of-month Month
-//! Day-of-week` in UTC, an optional `CRON_TZ=<zone> ` prefix, or `@every <n>m|h`. The minimum
-//! interval is one minute. sluice adds optional `FROM=<RFC 3339> ` and `UNTIL=<RFC 3339> `
+//! Day-of-week` in UTC, an optional `CRON_TZ=<zone> ` prefix (an IANA name, or a POSIX TZ
+//! string such as `GMT-8` for a fixed offset), or `@every <n>m|h`. The minimum interval is one
+//! minute. sluice adds optional `FROM=<RFC 3339> ` and `UNTIL=<RFC 3339> `
 //! prefixes bounding when the schedule fires (DataArts' `startTime` / `endTime`).
 
 use croner::Cron;
@@ -82,8 +83,9 @@ impl Rule {
                 let (name, pattern) = rest
                     .split_once(char::is_whitespace)
                     .ok_or("CRON_TZ= needs a zone and a pattern")?;
-                let zone =
-                    TimeZone::get(name).map_err(|e| format!("unknown time zone {name:?}: {e}"))?;
+                let zone = TimeZone::get(name)
+                    .or_else(|_| TimeZone::posix(name))
+                    .map_err(|e| format!("unknown time zone {name:?}: {e}"))?;
                 (zone, pattern.trim())
             }
             None => (TimeZone::UTC, expression),
@@ -192,6 +194,12 @@ mod tests {
         let c = Cadence::parse("CRON_TZ=Etc/GMT-8 0 0 2 * * ?").expect("valid");
         // 02:00 at UTC+8 is 18:00 UTC the day before.
         assert_eq!(c.next_after(T0), Some(T0 + 18 * 3_600_000));
+        // The same zone as a POSIX TZ string, and a half-hour one (02:00 at UTC+5:30).
+        let c = Cadence::parse("CRON_TZ=GMT-08:00 0 0 2 * * ?").expect("valid");
+        assert_eq!(c.next_after(T0), Some(T0 + 18 * 3_600_000));
+        let c = Cadence::parse("CRON_TZ=GMT-5:30 0 0 2 * * ?").expect("valid");
+        assert_eq!(c.next_after(T0), Some(T0 + 20 * 3_600_000 + 1_800_000));
+        assert!(Cadence::parse("CRON_TZ=Mars/Olympus 0 0 2 * * ?").is_err());
     }
 
     #[test]

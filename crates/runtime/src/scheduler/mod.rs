@@ -102,6 +102,16 @@ async fn fire<S: TickStarter>(
         next,
     };
     let claimed = store.claim_schedule_tick(tick).await?;
+    if claimed {
+        tracing::info!(
+            tenant = %schedule.tenant,
+            flow = %schedule.flow_name,
+            schedule = %schedule.name,
+            tick = fired,
+            started = refused.is_none(),
+            "schedule fired"
+        );
+    }
     match refused {
         // Only the node that claimed the tick reports its refusal.
         Some(e) if claimed => Err(FireError::Start(e)),

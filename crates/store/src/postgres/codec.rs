@@ -35,6 +35,18 @@ pub(super) fn failed(doing: &str) -> impl FnOnce(tokio_postgres::Error) -> Store
     move |e| backend(format!("{doing}: {e}"))
 }
 
+/// Like [`failed`], for a `COMMIT`: a broken connection leaves its outcome unknown. (A
+/// refusal by the server, e.g. a serialization failure, is certain.)
+pub(super) fn uncertain(doing: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| {
+        if e.as_db_error().is_some() {
+            backend(format!("{doing}: {e}"))
+        } else {
+            StoreError::Uncertain(format!("{doing}: {e}"))
+        }
+    }
+}
+
 /// Like [`failed`], but a unique-key violation means `what` already exists.
 pub(super) fn inserting(what: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
     move |e| {

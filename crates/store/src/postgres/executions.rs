@@ -11,6 +11,7 @@ use tokio_postgres::types::ToSql;
 
 use super::codec::{
     Client, all, all_of, failed, inserting, one, pooled, prepared, sql_limit, transaction,
+    uncertain,
 };
 use crate::counts::{self, CountChange, Counted};
 use crate::decode::{self, COUNTED_COLUMNS, EVENT_COLUMNS, EXECUTION_COLUMNS, TIMER_COLUMNS};
@@ -30,7 +31,7 @@ const COUNT_SHARDS: i64 = 16;
 
 /// Inserts the execution at version 1 (in the place of the run it reruns, which it replaces)
 /// and writes its first step's rows and counts under the new id. The flow row is locked
-/// `FOR SHARE`, so a start waits for a concurrent closing update and then sees it.
+/// `FOR SHARE`, so a start waits for a concurrent closing update or delete and then sees it.
 pub(super) async fn create(
     client: &mut Client,
     owner: &str,
@@ -39,7 +40,11 @@ pub(super) async fn create(
 ) -> Result<ExecutionId> {
     let first = &EncodedStep::new(first)?;
     let tx = transaction(client).await?;
-    let lock_flow = prepared(&tx, "SELECT open, tag FROM flows WHERE id = $1 FOR SHARE").await?;
+    let lock_flow = prepared(
+        &tx,
+        "SELECT open, tag FROM flows WHERE id = $1 AND NOT deleted FOR SHARE",
+    )
+    .await?;
     let flow = tx
         .query_opt(&lock_flow, &[&new.flow_id.0])
         .await
@@ -91,7 +96,7 @@ pub(super) async fn create(
     .await?;
     tx.commit()
         .await
-        .map_err(failed("committing an execution"))?;
+        .map_err(uncertain("committing an execution"))?;
     Ok(id)
 }
 
@@ -190,7 +195,7 @@ pub(super) async fn commit(client: &mut Client, owner: &str, write: &StepWrite) 
         add_counts(&tx, &changes),
     )
     .await?;
-    tx.commit().await.map_err(failed("committing a step"))
+    tx.commit().await.map_err(uncertain("committing a step"))
 }
 
 /// Adds the shards of the counts of minutes before `before` (epoch minutes) up into shard 0,

@@ -1,13 +1,19 @@
 //! Background jobs; each belongs to the node that created it (see `nodes.rs`).
 
+use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
-use super::codec::{Client, all, execute, inserting, one, sql_limit, to_json};
+use super::codec::{Client, all, execute, failed, inserting, one, sql_limit, to_json, transaction};
 use crate::decode::{self, JOB_COLUMNS};
-use crate::rules::found;
+use crate::query::{self, Backend};
+use crate::rules::{self, found};
 use crate::{JobCursor, JobId, JobRecord, Page, Result, TenantId};
 
-pub(super) async fn create(client: &Client, owner: &str, job: &JobRecord) -> Result<()> {
+pub(super) async fn create<C: GenericClient>(
+    client: &C,
+    owner: &str,
+    job: &JobRecord,
+) -> Result<()> {
     let filter = to_json(&job.filter, "a job filter")?;
     client
         .execute(
@@ -34,6 +40,34 @@ pub(super) async fn create(client: &Client, owner: &str, job: &JobRecord) -> Res
         .await
         .map_err(inserting(&format!("job {}", job.id)))?;
     Ok(())
+}
+
+/// See [`crate::JobStore::create_flow_job`]. Locks the flow row `FOR UPDATE` first:
+/// concurrent requests to move one flow queue on it, and each, once it holds the lock, sees
+/// the jobs the ones before it inserted.
+pub(super) async fn create_moving_flow(
+    client: &mut Client,
+    owner: &str,
+    job: &JobRecord,
+    open: Option<bool>,
+) -> Result<()> {
+    let tx = transaction(client).await?;
+    let flow_open: Option<bool> = tx
+        .query_opt(
+            "SELECT open FROM flows WHERE id = $1 AND NOT deleted FOR UPDATE",
+            &[&job.flow_id.0],
+        )
+        .await
+        .map_err(failed("locking a flow"))?
+        .map(|row| row.get(0));
+    let busy = tx
+        .query_opt(&query::busy_flow(Backend::Postgres), &[&job.flow_id.0])
+        .await
+        .map_err(failed("looking for a job moving a flow"))?
+        .is_some();
+    rules::flow_job_allowed(job, flow_open, open, busy)?;
+    create(&tx, owner, job).await?;
+    tx.commit().await.map_err(failed("committing a job"))
 }
 
 /// Replaces the job's status, counts, failure and finish time.

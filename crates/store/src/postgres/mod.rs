@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
-use sluice_engine::{EventId, HistoryEvent, Millis};
+use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 use tokio_postgres::NoTls;
 
@@ -216,8 +216,10 @@ impl NodeStore for PostgresStore {
     }
 
     async fn signal(&self, signal: Signal) -> Result<()> {
+        let Some(payload) = nodes::encode(&self.node, signal) else {
+            return Ok(());
+        };
         let client = self.client().await?;
-        let payload = nodes::encode(&self.node, signal);
         let sql = "SELECT pg_notify($1, $2)";
         execute(&client, sql, &[&nodes::CHANNEL, &payload])
             .await
@@ -226,6 +228,10 @@ impl NodeStore for PostgresStore {
 
     fn signals(&self) -> broadcast::Receiver<Signal> {
         self.signals.subscribe()
+    }
+
+    async fn open_calls(&self, calls: &[(ExecutionId, OpId)]) -> Result<Vec<(ExecutionId, OpId)>> {
+        nodes::open_calls(&self.client().await?, calls).await
     }
 }
 
@@ -311,6 +317,10 @@ impl ScheduleStore for PostgresStore {
 impl JobStore for PostgresStore {
     async fn create_job(&self, job: JobRecord) -> Result<()> {
         jobs::create(&self.client().await?, &self.node, &job).await
+    }
+
+    async fn create_flow_job(&self, job: JobRecord, open: Option<bool>) -> Result<()> {
+        jobs::create_moving_flow(&mut self.client().await?, &self.node, &job, open).await
     }
 
     async fn update_job(&self, job: JobRecord) -> Result<()> {

@@ -7,7 +7,11 @@
 //! one transaction: two nodes taking over at once never both get a dead node's work.
 //!
 //! Signals travel by `NOTIFY` on one channel, heard by a connection of each node kept outside
-//! the pool that does nothing but `LISTEN`.
+//! the pool that does nothing but `LISTEN`. `NOTIFY` reaches only the sessions listening when
+//! it commits, so what is sent while a node's listening connection is down is lost to it: once
+//! it listens again, the node is told to [`Signal::Resync`], and checks the calls it has in
+//! flight against their task rows ([`open_calls`]): a call whose row is gone was settled by a
+//! step committed elsewhere, and is aborted as its signal would have done.
 
 use std::time::Duration;
 
@@ -23,8 +27,11 @@ use sluice_engine::OpId;
 
 pub(super) const CHANNEL: &str = "sluice_signals";
 
-/// How long a lost listening connection waits before connecting again.
-const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+/// How long a lost listening connection waits before connecting again: at first a little,
+/// then twice as long each time, up to the longest. Short, because until a node listens again
+/// the stops of calls it makes wait for it (a refused connection costs the database nothing).
+const RECONNECT_FIRST_PAUSE: Duration = Duration::from_millis(10);
+const RECONNECT_LONGEST_PAUSE: Duration = Duration::from_millis(50);
 
 /// A node id: random per process, so a restarted node is a new node and its predecessor's
 /// work is taken over like any dead node's.
@@ -122,11 +129,44 @@ pub(super) async fn take_over(
     })
 }
 
-/// `<sender> abort <execution> <op>`: the sender lets a node skip what it sent itself.
-pub(super) fn encode(sender: &str, signal: Signal) -> String {
+/// `<sender> abort <execution> <op>`: the sender lets a node skip what it sent itself. `None`
+/// for what is not sent to other nodes.
+pub(super) fn encode(sender: &str, signal: Signal) -> Option<String> {
     match signal {
-        Signal::AbortCall { execution, op } => format!("{sender} abort {} {}", execution.0, op.0),
+        Signal::AbortCall { execution, op } => {
+            Some(format!("{sender} abort {} {}", execution.0, op.0))
+        }
+        Signal::Resync => None,
     }
+}
+
+pub(super) async fn open_calls(
+    client: &deadpool_postgres::Object,
+    calls: &[(ExecutionId, OpId)],
+) -> Result<Vec<(ExecutionId, OpId)>> {
+    let (executions, ops): (Vec<i64>, Vec<i64>) = calls
+        .iter()
+        .map(|(execution, op)| (execution.0, i64::try_from(op.0).unwrap_or(i64::MAX)))
+        .unzip();
+    let rows = client
+        .query(
+            "SELECT t.execution_id, t.op FROM tasks t \
+             JOIN unnest($1::bigint[], $2::bigint[]) AS c(execution_id, op) \
+             ON t.execution_id = c.execution_id AND t.op = c.op",
+            &[&executions, &ops],
+        )
+        .await
+        .map_err(failed("reading task rows"))?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let op: i64 = row.get(1);
+            (
+                ExecutionId(row.get(0)),
+                OpId(u64::try_from(op).unwrap_or_default()),
+            )
+        })
+        .collect())
 }
 
 pub(super) fn decode(payload: &str) -> Option<(&str, Signal)> {
@@ -152,8 +192,8 @@ impl Drop for Listener {
 }
 
 /// Starts listening; returns once the first `LISTEN` is in place, so nothing signalled after
-/// that is missed. A lost connection is made again (what was signalled meanwhile is lost: an
-/// unaborted call's late answer is still refused by the engine).
+/// that is missed. A lost connection is made again, and once it listens the node is told to
+/// [`Signal::Resync`] (see the module comment).
 pub(super) async fn listen(
     config: Config,
     node: String,
@@ -161,20 +201,37 @@ pub(super) async fn listen(
 ) -> Result<Listener> {
     let first = subscribe(&config).await?;
     Ok(Listener(tokio::spawn(async move {
-        let mut connection = Some(first);
+        let (client, messages) = first;
+        forward(messages, &node, &signals).await;
+        drop(client);
         loop {
-            if let Some((client, messages)) = connection.take() {
-                forward(messages, &node, &signals).await;
-                drop(client);
-                tracing::warn!("the connection listening for other nodes' signals was lost");
-            }
-            tokio::time::sleep(RECONNECT_PAUSE).await;
-            match subscribe(&config).await {
-                Ok(fresh) => connection = Some(fresh),
-                Err(e) => tracing::warn!(error = %e, "listening for other nodes' signals"),
-            }
+            tracing::warn!("the connection listening for other nodes' signals was lost");
+            let (client, messages) = reconnect(&config).await;
+            tracing::info!("listening for other nodes' signals again");
+            // Nobody subscribed yet is fine.
+            drop(signals.send(Signal::Resync));
+            forward(messages, &node, &signals).await;
+            drop(client);
         }
     })))
+}
+
+async fn reconnect(config: &Config) -> (Client, Messages) {
+    let mut pause = RECONNECT_FIRST_PAUSE;
+    let mut failures = 0u32;
+    loop {
+        tokio::time::sleep(pause).await;
+        match subscribe(config).await {
+            Ok(connection) => return connection,
+            // Said once, then every so often: a database restart takes a few hundred attempts.
+            Err(e) if failures.is_multiple_of(50) => {
+                tracing::warn!(error = %e, "listening for other nodes' signals")
+            }
+            Err(_) => {}
+        }
+        failures += 1;
+        pause = (pause * 2).min(RECONNECT_LONGEST_PAUSE);
+    }
 }
 
 type Messages =
@@ -237,8 +294,9 @@ mod tests {
             execution: ExecutionId(42),
             op: OpId(7),
         };
-        let payload = encode("n1", signal);
+        let payload = encode("n1", signal).expect("sent to other nodes");
         assert_eq!(decode(&payload), Some(("n1", signal)));
+        assert_eq!(encode("n1", Signal::Resync), None, "a node's own business");
         for garbage in [
             "",
             "n1",

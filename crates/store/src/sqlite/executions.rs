@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use sluice_engine::{EventId, HistoryEvent, Millis};
+use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 
 use super::codec::{all, all_of, failed, inserting, one, sql_limit};
 use crate::counts::{self, CountChange, Counted};
@@ -69,11 +69,12 @@ pub(super) fn create(
     add_counts(conn, new.flow_id, id, &changes)
 }
 
-/// Refuses a start of a closed flow inside the creating transaction: the writer runs one
-/// command at a time, so a start can never slip in behind the update that closed the flow.
+/// Refuses a start of a closed or deleted flow inside the creating transaction: the writer
+/// runs one command at a time, so a start can never slip in behind the update that closed the
+/// flow or the delete.
 fn ensure_open(conn: &Connection, new: &NewExecution) -> Result<()> {
     let open: Option<bool> = conn
-        .prepare_cached("SELECT open FROM flows WHERE id = ?1")
+        .prepare_cached("SELECT open FROM flows WHERE id = ?1 AND deleted = 0")
         .and_then(|mut s| s.query_row(params![new.flow_id.0], |r| r.get(0)).optional())
         .map_err(failed("reading whether a flow is open"))?;
     rules::open_to_new(open, new)
@@ -382,4 +383,32 @@ pub(super) fn due_timers(conn: &Connection, until: Millis, limit: usize) -> Resu
 pub(super) fn pending_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {
     let query = format!("SELECT {TASK_COLUMNS} FROM tasks ORDER BY execution_id, op");
     all(conn, &query, [], decode::task, "reading pending tasks")
+}
+
+/// How many timers are waiting (all of them this process's: one node).
+pub(super) fn timer_count(conn: &Connection) -> Result<u64> {
+    conn.prepare_cached("SELECT count(*) FROM timers")
+        .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
+        .map(|n| u64::try_from(n).unwrap_or_default())
+        .map_err(failed("counting timers"))
+}
+
+pub(super) fn open_calls(
+    conn: &Connection,
+    calls: &[(ExecutionId, OpId)],
+) -> Result<Vec<(ExecutionId, OpId)>> {
+    let mut statement = conn
+        .prepare_cached("SELECT 1 FROM tasks WHERE execution_id = ?1 AND op = ?2")
+        .map_err(failed("reading task rows"))?;
+    let mut open = Vec::new();
+    for &(execution, op) in calls {
+        let op_value = i64::try_from(op.0).unwrap_or(i64::MAX);
+        if statement
+            .exists(params![execution.0, op_value])
+            .map_err(failed("reading task rows"))?
+        {
+            open.push((execution, op));
+        }
+    }
+    Ok(open)
 }

@@ -1,10 +1,11 @@
 //! Background jobs.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::codec::{all, failed, inserting, one, sql_limit, to_json};
 use crate::decode::{self, JOB_COLUMNS as COLUMNS};
-use crate::rules::found;
+use crate::query::{self, Backend};
+use crate::rules::{self, found};
 use crate::{JobCursor, JobId, JobRecord, Page, Result, TenantId};
 
 pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
@@ -30,6 +31,25 @@ pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
     })
     .map_err(inserting(&format!("job {}", job.id)))?;
     Ok(())
+}
+
+/// See [`crate::JobStore::create_flow_job`]: the writer thread runs one write at a time, so
+/// the checks and the insert are one atomic step.
+pub(super) fn create_moving_flow(
+    conn: &Connection,
+    job: &JobRecord,
+    open: Option<bool>,
+) -> Result<()> {
+    let flow_open: Option<bool> = conn
+        .prepare_cached("SELECT open FROM flows WHERE id = ?1 AND deleted = 0")
+        .and_then(|mut s| s.query_row([job.flow_id.0], |r| r.get(0)).optional())
+        .map_err(failed("reading whether a flow is open"))?;
+    let busy = conn
+        .prepare_cached(&query::busy_flow(Backend::Sqlite))
+        .and_then(|mut s| s.exists([job.flow_id.0]))
+        .map_err(failed("looking for a job moving a flow"))?;
+    rules::flow_job_allowed(job, flow_open, open, busy)?;
+    create(conn, job)
 }
 
 pub(super) fn update(conn: &Connection, job: &JobRecord) -> Result<()> {

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::Connection;
-use sluice_engine::{EventId, HistoryEvent, Millis};
+use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 
 use crate::query::{ALIASES, SCHEDULES};
@@ -233,7 +233,7 @@ impl NodeStore for SqliteStore {
         let taken = TakenOver {
             tasks: self.read(executions::pending_tasks).await?,
             jobs: self.unfinished_jobs().await?,
-            timers: 0,
+            timers: self.read(executions::timer_count).await?,
         };
         self.taken_over.store(true, Ordering::Release);
         Ok(taken)
@@ -245,6 +245,11 @@ impl NodeStore for SqliteStore {
 
     fn signals(&self) -> broadcast::Receiver<Signal> {
         self.signals.subscribe()
+    }
+
+    async fn open_calls(&self, calls: &[(ExecutionId, OpId)]) -> Result<Vec<(ExecutionId, OpId)>> {
+        let calls = calls.to_vec();
+        self.read(move |c| executions::open_calls(c, &calls)).await
     }
 }
 
@@ -343,6 +348,11 @@ impl ScheduleStore for SqliteStore {
 impl JobStore for SqliteStore {
     async fn create_job(&self, job: JobRecord) -> Result<()> {
         self.write(move |c| jobs::create(c, &job)).await
+    }
+
+    async fn create_flow_job(&self, job: JobRecord, open: Option<bool>) -> Result<()> {
+        self.write(move |c| jobs::create_moving_flow(c, &job, open))
+            .await
     }
 
     async fn update_job(&self, job: JobRecord) -> Result<()> {

@@ -9,6 +9,7 @@
 
 mod fixtures;
 
+use sluice_engine::CallSnapshot;
 use sluice_store::postgres::PostgresStore;
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{ExecutionId, Store, TaskRow};
@@ -94,7 +95,9 @@ impl Backend {
         rows.into_iter()
             .map(|(execution, call)| TaskRow {
                 execution: ExecutionId(execution),
-                call: serde_json::from_str(&call).expect("a task call"),
+                call: serde_json::from_str::<CallSnapshot>(&call)
+                    .expect("a task call")
+                    .into(),
             })
             .collect()
     }

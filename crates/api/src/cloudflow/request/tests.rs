@@ -169,7 +169,7 @@ fn every_action_decodes_with_its_name_and_permission() {
     for (action, fields, _) in ACTIONS {
         let request = decoded(action, fields);
         assert_eq!(request.name(), *action);
-        assert_eq!(request.action(), format!("fnf:{action}"));
+        assert_eq!(request.permission(), format!("fnf:{action}"));
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use sluice_ir::{Dag, NodeFailure, StateId, StateKind, TaskError};
 
 use super::{Machine, Outcome, Work};
-use crate::dag::NodeStatus;
+use crate::dag_status::NodeStatus;
 use crate::execution::{Block, DagRun, Slot, ThreadId};
 use crate::history::EventType;
 

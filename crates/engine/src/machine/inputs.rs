@@ -1,0 +1,194 @@
+//! The inputs an execution accepts: start, task answers, callbacks, timers, stop, retry.
+
+use serde_json::{Value, json};
+use sluice_ir::{ErrorCode, ScopeId, StateName, TaskError, TaskMode};
+
+use super::{Here, Machine, Outcome, Vars, Work, detail};
+use crate::execution::{Op, OpId, Status, TimerPurpose};
+use crate::history::EventType;
+use crate::input::{Input, Rejection};
+use crate::step::Effect;
+
+impl Machine<'_> {
+    pub(super) fn accept(&mut self, input: Input) -> Result<(), Rejection> {
+        match input {
+            Input::Start { input } => {
+                self.start(input);
+                Ok(())
+            }
+            Input::TaskCompleted { op, result } => self.task_completed(op, result),
+            Input::CallbackReported { token, result } => {
+                let op = self.ex.find_token(&token).ok_or(Rejection::Stale)?;
+                if let Some(Op::Task {
+                    submitted: false, ..
+                }) = self.ex.ops.get(&op)
+                {
+                    // The callback beat the submitting call's answer: that call is moot.
+                    self.step.effects.push(Effect::CancelTask(op));
+                }
+                self.resolve_task(op, result);
+                Ok(())
+            }
+            Input::TimerFired { op } => self.timer_fired(op),
+            Input::Stop { error, cause } => {
+                let error = TaskError::new(error.unwrap_or_default(), cause.unwrap_or_default());
+                self.terminate(Status::Stopped, EventType::ExecutionStopped, Err(error));
+                Ok(())
+            }
+            Input::Retry => {
+                self.retry();
+                Ok(())
+            }
+        }
+    }
+
+    /// Re-enters the failed top-level state with the data it was entered with; the
+    /// execution runs on as if the failure had not ended it (with a fresh deadline).
+    fn retry(&mut self) {
+        let Some(point) = self.ex.retry_point.take() else {
+            return;
+        };
+        self.ex.status = Status::Running;
+        self.ex.stopped_at = None;
+        self.ex.error = None;
+        self.ex.output = None;
+        let state = self.flow.state(point.state);
+        self.emit(
+            EventType::ExecutionRetried,
+            None,
+            Some(state.name.clone()),
+            detail("input", point.data.clone()),
+        );
+        if let Some(timeout) = self.ex.info.limits.execution_timeout_ms {
+            let fire_at = self
+                .now
+                .saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX));
+            self.start_timer(fire_at, TimerPurpose::ExecutionDeadline);
+        }
+        let root = self.spawn(None, ScopeId::ROOT, point.scope_input);
+        if let Some(t) = self.ex.threads.get_mut(&root) {
+            t.data = point.data;
+        }
+        self.work.push_back(Work::Enter {
+            thread: root,
+            state: point.state,
+        });
+    }
+
+    fn start(&mut self, input: Value) {
+        self.ex.status = Status::Running;
+        self.ex.started_at = Some(self.now);
+        self.emit(
+            EventType::ExecutionStarted,
+            None,
+            None,
+            detail("input", input.clone()),
+        );
+        self.ex.input = Some(input.clone());
+        if let Some(timeout) = self.ex.info.limits.execution_timeout_ms {
+            let fire_at = self
+                .now
+                .saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX));
+            self.start_timer(fire_at, TimerPurpose::ExecutionDeadline);
+        }
+        let input = self
+            .check_size(&input, "the execution input")
+            .and_then(|()| self.root_input(input));
+        let input = match input {
+            Ok(input) => input,
+            Err(e) => {
+                self.terminate(Status::Failed, EventType::ExecutionFailed, Err(e));
+                return;
+            }
+        };
+        let root = self.spawn(None, ScopeId::ROOT, input);
+        self.work.push_back(Work::Enter {
+            thread: root,
+            state: self.flow.root().start,
+        });
+    }
+
+    /// The top-level scope's input: the execution input, through the flow's input mappings
+    /// (legacy `inputMappings`) if it has them.
+    fn root_input(&self, input: Value) -> Result<Value, TaskError> {
+        let Some(template) = &self.flow.root().input else {
+            return Ok(input);
+        };
+        let name = StateName::new(self.ex.info.flow_name.as_str());
+        self.eval(template, Vars::input(&input), Here::state(&name))
+    }
+
+    fn task_completed(
+        &mut self,
+        op: OpId,
+        result: Result<Value, TaskError>,
+    ) -> Result<(), Rejection> {
+        let Some(Op::Task {
+            call,
+            submitted,
+            scheduled,
+            ..
+        }) = self.ex.ops.get_mut(&op)
+        else {
+            return Err(Rejection::Stale);
+        };
+        if call.mode != TaskMode::WaitForCustomCallback {
+            self.resolve_task(op, result);
+            return Ok(());
+        }
+        if *submitted {
+            return Err(Rejection::Stale);
+        }
+        match result {
+            Ok(_) => {
+                *submitted = true;
+                let (state, scheduled) = (call.state.clone(), *scheduled);
+                self.emit(
+                    EventType::TaskSubmitted,
+                    Some(scheduled),
+                    Some(state),
+                    json!({}),
+                );
+            }
+            Err(error) => {
+                if let Some(task) = self.remove_task(op) {
+                    self.task_failed(task, EventType::TaskSubmitFailed, error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn timer_fired(&mut self, op: OpId) -> Result<(), Rejection> {
+        let Some(Op::Timer { purpose, .. }) = self.ex.ops.get(&op) else {
+            return Err(Rejection::Stale);
+        };
+        let purpose = *purpose;
+        self.ex.ops.remove(&op);
+        match purpose {
+            TimerPurpose::Wait(thread) => self.work.push_back(Work::Finish {
+                thread,
+                outcome: Outcome::PassInput { goto: None },
+            }),
+            TimerPurpose::Backoff(thread) => self.work.push_back(Work::Run { thread }),
+            TimerPurpose::TaskTimeout(op) => {
+                if let Some(task) = self.remove_task(op) {
+                    self.step.effects.push(Effect::CancelTask(op));
+                    let error = TaskError::new(
+                        ErrorCode::TIMEOUT,
+                        "the task did not complete within its timeout",
+                    );
+                    self.task_failed(task, EventType::TaskTimedOut, error);
+                }
+            }
+            TimerPurpose::ExecutionDeadline => {
+                let error = TaskError::new(
+                    ErrorCode::TIMEOUT,
+                    "the execution exceeded its maximum duration",
+                );
+                self.terminate(Status::TimedOut, EventType::ExecutionTimedOut, Err(error));
+            }
+        }
+        Ok(())
+    }
+}

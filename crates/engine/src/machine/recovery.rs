@@ -1,0 +1,128 @@
+//! A state's error: `Retry` (a backoff timer, then the state runs again), then `Catch`,
+//! then the scope fails; a failed top-level state is where a `Retry` input resumes.
+
+use serde_json::Value;
+use sluice_ir::{Catcher, DataModel, Next, State, TaskError};
+
+use super::{Here, Machine, Vars, error_detail};
+use crate::data;
+use crate::execution::{Block, ThreadId, TimerPurpose};
+use crate::history::EventType;
+
+impl Machine<'_> {
+    /// Retry, then Catch, then fail the scope.
+    pub(super) fn recover(&mut self, thread: ThreadId, state: &State, error: TaskError) {
+        if let Some(recovery) = state.kind.recovery() {
+            let retrier = recovery
+                .retry
+                .iter()
+                .enumerate()
+                .find(|(_, r)| r.errors.iter().any(|p| error.code.matches(p)));
+            if let Some((index, retrier)) = retrier
+                && let Some(active) = self.active_mut(thread)
+                && let Some(used) = active.retries.get_mut(index)
+                && *used < retrier.max_attempts
+            {
+                *used += 1;
+                let delay = retrier.delay_ms(*used);
+                active.retry_count += 1;
+                let fire_at = self
+                    .now
+                    .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
+                let op = self.start_timer(fire_at, TimerPurpose::Backoff(thread));
+                self.block(thread, Block::Backoff(op));
+                return;
+            }
+            if let Some(catcher) = recovery
+                .catch
+                .iter()
+                .find(|c| c.errors.iter().any(|p| error.code.matches(p)))
+            {
+                let value = self.catch_value(thread, state, catcher, &error);
+                self.step_failed(thread, state, &error);
+                match value {
+                    Ok(value) => self.advance(thread, value, Next::State(catcher.next)),
+                    Err(error) => self.fail_scope(thread, error),
+                }
+                return;
+            }
+        }
+        self.step_failed(thread, state, &error);
+        self.remember_retry_point(thread, state);
+        self.fail_scope(thread, error);
+    }
+
+    /// Records that the thread's `state` failed with `error` (retries spent).
+    fn step_failed(&mut self, thread: ThreadId, state: &State, error: &TaskError) {
+        let entered = self.active(thread).map(|a| a.entered);
+        self.emit(
+            EventType::StepFailed,
+            entered,
+            Some(state.name.clone()),
+            error_detail(error),
+        );
+    }
+
+    /// A top-level state failing fails the execution: remember where a retry resumes.
+    fn remember_retry_point(&mut self, thread: ThreadId, state: &State) {
+        let Some(t) = self.ex.threads.get(&thread) else {
+            return;
+        };
+        let Some(state_id) = t.at.as_ref().map(|a| a.state) else {
+            return;
+        };
+        if t.parent.is_some() {
+            return;
+        }
+        let data = match (self.flow.scope(t.scope).data, &state.input, &t.at) {
+            // The pipe data moved into the state's input (see `state_input`).
+            (DataModel::Pipe, None, Some(active)) => active.input.clone(),
+            _ => t.data.clone(),
+        };
+        let point = crate::execution::RetryPoint {
+            state: state_id,
+            scope_input: t.scope_input.clone(),
+            data,
+        };
+        self.ex.retry_point = Some(point);
+    }
+
+    fn catch_value(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        catcher: &Catcher,
+        error: &TaskError,
+    ) -> Result<Value, TaskError> {
+        let legacy = self
+            .ex
+            .threads
+            .get(&thread)
+            .map(|t| self.flow.scope(t.scope).data)
+            == Some(DataModel::Merge);
+        let default = if legacy {
+            data::legacy_error_value(error)
+        } else {
+            error.to_value()
+        };
+        let Some(template) = &catcher.output else {
+            return Ok(default);
+        };
+        let input = self
+            .active(thread)
+            .map(|a| a.input.clone())
+            .unwrap_or_default();
+        let vars = Vars {
+            local: Some(&default),
+            ..Vars::input(&input)
+        };
+        self.eval(
+            template,
+            vars,
+            Here {
+                error: Some(error),
+                ..Here::state(&state.name)
+            },
+        )
+    }
+}

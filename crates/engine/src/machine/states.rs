@@ -1,0 +1,317 @@
+//! A state's life: entered with its input, run, finished with its output, then the next
+//! state or the end of its scope.
+
+use serde_json::Value;
+use sluice_ir::{
+    DataModel, ErrorCode, Next, State, StateId, StateKind, StateName, TaskError, Template, Wait,
+};
+
+use super::{Here, Machine, Outcome, Vars, Work, detail};
+use crate::Millis;
+use crate::data;
+use crate::execution::{Active, Block, ThreadId, TimerPurpose};
+use crate::history::EventType;
+
+impl Machine<'_> {
+    pub(super) fn enter(&mut self, thread: ThreadId, state_id: StateId) {
+        let state = self.flow.state(state_id);
+        let (input, next) = match self.state_input(thread, state) {
+            Ok(input) => (input, Work::Run { thread }),
+            Err(error) => {
+                let outcome = Outcome::Error(error);
+                (Value::Null, Work::Finish { thread, outcome })
+            }
+        };
+        let entered = self.emit(
+            EventType::StepEntered,
+            None,
+            Some(state.name.clone()),
+            detail("input", input.clone()),
+        );
+        let retries = state.kind.recovery().map_or(0, |r| r.retry.len());
+        let Some(t) = self.ex.threads.get_mut(&thread) else {
+            return;
+        };
+        t.at = Some(Active {
+            state: state_id,
+            input,
+            entered,
+            retries: vec![0; retries],
+            retry_count: 0,
+            block: Block::None,
+        });
+        self.work.push_back(next);
+    }
+
+    /// Computes the input of `state` from the thread's data (InputConstructor / mappings).
+    fn state_input(&mut self, thread: ThreadId, state: &State) -> Result<Value, TaskError> {
+        let Some(t) = self.ex.threads.get(&thread) else {
+            return Ok(Value::Null);
+        };
+        let input = match (self.flow.scope(t.scope).data, &state.input) {
+            // Pipe data is the next state's input and nothing else: nothing reads it again
+            // before the state advances and replaces it, so it moves instead of being copied.
+            (DataModel::Pipe, None) => self.take_data(thread),
+            (DataModel::Pipe, Some(template)) => {
+                self.eval(template, Vars::input(&t.data), Here::state(&state.name))?
+            }
+            (DataModel::Merge, Some(template)) => {
+                let vars = Vars {
+                    local: Some(&t.data),
+                    ..Vars::input(&t.scope_input)
+                };
+                self.eval(template, vars, Here::state(&state.name))?
+            }
+            (DataModel::Merge, None) => data::merged(&t.scope_input, &t.data),
+        };
+        self.check_size(&input, "the state input")?;
+        Ok(input)
+    }
+
+    fn take_data(&mut self, thread: ThreadId) -> Value {
+        self.ex
+            .threads
+            .get_mut(&thread)
+            .map(|t| std::mem::take(&mut t.data))
+            .unwrap_or_default()
+    }
+
+    /// Performs the action of the thread's active state (again, after a retry backoff).
+    pub(super) fn run_state(&mut self, thread: ThreadId) {
+        let Some(active) = self.active(thread) else {
+            return;
+        };
+        let state = self.flow.state(active.state);
+        let input = &active.input;
+        let outcome = match &state.kind {
+            StateKind::Pass => Outcome::PassInput { goto: None },
+            StateKind::Succeed => Outcome::PassInput {
+                goto: Some(Next::End),
+            },
+            StateKind::Fail(fail) => Outcome::Error(TaskError::new(
+                fail.code
+                    .clone()
+                    .unwrap_or_else(|| ErrorCode::FAILED.to_string()),
+                fail.detail.clone().unwrap_or_default(),
+            )),
+            StateKind::Choice(choice) => match self.choose(choice, input, &state.name) {
+                Ok(next) => Outcome::PassInput { goto: Some(next) },
+                Err(error) => Outcome::Error(error),
+            },
+            StateKind::Wait(wait) => match self.wait_until(wait, input, &state.name) {
+                Ok(fire_at) => {
+                    let op = self.start_timer(fire_at, TimerPurpose::Wait(thread));
+                    self.block(thread, Block::Wait(op));
+                    return;
+                }
+                Err(error) => Outcome::Error(error),
+            },
+            StateKind::Task(task) => match self.dispatch(thread, state, task, input.clone()) {
+                Ok(()) => return,
+                Err(error) => Outcome::Error(error),
+            },
+            StateKind::Parallel(parallel) => {
+                let inputs = vec![input.clone(); parallel.branches.len()];
+                self.fan_out(thread, inputs, 0);
+                return;
+            }
+            StateKind::Map(map) => match self.map_inputs(map, input, &state.name) {
+                Ok(inputs) => {
+                    self.fan_out(thread, inputs, map.max_concurrency);
+                    return;
+                }
+                Err(error) => Outcome::Error(error),
+            },
+            StateKind::Dag(dag) => {
+                self.start_dag(thread, dag);
+                return;
+            }
+        };
+        self.work.push_back(Work::Finish { thread, outcome });
+    }
+
+    fn choose(
+        &self,
+        choice: &sluice_ir::Choice,
+        input: &Value,
+        name: &StateName,
+    ) -> Result<Next, TaskError> {
+        for branch in &choice.branches {
+            let value = self.eval_expr(&branch.condition, Vars::input(input), name)?;
+            match value {
+                Value::Bool(true) => return Ok(branch.next),
+                Value::Bool(false) => {}
+                other => {
+                    return Err(TaskError::new(
+                        ErrorCode::EXPRESSION,
+                        format!("state {name}: a Choice condition gave {other}, not true or false"),
+                    ));
+                }
+            }
+        }
+        Ok(choice.default)
+    }
+
+    fn wait_until(
+        &self,
+        wait: &Wait,
+        input: &Value,
+        name: &StateName,
+    ) -> Result<Millis, TaskError> {
+        let invalid = |what: String| {
+            TaskError::new(ErrorCode::INVALID_INPUT, format!("state {name}: {what}"))
+        };
+        let seconds = |s: u64| {
+            self.now
+                .saturating_add(i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX))
+        };
+        match wait {
+            Wait::Seconds(s) => Ok(seconds(*s)),
+            Wait::Until(at) => Ok(*at),
+            Wait::SecondsExpr(expr) => match self.eval_expr(expr, Vars::input(input), name)? {
+                Value::Number(n) => n
+                    .as_u64()
+                    .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+                    .map(seconds)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "the wait duration {n} is not a non-negative number of seconds"
+                        ))
+                    }),
+                other => Err(invalid(format!(
+                    "the wait duration {other} is not a number"
+                ))),
+            },
+            Wait::UntilExpr(expr) => match self.eval_expr(expr, Vars::input(input), name)? {
+                Value::String(s) => s
+                    .parse::<jiff::Timestamp>()
+                    .map(|t| t.as_millisecond())
+                    .map_err(|e| invalid(format!("the wait timestamp {s:?} is not RFC 3339: {e}"))),
+                other => Err(invalid(format!(
+                    "the wait timestamp {other} is not a string"
+                ))),
+            },
+        }
+    }
+
+    /// Finishes the thread's active state: output processing and transition, or recovery.
+    pub(super) fn finish(&mut self, thread: ThreadId, outcome: Outcome) {
+        let Some(active) = self.active(thread) else {
+            return;
+        };
+        let state = self.flow.state(active.state);
+        let entered = active.entered;
+        let (result, goto) = match outcome {
+            Outcome::Done { result, goto } => (Some(result), goto),
+            Outcome::PassInput { goto } => (None, goto),
+            Outcome::Error(error) => {
+                self.recover(thread, state, error);
+                return;
+            }
+        };
+        let output = match &state.output {
+            Some(template) => self.shape_output(thread, state, template, result.as_ref()),
+            // The state is done with its input: it can move on as the output.
+            None => Ok(result.unwrap_or_else(|| self.take_input(thread))),
+        };
+        match output {
+            Ok(output) => {
+                self.emit(
+                    EventType::StepExited,
+                    Some(entered),
+                    Some(state.name.clone()),
+                    detail("output", output.clone()),
+                );
+                self.advance(thread, output, goto.unwrap_or(state.next));
+            }
+            Err(error) => self.recover(thread, state, error),
+        }
+    }
+
+    /// Applies the state's OutputConstructor to `result` (`None`: the state's own input).
+    fn shape_output(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        template: &Template,
+        result: Option<&Value>,
+    ) -> Result<Value, TaskError> {
+        let Some(active) = self.active(thread) else {
+            return Ok(Value::Null);
+        };
+        let result = result.unwrap_or(&active.input);
+        let vars = Vars {
+            output: Some(result),
+            local: Some(result),
+            ..Vars::input(&active.input)
+        };
+        let here = Here {
+            output: Some(result),
+            retry_count: active.retry_count,
+            ..Here::state(&state.name)
+        };
+        self.eval(template, vars, here)
+            .and_then(|v| self.check_size(&v, "the state output").map(|()| v))
+    }
+
+    fn take_input(&mut self, thread: ThreadId) -> Value {
+        self.active_mut(thread)
+            .map(|a| std::mem::take(&mut a.input))
+            .unwrap_or_default()
+    }
+
+    /// Moves the thread past its state: its data takes `output`, then `next` runs.
+    pub(super) fn advance(&mut self, thread: ThreadId, output: Value, next: Next) {
+        let Some(t) = self.ex.threads.get_mut(&thread) else {
+            return;
+        };
+        t.at = None;
+        match self.flow.scope(t.scope).data {
+            DataModel::Pipe => t.data = output,
+            DataModel::Merge => data::merge_into(&mut t.data, output),
+        }
+        self.work.push_back(match next {
+            Next::State(state) => Work::Enter { thread, state },
+            Next::End => {
+                let result = self.scope_output(thread);
+                Work::ScopeDone { thread, result }
+            }
+        });
+    }
+
+    pub(super) fn fail_scope(&mut self, thread: ThreadId, error: TaskError) {
+        if let Some(t) = self.ex.threads.get_mut(&thread) {
+            t.at = None;
+        }
+        self.work.push_back(Work::ScopeDone {
+            thread,
+            result: Err(error),
+        });
+    }
+
+    fn scope_output(&self, thread: ThreadId) -> Result<Value, TaskError> {
+        let Some(t) = self.ex.threads.get(&thread) else {
+            return Ok(Value::Null);
+        };
+        let scope = self.flow.scope(t.scope);
+        match &scope.output {
+            None => Ok(t.data.clone()),
+            Some(template) => {
+                let vars = Vars {
+                    local: Some(&t.data),
+                    output: Some(&t.data),
+                    ..Vars::input(&t.scope_input)
+                };
+                let name = StateName::new(self.ex.info.flow_name.as_str());
+                self.eval(
+                    template,
+                    vars,
+                    Here {
+                        output: Some(&t.data),
+                        ..Here::state(&name)
+                    },
+                )
+            }
+        }
+    }
+}

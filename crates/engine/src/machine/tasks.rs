@@ -1,0 +1,161 @@
+//! Task states: the call dispatched, its answer (or callback, or timeout) resolved.
+
+use serde_json::{Map, Value, json};
+use sluice_ir::{Body, State, StateName, Task, TaskError, TaskMode};
+
+use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
+use crate::execution::{Block, Op, OpId, ThreadId, TimerPurpose};
+use crate::history::{EventId, EventType};
+use crate::step::Effect;
+use crate::task_call::TaskCall;
+
+impl Machine<'_> {
+    pub(super) fn dispatch(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        task: &Task,
+        input: Value,
+    ) -> Result<(), TaskError> {
+        let op = self.next_op();
+        let token = (task.mode == TaskMode::WaitForCustomCallback)
+            .then(|| format!("{}{}", self.ex.info.token_prefix, op.0));
+        let attempt = self.active(thread).map_or(0, |a| a.retry_count);
+        let body = match &task.body {
+            Body::StateInput => input,
+            Body::Template(template) => {
+                let here = Here {
+                    retry_count: attempt,
+                    token: token.as_deref(),
+                    ..Here::state(&state.name)
+                };
+                self.eval(template, Vars::input(&input), here)?
+            }
+        };
+        self.check_size(&body, "the task input")?;
+        let call = TaskCall {
+            op,
+            state: state.name.clone(),
+            target: task.target.clone(),
+            mode: task.mode,
+            body,
+            token,
+            attempt,
+            timeout_secs: task.timeout_secs,
+        };
+        let mut detail = Map::with_capacity(2);
+        detail.insert("resource".into(), task.resource.as_str().into());
+        detail.insert("input".into(), call.body.clone());
+        let detail = Value::Object(detail);
+        let scheduled = self.emit(
+            EventType::TaskScheduled,
+            None,
+            Some(state.name.clone()),
+            detail,
+        );
+        self.emit(
+            EventType::TaskStarted,
+            Some(scheduled),
+            Some(state.name.clone()),
+            json!({}),
+        );
+        let timeout = task.timeout_secs.map(|secs| {
+            let fire_at = self
+                .now
+                .saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX));
+            self.start_timer(fire_at, TimerPurpose::TaskTimeout(op))
+        });
+        self.step.effects.push(Effect::Dispatch(call.clone()));
+        self.ex.ops.insert(
+            op,
+            Op::Task {
+                thread,
+                scheduled,
+                call: Box::new(call),
+                submitted: false,
+                timeout,
+            },
+        );
+        self.block(thread, Block::Task(op));
+        Ok(())
+    }
+
+    /// A task answered (or its callback arrived): record it and finish its state.
+    pub(super) fn resolve_task(&mut self, op: OpId, result: Result<Value, TaskError>) {
+        let Some(task) = self.remove_task(op) else {
+            return;
+        };
+        let result = result.and_then(|v| self.check_size(&v, "the task output").map(|()| v));
+        match result {
+            Ok(output) => {
+                self.emit(
+                    EventType::TaskSucceeded,
+                    Some(task.scheduled),
+                    Some(task.state),
+                    detail("output", output.clone()),
+                );
+                self.work.push_back(Work::Finish {
+                    thread: task.thread,
+                    outcome: Outcome::Done {
+                        result: output,
+                        goto: None,
+                    },
+                });
+            }
+            Err(error) => self.task_failed(task, EventType::TaskFailed, error),
+        }
+    }
+
+    /// Task `task`, removed, ended in `error`: its event `kind` is recorded, and its state
+    /// fails (to retry, catch, or fail its scope).
+    pub(super) fn task_failed(&mut self, task: RemovedTask, kind: EventType, error: TaskError) {
+        self.emit(
+            kind,
+            Some(task.scheduled),
+            Some(task.state),
+            error_detail(&error),
+        );
+        self.work.push_back(Work::Finish {
+            thread: task.thread,
+            outcome: Outcome::Error(error),
+        });
+    }
+
+    /// Forgets task `op` and its timeout timer; `None` if `op` is no task of the execution.
+    pub(super) fn remove_task(&mut self, op: OpId) -> Option<RemovedTask> {
+        if !matches!(self.ex.ops.get(&op), Some(Op::Task { .. })) {
+            return None;
+        }
+        let Some(Op::Task {
+            thread,
+            scheduled,
+            call,
+            timeout,
+            ..
+        }) = self.ex.ops.remove(&op)
+        else {
+            return None;
+        };
+        // When the timeout itself fired, its timer is already gone: cancelling it would name
+        // an op the runtime no longer has.
+        if let Some(timer) = timeout
+            && self.ex.ops.remove(&timer).is_some()
+        {
+            self.step.effects.push(Effect::CancelTimer(timer));
+        }
+        Some(RemovedTask {
+            thread,
+            scheduled,
+            state: call.state,
+        })
+    }
+}
+
+/// A task taken out of the execution: where its result goes and what its events name.
+pub(super) struct RemovedTask {
+    /// The thread waiting in the task's state.
+    pub thread: ThreadId,
+    /// Its `TaskScheduled` event.
+    pub scheduled: EventId,
+    pub state: StateName,
+}
