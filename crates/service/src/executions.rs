@@ -13,6 +13,7 @@ use sluice_store::{
 };
 
 use crate::flows::check_name;
+use crate::views::{ExecutionView, FlowView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// A request to start an execution.
@@ -43,8 +44,9 @@ impl Service {
         &self,
         caller: &Caller,
         request: StartRequest,
-    ) -> Result<(FlowRecord, ExecutionRecord)> {
-        self.start(caller, request, None).await
+    ) -> Result<(FlowView, ExecutionView)> {
+        let (flow, execution) = self.start(caller, request, None).await?;
+        Ok((flow.into(), execution.into()))
     }
 
     /// Runs execution `of` again as a new execution `name` with the input it had; from now on
@@ -56,7 +58,7 @@ impl Service {
         flow: &str,
         of: &str,
         name: String,
-    ) -> Result<(FlowRecord, ExecutionRecord)> {
+    ) -> Result<(FlowView, ExecutionView)> {
         let record = self.flow(caller, flow).await?;
         let old = self.execution(&record, of).await?;
         let request = StartRequest {
@@ -65,7 +67,8 @@ impl Service {
             input: old.state.input().map(Value::to_string),
             qualifier: None,
         };
-        self.start(caller, request, Some(old.id)).await
+        let (flow, execution) = self.start(caller, request, Some(old.id)).await?;
+        Ok((flow.into(), execution.into()))
     }
 
     async fn start(
@@ -132,14 +135,14 @@ impl Service {
         flow: &str,
         name: &str,
         wait: Duration,
-    ) -> Result<(FlowRecord, ExecutionRecord)> {
+    ) -> Result<(FlowView, ExecutionView)> {
         let flow = self.flow(caller, flow).await?;
         let record = self.execution(&flow, name).await?;
         if wait.is_zero() || record.status().is_terminal() {
-            return Ok((flow, record));
+            return Ok((flow.into(), record.into()));
         }
         let waited = self.runtime.wait_terminal(record.id, wait).await?;
-        Ok((flow, waited.unwrap_or(record)))
+        Ok((flow.into(), waited.unwrap_or(record).into()))
     }
 
     /// Stops an execution: one transaction, then every in-flight call is aborted.
@@ -150,7 +153,7 @@ impl Service {
         name: &str,
         error: Option<String>,
         cause: Option<String>,
-    ) -> Result<(FlowRecord, ExecutionRecord)> {
+    ) -> Result<(FlowView, ExecutionView)> {
         let flow = self.flow(caller, flow).await?;
         let record = self.execution(&flow, name).await?;
         match self
@@ -158,7 +161,7 @@ impl Service {
             .submit(record.id, Input::Stop { error, cause })
             .await?
         {
-            Applied::Committed(record, _) => Ok((flow, *record)),
+            Applied::Committed(record, _) => Ok((flow.into(), (*record).into())),
             Applied::Rejected(_, _) => Err(ServiceError::ExecutionCompleted {
                 flow: flow.name.to_string(),
                 execution: name.to_string(),
@@ -173,7 +176,7 @@ impl Service {
         filter: &ExecutionFilter,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(FlowRecord, Vec<ExecutionRecord>)> {
+    ) -> Result<(FlowView, Vec<ExecutionView>)> {
         let flow = self.flow(caller, flow).await?;
         let query = ExecutionQuery::of_flow(&caller.tenant, flow.id, filter);
         let after = after.map(|name| ExecutionCursor::after_name(ExecutionName::new(name)));
@@ -181,7 +184,7 @@ impl Service {
             .store
             .list_executions(&query, Page::after(after, limit))
             .await?;
-        Ok((flow, items))
+        Ok((flow.into(), views(items)))
     }
 
     pub async fn execution_history(
@@ -324,10 +327,12 @@ impl Service {
     /// The definition an execution runs (its flow may have been updated since it started).
     pub async fn execution_definition(
         &self,
-        flow: &FlowRecord,
-        execution: &ExecutionRecord,
+        flow: &FlowView,
+        execution: &ExecutionView,
     ) -> Result<String> {
-        self.revision_text(flow, execution.flow_revision).await
+        let current = (flow.revision, flow.definition.as_str());
+        self.revision_text(flow.id, current, execution.flow_revision)
+            .await
     }
 
     pub(crate) async fn execution(&self, flow: &FlowRecord, name: &str) -> Result<ExecutionRecord> {

@@ -8,6 +8,7 @@ use sluice_store::{
     StoreError,
 };
 
+use crate::views::{FlowView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// A flow to create.
@@ -34,7 +35,7 @@ pub struct FlowChanges {
 }
 
 impl Service {
-    pub async fn create_flow(&self, caller: &Caller, spec: FlowSpec) -> Result<FlowRecord> {
+    pub async fn create_flow(&self, caller: &Caller, spec: FlowSpec) -> Result<FlowView> {
         check_name(&spec.name, "flow name")?;
         self.validate_definition(spec.dialect, &spec.definition, &spec.name)?;
         let new = NewFlow {
@@ -51,12 +52,12 @@ impl Service {
         };
         match self.store.create_flow(new).await {
             Err(StoreError::AlreadyExists(_)) => Err(ServiceError::FlowExists(spec.name)),
-            other => Ok(other?),
+            other => Ok(other?.into()),
         }
     }
 
-    pub async fn describe_flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
-        self.flow(caller, name).await
+    pub async fn describe_flow(&self, caller: &Caller, name: &str) -> Result<FlowView> {
+        Ok(self.flow(caller, name).await?.into())
     }
 
     pub async fn update_flow(
@@ -64,7 +65,7 @@ impl Service {
         caller: &Caller,
         name: &str,
         changes: FlowChanges,
-    ) -> Result<FlowRecord> {
+    ) -> Result<FlowView> {
         let flow = self.flow(caller, name).await?;
         if let Some(definition) = &changes.definition {
             self.validate_definition(flow.dialect, definition, name)?;
@@ -79,7 +80,7 @@ impl Service {
         };
         match self.store.update_flow(&flow, update).await {
             Err(StoreError::NotFound(_)) => Err(ServiceError::FlowNotFound(name.to_string())),
-            other => Ok(other?),
+            other => Ok(other?.into()),
         }
     }
 
@@ -87,7 +88,7 @@ impl Service {
     /// them finish their current step; stopping them at once is what a user deleting a flow
     /// wants). The stopping is a job recorded before the delete, so a crash in between
     /// resumes it instead of leaving executions of a deleted flow running.
-    pub async fn delete_flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
+    pub async fn delete_flow(&self, caller: &Caller, name: &str) -> Result<FlowView> {
         let flow = self.flow(caller, name).await?;
         let job = self
             .record_job(caller, &flow, JobKind::DeleteFlow, JobFilter::default())
@@ -100,7 +101,7 @@ impl Service {
             other => other?,
         };
         self.run_job(job).await?;
-        Ok(deleted)
+        Ok(deleted.into())
     }
 
     pub async fn list_flows(
@@ -108,18 +109,18 @@ impl Service {
         caller: &Caller,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<FlowRecord>> {
+    ) -> Result<Vec<FlowView>> {
         let page = Page::after(after.map(FlowName::new), limit);
         let query = FlowQuery::all(&caller.tenant);
-        Ok(self.store.list_flows(&query, page).await?)
+        Ok(views(self.store.list_flows(&query, page).await?))
     }
 
-    /// The caller's flow with that public id ([`FlowRecord::public_id`]).
-    pub async fn flow_by_public_id(&self, caller: &Caller, public_id: &str) -> Result<FlowRecord> {
+    /// The caller's flow with that public id ([`FlowView::public_id`]).
+    pub async fn flow_by_public_id(&self, caller: &Caller, public_id: &str) -> Result<FlowView> {
         let not_found = || ServiceError::FlowNotFound(public_id.to_string());
         let (id, name) = FlowRecord::parse_public_id(public_id).ok_or_else(not_found)?;
         match self.store.get_flow(&caller.tenant, &name).await? {
-            Some(flow) if flow.id == id => Ok(flow),
+            Some(flow) if flow.id == id => Ok(flow.into()),
             _ => Err(not_found()),
         }
     }

@@ -21,6 +21,7 @@ mod paging;
 mod schedules;
 mod steps;
 mod versions;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -4,9 +4,11 @@
 
 use sluice_engine::Millis;
 use sluice_store::{
-    CountsQuery, ExecutionCursor, ExecutionQuery, ExecutionSummary, FlowName, FlowQuery,
-    FlowRecord, FlowSelection, MinuteCounts, Page,
+    CountsQuery, ExecutionCursor, ExecutionQuery, FlowName, FlowQuery, FlowSelection, MinuteCounts,
+    Page,
 };
+
+use crate::views::{ExecutionSummary, FlowView, views};
 
 use crate::{Caller, Result, Service, ServiceError};
 
@@ -15,6 +17,15 @@ use crate::{Caller, Result, Service, ServiceError};
 pub struct Listed<T> {
     pub total: u64,
     pub items: Vec<T>,
+}
+
+impl<R> Listed<R> {
+    fn into_views<V: From<R>>(self) -> Listed<V> {
+        Listed {
+            total: self.total,
+            items: views(self.items),
+        }
+    }
 }
 
 /// The executions started in one period, counted as they are now.
@@ -61,13 +72,14 @@ impl Service {
         caller: &Caller,
         query: &FlowQuery,
         page: Page<FlowName>,
-    ) -> Result<Listed<FlowRecord>> {
+    ) -> Result<Listed<FlowView>> {
         own(caller, &query.tenant)?;
-        listed(
+        let listed = listed(
             self.store.count_flows(query),
             self.store.list_flows(query, page),
         )
-        .await
+        .await?;
+        Ok(listed.into_views())
     }
 
     /// The caller's executions `query` selects (`query.tenant` must be the caller's), in its
@@ -80,7 +92,8 @@ impl Service {
     ) -> Result<Listed<ExecutionSummary>> {
         own(caller, &query.tenant)?;
         let items = self.store.list_summaries(query, page);
-        listed(self.store.count_executions(query), items).await
+        let listed = listed(self.store.count_executions(query), items).await?;
+        Ok(listed.into_views())
     }
 
     /// The executions of the caller's flow of that name (of all its flows without one)

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use sluice_engine::{EventId, EventType, HistoryEvent, Millis};
-use sluice_store::{ExecutionRecord, Page};
+use sluice_store::Page;
+
+use crate::views::ExecutionView;
 
 use crate::{Caller, Result, Service};
 
@@ -86,9 +88,9 @@ impl Service {
     pub async fn full_history(
         &self,
         caller: &Caller,
-        execution: &ExecutionRecord,
+        execution: &ExecutionView,
     ) -> Result<Vec<HistoryEvent>> {
-        if execution.tenant != caller.tenant {
+        if *execution.tenant() != caller.tenant {
             return Ok(Vec::new());
         }
         let mut events: Vec<HistoryEvent> = Vec::new();

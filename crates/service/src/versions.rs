@@ -5,9 +5,10 @@ use rand::Rng;
 use serde_json::Value;
 use sluice_ir::check_name_rule;
 use sluice_runtime::durable::wall_clock_ms;
-use sluice_store::{AliasRecord, FlowRecord, NewVersion, Page, StoreError, VersionRecord};
+use sluice_store::{AliasRecord, FlowId, FlowRecord, NewVersion, Page, StoreError, VersionRecord};
 
 use crate::flows::check_name;
+use crate::views::{AliasView, FlowView, VersionView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// How many versions an alias may route to: "one or two flow versions" (CreateFlowAlias).
@@ -21,14 +22,14 @@ impl Service {
         caller: &Caller,
         flow: &str,
         description: &str,
-    ) -> Result<VersionRecord> {
+    ) -> Result<VersionView> {
         let flow = self.flow(caller, flow).await?;
         let version = NewVersion {
             flow_id: flow.id,
             description: description.to_string(),
             now: wall_clock_ms(),
         };
-        Ok(self.store.publish_version(version).await?)
+        Ok(self.store.publish_version(version).await?.into())
     }
 
     /// A published version of the caller's flow; the version is its decimal number.
@@ -37,9 +38,9 @@ impl Service {
         caller: &Caller,
         flow: &str,
         version: &str,
-    ) -> Result<VersionRecord> {
+    ) -> Result<VersionView> {
         let flow = self.flow(caller, flow).await?;
-        self.version_of(&flow, version).await
+        Ok(self.version_of(&flow, version).await?.into())
     }
 
     /// The flow as that version published it: its definition is the version's
@@ -49,11 +50,14 @@ impl Service {
         caller: &Caller,
         flow: &str,
         version: &str,
-    ) -> Result<FlowRecord> {
+    ) -> Result<FlowView> {
         let mut flow = self.flow(caller, flow).await?;
         let version = self.version_of(&flow, version).await?;
-        flow.definition = self.revision_text(&flow, version.revision).await?;
-        Ok(flow)
+        let current = (flow.revision, flow.definition.as_str());
+        flow.definition = self
+            .revision_text(flow.id, current, version.revision)
+            .await?;
+        Ok(flow.into())
     }
 
     pub async fn list_versions(
@@ -62,10 +66,10 @@ impl Service {
         flow: &str,
         before: Option<i64>,
         limit: usize,
-    ) -> Result<Vec<VersionRecord>> {
+    ) -> Result<Vec<VersionView>> {
         let flow = self.flow(caller, flow).await?;
         let page = Page::after(before, limit);
-        Ok(self.store.list_versions(flow.id, page).await?)
+        Ok(views(self.store.list_versions(flow.id, page).await?))
     }
 
     /// Deletes a version no alias routes to; executions running it keep running it.
@@ -96,7 +100,7 @@ impl Service {
         name: &str,
         description: &str,
         routing: Value,
-    ) -> Result<AliasRecord> {
+    ) -> Result<AliasView> {
         let flow = self.flow(caller, flow).await?;
         check_name(name, "alias name")?;
         self.check_routing(&flow, &routing).await?;
@@ -114,7 +118,7 @@ impl Service {
                 kind: "flow alias",
                 name: name.to_string(),
             }),
-            other => Ok(other?),
+            other => Ok(other?.into()),
         }
     }
 
@@ -123,9 +127,9 @@ impl Service {
         caller: &Caller,
         flow: &str,
         name: &str,
-    ) -> Result<AliasRecord> {
+    ) -> Result<AliasView> {
         let flow = self.flow(caller, flow).await?;
-        self.alias_of(&flow, name).await
+        Ok(self.alias_of(&flow, name).await?.into())
     }
 
     pub async fn update_alias(
@@ -135,7 +139,7 @@ impl Service {
         name: &str,
         description: Option<String>,
         routing: Option<Value>,
-    ) -> Result<AliasRecord> {
+    ) -> Result<AliasView> {
         let flow = self.flow(caller, flow).await?;
         let mut alias = self.alias_of(&flow, name).await?;
         if let Some(routing) = routing {
@@ -146,11 +150,12 @@ impl Service {
             alias.description = description;
         }
         alias.modified_at = wall_clock_ms();
-        Ok(self.store.update_alias(alias).await?)
+        Ok(self.store.update_alias(alias).await?.into())
     }
 
     pub async fn delete_alias(&self, caller: &Caller, flow: &str, name: &str) -> Result<()> {
-        let alias = self.describe_alias(caller, flow, name).await?;
+        let flow = self.flow(caller, flow).await?;
+        let alias = self.alias_of(&flow, name).await?;
         Ok(self.store.delete_alias(alias.flow_id, name).await?)
     }
 
@@ -160,10 +165,10 @@ impl Service {
         flow: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AliasRecord>> {
+    ) -> Result<Vec<AliasView>> {
         let flow = self.flow(caller, flow).await?;
         let page = Page::after(after.map(str::to_string), limit);
-        Ok(self.store.list_aliases(flow.id, page).await?)
+        Ok(views(self.store.list_aliases(flow.id, page).await?))
     }
 
     /// The revision a start runs: the flow's current one without a qualifier; with one, the
@@ -214,12 +219,18 @@ impl Service {
             })
     }
 
-    /// The definition text of a revision of the flow.
-    pub(crate) async fn revision_text(&self, flow: &FlowRecord, revision: i64) -> Result<String> {
-        if revision == flow.revision {
-            return Ok(flow.definition.clone());
+    /// The definition text of a revision of the flow, which is at `current` (its revision
+    /// and text).
+    pub(crate) async fn revision_text(
+        &self,
+        flow: FlowId,
+        (revision_now, text_now): (i64, &str),
+        revision: i64,
+    ) -> Result<String> {
+        if revision == revision_now {
+            return Ok(text_now.to_string());
         }
-        let definition = self.store.flow_definition(flow.id, revision).await?;
+        let definition = self.store.flow_definition(flow, revision).await?;
         Ok(definition.map(|d| d.text).unwrap_or_default())
     }
 

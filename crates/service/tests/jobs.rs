@@ -54,10 +54,10 @@ async fn statuses(service: &Service, caller: &Caller, flow: &str) -> Vec<Status>
         .list_executions(caller, flow, &ExecutionFilter::default(), None, 1000)
         .await
         .expect("list");
-    executions.iter().map(|e| e.status()).collect()
+    executions.iter().map(|e| e.status).collect()
 }
 
-async fn finished(service: &Service, caller: &Caller, id: &str) -> JobRecord {
+async fn finished(service: &Service, caller: &Caller, id: &str) -> sluice_service::views::JobView {
     for _ in 0..500 {
         let job = service.job(caller, id).await.expect("job");
         if job.status.is_finished() {

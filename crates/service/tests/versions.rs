@@ -67,9 +67,9 @@ async fn run(
     let (flow, done) = service
         .describe_execution(caller, "f", name, Duration::from_secs(10))
         .await?;
-    assert_eq!(done.status(), Status::Succeeded);
+    assert_eq!(done.status, Status::Succeeded);
     let definition = service.execution_definition(&flow, &done).await?;
-    Ok((done.state.output().cloned().expect("an output"), definition))
+    Ok((done.output.expect("an output"), definition))
 }
 
 fn ran(n: u32) -> Value {

@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sluice_engine::EventId;
+use sluice_service::views::EventId;
+use sluice_service::views::ExecutionFilter;
 use sluice_service::{
     CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Listing, ScheduleSpec, Service,
     StartRequest, page_cursor, page_token,
 };
-use sluice_store::ExecutionFilter;
 
 use super::error::{CloudFlowError, Code};
 use super::render::{self, Body};

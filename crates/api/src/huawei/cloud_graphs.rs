@@ -7,18 +7,17 @@
 use std::sync::Arc;
 
 use axum::http::Method;
-use jiff::Timestamp;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use sluice_engine::{Millis, Status};
+use sluice_service::views::{
+    ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionSummary, ExecutionView, FlowQuery,
+    FlowView, NameMatch,
+};
+use sluice_service::views::{Millis, Status};
 use sluice_service::{
     Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
     StepStatus, step_runs,
-};
-use sluice_store::{
-    ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionRecord, ExecutionSummary, FlowQuery,
-    FlowRecord, NameMatch,
 };
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
@@ -423,7 +422,7 @@ impl Graphs<'_> {
         let (_, execution) = self.service.start_execution(self.caller, start).await?;
         Ok(Reply::ok(json!({
             "execution_urn": self.execution_urn(&flow, &execution.summary()),
-            "started_at": time(execution.state.started_at().unwrap_or(execution.created_at)),
+            "started_at": time(execution.started_at.unwrap_or(execution.created_at)),
         })))
     }
 
@@ -441,7 +440,7 @@ impl Graphs<'_> {
             )
             .await?;
         Ok(Reply::ok(json!({
-            "stopped_at": time(stopped.state.stopped_at().unwrap_or_default()),
+            "stopped_at": time(stopped.stopped_at.unwrap_or_default()),
         })))
     }
 
@@ -496,8 +495,8 @@ impl Graphs<'_> {
         info["execution_state"] = info["execution_status"].clone();
         info["start_state"] = json!(start_state(&definition));
         info["isTest"] = json!(false);
-        info["input"] = json!(execution.state.input().map(Value::to_string));
-        if let Some(output) = execution.state.output() {
+        info["input"] = json!(execution.input.as_ref().map(Value::to_string));
+        if let Some(output) = execution.output.as_ref() {
             info["output"] = json!(output.to_string());
         }
         info["state_map"] = state_map(&definition, &execution, &runs);
@@ -542,7 +541,7 @@ impl Graphs<'_> {
         ))
     }
 
-    async fn graph(&self, urn: &str) -> V1Result<FlowRecord> {
+    async fn graph(&self, urn: &str) -> V1Result<FlowView> {
         let parts: Vec<&str> = urn.split(':').collect();
         let ["urn", "fgs", _, project, "graph", name] = parts.as_slice() else {
             return Err(V1Error::Code(
@@ -561,7 +560,7 @@ impl Graphs<'_> {
         Ok(self.service.describe_flow(self.caller, name).await?)
     }
 
-    async fn execution(&self, urn: &str) -> V1Result<(FlowRecord, ExecutionRecord)> {
+    async fn execution(&self, urn: &str) -> V1Result<(FlowView, ExecutionView)> {
         let (graph, name) = parse_execution_urn(urn)?;
         let (flow, execution) = self
             .service
@@ -577,7 +576,7 @@ impl Graphs<'_> {
         Ok((flow, execution))
     }
 
-    fn graph_urn(&self, flow: &FlowRecord) -> String {
+    fn graph_urn(&self, flow: &FlowView) -> String {
         format!("urn:fgs:{REGION}:{}:graph:{}", self.project, flow.name)
     }
 
@@ -587,14 +586,14 @@ impl Graphs<'_> {
         urn.strip_prefix(&prefix).filter(|name| !name.is_empty())
     }
 
-    fn execution_urn(&self, flow: &FlowRecord, execution: &ExecutionSummary) -> String {
+    fn execution_urn(&self, flow: &FlowView, execution: &ExecutionSummary) -> String {
         format!(
             "urn:fgs:{REGION}:{}:execution:{}:{}:{:032x}",
             self.project, flow.name, execution.name, execution.id.0
         )
     }
 
-    fn execution_brief(&self, flow: &FlowRecord, execution: &ExecutionSummary) -> Value {
+    fn execution_brief(&self, flow: &FlowView, execution: &ExecutionSummary) -> Value {
         json!({
             "graph_urn": self.graph_urn(flow),
             "execution_urn": self.execution_urn(flow, execution),
@@ -607,7 +606,7 @@ impl Graphs<'_> {
 }
 
 /// Whether the listing filter of an execution listing selects `execution`.
-fn filter_admits(filter: &ExecutionFilter, execution: &ExecutionRecord) -> bool {
+fn filter_admits(filter: &ExecutionFilter, execution: &ExecutionView) -> bool {
     filter
         .name_prefix
         .as_deref()
@@ -615,7 +614,7 @@ fn filter_admits(filter: &ExecutionFilter, execution: &ExecutionRecord) -> bool 
 }
 
 /// The name of the execution an execution URN names, if it is one of `flow`'s.
-fn execution_of<'u>(flow: &FlowRecord, execution_urn: &'u str) -> V1Result<&'u str> {
+fn execution_of<'u>(flow: &FlowView, execution_urn: &'u str) -> V1Result<&'u str> {
     match parse_execution_urn(execution_urn)? {
         (graph, name) if graph == flow.name.as_str() => Ok(name),
         _ => Err(V1Error::Code(
@@ -667,7 +666,7 @@ fn start_state(definition: &Value) -> Option<String> {
 }
 
 /// Every state of the definition with the status of its latest run.
-fn state_map(definition: &Value, execution: &ExecutionRecord, runs: &[StepRun]) -> Value {
+fn state_map(definition: &Value, execution: &ExecutionView, runs: &[StepRun]) -> Value {
     let mut map = Map::new();
     let empty = Map::new();
     for (name, state) in definition["states"].as_object().unwrap_or(&empty) {
@@ -691,23 +690,23 @@ fn state_map(definition: &Value, execution: &ExecutionRecord, runs: &[StepRun]) 
     Value::Object(map)
 }
 
-fn state_status(run: Option<&StepRun>, execution: &ExecutionRecord) -> &'static str {
+fn state_status(run: Option<&StepRun>, execution: &ExecutionView) -> &'static str {
     match run.map(|r| r.status) {
         None => "NOTRUNNING",
         Some(StepStatus::Succeeded) => "SUCCESS",
         Some(StepStatus::Failed) => "FAILED",
-        Some(StepStatus::Running) if execution.status().is_terminal() => status(execution.status()),
+        Some(StepStatus::Running) if execution.status.is_terminal() => status(execution.status),
         Some(StepStatus::Running) => "RUNNING",
     }
 }
 
 /// `Execution Start`, a `State Start` / `State End` per step run, `Execution End`.
-fn history_entries(execution: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> {
-    let started = execution.state.started_at().unwrap_or(execution.created_at);
+fn history_entries(execution: &ExecutionView, runs: &[StepRun]) -> Vec<Value> {
+    let started = execution.started_at.unwrap_or(execution.created_at);
     let mut entries = vec![json!({
         "type": "Execution Start",
         "execution_name": execution.name.as_str(),
-        "input": execution.state.input().map(Value::to_string),
+        "input": execution.input.as_ref().map(Value::to_string),
         "started_at": time(started),
     })];
     for run in runs {
@@ -727,12 +726,12 @@ fn history_entries(execution: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> 
             }));
         }
     }
-    if let Some(stopped) = execution.state.stopped_at() {
+    if let Some(stopped) = execution.stopped_at {
         entries.push(json!({
             "type": "Execution End",
             "execution_name": execution.name.as_str(),
-            "output": execution.state.output().map(Value::to_string),
-            "status": status(execution.status()),
+            "output": execution.output.as_ref().map(Value::to_string),
+            "status": status(execution.status),
             "stopped_at": time(stopped),
         }));
     }
@@ -752,9 +751,7 @@ fn status(status: Status) -> &'static str {
 
 /// ISO 8601 with milliseconds and `Z`.
 fn time(ms: Millis) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
+    crate::wire_time::utc(ms, crate::wire_time::MILLIS_Z)
 }
 
 /// `start` (1-based, default 1) and `limit` (1..=1000, default 10).

@@ -15,14 +15,14 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use sluice_engine::{Millis, Status};
+use sluice_service::views::{
+    ExecutionFilter, ExecutionMode, ExecutionOrder, ExecutionQuery, ExecutionSummary,
+    ExecutionView, FlowQuery, FlowSelection, FlowView, NameMatch,
+};
+use sluice_service::views::{Millis, Status};
 use sluice_service::{
     Cadence, Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError,
     StartRequest, StepRun, StepStatus, step_runs,
-};
-use sluice_store::{
-    ExecutionFilter, ExecutionMode, ExecutionOrder, ExecutionQuery, ExecutionRecord,
-    ExecutionSummary, FlowQuery, FlowRecord, FlowSelection, NameMatch,
 };
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
@@ -447,10 +447,10 @@ impl Jobs<'_> {
     async fn stop_instance(&self, name: &str, id: &str) -> JobResult<Reply> {
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
-        if run.status().is_terminal() {
+        if run.status.is_terminal() {
             return Err(JobError::NotRunning {
                 instance: id.to_string(),
-                status: instance_status(run.status()).to_string(),
+                status: instance_status(run.status).to_string(),
             });
         }
         match self
@@ -478,7 +478,7 @@ impl Jobs<'_> {
     async fn rerun(&self, name: &str, id: &str) -> JobResult<Reply> {
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
-        if !run.status().is_terminal() {
+        if !run.status.is_terminal() {
             return Err(JobError::NotRunning {
                 instance: id.to_string(),
                 status: "running".into(),
@@ -493,7 +493,7 @@ impl Jobs<'_> {
     }
 
     /// The job of that name in this workspace.
-    async fn job(&self, name: &str) -> JobResult<FlowRecord> {
+    async fn job(&self, name: &str) -> JobResult<FlowView> {
         match self.service.describe_flow(self.caller, name).await {
             Ok(flow) if workspace_of(&flow) == self.workspace => Ok(flow),
             Ok(_) | Err(ServiceError::FlowNotFound(_)) => Err(JobError::JobNotFound(name.into())),
@@ -502,7 +502,7 @@ impl Jobs<'_> {
     }
 
     /// The latest run of instance `id` of the job.
-    async fn instance(&self, flow: &FlowRecord, id: &str) -> JobResult<ExecutionRecord> {
+    async fn instance(&self, flow: &FlowView, id: &str) -> JobResult<ExecutionView> {
         let not_found = || JobError::InstanceNotFound;
         if id.parse::<i64>().is_err() {
             return Err(not_found());
@@ -525,7 +525,7 @@ impl Jobs<'_> {
                 .execution_page(
                     self.caller,
                     &query,
-                    sluice_store::Page::first(INSTANCE_RUNS),
+                    sluice_service::views::Page::first(INSTANCE_RUNS),
                 )
                 .await?
                 .items;
@@ -553,7 +553,7 @@ impl Jobs<'_> {
         Ok(record)
     }
 
-    async fn job_summary(&self, flow: &FlowRecord) -> JobResult<Value> {
+    async fn job_summary(&self, flow: &FlowView) -> JobResult<Value> {
         let scheduled = self
             .service
             .describe_schedule(self.caller, flow.name.as_str(), SCHEDULE)
@@ -592,14 +592,14 @@ fn job_info(request: &Routed<'_>) -> JobResult<JobInfo> {
     })
 }
 
-fn definition(flow: &FlowRecord) -> Value {
+fn definition(flow: &FlowView) -> Value {
     serde_json::from_str(&flow.definition)
         .ok()
         .filter(|_| flow.dialect == Dialect::DataArts)
         .unwrap_or_else(|| json!({"name": flow.name.as_str(), "nodes": []}))
 }
 
-fn workspace_of(flow: &FlowRecord) -> &str {
+fn workspace_of(flow: &FlowView) -> &str {
     flow.attributes["workspace"]
         .as_str()
         .unwrap_or(DEFAULT_WORKSPACE)
@@ -776,7 +776,7 @@ fn instance_status(status: Status) -> &'static str {
 /// Each node of the job with the status of its latest run: `waiting` before it ran (or
 /// `skip` if the instance ended first), `running`, `success`, `fail`, and `manual-stop` for
 /// a node cut short by a stop.
-fn node_statuses(flow: &FlowRecord, run: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> {
+fn node_statuses(flow: &FlowView, run: &ExecutionView, runs: &[StepRun]) -> Vec<Value> {
     let info = definition(flow);
     let empty = Vec::new();
     let nodes = info["nodes"].as_array().unwrap_or(&empty);
@@ -791,11 +791,11 @@ fn node_statuses(flow: &FlowRecord, run: &ExecutionRecord, runs: &[StepRun]) -> 
                 .count()
                 .saturating_sub(1);
             let status = match latest.map(|r| r.status) {
-                None if run.status().is_terminal() => "skip",
+                None if run.status.is_terminal() => "skip",
                 None => "waiting",
                 Some(StepStatus::Succeeded) => "success",
                 Some(StepStatus::Failed) => "fail",
-                Some(StepStatus::Running) => match run.status() {
+                Some(StepStatus::Running) => match run.status {
                     Status::Stopped => "manual-stop",
                     s if s.is_terminal() => "fail",
                     _ => "running",
@@ -818,7 +818,7 @@ fn node_statuses(flow: &FlowRecord, run: &ExecutionRecord, runs: &[StepRun]) -> 
                 "endTime".into(),
                 latest
                     .and_then(|r| r.left_at)
-                    .or(run.state.stopped_at().filter(|_| latest.is_some()))
+                    .or(run.stopped_at.filter(|_| latest.is_some()))
                     .into(),
             );
             entry.insert("retryTimes".into(), retries.into());

@@ -12,14 +12,14 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sluice_engine::{Millis, Status};
+use sluice_service::views::{
+    ExecutionFilter, ExecutionMode, ExecutionQuery as Runs, ExecutionSummary, ExecutionView,
+    FlowQuery, FlowView, NameMatch,
+};
+use sluice_service::views::{Millis, Status};
 use sluice_service::{
     CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, PeriodCounts, Service, ServiceError,
     StartRequest, StepRun, StepStatus, step_runs,
-};
-use sluice_store::{
-    ExecutionFilter, ExecutionMode, ExecutionQuery as Runs, ExecutionRecord, ExecutionSummary,
-    FlowQuery, FlowRecord, NameMatch,
 };
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
@@ -469,17 +469,17 @@ async fn start_sync(
         qualifier: None,
     };
     let run = service.start_sync_execution(caller, start).await?;
-    let status = status(run.outcome.status);
+    let status = status(run.status);
     let mut body = json!({
         "execution_id": run.name,
         "status": status,
         "begin_time": time(run.started_at),
         "end_time": time(run.stopped_at),
     });
-    if let Some(output) = &run.outcome.output {
+    if let Some(output) = &run.output {
         body["output"] = output.clone();
     }
-    if let Some(error) = &run.outcome.error {
+    if let Some(error) = &run.error {
         body["errors"] = json!([{
             "node_id": "",
             "error_message": format!("{}: {}", error.code.as_str(), error.detail),
@@ -614,8 +614,8 @@ async fn show_execution(
         .await?;
     let history = service.full_history(caller, &record).await?;
     let mut body = execution_brief(&flow, project, &record.summary());
-    body["input"] = record.state.input().cloned().unwrap_or(json!({}));
-    body["output"] = record.state.output().cloned().unwrap_or(Value::Null);
+    body["input"] = record.input.clone().unwrap_or(json!({}));
+    body["output"] = record.output.clone().unwrap_or(Value::Null);
     body["headers"] = json!({});
     body["node_execution_details"] = node_details(&record, &step_runs(&history));
     Ok(Reply::ok(body))
@@ -710,13 +710,13 @@ async fn callback_state(
 
 /// Step runs grouped by step, in the order each step first ran. A run cut short by the end
 /// of its execution takes the execution's status (a terminated run is `cancel`).
-fn node_details(record: &ExecutionRecord, runs: &[StepRun]) -> Value {
+fn node_details(record: &ExecutionView, runs: &[StepRun]) -> Value {
     let mut nodes: Vec<(String, Vec<Value>)> = Vec::new();
     for run in runs {
         let run_status = match run.status {
             StepStatus::Succeeded => "success",
             StepStatus::Failed => "fail",
-            StepStatus::Running if record.status().is_terminal() => status(record.status()),
+            StepStatus::Running if record.status.is_terminal() => status(record.status),
             StepStatus::Running => "running",
         };
         let entry = json!({
@@ -724,7 +724,7 @@ fn node_details(record: &ExecutionRecord, runs: &[StepRun]) -> Value {
             "input": run.input,
             "output": run.output,
             "begin_time": run.entered_at,
-            "end_time": run.left_at.or(record.state.stopped_at()),
+            "end_time": run.left_at.or(record.stopped_at),
             "error_message": run.error,
         });
         match nodes.iter_mut().find(|(step, _)| *step == run.step) {
@@ -747,7 +747,7 @@ fn node_details(record: &ExecutionRecord, runs: &[StepRun]) -> Value {
     )
 }
 
-fn workflow_brief(flow: &FlowRecord, project: &str) -> Value {
+fn workflow_brief(flow: &FlowView, project: &str) -> Value {
     json!({
         "id": flow.public_id(),
         "workflow_urn": workflow_urn(flow, project),
@@ -761,7 +761,7 @@ fn workflow_brief(flow: &FlowRecord, project: &str) -> Value {
 }
 
 /// The definition as sent, for workflows created here; the shape the models share otherwise.
-fn definition(flow: &FlowRecord) -> Value {
+fn definition(flow: &FlowView) -> Value {
     let sent = (flow.dialect == Dialect::FunctionGraphV2)
         .then(|| serde_json::from_str::<Value>(&flow.definition).ok())
         .flatten();
@@ -774,7 +774,7 @@ fn definition(flow: &FlowRecord) -> Value {
     })
 }
 
-fn execution_brief(flow: &FlowRecord, project: &str, e: &ExecutionSummary) -> Value {
+fn execution_brief(flow: &FlowView, project: &str, e: &ExecutionSummary) -> Value {
     let begin = e.started_at.unwrap_or(e.created_at);
     json!({
         "workflow_id": flow.public_id(),
@@ -788,7 +788,7 @@ fn execution_brief(flow: &FlowRecord, project: &str, e: &ExecutionSummary) -> Va
     })
 }
 
-fn workflow_urn(flow: &FlowRecord, project: &str) -> String {
+fn workflow_urn(flow: &FlowView, project: &str) -> String {
     format!(
         "urn:fss:{REGION}:{project}:workflow:default:{}:latest",
         flow.name
@@ -846,9 +846,7 @@ fn parse_status(text: &str) -> Result<Status, ServiceError> {
 
 /// UTC `yyyy-MM-ddTHH:mm:ssZ`.
 fn time(ms: Millis) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    crate::wire_time::utc(ms, crate::wire_time::SECONDS_Z)
 }
 
 /// Query times: RFC 3339, or `yyyy-MM-dd hh:mm:ss` in UTC.

@@ -166,8 +166,8 @@ pub struct Page {
 
 impl Page {
     /// The same page of a store query.
-    pub fn store_page<K>(self) -> sluice_store::Page<K> {
-        sluice_store::Page::offset(self.offset, self.limit)
+    pub fn store_page<K>(self) -> sluice_service::views::Page<K> {
+        sluice_service::views::Page::offset(self.offset, self.limit)
     }
 }
 
