@@ -3,11 +3,15 @@
 //! from), written to a `.asl.json` file, run by the built binary with the dialect detected
 //! from the text.
 
+mod support;
+
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
 use serde::Deserialize;
 use serde_json::Value;
+use support::functions::{Behaviour, serve};
 
 #[derive(Deserialize)]
 struct Cases {
@@ -22,6 +26,10 @@ struct Case {
     input: Value,
     output: Option<Value>,
     error: Option<String>,
+    #[serde(default)]
+    functions: HashMap<String, Behaviour>,
+    #[serde(default)]
+    flags: Vec<String>,
 }
 
 fn cases() -> Vec<Case> {
@@ -36,11 +44,14 @@ fn cases() -> Vec<Case> {
 fn check(case: &Case, dir: &std::path::Path) -> Option<String> {
     let file = dir.join(format!("{}.asl.json", case.name));
     std::fs::write(&file, case.machine.to_string()).expect("write machine");
+    let (addr, _served) = serve(case.functions.clone());
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .arg("run")
         .arg(&file)
         .arg("--input")
         .arg(case.input.to_string())
+        .args(["--function-url", &format!("http://{addr}/{{function}}")])
+        .args(&case.flags)
         .output()
         .expect("run sluice");
     let stdout = String::from_utf8_lossy(&out.stdout);

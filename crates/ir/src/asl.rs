@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::error::{ErrorCode, TaskError};
 use crate::expr::Entropy;
 use crate::expr::asl::{
     AslError, JsonataTemplate, Path, PayloadTemplate, ResultPath, Scope, SelectPath, Variables,
@@ -17,6 +18,24 @@ pub enum QueryLanguage {
     #[default]
     JsonPath,
     Jsonata,
+}
+
+/// The ASL name of an error the engine or the runtime raised under sluice's own name, as
+/// AWS names the same failure (Developer Guide, "Error names"): a timeout is `States.Timeout`,
+/// a payload over the limit `States.DataLimitExceeded`, a call that failed without naming
+/// its error `States.TaskFailed`, a bad value at run time `States.Runtime`.
+pub fn asl_error_name(code: &str) -> Option<&'static str> {
+    match code {
+        ErrorCode::TIMEOUT => Some("States.Timeout"),
+        ErrorCode::PAYLOAD_TOO_LARGE => Some("States.DataLimitExceeded"),
+        ErrorCode::INVALID_INPUT | ErrorCode::EXPRESSION | ErrorCode::EVENT_LIMIT => {
+            Some("States.Runtime")
+        }
+        ErrorCode::ACTION_NOT_SUPPORTED => Some("States.TaskFailed"),
+        // The function protocol's own failures (no endpoint, no answer, a non-JSON answer).
+        other if other.starts_with("FC.") => Some("States.TaskFailed"),
+        _ => None,
+    }
 }
 
 /// A field's value: written literally, read by its `…Path` twin, or computed by JSONata.
@@ -89,6 +108,14 @@ impl AslEnv<'_> {
             .with_variables(self.variables)
             .with_entropy(self.entropy)
             .with_now(self.now)
+    }
+}
+
+/// `error` under its ASL name.
+pub fn asl_error(error: TaskError) -> TaskError {
+    match asl_error_name(error.code.as_str()) {
+        Some(name) => TaskError::new(name, error.detail),
+        None => error,
     }
 }
 

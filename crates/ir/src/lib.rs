@@ -13,7 +13,7 @@ pub mod flow;
 pub mod names;
 pub mod template;
 
-pub use asl::{AslData, AslEnv, AslTemplate, AslValue, QueryLanguage};
+pub use asl::{AslData, AslEnv, AslTemplate, AslValue, QueryLanguage, asl_error, asl_error_name};
 pub use dialect::Dialect;
 pub use error::{ErrorCode, TaskError};
 pub use expr::{Env, EvalError, Expr};

@@ -15,7 +15,7 @@ use sluice_ir::{
 
 use super::{Machine, Outcome, Work, detail};
 use crate::Millis;
-use crate::execution::{Block, ThreadId, TimerPurpose};
+use crate::execution::{Block, OpId, ThreadId, TimerPurpose};
 use crate::history::EventType;
 
 /// `States.NoChoiceMatched`: no Choice Rule matched and the state has no `Default`.
@@ -119,10 +119,18 @@ impl<'m> Machine<'m> {
             .active(thread)
             .map(|a| &a.input)
             .unwrap_or(&Value::Null);
-        self.with_asl(thread, state, AslHere::default(), |env| {
-            data.effective_input(env, raw)
-        })
-        .map_err(|e| self.asl_error(thread, state, &e))
+        // A callback Task's Parameters may pass `$$.Task.Token`: the token of the call that
+        // `dispatch` makes next, with the next op id.
+        let token = match &state.kind {
+            StateKind::Task(task) => self.task_token(task, OpId(self.ex.next_op)),
+            _ => None,
+        };
+        let here = AslHere {
+            token: token.as_deref(),
+            ..AslHere::default()
+        };
+        self.with_asl(thread, state, here, |env| data.effective_input(env, raw))
+            .map_err(|e| self.asl_error(thread, state, &e))
     }
 
     /// Replaces the active input by `value` (states whose result is their effective input).

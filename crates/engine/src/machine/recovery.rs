@@ -12,6 +12,10 @@ use crate::history::EventType;
 impl Machine<'_> {
     /// Retry, then Catch, then fail the scope.
     pub(super) fn recover(&mut self, thread: ThreadId, state: &State, error: TaskError) {
+        let error = match state.asl {
+            Some(_) => sluice_ir::asl_error(error),
+            None => error,
+        };
         // FULL jitter draws uniformly in [0, delay] from the execution's seed, so a replay
         // waits the same.
         let jitter_draw = sluice_ir::expr::Entropy::new(

@@ -10,6 +10,12 @@ use crate::step::Effect;
 use crate::task_call::TaskCall;
 
 impl Machine<'_> {
+    /// The token of a callback task's call `op`.
+    pub(super) fn task_token(&self, task: &Task, op: OpId) -> Option<String> {
+        (task.mode == TaskMode::WaitForCustomCallback)
+            .then(|| format!("{}{}", self.ex.info.token_prefix, op.0))
+    }
+
     pub(super) fn dispatch(
         &mut self,
         thread: ThreadId,
@@ -18,8 +24,7 @@ impl Machine<'_> {
         input: Value,
     ) -> Result<(), TaskError> {
         let op = self.next_op();
-        let token = (task.mode == TaskMode::WaitForCustomCallback)
-            .then(|| format!("{}{}", self.ex.info.token_prefix, op.0));
+        let token = self.task_token(task, op);
         let attempt = self.active(thread).map_or(0, |a| a.retry_count);
         let body = match &task.body {
             // An ASL state's body was taken from its effective input.
