@@ -25,8 +25,12 @@ const EXIT_STOPPED: u8 = 4;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The flow definition (CloudFlow `Type: StateMachine` or legacy `type: flow`, YAML or JSON).
+    /// The flow definition (CloudFlow `Type: StateMachine` or legacy `type: flow`, or an Amazon
+    /// States Language state machine; YAML or JSON).
     file: PathBuf,
+    /// The definition's language (`cloudflow`, `asl`); by default told by its text.
+    #[arg(long, value_name = "DIALECT", value_parser = parse_dialect)]
+    dialect: Option<Dialect>,
     /// The execution input: inline JSON, or @FILE to read it from a file. Default: {}.
     #[arg(long, value_name = "JSON|@FILE")]
     input: Option<String>,
@@ -75,7 +79,7 @@ struct Prepared {
 }
 
 fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
-    let flow = load_flow(&args.file)?;
+    let flow = load_flow(&args.file, args.dialect)?;
     let input = read_input(args.input.as_deref())?;
     let name = match &args.name {
         Some(name) => {
@@ -102,13 +106,15 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
 /// Reads and compiles the definition; its problems are listed one per line. Its language is
 /// told by its text; a text of no known shape is compiled as CloudFlow, whose errors say
 /// which forms are accepted.
-fn load_flow(path: &Path) -> anyhow::Result<Flow> {
+fn load_flow(path: &Path, dialect: Option<Dialect>) -> anyhow::Result<Flow> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the definition {}", path.display()))?;
-    let dialect = sluice_lang::detect(&text).unwrap_or(Dialect::CloudFlow);
-    if dialect != Dialect::CloudFlow {
+    let dialect = dialect
+        .or_else(|| sluice_lang::detect(&text))
+        .unwrap_or(Dialect::CloudFlow);
+    if !RUNNABLE.contains(&dialect) {
         bail!(
-            "{} is a {dialect} definition; sluice run runs CloudFlow definitions",
+            "{} is a {dialect} definition; sluice run runs CloudFlow and ASL definitions",
             path.display()
         );
     }
@@ -124,6 +130,15 @@ fn load_flow(path: &Path) -> anyhow::Result<Flow> {
             problems.join("\n")
         )
     })
+}
+
+/// The languages `sluice run` runs.
+const RUNNABLE: [Dialect; 2] = [Dialect::CloudFlow, Dialect::Asl];
+
+fn parse_dialect(text: &str) -> Result<Dialect, String> {
+    Dialect::parse(text)
+        .filter(|d| RUNNABLE.contains(d))
+        .ok_or_else(|| format!("unknown dialect {text:?}; sluice run takes cloudflow or asl"))
 }
 
 fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {

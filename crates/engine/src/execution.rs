@@ -127,6 +127,9 @@ pub(crate) struct Thread {
     /// Pipe: the value flowing to the next state. Merge: the scope's `local`.
     pub data: Value,
     pub at: Option<Active>,
+    /// ASL variables assigned in this thread's scope; those of enclosing scopes are read
+    /// through `parent`.
+    pub variables: serde_json::Map<String, Value>,
 }
 
 /// Where a branch or iteration reports its result.

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 use sluice_ir::{
-    DataModel, ErrorCode, Next, State, StateId, StateKind, StateName, TaskError, Template, Wait,
+    Condition, DataModel, ErrorCode, Next, State, StateId, StateKind, StateName, TaskError,
+    Template, Wait,
 };
 
 use super::{Here, Machine, Outcome, Vars, Work, detail};
@@ -82,6 +83,10 @@ impl Machine<'_> {
             return;
         };
         let state = self.flow.state(active.state);
+        if let Some(data) = &state.asl {
+            self.run_asl_state(thread, state, data);
+            return;
+        }
         let input = &active.input;
         let outcome = match &state.kind {
             StateKind::Pass => Outcome::PassInput { goto: None },
@@ -137,7 +142,10 @@ impl Machine<'_> {
         name: &StateName,
     ) -> Result<Next, TaskError> {
         for branch in &choice.branches {
-            let value = self.eval_expr(&branch.condition, Vars::input(input), name)?;
+            let Condition::Expr(condition) = &branch.condition else {
+                continue;
+            };
+            let value = self.eval_expr(condition, Vars::input(input), name)?;
             match value {
                 Value::Bool(true) => return Ok(branch.next),
                 Value::Bool(false) => {}
@@ -149,10 +157,15 @@ impl Machine<'_> {
                 }
             }
         }
-        Ok(choice.default)
+        choice.default.ok_or_else(|| {
+            TaskError::new(
+                ErrorCode::INVALID_INPUT,
+                format!("state {name}: no branch matched"),
+            )
+        })
     }
 
-    fn wait_until(
+    pub(super) fn wait_until(
         &self,
         wait: &Wait,
         input: &Value,
@@ -191,6 +204,8 @@ impl Machine<'_> {
                     "the wait timestamp {other} is not a string"
                 ))),
             },
+            // ASL Waits are computed by `asl_wait_until`.
+            Wait::SecondsAsl(_) | Wait::UntilAsl(_) => Err(invalid("an ASL wait".into())),
         }
     }
 
@@ -209,6 +224,10 @@ impl Machine<'_> {
                 return;
             }
         };
+        if let Some(data) = &state.asl {
+            self.finish_asl(thread, state, data, result, goto);
+            return;
+        }
         let output = match &state.output {
             Some(template) => self.shape_output(thread, state, template, result.as_ref()),
             // The state is done with its input: it can move on as the output.

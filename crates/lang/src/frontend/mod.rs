@@ -24,5 +24,5 @@ pub(crate) use exprs::{ExprParser, expr_at};
 pub(crate) use fields::Fields;
 pub(crate) use names::{ScopeNames, checked_name, registered_name};
 pub(crate) use problems::Problems;
-pub(crate) use retry::{RetrySyntax, build_retrier, error_names};
+pub(crate) use retry::{DEFAULT_BACKOFF_RATE, RetrySyntax, build_retrier, error_names};
 pub(crate) use suggest::one_of;
