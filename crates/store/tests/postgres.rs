@@ -11,9 +11,9 @@ use sluice_engine::{EventId, Execution, ExecutionInfo, Input, Limits, Status};
 use sluice_store::postgres::PostgresStore;
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
-    ExecutionId, ExecutionMode, ExecutionName, FlowName, FlowRecord, FlowUpdate, JobFilter, JobId,
-    JobKind, JobRecord, JobStatus, NewExecution, NewFlow, Signal, StepWrite, Store, StoreError,
-    TenantId,
+    AliasRecord, AliasUpdate, ExecutionId, ExecutionMode, ExecutionName, FlowName, FlowRecord,
+    FlowUpdate, JobFilter, JobId, JobKind, JobRecord, JobStatus, NewExecution, NewFlow, Route,
+    Signal, StepWrite, Store, StoreError, TenantId,
 };
 
 const FLOW: &str = "Type: StateMachine
@@ -457,6 +457,115 @@ async fn a_start_racing_a_delete_creates_nothing_on_both_stores() {
     let Some(url) = database().await else { return };
     let postgres = PostgresStore::connect(&url).await.expect("connect");
     a_deleted_flow_gets_no_execution(Arc::new(postgres)).await;
+}
+
+fn on(version: i64) -> Vec<Route> {
+    vec![Route {
+        version,
+        weight: 100,
+    }]
+}
+
+/// Fifty changes at once of one flow's versions and aliases: publishes get distinct numbers;
+/// of an alias moved onto a version while that version is deleted, exactly one wins and no
+/// alias routes to a missing version; updates of different fields of one alias all hold.
+async fn version_and_alias_changes_are_atomic(store: Arc<dyn Store>) {
+    let flow = store.create_flow(new_flow()).await.expect("create flow");
+    let publishes = (0..50).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.publish_version(flow.id, "", 1).await })
+    });
+    let mut numbers = Vec::new();
+    for publish in publishes.collect::<Vec<_>>() {
+        numbers.push(publish.await.expect("joined").expect("publish").version);
+    }
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (1..=50).collect::<Vec<_>>(),
+        "50 distinct versions"
+    );
+
+    for i in 0..25 {
+        let alias = AliasRecord {
+            flow_id: flow.id,
+            name: format!("a{i}"),
+            description: String::new(),
+            routing: on(1),
+            created_at: 1,
+            modified_at: 1,
+        };
+        store.create_alias(alias).await.expect("alias");
+    }
+    let races = (0..25).map(|i| {
+        let store = store.clone();
+        let version = i + 2;
+        tokio::spawn(async move {
+            let update = AliasUpdate {
+                description: None,
+                routing: Some(on(version)),
+                modified_at: 2,
+            };
+            let name = format!("a{i}");
+            let routed = store.update_alias(flow.id, &name, update);
+            let deleted = store.delete_version(flow.id, version);
+            let (routed, deleted) = tokio::join!(routed, deleted);
+            (version, name, routed.map(drop), deleted)
+        })
+    });
+    for race in races.collect::<Vec<_>>() {
+        let (version, name, routed, deleted) = race.await.expect("joined");
+        match (routed, deleted) {
+            (Ok(()), Err(StoreError::RoutedTo(by))) => assert_eq!(by, [name]),
+            (Err(StoreError::NoSuchVersion(v)), Ok(())) => assert_eq!(v, version),
+            other => panic!("version {version}: exactly one may win, got {other:?}"),
+        }
+    }
+    for alias in store.list_aliases(flow.id, None, 100).await.expect("list") {
+        for route in &alias.routing {
+            let version = store
+                .get_version(flow.id, route.version)
+                .await
+                .expect("get");
+            assert!(
+                version.is_some(),
+                "{} routes to a deleted version",
+                alias.name
+            );
+        }
+    }
+
+    let updates = (0..50).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let update = AliasUpdate {
+                description: (i % 2 == 0).then(|| format!("d{i}")),
+                routing: (i % 2 == 1).then(|| on(27 + i % 24)),
+                modified_at: 3,
+            };
+            store.update_alias(flow.id, "a0", update).await
+        })
+    });
+    for update in updates.collect::<Vec<_>>() {
+        update.await.expect("joined").expect("an update");
+    }
+    let alias = store
+        .get_alias(flow.id, "a0")
+        .await
+        .expect("get")
+        .expect("a0");
+    assert!(alias.description.starts_with('d'), "{alias:?}");
+    assert!(alias.routing[0].version >= 27, "{alias:?}");
+}
+
+#[tokio::test]
+async fn version_and_alias_changes_are_atomic_on_both_stores() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let sqlite = SqliteStore::open(&dir.path().join("sluice.db")).expect("open");
+    version_and_alias_changes_are_atomic(Arc::new(sqlite)).await;
+    let Some(url) = database().await else { return };
+    let postgres = PostgresStore::connect(&url).await.expect("connect");
+    version_and_alias_changes_are_atomic(Arc::new(postgres)).await;
 }
 
 /// A node whose listening connection breaks misses what is signalled until it listens again:

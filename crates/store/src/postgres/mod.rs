@@ -5,6 +5,7 @@
 //! closed flow refuses new executions inside the creating transaction (it locks the flow row
 //! `FOR SHARE`, so it waits for a concurrent closing update and then sees it).
 
+mod aliases;
 mod flow_jobs;
 mod nodes;
 mod nonces;
@@ -28,10 +29,10 @@ use tokio_postgres::{NoTls, Row, Statement};
 
 use crate::encode::{EncodedStep, prefix_successor, sql_limit, to_json};
 use crate::{
-    AliasRecord, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord,
-    FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobKind, JobRecord, JobStatus,
-    NewExecution, NewFlow, Nonce, Result, ScheduleRecord, Signal, StepWrite, Store, StoreError,
-    TakenOver, TaskRow, TenantId, TimerRow, VersionRecord,
+    AliasRecord, AliasUpdate, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName,
+    ExecutionRecord, FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobKind,
+    JobRecord, JobStatus, NewExecution, NewFlow, Nonce, Result, ScheduleRecord, Signal, StepWrite,
+    Store, StoreError, TakenOver, TaskRow, TenantId, TimerRow, VersionRecord,
 };
 
 /// Connections per node: enough for the runtime's concurrent steps and the API's reads.
@@ -935,32 +936,13 @@ impl Store for PostgresStore {
     }
 
     async fn delete_version(&self, flow: FlowId, version: i64) -> Result<()> {
-        let changed = self
-            .execute(
-                "DELETE FROM versions WHERE flow_id = $1 AND version = $2",
-                &[&flow.0, &version],
-            )
-            .await?;
-        found(changed, || format!("version {version} of flow {}", flow.0))
+        let mut client = self.client().await?;
+        aliases::delete_version(&mut client, flow, version).await
     }
 
     async fn create_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
-        let routing = to_json(&alias.routing, "alias routing")?;
-        let client = self.client().await?;
-        client
-            .execute(
-                &format!("INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
-                &[
-                    &alias.flow_id.0,
-                    &alias.name,
-                    &alias.description,
-                    &routing,
-                    &alias.created_at,
-                    &alias.modified_at,
-                ],
-            )
-            .await
-            .map_err(inserting(&format!("alias {}", alias.name)))?;
+        let mut client = self.client().await?;
+        aliases::create(&mut client, &alias).await?;
         Ok(alias)
     }
 
@@ -973,25 +955,14 @@ impl Store for PostgresStore {
             .transpose()
     }
 
-    async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
-        let routing = to_json(&alias.routing, "alias routing")?;
-        let changed = self
-            .execute(
-                "UPDATE aliases SET description = $3, routing = $4, modified_at = $5 \
-                 WHERE flow_id = $1 AND name = $2",
-                &[
-                    &alias.flow_id.0,
-                    &alias.name,
-                    &alias.description,
-                    &routing,
-                    &alias.modified_at,
-                ],
-            )
-            .await?;
-        found(changed, || format!("alias {}", alias.name))?;
-        self.get_alias(alias.flow_id, &alias.name)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("alias {}", alias.name)))
+    async fn update_alias(
+        &self,
+        flow: FlowId,
+        name: &str,
+        update: AliasUpdate,
+    ) -> Result<AliasRecord> {
+        let mut client = self.client().await?;
+        aliases::update(&mut client, flow, name, &update).await
     }
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()> {

@@ -6,7 +6,8 @@ use sluice_engine::Millis;
 use super::codec::{failed, inserting, json_at, sql_limit, to_json};
 use super::flows;
 use crate::{
-    AliasRecord, FlowId, FlowName, Result, ScheduleRecord, StoreError, TenantId, VersionRecord,
+    AliasRecord, AliasUpdate, FlowId, FlowName, Result, Route, ScheduleRecord, StoreError,
+    TenantId, VersionRecord,
 };
 
 const VERSION_COLUMNS: &str = "flow_id, version, revision, description, created_at";
@@ -74,7 +75,17 @@ pub(super) fn list_versions(
         .map_err(failed("listing versions"))
 }
 
+/// Refused while an alias routes to the version: the writer runs this check and the delete
+/// as one command, so no alias can start routing to the version in between.
 pub(super) fn delete_version(conn: &Connection, flow: FlowId, version: i64) -> Result<()> {
+    let routed_to: Vec<String> = list_aliases(conn, flow, None, usize::MAX)?
+        .into_iter()
+        .filter(|alias| alias.routes_to(version))
+        .map(|alias| alias.name)
+        .collect();
+    if !routed_to.is_empty() {
+        return Err(StoreError::RoutedTo(routed_to));
+    }
     let deleted = conn
         .execute(
             "DELETE FROM versions WHERE flow_id = ?1 AND version = ?2",
@@ -96,7 +107,18 @@ fn version_row(row: &Row<'_>) -> rusqlite::Result<VersionRecord> {
 
 // ---- aliases -------------------------------------------------------------------------------
 
+/// Every route's version exists, read by the command that then writes the alias.
+fn check_routes(conn: &Connection, flow: FlowId, routes: &[Route]) -> Result<()> {
+    for route in routes {
+        if get_version(conn, flow, route.version)?.is_none() {
+            return Err(StoreError::NoSuchVersion(route.version));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn create_alias(conn: &Connection, alias: AliasRecord) -> Result<AliasRecord> {
+    check_routes(conn, alias.flow_id, &alias.routing)?;
     let routing = to_json(&alias.routing, "alias routing")?;
     conn.prepare_cached(&format!(
         "INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -126,25 +148,36 @@ pub(super) fn get_alias(
         .map_err(failed("reading an alias"))
 }
 
-/// Replaces the description and routing; `created_at` stays as stored.
-pub(super) fn update_alias(conn: &Connection, alias: AliasRecord) -> Result<AliasRecord> {
-    let routing = to_json(&alias.routing, "alias routing")?;
+/// Changes the given fields in one statement; `created_at` stays as stored.
+pub(super) fn update_alias(
+    conn: &Connection,
+    flow: FlowId,
+    name: &str,
+    update: AliasUpdate,
+) -> Result<AliasRecord> {
+    let routing = match &update.routing {
+        Some(routes) => {
+            check_routes(conn, flow, routes)?;
+            Some(to_json(routes, "alias routing")?)
+        }
+        None => None,
+    };
     let changed = conn
         .execute(
-            "UPDATE aliases SET description = ?3, routing = ?4, modified_at = ?5 \
+            "UPDATE aliases SET description = COALESCE(?3, description), \
+             routing = COALESCE(?4, routing), modified_at = ?5 \
              WHERE flow_id = ?1 AND name = ?2",
             params![
-                alias.flow_id.0,
-                alias.name,
-                alias.description,
+                flow.0,
+                name,
+                update.description,
                 routing,
-                alias.modified_at
+                update.modified_at
             ],
         )
         .map_err(failed("updating an alias"))?;
-    found(changed, || format!("alias {}", alias.name))?;
-    get_alias(conn, alias.flow_id, &alias.name)?
-        .ok_or_else(|| StoreError::NotFound(format!("alias {}", alias.name)))
+    found(changed, || format!("alias {name}"))?;
+    get_alias(conn, flow, name)?.ok_or_else(|| StoreError::NotFound(format!("alias {name}")))
 }
 
 pub(super) fn delete_alias(conn: &Connection, flow: FlowId, name: &str) -> Result<()> {

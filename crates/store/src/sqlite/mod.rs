@@ -33,9 +33,10 @@ use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 
 use crate::{
-    AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
-    FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Nonce,
-    Result, ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId, TimerRow, VersionRecord,
+    AliasRecord, AliasUpdate, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord,
+    FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution,
+    NewFlow, Nonce, Result, ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId,
+    TimerRow, VersionRecord,
 };
 use codec::backend;
 use executions::EncodedStep;
@@ -283,8 +284,15 @@ impl Store for SqliteStore {
         self.read(move |c| catalog::get_alias(c, flow, &name)).await
     }
 
-    async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
-        self.write(move |c| catalog::update_alias(c, alias)).await
+    async fn update_alias(
+        &self,
+        flow: FlowId,
+        name: &str,
+        update: AliasUpdate,
+    ) -> Result<AliasRecord> {
+        let name = name.to_string();
+        self.write(move |c| catalog::update_alias(c, flow, &name, update))
+            .await
     }
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()> {

@@ -9,7 +9,7 @@ use sluice_engine::{
 use sluice_ir::{Flow, TaskError};
 
 use super::*;
-use crate::{ExecutionMode, JobFilter, JobKind, JobStatus, StoreError};
+use crate::{ExecutionMode, JobFilter, JobKind, JobStatus, Route, StoreError};
 
 // ---- fixtures ------------------------------------------------------------------------------
 
@@ -1059,7 +1059,10 @@ fn alias(flow: FlowId, name: &str) -> AliasRecord {
         flow_id: flow,
         name: name.into(),
         description: "d".into(),
-        routing: json!([{"Version": "1", "Weight": 100}]),
+        routing: vec![Route {
+            version: 1,
+            weight: 100,
+        }],
         created_at: 1,
         modified_at: 1,
     }
@@ -1069,6 +1072,12 @@ fn alias(flow: FlowId, name: &str) -> AliasRecord {
 async fn aliases_are_created_updated_listed_and_deleted() {
     let (_dir, store) = store();
     let flow = store.create_flow(new_flow("f")).await.expect("create");
+    for _ in 1..=2 {
+        store
+            .publish_version(flow.id, "", 1)
+            .await
+            .expect("publish");
+    }
     for name in ["live", "beta", "canary"] {
         store
             .create_alias(alias(flow.id, name))
@@ -1079,21 +1088,39 @@ async fn aliases_are_created_updated_listed_and_deleted() {
         store.create_alias(alias(flow.id, "live")).await,
         Err(StoreError::AlreadyExists(_))
     ));
-    let changed = AliasRecord {
-        routing: json!([{"Version": "2", "Weight": 100}]),
+    let to_two = |description: Option<&str>| AliasUpdate {
+        description: description.map(str::to_string),
+        routing: Some(vec![Route {
+            version: 2,
+            weight: 100,
+        }]),
         modified_at: 7,
-        created_at: 99,
-        ..alias(flow.id, "live")
     };
-    let updated = store.update_alias(changed).await.expect("update");
+    let updated = store
+        .update_alias(flow.id, "live", to_two(None))
+        .await
+        .expect("update");
     assert_eq!((updated.created_at, updated.modified_at), (1, 7));
+    assert_eq!(updated.description, "d", "a field not given stays");
+    assert_eq!(updated.routing[0].version, 2);
     assert_eq!(
         store.get_alias(flow.id, "live").await.expect("get"),
         Some(updated)
     );
     assert!(matches!(
-        store.update_alias(alias(flow.id, "nope")).await,
+        store.update_alias(flow.id, "nope", to_two(Some("x"))).await,
         Err(StoreError::NotFound(_))
+    ));
+    let to_three = AliasUpdate {
+        routing: Some(vec![Route {
+            version: 3,
+            weight: 100,
+        }]),
+        ..to_two(None)
+    };
+    assert!(matches!(
+        store.update_alias(flow.id, "live", to_three).await,
+        Err(StoreError::NoSuchVersion(3))
     ));
     let names = |a: Vec<AliasRecord>| a.into_iter().map(|a| a.name).collect::<Vec<_>>();
     assert_eq!(
