@@ -13,7 +13,7 @@ use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
     AliasRecord, AliasUpdate, ExecutionId, ExecutionMode, ExecutionName, FlowName, FlowRecord,
     FlowUpdate, JobFilter, JobId, JobKind, JobRecord, JobStatus, NewExecution, NewFlow, Route,
-    Signal, StepWrite, Store, StoreError, TenantId,
+    ScheduleRecord, Signal, StepWrite, Store, StoreError, TenantId,
 };
 
 const FLOW: &str = "Type: StateMachine
@@ -566,6 +566,48 @@ async fn version_and_alias_changes_are_atomic_on_both_stores() {
     let Some(url) = database().await else { return };
     let postgres = PostgresStore::connect(&url).await.expect("connect");
     version_and_alias_changes_are_atomic(Arc::new(postgres)).await;
+}
+
+/// Fifty nodes claiming one schedule's tick at once: exactly one owns it (and fires it), on
+/// both stores; the next tick is claimed once too.
+async fn a_schedule_tick_is_claimed_once(store: Arc<dyn Store>) {
+    let flow = store.create_flow(new_flow()).await.expect("create flow");
+    let schedule = ScheduleRecord {
+        id: 0,
+        tenant: flow.tenant.clone(),
+        flow_id: flow.id,
+        flow_name: flow.name.clone(),
+        name: "s".into(),
+        cron: "0 * * * * *".into(),
+        payload: "{}".into(),
+        description: String::new(),
+        enabled: true,
+        next_fire_at: Some(60_000),
+        created_at: 1,
+        modified_at: 1,
+    };
+    let id = store.create_schedule(schedule).await.expect("schedule").id;
+    for (fired, next) in [(60_000, 120_000), (120_000, 180_000)] {
+        let claims = (0..50).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_schedule_tick(id, fired, Some(next)).await })
+        });
+        let mut owners = 0;
+        for claim in claims.collect::<Vec<_>>() {
+            owners += usize::from(claim.await.expect("joined").expect("claim"));
+        }
+        assert_eq!(owners, 1, "the tick at {fired} has one owner of 50 claims");
+    }
+}
+
+#[tokio::test]
+async fn a_schedule_tick_is_claimed_once_on_both_stores() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let sqlite = SqliteStore::open(&dir.path().join("sluice.db")).expect("open");
+    a_schedule_tick_is_claimed_once(Arc::new(sqlite)).await;
+    let Some(url) = database().await else { return };
+    let postgres = PostgresStore::connect(&url).await.expect("connect");
+    a_schedule_tick_is_claimed_once(Arc::new(postgres)).await;
 }
 
 /// A node whose listening connection breaks misses what is signalled until it listens again:
