@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sluice_runtime::durable::wall_clock_ms;
 use sluice_runtime::scheduler::{Cadence, StartFailure, TickStarter, start_scheduler};
-use sluice_store::{ScheduleRecord, StoreError};
+use sluice_store::{Page, ScheduleRecord, StoreError};
 
 use crate::executions::StartRequest;
 use crate::flows::check_name;
@@ -154,7 +154,8 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<ScheduleRecord>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_schedules(flow.id, after, limit).await?)
+        let page = Page::after(after.map(str::to_string), limit);
+        Ok(self.store.list_schedules(flow.id, page).await?)
     }
 
     fn checked_payload(&self, payload: Option<String>) -> Result<String> {
