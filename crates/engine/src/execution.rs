@@ -329,15 +329,13 @@ impl Execution {
     }
 
     /// The state and token of each callback task waiting for its report (a FunctionGraph v1
-    /// EVENT state waiting for its event), oldest first.
+    /// EVENT state waiting for its event), oldest first. That includes a task whose
+    /// submitting call has not answered yet: a report may come first (the call is then
+    /// cancelled), so an event sent right after the start is not refused.
     pub fn awaiting_callbacks(&self) -> impl Iterator<Item = (&StateName, &str)> {
         self.ops.values().filter_map(|op| match op {
-            Op::Task {
-                call,
-                submitted: true,
-                ..
-            } => call.token.as_deref().map(|token| (&call.state, token)),
-            _ => None,
+            Op::Task { call, .. } => call.token.as_deref().map(|token| (&call.state, token)),
+            Op::Timer { .. } => None,
         })
     }
 

@@ -14,8 +14,8 @@ pub use sluice_store::{
 };
 
 use sluice_store::{
-    AliasRecord, ExecutionCursor, ExecutionRecord, FlowRecord, JobRecord, ScheduleRecord, TenantId,
-    VersionRecord,
+    AliasRecord, ExecutionCursor, ExecutionRecord, FlowRecord, JobRecord, Route, ScheduleRecord,
+    TenantId, VersionRecord,
 };
 
 use crate::Dialect;
@@ -210,8 +210,8 @@ impl From<VersionRecord> for VersionView {
 pub struct AliasView {
     pub name: String,
     pub description: String,
-    /// Dialect-shaped routing (CloudFlow `RoutingConfigurations`), as it was set.
-    pub routing: Value,
+    /// The versions it routes to; serialized in CloudFlow's `RoutingConfigurations` shape.
+    pub routing: Vec<Route>,
     pub created_at: Millis,
     pub modified_at: Millis,
 }

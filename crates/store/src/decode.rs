@@ -62,7 +62,7 @@ fn int_opt(row: &dyn Columns, index: usize) -> Result<Option<i64>> {
     }
 }
 
-fn int(row: &dyn Columns, index: usize) -> Result<i64> {
+pub(crate) fn int(row: &dyn Columns, index: usize) -> Result<i64> {
     int_opt(row, index)?.ok_or_else(|| backend(format!("column {index} is null")))
 }
 

@@ -52,6 +52,12 @@ pub enum StoreError {
     /// The flow (named) is closed to new executions (a GES graph stop closed it).
     #[error("flow {0} is closed to new executions")]
     Closed(String),
+    /// An alias would route to a version the flow does not have (any more).
+    #[error("version {0} does not exist")]
+    NoSuchVersion(i64),
+    /// A version cannot be deleted while these aliases (named) route to it.
+    #[error("aliases {} route to the version", .0.join(", "))]
+    RoutedTo(Vec<String>),
     #[error("the database is newer (schema {found}) than this sluice knows (schema {known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("storage failure: {0}")]
@@ -216,13 +222,23 @@ pub trait VersionStore: Send + Sync + 'static {
     /// Versions newest first (`page.after` is a version number: the ones below it).
     async fn list_versions(&self, flow: FlowId, page: Page<i64>) -> Result<Vec<VersionRecord>>;
 
+    /// `RoutedTo` if an alias routes to the version, checked in the transaction that deletes.
     async fn delete_version(&self, flow: FlowId, version: i64) -> Result<()>;
 
+    /// `NoSuchVersion` if a route names a version the flow does not have, checked in the
+    /// transaction that writes (a version deleted meanwhile cannot be routed to).
     async fn create_alias(&self, alias: AliasRecord) -> Result<AliasRecord>;
 
     async fn get_alias(&self, flow: FlowId, name: &str) -> Result<Option<AliasRecord>>;
 
-    async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord>;
+    /// Changes the given fields only; `NoSuchVersion` as for [`Store::create_alias`],
+    /// `NotFound` if the alias is gone.
+    async fn update_alias(
+        &self,
+        flow: FlowId,
+        name: &str,
+        update: AliasUpdate,
+    ) -> Result<AliasRecord>;
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()>;
 

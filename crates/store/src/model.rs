@@ -579,16 +579,70 @@ pub struct VersionRecord {
     pub created_at: Millis,
 }
 
-/// A named, weighted routing over versions (`CreateFlowAlias`).
+/// A named, weighted routing over versions (`CreateFlowAlias`). The store keeps every route
+/// on a version that exists: writing an alias that routes to a missing version, or deleting a
+/// version an alias routes to, is refused in the transaction that would do it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AliasRecord {
     pub flow_id: FlowId,
     pub name: String,
     pub description: String,
-    /// Dialect-shaped routing (CloudFlow `RoutingConfigurations`), kept verbatim.
-    pub routing: Value,
+    pub routing: Vec<Route>,
     pub created_at: Millis,
     pub modified_at: Millis,
+}
+
+impl AliasRecord {
+    pub fn routes_to(&self, version: i64) -> bool {
+        self.routing.iter().any(|route| route.version == version)
+    }
+}
+
+/// What an alias update changes: the fields given, applied in one statement (two concurrent
+/// updates of different fields both hold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasUpdate {
+    pub description: Option<String>,
+    pub routing: Option<Vec<Route>>,
+    pub modified_at: Millis,
+}
+
+/// One version an alias sends a share of the starts to. Stored (and rendered) in CloudFlow's
+/// `RoutingConfigurations` shape: `{"Version": "1", "Weight": 90}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StoredRoute", try_from = "StoredRoute")]
+pub struct Route {
+    pub version: i64,
+    /// Percent of the starts, 0 to 100.
+    pub weight: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredRoute {
+    #[serde(rename = "Version")]
+    version: String,
+    #[serde(rename = "Weight")]
+    weight: u32,
+}
+
+impl From<Route> for StoredRoute {
+    fn from(route: Route) -> Self {
+        StoredRoute {
+            version: route.version.to_string(),
+            weight: route.weight,
+        }
+    }
+}
+
+impl TryFrom<StoredRoute> for Route {
+    type Error = std::num::ParseIntError;
+
+    fn try_from(stored: StoredRoute) -> Result<Self, Self::Error> {
+        Ok(Route {
+            version: stored.version.parse()?,
+            weight: stored.weight,
+        })
+    }
 }
 
 /// A cron schedule that starts executions of a flow.

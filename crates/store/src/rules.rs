@@ -5,8 +5,8 @@ use sluice_engine::Execution;
 
 use crate::encode::to_json;
 use crate::{
-    ExecutionId, ExecutionRecord, FlowId, FlowName, FlowRecord, FlowUpdate, JobRecord,
-    NewExecution, NewVersion, Result, StoreError, VersionRecord,
+    AliasRecord, ExecutionId, ExecutionRecord, FlowId, FlowName, FlowRecord, FlowUpdate, JobRecord,
+    NewExecution, NewVersion, Result, Route, StoreError, VersionRecord,
 };
 
 /// What a flow's row becomes under an update (see [`flow_change`]).
@@ -140,4 +140,29 @@ pub(crate) fn found(changed: u64, what: impl FnOnce() -> String) -> Result<()> {
         return Err(StoreError::NotFound(what()));
     }
     Ok(())
+}
+
+/// A version's delete is refused while aliases route to it (`aliases`: all of the flow's).
+pub(crate) fn unrouted(aliases: Vec<AliasRecord>, version: i64) -> Result<()> {
+    let routed_to: Vec<String> = aliases
+        .into_iter()
+        .filter(|alias| alias.routes_to(version))
+        .map(|alias| alias.name)
+        .collect();
+    if routed_to.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::RoutedTo(routed_to))
+    }
+}
+
+/// An alias may route only to versions the flow has (`present`: those of its routes found).
+pub(crate) fn routes_present(routes: &[Route], present: &[i64]) -> Result<()> {
+    match routes
+        .iter()
+        .find(|route| !present.contains(&route.version))
+    {
+        Some(missing) => Err(StoreError::NoSuchVersion(missing.version)),
+        None => Ok(()),
+    }
 }

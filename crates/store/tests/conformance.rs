@@ -11,11 +11,11 @@ use serde_json::json;
 use sluice_engine::{EventId, EventType, Execution, Input, OpId, Status};
 use sluice_ir::TaskError;
 use sluice_store::{
-    AliasRecord, CountsQuery, ExecutionCursor, ExecutionFilter, ExecutionId, ExecutionMode,
-    ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionSummary, FlowId, FlowName, FlowQuery,
-    FlowRecord, FlowSelection, FlowUpdate, JobFilter, JobId, JobKind, JobRecord, JobStatus,
-    MinuteCounts, NameMatch, NewFlow, NewVersion, Page, ScheduleRecord, ScheduleTick, StepWrite,
-    Store, StoreError, TenantId, TimerRow, VersionRecord,
+    AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionFilter, ExecutionId,
+    ExecutionMode, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionSummary, FlowId,
+    FlowName, FlowQuery, FlowRecord, FlowSelection, FlowUpdate, JobFilter, JobId, JobKind,
+    JobRecord, JobStatus, MinuteCounts, NameMatch, NewFlow, NewVersion, Page, Route,
+    ScheduleRecord, ScheduleTick, StepWrite, Store, StoreError, TenantId, TimerRow, VersionRecord,
 };
 
 use common::*;
@@ -39,6 +39,8 @@ contract!(
     versions_snapshot_revisions_and_are_never_renumbered,
     aliases_are_created_updated_listed_and_deleted,
     schedules_fire_when_due_and_each_tick_is_claimed_once,
+    fifty_claims_of_a_tick_make_one_owner,
+    version_and_alias_changes_are_atomic,
     a_closed_flow_refuses_new_executions_until_reopened,
     a_deleted_flow_gets_no_execution,
     of_concurrent_moves_of_a_flow_exactly_one_gets_a_job,
@@ -659,12 +661,19 @@ fn version(flow: FlowId, description: &str, now: i64) -> NewVersion {
     }
 }
 
+fn on(version: i64) -> Vec<Route> {
+    vec![Route {
+        version,
+        weight: 100,
+    }]
+}
+
 fn alias(flow: FlowId, name: &str) -> AliasRecord {
     AliasRecord {
         flow_id: flow,
         name: name.into(),
         description: "d".into(),
-        routing: json!([{"Version": "1", "Weight": 100}]),
+        routing: on(1),
         created_at: 1,
         modified_at: 1,
     }
@@ -673,6 +682,12 @@ fn alias(flow: FlowId, name: &str) -> AliasRecord {
 async fn aliases_are_created_updated_listed_and_deleted(backend: &Backend) {
     let store = &*backend.open().await;
     let flow = store.create_flow(new_flow("f")).await.expect("create");
+    for now in 1..=2 {
+        store
+            .publish_version(version(flow.id, "", now))
+            .await
+            .expect("publish");
+    }
     for name in ["live", "beta", "canary"] {
         store
             .create_alias(alias(flow.id, name))
@@ -683,21 +698,35 @@ async fn aliases_are_created_updated_listed_and_deleted(backend: &Backend) {
         store.create_alias(alias(flow.id, "live")).await,
         Err(StoreError::AlreadyExists(_))
     ));
-    let changed = AliasRecord {
-        routing: json!([{"Version": "2", "Weight": 100}]),
+    let onto = |version: i64, description: Option<&str>| AliasUpdate {
+        description: description.map(str::to_string),
+        routing: Some(on(version)),
         modified_at: 7,
-        created_at: 99,
-        ..alias(flow.id, "live")
     };
-    let updated = store.update_alias(changed).await.expect("update");
+    let updated = store
+        .update_alias(flow.id, "live", onto(2, None))
+        .await
+        .expect("update");
     assert_eq!((updated.created_at, updated.modified_at), (1, 7));
+    assert_eq!(updated.description, "d", "a field not given stays");
+    assert_eq!(updated.routing, on(2));
     assert_eq!(
         store.get_alias(flow.id, "live").await.expect("get"),
         Some(updated)
     );
     assert!(matches!(
-        store.update_alias(alias(flow.id, "nope")).await,
+        store
+            .update_alias(flow.id, "nope", onto(2, Some("x")))
+            .await,
         Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.update_alias(flow.id, "live", onto(3, None)).await,
+        Err(StoreError::NoSuchVersion(3))
+    ));
+    assert!(matches!(
+        store.delete_version(flow.id, 2).await,
+        Err(StoreError::RoutedTo(by)) if by == ["live"]
     ));
     let names = |a: Vec<AliasRecord>| a.into_iter().map(|a| a.name).collect::<Vec<_>>();
     assert_eq!(
@@ -859,6 +888,130 @@ async fn futures_like_join(store: &dyn Store, id: i64) -> [bool; 3] {
         store.claim_schedule_tick(tick(id)),
     );
     [a.expect("claim"), b.expect("claim"), c.expect("claim")]
+}
+
+/// Fifty nodes claiming one schedule's tick at once: exactly one owns it (and fires it); the
+/// next tick is claimed once too.
+async fn fifty_claims_of_a_tick_make_one_owner(backend: &Backend) {
+    let store: Arc<dyn Store> = Arc::from(backend.open().await);
+    let flow = store.create_flow(new_flow("f")).await.expect("create");
+    let id = store
+        .create_schedule(schedule(&flow, "s", Some(10)))
+        .await
+        .expect("schedule")
+        .id;
+    for (fired, next) in [(10, 70), (70, 130)] {
+        let claims = (0..50).map(|_| {
+            let store = store.clone();
+            let tick = ScheduleTick {
+                schedule: id,
+                fired,
+                next: Some(next),
+            };
+            tokio::spawn(async move { store.claim_schedule_tick(tick).await })
+        });
+        let mut owners = 0;
+        for claim in claims.collect::<Vec<_>>() {
+            owners += usize::from(claim.await.expect("joined").expect("claim"));
+        }
+        assert_eq!(owners, 1, "the tick at {fired} has one owner of 50 claims");
+    }
+}
+
+/// Fifty changes at once of one flow's versions and aliases: publishes get distinct numbers;
+/// of an alias moved onto a version while that version is deleted, exactly one wins and no
+/// alias routes to a missing version; updates of different fields of one alias all hold.
+async fn version_and_alias_changes_are_atomic(backend: &Backend) {
+    let store: Arc<dyn Store> = Arc::from(backend.open().await);
+    let flow = store.create_flow(new_flow("f")).await.expect("create flow");
+    let publishes = (0..50).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.publish_version(version(flow.id, "", 1)).await })
+    });
+    let mut numbers = Vec::new();
+    for publish in publishes.collect::<Vec<_>>() {
+        numbers.push(publish.await.expect("joined").expect("publish").version);
+    }
+    numbers.sort_unstable();
+    assert_eq!(
+        numbers,
+        (1..=50).collect::<Vec<_>>(),
+        "50 distinct versions"
+    );
+
+    for i in 0..25 {
+        let name = format!("a{i}");
+        store
+            .create_alias(alias(flow.id, &name))
+            .await
+            .expect("alias");
+    }
+    let races = (0..25).map(|i| {
+        let store = store.clone();
+        let version = i + 2;
+        tokio::spawn(async move {
+            let update = AliasUpdate {
+                description: None,
+                routing: Some(on(version)),
+                modified_at: 2,
+            };
+            let name = format!("a{i}");
+            let routed = store.update_alias(flow.id, &name, update);
+            let deleted = store.delete_version(flow.id, version);
+            let (routed, deleted) = tokio::join!(routed, deleted);
+            (version, name, routed.map(drop), deleted)
+        })
+    });
+    for race in races.collect::<Vec<_>>() {
+        let (version, name, routed, deleted) = race.await.expect("joined");
+        match (routed, deleted) {
+            (Ok(()), Err(StoreError::RoutedTo(by))) => assert_eq!(by, [name]),
+            (Err(StoreError::NoSuchVersion(v)), Ok(())) => assert_eq!(v, version),
+            other => panic!("version {version}: exactly one may win, got {other:?}"),
+        }
+    }
+    let aliases = store
+        .list_aliases(flow.id, Page::first(100))
+        .await
+        .expect("list");
+    for alias in aliases {
+        for route in &alias.routing {
+            let version = store
+                .get_version(flow.id, route.version)
+                .await
+                .expect("get");
+            assert!(
+                version.is_some(),
+                "{} routes to a deleted version",
+                alias.name
+            );
+        }
+    }
+
+    let updates = (0..50).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let update = AliasUpdate {
+                description: (i % 2 == 0).then(|| format!("d{i}")),
+                routing: (i % 2 == 1).then(|| on(27 + i % 24)),
+                modified_at: 3,
+            };
+            store.update_alias(flow.id, "a0", update).await
+        })
+    });
+    for update in updates.collect::<Vec<_>>() {
+        update.await.expect("joined").expect("an update");
+    }
+    let alias = store
+        .get_alias(flow.id, "a0")
+        .await
+        .expect("get")
+        .expect("a0");
+    assert!(
+        alias.description.starts_with('d') && alias.description.len() > 1,
+        "{alias:?}"
+    );
+    assert!(alias.routing[0].version >= 27, "{alias:?}");
 }
 
 // ---- closed flows and background jobs --------------------------------------------------------

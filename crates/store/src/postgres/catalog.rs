@@ -1,15 +1,16 @@
 //! Published versions, aliases and schedules of flows.
 
+use deadpool_postgres::GenericClient;
 use sluice_engine::Millis;
 
 use super::codec::{Client, all, execute, failed, inserting, one, sql_limit, to_json, transaction};
 use super::flows;
 use crate::decode::{self, ALIAS_COLUMNS, SCHEDULE_COLUMNS, VERSION_COLUMNS};
-use crate::query::{ALIASES, Backend, FlowRows};
+use crate::query::{Backend, FlowRows};
 use crate::rules::{self, found};
 use crate::{
-    AliasRecord, FlowId, NewVersion, Page, Result, ScheduleRecord, ScheduleTick, StoreError,
-    VersionRecord,
+    AliasRecord, AliasUpdate, FlowId, NewVersion, Page, Result, Route, ScheduleRecord,
+    ScheduleTick, StoreError, VersionRecord,
 };
 
 // ---- versions ------------------------------------------------------------------------------
@@ -60,57 +61,93 @@ pub(super) async fn list_versions(
     .await
 }
 
-pub(super) async fn delete_version(client: &Client, flow: FlowId, version: i64) -> Result<()> {
+/// Deletes first (which waits for the alias writes that share-lock the row), then reads the
+/// aliases with a fresh snapshot: one routing to the version undoes the delete. Whichever of
+/// an alias write and a version's delete comes second sees the first's committed change.
+pub(super) async fn delete_version(client: &mut Client, flow: FlowId, version: i64) -> Result<()> {
+    let tx = transaction(client).await?;
     let changed = execute(
-        client,
+        &tx,
         "DELETE FROM versions WHERE flow_id = $1 AND version = $2",
         &[&flow.0, &version],
     )
     .await?;
-    found(changed, || format!("version {version} of flow {}", flow.0))
+    found(changed, || format!("version {version} of flow {}", flow.0))?;
+    let sql = format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = $1");
+    rules::unrouted(all(&tx, &sql, &[&flow.0], decode::alias).await?, version)?;
+    tx.commit().await.map_err(failed("committing a delete"))
 }
 
 // ---- aliases -------------------------------------------------------------------------------
 
-pub(super) async fn create_alias(client: &Client, alias: AliasRecord) -> Result<AliasRecord> {
-    let routing = to_json(&alias.routing, "alias routing")?;
-    client
-        .execute(
-            &format!("INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
-            &[
-                &alias.flow_id.0,
-                &alias.name,
-                &alias.description,
-                &routing,
-                &alias.created_at,
-                &alias.modified_at,
-            ],
-        )
-        .await
-        .map_err(inserting(&format!("alias {}", alias.name)))?;
-    Ok(alias)
+/// Share-locks the routes' versions until the transaction ends (a concurrent delete waits);
+/// `NoSuchVersion` if one is missing (or was deleted meanwhile).
+async fn lock_routes<C: GenericClient>(client: &C, flow: FlowId, routes: &[Route]) -> Result<()> {
+    let versions: Vec<i64> = routes.iter().map(|route| route.version).collect();
+    let present = all(
+        client,
+        "SELECT version FROM versions WHERE flow_id = $1 AND version = ANY($2) FOR SHARE",
+        &[&flow.0, &versions],
+        |row| decode::int(row, 0),
+    )
+    .await?;
+    rules::routes_present(routes, &present)
 }
 
-/// Replaces the description and routing; `created_at` stays as stored.
-pub(super) async fn update_alias(client: &Client, alias: AliasRecord) -> Result<AliasRecord> {
+pub(super) async fn create_alias(client: &mut Client, alias: AliasRecord) -> Result<AliasRecord> {
     let routing = to_json(&alias.routing, "alias routing")?;
-    let changed = execute(
-        client,
-        "UPDATE aliases SET description = $3, routing = $4, modified_at = $5 \
-         WHERE flow_id = $1 AND name = $2",
+    let tx = transaction(client).await?;
+    lock_routes(&tx, alias.flow_id, &alias.routing).await?;
+    tx.execute(
+        &format!("INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
         &[
             &alias.flow_id.0,
             &alias.name,
             &alias.description,
             &routing,
+            &alias.created_at,
             &alias.modified_at,
         ],
     )
-    .await?;
-    found(changed, || format!("alias {}", alias.name))?;
-    get_named(client, ALIASES.of(alias.flow_id), &alias.name)
+    .await
+    .map_err(inserting(&format!("alias {}", alias.name)))?;
+    tx.commit().await.map_err(failed("committing an alias"))?;
+    Ok(alias)
+}
+
+/// The given fields in one statement (`COALESCE` keeps the others as stored).
+pub(super) async fn update_alias(
+    client: &mut Client,
+    flow: FlowId,
+    name: &str,
+    update: AliasUpdate,
+) -> Result<AliasRecord> {
+    let routing = update
+        .routing
+        .as_ref()
+        .map(|routes| to_json(routes, "alias routing"))
+        .transpose()?;
+    let tx = transaction(client).await?;
+    if let Some(routes) = &update.routing {
+        lock_routes(&tx, flow, routes).await?;
+    }
+    let sql = format!(
+        "UPDATE aliases SET description = COALESCE($3, description), \
+         routing = COALESCE($4, routing), modified_at = $5 \
+         WHERE flow_id = $1 AND name = $2 RETURNING {ALIAS_COLUMNS}"
+    );
+    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+        &flow.0,
+        &name,
+        &update.description,
+        &routing,
+        &update.modified_at,
+    ];
+    let alias = one(&tx, &sql, &args, decode::alias)
         .await?
-        .ok_or_else(|| StoreError::NotFound(format!("alias {}", alias.name)))
+        .ok_or_else(|| StoreError::NotFound(format!("alias {name}")))?;
+    tx.commit().await.map_err(failed("committing an alias"))?;
+    Ok(alias)
 }
 
 // ---- aliases and schedules alike ----------------------------------------------------------

@@ -30,12 +30,12 @@ use tokio_postgres::NoTls;
 use crate::query::{ALIASES, SCHEDULES};
 use crate::rules;
 use crate::{
-    AliasRecord, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery,
-    ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowQuery,
-    FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore, MinuteCounts,
-    NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result, ScheduleRecord,
-    ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow, VersionRecord,
-    VersionStore,
+    AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName,
+    ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
+    FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore,
+    MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result,
+    ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow,
+    VersionRecord, VersionStore,
 };
 use codec::{Client, backend, execute, pooled};
 
@@ -250,11 +250,11 @@ impl VersionStore for PostgresStore {
     }
 
     async fn delete_version(&self, flow: FlowId, version: i64) -> Result<()> {
-        catalog::delete_version(&self.client().await?, flow, version).await
+        catalog::delete_version(&mut self.client().await?, flow, version).await
     }
 
     async fn create_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
-        catalog::create_alias(&self.client().await?, alias).await
+        catalog::create_alias(&mut self.client().await?, alias).await
     }
 
     async fn get_alias(&self, flow: FlowId, name: &str) -> Result<Option<AliasRecord>> {
@@ -262,8 +262,13 @@ impl VersionStore for PostgresStore {
         catalog::get_named(&client, ALIASES.of(flow), name).await
     }
 
-    async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
-        catalog::update_alias(&self.client().await?, alias).await
+    async fn update_alias(
+        &self,
+        flow: FlowId,
+        name: &str,
+        update: AliasUpdate,
+    ) -> Result<AliasRecord> {
+        catalog::update_alias(&mut self.client().await?, flow, name, update).await
     }
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()> {

@@ -9,8 +9,8 @@ use crate::decode::{self, ALIAS_COLUMNS, SCHEDULE_COLUMNS, VERSION_COLUMNS};
 use crate::query::{ALIASES, Backend, FlowRows};
 use crate::rules::{self, found};
 use crate::{
-    AliasRecord, FlowId, NewVersion, Page, Result, ScheduleRecord, ScheduleTick, StoreError,
-    VersionRecord,
+    AliasRecord, AliasUpdate, FlowId, NewVersion, Page, Result, Route, ScheduleRecord,
+    ScheduleTick, StoreError, VersionRecord,
 };
 
 // ---- versions ------------------------------------------------------------------------------
@@ -58,7 +58,11 @@ pub(super) fn list_versions(
     all(conn, &query, args, decode::version, "listing versions")
 }
 
+/// Refused while an alias routes to the version: the writer runs this check and the delete
+/// as one command, so no alias can start routing to the version in between.
 pub(super) fn delete_version(conn: &Connection, flow: FlowId, version: i64) -> Result<()> {
+    let aliases = list_named(conn, ALIASES.of(flow), &Page::first(usize::MAX))?;
+    rules::unrouted(aliases, version)?;
     let deleted = conn
         .execute(
             "DELETE FROM versions WHERE flow_id = ?1 AND version = ?2",
@@ -72,7 +76,19 @@ pub(super) fn delete_version(conn: &Connection, flow: FlowId, version: i64) -> R
 
 // ---- aliases -------------------------------------------------------------------------------
 
+/// Every route's version exists, read by the command that then writes the alias.
+fn check_routes(conn: &Connection, flow: FlowId, routes: &[Route]) -> Result<()> {
+    let mut present = Vec::with_capacity(routes.len());
+    for route in routes {
+        if get_version(conn, flow, route.version)?.is_some() {
+            present.push(route.version);
+        }
+    }
+    rules::routes_present(routes, &present)
+}
+
 pub(super) fn create_alias(conn: &Connection, alias: AliasRecord) -> Result<AliasRecord> {
+    check_routes(conn, alias.flow_id, &alias.routing)?;
     let routing = to_json(&alias.routing, "alias routing")?;
     conn.prepare_cached(&format!(
         "INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -91,25 +107,37 @@ pub(super) fn create_alias(conn: &Connection, alias: AliasRecord) -> Result<Alia
     Ok(alias)
 }
 
-/// Replaces the description and routing; `created_at` stays as stored.
-pub(super) fn update_alias(conn: &Connection, alias: AliasRecord) -> Result<AliasRecord> {
-    let routing = to_json(&alias.routing, "alias routing")?;
+/// Changes the given fields in one statement; `created_at` stays as stored.
+pub(super) fn update_alias(
+    conn: &Connection,
+    flow: FlowId,
+    name: &str,
+    update: AliasUpdate,
+) -> Result<AliasRecord> {
+    let routing = match &update.routing {
+        Some(routes) => {
+            check_routes(conn, flow, routes)?;
+            Some(to_json(routes, "alias routing")?)
+        }
+        None => None,
+    };
     let changed = conn
         .execute(
-            "UPDATE aliases SET description = ?3, routing = ?4, modified_at = ?5 \
+            "UPDATE aliases SET description = COALESCE(?3, description), \
+             routing = COALESCE(?4, routing), modified_at = ?5 \
              WHERE flow_id = ?1 AND name = ?2",
             params![
-                alias.flow_id.0,
-                alias.name,
-                alias.description,
+                flow.0,
+                name,
+                update.description,
                 routing,
-                alias.modified_at
+                update.modified_at
             ],
         )
         .map_err(failed("updating an alias"))?;
-    found(changed as u64, || format!("alias {}", alias.name))?;
-    get_named(conn, ALIASES.of(alias.flow_id), &alias.name)?
-        .ok_or_else(|| StoreError::NotFound(format!("alias {}", alias.name)))
+    found(changed as u64, || format!("alias {name}"))?;
+    get_named(conn, ALIASES.of(flow), name)?
+        .ok_or_else(|| StoreError::NotFound(format!("alias {name}")))
 }
 
 // ---- aliases and schedules alike ----------------------------------------------------------

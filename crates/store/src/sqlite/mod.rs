@@ -35,12 +35,12 @@ use tokio::sync::broadcast;
 use crate::query::{ALIASES, SCHEDULES};
 use crate::rules;
 use crate::{
-    AliasRecord, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery,
-    ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowQuery,
-    FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore, MinuteCounts,
-    NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result, ScheduleRecord,
-    ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow, VersionRecord,
-    VersionStore,
+    AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName,
+    ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
+    FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore,
+    MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result,
+    ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow,
+    VersionRecord, VersionStore,
 };
 use codec::backend;
 use executions::EncodedStep;
@@ -285,8 +285,15 @@ impl VersionStore for SqliteStore {
             .await
     }
 
-    async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
-        self.write(move |c| catalog::update_alias(c, alias)).await
+    async fn update_alias(
+        &self,
+        flow: FlowId,
+        name: &str,
+        update: AliasUpdate,
+    ) -> Result<AliasRecord> {
+        let name = name.to_string();
+        self.write(move |c| catalog::update_alias(c, flow, &name, update))
+            .await
     }
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()> {
