@@ -108,6 +108,11 @@ pub struct State {
     /// Shapes the state's output from `$Input` and `$Output` (`OutputConstructor`,
     /// `outputMappings`).
     pub output: Option<Template>,
+    /// Written into the execution's global variables when the state finishes
+    /// (`GlobalConstructor`): evaluated with `$Output` the state's raw result, merged into
+    /// `$Global` after the `OutputConstructor` (which sees `$Global` as it was).
+    #[serde(default)]
+    pub global: Option<Template>,
     pub next: Next,
 }
 

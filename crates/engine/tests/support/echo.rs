@@ -137,6 +137,7 @@ impl Builder {
             kind,
             input: None,
             output: None,
+            global: None,
             next: Next::End,
         });
         id

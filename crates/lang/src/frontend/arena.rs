@@ -48,6 +48,7 @@ impl Arena {
             kind: StateKind::Pass,
             input: None,
             output: None,
+            global: None,
             next: Next::End,
         });
         self.locs.push(loc);
@@ -63,6 +64,13 @@ impl Arena {
             state.input = body.input;
             state.output = body.output;
             state.next = body.next;
+        }
+    }
+
+    /// The state's `GlobalConstructor` (a language with global variables sets it).
+    pub(crate) fn set_global(&mut self, id: StateId, global: Option<Template>) {
+        if let Some(state) = self.states.get_mut(id.0 as usize) {
+            state.global = global;
         }
     }
 
