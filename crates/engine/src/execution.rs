@@ -108,6 +108,9 @@ pub struct Execution {
     /// The node statuses of each Dag state's latest run that ended: a run's own record lives
     /// in its thread, which is gone once the state is left (see [`crate::dag_node_statuses`]).
     pub(crate) dag_runs: BTreeMap<StateId, Vec<NodeStatus>>,
+    /// The execution's global variables (`$Global`, a JSON object), written by states'
+    /// `GlobalConstructor`s.
+    pub(crate) globals: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -266,6 +269,7 @@ impl Execution {
             ops: BTreeMap::new(),
             retry_point: None,
             dag_runs: BTreeMap::new(),
+            globals: Value::Object(serde_json::Map::new()),
         }
     }
 

@@ -525,6 +525,7 @@ impl Builder {
                 kind,
                 input: None,
                 output: None,
+                global: None,
                 next: ids.get(i + 1).map_or(Next::End, |n| Next::State(*n)),
                 asl: None,
             });

@@ -115,6 +115,11 @@ pub struct State {
     /// Shapes the state's output from `$Input` and `$Output` (`OutputConstructor`,
     /// `outputMappings`).
     pub output: Option<Template>,
+    /// Written into the execution's global variables when the state finishes
+    /// (`GlobalConstructor`): evaluated with `$Output` the state's raw result, merged into
+    /// `$Global` after the `OutputConstructor` (which sees `$Global` as it was).
+    #[serde(default)]
+    pub global: Option<Template>,
     pub next: Next,
     /// An ASL state's data processing, which replaces `input` and `output`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

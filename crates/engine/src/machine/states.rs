@@ -13,6 +13,9 @@ use crate::data;
 use crate::execution::{Active, Block, ThreadId, TimerPurpose};
 use crate::history::EventType;
 
+/// The largest value of one global variable (the Global variables page's limits: 256 KiB).
+const MAX_GLOBAL_VALUE_BYTES: usize = 256 * 1024;
+
 impl Machine<'_> {
     pub(super) fn enter(&mut self, thread: ThreadId, state_id: StateId) {
         let state = self.flow.state(state_id);
@@ -228,13 +231,24 @@ impl Machine<'_> {
             self.finish_asl(thread, state, data, result, goto);
             return;
         }
-        let output = match &state.output {
-            Some(template) => self.shape_output(thread, state, template, result.as_ref()),
-            // The state is done with its input: it can move on as the output.
-            None => Ok(result.unwrap_or_else(|| self.take_input(thread))),
+        // Both constructors see `$Global` as it was: the globals are written after the output.
+        let globals = match &state.global {
+            Some(template) => self.shape_globals(thread, state, template, result.as_ref()),
+            None => Ok(None),
         };
+        let output = globals.and_then(|globals| {
+            let output = match &state.output {
+                Some(template) => self.shape_output(thread, state, template, result.as_ref()),
+                // The state is done with its input: it can move on as the output.
+                None => Ok(result.unwrap_or_else(|| self.take_input(thread))),
+            }?;
+            Ok((output, globals))
+        });
         match output {
-            Ok(output) => {
+            Ok((output, globals)) => {
+                if let Some(globals) = globals {
+                    data::merge_into(&mut self.ex.globals, globals);
+                }
                 self.emit(
                     EventType::StepExited,
                     Some(entered),
@@ -271,6 +285,47 @@ impl Machine<'_> {
         };
         self.eval(template, vars, here)
             .and_then(|v| self.check_size(&v, "the state output").map(|()| v))
+    }
+
+    /// Evaluates the state's GlobalConstructor: `$Output` is the state's raw result (`None`:
+    /// its input). Each variable is at most [`MAX_GLOBAL_VALUE_BYTES`].
+    fn shape_globals(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        template: &Template,
+        result: Option<&Value>,
+    ) -> Result<Option<Value>, TaskError> {
+        let Some(active) = self.active(thread) else {
+            return Ok(None);
+        };
+        let result = result.unwrap_or(&active.input);
+        let vars = Vars {
+            output: Some(result),
+            ..Vars::input(&active.input)
+        };
+        let here = Here {
+            output: Some(result),
+            retry_count: active.retry_count,
+            ..Here::state(&state.name)
+        };
+        let globals = self.eval(template, vars, here)?;
+        if let Value::Object(variables) = &globals {
+            for (name, value) in variables {
+                let size = data::json_size(value);
+                if size > MAX_GLOBAL_VALUE_BYTES {
+                    return Err(TaskError::new(
+                        ErrorCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "state {}: the global variable {name:?} is {size} bytes, more than \
+                             the limit of {MAX_GLOBAL_VALUE_BYTES} bytes",
+                            state.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Some(globals))
     }
 
     fn take_input(&mut self, thread: ThreadId) -> Value {

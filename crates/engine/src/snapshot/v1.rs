@@ -221,6 +221,8 @@ impl From<Execution> for v2::Execution<'static> {
                     nodes: nodes.into_iter().map(Into::into).collect(),
                 })
                 .collect(),
+            // Format 1 predates global variables.
+            globals: None,
         }
     }
 }

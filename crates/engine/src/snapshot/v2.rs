@@ -13,6 +13,8 @@
 //!                    "timeout": null}}]}
 //! ```
 //!
+//! `"globals": {…}`, the global variables, only when there are some.
+//!
 //! An absent `input` or `output` is none; a present one is a value, `null` included. A
 //! finished child's result is `{"output": …}`, a missing one `null`.
 //!
@@ -58,6 +60,16 @@ pub(super) struct Execution<'a> {
     pub retry_point: Option<RetryPoint<'a>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dag_runs: Vec<DagRecord>,
+    /// The global variables (`$Global`); absent when there are none, and in snapshots written
+    /// before they existed.
+    #[serde(default, skip_serializing_if = "no_globals")]
+    pub globals: Option<Cow<'a, Value>>,
+}
+
+fn no_globals(globals: &Option<Cow<'_, Value>>) -> bool {
+    globals
+        .as_deref()
+        .is_none_or(|g| g.as_object().is_some_and(serde_json::Map::is_empty))
 }
 
 /// A field that is there is a value, even `null` (an absent one is `None`).
@@ -309,6 +321,7 @@ impl<'a> Execution<'a> {
                     nodes: node_statuses(nodes),
                 })
                 .collect(),
+            globals: Some(Cow::Borrowed(&ex.globals)),
         }
     }
 }
@@ -537,6 +550,9 @@ impl From<Execution<'_>> for engine::Execution {
                 .into_iter()
                 .map(|record| (StateId(record.state), engine_statuses(record.nodes)))
                 .collect(),
+            globals: s
+                .globals
+                .map_or_else(|| Value::Object(serde_json::Map::new()), Cow::into_owned),
         }
     }
 }

@@ -138,6 +138,7 @@ impl Builder {
             kind,
             input: None,
             output: None,
+            global: None,
             next: Next::End,
             asl: None,
         });

@@ -424,6 +424,7 @@ fn placeholder(id: StateId, scope: ScopeId) -> State {
         kind: StateKind::Pass,
         input: None,
         output: None,
+        global: None,
         next: Next::End,
         asl: None,
     }

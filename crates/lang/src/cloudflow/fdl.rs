@@ -44,7 +44,10 @@ const COMMON_FIELDS: &[&str] = &[
     "Description",
     "InputConstructor",
     "OutputConstructor",
+    "GlobalConstructor",
 ];
+/// The longest name of a global variable (the Global variables page's limits).
+const MAX_GLOBAL_KEY_BYTES: usize = 128;
 const DISTRIBUTED_MAP_FIELDS: &[&str] = &[
     "ItemReader",
     "ItemBatcher",
@@ -197,8 +200,15 @@ impl Compiler {
             self.arena.set_start(scope, start);
         }
         for slot in &slots {
-            match self.compile_state(slot.node, &names) {
-                Ok(body) => self.arena.fill_state(slot.id, body),
+            let global = global_constructor(slot.node);
+            match self
+                .compile_state(slot.node, &names)
+                .and_then(|b| Ok((b, global?)))
+            {
+                Ok((body, global)) => {
+                    self.arena.fill_state(slot.id, body);
+                    self.arena.set_global(slot.id, global);
+                }
                 Err(problem) => self.problems.push(problem.in_state(&slot.name)),
             }
         }
@@ -415,6 +425,28 @@ fn transition(fields: &Fields<'_>, ty: &str, names: &ScopeNames) -> Result<Next,
 
 // ---------------------------------------------------------------------------------------------
 // Constructors
+
+/// A state's `GlobalConstructor`: a constructor whose keys name global variables, each at most
+/// [`MAX_GLOBAL_KEY_BYTES`] long.
+fn global_constructor(state: &Node) -> Result<Option<Template>, Problem> {
+    let Some(node) = Fields::of(state, "a state")?.get("GlobalConstructor") else {
+        return Ok(None);
+    };
+    for (key, _) in node.as_map()? {
+        let name = key.text.strip_suffix(".$").unwrap_or(&key.text);
+        if name.len() > MAX_GLOBAL_KEY_BYTES {
+            return Err(Problem::at(
+                key.loc,
+                format!(
+                    "a global variable's name is at most {MAX_GLOBAL_KEY_BYTES} bytes, {:?} has {}",
+                    name,
+                    name.len()
+                ),
+            ));
+        }
+    }
+    constructor(node).map(Some)
+}
 
 fn optional_constructor(node: Option<&Node>) -> Result<Option<Template>, Problem> {
     node.map(constructor).transpose()

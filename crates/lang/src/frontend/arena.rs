@@ -49,6 +49,7 @@ impl Arena {
             kind: StateKind::Pass,
             input: None,
             output: None,
+            global: None,
             next: Next::End,
             asl: None,
         });
@@ -72,6 +73,13 @@ impl Arena {
     pub(crate) fn set_asl(&mut self, id: StateId, data: AslData) {
         if let Some(state) = self.states.get_mut(id.0 as usize) {
             state.asl = Some(Box::new(data));
+        }
+    }
+
+    /// The state's `GlobalConstructor` (a language with global variables sets it).
+    pub(crate) fn set_global(&mut self, id: StateId, global: Option<Template>) {
+        if let Some(state) = self.states.get_mut(id.0 as usize) {
+            state.global = global;
         }
     }
 
