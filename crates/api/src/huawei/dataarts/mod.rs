@@ -7,25 +7,31 @@
 //! Scheduling is a sluice schedule named `dataarts` on the flow, built from the job's
 //! `schedule.cron` (expression, `expressionTimeZone`, `startTime`, `endTime`).
 
+mod instances;
+mod schedule;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::Method;
-use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use sluice_service::views::Millis;
 use sluice_service::views::{
     ExecutionFilter, ExecutionMode, ExecutionOrder, ExecutionQuery, ExecutionSummary,
     ExecutionView, FlowQuery, FlowSelection, FlowView, NameMatch,
 };
-use sluice_service::views::{Millis, Status};
 use sluice_service::{
-    Cadence, Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError,
-    StartRequest, StepRun, StepStatus, step_runs,
+    Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError, StartRequest,
+    step_runs,
 };
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
+use instances::{
+    base_id, instance_status, instance_summary, new_instance_id, node_statuses, rerun_number,
+    run_base, statuses_of,
+};
+use schedule::{cadence, cadence_of};
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
 const DEFAULT_WORKSPACE: &str = "default";
@@ -605,228 +611,6 @@ fn workspace_of(flow: &FlowView) -> &str {
         .unwrap_or(DEFAULT_WORKSPACE)
 }
 
-/// The cadence of a stored job's `schedule.cron`, if it has one.
-fn cadence_of(document: &Value) -> JobResult<Option<String>> {
-    let fields = JobInfoFields::deserialize(document)
-        .map_err(|e| JobError::InvalidSchedule(e.to_string()))?;
-    match &fields.schedule {
-        Some(schedule) => cadence(schedule),
-        None => Ok(None),
-    }
-}
-
-/// The sluice cadence of `schedule.cron` (`FROM=`/`UNTIL=` from `startTime` / `endTime`,
-/// `CRON_TZ=` from `expressionTimeZone`), checked as the scheduler will read it. A `CRON`
-/// schedule needs an expression; any other type without a `cron` has no cadence.
-fn cadence(schedule: &ScheduleFields) -> JobResult<Option<String>> {
-    let expression = schedule.cron.as_ref().and_then(|c| c.expression.as_deref());
-    let (Some(cron), Some(expression)) = (&schedule.cron, expression) else {
-        return match schedule.kind.as_deref() {
-            Some("CRON") => Err(JobError::InvalidSchedule(
-                "schedule.cron.expression is required".into(),
-            )),
-            _ => Ok(None),
-        };
-    };
-    let mut cadence = String::new();
-    for (field, text, prefix) in [
-        ("startTime", &cron.start_time, "FROM="),
-        ("endTime", &cron.end_time, "UNTIL="),
-    ] {
-        if let Some(text) = text {
-            let at = dataarts_time(field, text)?;
-            cadence.push_str(&format!("{prefix}{at} "));
-        }
-    }
-    if let Some(zone) = &cron.expression_time_zone {
-        cadence.push_str(&format!("CRON_TZ={} ", time_zone(zone)?));
-    }
-    cadence.push_str(expression);
-    Cadence::parse(&cadence).map_err(JobError::InvalidSchedule)?;
-    Ok(Some(cadence))
-}
-
-/// `yyyy-MM-dd'T'HH:mm:ssZ`, the zone `+08`, `+0800`, `+08:00` or `Z`.
-fn dataarts_time(field: &str, text: &str) -> JobResult<Timestamp> {
-    text.parse().map_err(|_| {
-        JobError::InvalidSchedule(format!(
-            "{field} {text:?} is not a time like 2018-10-22T23:59:59+08"
-        ))
-    })
-}
-
-/// `expressionTimeZone` as a zone the scheduler reads: an IANA name as it is, and the
-/// `GMT+8` / `GMT+08:00` / `UTC-3:30` forms as the POSIX zone of that offset (whose sign
-/// POSIX writes the other way round: `GMT+8` is `GMT-8`).
-fn time_zone(zone: &str) -> JobResult<String> {
-    let invalid = || {
-        JobError::InvalidSchedule(format!(
-            "expressionTimeZone {zone:?} is neither a zone name like Asia/Shanghai nor an offset like GMT+08:00"
-        ))
-    };
-    if TimeZone::get(zone).is_ok() {
-        return Ok(zone.to_string());
-    }
-    let offset = zone
-        .strip_prefix("GMT")
-        .or_else(|| zone.strip_prefix("UTC"))
-        .ok_or_else(invalid)?;
-    let posix = if let Some(east) = offset.strip_prefix('+') {
-        format!("GMT-{east}")
-    } else if let Some(west) = offset.strip_prefix('-') {
-        format!("GMT+{west}")
-    } else {
-        return Err(invalid());
-    };
-    match TimeZone::posix(&posix) {
-        Ok(_) => Ok(posix),
-        Err(_) => Err(invalid()),
-    }
-}
-
-/// Instance ids are numbers, unique per job: the time in microseconds (a run per microsecond
-/// is plenty; a collision draws again).
-fn new_instance_id() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or_default();
-    i64::try_from(now).unwrap_or(i64::MAX)
-}
-
-/// The instance id an execution name carries (see the name constants).
-fn base_id(name: &str) -> &str {
-    let name = run_base(name);
-    name.strip_prefix(SCHEDULED_PREFIX)
-        .or_else(|| name.strip_prefix(MANUAL_PREFIX))
-        .unwrap_or(name)
-}
-
-/// The execution name of an instance's first run.
-fn run_base(name: &str) -> &str {
-    match name.rsplit_once(RERUN) {
-        Some((base, k)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) => base,
-        _ => name,
-    }
-}
-
-/// Which rerun an execution is (0 for the first run).
-fn rerun_number(name: &str) -> u32 {
-    name.strip_prefix(run_base(name))
-        .and_then(|rest| rest.strip_prefix(RERUN))
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(0)
-}
-
-/// `instanceType`: 0 for a scheduled run, 2 for a manual one.
-fn instance_type(name: &str) -> u8 {
-    if name.starts_with(SCHEDULED_PREFIX) {
-        0
-    } else {
-        2
-    }
-}
-
-fn instance_summary(run: &ExecutionSummary) -> Value {
-    let start = run.started_at.unwrap_or(run.created_at);
-    let id: i64 = base_id(run.name.as_str()).parse().unwrap_or_default();
-    json!({
-        "jobName": run.flow_name.as_str(),
-        "instanceId": id,
-        "status": instance_status(run.status),
-        "planTime": run.created_at,
-        "submitTime": run.created_at,
-        "startTime": start,
-        "endTime": run.stopped_at,
-        "executeTime": run.stopped_at.map(|end| (end - start) / 1000),
-        "instanceType": instance_type(run.name.as_str()),
-        "jobInstanceName": run.name.as_str(),
-        "errorMessage": run.error.as_ref().map(|e| format!("{}: {}", e.code.as_str(), e.detail)),
-    })
-}
-
-/// The statuses an instance status filter names (`fail` is a failure or a timeout).
-fn statuses_of(name: &str) -> Option<Vec<Status>> {
-    let all = [
-        Status::Starting,
-        Status::Running,
-        Status::Succeeded,
-        Status::Failed,
-        Status::TimedOut,
-        Status::Stopped,
-    ];
-    let named: Vec<Status> = all
-        .into_iter()
-        .filter(|s| instance_status(*s) == name)
-        .collect();
-    (!named.is_empty()).then_some(named)
-}
-
-/// DataArts instance statuses (§2.3); a stopped instance is `manual-stop`.
-fn instance_status(status: Status) -> &'static str {
-    match status {
-        Status::Starting => "waiting",
-        Status::Running => "running",
-        Status::Succeeded => "success",
-        Status::Failed | Status::TimedOut => "fail",
-        Status::Stopped => "manual-stop",
-    }
-}
-
-/// Each node of the job with the status of its latest run: `waiting` before it ran (or
-/// `skip` if the instance ended first), `running`, `success`, `fail`, and `manual-stop` for
-/// a node cut short by a stop.
-fn node_statuses(flow: &FlowView, run: &ExecutionView, runs: &[StepRun]) -> Vec<Value> {
-    let info = definition(flow);
-    let empty = Vec::new();
-    let nodes = info["nodes"].as_array().unwrap_or(&empty);
-    nodes
-        .iter()
-        .map(|node| {
-            let name = node["name"].as_str().unwrap_or_default();
-            let latest = runs.iter().rev().find(|r| r.step == name);
-            let retries = runs
-                .iter()
-                .filter(|r| r.step == name)
-                .count()
-                .saturating_sub(1);
-            let status = match latest.map(|r| r.status) {
-                None if run.status.is_terminal() => "skip",
-                None => "waiting",
-                Some(StepStatus::Succeeded) => "success",
-                Some(StepStatus::Failed) => "fail",
-                Some(StepStatus::Running) => match run.status {
-                    Status::Stopped => "manual-stop",
-                    s if s.is_terminal() => "fail",
-                    _ => "running",
-                },
-            };
-            let mut entry = Map::new();
-            entry.insert("nodeName".into(), name.into());
-            entry.insert("type".into(), node["type"].clone());
-            entry.insert("status".into(), status.into());
-            entry.insert(
-                "instanceId".into(),
-                base_id(run.name.as_str())
-                    .parse::<i64>()
-                    .unwrap_or_default()
-                    .into(),
-            );
-            entry.insert("planTime".into(), run.created_at.into());
-            entry.insert("startTime".into(), latest.map(|r| r.entered_at).into());
-            entry.insert(
-                "endTime".into(),
-                latest
-                    .and_then(|r| r.left_at)
-                    .or(run.stopped_at.filter(|_| latest.is_some()))
-                    .into(),
-            );
-            entry.insert("retryTimes".into(), retries.into());
-            Value::Object(entry)
-        })
-        .collect()
-}
-
 fn millis_param(request: &Routed<'_>, name: &str) -> Result<Option<Millis>, ServiceError> {
     request
         .query_param(name)
@@ -887,6 +671,7 @@ mod tests {
     use axum::http::HeaderMap;
 
     use super::*;
+    use sluice_service::Cadence;
 
     fn create(body: &Value) -> Result<Request, HuaweiError> {
         let headers = HeaderMap::new();
