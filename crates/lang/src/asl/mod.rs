@@ -18,12 +18,12 @@ mod task;
 
 use sluice_ir::{
     Aggregate, DataModel, Fail, Flow, ItemInput, Items, Language, Map, MapLimits, Next, Parallel,
-    QueryLanguage, ScopeId, StateId, StateKind, Wait,
+    QueryLanguage, ScopeId, StateKind, Wait,
 };
 
 use crate::doc::{Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Problem};
-use crate::frontend::{Arena, Fields, Problems, ScopeNames, StateBody, one_of};
+use crate::frontend::{Arena, Fields, Problems, ScopeNames, Slot, StateBody, one_of};
 use data::{Values, asl_value, optional_template, state_data};
 use fields::{StateType, Transition, allowed_fields};
 
@@ -60,13 +60,6 @@ pub fn parse(text: &str) -> Result<Flow, DefinitionError> {
 struct Compiler {
     arena: Arena,
     problems: Problems,
-}
-
-/// A state whose name has been registered, waiting to be compiled.
-struct Slot<'a> {
-    id: StateId,
-    name: String,
-    node: &'a Node,
 }
 
 impl Compiler {

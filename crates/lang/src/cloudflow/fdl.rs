@@ -2,8 +2,8 @@
 
 use sluice_ir::{
     Aggregate, Body, Catcher, Choice, ChoiceBranch, Condition, DataModel, Expr, Fail, Flow,
-    Invocation, ItemInput, Items, Language, Map, Next, Parallel, Recovery, ScopeId, StateId,
-    StateKind, Task, TaskMode, TaskTarget, Template, Wait,
+    Invocation, ItemInput, Items, Language, Map, Next, Parallel, Recovery, ScopeId, StateKind,
+    Task, TaskMode, TaskTarget, Template, Wait,
 };
 
 use super::{FUNCTION_ARN_SHAPE, function_ref, resource_name};
@@ -11,8 +11,8 @@ use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
 use crate::frontend::{
-    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody,
-    build_retrier, checked_name, error_names, expr_at, one_of, registered_name,
+    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, Slot,
+    StateBody, build_retrier, checked_name, error_names, expr_at, one_of, registered_name,
 };
 
 /// The most branches a Parallel state may have.
@@ -162,13 +162,6 @@ pub(super) fn compile(root: &Node) -> Result<Flow, DefinitionError> {
 struct Compiler {
     arena: Arena,
     problems: Problems,
-}
-
-/// A state whose name has been registered, waiting to be compiled.
-struct Slot<'a> {
-    id: StateId,
-    name: String,
-    node: &'a Node,
 }
 
 impl Compiler {

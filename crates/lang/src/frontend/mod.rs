@@ -22,7 +22,7 @@ mod suggest;
 pub(crate) use arena::{Arena, StateBody};
 pub(crate) use exprs::{ExprParser, expr_at};
 pub(crate) use fields::Fields;
-pub(crate) use names::{ScopeNames, checked_name, registered_name};
+pub(crate) use names::{ScopeNames, Slot, checked_name, registered_name};
 pub(crate) use problems::Problems;
 pub(crate) use retry::{DEFAULT_BACKOFF_RATE, RetrySyntax, build_retrier, error_names};
 pub(crate) use suggest::one_of;
