@@ -13,10 +13,9 @@ use sluice_ir::{
     StateKind, TaskError, Wait,
 };
 
-use super::{Machine, Outcome, Work, detail};
+use super::{Machine, Outcome, Work};
 use crate::Millis;
 use crate::execution::{Block, OpId, ThreadId, TimerPurpose};
-use crate::history::EventType;
 
 /// `States.NoChoiceMatched`: no Choice Rule matched and the state has no `Default`.
 pub(crate) const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
@@ -420,13 +419,7 @@ impl Machine<'_> {
         match shaped {
             Ok((output, assigned)) => {
                 self.assign_variables(thread, assigned);
-                self.emit(
-                    EventType::StepExited,
-                    Some(entered),
-                    Some(state.name.clone()),
-                    detail("output", output.clone()),
-                );
-                self.advance(thread, output, goto.unwrap_or(state.next));
+                self.exit_state(thread, state, entered, output, goto);
             }
             Err(error) => self.recover(thread, state, error),
         }

@@ -8,10 +8,10 @@ use sluice_ir::{
 };
 
 use super::{Here, Machine, Outcome, Vars, Work, detail};
-use crate::Millis;
 use crate::data;
 use crate::execution::{Active, Block, ThreadId, TimerPurpose};
 use crate::history::EventType;
+use crate::{EventId, Millis};
 
 /// The largest value of one global variable (the Global variables page's limits: 256 KiB).
 const MAX_GLOBAL_VALUE_BYTES: usize = 256 * 1024;
@@ -249,16 +249,29 @@ impl Machine<'_> {
                 if let Some(globals) = globals {
                     data::merge_into(&mut self.ex.globals, globals);
                 }
-                self.emit(
-                    EventType::StepExited,
-                    Some(entered),
-                    Some(state.name.clone()),
-                    detail("output", output.clone()),
-                );
-                self.advance(thread, output, goto.unwrap_or(state.next));
+                self.exit_state(thread, state, entered, output, goto);
             }
             Err(error) => self.recover(thread, state, error),
         }
+    }
+
+    /// The state is done with `output`: its exit is recorded and the thread moves on (to
+    /// `goto` when the state chose, else to its `Next`).
+    pub(super) fn exit_state(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        entered: EventId,
+        output: Value,
+        goto: Option<Next>,
+    ) {
+        self.emit(
+            EventType::StepExited,
+            Some(entered),
+            Some(state.name.clone()),
+            detail("output", output.clone()),
+        );
+        self.advance(thread, output, goto.unwrap_or(state.next));
     }
 
     /// Applies the state's OutputConstructor to `result` (`None`: the state's own input).
