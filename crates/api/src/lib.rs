@@ -17,6 +17,7 @@ pub mod http;
 pub mod huawei;
 pub mod native;
 pub mod signature;
+pub mod wire_time;
 
 use serde_json::Value;
 

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 
 use crate::client::Client;
-use crate::load::{Phase, drive};
+use crate::load::Phase;
 use crate::measure::Resources;
 use crate::report::Row;
 use crate::scenarios::{Bench, pass_flow};
@@ -42,31 +42,12 @@ impl Bench<'_> {
         ];
         for (phase_name, path) in pages {
             let path: Arc<str> = path.into();
-            for &concurrency in &self.args.concurrency {
-                let client = self.client.clone();
+            let page = move |client: Arc<Client>, i, _| {
                 let path = path.clone();
-                let meter = self.meter().await;
-                let phase = drive(
-                    concurrency as usize,
-                    usize::MAX,
-                    Duration::from_secs(self.args.duration),
-                    move |i| {
-                        let client = client.clone();
-                        let path = path.clone();
-                        async move { first_page(&client, i, &path).await }
-                    },
-                )
+                async move { first_page(&client, i, &path).await }
+            };
+            self.at_each_concurrency(("list", phase_name), 0, page, rows)
                 .await;
-                let usage = meter.finish(&self.client).await;
-                rows.push(Row::new(
-                    "list",
-                    phase_name,
-                    concurrency as usize,
-                    phase,
-                    0,
-                    usage,
-                ));
-            }
         }
         Ok(())
     }

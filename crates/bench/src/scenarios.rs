@@ -141,36 +141,21 @@ impl Bench<'_> {
         steps_per_execution: u64,
         rows: &mut Vec<Row>,
     ) -> anyhow::Result<()> {
-        let flow = self.create_flow(scenario, definition).await?;
-        for &concurrency in &self.args.concurrency {
-            let client = self.client.clone();
-            let flow = flow.clone();
-            let meter = self.meter().await;
-            let phase = drive(
-                concurrency as usize,
-                usize::MAX,
-                Duration::from_secs(self.args.duration),
-                move |i| {
-                    let client = client.clone();
-                    let flow = flow.clone();
-                    async move {
-                        client
-                            .run_to_end(i, &flow, &format!("c{concurrency}-{i}"))
-                            .await
-                    }
-                },
-            )
-            .await;
-            let usage = meter.finish(&self.client).await;
-            rows.push(Row::new(
-                scenario,
-                "start→end",
-                concurrency as usize,
-                phase,
-                steps_per_execution,
-                usage,
-            ));
-        }
+        let flow: Arc<str> = self.create_flow(scenario, definition).await?;
+        self.at_each_concurrency(
+            (scenario, "start→end"),
+            steps_per_execution,
+            move |client, i, concurrency| {
+                let flow = flow.clone();
+                async move {
+                    client
+                        .run_to_end(i, &flow, &format!("c{concurrency}-{i}"))
+                        .await
+                }
+            },
+            rows,
+        )
+        .await;
         Ok(())
     }
 
@@ -240,6 +225,41 @@ impl Bench<'_> {
             usage,
         ));
         Ok(())
+    }
+
+    /// Runs `op` (the client, the operation's index and the concurrency) with each
+    /// `--concurrency` for `--duration`, a row per concurrency.
+    pub(crate) async fn at_each_concurrency<F, Fut>(
+        &self,
+        (scenario, phase_name): (&str, &'static str),
+        steps_per_op: u64,
+        op: F,
+        rows: &mut Vec<Row>,
+    ) where
+        F: Fn(Arc<Client>, usize, u32) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<()>> + Send,
+    {
+        for &concurrency in &self.args.concurrency {
+            let client = self.client.clone();
+            let op = op.clone();
+            let meter = self.meter().await;
+            let phase = drive(
+                concurrency as usize,
+                usize::MAX,
+                Duration::from_secs(self.args.duration),
+                move |i| op(client.clone(), i, concurrency),
+            )
+            .await;
+            let usage = meter.finish(&self.client).await;
+            rows.push(Row::new(
+                scenario,
+                phase_name,
+                concurrency as usize,
+                phase,
+                steps_per_op,
+                usage,
+            ));
+        }
     }
 
     /// Starts executions `{prefix}-0` … `{prefix}-{count - 1}` of `flow`.

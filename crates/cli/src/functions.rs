@@ -1,4 +1,5 @@
-//! Where task functions live: the flags `run` and `serve` share.
+//! Where task functions live, and whether shell scripts may run: the flags `run` and `serve`
+//! share.
 
 use sluice_runtime::FunctionEndpoints;
 
@@ -12,6 +13,10 @@ pub struct FunctionArgs {
     /// --function-url).
     #[arg(long = "function", value_name = "NAME=URL", value_parser = parse_function)]
     functions: Vec<(String, String)>,
+    /// Let DataArts `Shell` nodes run scripts on this machine (each in its own process group,
+    /// killed on stop and on timeout). Off unless enabled here or in the configuration file.
+    #[arg(long, env = "SLUICE_ALLOW_SHELL")]
+    allow_shell: bool,
 }
 
 impl FunctionArgs {
@@ -21,6 +26,7 @@ impl FunctionArgs {
             endpoints.template = Some(template.clone());
         }
         endpoints.functions.extend(self.functions.iter().cloned());
+        endpoints.shell |= self.allow_shell;
     }
 }
 

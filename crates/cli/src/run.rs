@@ -25,8 +25,15 @@ const EXIT_STOPPED: u8 = 4;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The flow definition (CloudFlow `Type: StateMachine` or legacy `type: flow`, YAML or JSON).
+    /// The flow definition, in any language sluice serves: CloudFlow (`Type: StateMachine` or
+    /// legacy `type: flow`), an Amazon States Language state machine (YAML or JSON), a
+    /// FunctionGraph v2 workflow or v1.0 `cloud_graphs` definition, a DataArts Factory job
+    /// (`JobInfo` JSON).
     file: PathBuf,
+    /// The definition's language, when its text should not decide: cloudflow, asl,
+    /// functiongraph-v2, functiongraph-v1 or dataarts. Default: told by the text.
+    #[arg(long, value_name = "DIALECT", value_parser = parse_dialect)]
+    dialect: Option<Dialect>,
     /// The execution input: inline JSON, or @FILE to read it from a file. Default: {}.
     #[arg(long, value_name = "JSON|@FILE")]
     input: Option<String>,
@@ -38,6 +45,17 @@ pub struct RunArgs {
     /// The execution name ($Context.Execution.Name). Default: run-<milliseconds since epoch>.
     #[arg(long, value_name = "EXECUTION_NAME")]
     name: Option<String>,
+    /// The event a FunctionGraph v1.0 EVENT state receives (what the server's `event_test`
+    /// delivers): inline JSON or @FILE; repeatable, one per wait, in order.
+    #[arg(long = "event", value_name = "JSON|@FILE")]
+    events: Vec<String>,
+}
+
+fn parse_dialect(text: &str) -> Result<Dialect, String> {
+    Dialect::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Dialect::ALL.iter().map(|d| d.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }
 
 pub async fn run(args: RunArgs) -> ExitCode {
@@ -75,8 +93,13 @@ struct Prepared {
 }
 
 fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
-    let flow = load_flow(&args.file)?;
-    let input = read_input(args.input.as_deref())?;
+    let flow = load_flow(&args.file, args.dialect)?;
+    let input = read_object(args.input.as_deref(), "input")?;
+    let events = args
+        .events
+        .iter()
+        .map(|event| read_object(Some(event), "event"))
+        .collect::<anyhow::Result<Vec<Value>>>()?;
     let name = match &args.name {
         Some(name) => {
             sluice_ir::check_name_rule(name)
@@ -90,6 +113,7 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     let invoker = Invoker::new(endpoints)?;
     let runner = LocalRunner::new(invoker.clone())
         .name(name)
+        .events(events)
         .stop_reason("Interrupted", "stopped by Ctrl-C");
     Ok(Prepared {
         flow,
@@ -100,18 +124,14 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
 }
 
 /// Reads and compiles the definition; its problems are listed one per line. Its language is
-/// told by its text; a text of no known shape is compiled as CloudFlow, whose errors say
-/// which forms are accepted.
-fn load_flow(path: &Path) -> anyhow::Result<Flow> {
+/// `dialect`, else told by its text as the server tells it; a text of no known shape is
+/// compiled as CloudFlow, whose errors say which forms are accepted.
+fn load_flow(path: &Path, dialect: Option<Dialect>) -> anyhow::Result<Flow> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the definition {}", path.display()))?;
-    let dialect = sluice_lang::detect(&text).unwrap_or(Dialect::CloudFlow);
-    if dialect != Dialect::CloudFlow {
-        bail!(
-            "{} is a {dialect} definition; sluice run runs CloudFlow definitions",
-            path.display()
-        );
-    }
+    let dialect = dialect
+        .or_else(|| sluice_lang::detect(&text))
+        .unwrap_or(Dialect::CloudFlow);
     sluice_lang::compile(dialect, &text).map_err(|error| {
         let problems: Vec<String> = error
             .problems
@@ -119,24 +139,25 @@ fn load_flow(path: &Path) -> anyhow::Result<Flow> {
             .map(|p| format!("{}: {p}", path.display()))
             .collect();
         anyhow!(
-            "{} is not a valid definition:\n{}",
+            "{} is not a valid {dialect} definition:\n{}",
             path.display(),
             problems.join("\n")
         )
     })
 }
 
-fn read_input(arg: Option<&str>) -> anyhow::Result<Value> {
+/// A JSON object given inline or as @FILE by the flag `--{what}`; none is `{}`.
+fn read_object(arg: Option<&str>, what: &str) -> anyhow::Result<Value> {
     let Some(arg) = arg else {
         return Ok(Value::Object(serde_json::Map::new()));
     };
     let (text, origin) = match arg.strip_prefix('@') {
         Some(file) => (
             std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read the input file {file}"))?,
-            format!("the input file {file}"),
+                .with_context(|| format!("cannot read the {what} file {file}"))?,
+            format!("the {what} file {file}"),
         ),
-        None => (arg.to_string(), "--input".to_string()),
+        None => (arg.to_string(), format!("--{what}")),
     };
     let value: Value =
         serde_json::from_str(&text).with_context(|| format!("{origin} is not valid JSON"))?;

@@ -54,10 +54,6 @@ pub struct ServeArgs {
     /// A TOML configuration file (tenants, keys, limits, functions); see docs/configuration.md.
     #[arg(long, env = "SLUICE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Let DataArts `Shell` nodes run scripts on this machine (each in its own process group,
-    /// killed on stop and on timeout). Off unless enabled here or in the configuration file.
-    #[arg(long, env = "SLUICE_ALLOW_SHELL")]
-    allow_shell: bool,
     /// How long a node sharing a PostgreSQL database may be silent before the others take
     /// over its work (its task calls are made again) [default: 10s].
     #[arg(long, env = "SLUICE_LEASE_TIMEOUT", value_name = "DURATION")]
@@ -107,7 +103,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut endpoints = FunctionEndpoints {
         template: file.function_url.clone(),
         functions: file.functions.clone(),
-        shell: args.allow_shell || file.allow_shell,
+        shell: file.allow_shell,
     };
     args.functions.apply(&mut endpoints);
     let http = args.http.settings(&file.http)?;

@@ -2,127 +2,19 @@
 //! (expectations in `tests/data/examples.json`) and over every documented example of the
 //! vendors' pages (`tests/data/documented/cases.json`), against functions served on 127.0.0.1.
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path as UrlPath, State};
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-// ---- the function server ------------------------------------------------------------------
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Behaviour {
-    Echo,
-    Return(Value),
-    Fail(String),
-    Upper(String),
-    /// Works for [`SLOW_WORK`], then returns the value.
-    Slow(Value),
-}
-
-/// How long a `slow` function works before it answers.
-const SLOW_WORK: Duration = Duration::from_secs(2);
-
-#[derive(Default)]
-struct Served {
-    behaviours: HashMap<String, Behaviour>,
-    calls: Mutex<HashMap<String, usize>>,
-    /// When each function last answered.
-    answered: Mutex<HashMap<String, Instant>>,
-}
-
-impl Served {
-    fn calls(&self, function: &str) -> usize {
-        self.calls
-            .lock()
-            .unwrap()
-            .get(function)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    fn answered(&self, function: &str) -> Option<Instant> {
-        self.answered.lock().unwrap().get(function).copied()
-    }
-}
-
-/// Serves each function at `/{function}` on its own runtime thread, so the test can block
-/// on the child process meanwhile.
-fn serve(behaviours: HashMap<String, Behaviour>) -> (SocketAddr, Arc<Served>) {
-    let served = Arc::new(Served {
-        behaviours,
-        ..Served::default()
-    });
-    let app = Router::new()
-        .route("/{function}", post(call))
-        .with_state(served.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await
-        })
-    });
-    (addr, served)
-}
-
-async fn call(
-    State(served): State<Arc<Served>>,
-    UrlPath(function): UrlPath<String>,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    *served
-        .calls
-        .lock()
-        .unwrap()
-        .entry(function.clone())
-        .or_default() += 1;
-    let answer = match served.behaviours.get(&function) {
-        Some(Behaviour::Echo) => (StatusCode::OK, Json(body)),
-        Some(Behaviour::Return(value)) => (StatusCode::OK, Json(value.clone())),
-        Some(Behaviour::Fail(code)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"errorCode": code, "errorMessage": "failed on purpose"})),
-        ),
-        Some(Behaviour::Upper(field)) => {
-            let upper = body[field.as_str()]
-                .as_str()
-                .unwrap_or_default()
-                .to_uppercase();
-            (StatusCode::OK, Json(json!({ field.as_str(): upper })))
-        }
-        Some(Behaviour::Slow(value)) => {
-            tokio::time::sleep(SLOW_WORK).await;
-            (StatusCode::OK, Json(value.clone()))
-        }
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"errorCode": "Test.NoSuchFunction"})),
-        ),
-    };
-    served
-        .answered
-        .lock()
-        .unwrap()
-        .insert(function, Instant::now());
-    answer
-}
+use support::functions::{Behaviour, Served, serve};
 
 // ---- running the binary -------------------------------------------------------------------
 
@@ -600,4 +492,150 @@ fn a_function_without_url_fails_with_a_hint() {
     );
     assert!(run.stderr.contains("--function-url"), "{}", run.stderr);
     assert!(run.stderr.contains("Status: Failed"), "{}", run.stderr);
+}
+
+// ---- every language sluice serves ---------------------------------------------------------
+
+fn dialect_file(file: &str) -> PathBuf {
+    test_data("dialects").join(file)
+}
+
+fn lang_data(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../lang/tests/data")
+        .join(file)
+}
+
+fn run_with_functions(file: &Path, addr: SocketAddr, args: &[&str]) -> Run {
+    Run::of(
+        sluice()
+            .arg("run")
+            .arg(file)
+            .args(["--function-url", &format!("http://{addr}/{{function}}")])
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// A FunctionGraph v2 workflow, told by its text: two functions in sequence, then both in
+/// parallel, `$CONST` and `state_data_filter` applied.
+#[test]
+fn a_functiongraph_v2_workflow_runs() {
+    let (addr, served) = serve(HashMap::from([
+        ("double".to_string(), Behaviour::Echo),
+        ("square".to_string(), Behaviour::Echo),
+    ]));
+    let file = lang_data("functiongraph/v2/sequential-and-parallel.json");
+    let run = run_with_functions(&file, addr, &["--input", r#"{"n": 3}"#]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.output(), json!([{"n": 3, "k": 10}, {"n": 3}]));
+    assert_eq!((served.calls("double"), served.calls("square")), (2, 2));
+}
+
+/// A v1.0 `cloud_graphs` definition waits in its EVENT state for the event `--event` gives
+/// (the server's `event_test`), runs the event's action on it, and routes by it.
+#[test]
+fn a_functiongraph_v1_graph_runs_on_the_event_it_is_given() {
+    let (addr, served) = serve(HashMap::from([("enrich".to_string(), Behaviour::Echo)]));
+    let file = dialect_file("functiongraph-v1-order.json");
+    let fast = run_with_functions(
+        &file,
+        addr,
+        &["--history", "--event", r#"{"kind": "fast", "id": 1}"#],
+    );
+    assert_eq!(fast.code, 0, "{}", fast.stderr);
+    assert_eq!(fast.output(), json!({"kind": "fast", "id": 1}));
+    assert!(!fast.entered().contains(&"pause".to_string()));
+    assert_eq!(served.calls("enrich"), 1);
+
+    let slow = run_with_functions(&file, addr, &["--event", r#"{"kind": "slow"}"#]);
+    // The DELAY state waits its second in real time.
+    assert_eq!(slow.code, 0, "{}", slow.stderr);
+    assert_eq!(slow.output(), json!({"kind": "slow"}));
+    assert!(slow.entered().is_empty(), "no --history asked");
+
+    let without = run_with_functions(&file, addr, &[]);
+    assert_eq!(without.code, 2, "{}", without.stderr);
+    assert!(
+        without.stderr.contains("\"wait_order\" waits for an event")
+            && without.stderr.contains("--event"),
+        "{}",
+        without.stderr
+    );
+    assert_eq!(served.calls("enrich"), 2, "a refused run calls nothing");
+}
+
+/// A DataArts Factory job (`JobInfo`): its nodes run in the order of their `preNodeName`
+/// edges; the output holds each node's output by name.
+#[test]
+fn a_dataarts_job_runs_its_nodes_in_order() {
+    let (addr, served) = serve(HashMap::from([
+        ("extract".to_string(), Behaviour::Echo),
+        ("load".to_string(), Behaviour::Return(json!({"rows": 2}))),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job.json");
+    let text = std::fs::read_to_string(dialect_file("dataarts-job.json")).unwrap();
+    std::fs::write(&job, text.replace("{functions}", &format!("http://{addr}"))).unwrap();
+    let run = run_with_functions(&job, addr, &["--history"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output(),
+        json!({"extract": {"day": "today"}, "transform": {}, "load": {"rows": 2}})
+    );
+    let nodes: Vec<String> = run
+        .entered()
+        .into_iter()
+        .filter(|s| !s.starts_with('#'))
+        .collect();
+    assert_eq!(nodes, ["extract", "transform", "load"]);
+    assert!(served.answered("extract") < served.answered("load"));
+}
+
+/// `--dialect` says the language outright: the text is then compiled as that language, and
+/// its problems are worded by it.
+#[test]
+fn the_dialect_flag_wins_over_the_text() {
+    let as_job = Run::of(
+        sluice()
+            .arg("run")
+            .args(["--dialect", "dataarts"])
+            .arg(example("A-pass-constant-input.yaml"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(as_job.code, 2, "{}", as_job.stderr);
+    assert!(
+        as_job.stderr.contains("is not a valid dataarts definition")
+            && as_job.stderr.contains("a job requires the field \"nodes\""),
+        "{}",
+        as_job.stderr
+    );
+    let as_cloudflow = Run::of(
+        sluice()
+            .arg("run")
+            .args(["--dialect", "cloudflow"])
+            .arg(example("A-pass-constant-input.yaml"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(as_cloudflow.code, 0, "{}", as_cloudflow.stderr);
+
+    let unknown = Run::of(
+        sluice()
+            .arg("run")
+            .args(["--dialect", "airflow"])
+            .arg(example("A-pass-constant-input.yaml"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown
+            .stderr
+            .contains("cloudflow, functiongraph-v2, functiongraph-v1, dataarts, asl"),
+        "{}",
+        unknown.stderr
+    );
 }

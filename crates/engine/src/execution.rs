@@ -108,6 +108,9 @@ pub struct Execution {
     /// The node statuses of each Dag state's latest run that ended: a run's own record lives
     /// in its thread, which is gone once the state is left (see [`crate::dag_node_statuses`]).
     pub(crate) dag_runs: BTreeMap<StateId, Vec<NodeStatus>>,
+    /// The execution's global variables (`$Global`, a JSON object), written by states'
+    /// `GlobalConstructor`s.
+    pub(crate) globals: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -127,6 +130,9 @@ pub(crate) struct Thread {
     /// Pipe: the value flowing to the next state. Merge: the scope's `local`.
     pub data: Value,
     pub at: Option<Active>,
+    /// ASL variables assigned in this thread's scope; those of enclosing scopes are read
+    /// through `parent`.
+    pub variables: serde_json::Map<String, Value>,
 }
 
 /// Where a branch or iteration reports its result.
@@ -263,6 +269,7 @@ impl Execution {
             ops: BTreeMap::new(),
             retry_point: None,
             dag_runs: BTreeMap::new(),
+            globals: Value::Object(serde_json::Map::new()),
         }
     }
 
@@ -326,15 +333,13 @@ impl Execution {
     }
 
     /// The state and token of each callback task waiting for its report (a FunctionGraph v1
-    /// EVENT state waiting for its event), oldest first.
+    /// EVENT state waiting for its event), oldest first. That includes a task whose
+    /// submitting call has not answered yet: a report may come first (the call is then
+    /// cancelled), so an event sent right after the start is not refused.
     pub fn awaiting_callbacks(&self) -> impl Iterator<Item = (&StateName, &str)> {
         self.ops.values().filter_map(|op| match op {
-            Op::Task {
-                call,
-                submitted: true,
-                ..
-            } => call.token.as_deref().map(|token| (&call.state, token)),
-            _ => None,
+            Op::Task { call, .. } => call.token.as_deref().map(|token| (&call.state, token)),
+            Op::Timer { .. } => None,
         })
     }
 

@@ -525,7 +525,9 @@ impl Builder {
                 kind,
                 input: None,
                 output: None,
+                global: None,
                 next: ids.get(i + 1).map_or(Next::End, |n| Next::State(*n)),
+                asl: None,
             });
         }
         self.scopes.push(Scope {
@@ -594,6 +596,7 @@ fn nested() -> Flow {
     Flow {
         language: Language::CloudFlow,
         name: None,
+        timeout_secs: None,
         states: b.states,
         scopes: b.scopes,
     }

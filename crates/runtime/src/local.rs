@@ -5,7 +5,7 @@
 //! through a channel. Time comes from a [`Clock`] built on tokio's clock, so tests with paused
 //! time run Wait states and retry backoffs in virtual time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +14,7 @@ use sluice_engine::{
     Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis, OpId, Rejection, Status,
     Step, TaskCall,
 };
-use sluice_ir::{Flow, StateKind, TaskError, TaskMode};
+use sluice_ir::{Flow, StateKind, TaskError, TaskMode, TaskTarget, actions};
 use sluice_store::TenantId;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -22,6 +22,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::invoke::{CallOrigin, Invoker};
+
+/// The error of an EVENT wait for which no event was given.
+const NO_EVENT_LEFT: &str = "Sluice.NoEventLeft";
 
 /// Maps tokio time to the engine's epoch milliseconds: the wall-clock time at creation plus
 /// the tokio time elapsed since.
@@ -75,6 +78,12 @@ pub enum RunError {
          (`sluice serve`) receives, so `sluice run` cannot execute this flow"
     )]
     NeedsServer { state: String },
+    #[error(
+        "state {state:?} waits for an event (a FunctionGraph EVENT state), which the server \
+         receives through event_test; give `sluice run` the events with --event JSON, one per \
+         wait, in order"
+    )]
+    NeedsEvent { state: String },
     #[error("the engine refused to start the execution: {0}")]
     NotStarted(Rejection),
 }
@@ -88,6 +97,8 @@ pub struct LocalRunner {
     limits: Limits,
     stop_error: Option<String>,
     stop_cause: Option<String>,
+    /// The events fed, in order, to the EVENT states that wait for one.
+    events: Vec<Value>,
 }
 
 impl LocalRunner {
@@ -99,7 +110,15 @@ impl LocalRunner {
             limits: Limits::default(),
             stop_error: None,
             stop_cause: None,
+            events: Vec::new(),
         }
+    }
+
+    /// The events the execution's EVENT states receive, one per wait, in order: what the
+    /// server's `event_test` delivers.
+    pub fn events(mut self, events: Vec<Value>) -> Self {
+        self.events = events;
+        self
     }
 
     /// The execution name (`$Context.Execution.Name`, the `X-Sluice-Execution` header; the
@@ -137,7 +156,7 @@ impl LocalRunner {
         input: Value,
         stop: CancellationToken,
     ) -> Result<RunOutcome, RunError> {
-        refuse_custom_callbacks(flow)?;
+        refuse_custom_callbacks(flow, !self.events.is_empty())?;
         let clock = Clock::start();
         let (inputs, mut answers) = mpsc::unbounded_channel();
         let info = self.execution_info(flow, &clock);
@@ -149,6 +168,7 @@ impl LocalRunner {
         };
         let mut execution = Execution::new(info);
         let mut effects = Effects::new(self.invoker.clone(), origin, clock, inputs);
+        effects.events = self.events.iter().cloned().collect();
         let mut history = Vec::new();
 
         let first = execution
@@ -203,16 +223,27 @@ impl LocalRunner {
 
 /// A custom callback can only arrive through the server's API; without it such a task would
 /// wait until its timeout, so say so before starting.
-fn refuse_custom_callbacks(flow: &Flow) -> Result<(), RunError> {
-    let waiting = flow.states.iter().find(|state| {
-        matches!(&state.kind, StateKind::Task(task) if task.mode == TaskMode::WaitForCustomCallback)
-    });
-    match waiting {
-        Some(state) => Err(RunError::NeedsServer {
-            state: state.name.to_string(),
-        }),
-        None => Ok(()),
+fn refuse_custom_callbacks(flow: &Flow, has_events: bool) -> Result<(), RunError> {
+    for state in &flow.states {
+        let StateKind::Task(task) = &state.kind else {
+            continue;
+        };
+        if task.mode != TaskMode::WaitForCustomCallback {
+            continue;
+        }
+        let name = state.name.to_string();
+        if !is_event_wait(&task.target) {
+            return Err(RunError::NeedsServer { state: name });
+        }
+        if !has_events {
+            return Err(RunError::NeedsEvent { state: name });
+        }
     }
+    Ok(())
+}
+
+fn is_event_wait(target: &TaskTarget) -> bool {
+    matches!(target, TaskTarget::Action(action) if action == actions::EVENT)
 }
 
 /// The effects in progress of one execution: task calls and timers, each a tokio task that
@@ -224,6 +255,8 @@ struct Effects {
     inputs: mpsc::UnboundedSender<Input>,
     calls: HashMap<OpId, CancellationToken>,
     timers: HashMap<OpId, AbortHandle>,
+    /// What the next EVENT waits receive.
+    events: VecDeque<Value>,
 }
 
 impl Effects {
@@ -240,6 +273,7 @@ impl Effects {
             inputs,
             calls: HashMap::new(),
             timers: HashMap::new(),
+            events: VecDeque::new(),
         }
     }
 
@@ -281,6 +315,10 @@ impl Effects {
     }
 
     fn dispatch(&mut self, call: TaskCall) {
+        let event = match (&call.token, is_event_wait(&call.target)) {
+            (Some(token), true) => Some((token.clone(), self.next_event(&call))),
+            _ => None,
+        };
         let cancel = CancellationToken::new();
         self.calls.insert(call.op, cancel.clone());
         let (invoker, origin, inputs) = (
@@ -294,12 +332,29 @@ impl Effects {
             let result = invoker.invoke(&origin, &call, &cancel).await;
             if !cancel.is_cancelled() {
                 // The run may have ended meanwhile; its answer is then of no use to anyone.
+                let submitted = result.is_ok();
                 let _ = inputs.send(Input::TaskCompleted {
                     op: call.op,
                     result,
                 });
+                if let (true, Some((token, result))) = (submitted, event) {
+                    let _ = inputs.send(Input::CallbackReported { token, result });
+                }
             }
         });
+    }
+
+    /// The event of an EVENT wait: the next one given, or a failure once they ran out.
+    fn next_event(&mut self, call: &TaskCall) -> Result<Value, TaskError> {
+        self.events.pop_front().ok_or_else(|| {
+            TaskError::new(
+                NO_EVENT_LEFT,
+                format!(
+                    "state {:?} waits for an event and every --event was used",
+                    call.state.as_str()
+                ),
+            )
+        })
     }
 
     fn start_timer(&mut self, op: OpId, fire_at: Millis) {

@@ -3,6 +3,7 @@
 //! cursor, which would list from wherever that text sorts (for most garbage: from the top).
 
 use sha2::{Digest, Sha256};
+use sluice_store::{ExecutionCursor, ExecutionId, ExecutionName};
 
 use crate::{Result, ServiceError};
 
@@ -13,7 +14,7 @@ pub enum Listing {
     Executions,
     Schedules,
     Aliases,
-    /// Executions newest first (the cursor is an execution id).
+    /// Executions newest first (the cursor is an execution's place and id).
     RecentExecutions,
     /// An execution's history (the cursor is an event id).
     History,
@@ -53,6 +54,29 @@ pub fn page_cursor(listing: Listing, token: &str) -> Result<String> {
                 listing.tag()
             ))
         })
+}
+
+/// The token of the page after `cursor` in a newest-first listing of executions.
+pub(crate) fn newest_token(cursor: &ExecutionCursor) -> String {
+    page_token(
+        Listing::RecentExecutions,
+        &format!("{}:{}", cursor.listed_at, cursor.id.0),
+    )
+}
+
+/// Where the page a [`newest_token`] stands for starts.
+pub(crate) fn newest_cursor(token: &str) -> Result<ExecutionCursor> {
+    let cursor = page_cursor(Listing::RecentExecutions, token)?;
+    let (listed_at, id) = cursor
+        .split_once(':')
+        .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
+        .ok_or_else(|| ServiceError::Internal(format!("a checked page token {cursor:?}")))?;
+    Ok(ExecutionCursor {
+        // Newest first pages by place and id alone.
+        name: ExecutionName::new(""),
+        listed_at,
+        id: ExecutionId(id),
+    })
 }
 
 fn check(listing: Listing, cursor: &str) -> String {
@@ -98,5 +122,17 @@ mod tests {
             );
         }
         assert!(page_cursor(Listing::Schedules, &token).is_err());
+    }
+
+    #[test]
+    fn a_newest_first_token_gives_back_its_place_and_id() {
+        let cursor = ExecutionCursor {
+            name: ExecutionName::new("any"),
+            listed_at: -5,
+            id: ExecutionId(42),
+        };
+        let back = newest_cursor(&newest_token(&cursor)).unwrap();
+        assert_eq!((back.listed_at, back.id), (-5, ExecutionId(42)));
+        assert!(newest_cursor(&page_token(Listing::Executions, "-5:42")).is_err());
     }
 }

@@ -11,10 +11,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sluice_engine::{EventType, Status};
-use sluice_runtime::durable::Progress;
-use sluice_service::{Caller, Service};
-use tokio::sync::broadcast::error::RecvError;
+use sluice_service::views::{EventType, Progress, Status};
+use sluice_service::{Service, Watched};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Action, auth};
@@ -73,17 +71,15 @@ pub async fn stream(
         // Another tenant's flow, or none: 404, as for every other route.
         service.describe_flow(&caller, flow).await?;
     }
-    let watch = Watch { caller, query };
-    let progress = service.runtime().progress();
-    let events = stream::unfold((progress, watch), |(mut progress, watch)| async move {
+    let watch = service.watch(&caller);
+    let events = stream::unfold((watch, Filter(query)), |(mut watch, filter)| async move {
         loop {
-            let events = match progress.recv().await {
-                Ok(step) => watch.events(&step),
-                Err(RecvError::Lagged(missed)) => vec![lagged(missed)],
-                Err(RecvError::Closed) => return None,
+            let events = match watch.next().await? {
+                Watched::Step(step) => filter.events(&step),
+                Watched::Missed(missed) => vec![lagged(missed)],
             };
             if !events.is_empty() {
-                return Some((stream::iter(events), (progress, watch)));
+                return Some((stream::iter(events), (watch, filter)));
             }
         }
     })
@@ -92,21 +88,17 @@ pub async fn stream(
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-struct Watch {
-    caller: Caller,
-    query: EventQuery,
-}
+/// Which of the caller's executions a stream follows.
+struct Filter(EventQuery);
 
-impl Watch {
+impl Filter {
     fn follows(&self, step: &Progress) -> bool {
-        step.tenant == self.caller.tenant
-            && self
-                .query
-                .flow
-                .as_deref()
-                .is_none_or(|f| f == step.flow.as_str())
-            && self
-                .query
+        let Filter(query) = self;
+        query
+            .flow
+            .as_deref()
+            .is_none_or(|f| f == step.flow.as_str())
+            && query
                 .execution
                 .as_deref()
                 .is_none_or(|e| e == step.execution.as_str())

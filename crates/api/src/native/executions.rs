@@ -12,9 +12,8 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::Value;
-use sluice_engine::EventId;
+use sluice_service::views::{EventId, ExecutionFilter, ExecutionView, FlowView};
 use sluice_service::{Caller, Listing, Service, StartRequest, step_runs};
-use sluice_store::{ExecutionFilter, ExecutionId, ExecutionRecord, FlowRecord};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Action, auth};
@@ -57,28 +56,27 @@ pub async fn list(
         page_token: query.page_token.clone(),
     };
     let limit = paging.limit()?;
-    let before = paging.cursor(Listing::RecentExecutions)?;
     let filter = ExecutionFilter {
         status: query.status.map(ExecutionStatus::stored),
         name_prefix: query.name_prefix.clone(),
         started_from: query.started_after.map(|t| t.as_millisecond()),
         started_to: query.started_before.map(|t| t.as_millisecond()),
     };
-    let listed = service
-        .recent_executions(
+    let page = service
+        .newest_executions(
             &caller,
             query.flow.as_deref(),
             &filter,
-            before.map(ExecutionId),
+            paging.page_token.as_deref(),
             limit,
         )
         .await?;
-    let last = listed.last().map(|(record, _)| record.id.0);
     Ok(Json(ExecutionPage {
-        next_page_token: next_token(Listing::RecentExecutions, listed.len() == limit, last),
-        executions: listed
+        next_page_token: page.next_page_token,
+        executions: page
+            .items
             .iter()
-            .map(|(record, dialect)| Execution::of(record, *dialect))
+            .map(|(summary, dialect)| Execution::of(summary, *dialect))
             .collect(),
     }))
 }
@@ -102,8 +100,8 @@ pub async fn describe(
 async fn detail(
     service: &Service,
     caller: &Caller,
-    flow: &FlowRecord,
-    record: &ExecutionRecord,
+    flow: &FlowView,
+    record: &ExecutionView,
 ) -> Result<ExecutionDetail, Problem> {
     let history = service.full_history(caller, record).await?;
     Ok(ExecutionDetail::of(

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Deserialize;
 use sluice_service::Service;
-use sluice_store::JobFilter;
+use sluice_service::views::JobFilter;
 use utoipa::ToSchema;
 
 use super::auth::{Action, auth};

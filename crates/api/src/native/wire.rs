@@ -1,12 +1,15 @@
-//! The native API's wire shapes, made from the service's records.
+//! The native API's wire shapes, made from the service's views.
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_engine::Status;
+use sluice_service::views::{
+    ExecutionSummary, ExecutionView, FlowView, HistoryEvent, JobKind, JobStatus, JobView, Millis,
+    Status,
+};
 use sluice_service::{Dialect, StepRun, StepStatus};
-use sluice_store::{ExecutionRecord, FlowRecord, JobKind, JobRecord, JobStatus};
 use utoipa::ToSchema;
+
+use crate::wire_time::{MILLIS_Z, utc};
 
 /// An execution's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -43,17 +46,15 @@ impl ExecutionStatus {
 }
 
 /// RFC 3339, UTC, millisecond precision.
-pub fn time(millis: i64) -> String {
-    Timestamp::from_millisecond(millis)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
+pub fn time(millis: Millis) -> String {
+    utc(millis, MILLIS_Z)
 }
 
 /// A flow in a listing.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Flow {
     pub name: String,
-    /// `cloudflow`, `functiongraph-v2`, `functiongraph-v1` or `dataarts`.
+    /// `cloudflow`, `functiongraph-v2`, `functiongraph-v1`, `dataarts` or `asl`.
     pub dialect: String,
     /// A closed flow (a stopped GES graph) accepts no new executions.
     pub open: bool,
@@ -64,7 +65,7 @@ pub struct Flow {
 }
 
 impl Flow {
-    pub fn of(flow: &FlowRecord) -> Self {
+    pub fn of(flow: &FlowView) -> Self {
         Flow {
             name: flow.name.to_string(),
             dialect: flow.dialect.as_str().to_string(),
@@ -105,14 +106,14 @@ pub struct Execution {
 }
 
 impl Execution {
-    pub fn of(record: &ExecutionRecord, dialect: Dialect) -> Self {
+    pub fn of(execution: &ExecutionSummary, dialect: Dialect) -> Self {
         Execution {
-            flow: record.flow_name.to_string(),
-            name: record.name.to_string(),
+            flow: execution.flow_name.to_string(),
+            name: execution.name.to_string(),
             dialect: dialect.as_str().to_string(),
-            status: ExecutionStatus::of(record.status()),
-            started_at: record.state.started_at().map(time),
-            stopped_at: record.state.stopped_at().map(time),
+            status: ExecutionStatus::of(execution.status),
+            started_at: execution.started_at.map(time),
+            stopped_at: execution.stopped_at.map(time),
         }
     }
 }
@@ -138,12 +139,12 @@ pub struct ExecutionDetail {
 }
 
 impl ExecutionDetail {
-    pub fn of(record: &ExecutionRecord, dialect: Dialect, runs: Vec<StepRun>) -> Self {
-        let error = record.state.error();
+    pub fn of(execution: &ExecutionView, dialect: Dialect, runs: Vec<StepRun>) -> Self {
+        let error = execution.error.as_ref();
         ExecutionDetail {
-            execution: Execution::of(record, dialect),
-            input: record.state.input().cloned(),
-            output: record.state.output().cloned(),
+            execution: Execution::of(&execution.summary(), dialect),
+            input: execution.input.clone(),
+            output: execution.output.clone(),
             error: error.map(|e| e.code.to_string()),
             cause: error.map(|e| e.detail.clone()),
             states: StateRuns::group(runs),
@@ -231,7 +232,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn of(event: &sluice_engine::HistoryEvent) -> Self {
+    pub fn of(event: &HistoryEvent) -> Self {
         Event {
             id: event.id.0,
             previous_id: event.schedule_id.map(|e| e.0),
@@ -273,7 +274,7 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn of(job: &JobRecord) -> Self {
+    pub fn of(job: &JobView) -> Self {
         Job {
             id: job.id.to_string(),
             kind: match job.kind {

@@ -1,6 +1,6 @@
 //! Evaluating expressions and templates with `$Context` describing the current state.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sluice_ir::{ErrorCode, StateName, TaskError, Template};
 
 use super::{Here, Machine, Vars};
@@ -32,7 +32,6 @@ impl Machine<'_> {
         here: Here<'_>,
         eval: impl FnOnce(&sluice_ir::Env<'_>) -> Result<Value, sluice_ir::EvalError>,
     ) -> Result<Value, TaskError> {
-        let empty = Value::Object(Map::new());
         let name = here.name;
         let context = || {
             let current = Current {
@@ -55,7 +54,7 @@ impl Machine<'_> {
         env.output = vars.output;
         env.local = vars.local;
         env.item = vars.item;
-        env.global = Some(&empty);
+        env.global = Some(&self.ex.globals);
         eval(&env).map_err(|e| TaskError::new(ErrorCode::EXPRESSION, format!("state {name}: {e}")))
     }
 }

@@ -11,6 +11,7 @@
 //! run, finished), `tasks`, `recovery` (Retry and Catch), `fanout` (Parallel and Map),
 //! `dag_run` (Dag states), `end` (aborting threads, terminating), `eval` (expressions).
 
+mod asl;
 mod dag_run;
 mod end;
 mod eval;
@@ -206,6 +207,7 @@ impl Machine<'_> {
                 scope_input: input,
                 data,
                 at: None,
+                variables: Map::new(),
             }),
         );
         id

@@ -3,14 +3,18 @@
 
 use serde_json::Value;
 use sluice_ir::{
-    DataModel, ErrorCode, Next, State, StateId, StateKind, StateName, TaskError, Template, Wait,
+    Condition, DataModel, ErrorCode, Next, State, StateId, StateKind, StateName, TaskError,
+    Template, Wait,
 };
 
 use super::{Here, Machine, Outcome, Vars, Work, detail};
-use crate::Millis;
 use crate::data;
 use crate::execution::{Active, Block, ThreadId, TimerPurpose};
 use crate::history::EventType;
+use crate::{EventId, Millis};
+
+/// The largest value of one global variable (the Global variables page's limits: 256 KiB).
+const MAX_GLOBAL_VALUE_BYTES: usize = 256 * 1024;
 
 impl Machine<'_> {
     pub(super) fn enter(&mut self, thread: ThreadId, state_id: StateId) {
@@ -82,6 +86,10 @@ impl Machine<'_> {
             return;
         };
         let state = self.flow.state(active.state);
+        if let Some(data) = &state.asl {
+            self.run_asl_state(thread, state, data);
+            return;
+        }
         let input = &active.input;
         let outcome = match &state.kind {
             StateKind::Pass => Outcome::PassInput { goto: None },
@@ -137,7 +145,10 @@ impl Machine<'_> {
         name: &StateName,
     ) -> Result<Next, TaskError> {
         for branch in &choice.branches {
-            let value = self.eval_expr(&branch.condition, Vars::input(input), name)?;
+            let Condition::Expr(condition) = &branch.condition else {
+                continue;
+            };
+            let value = self.eval_expr(condition, Vars::input(input), name)?;
             match value {
                 Value::Bool(true) => return Ok(branch.next),
                 Value::Bool(false) => {}
@@ -149,10 +160,15 @@ impl Machine<'_> {
                 }
             }
         }
-        Ok(choice.default)
+        choice.default.ok_or_else(|| {
+            TaskError::new(
+                ErrorCode::INVALID_INPUT,
+                format!("state {name}: no branch matched"),
+            )
+        })
     }
 
-    fn wait_until(
+    pub(super) fn wait_until(
         &self,
         wait: &Wait,
         input: &Value,
@@ -191,6 +207,8 @@ impl Machine<'_> {
                     "the wait timestamp {other} is not a string"
                 ))),
             },
+            // ASL Waits are computed by `asl_wait_until`.
+            Wait::SecondsAsl(_) | Wait::UntilAsl(_) => Err(invalid("an ASL wait".into())),
         }
     }
 
@@ -209,23 +227,51 @@ impl Machine<'_> {
                 return;
             }
         };
-        let output = match &state.output {
-            Some(template) => self.shape_output(thread, state, template, result.as_ref()),
-            // The state is done with its input: it can move on as the output.
-            None => Ok(result.unwrap_or_else(|| self.take_input(thread))),
+        if let Some(data) = &state.asl {
+            self.finish_asl(thread, state, data, result, goto);
+            return;
+        }
+        // Both constructors see `$Global` as it was: the globals are written after the output.
+        let globals = match &state.global {
+            Some(template) => self.shape_globals(thread, state, template, result.as_ref()),
+            None => Ok(None),
         };
+        let output = globals.and_then(|globals| {
+            let output = match &state.output {
+                Some(template) => self.shape_output(thread, state, template, result.as_ref()),
+                // The state is done with its input: it can move on as the output.
+                None => Ok(result.unwrap_or_else(|| self.take_input(thread))),
+            }?;
+            Ok((output, globals))
+        });
         match output {
-            Ok(output) => {
-                self.emit(
-                    EventType::StepExited,
-                    Some(entered),
-                    Some(state.name.clone()),
-                    detail("output", output.clone()),
-                );
-                self.advance(thread, output, goto.unwrap_or(state.next));
+            Ok((output, globals)) => {
+                if let Some(globals) = globals {
+                    data::merge_into(&mut self.ex.globals, globals);
+                }
+                self.exit_state(thread, state, entered, output, goto);
             }
             Err(error) => self.recover(thread, state, error),
         }
+    }
+
+    /// The state is done with `output`: its exit is recorded and the thread moves on (to
+    /// `goto` when the state chose, else to its `Next`).
+    pub(super) fn exit_state(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        entered: EventId,
+        output: Value,
+        goto: Option<Next>,
+    ) {
+        self.emit(
+            EventType::StepExited,
+            Some(entered),
+            Some(state.name.clone()),
+            detail("output", output.clone()),
+        );
+        self.advance(thread, output, goto.unwrap_or(state.next));
     }
 
     /// Applies the state's OutputConstructor to `result` (`None`: the state's own input).
@@ -252,6 +298,47 @@ impl Machine<'_> {
         };
         self.eval(template, vars, here)
             .and_then(|v| self.check_size(&v, "the state output").map(|()| v))
+    }
+
+    /// Evaluates the state's GlobalConstructor: `$Output` is the state's raw result (`None`:
+    /// its input). Each variable is at most [`MAX_GLOBAL_VALUE_BYTES`].
+    fn shape_globals(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        template: &Template,
+        result: Option<&Value>,
+    ) -> Result<Option<Value>, TaskError> {
+        let Some(active) = self.active(thread) else {
+            return Ok(None);
+        };
+        let result = result.unwrap_or(&active.input);
+        let vars = Vars {
+            output: Some(result),
+            ..Vars::input(&active.input)
+        };
+        let here = Here {
+            output: Some(result),
+            retry_count: active.retry_count,
+            ..Here::state(&state.name)
+        };
+        let globals = self.eval(template, vars, here)?;
+        if let Value::Object(variables) = &globals {
+            for (name, value) in variables {
+                let size = data::json_size(value);
+                if size > MAX_GLOBAL_VALUE_BYTES {
+                    return Err(TaskError::new(
+                        ErrorCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "state {}: the global variable {name:?} is {size} bytes, more than \
+                             the limit of {MAX_GLOBAL_VALUE_BYTES} bytes",
+                            state.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Some(globals))
     }
 
     fn take_input(&mut self, thread: ThreadId) -> Value {

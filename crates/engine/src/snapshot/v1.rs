@@ -221,6 +221,8 @@ impl From<Execution> for v2::Execution<'static> {
                     nodes: nodes.into_iter().map(Into::into).collect(),
                 })
                 .collect(),
+            // Format 1 predates global variables.
+            globals: None,
         }
     }
 }
@@ -288,6 +290,7 @@ impl Thread {
             scope: self.scope,
             scope_input: Cow::Owned(self.scope_input),
             data: Cow::Owned(self.data),
+            variables: Cow::Owned(serde_json::Map::new()),
             at: self.at.map(|active| v2::Active {
                 state: active.state,
                 input: Cow::Owned(active.input),

@@ -13,6 +13,8 @@
 //!                    "timeout": null}}]}
 //! ```
 //!
+//! `"globals": {…}`, the global variables, only when there are some.
+//!
 //! An absent `input` or `output` is none; a present one is a value, `null` included. A
 //! finished child's result is `{"output": …}`, a missing one `null`.
 //!
@@ -58,6 +60,16 @@ pub(super) struct Execution<'a> {
     pub retry_point: Option<RetryPoint<'a>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dag_runs: Vec<DagRecord>,
+    /// The global variables (`$Global`); absent when there are none, and in snapshots written
+    /// before they existed.
+    #[serde(default, skip_serializing_if = "no_globals")]
+    pub globals: Option<Cow<'a, Value>>,
+}
+
+fn no_globals(globals: &Option<Cow<'_, Value>>) -> bool {
+    globals
+        .as_deref()
+        .is_none_or(|g| g.as_object().is_some_and(serde_json::Map::is_empty))
 }
 
 /// A field that is there is a value, even `null` (an absent one is `None`).
@@ -121,6 +133,13 @@ pub(super) struct Thread<'a> {
     pub scope_input: Cow<'a, Value>,
     pub data: Cow<'a, Value>,
     pub at: Option<Active<'a>>,
+    /// ASL variables of the thread's scope (absent from snapshots written before them).
+    #[serde(default, skip_serializing_if = "is_empty_map")]
+    pub variables: Cow<'a, serde_json::Map<String, Value>>,
+}
+
+fn is_empty_map(map: &serde_json::Map<String, Value>) -> bool {
+    map.is_empty()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -302,6 +321,7 @@ impl<'a> Execution<'a> {
                     nodes: node_statuses(nodes),
                 })
                 .collect(),
+            globals: Some(Cow::Borrowed(&ex.globals)),
         }
     }
 }
@@ -370,6 +390,7 @@ impl<'a> Thread<'a> {
             scope: thread.scope.0,
             scope_input: Cow::Borrowed(&thread.scope_input),
             data: Cow::Borrowed(&thread.data),
+            variables: Cow::Borrowed(&thread.variables),
             at: thread.at.as_ref().map(|active| Active {
                 state: active.state.0,
                 input: Cow::Borrowed(&active.input),
@@ -529,6 +550,9 @@ impl From<Execution<'_>> for engine::Execution {
                 .into_iter()
                 .map(|record| (StateId(record.state), engine_statuses(record.nodes)))
                 .collect(),
+            globals: s
+                .globals
+                .map_or_else(|| Value::Object(serde_json::Map::new()), Cow::into_owned),
         }
     }
 }
@@ -594,6 +618,7 @@ impl From<Thread<'_>> for engine::Thread {
             scope: ScopeId(thread.scope),
             scope_input: thread.scope_input.into_owned(),
             data: thread.data.into_owned(),
+            variables: thread.variables.into_owned(),
             at: thread.at.map(|active| engine::Active {
                 state: StateId(active.state),
                 input: active.input.into_owned(),

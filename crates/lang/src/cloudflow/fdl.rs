@@ -1,9 +1,9 @@
 //! The current CloudFlow form: `Type: StateMachine`, `SpecVersion: v1`, `StartAt`, `States`.
 
 use sluice_ir::{
-    Aggregate, Body, Catcher, Choice, ChoiceBranch, DataModel, Expr, Fail, Flow, Invocation,
-    ItemInput, Language, Map, Next, Parallel, Recovery, ScopeId, StateId, StateKind, Task,
-    TaskMode, TaskTarget, Template, Wait,
+    Aggregate, Body, Catcher, Choice, ChoiceBranch, Condition, DataModel, Expr, Fail, Flow,
+    Invocation, ItemInput, Items, Language, Map, Next, Parallel, Recovery, ScopeId, StateKind,
+    Task, TaskMode, TaskTarget, Template, Wait,
 };
 
 use super::{FUNCTION_ARN_SHAPE, function_ref, resource_name};
@@ -11,8 +11,8 @@ use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
 use crate::frontend::{
-    Arena, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
-    checked_name, error_names, expr_at, one_of, registered_name,
+    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, Slot,
+    StateBody, build_retrier, checked_name, error_names, expr_at, one_of, registered_name,
 };
 
 /// The most branches a Parallel state may have.
@@ -44,7 +44,10 @@ const COMMON_FIELDS: &[&str] = &[
     "Description",
     "InputConstructor",
     "OutputConstructor",
+    "GlobalConstructor",
 ];
+/// The longest name of a global variable (the Global variables page's limits).
+const MAX_GLOBAL_KEY_BYTES: usize = 128;
 const DISTRIBUTED_MAP_FIELDS: &[&str] = &[
     "ItemReader",
     "ItemBatcher",
@@ -70,6 +73,8 @@ const RETRY: RetrySyntax = RetrySyntax {
     max_backoff: Some("MaxBackoffSeconds"),
     ignored: &["Description"],
     owner: "a Retry entry",
+    default_backoff_rate: DEFAULT_BACKOFF_RATE,
+    jitter: None,
 };
 
 /// The `Retry` of an older `OnErrors` entry; its error names are the entry's `Errors`.
@@ -81,6 +86,8 @@ const ON_ERRORS_RETRY: RetrySyntax = RetrySyntax {
     max_backoff: None,
     ignored: &[],
     owner: "the Retry of an OnErrors entry",
+    default_backoff_rate: DEFAULT_BACKOFF_RATE,
+    jitter: None,
 };
 
 /// Which of `Next`/`End` a state type takes.
@@ -157,13 +164,6 @@ struct Compiler {
     problems: Problems,
 }
 
-/// A state whose name has been registered, waiting to be compiled.
-struct Slot<'a> {
-    id: StateId,
-    name: String,
-    node: &'a Node,
-}
-
 impl Compiler {
     fn top_level(&mut self, root: &Node) -> Option<String> {
         let fields = self.problems.keep(Fields::of(root, "a flow definition"))?;
@@ -193,8 +193,15 @@ impl Compiler {
             self.arena.set_start(scope, start);
         }
         for slot in &slots {
-            match self.compile_state(slot.node, &names) {
-                Ok(body) => self.arena.fill_state(slot.id, body),
+            let global = global_constructor(slot.node);
+            match self
+                .compile_state(slot.node, &names)
+                .and_then(|b| Ok((b, global?)))
+            {
+                Ok((body, global)) => {
+                    self.arena.fill_state(slot.id, body);
+                    self.arena.set_global(slot.id, global);
+                }
                 Err(problem) => self.problems.push(problem.in_state(&slot.name)),
             }
         }
@@ -259,7 +266,7 @@ impl Compiler {
             "Task" => StateKind::Task(task(&fields, names)?),
             "Choice" => {
                 let choice = choice(&fields, names)?;
-                next = choice.default;
+                next = choice.default.unwrap_or(Next::End);
                 StateKind::Choice(choice)
             }
             "Parallel" => StateKind::Parallel(self.parallel(&fields, names)?),
@@ -317,12 +324,13 @@ impl Compiler {
         processor.allow_only(SCOPE_FIELDS, "a Map Processor")?;
         let processor = self.compile_scope(&processor, "a Map Processor");
         Ok(Map {
-            items,
+            items: Items::Expr(items),
             processor,
             max_concurrency,
             item_input,
             result: Aggregate::ItemsField,
             recovery,
+            asl_limits: None,
         })
     }
 }
@@ -410,6 +418,28 @@ fn transition(fields: &Fields<'_>, ty: &str, names: &ScopeNames) -> Result<Next,
 
 // ---------------------------------------------------------------------------------------------
 // Constructors
+
+/// A state's `GlobalConstructor`: a constructor whose keys name global variables, each at most
+/// [`MAX_GLOBAL_KEY_BYTES`] long.
+fn global_constructor(state: &Node) -> Result<Option<Template>, Problem> {
+    let Some(node) = Fields::of(state, "a state")?.get("GlobalConstructor") else {
+        return Ok(None);
+    };
+    for (key, _) in node.as_map()? {
+        let name = key.text.strip_suffix(".$").unwrap_or(&key.text);
+        if name.len() > MAX_GLOBAL_KEY_BYTES {
+            return Err(Problem::at(
+                key.loc,
+                format!(
+                    "a global variable's name is at most {MAX_GLOBAL_KEY_BYTES} bytes, {:?} has {}",
+                    name,
+                    name.len()
+                ),
+            ));
+        }
+    }
+    constructor(node).map(Some)
+}
 
 fn optional_constructor(node: Option<&Node>) -> Result<Option<Template>, Problem> {
     node.map(constructor).transpose()
@@ -653,6 +683,7 @@ fn catcher(node: &Node, names: &ScopeNames) -> Result<Catcher, Problem> {
         errors: error_names(fields.require("Errors", "a Catch entry")?)?,
         next: names.resolve(fields.require("Next", "a Catch entry")?, "Catch Next")?,
         output: optional_constructor(fields.get("OutputConstructor"))?,
+        asl: None,
     })
 }
 
@@ -693,6 +724,7 @@ fn on_errors_entry(
             errors,
             next: names.resolve(next, "OnErrors Next")?,
             output: optional_constructor(fields.get("OutputConstructor"))?,
+            asl: None,
         });
     }
     Ok(())
@@ -720,7 +752,7 @@ fn choice(fields: &Fields<'_>, names: &ScopeNames) -> Result<Choice, Problem> {
     )?;
     Ok(Choice {
         branches,
-        default: Next::State(names.resolve(default, "Default")?),
+        default: Some(Next::State(names.resolve(default, "Default")?)),
     })
 }
 
@@ -729,7 +761,7 @@ fn choice_branch(node: &Node, names: &ScopeNames) -> Result<ChoiceBranch, Proble
     let fields = Fields::of(node, owner)?;
     fields.allow_only(&["Condition", "Next", "Description"], owner)?;
     Ok(ChoiceBranch {
-        condition: condition(fields.require("Condition", owner)?)?,
+        condition: Condition::Expr(condition(fields.require("Condition", owner)?)?),
         next: Next::State(names.resolve(fields.require("Next", owner)?, "Next")?),
     })
 }
@@ -786,6 +818,8 @@ fn fail(fields: &Fields<'_>) -> Result<Fail, Problem> {
     Ok(Fail {
         code: fields.optional_str("Code")?.map(str::to_string),
         detail: fields.optional_str("Detail")?.map(str::to_string),
+        code_from: None,
+        detail_from: None,
     })
 }
 

@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 
 use sluice_ir::{
-    DataModel, Flow, Language, Next, Scope, ScopeId, State, StateId, StateKind, StateName, Template,
+    AslData, DataModel, Flow, Language, Next, Scope, ScopeId, State, StateId, StateKind, StateName,
+    Template,
 };
 
 use crate::doc::Loc;
@@ -48,7 +49,9 @@ impl Arena {
             kind: StateKind::Pass,
             input: None,
             output: None,
+            global: None,
             next: Next::End,
+            asl: None,
         });
         self.locs.push(loc);
         if let Some(s) = self.scopes.get_mut(scope.0 as usize) {
@@ -63,6 +66,20 @@ impl Arena {
             state.input = body.input;
             state.output = body.output;
             state.next = body.next;
+        }
+    }
+
+    /// Gives an ASL state its data processing.
+    pub(crate) fn set_asl(&mut self, id: StateId, data: AslData) {
+        if let Some(state) = self.states.get_mut(id.0 as usize) {
+            state.asl = Some(Box::new(data));
+        }
+    }
+
+    /// The state's `GlobalConstructor` (a language with global variables sets it).
+    pub(crate) fn set_global(&mut self, id: StateId, global: Option<Template>) {
+        if let Some(state) = self.states.get_mut(id.0 as usize) {
+            state.global = global;
         }
     }
 
@@ -117,6 +134,7 @@ impl Arena {
         Flow {
             language,
             name,
+            timeout_secs: None,
             states: self.states,
             scopes: self.scopes,
         }
@@ -139,7 +157,7 @@ fn successors(state: &State) -> Vec<StateId> {
     add(&state.next);
     if let StateKind::Choice(choice) = &state.kind {
         choice.branches.iter().for_each(|b| add(&b.next));
-        add(&choice.default);
+        choice.default.iter().for_each(&mut add);
     }
     if let Some(recovery) = state.kind.recovery() {
         recovery
