@@ -7,10 +7,12 @@
 //! - [`signature`]: request signing schemes (Alibaba RPC HMAC-SHA1, Huawei SDK-HMAC-SHA256).
 //! - [`cloudflow`]: Alibaba Cloud CloudFlow, API `fnf` 2019-03-15.
 //! - [`huawei`]: Huawei Cloud REST services (FunctionGraph, DataArts Factory, GES).
+//! - [`console`]: the web console's pages and log-in (sessions the native API accepts too).
 //! - [`http`]: the router serving every dialect, and the rules every connection is held to.
 //! - [`echo`]: the bound on what error messages echo of a request.
 
 pub mod cloudflow;
+pub mod console;
 pub mod echo;
 pub mod http;
 pub mod huawei;

@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq;
 
 pub use server::{Limits, serve};
 
-use crate::{Answer, cloudflow, huawei};
+use crate::{Answer, cloudflow, console, huawei};
 
 /// Requests larger than this are refused before parsing (CloudFlow's request limit is 1 MiB;
 /// the margin covers form encoding).
@@ -38,12 +38,14 @@ pub struct Metrics {
 }
 
 pub fn router(service: Arc<Service>, limits: &Limits, metrics: Option<Metrics>) -> Router {
+    let sessions = Arc::new(console::Sessions::default());
     let mut router = Router::new()
         .route("/", get(cloudflow_rpc).post(cloudflow_rpc))
         .route("/healthz", get(healthz))
         // Every other path is a Huawei REST path (or nothing, answered in their shape).
         .fallback(huawei_rest)
-        .with_state(service);
+        .with_state(service.clone())
+        .merge(console::routes(service, sessions));
     if let Some(metrics) = metrics {
         router = router.route(
             "/metrics",
