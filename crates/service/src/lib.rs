@@ -34,7 +34,7 @@ pub use graph::{FlowGraph, GraphEdge, GraphNode, flow_graph};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
 pub use paging::{Listing, page_cursor, page_token};
-pub use schedules::ScheduleSpec;
+pub use schedules::{ScheduleSpec, UpcomingSchedule};
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};
 use sluice_runtime::durable::Runtime;
