@@ -15,14 +15,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sluice_service::Service;
 
-pub use session::{SessionError, Sessions};
+pub use session::SessionError;
 
 use session::Session;
 
@@ -30,16 +30,10 @@ use session::Session;
 /// buttons only to keys that have it (and the API refuses the others anyway).
 pub const STOP_PERMISSION: &str = "sluice:StopExecution";
 /// The permission to start a bulk stop job.
-pub const BULK_STOP_PERMISSION: &str = "sluice:CreateStopJob";
-
-#[derive(Clone)]
-struct Console {
-    service: Arc<Service>,
-    sessions: Arc<Sessions>,
-}
+pub const BULK_STOP_PERMISSION: &str = "sluice:StartStopJob";
 
 /// The console's routes.
-pub fn routes(service: Arc<Service>, sessions: Arc<Sessions>) -> Router {
+pub fn routes(service: Arc<Service>) -> Router {
     Router::new()
         .route(
             "/console",
@@ -50,7 +44,7 @@ pub fn routes(service: Arc<Service>, sessions: Arc<Sessions>) -> Router {
         .route("/console/login", post(login))
         .route("/console/session", get(current))
         .route("/console/logout", post(logout))
-        .with_state(Console { service, sessions })
+        .with_state(service)
 }
 
 #[derive(Deserialize)]
@@ -59,7 +53,7 @@ struct Login {
     secret: String,
 }
 
-async fn login(State(console): State<Console>, headers: HeaderMap, body: Bytes) -> Response {
+async fn login(State(service): State<Arc<Service>>, headers: HeaderMap, body: Bytes) -> Response {
     // A JSON body cannot come from another site's form without a CORS preflight, which this
     // server never grants: no page elsewhere can log a browser in under someone else's key.
     let is_json = headers
@@ -76,10 +70,7 @@ async fn login(State(console): State<Console>, headers: HeaderMap, body: Bytes) 
         );
     };
     let now = now_ms();
-    match console
-        .sessions
-        .open(console.service.tenants(), &login.key_id, &login.secret, now)
-    {
+    match session::open(service.tenants(), &login.key_id, &login.secret, now) {
         Ok(session) => {
             let mut response = Json(described(&session)).into_response();
             set_header(&mut response, &session::set_cookie(&session, now));
@@ -89,17 +80,17 @@ async fn login(State(console): State<Console>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-async fn current(State(console): State<Console>, headers: HeaderMap) -> Response {
-    match checked(&console, &headers, &Method::GET) {
+async fn current(State(service): State<Arc<Service>>, headers: HeaderMap) -> Response {
+    match checked(&service, &headers, false) {
         Ok(session) => Json(described(&session)).into_response(),
         Err(e) => refused(&e),
     }
 }
 
-async fn logout(State(console): State<Console>, headers: HeaderMap) -> Response {
-    match checked(&console, &headers, &Method::POST) {
+async fn logout(State(service): State<Arc<Service>>, headers: HeaderMap) -> Response {
+    match checked(&service, &headers, true) {
         Ok(session) => {
-            console.sessions.close(&session, now_ms());
+            session::close(&session, now_ms());
             let mut response = StatusCode::NO_CONTENT.into_response();
             set_header(&mut response, &session::clear_cookie());
             response
@@ -108,15 +99,8 @@ async fn logout(State(console): State<Console>, headers: HeaderMap) -> Response 
     }
 }
 
-fn checked(
-    console: &Console,
-    headers: &HeaderMap,
-    method: &Method,
-) -> Result<Session, SessionError> {
-    let tenants = console.service.tenants();
-    console
-        .sessions
-        .check(tenants, headers, method, now_ms())
+fn checked(service: &Service, headers: &HeaderMap, changes: bool) -> Result<Session, SessionError> {
+    session::check(service.tenants(), headers, changes, now_ms())
         .unwrap_or(Err(SessionError::Missing))
 }
 

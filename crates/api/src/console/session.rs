@@ -7,13 +7,13 @@
 //! `SameSite=Strict` (no other site's page sends it) and expires after [`LIFETIME`]. Every
 //! request that changes something must also carry the session's CSRF token (derived from the
 //! nonce) in [`CSRF_HEADER`], which only the console's own pages can read. Logging out revokes
-//! the nonce on this node until the cookie would have expired anyway.
+//! the nonce in this process until the cookie would have expired anyway.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -52,107 +52,98 @@ pub struct Session {
     nonce: String,
 }
 
-/// The sessions this node has seen closed.
-#[derive(Default)]
-pub struct Sessions {
-    /// Nonce of a logged-out session → when it would have expired.
-    revoked: Mutex<HashMap<String, i64>>,
+/// The sessions this process has seen closed: nonce → when the cookie would have expired.
+/// (Another node sharing the database still accepts a closed session's cookie until it
+/// expires; the browser that logged out no longer has it.)
+static REVOKED: LazyLock<Mutex<HashMap<String, i64>>> = LazyLock::new(Default::default);
+
+/// Checks a key id and secret and opens a session for the key.
+pub fn open(
+    tenants: &Tenants,
+    key_id: &str,
+    secret: &str,
+    now_ms: i64,
+) -> Result<Session, SessionError> {
+    let (known, caller) = tenants.key(key_id).ok_or(SessionError::BadCredentials)?;
+    if !bool::from(known.as_bytes().ct_eq(secret.as_bytes())) {
+        return Err(SessionError::BadCredentials);
+    }
+    let expires_ms = now_ms + LIFETIME.as_millis() as i64;
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let body = format!("{}.{expires_ms}.{nonce}", URL_SAFE_NO_PAD.encode(key_id));
+    let mac = URL_SAFE_NO_PAD.encode(mac(known, &body));
+    Ok(Session {
+        caller: caller.clone(),
+        csrf: csrf_token(known, &nonce),
+        token: format!("{body}.{mac}"),
+        expires_ms,
+        nonce,
+    })
 }
 
-impl Sessions {
-    /// Checks a key id and secret and opens a session for the key.
-    pub fn open(
-        &self,
-        tenants: &Tenants,
-        key_id: &str,
-        secret: &str,
-        now_ms: i64,
-    ) -> Result<Session, SessionError> {
-        let (known, caller) = tenants.key(key_id).ok_or(SessionError::BadCredentials)?;
-        if !bool::from(known.as_bytes().ct_eq(secret.as_bytes())) {
-            return Err(SessionError::BadCredentials);
+/// The session a request's cookie carries: `None` when it has none; for a request that
+/// `changes` something, only with the session's CSRF token.
+pub fn check(
+    tenants: &Tenants,
+    headers: &HeaderMap,
+    changes: bool,
+    now_ms: i64,
+) -> Option<Result<Session, SessionError>> {
+    let token = cookie(headers, COOKIE)?;
+    let session = verify(tenants, token, now_ms);
+    Some(session.and_then(|session| {
+        let sent = headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !changes || bool::from(sent.as_bytes().ct_eq(session.csrf.as_bytes())) {
+            Ok(session)
+        } else {
+            Err(SessionError::Csrf)
         }
-        let expires_ms = now_ms + LIFETIME.as_millis() as i64;
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
-        let body = format!("{}.{expires_ms}.{nonce}", URL_SAFE_NO_PAD.encode(key_id));
-        let mac = URL_SAFE_NO_PAD.encode(mac(known, &body));
-        Ok(Session {
-            caller: caller.clone(),
-            csrf: csrf_token(known, &nonce),
-            token: format!("{body}.{mac}"),
-            expires_ms,
-            nonce,
-        })
-    }
+    }))
+}
 
-    /// The session a request's cookie carries: `None` when it has none; for a method that
-    /// changes something, only with the session's CSRF token.
-    pub fn check(
-        &self,
-        tenants: &Tenants,
-        headers: &HeaderMap,
-        method: &Method,
-        now_ms: i64,
-    ) -> Option<Result<Session, SessionError>> {
-        let token = cookie(headers, COOKIE)?;
-        let session = self.verify(tenants, token, now_ms);
-        Some(session.and_then(|session| {
-            let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-            let sent = headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if safe || bool::from(sent.as_bytes().ct_eq(session.csrf.as_bytes())) {
-                Ok(session)
-            } else {
-                Err(SessionError::Csrf)
-            }
-        }))
-    }
+/// Ends a session in this process.
+pub fn close(session: &Session, now_ms: i64) {
+    let mut revoked = REVOKED.lock().unwrap_or_else(|e| e.into_inner());
+    revoked.retain(|_, expires| *expires > now_ms);
+    revoked.insert(session.nonce.clone(), session.expires_ms);
+}
 
-    /// Ends a session on this node.
-    pub fn close(&self, session: &Session, now_ms: i64) {
-        let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
-        revoked.retain(|_, expires| *expires > now_ms);
-        revoked.insert(session.nonce.clone(), session.expires_ms);
+fn verify(tenants: &Tenants, token: &str, now_ms: i64) -> Result<Session, SessionError> {
+    let (body, sent_mac) = token.rsplit_once('.').ok_or(SessionError::Expired)?;
+    let mut parts = body.splitn(3, '.');
+    let (Some(key), Some(expires), Some(nonce)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(SessionError::Expired);
+    };
+    let key_id = URL_SAFE_NO_PAD
+        .decode(key)
+        .ok()
+        .and_then(|k| String::from_utf8(k).ok())
+        .ok_or(SessionError::Expired)?;
+    let (secret, caller) = tenants.key(&key_id).ok_or(SessionError::Expired)?;
+    let sent_mac = URL_SAFE_NO_PAD
+        .decode(sent_mac)
+        .map_err(|_| SessionError::Expired)?;
+    if !bool::from(mac(secret, body).ct_eq(&sent_mac)) {
+        return Err(SessionError::Expired);
     }
-
-    fn verify(&self, tenants: &Tenants, token: &str, now_ms: i64) -> Result<Session, SessionError> {
-        let (body, sent_mac) = token.rsplit_once('.').ok_or(SessionError::Expired)?;
-        let mut parts = body.splitn(3, '.');
-        let (Some(key), Some(expires), Some(nonce)) = (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(SessionError::Expired);
-        };
-        let key_id = URL_SAFE_NO_PAD
-            .decode(key)
-            .ok()
-            .and_then(|k| String::from_utf8(k).ok())
-            .ok_or(SessionError::Expired)?;
-        let (secret, caller) = tenants.key(&key_id).ok_or(SessionError::Expired)?;
-        let sent_mac = URL_SAFE_NO_PAD
-            .decode(sent_mac)
-            .map_err(|_| SessionError::Expired)?;
-        if !bool::from(mac(secret, body).ct_eq(&sent_mac)) {
-            return Err(SessionError::Expired);
-        }
-        let expires_ms: i64 = expires.parse().map_err(|_| SessionError::Expired)?;
-        let revoked = self
-            .revoked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(nonce);
-        if expires_ms <= now_ms || revoked {
-            return Err(SessionError::Expired);
-        }
-        Ok(Session {
-            caller: caller.clone(),
-            token: token.to_string(),
-            csrf: csrf_token(secret, nonce),
-            expires_ms,
-            nonce: nonce.to_string(),
-        })
+    let expires_ms: i64 = expires.parse().map_err(|_| SessionError::Expired)?;
+    let revoked = REVOKED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains_key(nonce);
+    if expires_ms <= now_ms || revoked {
+        return Err(SessionError::Expired);
     }
+    Ok(Session {
+        caller: caller.clone(),
+        token: token.to_string(),
+        csrf: csrf_token(secret, nonce),
+        expires_ms,
+        nonce: nonce.to_string(),
+    })
 }
 
 /// The `Set-Cookie` value that stores a session in the browser.

@@ -38,14 +38,13 @@ pub struct Metrics {
 }
 
 pub fn router(service: Arc<Service>, limits: &Limits, metrics: Option<Metrics>) -> Router {
-    let sessions = Arc::new(console::Sessions::default());
     let mut router = Router::new()
         .route("/", get(cloudflow_rpc).post(cloudflow_rpc))
         .route("/healthz", get(healthz))
         // Every other path is a Huawei REST path (or nothing, answered in their shape).
         .fallback(huawei_rest)
         .with_state(service.clone())
-        .merge(console::routes(service, sessions));
+        .merge(console::routes(service));
     if let Some(metrics) = metrics {
         router = router.route(
             "/metrics",

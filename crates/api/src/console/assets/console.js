@@ -382,7 +382,7 @@ async function executionPage(params, flow, name) {
       runs.length ? null : el("p", {}, "Not reached."),
       ...runs.map((run, i) => el("div", { class: "run" },
         el("p", {}, `Run ${i + 1}: `, statusPill(stateStatus([run], execution)),
-          ` · attempts ${run.attempts ?? 1} · ${time(run.started_at)} → ${time(run.stopped_at)}`),
+          ` · attempts ${run.attempts ?? 1} · ${time(run.entered_at)} → ${time(run.exited_at)}`),
         el("div", {}, "Input"), el("pre", {}, json(run.input)),
         run.output !== undefined && run.output !== null ? [el("div", {}, "Output"), el("pre", {}, json(run.output))] : null,
         run.error ? [el("div", {}, "Error"), el("pre", { class: "error" }, json(run.error))] : null)));
@@ -396,13 +396,13 @@ async function executionPage(params, flow, name) {
     const now = millis(execution.stopped_at) || Date.now();
     drawTimeline(timeline, [...runs.entries()].flatMap(([state, rs]) => rs.map((r) => ({
       name: state, status: stateStatus([r], execution), attempts: r.attempts || 1,
-      start: millis(r.started_at), end: millis(r.stopped_at),
+      start: millis(r.entered_at), end: millis(r.exited_at),
     }))).filter((r) => r.start !== null).sort((a, b) => a.start - b.start), now);
     showState();
     const events = await api(`${executionPath(flow, name)}/history` + query({ limit: 1000 }));
     history.replaceChildren(table(["#", "Time", "Event", "State", "Detail"], (events.events || []).map((e) =>
       el("tr", {}, el("td", {}, String(e.id)), el("td", {}, time(e.time)), el("td", {}, e.type),
-        el("td", {}, e.step || e.state || ""), el("td", { class: "json" }, json(e.detail)))), "history-table"));
+        el("td", {}, e.state || ""), el("td", { class: "json" }, json(e.detail)))), "history-table"));
   };
   const refresh = async () => show(await api(executionPath(flow, name)));
   await show(execution);
