@@ -56,6 +56,7 @@ function layoutOptions() {
     "elk.spacing.nodeNode": "24",
     "elk.layered.spacing.nodeNodeBetweenLayers": "34",
     "elk.edgeLabels.placement": "CENTER",
+    "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
     "elk.nodeLabels.placement": "H_LEFT V_TOP INSIDE",
   };
 }
