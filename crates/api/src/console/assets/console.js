@@ -46,7 +46,7 @@ function live(params, onEvent, ms = 150) {
   let timer = null;
   const fire = () => { timer = null; onEvent(); };
   source.onmessage = () => { if (!timer) timer = setTimeout(fire, ms); };
-  for (const type of ["execution", "state", "status"]) source.addEventListener(type, source.onmessage);
+  for (const type of ["execution", "state", "lagged"]) source.addEventListener(type, source.onmessage);
   cleanups.push(() => { source.close(); clearTimeout(timer); });
   return source;
 }
@@ -254,9 +254,12 @@ function localValue(iso) {
 // "Stop all N": counts what the filter matches, asks, then follows the job to its end.
 function bulkStopButton(filter) {
   const button = el("button", { class: "danger", type: "button", id: "stop-all" }, "Stop all…");
-  if (filter.started_after) {
+  const refusal = !filter.flow ? "choose a flow: a bulk stop stops the executions of one flow"
+    : filter.started_after ? "a bulk stop takes a flow, a name prefix and a start before; clear 'Started after'"
+    : filter.status && filter.status !== "running" ? "only running executions can be stopped" : "";
+  if (refusal) {
     button.disabled = true;
-    button.title = "a bulk stop takes a flow, a status, a name prefix and a start before; clear 'Started after'";
+    button.title = refusal;
     return button;
   }
   button.addEventListener("click", async () => {
