@@ -84,14 +84,15 @@ function json(value) {
 }
 
 function table(headings, rows, id) {
+  const body = rows instanceof HTMLElement ? rows : el("tbody", {}, rows);
   return el("table", { id },
-    el("thead", {}, el("tr", {}, headings.map((h) => el("th", {}, h)))),
-    el("tbody", {}, rows));
+    el("thead", {}, el("tr", {}, headings.map((h) => el("th", {}, h)))), body);
 }
 
-function page(title, ...children) {
-  main.textContent = "";
-  main.append(el("h1", {}, title), ...children);
+// Fills a page's own element: a page still loading when another one opens writes into its
+// element, no longer shown, and never over the new page.
+function page(root, title, ...children) {
+  root.replaceChildren(el("h1", {}, title), ...children);
 }
 
 function failure(error) {
@@ -146,7 +147,9 @@ function route() {
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   const pages = { flows: flowsPage, executions: executionsPage, execution: executionPage, schedules: schedulesPage, jobs: jobsPage };
   const show = pages[parts[0]] || flowsPage;
-  show(params, ...parts.slice(1)).catch((e) => main.append(failure(e)));
+  const root = el("div");
+  main.replaceChildren(root);
+  show(root, params, ...parts.slice(1)).catch((e) => root.append(failure(e)));
 }
 
 window.addEventListener("hashchange", route);
@@ -165,10 +168,10 @@ async function allPages(path, params, field, cap = 10) {
   return { items, more };
 }
 
-async function flowsPage() {
+async function flowsPage(root) {
   const { items: flows } = await allPages("/api/v1/flows", {}, "flows");
   const body = el("tbody");
-  page("Flows", table(["Flow", "Dialect", "State", "Running", "Revision", "Created"], body, "flows"));
+  page(root, "Flows", table(["Flow", "Dialect", "State", "Running", "Revision", "Created"], body, "flows"));
   for (const flow of flows) {
     const running = el("td", { class: "running" }, "…");
     body.append(el("tr", { "data-flow": flow.name },
@@ -182,7 +185,7 @@ async function flowsPage() {
       .then(({ items, more }) => { running.textContent = `${items.length}${more ? "+" : ""}`; })
       .catch(() => { running.textContent = "?"; });
   }
-  if (!flows.length) main.append(el("p", {}, "No flows yet."));
+  if (!flows.length) root.append(el("p", {}, "No flows yet."));
 }
 
 // ---- Executions ------------------------------------------------------------------------
@@ -193,7 +196,7 @@ function isoOrEmpty(local) {
   return local ? new Date(local).toISOString() : "";
 }
 
-async function executionsPage(params) {
+async function executionsPage(root, params) {
   const filter = {
     flow: params.flow || "", status: params.status || "", name_prefix: params.name_prefix || "",
     started_after: params.started_after || "", started_before: params.started_before || "",
@@ -218,7 +221,7 @@ async function executionsPage(params) {
   const body = el("tbody");
   const pager = el("div", { class: "pager" });
   const bulk = el("div", { id: "bulk" });
-  page("Executions", form, bulk,
+  page(root, "Executions", form, bulk,
     table(["Flow", "Execution", "Dialect", "Status", "Started", "Stopped"], body, "executions"), pager);
 
   const tokens = [undefined];
@@ -241,7 +244,7 @@ async function executionsPage(params) {
   };
   await load();
   live(filter.flow ? { flow: filter.flow } : {}, () => load().catch(() => {}), 300);
-  if (session.may_bulk_stop) bulk.append(bulkStopButton(filter));
+  if (session.may_bulk_stop) bulk.append(bulkStopButton(filter, () => load().catch(() => {})));
 }
 
 function localValue(iso) {
@@ -252,7 +255,7 @@ function localValue(iso) {
 }
 
 // "Stop all N": counts what the filter matches, asks, then follows the job to its end.
-function bulkStopButton(filter) {
+function bulkStopButton(filter, onDone) {
   const button = el("button", { class: "danger", type: "button", id: "stop-all" }, "Stop all…");
   const refusal = !filter.flow ? "choose a flow: a bulk stop stops the executions of one flow"
     : filter.started_after ? "a bulk stop takes a flow, a name prefix and a start before; clear 'Started after'"
@@ -285,7 +288,7 @@ function bulkStopButton(filter) {
       for (const k of Object.keys(f)) if (!f[k]) delete f[k];
       try {
         const job = await api("/api/v1/stop-jobs", { method: "POST", body: { filter: f, error: data.error, cause: data.cause } });
-        followJob(job, document.getElementById("bulk"));
+        followJob(job, document.getElementById("bulk"), onDone);
       } catch (e) {
         document.getElementById("bulk").append(failure(e));
       }
@@ -309,8 +312,8 @@ function jobPercent(job) {
   return job.matched ? Math.min(100, Math.floor((done * 100) / job.matched)) : 0;
 }
 
-// A progress bar and counters fed by polling the job until it ends.
-function followJob(job, into) {
+// A progress bar and counters fed by polling the job until it ends; then `onDone`.
+function followJob(job, into, onDone) {
   const bar = el("div", { id: "job-bar" });
   const counters = el("p", { id: "job-counters" });
   const box = el("div", { class: "card", id: "job", "data-job": job.id },
@@ -327,7 +330,8 @@ function followJob(job, into) {
   const poll = async () => {
     const j = await api(`/api/v1/jobs/${enc(job.id)}`);
     show(j);
-    if (!jobDone(j)) timer = setTimeout(poll, 250);
+    if (jobDone(j)) onDone();
+    else timer = setTimeout(poll, 250);
   };
   let timer = setTimeout(poll, 250);
   cleanups.push(() => clearTimeout(timer));
@@ -361,7 +365,7 @@ function millis(value) {
   return isNaN(t) ? null : t;
 }
 
-async function executionPage(params, flow, name) {
+async function executionPage(root, params, flow, name) {
   const graphBox = el("div", { class: "card", id: "graph" }, "Laying out…");
   const detail = el("div", { class: "card side", id: "state-detail" }, el("p", {}, "Select a state to see its runs."));
   const header = el("div", { class: "card", id: "execution-header" });
@@ -369,7 +373,7 @@ async function executionPage(params, flow, name) {
   const history = el("div", { id: "history" });
   const legend = el("div", { class: "legend" }, ["running", "succeeded", "failed", "caught", "stopped", "not-reached"]
     .map((s) => el("span", {}, el("i", { class: `status ${s}` }), s.replace("-", " "))));
-  page(`${flow} / ${name}`, header, el("div", { class: "row" }, el("div", { class: "grow" }, legend, graphBox), detail),
+  page(root, `${flow} / ${name}`, header, el("div", { class: "row" }, el("div", { class: "grow" }, legend, graphBox), detail),
     el("h2", {}, "Timeline"), timeline, el("h2", {}, "History"), history);
 
   let execution = null;
@@ -382,7 +386,7 @@ async function executionPage(params, flow, name) {
     if (!selected) return;
     const runs = runsByName(execution).get(selected.name) || [];
     detail.replaceChildren(el("h2", {}, `${selected.name} (${selected.type})`),
-      runs.length ? null : el("p", {}, "Not reached."),
+      ...(runs.length ? [] : [el("p", {}, "Not reached.")]),
       ...runs.map((run, i) => el("div", { class: "run" },
         el("p", {}, `Run ${i + 1}: `, statusPill(stateStatus([run], execution)),
           ` · attempts ${run.attempts ?? 1} · ${time(run.entered_at)} → ${time(run.exited_at)}`),
@@ -443,17 +447,17 @@ function headerOf(execution, flow, name, show) {
 
 // ---- Schedules and jobs ------------------------------------------------------------------
 
-async function schedulesPage() {
+async function schedulesPage(root) {
   const { items } = await allPages("/api/v1/schedules", {}, "schedules");
-  page("Schedules", table(["Flow", "Schedule", "Dialect", "Expression", "Enabled", "Next firings"],
+  page(root, "Schedules", table(["Flow", "Schedule", "Dialect", "Expression", "Enabled", "Next firings"],
     items.map((s) => el("tr", { "data-schedule": s.name },
       el("td", {}, s.flow), el("td", {}, s.name), el("td", {}, s.dialect), el("td", {}, s.expression),
       el("td", {}, s.enabled ? "yes" : "no"),
       el("td", {}, (s.next_firings || []).map((t) => el("div", {}, time(t)))))), "schedules"));
-  if (!items.length) main.append(el("p", {}, "No schedules."));
+  if (!items.length) root.append(el("p", {}, "No schedules."));
 }
 
-async function jobsPage() {
+async function jobsPage(root) {
   const load = async () => {
     const { items } = await allPages("/api/v1/jobs", {}, "jobs", 1);
     return items.map((j) => el("tr", { "data-job": j.id, "data-status": j.status },
@@ -463,7 +467,7 @@ async function jobsPage() {
       el("td", {}, time(j.created_at))));
   };
   const body = el("tbody", {}, await load());
-  page("Jobs", table(["Job", "Kind", "Status", "Progress", "Counters", "Created"], body, "jobs"));
+  page(root, "Jobs", table(["Job", "Kind", "Status", "Progress", "Counters", "Created"], body, "jobs"));
   every(1000, async () => body.replaceChildren(...(await load())));
 }
 
