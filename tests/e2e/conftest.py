@@ -240,6 +240,18 @@ actions = ["fnf:*"]
 """
 
 
+def require_native_api(server):
+    """Skips, saying why, when the server has no native API (`/api/v1`): the console and the
+    flow graph are served through it."""
+    try:
+        with urllib.request.urlopen(f"{server.endpoint}/api/v1/openapi.json", timeout=5) as r:
+            if r.status == 200:
+                return
+    except OSError:
+        pass
+    pytest.skip("this build serves no native API (/api/v1/openapi.json): the console and the flow graph need it")
+
+
 def configured_sluice(tmp_path_factory, functions, name, toml):
     """A server whose tenants come from a `--config` file holding `toml`."""
     directory = tmp_path_factory.mktemp(name)
