@@ -8,8 +8,8 @@ use sluice_engine::{EventId, EventType, ExecutionInfo, HistoryEvent, Input, Limi
 use sluice_ir::TaskError;
 use sluice_runtime::durable::{Applied, wall_clock_ms};
 use sluice_store::{
-    ExecutionFilter, ExecutionMode, ExecutionName, ExecutionRecord, FlowId, FlowRecord,
-    NewExecution, StoreError,
+    ExecutionCursor, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionQuery,
+    ExecutionRecord, FlowId, FlowRecord, NewExecution, Page, StoreError,
 };
 
 use crate::flows::check_name;
@@ -44,6 +44,36 @@ impl Service {
         caller: &Caller,
         request: StartRequest,
     ) -> Result<(FlowRecord, ExecutionRecord)> {
+        self.start(caller, request, None).await
+    }
+
+    /// Runs execution `of` again as a new execution `name` with the input it had; from now on
+    /// the new one stands in its place in the listings of latest runs (a DataArts instance
+    /// rerun).
+    pub async fn rerun_execution(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        of: &str,
+        name: String,
+    ) -> Result<(FlowRecord, ExecutionRecord)> {
+        let record = self.flow(caller, flow).await?;
+        let old = self.execution(&record, of).await?;
+        let request = StartRequest {
+            flow: flow.to_string(),
+            name: Some(name),
+            input: old.state.input().map(Value::to_string),
+            qualifier: None,
+        };
+        self.start(caller, request, Some(old.id)).await
+    }
+
+    async fn start(
+        &self,
+        caller: &Caller,
+        request: StartRequest,
+        reruns: Option<ExecutionId>,
+    ) -> Result<(FlowRecord, ExecutionRecord)> {
         let flow = self.flow(caller, &request.flow).await?;
         if flow.mode != ExecutionMode::Standard {
             return Err(ServiceError::WrongMode(format!(
@@ -71,12 +101,9 @@ impl Service {
             .await?;
         let compiled = self.runtime.flow(flow.id, revision).await?;
         let new = NewExecution {
-            tenant: caller.tenant.clone(),
-            flow_id: flow.id,
-            flow_name: flow.name.clone(),
             flow_revision: revision,
-            name: name.clone(),
-            now: wall_clock_ms(),
+            reruns,
+            ..NewExecution::of(&flow, name.clone(), wall_clock_ms())
         };
         let info = self.execution_info(&flow, &name);
         match self
@@ -148,39 +175,13 @@ impl Service {
         limit: usize,
     ) -> Result<(FlowRecord, Vec<ExecutionRecord>)> {
         let flow = self.flow(caller, flow).await?;
-        let after = after.map(ExecutionName::new);
+        let query = ExecutionQuery::of_flow(&caller.tenant, flow.id, filter);
+        let after = after.map(|name| ExecutionCursor::after_name(ExecutionName::new(name)));
         let items = self
             .store
-            .list_executions(flow.id, filter, after.as_ref(), limit)
+            .list_executions(&query, Page::after(after, limit))
             .await?;
         Ok((flow, items))
-    }
-
-    /// Every execution of a flow the filter selects, in name order (for dialects that page
-    /// by offset).
-    pub async fn all_executions(
-        &self,
-        caller: &Caller,
-        flow: &FlowRecord,
-        filter: &ExecutionFilter,
-    ) -> Result<Vec<ExecutionRecord>> {
-        const PAGE: usize = 1000;
-        if flow.tenant != caller.tenant {
-            return Err(ServiceError::FlowNotFound(flow.name.to_string()));
-        }
-        let mut all: Vec<ExecutionRecord> = Vec::new();
-        loop {
-            let after = all.last().map(|e| e.name.clone());
-            let page = self
-                .store
-                .list_executions(flow.id, filter, after.as_ref(), PAGE)
-                .await?;
-            let last = page.len() < PAGE;
-            all.extend(page);
-            if last {
-                return Ok(all);
-            }
-        }
     }
 
     pub async fn execution_history(
@@ -193,7 +194,8 @@ impl Service {
     ) -> Result<Vec<HistoryEvent>> {
         let flow = self.flow(caller, flow).await?;
         let record = self.execution(&flow, name).await?;
-        Ok(self.store.history(record.id, after, limit).await?)
+        let page = Page::after(Some(after), limit);
+        Ok(self.store.history(record.id, page).await?)
     }
 
     /// `ReportTaskSucceeded` / `ReportTaskFailed`: returns the id of the event it created.

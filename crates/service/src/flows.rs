@@ -4,7 +4,8 @@ use serde_json::Value;
 use sluice_ir::{Dialect, StateKind, TaskTarget, check_name_rule};
 use sluice_lang::{Problem, compile};
 use sluice_store::{
-    ExecutionMode, FlowName, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, StoreError,
+    ExecutionMode, FlowName, FlowQuery, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, Page,
+    StoreError,
 };
 
 use crate::{Caller, Result, Service, ServiceError};
@@ -19,6 +20,8 @@ pub struct FlowSpec {
     pub role_arn: Option<String>,
     pub mode: ExecutionMode,
     pub attributes: Value,
+    /// The dialect's grouping listings filter on (the DataArts workspace).
+    pub tag: Option<String>,
 }
 
 /// Changes to a flow; `None` keeps what is there.
@@ -43,6 +46,7 @@ impl Service {
             role_arn: spec.role_arn,
             mode: spec.mode,
             attributes: spec.attributes,
+            tag: spec.tag,
             now: sluice_runtime::durable::wall_clock_ms(),
         };
         match self.store.create_flow(new).await {
@@ -71,13 +75,9 @@ impl Service {
             role_arn: changes.role_arn,
             attributes: changes.attributes,
             open: None,
+            now: sluice_runtime::durable::wall_clock_ms(),
         };
-        let now = sluice_runtime::durable::wall_clock_ms();
-        match self
-            .store
-            .update_flow(&caller.tenant, &flow.name, flow.revision, update, now)
-            .await
-        {
+        match self.store.update_flow(&flow, update).await {
             Err(StoreError::NotFound(_)) => Err(ServiceError::FlowNotFound(name.to_string())),
             other => Ok(other?),
         }
@@ -109,29 +109,9 @@ impl Service {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<FlowRecord>> {
-        let after = after.map(FlowName::new);
-        Ok(self
-            .store
-            .list_flows(&caller.tenant, after.as_ref(), limit)
-            .await?)
-    }
-
-    /// All the caller's flows, in name order (for dialects that page by offset).
-    pub async fn all_flows(&self, caller: &Caller) -> Result<Vec<FlowRecord>> {
-        const PAGE: usize = 1000;
-        let mut flows: Vec<FlowRecord> = Vec::new();
-        loop {
-            let after = flows.last().map(|f| f.name.clone());
-            let page = self
-                .store
-                .list_flows(&caller.tenant, after.as_ref(), PAGE)
-                .await?;
-            let last = page.len() < PAGE;
-            flows.extend(page);
-            if last {
-                return Ok(flows);
-            }
-        }
+        let page = Page::after(after.map(FlowName::new), limit);
+        let query = FlowQuery::all(&caller.tenant);
+        Ok(self.store.list_flows(&query, page).await?)
     }
 
     /// The caller's flow with that public id ([`FlowRecord::public_id`]).

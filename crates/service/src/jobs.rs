@@ -15,8 +15,8 @@ use futures_util::StreamExt;
 use sluice_engine::{Input, Status};
 use sluice_runtime::durable::{Backoff, RuntimeError, is_transient, wall_clock_ms};
 use sluice_store::{
-    ExecutionFilter, ExecutionId, FlowName, FlowRecord, FlowUpdate, JobFilter, JobId, JobKind,
-    JobRecord, JobStatus, StoreError,
+    ExecutionFilter, ExecutionId, ExecutionQuery, ExecutionSummary, FlowName, FlowRecord,
+    FlowUpdate, JobFilter, JobId, JobKind, JobRecord, JobStatus, Page, StoreError,
 };
 
 use crate::{Caller, Result, Service, ServiceError};
@@ -120,7 +120,8 @@ impl Service {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<JobRecord>> {
-        Ok(self.store.list_jobs(&caller.tenant, offset, limit).await?)
+        let page = Page::offset(offset, limit);
+        Ok(self.store.list_jobs(&caller.tenant, page).await?)
     }
 
     /// The flow and where it stands.
@@ -246,19 +247,10 @@ impl Service {
             }
             let update = FlowUpdate {
                 open: Some(open),
+                now: wall_clock_ms(),
                 ..Default::default()
             };
-            match self
-                .store
-                .update_flow(
-                    &job.tenant,
-                    &flow.name,
-                    flow.revision,
-                    update,
-                    wall_clock_ms(),
-                )
-                .await
-            {
+            match self.store.update_flow(&flow, update).await {
                 Err(StoreError::Conflict(_)) => continue,
                 Err(StoreError::NotFound(_)) => return Ok(()),
                 other => {
@@ -306,14 +298,13 @@ impl Service {
             started_from: job.filter.started_from,
             started_to: job.filter.started_to,
         };
+        let query = ExecutionQuery::of_flow(&job.tenant, job.flow_id, &filter);
         let mut ids = Vec::new();
         let mut after = None;
         loop {
-            let page = self
-                .store
-                .list_executions(job.flow_id, &filter, after.as_ref(), SELECT_PAGE)
-                .await?;
-            after = page.last().map(|e| e.name.clone());
+            let page = Page::after(after, SELECT_PAGE);
+            let page = self.store.list_summaries(&query, page).await?;
+            after = page.last().map(ExecutionSummary::cursor);
             let last = page.len() < SELECT_PAGE;
             ids.extend(page.into_iter().map(|e| e.id));
             if last {

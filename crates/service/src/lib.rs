@@ -17,6 +17,7 @@ mod flows;
 mod graph;
 mod jobs;
 mod leases;
+mod listings;
 mod paging;
 mod schedules;
 mod steps;
@@ -33,6 +34,7 @@ pub use flows::{FlowChanges, FlowSpec};
 pub use graph::{FlowGraph, GraphEdge, GraphNode, flow_graph};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
+pub use listings::{Listed, PeriodCounts};
 pub use paging::{Listing, page_cursor, page_token};
 pub use schedules::{ScheduleSpec, UpcomingSchedule};
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.

@@ -8,7 +8,7 @@ use sluice_engine::Millis;
 use sluice_ir::Dialect;
 use sluice_runtime::durable::wall_clock_ms;
 use sluice_runtime::scheduler::{Cadence, StartFailure, TickStarter, start_scheduler};
-use sluice_store::{ScheduleRecord, StoreError};
+use sluice_store::{Page, ScheduleRecord, StoreError};
 
 use crate::executions::StartRequest;
 use crate::flows::check_name;
@@ -179,7 +179,8 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<ScheduleRecord>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_schedules(flow.id, after, limit).await?)
+        let page = Page::after(after.map(str::to_string), limit);
+        Ok(self.store.list_schedules(flow.id, page).await?)
     }
 
     /// Every schedule of the caller's flows (CloudFlow schedules, DataArts job cron schedules),
@@ -191,26 +192,33 @@ impl Service {
     ) -> Result<Vec<UpcomingSchedule>> {
         const PAGE: usize = 1000;
         let mut all = Vec::new();
-        for flow in self.all_flows(caller).await? {
-            let mut after: Option<String> = None;
-            loop {
-                let page = self
-                    .store
-                    .list_schedules(flow.id, after.as_deref(), PAGE)
-                    .await?;
-                after = page.last().map(|s| s.name.clone());
-                let last = page.len() < PAGE;
-                all.extend(page.into_iter().map(|schedule| UpcomingSchedule {
-                    firings: next_firings(&schedule, count),
-                    dialect: flow.dialect,
-                    schedule,
-                }));
-                if last {
-                    break;
+        let mut after_flow: Option<String> = None;
+        loop {
+            let flows = self.list_flows(caller, after_flow.as_deref(), PAGE).await?;
+            after_flow = flows.last().map(|f| f.name.to_string());
+            for flow in &flows {
+                let mut after: Option<String> = None;
+                loop {
+                    let page = self
+                        .store
+                        .list_schedules(flow.id, Page::after(after.take(), PAGE))
+                        .await?;
+                    after = page.last().map(|s| s.name.clone());
+                    let last = page.len() < PAGE;
+                    all.extend(page.into_iter().map(|schedule| UpcomingSchedule {
+                        firings: next_firings(&schedule, count),
+                        dialect: flow.dialect,
+                        schedule,
+                    }));
+                    if last {
+                        break;
+                    }
                 }
             }
+            if flows.len() < PAGE {
+                return Ok(all);
+            }
         }
-        Ok(all)
     }
 
     fn checked_payload(&self, payload: Option<String>) -> Result<String> {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use sluice_engine::{EventId, EventType, HistoryEvent, Millis};
-use sluice_store::ExecutionRecord;
+use sluice_store::{ExecutionRecord, Page};
 
 use crate::{Caller, Result, Service};
 
@@ -93,10 +93,10 @@ impl Service {
         }
         let mut events: Vec<HistoryEvent> = Vec::new();
         loop {
-            let after = events.last().map_or(EventId(0), |e| e.id);
+            let after = events.last().map(|e| e.id);
             let page = self
                 .store
-                .history(execution.id, after, HISTORY_PAGE)
+                .history(execution.id, Page::after(after, HISTORY_PAGE))
                 .await?;
             let last = page.len() < HISTORY_PAGE;
             events.extend(page);

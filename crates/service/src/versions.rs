@@ -5,7 +5,7 @@ use rand::Rng;
 use serde_json::Value;
 use sluice_ir::check_name_rule;
 use sluice_runtime::durable::wall_clock_ms;
-use sluice_store::{AliasRecord, FlowRecord, StoreError, VersionRecord};
+use sluice_store::{AliasRecord, FlowRecord, NewVersion, Page, StoreError, VersionRecord};
 
 use crate::flows::check_name;
 use crate::{Caller, Result, Service, ServiceError};
@@ -23,10 +23,12 @@ impl Service {
         description: &str,
     ) -> Result<VersionRecord> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self
-            .store
-            .publish_version(flow.id, description, wall_clock_ms())
-            .await?)
+        let version = NewVersion {
+            flow_id: flow.id,
+            description: description.to_string(),
+            now: wall_clock_ms(),
+        };
+        Ok(self.store.publish_version(version).await?)
     }
 
     /// A published version of the caller's flow; the version is its decimal number.
@@ -62,7 +64,8 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<VersionRecord>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_versions(flow.id, before, limit).await?)
+        let page = Page::after(before, limit);
+        Ok(self.store.list_versions(flow.id, page).await?)
     }
 
     /// Deletes a version no alias routes to; executions running it keep running it.
@@ -159,7 +162,8 @@ impl Service {
         limit: usize,
     ) -> Result<Vec<AliasRecord>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_aliases(flow.id, after, limit).await?)
+        let page = Page::after(after.map(str::to_string), limit);
+        Ok(self.store.list_aliases(flow.id, page).await?)
     }
 
     /// The revision a start runs: the flow's current one without a qualifier; with one, the
@@ -226,7 +230,7 @@ impl Service {
         loop {
             let page = self
                 .store
-                .list_aliases(flow.id, after.as_deref(), ALIAS_PAGE)
+                .list_aliases(flow.id, Page::after(after.clone(), ALIAS_PAGE))
                 .await?;
             for alias in &page {
                 if Routing::parse(&alias.routing)?.routes_to(version) {

@@ -11,7 +11,8 @@ use sluice_service::{
 };
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
-    ExecutionFilter, ExecutionMode, JobFilter, JobId, JobKind, JobRecord, JobStatus, Store,
+    ExecutionFilter, ExecutionMode, ExecutionStore, FlowStore, JobFilter, JobId, JobKind,
+    JobRecord, JobStatus, JobStore,
 };
 
 const WAITING: &str = "Type: StateMachine
@@ -34,6 +35,7 @@ async fn waiting_flow(service: &Service, caller: &Caller, name: &str, executions
         role_arn: None,
         mode: ExecutionMode::Standard,
         attributes: serde_json::Value::Null,
+        tag: None,
     };
     service.create_flow(caller, spec).await.expect("create");
     for i in 0..executions {

@@ -29,6 +29,7 @@ async fn flow_with_two_versions(service: &Service, caller: &Caller) {
         role_arn: None,
         mode: ExecutionMode::Standard,
         attributes: Value::Null,
+        tag: None,
     };
     service.create_flow(caller, spec).await.expect("create");
     for n in [2, 3] {

@@ -55,6 +55,7 @@ pub async fn dispatch(
                 role_arn: r.role_arn,
                 mode: r.execution_mode,
                 attributes: environment(r.environment),
+                tag: None,
             };
             let flow = service.create_flow(caller, spec).await?;
             Ok(body.merge(render::flow(&flow)).into_value())

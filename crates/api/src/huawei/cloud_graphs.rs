@@ -16,7 +16,10 @@ use sluice_service::{
     Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
     StepStatus, step_runs,
 };
-use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
+use sluice_store::{
+    ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionRecord, ExecutionSummary, FlowQuery,
+    FlowRecord, NameMatch,
+};
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
 
@@ -332,6 +335,7 @@ impl Graphs<'_> {
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: Value::Null,
+            tag: None,
         };
         let flow = self.service.create_flow(self.caller, spec).await?;
         Ok(Reply::ok(json!({
@@ -341,24 +345,32 @@ impl Graphs<'_> {
     }
 
     async fn list(&self, page: Page, name: Option<&str>, urn: Option<&str>) -> V1Result<Reply> {
-        let graphs: Vec<Value> = self
+        let selected = match urn {
+            // A URN names one graph, whose name must hold what `name` asks for too.
+            Some(urn) => match self.graph_of_urn(urn) {
+                Some(graph) if name.is_none_or(|n| graph.contains(n)) => {
+                    Some(NameMatch::Exact(graph.to_string()))
+                }
+                _ => return Ok(Reply::ok(json!({"count": 0, "graphs": []}))),
+            },
+            None => name.map(|n| NameMatch::Contains(n.to_string())),
+        };
+        let query = FlowQuery {
+            name: selected,
+            ..FlowQuery::all(&self.caller.tenant)
+        };
+        let flows = self
             .service
-            .all_flows(self.caller)
-            .await?
+            .flow_page(self.caller, &query, page.store_page())
+            .await?;
+        let listed: Vec<Value> = flows
+            .items
             .iter()
-            .filter(|f| name.is_none_or(|n| f.name.as_str().contains(n)))
-            .filter(|f| urn.is_none_or(|u| self.graph_urn(f) == u))
             .map(|f| {
                 json!({"name": f.name.as_str(), "created_at": time(f.created_at), "graph_urn": self.graph_urn(f)})
             })
             .collect();
-        let count = graphs.len();
-        let listed: Vec<Value> = graphs
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit)
-            .collect();
-        Ok(Reply::ok(json!({"count": count, "graphs": listed})))
+        Ok(Reply::ok(json!({"count": flows.total, "graphs": listed})))
     }
 
     async fn show(&self, urn: &str) -> V1Result<Reply> {
@@ -410,7 +422,7 @@ impl Graphs<'_> {
         };
         let (_, execution) = self.service.start_execution(self.caller, start).await?;
         Ok(Reply::ok(json!({
-            "execution_urn": self.execution_urn(&flow, &execution),
+            "execution_urn": self.execution_urn(&flow, &execution.summary()),
             "started_at": time(execution.state.started_at().unwrap_or(execution.created_at)),
         })))
     }
@@ -445,24 +457,40 @@ impl Graphs<'_> {
             name_prefix: name,
             ..Default::default()
         };
-        let all: Vec<Value> = self
+        if let Some(wanted) = wanted {
+            // A URN names one execution, which must hold what `name` asks for too.
+            let found = match self.execution(wanted).await {
+                Ok((of, e))
+                    if of.id == flow.id && filter_admits(&filter, &e) && page.offset == 0 =>
+                {
+                    vec![self.execution_brief(&flow, &e.summary())]
+                }
+                _ => Vec::new(),
+            };
+            return Ok(Reply::ok(
+                json!({"count": found.len(), "executions": found}),
+            ));
+        }
+        let query = ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter);
+        let runs = self
             .service
-            .all_executions(self.caller, &flow, &filter)
-            .await?
+            .execution_page(self.caller, &query, page.store_page())
+            .await?;
+        let listed: Vec<Value> = runs
+            .items
             .iter()
-            .filter(|e| wanted.is_none_or(|u| self.execution_urn(&flow, e) == u))
             .map(|e| self.execution_brief(&flow, e))
             .collect();
-        let count = all.len();
-        let listed: Vec<Value> = all.into_iter().skip(page.offset).take(page.limit).collect();
-        Ok(Reply::ok(json!({"count": count, "executions": listed})))
+        Ok(Reply::ok(
+            json!({"count": runs.total, "executions": listed}),
+        ))
     }
 
     async fn show_execution(&self, urn: &str) -> V1Result<Reply> {
         let (flow, execution) = self.execution(urn).await?;
         let history = self.service.full_history(self.caller, &execution).await?;
         let runs = step_runs(&history);
-        let mut info = self.execution_brief(&flow, &execution);
+        let mut info = self.execution_brief(&flow, &execution.summary());
         let definition_text = self.service.execution_definition(&flow, &execution).await?;
         let definition = definition(&definition_text);
         info["execution_state"] = info["execution_status"].clone();
@@ -539,7 +567,7 @@ impl Graphs<'_> {
             .service
             .describe_execution(self.caller, graph, name, Default::default())
             .await?;
-        if self.execution_urn(&flow, &execution) != urn {
+        if self.execution_urn(&flow, &execution.summary()) != urn {
             return Err(V1Error::Code(
                 404,
                 "FGS.2002",
@@ -553,23 +581,37 @@ impl Graphs<'_> {
         format!("urn:fgs:{REGION}:{}:graph:{}", self.project, flow.name)
     }
 
-    fn execution_urn(&self, flow: &FlowRecord, execution: &ExecutionRecord) -> String {
+    /// The graph name in a URN of this project's, if it is one.
+    fn graph_of_urn<'u>(&self, urn: &'u str) -> Option<&'u str> {
+        let prefix = format!("urn:fgs:{REGION}:{}:graph:", self.project);
+        urn.strip_prefix(&prefix).filter(|name| !name.is_empty())
+    }
+
+    fn execution_urn(&self, flow: &FlowRecord, execution: &ExecutionSummary) -> String {
         format!(
             "urn:fgs:{REGION}:{}:execution:{}:{}:{:032x}",
             self.project, flow.name, execution.name, execution.id.0
         )
     }
 
-    fn execution_brief(&self, flow: &FlowRecord, execution: &ExecutionRecord) -> Value {
+    fn execution_brief(&self, flow: &FlowRecord, execution: &ExecutionSummary) -> Value {
         json!({
             "graph_urn": self.graph_urn(flow),
             "execution_urn": self.execution_urn(flow, execution),
             "execution_name": execution.name.as_str(),
-            "started_at": time(execution.state.started_at().unwrap_or(execution.created_at)),
-            "stopped_at": execution.state.stopped_at().map(time),
-            "execution_status": status(execution.status()),
+            "started_at": time(execution.started_at.unwrap_or(execution.created_at)),
+            "stopped_at": execution.stopped_at.map(time),
+            "execution_status": status(execution.status),
         })
     }
+}
+
+/// Whether the listing filter of an execution listing selects `execution`.
+fn filter_admits(filter: &ExecutionFilter, execution: &ExecutionRecord) -> bool {
+    filter
+        .name_prefix
+        .as_deref()
+        .is_none_or(|p| execution.name.as_str().starts_with(p))
 }
 
 /// The name of the execution an execution URN names, if it is one of `flow`'s.

@@ -8,6 +8,7 @@
 //! `schedule.cron` (expression, `expressionTimeZone`, `startTime`, `endTime`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::Method;
 use jiff::Timestamp;
@@ -19,7 +20,10 @@ use sluice_service::{
     Cadence, Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError,
     StartRequest, StepRun, StepStatus, step_runs,
 };
-use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
+use sluice_store::{
+    ExecutionFilter, ExecutionMode, ExecutionOrder, ExecutionQuery, ExecutionRecord,
+    ExecutionSummary, FlowQuery, FlowRecord, FlowSelection, NameMatch,
+};
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
 
@@ -33,6 +37,8 @@ const MANUAL_PREFIX: &str = "i";
 const SCHEDULED_PREFIX: &str = "dataarts-";
 const RERUN: &str = "-r";
 const DEFAULT_LIMIT: usize = 10;
+/// Runs read to find an instance's latest among those whose names share its prefix.
+const INSTANCE_RUNS: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
 /// A DataArts request, decoded: the workspace it addresses (the `workspace` header) and what
@@ -293,25 +299,27 @@ impl Jobs<'_> {
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({ "workspace": self.workspace }),
+            tag: Some(self.workspace.to_string()),
         };
         self.service.create_flow(self.caller, spec).await?;
         Ok(Reply::empty(204))
     }
 
     async fn list(&self, page: Page, name: Option<&str>) -> JobResult<Reply> {
-        let jobs: Vec<FlowRecord> = self
+        let query = FlowQuery {
+            name: name.map(|n| NameMatch::Contains(n.to_string())),
+            tag: Some(self.workspace.to_string()),
+            ..FlowQuery::all(&self.caller.tenant)
+        };
+        let jobs = self
             .service
-            .all_flows(self.caller)
-            .await?
-            .into_iter()
-            .filter(|f| workspace_of(f) == self.workspace)
-            .filter(|f| name.is_none_or(|n| f.name.as_str().contains(n)))
-            .collect();
+            .flow_page(self.caller, &query, page.store_page())
+            .await?;
         let mut listed = Vec::new();
-        for flow in jobs.iter().skip(page.offset).take(page.limit) {
+        for flow in &jobs.items {
             listed.push(self.job_summary(flow).await?);
         }
-        Ok(Reply::ok(json!({"total": jobs.len(), "jobs": listed})))
+        Ok(Reply::ok(json!({"total": jobs.total, "jobs": listed})))
     }
 
     async fn show(&self, name: &str) -> JobResult<Reply> {
@@ -391,54 +399,44 @@ impl Jobs<'_> {
     }
 
     async fn instances(&self, query: &InstanceQuery) -> JobResult<Reply> {
-        let wanted = query.job_name.as_deref();
-        let mut instances = Vec::new();
-        for flow in self.service.all_flows(self.caller).await? {
-            let matches = wanted.is_none_or(|w| {
-                if query.precise {
-                    flow.name.as_str() == w
-                } else {
-                    flow.name.as_str().contains(w)
-                }
-            });
-            if workspace_of(&flow) != self.workspace || !matches {
-                continue;
-            }
-            let filter = ExecutionFilter {
-                started_from: query.min_plan_time,
-                started_to: query.max_plan_time,
-                ..Default::default()
-            };
-            let executions = self
-                .service
-                .all_executions(self.caller, &flow, &filter)
-                .await?;
-            for run in latest_runs(executions) {
-                let summary = instance_summary(&flow, &run);
-                if query
-                    .status
-                    .as_deref()
-                    .is_none_or(|s| summary["status"] == s)
-                {
-                    instances.push(summary);
-                }
-            }
-        }
-        instances.sort_by_key(|i| std::cmp::Reverse(i["instanceId"].as_i64()));
-        let total = instances.len();
-        let listed: Vec<Value> = instances
-            .into_iter()
-            .skip(query.page.offset)
-            .take(query.page.limit)
-            .collect();
-        Ok(Reply::ok(json!({"total": total, "instances": listed})))
+        let statuses = match query.status.as_deref() {
+            None => Vec::new(),
+            Some(wanted) => match statuses_of(wanted) {
+                Some(statuses) => statuses,
+                // No instance has a status of another name.
+                None => return Ok(Reply::ok(json!({"total": 0, "instances": []}))),
+            },
+        };
+        let name = query.job_name.as_ref().map(|w| match query.precise {
+            true => NameMatch::Exact(w.clone()),
+            false => NameMatch::Contains(w.clone()),
+        });
+        let runs = ExecutionQuery {
+            tenant: self.caller.tenant.clone(),
+            flows: FlowSelection::Live {
+                name,
+                tag: Some(self.workspace.to_string()),
+            },
+            statuses,
+            name_prefix: None,
+            started_from: query.min_plan_time,
+            started_to: query.max_plan_time,
+            latest_runs: true,
+            order: ExecutionOrder::Newest,
+        };
+        let runs = self
+            .service
+            .execution_page(self.caller, &runs, query.page.store_page())
+            .await?;
+        let listed: Vec<Value> = runs.items.iter().map(instance_summary).collect();
+        Ok(Reply::ok(json!({"total": runs.total, "instances": listed})))
     }
 
     async fn show_instance(&self, name: &str, id: &str) -> JobResult<Reply> {
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
         let history = self.service.full_history(self.caller, &run).await?;
-        let mut body = instance_summary(&flow, &run);
+        let mut body = instance_summary(&run.summary());
         let nodes = node_statuses(&flow, &run, &step_runs(&history));
         body["total"] = json!(nodes.len());
         body["nodes"] = Value::Array(nodes);
@@ -487,13 +485,10 @@ impl Jobs<'_> {
             });
         }
         let attempt = rerun_number(run.name.as_str()) + 1;
-        let start = StartRequest {
-            flow: name.to_string(),
-            name: Some(format!("{}{RERUN}{attempt}", run_base(run.name.as_str()))),
-            input: run.state.input().map(Value::to_string),
-            qualifier: None,
-        };
-        self.service.start_execution(self.caller, start).await?;
+        let again = format!("{}{RERUN}{attempt}", run_base(run.name.as_str()));
+        self.service
+            .rerun_execution(self.caller, name, run.name.as_str(), again)
+            .await?;
         Ok(Reply::empty(204))
     }
 
@@ -512,7 +507,7 @@ impl Jobs<'_> {
         if id.parse::<i64>().is_err() {
             return Err(not_found());
         }
-        let mut runs = Vec::new();
+        let mut latest: Option<ExecutionSummary> = None;
         for prefix in [
             format!("{MANUAL_PREFIX}{id}"),
             format!("{SCHEDULED_PREFIX}{id}"),
@@ -521,16 +516,41 @@ impl Jobs<'_> {
                 name_prefix: Some(prefix),
                 ..Default::default()
             };
-            runs.extend(
-                self.service
-                    .all_executions(self.caller, flow, &filter)
-                    .await?,
-            );
+            let query = ExecutionQuery {
+                latest_runs: true,
+                ..ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter)
+            };
+            let runs = self
+                .service
+                .execution_page(
+                    self.caller,
+                    &query,
+                    sluice_store::Page::first(INSTANCE_RUNS),
+                )
+                .await?
+                .items;
+            // Runs of other instances share the prefix (`i12` of `i123`); a run rerun before
+            // reruns replaced their runs is its instance's latest by time.
+            for run in runs.into_iter().filter(|r| base_id(r.name.as_str()) == id) {
+                if latest
+                    .as_ref()
+                    .is_none_or(|l| l.created_at <= run.created_at)
+                {
+                    latest = Some(run);
+                }
+            }
         }
-        latest_runs(runs)
-            .into_iter()
-            .find(|r| base_id(r.name.as_str()) == id)
-            .ok_or_else(not_found)
+        let run = latest.ok_or_else(not_found)?;
+        let (_, record) = self
+            .service
+            .describe_execution(
+                self.caller,
+                flow.name.as_str(),
+                run.name.as_str(),
+                Duration::ZERO,
+            )
+            .await?;
+        Ok(record)
     }
 
     async fn job_summary(&self, flow: &FlowRecord) -> JobResult<Value> {
@@ -707,41 +727,39 @@ fn instance_type(name: &str) -> u8 {
     }
 }
 
-/// The latest run of each instance (reruns are `id.rN`).
-fn latest_runs(runs: Vec<ExecutionRecord>) -> Vec<ExecutionRecord> {
-    let mut latest: Vec<ExecutionRecord> = Vec::new();
-    for run in runs {
-        if base_id(run.name.as_str()).parse::<i64>().is_err() {
-            continue;
-        }
-        match latest
-            .iter_mut()
-            .find(|r| base_id(r.name.as_str()) == base_id(run.name.as_str()))
-        {
-            Some(kept) if kept.created_at <= run.created_at => *kept = run,
-            Some(_) => {}
-            None => latest.push(run),
-        }
-    }
-    latest
-}
-
-fn instance_summary(flow: &FlowRecord, run: &ExecutionRecord) -> Value {
-    let start = run.state.started_at().unwrap_or(run.created_at);
+fn instance_summary(run: &ExecutionSummary) -> Value {
+    let start = run.started_at.unwrap_or(run.created_at);
     let id: i64 = base_id(run.name.as_str()).parse().unwrap_or_default();
     json!({
-        "jobName": flow.name.as_str(),
+        "jobName": run.flow_name.as_str(),
         "instanceId": id,
-        "status": instance_status(run.status()),
+        "status": instance_status(run.status),
         "planTime": run.created_at,
         "submitTime": run.created_at,
         "startTime": start,
-        "endTime": run.state.stopped_at(),
-        "executeTime": run.state.stopped_at().map(|end| (end - start) / 1000),
+        "endTime": run.stopped_at,
+        "executeTime": run.stopped_at.map(|end| (end - start) / 1000),
         "instanceType": instance_type(run.name.as_str()),
         "jobInstanceName": run.name.as_str(),
-        "errorMessage": run.state.error().map(|e| format!("{}: {}", e.code.as_str(), e.detail)),
+        "errorMessage": run.error.as_ref().map(|e| format!("{}: {}", e.code.as_str(), e.detail)),
     })
+}
+
+/// The statuses an instance status filter names (`fail` is a failure or a timeout).
+fn statuses_of(name: &str) -> Option<Vec<Status>> {
+    let all = [
+        Status::Starting,
+        Status::Running,
+        Status::Succeeded,
+        Status::Failed,
+        Status::TimedOut,
+        Status::Stopped,
+    ];
+    let named: Vec<Status> = all
+        .into_iter()
+        .filter(|s| instance_status(*s) == name)
+        .collect();
+    (!named.is_empty()).then_some(named)
 }
 
 /// DataArts instance statuses (§2.3); a stopped instance is `manual-stop`.

@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 use sluice_engine::Millis;
 use sluice_service::{Caller, FlowState, Service, ServiceError, progress_percent};
-use sluice_store::{FlowRecord, JobKind, JobRecord, JobStatus};
+use sluice_store::{FlowQuery, FlowRecord, JobKind, JobRecord, JobStatus};
 
 use super::wire::camel_case_keys;
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed, gateway_error};
@@ -234,13 +234,13 @@ async fn list_graphs(
     caller: &Caller,
     page: Page,
 ) -> Result<Value, ServiceError> {
-    let flows = service.all_flows(caller).await?;
-    let count = flows.len();
+    let query = FlowQuery::all(&caller.tenant);
+    let flows = service.flow_page(caller, &query, page.store_page()).await?;
     let mut graphs = Vec::new();
-    for flow in flows.iter().skip(page.offset).take(page.limit) {
+    for flow in &flows.items {
         graphs.push(graph_json(service, caller, flow).await?);
     }
-    Ok(json!({"graph_count": count, "graphs": graphs}))
+    Ok(json!({"graph_count": flows.total, "graphs": graphs}))
 }
 
 async fn list_jobs(
