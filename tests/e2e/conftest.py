@@ -240,11 +240,16 @@ actions = ["fnf:*"]
 """
 
 
+def configured_sluice(tmp_path_factory, functions, name, toml):
+    """A server whose tenants come from a `--config` file holding `toml`."""
+    directory = tmp_path_factory.mktemp(name)
+    config = directory / "sluice.toml"
+    config.write_text(toml)
+    return Sluice(directory / "data", functions.url_template, config=config)
+
+
 @pytest.fixture(scope="session")
 def tenant_sluice(tmp_path_factory, functions):
-    directory = tmp_path_factory.mktemp("sluice-tenants")
-    config = directory / "sluice.toml"
-    config.write_text(TENANTS_TOML)
-    server = Sluice(directory / "data", functions.url_template, config=config)
+    server = configured_sluice(tmp_path_factory, functions, "sluice-tenants", TENANTS_TOML)
     yield server
     server.stop()

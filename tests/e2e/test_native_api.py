@@ -15,7 +15,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from conftest import Sluice
+from conftest import configured_sluice
 from functions import hang
 from test_cloudflow import create, pass_flow, task_flow, unique, wait_for
 
@@ -56,10 +56,7 @@ STATUSES = {"running", "succeeded", "failed", "timed_out", "stopped"}
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, functions):
-    directory = tmp_path_factory.mktemp("sluice-native")
-    config = directory / "sluice.toml"
-    config.write_text(CONFIG)
-    server = Sluice(directory / "data", functions.url_template, config=config)
+    server = configured_sluice(tmp_path_factory, functions, "sluice-native", CONFIG)
     yield server
     server.stop()
 

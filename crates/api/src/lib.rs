@@ -8,10 +8,12 @@
 //! - [`cloudflow`]: Alibaba Cloud CloudFlow, API `fnf` 2019-03-15.
 //! - [`huawei`]: Huawei Cloud REST services (FunctionGraph, DataArts Factory, GES).
 //! - [`native`]: the native JSON API (`/api/v1`) the console and the CLI use.
+//! - [`console`]: the web console's pages and log-in (sessions the native API accepts too).
 //! - [`http`]: the router serving every dialect, and the rules every connection is held to.
 //! - [`echo`]: the bound on what error messages echo of a request.
 
 pub mod cloudflow;
+pub mod console;
 pub mod echo;
 pub mod http;
 pub mod huawei;

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use sluice_engine::Millis;
+use sluice_ir::Dialect;
 use sluice_runtime::durable::wall_clock_ms;
 use sluice_runtime::scheduler::{Cadence, StartFailure, TickStarter, start_scheduler};
 use sluice_store::{Page, ScheduleRecord, StoreError};
@@ -22,6 +24,29 @@ pub struct ScheduleSpec {
     pub payload: Option<String>,
     pub description: Option<String>,
     pub enabled: Option<bool>,
+}
+
+/// A schedule and when it fires next.
+#[derive(Debug, Clone)]
+pub struct UpcomingSchedule {
+    pub schedule: ScheduleRecord,
+    /// The dialect of its flow.
+    pub dialect: Dialect,
+    /// Its next firing times, earliest first; empty when it is disabled or exhausted.
+    pub firings: Vec<Millis>,
+}
+
+/// The scheduler's next firing of `schedule`, then the ones its expression gives after it.
+fn next_firings(schedule: &ScheduleRecord, count: usize) -> Vec<Millis> {
+    let Some(first) = schedule.next_fire_at.filter(|_| schedule.enabled) else {
+        return Vec::new();
+    };
+    let Ok(cadence) = Cadence::parse(&schedule.cron) else {
+        return vec![first];
+    };
+    std::iter::successors(Some(first), |at| cadence.next_after(*at))
+        .take(count)
+        .collect()
 }
 
 impl Service {
@@ -157,6 +182,44 @@ impl Service {
         Ok(views(self.store.list_schedules(flow.id, page).await?))
     }
 
+    /// Every schedule of the caller's flows (CloudFlow schedules, DataArts job cron schedules),
+    /// by flow, each with its next `count` firing times.
+    pub async fn upcoming_schedules(
+        &self,
+        caller: &Caller,
+        count: usize,
+    ) -> Result<Vec<UpcomingSchedule>> {
+        const PAGE: usize = 1000;
+        let mut all = Vec::new();
+        let mut after_flow: Option<String> = None;
+        loop {
+            let flows = self.list_flows(caller, after_flow.as_deref(), PAGE).await?;
+            after_flow = flows.last().map(|f| f.name.to_string());
+            for flow in &flows {
+                let mut after: Option<String> = None;
+                loop {
+                    let page = self
+                        .store
+                        .list_schedules(flow.id, Page::after(after.take(), PAGE))
+                        .await?;
+                    after = page.last().map(|s| s.name.clone());
+                    let last = page.len() < PAGE;
+                    all.extend(page.into_iter().map(|schedule| UpcomingSchedule {
+                        firings: next_firings(&schedule, count),
+                        dialect: flow.dialect,
+                        schedule,
+                    }));
+                    if last {
+                        break;
+                    }
+                }
+            }
+            if flows.len() < PAGE {
+                return Ok(all);
+            }
+        }
+    }
+
     fn checked_payload(&self, payload: Option<String>) -> Result<String> {
         let payload = payload
             .filter(|p| !p.trim().is_empty())
@@ -204,5 +267,42 @@ fn no_schedule(name: &str) -> ServiceError {
     ServiceError::NotFound {
         kind: "schedule",
         name: name.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_store::{FlowId, FlowName, TenantId};
+
+    use super::*;
+
+    fn schedule(cron: &str, enabled: bool, next_fire_at: Option<Millis>) -> ScheduleRecord {
+        ScheduleRecord {
+            id: 1,
+            tenant: TenantId::new("t"),
+            flow_id: FlowId(1),
+            flow_name: FlowName::new("f"),
+            name: "s".into(),
+            cron: cron.into(),
+            payload: "{}".into(),
+            description: String::new(),
+            enabled,
+            next_fire_at,
+            created_at: 0,
+            modified_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_next_firings_start_at_the_scheduled_one_and_follow_the_expression() {
+        let first = 1_800_000_000_000;
+        let hourly = schedule("0 0 * * * *", true, Some(first));
+        let firings = next_firings(&hourly, 3);
+        assert_eq!(firings.len(), 3);
+        assert_eq!(firings[0], first);
+        assert!(firings.windows(2).all(|w| w[1] > w[0]));
+        assert_eq!(firings[2] - firings[1], 3_600_000);
+        assert!(next_firings(&schedule("0 0 * * * *", false, Some(first)), 3).is_empty());
+        assert!(next_firings(&schedule("@every 1m", true, None), 3).is_empty());
     }
 }

@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq;
 
 pub use server::{Limits, serve};
 
-use crate::{Answer, cloudflow, huawei};
+use crate::{Answer, cloudflow, console, huawei};
 
 /// Requests larger than this are refused before parsing (CloudFlow's request limit is 1 MiB;
 /// the margin covers form encoding).
@@ -44,7 +44,8 @@ pub fn router(service: Arc<Service>, limits: &Limits, metrics: Option<Metrics>) 
         .nest("/api/v1", crate::native::router())
         // Every other path is a Huawei REST path (or nothing, answered in their shape).
         .fallback(huawei_rest)
-        .with_state(service);
+        .with_state(service.clone())
+        .merge(console::routes(service));
     if let Some(metrics) = metrics {
         router = router.route(
             "/metrics",

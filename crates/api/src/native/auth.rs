@@ -7,6 +7,7 @@ use sluice_service::{Caller, Service};
 use subtle::ConstantTimeEq;
 
 use super::problem::Problem;
+use crate::console::session;
 
 /// The `sluice:` permission each route needs (a key's `actions` name them, or `sluice:*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,11 +21,13 @@ pub enum Action {
     StopExecution,
     StartStopJob,
     DescribeJob,
+    ListJobs,
+    ListSchedules,
     WatchEvents,
 }
 
 impl Action {
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 12] = [
         Action::ListFlows,
         Action::DescribeFlow,
         Action::ListExecutions,
@@ -34,6 +37,8 @@ impl Action {
         Action::StopExecution,
         Action::StartStopJob,
         Action::DescribeJob,
+        Action::ListJobs,
+        Action::ListSchedules,
         Action::WatchEvents,
     ];
 
@@ -48,17 +53,46 @@ impl Action {
             Action::StopExecution => "sluice:StopExecution",
             Action::StartStopJob => "sluice:StartStopJob",
             Action::DescribeJob => "sluice:DescribeJob",
+            Action::ListJobs => "sluice:ListJobs",
+            Action::ListSchedules => "sluice:ListSchedules",
             Action::WatchEvents => "sluice:WatchEvents",
         }
+    }
+
+    /// Whether the action changes something: a console session must then send its CSRF
+    /// token.
+    pub fn changes(self) -> bool {
+        matches!(
+            self,
+            Action::StartExecution | Action::StopExecution | Action::StartStopJob
+        )
     }
 }
 
 /// The caller of a request, if its credentials are a tenant's access key, and if that key may
 /// perform `action` (and the tenant is within its rate limit for it).
 pub fn auth(service: &Service, headers: &HeaderMap, action: Action) -> Result<Caller, Problem> {
-    let caller = basic(service, headers)?;
+    let caller = match headers.contains_key(header::AUTHORIZATION) {
+        true => basic(service, headers)?,
+        false => console_session(service, headers, action)?,
+    };
     service.authorize(&caller, action.as_str())?;
     Ok(caller)
+}
+
+/// The console's session cookie (with its CSRF token when the action changes something).
+fn console_session(
+    service: &Service,
+    headers: &HeaderMap,
+    action: Action,
+) -> Result<Caller, Problem> {
+    let now = jiff::Timestamp::now().as_millisecond();
+    match session::check(service.tenants(), headers, action.changes(), now) {
+        Some(session) => Ok(session?.caller),
+        None => Err(Problem::unauthenticated(
+            "send an access key id and secret with HTTP Basic, or log in to the console",
+        )),
+    }
 }
 
 /// HTTP Basic (RFC 7617): the access key id as the user, its secret as the password.

@@ -8,14 +8,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sluice_service::Service;
 use sluice_service::views::JobFilter;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Action, auth};
 use super::problem::Problem;
-use super::query::Body;
+use super::query::{Body, Params, page_limit};
 use super::wire::{ExecutionStatus, Job};
 
 /// Which executions a bulk stop stops.
@@ -88,4 +88,35 @@ pub async fn describe(
 ) -> Result<Json<Job>, Problem> {
     let caller = auth(&service, &headers, Action::DescribeJob)?;
     Ok(Json(Job::of(&service.job(&caller, &id).await?)))
+}
+
+/// The caller's most recent jobs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+}
+
+/// How many of the newest jobs to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct JobQuery {
+    /// 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// The caller's jobs, newest first: bulk stops and GES graph stops, starts and restarts.
+#[utoipa::path(get, operation_id = "ListJobs", path = "/api/v1/jobs", tag = "jobs", params(JobQuery),
+    responses((status = 200, body = JobPage, description = "ok"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "a problem")))]
+pub async fn list(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+    Params(query): Params<JobQuery>,
+) -> Result<Json<JobPage>, Problem> {
+    let caller = auth(&service, &headers, Action::ListJobs)?;
+    let limit = page_limit(query.limit)?;
+    let jobs = service.jobs(&caller, 0, limit).await?;
+    Ok(Json(JobPage {
+        jobs: jobs.iter().map(Job::of).collect(),
+    }))
 }

@@ -10,10 +10,12 @@ mod auth;
 mod events;
 mod executions;
 mod flows;
+mod graph;
 mod jobs;
 mod openapi;
 mod problem;
 mod query;
+mod schedules;
 mod wire;
 
 use std::sync::Arc;
@@ -31,6 +33,7 @@ pub fn router() -> Router<Arc<Service>> {
     Router::new()
         .route("/flows", get(flows::list))
         .route("/flows/{flow}", get(flows::describe))
+        .route("/flows/{flow}/graph", get(graph::graph))
         .route("/executions", get(executions::list))
         .route("/flows/{flow}/executions", post(executions::start))
         .route(
@@ -46,7 +49,9 @@ pub fn router() -> Router<Arc<Service>> {
             post(executions::stop),
         )
         .route("/stop-jobs", post(jobs::start_stop))
+        .route("/jobs", get(jobs::list))
         .route("/jobs/{id}", get(jobs::describe))
+        .route("/schedules", get(schedules::list))
         .route("/events", get(events::stream))
         .route("/openapi.json", get(openapi::serve))
         .fallback(problem::no_route)

@@ -6,13 +6,13 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use super::events::{ExecutionChange, StateChange};
-use super::{events, executions, flows, jobs, problem, wire};
+use super::{events, executions, flows, graph, jobs, problem, schedules, wire};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "sluice native API", description = "Flows, executions, bulk stops and live events of one tenant."),
     paths(
-        flows::list, flows::describe,
+        flows::list, flows::describe, graph::graph, schedules::list, jobs::list,
         executions::list, executions::describe, executions::history, executions::start,
         executions::stop,
         jobs::start_stop, jobs::describe,
@@ -21,7 +21,8 @@ use super::{events, executions, flows, jobs, problem, wire};
     components(schemas(problem::Problem, wire::Flow, wire::FlowDetail, wire::FlowPage,
         wire::Execution, wire::ExecutionPage, wire::ExecutionDetail, wire::ExecutionStatus,
         wire::StateRuns, wire::StateRun, wire::RunStatus, wire::Event, wire::HistoryPage,
-        wire::Job, ExecutionChange, StateChange)),
+        wire::Job, ExecutionChange, StateChange, graph::Graph, graph::Node, graph::Edge,
+        schedules::Schedule, schedules::SchedulePage, jobs::JobPage)),
     modifiers(&BasicAuth),
     security(("basic" = [])),
 )]

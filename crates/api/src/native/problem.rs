@@ -7,6 +7,7 @@ use serde::Serialize;
 use sluice_service::ServiceError;
 use utoipa::ToSchema;
 
+use crate::console::SessionError;
 use crate::echo;
 
 /// An error, as `application/problem+json`.
@@ -41,6 +42,17 @@ impl Problem {
 
     pub fn unauthenticated(detail: &str) -> Self {
         Problem::new(StatusCode::UNAUTHORIZED, "Unauthenticated", detail)
+    }
+}
+
+impl From<SessionError> for Problem {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Csrf => {
+                Problem::new(StatusCode::FORBIDDEN, "InvalidCsrfToken", e.to_string())
+            }
+            _ => Problem::new(StatusCode::UNAUTHORIZED, "Unauthenticated", e.to_string()),
+        }
     }
 }
 

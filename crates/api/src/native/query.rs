@@ -55,13 +55,7 @@ pub struct Paging {
 
 impl Paging {
     pub fn limit(&self) -> Result<usize, Problem> {
-        match self.limit {
-            None => Ok(DEFAULT_LIMIT),
-            Some(n @ 1..=MAX_LIMIT) => Ok(n),
-            Some(n) => Err(Problem::bad_request(format!(
-                "limit must be between 1 and {MAX_LIMIT}, not {n}"
-            ))),
-        }
+        page_limit(self.limit)
     }
 
     /// The numeric cursor (an execution or event id) the token carries.
@@ -74,6 +68,17 @@ impl Paging {
             .parse()
             .map(Some)
             .map_err(|_| Problem::bad_request("the page_token is not one this listing handed out"))
+    }
+}
+
+/// Items per page: `limit`, 1 to 1000, or 100 when absent.
+pub fn page_limit(limit: Option<usize>) -> Result<usize, Problem> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n @ 1..=MAX_LIMIT) => Ok(n),
+        Some(n) => Err(Problem::bad_request(format!(
+            "limit must be between 1 and {MAX_LIMIT}, not {n}"
+        ))),
     }
 }
 
