@@ -411,7 +411,9 @@ class Events:
                 elif line.startswith("data:") and kind:
                     self.events.append((kind, json.loads(line[5:]), time.monotonic()))
                     kind = None
-        except requests.RequestException:
+        except (requests.RequestException, AttributeError):
+            # close() from the test's thread ends a blocked read: urllib3 then raises one of
+            # these, depending on where the read was.
             pass
 
     def close(self):
