@@ -4,23 +4,21 @@
 //! `urn:fgs:<region>:<project>:graph:<name>` and
 //! `urn:fgs:<region>:<project>:execution:<graph>:<execution>:<32 hex>`.
 
-use std::sync::Arc;
-
 use axum::http::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use sluice_service::views::Status;
 use sluice_service::views::{
     ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionSummary, ExecutionView, FlowQuery,
     FlowView, NameMatch,
 };
-use sluice_service::views::{Millis, Status};
 use sluice_service::{
-    Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
-    StepStatus, step_runs,
+    Dialect, FlowChanges, FlowSpec, ServiceError, StepRun, StepStatus, step_runs,
 };
 
-use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
+use super::{ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, rendered, start_of};
+use crate::wire_time::millis_z as time;
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
 const REGION: &str = "local";
@@ -256,17 +254,7 @@ fn action(graph: &str, request: &Routed<'_>) -> V1Result<Call> {
 }
 
 /// Runs a decoded request for `caller`, whose key may make it.
-pub async fn run(
-    service: &Arc<Service>,
-    caller: &Caller,
-    project: &str,
-    call: Call,
-) -> Result<Reply, HuaweiError> {
-    let graphs = Graphs {
-        service,
-        caller,
-        project,
-    };
+pub async fn run(graphs: Graphs<'_>, call: Call) -> Result<Reply, HuaweiError> {
     let reply = match call {
         Call::CreateGraph {
             name,
@@ -299,25 +287,20 @@ pub async fn run(
     reply.map_err(error)
 }
 
+/// Why a v1.0 call failed beyond what the service says.
+#[derive(Debug, thiserror::Error)]
 pub(super) enum V1Error {
     /// A code of the v1.0 table with its status and message.
+    #[error("{2}")]
     Code(u16, &'static str, String),
-    Service(ServiceError),
-}
-
-impl From<ServiceError> for V1Error {
-    fn from(e: ServiceError) -> Self {
-        V1Error::Service(e)
-    }
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
 type V1Result<T> = Result<T, V1Error>;
 
-struct Graphs<'a> {
-    service: &'a Arc<Service>,
-    caller: &'a Caller,
-    project: &'a str,
-}
+/// The handlers of v1.0 calls; their scope is the path's project.
+pub type Graphs<'a> = Handlers<'a, Call>;
 
 impl Graphs<'_> {
     async fn create(
@@ -358,17 +341,11 @@ impl Graphs<'_> {
             name: selected,
             ..FlowQuery::all(&self.caller.tenant)
         };
-        let flows = self
-            .service
-            .flow_page(self.caller, &query, page.store_page())
-            .await?;
-        let listed: Vec<Value> = flows
-            .items
-            .iter()
-            .map(|f| {
-                json!({"name": f.name.as_str(), "created_at": time(f.created_at), "graph_urn": self.graph_urn(f)})
-            })
-            .collect();
+        let flows = self.flow_page(&query, page).await?;
+        let listed = rendered(
+            &flows,
+            |f| json!({"name": f.name.as_str(), "created_at": time(f.created_at), "graph_urn": self.graph_urn(f)}),
+        );
         Ok(Reply::ok(json!({"count": flows.total, "graphs": listed})))
     }
 
@@ -413,12 +390,7 @@ impl Graphs<'_> {
         input: Option<String>,
     ) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
-        let start = StartRequest {
-            flow: flow.name.to_string(),
-            name,
-            input,
-            qualifier: None,
-        };
+        let start = start_of(flow.name.as_str(), name, input);
         let (_, execution) = self.service.start_execution(self.caller, start).await?;
         Ok(Reply::ok(json!({
             "execution_urn": self.execution_urn(&flow, &execution.summary()),
@@ -429,16 +401,8 @@ impl Graphs<'_> {
     async fn stop(&self, urn: &str, execution_urn: &str) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
         let name = execution_of(&flow, execution_urn)?;
-        let (_, stopped) = self
-            .service
-            .stop_execution(
-                self.caller,
-                flow.name.as_str(),
-                name,
-                Some("Aborted".into()),
-                Some("stopped through the cloud_graphs API".into()),
-            )
-            .await?;
+        let why = ("Aborted", "stopped through the cloud_graphs API");
+        let stopped = self.stop_execution(flow.name.as_str(), name, why).await?;
         Ok(Reply::ok(json!({
             "stopped_at": time(stopped.stopped_at.unwrap_or_default()),
         })))
@@ -471,15 +435,8 @@ impl Graphs<'_> {
             ));
         }
         let query = ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter);
-        let runs = self
-            .service
-            .execution_page(self.caller, &query, page.store_page())
-            .await?;
-        let listed: Vec<Value> = runs
-            .items
-            .iter()
-            .map(|e| self.execution_brief(&flow, e))
-            .collect();
+        let runs = self.execution_page(&query, page).await?;
+        let listed = rendered(&runs, |e| self.execution_brief(&flow, e));
         Ok(Reply::ok(
             json!({"count": runs.total, "executions": listed}),
         ))
@@ -550,7 +507,7 @@ impl Graphs<'_> {
                 format!("{urn:?} is not a graph URN"),
             ));
         };
-        if *project != self.project {
+        if *project != self.scope {
             return Err(V1Error::Code(
                 404,
                 "FGS.1011",
@@ -562,10 +519,7 @@ impl Graphs<'_> {
 
     async fn execution(&self, urn: &str) -> V1Result<(FlowView, ExecutionView)> {
         let (graph, name) = parse_execution_urn(urn)?;
-        let (flow, execution) = self
-            .service
-            .describe_execution(self.caller, graph, name, Default::default())
-            .await?;
+        let (flow, execution) = self.describe_execution(graph, name).await?;
         if self.execution_urn(&flow, &execution.summary()) != urn {
             return Err(V1Error::Code(
                 404,
@@ -577,19 +531,19 @@ impl Graphs<'_> {
     }
 
     fn graph_urn(&self, flow: &FlowView) -> String {
-        format!("urn:fgs:{REGION}:{}:graph:{}", self.project, flow.name)
+        format!("urn:fgs:{REGION}:{}:graph:{}", self.scope, flow.name)
     }
 
     /// The graph name in a URN of this project's, if it is one.
     fn graph_of_urn<'u>(&self, urn: &'u str) -> Option<&'u str> {
-        let prefix = format!("urn:fgs:{REGION}:{}:graph:", self.project);
+        let prefix = format!("urn:fgs:{REGION}:{}:graph:", self.scope);
         urn.strip_prefix(&prefix).filter(|name| !name.is_empty())
     }
 
     fn execution_urn(&self, flow: &FlowView, execution: &ExecutionSummary) -> String {
         format!(
             "urn:fgs:{REGION}:{}:execution:{}:{}:{:032x}",
-            self.project, flow.name, execution.name, execution.id.0
+            self.scope, flow.name, execution.name, execution.id.0
         )
     }
 
@@ -749,11 +703,6 @@ fn status(status: Status) -> &'static str {
     }
 }
 
-/// ISO 8601 with milliseconds and `Z`.
-fn time(ms: Millis) -> String {
-    crate::wire_time::utc(ms, crate::wire_time::MILLIS_Z)
-}
-
 /// `start` (1-based, default 1) and `limit` (1..=1000, default 10).
 fn page(request: &Routed<'_>) -> V1Result<Page> {
     let start = request.number("start", 1, 1..=usize::MAX);
@@ -770,24 +719,21 @@ fn page(request: &Routed<'_>) -> V1Result<Page> {
 
 /// The one mapping to the v1.0 `FGS.*` codes.
 pub(super) fn error(e: V1Error) -> HuaweiError {
-    let (status, code, message) = match e {
-        V1Error::Code(status, code, message) => (status, code, message),
-        V1Error::Service(e) => {
-            let (status, code) = match &e {
-                ServiceError::InvalidDefinition(_) => (400, "FGS.1001"),
-                ServiceError::FlowExists(_) => (409, "FGS.1005"),
-                ServiceError::FlowNotFound(_) => (404, "FGS.1011"),
-                ServiceError::ExecutionNotFound { .. } => (404, "FGS.2002"),
-                ServiceError::ExecutionCompleted { .. } => (400, "FGS.2022"),
-                ServiceError::ExecutionExists { .. } => (409, "FGS.4106"),
-                ServiceError::NotWaiting(_) | ServiceError::TaskCompleted(_) => (400, "FGS.2024"),
-                ServiceError::AccessDenied { .. } => (403, "FSS.0403"),
-                ServiceError::Throttled => (429, "FSS.0429"),
-                ServiceError::Internal(_) => (500, "FSS.0500"),
-                _ => (400, "FGS.0005"),
-            };
-            (status, code, e.to_string())
-        }
+    let (status, code) = match &e {
+        V1Error::Code(status, code, _) => (*status, *code),
+        V1Error::Service(e) => match e {
+            ServiceError::InvalidDefinition(_) => (400, "FGS.1001"),
+            ServiceError::FlowExists(_) => (409, "FGS.1005"),
+            ServiceError::FlowNotFound(_) => (404, "FGS.1011"),
+            ServiceError::ExecutionNotFound { .. } => (404, "FGS.2002"),
+            ServiceError::ExecutionCompleted { .. } => (400, "FGS.2022"),
+            ServiceError::ExecutionExists { .. } => (409, "FGS.4106"),
+            ServiceError::NotWaiting(_) | ServiceError::TaskCompleted(_) => (400, "FGS.2024"),
+            ServiceError::AccessDenied { .. } => (403, "FSS.0403"),
+            ServiceError::Throttled => (429, "FSS.0429"),
+            ServiceError::Internal(_) => (500, "FSS.0500"),
+            _ => (400, "FGS.0005"),
+        },
     };
-    HuaweiError::new(SHAPE, status, code, message)
+    HuaweiError::new(SHAPE, status, code, e.to_string())
 }

@@ -17,6 +17,7 @@ use sluice_service::{Caller, FlowState, Service, ServiceError, progress_percent}
 
 use super::wire::camel_case_keys;
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed, gateway_error};
+use crate::wire_time::seconds as time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -344,11 +345,6 @@ fn job_name(kind: JobKind) -> &'static str {
         JobKind::StopExecutions => "StopExecutions",
         JobKind::DeleteFlow => "DeleteGraph",
     }
-}
-
-/// GES times: UTC `yyyy-MM-ddTHH:mm:ss`, no zone suffix.
-fn time(ms: Millis) -> String {
-    crate::wire_time::utc(ms, crate::wire_time::SECONDS)
 }
 
 fn invalid_operation(shape: ErrorShape, action: &str) -> HuaweiError {

@@ -10,9 +10,6 @@
 mod instances;
 mod schedule;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -21,12 +18,9 @@ use sluice_service::views::{
     ExecutionFilter, ExecutionMode, ExecutionOrder, ExecutionQuery, ExecutionSummary,
     ExecutionView, FlowQuery, FlowSelection, FlowView, NameMatch,
 };
-use sluice_service::{
-    Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError, StartRequest,
-    step_runs,
-};
+use sluice_service::{Dialect, FlowChanges, FlowSpec, ScheduleSpec, ServiceError, step_runs};
 
-use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
+use super::{ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, rendered, start_of};
 use instances::{
     base_id, instance_status, instance_summary, new_instance_id, node_statuses, rerun_number,
     run_base, statuses_of,
@@ -228,18 +222,9 @@ fn decode_call(request: &Routed<'_>) -> JobResult<Call> {
     Ok(call)
 }
 
-/// Runs a decoded request for `caller`, whose key may make it.
-pub async fn run(
-    service: &Arc<Service>,
-    caller: &Caller,
-    request: Request,
-) -> Result<Reply, HuaweiError> {
-    let jobs = Jobs {
-        service,
-        caller,
-        workspace: &request.workspace,
-    };
-    let reply = match request.call {
+/// Runs a decoded call, which the caller's key may make, in the workspace of `jobs`.
+pub async fn run(jobs: Jobs<'_>, call: Call) -> Result<Reply, HuaweiError> {
+    let reply = match call {
         Call::CreateJob(info) => jobs.create(info).await,
         Call::ListJobs { page, name } => jobs.list(page, name.as_deref()).await,
         Call::ListInstances(query) => jobs.instances(&query).await,
@@ -266,34 +251,32 @@ pub fn foreign_project(project: &str) -> HuaweiError {
     )
 }
 
-/// Why a DataArts call failed beyond what the service says.
+/// Why a DataArts call failed beyond what the service says, in DataArts' words (§2.4).
+#[derive(Debug, thiserror::Error)]
 pub(super) enum JobError {
+    #[error("The resource to be queried does not exist.")]
     NoSuchResource,
+    #[error("The job name cannot be left blank.")]
     BlankName,
     /// `schedule.cron` cannot be scheduled.
+    #[error("The job scheduling parameter is invalid: {0}")]
     InvalidSchedule(String),
+    #[error("The job does not exist: {0}")]
     JobNotFound(String),
+    #[error("Job instance does not exist.")]
     InstanceNotFound,
-    NotRunning {
-        instance: String,
-        status: String,
-    },
-    Service(ServiceError),
-}
-
-impl From<ServiceError> for JobError {
-    fn from(e: ServiceError) -> Self {
-        JobError::Service(e)
-    }
+    #[error(
+        "The request parameter is invalid: job instance {instance} is {status}; only a running instance can be stopped and only a finished one rerun"
+    )]
+    NotRunning { instance: String, status: String },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
 type JobResult<T> = Result<T, JobError>;
 
-struct Jobs<'a> {
-    service: &'a Arc<Service>,
-    caller: &'a Caller,
-    workspace: &'a str,
-}
+/// The handlers of DataArts calls; their scope is the request's workspace.
+pub type Jobs<'a> = Handlers<'a, Call>;
 
 impl Jobs<'_> {
     async fn create(&self, info: JobInfo) -> JobResult<Reply> {
@@ -304,8 +287,8 @@ impl Jobs<'_> {
             description: info.description,
             role_arn: None,
             mode: ExecutionMode::Standard,
-            attributes: json!({ "workspace": self.workspace }),
-            tag: Some(self.workspace.to_string()),
+            attributes: json!({ "workspace": self.scope }),
+            tag: Some(self.scope.to_string()),
         };
         self.service.create_flow(self.caller, spec).await?;
         Ok(Reply::empty(204))
@@ -314,13 +297,10 @@ impl Jobs<'_> {
     async fn list(&self, page: Page, name: Option<&str>) -> JobResult<Reply> {
         let query = FlowQuery {
             name: name.map(|n| NameMatch::Contains(n.to_string())),
-            tag: Some(self.workspace.to_string()),
+            tag: Some(self.scope.to_string()),
             ..FlowQuery::all(&self.caller.tenant)
         };
-        let jobs = self
-            .service
-            .flow_page(self.caller, &query, page.store_page())
-            .await?;
+        let jobs = self.flow_page(&query, page).await?;
         let mut listed = Vec::new();
         for flow in &jobs.items {
             listed.push(self.job_summary(flow).await?);
@@ -389,12 +369,11 @@ impl Jobs<'_> {
         let input = json!({ "jobParams": params });
         loop {
             let id = new_instance_id();
-            let start = StartRequest {
-                flow: name.to_string(),
-                name: Some(format!("{MANUAL_PREFIX}{id}")),
-                input: Some(input.to_string()),
-                qualifier: None,
-            };
+            let start = start_of(
+                name,
+                Some(format!("{MANUAL_PREFIX}{id}")),
+                Some(input.to_string()),
+            );
             match self.service.start_execution(self.caller, start).await {
                 Ok(_) => return Ok(Reply::ok(json!({ "instanceId": id }))),
                 // Two runs drew the same id in the same microsecond: draw again.
@@ -421,7 +400,7 @@ impl Jobs<'_> {
             tenant: self.caller.tenant.clone(),
             flows: FlowSelection::Live {
                 name,
-                tag: Some(self.workspace.to_string()),
+                tag: Some(self.scope.to_string()),
             },
             statuses,
             name_prefix: None,
@@ -430,11 +409,8 @@ impl Jobs<'_> {
             latest_runs: true,
             order: ExecutionOrder::Newest,
         };
-        let runs = self
-            .service
-            .execution_page(self.caller, &runs, query.page.store_page())
-            .await?;
-        let listed: Vec<Value> = runs.items.iter().map(instance_summary).collect();
+        let runs = self.execution_page(&runs, query.page).await?;
+        let listed = rendered(&runs, instance_summary);
         Ok(Reply::ok(json!({"total": runs.total, "instances": listed})))
     }
 
@@ -459,17 +435,8 @@ impl Jobs<'_> {
                 status: instance_status(run.status).to_string(),
             });
         }
-        match self
-            .service
-            .stop_execution(
-                self.caller,
-                name,
-                run.name.as_str(),
-                Some("ManualStop".into()),
-                Some("stopped through the DataArts API".into()),
-            )
-            .await
-        {
+        let why = ("ManualStop", "stopped through the DataArts API");
+        match self.stop_execution(name, run.name.as_str(), why).await {
             Ok(_) => Ok(Reply::empty(204)),
             Err(ServiceError::ExecutionCompleted { .. }) => Err(JobError::NotRunning {
                 instance: id.to_string(),
@@ -501,7 +468,7 @@ impl Jobs<'_> {
     /// The job of that name in this workspace.
     async fn job(&self, name: &str) -> JobResult<FlowView> {
         match self.service.describe_flow(self.caller, name).await {
-            Ok(flow) if workspace_of(&flow) == self.workspace => Ok(flow),
+            Ok(flow) if workspace_of(&flow) == self.scope => Ok(flow),
             Ok(_) | Err(ServiceError::FlowNotFound(_)) => Err(JobError::JobNotFound(name.into())),
             Err(e) => Err(e.into()),
         }
@@ -548,13 +515,7 @@ impl Jobs<'_> {
         }
         let run = latest.ok_or_else(not_found)?;
         let (_, record) = self
-            .service
-            .describe_execution(
-                self.caller,
-                flow.name.as_str(),
-                run.name.as_str(),
-                Duration::ZERO,
-            )
+            .describe_execution(flow.name.as_str(), run.name.as_str())
             .await?;
         Ok(record)
     }
@@ -624,46 +585,25 @@ fn millis_param(request: &Routed<'_>, name: &str) -> Result<Option<Millis>, Serv
 
 /// The one mapping to DataArts codes (§2.4): every listed code is HTTP 400.
 pub(super) fn error(e: JobError) -> HuaweiError {
-    let (status, code, message) = match e {
-        JobError::NoSuchResource => (
-            404,
-            "DLF.6241",
-            "The resource to be queried does not exist.".to_string(),
-        ),
-        JobError::BlankName => (
-            400,
-            "DLF.3004",
-            "The job name cannot be left blank.".to_string(),
-        ),
-        JobError::InvalidSchedule(why) => (
-            400,
-            "DLF.3025",
-            format!("The job scheduling parameter is invalid: {why}"),
-        ),
-        JobError::JobNotFound(name) => (400, "DLF.0100", format!("The job does not exist: {name}")),
-        JobError::InstanceNotFound => (400, "DLF.0137", "Job instance does not exist.".to_string()),
-        JobError::NotRunning { instance, status } => (
-            400,
-            "DLF.3051",
-            format!(
-                "The request parameter is invalid: job instance {instance} is {status}; only a running instance can be stopped and only a finished one rerun"
-            ),
-        ),
-        JobError::Service(e) => {
-            let (status, code) = match &e {
-                ServiceError::FlowNotFound(_) => (400, "DLF.0100"),
-                ServiceError::FlowExists(_) => (400, "DLF.0102"),
-                ServiceError::ExecutionNotFound { .. } => (400, "DLF.0137"),
-                ServiceError::AccessDenied { .. } => (403, "DLF.6888"),
-                ServiceError::Throttled => (429, "APIG.0308"),
-                ServiceError::Internal(_) => (500, "DLF.0001"),
-                ServiceError::InvalidDefinition(_) => (400, "DLF.3051"),
-                _ => (400, "DLF.3051"),
-            };
-            (status, code, e.to_string())
-        }
+    let (status, code) = match &e {
+        JobError::NoSuchResource => (404, "DLF.6241"),
+        JobError::BlankName => (400, "DLF.3004"),
+        JobError::InvalidSchedule(_) => (400, "DLF.3025"),
+        JobError::JobNotFound(_) => (400, "DLF.0100"),
+        JobError::InstanceNotFound => (400, "DLF.0137"),
+        JobError::NotRunning { .. } => (400, "DLF.3051"),
+        JobError::Service(e) => match e {
+            ServiceError::FlowNotFound(_) => (400, "DLF.0100"),
+            ServiceError::FlowExists(_) => (400, "DLF.0102"),
+            ServiceError::ExecutionNotFound { .. } => (400, "DLF.0137"),
+            ServiceError::AccessDenied { .. } => (403, "DLF.6888"),
+            ServiceError::Throttled => (429, "APIG.0308"),
+            ServiceError::Internal(_) => (500, "DLF.0001"),
+            ServiceError::InvalidDefinition(_) => (400, "DLF.3051"),
+            _ => (400, "DLF.3051"),
+        },
     };
-    HuaweiError::new(SHAPE, status, code, message)
+    HuaweiError::new(SHAPE, status, code, e.to_string())
 }
 
 #[cfg(test)]
