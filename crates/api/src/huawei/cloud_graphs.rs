@@ -8,7 +8,6 @@ use axum::http::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use sluice_service::views::Status;
 use sluice_service::views::{
     ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionSummary, ExecutionView, FlowQuery,
     FlowView, NameMatch,
@@ -17,7 +16,9 @@ use sluice_service::{
     Dialect, FlowChanges, FlowSpec, ServiceError, StepRun, StepStatus, step_runs,
 };
 
-use super::{ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, rendered, start_of};
+use super::{
+    ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, StatusWords, rendered, start_of,
+};
 use crate::wire_time::millis_z as time;
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
@@ -25,66 +26,47 @@ const REGION: &str = "local";
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 1000;
 
-/// What a v1.0 request asks, typed. Each variant carries the permission a key needs for it
-/// ([`Action`]). Graphs and executions are named by URN, as sent.
-#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
-#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
-pub enum Call {
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:create"))]
-    CreateGraph {
-        name: String,
-        definition: String,
-        description: String,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:list"))]
-    ListGraphs {
-        page: Page,
-        name: Option<String>,
-        urn: Option<String>,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:get"))]
-    ShowGraph { graph: String },
-    /// `graph_detail`: the definition an execution runs.
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:get"))]
-    ExecutionGraph { execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:update"))]
-    UpdateGraph { graph: String, definition: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:delete"))]
-    DeleteGraph { graph: String },
-    /// `executions/action` with `start` or `test_start`.
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:start"))]
-    StartExecution {
-        graph: String,
-        name: Option<String>,
-        input: Option<String>,
-    },
-    /// `executions/action` with `stop`.
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:stop"))]
-    StopExecution { graph: String, execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:listExecutions"))]
-    ListExecutions {
-        graph: String,
-        page: Page,
-        name: Option<String>,
-        urn: Option<String>,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:getExecution"))]
-    ShowExecution { execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:getExecution"))]
-    History { execution: String, page: Page },
-    /// `event_test`: an event for the execution's waiting EVENT state.
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:event"))]
-    Event {
-        graph: String,
-        execution: String,
-        payload: String,
-    },
-}
-
-impl Call {
-    /// The permission a key needs for this call (`functiongraph:graph:stop`).
-    pub fn permission(&self) -> &'static str {
-        Action::from(self).into()
+calls! {
+    /// What a v1.0 request asks, typed. Each variant carries the permission a key needs for it
+    /// ([`Action`]). Graphs and executions are named by URN, as sent.
+    pub enum Call {
+        "functiongraph:graph:create" => CreateGraph {
+            name: String,
+            definition: String,
+            description: String,
+        },
+        "functiongraph:graph:list" => ListGraphs {
+            page: Page,
+            name: Option<String>,
+            urn: Option<String>,
+        },
+        "functiongraph:graph:get" => ShowGraph { graph: String },
+        /// `graph_detail`: the definition an execution runs.
+        "functiongraph:graph:get" => ExecutionGraph { execution: String },
+        "functiongraph:graph:update" => UpdateGraph { graph: String, definition: String },
+        "functiongraph:graph:delete" => DeleteGraph { graph: String },
+        /// `executions/action` with `start` or `test_start`.
+        "functiongraph:graph:start" => StartExecution {
+            graph: String,
+            name: Option<String>,
+            input: Option<String>,
+        },
+        /// `executions/action` with `stop`.
+        "functiongraph:graph:stop" => StopExecution { graph: String, execution: String },
+        "functiongraph:graph:listExecutions" => ListExecutions {
+            graph: String,
+            page: Page,
+            name: Option<String>,
+            urn: Option<String>,
+        },
+        "functiongraph:graph:getExecution" => ShowExecution { execution: String },
+        "functiongraph:graph:getExecution" => History { execution: String, page: Page },
+        /// `event_test`: an event for the execution's waiting EVENT state.
+        "functiongraph:graph:event" => Event {
+            graph: String,
+            execution: String,
+            payload: String,
+        },
     }
 }
 
@@ -435,7 +417,7 @@ impl Graphs<'_> {
             ));
         }
         let query = ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter);
-        let runs = self.execution_page(&query, page).await?;
+        let runs = self.execution_page(query, page).await?;
         let listed = rendered(&runs, |e| self.execution_brief(&flow, e));
         Ok(Reply::ok(
             json!({"count": runs.total, "executions": listed}),
@@ -554,7 +536,7 @@ impl Graphs<'_> {
             "execution_name": execution.name.as_str(),
             "started_at": time(execution.started_at.unwrap_or(execution.created_at)),
             "stopped_at": execution.stopped_at.map(time),
-            "execution_status": status(execution.status),
+            "execution_status": STATUSES.word(execution.status),
         })
     }
 }
@@ -649,7 +631,9 @@ fn state_status(run: Option<&StepRun>, execution: &ExecutionView) -> &'static st
         None => "NOTRUNNING",
         Some(StepStatus::Succeeded) => "SUCCESS",
         Some(StepStatus::Failed) => "FAILED",
-        Some(StepStatus::Running) if execution.status.is_terminal() => status(execution.status),
+        Some(StepStatus::Running) if execution.status.is_terminal() => {
+            STATUSES.word(execution.status)
+        }
         Some(StepStatus::Running) => "RUNNING",
     }
 }
@@ -685,7 +669,7 @@ fn history_entries(execution: &ExecutionView, runs: &[StepRun]) -> Vec<Value> {
             "type": "Execution End",
             "execution_name": execution.name.as_str(),
             "output": execution.output.as_ref().map(Value::to_string),
-            "status": status(execution.status),
+            "status": STATUSES.word(execution.status),
             "stopped_at": time(stopped),
         }));
     }
@@ -693,15 +677,9 @@ fn history_entries(execution: &ExecutionView, runs: &[StepRun]) -> Vec<Value> {
 }
 
 /// Execution statuses of the v1.0 API: a stopped execution is `ABORTED`.
-fn status(status: Status) -> &'static str {
-    match status {
-        Status::Starting | Status::Running => "RUNNING",
-        Status::Succeeded => "SUCCESS",
-        Status::Failed => "FAILED",
-        Status::TimedOut => "TIMEOUT",
-        Status::Stopped => "ABORTED",
-    }
-}
+const STATUSES: StatusWords = StatusWords([
+    "RUNNING", "RUNNING", "SUCCESS", "FAILED", "TIMEOUT", "ABORTED",
+]);
 
 /// `start` (1-based, default 1) and `limit` (1..=1000, default 10).
 fn page(request: &Routed<'_>) -> V1Result<Page> {

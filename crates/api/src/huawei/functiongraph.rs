@@ -20,7 +20,9 @@ use sluice_service::{
     StepStatus, step_runs,
 };
 
-use super::{ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, rendered, start_of};
+use super::{
+    ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, StatusWords, Window, rendered, start_of,
+};
 use crate::wire_time::seconds_z as time;
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
@@ -33,68 +35,48 @@ const MAX_LIMIT: usize = 200;
 /// default window).
 const DEFAULT_WINDOW_MS: Millis = 3 * 24 * 60 * 60 * 1000;
 
-/// What a FunctionGraph request asks, typed. Each variant carries the permission a key
-/// needs for it ([`Action`]).
-#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
-#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
-pub enum Call {
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:create"))]
-    CreateWorkflow(WorkflowBody),
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:list"))]
-    ListWorkflows {
-        page: Page,
-        name: Option<String>,
-        mode: Option<String>,
-    },
-    /// Deletes each workflow of the list (`workflow_urns`).
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:delete"))]
-    DeleteWorkflows { urns: Vec<String> },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:get"))]
-    ShowWorkflow { id: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:update"))]
-    UpdateWorkflow { id: String, body: WorkflowBody },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:execute"))]
-    StartExecution {
-        id: String,
-        /// `X-WorkflowRun-ID`: the execution's name, when the caller chooses it.
-        name: Option<String>,
-        input: Option<String>,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:execute"))]
-    StartSyncExecution { id: String, input: Option<String> },
-    /// `executions` (unpaged: no total) or `executions-history` (paged).
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:listExecutions"))]
-    ListExecutions {
-        id: String,
-        query: ExecutionQuery,
-        paged: bool,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:getExecution"))]
-    ShowExecution { id: String, execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:terminate"))]
-    TerminateExecution { id: String, execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:retry"))]
-    RetryExecution { id: String, execution: String },
-    /// `workflow-statistic[/{urn}]`.
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:getMetric"))]
-    Metrics {
-        urn: Option<String>,
-        query: MetricsQuery,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:callback"))]
-    Callback {
-        id: String,
-        /// `X-Workflow-Run-Id` and `X-Workflow-State-Id`.
-        execution: String,
-        state: String,
-        result: CallbackResult,
-    },
-}
-
-impl Call {
-    /// The permission a key needs for this call (`functiongraph:workflow:create`).
-    pub fn permission(&self) -> &'static str {
-        Action::from(self).into()
+calls! {
+    /// What a FunctionGraph request asks, typed. Each variant carries the permission a key
+    /// needs for it ([`Action`]).
+    pub enum Call {
+        "functiongraph:workflow:create" => CreateWorkflow(WorkflowBody),
+        "functiongraph:workflow:list" => ListWorkflows {
+            page: Page,
+            name: Option<String>,
+            mode: Option<String>,
+        },
+        /// Deletes each workflow of the list (`workflow_urns`).
+        "functiongraph:workflow:delete" => DeleteWorkflows { urns: Vec<String> },
+        "functiongraph:workflow:get" => ShowWorkflow { id: String },
+        "functiongraph:workflow:update" => UpdateWorkflow { id: String, body: WorkflowBody },
+        "functiongraph:workflow:execute" => StartExecution {
+            id: String,
+            /// `X-WorkflowRun-ID`: the execution's name, when the caller chooses it.
+            name: Option<String>,
+            input: Option<String>,
+        },
+        "functiongraph:workflow:execute" => StartSyncExecution { id: String, input: Option<String> },
+        /// `executions` (unpaged: no total) or `executions-history` (paged).
+        "functiongraph:workflow:listExecutions" => ListExecutions {
+            id: String,
+            query: ExecutionQuery,
+            paged: bool,
+        },
+        "functiongraph:workflow:getExecution" => ShowExecution { id: String, execution: String },
+        "functiongraph:workflow:terminate" => TerminateExecution { id: String, execution: String },
+        "functiongraph:workflow:retry" => RetryExecution { id: String, execution: String },
+        /// `workflow-statistic[/{urn}]`.
+        "functiongraph:workflow:getMetric" => Metrics {
+            urn: Option<String>,
+            query: MetricsQuery,
+        },
+        "functiongraph:workflow:callback" => Callback {
+            id: String,
+            /// `X-Workflow-Run-Id` and `X-Workflow-State-Id`.
+            execution: String,
+            state: String,
+            result: CallbackResult,
+        },
     }
 }
 
@@ -140,9 +122,9 @@ struct CallbackBody {
 pub struct ExecutionQuery {
     pub page: Page,
     pub status: Option<Status>,
-    /// Epoch milliseconds; the listing looks back [`DEFAULT_WINDOW_MS`] when absent.
-    pub start_time: Option<Millis>,
-    pub end_time: Option<Millis>,
+    /// `start_time` and `end_time`; the listing looks back [`DEFAULT_WINDOW_MS`] when the
+    /// start is absent.
+    pub window: Window,
 }
 
 /// The window of a statistic: epoch milliseconds, each a valid instant, and the period in
@@ -150,8 +132,7 @@ pub struct ExecutionQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricsQuery {
     pub period_minutes: Millis,
-    pub start_time: Option<Millis>,
-    pub end_time: Option<Millis>,
+    pub window: Window,
 }
 
 /// The longest statistic period: a year of minutes.
@@ -377,7 +358,7 @@ impl Workflows<'_> {
             .service
             .start_sync_execution(self.caller, start)
             .await?;
-        let status = status(run.status);
+        let status = STATUSES.word(run.status);
         let mut body = json!({
             "execution_id": run.name,
             "status": status,
@@ -410,13 +391,14 @@ impl Workflows<'_> {
             name_prefix: None,
             started_from: Some(
                 query
-                    .start_time
+                    .window
+                    .from
                     .unwrap_or_else(|| Timestamp::now().as_millisecond() - DEFAULT_WINDOW_MS),
             ),
-            started_to: query.end_time,
+            started_to: query.window.to,
         };
         let runs = Runs::of_flow(&self.caller.tenant, flow.id, &filter);
-        let runs = self.execution_page(&runs, query.page).await?;
+        let runs = self.execution_page(runs, query.page).await?;
         let listed = rendered(&runs, |e| execution_brief(&flow, self.scope, e));
         let body = if paged {
             json!({"total": runs.total, "size": listed.len(), "executions": listed})
@@ -458,9 +440,10 @@ impl Workflows<'_> {
         query: &MetricsQuery,
     ) -> Result<Reply, ServiceError> {
         let end = query
-            .end_time
+            .window
+            .to
             .unwrap_or_else(|| Timestamp::now().as_millisecond());
-        let start = query.start_time.unwrap_or(end - 24 * 3_600_000);
+        let start = query.window.from.unwrap_or(end - 24 * 3_600_000);
         let flow = urn
             .map(|urn| {
                 workflow_name_of(urn).ok_or_else(|| {
@@ -567,39 +550,43 @@ fn execution_query(request: &Routed<'_>) -> Result<ExecutionQuery, ServiceError>
             .query_param("status")
             .map(parse_status)
             .transpose()?,
-        start_time: request
-            .query_param("start_time")
-            .map(parse_time)
-            .transpose()?,
-        end_time: request
-            .query_param("end_time")
-            .map(parse_time)
-            .transpose()?,
+        window: window(request, |_, text| parse_time(text))?,
+    })
+}
+
+/// `start_time` and `end_time`, each read by `parse` (given the parameter's name and text).
+fn window(
+    request: &Routed<'_>,
+    parse: impl Fn(&str, &str) -> Result<Millis, ServiceError>,
+) -> Result<Window, ServiceError> {
+    let at = |name: &str| {
+        request
+            .query_param(name)
+            .map(|t| parse(name, t))
+            .transpose()
+    };
+    Ok(Window {
+        from: at("start_time")?,
+        to: at("end_time")?,
     })
 }
 
 /// `period` (minutes), `start_time` and `end_time` (epoch ms), each within its range.
 fn metrics_query(request: &Routed<'_>) -> Result<MetricsQuery, ServiceError> {
-    let instant = |name: &str| -> Result<Option<Millis>, ServiceError> {
-        request
-            .query_param(name)
-            .map(|t| {
-                t.parse::<Millis>()
-                    .ok()
-                    .filter(|ms| Timestamp::from_millisecond(*ms).is_ok())
-                    .ok_or_else(|| {
-                        ServiceError::InvalidArgument(format!("{name} must be epoch milliseconds"))
-                    })
+    let instant = |name: &str, text: &str| {
+        text.parse::<Millis>()
+            .ok()
+            .filter(|ms| Timestamp::from_millisecond(*ms).is_ok())
+            .ok_or_else(|| {
+                ServiceError::InvalidArgument(format!("{name} must be epoch milliseconds"))
             })
-            .transpose()
     };
     let period = request
         .number("period", 60, 1..=MAX_PERIOD_MINUTES as usize)
         .map_err(ServiceError::InvalidArgument)?;
     Ok(MetricsQuery {
         period_minutes: period as Millis,
-        start_time: instant("start_time")?,
-        end_time: instant("end_time")?,
+        window: window(request, instant)?,
     })
 }
 
@@ -637,7 +624,7 @@ fn node_details(record: &ExecutionView, runs: &[StepRun]) -> Value {
         let run_status = match run.status {
             StepStatus::Succeeded => "success",
             StepStatus::Failed => "fail",
-            StepStatus::Running if record.status.is_terminal() => status(record.status),
+            StepStatus::Running if record.status.is_terminal() => STATUSES.word(record.status),
             StepStatus::Running => "running",
         };
         let entry = json!({
@@ -701,7 +688,7 @@ fn execution_brief(flow: &FlowView, project: &str, e: &ExecutionSummary) -> Valu
         "workflow_id": flow.public_id(),
         "workflow_urn": workflow_urn(flow, project),
         "execution_id": e.name.as_str(),
-        "status": status(e.status),
+        "status": STATUSES.word(e.status),
         "begin_time": time(begin),
         "end_time": e.stopped_at.map(time),
         "last_update_time": time(e.stopped_at.unwrap_or(begin)),
@@ -738,27 +725,11 @@ fn mode_name(mode: ExecutionMode) -> &'static str {
 }
 
 /// FunctionGraph's execution statuses (§1.1).
-fn status(status: Status) -> &'static str {
-    match status {
-        Status::Starting | Status::Running => "running",
-        Status::Succeeded => "success",
-        Status::Failed => "fail",
-        Status::TimedOut => "timeout",
-        Status::Stopped => "cancel",
-    }
-}
+const STATUSES: StatusWords =
+    StatusWords(["running", "running", "success", "fail", "timeout", "cancel"]);
 
 fn parse_status(text: &str) -> Result<Status, ServiceError> {
-    [
-        Status::Running,
-        Status::Succeeded,
-        Status::Failed,
-        Status::TimedOut,
-        Status::Stopped,
-    ]
-    .into_iter()
-    .find(|s| status(*s) == text)
-    .ok_or_else(|| {
+    STATUSES.named(text).first().copied().ok_or_else(|| {
         ServiceError::InvalidArgument(format!(
             "status must be success, fail, running, timeout or cancel, not {text:?}"
         ))

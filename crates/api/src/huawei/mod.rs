@@ -12,6 +12,36 @@
 //! codes) and has the module run it. The module answers a [`Reply`] or a [`HuaweiError`] it
 //! built from a `ServiceError` in its one mapping function.
 
+/// Declares a service's `Call`, what a request asks, typed: each variant after the permission
+/// a key needs for it (`"dlf:job:get" => ShowJob { job: String }`), with `Action`, one per
+/// variant (the lists of routes and permissions), and `Call::permission`.
+macro_rules! calls {
+    (
+        $(#[$meta:meta])*
+        pub enum Call {
+            $($(#[$doc:meta])* $permission:literal => $variant:ident $($fields:tt)?),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
+        #[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
+        pub enum Call {
+            $(
+                $(#[$doc])*
+                #[strum_discriminants(strum(serialize = $permission))]
+                $variant $($fields)?,
+            )+
+        }
+
+        impl Call {
+            /// The permission a key needs for this call.
+            pub fn permission(&self) -> &'static str {
+                Action::from(self).into()
+            }
+        }
+    };
+}
+
 pub mod cloud_graphs;
 pub mod dataarts;
 pub mod functiongraph;
@@ -23,10 +53,12 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_service::views::{ExecutionQuery, ExecutionSummary, ExecutionView, FlowQuery, FlowView};
+use sluice_service::views::{
+    ExecutionQuery, ExecutionSummary, ExecutionView, FlowQuery, FlowView, Millis,
+};
 use sluice_service::{Caller, Listed, Service, ServiceError, StartRequest};
 
-pub use wire::{ErrorShape, HuaweiError, Reply};
+pub use wire::{ErrorShape, HuaweiError, Reply, StatusWords};
 
 use crate::Answer;
 use crate::signature::huawei as signature;
@@ -158,6 +190,13 @@ impl From<BodyError> for ServiceError {
     }
 }
 
+/// The time window of a query: epoch milliseconds, either end open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+}
+
 /// Which part of a listing to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -200,7 +239,7 @@ impl<'a, Api> Handlers<'a, Api> {
         &self,
         query: &FlowQuery,
         page: Page,
-    ) -> Result<Listed<FlowView>, ServiceError> {
+    ) -> sluice_service::Result<Listed<FlowView>> {
         let page = page.store_page();
         self.service.flow_page(self.caller, query, page).await
     }
@@ -210,7 +249,7 @@ impl<'a, Api> Handlers<'a, Api> {
         &self,
         flow: &str,
         execution: &str,
-    ) -> Result<(FlowView, ExecutionView), ServiceError> {
+    ) -> sluice_service::Result<(FlowView, ExecutionView)> {
         let now = std::time::Duration::ZERO;
         self.service
             .describe_execution(self.caller, flow, execution, now)
@@ -223,7 +262,7 @@ impl<'a, Api> Handlers<'a, Api> {
         flow: &str,
         execution: &str,
         (error, cause): (&str, &str),
-    ) -> Result<ExecutionView, ServiceError> {
+    ) -> sluice_service::Result<ExecutionView> {
         let (error, cause) = (Some(error.to_string()), Some(cause.to_string()));
         let stopping = self
             .service
@@ -234,11 +273,11 @@ impl<'a, Api> Handlers<'a, Api> {
     /// A page of the executions `query` selects, and their total.
     pub async fn execution_page(
         &self,
-        query: &ExecutionQuery,
+        query: ExecutionQuery,
         page: Page,
-    ) -> Result<Listed<ExecutionSummary>, ServiceError> {
+    ) -> sluice_service::Result<Listed<ExecutionSummary>> {
         let page = page.store_page();
-        self.service.execution_page(self.caller, query, page).await
+        self.service.execution_page(self.caller, &query, page).await
     }
 }
 

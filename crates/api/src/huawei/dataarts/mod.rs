@@ -20,7 +20,7 @@ use sluice_service::views::{
 };
 use sluice_service::{Dialect, FlowChanges, FlowSpec, ScheduleSpec, ServiceError, step_runs};
 
-use super::{ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, rendered, start_of};
+use super::{ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, Window, rendered, start_of};
 use instances::{
     base_id, instance_status, instance_summary, new_instance_id, node_statuses, rerun_number,
     run_base, statuses_of,
@@ -49,46 +49,27 @@ pub struct Request {
     pub call: Call,
 }
 
-/// What a DataArts request asks, typed. Each variant carries the permission a key needs for
-/// it ([`Action`]).
-#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
-#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
-pub enum Call {
-    #[strum_discriminants(strum(serialize = "dlf:job:create"))]
-    CreateJob(JobInfo),
-    #[strum_discriminants(strum(serialize = "dlf:job:list"))]
-    ListJobs { page: Page, name: Option<String> },
-    #[strum_discriminants(strum(serialize = "dlf:job:get"))]
-    ShowJob { job: String },
-    #[strum_discriminants(strum(serialize = "dlf:job:update"))]
-    UpdateJob { job: String, info: JobInfo },
-    #[strum_discriminants(strum(serialize = "dlf:job:delete"))]
-    DeleteJob { job: String },
-    /// Starts the job's scheduling.
-    #[strum_discriminants(strum(serialize = "dlf:job:start"))]
-    StartJob { job: String },
-    /// Stops the job's scheduling.
-    #[strum_discriminants(strum(serialize = "dlf:job:stop"))]
-    StopJob { job: String },
-    #[strum_discriminants(strum(serialize = "dlf:job:run"))]
-    RunJob {
-        job: String,
-        params: Option<Vec<JobParam>>,
-    },
-    #[strum_discriminants(strum(serialize = "dlf:instance:list"))]
-    ListInstances(InstanceQuery),
-    #[strum_discriminants(strum(serialize = "dlf:instance:get"))]
-    ShowInstance { job: String, instance: String },
-    #[strum_discriminants(strum(serialize = "dlf:instance:stop"))]
-    StopInstance { job: String, instance: String },
-    #[strum_discriminants(strum(serialize = "dlf:instance:restart"))]
-    RerunInstance { job: String, instance: String },
-}
-
-impl Call {
-    /// The permission a key needs for this call (`dlf:job:create`).
-    pub fn permission(&self) -> &'static str {
-        Action::from(self).into()
+calls! {
+    /// What a DataArts request asks, typed. Each variant carries the permission a key needs for
+    /// it ([`Action`]).
+    pub enum Call {
+        "dlf:job:create" => CreateJob(JobInfo),
+        "dlf:job:list" => ListJobs { page: Page, name: Option<String> },
+        "dlf:job:get" => ShowJob { job: String },
+        "dlf:job:update" => UpdateJob { job: String, info: JobInfo },
+        "dlf:job:delete" => DeleteJob { job: String },
+        /// Starts the job's scheduling.
+        "dlf:job:start" => StartJob { job: String },
+        /// Stops the job's scheduling.
+        "dlf:job:stop" => StopJob { job: String },
+        "dlf:job:run" => RunJob {
+            job: String,
+            params: Option<Vec<JobParam>>,
+        },
+        "dlf:instance:list" => ListInstances(InstanceQuery),
+        "dlf:instance:get" => ShowInstance { job: String, instance: String },
+        "dlf:instance:stop" => StopInstance { job: String, instance: String },
+        "dlf:instance:restart" => RerunInstance { job: String, instance: String },
     }
 }
 
@@ -156,11 +137,11 @@ struct RunBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceQuery {
     pub page: Page,
+    /// `minPlanTime` and `maxPlanTime`.
+    pub plan_times: Window,
     pub status: Option<String>,
     pub job_name: Option<String>,
     pub precise: bool,
-    pub min_plan_time: Option<Millis>,
-    pub max_plan_time: Option<Millis>,
 }
 
 /// Decodes a DataArts request: the route, its query and its body, checked and typed.
@@ -187,8 +168,10 @@ fn decode_call(request: &Routed<'_>) -> JobResult<Call> {
             status: request.query_param("status").map(owned),
             job_name: request.query_param("jobName").map(owned),
             precise: request.query_param("preciseQuery") == Some("true"),
-            min_plan_time: millis_param(request, "minPlanTime")?,
-            max_plan_time: millis_param(request, "maxPlanTime")?,
+            plan_times: Window {
+                from: millis_param(request, "minPlanTime")?,
+                to: millis_param(request, "maxPlanTime")?,
+            },
         }),
         [job] if m == Method::GET => Call::ShowJob { job: owned(job) },
         [job] if m == Method::PUT => Call::UpdateJob {
@@ -404,12 +387,12 @@ impl Jobs<'_> {
             },
             statuses,
             name_prefix: None,
-            started_from: query.min_plan_time,
-            started_to: query.max_plan_time,
+            started_from: query.plan_times.from,
+            started_to: query.plan_times.to,
             latest_runs: true,
             order: ExecutionOrder::Newest,
         };
-        let runs = self.execution_page(&runs, query.page).await?;
+        let runs = self.execution_page(runs, query.page).await?;
         let listed = rendered(&runs, instance_summary);
         Ok(Reply::ok(json!({"total": runs.total, "instances": listed})))
     }
@@ -643,17 +626,24 @@ mod tests {
         (e.status, e.code)
     }
 
+    /// A daily cron whose `field` is each of `values` in turn is refused as a schedule.
+    fn each_refused(field: &str, values: &[&str]) {
+        for value in values {
+            let mut cron = json!({"expression": "0 0 2 * * ?"});
+            cron[field] = json!(value);
+            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{field}: {value}");
+        }
+    }
+
     #[test]
     fn a_start_time_that_is_not_a_time_is_refused_not_a_panic() {
-        for start in [
+        let starts = [
             "2018-10-22T23:59:59+0éx",
             "2018-10-22T23:59:59+0é",
             "2018-éé",
             "",
-        ] {
-            let cron = json!({"expression": "0 0 2 * * ?", "startTime": start});
-            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{start}");
-        }
+        ];
+        each_refused("startTime", &starts);
     }
 
     #[test]
@@ -694,25 +684,21 @@ mod tests {
             let parsed = Cadence::parse(&cadence).expect("the scheduler reads it");
             assert_eq!(parsed.next_after(T0), Some(first), "{zone}: {cadence}");
         }
-        for zone in [
+        let zones = [
             "GMT+8x",
             "GMT+99",
             "Mars/Olympus",
             "+08:00",
             "GMT 8",
             "GMT+é",
-        ] {
-            let cron = json!({"expression": "0 0 2 * * ?", "expressionTimeZone": zone});
-            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{zone}");
-        }
+        ];
+        each_refused("expressionTimeZone", &zones);
     }
 
     #[test]
     fn an_invalid_cron_is_refused_when_the_job_is_written() {
-        for expression in ["every day", "0 0 2 * *", "0 0 25 * * ?", "* * * * * ?"] {
-            let cron = json!({"expression": expression});
-            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{expression}");
-        }
+        let expressions = ["every day", "0 0 2 * *", "0 0 25 * * ?", "* * * * * ?"];
+        each_refused("expression", &expressions);
         let no_expression = json!({"name": "j", "schedule": {"type": "CRON", "cron": {}}});
         assert_eq!(
             create(&no_expression).expect_err("refused").code,
