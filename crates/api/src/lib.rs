@@ -21,6 +21,9 @@ pub mod native;
 pub mod signature;
 pub mod wire_time;
 
+#[cfg(test)]
+mod permission_walk;
+
 use serde_json::Value;
 
 /// A dialect's answer to one request.

@@ -3,13 +3,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sluice_service::views::{
-    ExecutionSummary, ExecutionView, FlowView, HistoryEvent, JobKind, JobStatus, JobView, Millis,
-    Status,
+    ExecutionSummary, ExecutionView, FlowView, HistoryEvent, JobKind, JobStatus, JobView, Status,
 };
 use sluice_service::{Dialect, StepRun, StepStatus};
 use utoipa::ToSchema;
 
-use crate::wire_time::{MILLIS_Z, utc};
+/// RFC 3339, UTC, millisecond precision.
+pub use crate::wire_time::millis_z as time;
 
 /// An execution's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -43,11 +43,6 @@ impl ExecutionStatus {
             ExecutionStatus::Stopped => Status::Stopped,
         }
     }
-}
-
-/// RFC 3339, UTC, millisecond precision.
-pub fn time(millis: Millis) -> String {
-    utc(millis, MILLIS_Z)
 }
 
 /// A flow in a listing.
