@@ -12,7 +12,7 @@ use sluice_store::{
     ExecutionRecord, FlowId, FlowRecord, NewExecution, Page, StoreError,
 };
 
-use crate::flows::check_name;
+use crate::flows::check_name_in;
 use crate::views::{ExecutionView, FlowView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
@@ -90,7 +90,7 @@ impl Service {
         let input = self.parse_input(request.input.as_deref())?;
         let name = match request.name.filter(|n| !n.is_empty()) {
             Some(name) => {
-                check_name(&name, "execution name")?;
+                check_name_in(flow.dialect, &name, "execution name")?;
                 name
             }
             None => uuid::Uuid::new_v4().to_string(),
@@ -373,9 +373,12 @@ impl Service {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .unwrap_or("{}");
-        let value = self.parse_json("the execution input", text)?;
+        let value = match self.parse_json("the execution input", text) {
+            Err(ServiceError::InvalidArgument(why)) => return Err(ServiceError::InvalidInput(why)),
+            other => other?,
+        };
         if !value.is_object() {
-            return Err(ServiceError::InvalidArgument(
+            return Err(ServiceError::InvalidInput(
                 "the execution input must be a JSON object".into(),
             ));
         }

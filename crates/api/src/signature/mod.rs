@@ -1,6 +1,7 @@
-//! Request signing schemes the dialects verify.
+//! Request signing schemes the dialects verify, and the canonical forms they share.
 
 pub mod alibaba;
+pub mod aws;
 pub mod huawei;
 pub mod replay;
 
@@ -19,4 +20,24 @@ pub fn rfc3986(text: &str) -> String {
         }
     }
     out
+}
+
+/// The query's `(name, value)` pairs, decoded, in the order the signers sort them. A dialect
+/// reads the query in this order too, so that requests with one signature mean one thing
+/// (whatever the order their repeated parameters were sent in).
+pub fn sorted_query(query: &str) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// The canonical query of Huawei's and AWS's signers: the sorted pairs, each side RFC 3986-encoded.
+pub(crate) fn canonical_query(query: &str) -> String {
+    sorted_query(query)
+        .iter()
+        .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
