@@ -15,7 +15,7 @@
 //! `Host`, `X-Amz-Date` and the headers the dialect reads must be signed (the dialect never
 //! reads an unsigned header). Any region; the service of the credential scope is the
 //! dialect's. The request time must be within [`MAX_SKEW`] of the server's clock, as AWS
-//! allows; replays are the shared rules' (`replay.rs`: the signature is the nonce).
+//! allows (`replay.rs`); there is no nonce to claim.
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, KeyInit, Mac};
@@ -70,16 +70,13 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// A verified request: who signed it, for which region, when, and what it covers.
+/// A verified request: who signed it, for which region, and what it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signed {
     pub key_id: String,
     pub region: String,
-    pub signed_at: Timestamp,
     /// Lower-case names of the headers the signature covers.
     pub signed_headers: Vec<String>,
-    /// The signature itself: what makes this request unique (`replay.rs`).
-    pub signature: String,
 }
 
 /// A request as received: the raw path and query, the headers and the body bytes.
@@ -134,7 +131,7 @@ pub fn verify(
                 .into(),
         )
     })?;
-    let signed_at = check_date(amz_date, auth.date, now)?;
+    check_date(amz_date, auth.date, now)?;
     let secret =
         secret_of(auth.key_id).ok_or_else(|| SignatureError::UnknownKey(auth.key_id.into()))?;
     check_content_hash(request)?;
@@ -152,9 +149,7 @@ pub fn verify(
     Ok(Signed {
         key_id: auth.key_id.to_string(),
         region: auth.region.to_string(),
-        signed_at,
         signed_headers: auth.signed_headers.iter().map(|h| h.to_string()).collect(),
-        signature: expected,
     })
 }
 
@@ -243,11 +238,7 @@ fn parse_authorization(header: &str) -> Result<Authorization<'_>, SignatureError
 }
 
 /// `X-Amz-Date` is a UTC time of the credential scope's day, within the skew window.
-fn check_date(
-    amz_date: &str,
-    scope_date: &str,
-    now: Timestamp,
-) -> Result<Timestamp, SignatureError> {
+fn check_date(amz_date: &str, scope_date: &str, now: Timestamp) -> Result<(), SignatureError> {
     let at = DateTime::strptime(DATE_FORMAT, amz_date)
         .ok()
         .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
@@ -267,7 +258,7 @@ fn check_date(
         });
     }
     if within_skew(at, now, MAX_SKEW) {
-        return Ok(at);
+        return Ok(());
     }
     let stamp = |t: Timestamp| t.strftime(DATE_FORMAT).to_string();
     let message = if at < now {

@@ -112,7 +112,8 @@ impl Actions<'_> {
                 let (_, execution) = self
                     .service
                     .stop_execution(self.caller, &machine, &name, r.error, r.cause)
-                    .await?;
+                    .await
+                    .map_err(|e| of_execution(e, &machine, &name))?;
                 let stopped = execution.stopped_at.unwrap_or(execution.created_at);
                 Ok(json!({"stopDate": render::seconds(stopped)}))
             }
@@ -149,10 +150,10 @@ impl Actions<'_> {
         let (machine, name) = self
             .arns
             .execution_names(r.execution_arn.as_deref().unwrap_or(""))?;
-        Ok(self
-            .service
+        self.service
             .describe_execution(self.caller, &machine, &name, Duration::ZERO)
-            .await?)
+            .await
+            .map_err(|e| of_execution(e, &machine, &name).into())
     }
 
     async fn create(&self, r: CreateStateMachine) -> Reply {
@@ -293,6 +294,18 @@ impl Actions<'_> {
             page_token(Listing::History, &e["id"].to_string())
         });
         Ok(with_next(json!({"events": events}), next))
+    }
+}
+
+/// An execution of a state machine that does not exist does not exist either: AWS names the
+/// execution, not its state machine.
+fn of_execution(e: ServiceError, machine: &str, name: &str) -> ServiceError {
+    match e {
+        ServiceError::FlowNotFound(_) => ServiceError::ExecutionNotFound {
+            flow: machine.to_string(),
+            execution: name.to_string(),
+        },
+        other => other,
     }
 }
 

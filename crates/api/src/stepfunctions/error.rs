@@ -6,7 +6,6 @@ use sluice_service::ServiceError;
 
 use super::arn::Arns;
 use crate::signature::aws::SignatureError;
-use crate::signature::replay::ReplayError;
 
 /// AWS's error codes this server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
@@ -183,18 +182,6 @@ impl From<SignatureError> for SfnError {
             | SignatureError::Mismatch => Code::InvalidSignatureException,
         };
         SfnError::new(code, e.to_string())
-    }
-}
-
-impl From<ReplayError> for SfnError {
-    fn from(e: ReplayError) -> Self {
-        match e {
-            ReplayError::Replayed(_) => SfnError::new(
-                Code::InvalidSignatureException,
-                "This request was already served: a signed request is accepted once; sign it again.",
-            ),
-            ReplayError::Store(detail) => SfnError::internal(&detail),
-        }
     }
 }
 
