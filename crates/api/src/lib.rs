@@ -21,7 +21,18 @@ pub mod signature;
 pub mod stepfunctions;
 pub mod wire_time;
 
+use axum::http::{HeaderMap, Method};
 use serde_json::Value;
+
+/// A request as it arrived, for a dialect that reads its headers and signs its path.
+pub struct Incoming<'a> {
+    pub method: &'a Method,
+    /// The raw (percent-encoded) path: the signature covers it as sent.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
 
 /// A dialect's answer to one request.
 #[derive(Debug, Clone, PartialEq)]

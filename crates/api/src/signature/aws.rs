@@ -25,6 +25,7 @@ use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub use super::SignedRequest;
 use super::replay::within_skew;
 use super::{canonical_query, rfc3986};
 
@@ -77,15 +78,6 @@ pub struct Signed {
     pub region: String,
     /// Lower-case names of the headers the signature covers.
     pub signed_headers: Vec<String>,
-}
-
-/// A request as received: the raw path and query, the headers and the body bytes.
-pub struct SignedRequest<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub query: &'a str,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
 }
 
 /// The parts of an `Authorization` header.

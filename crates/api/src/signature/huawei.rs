@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::replay::within_skew;
-pub use super::sorted_query;
+pub use super::{SignedRequest, sorted_query};
 use super::{canonical_query, rfc3986};
 
 /// How far `X-Sdk-Date` may be from the server's clock, either way.
@@ -80,16 +80,6 @@ pub struct Key {
 pub struct Signed {
     pub key_id: String,
     pub signed_headers: Vec<String>,
-}
-
-/// A request as received: the raw path and query (percent-encoded as sent), the headers and
-/// the body bytes.
-pub struct SignedRequest<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub query: &'a str,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
 }
 
 /// The parts of an `Authorization` header.

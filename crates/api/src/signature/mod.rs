@@ -5,6 +5,18 @@ pub mod aws;
 pub mod huawei;
 pub mod replay;
 
+use axum::http::HeaderMap;
+
+/// A request as received, as a verifier reads it: the raw path and query (percent-encoded as
+/// sent), the headers and the body bytes.
+pub struct SignedRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
 /// RFC 3986: everything but `A–Z a–z 0–9 - _ . ~` as `%XX` of its UTF-8 bytes (so a space is
 /// `%20`, never `+`). Both vendors' signers encode this way.
 pub fn rfc3986(text: &str) -> String {

@@ -35,15 +35,7 @@ pub const TARGET_HEADER: &str = "x-amz-target";
 /// The content types of the AWS JSON protocol.
 const CONTENT_TYPES: [&str; 2] = ["application/x-amz-json-1.0", "application/x-amz-json-1.1"];
 
-/// A request as it arrived.
-pub struct Incoming<'a> {
-    pub method: &'a Method,
-    /// The raw (percent-encoded) path: the signature covers it as sent.
-    pub path: &'a str,
-    pub query: Option<&'a str>,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
-}
+pub use crate::Incoming;
 
 /// Whether a request is one of this API's: it names an action in `X-Amz-Target`.
 pub fn claims(headers: &HeaderMap) -> bool {

@@ -164,21 +164,34 @@ impl Validate for CreateStateMachine {
         required(&self.name, "name")?;
         required(&self.definition, "definition")?;
         required(&self.role_arn, "roleArn")?;
-        not_supported(self.publish == Some(true), "publish", VERSIONS)?;
-        not_supported(
-            self.version_description.is_some(),
-            "versionDescription",
-            VERSIONS,
-        )?;
-        not_supported(
-            self.encryption_configuration.is_some(),
-            "encryptionConfiguration",
-            "data is stored in the server's database, encrypted by its storage if at all",
+        unversioned(
+            self.publish,
+            &self.version_description,
+            &self.encryption_configuration,
         )
     }
 }
 
-const VERSIONS: &str = "state machine versions and aliases are not served yet";
+/// `publish`, `versionDescription` and `encryptionConfiguration` of a create or an update:
+/// features this server does not have, refused when asked for.
+fn unversioned(
+    publish: Option<bool>,
+    version_description: &Option<String>,
+    encryption: &Option<Value>,
+) -> Result<(), SfnError> {
+    const VERSIONS: &str = "state machine versions and aliases are not served yet";
+    not_supported(publish == Some(true), "publish", VERSIONS)?;
+    not_supported(
+        version_description.is_some(),
+        "versionDescription",
+        VERSIONS,
+    )?;
+    not_supported(
+        encryption.is_some(),
+        "encryptionConfiguration",
+        "data is stored in the server's database, encrypted by its storage if at all",
+    )
+}
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -210,16 +223,10 @@ pub struct UpdateStateMachine {
 impl Validate for UpdateStateMachine {
     fn validate(&self) -> Result<(), SfnError> {
         required(&self.state_machine_arn, "stateMachineArn")?;
-        not_supported(self.publish == Some(true), "publish", VERSIONS)?;
-        not_supported(
-            self.version_description.is_some(),
-            "versionDescription",
-            VERSIONS,
-        )?;
-        not_supported(
-            self.encryption_configuration.is_some(),
-            "encryptionConfiguration",
-            "data is stored in the server's database, encrypted by its storage if at all",
+        unversioned(
+            self.publish,
+            &self.version_description,
+            &self.encryption_configuration,
         )?;
         let changes = [
             self.definition.is_some(),
