@@ -197,6 +197,20 @@ def test_a_wait_is_stopped_durably(sfn):
     assert aws_error(lambda: sfn.stop_execution(executionArn=execution)) == "ValidationException"
 
 
+def test_a_machine_past_its_timeout_seconds_is_timed_out(sfn):
+    definition = json.loads(waiting(30))
+    definition["TimeoutSeconds"] = 1
+    machine = create(sfn, json.dumps(definition))
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    assert finished(sfn, execution)["status"] == "TIMED_OUT"
+    events = sfn.get_execution_history(executionArn=execution, includeExecutionData=False)["events"]
+    assert [e["type"] for e in events] == ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    assert events[1]["stateEnteredEventDetails"] == {"name": "Pause", "inputDetails": {"truncated": False}}
+    assert events[2]["executionTimedOutEventDetails"]["error"] == "States.Timeout"
+    timed_out = sfn.list_executions(stateMachineArn=machine, statusFilter="TIMED_OUT")["executions"]
+    assert [e["executionArn"] for e in timed_out] == [execution]
+
+
 def test_a_start_is_idempotent_as_aws_defines_it(sfn):
     machine = create(sfn, waiting(300))
     first = sfn.start_execution(stateMachineArn=machine, name="once", input='{"a": 1}')

@@ -44,13 +44,26 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         map.insert("type".into(), kind.clone().into());
         map.insert("id".into(), id.into());
         map.insert("previousEventId".into(), previous.into());
-        if let Some((key, value)) = details {
+        if let Some((key, mut value)) = details {
+            if !context.include_data {
+                without_data(&mut value);
+            }
             map.insert(key.into(), value);
         }
         previous_type = kind;
         out.push(Value::Object(map));
     }
     out
+}
+
+/// Details without the execution's data (`includeExecutionData: false`): no input, output
+/// or parameters.
+fn without_data(details: &mut Value) {
+    if let Value::Object(fields) = details {
+        for key in ["input", "output", "parameters"] {
+            fields.remove(key);
+        }
+    }
 }
 
 /// What a task calls: a Lambda function by its ARN, or a service integration.
@@ -90,14 +103,7 @@ fn translate(
     let d = &event.detail;
     let name = event.step.as_ref().map_or("", |s| s.as_str());
     let state_type = types.get(name).map_or("Task", String::as_str);
-    let data = |key: &str| {
-        let text = d.get(key).map_or_else(|| "null".into(), Value::to_string);
-        if context.include_data {
-            text
-        } else {
-            String::new()
-        }
-    };
+    let data = |key: &str| d.get(key).map_or_else(|| "null".into(), Value::to_string);
     let error = || {
         json!({
             "error": d.get("error").and_then(Value::as_str).unwrap_or(""),
@@ -470,7 +476,7 @@ mod tests {
         assert_eq!(events[0]["type"], "TaskScheduled");
         assert_eq!(
             events[0]["taskScheduledEventDetails"],
-            json!({"resourceType": "lambda", "resource": "invoke", "region": "eu-west-1", "parameters": ""})
+            json!({"resourceType": "lambda", "resource": "invoke", "region": "eu-west-1"})
         );
         assert_eq!(events[1]["type"], "TaskFailed");
         assert_eq!(
