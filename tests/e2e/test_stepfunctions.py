@@ -226,7 +226,7 @@ def test_a_start_is_idempotent_as_aws_defines_it(sfn):
 
 def test_executions_are_listed_newest_first_a_page_at_a_time(sfn):
     machine = create(sfn, waiting(0))
-    arns = [sfn.start_execution(stateMachineArn=machine, name=f"n{i}")["executionArn"] for i in range(5)]
+    arns = [sfn.start_execution(stateMachineArn=machine, name=f"batch.{i}")["executionArn"] for i in range(5)]
     for arn in arns:
         finished(sfn, arn)
     pages = list(sfn.get_paginator("list_executions").paginate(

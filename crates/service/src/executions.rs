@@ -416,18 +416,20 @@ fn same_running_start(
     })
 }
 
-/// Task tokens carry where their execution is (`{flow id}.{execution name}.{secret}.{op}`;
-/// names cannot contain '.'), and an unguessable secret the engine checks in full.
+/// Task tokens carry where their execution is (`{flow id}.{execution name}.{secret}.{op}`:
+/// the flow id, the secret and the op hold no '.', so a name may), and an unguessable secret
+/// the engine checks in full.
 fn token_prefix(flow: FlowId, name: &ExecutionName, secret: &str) -> String {
     format!("{}.{}.{}.", flow.0, name, secret)
 }
 
 fn parse_token(token: &str) -> Option<(FlowId, &str)> {
-    let mut parts = token.splitn(4, '.');
-    let flow = parts.next()?.parse().ok()?;
-    let name = parts.next()?;
+    let (flow, rest) = token.split_once('.')?;
+    let flow = flow.parse().ok()?;
+    let mut parts = rest.rsplitn(3, '.');
     parts.next()?;
     parts.next()?;
+    let name = parts.next().filter(|n| !n.is_empty())?;
     Some((FlowId(flow), name))
 }
 
@@ -440,6 +442,11 @@ mod tests {
         let prefix = token_prefix(FlowId(42), &ExecutionName::new("exec-1"), "abcd");
         let token = format!("{prefix}7");
         assert_eq!(parse_token(&token), Some((FlowId(42), "exec-1")));
+        let dotted = token_prefix(FlowId(42), &ExecutionName::new("state.machine.run"), "abcd");
+        assert_eq!(
+            parse_token(&format!("{dotted}7")),
+            Some((FlowId(42), "state.machine.run"))
+        );
         assert_eq!(parse_token("garbage"), None);
         assert_eq!(parse_token("x.exec.abcd.1"), None);
     }

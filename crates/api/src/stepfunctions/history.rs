@@ -6,8 +6,9 @@
 //! it, for the state entered right after the start).
 //!
 //! What the engine records and AWS does not (a state's failure other than a Parallel's or a
-//! Map's, a Parallel branch's start and end) is left out; what AWS records and the engine does
-//! not (`ParallelStateStarted`, `MapStateStarted`, …) is absent.
+//! Map's, a Parallel branch's start and end) is left out; a Parallel's or Map's
+//! `…StateStarted` and `…StateSucceeded`, which the engine does not record apart from the
+//! state's entering and exiting, are written beside those.
 
 use std::collections::HashMap;
 
@@ -30,14 +31,43 @@ pub struct Context<'a> {
 pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
     let types = state_types(context.definition);
     let mut tasks: HashMap<EventId, Resource> = HashMap::new();
-    let mut out: Vec<Value> = Vec::with_capacity(history.len());
-    let mut previous_type = String::new();
+    let mut out = Events {
+        list: Vec::with_capacity(history.len()),
+        previous_type: String::new(),
+        include_data: context.include_data,
+    };
     for event in history {
         let Some((kind, details)) = translate(event, &types, &mut tasks, context) else {
             continue;
         };
-        let id = out.len() as u64 + 1;
-        let after_start = previous_type == "ExecutionStarted" && kind.ends_with("StateEntered");
+        // A Parallel or Map state starts once entered and succeeds before it is exited: the
+        // engine records neither apart from entering and exiting.
+        let fan_out = fans_out(state_type(&types, event));
+        if fan_out && event.kind == EventType::StepExited {
+            out.push(event, kind.replace("StateExited", "StateSucceeded"), None);
+        }
+        let started = (fan_out && event.kind == EventType::StepEntered)
+            .then(|| kind.replace("StateEntered", "StateStarted"));
+        out.push(event, kind, details);
+        if let Some(started) = started {
+            out.push(event, started, None);
+        }
+    }
+    out.list
+}
+
+/// The events written so far, numbered densely.
+struct Events {
+    list: Vec<Value>,
+    previous_type: String,
+    include_data: bool,
+}
+
+impl Events {
+    fn push(&mut self, event: &HistoryEvent, kind: String, details: Details) {
+        let id = self.list.len() as u64 + 1;
+        let after_start =
+            self.previous_type == "ExecutionStarted" && kind.ends_with("StateEntered");
         let previous = if after_start { 0 } else { id - 1 };
         let mut map = Map::new();
         map.insert("timestamp".into(), seconds(event.time).into());
@@ -45,15 +75,19 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         map.insert("id".into(), id.into());
         map.insert("previousEventId".into(), previous.into());
         if let Some((key, mut value)) = details {
-            if !context.include_data {
+            if !self.include_data {
                 without_data(&mut value);
             }
             map.insert(key.into(), value);
         }
-        previous_type = kind;
-        out.push(Value::Object(map));
+        self.previous_type = kind;
+        self.list.push(Value::Object(map));
     }
-    out
+}
+
+fn state_type<'a>(types: &'a HashMap<String, String>, event: &HistoryEvent) -> &'a str {
+    let name = event.step.as_ref().map_or("", |s| s.as_str());
+    types.get(name).map_or("Task", String::as_str)
 }
 
 /// Details without the execution's data (`includeExecutionData: false`): no input, output
@@ -102,7 +136,7 @@ fn translate(
 ) -> Option<(String, Details)> {
     let d = &event.detail;
     let name = event.step.as_ref().map_or("", |s| s.as_str());
-    let state_type = types.get(name).map_or("Task", String::as_str);
+    let state_type = state_type(types, event);
     let data = |key: &str| d.get(key).map_or_else(|| "null".into(), Value::to_string);
     let error = || {
         json!({
@@ -156,12 +190,6 @@ fn translate(
                 json!({"name": name, "output": data("output"), "outputDetails": {"truncated": false}}),
             ),
         ),
-        EventType::StepStarted if fans_out(state_type) => {
-            (format!("{state_type}StateStarted"), None)
-        }
-        EventType::StepSucceeded if fans_out(state_type) => {
-            (format!("{state_type}StateSucceeded"), None)
-        }
         EventType::StepFailed if fans_out(state_type) => (
             format!("{state_type}StateFailed"),
             with("stateFailedEventDetails", error()),
@@ -438,6 +466,95 @@ mod tests {
             json!({"error": "Halt", "cause": "by hand"})
         );
         assert!(events[3].get("lambdaFunctionStartedEventDetails").is_none());
+    }
+
+    #[test]
+    fn a_map_starts_after_it_is_entered_and_succeeds_before_it_is_exited() {
+        let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+        let history = [
+            event(
+                1,
+                EventType::ExecutionStarted,
+                None,
+                None,
+                json!({"input": [1]}),
+            ),
+            event(
+                2,
+                EventType::StepEntered,
+                Some("M"),
+                None,
+                json!({"input": [1]}),
+            ),
+            event(
+                3,
+                EventType::IterationEntered,
+                Some("M"),
+                None,
+                json!({"index": 0}),
+            ),
+            event(
+                4,
+                EventType::StepEntered,
+                Some("P"),
+                None,
+                json!({"input": 1}),
+            ),
+            event(
+                5,
+                EventType::StepExited,
+                Some("P"),
+                Some(4),
+                json!({"output": 1}),
+            ),
+            event(
+                6,
+                EventType::IterationExited,
+                Some("M"),
+                Some(3),
+                json!({"index": 0}),
+            ),
+            event(
+                7,
+                EventType::StepExited,
+                Some("M"),
+                Some(2),
+                json!({"output": [1]}),
+            ),
+            event(
+                8,
+                EventType::ExecutionSucceeded,
+                None,
+                None,
+                json!({"output": [1]}),
+            ),
+        ];
+        let context = Context {
+            definition,
+            role_arn: None,
+            region: "us-east-1",
+            include_data: true,
+        };
+        let types: Vec<Value> = events(&history, &context)
+            .into_iter()
+            .map(|e| e["type"].clone())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "MapStateEntered",
+                "MapStateStarted",
+                "MapIterationStarted",
+                "PassStateEntered",
+                "PassStateExited",
+                "MapIterationSucceeded",
+                "MapStateSucceeded",
+                "MapStateExited",
+                "ExecutionSucceeded",
+            ]
+        );
     }
 
     #[test]
