@@ -36,24 +36,67 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         previous_type: String::new(),
         include_data: context.include_data,
     };
-    for event in history {
+    for (at, event) in history.iter().enumerate() {
         let Some((kind, details)) = translate(event, &types, &mut tasks, context) else {
             continue;
         };
-        // A Parallel or Map state starts once entered and succeeds before it is exited: the
-        // engine records neither apart from entering and exiting.
+        // A Parallel or Map state starts once entered (unless what it iterates over fails to
+        // evaluate) and succeeds before it is exited: the engine records neither apart from
+        // entering and exiting.
         let fan_out = fans_out(state_type(&types, event));
         if fan_out && event.kind == EventType::StepExited {
             out.push(event, kind.replace("StateExited", "StateSucceeded"), None);
         }
-        let started = (fan_out && event.kind == EventType::StepEntered)
-            .then(|| kind.replace("StateEntered", "StateStarted"));
+        let starts = fan_out && event.kind == EventType::StepEntered;
+        let started = starts.then(|| started(&kind, &history[at + 1..], event));
+        // A Parallel or Map whose data fails to evaluate fails too.
+        let failed = (fan_out && kind == "EvaluationFailed")
+            .then(|| format!("{}StateFailed", state_type(&types, event)));
         out.push(event, kind, details);
-        if let Some(started) = started {
-            out.push(event, started, None);
+        if let Some(Some((kind, details))) = started {
+            out.push(event, kind, details);
+        }
+        if let Some(failed) = failed {
+            out.push(event, failed, None);
         }
     }
     out.list
+}
+
+/// The `…StateStarted` of a Parallel or Map state entered at `entered`, `rest` the history
+/// after it: none when the state fails to evaluate its input; a Map's counts its iterations.
+fn started(
+    entered_kind: &str,
+    rest: &[HistoryEvent],
+    entered: &HistoryEvent,
+) -> Option<(String, Details)> {
+    let own = |e: &&HistoryEvent| e.step == entered.step;
+    if rest
+        .iter()
+        .find(own)
+        .is_some_and(|e| e.kind == EventType::StepFailed && is_evaluation_error(&e.detail))
+    {
+        return None;
+    }
+    let kind = entered_kind.replace("StateEntered", "StateStarted");
+    if kind != "MapStateStarted" {
+        return Some((kind, None));
+    }
+    let length = rest
+        .iter()
+        .filter(own)
+        .take_while(|e| !matches!(e.kind, EventType::StepExited | EventType::StepFailed))
+        .filter(|e| e.kind == EventType::IterationEntered)
+        .count();
+    Some((
+        kind,
+        Some(("mapStateStartedEventDetails", json!({"length": length}))),
+    ))
+}
+
+/// A failure to evaluate a state's data (AWS writes `EvaluationFailed` for it).
+fn is_evaluation_error(detail: &Value) -> bool {
+    detail.get("error").and_then(Value::as_str) == Some("States.QueryEvaluationError")
 }
 
 /// The events written so far, numbered densely.
@@ -190,10 +233,15 @@ fn translate(
                 json!({"name": name, "output": data("output"), "outputDetails": {"truncated": false}}),
             ),
         ),
-        EventType::StepFailed if fans_out(state_type) => (
-            format!("{state_type}StateFailed"),
-            with("stateFailedEventDetails", error()),
-        ),
+        EventType::StepFailed if is_evaluation_error(d) => {
+            let mut details = error();
+            details["state"] = json!(name);
+            (
+                "EvaluationFailed".into(),
+                with("evaluationFailedEventDetails", details),
+            )
+        }
+        EventType::StepFailed if fans_out(state_type) => (format!("{state_type}StateFailed"), None),
         EventType::IterationEntered => (
             "MapIterationStarted".into(),
             with("mapIterationStartedEventDetails", iteration(name, d)),
@@ -536,10 +584,12 @@ mod tests {
             region: "us-east-1",
             include_data: true,
         };
-        let types: Vec<Value> = events(&history, &context)
-            .into_iter()
-            .map(|e| e["type"].clone())
-            .collect();
+        let events = events(&history, &context);
+        assert_eq!(
+            events[2]["mapStateStartedEventDetails"],
+            json!({"length": 1})
+        );
+        let types: Vec<Value> = events.iter().map(|e| e["type"].clone()).collect();
         assert_eq!(
             types,
             [
@@ -555,6 +605,50 @@ mod tests {
                 "ExecutionSucceeded",
             ]
         );
+    }
+
+    #[test]
+    fn a_map_whose_items_fail_to_evaluate_never_starts() {
+        let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+        let error = json!({"error": "States.QueryEvaluationError", "cause": "not an array"});
+        let history = [
+            event(
+                1,
+                EventType::ExecutionStarted,
+                None,
+                None,
+                json!({"input": 1}),
+            ),
+            event(
+                2,
+                EventType::StepEntered,
+                Some("M"),
+                None,
+                json!({"input": 1}),
+            ),
+            event(3, EventType::StepFailed, Some("M"), Some(2), error.clone()),
+            event(4, EventType::ExecutionFailed, None, None, error),
+        ];
+        let context = Context {
+            definition,
+            role_arn: None,
+            region: "us-east-1",
+            include_data: true,
+        };
+        let events = events(&history, &context);
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "MapStateEntered",
+                "EvaluationFailed",
+                "MapStateFailed",
+                "ExecutionFailed"
+            ]
+        );
+        assert_eq!(events[2]["evaluationFailedEventDetails"]["state"], "M");
     }
 
     #[test]
