@@ -37,9 +37,15 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         include_data: context.include_data,
     };
     for (at, event) in history.iter().enumerate() {
-        let Some((kind, details)) = translate(event, &types, &mut tasks, context) else {
+        let Some((mut kind, mut details)) = translate(event, &types, &mut tasks, context) else {
             continue;
         };
+        // The engine records an iteration's end before its outcome: an iteration that failed
+        // is the one its Map's failure follows.
+        if event.kind == EventType::IterationExited && ends_in_failure(&history[at + 1..], event) {
+            kind = "MapIterationFailed".into();
+            details = details.map(|(_, d)| ("mapIterationFailedEventDetails", d));
+        }
         // A Parallel or Map state starts once entered (unless what it iterates over fails to
         // evaluate) and succeeds before it is exited: the engine records neither apart from
         // entering and exiting.
@@ -92,6 +98,13 @@ fn started(
         kind,
         Some(("mapStateStartedEventDetails", json!({"length": length}))),
     ))
+}
+
+/// Whether the next event of `event`'s state, in `rest`, is its failure.
+fn ends_in_failure(rest: &[HistoryEvent], event: &HistoryEvent) -> bool {
+    rest.iter()
+        .find(|e| e.step == event.step)
+        .is_some_and(|e| e.kind == EventType::StepFailed)
 }
 
 /// A failure to evaluate a state's data (AWS writes `EvaluationFailed` for it).
@@ -245,10 +258,6 @@ fn translate(
         EventType::IterationEntered => (
             "MapIterationStarted".into(),
             with("mapIterationStartedEventDetails", iteration(name, d)),
-        ),
-        EventType::IterationExited if d.get("error").is_some() => (
-            "MapIterationFailed".into(),
-            with("mapIterationFailedEventDetails", iteration(name, d)),
         ),
         EventType::IterationExited => (
             "MapIterationSucceeded".into(),
@@ -649,6 +658,68 @@ mod tests {
             ]
         );
         assert_eq!(events[2]["evaluationFailedEventDetails"]["state"], "M");
+    }
+
+    #[test]
+    fn the_iteration_its_map_fails_after_is_the_failed_one() {
+        let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}}}}"#;
+        let error = json!({"error": "E", "cause": ""});
+        let history = [
+            event(
+                1,
+                EventType::StepEntered,
+                Some("M"),
+                None,
+                json!({"input": [1]}),
+            ),
+            event(
+                2,
+                EventType::IterationEntered,
+                Some("M"),
+                None,
+                json!({"index": 0}),
+            ),
+            event(
+                3,
+                EventType::StepEntered,
+                Some("F"),
+                None,
+                json!({"input": 1}),
+            ),
+            event(4, EventType::StepFailed, Some("F"), Some(3), error.clone()),
+            event(
+                5,
+                EventType::IterationExited,
+                Some("M"),
+                None,
+                json!({"index": 0}),
+            ),
+            event(6, EventType::StepFailed, Some("M"), Some(1), error),
+        ];
+        let context = Context {
+            definition,
+            role_arn: None,
+            region: "us-east-1",
+            include_data: true,
+        };
+        let events = events(&history, &context);
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "MapStateEntered",
+                "MapStateStarted",
+                "MapIterationStarted",
+                "FailStateEntered",
+                "MapIterationFailed",
+                "MapStateFailed"
+            ]
+        );
+        assert_eq!(
+            events[4]["mapIterationFailedEventDetails"],
+            json!({"name": "M", "index": 0})
+        );
     }
 
     #[test]
