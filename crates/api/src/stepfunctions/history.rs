@@ -37,7 +37,11 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         include_data: context.include_data,
     };
     for (at, event) in history.iter().enumerate() {
+        let caught = caught_exit(event, history.get(at + 1), &types);
         let Some((mut kind, mut details)) = translate(event, &types, &mut tasks, context) else {
+            if let Some((kind, details)) = caught {
+                out.push(event, kind, details);
+            }
             continue;
         };
         // The engine records an iteration's end before its outcome: an iteration that failed
@@ -65,8 +69,34 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         if let Some(failed) = failed {
             out.push(event, failed, None);
         }
+        if let Some((kind, details)) = caught {
+            out.push(event, kind, details);
+        }
     }
     out.list
+}
+
+/// A state whose failure a Catch caught is exited, its output the input of the state the
+/// catcher goes to (the engine goes there without recording the exit).
+fn caught_exit(
+    event: &HistoryEvent,
+    next: Option<&HistoryEvent>,
+    types: &HashMap<String, String>,
+) -> Option<(String, Details)> {
+    let next = next.filter(|n| n.kind == EventType::StepEntered && n.step != event.step)?;
+    if event.kind != EventType::StepFailed {
+        return None;
+    }
+    let name = event.step.as_ref().map_or("", |s| s.as_str());
+    let output = next
+        .detail
+        .get("input")
+        .map_or_else(|| "null".into(), Value::to_string);
+    let details = json!({"name": name, "output": output, "outputDetails": {"truncated": false}});
+    Some((
+        format!("{}StateExited", state_type(types, event)),
+        Some(("stateExitedEventDetails", details)),
+    ))
 }
 
 /// The `…StateStarted` of a Parallel or Map state entered at `entered`, `rest` the history
@@ -720,6 +750,60 @@ mod tests {
             events[4]["mapIterationFailedEventDetails"],
             json!({"name": "M", "index": 0})
         );
+    }
+
+    #[test]
+    fn a_caught_failure_exits_its_state() {
+        let definition = r#"{"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:lambda:r:1:function:f", "Next": "P",
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "P"}]},
+            "P": {"Type": "Pass", "End": true}}}"#;
+        let error = json!({"error": "E", "cause": "c"});
+        let history = [
+            event(
+                1,
+                EventType::StepEntered,
+                Some("T"),
+                None,
+                json!({"input": {}}),
+            ),
+            event(
+                2,
+                EventType::TaskScheduled,
+                Some("T"),
+                None,
+                json!({"resource": "arn:aws:lambda:r:1:function:f", "input": {}}),
+            ),
+            event(3, EventType::TaskFailed, Some("T"), Some(2), error.clone()),
+            event(4, EventType::StepFailed, Some("T"), Some(1), error.clone()),
+            event(
+                5,
+                EventType::StepEntered,
+                Some("P"),
+                None,
+                json!({"input": error}),
+            ),
+        ];
+        let context = Context {
+            definition,
+            role_arn: None,
+            region: "us-east-1",
+            include_data: true,
+        };
+        let events = events(&history, &context);
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "TaskStateEntered",
+                "LambdaFunctionScheduled",
+                "LambdaFunctionFailed",
+                "TaskStateExited",
+                "PassStateEntered"
+            ]
+        );
+        let exited = &events[3]["stateExitedEventDetails"];
+        assert_eq!(exited["output"], json!(r#"{"error":"E","cause":"c"}"#));
     }
 
     #[test]
