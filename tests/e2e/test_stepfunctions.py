@@ -211,6 +211,14 @@ def test_a_machine_past_its_timeout_seconds_is_timed_out(sfn):
     assert [e["executionArn"] for e in timed_out] == [execution]
 
 
+def test_an_execution_takes_any_json_value_as_its_input(sfn):
+    machine = create(sfn, json.dumps({"StartAt": "Same", "States": {"Same": {"Type": "Pass", "End": True}}}))
+    for value in ([1, "two"], "text", 3.5, None):
+        execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(value))["executionArn"]
+        done = finished(sfn, execution)
+        assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", value)
+
+
 def test_a_start_is_idempotent_as_aws_defines_it(sfn):
     machine = create(sfn, waiting(300))
     first = sfn.start_execution(stateMachineArn=machine, name="once", input='{"a": 1}')

@@ -87,7 +87,7 @@ impl Service {
         if !flow.open {
             return Err(ServiceError::FlowClosed(flow.name.to_string()));
         }
-        let input = self.parse_input(request.input.as_deref())?;
+        let input = self.parse_input(flow.dialect, request.input.as_deref())?;
         let name = match request.name.filter(|n| !n.is_empty()) {
             Some(name) => {
                 check_name_in(flow.dialect, &name, "execution name")?;
@@ -367,8 +367,13 @@ impl Service {
         }
     }
 
-    /// An execution input: JSON object text, `{}` when empty.
-    pub(crate) fn parse_input(&self, input: Option<&str>) -> Result<Value> {
+    /// An execution input: JSON text, `{}` when empty; an object, but for the Amazon States
+    /// Language, whose executions take any JSON value.
+    pub(crate) fn parse_input(
+        &self,
+        dialect: sluice_ir::Dialect,
+        input: Option<&str>,
+    ) -> Result<Value> {
         let text = input
             .map(str::trim)
             .filter(|t| !t.is_empty())
@@ -377,7 +382,7 @@ impl Service {
             Err(ServiceError::InvalidArgument(why)) => return Err(ServiceError::InvalidInput(why)),
             other => other?,
         };
-        if !value.is_object() {
+        if !value.is_object() && dialect != sluice_ir::Dialect::Asl {
             return Err(ServiceError::InvalidInput(
                 "the execution input must be a JSON object".into(),
             ));

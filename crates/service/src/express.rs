@@ -43,7 +43,7 @@ impl Service {
         if !flow.open {
             return Err(ServiceError::FlowClosed(flow.name.to_string()));
         }
-        let input = self.parse_input(request.input.as_deref())?;
+        let input = self.parse_input(flow.dialect, request.input.as_deref())?;
         let id = uuid::Uuid::new_v4();
         let name = match request.name.filter(|n| !n.is_empty()) {
             Some(name) => {
