@@ -460,6 +460,17 @@ mod tests {
         }
     }
 
+    /// The events AWS would show for `history` of a run of `definition`, with all data.
+    fn written(definition: &str, history: &[HistoryEvent]) -> Vec<Value> {
+        let context = Context {
+            definition,
+            role_arn: None,
+            region: "us-east-1",
+            include_data: true,
+        };
+        events(history, &context)
+    }
+
     const DEFINITION: &str = r#"{"StartAt": "Call", "States": {
         "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "Next": "Wait"},
         "Wait": {"Type": "Wait", "Seconds": 60, "End": true}}}"#;
@@ -617,13 +628,7 @@ mod tests {
                 json!({"output": [1]}),
             ),
         ];
-        let context = Context {
-            definition,
-            role_arn: None,
-            region: "us-east-1",
-            include_data: true,
-        };
-        let events = events(&history, &context);
+        let events = written(definition, &history);
         assert_eq!(
             events[2]["mapStateStartedEventDetails"],
             json!({"length": 1})
@@ -669,13 +674,7 @@ mod tests {
             event(3, EventType::StepFailed, Some("M"), Some(2), error.clone()),
             event(4, EventType::ExecutionFailed, None, None, error),
         ];
-        let context = Context {
-            definition,
-            role_arn: None,
-            region: "us-east-1",
-            include_data: true,
-        };
-        let events = events(&history, &context);
+        let events = written(definition, &history);
         let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert_eq!(
             types,
@@ -727,13 +726,7 @@ mod tests {
             ),
             event(6, EventType::StepFailed, Some("M"), Some(1), error),
         ];
-        let context = Context {
-            definition,
-            role_arn: None,
-            region: "us-east-1",
-            include_data: true,
-        };
-        let events = events(&history, &context);
+        let events = written(definition, &history);
         let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert_eq!(
             types,
@@ -784,13 +777,7 @@ mod tests {
                 json!({"input": error}),
             ),
         ];
-        let context = Context {
-            definition,
-            role_arn: None,
-            region: "us-east-1",
-            include_data: true,
-        };
-        let events = events(&history, &context);
+        let events = written(definition, &history);
         let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert_eq!(
             types,
