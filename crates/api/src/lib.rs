@@ -21,6 +21,9 @@ pub mod signature;
 pub mod stepfunctions;
 pub mod wire_time;
 
+#[cfg(test)]
+mod permission_walk;
+
 use axum::http::{HeaderMap, Method};
 use serde_json::Value;
 
