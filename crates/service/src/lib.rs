@@ -38,7 +38,7 @@ pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
 pub use listings::{Listed, NewestPage, PeriodCounts};
 pub use live::{Watch, Watched};
-pub use paging::{Listing, page_cursor, page_token};
+pub use paging::{Listing, execution_page_cursor, execution_page_token, page_cursor, page_token};
 pub use schedules::{ScheduleSpec, UpcomingSchedule};
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};

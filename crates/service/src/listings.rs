@@ -11,7 +11,7 @@ use sluice_store::{
     FlowName, FlowQuery, FlowSelection, MinuteCounts, Page,
 };
 
-use crate::paging::{newest_cursor, newest_token};
+use crate::paging::{execution_page_cursor, execution_page_token};
 use crate::views::{ExecutionSummary, FlowView, views};
 
 use crate::{Caller, Result, Service, ServiceError};
@@ -123,7 +123,7 @@ impl Service {
             None => FlowSelection::ALL,
         };
         let query = ExecutionQuery::of(&caller.tenant, flows, filter, ExecutionOrder::Newest);
-        let after = page_token.map(newest_cursor).transpose()?;
+        let after = page_token.map(execution_page_cursor).transpose()?;
         let summaries = self
             .store
             .list_summaries(&query, Page::after(after, limit))
@@ -131,7 +131,7 @@ impl Service {
         let next_page_token = summaries
             .last()
             .filter(|_| summaries.len() == limit)
-            .map(|last| newest_token(&last.cursor()));
+            .map(|last| execution_page_token(&last.cursor()));
         let mut dialects: HashMap<(FlowId, i64), Dialect> = HashMap::new();
         let mut items = Vec::with_capacity(summaries.len());
         for summary in summaries {

@@ -3,6 +3,7 @@
 //! cursor, which would list from wherever that text sorts (for most garbage: from the top).
 
 use sha2::{Digest, Sha256};
+
 use sluice_store::{ExecutionCursor, ExecutionId, ExecutionName};
 
 use crate::{Result, ServiceError};
@@ -14,9 +15,7 @@ pub enum Listing {
     Executions,
     Schedules,
     Aliases,
-    /// Executions newest first (the cursor is an execution's place and id).
-    RecentExecutions,
-    /// An execution's history (the cursor is an event id).
+    /// History events, by their place in the history.
     History,
 }
 
@@ -27,7 +26,6 @@ impl Listing {
             Listing::Executions => "executions",
             Listing::Schedules => "schedules",
             Listing::Aliases => "aliases",
-            Listing::RecentExecutions => "recent executions",
             Listing::History => "history",
         }
     }
@@ -56,26 +54,31 @@ pub fn page_cursor(listing: Listing, token: &str) -> Result<String> {
         })
 }
 
-/// The token of the page after `cursor` in a newest-first listing of executions.
-pub(crate) fn newest_token(cursor: &ExecutionCursor) -> String {
-    page_token(
-        Listing::RecentExecutions,
-        &format!("{}:{}", cursor.listed_at, cursor.id.0),
-    )
+/// The token of the page after `cursor` in any order of executions (newest first, too):
+/// every key of the cursor, checked as [`page_token`] checks a name.
+pub fn execution_page_token(cursor: &ExecutionCursor) -> String {
+    let keys = format!("{}.{}.{}", cursor.listed_at, cursor.id.0, cursor.name);
+    page_token(Listing::Executions, &keys)
 }
 
-/// Where the page a [`newest_token`] stands for starts.
-pub(crate) fn newest_cursor(token: &str) -> Result<ExecutionCursor> {
-    let cursor = page_cursor(Listing::RecentExecutions, token)?;
-    let (listed_at, id) = cursor
-        .split_once(':')
-        .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
-        .ok_or_else(|| ServiceError::Internal(format!("a checked page token {cursor:?}")))?;
-    Ok(ExecutionCursor {
-        // Newest first pages by place and id alone.
-        name: ExecutionName::new(""),
-        listed_at,
-        id: ExecutionId(id),
+/// The cursor of a token [`execution_page_token`] made; anything else is `InvalidArgument`.
+pub fn execution_page_cursor(token: &str) -> Result<ExecutionCursor> {
+    let keys = page_cursor(Listing::Executions, token)?;
+    let mut parts = keys.splitn(3, '.');
+    let (listed_at, id, name) = (parts.next(), parts.next(), parts.next());
+    let cursor = listed_at
+        .and_then(|t| t.parse().ok())
+        .zip(id.and_then(|i| i.parse().ok()))
+        .zip(name)
+        .map(|((listed_at, id), name)| ExecutionCursor {
+            name: ExecutionName::new(name),
+            listed_at,
+            id: ExecutionId(id),
+        });
+    cursor.ok_or_else(|| {
+        ServiceError::InvalidArgument(
+            "the NextToken is not one this executions listing handed out; start without one".into(),
+        )
     })
 }
 
@@ -104,6 +107,20 @@ mod tests {
     }
 
     #[test]
+    fn an_execution_token_gives_back_every_key_of_its_cursor() {
+        let cursor = ExecutionCursor {
+            name: ExecutionName::new("run-1"),
+            listed_at: 1_700_000_000_123,
+            id: ExecutionId(42),
+        };
+        let token = execution_page_token(&cursor);
+        assert_eq!(execution_page_cursor(&token).unwrap(), cursor);
+        let name_only = page_token(Listing::Executions, "run-1");
+        assert!(execution_page_cursor(&name_only).is_err());
+        assert!(execution_page_cursor("1.2.x.0000").is_err());
+    }
+
+    #[test]
     fn garbage_and_other_listings_tokens_are_refused() {
         let token = page_token(Listing::Flows, "orders");
         for bad in [
@@ -122,17 +139,5 @@ mod tests {
             );
         }
         assert!(page_cursor(Listing::Schedules, &token).is_err());
-    }
-
-    #[test]
-    fn a_newest_first_token_gives_back_its_place_and_id() {
-        let cursor = ExecutionCursor {
-            name: ExecutionName::new("any"),
-            listed_at: -5,
-            id: ExecutionId(42),
-        };
-        let back = newest_cursor(&newest_token(&cursor)).unwrap();
-        assert_eq!((back.listed_at, back.id), (-5, ExecutionId(42)));
-        assert!(newest_cursor(&page_token(Listing::Executions, "-5:42")).is_err());
     }
 }

@@ -59,7 +59,9 @@ impl From<SessionError> for Problem {
 impl From<ServiceError> for Problem {
     fn from(e: ServiceError) -> Self {
         let (status, code) = match &e {
-            ServiceError::InvalidArgument(_) => (StatusCode::BAD_REQUEST, "InvalidParameter"),
+            ServiceError::InvalidArgument(_)
+            | ServiceError::InvalidName(_)
+            | ServiceError::InvalidInput(_) => (StatusCode::BAD_REQUEST, "InvalidParameter"),
             ServiceError::InvalidDefinition(_) => (StatusCode::BAD_REQUEST, "InvalidDefinition"),
             ServiceError::WrongMode(_) => (StatusCode::BAD_REQUEST, "WrongMode"),
             ServiceError::NotSupported(_) => (StatusCode::BAD_REQUEST, "NotSupported"),
