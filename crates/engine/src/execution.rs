@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_ir::{ScopeId, StateId, StateName, TaskError};
+use sluice_ir::{ScopeId, StateId, StateName, TaskError, ToleratedFailures};
 
 use crate::Millis;
 use crate::dag_status::NodeStatus;
 use crate::history::EventId;
+use crate::step::ChildStart;
 use crate::task_call::TaskCall;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -111,6 +112,9 @@ pub struct Execution {
     /// The execution's global variables (`$Global`, a JSON object), written by states'
     /// `GlobalConstructor`s.
     pub(crate) globals: Value,
+    /// The scope the execution runs: the flow's top level, or a distributed Map's processor
+    /// for a child execution.
+    pub(crate) root: ScopeId,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +165,25 @@ pub(crate) enum Block {
     Backoff(OpId),
     Fanout(Fanout),
     Dag(DagRun),
+    /// A distributed Map's children (see `machine/map_run.rs`).
+    MapRun(MapRun),
+}
+
+/// The children of a running distributed Map state.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MapRun {
+    /// The input of each child not yet started, in order.
+    pub pending: Vec<Value>,
+    pub next_index: u32,
+    /// Each child's output (a failed child's error object), by index.
+    pub results: Vec<Option<Value>>,
+    /// The op of each running child, by index.
+    pub running: BTreeMap<u32, OpId>,
+    /// 0: no bound. Changed while it runs by `Input::UpdateMapRun`.
+    pub max_concurrency: u32,
+    pub tolerated: ToleratedFailures,
+    pub succeeded: u32,
+    pub failed: u32,
 }
 
 /// The children of a running Parallel or Map state.
@@ -225,6 +248,11 @@ pub(crate) enum Op {
         fire_at: Millis,
         purpose: TimerPurpose,
     },
+    /// A child execution started for a distributed Map.
+    Child {
+        thread: ThreadId,
+        start: Box<ChildStart>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,6 +275,8 @@ pub enum PendingOp<'a> {
         op: OpId,
         fire_at: Millis,
     },
+    /// A child execution to start (again, if it is not there yet) and wait for.
+    Child(&'a ChildStart),
 }
 
 impl Execution {
@@ -267,7 +297,22 @@ impl Execution {
             retry_point: None,
             dag_runs: BTreeMap::new(),
             globals: Value::Object(serde_json::Map::new()),
+            root: ScopeId::ROOT,
         }
+    }
+
+    /// A child execution: it runs `scope` of the flow (a distributed Map's processor) as if
+    /// it were the flow's top level.
+    pub fn child(info: ExecutionInfo, scope: ScopeId) -> Self {
+        Self {
+            root: scope,
+            ..Self::new(info)
+        }
+    }
+
+    /// The scope the execution runs ([`ScopeId::ROOT`] unless it is a child execution).
+    pub fn root(&self) -> ScopeId {
+        self.root
     }
 
     /// What the execution was created with: names, limits, seeds.
@@ -321,6 +366,7 @@ impl Execution {
                 op: *id,
                 fire_at: *fire_at,
             },
+            Op::Child { start, .. } => PendingOp::Child(start),
         })
     }
 

@@ -29,7 +29,7 @@ pub use execution::{Execution, ExecutionInfo, Limits, OpId, PendingOp, Status};
 pub use history::{EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};
 pub use snapshot::{CallSnapshot, Snapshot};
-pub use step::{Effect, Step};
+pub use step::{ChildStart, Effect, Step};
 pub use task_call::TaskCall;
 
 /// Milliseconds since the Unix epoch: the engine's only notion of time.

@@ -263,6 +263,7 @@ fn outstanding_ops(state: &Execution) -> BTreeSet<OpId> {
         .map(|op| match op {
             PendingOp::Task { call, .. } => call.op,
             PendingOp::Timer { op, .. } => op,
+            PendingOp::Child(start) => start.op,
         })
         .collect()
 }

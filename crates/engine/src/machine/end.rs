@@ -42,6 +42,7 @@ impl Machine<'_> {
                 Block::Dag(run) => {
                     self.close_dag(state, run);
                 }
+                Block::MapRun(run) => self.stop_children(run),
                 Block::None => {}
             }
         }
@@ -61,6 +62,7 @@ impl Machine<'_> {
             self.step.effects.push(match pending {
                 Op::Task { .. } => Effect::CancelTask(op),
                 Op::Timer { .. } => Effect::CancelTimer(op),
+                Op::Child { .. } => Effect::StopChild(op),
             });
         }
         self.record_running_dags();

@@ -64,6 +64,13 @@ pub(super) struct Execution<'a> {
     /// before they existed.
     #[serde(default, skip_serializing_if = "no_globals")]
     pub globals: Option<Cow<'a, Value>>,
+    /// The scope a child execution runs; absent for the flow's top level.
+    #[serde(default, skip_serializing_if = "is_top_level")]
+    pub root: u32,
+}
+
+fn is_top_level(root: &u32) -> bool {
+    *root == ScopeId::ROOT.0
 }
 
 fn no_globals(globals: &Option<Cow<'_, Value>>) -> bool {
@@ -160,6 +167,44 @@ pub(super) enum Block<'a> {
     Backoff { op: u64 },
     Fanout(Fanout<'a>),
     Dag(DagRun<'a>),
+    MapRun(MapRun<'a>),
+}
+
+/// A distributed Map's children: what is to start, what runs (op ids by index), results.
+#[derive(Serialize, Deserialize)]
+pub(super) struct MapRun<'a> {
+    pub pending: Cow<'a, [Value]>,
+    pub next_index: u32,
+    pub results: Vec<Option<Output<'a>>>,
+    pub running: Vec<ChildOp>,
+    pub max_concurrency: u32,
+    pub tolerated_count: Option<u32>,
+    pub tolerated_percentage: Option<f64>,
+    pub succeeded: u32,
+    pub failed: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ChildOp {
+    pub index: u32,
+    pub op: u64,
+}
+
+/// A child execution started and waited for.
+#[derive(Serialize, Deserialize)]
+pub(super) struct ChildStart<'a> {
+    pub state: Cow<'a, str>,
+    pub index: u32,
+    pub scope: u32,
+    pub mode: ChildMode,
+    pub input: Cow<'a, Value>,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ChildMode {
+    Standard,
+    Express,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -218,6 +263,11 @@ pub(super) enum Op<'a> {
         id: u64,
         fire_at: Millis,
         purpose: TimerPurpose,
+    },
+    Child {
+        id: u64,
+        thread: u32,
+        start: ChildStart<'a>,
     },
 }
 
@@ -315,6 +365,7 @@ impl<'a> Execution<'a> {
                 })
                 .collect(),
             globals: Some(Cow::Borrowed(&ex.globals)),
+            root: ex.root.0,
         }
     }
 }
@@ -415,6 +466,24 @@ impl<'a> Block<'a> {
                 results: results_of(&run.results),
                 draining: run.draining.as_ref().map(Error::of),
             }),
+            engine::Block::MapRun(run) => Block::MapRun(MapRun {
+                pending: Cow::Borrowed(&run.pending),
+                next_index: run.next_index,
+                results: results_of(&run.results),
+                running: run
+                    .running
+                    .iter()
+                    .map(|(index, op)| ChildOp {
+                        index: *index,
+                        op: op.0,
+                    })
+                    .collect(),
+                max_concurrency: run.max_concurrency,
+                tolerated_count: run.tolerated.count,
+                tolerated_percentage: run.tolerated.percentage,
+                succeeded: run.succeeded,
+                failed: run.failed,
+            }),
         }
     }
 }
@@ -469,6 +538,20 @@ impl<'a> Op<'a> {
                         TimerPurpose::TaskTimeout { task: task.0 }
                     }
                     engine::TimerPurpose::ExecutionDeadline => TimerPurpose::ExecutionDeadline,
+                },
+            },
+            engine::Op::Child { thread, start } => Op::Child {
+                id: id.0,
+                thread: thread.0,
+                start: ChildStart {
+                    state: Cow::Borrowed(start.state.as_str()),
+                    index: start.index,
+                    scope: start.scope.0,
+                    mode: match start.mode {
+                        sluice_ir::ChildMode::Standard => ChildMode::Standard,
+                        sluice_ir::ChildMode::Express => ChildMode::Express,
+                    },
+                    input: Cow::Borrowed(&start.input),
                 },
             },
         }
@@ -545,6 +628,7 @@ impl From<Execution<'_>> for engine::Execution {
             globals: s
                 .globals
                 .map_or_else(|| Value::Object(serde_json::Map::new()), Cow::into_owned),
+            root: ScopeId(s.root),
         }
     }
 }
@@ -642,6 +726,23 @@ impl From<Block<'_>> for engine::Block {
                 results: engine_results(run.results),
                 draining: run.draining.map(Into::into),
             }),
+            Block::MapRun(run) => engine::Block::MapRun(engine::MapRun {
+                pending: run.pending.into_owned(),
+                next_index: run.next_index,
+                results: engine_results(run.results),
+                running: run
+                    .running
+                    .into_iter()
+                    .map(|child| (child.index, OpId(child.op)))
+                    .collect(),
+                max_concurrency: run.max_concurrency,
+                tolerated: sluice_ir::ToleratedFailures {
+                    count: run.tolerated_count,
+                    percentage: run.tolerated_percentage,
+                },
+                succeeded: run.succeeded,
+                failed: run.failed,
+            }),
         }
     }
 }
@@ -663,7 +764,7 @@ fn engine_children(running: Vec<Child>) -> std::collections::BTreeMap<u32, Threa
 impl Op<'_> {
     fn id(&self) -> u64 {
         match self {
-            Op::Task { id, .. } | Op::Timer { id, .. } => *id,
+            Op::Task { id, .. } | Op::Timer { id, .. } | Op::Child { id, .. } => *id,
         }
     }
 }
@@ -699,6 +800,20 @@ impl From<Op<'_>> for engine::Op {
                     }
                     TimerPurpose::ExecutionDeadline => engine::TimerPurpose::ExecutionDeadline,
                 },
+            },
+            Op::Child { id, thread, start } => engine::Op::Child {
+                thread: ThreadId(thread),
+                start: Box::new(crate::ChildStart {
+                    op: OpId(id),
+                    state: StateName::new(start.state),
+                    index: start.index,
+                    scope: ScopeId(start.scope),
+                    mode: match start.mode {
+                        ChildMode::Standard => sluice_ir::ChildMode::Standard,
+                        ChildMode::Express => sluice_ir::ChildMode::Express,
+                    },
+                    input: start.input.into_owned(),
+                }),
             },
         }
     }

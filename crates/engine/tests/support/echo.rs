@@ -183,6 +183,7 @@ impl Builder {
                 item_input: ItemInput::Item,
                 result: Aggregate::ItemsField,
                 recovery: Recovery::default(),
+                distributed: None,
             }),
             Echo::Dag(nodes) => StateKind::Dag(Dag {
                 nodes: nodes

@@ -380,6 +380,7 @@ impl Builder {
                 },
                 result: Aggregate::ItemsField,
                 recovery: recovery(r, ids),
+                distributed: None,
             }),
             StateSpec::Dag { nodes, recovery: r } => StateKind::Dag(Dag {
                 nodes: nodes

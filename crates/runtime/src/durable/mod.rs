@@ -506,6 +506,9 @@ impl Runtime {
                     fire_at,
                 }),
                 Effect::CancelTimer(op) => self.timers.disarm(id, op),
+                Effect::StartChild(start) => self.refuse_child(id, start.op),
+                // A refused child never runs: there is nothing to stop.
+                Effect::StopChild(_) => {}
                 Effect::Finish(status) => {
                     metrics::counter!("sluice_executions_finished_total", "status" => status.as_str()).increment(1);
                     lifecycle::finished(record, self.dialect(record));
@@ -539,6 +542,25 @@ impl Runtime {
         });
     }
 
+    /// The server does not run child executions yet (the service refuses flows that start
+    /// them): a child is reported failed at once rather than left waited for.
+    fn refuse_child(&self, id: ExecutionId, op: OpId) {
+        let Some(runtime) = self.me.upgrade() else {
+            return;
+        };
+        tokio::spawn(async move {
+            let error = sluice_ir::TaskError::new(
+                sluice_ir::ErrorCode::ACTION_NOT_SUPPORTED,
+                "sluice serve does not run the child executions of a distributed Map yet",
+            );
+            let input = Input::ChildFinished {
+                op,
+                result: Err(error),
+            };
+            runtime.record_input(id, input).await;
+        });
+    }
+
     /// Records a call's result, trying again while the store fails: the call is not made again
     /// by anyone else (its row is this node's), so giving up would leave the execution waiting
     /// forever.
@@ -548,13 +570,15 @@ impl Runtime {
         op: OpId,
         result: Result<Value, sluice_ir::TaskError>,
     ) {
+        self.record_input(id, Input::TaskCompleted { op, result })
+            .await;
+    }
+
+    /// Submits an answer the execution waits for, trying again while the store fails.
+    async fn record_input(&self, id: ExecutionId, input: Input) {
         let mut backoff = Backoff::default();
         loop {
-            let input = Input::TaskCompleted {
-                op,
-                result: result.clone(),
-            };
-            match self.submit(id, input).await {
+            match self.submit(id, input.clone()).await {
                 Ok(_) if backoff.attempts() > 0 => {
                     return tracing::info!(execution = %id, attempts = backoff.attempts() + 1, "recorded a task result after the store came back");
                 }

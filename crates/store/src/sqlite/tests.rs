@@ -139,6 +139,7 @@ fn state_in(status: Status, now: i64) -> Execution {
             .map(|op| match op {
                 PendingOp::Task { call, .. } => call.op,
                 PendingOp::Timer { op, .. } => op,
+                PendingOp::Child(start) => start.op,
             })
             .next()
             .expect("an op")
