@@ -176,14 +176,14 @@ def test_a_callback_sent_to_one_node_closes_the_call_another_node_makes(cluster,
 
 
 def test_kill_minus_9_of_one_node_loses_nothing(cluster, load):
-    time.sleep(2.0)
+    load.wait_for_starts(50)  # the three nodes serve the load
     victim = cluster[2]
     victim.kill9()
     time.sleep(float(LEASE_TIMEOUT.rstrip("s")) + 2.0)  # its lease runs out; the others take over
+    load.wait_for_starts(20)  # the two left serve on
+    load.wait_for_a_stop()
     load.finish()
 
-    assert len(load.started) > 100, f"the load acknowledged only {len(load.started)} starts"
-    assert load.stopped, "no stop was acknowledged"
     statuses = assert_every_acknowledged_answer_held(cluster[0].client(), load)
     print(f"one node of three killed; {len(load.started)} acknowledged starts, {len(load.stopped)} stops: {statuses}")
 

@@ -226,7 +226,7 @@ def test_concurrent_starts_and_stops_of_a_jobs_scheduling_all_succeed(sluice):
     error) and the job ends scheduled, then stopped."""
     from test_ges import concurrently
 
-    clients = [sluice.huawei(dgc.DgcClient) for _ in range(20)]
+    clients = [sluice.huawei(dgc.DgcClient) for _ in range(50)]
     job = unique("sched_race")
     start = time.strftime("%Y-%m-%dT%H:%M:%S+00", time.gmtime(time.time() + 86400))
     end = time.strftime("%Y-%m-%dT%H:%M:%S+00", time.gmtime(time.time() + 2 * 86400))
@@ -236,10 +236,10 @@ def test_concurrent_starts_and_stops_of_a_jobs_scheduling_all_succeed(sluice):
     clients[0].create_job(dgc.CreateJobRequest(body=info))
     status = lambda: [j.status for j in clients[0].list_jobs(dgc.ListJobsRequest(job_name=job)).jobs]
 
-    started = concurrently(20, lambda i: clients[i].start_job(
+    started = concurrently(50, lambda i: clients[i].start_job(
         dgc.StartJobRequest(job_name=job, body=dgc.StartJobReq(job_params=[]))))
     assert [r for r in started if isinstance(r, Exception)] == []
     assert status() == ["SCHEDULING"]
-    stopped = concurrently(20, lambda i: clients[i].stop_job(dgc.StopJobRequest(job_name=job)))
+    stopped = concurrently(50, lambda i: clients[i].stop_job(dgc.StopJobRequest(job_name=job)))
     assert [r for r in stopped if isinstance(r, Exception)] == []
     assert status() == ["STOPPED"]

@@ -15,6 +15,7 @@ pub mod echo;
 pub mod http;
 pub mod huawei;
 pub mod signature;
+pub mod wire_time;
 
 use serde_json::Value;
 

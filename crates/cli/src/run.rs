@@ -26,10 +26,11 @@ const EXIT_STOPPED: u8 = 4;
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The flow definition, in any language sluice serves: CloudFlow (`Type: StateMachine` or
-    /// legacy `type: flow`, YAML or JSON), a FunctionGraph v2 workflow or v1.0 `cloud_graphs`
-    /// definition, a DataArts Factory job (`JobInfo` JSON).
+    /// legacy `type: flow`), an Amazon States Language state machine (YAML or JSON), a
+    /// FunctionGraph v2 workflow or v1.0 `cloud_graphs` definition, a DataArts Factory job
+    /// (`JobInfo` JSON).
     file: PathBuf,
-    /// The definition's language, when its text should not decide: cloudflow,
+    /// The definition's language, when its text should not decide: cloudflow, asl,
     /// functiongraph-v2, functiongraph-v1 or dataarts. Default: told by the text.
     #[arg(long, value_name = "DIALECT", value_parser = parse_dialect)]
     dialect: Option<Dialect>,

@@ -2,127 +2,19 @@
 //! (expectations in `tests/data/examples.json`) and over every documented example of the
 //! vendors' pages (`tests/data/documented/cases.json`), against functions served on 127.0.0.1.
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path as UrlPath, State};
-use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-// ---- the function server ------------------------------------------------------------------
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum Behaviour {
-    Echo,
-    Return(Value),
-    Fail(String),
-    Upper(String),
-    /// Works for [`SLOW_WORK`], then returns the value.
-    Slow(Value),
-}
-
-/// How long a `slow` function works before it answers.
-const SLOW_WORK: Duration = Duration::from_secs(2);
-
-#[derive(Default)]
-struct Served {
-    behaviours: HashMap<String, Behaviour>,
-    calls: Mutex<HashMap<String, usize>>,
-    /// When each function last answered.
-    answered: Mutex<HashMap<String, Instant>>,
-}
-
-impl Served {
-    fn calls(&self, function: &str) -> usize {
-        self.calls
-            .lock()
-            .unwrap()
-            .get(function)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    fn answered(&self, function: &str) -> Option<Instant> {
-        self.answered.lock().unwrap().get(function).copied()
-    }
-}
-
-/// Serves each function at `/{function}` on its own runtime thread, so the test can block
-/// on the child process meanwhile.
-fn serve(behaviours: HashMap<String, Behaviour>) -> (SocketAddr, Arc<Served>) {
-    let served = Arc::new(Served {
-        behaviours,
-        ..Served::default()
-    });
-    let app = Router::new()
-        .route("/{function}", post(call))
-        .with_state(served.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await
-        })
-    });
-    (addr, served)
-}
-
-async fn call(
-    State(served): State<Arc<Served>>,
-    UrlPath(function): UrlPath<String>,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    *served
-        .calls
-        .lock()
-        .unwrap()
-        .entry(function.clone())
-        .or_default() += 1;
-    let answer = match served.behaviours.get(&function) {
-        Some(Behaviour::Echo) => (StatusCode::OK, Json(body)),
-        Some(Behaviour::Return(value)) => (StatusCode::OK, Json(value.clone())),
-        Some(Behaviour::Fail(code)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"errorCode": code, "errorMessage": "failed on purpose"})),
-        ),
-        Some(Behaviour::Upper(field)) => {
-            let upper = body[field.as_str()]
-                .as_str()
-                .unwrap_or_default()
-                .to_uppercase();
-            (StatusCode::OK, Json(json!({ field.as_str(): upper })))
-        }
-        Some(Behaviour::Slow(value)) => {
-            tokio::time::sleep(SLOW_WORK).await;
-            (StatusCode::OK, Json(value.clone()))
-        }
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"errorCode": "Test.NoSuchFunction"})),
-        ),
-    };
-    served
-        .answered
-        .lock()
-        .unwrap()
-        .insert(function, Instant::now());
-    answer
-}
+use support::functions::{Behaviour, SLOW_WORK, Served, serve};
 
 // ---- running the binary -------------------------------------------------------------------
 
@@ -733,7 +625,7 @@ fn the_dialect_flag_wins_over_the_text() {
     let unknown = Run::of(
         sluice()
             .arg("run")
-            .args(["--dialect", "asl"])
+            .args(["--dialect", "airflow"])
             .arg(example("A-pass-constant-input.yaml"))
             .output()
             .unwrap(),
@@ -742,7 +634,7 @@ fn the_dialect_flag_wins_over_the_text() {
     assert!(
         unknown
             .stderr
-            .contains("cloudflow, functiongraph-v2, functiongraph-v1, dataarts"),
+            .contains("cloudflow, functiongraph-v2, functiongraph-v1, dataarts, asl"),
         "{}",
         unknown.stderr
     );

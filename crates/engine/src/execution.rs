@@ -134,6 +134,9 @@ pub(crate) struct Thread {
     /// Pipe: the value flowing to the next state. Merge: the scope's `local`.
     pub data: Value,
     pub at: Option<Active>,
+    /// ASL variables assigned in this thread's scope; those of enclosing scopes are read
+    /// through `parent`.
+    pub variables: serde_json::Map<String, Value>,
 }
 
 /// Where a branch or iteration reports its result.
@@ -376,15 +379,13 @@ impl Execution {
     }
 
     /// The state and token of each callback task waiting for its report (a FunctionGraph v1
-    /// EVENT state waiting for its event), oldest first.
+    /// EVENT state waiting for its event), oldest first. That includes a task whose
+    /// submitting call has not answered yet: a report may come first (the call is then
+    /// cancelled), so an event sent right after the start is not refused.
     pub fn awaiting_callbacks(&self) -> impl Iterator<Item = (&StateName, &str)> {
         self.ops.values().filter_map(|op| match op {
-            Op::Task {
-                call,
-                submitted: true,
-                ..
-            } => call.token.as_deref().map(|token| (&call.state, token)),
-            _ => None,
+            Op::Task { call, .. } => call.token.as_deref().map(|token| (&call.state, token)),
+            Op::Timer { .. } | Op::Child { .. } => None,
         })
     }
 

@@ -528,6 +528,7 @@ impl Builder {
                 output: None,
                 global: None,
                 next: ids.get(i + 1).map_or(Next::End, |n| Next::State(*n)),
+                asl: None,
             });
         }
         self.scopes.push(Scope {
@@ -596,6 +597,7 @@ fn nested() -> Flow {
     Flow {
         language: Language::CloudFlow,
         name: None,
+        timeout_secs: None,
         states: b.states,
         scopes: b.scopes,
     }

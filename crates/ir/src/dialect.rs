@@ -20,23 +20,28 @@ pub enum Dialect {
     /// Huawei DataArts Factory jobs: the `JobInfo` JSON.
     #[serde(rename = "dataarts")]
     DataArts,
+    /// The Amazon States Language (JSON or YAML), run by `sluice run`.
+    #[serde(rename = "asl")]
+    Asl,
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 4] = [
+    pub const ALL: [Dialect; 5] = [
         Dialect::CloudFlow,
         Dialect::FunctionGraphV2,
         Dialect::FunctionGraphV1,
         Dialect::DataArts,
+        Dialect::Asl,
     ];
 
-    /// The stored name (`cloudflow`, `functiongraph-v2`, `functiongraph-v1`, `dataarts`).
+    /// The stored name (`cloudflow`, `functiongraph-v2`, `functiongraph-v1`, `dataarts`, `asl`).
     pub fn as_str(self) -> &'static str {
         match self {
             Dialect::CloudFlow => "cloudflow",
             Dialect::FunctionGraphV2 => "functiongraph-v2",
             Dialect::FunctionGraphV1 => "functiongraph-v1",
             Dialect::DataArts => "dataarts",
+            Dialect::Asl => "asl",
         }
     }
 
@@ -65,7 +70,8 @@ mod tests {
                 "cloudflow",
                 "functiongraph-v2",
                 "functiongraph-v1",
-                "dataarts"
+                "dataarts",
+                "asl"
             ]
         );
         for dialect in Dialect::ALL {

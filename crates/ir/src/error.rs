@@ -38,9 +38,18 @@ impl ErrorCode {
     }
 
     /// Whether a `Retry`/`Catch` entry listing `pattern` applies to this error.
+    /// ASL's `States.ALL` matches every error but the terminal `States.Runtime` and
+    /// `States.DataLimitExceeded` (Developer Guide, "Handling errors").
     pub fn matches(&self, pattern: &str) -> bool {
-        pattern == Self::ALL || pattern == self.0
+        pattern == Self::ALL
+            || pattern == self.0
+            || (pattern == Self::STATES_ALL && !Self::TERMINAL.contains(&self.0.as_str()))
     }
+
+    /// ASL's wildcard error name.
+    pub const STATES_ALL: &'static str = "States.ALL";
+    /// ASL errors that no Retry or Catch handles but by their own name.
+    const TERMINAL: [&'static str; 2] = ["States.Runtime", "States.DataLimitExceeded"];
 }
 
 impl fmt::Display for ErrorCode {

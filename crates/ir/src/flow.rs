@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::asl::{AslData, AslTemplate, AslValue};
 use crate::expr::Expr;
+use crate::expr::asl::Rule;
 use crate::names::StateName;
 use crate::template::Template;
 
@@ -38,6 +40,8 @@ pub enum Language {
     FunctionGraphV1,
     /// Huawei DataArts Factory jobs (`JobInfo` JSON).
     DataArts,
+    /// The Amazon States Language.
+    Asl,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +49,9 @@ pub struct Flow {
     pub language: Language,
     /// The `Name` written in the definition, if any.
     pub name: Option<String>,
+    /// ASL `TimeoutSeconds`: the execution times out after this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
     pub states: Vec<State>,
     pub scopes: Vec<Scope>,
 }
@@ -114,6 +121,9 @@ pub struct State {
     #[serde(default)]
     pub global: Option<Template>,
     pub next: Next,
+    /// An ASL state's data processing, which replaces `input` and `output`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asl: Option<Box<AslData>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,6 +243,9 @@ pub enum Body {
     /// Evaluated with the state's input (CloudFlow `Parameters.body`, or all `Parameters` for
     /// non-function actions).
     Template(Template),
+    /// ASL `lambda:invoke`: the `Payload` of the effective input is sent, and the answer
+    /// becomes Lambda's result wrapper (`{ExecutedVersion, Payload, StatusCode, …}`).
+    LambdaPayload,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,6 +273,10 @@ pub struct Retrier {
     pub interval_secs: u64,
     pub backoff_rate: f64,
     pub max_backoff_secs: Option<u64>,
+    /// ASL `JitterStrategy: FULL`: each delay is drawn uniformly from zero to the computed
+    /// delay, with a random number the engine is given.
+    #[serde(default)]
+    pub full_jitter: bool,
 }
 
 impl Retrier {
@@ -285,18 +302,32 @@ pub struct Catcher {
     /// Builds the input of `next` (sees `$Context.Current.Error`). Without it, the input of
     /// `next` is the error object `{"Code", "Detail"}` (merged into local for legacy steps).
     pub output: Option<Template>,
+    /// ASL: the catcher's `ResultPath` or `Output`, and `Assign`, applied to the error output
+    /// `{"Error", "Cause"}` (replaces `output`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asl: Option<Box<AslData>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Choice {
     pub branches: Vec<ChoiceBranch>,
-    pub default: Next,
+    /// Where to go when no branch matches; without it, the state fails (ASL
+    /// `States.NoChoiceMatched`).
+    pub default: Option<Next>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChoiceBranch {
-    pub condition: Expr,
+    pub condition: Condition,
     pub next: Next,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Condition {
+    /// An expression that gives `true` or `false`.
+    Expr(Expr),
+    /// An ASL Choice Rule (JSONPath operators or a JSONata `Condition`).
+    Rule(Rule),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -308,8 +339,8 @@ pub struct Parallel {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Map {
-    /// Yields the array to iterate (`ItemsPath`, `iterationMapping.collection`).
-    pub items: Expr,
+    /// Yields the array to iterate (`ItemsPath`, `iterationMapping.collection`, ASL `Items`).
+    pub items: Items,
     pub processor: ScopeId,
     /// At most this many iterations run at once; 0 means no bound.
     pub max_concurrency: u32,
@@ -320,6 +351,24 @@ pub struct Map {
     /// processor, with its own history, instead of an iteration inside this execution.
     #[serde(default)]
     pub distributed: Option<Distributed>,
+    /// ASL's limits read at run time (`MaxConcurrencyPath`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asl_limits: Option<Box<MapLimits>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Items {
+    /// Evaluated with the state's input.
+    Expr(Expr),
+    /// ASL: `ItemsPath` (against the effective input) or JSONata `Items`.
+    Asl(AslValue),
+}
+
+/// ASL Map limits read from the input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MapLimits {
+    /// `MaxConcurrencyPath`, or a JSONata `MaxConcurrency` (replaces `max_concurrency`).
+    pub max_concurrency: Option<AslValue>,
 }
 
 /// How a distributed Map runs its children (CloudFlow `ProcessorConfig: {Mode: Distributed}`;
@@ -426,6 +475,9 @@ pub enum ItemInput {
     /// Legacy `iterationMapping`: the step's input with the item under `item` (and its index
     /// under `index`, if named).
     Merge { item: String, index: Option<String> },
+    /// ASL `ItemSelector` (or `Parameters`), evaluated with `$$.Map.Item.Value` and
+    /// `$$.Map.Item.Index` in the context object (JSONata: `$states.context.Map.Item`).
+    Selector(AslTemplate),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -437,10 +489,20 @@ pub enum Wait {
     Until(i64),
     /// A legacy `timestamp: $.key`, evaluated to an RFC 3339 string.
     UntilExpr(Expr),
+    /// ASL `SecondsPath` or a JSONata `Seconds`.
+    SecondsAsl(AslValue),
+    /// ASL `TimestampPath` or a JSONata `Timestamp`.
+    UntilAsl(AslValue),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fail {
     pub code: Option<String>,
     pub detail: Option<String>,
+    /// ASL `ErrorPath` or a JSONata `Error` (replaces `code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_from: Option<AslValue>,
+    /// ASL `CausePath` or a JSONata `Cause` (replaces `detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail_from: Option<AslValue>,
 }

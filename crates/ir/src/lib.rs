@@ -5,6 +5,7 @@
 //! [`expr::Expr`] AST with one evaluator. The engine only ever sees these types, which is what
 //! lets a new language arrive without touching the engine.
 
+pub mod asl;
 pub mod dialect;
 pub mod error;
 pub mod expr;
@@ -12,6 +13,7 @@ pub mod flow;
 pub mod names;
 pub mod template;
 
+pub use asl::{AslData, AslEnv, AslTemplate, AslValue, QueryLanguage, asl_error, asl_error_name};
 pub use dialect::Dialect;
 pub use error::{ErrorCode, TaskError};
 pub use expr::{Env, EvalError, Expr};

@@ -5,7 +5,7 @@ use sluice_ir::{Dialect, Flow};
 
 use crate::doc::{Node, NodeKind, parse_document};
 use crate::error::DefinitionError;
-use crate::{cloudflow, dataarts, functiongraph};
+use crate::{asl, cloudflow, dataarts, functiongraph};
 
 /// Compiles a definition of `dialect` into the IR; the error lists every located problem.
 pub fn compile(dialect: Dialect, text: &str) -> Result<Flow, DefinitionError> {
@@ -14,12 +14,14 @@ pub fn compile(dialect: Dialect, text: &str) -> Result<Flow, DefinitionError> {
         Dialect::FunctionGraphV2 => functiongraph::parse_v2(text),
         Dialect::FunctionGraphV1 => functiongraph::parse_v1(text),
         Dialect::DataArts => dataarts::parse(text),
+        Dialect::Asl => asl::parse(text),
     }
 }
 
 /// The dialect a definition is written for, told by its top-level fields alone (the way
 /// `sluice run` picks a language); `None` when the text is no map or no dialect's shape fits.
 ///
+/// - ASL: `StartAt`, and `States` as a map.
 /// - CloudFlow: `Type` (`StateMachine`), `type` (`flow`), or `version` with `steps`.
 /// - DataArts: `nodes`.
 /// - FunctionGraph v1.0: `event-defs`, or `states` as a map of named states.
@@ -29,6 +31,9 @@ pub fn detect(text: &str) -> Option<Dialect> {
     let NodeKind::Map(_) = root.kind else {
         return None;
     };
+    if asl::looks_like(&root) {
+        return Some(Dialect::Asl);
+    }
     let has = |key: &str| root.get(key).is_some();
     if has("Type") || has("type") || (has("version") && has("steps")) {
         return Some(Dialect::CloudFlow);

@@ -2,6 +2,7 @@
 //!
 //! - [`doc`]: YAML/JSON text to a located tree.
 //! - `frontend`: the toolkit every language is built from (arena, fields, names, retry rules).
+//! - [`asl`]: the Amazon States Language (JSON or YAML) to the same IR.
 //! - [`cloudflow`]: CloudFlow definitions (the `Type: StateMachine` form and the legacy
 //!   `type: flow` steps form) to a [`sluice_ir::Flow`].
 //! - [`dataarts`]: DataArts Factory jobs (node DAGs) to the same IR.
@@ -9,6 +10,7 @@
 //! - [`error`]: [`DefinitionError`], a list of located [`Problem`]s.
 //! - [`dialect`]: [`compile`] a definition of a [`Dialect`], or [`detect`] the dialect of a text.
 
+pub mod asl;
 pub mod cloudflow;
 pub mod dataarts;
 pub mod dialect;

@@ -79,7 +79,7 @@ fn b_choice() {
     };
     assert_eq!(choice.branches.len(), 1);
     assert_eq!(choice.branches[0].next, Next::State(id(&flow, "Pass2")));
-    assert_eq!(choice.default, Next::State(id(&flow, "Pass1")));
+    assert_eq!(choice.default, Some(Next::State(id(&flow, "Pass1"))));
 }
 
 #[test]
@@ -279,7 +279,7 @@ fn j_legacy_choice_with_inlined_steps() {
         Next::State(id(&flow, "handle_failure"))
     );
     // default: pass2, then the step after the choice
-    assert_eq!(choice.default, Next::State(id(&flow, "pass2")));
+    assert_eq!(choice.default, Some(Next::State(id(&flow, "pass2"))));
     assert_eq!(
         flow.state(id(&flow, "pass2")).next,
         Next::State(id(&flow, "handle_failure"))

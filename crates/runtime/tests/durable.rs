@@ -14,8 +14,8 @@ use sluice_runtime::durable::Runtime;
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
-    ExecutionId, ExecutionMode, ExecutionName, FlowName, NewExecution, NewFlow, StepWrite, Store,
-    TaskRow, TenantId,
+    ExecutionId, ExecutionMode, ExecutionName, ExecutionStore, FlowName, FlowStore, NewExecution,
+    NewFlow, NodeStore, StepWrite, TaskRow, TenantId,
 };
 
 /// A function server that counts the calls it gets; its URL template.
@@ -54,6 +54,7 @@ async fn executions_with_a_call_in_flight(
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({}),
+            tag: None,
             now: 1,
         })
         .await
@@ -72,14 +73,7 @@ async fn executions_with_a_call_in_flight(
         let step = state
             .apply(&flow, Input::Start { input: json!({}) }, 1)
             .unwrap();
-        let new = NewExecution {
-            tenant: TenantId::new("t"),
-            flow_id: record.id,
-            flow_name: record.name.clone(),
-            flow_revision: 1,
-            name: ExecutionName::new(*name),
-            now: 1,
-        };
+        let new = NewExecution::of(&record, ExecutionName::new(*name), 1);
         let write = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
         store.create_execution(new, write).await.unwrap();
     }

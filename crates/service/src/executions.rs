@@ -8,11 +8,12 @@ use sluice_engine::{EventId, EventType, ExecutionInfo, HistoryEvent, Input, Limi
 use sluice_ir::TaskError;
 use sluice_runtime::durable::{Applied, wall_clock_ms};
 use sluice_store::{
-    ExecutionFilter, ExecutionMode, ExecutionName, ExecutionRecord, FlowId, FlowRecord,
-    NewExecution, StoreError,
+    ExecutionCursor, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionQuery,
+    ExecutionRecord, FlowId, FlowRecord, NewExecution, Page, StoreError,
 };
 
 use crate::flows::check_name;
+use crate::views::{ExecutionView, FlowView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// A request to start an execution.
@@ -43,6 +44,38 @@ impl Service {
         &self,
         caller: &Caller,
         request: StartRequest,
+    ) -> Result<(FlowView, ExecutionView)> {
+        let (flow, execution) = self.start(caller, request, None).await?;
+        Ok((flow.into(), execution.into()))
+    }
+
+    /// Runs execution `of` again as a new execution `name` with the input it had; from now on
+    /// the new one stands in its place in the listings of latest runs (a DataArts instance
+    /// rerun).
+    pub async fn rerun_execution(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        of: &str,
+        name: String,
+    ) -> Result<(FlowView, ExecutionView)> {
+        let record = self.flow(caller, flow).await?;
+        let old = self.execution(&record, of).await?;
+        let request = StartRequest {
+            flow: flow.to_string(),
+            name: Some(name),
+            input: old.state.input().map(Value::to_string),
+            qualifier: None,
+        };
+        let (flow, execution) = self.start(caller, request, Some(old.id)).await?;
+        Ok((flow.into(), execution.into()))
+    }
+
+    async fn start(
+        &self,
+        caller: &Caller,
+        request: StartRequest,
+        reruns: Option<ExecutionId>,
     ) -> Result<(FlowRecord, ExecutionRecord)> {
         let flow = self.flow(caller, &request.flow).await?;
         if flow.mode != ExecutionMode::Standard {
@@ -71,12 +104,9 @@ impl Service {
             .await?;
         let compiled = self.runtime.flow(flow.id, revision).await?;
         let new = NewExecution {
-            tenant: caller.tenant.clone(),
-            flow_id: flow.id,
-            flow_name: flow.name.clone(),
             flow_revision: revision,
-            name: name.clone(),
-            now: wall_clock_ms(),
+            reruns,
+            ..NewExecution::of(&flow, name.clone(), wall_clock_ms())
         };
         let info = self.execution_info(&flow, &name);
         match self
@@ -105,14 +135,14 @@ impl Service {
         flow: &str,
         name: &str,
         wait: Duration,
-    ) -> Result<(FlowRecord, ExecutionRecord)> {
+    ) -> Result<(FlowView, ExecutionView)> {
         let flow = self.flow(caller, flow).await?;
         let record = self.execution(&flow, name).await?;
         if wait.is_zero() || record.status().is_terminal() {
-            return Ok((flow, record));
+            return Ok((flow.into(), record.into()));
         }
         let waited = self.runtime.wait_terminal(record.id, wait).await?;
-        Ok((flow, waited.unwrap_or(record)))
+        Ok((flow.into(), waited.unwrap_or(record).into()))
     }
 
     /// Stops an execution: one transaction, then every in-flight call is aborted.
@@ -123,7 +153,7 @@ impl Service {
         name: &str,
         error: Option<String>,
         cause: Option<String>,
-    ) -> Result<(FlowRecord, ExecutionRecord)> {
+    ) -> Result<(FlowView, ExecutionView)> {
         let flow = self.flow(caller, flow).await?;
         let record = self.execution(&flow, name).await?;
         match self
@@ -131,7 +161,7 @@ impl Service {
             .submit(record.id, Input::Stop { error, cause })
             .await?
         {
-            Applied::Committed(record, _) => Ok((flow, *record)),
+            Applied::Committed(record, _) => Ok((flow.into(), (*record).into())),
             Applied::Rejected(_, _) => Err(ServiceError::ExecutionCompleted {
                 flow: flow.name.to_string(),
                 execution: name.to_string(),
@@ -146,41 +176,15 @@ impl Service {
         filter: &ExecutionFilter,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(FlowRecord, Vec<ExecutionRecord>)> {
+    ) -> Result<(FlowView, Vec<ExecutionView>)> {
         let flow = self.flow(caller, flow).await?;
-        let after = after.map(ExecutionName::new);
+        let query = ExecutionQuery::of_flow(&caller.tenant, flow.id, filter);
+        let after = after.map(|name| ExecutionCursor::after_name(ExecutionName::new(name)));
         let items = self
             .store
-            .list_executions(flow.id, filter, after.as_ref(), limit)
+            .list_executions(&query, Page::after(after, limit))
             .await?;
-        Ok((flow, items))
-    }
-
-    /// Every execution of a flow the filter selects, in name order (for dialects that page
-    /// by offset).
-    pub async fn all_executions(
-        &self,
-        caller: &Caller,
-        flow: &FlowRecord,
-        filter: &ExecutionFilter,
-    ) -> Result<Vec<ExecutionRecord>> {
-        const PAGE: usize = 1000;
-        if flow.tenant != caller.tenant {
-            return Err(ServiceError::FlowNotFound(flow.name.to_string()));
-        }
-        let mut all: Vec<ExecutionRecord> = Vec::new();
-        loop {
-            let after = all.last().map(|e| e.name.clone());
-            let page = self
-                .store
-                .list_executions(flow.id, filter, after.as_ref(), PAGE)
-                .await?;
-            let last = page.len() < PAGE;
-            all.extend(page);
-            if last {
-                return Ok(all);
-            }
-        }
+        Ok((flow.into(), views(items)))
     }
 
     pub async fn execution_history(
@@ -193,7 +197,8 @@ impl Service {
     ) -> Result<Vec<HistoryEvent>> {
         let flow = self.flow(caller, flow).await?;
         let record = self.execution(&flow, name).await?;
-        Ok(self.store.history(record.id, after, limit).await?)
+        let page = Page::after(Some(after), limit);
+        Ok(self.store.history(record.id, page).await?)
     }
 
     /// `ReportTaskSucceeded` / `ReportTaskFailed`: returns the id of the event it created.
@@ -322,10 +327,12 @@ impl Service {
     /// The definition an execution runs (its flow may have been updated since it started).
     pub async fn execution_definition(
         &self,
-        flow: &FlowRecord,
-        execution: &ExecutionRecord,
+        flow: &FlowView,
+        execution: &ExecutionView,
     ) -> Result<String> {
-        self.revision_text(flow, execution.flow_revision).await
+        let current = (flow.revision, flow.definition.as_str());
+        self.revision_text(flow.id, current, execution.flow_revision)
+            .await
     }
 
     pub(crate) async fn execution(&self, flow: &FlowRecord, name: &str) -> Result<ExecutionRecord> {

@@ -3,9 +3,11 @@
 
 use serde_json::Value;
 use sluice_engine::{Limits, Millis};
+use sluice_runtime::LocalRunner;
 use sluice_runtime::durable::wall_clock_ms;
-use sluice_runtime::{LocalRunner, RunOutcome};
-use sluice_store::{ExecutionMode, FlowRecord};
+use sluice_store::ExecutionMode;
+
+use crate::views::{FlowView, Status, TaskError};
 use tokio_util::sync::CancellationToken;
 
 use crate::executions::StartRequest;
@@ -15,13 +17,15 @@ use crate::{Caller, Result, Service, ServiceError};
 /// A finished Express execution.
 #[derive(Debug, Clone)]
 pub struct SyncOutcome {
-    pub flow: FlowRecord,
+    pub flow: FlowView,
     /// `{ExecutionName}:{UUID}`, or a UUID when no name was given (names need not be unique).
     pub name: String,
     pub input: Value,
     pub started_at: Millis,
     pub stopped_at: Millis,
-    pub outcome: RunOutcome,
+    pub status: Status,
+    pub output: Option<Value>,
+    pub error: Option<TaskError>,
 }
 
 impl Service {
@@ -67,12 +71,14 @@ impl Service {
             .await
             .map_err(|e| ServiceError::WrongMode(e.to_string()))?;
         Ok(SyncOutcome {
-            flow,
+            flow: flow.into(),
             name,
             input,
             started_at,
             stopped_at: wall_clock_ms(),
-            outcome,
+            status: outcome.status,
+            output: outcome.output,
+            error: outcome.error,
         })
     }
 }

@@ -4,9 +4,11 @@ use serde_json::Value;
 use sluice_ir::{Dialect, StateKind, TaskTarget, check_name_rule};
 use sluice_lang::{Problem, compile};
 use sluice_store::{
-    ExecutionMode, FlowName, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, StoreError,
+    ExecutionMode, FlowName, FlowQuery, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, Page,
+    StoreError,
 };
 
+use crate::views::{FlowView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// A flow to create.
@@ -19,6 +21,8 @@ pub struct FlowSpec {
     pub role_arn: Option<String>,
     pub mode: ExecutionMode,
     pub attributes: Value,
+    /// The dialect's grouping listings filter on (the DataArts workspace).
+    pub tag: Option<String>,
 }
 
 /// Changes to a flow; `None` keeps what is there.
@@ -31,7 +35,7 @@ pub struct FlowChanges {
 }
 
 impl Service {
-    pub async fn create_flow(&self, caller: &Caller, spec: FlowSpec) -> Result<FlowRecord> {
+    pub async fn create_flow(&self, caller: &Caller, spec: FlowSpec) -> Result<FlowView> {
         check_name(&spec.name, "flow name")?;
         self.validate_definition(spec.dialect, &spec.definition, &spec.name)?;
         let new = NewFlow {
@@ -43,16 +47,17 @@ impl Service {
             role_arn: spec.role_arn,
             mode: spec.mode,
             attributes: spec.attributes,
+            tag: spec.tag,
             now: sluice_runtime::durable::wall_clock_ms(),
         };
         match self.store.create_flow(new).await {
             Err(StoreError::AlreadyExists(_)) => Err(ServiceError::FlowExists(spec.name)),
-            other => Ok(other?),
+            other => Ok(other?.into()),
         }
     }
 
-    pub async fn describe_flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
-        self.flow(caller, name).await
+    pub async fn describe_flow(&self, caller: &Caller, name: &str) -> Result<FlowView> {
+        Ok(self.flow(caller, name).await?.into())
     }
 
     pub async fn update_flow(
@@ -60,7 +65,7 @@ impl Service {
         caller: &Caller,
         name: &str,
         changes: FlowChanges,
-    ) -> Result<FlowRecord> {
+    ) -> Result<FlowView> {
         let flow = self.flow(caller, name).await?;
         if let Some(definition) = &changes.definition {
             self.validate_definition(flow.dialect, definition, name)?;
@@ -71,15 +76,11 @@ impl Service {
             role_arn: changes.role_arn,
             attributes: changes.attributes,
             open: None,
+            now: sluice_runtime::durable::wall_clock_ms(),
         };
-        let now = sluice_runtime::durable::wall_clock_ms();
-        match self
-            .store
-            .update_flow(&caller.tenant, &flow.name, flow.revision, update, now)
-            .await
-        {
+        match self.store.update_flow(&flow, update).await {
             Err(StoreError::NotFound(_)) => Err(ServiceError::FlowNotFound(name.to_string())),
-            other => Ok(other?),
+            other => Ok(other?.into()),
         }
     }
 
@@ -87,7 +88,7 @@ impl Service {
     /// them finish their current step; stopping them at once is what a user deleting a flow
     /// wants). The stopping is a job recorded before the delete, so a crash in between
     /// resumes it instead of leaving executions of a deleted flow running.
-    pub async fn delete_flow(&self, caller: &Caller, name: &str) -> Result<FlowRecord> {
+    pub async fn delete_flow(&self, caller: &Caller, name: &str) -> Result<FlowView> {
         let flow = self.flow(caller, name).await?;
         let job = self
             .record_job(caller, &flow, JobKind::DeleteFlow, JobFilter::default())
@@ -100,7 +101,7 @@ impl Service {
             other => other?,
         };
         self.run_job(job).await?;
-        Ok(deleted)
+        Ok(deleted.into())
     }
 
     pub async fn list_flows(
@@ -108,38 +109,18 @@ impl Service {
         caller: &Caller,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<FlowRecord>> {
-        let after = after.map(FlowName::new);
-        Ok(self
-            .store
-            .list_flows(&caller.tenant, after.as_ref(), limit)
-            .await?)
+    ) -> Result<Vec<FlowView>> {
+        let page = Page::after(after.map(FlowName::new), limit);
+        let query = FlowQuery::all(&caller.tenant);
+        Ok(views(self.store.list_flows(&query, page).await?))
     }
 
-    /// All the caller's flows, in name order (for dialects that page by offset).
-    pub async fn all_flows(&self, caller: &Caller) -> Result<Vec<FlowRecord>> {
-        const PAGE: usize = 1000;
-        let mut flows: Vec<FlowRecord> = Vec::new();
-        loop {
-            let after = flows.last().map(|f| f.name.clone());
-            let page = self
-                .store
-                .list_flows(&caller.tenant, after.as_ref(), PAGE)
-                .await?;
-            let last = page.len() < PAGE;
-            flows.extend(page);
-            if last {
-                return Ok(flows);
-            }
-        }
-    }
-
-    /// The caller's flow with that public id ([`FlowRecord::public_id`]).
-    pub async fn flow_by_public_id(&self, caller: &Caller, public_id: &str) -> Result<FlowRecord> {
+    /// The caller's flow with that public id ([`FlowView::public_id`]).
+    pub async fn flow_by_public_id(&self, caller: &Caller, public_id: &str) -> Result<FlowView> {
         let not_found = || ServiceError::FlowNotFound(public_id.to_string());
         let (id, name) = FlowRecord::parse_public_id(public_id).ok_or_else(not_found)?;
         match self.store.get_flow(&caller.tenant, &name).await? {
-            Some(flow) if flow.id == id => Ok(flow),
+            Some(flow) if flow.id == id => Ok(flow.into()),
             _ => Err(not_found()),
         }
     }

@@ -15,10 +15,11 @@ use futures_util::StreamExt;
 use sluice_engine::{Input, Status};
 use sluice_runtime::durable::{Backoff, RuntimeError, is_transient, wall_clock_ms};
 use sluice_store::{
-    ExecutionFilter, ExecutionId, FlowName, FlowRecord, FlowUpdate, JobFilter, JobId, JobKind,
-    JobRecord, JobStatus, StoreError,
+    ExecutionFilter, ExecutionId, ExecutionQuery, ExecutionSummary, FlowName, FlowRecord,
+    FlowUpdate, JobFilter, JobId, JobKind, JobRecord, JobStatus, Page, StoreError,
 };
 
+use crate::views::{FlowView, JobView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// Stops in flight at once within one job.
@@ -42,7 +43,7 @@ pub enum FlowState {
 impl Service {
     /// Closes the flow and stops its running executions, in the background. Refused if the
     /// flow is already closed or closing.
-    pub async fn close_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
+    pub async fn close_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobView> {
         self.move_flow(caller, name, JobKind::CloseFlow, Some(true), |flow| {
             ServiceError::FlowNotOpen(flow.to_string())
         })
@@ -50,7 +51,7 @@ impl Service {
     }
 
     /// Reopens a closed flow. Refused unless it is closed.
-    pub async fn open_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
+    pub async fn open_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobView> {
         self.move_flow(caller, name, JobKind::OpenFlow, Some(false), |flow| {
             ServiceError::FlowNotClosed(flow.to_string())
         })
@@ -59,7 +60,7 @@ impl Service {
 
     /// Closes the flow, stops its executions, and reopens it, whatever state it was in
     /// (other than being moved by another job).
-    pub async fn restart_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobRecord> {
+    pub async fn restart_flow(self: &Arc<Self>, caller: &Caller, name: &str) -> Result<JobView> {
         self.move_flow(caller, name, JobKind::RestartFlow, None, |flow| {
             ServiceError::FlowNotOpen(flow.to_string())
         })
@@ -76,7 +77,7 @@ impl Service {
         kind: JobKind,
         open: Option<bool>,
         refused: impl Fn(&FlowName) -> ServiceError,
-    ) -> Result<JobRecord> {
+    ) -> Result<JobView> {
         let flow = self.flow(caller, name).await?;
         let job = new_job(caller, &flow, kind, JobFilter::default());
         match self.store.create_flow_job(job.clone(), open).await {
@@ -88,7 +89,7 @@ impl Service {
             Err(e) => return Err(e.into()),
         }
         self.spawn_job(job.clone());
-        Ok(job)
+        Ok(job.into())
     }
 
     /// Stops, in the background, the running executions of a flow that `filter` selects.
@@ -97,16 +98,19 @@ impl Service {
         caller: &Caller,
         name: &str,
         filter: JobFilter,
-    ) -> Result<JobRecord> {
+    ) -> Result<JobView> {
         let flow = self.flow(caller, name).await?;
-        self.launch(caller, &flow, JobKind::StopExecutions, filter)
-            .await
+        let job = self
+            .launch(caller, &flow, JobKind::StopExecutions, filter)
+            .await?;
+        Ok(job.into())
     }
 
-    pub async fn job(&self, caller: &Caller, id: &str) -> Result<JobRecord> {
+    pub async fn job(&self, caller: &Caller, id: &str) -> Result<JobView> {
         self.store
             .get_job(&caller.tenant, &JobId::new(id))
             .await?
+            .map(JobView::from)
             .ok_or_else(|| ServiceError::NotFound {
                 kind: "job",
                 name: id.to_string(),
@@ -114,17 +118,13 @@ impl Service {
     }
 
     /// The caller's jobs, newest first.
-    pub async fn jobs(
-        &self,
-        caller: &Caller,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<JobRecord>> {
-        Ok(self.store.list_jobs(&caller.tenant, offset, limit).await?)
+    pub async fn jobs(&self, caller: &Caller, offset: usize, limit: usize) -> Result<Vec<JobView>> {
+        let page = Page::offset(offset, limit);
+        Ok(views(self.store.list_jobs(&caller.tenant, page).await?))
     }
 
     /// The flow and where it stands.
-    pub async fn flow_state(&self, caller: &Caller, name: &str) -> Result<(FlowRecord, FlowState)> {
+    pub async fn flow_state(&self, caller: &Caller, name: &str) -> Result<(FlowView, FlowState)> {
         let flow = self.flow(caller, name).await?;
         let moving = self.running_flow_job(&flow).await?;
         let state = match (moving, flow.open) {
@@ -133,7 +133,7 @@ impl Service {
             (_, true) => FlowState::Open,
             (_, false) => FlowState::Closed,
         };
-        Ok((flow, state))
+        Ok((flow.into(), state))
     }
 
     async fn running_flow_job(&self, flow: &FlowRecord) -> Result<Option<JobKind>> {
@@ -246,19 +246,10 @@ impl Service {
             }
             let update = FlowUpdate {
                 open: Some(open),
+                now: wall_clock_ms(),
                 ..Default::default()
             };
-            match self
-                .store
-                .update_flow(
-                    &job.tenant,
-                    &flow.name,
-                    flow.revision,
-                    update,
-                    wall_clock_ms(),
-                )
-                .await
-            {
+            match self.store.update_flow(&flow, update).await {
                 Err(StoreError::Conflict(_)) => continue,
                 Err(StoreError::NotFound(_)) => return Ok(()),
                 other => {
@@ -306,14 +297,13 @@ impl Service {
             started_from: job.filter.started_from,
             started_to: job.filter.started_to,
         };
+        let query = ExecutionQuery::of_flow(&job.tenant, job.flow_id, &filter);
         let mut ids = Vec::new();
         let mut after = None;
         loop {
-            let page = self
-                .store
-                .list_executions(job.flow_id, &filter, after.as_ref(), SELECT_PAGE)
-                .await?;
-            after = page.last().map(|e| e.name.clone());
+            let page = Page::after(after, SELECT_PAGE);
+            let page = self.store.list_summaries(&query, page).await?;
+            after = page.last().map(ExecutionSummary::cursor);
             let last = page.len() < SELECT_PAGE;
             ids.extend(page.into_iter().map(|e| e.id));
             if last {
@@ -390,7 +380,7 @@ impl From<Halt> for ServiceError {
 }
 
 /// Progress of a job in percent, for the dialects that report one.
-pub fn progress_percent(job: &JobRecord) -> f64 {
+pub fn progress_percent(job: &JobView) -> f64 {
     match (job.status, job.total) {
         (JobStatus::Succeeded, _) => 100.0,
         (_, 0) => 0.0,

@@ -16,10 +16,12 @@ mod express;
 mod flows;
 mod jobs;
 mod leases;
+mod listings;
 mod paging;
 mod schedules;
 mod steps;
 mod versions;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -31,6 +33,7 @@ pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
+pub use listings::{Listed, PeriodCounts};
 pub use paging::{Listing, page_cursor, page_token};
 pub use schedules::ScheduleSpec;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.

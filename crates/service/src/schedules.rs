@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use sluice_runtime::durable::wall_clock_ms;
 use sluice_runtime::scheduler::{Cadence, StartFailure, TickStarter, start_scheduler};
-use sluice_store::{ScheduleRecord, StoreError};
+use sluice_store::{Page, ScheduleRecord, StoreError};
 
 use crate::executions::StartRequest;
 use crate::flows::check_name;
+use crate::views::{ScheduleView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// A schedule to create or replace.
@@ -28,7 +29,7 @@ impl Service {
         &self,
         caller: &Caller,
         spec: ScheduleSpec,
-    ) -> Result<ScheduleRecord> {
+    ) -> Result<ScheduleView> {
         let flow = self.flow(caller, &spec.flow).await?;
         check_name(&spec.name, "schedule name")?;
         let cadence = Cadence::parse(&spec.cron).map_err(ServiceError::InvalidArgument)?;
@@ -54,7 +55,7 @@ impl Service {
                 kind: "schedule",
                 name: spec.name,
             }),
-            other => Ok(other?),
+            other => Ok(other?.into()),
         }
     }
 
@@ -63,7 +64,11 @@ impl Service {
         caller: &Caller,
         flow: &str,
         name: &str,
-    ) -> Result<ScheduleRecord> {
+    ) -> Result<ScheduleView> {
+        Ok(self.schedule(caller, flow, name).await?.into())
+    }
+
+    async fn schedule(&self, caller: &Caller, flow: &str, name: &str) -> Result<ScheduleRecord> {
         let flow = self.flow(caller, flow).await?;
         self.store
             .get_schedule(flow.id, name)
@@ -76,10 +81,8 @@ impl Service {
         &self,
         caller: &Caller,
         spec: ScheduleSpec,
-    ) -> Result<ScheduleRecord> {
-        let mut record = self
-            .describe_schedule(caller, &spec.flow, &spec.name)
-            .await?;
+    ) -> Result<ScheduleView> {
+        let mut record = self.schedule(caller, &spec.flow, &spec.name).await?;
         if !spec.cron.is_empty() {
             Cadence::parse(&spec.cron).map_err(ServiceError::InvalidArgument)?;
             record.cron = spec.cron;
@@ -99,12 +102,12 @@ impl Service {
         record.modified_at = now;
         match self.store.update_schedule(record).await {
             Err(StoreError::NotFound(_)) => Err(no_schedule(&spec.name)),
-            other => Ok(other?),
+            other => Ok(other?.into()),
         }
     }
 
     pub async fn delete_schedule(&self, caller: &Caller, flow: &str, name: &str) -> Result<()> {
-        let record = self.describe_schedule(caller, flow, name).await?;
+        let record = self.schedule(caller, flow, name).await?;
         match self.store.delete_schedule(record.flow_id, name).await {
             Err(StoreError::NotFound(_)) => Err(no_schedule(name)),
             other => Ok(other?),
@@ -113,11 +116,7 @@ impl Service {
 
     /// Updates the schedule, or creates it if the flow has none of that name (DataArts'
     /// "start scheduling"): of concurrent calls each succeeds and one schedule results.
-    pub async fn put_schedule(
-        &self,
-        caller: &Caller,
-        spec: ScheduleSpec,
-    ) -> Result<ScheduleRecord> {
+    pub async fn put_schedule(&self, caller: &Caller, spec: ScheduleSpec) -> Result<ScheduleView> {
         loop {
             match self.update_schedule(caller, spec.clone()).await {
                 Err(ServiceError::NotFound {
@@ -152,9 +151,10 @@ impl Service {
         flow: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<ScheduleRecord>> {
+    ) -> Result<Vec<ScheduleView>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_schedules(flow.id, after, limit).await?)
+        let page = Page::after(after.map(str::to_string), limit);
+        Ok(views(self.store.list_schedules(flow.id, page).await?))
     }
 
     fn checked_payload(&self, payload: Option<String>) -> Result<String> {

@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use sluice_engine::{EventId, EventType, HistoryEvent, Millis};
-use sluice_store::ExecutionRecord;
+use sluice_store::Page;
+
+use crate::views::ExecutionView;
 
 use crate::{Caller, Result, Service};
 
@@ -86,17 +88,17 @@ impl Service {
     pub async fn full_history(
         &self,
         caller: &Caller,
-        execution: &ExecutionRecord,
+        execution: &ExecutionView,
     ) -> Result<Vec<HistoryEvent>> {
-        if execution.tenant != caller.tenant {
+        if *execution.tenant() != caller.tenant {
             return Ok(Vec::new());
         }
         let mut events: Vec<HistoryEvent> = Vec::new();
         loop {
-            let after = events.last().map_or(EventId(0), |e| e.id);
+            let after = events.last().map(|e| e.id);
             let page = self
                 .store
-                .history(execution.id, after, HISTORY_PAGE)
+                .history(execution.id, Page::after(after, HISTORY_PAGE))
                 .await?;
             let last = page.len() < HISTORY_PAGE;
             events.extend(page);

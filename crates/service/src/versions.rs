@@ -5,15 +5,17 @@ use rand::Rng;
 use serde_json::Value;
 use sluice_ir::check_name_rule;
 use sluice_runtime::durable::wall_clock_ms;
-use sluice_store::{AliasRecord, FlowRecord, StoreError, VersionRecord};
+use sluice_store::{
+    AliasRecord, AliasUpdate, FlowId, FlowRecord, NewVersion, Page, Route, StoreError,
+    VersionRecord,
+};
 
 use crate::flows::check_name;
+use crate::views::{AliasView, FlowView, VersionView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
 /// How many versions an alias may route to: "one or two flow versions" (CreateFlowAlias).
 const MAX_ROUTES: usize = 2;
-/// Aliases read per round when looking for the ones routing to a version.
-const ALIAS_PAGE: usize = 1000;
 
 impl Service {
     pub async fn publish_version(
@@ -21,12 +23,14 @@ impl Service {
         caller: &Caller,
         flow: &str,
         description: &str,
-    ) -> Result<VersionRecord> {
+    ) -> Result<VersionView> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self
-            .store
-            .publish_version(flow.id, description, wall_clock_ms())
-            .await?)
+        let version = NewVersion {
+            flow_id: flow.id,
+            description: description.to_string(),
+            now: wall_clock_ms(),
+        };
+        Ok(self.store.publish_version(version).await?.into())
     }
 
     /// A published version of the caller's flow; the version is its decimal number.
@@ -35,9 +39,9 @@ impl Service {
         caller: &Caller,
         flow: &str,
         version: &str,
-    ) -> Result<VersionRecord> {
+    ) -> Result<VersionView> {
         let flow = self.flow(caller, flow).await?;
-        self.version_of(&flow, version).await
+        Ok(self.version_of(&flow, version).await?.into())
     }
 
     /// The flow as that version published it: its definition is the version's
@@ -47,11 +51,14 @@ impl Service {
         caller: &Caller,
         flow: &str,
         version: &str,
-    ) -> Result<FlowRecord> {
+    ) -> Result<FlowView> {
         let mut flow = self.flow(caller, flow).await?;
         let version = self.version_of(&flow, version).await?;
-        flow.definition = self.revision_text(&flow, version.revision).await?;
-        Ok(flow)
+        let current = (flow.revision, flow.definition.as_str());
+        flow.definition = self
+            .revision_text(flow.id, current, version.revision)
+            .await?;
+        Ok(flow.into())
     }
 
     pub async fn list_versions(
@@ -60,29 +67,27 @@ impl Service {
         flow: &str,
         before: Option<i64>,
         limit: usize,
-    ) -> Result<Vec<VersionRecord>> {
+    ) -> Result<Vec<VersionView>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_versions(flow.id, before, limit).await?)
+        let page = Page::after(before, limit);
+        Ok(views(self.store.list_versions(flow.id, page).await?))
     }
 
-    /// Deletes a version no alias routes to; executions running it keep running it.
+    /// Deletes a version no alias routes to; executions running it keep running it. The
+    /// store checks the aliases in the transaction that deletes.
     pub async fn delete_version(&self, caller: &Caller, flow: &str, version: &str) -> Result<()> {
         let flow = self.flow(caller, flow).await?;
-        let record = self.version_of(&flow, version).await?;
-        let users = self.aliases_routing_to(&flow, record.version).await?;
-        if !users.is_empty() {
-            return Err(ServiceError::InvalidArgument(format!(
-                "flow version {} of flow {} cannot be deleted: alias {} routes to it; update or \
-                 delete the alias first",
-                record.version,
+        let number = parse_version(version)?;
+        match self.store.delete_version(flow.id, number).await {
+            Err(StoreError::RoutedTo(aliases)) => Err(ServiceError::InvalidArgument(format!(
+                "flow version {number} of flow {} cannot be deleted: alias {} routes to it; \
+                 update or delete the alias first",
                 flow.name,
-                users.join(", ")
-            )));
+                aliases.join(", ")
+            ))),
+            Err(StoreError::NotFound(_)) => Err(no_version(number)),
+            other => Ok(other?),
         }
-        Ok(self
-            .store
-            .delete_version(record.flow_id, record.version)
-            .await?)
     }
 
     /// Creates an alias routing to existing versions (weights must add up to 100).
@@ -93,16 +98,15 @@ impl Service {
         name: &str,
         description: &str,
         routing: Value,
-    ) -> Result<AliasRecord> {
+    ) -> Result<AliasView> {
         let flow = self.flow(caller, flow).await?;
         check_name(name, "alias name")?;
-        self.check_routing(&flow, &routing).await?;
         let now = wall_clock_ms();
         let alias = AliasRecord {
             flow_id: flow.id,
             name: name.to_string(),
             description: description.to_string(),
-            routing,
+            routing: parse_routing(&routing)?,
             created_at: now,
             modified_at: now,
         };
@@ -111,7 +115,8 @@ impl Service {
                 kind: "flow alias",
                 name: name.to_string(),
             }),
-            other => Ok(other?),
+            Err(StoreError::NoSuchVersion(version)) => Err(no_version(version)),
+            other => Ok(other?.into()),
         }
     }
 
@@ -120,11 +125,12 @@ impl Service {
         caller: &Caller,
         flow: &str,
         name: &str,
-    ) -> Result<AliasRecord> {
+    ) -> Result<AliasView> {
         let flow = self.flow(caller, flow).await?;
-        self.alias_of(&flow, name).await
+        Ok(self.alias_of(&flow, name).await?.into())
     }
 
+    /// Changes what is given, in one store write that checks the routed versions exist.
     pub async fn update_alias(
         &self,
         caller: &Caller,
@@ -132,23 +138,26 @@ impl Service {
         name: &str,
         description: Option<String>,
         routing: Option<Value>,
-    ) -> Result<AliasRecord> {
+    ) -> Result<AliasView> {
         let flow = self.flow(caller, flow).await?;
-        let mut alias = self.alias_of(&flow, name).await?;
-        if let Some(routing) = routing {
-            self.check_routing(&flow, &routing).await?;
-            alias.routing = routing;
+        let update = AliasUpdate {
+            description,
+            routing: routing.as_ref().map(parse_routing).transpose()?,
+            modified_at: wall_clock_ms(),
+        };
+        match self.store.update_alias(flow.id, name, update).await {
+            Err(StoreError::NotFound(_)) => Err(no_alias(name)),
+            Err(StoreError::NoSuchVersion(version)) => Err(no_version(version)),
+            other => Ok(other?.into()),
         }
-        if let Some(description) = description {
-            alias.description = description;
-        }
-        alias.modified_at = wall_clock_ms();
-        Ok(self.store.update_alias(alias).await?)
     }
 
     pub async fn delete_alias(&self, caller: &Caller, flow: &str, name: &str) -> Result<()> {
-        let alias = self.describe_alias(caller, flow, name).await?;
-        Ok(self.store.delete_alias(alias.flow_id, name).await?)
+        let flow = self.flow(caller, flow).await?;
+        match self.store.delete_alias(flow.id, name).await {
+            Err(StoreError::NotFound(_)) => Err(no_alias(name)),
+            other => Ok(other?),
+        }
     }
 
     pub async fn list_aliases(
@@ -157,9 +166,10 @@ impl Service {
         flow: &str,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<AliasRecord>> {
+    ) -> Result<Vec<AliasView>> {
         let flow = self.flow(caller, flow).await?;
-        Ok(self.store.list_aliases(flow.id, after, limit).await?)
+        let page = Page::after(after.map(str::to_string), limit);
+        Ok(views(self.store.list_aliases(flow.id, page).await?))
     }
 
     /// The revision a start runs: the flow's current one without a qualifier; with one, the
@@ -184,7 +194,7 @@ impl Service {
             })?;
             let alias = self.alias_of(flow, qualifier).await?;
             let roll = rand::rng().random_range(0..100);
-            Routing::parse(&alias.routing)?.pick(roll).to_string()
+            pick(&alias.routing, roll).to_string()
         };
         Ok(self.version_of(flow, &version).await?.revision)
     }
@@ -194,129 +204,96 @@ impl Service {
         self.store
             .get_version(flow.id, number)
             .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                kind: "flow version",
-                name: version.to_string(),
-            })
+            .ok_or_else(|| no_version(number))
     }
 
     async fn alias_of(&self, flow: &FlowRecord, name: &str) -> Result<AliasRecord> {
         self.store
             .get_alias(flow.id, name)
             .await?
-            .ok_or_else(|| ServiceError::NotFound {
-                kind: "flow alias",
-                name: name.to_string(),
-            })
+            .ok_or_else(|| no_alias(name))
     }
 
-    /// The definition text of a revision of the flow.
-    pub(crate) async fn revision_text(&self, flow: &FlowRecord, revision: i64) -> Result<String> {
-        if revision == flow.revision {
-            return Ok(flow.definition.clone());
+    /// The definition text of a revision of the flow, which is at `current` (its revision
+    /// and text).
+    pub(crate) async fn revision_text(
+        &self,
+        flow: FlowId,
+        (revision_now, text_now): (i64, &str),
+        revision: i64,
+    ) -> Result<String> {
+        if revision == revision_now {
+            return Ok(text_now.to_string());
         }
-        let definition = self.store.flow_definition(flow.id, revision).await?;
+        let definition = self.store.flow_definition(flow, revision).await?;
         Ok(definition.map(|d| d.text).unwrap_or_default())
     }
+}
 
-    /// The names of the flow's aliases that route to `version`.
-    async fn aliases_routing_to(&self, flow: &FlowRecord, version: i64) -> Result<Vec<String>> {
-        let mut users = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .list_aliases(flow.id, after.as_deref(), ALIAS_PAGE)
-                .await?;
-            for alias in &page {
-                if Routing::parse(&alias.routing)?.routes_to(version) {
-                    users.push(alias.name.clone());
-                }
-            }
-            if page.len() < ALIAS_PAGE {
-                return Ok(users);
-            }
-            after = page.last().map(|a| a.name.clone());
-        }
+fn no_version(version: i64) -> ServiceError {
+    ServiceError::NotFound {
+        kind: "flow version",
+        name: version.to_string(),
     }
+}
 
-    /// Routing onto existing versions of the flow.
-    async fn check_routing(&self, flow: &FlowRecord, routing: &Value) -> Result<()> {
-        for route in Routing::parse(routing)?.routes {
-            self.version_of(flow, &route.version.to_string()).await?;
-        }
-        Ok(())
+fn no_alias(name: &str) -> ServiceError {
+    ServiceError::NotFound {
+        kind: "flow alias",
+        name: name.to_string(),
     }
 }
 
 /// An alias's routing, as CloudFlow's `RoutingConfigurations` write it:
-/// `[{"Version": "1", "Weight": 90}, {"Version": "2", "Weight": 10}]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Routing {
-    routes: Vec<Route>,
+/// `[{"Version": "1", "Weight": 90}, {"Version": "2", "Weight": 10}]`: one or two distinct
+/// versions, each with a weight from 0 to 100, adding up to 100.
+fn parse_routing(routing: &Value) -> Result<Vec<Route>> {
+    let invalid = |m: String| ServiceError::InvalidArgument(format!("RoutingConfigurations: {m}"));
+    let entries = routing
+        .as_array()
+        .filter(|a| (1..=MAX_ROUTES).contains(&a.len()))
+        .ok_or_else(|| invalid(format!("expected a list of 1 to {MAX_ROUTES} versions")))?;
+    let mut routes: Vec<Route> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let version = entry
+            .get("Version")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("each entry needs a Version string".into()))?;
+        let weight = entry
+            .get("Weight")
+            .and_then(Value::as_u64)
+            .and_then(|w| u32::try_from(w).ok())
+            .filter(|w| *w <= 100)
+            .ok_or_else(|| invalid("each entry needs a Weight from 0 to 100".into()))?;
+        let version = parse_version(version)?;
+        if routes.iter().any(|r| r.version == version) {
+            return Err(invalid(format!("version {version} is listed twice")));
+        }
+        routes.push(Route { version, weight });
+    }
+    let total: u32 = routes.iter().map(|r| r.weight).sum();
+    if total != 100 {
+        return Err(invalid(format!("the weights add up to {total}, not 100")));
+    }
+    Ok(routes)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Route {
-    version: i64,
-    /// Percent of the starts, 0 to 100; the routes' weights add up to 100.
-    weight: u32,
-}
-
-impl Routing {
-    /// One or two distinct versions, each with a weight from 0 to 100, adding up to 100.
-    fn parse(routing: &Value) -> Result<Routing> {
-        let invalid =
-            |m: String| ServiceError::InvalidArgument(format!("RoutingConfigurations: {m}"));
-        let entries = routing
-            .as_array()
-            .filter(|a| (1..=MAX_ROUTES).contains(&a.len()))
-            .ok_or_else(|| invalid(format!("expected a list of 1 to {MAX_ROUTES} versions")))?;
-        let mut routes: Vec<Route> = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let version = entry
-                .get("Version")
-                .and_then(Value::as_str)
-                .ok_or_else(|| invalid("each entry needs a Version string".into()))?;
-            let weight = entry
-                .get("Weight")
-                .and_then(Value::as_u64)
-                .and_then(|w| u32::try_from(w).ok())
-                .filter(|w| *w <= 100)
-                .ok_or_else(|| invalid("each entry needs a Weight from 0 to 100".into()))?;
-            let version = parse_version(version)?;
-            if routes.iter().any(|r| r.version == version) {
-                return Err(invalid(format!("version {version} is listed twice")));
-            }
-            routes.push(Route { version, weight });
+/// The version a start whose random roll (0 to 99) is `roll` runs: each route takes as many
+/// of the 100 rolls as its weight, in order.
+fn pick(routes: &[Route], roll: u32) -> i64 {
+    let mut ceiling = 0;
+    for route in routes {
+        ceiling += route.weight;
+        if roll < ceiling {
+            return route.version;
         }
-        let total: u32 = routes.iter().map(|r| r.weight).sum();
-        if total != 100 {
-            return Err(invalid(format!("the weights add up to {total}, not 100")));
-        }
-        Ok(Routing { routes })
     }
-
-    /// The version a start whose random roll (0 to 99) is `roll` runs: each route takes as
-    /// many of the 100 rolls as its weight, in order.
-    fn pick(&self, roll: u32) -> i64 {
-        let mut ceiling = 0;
-        for route in &self.routes {
-            ceiling += route.weight;
-            if roll < ceiling {
-                return route.version;
-            }
-        }
-        // The weights add up to 100, so only a roll out of range gets here.
-        self.routes
-            .iter()
-            .rfind(|r| r.weight > 0)
-            .map_or(self.routes[0].version, |r| r.version)
-    }
-
-    fn routes_to(&self, version: i64) -> bool {
-        self.routes.iter().any(|r| r.version == version)
-    }
+    // The weights add up to 100, so only a roll out of range gets here.
+    routes
+        .iter()
+        .rfind(|r| r.weight > 0)
+        .or(routes.first())
+        .map_or(0, |r| r.version)
 }
 
 /// Versions are numbers; alias names start with a letter or `_` (the name rule), so a
@@ -338,12 +315,12 @@ mod tests {
 
     use super::*;
 
-    fn routing(value: Value) -> Routing {
-        Routing::parse(&value).expect("valid routing")
+    fn routing(value: Value) -> Vec<Route> {
+        parse_routing(&value).expect("valid routing")
     }
 
     fn refusal(value: Value) -> String {
-        Routing::parse(&value).unwrap_err().to_string()
+        parse_routing(&value).unwrap_err().to_string()
     }
 
     #[test]
@@ -352,11 +329,11 @@ mod tests {
             {"Version": "1", "Weight": 90},
             {"Version": "2", "Weight": 10},
         ]));
-        assert_eq!(canary.pick(0), 1);
-        assert_eq!(canary.pick(89), 1);
-        assert_eq!(canary.pick(90), 2);
-        assert_eq!(canary.pick(99), 2);
-        let ones = (0..100).filter(|roll| canary.pick(*roll) == 1).count();
+        assert_eq!(pick(&canary, 0), 1);
+        assert_eq!(pick(&canary, 89), 1);
+        assert_eq!(pick(&canary, 90), 2);
+        assert_eq!(pick(&canary, 99), 2);
+        let ones = (0..100).filter(|roll| pick(&canary, *roll) == 1).count();
         assert_eq!(ones, 90);
     }
 
@@ -366,14 +343,14 @@ mod tests {
             {"Version": "1", "Weight": 0},
             {"Version": "2", "Weight": 100},
         ]));
-        assert!((0..100).all(|roll| all_on_two.pick(roll) == 2));
+        assert!((0..100).all(|roll| pick(&all_on_two, roll) == 2));
         assert_eq!(
-            all_on_two.pick(1000),
+            pick(&all_on_two, 1000),
             2,
             "an out-of-range roll still lands somewhere"
         );
         let only = routing(json!([{"Version": "7", "Weight": 100}]));
-        assert_eq!(only.pick(42), 7);
+        assert_eq!(pick(&only, 42), 7);
     }
 
     #[test]
@@ -408,15 +385,5 @@ mod tests {
         assert!(!is_version_number("prod"));
         assert!(!is_version_number("v1"));
         assert!(!is_version_number(""));
-    }
-
-    #[test]
-    fn routes_to_names_the_routed_versions() {
-        let canary = routing(json!([
-            {"Version": "1", "Weight": 90},
-            {"Version": "2", "Weight": 10},
-        ]));
-        assert!(canary.routes_to(1) && canary.routes_to(2));
-        assert!(!canary.routes_to(3));
     }
 }

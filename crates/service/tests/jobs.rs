@@ -11,7 +11,8 @@ use sluice_service::{
 };
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
-    ExecutionFilter, ExecutionMode, JobFilter, JobId, JobKind, JobRecord, JobStatus, Store,
+    ExecutionFilter, ExecutionMode, ExecutionStore, FlowStore, JobFilter, JobId, JobKind,
+    JobRecord, JobStatus, JobStore,
 };
 
 const WAITING: &str = "Type: StateMachine
@@ -34,6 +35,7 @@ async fn waiting_flow(service: &Service, caller: &Caller, name: &str, executions
         role_arn: None,
         mode: ExecutionMode::Standard,
         attributes: serde_json::Value::Null,
+        tag: None,
     };
     service.create_flow(caller, spec).await.expect("create");
     for i in 0..executions {
@@ -52,10 +54,10 @@ async fn statuses(service: &Service, caller: &Caller, flow: &str) -> Vec<Status>
         .list_executions(caller, flow, &ExecutionFilter::default(), None, 1000)
         .await
         .expect("list");
-    executions.iter().map(|e| e.status()).collect()
+    executions.iter().map(|e| e.status).collect()
 }
 
-async fn finished(service: &Service, caller: &Caller, id: &str) -> JobRecord {
+async fn finished(service: &Service, caller: &Caller, id: &str) -> sluice_service::views::JobView {
     for _ in 0..500 {
         let job = service.job(caller, id).await.expect("job");
         if job.status.is_finished() {

@@ -29,6 +29,7 @@ async fn flow_with_two_versions(service: &Service, caller: &Caller) {
         role_arn: None,
         mode: ExecutionMode::Standard,
         attributes: Value::Null,
+        tag: None,
     };
     service.create_flow(caller, spec).await.expect("create");
     for n in [2, 3] {
@@ -66,9 +67,9 @@ async fn run(
     let (flow, done) = service
         .describe_execution(caller, "f", name, Duration::from_secs(10))
         .await?;
-    assert_eq!(done.status(), Status::Succeeded);
+    assert_eq!(done.status, Status::Succeeded);
     let definition = service.execution_definition(&flow, &done).await?;
-    Ok((done.state.output().cloned().expect("an output"), definition))
+    Ok((done.output.expect("an output"), definition))
 }
 
 fn ran(n: u32) -> Value {
@@ -213,4 +214,82 @@ async fn a_version_an_alias_routes_to_cannot_be_deleted() {
             .await,
         Err(ServiceError::NotFound { .. })
     ));
+}
+
+/// Fifty changes at once (the check-then-act of issue 10 item 8): 25 aliases are each moved
+/// onto a version while that version is deleted. Of each pair exactly one wins; the loser
+/// gets the error it would get one after the other; no alias is left routing to a deleted
+/// version. Then updates of different fields of one alias, at once, all hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_alias_and_version_changes_leave_every_route_on_a_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (service, caller) = support::service(dir.path()).await;
+    flow_with_two_versions(&service, &caller).await;
+    for _ in 3..=27 {
+        service.publish_version(&caller, "f", "").await.unwrap();
+    }
+    for i in 0..25 {
+        service
+            .create_alias(&caller, "f", &format!("a{i}"), "", routing(&[(1, 100)]))
+            .await
+            .expect("alias");
+    }
+    let races = (0..25u32).map(|i| {
+        let (service, caller) = (service.clone(), caller.clone());
+        let version = i + 3;
+        tokio::spawn(async move {
+            let (alias, number) = (format!("a{i}"), version.to_string());
+            let routed =
+                service.update_alias(&caller, "f", &alias, None, Some(routing(&[(version, 100)])));
+            let deleted = service.delete_version(&caller, "f", &number);
+            let (routed, deleted) = tokio::join!(routed, deleted);
+            (version, routed.map(drop), deleted)
+        })
+    });
+    for race in races.collect::<Vec<_>>() {
+        let (version, routed, deleted) = race.await.expect("joined");
+        match (&routed, &deleted) {
+            (Ok(()), Err(ServiceError::InvalidArgument(m))) => {
+                assert!(m.contains("routes to it"), "{m}")
+            }
+            (Err(ServiceError::NotFound { kind, .. }), Ok(())) => {
+                assert_eq!(*kind, "flow version")
+            }
+            other => panic!("version {version}: exactly one may win, got {other:?}"),
+        }
+    }
+    let aliases = service.list_aliases(&caller, "f", None, 100).await.unwrap();
+    for alias in &aliases {
+        for route in &alias.routing {
+            let version = route.version.to_string();
+            assert!(
+                service
+                    .describe_version(&caller, "f", &version)
+                    .await
+                    .is_ok(),
+                "alias {} routes to deleted version {version}",
+                alias.name
+            );
+        }
+    }
+
+    let updates = (0..50u32).map(|i| {
+        let (service, caller) = (service.clone(), caller.clone());
+        tokio::spawn(async move {
+            let (description, routing) = if i % 2 == 0 {
+                (Some(format!("d{i}")), None)
+            } else {
+                (None, Some(routing(&[(1, 50), (2, 50)])))
+            };
+            service
+                .update_alias(&caller, "f", "a0", description, routing)
+                .await
+        })
+    });
+    for update in updates.collect::<Vec<_>>() {
+        update.await.expect("joined").expect("an update");
+    }
+    let alias = service.describe_alias(&caller, "f", "a0").await.unwrap();
+    assert!(alias.description.starts_with('d'), "{alias:?}");
+    assert_eq!(alias.routing.len(), 2, "no update undid another: {alias:?}");
 }

@@ -20,8 +20,8 @@ use sluice_engine::{Execution, ExecutionInfo, Input, Limits, OpId, PendingOp};
 use sluice_ir::Flow;
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
-    ExecutionId, ExecutionMode, ExecutionName, FlowName, NewExecution, NewFlow, StepWrite, Store,
-    TenantId,
+    ExecutionId, ExecutionMode, ExecutionName, ExecutionStore, FlowName, FlowStore, NewExecution,
+    NewFlow, StepWrite, TenantId,
 };
 
 const LOOP: &str = r#"
@@ -91,19 +91,13 @@ async fn measure(
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({}),
+            tag: None,
             now: now_ms(),
         })
         .await?;
     let mut ids = Vec::new();
     for i in 0..concurrency {
-        let new = NewExecution {
-            tenant: record.tenant.clone(),
-            flow_id: record.id,
-            flow_name: record.name.clone(),
-            flow_revision: record.revision,
-            name: ExecutionName::new(format!("e{i}")),
-            now: now_ms(),
-        };
+        let new = NewExecution::of(&record, ExecutionName::new(format!("e{i}")), now_ms());
         ids.push(start(&store, flow, new).await?);
     }
     let started = Instant::now();

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sluice_engine::{CallSnapshot, HistoryEvent, Millis, Snapshot, TaskCall};
 
+use crate::counts::Counted;
 use crate::{Result, StepWrite, StoreError, TimerRow};
 
 pub(crate) fn backend(message: impl Into<String>) -> StoreError {
@@ -55,6 +56,12 @@ pub(crate) struct EncodedStep {
     pub status: &'static str,
     pub started_at: Option<Millis>,
     pub stopped_at: Option<Millis>,
+    /// The error's code and detail, if the execution failed.
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// What the counts follow of the execution after the step (a latest run: a step cannot
+    /// change that).
+    pub counted: Counted,
     pub events: Vec<EncodedEvent>,
     pub timers_added: Vec<(i64, Millis)>,
     pub timers_removed: Vec<i64>,
@@ -76,6 +83,14 @@ impl EncodedStep {
             status: state.status().as_str(),
             started_at: state.started_at(),
             stopped_at: state.stopped_at(),
+            error: state.error().map(|e| e.code.as_str().to_string()),
+            cause: state.error().map(|e| e.detail.clone()),
+            counted: Counted {
+                status: state.status(),
+                started_at: state.started_at(),
+                stopped_at: state.stopped_at(),
+                latest: true,
+            },
             events: step
                 .events
                 .iter()

@@ -2,7 +2,9 @@
 //!
 //! One [`Store`] trait, two implementations: [`sqlite::SqliteStore`] (the embedded default:
 //! one file, zero setup) and [`postgres::PostgresStore`] (a PostgreSQL database, the system of
-//! record when one machine is not enough). What both encode alike is in `encode.rs`.
+//! record when one machine is not enough). What both write alike is in `encode.rs`, what both
+//! read alike in `decode.rs`, the queries both build alike in `query.rs`, and the decisions both
+//! make alike in `rules.rs`.
 //!
 //! Invariants every implementation keeps:
 //! - [`Store::commit_step`] is atomic: the execution's new state, its history events and its
@@ -12,10 +14,21 @@
 //! - history event ids of an execution are dense and increasing (the engine assigns them; the
 //!   store refuses duplicates through its primary key).
 
+// The backends' own tests share the fixtures of `tests/`, written against this crate's name.
+#[cfg(test)]
+extern crate self as sluice_store;
+#[cfg(test)]
+#[path = "../tests/common/fixtures.rs"]
+mod fixtures;
+
+mod counts;
+mod decode;
 mod encode;
 mod model;
 mod nonces;
 pub mod postgres;
+mod query;
+mod rules;
 pub mod sqlite;
 
 use std::time::Duration;
@@ -39,12 +52,18 @@ pub enum StoreError {
     /// The flow (named) is closed to new executions (a GES graph stop closed it).
     #[error("flow {0} is closed to new executions")]
     Closed(String),
+    /// An alias would route to a version the flow does not have (any more).
+    #[error("version {0} does not exist")]
+    NoSuchVersion(i64),
+    /// A version cannot be deleted while these aliases (named) route to it.
+    #[error("aliases {} route to the version", .0.join(", "))]
+    RoutedTo(Vec<String>),
     #[error("the database is newer (schema {found}) than this sluice knows (schema {known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("storage failure: {0}")]
     Backend(String),
     /// The connection broke while the transaction was committing: it may or may not have
-    /// committed. Only [`Store::create_execution`] and [`Store::commit_step`] say so; the
+    /// committed. Only [`ExecutionStore::create_execution`] and [`ExecutionStore::commit_step`] say so; the
     /// runtime then reads back whether its step is there.
     #[error("storage failure, the write may have been made: {0}")]
     Uncertain(String),
@@ -52,10 +71,26 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    // ---- flows -------------------------------------------------------------------------
+/// The whole store: one trait per concern, each implemented by both backends.
+pub trait Store:
+    FlowStore + ExecutionStore + NodeStore + VersionStore + ScheduleStore + JobStore + NonceStore
+{
+}
 
+impl<T> Store for T where
+    T: FlowStore
+        + ExecutionStore
+        + NodeStore
+        + VersionStore
+        + ScheduleStore
+        + JobStore
+        + NonceStore
+{
+}
+
+/// Flows and their revisions.
+#[async_trait]
+pub trait FlowStore: Send + Sync + 'static {
     /// Creates a flow at revision 1. `AlreadyExists` if the tenant has a flow of that name.
     async fn create_flow(&self, flow: NewFlow) -> Result<FlowRecord>;
 
@@ -65,42 +100,35 @@ pub trait Store: Send + Sync + 'static {
     /// even after the flow was updated or deleted).
     async fn flow_definition(&self, flow: FlowId, revision: i64) -> Result<Option<FlowDefinition>>;
 
-    /// Applies `update` if the flow is still at `expected_revision`; a definition change makes
-    /// a new revision. `Conflict` otherwise, `NotFound` if the flow is gone.
-    async fn update_flow(
-        &self,
-        tenant: &TenantId,
-        name: &FlowName,
-        expected_revision: i64,
-        update: FlowUpdate,
-        now: Millis,
-    ) -> Result<FlowRecord>;
+    /// Applies `update` to the live flow of `current`'s tenant and name if it is still at
+    /// `current`'s revision; a definition change makes a new revision. `Conflict` otherwise,
+    /// `NotFound` if the flow is gone.
+    async fn update_flow(&self, current: &FlowRecord, update: FlowUpdate) -> Result<FlowRecord>;
 
     /// Deletes a flow; its executions become invisible to listings by name. Returns the
     /// deleted record.
     async fn delete_flow(&self, tenant: &TenantId, name: &FlowName) -> Result<FlowRecord>;
 
-    /// Flows of a tenant ordered by name, starting after `after`.
-    async fn list_flows(
-        &self,
-        tenant: &TenantId,
-        after: Option<&FlowName>,
-        limit: usize,
-    ) -> Result<Vec<FlowRecord>>;
+    /// The flows `query` selects, ordered by name.
+    async fn list_flows(&self, query: &FlowQuery, page: Page<FlowName>) -> Result<Vec<FlowRecord>>;
 
-    // ---- executions --------------------------------------------------------------------
+    /// How many flows `query` selects.
+    async fn count_flows(&self, query: &FlowQuery) -> Result<u64>;
+}
 
+/// Executions: their state, history, the timer and task rows the runtime resumes from, and
+/// what listings and counts read of them.
+#[async_trait]
+pub trait ExecutionStore: Send + Sync + 'static {
     /// Creates an execution and commits its first step (the `Start`) in one transaction.
     /// `AlreadyExists` if the flow has an execution of that name; `Closed` if the flow is
     /// closed and `NotFound` if it is deleted, checked in the same transaction, so once a
-    /// closing `update_flow` or a `delete_flow` returned no execution can be created behind it. The store assigns the id:
-    /// the `execution` fields inside `first` (and its timer rows) are ignored, and
-    /// `first.expected_version` too (a new execution starts at version 1).
-    async fn create_execution(
-        &self,
-        execution: NewExecution,
-        first: StepWrite,
-    ) -> Result<ExecutionRecord>;
+    /// closing `update_flow` or a `delete_flow` returned no execution can be created behind
+    /// it; `NotFound` too if the run it reruns is not the flow's. The store assigns the id:
+    /// the `execution` fields inside `step` (and its timer rows) are ignored, and
+    /// `step.expected_version` too (a new execution starts at version 1).
+    async fn create_execution(&self, new: NewExecution, step: StepWrite)
+    -> Result<ExecutionRecord>;
 
     async fn get_execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>>;
 
@@ -110,14 +138,28 @@ pub trait Store: Send + Sync + 'static {
         name: &ExecutionName,
     ) -> Result<Option<ExecutionRecord>>;
 
-    /// Executions of a flow ordered by name, starting after `after`.
+    /// The executions `query` selects, in its order, with their engine state.
     async fn list_executions(
         &self,
-        flow: FlowId,
-        filter: &ExecutionFilter,
-        after: Option<&ExecutionName>,
-        limit: usize,
+        query: &ExecutionQuery,
+        page: Page<ExecutionCursor>,
     ) -> Result<Vec<ExecutionRecord>>;
+
+    /// The same as [`ExecutionStore::list_executions`], without decoding any engine state.
+    async fn list_summaries(
+        &self,
+        query: &ExecutionQuery,
+        page: Page<ExecutionCursor>,
+    ) -> Result<Vec<ExecutionSummary>>;
+
+    /// How many executions `query` selects, from the counts the store keeps (without a name
+    /// prefix, counting reads no execution row but the ones started in the partial minutes at
+    /// the ends of the time range).
+    async fn count_executions(&self, query: &ExecutionQuery) -> Result<u64>;
+
+    /// The counts of the executions started in each minute of the range that has any, in
+    /// order. Each step that changes an execution's status updates them in its transaction.
+    async fn execution_counts(&self, query: &CountsQuery) -> Result<Vec<MinuteCounts>>;
 
     /// Ids of the executions of a flow that are not terminal.
     async fn active_executions(&self, flow: FlowId) -> Result<Vec<ExecutionId>>;
@@ -126,26 +168,25 @@ pub trait Store: Send + Sync + 'static {
     /// moved past `expected_version`.
     async fn commit_step(&self, step: StepWrite) -> Result<()>;
 
-    /// History events after `after`, in order, at most `limit`.
+    /// History events in order.
     async fn history(
         &self,
         execution: ExecutionId,
-        after: EventId,
-        limit: usize,
+        page: Page<EventId>,
     ) -> Result<Vec<HistoryEvent>>;
-
-    // ---- what the runtime resumes ------------------------------------------------------
 
     /// This node's timers firing at or before `until`, earliest first.
     async fn due_timers(&self, until: Millis, limit: usize) -> Result<Vec<TimerRow>>;
+}
 
-    // ---- nodes sharing the database ----------------------------------------------------
-    //
-    // Every timer row, task row and unfinished job belongs to the node that wrote it. A node
-    // renews its lease while it lives; the work of a node whose lease ran out is taken over,
-    // once, by one of the others. A single-node store (SQLite) has one owner, the process that
-    // opened it: its first `take_over` hands over everything the previous process left.
-
+/// Nodes sharing the database.
+///
+/// Every timer row, task row and unfinished job belongs to the node that wrote it. A node
+/// renews its lease while it lives; the work of a node whose lease ran out is taken over,
+/// once, by one of the others. A single-node store (SQLite) has one owner, the process that
+/// opened it: its first `take_over` hands over everything the previous process left.
+#[async_trait]
+pub trait NodeStore: Send + Sync + 'static {
     /// Says this node is alive. `false` if its lease had run out and its work may have been
     /// taken over (it renews anyway; the work it still does is at-least-once, see
     /// `docs/several-nodes.md`).
@@ -168,46 +209,46 @@ pub trait Store: Send + Sync + 'static {
     /// row is gone was settled by a step committed elsewhere (a stop, a callback): after a
     /// [`Signal::Resync`] that is how a node learns of aborts it did not hear.
     async fn open_calls(&self, calls: &[(ExecutionId, OpId)]) -> Result<Vec<(ExecutionId, OpId)>>;
+}
 
-    // ---- versions and aliases ----------------------------------------------------------
-
+/// Published versions of flows and the aliases routing over them.
+#[async_trait]
+pub trait VersionStore: Send + Sync + 'static {
     /// Snapshots the flow's current revision as the next version number.
-    async fn publish_version(
-        &self,
-        flow: FlowId,
-        description: &str,
-        now: Millis,
-    ) -> Result<VersionRecord>;
+    async fn publish_version(&self, version: NewVersion) -> Result<VersionRecord>;
 
     async fn get_version(&self, flow: FlowId, version: i64) -> Result<Option<VersionRecord>>;
 
-    /// Versions newest first, starting below `before` (exclusive).
-    async fn list_versions(
-        &self,
-        flow: FlowId,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<VersionRecord>>;
+    /// Versions newest first (`page.after` is a version number: the ones below it).
+    async fn list_versions(&self, flow: FlowId, page: Page<i64>) -> Result<Vec<VersionRecord>>;
 
+    /// `RoutedTo` if an alias routes to the version, checked in the transaction that deletes.
     async fn delete_version(&self, flow: FlowId, version: i64) -> Result<()>;
 
+    /// `NoSuchVersion` if a route names a version the flow does not have, checked in the
+    /// transaction that writes (a version deleted meanwhile cannot be routed to).
     async fn create_alias(&self, alias: AliasRecord) -> Result<AliasRecord>;
 
     async fn get_alias(&self, flow: FlowId, name: &str) -> Result<Option<AliasRecord>>;
 
-    async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord>;
+    /// Changes the given fields only; `NoSuchVersion` as for [`Store::create_alias`],
+    /// `NotFound` if the alias is gone.
+    async fn update_alias(
+        &self,
+        flow: FlowId,
+        name: &str,
+        update: AliasUpdate,
+    ) -> Result<AliasRecord>;
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()>;
 
-    async fn list_aliases(
-        &self,
-        flow: FlowId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AliasRecord>>;
+    /// Aliases by name.
+    async fn list_aliases(&self, flow: FlowId, page: Page<String>) -> Result<Vec<AliasRecord>>;
+}
 
-    // ---- schedules ---------------------------------------------------------------------
-
+/// Cron schedules of flows.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync + 'static {
     /// `AlreadyExists` if the flow has a schedule of that name. `id` is assigned.
     async fn create_schedule(&self, schedule: ScheduleRecord) -> Result<ScheduleRecord>;
 
@@ -217,27 +258,21 @@ pub trait Store: Send + Sync + 'static {
 
     async fn delete_schedule(&self, flow: FlowId, name: &str) -> Result<()>;
 
-    async fn list_schedules(
-        &self,
-        flow: FlowId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<ScheduleRecord>>;
+    /// Schedules by name.
+    async fn list_schedules(&self, flow: FlowId, page: Page<String>)
+    -> Result<Vec<ScheduleRecord>>;
 
     /// Enabled schedules whose next fire time is at or before `until`.
     async fn due_schedules(&self, until: Millis) -> Result<Vec<ScheduleRecord>>;
 
-    /// Moves a schedule's next fire time from `fired` to `next`, only if it is still `fired`:
-    /// the caller that gets `true` owns that tick (exactly one firing however many nodes run).
-    async fn claim_schedule_tick(
-        &self,
-        id: i64,
-        fired: Millis,
-        next: Option<Millis>,
-    ) -> Result<bool>;
+    /// Moves a schedule's next fire time on, only if it is still the tick's: the caller that
+    /// gets `true` owns that tick (exactly one firing however many nodes run).
+    async fn claim_schedule_tick(&self, tick: ScheduleTick) -> Result<bool>;
+}
 
-    // ---- background jobs ---------------------------------------------------------------
-
+/// Background jobs.
+#[async_trait]
+pub trait JobStore: Send + Sync + 'static {
     /// `AlreadyExists` if the id is taken.
     async fn create_job(&self, job: JobRecord) -> Result<()>;
 
@@ -252,19 +287,16 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_job(&self, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>>;
 
-    /// A tenant's jobs, newest first, skipping `offset`.
-    async fn list_jobs(
-        &self,
-        tenant: &TenantId,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<JobRecord>>;
+    /// A tenant's jobs, newest first.
+    async fn list_jobs(&self, tenant: &TenantId, page: Page<JobCursor>) -> Result<Vec<JobRecord>>;
 
     /// Jobs not yet finished, oldest first, whichever node runs them.
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>>;
+}
 
-    // ---- signature nonces --------------------------------------------------------------
-
+/// Signature nonces of access keys, remembered until they expire.
+#[async_trait]
+pub trait NonceStore: Send + Sync + 'static {
     /// Remembers a signed request's nonce until it expires, in one write: `false` if the key
     /// used it already and it has not expired at `now` (a replay, on any node). Expired
     /// nonces are pruned along the way.

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use sluice_engine::{
     Effect, Execution, HistoryEvent, Millis, OpId, PendingOp, Status, Step, TaskCall,
 };
-use sluice_ir::Dialect;
+use sluice_ir::{Dialect, TaskError};
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
@@ -109,6 +109,9 @@ pub struct FlowRecord {
     pub mode: ExecutionMode,
     /// Dialect-specific attributes kept verbatim (CloudFlow `Environment`, …).
     pub attributes: Value,
+    /// A dialect's grouping of flows that listings filter on (the DataArts workspace); its
+    /// executions carry it too.
+    pub tag: Option<String>,
     /// Increases with every update of the definition; executions remember the revision they
     /// run, and concurrent updates compare-and-set on it.
     pub revision: i64,
@@ -154,6 +157,7 @@ pub struct NewFlow {
     pub role_arn: Option<String>,
     pub mode: ExecutionMode,
     pub attributes: Value,
+    pub tag: Option<String>,
     pub now: Millis,
 }
 
@@ -165,6 +169,76 @@ pub struct FlowUpdate {
     pub role_arn: Option<String>,
     pub attributes: Option<Value>,
     pub open: Option<bool>,
+    /// When the change is made: the flow's new `modified_at`.
+    pub now: Millis,
+}
+
+/// Which of a tenant's live flows a listing selects: all of them, or those whose name matches
+/// and whose mode and tag are the ones given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowQuery {
+    pub tenant: TenantId,
+    pub name: Option<NameMatch>,
+    pub mode: Option<ExecutionMode>,
+    pub tag: Option<String>,
+}
+
+impl FlowQuery {
+    /// Every live flow of the tenant.
+    pub fn all(tenant: &TenantId) -> Self {
+        Self {
+            tenant: tenant.clone(),
+            name: None,
+            mode: None,
+            tag: None,
+        }
+    }
+}
+
+/// How a name filter matches (byte-wise: `_` and `%` are no wildcards).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameMatch {
+    Exact(String),
+    Contains(String),
+}
+
+/// Which part of a listing to read, in the listing's order: the items after `after` (the key
+/// of the last item read before: keyset pagination), less the first `skip` of those (for the
+/// APIs that page by offset), at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<K> {
+    pub after: Option<K>,
+    pub skip: usize,
+    pub limit: usize,
+}
+
+impl<K> Page<K> {
+    /// The first `limit` items.
+    pub fn first(limit: usize) -> Self {
+        Self {
+            after: None,
+            skip: 0,
+            limit,
+        }
+    }
+
+    /// At most `limit` items after `after` (from the start without one).
+    pub fn after(after: Option<K>, limit: usize) -> Self {
+        Self {
+            after,
+            skip: 0,
+            limit,
+        }
+    }
+
+    /// At most `limit` items, the first `skip` left out.
+    pub fn offset(skip: usize, limit: usize) -> Self {
+        Self {
+            after: None,
+            skip,
+            limit,
+        }
+    }
 }
 
 /// An execution: its engine state plus the columns lists filter on.
@@ -187,6 +261,55 @@ impl ExecutionRecord {
     pub fn status(&self) -> Status {
         self.state.status()
     }
+
+    /// What a listing shows of it. `listed_at` is its creation: only a listing knows a
+    /// rerun's place.
+    pub fn summary(&self) -> ExecutionSummary {
+        ExecutionSummary {
+            id: self.id,
+            flow_id: self.flow_id,
+            flow_name: self.flow_name.clone(),
+            flow_revision: self.flow_revision,
+            name: self.name.clone(),
+            status: self.state.status(),
+            started_at: self.state.started_at(),
+            stopped_at: self.state.stopped_at(),
+            error: self.state.error().cloned(),
+            created_at: self.created_at,
+            listed_at: self.created_at,
+        }
+    }
+}
+
+/// What listings show of an execution: the columns the store keeps beside its engine state,
+/// read without decoding that state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionSummary {
+    pub id: ExecutionId,
+    pub flow_id: FlowId,
+    pub flow_name: FlowName,
+    pub flow_revision: i64,
+    pub name: ExecutionName,
+    pub status: Status,
+    pub started_at: Option<Millis>,
+    pub stopped_at: Option<Millis>,
+    /// Why it failed, if it did.
+    pub error: Option<TaskError>,
+    pub created_at: Millis,
+    /// Its place in newest-first listings: when it was created, or for a rerun when the run
+    /// it replaced was placed.
+    pub listed_at: Millis,
+}
+
+impl ExecutionSummary {
+    /// Where the page after this execution starts.
+    pub fn cursor(&self) -> ExecutionCursor {
+        ExecutionCursor {
+            name: self.name.clone(),
+            listed_at: self.listed_at,
+            id: self.id,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -196,7 +319,129 @@ pub struct NewExecution {
     pub flow_name: FlowName,
     pub flow_revision: i64,
     pub name: ExecutionName,
+    /// The execution of the same flow this one runs again (a DataArts instance rerun): from
+    /// now on it replaces that one in the listings of latest runs, in the same place.
+    pub reruns: Option<ExecutionId>,
     pub now: Millis,
+}
+
+impl NewExecution {
+    /// A new execution of `flow` at its current revision (not a rerun).
+    pub fn of(flow: &FlowRecord, name: ExecutionName, now: Millis) -> Self {
+        Self {
+            tenant: flow.tenant.clone(),
+            flow_id: flow.id,
+            flow_name: flow.name.clone(),
+            flow_revision: flow.revision,
+            name,
+            reruns: None,
+            now,
+        }
+    }
+}
+
+/// Which executions a listing or a count selects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionQuery {
+    pub tenant: TenantId,
+    pub flows: FlowSelection,
+    /// Any of these; empty selects every status.
+    pub statuses: Vec<Status>,
+    pub name_prefix: Option<String>,
+    /// Started within, bounds included (an execution not yet started is outside any range).
+    pub started_from: Option<Millis>,
+    pub started_to: Option<Millis>,
+    /// Leaves out the runs replaced by a rerun ([`NewExecution::reruns`]).
+    pub latest_runs: bool,
+    pub order: ExecutionOrder,
+}
+
+impl ExecutionQuery {
+    /// The executions of one flow that `filter` selects, in name order.
+    pub fn of_flow(tenant: &TenantId, flow: FlowId, filter: &ExecutionFilter) -> Self {
+        Self {
+            tenant: tenant.clone(),
+            flows: FlowSelection::Flow(flow),
+            statuses: filter.status.into_iter().collect(),
+            name_prefix: filter.name_prefix.clone(),
+            started_from: filter.started_from,
+            started_to: filter.started_to,
+            latest_runs: false,
+            order: ExecutionOrder::Name,
+        }
+    }
+}
+
+/// Whose executions a query selects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FlowSelection {
+    /// One flow's (deleted or not).
+    Flow(FlowId),
+    /// Those of the tenant's live flows whose name matches and whose tag is the one given.
+    Live {
+        name: Option<NameMatch>,
+        tag: Option<String>,
+    },
+}
+
+impl FlowSelection {
+    /// Every live flow of the tenant.
+    pub const ALL: FlowSelection = FlowSelection::Live {
+        name: None,
+        tag: None,
+    };
+}
+
+/// The order of an execution listing; each has its keyset ([`ExecutionCursor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionOrder {
+    /// By name (then id).
+    Name,
+    /// Newest first: by `listed_at`, then id, both descending.
+    Newest,
+}
+
+/// The keys of an execution in every listing order: a page starts after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionCursor {
+    pub name: ExecutionName,
+    pub listed_at: Millis,
+    pub id: ExecutionId,
+}
+
+impl ExecutionCursor {
+    /// After every execution of that name, in name order (a name is unique within its flow).
+    pub fn after_name(name: ExecutionName) -> Self {
+        Self {
+            name,
+            listed_at: Millis::MIN,
+            id: ExecutionId(i64::MAX),
+        }
+    }
+}
+
+/// Whose execution counts to read, per minute, for the minutes in `[from, to]` (epoch ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountsQuery {
+    pub tenant: TenantId,
+    pub flows: FlowSelection,
+    pub from: Millis,
+    pub to: Millis,
+}
+
+/// What the store counts of the executions that started in one minute, as they are now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MinuteCounts {
+    /// The minute's first millisecond.
+    pub minute: Millis,
+    pub started: u64,
+    /// Failed or timed out.
+    pub failed: u64,
+    /// Not yet terminal.
+    pub running: u64,
+    /// Ended (they have a stop time), and the sum of their durations.
+    pub finished: u64,
+    pub duration_ms: i64,
 }
 
 /// One engine step made durable: the new state, its history events, and the index rows of
@@ -302,7 +547,7 @@ pub enum Signal {
     /// its result another way (a callback), in a step already committed.
     AbortCall { execution: ExecutionId, op: OpId },
     /// Signals may have been missed (the store's connection for hearing them was made again):
-    /// check the calls in flight here against the store ([`crate::Store::open_calls`]).
+    /// check the calls in flight here against the store ([`crate::NodeStore::open_calls`]).
     /// Raised by a store to its own node, never sent to the others.
     Resync,
 }
@@ -315,11 +560,12 @@ pub struct ExecutionFilter {
     pub started_to: Option<Millis>,
 }
 
-/// One page of a listing; `next` is the opaque token of the following page.
+/// A version to publish: the flow's current revision, numbered next.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
+pub struct NewVersion {
+    pub flow_id: FlowId,
+    pub description: String,
+    pub now: Millis,
 }
 
 /// A published, immutable snapshot of a flow's definition (`PublishFlowVersion`).
@@ -334,16 +580,70 @@ pub struct VersionRecord {
     pub created_at: Millis,
 }
 
-/// A named, weighted routing over versions (`CreateFlowAlias`).
+/// A named, weighted routing over versions (`CreateFlowAlias`). The store keeps every route
+/// on a version that exists: writing an alias that routes to a missing version, or deleting a
+/// version an alias routes to, is refused in the transaction that would do it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AliasRecord {
     pub flow_id: FlowId,
     pub name: String,
     pub description: String,
-    /// Dialect-shaped routing (CloudFlow `RoutingConfigurations`), kept verbatim.
-    pub routing: Value,
+    pub routing: Vec<Route>,
     pub created_at: Millis,
     pub modified_at: Millis,
+}
+
+impl AliasRecord {
+    pub fn routes_to(&self, version: i64) -> bool {
+        self.routing.iter().any(|route| route.version == version)
+    }
+}
+
+/// What an alias update changes: the fields given, applied in one statement (two concurrent
+/// updates of different fields both hold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AliasUpdate {
+    pub description: Option<String>,
+    pub routing: Option<Vec<Route>>,
+    pub modified_at: Millis,
+}
+
+/// One version an alias sends a share of the starts to. Stored (and rendered) in CloudFlow's
+/// `RoutingConfigurations` shape: `{"Version": "1", "Weight": 90}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "StoredRoute", try_from = "StoredRoute")]
+pub struct Route {
+    pub version: i64,
+    /// Percent of the starts, 0 to 100.
+    pub weight: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredRoute {
+    #[serde(rename = "Version")]
+    version: String,
+    #[serde(rename = "Weight")]
+    weight: u32,
+}
+
+impl From<Route> for StoredRoute {
+    fn from(route: Route) -> Self {
+        StoredRoute {
+            version: route.version.to_string(),
+            weight: route.weight,
+        }
+    }
+}
+
+impl TryFrom<StoredRoute> for Route {
+    type Error = std::num::ParseIntError;
+
+    fn try_from(stored: StoredRoute) -> Result<Self, Self::Error> {
+        Ok(Route {
+            version: stored.version.parse()?,
+            weight: stored.weight,
+        })
+    }
 }
 
 /// A cron schedule that starts executions of a flow.
@@ -362,6 +662,14 @@ pub struct ScheduleRecord {
     pub next_fire_at: Option<Millis>,
     pub created_at: Millis,
     pub modified_at: Millis,
+}
+
+/// A due tick of a schedule to claim: its next fire time moves from `fired` to `next`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleTick {
+    pub schedule: i64,
+    pub fired: Millis,
+    pub next: Option<Millis>,
 }
 
 string_id!(
@@ -410,7 +718,7 @@ impl JobKind {
     }
 
     /// Whether the job moves its flow's `open` flag: at most one such job of a flow is
-    /// unfinished at a time ([`crate::Store::create_flow_job`]).
+    /// unfinished at a time ([`crate::JobStore::create_flow_job`]).
     pub fn moves_flow(self) -> bool {
         matches!(
             self,
@@ -494,4 +802,21 @@ pub struct JobRecord {
     pub failure: Option<String>,
     pub created_at: Millis,
     pub finished_at: Option<Millis>,
+}
+
+impl JobRecord {
+    /// Where the page after this job starts (jobs are listed newest first).
+    pub fn cursor(&self) -> JobCursor {
+        JobCursor {
+            created_at: self.created_at,
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// The keys of a job in its tenant's listing, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCursor {
+    pub created_at: Millis,
+    pub id: JobId,
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sluice_store::postgres::PostgresStore;
 use sluice_store::sqlite::SqliteStore;
-use sluice_store::{Nonce, Store};
+use sluice_store::{Nonce, NonceStore, Store};
 
 const NOW: i64 = 1_800_000_000_000;
 const WINDOW: i64 = 15 * 60 * 1000;

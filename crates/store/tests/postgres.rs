@@ -1,228 +1,59 @@
-//! The PostgreSQL store against a real server: `SLUICE_TEST_POSTGRES` names a throwaway one
-//! (`./scripts/test` starts it); each test makes its own database. The end-to-end suite also
-//! runs whole against this store. Checks that concern both stores alike run on SQLite too.
+//! What only the PostgreSQL store has, against a real server: `SLUICE_TEST_POSTGRES` names a
+//! throwaway one (`./scripts/test` starts it); each test makes its own database. The store
+//! contract both backends keep is tested in `conformance.rs`, the end-to-end suite also runs
+//! whole against this store.
+
+mod common;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use sluice_engine::{EventId, Execution, ExecutionInfo, Input, Limits, Status};
+use serde_json::json;
+use sluice_engine::{Input, Status};
 use sluice_store::postgres::PostgresStore;
-use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
-    ExecutionId, ExecutionMode, ExecutionName, FlowName, FlowRecord, FlowUpdate, JobFilter, JobId,
-    JobKind, JobRecord, JobStatus, NewExecution, NewFlow, Signal, StepWrite, Store, StoreError,
-    TenantId,
+    CountsQuery, ExecutionId, ExecutionStore, FlowRecord, FlowSelection, FlowStore, FlowUpdate,
+    JobFilter, JobId, JobKind, JobRecord, JobStatus, JobStore, NodeStore, Signal, StepWrite,
+    StoreError,
 };
 
-const FLOW: &str = "Type: StateMachine
-Name: f
-SpecVersion: v1
-StartAt: Sleep
-States:
-  - Type: Wait
-    Name: Sleep
-    Seconds: 10
-    End: true
-";
-
-/// A fresh database on the test server, or `None` (with the reason printed) without one.
-async fn database() -> Option<String> {
-    let Ok(server) = std::env::var("SLUICE_TEST_POSTGRES") else {
-        println!(
-            "skipped: SLUICE_TEST_POSTGRES is not set (./scripts/test starts a throwaway PostgreSQL)"
-        );
-        return None;
-    };
-    let config = tokio_postgres::Config::from_str(&server).expect("a PostgreSQL URL");
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
-    let name = format!("t_{}", std::process::id() as u64 * 1000 + rand_suffix());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a database");
-    Some(format!(
-        "{}/{name}",
-        server.rsplit_once('/').expect("a path").0
-    ))
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::from(d.subsec_nanos()) % 1000)
-        .unwrap_or_default()
-}
-
-fn new_flow() -> NewFlow {
-    NewFlow {
-        tenant: TenantId::new("t"),
-        name: FlowName::new("f"),
-        description: String::new(),
-        definition: FLOW.into(),
-        dialect: sluice_ir::Dialect::CloudFlow,
-        role_arn: None,
-        mode: ExecutionMode::Standard,
-        attributes: json!({}),
-        now: 1,
-    }
-}
-
-fn info() -> ExecutionInfo {
-    ExecutionInfo {
-        name: "e".into(),
-        flow_name: "f".into(),
-        role_arn: None,
-        token_prefix: "p.".into(),
-        seed: 1,
-        limits: Limits::default(),
-    }
-}
-
-/// What creating an execution of `definition` writes: the execution and its first step (the
-/// engine's `Start`), with the IR and the step for the steps that follow.
-struct FirstStep {
-    ir: sluice_ir::Flow,
-    new: NewExecution,
-    write: StepWrite,
-    step: sluice_engine::Step,
-}
-
-fn first_step(flow: &FlowRecord, definition: &str, name: &str, input: Value) -> FirstStep {
-    let ir = sluice_lang::cloudflow::parse(definition).expect("parse");
-    let mut state = Execution::new(info());
-    let before = state.clone();
-    let step = state.apply(&ir, Input::Start { input }, 5).expect("start");
-    let new = NewExecution {
-        tenant: flow.tenant.clone(),
-        flow_id: flow.id,
-        flow_name: flow.name.clone(),
-        flow_revision: flow.revision,
-        name: ExecutionName::new(name),
-        now: 5,
-    };
-    let write = StepWrite::new(ExecutionId(0), 0, &before, state, &step);
-    FirstStep {
-        ir,
-        new,
-        write,
-        step,
-    }
-}
-
-#[tokio::test]
-async fn steps_commit_with_compare_and_set_and_history_reads_back() {
-    let Some(url) = database().await else { return };
-    let store = PostgresStore::connect(&url)
-        .await
-        .expect("connect and migrate");
-    let flow = store.create_flow(new_flow()).await.expect("create flow");
-    assert!(matches!(
-        store.create_flow(new_flow()).await,
-        Err(StoreError::AlreadyExists(_))
-    ));
-    let FirstStep {
-        ir,
-        new,
-        write: first,
-        step,
-    } = first_step(&flow, FLOW, "e", json!({"a": 1}));
-    let state = first.state.clone();
-    let created = store
-        .create_execution(new, first)
-        .await
-        .expect("create execution");
-    // The Wait's timer and the execution's deadline.
-    let armed = step
-        .effects
-        .iter()
-        .filter(|e| matches!(e, sluice_engine::Effect::StartTimer { .. }))
-        .count();
-    assert!(armed >= 1);
-    assert_eq!(
-        store.due_timers(i64::MAX, 10).await.expect("timers").len(),
-        armed
-    );
-
-    let mut stopped = state.clone();
-    let stop = stopped
-        .apply(
-            &ir,
-            Input::Stop {
-                error: None,
-                cause: None,
-            },
-            6,
-        )
-        .expect("stop");
-    let write = StepWrite::new(created.id, 1, &state, stopped.clone(), &stop);
-    store.commit_step(write.clone()).await.expect("commit");
-    assert!(matches!(
-        store.commit_step(write).await,
-        Err(StoreError::Conflict(_))
-    ));
-    let stored = store
-        .get_execution(created.id)
-        .await
-        .expect("get")
-        .expect("exists");
-    assert_eq!((stored.status(), stored.version), (Status::Stopped, 2));
-    assert!(
-        store
-            .due_timers(i64::MAX, 10)
-            .await
-            .expect("timers")
-            .is_empty()
-    );
-    let history = store
-        .history(created.id, EventId(0), 100)
-        .await
-        .expect("history");
-    let ids: Vec<u64> = history.iter().map(|e| e.id.0).collect();
-    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
-    assert_eq!(history.len(), step.events.len() + stop.events.len());
-}
+use common::*;
 
 #[tokio::test]
 async fn a_closed_flow_refuses_executions_and_a_newer_schema_is_refused() {
-    let Some(url) = database().await else { return };
+    let Some(url) = postgres_database().await else {
+        return;
+    };
     let store = PostgresStore::connect(&url).await.expect("connect");
-    let flow = store.create_flow(new_flow()).await.expect("create flow");
+    let flow = store.create_flow(new_flow("f")).await.expect("create flow");
     let close = FlowUpdate {
         open: Some(false),
+        now: 2,
         ..Default::default()
     };
-    store
-        .update_flow(&flow.tenant, &flow.name, flow.revision, close, 2)
-        .await
-        .expect("close");
-    let stale = FlowUpdate::default();
+    store.update_flow(&flow, close).await.expect("close");
+    let stale = FlowUpdate {
+        now: 3,
+        ..Default::default()
+    };
+    let ahead = FlowRecord {
+        revision: flow.revision + 5,
+        ..flow.clone()
+    };
     assert!(matches!(
-        store
-            .update_flow(&flow.tenant, &flow.name, flow.revision + 5, stale, 3)
-            .await,
+        store.update_flow(&ahead, stale).await,
         Err(StoreError::Conflict(_))
     ));
     let FirstStep {
         new, write: first, ..
-    } = first_step(&flow, FLOW, "late", json!({}));
+    } = first_step(&flow, WAIT, "late", json!({}));
     assert!(matches!(
         store.create_execution(new, first).await,
         Err(StoreError::Closed(_))
     ));
     drop(store);
 
-    let config = tokio_postgres::Config::from_str(&url).expect("url");
-    let (client, connection) = config
-        .connect(tokio_postgres::NoTls)
-        .await
-        .expect("connect");
-    tokio::spawn(connection);
+    let client = raw_postgres(&url).await;
     client
         .batch_execute("UPDATE schema_version SET version = 999")
         .await
@@ -238,7 +69,9 @@ const CALL_AND_SLEEP: &str = include_str!("data/call_and_sleep.yaml");
 
 #[tokio::test]
 async fn nodes_signal_each_other_and_a_dead_nodes_work_is_taken_over_once() {
-    let Some(url) = database().await else { return };
+    let Some(url) = postgres_database().await else {
+        return;
+    };
     let connect = || PostgresStore::connect(&url);
     let (a, b, c) = (
         connect().await.expect("a"),
@@ -247,7 +80,7 @@ async fn nodes_signal_each_other_and_a_dead_nodes_work_is_taken_over_once() {
     );
     assert_ne!(a.node_id(), b.node_id());
 
-    let flow = a.create_flow(new_flow()).await.expect("create flow");
+    let flow = a.create_flow(new_flow("f")).await.expect("create flow");
     let FirstStep {
         new, write: first, ..
     } = first_step(&flow, CALL_AND_SLEEP, "e", json!({}));
@@ -354,109 +187,54 @@ fn job(flow: &FlowRecord) -> JobRecord {
     }
 }
 
-/// Fifty requests at once to move one flow (a GES graph stop each): one gets its job, the
-/// others are refused, on both stores. Then the flow, once its closing job has ended, can be
-/// moved again, once.
-async fn exactly_one_of_concurrent_moves_gets_a_job(store: Arc<dyn Store>) {
-    let flow = store.create_flow(new_flow()).await.expect("create flow");
-    let moves = |kind: JobKind, open: Option<bool>| {
-        let (store, flow) = (store.clone(), flow.clone());
+/// Steps spread a flow's counts over shards; a node folds those of past minutes into one row
+/// each, and the counts read the same before and after, and after the steps that follow.
+#[tokio::test]
+async fn counts_are_folded_into_one_row_per_minute_and_read_the_same() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let store = PostgresStore::connect(&url).await.expect("connect");
+    let flow = store.create_flow(new_flow("f")).await.expect("create flow");
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let exec = execution(&store, &flow, &format!("e{i}")).await;
+        let mut write = step(exec.id, 1, &[2]);
+        write.state = state_at(Status::Running, Some(60_000 + i), None, None);
+        store.commit_step(write).await.expect("commit");
+        ids.push(exec.id);
+    }
+    let day = CountsQuery {
+        tenant: tenant(),
+        flows: FlowSelection::Flow(flow.id),
+        from: 0,
+        to: 120_000,
+    };
+    let before = store.execution_counts(&day).await.expect("counts");
+    let rows = |sql: &'static str| {
+        let url = url.clone();
         async move {
-            let attempts = (0..50).map(|i| {
-                let (store, mut job) = (store.clone(), job(&flow));
-                job.id = JobId::new(format!("{}-{i}", kind.as_str()));
-                job.kind = kind;
-                job.status = JobStatus::Pending;
-                tokio::spawn(async move { (store.create_flow_job(job.clone(), open).await, job) })
-            });
-            let mut made = Vec::new();
-            for attempt in attempts {
-                match attempt.await.expect("joined") {
-                    (Ok(()), job) => made.push(job),
-                    (Err(StoreError::Conflict(_)), _) => {}
-                    (Err(e), _) => panic!("{e}"),
-                }
-            }
-            made
+            let client = raw_postgres(&url).await;
+            let row = client.query_one(sql, &[]).await.expect("query");
+            row.get::<_, i64>(0)
         }
     };
-    let closing = moves(JobKind::CloseFlow, Some(true)).await;
-    assert_eq!(closing.len(), 1, "one closing job of 50 requests");
-    assert_eq!(
-        moves(JobKind::RestartFlow, None).await.len(),
-        0,
-        "no restart while a job moves the flow"
-    );
-
-    let mut done = closing[0].clone();
-    store
-        .update_flow(
-            &flow.tenant,
-            &flow.name,
-            flow.revision,
-            FlowUpdate {
-                open: Some(false),
-                ..Default::default()
-            },
-            2,
-        )
+    let shards = "SELECT COUNT(*) FROM execution_counts WHERE minute = 1";
+    assert!(rows(shards).await > 1, "the steps wrote several shards");
+    drop(store);
+    let store = PostgresStore::connect(&url)
         .await
-        .expect("close");
-    done.status = JobStatus::Succeeded;
-    store.update_job(done).await.expect("finish the job");
+        .expect("a node folds as it starts");
+    assert_eq!(rows(shards).await, 1, "one row for the minute");
+    assert_eq!(store.execution_counts(&day).await.expect("counts"), before);
+    let mut done = step(ids[0], 2, &[3]);
+    done.state = state_at(Status::Succeeded, Some(60_000), Some(60_500), None);
+    store.commit_step(done).await.expect("commit");
+    let after = store.execution_counts(&day).await.expect("counts");
     assert_eq!(
-        moves(JobKind::CloseFlow, Some(true)).await.len(),
-        0,
-        "a closed flow is not closed again"
+        (after[0].started, after[0].running, after[0].finished),
+        (20, 19, 1)
     );
-    assert_eq!(
-        moves(JobKind::OpenFlow, Some(false)).await.len(),
-        1,
-        "one reopening job"
-    );
-    assert_eq!(
-        store
-            .list_jobs(&flow.tenant, 0, 500)
-            .await
-            .expect("jobs")
-            .len(),
-        2
-    );
-}
-
-/// A start that read its flow before the flow was deleted cannot create an execution behind
-/// the delete (the delete's job has listed the executions to stop by then).
-async fn a_deleted_flow_gets_no_execution(store: Arc<dyn Store>) {
-    let flow = store.create_flow(new_flow()).await.expect("create flow");
-    store
-        .delete_flow(&flow.tenant, &flow.name)
-        .await
-        .expect("delete");
-    let FirstStep { new, write, .. } = first_step(&flow, FLOW, "late", json!({}));
-    assert!(matches!(
-        store.create_execution(new, write).await,
-        Err(StoreError::NotFound(_))
-    ));
-}
-
-#[tokio::test]
-async fn of_concurrent_moves_of_a_flow_exactly_one_gets_a_job_on_both_stores() {
-    let dir = tempfile::tempdir().expect("a directory");
-    let sqlite = SqliteStore::open(&dir.path().join("sluice.db")).expect("open");
-    exactly_one_of_concurrent_moves_gets_a_job(Arc::new(sqlite)).await;
-    let Some(url) = database().await else { return };
-    let postgres = PostgresStore::connect(&url).await.expect("connect");
-    exactly_one_of_concurrent_moves_gets_a_job(Arc::new(postgres)).await;
-}
-
-#[tokio::test]
-async fn a_start_racing_a_delete_creates_nothing_on_both_stores() {
-    let dir = tempfile::tempdir().expect("a directory");
-    let sqlite = SqliteStore::open(&dir.path().join("sluice.db")).expect("open");
-    a_deleted_flow_gets_no_execution(Arc::new(sqlite)).await;
-    let Some(url) = database().await else { return };
-    let postgres = PostgresStore::connect(&url).await.expect("connect");
-    a_deleted_flow_gets_no_execution(Arc::new(postgres)).await;
 }
 
 /// A node whose listening connection breaks misses what is signalled until it listens again:
@@ -464,12 +242,14 @@ async fn a_start_racing_a_delete_creates_nothing_on_both_stores() {
 /// awaited (those whose rows a stop elsewhere removed are not).
 #[tokio::test]
 async fn a_node_that_lost_its_listening_connection_resyncs_against_the_task_rows() {
-    let Some(url) = database().await else { return };
+    let Some(url) = postgres_database().await else {
+        return;
+    };
     let (a, b) = (
         PostgresStore::connect(&url).await.expect("a"),
         PostgresStore::connect(&url).await.expect("b"),
     );
-    let flow = a.create_flow(new_flow()).await.expect("create flow");
+    let flow = a.create_flow(new_flow("f")).await.expect("create flow");
     let FirstStep {
         ir,
         new,

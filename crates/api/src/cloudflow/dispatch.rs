@@ -3,12 +3,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sluice_engine::EventId;
+use sluice_service::views::EventId;
+use sluice_service::views::ExecutionFilter;
 use sluice_service::{
     CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Listing, ScheduleSpec, Service,
     StartRequest, page_cursor, page_token,
 };
-use sluice_store::ExecutionFilter;
 
 use super::error::{CloudFlowError, Code};
 use super::render::{self, Body};
@@ -55,6 +55,7 @@ pub async fn dispatch(
                 role_arn: r.role_arn,
                 mode: r.execution_mode,
                 attributes: environment(r.environment),
+                tag: None,
             };
             let flow = service.create_flow(caller, spec).await?;
             Ok(body.merge(render::flow(&flow)).into_value())

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
 use serde_json::Value;
-use sluice_engine::Millis;
+use sluice_service::views::Millis;
 
 use super::error::CloudFlowError;
 

@@ -2,15 +2,13 @@
 //! optional fields omitted, JSON payloads as strings, timestamps in UTC with milliseconds.
 
 use serde_json::{Map, Value, json};
-use sluice_engine::{HistoryEvent, Millis, Status};
 use sluice_service::SyncOutcome;
-use sluice_store::{AliasRecord, ExecutionRecord, FlowRecord, ScheduleRecord, VersionRecord};
+use sluice_service::views::{AliasView, ExecutionView, FlowView, ScheduleView, VersionView};
+use sluice_service::views::{HistoryEvent, Millis, Status};
 
 /// `2019-01-01T01:01:01.001Z`.
 pub fn time(ms: Millis) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
+    crate::wire_time::utc(ms, crate::wire_time::MILLIS_Z)
 }
 
 /// A body under construction: `RequestId` first, then the fields.
@@ -47,7 +45,7 @@ fn insert_some(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<
     }
 }
 
-pub fn flow(flow: &FlowRecord) -> Value {
+pub fn flow(flow: &FlowView) -> Value {
     let mut map = Map::new();
     map.insert("Name".into(), flow.name.as_str().into());
     map.insert("Id".into(), flow.public_id().into());
@@ -66,24 +64,23 @@ pub fn flow(flow: &FlowRecord) -> Value {
 
 /// The execution fields shared by StartExecution, DescribeExecution, StopExecution and
 /// ListExecutions.
-pub fn execution(flow: &FlowRecord, definition: &str, execution: &ExecutionRecord) -> Value {
-    let state = &execution.state;
+pub fn execution(flow: &FlowView, definition: &str, execution: &ExecutionView) -> Value {
     let mut map = Map::new();
     map.insert("Name".into(), execution.name.as_str().into());
     map.insert("FlowName".into(), flow.name.as_str().into());
     map.insert("FlowDefinition".into(), definition.into());
     map.insert(
         "Input".into(),
-        json_text(state.input().unwrap_or(&json!({}))).into(),
+        json_text(execution.input.as_ref().unwrap_or(&json!({}))).into(),
     );
-    insert_some(&mut map, "Output", state.output().map(json_text));
-    map.insert("Status".into(), status(state.status()).into());
-    insert_some(&mut map, "RoleArn", state.info().role_arn.clone());
+    insert_some(&mut map, "Output", execution.output.as_ref().map(json_text));
+    map.insert("Status".into(), status(execution.status).into());
+    insert_some(&mut map, "RoleArn", execution.role_arn.clone());
     map.insert(
         "StartedTime".into(),
-        time(state.started_at().unwrap_or(execution.created_at)).into(),
+        time(execution.started_at.unwrap_or(execution.created_at)).into(),
     );
-    insert_some(&mut map, "StoppedTime", state.stopped_at().map(time));
+    insert_some(&mut map, "StoppedTime", execution.stopped_at.map(time));
     if let Some(environment) = flow.attributes.get("Environment") {
         map.insert("Environment".into(), environment.clone());
     }
@@ -95,13 +92,9 @@ pub fn sync_execution(sync: &SyncOutcome) -> Value {
     let mut map = Map::new();
     map.insert("Name".into(), sync.name.clone().into());
     map.insert("FlowName".into(), sync.flow.name.as_str().into());
-    map.insert("Status".into(), status(sync.outcome.status).into());
-    insert_some(
-        &mut map,
-        "Output",
-        sync.outcome.output.as_ref().map(json_text),
-    );
-    if let Some(error) = &sync.outcome.error {
+    map.insert("Status".into(), status(sync.status).into());
+    insert_some(&mut map, "Output", sync.output.as_ref().map(json_text));
+    if let Some(error) = &sync.error {
         map.insert("ErrorCode".into(), error.code.as_str().into());
         map.insert("ErrorMessage".into(), error.detail.clone().into());
     }
@@ -131,7 +124,7 @@ pub fn history_event(event: &HistoryEvent) -> Value {
     Value::Object(map)
 }
 
-pub fn schedule(schedule: &ScheduleRecord) -> Value {
+pub fn schedule(schedule: &ScheduleView) -> Value {
     json!({
         "ScheduleName": schedule.name,
         "ScheduleId": format!("{:016x}", schedule.id),
@@ -144,7 +137,7 @@ pub fn schedule(schedule: &ScheduleRecord) -> Value {
     })
 }
 
-pub fn version(version: &VersionRecord) -> Value {
+pub fn version(version: &VersionView) -> Value {
     json!({
         "Version": version.version.to_string(),
         "Description": version.description,
@@ -152,7 +145,7 @@ pub fn version(version: &VersionRecord) -> Value {
     })
 }
 
-pub fn alias(alias: &AliasRecord) -> Value {
+pub fn alias(alias: &AliasView) -> Value {
     json!({
         "Name": alias.name,
         "Description": alias.description,
@@ -168,8 +161,8 @@ fn json_text(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use sluice_engine::{EventId, EventType};
     use sluice_ir::StateName;
+    use sluice_service::views::{EventId, EventType};
 
     use super::*;
 

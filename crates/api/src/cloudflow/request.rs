@@ -3,8 +3,8 @@
 //! and payloads are the service's to judge, so the rules live in one place.
 
 use serde_json::Value;
-use sluice_engine::{Millis, Status};
-use sluice_store::ExecutionMode;
+use sluice_service::views::ExecutionMode;
+use sluice_service::views::{Millis, Status};
 
 use super::error::CloudFlowError;
 use super::params::Params;

@@ -7,16 +7,18 @@
 use std::sync::Arc;
 
 use axum::http::Method;
-use jiff::Timestamp;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use sluice_engine::{Millis, Status};
+use sluice_service::views::{
+    ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionSummary, ExecutionView, FlowQuery,
+    FlowView, NameMatch,
+};
+use sluice_service::views::{Millis, Status};
 use sluice_service::{
     Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
     StepStatus, step_runs,
 };
-use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
 
@@ -332,6 +334,7 @@ impl Graphs<'_> {
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: Value::Null,
+            tag: None,
         };
         let flow = self.service.create_flow(self.caller, spec).await?;
         Ok(Reply::ok(json!({
@@ -341,24 +344,32 @@ impl Graphs<'_> {
     }
 
     async fn list(&self, page: Page, name: Option<&str>, urn: Option<&str>) -> V1Result<Reply> {
-        let graphs: Vec<Value> = self
+        let selected = match urn {
+            // A URN names one graph, whose name must hold what `name` asks for too.
+            Some(urn) => match self.graph_of_urn(urn) {
+                Some(graph) if name.is_none_or(|n| graph.contains(n)) => {
+                    Some(NameMatch::Exact(graph.to_string()))
+                }
+                _ => return Ok(Reply::ok(json!({"count": 0, "graphs": []}))),
+            },
+            None => name.map(|n| NameMatch::Contains(n.to_string())),
+        };
+        let query = FlowQuery {
+            name: selected,
+            ..FlowQuery::all(&self.caller.tenant)
+        };
+        let flows = self
             .service
-            .all_flows(self.caller)
-            .await?
+            .flow_page(self.caller, &query, page.store_page())
+            .await?;
+        let listed: Vec<Value> = flows
+            .items
             .iter()
-            .filter(|f| name.is_none_or(|n| f.name.as_str().contains(n)))
-            .filter(|f| urn.is_none_or(|u| self.graph_urn(f) == u))
             .map(|f| {
                 json!({"name": f.name.as_str(), "created_at": time(f.created_at), "graph_urn": self.graph_urn(f)})
             })
             .collect();
-        let count = graphs.len();
-        let listed: Vec<Value> = graphs
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit)
-            .collect();
-        Ok(Reply::ok(json!({"count": count, "graphs": listed})))
+        Ok(Reply::ok(json!({"count": flows.total, "graphs": listed})))
     }
 
     async fn show(&self, urn: &str) -> V1Result<Reply> {
@@ -410,8 +421,8 @@ impl Graphs<'_> {
         };
         let (_, execution) = self.service.start_execution(self.caller, start).await?;
         Ok(Reply::ok(json!({
-            "execution_urn": self.execution_urn(&flow, &execution),
-            "started_at": time(execution.state.started_at().unwrap_or(execution.created_at)),
+            "execution_urn": self.execution_urn(&flow, &execution.summary()),
+            "started_at": time(execution.started_at.unwrap_or(execution.created_at)),
         })))
     }
 
@@ -429,7 +440,7 @@ impl Graphs<'_> {
             )
             .await?;
         Ok(Reply::ok(json!({
-            "stopped_at": time(stopped.state.stopped_at().unwrap_or_default()),
+            "stopped_at": time(stopped.stopped_at.unwrap_or_default()),
         })))
     }
 
@@ -445,31 +456,47 @@ impl Graphs<'_> {
             name_prefix: name,
             ..Default::default()
         };
-        let all: Vec<Value> = self
+        if let Some(wanted) = wanted {
+            // A URN names one execution, which must hold what `name` asks for too.
+            let found = match self.execution(wanted).await {
+                Ok((of, e))
+                    if of.id == flow.id && filter_admits(&filter, &e) && page.offset == 0 =>
+                {
+                    vec![self.execution_brief(&flow, &e.summary())]
+                }
+                _ => Vec::new(),
+            };
+            return Ok(Reply::ok(
+                json!({"count": found.len(), "executions": found}),
+            ));
+        }
+        let query = ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter);
+        let runs = self
             .service
-            .all_executions(self.caller, &flow, &filter)
-            .await?
+            .execution_page(self.caller, &query, page.store_page())
+            .await?;
+        let listed: Vec<Value> = runs
+            .items
             .iter()
-            .filter(|e| wanted.is_none_or(|u| self.execution_urn(&flow, e) == u))
             .map(|e| self.execution_brief(&flow, e))
             .collect();
-        let count = all.len();
-        let listed: Vec<Value> = all.into_iter().skip(page.offset).take(page.limit).collect();
-        Ok(Reply::ok(json!({"count": count, "executions": listed})))
+        Ok(Reply::ok(
+            json!({"count": runs.total, "executions": listed}),
+        ))
     }
 
     async fn show_execution(&self, urn: &str) -> V1Result<Reply> {
         let (flow, execution) = self.execution(urn).await?;
         let history = self.service.full_history(self.caller, &execution).await?;
         let runs = step_runs(&history);
-        let mut info = self.execution_brief(&flow, &execution);
+        let mut info = self.execution_brief(&flow, &execution.summary());
         let definition_text = self.service.execution_definition(&flow, &execution).await?;
         let definition = definition(&definition_text);
         info["execution_state"] = info["execution_status"].clone();
         info["start_state"] = json!(start_state(&definition));
         info["isTest"] = json!(false);
-        info["input"] = json!(execution.state.input().map(Value::to_string));
-        if let Some(output) = execution.state.output() {
+        info["input"] = json!(execution.input.as_ref().map(Value::to_string));
+        if let Some(output) = execution.output.as_ref() {
             info["output"] = json!(output.to_string());
         }
         info["state_map"] = state_map(&definition, &execution, &runs);
@@ -514,7 +541,7 @@ impl Graphs<'_> {
         ))
     }
 
-    async fn graph(&self, urn: &str) -> V1Result<FlowRecord> {
+    async fn graph(&self, urn: &str) -> V1Result<FlowView> {
         let parts: Vec<&str> = urn.split(':').collect();
         let ["urn", "fgs", _, project, "graph", name] = parts.as_slice() else {
             return Err(V1Error::Code(
@@ -533,13 +560,13 @@ impl Graphs<'_> {
         Ok(self.service.describe_flow(self.caller, name).await?)
     }
 
-    async fn execution(&self, urn: &str) -> V1Result<(FlowRecord, ExecutionRecord)> {
+    async fn execution(&self, urn: &str) -> V1Result<(FlowView, ExecutionView)> {
         let (graph, name) = parse_execution_urn(urn)?;
         let (flow, execution) = self
             .service
             .describe_execution(self.caller, graph, name, Default::default())
             .await?;
-        if self.execution_urn(&flow, &execution) != urn {
+        if self.execution_urn(&flow, &execution.summary()) != urn {
             return Err(V1Error::Code(
                 404,
                 "FGS.2002",
@@ -549,31 +576,45 @@ impl Graphs<'_> {
         Ok((flow, execution))
     }
 
-    fn graph_urn(&self, flow: &FlowRecord) -> String {
+    fn graph_urn(&self, flow: &FlowView) -> String {
         format!("urn:fgs:{REGION}:{}:graph:{}", self.project, flow.name)
     }
 
-    fn execution_urn(&self, flow: &FlowRecord, execution: &ExecutionRecord) -> String {
+    /// The graph name in a URN of this project's, if it is one.
+    fn graph_of_urn<'u>(&self, urn: &'u str) -> Option<&'u str> {
+        let prefix = format!("urn:fgs:{REGION}:{}:graph:", self.project);
+        urn.strip_prefix(&prefix).filter(|name| !name.is_empty())
+    }
+
+    fn execution_urn(&self, flow: &FlowView, execution: &ExecutionSummary) -> String {
         format!(
             "urn:fgs:{REGION}:{}:execution:{}:{}:{:032x}",
             self.project, flow.name, execution.name, execution.id.0
         )
     }
 
-    fn execution_brief(&self, flow: &FlowRecord, execution: &ExecutionRecord) -> Value {
+    fn execution_brief(&self, flow: &FlowView, execution: &ExecutionSummary) -> Value {
         json!({
             "graph_urn": self.graph_urn(flow),
             "execution_urn": self.execution_urn(flow, execution),
             "execution_name": execution.name.as_str(),
-            "started_at": time(execution.state.started_at().unwrap_or(execution.created_at)),
-            "stopped_at": execution.state.stopped_at().map(time),
-            "execution_status": status(execution.status()),
+            "started_at": time(execution.started_at.unwrap_or(execution.created_at)),
+            "stopped_at": execution.stopped_at.map(time),
+            "execution_status": status(execution.status),
         })
     }
 }
 
+/// Whether the listing filter of an execution listing selects `execution`.
+fn filter_admits(filter: &ExecutionFilter, execution: &ExecutionView) -> bool {
+    filter
+        .name_prefix
+        .as_deref()
+        .is_none_or(|p| execution.name.as_str().starts_with(p))
+}
+
 /// The name of the execution an execution URN names, if it is one of `flow`'s.
-fn execution_of<'u>(flow: &FlowRecord, execution_urn: &'u str) -> V1Result<&'u str> {
+fn execution_of<'u>(flow: &FlowView, execution_urn: &'u str) -> V1Result<&'u str> {
     match parse_execution_urn(execution_urn)? {
         (graph, name) if graph == flow.name.as_str() => Ok(name),
         _ => Err(V1Error::Code(
@@ -625,7 +666,7 @@ fn start_state(definition: &Value) -> Option<String> {
 }
 
 /// Every state of the definition with the status of its latest run.
-fn state_map(definition: &Value, execution: &ExecutionRecord, runs: &[StepRun]) -> Value {
+fn state_map(definition: &Value, execution: &ExecutionView, runs: &[StepRun]) -> Value {
     let mut map = Map::new();
     let empty = Map::new();
     for (name, state) in definition["states"].as_object().unwrap_or(&empty) {
@@ -649,23 +690,23 @@ fn state_map(definition: &Value, execution: &ExecutionRecord, runs: &[StepRun]) 
     Value::Object(map)
 }
 
-fn state_status(run: Option<&StepRun>, execution: &ExecutionRecord) -> &'static str {
+fn state_status(run: Option<&StepRun>, execution: &ExecutionView) -> &'static str {
     match run.map(|r| r.status) {
         None => "NOTRUNNING",
         Some(StepStatus::Succeeded) => "SUCCESS",
         Some(StepStatus::Failed) => "FAILED",
-        Some(StepStatus::Running) if execution.status().is_terminal() => status(execution.status()),
+        Some(StepStatus::Running) if execution.status.is_terminal() => status(execution.status),
         Some(StepStatus::Running) => "RUNNING",
     }
 }
 
 /// `Execution Start`, a `State Start` / `State End` per step run, `Execution End`.
-fn history_entries(execution: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> {
-    let started = execution.state.started_at().unwrap_or(execution.created_at);
+fn history_entries(execution: &ExecutionView, runs: &[StepRun]) -> Vec<Value> {
+    let started = execution.started_at.unwrap_or(execution.created_at);
     let mut entries = vec![json!({
         "type": "Execution Start",
         "execution_name": execution.name.as_str(),
-        "input": execution.state.input().map(Value::to_string),
+        "input": execution.input.as_ref().map(Value::to_string),
         "started_at": time(started),
     })];
     for run in runs {
@@ -685,12 +726,12 @@ fn history_entries(execution: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> 
             }));
         }
     }
-    if let Some(stopped) = execution.state.stopped_at() {
+    if let Some(stopped) = execution.stopped_at {
         entries.push(json!({
             "type": "Execution End",
             "execution_name": execution.name.as_str(),
-            "output": execution.state.output().map(Value::to_string),
-            "status": status(execution.status()),
+            "output": execution.output.as_ref().map(Value::to_string),
+            "status": status(execution.status),
             "stopped_at": time(stopped),
         }));
     }
@@ -710,9 +751,7 @@ fn status(status: Status) -> &'static str {
 
 /// ISO 8601 with milliseconds and `Z`.
 fn time(ms: Millis) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
-        .unwrap_or_default()
+    crate::wire_time::utc(ms, crate::wire_time::MILLIS_Z)
 }
 
 /// `start` (1-based, default 1) and `limit` (1..=1000, default 10).

@@ -12,12 +12,15 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sluice_engine::{Millis, Status};
-use sluice_service::{
-    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest,
-    StepRun, StepStatus, step_runs,
+use sluice_service::views::{
+    ExecutionFilter, ExecutionMode, ExecutionQuery as Runs, ExecutionSummary, ExecutionView,
+    FlowQuery, FlowView, NameMatch,
 };
-use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
+use sluice_service::views::{Millis, Status};
+use sluice_service::{
+    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, PeriodCounts, Service, ServiceError,
+    StartRequest, StepRun, StepStatus, step_runs,
+};
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
 
@@ -336,6 +339,7 @@ fn workflow_spec(body: WorkflowBody) -> Result<FlowSpec, ServiceError> {
         role_arn: None,
         mode,
         attributes: Value::Null,
+        tag: None,
     })
 }
 
@@ -347,21 +351,24 @@ async fn list(
     name: Option<&str>,
     mode: Option<&str>,
 ) -> Result<Reply, ServiceError> {
-    let flows: Vec<FlowRecord> = service
-        .all_flows(caller)
-        .await?
-        .into_iter()
-        .filter(|f| name.is_none_or(|n| f.name.as_str().contains(n)))
-        .filter(|f| mode.is_none_or(|m| mode_name(f.mode) == m))
-        .collect();
+    let mode = match mode.map(mode_of) {
+        // No workflow has a mode of another name.
+        Some(None) => return Ok(Reply::ok(json!({"total": 0, "size": 0, "workflows": []}))),
+        mode => mode.flatten(),
+    };
+    let query = FlowQuery {
+        name: name.map(|n| NameMatch::Contains(n.to_string())),
+        mode,
+        ..FlowQuery::all(&caller.tenant)
+    };
+    let flows = service.flow_page(caller, &query, page.store_page()).await?;
     let listed: Vec<Value> = flows
+        .items
         .iter()
-        .skip(page.offset)
-        .take(page.limit)
         .map(|f| workflow_brief(f, project))
         .collect();
     Ok(Reply::ok(
-        json!({"total": flows.len(), "size": listed.len(), "workflows": listed}),
+        json!({"total": flows.total, "size": listed.len(), "workflows": listed}),
     ))
 }
 
@@ -462,17 +469,17 @@ async fn start_sync(
         qualifier: None,
     };
     let run = service.start_sync_execution(caller, start).await?;
-    let status = status(run.outcome.status);
+    let status = status(run.status);
     let mut body = json!({
         "execution_id": run.name,
         "status": status,
         "begin_time": time(run.started_at),
         "end_time": time(run.stopped_at),
     });
-    if let Some(output) = &run.outcome.output {
+    if let Some(output) = &run.output {
         body["output"] = output.clone();
     }
-    if let Some(error) = &run.outcome.error {
+    if let Some(error) = &run.error {
         body["errors"] = json!([{
             "node_id": "",
             "error_message": format!("{}: {}", error.code.as_str(), error.detail),
@@ -577,15 +584,17 @@ async fn executions(
         ),
         started_to: query.end_time,
     };
-    let all = service.all_executions(caller, &flow, &filter).await?;
-    let listed: Vec<Value> = all
+    let runs = Runs::of_flow(&caller.tenant, flow.id, &filter);
+    let runs = service
+        .execution_page(caller, &runs, query.page.store_page())
+        .await?;
+    let listed: Vec<Value> = runs
+        .items
         .iter()
-        .skip(query.page.offset)
-        .take(query.page.limit)
         .map(|e| execution_brief(&flow, project, e))
         .collect();
     let body = if paged {
-        json!({"total": all.len(), "size": listed.len(), "executions": listed})
+        json!({"total": runs.total, "size": listed.len(), "executions": listed})
     } else {
         json!({"executions": listed})
     };
@@ -604,9 +613,9 @@ async fn show_execution(
         .describe_execution(caller, flow.name.as_str(), execution, Default::default())
         .await?;
     let history = service.full_history(caller, &record).await?;
-    let mut body = execution_brief(&flow, project, &record);
-    body["input"] = record.state.input().cloned().unwrap_or(json!({}));
-    body["output"] = record.state.output().cloned().unwrap_or(Value::Null);
+    let mut body = execution_brief(&flow, project, &record.summary());
+    body["input"] = record.input.clone().unwrap_or(json!({}));
+    body["output"] = record.output.clone().unwrap_or(Value::Null);
     body["headers"] = json!({});
     body["node_execution_details"] = node_details(&record, &step_runs(&history));
     Ok(Reply::ok(body))
@@ -641,74 +650,32 @@ async fn metrics(
     urn: Option<&str>,
     query: &MetricsQuery,
 ) -> Result<Reply, ServiceError> {
-    let period = query.period_minutes * 60_000;
     let end = query
         .end_time
         .unwrap_or_else(|| Timestamp::now().as_millisecond());
     let start = query.start_time.unwrap_or(end - 24 * 3_600_000);
-    if end <= start || (end - start) / period > 10_000 {
-        return Err(ServiceError::InvalidArgument(
-            "start_time must be before end_time, in at most 10,000 periods".into(),
-        ));
-    }
-    let flows = match urn {
-        Some(urn) => {
-            let name = workflow_name_of(urn).ok_or_else(|| {
+    let flow = urn
+        .map(|urn| {
+            workflow_name_of(urn).ok_or_else(|| {
                 ServiceError::InvalidArgument(format!("{urn:?} is not a workflow URN"))
-            })?;
-            vec![service.describe_flow(caller, name).await?]
-        }
-        None => service.all_flows(caller).await?,
-    };
-    let filter = ExecutionFilter {
-        started_from: Some(start),
-        started_to: Some(end),
-        ..Default::default()
-    };
-    let buckets = usize::try_from((end - start + period - 1) / period).unwrap_or(0);
-    let mut sums = vec![Bucket::default(); buckets];
-    for flow in &flows {
-        for e in service.all_executions(caller, flow, &filter).await? {
-            let begin = e.state.started_at().unwrap_or(e.created_at);
-            let Some(bucket) = usize::try_from((begin - start) / period)
-                .ok()
-                .and_then(|i| sums.get_mut(i))
-            else {
-                continue;
-            };
-            bucket.count += 1;
-            match (e.status(), e.state.stopped_at()) {
-                (Status::Failed | Status::TimedOut, _) => bucket.failed += 1,
-                (s, _) if !s.is_terminal() => bucket.running += 1,
-                _ => {}
-            }
-            if let Some(stopped) = e.state.stopped_at() {
-                bucket.finished += 1;
-                bucket.total_ms += stopped - begin;
-            }
-        }
-    }
-    let series = |value: fn(&Bucket) -> f64| -> Vec<Value> {
-        sums.iter()
-            .enumerate()
-            .map(|(i, b)| json!({"timestamp": start + period * i as Millis, "value": value(b)}))
+            })
+        })
+        .transpose()?;
+    let periods = service
+        .execution_metrics(caller, flow, (start, end), query.period_minutes)
+        .await?;
+    let series = |value: fn(&PeriodCounts) -> f64| -> Vec<Value> {
+        periods
+            .iter()
+            .map(|p| json!({"timestamp": p.start, "value": value(p)}))
             .collect()
     };
     Ok(Reply::ok(json!({
-        "count": series(|b| b.count as f64),
-        "duration": series(|b| if b.finished == 0 { 0.0 } else { b.total_ms as f64 / b.finished as f64 }),
-        "fail_count": series(|b| b.failed as f64),
-        "running_count": series(|b| b.running as f64),
+        "count": series(|p| p.started as f64),
+        "duration": series(PeriodCounts::mean_duration_ms),
+        "fail_count": series(|p| p.failed as f64),
+        "running_count": series(|p| p.running as f64),
     })))
-}
-
-#[derive(Debug, Clone, Default)]
-struct Bucket {
-    count: u64,
-    failed: u64,
-    running: u64,
-    finished: u64,
-    total_ms: Millis,
 }
 
 /// `retry`: a failed NORMAL execution runs again from the state that failed.
@@ -743,13 +710,13 @@ async fn callback_state(
 
 /// Step runs grouped by step, in the order each step first ran. A run cut short by the end
 /// of its execution takes the execution's status (a terminated run is `cancel`).
-fn node_details(record: &ExecutionRecord, runs: &[StepRun]) -> Value {
+fn node_details(record: &ExecutionView, runs: &[StepRun]) -> Value {
     let mut nodes: Vec<(String, Vec<Value>)> = Vec::new();
     for run in runs {
         let run_status = match run.status {
             StepStatus::Succeeded => "success",
             StepStatus::Failed => "fail",
-            StepStatus::Running if record.status().is_terminal() => status(record.status()),
+            StepStatus::Running if record.status.is_terminal() => status(record.status),
             StepStatus::Running => "running",
         };
         let entry = json!({
@@ -757,7 +724,7 @@ fn node_details(record: &ExecutionRecord, runs: &[StepRun]) -> Value {
             "input": run.input,
             "output": run.output,
             "begin_time": run.entered_at,
-            "end_time": run.left_at.or(record.state.stopped_at()),
+            "end_time": run.left_at.or(record.stopped_at),
             "error_message": run.error,
         });
         match nodes.iter_mut().find(|(step, _)| *step == run.step) {
@@ -780,7 +747,7 @@ fn node_details(record: &ExecutionRecord, runs: &[StepRun]) -> Value {
     )
 }
 
-fn workflow_brief(flow: &FlowRecord, project: &str) -> Value {
+fn workflow_brief(flow: &FlowView, project: &str) -> Value {
     json!({
         "id": flow.public_id(),
         "workflow_urn": workflow_urn(flow, project),
@@ -794,7 +761,7 @@ fn workflow_brief(flow: &FlowRecord, project: &str) -> Value {
 }
 
 /// The definition as sent, for workflows created here; the shape the models share otherwise.
-fn definition(flow: &FlowRecord) -> Value {
+fn definition(flow: &FlowView) -> Value {
     let sent = (flow.dialect == Dialect::FunctionGraphV2)
         .then(|| serde_json::from_str::<Value>(&flow.definition).ok())
         .flatten();
@@ -807,21 +774,21 @@ fn definition(flow: &FlowRecord) -> Value {
     })
 }
 
-fn execution_brief(flow: &FlowRecord, project: &str, e: &ExecutionRecord) -> Value {
-    let begin = e.state.started_at().unwrap_or(e.created_at);
+fn execution_brief(flow: &FlowView, project: &str, e: &ExecutionSummary) -> Value {
+    let begin = e.started_at.unwrap_or(e.created_at);
     json!({
         "workflow_id": flow.public_id(),
         "workflow_urn": workflow_urn(flow, project),
         "execution_id": e.name.as_str(),
-        "status": status(e.status()),
+        "status": status(e.status),
         "begin_time": time(begin),
-        "end_time": e.state.stopped_at().map(time),
-        "last_update_time": time(e.state.stopped_at().unwrap_or(begin)),
+        "end_time": e.stopped_at.map(time),
+        "last_update_time": time(e.stopped_at.unwrap_or(begin)),
         "created_by": "",
     })
 }
 
-fn workflow_urn(flow: &FlowRecord, project: &str) -> String {
+fn workflow_urn(flow: &FlowView, project: &str) -> String {
     format!(
         "urn:fss:{REGION}:{project}:workflow:default:{}:latest",
         flow.name
@@ -834,6 +801,12 @@ fn workflow_name_of(urn: &str) -> Option<&str> {
         ["urn", "fss", _, _, "workflow", _, name, _] if !name.is_empty() => Some(name),
         _ => None,
     }
+}
+
+fn mode_of(name: &str) -> Option<ExecutionMode> {
+    [ExecutionMode::Standard, ExecutionMode::Express]
+        .into_iter()
+        .find(|m| mode_name(*m) == name)
 }
 
 fn mode_name(mode: ExecutionMode) -> &'static str {
@@ -873,9 +846,7 @@ fn parse_status(text: &str) -> Result<Status, ServiceError> {
 
 /// UTC `yyyy-MM-ddTHH:mm:ssZ`.
 fn time(ms: Millis) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    crate::wire_time::utc(ms, crate::wire_time::SECONDS_Z)
 }
 
 /// Query times: RFC 3339, or `yyyy-MM-dd hh:mm:ss` in UTC.

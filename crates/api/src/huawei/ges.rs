@@ -9,12 +9,11 @@
 use std::sync::Arc;
 
 use axum::http::Method;
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
-use sluice_engine::Millis;
+use sluice_service::views::Millis;
+use sluice_service::views::{FlowQuery, FlowView, JobKind, JobStatus, JobView};
 use sluice_service::{Caller, FlowState, Service, ServiceError, progress_percent};
-use sluice_store::{FlowRecord, JobKind, JobRecord, JobStatus};
 
 use super::wire::camel_case_keys;
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed, gateway_error};
@@ -234,13 +233,13 @@ async fn list_graphs(
     caller: &Caller,
     page: Page,
 ) -> Result<Value, ServiceError> {
-    let flows = service.all_flows(caller).await?;
-    let count = flows.len();
+    let query = FlowQuery::all(&caller.tenant);
+    let flows = service.flow_page(caller, &query, page.store_page()).await?;
     let mut graphs = Vec::new();
-    for flow in flows.iter().skip(page.offset).take(page.limit) {
+    for flow in &flows.items {
         graphs.push(graph_json(service, caller, flow).await?);
     }
-    Ok(json!({"graph_count": count, "graphs": graphs}))
+    Ok(json!({"graph_count": flows.total, "graphs": graphs}))
 }
 
 async fn list_jobs(
@@ -251,7 +250,7 @@ async fn list_jobs(
     let status = query.status.as_deref();
     let graph_name = query.graph_name.as_deref();
     let (from, to) = (query.from, query.to);
-    let jobs: Vec<JobRecord> = service
+    let jobs: Vec<JobView> = service
         .jobs(caller, 0, usize::MAX)
         .await?
         .into_iter()
@@ -290,7 +289,7 @@ fn day_start(text: Option<&str>) -> Result<Option<Millis>, ServiceError> {
 async fn graph_json(
     service: &Service,
     caller: &Caller,
-    flow: &FlowRecord,
+    flow: &FlowView,
 ) -> Result<Value, ServiceError> {
     let (_, state) = service.flow_state(caller, flow.name.as_str()).await?;
     Ok(json!({
@@ -314,7 +313,7 @@ fn graph_status(state: FlowState) -> &'static str {
     }
 }
 
-fn job_json(job: &JobRecord) -> Value {
+fn job_json(job: &JobView) -> Value {
     json!({
         "job_id": job.id.as_str(),
         "status": job_status(job),
@@ -328,7 +327,7 @@ fn job_json(job: &JobRecord) -> Value {
     })
 }
 
-fn job_status(job: &JobRecord) -> &'static str {
+fn job_status(job: &JobView) -> &'static str {
     match job.status {
         JobStatus::Pending => "pending",
         JobStatus::Running => "running",
@@ -349,13 +348,7 @@ fn job_name(kind: JobKind) -> &'static str {
 
 /// GES times: UTC `yyyy-MM-ddTHH:mm:ss`, no zone suffix.
 fn time(ms: Millis) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| {
-            t.to_zoned(TimeZone::UTC)
-                .strftime("%Y-%m-%dT%H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
+    crate::wire_time::utc(ms, crate::wire_time::SECONDS)
 }
 
 fn invalid_operation(shape: ErrorShape, action: &str) -> HuaweiError {

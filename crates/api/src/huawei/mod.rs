@@ -164,6 +164,13 @@ pub struct Page {
     pub limit: usize,
 }
 
+impl Page {
+    /// The same page of a store query.
+    pub fn store_page<K>(self) -> sluice_service::views::Page<K> {
+        sluice_service::views::Page::offset(self.offset, self.limit)
+    }
+}
+
 /// The Huawei services this server speaks, told apart by their path shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Api {

@@ -10,7 +10,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use sluice_service::Service;
-use sluice_store::Nonce;
+use sluice_service::views::Nonce;
 
 /// The longest nonce remembered: the SDKs send 32 hex digits or a UUID.
 pub const MAX_NONCE_CHARS: usize = 128;

@@ -58,6 +58,10 @@ impl Machine<'_> {
         kind: EventType,
         result: Result<Value, TaskError>,
     ) {
+        let result = match self.flow.language {
+            sluice_ir::Language::Asl => result.map_err(sluice_ir::asl_error),
+            _ => result,
+        };
         for (op, pending) in std::mem::take(&mut self.ex.ops) {
             self.step.effects.push(match pending {
                 Op::Task { .. } => Effect::CancelTask(op),

@@ -2,7 +2,7 @@
 //! concurrency allows, their results aggregated once all have finished.
 
 use serde_json::{Map, Value};
-use sluice_ir::{Aggregate, ErrorCode, ItemInput, StateKind, StateName, TaskError};
+use sluice_ir::{Aggregate, ErrorCode, ItemInput, Items, StateKind, StateName, TaskError};
 
 use super::{Here, Machine, Outcome, Vars, Work, detail};
 use crate::execution::{Block, Fanout, Slot, Status, ThreadId};
@@ -15,7 +15,12 @@ impl Machine<'_> {
         input: &Value,
         name: &StateName,
     ) -> Result<Vec<Value>, TaskError> {
-        let items = match self.eval_expr(&map.items, Vars::input(input), name)? {
+        let items = match &map.items {
+            Items::Expr(expr) => self.eval_expr(expr, Vars::input(input), name)?,
+            // ASL Maps take their items in `asl_map_inputs`.
+            Items::Asl(_) => Value::Null,
+        };
+        let items = match items {
             Value::Array(items) => items,
             other => {
                 return Err(TaskError::new(
@@ -39,6 +44,8 @@ impl Machine<'_> {
                     };
                     self.eval(template, vars, Here::state(name))
                 }
+                // ASL selectors are applied in `asl_map_inputs`.
+                ItemInput::Selector(_) => Ok(item),
                 ItemInput::Merge {
                     item: key,
                     index: index_key,

@@ -10,6 +10,16 @@ use crate::input::{Input, Rejection};
 use crate::step::Effect;
 
 impl Machine<'_> {
+    /// The execution's deadline: the server's limit, or the definition's own (ASL
+    /// `TimeoutSeconds`) when that is shorter.
+    fn execution_timeout_ms(&self) -> Option<u64> {
+        let own = self.flow.timeout_secs.map(|s| s.saturating_mul(1000));
+        match (self.ex.info.limits.execution_timeout_ms, own) {
+            (Some(limit), Some(own)) => Some(limit.min(own)),
+            (limit, own) => limit.or(own),
+        }
+    }
+
     pub(super) fn accept(&mut self, input: Input) -> Result<(), Rejection> {
         match input {
             Input::Start { input } => {
@@ -65,7 +75,7 @@ impl Machine<'_> {
             Some(state.name.clone()),
             detail("input", point.data.clone()),
         );
-        if let Some(timeout) = self.ex.info.limits.execution_timeout_ms {
+        if let Some(timeout) = self.execution_timeout_ms() {
             let fire_at = self
                 .now
                 .saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX));
@@ -91,7 +101,7 @@ impl Machine<'_> {
             detail("input", input.clone()),
         );
         self.ex.input = Some(input.clone());
-        if let Some(timeout) = self.ex.info.limits.execution_timeout_ms {
+        if let Some(timeout) = self.execution_timeout_ms() {
             let fire_at = self
                 .now
                 .saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX));

@@ -12,6 +12,7 @@
 //! `dag_run` (Dag states), `map_run` (distributed Maps: a child execution per item or
 //! batch), `end` (aborting threads, terminating), `eval` (expressions).
 
+mod asl;
 mod dag_run;
 mod end;
 mod eval;
@@ -208,6 +209,7 @@ impl Machine<'_> {
                 scope_input: input,
                 data,
                 at: None,
+                variables: Map::new(),
             }),
         );
         id

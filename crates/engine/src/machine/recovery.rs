@@ -12,6 +12,16 @@ use crate::history::EventType;
 impl Machine<'_> {
     /// Retry, then Catch, then fail the scope.
     pub(super) fn recover(&mut self, thread: ThreadId, state: &State, error: TaskError) {
+        let error = match state.asl {
+            Some(_) => sluice_ir::asl_error(error),
+            None => error,
+        };
+        // FULL jitter draws uniformly in [0, delay] from the execution's seed, so a replay
+        // waits the same.
+        let jitter_draw = sluice_ir::expr::Entropy::new(
+            self.ex.info.seed ^ self.ex.next_event.wrapping_mul(0xA24B_AED4_963E_E407),
+        )
+        .next_u64();
         if let Some(recovery) = state.kind.recovery() {
             let retrier = recovery
                 .retry
@@ -24,7 +34,10 @@ impl Machine<'_> {
                 && *used < retrier.max_attempts
             {
                 *used += 1;
-                let delay = retrier.delay_ms(*used);
+                let mut delay = retrier.delay_ms(*used);
+                if retrier.full_jitter {
+                    delay = jitter_draw % delay.saturating_add(1);
+                }
                 active.retry_count += 1;
                 let fire_at = self
                     .now
@@ -38,10 +51,18 @@ impl Machine<'_> {
                 .iter()
                 .find(|c| c.errors.iter().any(|p| error.code.matches(p)))
             {
-                let value = self.catch_value(thread, state, catcher, &error);
+                let value = match &catcher.asl {
+                    Some(data) => self.asl_catch_value(thread, state, data, &error),
+                    None => self
+                        .catch_value(thread, state, catcher, &error)
+                        .map(|v| (v, None)),
+                };
                 self.step_failed(thread, state, &error);
                 match value {
-                    Ok(value) => self.advance(thread, value, Next::State(catcher.next)),
+                    Ok((value, assigned)) => {
+                        self.assign_variables(thread, assigned);
+                        self.advance(thread, value, Next::State(catcher.next));
+                    }
                     Err(error) => self.fail_scope(thread, error),
                 }
                 return;

@@ -3,14 +3,15 @@
 
 use serde_json::Value;
 use sluice_ir::{
-    DataModel, ErrorCode, Next, State, StateId, StateKind, StateName, TaskError, Template, Wait,
+    Condition, DataModel, ErrorCode, Next, State, StateId, StateKind, StateName, TaskError,
+    Template, Wait,
 };
 
 use super::{Here, Machine, Outcome, Vars, Work, detail};
-use crate::Millis;
 use crate::data;
 use crate::execution::{Active, Block, ThreadId, TimerPurpose};
 use crate::history::EventType;
+use crate::{EventId, Millis};
 
 /// The largest value of one global variable (the Global variables page's limits: 256 KiB).
 const MAX_GLOBAL_VALUE_BYTES: usize = 256 * 1024;
@@ -85,6 +86,10 @@ impl Machine<'_> {
             return;
         };
         let state = self.flow.state(active.state);
+        if let Some(data) = &state.asl {
+            self.run_asl_state(thread, state, data);
+            return;
+        }
         let input = &active.input;
         let outcome = match &state.kind {
             StateKind::Pass => Outcome::PassInput { goto: None },
@@ -145,7 +150,10 @@ impl Machine<'_> {
         name: &StateName,
     ) -> Result<Next, TaskError> {
         for branch in &choice.branches {
-            let value = self.eval_expr(&branch.condition, Vars::input(input), name)?;
+            let Condition::Expr(condition) = &branch.condition else {
+                continue;
+            };
+            let value = self.eval_expr(condition, Vars::input(input), name)?;
             match value {
                 Value::Bool(true) => return Ok(branch.next),
                 Value::Bool(false) => {}
@@ -157,10 +165,15 @@ impl Machine<'_> {
                 }
             }
         }
-        Ok(choice.default)
+        choice.default.ok_or_else(|| {
+            TaskError::new(
+                ErrorCode::INVALID_INPUT,
+                format!("state {name}: no branch matched"),
+            )
+        })
     }
 
-    fn wait_until(
+    pub(super) fn wait_until(
         &self,
         wait: &Wait,
         input: &Value,
@@ -199,6 +212,8 @@ impl Machine<'_> {
                     "the wait timestamp {other} is not a string"
                 ))),
             },
+            // ASL Waits are computed by `asl_wait_until`.
+            Wait::SecondsAsl(_) | Wait::UntilAsl(_) => Err(invalid("an ASL wait".into())),
         }
     }
 
@@ -217,6 +232,10 @@ impl Machine<'_> {
                 return;
             }
         };
+        if let Some(data) = &state.asl {
+            self.finish_asl(thread, state, data, result, goto);
+            return;
+        }
         // Both constructors see `$Global` as it was: the globals are written after the output.
         let globals = match &state.global {
             Some(template) => self.shape_globals(thread, state, template, result.as_ref()),
@@ -235,16 +254,29 @@ impl Machine<'_> {
                 if let Some(globals) = globals {
                     data::merge_into(&mut self.ex.globals, globals);
                 }
-                self.emit(
-                    EventType::StepExited,
-                    Some(entered),
-                    Some(state.name.clone()),
-                    detail("output", output.clone()),
-                );
-                self.advance(thread, output, goto.unwrap_or(state.next));
+                self.exit_state(thread, state, entered, output, goto);
             }
             Err(error) => self.recover(thread, state, error),
         }
+    }
+
+    /// The state is done with `output`: its exit is recorded and the thread moves on (to
+    /// `goto` when the state chose, else to its `Next`).
+    pub(super) fn exit_state(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        entered: EventId,
+        output: Value,
+        goto: Option<Next>,
+    ) {
+        self.emit(
+            EventType::StepExited,
+            Some(entered),
+            Some(state.name.clone()),
+            detail("output", output.clone()),
+        );
+        self.advance(thread, output, goto.unwrap_or(state.next));
     }
 
     /// Applies the state's OutputConstructor to `result` (`None`: the state's own input).

@@ -1,7 +1,7 @@
 //! Task states: the call dispatched, its answer (or callback, or timeout) resolved.
 
 use serde_json::{Map, Value, json};
-use sluice_ir::{Body, State, StateName, Task, TaskError, TaskMode};
+use sluice_ir::{Body, State, StateKind, StateName, Task, TaskError, TaskMode};
 
 use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
 use crate::execution::{Block, Op, OpId, ThreadId, TimerPurpose};
@@ -10,6 +10,12 @@ use crate::step::Effect;
 use crate::task_call::TaskCall;
 
 impl Machine<'_> {
+    /// The token of a callback task's call `op`.
+    pub(super) fn task_token(&self, task: &Task, op: OpId) -> Option<String> {
+        (task.mode == TaskMode::WaitForCustomCallback)
+            .then(|| format!("{}{}", self.ex.info.token_prefix, op.0))
+    }
+
     pub(super) fn dispatch(
         &mut self,
         thread: ThreadId,
@@ -18,11 +24,11 @@ impl Machine<'_> {
         input: Value,
     ) -> Result<(), TaskError> {
         let op = self.next_op();
-        let token = (task.mode == TaskMode::WaitForCustomCallback)
-            .then(|| format!("{}{}", self.ex.info.token_prefix, op.0));
+        let token = self.task_token(task, op);
         let attempt = self.active(thread).map_or(0, |a| a.retry_count);
         let body = match &task.body {
-            Body::StateInput => input,
+            // An ASL state's body was taken from its effective input.
+            Body::StateInput | Body::LambdaPayload => input,
             Body::Template(template) => {
                 let here = Here {
                     retry_count: attempt,
@@ -85,7 +91,18 @@ impl Machine<'_> {
         let Some(task) = self.remove_task(op) else {
             return;
         };
-        let result = result.and_then(|v| self.check_size(&v, "the task output").map(|()| v));
+        let lambda_invoke = self.active(task.thread).is_some_and(|a| {
+            matches!(&self.flow.state(a.state).kind, StateKind::Task(t) if t.body == Body::LambdaPayload)
+        });
+        let result = result
+            .map(|v| {
+                if lambda_invoke {
+                    super::asl::lambda_wrapper(v)
+                } else {
+                    v
+                }
+            })
+            .and_then(|v| self.check_size(&v, "the task output").map(|()| v));
         match result {
             Ok(output) => {
                 self.emit(

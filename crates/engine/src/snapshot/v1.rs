@@ -291,6 +291,7 @@ impl Thread {
             scope: self.scope,
             scope_input: Cow::Owned(self.scope_input),
             data: Cow::Owned(self.data),
+            variables: Cow::Owned(serde_json::Map::new()),
             at: self.at.map(|active| v2::Active {
                 state: active.state,
                 input: Cow::Owned(active.input),

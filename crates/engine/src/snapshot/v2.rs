@@ -140,6 +140,13 @@ pub(super) struct Thread<'a> {
     pub scope_input: Cow<'a, Value>,
     pub data: Cow<'a, Value>,
     pub at: Option<Active<'a>>,
+    /// ASL variables of the thread's scope (absent from snapshots written before them).
+    #[serde(default, skip_serializing_if = "is_empty_map")]
+    pub variables: Cow<'a, serde_json::Map<String, Value>>,
+}
+
+fn is_empty_map(map: &serde_json::Map<String, Value>) -> bool {
+    map.is_empty()
 }
 
 #[derive(Serialize, Deserialize)]
@@ -434,6 +441,7 @@ impl<'a> Thread<'a> {
             scope: thread.scope.0,
             scope_input: Cow::Borrowed(&thread.scope_input),
             data: Cow::Borrowed(&thread.data),
+            variables: Cow::Borrowed(&thread.variables),
             at: thread.at.as_ref().map(|active| Active {
                 state: active.state.0,
                 input: Cow::Borrowed(&active.input),
@@ -694,6 +702,7 @@ impl From<Thread<'_>> for engine::Thread {
             scope: ScopeId(thread.scope),
             scope_input: thread.scope_input.into_owned(),
             data: thread.data.into_owned(),
+            variables: thread.variables.into_owned(),
             at: thread.at.map(|active| engine::Active {
                 state: StateId(active.state),
                 input: active.input.into_owned(),

@@ -7,9 +7,9 @@ use proptest::prelude::*;
 use serde_json::{Map as JsonMap, Value, json};
 use sluice_ir::expr::{Expr, Root};
 use sluice_ir::{
-    Aggregate, Body, Dag, DagNode, DataModel, Flow, FunctionRef, ItemInput, Language, Map, Next,
-    NodeFailure, Parallel, Recovery, Scope, ScopeId, State, StateId, StateKind, StateName, Task,
-    TaskMode, TaskTarget, Template,
+    Aggregate, Body, Dag, DagNode, DataModel, Flow, FunctionRef, ItemInput, Items, Language, Map,
+    Next, NodeFailure, Parallel, Recovery, Scope, ScopeId, State, StateId, StateKind, StateName,
+    Task, TaskMode, TaskTarget, Template,
 };
 
 #[derive(Debug, Clone)]
@@ -86,6 +86,7 @@ pub fn build(root: &Echo) -> Flow {
     Flow {
         language: Language::CloudFlow,
         name: Some("echo".into()),
+        timeout_secs: None,
         states: builder.states,
         scopes: builder.scopes,
     }
@@ -139,6 +140,7 @@ impl Builder {
             output: None,
             global: None,
             next: Next::End,
+            asl: None,
         });
         id
     }
@@ -177,13 +179,14 @@ impl Builder {
                 max_concurrency,
                 body,
             } => StateKind::Map(Map {
-                items: Expr::Literal(json!((0..*items).collect::<Vec<_>>())),
+                items: Items::Expr(Expr::Literal(json!((0..*items).collect::<Vec<_>>()))),
                 processor: self.scope(body, None),
                 max_concurrency: *max_concurrency,
                 item_input: ItemInput::Item,
                 result: Aggregate::ItemsField,
                 recovery: Recovery::default(),
                 distributed: None,
+                asl_limits: None,
             }),
             Echo::Dag(nodes) => StateKind::Dag(Dag {
                 nodes: nodes

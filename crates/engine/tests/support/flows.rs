@@ -10,9 +10,10 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use sluice_ir::expr::{BinaryOp, Expr, Function, Root, Segment};
 use sluice_ir::{
-    Aggregate, Body, Catcher, Choice, ChoiceBranch, Dag, DagNode, DataModel, ErrorCode, Fail, Flow,
-    FunctionRef, ItemInput, Language, Map, Next, NodeFailure, Parallel, Recovery, Retrier, Scope,
-    ScopeId, State, StateId, StateKind, StateName, Task, TaskMode, TaskTarget, Template, Wait,
+    Aggregate, Body, Catcher, Choice, ChoiceBranch, Condition, Dag, DagNode, DataModel, ErrorCode,
+    Fail, Flow, FunctionRef, ItemInput, Items, Language, Map, Next, NodeFailure, Parallel,
+    Recovery, Retrier, Scope, ScopeId, State, StateId, StateKind, StateName, Task, TaskMode,
+    TaskTarget, Template, Wait,
 };
 
 /// The error codes a Retry or Catch entry may name.
@@ -269,6 +270,7 @@ pub fn build(root: &ScopeSpec) -> Flow {
     Flow {
         language: Language::CloudFlow,
         name: Some("sim".into()),
+        timeout_secs: None,
         states: builder.states,
         scopes: builder.scopes,
     }
@@ -350,11 +352,11 @@ impl Builder {
                 branches: branches
                     .iter()
                     .map(|(value, target)| ChoiceBranch {
-                        condition: k_equals(*value),
+                        condition: Condition::Expr(k_equals(*value)),
                         next: resolve(*target, ids, position),
                     })
                     .collect(),
-                default: resolve(*default, ids, position),
+                default: Some(resolve(*default, ids, position)),
             }),
             StateSpec::Parallel {
                 branches,
@@ -370,7 +372,7 @@ impl Builder {
                 constructor,
                 recovery: r,
             } => StateKind::Map(Map {
-                items: input_field("items"),
+                items: Items::Expr(input_field("items")),
                 processor: self.scope(processor),
                 max_concurrency: *max_concurrency,
                 item_input: if *constructor {
@@ -381,6 +383,7 @@ impl Builder {
                 result: Aggregate::ItemsField,
                 recovery: recovery(r, ids),
                 distributed: None,
+                asl_limits: None,
             }),
             StateSpec::Dag { nodes, recovery: r } => StateKind::Dag(Dag {
                 nodes: nodes
@@ -407,6 +410,8 @@ impl Builder {
             StateSpec::Fail { code } => StateKind::Fail(Fail {
                 code: code.map(str::to_string),
                 detail: Some("generated".into()),
+                code_from: None,
+                detail_from: None,
             }),
         };
         state
@@ -422,6 +427,7 @@ fn placeholder(id: StateId, scope: ScopeId) -> State {
         output: None,
         global: None,
         next: Next::End,
+        asl: None,
     }
 }
 
@@ -460,6 +466,7 @@ fn recovery(spec: &RecoverySpec, ids: &[StateId]) -> Recovery {
                 interval_secs: r.interval_secs,
                 backoff_rate: if r.backoff { 2.0 } else { 1.0 },
                 max_backoff_secs: Some(5),
+                full_jitter: false,
             })
             .collect(),
         catch: spec
@@ -469,6 +476,7 @@ fn recovery(spec: &RecoverySpec, ids: &[StateId]) -> Recovery {
                 errors: vec![MATCHED_CODES[c.code].to_string()],
                 next: ids[c.target as usize % ids.len()],
                 output: c.output.then(catch_output),
+                asl: None,
             })
             .collect(),
     }

@@ -1,9 +1,9 @@
 //! The current CloudFlow form: `Type: StateMachine`, `SpecVersion: v1`, `StartAt`, `States`.
 
 use sluice_ir::{
-    Aggregate, Body, Catcher, ChildMode, Choice, ChoiceBranch, DataModel, Distributed, Expr, Fail,
-    Flow, Invocation, ItemBatcher, ItemInput, Language, Map, Next, Parallel, Recovery, ScopeId,
-    StateId, StateKind, Task, TaskMode, TaskTarget, Template, ToleratedFailures, Wait,
+    Aggregate, Body, Catcher, ChildMode, Choice, ChoiceBranch, Condition, DataModel, Distributed,
+    Expr, Fail, Flow, Invocation, ItemBatcher, ItemInput, Items, Language, Map, Next, Parallel,
+    Recovery, ScopeId, StateKind, Task, TaskMode, TaskTarget, Template, ToleratedFailures, Wait,
 };
 
 use super::{FUNCTION_ARN_SHAPE, function_ref, resource_name};
@@ -11,8 +11,8 @@ use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
 use crate::frontend::{
-    Arena, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier,
-    checked_name, error_names, expr_at, one_of, registered_name,
+    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, Slot,
+    StateBody, build_retrier, checked_name, error_names, expr_at, one_of, registered_name,
 };
 
 /// The most branches a Parallel state may have.
@@ -77,6 +77,8 @@ const RETRY: RetrySyntax = RetrySyntax {
     max_backoff: Some("MaxBackoffSeconds"),
     ignored: &["Description"],
     owner: "a Retry entry",
+    default_backoff_rate: DEFAULT_BACKOFF_RATE,
+    jitter: None,
 };
 
 /// The `Retry` of an older `OnErrors` entry; its error names are the entry's `Errors`.
@@ -88,6 +90,8 @@ const ON_ERRORS_RETRY: RetrySyntax = RetrySyntax {
     max_backoff: None,
     ignored: &[],
     owner: "the Retry of an OnErrors entry",
+    default_backoff_rate: DEFAULT_BACKOFF_RATE,
+    jitter: None,
 };
 
 /// Which of `Next`/`End` a state type takes.
@@ -169,13 +173,6 @@ pub(super) fn compile(root: &Node) -> Result<Flow, DefinitionError> {
 struct Compiler {
     arena: Arena,
     problems: Problems,
-}
-
-/// A state whose name has been registered, waiting to be compiled.
-struct Slot<'a> {
-    id: StateId,
-    name: String,
-    node: &'a Node,
 }
 
 impl Compiler {
@@ -280,7 +277,7 @@ impl Compiler {
             "Task" => StateKind::Task(task(&fields, names)?),
             "Choice" => {
                 let choice = choice(&fields, names)?;
-                next = choice.default;
+                next = choice.default.unwrap_or(Next::End);
                 StateKind::Choice(choice)
             }
             "Parallel" => StateKind::Parallel(self.parallel(&fields, names)?),
@@ -339,13 +336,14 @@ impl Compiler {
         processor.allow_only(SCOPE_FIELDS, "a Map Processor")?;
         let processor = self.compile_scope(&processor, "a Map Processor");
         Ok(Map {
-            items,
+            items: Items::Expr(items),
             processor,
             max_concurrency,
             item_input,
             result: Aggregate::ItemsField,
             recovery,
             distributed,
+            asl_limits: None,
         })
     }
 }
@@ -783,6 +781,7 @@ fn catcher(node: &Node, names: &ScopeNames) -> Result<Catcher, Problem> {
         errors: error_names(fields.require("Errors", "a Catch entry")?)?,
         next: names.resolve(fields.require("Next", "a Catch entry")?, "Catch Next")?,
         output: optional_constructor(fields.get("OutputConstructor"))?,
+        asl: None,
     })
 }
 
@@ -823,6 +822,7 @@ fn on_errors_entry(
             errors,
             next: names.resolve(next, "OnErrors Next")?,
             output: optional_constructor(fields.get("OutputConstructor"))?,
+            asl: None,
         });
     }
     Ok(())
@@ -850,7 +850,7 @@ fn choice(fields: &Fields<'_>, names: &ScopeNames) -> Result<Choice, Problem> {
     )?;
     Ok(Choice {
         branches,
-        default: Next::State(names.resolve(default, "Default")?),
+        default: Some(Next::State(names.resolve(default, "Default")?)),
     })
 }
 
@@ -859,7 +859,7 @@ fn choice_branch(node: &Node, names: &ScopeNames) -> Result<ChoiceBranch, Proble
     let fields = Fields::of(node, owner)?;
     fields.allow_only(&["Condition", "Next", "Description"], owner)?;
     Ok(ChoiceBranch {
-        condition: condition(fields.require("Condition", owner)?)?,
+        condition: Condition::Expr(condition(fields.require("Condition", owner)?)?),
         next: Next::State(names.resolve(fields.require("Next", owner)?, "Next")?),
     })
 }
@@ -923,6 +923,8 @@ fn fail(fields: &Fields<'_>) -> Result<Fail, Problem> {
     Ok(Fail {
         code: fields.optional_str("Code")?.map(str::to_string),
         detail: fields.optional_str("Detail")?.map(str::to_string),
+        code_from: None,
+        detail_from: None,
     })
 }
 

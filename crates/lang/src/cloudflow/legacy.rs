@@ -9,9 +9,9 @@
 //! runs them, then continues at the entry's `goto`, or else at the step after the choice.
 
 use sluice_ir::{
-    Aggregate, Body, Catcher, Choice, ChoiceBranch, DataModel, Fail, Flow, ItemInput, Language,
-    Map, Next, Parallel, Recovery, ScopeId, StateId, StateKind, Task, TaskMode, TaskTarget,
-    Template, Wait,
+    Aggregate, Body, Catcher, Choice, ChoiceBranch, Condition, DataModel, Fail, Flow, ItemInput,
+    Items, Language, Map, Next, Parallel, Recovery, ScopeId, StateId, StateKind, Task, TaskMode,
+    TaskTarget, Template, Wait,
 };
 
 use super::fdl::{MAX_PARALLEL_BRANCHES, condition_with};
@@ -20,8 +20,8 @@ use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_legacy;
 use crate::frontend::{
-    Arena, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, error_names,
-    expr_at, one_of, registered_name,
+    Arena, DEFAULT_BACKOFF_RATE, Fields, Problems, RetrySyntax, ScopeNames, StateBody,
+    build_retrier, error_names, expr_at, one_of, registered_name,
 };
 
 /// The highest `maxConcurrency` of a foreach step.
@@ -51,6 +51,8 @@ const RETRY: RetrySyntax = RetrySyntax {
     max_backoff: Some("maxIntervalSeconds"),
     ignored: &[],
     owner: "a retry entry",
+    default_backoff_rate: DEFAULT_BACKOFF_RATE,
+    jitter: None,
 };
 
 fn specific_fields(ty: &str) -> &'static [&'static str] {
@@ -255,7 +257,10 @@ impl Compiler {
             let condition = condition_with(entry.require("condition", owner)?, parse_legacy)?;
             let inline = slot.choice_steps.get(i).map_or(&[][..], Vec::as_slice);
             let next = self.choice_target(&entry, inline, continuation, names)?;
-            branches.push(ChoiceBranch { condition, next });
+            branches.push(ChoiceBranch {
+                condition: Condition::Expr(condition),
+                next,
+            });
         }
         let default = match fields.get("default") {
             Some(node) => {
@@ -266,7 +271,10 @@ impl Compiler {
             }
             None => continuation,
         };
-        Ok(Choice { branches, default })
+        Ok(Choice {
+            branches,
+            default: Some(default),
+        })
     }
 
     /// Where a choice entry leads: its inlined steps (then `goto`, or the step after the
@@ -326,13 +334,14 @@ impl Compiler {
             .unwrap_or(0);
         let processor = self.compile_scope(fields.require("steps", "a foreach step")?);
         Ok(Map {
-            items,
+            items: Items::Expr(items),
             processor,
             max_concurrency: u32::try_from(max_concurrency).unwrap_or(0),
             item_input: ItemInput::Merge { item, index },
             result: Aggregate::Array,
             recovery: Recovery::default(),
             distributed: None,
+            asl_limits: None,
         })
     }
 }
@@ -465,6 +474,7 @@ fn recovery(fields: &Fields<'_>, names: &ScopeNames) -> Result<Recovery, Problem
             errors: error_names(rule.require("errors", owner)?)?,
             next: names.resolve(rule.require("goto", owner)?, "goto")?,
             output: output.clone(),
+            asl: None,
         });
     }
     Ok(recovery)
@@ -521,5 +531,7 @@ fn fail(fields: &Fields<'_>) -> Result<Fail, Problem> {
     Ok(Fail {
         code: fields.optional_str("error")?.map(str::to_string),
         detail: fields.optional_str("cause")?.map(str::to_string),
+        code_from: None,
+        detail_from: None,
     })
 }

@@ -277,6 +277,7 @@ fn retries(fields: &Fields<'_>) -> Result<Recovery, Problem> {
             interval_secs: interval.unsigned_abs(),
             backoff_rate: 1.0,
             max_backoff_secs: None,
+            full_jitter: false,
         });
     }
     Ok(recovery)

@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 
 use sluice_ir::{
-    DataModel, Flow, Language, Next, Scope, ScopeId, State, StateId, StateKind, StateName, Template,
+    AslData, DataModel, Flow, Language, Next, Scope, ScopeId, State, StateId, StateKind, StateName,
+    Template,
 };
 
 use crate::doc::Loc;
@@ -50,6 +51,7 @@ impl Arena {
             output: None,
             global: None,
             next: Next::End,
+            asl: None,
         });
         self.locs.push(loc);
         if let Some(s) = self.scopes.get_mut(scope.0 as usize) {
@@ -64,6 +66,13 @@ impl Arena {
             state.input = body.input;
             state.output = body.output;
             state.next = body.next;
+        }
+    }
+
+    /// Gives an ASL state its data processing.
+    pub(crate) fn set_asl(&mut self, id: StateId, data: AslData) {
+        if let Some(state) = self.states.get_mut(id.0 as usize) {
+            state.asl = Some(Box::new(data));
         }
     }
 
@@ -125,6 +134,7 @@ impl Arena {
         Flow {
             language,
             name,
+            timeout_secs: None,
             states: self.states,
             scopes: self.scopes,
         }
@@ -147,7 +157,7 @@ fn successors(state: &State) -> Vec<StateId> {
     add(&state.next);
     if let StateKind::Choice(choice) = &state.kind {
         choice.branches.iter().for_each(|b| add(&b.next));
-        add(&choice.default);
+        choice.default.iter().for_each(&mut add);
     }
     if let Some(recovery) = state.kind.recovery() {
         recovery

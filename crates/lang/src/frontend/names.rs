@@ -70,3 +70,10 @@ impl ScopeNames {
         })
     }
 }
+
+/// A state whose name has been registered, waiting to be compiled.
+pub(crate) struct Slot<'a> {
+    pub(crate) id: StateId,
+    pub(crate) name: String,
+    pub(crate) node: &'a Node,
+}

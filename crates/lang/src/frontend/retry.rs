@@ -3,7 +3,7 @@
 
 use sluice_ir::Retrier;
 
-use super::Fields;
+use super::{Fields, one_of};
 use crate::doc::{Node, NodeKind};
 use crate::error::Problem;
 
@@ -22,6 +22,10 @@ pub(crate) struct RetrySyntax {
     pub ignored: &'static [&'static str],
     /// How the rule is called in messages.
     pub owner: &'static str,
+    /// The backoff rate of a rule that gives none.
+    pub default_backoff_rate: f64,
+    /// The field choosing full jitter (`JitterStrategy`: `FULL` or `NONE`), if the form has one.
+    pub jitter: Option<&'static str>,
 }
 
 impl RetrySyntax {
@@ -29,6 +33,7 @@ impl RetrySyntax {
         let mut allowed: Vec<&'static str> = self.errors.into_iter().collect();
         allowed.extend([self.max_attempts, self.interval, self.backoff_rate]);
         allowed.extend(self.max_backoff);
+        allowed.extend(self.jitter);
         allowed.extend(self.ignored);
         allowed
     }
@@ -63,19 +68,24 @@ pub(crate) fn build_retrier(
         Some(key) => fields.optional_int(key, 0, MAX_RETRY_INTERVAL_SECS)?,
         None => None,
     };
-    let backoff_rate = backoff_rate(fields.get(syntax.backoff_rate))?;
+    let backoff_rate = backoff_rate(fields.get(syntax.backoff_rate), syntax.default_backoff_rate)?;
+    let full_jitter = match syntax.jitter.and_then(|key| fields.get(key)) {
+        Some(node) => one_of(node, &["FULL", "NONE"], "JitterStrategy", "strategies")? == "FULL",
+        None => false,
+    };
     Ok(Retrier {
         errors,
         max_attempts: u32::try_from(max_attempts).unwrap_or(u32::MAX),
         interval_secs: u64::try_from(interval).unwrap_or(0),
         backoff_rate,
         max_backoff_secs: max_backoff.and_then(|v| u64::try_from(v).ok()),
+        full_jitter,
     })
 }
 
-fn backoff_rate(node: Option<&Node>) -> Result<f64, Problem> {
+fn backoff_rate(node: Option<&Node>, default: f64) -> Result<f64, Problem> {
     let Some(node) = node else {
-        return Ok(DEFAULT_BACKOFF_RATE);
+        return Ok(default);
     };
     let rate = node.as_f64()?;
     if rate >= 1.0 && rate.is_finite() {

@@ -16,9 +16,9 @@
 use serde_json::Value;
 use sluice_ir::expr::{BinaryOp, Expr};
 use sluice_ir::{
-    Aggregate, Body, Choice, ChoiceBranch, DataModel, ErrorCode, Flow, Language, Next, Parallel,
-    Recovery, Retrier, ScopeId, StateId, StateKind, Task, TaskMode, TaskTarget, Template, Wait,
-    actions,
+    Aggregate, Body, Choice, ChoiceBranch, Condition, DataModel, ErrorCode, Flow, Language, Next,
+    Parallel, Recovery, Retrier, ScopeId, StateId, StateKind, Task, TaskMode, TaskTarget, Template,
+    Wait, actions,
 };
 
 use crate::doc::{Key, Loc, Node, parse_document};
@@ -238,13 +238,19 @@ impl Compiler<'_> {
                 self.names
                     .resolve(choice.require("next-state", "a choice")?, "next-state")?,
             );
-            branches.push(ChoiceBranch { condition, next });
+            branches.push(ChoiceBranch {
+                condition: Condition::Expr(condition),
+                next,
+            });
         }
         let default = Next::State(
             self.names
                 .resolve(fields.require("default", "a SWITCH state")?, "default")?,
         );
-        Ok(StateKind::Choice(Choice { branches, default }))
+        Ok(StateKind::Choice(Choice {
+            branches,
+            default: Some(default),
+        }))
     }
 
     /// The actions of `holder` (an OPERATION, or an EVENT's event) into `ids`, then `next`.
@@ -427,6 +433,7 @@ fn retries(node: Option<&Node>) -> Result<Recovery, Problem> {
                     .unsigned_abs(),
                 backoff_rate: 1.0,
                 max_backoff_secs: None,
+                full_jitter: false,
             });
         }
     }

@@ -22,7 +22,8 @@ use crate::doc::{Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::{ExprSyntaxError, parse_cloudflow};
 use crate::frontend::{
-    Arena, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody, build_retrier, expr_at,
+    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, StateBody,
+    build_retrier, expr_at,
 };
 
 /// Documented bounds: 1 to 100 states; a Sleep of at most a year.
@@ -63,6 +64,8 @@ const RETRY_SYNTAX: RetrySyntax = RetrySyntax {
     max_backoff: None,
     ignored: &["name"],
     owner: "a retries entry",
+    default_backoff_rate: DEFAULT_BACKOFF_RATE,
+    jitter: None,
 };
 
 /// Compiles a v2 workflow definition.
@@ -356,6 +359,7 @@ impl StateCompiler<'_> {
                     errors: vec![error],
                     next: self.names.resolve(target, "on_errors transition")?,
                     output: None,
+                    asl: None,
                 });
             }
         }

@@ -5,7 +5,7 @@
 //! answer, in the background until it does.
 
 use sluice_engine::{Effect, EventId, HistoryEvent};
-use sluice_store::{ExecutionId, ExecutionName, ExecutionRecord, FlowId, StoreError};
+use sluice_store::{ExecutionId, ExecutionName, ExecutionRecord, FlowId, Page, StoreError};
 
 use super::retry::Backoff;
 use super::{Runtime, RuntimeError, awaits};
@@ -54,7 +54,10 @@ impl Runtime {
             return Ok((current.state == unsettled.after.state).then_some(current));
         };
         let before = EventId(first.id.0.saturating_sub(1));
-        let stored = self.store.history(current.id, before, 1).await?;
+        let stored = self
+            .store
+            .history(current.id, Page::after(Some(before), 1))
+            .await?;
         let ours = stored.first().is_some_and(|e| same_event(e, first));
         Ok(ours.then_some(current))
     }

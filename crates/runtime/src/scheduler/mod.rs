@@ -13,7 +13,7 @@ use std::future::Future;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use sluice_store::{ScheduleRecord, Store, StoreError};
+use sluice_store::{ScheduleRecord, ScheduleTick, Store, StoreError};
 
 use crate::durable::wall_clock_ms;
 pub use cadence::Cadence;
@@ -96,7 +96,12 @@ async fn fire<S: TickStarter>(
     let next = Cadence::parse(&schedule.cron)
         .ok()
         .and_then(|c| c.next_after(fired.max(wall_clock_ms())));
-    let claimed = store.claim_schedule_tick(schedule.id, fired, next).await?;
+    let tick = ScheduleTick {
+        schedule: schedule.id,
+        fired,
+        next,
+    };
+    let claimed = store.claim_schedule_tick(tick).await?;
     if claimed {
         tracing::info!(
             tenant = %schedule.tenant,
@@ -166,6 +171,7 @@ mod tests {
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({}),
+            tag: None,
             now: 0,
         };
         let flow = store.create_flow(flow).await.expect("flow");

@@ -20,7 +20,8 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
 
-use super::{JOB_COLUMNS, backend, failed, job_row, task_row};
+use super::codec::{backend, failed};
+use crate::decode::{self, JOB_COLUMNS, TASK_COLUMNS};
 use crate::{ExecutionId, Result, Signal, TakenOver};
 use sluice_engine::OpId;
 
@@ -87,13 +88,13 @@ pub(super) async fn take_over(
     tracing::warn!(nodes = ?dead, "taking over the work of nodes whose lease ran out");
     let tasks = tx
         .query(
-            "UPDATE tasks SET owner = $1 WHERE owner = ANY($2) RETURNING execution_id, op, call",
+            &format!("UPDATE tasks SET owner = $1 WHERE owner = ANY($2) RETURNING {TASK_COLUMNS}"),
             &[&node, &dead],
         )
         .await
         .map_err(failed("taking over task calls"))?
         .iter()
-        .map(task_row)
+        .map(|row| decode::task(row))
         .collect::<Result<_>>()?;
     let timers = tx
         .execute(
@@ -113,7 +114,7 @@ pub(super) async fn take_over(
         .await
         .map_err(failed("taking over jobs"))?
         .iter()
-        .map(job_row)
+        .map(|row| decode::job(row))
         .collect::<Result<_>>()?;
     tx.execute("DELETE FROM nodes WHERE id = ANY($1)", &[&dead])
         .await

@@ -2,7 +2,8 @@
 
 use sluice_engine::Millis;
 
-use super::{PostgresStore, failed, prepared};
+use super::PostgresStore;
+use super::codec::{failed, prepared};
 use crate::{Nonce, Result};
 
 const REMEMBER: &str = "INSERT INTO nonces (key_id, nonce, expires_at) VALUES ($1, $2, $3) \

@@ -1,43 +1,31 @@
 //! Published versions, aliases and schedules of flows.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, params};
 use sluice_engine::Millis;
 
-use super::codec::{failed, inserting, json_at, sql_limit, to_json};
+use super::codec::{all, failed, inserting, one, sql_limit, to_json};
 use super::flows;
+use crate::decode::{self, ALIAS_COLUMNS, SCHEDULE_COLUMNS, VERSION_COLUMNS};
+use crate::query::{ALIASES, Backend, FlowRows};
+use crate::rules::{self, found};
 use crate::{
-    AliasRecord, FlowId, FlowName, Result, ScheduleRecord, StoreError, TenantId, VersionRecord,
+    AliasRecord, AliasUpdate, FlowId, NewVersion, Page, Result, Route, ScheduleRecord,
+    ScheduleTick, StoreError, VersionRecord,
 };
-
-const VERSION_COLUMNS: &str = "flow_id, version, revision, description, created_at";
-const ALIAS_COLUMNS: &str = "flow_id, name, description, routing, created_at, modified_at";
-const SCHEDULE_COLUMNS: &str = "id, tenant, flow_id, flow_name, name, cron, payload, \
-     description, enabled, next_fire_at, created_at, modified_at";
 
 // ---- versions ------------------------------------------------------------------------------
 
 /// Takes the flow's next version number (a counter on the flow, so a deleted version's number
 /// is never handed out again) and snapshots its current revision.
-pub(super) fn publish_version(
-    conn: &Connection,
-    flow: FlowId,
-    description: String,
-    now: Millis,
-) -> Result<VersionRecord> {
-    let (revision, version) = flows::version_source(conn, flow)?;
-    flows::take_version_number(conn, flow)?;
+pub(super) fn publish_version(conn: &Connection, new: NewVersion) -> Result<VersionRecord> {
+    let flow = new.flow_id;
+    let (revision, version) = flows::take_version_number(conn, flow)?;
     conn.prepare_cached(&format!(
         "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
     ))
-    .and_then(|mut s| s.execute(params![flow.0, version, revision, description, now]))
+    .and_then(|mut s| s.execute(params![flow.0, version, revision, new.description, new.now]))
     .map_err(inserting(&format!("version {version} of flow {}", flow.0)))?;
-    Ok(VersionRecord {
-        flow_id: flow,
-        version,
-        revision,
-        description,
-        created_at: now,
-    })
+    Ok(rules::published(new, version, revision))
 }
 
 pub(super) fn get_version(
@@ -47,56 +35,60 @@ pub(super) fn get_version(
 ) -> Result<Option<VersionRecord>> {
     let query =
         format!("SELECT {VERSION_COLUMNS} FROM versions WHERE flow_id = ?1 AND version = ?2");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_row(params![flow.0, version], version_row)
-                .optional()
-        })
-        .map_err(failed("reading a version"))
+    one(
+        conn,
+        &query,
+        params![flow.0, version],
+        decode::version,
+        "reading a version",
+    )
 }
 
 pub(super) fn list_versions(
     conn: &Connection,
     flow: FlowId,
-    before: Option<i64>,
-    limit: usize,
+    page: &Page<i64>,
 ) -> Result<Vec<VersionRecord>> {
     let query = format!(
         "SELECT {VERSION_COLUMNS} FROM versions WHERE flow_id = ?1 AND version < ?2 \
-         ORDER BY version DESC LIMIT ?3"
+         ORDER BY version DESC LIMIT ?3 OFFSET ?4"
     );
-    let before = before.unwrap_or(i64::MAX);
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(params![flow.0, before, sql_limit(limit)], version_row)?
-                .collect()
-        })
-        .map_err(failed("listing versions"))
+    let before = page.after.unwrap_or(i64::MAX);
+    let args = params![flow.0, before, sql_limit(page.limit), sql_limit(page.skip)];
+    all(conn, &query, args, decode::version, "listing versions")
 }
 
+/// Refused while an alias routes to the version: the writer runs this check and the delete
+/// as one command, so no alias can start routing to the version in between.
 pub(super) fn delete_version(conn: &Connection, flow: FlowId, version: i64) -> Result<()> {
+    let aliases = list_named(conn, ALIASES.of(flow), &Page::first(usize::MAX))?;
+    rules::unrouted(aliases, version)?;
     let deleted = conn
         .execute(
             "DELETE FROM versions WHERE flow_id = ?1 AND version = ?2",
             params![flow.0, version],
         )
         .map_err(failed("deleting a version"))?;
-    found(deleted, || format!("version {version} of flow {}", flow.0))
-}
-
-fn version_row(row: &Row<'_>) -> rusqlite::Result<VersionRecord> {
-    Ok(VersionRecord {
-        flow_id: FlowId(row.get(0)?),
-        version: row.get(1)?,
-        revision: row.get(2)?,
-        description: row.get(3)?,
-        created_at: row.get(4)?,
+    found(deleted as u64, || {
+        format!("version {version} of flow {}", flow.0)
     })
 }
 
 // ---- aliases -------------------------------------------------------------------------------
 
+/// Every route's version exists, read by the command that then writes the alias.
+fn check_routes(conn: &Connection, flow: FlowId, routes: &[Route]) -> Result<()> {
+    let mut present = Vec::with_capacity(routes.len());
+    for route in routes {
+        if get_version(conn, flow, route.version)?.is_some() {
+            present.push(route.version);
+        }
+    }
+    rules::routes_present(routes, &present)
+}
+
 pub(super) fn create_alias(conn: &Connection, alias: AliasRecord) -> Result<AliasRecord> {
+    check_routes(conn, alias.flow_id, &alias.routing)?;
     let routing = to_json(&alias.routing, "alias routing")?;
     conn.prepare_cached(&format!(
         "INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
@@ -115,81 +107,84 @@ pub(super) fn create_alias(conn: &Connection, alias: AliasRecord) -> Result<Alia
     Ok(alias)
 }
 
-pub(super) fn get_alias(
+/// Changes the given fields in one statement; `created_at` stays as stored.
+pub(super) fn update_alias(
     conn: &Connection,
     flow: FlowId,
     name: &str,
-) -> Result<Option<AliasRecord>> {
-    let query = format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = ?1 AND name = ?2");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_row(params![flow.0, name], alias_row).optional())
-        .map_err(failed("reading an alias"))
-}
-
-/// Replaces the description and routing; `created_at` stays as stored.
-pub(super) fn update_alias(conn: &Connection, alias: AliasRecord) -> Result<AliasRecord> {
-    let routing = to_json(&alias.routing, "alias routing")?;
+    update: AliasUpdate,
+) -> Result<AliasRecord> {
+    let routing = match &update.routing {
+        Some(routes) => {
+            check_routes(conn, flow, routes)?;
+            Some(to_json(routes, "alias routing")?)
+        }
+        None => None,
+    };
     let changed = conn
         .execute(
-            "UPDATE aliases SET description = ?3, routing = ?4, modified_at = ?5 \
+            "UPDATE aliases SET description = COALESCE(?3, description), \
+             routing = COALESCE(?4, routing), modified_at = ?5 \
              WHERE flow_id = ?1 AND name = ?2",
             params![
-                alias.flow_id.0,
-                alias.name,
-                alias.description,
+                flow.0,
+                name,
+                update.description,
                 routing,
-                alias.modified_at
+                update.modified_at
             ],
         )
         .map_err(failed("updating an alias"))?;
-    found(changed, || format!("alias {}", alias.name))?;
-    get_alias(conn, alias.flow_id, &alias.name)?
-        .ok_or_else(|| StoreError::NotFound(format!("alias {}", alias.name)))
+    found(changed as u64, || format!("alias {name}"))?;
+    get_named(conn, ALIASES.of(flow), name)?
+        .ok_or_else(|| StoreError::NotFound(format!("alias {name}")))
 }
 
-pub(super) fn delete_alias(conn: &Connection, flow: FlowId, name: &str) -> Result<()> {
+// ---- aliases and schedules alike ----------------------------------------------------------
+
+/// The flow's row of that name.
+pub(super) fn get_named<T>(conn: &Connection, rows: FlowRows<T>, name: &str) -> Result<Option<T>> {
+    let table = rows.table;
+    let doing = format!("reading a {}", table.what);
+    let args = params![rows.flow.0, name];
+    one(
+        conn,
+        &table.get(Backend::Sqlite),
+        args,
+        table.decode,
+        &doing,
+    )
+}
+
+pub(super) fn delete_named<T>(conn: &Connection, rows: FlowRows<T>, name: &str) -> Result<()> {
+    let table = rows.table;
     let deleted = conn
-        .execute(
-            "DELETE FROM aliases WHERE flow_id = ?1 AND name = ?2",
-            params![flow.0, name],
-        )
-        .map_err(failed("deleting an alias"))?;
-    found(deleted, || format!("alias {name}"))
+        .execute(&table.delete(Backend::Sqlite), params![rows.flow.0, name])
+        .map_err(failed(&format!("deleting a {}", table.what)))?;
+    found(deleted as u64, || format!("{} {name}", table.what))
 }
 
-pub(super) fn list_aliases(
+/// The flow's rows by name.
+pub(super) fn list_named<T>(
     conn: &Connection,
-    flow: FlowId,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<AliasRecord>> {
-    let query = format!(
-        "SELECT {ALIAS_COLUMNS} FROM aliases WHERE flow_id = ?1 AND name > ?2 ORDER BY name LIMIT ?3"
-    );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(
-                params![flow.0, after.unwrap_or_default(), sql_limit(limit)],
-                alias_row,
-            )?
-            .collect()
-        })
-        .map_err(failed("listing aliases"))
-}
-
-fn alias_row(row: &Row<'_>) -> rusqlite::Result<AliasRecord> {
-    let flow_id = FlowId(row.get(0)?);
-    let name: String = row.get(1)?;
-    Ok(AliasRecord {
-        routing: json_at(row, 3, || {
-            format!("alias {name} of flow {}: routing", flow_id.0)
-        })?,
-        flow_id,
-        name,
-        description: row.get(2)?,
-        created_at: row.get(4)?,
-        modified_at: row.get(5)?,
-    })
+    rows: FlowRows<T>,
+    page: &Page<String>,
+) -> Result<Vec<T>> {
+    let (table, after) = (rows.table, page.after.clone().unwrap_or_default());
+    let args = params![
+        rows.flow.0,
+        after,
+        sql_limit(page.limit),
+        sql_limit(page.skip)
+    ];
+    let doing = format!("listing {}", table.table);
+    all(
+        conn,
+        &table.list(Backend::Sqlite),
+        args,
+        table.decode,
+        &doing,
+    )
 }
 
 // ---- schedules -----------------------------------------------------------------------------
@@ -225,18 +220,6 @@ pub(super) fn create_schedule(
     })
 }
 
-pub(super) fn get_schedule(
-    conn: &Connection,
-    flow: FlowId,
-    name: &str,
-) -> Result<Option<ScheduleRecord>> {
-    let query =
-        format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE flow_id = ?1 AND name = ?2");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_row(params![flow.0, name], schedule_row).optional())
-        .map_err(failed("reading a schedule"))
-}
-
 /// Replaces the mutable fields of the schedule with that id; its tenant, flow, name and
 /// `created_at` are never changed.
 pub(super) fn update_schedule(
@@ -258,39 +241,8 @@ pub(super) fn update_schedule(
             ],
         )
         .map_err(failed("updating a schedule"))?;
-    found(changed, || format!("schedule {}", schedule.name))?;
+    found(changed as u64, || format!("schedule {}", schedule.name))?;
     Ok(schedule)
-}
-
-pub(super) fn delete_schedule(conn: &Connection, flow: FlowId, name: &str) -> Result<()> {
-    let deleted = conn
-        .execute(
-            "DELETE FROM schedules WHERE flow_id = ?1 AND name = ?2",
-            params![flow.0, name],
-        )
-        .map_err(failed("deleting a schedule"))?;
-    found(deleted, || format!("schedule {name}"))
-}
-
-pub(super) fn list_schedules(
-    conn: &Connection,
-    flow: FlowId,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Vec<ScheduleRecord>> {
-    let query = format!(
-        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE flow_id = ?1 AND name > ?2 \
-         ORDER BY name LIMIT ?3"
-    );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(
-                params![flow.0, after.unwrap_or_default(), sql_limit(limit)],
-                schedule_row,
-            )?
-            .collect()
-        })
-        .map_err(failed("listing schedules"))
 }
 
 pub(super) fn due_schedules(conn: &Connection, until: Millis) -> Result<Vec<ScheduleRecord>> {
@@ -298,48 +250,22 @@ pub(super) fn due_schedules(conn: &Connection, until: Millis) -> Result<Vec<Sche
         "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE enabled = 1 AND next_fire_at IS NOT NULL \
          AND next_fire_at <= ?1 ORDER BY next_fire_at, id"
     );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_map([until], schedule_row)?.collect())
-        .map_err(failed("reading due schedules"))
+    all(
+        conn,
+        &query,
+        [until],
+        decode::schedule,
+        "reading due schedules",
+    )
 }
 
 /// Compare-and-set on the fire time: of all callers that saw the same due tick, exactly one
 /// moves it on.
-pub(super) fn claim_schedule_tick(
-    conn: &Connection,
-    id: i64,
-    fired: Millis,
-    next: Option<Millis>,
-) -> Result<bool> {
+pub(super) fn claim_schedule_tick(conn: &Connection, tick: ScheduleTick) -> Result<bool> {
     conn.prepare_cached(
         "UPDATE schedules SET next_fire_at = ?3 WHERE id = ?1 AND next_fire_at = ?2",
     )
-    .and_then(|mut s| s.execute(params![id, fired, next]))
+    .and_then(|mut s| s.execute(params![tick.schedule, tick.fired, tick.next]))
     .map(|changed| changed == 1)
     .map_err(failed("claiming a schedule tick"))
-}
-
-fn schedule_row(row: &Row<'_>) -> rusqlite::Result<ScheduleRecord> {
-    Ok(ScheduleRecord {
-        id: row.get(0)?,
-        tenant: TenantId(row.get(1)?),
-        flow_id: FlowId(row.get(2)?),
-        flow_name: FlowName(row.get(3)?),
-        name: row.get(4)?,
-        cron: row.get(5)?,
-        payload: row.get(6)?,
-        description: row.get(7)?,
-        enabled: row.get(8)?,
-        next_fire_at: row.get(9)?,
-        created_at: row.get(10)?,
-        modified_at: row.get(11)?,
-    })
-}
-
-/// `NotFound` when a change by key touched no row.
-fn found(changed: usize, what: impl FnOnce() -> String) -> Result<()> {
-    if changed == 0 {
-        return Err(StoreError::NotFound(what()));
-    }
-    Ok(())
 }

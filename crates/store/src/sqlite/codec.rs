@@ -1,15 +1,14 @@
-//! Conversions between SQLite values and the store's types, and from rusqlite errors to
-//! [`StoreError`]s that say what was being done.
+//! Reading SQLite rows into the store's records, and rusqlite errors as [`StoreError`]s that
+//! say what was being done.
 
-use std::fmt;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, Params, Row, ffi};
 
-use rusqlite::types::Type;
-use rusqlite::{Row, ffi};
-use serde::de::DeserializeOwned;
-use sluice_engine::{EventId, OpId};
-
+use crate::Result;
 use crate::StoreError;
-pub(super) use crate::encode::{backend, prefix_successor, sql_limit, to_json};
+use crate::decode::{Cell, Columns};
+pub(super) use crate::encode::{backend, sql_limit, to_json};
+use crate::query::{Arg, Sql};
 
 /// A storage failure while `doing` something.
 pub(super) fn failed(doing: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
@@ -34,42 +33,73 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
             || f.extended_code == ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
-/// Decodes the JSON column `index` of a row; `record` names the row in the error, so a
-/// corrupt value is reported, never a panic.
-pub(super) fn json_at<T: DeserializeOwned>(
-    row: &Row<'_>,
-    index: usize,
-    record: impl FnOnce() -> String,
-) -> rusqlite::Result<T> {
-    let text: String = row.get(index)?;
-    serde_json::from_str(&text).map_err(|e| corrupt(index, format!("{} is corrupt: {e}", record())))
+/// Every row `sql` selects, each decoded by `decode`.
+pub(super) fn all<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    decode: impl Fn(&dyn Columns) -> Result<T>,
+    doing: &str,
+) -> Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(failed(doing))?;
+    let mut rows = statement.query(params).map_err(failed(doing))?;
+    let mut decoded = Vec::new();
+    while let Some(row) = rows.next().map_err(failed(doing))? {
+        decoded.push(decode(row)?);
+    }
+    Ok(decoded)
 }
 
-/// A column whose value the code cannot interpret.
-pub(super) fn corrupt(index: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(Corrupt(message)))
-}
-
-#[derive(Debug)]
-struct Corrupt(String);
-
-impl fmt::Display for Corrupt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+/// The first row `sql` selects, if any, decoded by `decode`.
+pub(super) fn one<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    decode: impl Fn(&dyn Columns) -> Result<T>,
+    doing: &str,
+) -> Result<Option<T>> {
+    let mut statement = conn.prepare_cached(sql).map_err(failed(doing))?;
+    let mut rows = statement.query(params).map_err(failed(doing))?;
+    match rows.next().map_err(failed(doing))? {
+        Some(row) => decode(row).map(Some),
+        None => Ok(None),
     }
 }
 
-impl std::error::Error for Corrupt {}
-
-pub(super) fn op_at(row: &Row<'_>, index: usize) -> rusqlite::Result<OpId> {
-    unsigned_at(row, index, "op id").map(OpId)
+/// Every row a built query selects.
+pub(super) fn all_of<T>(
+    conn: &Connection,
+    sql: &Sql,
+    decode: impl Fn(&dyn Columns) -> Result<T>,
+    doing: &str,
+) -> Result<Vec<T>> {
+    let args = sql.args.iter().map(|arg| match arg {
+        Arg::Int(v) => rusqlite::types::Value::Integer(*v),
+        Arg::Text(s) => rusqlite::types::Value::Text(s.clone()),
+    });
+    all(
+        conn,
+        &sql.text,
+        rusqlite::params_from_iter(args),
+        decode,
+        doing,
+    )
 }
 
-pub(super) fn event_id_at(row: &Row<'_>, index: usize) -> rusqlite::Result<EventId> {
-    unsigned_at(row, index, "event id").map(EventId)
-}
-
-fn unsigned_at(row: &Row<'_>, index: usize, what: &str) -> rusqlite::Result<u64> {
-    let value: i64 = row.get(index)?;
-    u64::try_from(value).map_err(|_| corrupt(index, format!("negative {what} {value}")))
+impl Columns for Row<'_> {
+    fn cell(&self, index: usize) -> Result<Cell> {
+        let value = self
+            .get_ref(index)
+            .map_err(|e| backend(format!("reading column {index}: {e}")))?;
+        match value {
+            ValueRef::Null => Ok(Cell::Null),
+            ValueRef::Integer(value) => Ok(Cell::Int(value)),
+            ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec())
+                .map(Cell::Text)
+                .map_err(|_| backend(format!("column {index} is not UTF-8"))),
+            ValueRef::Real(_) | ValueRef::Blob(_) => Err(backend(format!(
+                "column {index} is neither a number nor text"
+            ))),
+        }
+    }
 }

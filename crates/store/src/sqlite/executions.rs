@@ -1,34 +1,46 @@
-//! Executions, their history, and the timer and task rows the runtime resumes from.
+//! Executions, their history, their counts, and the timer and task rows the runtime resumes
+//! from.
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
-use serde_json::Value;
-use sluice_engine::{CallSnapshot, EventId, HistoryEvent, Millis, OpId, Snapshot};
-use sluice_ir::StateName;
+use std::sync::LazyLock;
 
-use super::codec::{
-    corrupt, event_id_at, failed, inserting, json_at, op_at, prefix_successor, sql_limit,
+use rusqlite::{Connection, OptionalExtension, params};
+use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
+
+use super::codec::{all, all_of, failed, inserting, one, sql_limit};
+use crate::counts::{self, CountChange, Counted};
+use crate::decode::{
+    self, COUNTED_COLUMNS, CountedRow, EVENT_COLUMNS, EXECUTION_COLUMNS, TASK_COLUMNS,
+    TIMER_COLUMNS,
 };
 pub(super) use crate::encode::EncodedStep;
+use crate::query::{self, Backend};
+use crate::rules;
 use crate::{
-    ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowId, FlowName, NewExecution,
-    Result, StoreError, TaskRow, TenantId, TimerRow,
+    CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery, ExecutionRecord,
+    ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Result, StoreError, TaskRow,
+    TimerRow,
 };
 
-const COLUMNS: &str =
-    "id, tenant, flow_id, flow_name, flow_revision, name, state, version, created_at";
+/// One writer: no two transactions ever contend for a row of the counts.
+const COUNT_SHARDS: i64 = 1;
 
-/// Inserts the execution at version 1 and writes its first step's rows under the new id.
+/// Inserts the execution at version 1 (in the place of the run it reruns, which it replaces)
+/// and writes its first step's rows and counts under the new id.
 pub(super) fn create(
     conn: &Connection,
     new: &NewExecution,
     first: &EncodedStep,
 ) -> Result<ExecutionId> {
     ensure_open(conn, new)?;
+    let listed_at = match new.reruns {
+        Some(old) => replace(conn, new.flow_id, old)?,
+        None => new.now,
+    };
     conn.prepare_cached(
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
-         started_at, stopped_at, state, version, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10)",
+         started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13 \
+         FROM flows WHERE id = ?2",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -40,8 +52,11 @@ pub(super) fn create(
             first.status,
             first.started_at,
             first.stopped_at,
+            first.error,
+            first.cause,
             first.state,
-            new.now
+            new.now,
+            listed_at
         ])
     })
     .map_err(inserting(&format!(
@@ -50,7 +65,8 @@ pub(super) fn create(
     )))?;
     let id = ExecutionId(conn.last_insert_rowid());
     write_step_rows(conn, id, first)?;
-    Ok(id)
+    let changes = counts::changes(None, Some(first.counted));
+    add_counts(conn, new.flow_id, id, &changes)
 }
 
 /// Refuses a start of a closed or deleted flow inside the creating transaction: the writer
@@ -61,25 +77,55 @@ fn ensure_open(conn: &Connection, new: &NewExecution) -> Result<()> {
         .prepare_cached("SELECT open FROM flows WHERE id = ?1 AND deleted = 0")
         .and_then(|mut s| s.query_row(params![new.flow_id.0], |r| r.get(0)).optional())
         .map_err(failed("reading whether a flow is open"))?;
-    match open {
-        Some(true) => Ok(()),
-        Some(false) => Err(StoreError::Closed(new.flow_name.to_string())),
-        None => Err(StoreError::NotFound(format!("flow {}", new.flow_name))),
-    }
+    rules::open_to_new(open, new)
 }
 
-/// Compare-and-set on the version, then the step's rows. Any failure fails the whole command
-/// (its savepoint is rolled back), so a conflict writes nothing.
+/// Marks `old` replaced by a rerun and moves it out of the latest runs' counts; returns its
+/// place in listings.
+fn replace(conn: &Connection, flow: FlowId, old: ExecutionId) -> Result<i64> {
+    let row = counted_row(conn, old)?
+        .filter(|row| row.flow_id == flow)
+        .ok_or_else(|| StoreError::NotFound(format!("execution {old} of flow {}", flow.0)))?;
+    conn.prepare_cached("UPDATE executions SET superseded = 1 WHERE id = ?1")
+        .and_then(|mut s| s.execute([old.0]))
+        .map_err(failed("replacing a run"))?;
+    let replaced = Counted {
+        latest: false,
+        ..row.counted
+    };
+    add_counts(
+        conn,
+        flow,
+        old,
+        &counts::changes(Some(row.counted), Some(replaced)),
+    )
+    .map(|_| row.listed_at)
+}
+
+fn counted_row(conn: &Connection, id: ExecutionId) -> Result<Option<CountedRow>> {
+    let query = format!("SELECT {COUNTED_COLUMNS} FROM executions e WHERE e.id = ?1");
+    one(
+        conn,
+        &query,
+        [id.0],
+        decode::counted,
+        "reading an execution",
+    )
+}
+
+/// Compare-and-set on the version, then the step's rows and counts. Any failure fails the
+/// whole command (its savepoint is rolled back), so a conflict writes nothing.
 pub(super) fn commit(
     conn: &Connection,
     id: ExecutionId,
     expected_version: i64,
     step: &EncodedStep,
 ) -> Result<()> {
+    let before = counted_row(conn, id)?;
     let changed = conn
         .prepare_cached(
             "UPDATE executions SET state = ?1, status = ?2, started_at = ?3, stopped_at = ?4, \
-             version = version + 1 WHERE id = ?5 AND version = ?6",
+             error = ?5, cause = ?6, version = version + 1 WHERE id = ?7 AND version = ?8",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -87,15 +133,23 @@ pub(super) fn commit(
                 step.status,
                 step.started_at,
                 step.stopped_at,
+                step.error,
+                step.cause,
                 id.0,
                 expected_version
             ])
         })
         .map_err(failed("updating an execution"))?;
-    if changed == 0 {
+    let Some(before) = before.filter(|_| changed > 0) else {
         return Err(why_unchanged(conn, id, expected_version)?);
-    }
-    write_step_rows(conn, id, step)
+    };
+    write_step_rows(conn, id, step)?;
+    let after = Counted {
+        latest: before.counted.latest,
+        ..step.counted
+    };
+    let changes = counts::changes(Some(before.counted), Some(after));
+    add_counts(conn, before.flow_id, id, &changes).map(drop)
 }
 
 fn why_unchanged(conn: &Connection, id: ExecutionId, expected_version: i64) -> Result<StoreError> {
@@ -107,12 +161,40 @@ fn why_unchanged(conn: &Connection, id: ExecutionId, expected_version: i64) -> R
         )
         .optional()
         .map_err(failed("reading an execution"))?;
-    Ok(match version {
-        Some(found) => StoreError::Conflict(format!(
-            "execution {id} (version {expected_version} expected, {found} found)"
-        )),
-        None => StoreError::NotFound(format!("execution {id}")),
-    })
+    Ok(rules::step_refused(id, expected_version, version))
+}
+
+/// `counts::UPSERT` with SQLite's placeholders.
+static UPSERT_COUNT: LazyLock<String> = LazyLock::new(|| counts::UPSERT.replace('$', "?"));
+
+/// Applies count changes of execution `id`; returns `id`.
+fn add_counts(
+    conn: &Connection,
+    flow: FlowId,
+    id: ExecutionId,
+    changes: &[CountChange],
+) -> Result<ExecutionId> {
+    if changes.is_empty() {
+        return Ok(id);
+    }
+    let mut upsert = conn
+        .prepare_cached(&UPSERT_COUNT)
+        .map_err(failed("preparing a count"))?;
+    for change in changes {
+        upsert
+            .execute(params![
+                flow.0,
+                change.minute,
+                change.status,
+                change.latest,
+                id.0.rem_euclid(COUNT_SHARDS),
+                change.executions,
+                change.finished,
+                change.duration_ms
+            ])
+            .map_err(failed("counting an execution"))?;
+    }
+    Ok(id)
 }
 
 /// Removals first: they name ops that ended, additions name ops that began, so the order only
@@ -187,10 +269,14 @@ fn delete_ops(conn: &Connection, delete: &str, id: ExecutionId, ops: &[i64]) -> 
 }
 
 pub(super) fn get(conn: &Connection, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
-    let query = format!("SELECT {COLUMNS} FROM executions WHERE id = ?1");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_row([id.0], execution_row).optional())
-        .map_err(failed("reading an execution"))
+    let query = format!("SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.id = ?1");
+    one(
+        conn,
+        &query,
+        [id.0],
+        decode::execution,
+        "reading an execution",
+    )
 }
 
 pub(super) fn find(
@@ -198,58 +284,61 @@ pub(super) fn find(
     flow: FlowId,
     name: &ExecutionName,
 ) -> Result<Option<ExecutionRecord>> {
-    let query = format!("SELECT {COLUMNS} FROM executions WHERE flow_id = ?1 AND name = ?2");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_row(params![flow.0, name.0], execution_row)
-                .optional()
-        })
-        .map_err(failed("reading an execution"))
+    let query = format!(
+        "SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.flow_id = ?1 AND e.name = ?2"
+    );
+    let args = params![flow.0, name.0];
+    one(
+        conn,
+        &query,
+        args,
+        decode::execution,
+        "reading an execution",
+    )
 }
 
-/// Only the conditions a filter sets go into the query, so SQLite plans each shape on its own
-/// (the name range walks the `(flow_id, name)` index in order).
 pub(super) fn list(
     conn: &Connection,
-    flow: FlowId,
-    filter: &ExecutionFilter,
-    after: Option<&ExecutionName>,
-    limit: usize,
+    query: &ExecutionQuery,
+    page: &Page<ExecutionCursor>,
 ) -> Result<Vec<ExecutionRecord>> {
-    let mut query = format!("SELECT {COLUMNS} FROM executions WHERE flow_id = ?");
-    let mut args = vec![SqlValue::Integer(flow.0)];
-    let mut condition = |sql: &str, value: SqlValue| {
-        query.push_str(sql);
-        args.push(value);
-    };
-    if let Some(after) = after {
-        condition(" AND name > ?", SqlValue::Text(after.0.clone()));
+    let sql = query::executions(query, page, Backend::Sqlite);
+    all_of(conn, &sql, decode::execution, "listing executions")
+}
+
+pub(super) fn summaries(
+    conn: &Connection,
+    query: &ExecutionQuery,
+    page: &Page<ExecutionCursor>,
+) -> Result<Vec<ExecutionSummary>> {
+    let sql = query::summaries(query, page, Backend::Sqlite);
+    all_of(conn, &sql, decode::summary, "listing executions")
+}
+
+/// Adds up the counts' parts (see [`query::count_executions`]) in one read transaction, so
+/// they are of one moment.
+pub(super) fn count(conn: &Connection, query: &ExecutionQuery) -> Result<u64> {
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(failed("starting a read"))?;
+    let mut total = 0_i64;
+    for part in query::count_executions(query, Backend::Sqlite) {
+        let counted = all_of(&tx, &part, decode::number, "counting executions")?;
+        total += counted.into_iter().sum::<i64>();
     }
-    if let Some(status) = filter.status {
-        condition(" AND status = ?", SqlValue::Text(status.as_str().into()));
-    }
-    if let Some(prefix) = &filter.name_prefix {
-        condition(" AND name >= ?", SqlValue::Text(prefix.clone()));
-        if let Some(end) = prefix_successor(prefix) {
-            condition(" AND name < ?", SqlValue::Text(end));
-        }
-    }
-    if let Some(from) = filter.started_from {
-        condition(" AND started_at >= ?", SqlValue::Integer(from));
-    }
-    if let Some(to) = filter.started_to {
-        condition(" AND started_at <= ?", SqlValue::Integer(to));
-    }
-    condition(
-        " ORDER BY name LIMIT ?",
-        SqlValue::Integer(sql_limit(limit)),
-    );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(params_from_iter(args), execution_row)?
-                .collect()
-        })
-        .map_err(failed("listing executions"))
+    tx.commit().map_err(failed("ending a read"))?;
+    Ok(u64::try_from(total).unwrap_or_default())
+}
+
+pub(super) fn minute_counts(conn: &Connection, query: &CountsQuery) -> Result<Vec<MinuteCounts>> {
+    let sql = query::minute_counts(query, Backend::Sqlite);
+    let rows = all_of(
+        conn,
+        &sql,
+        decode::minute_status,
+        "reading execution counts",
+    )?;
+    Ok(decode::minutes(rows))
 }
 
 pub(super) fn active(conn: &Connection, flow: FlowId) -> Result<Vec<ExecutionId>> {
@@ -267,77 +356,33 @@ pub(super) fn active(conn: &Connection, flow: FlowId) -> Result<Vec<ExecutionId>
 pub(super) fn history(
     conn: &Connection,
     id: ExecutionId,
-    after: EventId,
-    limit: usize,
+    page: &Page<EventId>,
 ) -> Result<Vec<HistoryEvent>> {
-    // Event ids past i64::MAX cannot be stored, so "after" such an id there is nothing.
-    let after = i64::try_from(after.0).unwrap_or(i64::MAX);
-    conn.prepare_cached(
-        "SELECT event_id, schedule_id, step, time, type, detail FROM history \
-         WHERE execution_id = ?1 AND event_id > ?2 ORDER BY event_id LIMIT ?3",
+    let query = format!(
+        "SELECT {EVENT_COLUMNS} FROM history WHERE execution_id = ?1 AND event_id > ?2 \
+         ORDER BY event_id LIMIT ?3 OFFSET ?4"
+    );
+    let after = decode::event_after(page);
+    let args = params![id.0, after, sql_limit(page.limit), sql_limit(page.skip)];
+    all(
+        conn,
+        &query,
+        args,
+        |row| decode::event(row, id),
+        "reading history",
     )
-    .and_then(|mut s| {
-        s.query_map(params![id.0, after, sql_limit(limit)], |row| {
-            history_row(row, id)
-        })?
-        .collect()
-    })
-    .map_err(failed("reading history"))
-}
-
-fn history_row(row: &Row<'_>, execution: ExecutionId) -> rusqlite::Result<HistoryEvent> {
-    let id = event_id_at(row, 0)?;
-    let what = || format!("event {} of execution {execution}", id.0);
-    let kind: String = row.get(4)?;
-    Ok(HistoryEvent {
-        schedule_id: row
-            .get::<_, Option<i64>>(1)?
-            .map(|_| event_id_at(row, 1))
-            .transpose()?,
-        step: row.get::<_, Option<String>>(2)?.map(StateName::new),
-        time: row.get(3)?,
-        // The engine's serde names of event types are the strings `as_str` writes.
-        kind: serde_json::from_value(Value::String(kind.clone()))
-            .map_err(|_| corrupt(4, format!("{}: unknown type {kind:?}", what())))?,
-        detail: json_at(row, 5, || format!("{}: detail", what()))?,
-        id,
-    })
 }
 
 pub(super) fn due_timers(conn: &Connection, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {
-    conn.prepare_cached(
-        "SELECT execution_id, op, fire_at FROM timers WHERE fire_at <= ?1 ORDER BY fire_at LIMIT ?2",
-    )
-    .and_then(|mut s| {
-        s.query_map(params![until, sql_limit(limit)], |r| {
-            Ok(TimerRow {
-                execution: ExecutionId(r.get(0)?),
-                op: op_at(r, 1)?,
-                fire_at: r.get(2)?,
-            })
-        })?
-        .collect()
-    })
-    .map_err(failed("reading due timers"))
+    let query =
+        format!("SELECT {TIMER_COLUMNS} FROM timers WHERE fire_at <= ?1 ORDER BY fire_at LIMIT ?2");
+    let args = params![until, sql_limit(limit)];
+    all(conn, &query, args, decode::timer, "reading due timers")
 }
 
 pub(super) fn pending_tasks(conn: &Connection) -> Result<Vec<TaskRow>> {
-    conn.prepare_cached("SELECT execution_id, op, call FROM tasks ORDER BY execution_id, op")
-        .and_then(|mut s| {
-            s.query_map([], |r| {
-                let execution = ExecutionId(r.get(0)?);
-                let op: i64 = r.get(1)?;
-                Ok(TaskRow {
-                    execution,
-                    call: json_at::<CallSnapshot>(r, 2, || {
-                        format!("task {op} of execution {execution}")
-                    })?
-                    .into(),
-                })
-            })?
-            .collect()
-        })
-        .map_err(failed("reading pending tasks"))
+    let query = format!("SELECT {TASK_COLUMNS} FROM tasks ORDER BY execution_id, op");
+    all(conn, &query, [], decode::task, "reading pending tasks")
 }
 
 /// How many timers are waiting (all of them this process's: one node).
@@ -366,19 +411,4 @@ pub(super) fn open_calls(
         }
     }
     Ok(open)
-}
-
-fn execution_row(row: &Row<'_>) -> rusqlite::Result<ExecutionRecord> {
-    let id = ExecutionId(row.get(0)?);
-    Ok(ExecutionRecord {
-        id,
-        tenant: TenantId(row.get(1)?),
-        flow_id: FlowId(row.get(2)?),
-        flow_name: FlowName(row.get(3)?),
-        flow_revision: row.get(4)?,
-        name: ExecutionName(row.get(5)?),
-        state: json_at::<Snapshot>(row, 6, || format!("execution {id}: state"))?.into(),
-        version: row.get(7)?,
-        created_at: row.get(8)?,
-    })
 }

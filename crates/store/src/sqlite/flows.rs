@@ -1,26 +1,23 @@
 //! Flows and their revisions.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
-use sluice_engine::Millis;
-use sluice_ir::Dialect;
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::codec::{backend, corrupt, failed, inserting, json_at, sql_limit, to_json};
+use super::codec::{all_of, backend, failed, inserting, one, to_json};
+use crate::decode::{self, Columns, FLOW_COLUMNS, FLOW_FROM};
+use crate::query::{self, Backend};
+use crate::rules::{self, no_flow};
 use crate::{
-    ExecutionMode, FlowDefinition, FlowId, FlowName, FlowRecord, FlowUpdate, NewFlow, Result,
-    StoreError, TenantId,
+    FlowDefinition, FlowId, FlowName, FlowQuery, FlowRecord, FlowUpdate, NewFlow, Page, Result,
+    TenantId,
 };
-
-const COLUMNS: &str = "f.id, f.tenant, f.name, f.description, f.dialect, f.role_arn, f.mode, \
-     f.attributes, f.revision, f.open, f.created_at, f.modified_at, r.definition";
-/// A flow with the definition of its current revision.
-const FROM: &str = "flows f JOIN flow_revisions r ON r.flow_id = f.id AND r.revision = f.revision";
 
 pub(super) fn create(conn: &Connection, flow: &NewFlow) -> Result<FlowRecord> {
     let what = format!("flow {}", flow.name);
     let attributes = to_json(&flow.attributes, "flow attributes")?;
     conn.prepare_cached(
         "INSERT INTO flows (tenant, name, description, dialect, role_arn, mode, attributes, \
-         revision, open, created_at, modified_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, 1, ?8, ?8)",
+         tag, revision, open, created_at, modified_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1, ?9, ?9)",
     )
     .and_then(|mut insert| {
         insert.execute(params![
@@ -31,6 +28,7 @@ pub(super) fn create(conn: &Connection, flow: &NewFlow) -> Result<FlowRecord> {
             flow.role_arn,
             flow.mode.as_str(),
             attributes,
+            flow.tag,
             flow.now
         ])
     })
@@ -47,18 +45,20 @@ pub(super) fn live(
     name: &FlowName,
 ) -> Result<Option<FlowRecord>> {
     let query = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE f.tenant = ?1 AND f.name = ?2 AND f.deleted = 0"
+        "SELECT {FLOW_COLUMNS} FROM {FLOW_FROM} WHERE f.tenant = ?1 AND f.name = ?2 AND f.deleted = 0"
     );
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_row([&tenant.0, &name.0], flow_row).optional())
-        .map_err(failed("reading a flow"))
+    one(
+        conn,
+        &query,
+        [&tenant.0, &name.0],
+        decode::flow,
+        "reading a flow",
+    )
 }
 
 fn by_id(conn: &Connection, id: FlowId) -> Result<Option<FlowRecord>> {
-    let query = format!("SELECT {COLUMNS} FROM {FROM} WHERE f.id = ?1");
-    conn.prepare_cached(&query)
-        .and_then(|mut s| s.query_row([id.0], flow_row).optional())
-        .map_err(failed("reading a flow"))
+    let query = format!("SELECT {FLOW_COLUMNS} FROM {FLOW_FROM} WHERE f.id = ?1");
+    one(conn, &query, [id.0], decode::flow, "reading a flow")
 }
 
 /// Deleted flows included: their executions still run the revision they started with.
@@ -67,83 +67,51 @@ pub(super) fn definition(
     id: FlowId,
     revision: i64,
 ) -> Result<Option<FlowDefinition>> {
-    conn.prepare_cached(
-        "SELECT f.dialect, r.definition FROM flow_revisions r JOIN flows f ON f.id = r.flow_id \
-         WHERE r.flow_id = ?1 AND r.revision = ?2",
-    )
-    .and_then(|mut s| {
-        s.query_row(params![id.0, revision], |row| {
-            let dialect: String = row.get(0)?;
-            Ok(FlowDefinition {
-                dialect: Dialect::parse(&dialect).ok_or_else(|| {
-                    corrupt(
-                        0,
-                        format!("flow {} has an unknown dialect {dialect:?}", id.0),
-                    )
-                })?,
-                text: row.get(1)?,
-            })
-        })
-        .optional()
-    })
-    .map_err(failed("reading a flow definition"))
+    let query = "SELECT f.dialect, r.definition FROM flow_revisions r JOIN flows f \
+         ON f.id = r.flow_id WHERE r.flow_id = ?1 AND r.revision = ?2";
+    let args = params![id.0, revision];
+    let decode = |row: &dyn Columns| decode::definition(row, id);
+    one(conn, query, args, decode, "reading a flow definition")
 }
 
-/// Compare-and-set on the revision. Only a definition change makes a new revision; other
-/// changes are made in place (the revision still detects a concurrent definition change).
+/// See [`rules::flow_change`]. The writer runs one command at a time, so the flow read is the
+/// flow changed.
 pub(super) fn update(
     conn: &Connection,
-    tenant: &TenantId,
-    name: &FlowName,
-    expected_revision: i64,
+    expected: &FlowRecord,
     update: FlowUpdate,
-    now: Millis,
 ) -> Result<FlowRecord> {
-    let current =
-        live(conn, tenant, name)?.ok_or_else(|| StoreError::NotFound(format!("flow {name}")))?;
-    if current.revision != expected_revision {
-        return Err(StoreError::Conflict(format!(
-            "flow {name} (revision {} expected, {} found)",
-            expected_revision, current.revision
-        )));
+    let name = &expected.name;
+    let current = live(conn, &expected.tenant, name)?.ok_or_else(|| no_flow(name))?;
+    let now = update.now;
+    let change = rules::flow_change(current, expected.revision, update)?;
+    if let Some((revision, definition)) = &change.new_revision {
+        insert_revision(conn, change.id, *revision, definition)?;
     }
-    let revision = match &update.definition {
-        Some(definition) => {
-            let next = current.revision + 1;
-            insert_revision(conn, current.id, next, definition)?;
-            next
-        }
-        None => current.revision,
-    };
-    let attributes = to_json(
-        update.attributes.as_ref().unwrap_or(&current.attributes),
-        "flow attributes",
-    )?;
     conn.prepare_cached(
         "UPDATE flows SET description = ?2, role_arn = ?3, attributes = ?4, open = ?5, \
          revision = ?6, modified_at = ?7 WHERE id = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
-            current.id.0,
-            update.description.unwrap_or(current.description),
-            update.role_arn.or(current.role_arn),
-            attributes,
-            update.open.unwrap_or(current.open),
-            revision,
+            change.id.0,
+            change.description,
+            change.role_arn,
+            change.attributes,
+            change.open,
+            change.revision,
             now
         ])
     })
     .map_err(failed("updating a flow"))?;
-    by_id(conn, current.id)?.ok_or_else(|| backend(format!("flow {name} vanished in its update")))
+    by_id(conn, change.id)?.ok_or_else(|| backend(format!("flow {name} vanished in its update")))
 }
 
 /// Marks the flow deleted (its row and revisions stay for the executions still running it)
 /// and drops its schedules: a schedule names its flow, so it would otherwise start executions
 /// of a flow re-created under the same name.
 pub(super) fn delete(conn: &Connection, tenant: &TenantId, name: &FlowName) -> Result<FlowRecord> {
-    let flow =
-        live(conn, tenant, name)?.ok_or_else(|| StoreError::NotFound(format!("flow {name}")))?;
+    let flow = live(conn, tenant, name)?.ok_or_else(|| no_flow(name))?;
     conn.execute("UPDATE flows SET deleted = 1 WHERE id = ?1", [flow.id.0])
         .map_err(failed("deleting a flow"))?;
     conn.execute("DELETE FROM schedules WHERE flow_id = ?1", [flow.id.0])
@@ -153,42 +121,34 @@ pub(super) fn delete(conn: &Connection, tenant: &TenantId, name: &FlowName) -> R
 
 pub(super) fn list(
     conn: &Connection,
-    tenant: &TenantId,
-    after: Option<&FlowName>,
-    limit: usize,
+    query: &FlowQuery,
+    page: &Page<FlowName>,
 ) -> Result<Vec<FlowRecord>> {
-    let query = format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE f.tenant = ?1 AND f.deleted = 0 AND f.name > ?2 \
-         ORDER BY f.name LIMIT ?3"
-    );
-    let after = after.map_or("", FlowName::as_str);
-    conn.prepare_cached(&query)
-        .and_then(|mut s| {
-            s.query_map(params![tenant.0, after, sql_limit(limit)], flow_row)?
-                .collect()
-        })
-        .map_err(failed("listing flows"))
+    let sql = query::flows(query, page, Backend::Sqlite);
+    all_of(conn, &sql, decode::flow, "listing flows")
 }
 
-/// The current revision and next version number of a live flow, for publishing a version.
-pub(super) fn version_source(conn: &Connection, id: FlowId) -> Result<(i64, i64)> {
+pub(super) fn count(conn: &Connection, query: &FlowQuery) -> Result<u64> {
+    let sql = query::count_flows(query, Backend::Sqlite);
+    let counted = all_of(conn, &sql, decode::number, "counting flows")?;
+    Ok(counted
+        .into_iter()
+        .map(|n| u64::try_from(n).unwrap_or_default())
+        .sum())
+}
+
+/// Takes the next version number of a live flow (a counter on the flow, so a deleted
+/// version's number is never handed out again); returns it with the flow's current revision.
+pub(super) fn take_version_number(conn: &Connection, id: FlowId) -> Result<(i64, i64)> {
     conn.query_row(
-        "SELECT revision, next_version FROM flows WHERE id = ?1 AND deleted = 0",
+        "UPDATE flows SET next_version = next_version + 1 WHERE id = ?1 AND deleted = 0 \
+         RETURNING revision, next_version - 1",
         [id.0],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
     .optional()
-    .map_err(failed("reading a flow"))?
-    .ok_or_else(|| StoreError::NotFound(format!("flow {}", id.0)))
-}
-
-pub(super) fn take_version_number(conn: &Connection, id: FlowId) -> Result<()> {
-    conn.execute(
-        "UPDATE flows SET next_version = next_version + 1 WHERE id = ?1",
-        [id.0],
-    )
-    .map(drop)
-    .map_err(failed("numbering a version"))
+    .map_err(failed("numbering a version"))?
+    .ok_or_else(|| crate::StoreError::NotFound(format!("flow {}", id.0)))
 }
 
 fn insert_revision(conn: &Connection, id: FlowId, revision: i64, definition: &str) -> Result<()> {
@@ -198,27 +158,4 @@ fn insert_revision(conn: &Connection, id: FlowId, revision: i64, definition: &st
     .and_then(|mut s| s.execute(params![id.0, revision, definition]))
     .map(drop)
     .map_err(inserting(&format!("revision {revision} of flow {}", id.0)))
-}
-
-fn flow_row(row: &Row<'_>) -> rusqlite::Result<FlowRecord> {
-    let id: i64 = row.get(0)?;
-    let dialect: String = row.get(4)?;
-    let mode: String = row.get(6)?;
-    Ok(FlowRecord {
-        id: FlowId(id),
-        tenant: TenantId(row.get(1)?),
-        name: FlowName(row.get(2)?),
-        description: row.get(3)?,
-        dialect: Dialect::parse(&dialect)
-            .ok_or_else(|| corrupt(4, format!("flow {id} has an unknown dialect {dialect:?}")))?,
-        role_arn: row.get(5)?,
-        mode: ExecutionMode::parse(&mode)
-            .ok_or_else(|| corrupt(6, format!("flow {id} has an unknown mode {mode:?}")))?,
-        attributes: json_at(row, 7, || format!("flow {id}: attributes"))?,
-        revision: row.get(8)?,
-        open: row.get(9)?,
-        created_at: row.get(10)?,
-        modified_at: row.get(11)?,
-        definition: row.get(12)?,
-    })
 }

@@ -1,12 +1,12 @@
 //! Background jobs.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::codec::{corrupt, failed, inserting, json_at, sql_limit, to_json};
-use crate::{FlowId, FlowName, JobId, JobKind, JobRecord, JobStatus, Result, StoreError, TenantId};
-
-const COLUMNS: &str = "id, tenant, kind, flow_id, flow_name, filter, status, total, done, \
-     failure, created_at, finished_at";
+use super::codec::{all, failed, inserting, one, sql_limit, to_json};
+use crate::decode::{self, JOB_COLUMNS as COLUMNS};
+use crate::query::{self, Backend};
+use crate::rules::{self, found};
+use crate::{JobCursor, JobId, JobRecord, Page, Result, TenantId};
 
 pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
     let filter = to_json(&job.filter, "a job filter")?;
@@ -33,48 +33,22 @@ pub(super) fn create(conn: &Connection, job: &JobRecord) -> Result<()> {
     Ok(())
 }
 
-/// See [`crate::Store::create_flow_job`]: the writer thread runs one write at a time, so the
-/// checks and the insert are one atomic step.
-pub(super) fn create_flow_job(
+/// See [`crate::JobStore::create_flow_job`]: the writer thread runs one write at a time, so
+/// the checks and the insert are one atomic step.
+pub(super) fn create_moving_flow(
     conn: &Connection,
     job: &JobRecord,
     open: Option<bool>,
 ) -> Result<()> {
-    let flow_open: bool = conn
-        .prepare_cached("SELECT open FROM flows WHERE id = ?1 AND NOT deleted")
+    let flow_open: Option<bool> = conn
+        .prepare_cached("SELECT open FROM flows WHERE id = ?1 AND deleted = 0")
         .and_then(|mut s| s.query_row([job.flow_id.0], |r| r.get(0)).optional())
-        .map_err(failed("reading whether a flow is open"))?
-        .ok_or_else(|| StoreError::NotFound(format!("flow {}", job.flow_name)))?;
-    if open.is_some_and(|wanted| wanted != flow_open) {
-        return Err(StoreError::Conflict(format!(
-            "flow {} is {}",
-            job.flow_name,
-            if flow_open { "open" } else { "closed" }
-        )));
-    }
-    let moving = JobKind::moving_flow();
-    let placeholders = vec!["?"; moving.len()].join(", ");
+        .map_err(failed("reading whether a flow is open"))?;
     let busy = conn
-        .prepare_cached(&format!(
-            "SELECT 1 FROM jobs WHERE flow_id = ? AND status IN ('Pending', 'Running') \
-             AND kind IN ({placeholders})"
-        ))
-        .and_then(|mut s| {
-            let flow = rusqlite::types::Value::Integer(job.flow_id.0);
-            let kinds = moving
-                .iter()
-                .map(|k| rusqlite::types::Value::Text(k.to_string()));
-            s.exists(rusqlite::params_from_iter(
-                std::iter::once(flow).chain(kinds),
-            ))
-        })
+        .prepare_cached(&query::busy_flow(Backend::Sqlite))
+        .and_then(|mut s| s.exists([job.flow_id.0]))
         .map_err(failed("looking for a job moving a flow"))?;
-    if busy {
-        return Err(StoreError::Conflict(format!(
-            "flow {} is being moved by another job",
-            job.flow_name
-        )));
-    }
+    rules::flow_job_allowed(job, flow_open, open, busy)?;
     create(conn, job)
 }
 
@@ -95,66 +69,47 @@ pub(super) fn update(conn: &Connection, job: &JobRecord) -> Result<()> {
             ])
         })
         .map_err(failed("updating a job"))?;
-    if changed == 0 {
-        return Err(StoreError::NotFound(format!("job {}", job.id)));
-    }
-    Ok(())
+    found(changed as u64, || format!("job {}", job.id))
 }
 
 pub(super) fn get(conn: &Connection, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE id = ?1 AND tenant = ?2"
-    ))
-    .and_then(|mut s| s.query_row(params![id.0, tenant.0], job_row).optional())
-    .map_err(failed("reading a job"))
+    one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1 AND tenant = ?2"),
+        params![id.0, tenant.0],
+        decode::job,
+        "reading a job",
+    )
 }
 
 pub(super) fn list(
     conn: &Connection,
     tenant: &TenantId,
-    offset: usize,
-    limit: usize,
+    page: &Page<JobCursor>,
 ) -> Result<Vec<JobRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 \
-         ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-    ))
-    .and_then(|mut s| {
-        s.query_map(
-            params![tenant.0, sql_limit(limit), sql_limit(offset)],
-            job_row,
-        )?
-        .collect()
-    })
-    .map_err(failed("listing jobs"))
+    let query = format!(
+        "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 AND (created_at, id) < (?2, ?3) \
+         ORDER BY created_at DESC, id DESC LIMIT ?4 OFFSET ?5"
+    );
+    let (created_at, id) = decode::job_after(page);
+    let args = params![
+        tenant.0,
+        created_at,
+        id,
+        sql_limit(page.limit),
+        sql_limit(page.skip)
+    ];
+    all(conn, &query, args, decode::job, "listing jobs")
 }
 
 pub(super) fn unfinished(conn: &Connection) -> Result<Vec<JobRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE status IN ('Pending', 'Running') ORDER BY created_at"
-    ))
-    .and_then(|mut s| s.query_map([], job_row)?.collect())
-    .map_err(failed("listing unfinished jobs"))
-}
-
-fn job_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
-    let id = JobId(row.get(0)?);
-    let kind: String = row.get(2)?;
-    let status: String = row.get(6)?;
-    Ok(JobRecord {
-        kind: JobKind::parse(&kind)
-            .ok_or_else(|| corrupt(2, format!("job {id} has an unknown kind {kind:?}")))?,
-        status: JobStatus::parse(&status)
-            .ok_or_else(|| corrupt(6, format!("job {id} has an unknown status {status:?}")))?,
-        tenant: TenantId(row.get(1)?),
-        flow_id: FlowId(row.get(3)?),
-        flow_name: FlowName(row.get(4)?),
-        filter: json_at(row, 5, || format!("the filter of job {id}"))?,
-        total: row.get(7)?,
-        done: row.get(8)?,
-        failure: row.get(9)?,
-        created_at: row.get(10)?,
-        finished_at: row.get(11)?,
-        id,
-    })
+    all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM jobs WHERE status IN ('Pending', 'Running') ORDER BY created_at"
+        ),
+        [],
+        decode::job,
+        "listing unfinished jobs",
+    )
 }

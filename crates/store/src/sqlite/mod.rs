@@ -32,10 +32,15 @@ use rusqlite::Connection;
 use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 
+use crate::query::{ALIASES, SCHEDULES};
+use crate::rules;
 use crate::{
-    AliasRecord, ExecutionFilter, ExecutionId, ExecutionName, ExecutionRecord, FlowDefinition,
-    FlowId, FlowName, FlowRecord, FlowUpdate, JobId, JobRecord, NewExecution, NewFlow, Nonce,
-    Result, ScheduleRecord, Signal, StepWrite, Store, TakenOver, TenantId, TimerRow, VersionRecord,
+    AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName,
+    ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
+    FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore,
+    MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result,
+    ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow,
+    VersionRecord, VersionStore,
 };
 use codec::backend;
 use executions::EncodedStep;
@@ -88,7 +93,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl FlowStore for SqliteStore {
     async fn create_flow(&self, flow: NewFlow) -> Result<FlowRecord> {
         self.write(move |c| flows::create(c, &flow)).await
     }
@@ -103,16 +108,9 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn update_flow(
-        &self,
-        tenant: &TenantId,
-        name: &FlowName,
-        expected_revision: i64,
-        update: FlowUpdate,
-        now: Millis,
-    ) -> Result<FlowRecord> {
-        let (tenant, name) = (tenant.clone(), name.clone());
-        self.write(move |c| flows::update(c, &tenant, &name, expected_revision, update, now))
+    async fn update_flow(&self, current: &FlowRecord, update: FlowUpdate) -> Result<FlowRecord> {
+        let current = current.clone();
+        self.write(move |c| flows::update(c, &current, update))
             .await
     }
 
@@ -121,39 +119,30 @@ impl Store for SqliteStore {
         self.write(move |c| flows::delete(c, &tenant, &name)).await
     }
 
-    async fn list_flows(
-        &self,
-        tenant: &TenantId,
-        after: Option<&FlowName>,
-        limit: usize,
-    ) -> Result<Vec<FlowRecord>> {
-        let (tenant, after) = (tenant.clone(), after.cloned());
-        self.read(move |c| flows::list(c, &tenant, after.as_ref(), limit))
-            .await
+    async fn list_flows(&self, query: &FlowQuery, page: Page<FlowName>) -> Result<Vec<FlowRecord>> {
+        let query = query.clone();
+        self.read(move |c| flows::list(c, &query, &page)).await
     }
 
+    async fn count_flows(&self, query: &FlowQuery) -> Result<u64> {
+        let query = query.clone();
+        self.read(move |c| flows::count(c, &query)).await
+    }
+}
+
+#[async_trait]
+impl ExecutionStore for SqliteStore {
     async fn create_execution(
         &self,
-        execution: NewExecution,
-        first: StepWrite,
+        new: NewExecution,
+        step: StepWrite,
     ) -> Result<ExecutionRecord> {
-        let encoded = EncodedStep::new(&first)?;
-        let new = execution.clone();
+        let encoded = EncodedStep::new(&step)?;
+        let written = new.clone();
         let id = self
-            .write(move |c| executions::create(c, &new, &encoded))
+            .write(move |c| executions::create(c, &written, &encoded))
             .await?;
-        // Built here rather than read back: the writer thread need not decode what it wrote.
-        Ok(ExecutionRecord {
-            id,
-            tenant: execution.tenant,
-            flow_id: execution.flow_id,
-            flow_name: execution.flow_name,
-            flow_revision: execution.flow_revision,
-            name: execution.name,
-            state: first.state,
-            version: 1,
-            created_at: execution.now,
-        })
+        Ok(rules::created_execution(id, new, step.state))
     }
 
     async fn get_execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
@@ -171,13 +160,31 @@ impl Store for SqliteStore {
 
     async fn list_executions(
         &self,
-        flow: FlowId,
-        filter: &ExecutionFilter,
-        after: Option<&ExecutionName>,
-        limit: usize,
+        query: &ExecutionQuery,
+        page: Page<ExecutionCursor>,
     ) -> Result<Vec<ExecutionRecord>> {
-        let (filter, after) = (filter.clone(), after.cloned());
-        self.read(move |c| executions::list(c, flow, &filter, after.as_ref(), limit))
+        let query = query.clone();
+        self.read(move |c| executions::list(c, &query, &page)).await
+    }
+
+    async fn list_summaries(
+        &self,
+        query: &ExecutionQuery,
+        page: Page<ExecutionCursor>,
+    ) -> Result<Vec<ExecutionSummary>> {
+        let query = query.clone();
+        self.read(move |c| executions::summaries(c, &query, &page))
+            .await
+    }
+
+    async fn count_executions(&self, query: &ExecutionQuery) -> Result<u64> {
+        let query = query.clone();
+        self.read(move |c| executions::count(c, &query)).await
+    }
+
+    async fn execution_counts(&self, query: &CountsQuery) -> Result<Vec<MinuteCounts>> {
+        let query = query.clone();
+        self.read(move |c| executions::minute_counts(c, &query))
             .await
     }
 
@@ -195,10 +202,9 @@ impl Store for SqliteStore {
     async fn history(
         &self,
         execution: ExecutionId,
-        after: EventId,
-        limit: usize,
+        page: Page<EventId>,
     ) -> Result<Vec<HistoryEvent>> {
-        self.read(move |c| executions::history(c, execution, after, limit))
+        self.read(move |c| executions::history(c, execution, &page))
             .await
     }
 
@@ -206,7 +212,12 @@ impl Store for SqliteStore {
         self.read(move |c| executions::due_timers(c, until, limit))
             .await
     }
+}
 
+/// A SQLite database has one node: the process that opened it owns everything, and its
+/// first `take_over` hands over all that the previous process left.
+#[async_trait]
+impl NodeStore for SqliteStore {
     async fn renew_lease(&self) -> Result<bool> {
         Ok(true)
     }
@@ -215,8 +226,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    /// A SQLite database has one node: the process that opened it owns everything, and its
-    /// first call hands over all that the previous process left.
     async fn take_over(&self, _lease: Duration) -> Result<TakenOver> {
         if self.taken_over.load(Ordering::Acquire) {
             return Ok(TakenOver::default());
@@ -242,15 +251,12 @@ impl Store for SqliteStore {
         let calls = calls.to_vec();
         self.read(move |c| executions::open_calls(c, &calls)).await
     }
+}
 
-    async fn publish_version(
-        &self,
-        flow: FlowId,
-        description: &str,
-        now: Millis,
-    ) -> Result<VersionRecord> {
-        let description = description.to_string();
-        self.write(move |c| catalog::publish_version(c, flow, description, now))
+#[async_trait]
+impl VersionStore for SqliteStore {
+    async fn publish_version(&self, version: NewVersion) -> Result<VersionRecord> {
+        self.write(move |c| catalog::publish_version(c, version))
             .await
     }
 
@@ -259,13 +265,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn list_versions(
-        &self,
-        flow: FlowId,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<Vec<VersionRecord>> {
-        self.read(move |c| catalog::list_versions(c, flow, before, limit))
+    async fn list_versions(&self, flow: FlowId, page: Page<i64>) -> Result<Vec<VersionRecord>> {
+        self.read(move |c| catalog::list_versions(c, flow, &page))
             .await
     }
 
@@ -280,30 +281,35 @@ impl Store for SqliteStore {
 
     async fn get_alias(&self, flow: FlowId, name: &str) -> Result<Option<AliasRecord>> {
         let name = name.to_string();
-        self.read(move |c| catalog::get_alias(c, flow, &name)).await
+        self.read(move |c| catalog::get_named(c, ALIASES.of(flow), &name))
+            .await
     }
 
-    async fn update_alias(&self, alias: AliasRecord) -> Result<AliasRecord> {
-        self.write(move |c| catalog::update_alias(c, alias)).await
+    async fn update_alias(
+        &self,
+        flow: FlowId,
+        name: &str,
+        update: AliasUpdate,
+    ) -> Result<AliasRecord> {
+        let name = name.to_string();
+        self.write(move |c| catalog::update_alias(c, flow, &name, update))
+            .await
     }
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()> {
         let name = name.to_string();
-        self.write(move |c| catalog::delete_alias(c, flow, &name))
+        self.write(move |c| catalog::delete_named(c, ALIASES.of(flow), &name))
             .await
     }
 
-    async fn list_aliases(
-        &self,
-        flow: FlowId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<AliasRecord>> {
-        let after = after.map(str::to_string);
-        self.read(move |c| catalog::list_aliases(c, flow, after.as_deref(), limit))
+    async fn list_aliases(&self, flow: FlowId, page: Page<String>) -> Result<Vec<AliasRecord>> {
+        self.read(move |c| catalog::list_named(c, ALIASES.of(flow), &page))
             .await
     }
+}
 
+#[async_trait]
+impl ScheduleStore for SqliteStore {
     async fn create_schedule(&self, schedule: ScheduleRecord) -> Result<ScheduleRecord> {
         self.write(move |c| catalog::create_schedule(c, schedule))
             .await
@@ -311,7 +317,7 @@ impl Store for SqliteStore {
 
     async fn get_schedule(&self, flow: FlowId, name: &str) -> Result<Option<ScheduleRecord>> {
         let name = name.to_string();
-        self.read(move |c| catalog::get_schedule(c, flow, &name))
+        self.read(move |c| catalog::get_named(c, SCHEDULES.of(flow), &name))
             .await
     }
 
@@ -322,18 +328,16 @@ impl Store for SqliteStore {
 
     async fn delete_schedule(&self, flow: FlowId, name: &str) -> Result<()> {
         let name = name.to_string();
-        self.write(move |c| catalog::delete_schedule(c, flow, &name))
+        self.write(move |c| catalog::delete_named(c, SCHEDULES.of(flow), &name))
             .await
     }
 
     async fn list_schedules(
         &self,
         flow: FlowId,
-        after: Option<&str>,
-        limit: usize,
+        page: Page<String>,
     ) -> Result<Vec<ScheduleRecord>> {
-        let after = after.map(str::to_string);
-        self.read(move |c| catalog::list_schedules(c, flow, after.as_deref(), limit))
+        self.read(move |c| catalog::list_named(c, SCHEDULES.of(flow), &page))
             .await
     }
 
@@ -341,22 +345,20 @@ impl Store for SqliteStore {
         self.read(move |c| catalog::due_schedules(c, until)).await
     }
 
-    async fn claim_schedule_tick(
-        &self,
-        id: i64,
-        fired: Millis,
-        next: Option<Millis>,
-    ) -> Result<bool> {
-        self.write(move |c| catalog::claim_schedule_tick(c, id, fired, next))
+    async fn claim_schedule_tick(&self, tick: ScheduleTick) -> Result<bool> {
+        self.write(move |c| catalog::claim_schedule_tick(c, tick))
             .await
     }
+}
 
+#[async_trait]
+impl JobStore for SqliteStore {
     async fn create_job(&self, job: JobRecord) -> Result<()> {
         self.write(move |c| jobs::create(c, &job)).await
     }
 
     async fn create_flow_job(&self, job: JobRecord, open: Option<bool>) -> Result<()> {
-        self.write(move |c| jobs::create_flow_job(c, &job, open))
+        self.write(move |c| jobs::create_moving_flow(c, &job, open))
             .await
     }
 
@@ -369,21 +371,18 @@ impl Store for SqliteStore {
         self.read(move |c| jobs::get(c, &tenant, &id)).await
     }
 
-    async fn list_jobs(
-        &self,
-        tenant: &TenantId,
-        offset: usize,
-        limit: usize,
-    ) -> Result<Vec<JobRecord>> {
+    async fn list_jobs(&self, tenant: &TenantId, page: Page<JobCursor>) -> Result<Vec<JobRecord>> {
         let tenant = tenant.clone();
-        self.read(move |c| jobs::list(c, &tenant, offset, limit))
-            .await
+        self.read(move |c| jobs::list(c, &tenant, &page)).await
     }
 
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>> {
         self.read(jobs::unfinished).await
     }
+}
 
+#[async_trait]
+impl NonceStore for SqliteStore {
     async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
         self.nonces.remember(nonce, now).await
     }

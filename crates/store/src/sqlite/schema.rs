@@ -6,11 +6,12 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::codec::{backend, failed};
+use crate::counts::{counts_schema, failure_columns};
 use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -163,6 +164,40 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_by_tenant ON jobs (tenant, created_at);
 CREATE INDEX jobs_unfinished ON jobs (created_at) WHERE status IN ('Pending', 'Running');
 "#;
+
+/// What listings and counts read without decoding engine state (see `counts.rs`): the
+/// summary columns of executions, a flow's tag copied onto its executions, reruns replacing
+/// the runs they rerun, and the kept counts. The one tag kept before there were tags, the
+/// DataArts workspace in a job's attributes, becomes the job's tag; the counts of the
+/// executions already there are added up once.
+const V4: &str = concat!(
+    r#"
+ALTER TABLE flows ADD COLUMN tag TEXT;
+UPDATE flows SET tag = COALESCE(attributes ->> '$.workspace', 'default') WHERE dialect = 'dataarts';
+ALTER TABLE executions ADD COLUMN tag TEXT;
+ALTER TABLE executions ADD COLUMN listed_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+"#,
+    failure_columns!(),
+    r#"
+UPDATE executions SET
+    tag = (SELECT tag FROM flows WHERE flows.id = executions.flow_id),
+    listed_at = created_at,
+    error = state ->> '$.error.code',
+    cause = state ->> '$.error.detail';
+"#,
+    counts_schema!(),
+    r#"
+INSERT INTO execution_counts
+SELECT flow_id,
+       CASE WHEN started_at IS NULL THEN -9223372036854775807 - 1
+            WHEN started_at >= 0 THEN started_at / 60000
+            ELSE (started_at - 59999) / 60000 END,
+       status, 1, 0, COUNT(*), COUNT(stopped_at),
+       COALESCE(SUM(stopped_at - started_at), 0)
+FROM executions GROUP BY 1, 2, 3;
+"#
+);
 
 /// Opens the writing connection: WAL so readers never block the writer, `synchronous=FULL`
 /// so an acknowledged commit survives power loss, then brings the schema up to date.

@@ -39,6 +39,11 @@ pub enum AslError {
     /// notation (`$['a'][0]`).
     #[error("Invalid path '{path}' : No results for path: {normalized}")]
     InvalidPath { path: String, normalized: String },
+    /// A Choice Rule's `Variable` (or `…Path` operand) selected nothing.
+    #[error(
+        "Invalid path '{path}': The choice state's condition path references an invalid value."
+    )]
+    ChoicePath { path: String },
     /// A Payload Template with paths was applied to a `null` input.
     #[error("Unable to apply Path transformation to null or empty input.")]
     NullInput,
@@ -103,9 +108,10 @@ impl AslError {
     /// The error name a `Retry`/`Catch` matches.
     pub fn name(&self) -> &'static str {
         match self {
-            AslError::PathNotFound { .. } | AslError::InvalidPath { .. } | AslError::NullInput => {
-                STATES_RUNTIME
-            }
+            AslError::PathNotFound { .. }
+            | AslError::InvalidPath { .. }
+            | AslError::ChoicePath { .. }
+            | AslError::NullInput => STATES_RUNTIME,
             AslError::ResultPathMatchFailure { .. } => STATES_RESULT_PATH_MATCH_FAILURE,
             AslError::Intrinsic(_) => STATES_INTRINSIC_FAILURE,
             AslError::Query(_) => STATES_QUERY_EVALUATION_ERROR,

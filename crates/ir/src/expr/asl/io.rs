@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::error::AslError;
@@ -11,9 +12,10 @@ use super::path::{Path, PathError, PathRoot, Step, resolve_index};
 use super::scope::Scope;
 
 /// An `InputPath` or `OutputPath`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub enum SelectPath {
     /// The field is absent or `"$"`: the value passes unchanged.
+    #[default]
     Whole,
     /// The field is `null`: the value is discarded for `{}`.
     Discard,
@@ -49,9 +51,10 @@ impl SelectPath {
 /// A `ResultPath`: a reference path into the raw input, never the context object or a
 /// variable (specification: "The value of "ResultPath" MUST NOT begin with "$$""; "the
 /// "ResultPath" field MUST NOT reference a variable").
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub enum ResultPath {
     /// Absent or `"$"`: the result replaces the input.
+    #[default]
     Whole,
     /// `null`: the result is discarded and the input passes unchanged.
     Discard,

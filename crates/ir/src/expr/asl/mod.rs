@@ -5,7 +5,7 @@
 //! - JSONPath (the default query language): [`Path`] (paths, reference paths, `$$`, `$var`),
 //!   [`SelectPath`] (`InputPath`, `OutputPath`), [`ResultPath`], [`PayloadTemplate`]
 //!   (`Parameters`, `ResultSelector`, `ItemSelector`, JSONPath `Assign`, with `.$` keys) and
-//!   [`Intrinsic`] calls (`States.Format(…)` …).
+//!   [`Intrinsic`] calls (`States.Format(…)` …), and Choice [`Rule`]s.
 //! - JSONata: [`JsonataTemplate`] (`Arguments`, `Output`, `Assign`, any field with
 //!   `{% … %}` strings), evaluated with `$states`, the variables and AWS's added functions.
 //!
@@ -20,6 +20,7 @@ mod intrinsic_parse;
 mod io;
 mod jsonata;
 mod path;
+mod rule;
 mod scope;
 mod template;
 
@@ -32,5 +33,8 @@ pub use intrinsic_parse::IntrinsicParseError;
 pub use io::{ResultPath, SelectPath};
 pub use jsonata::{JsonataError, JsonataExpr, JsonataTemplate};
 pub use path::{Path, PathError, PathRoot, Step};
+pub use rule::{
+    Comparison, Kind, Operand, Relation, Rule, TYPE_TESTS, TypeTest, is_timestamp, string_matches,
+};
 pub use scope::{Scope, Variables};
 pub use template::{PayloadTemplate, TemplateError};

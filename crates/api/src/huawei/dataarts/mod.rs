@@ -7,21 +7,31 @@
 //! Scheduling is a sluice schedule named `dataarts` on the flow, built from the job's
 //! `schedule.cron` (expression, `expressionTimeZone`, `startTime`, `endTime`).
 
+mod instances;
+mod schedule;
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::http::Method;
-use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
-use sluice_engine::{Millis, Status};
-use sluice_service::{
-    Cadence, Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError,
-    StartRequest, StepRun, StepStatus, step_runs,
+use serde_json::{Value, json};
+use sluice_service::views::Millis;
+use sluice_service::views::{
+    ExecutionFilter, ExecutionMode, ExecutionOrder, ExecutionQuery, ExecutionSummary,
+    ExecutionView, FlowQuery, FlowSelection, FlowView, NameMatch,
 };
-use sluice_store::{ExecutionFilter, ExecutionMode, ExecutionRecord, FlowRecord};
+use sluice_service::{
+    Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError, StartRequest,
+    step_runs,
+};
 
 use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
+use instances::{
+    base_id, instance_status, instance_summary, new_instance_id, node_statuses, rerun_number,
+    run_base, statuses_of,
+};
+use schedule::{cadence, cadence_of};
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
 const DEFAULT_WORKSPACE: &str = "default";
@@ -33,6 +43,8 @@ const MANUAL_PREFIX: &str = "i";
 const SCHEDULED_PREFIX: &str = "dataarts-";
 const RERUN: &str = "-r";
 const DEFAULT_LIMIT: usize = 10;
+/// Runs read to find an instance's latest among those whose names share its prefix.
+const INSTANCE_RUNS: usize = 100;
 const MAX_LIMIT: usize = 1000;
 
 /// A DataArts request, decoded: the workspace it addresses (the `workspace` header) and what
@@ -293,25 +305,27 @@ impl Jobs<'_> {
             role_arn: None,
             mode: ExecutionMode::Standard,
             attributes: json!({ "workspace": self.workspace }),
+            tag: Some(self.workspace.to_string()),
         };
         self.service.create_flow(self.caller, spec).await?;
         Ok(Reply::empty(204))
     }
 
     async fn list(&self, page: Page, name: Option<&str>) -> JobResult<Reply> {
-        let jobs: Vec<FlowRecord> = self
+        let query = FlowQuery {
+            name: name.map(|n| NameMatch::Contains(n.to_string())),
+            tag: Some(self.workspace.to_string()),
+            ..FlowQuery::all(&self.caller.tenant)
+        };
+        let jobs = self
             .service
-            .all_flows(self.caller)
-            .await?
-            .into_iter()
-            .filter(|f| workspace_of(f) == self.workspace)
-            .filter(|f| name.is_none_or(|n| f.name.as_str().contains(n)))
-            .collect();
+            .flow_page(self.caller, &query, page.store_page())
+            .await?;
         let mut listed = Vec::new();
-        for flow in jobs.iter().skip(page.offset).take(page.limit) {
+        for flow in &jobs.items {
             listed.push(self.job_summary(flow).await?);
         }
-        Ok(Reply::ok(json!({"total": jobs.len(), "jobs": listed})))
+        Ok(Reply::ok(json!({"total": jobs.total, "jobs": listed})))
     }
 
     async fn show(&self, name: &str) -> JobResult<Reply> {
@@ -391,54 +405,44 @@ impl Jobs<'_> {
     }
 
     async fn instances(&self, query: &InstanceQuery) -> JobResult<Reply> {
-        let wanted = query.job_name.as_deref();
-        let mut instances = Vec::new();
-        for flow in self.service.all_flows(self.caller).await? {
-            let matches = wanted.is_none_or(|w| {
-                if query.precise {
-                    flow.name.as_str() == w
-                } else {
-                    flow.name.as_str().contains(w)
-                }
-            });
-            if workspace_of(&flow) != self.workspace || !matches {
-                continue;
-            }
-            let filter = ExecutionFilter {
-                started_from: query.min_plan_time,
-                started_to: query.max_plan_time,
-                ..Default::default()
-            };
-            let executions = self
-                .service
-                .all_executions(self.caller, &flow, &filter)
-                .await?;
-            for run in latest_runs(executions) {
-                let summary = instance_summary(&flow, &run);
-                if query
-                    .status
-                    .as_deref()
-                    .is_none_or(|s| summary["status"] == s)
-                {
-                    instances.push(summary);
-                }
-            }
-        }
-        instances.sort_by_key(|i| std::cmp::Reverse(i["instanceId"].as_i64()));
-        let total = instances.len();
-        let listed: Vec<Value> = instances
-            .into_iter()
-            .skip(query.page.offset)
-            .take(query.page.limit)
-            .collect();
-        Ok(Reply::ok(json!({"total": total, "instances": listed})))
+        let statuses = match query.status.as_deref() {
+            None => Vec::new(),
+            Some(wanted) => match statuses_of(wanted) {
+                Some(statuses) => statuses,
+                // No instance has a status of another name.
+                None => return Ok(Reply::ok(json!({"total": 0, "instances": []}))),
+            },
+        };
+        let name = query.job_name.as_ref().map(|w| match query.precise {
+            true => NameMatch::Exact(w.clone()),
+            false => NameMatch::Contains(w.clone()),
+        });
+        let runs = ExecutionQuery {
+            tenant: self.caller.tenant.clone(),
+            flows: FlowSelection::Live {
+                name,
+                tag: Some(self.workspace.to_string()),
+            },
+            statuses,
+            name_prefix: None,
+            started_from: query.min_plan_time,
+            started_to: query.max_plan_time,
+            latest_runs: true,
+            order: ExecutionOrder::Newest,
+        };
+        let runs = self
+            .service
+            .execution_page(self.caller, &runs, query.page.store_page())
+            .await?;
+        let listed: Vec<Value> = runs.items.iter().map(instance_summary).collect();
+        Ok(Reply::ok(json!({"total": runs.total, "instances": listed})))
     }
 
     async fn show_instance(&self, name: &str, id: &str) -> JobResult<Reply> {
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
         let history = self.service.full_history(self.caller, &run).await?;
-        let mut body = instance_summary(&flow, &run);
+        let mut body = instance_summary(&run.summary());
         let nodes = node_statuses(&flow, &run, &step_runs(&history));
         body["total"] = json!(nodes.len());
         body["nodes"] = Value::Array(nodes);
@@ -449,10 +453,10 @@ impl Jobs<'_> {
     async fn stop_instance(&self, name: &str, id: &str) -> JobResult<Reply> {
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
-        if run.status().is_terminal() {
+        if run.status.is_terminal() {
             return Err(JobError::NotRunning {
                 instance: id.to_string(),
-                status: instance_status(run.status()).to_string(),
+                status: instance_status(run.status).to_string(),
             });
         }
         match self
@@ -480,25 +484,22 @@ impl Jobs<'_> {
     async fn rerun(&self, name: &str, id: &str) -> JobResult<Reply> {
         let flow = self.job(name).await?;
         let run = self.instance(&flow, id).await?;
-        if !run.status().is_terminal() {
+        if !run.status.is_terminal() {
             return Err(JobError::NotRunning {
                 instance: id.to_string(),
                 status: "running".into(),
             });
         }
         let attempt = rerun_number(run.name.as_str()) + 1;
-        let start = StartRequest {
-            flow: name.to_string(),
-            name: Some(format!("{}{RERUN}{attempt}", run_base(run.name.as_str()))),
-            input: run.state.input().map(Value::to_string),
-            qualifier: None,
-        };
-        self.service.start_execution(self.caller, start).await?;
+        let again = format!("{}{RERUN}{attempt}", run_base(run.name.as_str()));
+        self.service
+            .rerun_execution(self.caller, name, run.name.as_str(), again)
+            .await?;
         Ok(Reply::empty(204))
     }
 
     /// The job of that name in this workspace.
-    async fn job(&self, name: &str) -> JobResult<FlowRecord> {
+    async fn job(&self, name: &str) -> JobResult<FlowView> {
         match self.service.describe_flow(self.caller, name).await {
             Ok(flow) if workspace_of(&flow) == self.workspace => Ok(flow),
             Ok(_) | Err(ServiceError::FlowNotFound(_)) => Err(JobError::JobNotFound(name.into())),
@@ -507,12 +508,12 @@ impl Jobs<'_> {
     }
 
     /// The latest run of instance `id` of the job.
-    async fn instance(&self, flow: &FlowRecord, id: &str) -> JobResult<ExecutionRecord> {
+    async fn instance(&self, flow: &FlowView, id: &str) -> JobResult<ExecutionView> {
         let not_found = || JobError::InstanceNotFound;
         if id.parse::<i64>().is_err() {
             return Err(not_found());
         }
-        let mut runs = Vec::new();
+        let mut latest: Option<ExecutionSummary> = None;
         for prefix in [
             format!("{MANUAL_PREFIX}{id}"),
             format!("{SCHEDULED_PREFIX}{id}"),
@@ -521,19 +522,44 @@ impl Jobs<'_> {
                 name_prefix: Some(prefix),
                 ..Default::default()
             };
-            runs.extend(
-                self.service
-                    .all_executions(self.caller, flow, &filter)
-                    .await?,
-            );
+            let query = ExecutionQuery {
+                latest_runs: true,
+                ..ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter)
+            };
+            let runs = self
+                .service
+                .execution_page(
+                    self.caller,
+                    &query,
+                    sluice_service::views::Page::first(INSTANCE_RUNS),
+                )
+                .await?
+                .items;
+            // Runs of other instances share the prefix (`i12` of `i123`); a run rerun before
+            // reruns replaced their runs is its instance's latest by time.
+            for run in runs.into_iter().filter(|r| base_id(r.name.as_str()) == id) {
+                if latest
+                    .as_ref()
+                    .is_none_or(|l| l.created_at <= run.created_at)
+                {
+                    latest = Some(run);
+                }
+            }
         }
-        latest_runs(runs)
-            .into_iter()
-            .find(|r| base_id(r.name.as_str()) == id)
-            .ok_or_else(not_found)
+        let run = latest.ok_or_else(not_found)?;
+        let (_, record) = self
+            .service
+            .describe_execution(
+                self.caller,
+                flow.name.as_str(),
+                run.name.as_str(),
+                Duration::ZERO,
+            )
+            .await?;
+        Ok(record)
     }
 
-    async fn job_summary(&self, flow: &FlowRecord) -> JobResult<Value> {
+    async fn job_summary(&self, flow: &FlowView) -> JobResult<Value> {
         let scheduled = self
             .service
             .describe_schedule(self.caller, flow.name.as_str(), SCHEDULE)
@@ -572,241 +598,17 @@ fn job_info(request: &Routed<'_>) -> JobResult<JobInfo> {
     })
 }
 
-fn definition(flow: &FlowRecord) -> Value {
+fn definition(flow: &FlowView) -> Value {
     serde_json::from_str(&flow.definition)
         .ok()
         .filter(|_| flow.dialect == Dialect::DataArts)
         .unwrap_or_else(|| json!({"name": flow.name.as_str(), "nodes": []}))
 }
 
-fn workspace_of(flow: &FlowRecord) -> &str {
+fn workspace_of(flow: &FlowView) -> &str {
     flow.attributes["workspace"]
         .as_str()
         .unwrap_or(DEFAULT_WORKSPACE)
-}
-
-/// The cadence of a stored job's `schedule.cron`, if it has one.
-fn cadence_of(document: &Value) -> JobResult<Option<String>> {
-    let fields = JobInfoFields::deserialize(document)
-        .map_err(|e| JobError::InvalidSchedule(e.to_string()))?;
-    match &fields.schedule {
-        Some(schedule) => cadence(schedule),
-        None => Ok(None),
-    }
-}
-
-/// The sluice cadence of `schedule.cron` (`FROM=`/`UNTIL=` from `startTime` / `endTime`,
-/// `CRON_TZ=` from `expressionTimeZone`), checked as the scheduler will read it. A `CRON`
-/// schedule needs an expression; any other type without a `cron` has no cadence.
-fn cadence(schedule: &ScheduleFields) -> JobResult<Option<String>> {
-    let expression = schedule.cron.as_ref().and_then(|c| c.expression.as_deref());
-    let (Some(cron), Some(expression)) = (&schedule.cron, expression) else {
-        return match schedule.kind.as_deref() {
-            Some("CRON") => Err(JobError::InvalidSchedule(
-                "schedule.cron.expression is required".into(),
-            )),
-            _ => Ok(None),
-        };
-    };
-    let mut cadence = String::new();
-    for (field, text, prefix) in [
-        ("startTime", &cron.start_time, "FROM="),
-        ("endTime", &cron.end_time, "UNTIL="),
-    ] {
-        if let Some(text) = text {
-            let at = dataarts_time(field, text)?;
-            cadence.push_str(&format!("{prefix}{at} "));
-        }
-    }
-    if let Some(zone) = &cron.expression_time_zone {
-        cadence.push_str(&format!("CRON_TZ={} ", time_zone(zone)?));
-    }
-    cadence.push_str(expression);
-    Cadence::parse(&cadence).map_err(JobError::InvalidSchedule)?;
-    Ok(Some(cadence))
-}
-
-/// `yyyy-MM-dd'T'HH:mm:ssZ`, the zone `+08`, `+0800`, `+08:00` or `Z`.
-fn dataarts_time(field: &str, text: &str) -> JobResult<Timestamp> {
-    text.parse().map_err(|_| {
-        JobError::InvalidSchedule(format!(
-            "{field} {text:?} is not a time like 2018-10-22T23:59:59+08"
-        ))
-    })
-}
-
-/// `expressionTimeZone` as a zone the scheduler reads: an IANA name as it is, and the
-/// `GMT+8` / `GMT+08:00` / `UTC-3:30` forms as the POSIX zone of that offset (whose sign
-/// POSIX writes the other way round: `GMT+8` is `GMT-8`).
-fn time_zone(zone: &str) -> JobResult<String> {
-    let invalid = || {
-        JobError::InvalidSchedule(format!(
-            "expressionTimeZone {zone:?} is neither a zone name like Asia/Shanghai nor an offset like GMT+08:00"
-        ))
-    };
-    if TimeZone::get(zone).is_ok() {
-        return Ok(zone.to_string());
-    }
-    let offset = zone
-        .strip_prefix("GMT")
-        .or_else(|| zone.strip_prefix("UTC"))
-        .ok_or_else(invalid)?;
-    let posix = if let Some(east) = offset.strip_prefix('+') {
-        format!("GMT-{east}")
-    } else if let Some(west) = offset.strip_prefix('-') {
-        format!("GMT+{west}")
-    } else {
-        return Err(invalid());
-    };
-    match TimeZone::posix(&posix) {
-        Ok(_) => Ok(posix),
-        Err(_) => Err(invalid()),
-    }
-}
-
-/// Instance ids are numbers, unique per job: the time in microseconds (a run per microsecond
-/// is plenty; a collision draws again).
-fn new_instance_id() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros())
-        .unwrap_or_default();
-    i64::try_from(now).unwrap_or(i64::MAX)
-}
-
-/// The instance id an execution name carries (see the name constants).
-fn base_id(name: &str) -> &str {
-    let name = run_base(name);
-    name.strip_prefix(SCHEDULED_PREFIX)
-        .or_else(|| name.strip_prefix(MANUAL_PREFIX))
-        .unwrap_or(name)
-}
-
-/// The execution name of an instance's first run.
-fn run_base(name: &str) -> &str {
-    match name.rsplit_once(RERUN) {
-        Some((base, k)) if !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()) => base,
-        _ => name,
-    }
-}
-
-/// Which rerun an execution is (0 for the first run).
-fn rerun_number(name: &str) -> u32 {
-    name.strip_prefix(run_base(name))
-        .and_then(|rest| rest.strip_prefix(RERUN))
-        .and_then(|k| k.parse().ok())
-        .unwrap_or(0)
-}
-
-/// `instanceType`: 0 for a scheduled run, 2 for a manual one.
-fn instance_type(name: &str) -> u8 {
-    if name.starts_with(SCHEDULED_PREFIX) {
-        0
-    } else {
-        2
-    }
-}
-
-/// The latest run of each instance (reruns are `id.rN`).
-fn latest_runs(runs: Vec<ExecutionRecord>) -> Vec<ExecutionRecord> {
-    let mut latest: Vec<ExecutionRecord> = Vec::new();
-    for run in runs {
-        if base_id(run.name.as_str()).parse::<i64>().is_err() {
-            continue;
-        }
-        match latest
-            .iter_mut()
-            .find(|r| base_id(r.name.as_str()) == base_id(run.name.as_str()))
-        {
-            Some(kept) if kept.created_at <= run.created_at => *kept = run,
-            Some(_) => {}
-            None => latest.push(run),
-        }
-    }
-    latest
-}
-
-fn instance_summary(flow: &FlowRecord, run: &ExecutionRecord) -> Value {
-    let start = run.state.started_at().unwrap_or(run.created_at);
-    let id: i64 = base_id(run.name.as_str()).parse().unwrap_or_default();
-    json!({
-        "jobName": flow.name.as_str(),
-        "instanceId": id,
-        "status": instance_status(run.status()),
-        "planTime": run.created_at,
-        "submitTime": run.created_at,
-        "startTime": start,
-        "endTime": run.state.stopped_at(),
-        "executeTime": run.state.stopped_at().map(|end| (end - start) / 1000),
-        "instanceType": instance_type(run.name.as_str()),
-        "jobInstanceName": run.name.as_str(),
-        "errorMessage": run.state.error().map(|e| format!("{}: {}", e.code.as_str(), e.detail)),
-    })
-}
-
-/// DataArts instance statuses (§2.3); a stopped instance is `manual-stop`.
-fn instance_status(status: Status) -> &'static str {
-    match status {
-        Status::Starting => "waiting",
-        Status::Running => "running",
-        Status::Succeeded => "success",
-        Status::Failed | Status::TimedOut => "fail",
-        Status::Stopped => "manual-stop",
-    }
-}
-
-/// Each node of the job with the status of its latest run: `waiting` before it ran (or
-/// `skip` if the instance ended first), `running`, `success`, `fail`, and `manual-stop` for
-/// a node cut short by a stop.
-fn node_statuses(flow: &FlowRecord, run: &ExecutionRecord, runs: &[StepRun]) -> Vec<Value> {
-    let info = definition(flow);
-    let empty = Vec::new();
-    let nodes = info["nodes"].as_array().unwrap_or(&empty);
-    nodes
-        .iter()
-        .map(|node| {
-            let name = node["name"].as_str().unwrap_or_default();
-            let latest = runs.iter().rev().find(|r| r.step == name);
-            let retries = runs
-                .iter()
-                .filter(|r| r.step == name)
-                .count()
-                .saturating_sub(1);
-            let status = match latest.map(|r| r.status) {
-                None if run.status().is_terminal() => "skip",
-                None => "waiting",
-                Some(StepStatus::Succeeded) => "success",
-                Some(StepStatus::Failed) => "fail",
-                Some(StepStatus::Running) => match run.status() {
-                    Status::Stopped => "manual-stop",
-                    s if s.is_terminal() => "fail",
-                    _ => "running",
-                },
-            };
-            let mut entry = Map::new();
-            entry.insert("nodeName".into(), name.into());
-            entry.insert("type".into(), node["type"].clone());
-            entry.insert("status".into(), status.into());
-            entry.insert(
-                "instanceId".into(),
-                base_id(run.name.as_str())
-                    .parse::<i64>()
-                    .unwrap_or_default()
-                    .into(),
-            );
-            entry.insert("planTime".into(), run.created_at.into());
-            entry.insert("startTime".into(), latest.map(|r| r.entered_at).into());
-            entry.insert(
-                "endTime".into(),
-                latest
-                    .and_then(|r| r.left_at)
-                    .or(run.state.stopped_at().filter(|_| latest.is_some()))
-                    .into(),
-            );
-            entry.insert("retryTimes".into(), retries.into());
-            Value::Object(entry)
-        })
-        .collect()
 }
 
 fn millis_param(request: &Routed<'_>, name: &str) -> Result<Option<Millis>, ServiceError> {
@@ -869,6 +671,7 @@ mod tests {
     use axum::http::HeaderMap;
 
     use super::*;
+    use sluice_service::Cadence;
 
     fn create(body: &Value) -> Result<Request, HuaweiError> {
         let headers = HeaderMap::new();

@@ -1,0 +1,3 @@
+//! What the `sluice run` tests share.
+
+pub mod functions;

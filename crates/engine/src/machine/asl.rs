@@ -1,0 +1,531 @@
+//! ASL states: their data processing (`sluice_ir::AslData`), Choice Rules, the `…Path` and
+//! JSONata fields, variables, and the context object (`$$`, `$states.context`).
+//!
+//! A state with `asl` keeps its raw input as the active input; its effective input is
+//! computed when it runs. States without a result (Choice, Wait, Succeed) replace the raw
+//! input by the effective one, which is then also their result.
+
+use serde_json::{Map, Value, json};
+use sluice_ir::expr::Entropy;
+use sluice_ir::expr::asl::{AslError, STATES_RUNTIME, Variables, is_timestamp, json_type};
+use sluice_ir::{
+    AslData, AslEnv, AslValue, Body, Choice, Condition, Fail, ItemInput, Items, Next, State,
+    StateKind, TaskError, Wait,
+};
+
+use super::{Machine, Outcome, Work};
+use crate::Millis;
+use crate::execution::{Block, OpId, ThreadId, TimerPurpose};
+
+/// `States.NoChoiceMatched`: no Choice Rule matched and the state has no `Default`.
+pub(crate) const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+
+/// A thread's variables, then those of the threads it runs inside.
+struct ThreadVariables<'a> {
+    machine: &'a Machine<'a>,
+    thread: ThreadId,
+}
+
+impl Variables for ThreadVariables<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        let mut at = Some(self.thread);
+        while let Some(id) = at {
+            let thread = self.machine.ex.threads.get(&id)?;
+            if let Some(value) = thread.variables.get(name) {
+                return Some(value);
+            }
+            at = thread.parent.map(|slot| slot.thread);
+        }
+        None
+    }
+}
+
+/// What the context object says about the state besides the execution.
+#[derive(Clone, Copy, Default)]
+pub(super) struct AslHere<'v> {
+    pub token: Option<&'v str>,
+    pub map_item: Option<(usize, &'v Value)>,
+}
+
+impl<'m> Machine<'m> {
+    /// Runs `f` with the expression environment of `state` in `thread`.
+    pub(super) fn with_asl<R>(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        here: AslHere<'_>,
+        f: impl FnOnce(&AslEnv<'_>) -> R,
+    ) -> R {
+        let active = self.active(thread);
+        let context = || {
+            let mut context = json!({
+                "Execution": {
+                    "Id": self.ex.info.name,
+                    "Input": self.ex.input.clone().unwrap_or(Value::Null),
+                    "Name": self.ex.info.name,
+                    "RoleArn": self.ex.info.role_arn.as_deref().unwrap_or(""),
+                    "StartTime": rfc3339(self.ex.started_at.unwrap_or(self.now)),
+                    "RedriveCount": 0,
+                },
+                "State": {
+                    "EnteredTime": rfc3339(self.now),
+                    "Name": state.name.as_str(),
+                    "RetryCount": active.map_or(0, |a| a.retry_count),
+                },
+                "StateMachine": {
+                    "Id": self.ex.info.flow_name,
+                    "Name": self.ex.info.flow_name,
+                },
+            });
+            if let Some(token) = here.token {
+                context["Task"] = json!({ "Token": token });
+            }
+            if let Some((index, value)) = here.map_item {
+                context["Map"] = json!({ "Item": { "Index": index, "Value": value } });
+            }
+            context
+        };
+        let variables = ThreadVariables {
+            machine: self,
+            thread,
+        };
+        let entropy = Entropy::new(
+            self.ex.info.seed ^ self.ex.next_event.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let env = AslEnv {
+            context: &context,
+            variables: &variables,
+            entropy: &entropy,
+            now: jiff::Timestamp::from_millisecond(self.now).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+        };
+        f(&env)
+    }
+
+    /// The error of an ASL expression, as the execution reports it.
+    pub(super) fn asl_error(&self, thread: ThreadId, state: &State, error: &AslError) -> TaskError {
+        let entered = self.active(thread).map_or(0, |a| a.entered.0);
+        error.to_task_error(state.name.as_str(), entered)
+    }
+
+    /// The effective input of the thread's active ASL state.
+    pub(super) fn asl_effective_input(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        data: &AslData,
+    ) -> Result<Value, TaskError> {
+        let raw = self
+            .active(thread)
+            .map(|a| &a.input)
+            .unwrap_or(&Value::Null);
+        // A callback Task's Parameters may pass `$$.Task.Token`: the token of the call that
+        // `dispatch` makes next, with the next op id.
+        let token = match &state.kind {
+            StateKind::Task(task) => self.task_token(task, OpId(self.ex.next_op)),
+            _ => None,
+        };
+        let here = AslHere {
+            token: token.as_deref(),
+            ..AslHere::default()
+        };
+        self.with_asl(thread, state, here, |env| data.effective_input(env, raw))
+            .map_err(|e| self.asl_error(thread, state, &e))
+    }
+
+    /// Replaces the active input by `value` (states whose result is their effective input).
+    pub(super) fn set_active_input(&mut self, thread: ThreadId, value: Value) {
+        if let Some(active) = self.active_mut(thread) {
+            active.input = value;
+        }
+    }
+
+    /// The target of the first matching Choice Rule, else `Default`, else
+    /// `States.NoChoiceMatched`.
+    pub(super) fn asl_choose(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        choice: &Choice,
+        input: &Value,
+    ) -> Result<Next, TaskError> {
+        let chosen = self.with_asl(thread, state, AslHere::default(), |env| {
+            let scope = env.scope(input);
+            for branch in &choice.branches {
+                let matched = match &branch.condition {
+                    Condition::Rule(rule) => rule.matches(&scope)?,
+                    Condition::Expr(_) => false,
+                };
+                if matched {
+                    return Ok(Some(branch.next));
+                }
+            }
+            Ok(None)
+        });
+        match chosen.map_err(|e| self.asl_error(thread, state, &e))? {
+            Some(next) => Ok(next),
+            None => choice.default.ok_or_else(|| {
+                TaskError::new(
+                    NO_CHOICE_MATCHED,
+                    format!(
+                        "No Matches! (state {}: no Choice Rule matched and it has no Default)",
+                        state.name
+                    ),
+                )
+            }),
+        }
+    }
+
+    /// An ASL value (`SecondsPath`, `ErrorPath`, JSONata `Items`, …) against `input`.
+    pub(super) fn asl_value(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        value: &AslValue,
+        input: &Value,
+        field: &str,
+    ) -> Result<Value, TaskError> {
+        self.with_asl(thread, state, AslHere::default(), |env| {
+            value.evaluate(&env.scope(input), field)
+        })
+        .map_err(|e| self.asl_error(thread, state, &e))
+    }
+
+    /// A Fail state's error: `Error`/`ErrorPath`, `Cause`/`CausePath` (against the raw input).
+    pub(super) fn asl_fail(&self, thread: ThreadId, state: &State, fail: &Fail) -> TaskError {
+        let input = self
+            .active(thread)
+            .map(|a| a.input.clone())
+            .unwrap_or_default();
+        let text = |literal: &Option<String>, from: &Option<AslValue>, field: &str| match from {
+            None => Ok(literal.clone().unwrap_or_default()),
+            Some(value) => match self.asl_value(thread, state, value, &input, field)? {
+                Value::String(s) => Ok(s),
+                other => Err(TaskError::new(
+                    "States.Runtime",
+                    format!(
+                        "the {field} of state {} gave {other}, not a string",
+                        state.name
+                    ),
+                )),
+            },
+        };
+        let code = match text(&fail.code, &fail.code_from, "ErrorPath") {
+            Ok(code) => code,
+            Err(error) => return error,
+        };
+        match text(&fail.detail, &fail.detail_from, "CausePath") {
+            Ok(detail) => TaskError::new(code, detail),
+            Err(error) => error,
+        }
+    }
+
+    /// The output of the thread's active ASL state from its `result`, and the variables its
+    /// `Assign` sets (which take effect once the state is done).
+    pub(super) fn asl_output(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        data: &AslData,
+        raw: Value,
+        result: Value,
+    ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
+        self.with_asl(thread, state, AslHere::default(), |env| {
+            let assigned = data.assignments(env, &raw, &result)?;
+            let output = data.output(env, raw, result)?;
+            Ok((output, assigned))
+        })
+        .map_err(|e| self.asl_error(thread, state, &e))
+    }
+
+    /// The input of a Catcher's `Next`: the error output `{"Error", "Cause"}` placed by the
+    /// Catcher's `ResultPath` (or shaped by its `Output`), and its `Assign`.
+    pub(super) fn asl_catch_value(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        data: &AslData,
+        error: &TaskError,
+    ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
+        let raw = self
+            .active(thread)
+            .map(|a| a.input.clone())
+            .unwrap_or_default();
+        let error_output = json!({ "Error": error.code.as_str(), "Cause": error.detail });
+        self.with_asl(thread, state, AslHere::default(), |env| {
+            let scope_raw = raw.clone();
+            let assigned = match &data.assign {
+                None => None,
+                Some(assign) => {
+                    let scope = env.scope(&scope_raw).with_error_output(&error_output);
+                    let scope_for_jsonpath = env.scope(&error_output);
+                    let value = match data.query {
+                        sluice_ir::QueryLanguage::JsonPath => {
+                            assign.evaluate(&scope_for_jsonpath)?
+                        }
+                        sluice_ir::QueryLanguage::Jsonata => assign.evaluate(&scope)?,
+                    };
+                    value.as_object().cloned()
+                }
+            };
+            let output = match (&data.query, &data.output) {
+                (sluice_ir::QueryLanguage::Jsonata, Some(output)) => {
+                    output.evaluate(&env.scope(&scope_raw).with_error_output(&error_output))?
+                }
+                (sluice_ir::QueryLanguage::Jsonata, None) => error_output.clone(),
+                (sluice_ir::QueryLanguage::JsonPath, _) => {
+                    data.result_path.apply(raw, error_output.clone())?
+                }
+            };
+            Ok((output, assigned))
+        })
+        .map_err(|e| self.asl_error(thread, state, &e))
+    }
+
+    /// Sets variables in the thread's scope.
+    pub(super) fn assign_variables(
+        &mut self,
+        thread: ThreadId,
+        assigned: Option<Map<String, Value>>,
+    ) {
+        if let (Some(assigned), Some(t)) = (assigned, self.ex.threads.get_mut(&thread)) {
+            t.variables.extend(assigned);
+        }
+    }
+
+    /// What a Task of an ASL state is called with: its effective input, or for
+    /// `lambda:invoke` the effective input's `Payload`.
+    pub(super) fn asl_task_body(body: &Body, effective: Value) -> Value {
+        match (body, effective) {
+            (Body::LambdaPayload, Value::Object(mut map)) => map
+                .remove("Payload")
+                .unwrap_or_else(|| Value::Object(Map::new())),
+            (Body::LambdaPayload, _) => Value::Object(Map::new()),
+            (_, effective) => effective,
+        }
+    }
+}
+
+/// Lambda's answer to `lambda:invoke`, wrapped as the integration returns it.
+pub(super) fn lambda_wrapper(payload: Value) -> Value {
+    json!({
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "HttpHeaders": {"Content-Type": "application/json"},
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": ""},
+        "StatusCode": 200,
+    })
+}
+
+fn rfc3339(millis: i64) -> String {
+    jiff::Timestamp::from_millisecond(millis)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
+}
+
+impl Machine<'_> {
+    /// Runs the thread's active ASL state with its effective input.
+    pub(super) fn run_asl_state(&mut self, thread: ThreadId, state: &State, data: &AslData) {
+        let effective = if matches!(state.kind, StateKind::Fail(_)) {
+            Value::Null
+        } else {
+            match self.asl_effective_input(thread, state, data) {
+                Ok(effective) => effective,
+                Err(error) => {
+                    let outcome = Outcome::Error(error);
+                    self.work.push_back(Work::Finish { thread, outcome });
+                    return;
+                }
+            }
+        };
+        let outcome = match &state.kind {
+            StateKind::Pass => Outcome::Done {
+                result: data.result_of(effective),
+                goto: None,
+            },
+            StateKind::Succeed => {
+                self.set_active_input(thread, effective);
+                Outcome::PassInput {
+                    goto: Some(Next::End),
+                }
+            }
+            StateKind::Fail(fail) => Outcome::Error(self.asl_fail(thread, state, fail)),
+            StateKind::Choice(choice) => match self.asl_choose(thread, state, choice, &effective) {
+                Ok(next) => {
+                    self.set_active_input(thread, effective);
+                    Outcome::PassInput { goto: Some(next) }
+                }
+                Err(error) => Outcome::Error(error),
+            },
+            StateKind::Wait(wait) => match self.asl_wait_until(thread, state, wait, &effective) {
+                Ok(fire_at) => {
+                    self.set_active_input(thread, effective);
+                    let op = self.start_timer(fire_at, TimerPurpose::Wait(thread));
+                    self.block(thread, Block::Wait(op));
+                    return;
+                }
+                Err(error) => Outcome::Error(error),
+            },
+            StateKind::Task(task) => {
+                let body = Self::asl_task_body(&task.body, effective);
+                match self.dispatch(thread, state, task, body) {
+                    Ok(()) => return,
+                    Err(error) => Outcome::Error(error),
+                }
+            }
+            StateKind::Parallel(parallel) => {
+                let inputs = vec![effective; parallel.branches.len()];
+                self.fan_out(thread, inputs, 0);
+                return;
+            }
+            StateKind::Map(map) => match self.asl_map_inputs(thread, state, map, &effective) {
+                Ok((inputs, max_concurrency)) => {
+                    self.fan_out(thread, inputs, max_concurrency);
+                    return;
+                }
+                Err(error) => Outcome::Error(error),
+            },
+            StateKind::Dag(_) => Outcome::Error(TaskError::new(
+                STATES_RUNTIME,
+                "a Dag state has no ASL form",
+            )),
+        };
+        self.work.push_back(Work::Finish { thread, outcome });
+    }
+
+    /// Finishes the thread's active ASL state: its output, its variables, its transition.
+    pub(super) fn finish_asl(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        data: &AslData,
+        result: Option<Value>,
+        goto: Option<Next>,
+    ) {
+        let Some(active) = self.active(thread) else {
+            return;
+        };
+        let entered = active.entered;
+        let raw = active.input.clone();
+        let result = result.unwrap_or_else(|| raw.clone());
+        let shaped =
+            self.asl_output(thread, state, data, raw, result)
+                .and_then(|(output, assigned)| {
+                    self.check_size(&output, "the state output")
+                        .map(|()| (output, assigned))
+                });
+        match shaped {
+            Ok((output, assigned)) => {
+                self.assign_variables(thread, assigned);
+                self.exit_state(thread, state, entered, output, goto);
+            }
+            Err(error) => self.recover(thread, state, error),
+        }
+    }
+
+    fn asl_wait_until(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        wait: &Wait,
+        input: &Value,
+    ) -> Result<Millis, TaskError> {
+        let runtime =
+            |what: String| TaskError::new(STATES_RUNTIME, format!("state {}: {what}", state.name));
+        match wait {
+            Wait::SecondsAsl(value) => {
+                match self.asl_value(thread, state, value, input, "SecondsPath")? {
+                    Value::Number(n) if n.as_u64().is_some() => {
+                        let secs = n.as_u64().unwrap_or(0);
+                        Ok(self.now.saturating_add(
+                            i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+                        ))
+                    }
+                    other => Err(runtime(format!(
+                        "the Wait seconds {other} are not a non-negative integer"
+                    ))),
+                }
+            }
+            Wait::UntilAsl(value) => {
+                match self.asl_value(thread, state, value, input, "TimestampPath")? {
+                    Value::String(s) if is_timestamp(&s) => s
+                        .parse::<jiff::Timestamp>()
+                        .map(|t| t.as_millisecond())
+                        .map_err(|e| runtime(format!("the Wait timestamp {s:?}: {e}"))),
+                    other => Err(runtime(format!(
+                        "the Wait timestamp {other} is not an RFC 3339 timestamp"
+                    ))),
+                }
+            }
+            other => self.wait_until(other, input, &state.name),
+        }
+    }
+
+    /// The inputs of a Map's iterations (its items, through `ItemSelector`) and its
+    /// concurrency.
+    fn asl_map_inputs(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        map: &sluice_ir::Map,
+        input: &Value,
+    ) -> Result<(Vec<Value>, u32), TaskError> {
+        let items = match &map.items {
+            Items::Asl(value) => self.asl_value(thread, state, value, input, "ItemsPath")?,
+            Items::Expr(_) => Value::Null,
+        };
+        let Value::Array(items) = items else {
+            return Err(TaskError::new(
+                STATES_RUNTIME,
+                format!(
+                    "state {}: the Map items are not an array: {}",
+                    state.name,
+                    json_type(&items)
+                ),
+            ));
+        };
+        let max_concurrency = match map
+            .asl_limits
+            .as_ref()
+            .and_then(|l| l.max_concurrency.as_ref())
+        {
+            None => map.max_concurrency,
+            Some(value) => {
+                match self.asl_value(thread, state, value, input, "MaxConcurrencyPath")? {
+                    Value::Number(n) if n.as_u64().is_some() => {
+                        u32::try_from(n.as_u64().unwrap_or(0)).unwrap_or(u32::MAX)
+                    }
+                    other => {
+                        return Err(TaskError::new(
+                            STATES_RUNTIME,
+                            format!(
+                                "state {}: MaxConcurrency {other} is not a non-negative integer",
+                                state.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        };
+        let ItemInput::Selector(selector) = &map.item_input else {
+            return Ok((items, max_concurrency));
+        };
+        let inputs = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let here = AslHere {
+                    map_item: Some((index, item)),
+                    ..AslHere::default()
+                };
+                self.with_asl(thread, state, here, |env| {
+                    selector.evaluate(&env.scope(input))
+                })
+                .map_err(|e| self.asl_error(thread, state, &e))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((inputs, max_concurrency))
+    }
+}

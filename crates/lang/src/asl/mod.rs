@@ -1,0 +1,470 @@
+//! The Amazon States Language (JSON, or YAML as AWS's tools accept it) compiled to the IR.
+//!
+//! A state machine is `{StartAt, States}` with `States` a map of named states; each Parallel
+//! branch and Map processor is another such map, a scope of its own. Every state type and
+//! field of the specification is compiled, under both query languages: JSONPath (the
+//! default; `InputPath`, `Parameters`, `ResultSelector`, `ResultPath`, `OutputPath`, `…Path`
+//! fields) and JSONata (`Arguments`, `Output`, `{% … %}` strings), chosen at the top and per
+//! state (`QueryLanguage`). What moves a state's data is an [`sluice_ir::AslData`] beside the
+//! state; Choice Rules are [`sluice_ir::expr::asl::Rule`]s.
+//!
+//! `fields.rs` says which fields each state type takes under each query language; `data.rs`
+//! compiles the data fields; `choice.rs` the Choice Rules; `task.rs` the Task resources.
+
+mod choice;
+mod data;
+mod fields;
+mod task;
+
+use sluice_ir::{
+    Aggregate, DataModel, Fail, Flow, ItemInput, Items, Language, Map, MapLimits, Next, Parallel,
+    QueryLanguage, ScopeId, StateKind, Wait,
+};
+
+use crate::doc::{Node, NodeKind, parse_document};
+use crate::error::{DefinitionError, Problem};
+use crate::frontend::{Arena, Fields, Problems, ScopeNames, Slot, StateBody, one_of};
+use data::{Values, asl_value, optional_template, state_data};
+use fields::{StateType, Transition, allowed_fields};
+
+/// The longest state name (ValidateStateMachineDefinition: 1 to 80 characters).
+pub const MAX_STATE_NAME_CHARS: usize = 80;
+/// The most branches of a Parallel state sluice runs (AWS documents no lower bound).
+pub const MAX_PARALLEL_BRANCHES: usize = 1_000;
+
+const TOP_LEVEL_FIELDS: &[&str] = &[
+    "Comment",
+    "StartAt",
+    "States",
+    "Version",
+    "TimeoutSeconds",
+    "QueryLanguage",
+];
+const BRANCH_FIELDS: &[&str] = &["Comment", "StartAt", "States", "QueryLanguage"];
+const PROCESSOR_FIELDS: &[&str] = &["Comment", "StartAt", "States", "ProcessorConfig"];
+/// The longest execution (one year, AWS's limit for Standard workflows).
+const MAX_TIMEOUT_SECS: i64 = 31_536_000;
+
+/// Compiles an ASL definition.
+pub fn parse(text: &str) -> Result<Flow, DefinitionError> {
+    let root = parse_document(text)?;
+    let mut compiler = Compiler::default();
+    let timeout = compiler.top_level(&root);
+    let Compiler { arena, problems } = compiler;
+    let mut flow = arena.into_flow(Language::Asl, None);
+    flow.timeout_secs = timeout;
+    problems.into_result(flow)
+}
+
+#[derive(Default)]
+struct Compiler {
+    arena: Arena,
+    problems: Problems,
+}
+
+impl Compiler {
+    fn top_level(&mut self, root: &Node) -> Option<u64> {
+        let fields = self.problems.keep(Fields::of(root, "a state machine"))?;
+        self.problems
+            .keep(fields.allow_only(TOP_LEVEL_FIELDS, "the state machine"));
+        if let Some(version) = fields.get("Version") {
+            self.problems.keep(version_field(version));
+        }
+        let query = self
+            .problems
+            .keep(query_language(&fields, QueryLanguage::JsonPath, true))
+            .unwrap_or_default();
+        let timeout = self.problems.keep(
+            fields
+                .get("TimeoutSeconds")
+                .map(|n| n.as_int_in(1, MAX_TIMEOUT_SECS))
+                .transpose(),
+        );
+        self.compile_scope(&fields, "the state machine", query);
+        timeout.flatten().and_then(|t| u64::try_from(t).ok())
+    }
+
+    /// Compiles a `{StartAt, States}` map into a new scope.
+    fn compile_scope(&mut self, fields: &Fields<'_>, owner: &str, query: QueryLanguage) -> ScopeId {
+        let scope = self.arena.new_scope(DataModel::Pipe);
+        let problems_before = self.problems.count();
+        let start = self.problems.keep(fields.require("StartAt", owner));
+        let states = self
+            .problems
+            .keep(fields.require("States", owner).and_then(states_map));
+        let (names, slots) = self.reserve_states(scope, states.unwrap_or_default());
+        let start = start.and_then(|s| self.problems.keep(names.resolve(s, "StartAt")));
+        if let Some(start) = start {
+            self.arena.set_start(scope, start);
+        }
+        for slot in &slots {
+            if let Err(problem) = self.compile_state(slot, &names, query) {
+                self.problems.push(problem.in_state(&slot.name));
+            }
+        }
+        if start.is_some() && self.problems.count() == problems_before {
+            for (name, loc) in self.arena.unreachable_states(scope) {
+                self.problems.push(
+                    Problem::at(loc, format!("state {name:?} is not reachable from StartAt"))
+                        .in_state(name.as_str()),
+                );
+            }
+        }
+        scope
+    }
+
+    fn reserve_states<'a>(
+        &mut self,
+        scope: ScopeId,
+        states: &'a [(crate::doc::Key, Node)],
+    ) -> (ScopeNames, Vec<Slot<'a>>) {
+        let mut names = ScopeNames::default();
+        let mut slots = Vec::with_capacity(states.len());
+        for (key, node) in states {
+            let name = key.text.clone();
+            let length = name.chars().count();
+            if length == 0 || length > MAX_STATE_NAME_CHARS {
+                self.problems.push(
+                    Problem::at(
+                        key.loc,
+                        format!(
+                            "a state name has from 1 to {MAX_STATE_NAME_CHARS} characters, {name:?} has {length}"
+                        ),
+                    )
+                    .in_state(&name),
+                );
+            }
+            let id = self.arena.reserve_state(scope, &name, key.loc);
+            let inserted = names.insert(&name, id, key.loc);
+            self.problems.keep(inserted.map_err(|p| p.in_state(&name)));
+            slots.push(Slot { id, name, node });
+        }
+        (names, slots)
+    }
+
+    fn compile_state(
+        &mut self,
+        slot: &Slot<'_>,
+        names: &ScopeNames,
+        inherited: QueryLanguage,
+    ) -> Result<(), Problem> {
+        let fields = Fields::of(slot.node, "a state")?;
+        let ty = StateType::of(fields.require("Type", "a state")?)?;
+        let query = query_language(&fields, inherited, inherited == QueryLanguage::JsonPath)?;
+        fields.allow_only(
+            &allowed_fields(ty, query),
+            &format!("a {} state", ty.name()),
+        )?;
+        let values = Values { fields, query };
+        let mut next = transition(&fields, ty, names)?;
+        let kind = match ty {
+            StateType::Pass => StateKind::Pass,
+            StateType::Task => StateKind::Task(task::task(&values, names)?),
+            StateType::Choice => {
+                let choice = choice::choice(&values, names)?;
+                next = choice.default.unwrap_or(Next::End);
+                StateKind::Choice(choice)
+            }
+            StateType::Parallel => StateKind::Parallel(self.parallel(&values, names)?),
+            StateType::Map => StateKind::Map(self.map(&values, names)?),
+            StateType::Wait => StateKind::Wait(wait(&values)?),
+            StateType::Succeed => StateKind::Succeed,
+            StateType::Fail => StateKind::Fail(fail(&values)?),
+        };
+        let data = state_data(&values, ty)?;
+        self.arena.fill_state(
+            slot.id,
+            StateBody {
+                kind,
+                input: None,
+                output: None,
+                next,
+            },
+        );
+        self.arena.set_asl(slot.id, data);
+        Ok(())
+    }
+
+    fn parallel(&mut self, values: &Values<'_>, names: &ScopeNames) -> Result<Parallel, Problem> {
+        let branches_node = values.fields.require("Branches", "a Parallel state")?;
+        let branches = branches_node.as_seq()?;
+        if branches.is_empty() || branches.len() > MAX_PARALLEL_BRANCHES {
+            return Err(Problem::at(
+                branches_node.loc,
+                format!(
+                    "a Parallel state has from 1 to {MAX_PARALLEL_BRANCHES} branches, found {}",
+                    branches.len()
+                ),
+            ));
+        }
+        let recovery = task::recovery(values, names)?;
+        let mut scopes = Vec::with_capacity(branches.len());
+        for branch in branches {
+            let branch = Fields::of(branch, "a Parallel branch")?;
+            branch.allow_only(BRANCH_FIELDS, "a Parallel branch")?;
+            let query = query_language(
+                &branch,
+                values.query,
+                values.query == QueryLanguage::JsonPath,
+            )?;
+            scopes.push(self.compile_scope(&branch, "a Parallel branch", query));
+        }
+        Ok(Parallel {
+            branches: scopes,
+            result: Aggregate::Array,
+            recovery,
+        })
+    }
+
+    fn map(&mut self, values: &Values<'_>, names: &ScopeNames) -> Result<Map, Problem> {
+        let fields = &values.fields;
+        let processor_node = match (fields.get("ItemProcessor"), fields.get("Iterator")) {
+            (Some(_), Some(old)) => {
+                return Err(Problem::at(
+                    old.loc,
+                    "give ItemProcessor or its older name Iterator, not both",
+                ));
+            }
+            (Some(node), None) | (None, Some(node)) => node,
+            (None, None) => {
+                return Err(Problem::at(
+                    fields.loc(),
+                    "a Map state requires the field \"ItemProcessor\"",
+                ));
+            }
+        };
+        for key in fields::DISTRIBUTED_MAP_FIELDS {
+            if let Some(node) = fields.get(key) {
+                return Err(Problem::at(
+                    node.loc,
+                    format!(
+                        "{key} belongs to the DISTRIBUTED Map mode, which is not supported yet"
+                    ),
+                ));
+            }
+        }
+        let processor = Fields::of(processor_node, "a Map ItemProcessor")?;
+        processor.allow_only(PROCESSOR_FIELDS, "a Map ItemProcessor")?;
+        if let Some(config) = processor.get("ProcessorConfig") {
+            processor_config(config)?;
+        }
+        let items = match values.query {
+            QueryLanguage::JsonPath => match fields.get("ItemsPath") {
+                Some(node) => sluice_ir::AslValue::Path(data::reference_path(node)?),
+                None => sluice_ir::AslValue::Path(data::whole_input()),
+            },
+            QueryLanguage::Jsonata => match fields.get("Items") {
+                Some(node) => asl_value(values, node, "Items")?,
+                None => sluice_ir::AslValue::Path(data::whole_input()),
+            },
+        };
+        let selector = match (fields.get("ItemSelector"), fields.get("Parameters")) {
+            (Some(_), Some(old)) => {
+                return Err(Problem::at(
+                    old.loc,
+                    "give ItemSelector or its older name Parameters, not both",
+                ));
+            }
+            (Some(node), None) => optional_template(values, Some(node), "ItemSelector")?,
+            (None, Some(node)) => optional_template(values, Some(node), "Parameters")?,
+            (None, None) => None,
+        };
+        let max_concurrency = values.number("MaxConcurrency", 0, i64::from(u32::MAX))?;
+        for key in [
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+        ] {
+            if let Some(node) = fields.get(key) {
+                return Err(Problem::at(
+                    node.loc,
+                    format!("{key} is not supported yet: every failed iteration fails the Map"),
+                ));
+            }
+        }
+        let limits = MapLimits {
+            max_concurrency: max_concurrency.dynamic,
+        };
+        if let Some(label) = fields.get("Label") {
+            label_field(label)?;
+        }
+        let recovery = task::recovery(values, names)?;
+        let processor_query = query_language(
+            &processor,
+            values.query,
+            values.query == QueryLanguage::JsonPath,
+        )?;
+        let processor = self.compile_scope(&processor, "a Map ItemProcessor", processor_query);
+        let has_limits = limits != MapLimits::default();
+        Ok(Map {
+            items: Items::Asl(items),
+            processor,
+            max_concurrency: max_concurrency
+                .literal
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(0),
+            item_input: selector.map_or(ItemInput::Item, ItemInput::Selector),
+            result: Aggregate::Array,
+            recovery,
+            distributed: None,
+            asl_limits: has_limits.then(|| Box::new(limits)),
+        })
+    }
+}
+
+/// `Version`: the ASL version, "1.0" (the only one).
+fn version_field(node: &Node) -> Result<(), Problem> {
+    match node.as_str()? {
+        "1.0" => Ok(()),
+        other => Err(Problem::at(
+            node.text_loc(),
+            format!("unsupported Version {other:?}; the Amazon States Language version is \"1.0\""),
+        )),
+    }
+}
+
+/// A `QueryLanguage` field, else `inherited`. A state may switch a JSONPath machine to
+/// JSONata, never the other way (`may_choose_jsonpath` is false under JSONata).
+fn query_language(
+    fields: &Fields<'_>,
+    inherited: QueryLanguage,
+    may_choose_jsonpath: bool,
+) -> Result<QueryLanguage, Problem> {
+    let Some(node) = fields.get("QueryLanguage") else {
+        return Ok(inherited);
+    };
+    match one_of(
+        node,
+        &["JSONPath", "JSONata"],
+        "QueryLanguage",
+        "query languages",
+    )? {
+        "JSONata" => Ok(QueryLanguage::Jsonata),
+        _ if may_choose_jsonpath => Ok(QueryLanguage::JsonPath),
+        _ => Err(Problem::at(
+            node.text_loc(),
+            "a state cannot use JSONPath when the state machine's QueryLanguage is JSONata",
+        )),
+    }
+}
+
+fn states_map(node: &Node) -> Result<&[(crate::doc::Key, Node)], Problem> {
+    let states = node
+        .as_map()
+        .map_err(|_| node.expected("States as a map of state names to states"))?;
+    if states.is_empty() {
+        return Err(Problem::at(node.loc, "States must hold at least one state"));
+    }
+    Ok(states)
+}
+
+/// `Next` or `End: true`, by the state type's rule.
+fn transition(fields: &Fields<'_>, ty: StateType, names: &ScopeNames) -> Result<Next, Problem> {
+    match ty.transition() {
+        Transition::None => Ok(Next::End),
+        Transition::NextOrEnd => {
+            let next = fields.get("Next");
+            let end = fields.optional_bool("End")?.unwrap_or(false);
+            match (next, end) {
+                (Some(next), true) => Err(Problem::at(
+                    next.loc,
+                    "a state has either Next or End: true, not both",
+                )),
+                (Some(next), false) => names.resolve(next, "Next").map(Next::State),
+                (None, true) => Ok(Next::End),
+                (None, false) => Err(Problem::at(
+                    fields.loc(),
+                    format!(
+                        "a {} state needs Next (the state that follows) or End: true",
+                        ty.name()
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+/// `ProcessorConfig`: `Mode` `INLINE` (the default); `DISTRIBUTED` is refused.
+fn processor_config(node: &Node) -> Result<(), Problem> {
+    let config = Fields::of(node, "a ProcessorConfig")?;
+    config.allow_only(&["Mode", "ExecutionType"], "a ProcessorConfig")?;
+    if let Some(mode) = config.get("Mode")
+        && one_of(mode, &["INLINE", "DISTRIBUTED"], "Mode", "modes")? == "DISTRIBUTED"
+    {
+        return Err(Problem::at(
+            mode.text_loc(),
+            "the DISTRIBUTED Map mode (child executions, ItemReader, ResultWriter) is not supported yet; use Mode INLINE",
+        ));
+    }
+    if let Some(kind) = config.get("ExecutionType") {
+        return Err(Problem::at(
+            kind.loc,
+            "ExecutionType belongs to the DISTRIBUTED Map mode, which is not supported yet",
+        ));
+    }
+    Ok(())
+}
+
+/// `Label`: up to 40 characters, none of whitespace, brackets, wildcards, special characters
+/// or control characters (Developer Guide, "Map state in Distributed mode").
+fn label_field(node: &Node) -> Result<(), Problem> {
+    let label = node.as_str()?;
+    let bad = label.chars().find(|c| is_forbidden_name_char(*c));
+    if label.chars().count() > 40 || bad.is_some() {
+        return Err(Problem::at(
+            node.text_loc(),
+            format!(
+                "a Label has at most 40 characters and none of whitespace, < > {{ }} [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : / or control characters; found {label:?}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The characters AWS forbids in the names of state machines, executions and labels.
+pub fn is_forbidden_name_char(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+        || ('\u{7f}'..='\u{9f}').contains(&c)
+}
+
+fn wait(values: &Values<'_>) -> Result<Wait, Problem> {
+    let seconds = values.number("Seconds", 0, MAX_TIMEOUT_SECS)?;
+    let timestamp = values.timestamp("Timestamp")?;
+    match (seconds.is_given(), timestamp) {
+        (true, Some(_)) => Err(Problem::at(
+            values.fields.loc(),
+            "a Wait state has exactly one of Seconds, SecondsPath, Timestamp and TimestampPath",
+        )),
+        (true, None) => Ok(match (seconds.literal, seconds.dynamic) {
+            (Some(s), _) => Wait::Seconds(u64::try_from(s).unwrap_or(0)),
+            (None, Some(dynamic)) => Wait::SecondsAsl(dynamic),
+            (None, None) => Wait::Seconds(0),
+        }),
+        (false, Some(timestamp)) => Ok(timestamp),
+        (false, None) => Err(Problem::at(
+            values.fields.loc(),
+            "a Wait state requires one of Seconds, SecondsPath, Timestamp and TimestampPath",
+        )),
+    }
+}
+
+fn fail(values: &Values<'_>) -> Result<Fail, Problem> {
+    let (code, code_from) = values.string("Error")?;
+    let (detail, detail_from) = values.string("Cause")?;
+    Ok(Fail {
+        code,
+        detail,
+        code_from,
+        detail_from,
+    })
+}
+
+/// Whether a definition's top level has the shape of a state machine: `StartAt`, and
+/// `States` as a map.
+pub(crate) fn looks_like(root: &Node) -> bool {
+    root.get("StartAt").is_some()
+        && matches!(root.get("States").map(|n| &n.kind), Some(NodeKind::Map(_)))
+}

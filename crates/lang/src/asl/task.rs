@@ -1,0 +1,273 @@
+//! Task states: their `Resource` (Lambda functions, `lambda:invoke`, `http:invoke`), timeout,
+//! and the `Retry` and `Catch` that Task, Parallel and Map states share.
+
+use sluice_ir::{
+    AslData, Body, Catcher, FunctionRef, Invocation, QueryLanguage, Recovery, Task, TaskMode,
+    TaskTarget,
+};
+
+use super::data::{Values, assign, jsonata_template, result_path};
+use crate::doc::{Node, NodeKind};
+use crate::error::Problem;
+use crate::frontend::{Fields, RetrySyntax, ScopeNames, build_retrier};
+
+/// The longest `TimeoutSeconds`/`HeartbeatSeconds` (the specification's 99999999).
+pub const MAX_TASK_TIMEOUT_SECS: i64 = 99_999_999;
+const STATES_ALL: &str = "States.ALL";
+const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+const HTTP_INVOKE: &str = "arn:aws:states:::http:invoke";
+const WAIT_FOR_TOKEN: &str = ".waitForTaskToken";
+
+const RETRIER: RetrySyntax = RetrySyntax {
+    errors: Some("ErrorEquals"),
+    max_attempts: "MaxAttempts",
+    interval: "IntervalSeconds",
+    backoff_rate: "BackoffRate",
+    max_backoff: Some("MaxDelaySeconds"),
+    ignored: &["Comment"],
+    owner: "a Retrier",
+    default_backoff_rate: 2.0,
+    jitter: Some("JitterStrategy"),
+};
+
+pub(super) fn task(values: &Values<'_>, names: &ScopeNames) -> Result<Task, Problem> {
+    let fields = &values.fields;
+    let resource_node = fields.require("Resource", "a Task state")?;
+    let resource = resource_node.as_str()?;
+    for key in [
+        "TimeoutSecondsPath",
+        "HeartbeatSeconds",
+        "HeartbeatSecondsPath",
+    ] {
+        if let Some(node) = fields.get(key) {
+            return Err(Problem::at(
+                node.loc,
+                format!("{key} is not supported yet; give TimeoutSeconds as a number"),
+            ));
+        }
+    }
+    let timeout_secs = match fields.get("TimeoutSeconds") {
+        Some(node) if matches!(node.kind, NodeKind::String(_)) => {
+            return Err(Problem::at(
+                node.loc,
+                "TimeoutSeconds given by a JSONata expression is not supported yet; give a number",
+            ));
+        }
+        Some(node) => Some(node.as_int_in(1, MAX_TASK_TIMEOUT_SECS)?.unsigned_abs()),
+        None => None,
+    };
+    let (base, mode) = match resource.strip_suffix(WAIT_FOR_TOKEN) {
+        Some(base) => (base, TaskMode::WaitForCustomCallback),
+        None => (resource, TaskMode::RequestComplete),
+    };
+    let (target, body) = target(values, resource_node, base)?;
+    if mode == TaskMode::WaitForCustomCallback && base != LAMBDA_INVOKE && base != HTTP_INVOKE {
+        return Err(unsupported(resource_node, resource));
+    }
+    Ok(Task {
+        target,
+        resource: resource.to_owned(),
+        mode,
+        body,
+        timeout_secs,
+        recovery: recovery(values, names)?,
+    })
+}
+
+fn target(values: &Values<'_>, node: &Node, resource: &str) -> Result<(TaskTarget, Body), Problem> {
+    if let Some(function) = lambda_arn(resource) {
+        return Ok((TaskTarget::Function(function?), Body::StateInput));
+    }
+    match resource {
+        LAMBDA_INVOKE => Ok((
+            TaskTarget::Function(invoked_function(values)?),
+            Body::LambdaPayload,
+        )),
+        HTTP_INVOKE => Ok((TaskTarget::Action(HTTP_INVOKE.into()), Body::StateInput)),
+        _ => Err(unsupported(node, resource)),
+    }
+}
+
+fn unsupported(node: &Node, resource: &str) -> Problem {
+    let what = if resource.contains(":activity:") {
+        "activities are not supported yet".to_owned()
+    } else if let Some(service) = resource.strip_prefix("arn:aws:states:::") {
+        format!("the service integration {service:?} is not supported")
+    } else {
+        "a Resource is a Lambda function ARN or an arn:aws:states::: service integration".to_owned()
+    };
+    Problem::at(
+        node.text_loc(),
+        format!(
+            "Resource {resource:?}: {what}; supported: arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], {LAMBDA_INVOKE}[{WAIT_FOR_TOKEN}], {HTTP_INVOKE}"
+        ),
+    )
+}
+
+/// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]` (any partition); `None` when
+/// `arn` names no Lambda function.
+fn lambda_arn(arn: &str) -> Option<Result<FunctionRef, Problem>> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        [
+            "arn",
+            _partition,
+            "lambda",
+            _region,
+            _account,
+            "function",
+            name,
+            rest @ ..,
+        ] if rest.len() <= 1 => Some(Ok(function_ref(name, rest.first().copied()))),
+        _ => None,
+    }
+}
+
+fn function_ref(name: &str, qualifier: Option<&str>) -> FunctionRef {
+    FunctionRef {
+        service: String::new(),
+        qualifier: qualifier.map(str::to_owned),
+        function: name.to_owned(),
+        invocation: Invocation::Sync,
+    }
+}
+
+/// `lambda:invoke`'s `FunctionName`: a name, `NAME:QUALIFIER`, or a function ARN, written
+/// literally in `Parameters` (JSONPath) or `Arguments` (JSONata).
+fn invoked_function(values: &Values<'_>) -> Result<FunctionRef, Problem> {
+    let key = match values.query {
+        QueryLanguage::JsonPath => "Parameters",
+        QueryLanguage::Jsonata => "Arguments",
+    };
+    let missing = || {
+        Problem::at(
+            values.fields.loc(),
+            format!("{LAMBDA_INVOKE} requires {key}.FunctionName, the function's name or ARN"),
+        )
+    };
+    let parameters = values.fields.get(key).ok_or_else(missing)?;
+    if let Some(dynamic) = parameters.get("FunctionName.$") {
+        return Err(Problem::at(
+            dynamic.loc,
+            "FunctionName.$ (a function chosen at run time) is not supported yet; write FunctionName",
+        ));
+    }
+    let node = parameters.get("FunctionName").ok_or_else(missing)?;
+    let name = node.as_str()?;
+    if name.starts_with("{%") {
+        return Err(Problem::at(
+            node.loc,
+            "a FunctionName given by a JSONata expression is not supported yet; write it literally",
+        ));
+    }
+    if let Some(function) = lambda_arn(name) {
+        return function;
+    }
+    let (function, qualifier) = match name.split_once(':') {
+        Some((function, qualifier)) => (function, Some(qualifier)),
+        None => (name, None),
+    };
+    if function.is_empty() || qualifier.is_some_and(|q| q.is_empty() || q.contains(':')) {
+        return Err(Problem::at(
+            node.text_loc(),
+            format!("FunctionName {name:?} is no function name, NAME:QUALIFIER or function ARN"),
+        ));
+    }
+    Ok(function_ref(function, qualifier))
+}
+
+/// `Retry` and `Catch`. `States.ALL` must be alone in its `ErrorEquals` and in the last
+/// Retrier or Catcher.
+pub(super) fn recovery(values: &Values<'_>, names: &ScopeNames) -> Result<Recovery, Problem> {
+    let mut recovery = Recovery::default();
+    let retriers = optional_list(values.fields.get("Retry"))?;
+    for (i, node) in retriers.iter().enumerate() {
+        check_error_names(node, i + 1 == retriers.len(), "Retrier")?;
+        if let Some(interval) = node.get("IntervalSeconds") {
+            interval.as_int_in(1, MAX_TASK_TIMEOUT_SECS)?;
+        }
+        if let Some(delay) = node.get("MaxDelaySeconds") {
+            delay.as_int_in(1, 31_622_400)?;
+        }
+        recovery.retry.push(build_retrier(node, &RETRIER, &[])?);
+    }
+    let catchers = optional_list(values.fields.get("Catch"))?;
+    for (i, node) in catchers.iter().enumerate() {
+        check_error_names(node, i + 1 == catchers.len(), "Catcher")?;
+        recovery.catch.push(catcher(values, node, names)?);
+    }
+    Ok(recovery)
+}
+
+fn optional_list(node: Option<&Node>) -> Result<&[Node], Problem> {
+    node.map_or(Ok(&[][..]), Node::as_seq)
+}
+
+fn check_error_names(node: &Node, last: bool, what: &str) -> Result<(), Problem> {
+    let Some(errors) = node.get("ErrorEquals") else {
+        return Ok(());
+    };
+    let list = errors.as_seq()?;
+    if list.is_empty() {
+        return Err(Problem::at(
+            errors.loc,
+            "ErrorEquals is a non-empty list of error names; [\"States.ALL\"] matches every error",
+        ));
+    }
+    let all = list
+        .iter()
+        .find(|n| n.as_str().is_ok_and(|s| s == STATES_ALL));
+    if let Some(all) = all {
+        if list.len() > 1 {
+            return Err(Problem::at(
+                all.loc,
+                "States.ALL must appear alone in ErrorEquals",
+            ));
+        }
+        if !last {
+            return Err(Problem::at(
+                all.loc,
+                format!("a {what} with States.ALL must be the last {what}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn catcher(values: &Values<'_>, node: &Node, names: &ScopeNames) -> Result<Catcher, Problem> {
+    let owner = "a Catcher";
+    let fields = Fields::of(node, owner)?;
+    let allowed: &[&str] = match values.query {
+        QueryLanguage::JsonPath => &["ErrorEquals", "Next", "ResultPath", "Assign", "Comment"],
+        QueryLanguage::Jsonata => &["ErrorEquals", "Next", "Output", "Assign", "Comment"],
+    };
+    fields.allow_only(allowed, owner)?;
+    let errors = fields.require("ErrorEquals", owner)?;
+    let errors = errors
+        .as_seq()?
+        .iter()
+        .map(|n| n.as_str().map(str::to_owned))
+        .collect::<Result<_, _>>()?;
+    let next = names.resolve(fields.require("Next", owner)?, "Next")?;
+    let catch_values = Values {
+        fields,
+        query: values.query,
+    };
+    let result_path = result_path(fields.get("ResultPath"))?;
+    let output = fields
+        .get("Output")
+        .map(|n| jsonata_template(n, "Output"))
+        .transpose()?;
+    Ok(Catcher {
+        errors,
+        next,
+        output: None,
+        asl: Some(Box::new(AslData {
+            query: values.query,
+            result_path,
+            output,
+            assign: assign(&catch_values, fields.get("Assign"))?,
+            ..AslData::default()
+        })),
+    })
+}

@@ -1,0 +1,141 @@
+//! The ASL front end: detection, every state type compiled, and located problems (line,
+//! column, state) for what ValidateStateMachineDefinition refuses.
+
+use sluice_ir::{Dialect, StateKind};
+use sluice_lang::{compile, detect};
+
+fn problems(text: &str) -> Vec<String> {
+    match compile(Dialect::Asl, text) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_state_machine_is_detected_in_json_and_yaml() {
+    let json = r#"{"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}"#;
+    assert_eq!(detect(json), Some(Dialect::Asl));
+    let yaml = "StartAt: A\nStates:\n  A:\n    Type: Succeed\n";
+    assert_eq!(detect(yaml), Some(Dialect::Asl));
+    assert!(compile(Dialect::Asl, yaml).is_ok());
+}
+
+#[test]
+fn every_state_type_compiles() {
+    let text = r#"{
+  "Comment": "all types", "Version": "1.0", "TimeoutSeconds": 60,
+  "StartAt": "P",
+  "States": {
+    "P": {"Type": "Pass", "Next": "T"},
+    "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f:live",
+          "TimeoutSeconds": 10,
+          "Retry": [{"ErrorEquals": ["States.Timeout"], "MaxAttempts": 2, "JitterStrategy": "FULL", "MaxDelaySeconds": 5},
+                    {"ErrorEquals": ["States.ALL"]}],
+          "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "F"}],
+          "Next": "C"},
+    "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsTimestamp": true, "Next": "W"}], "Default": "Par"},
+    "W": {"Type": "Wait", "Timestamp": "2016-03-14T01:59:00Z", "Next": "Par"},
+    "Par": {"Type": "Parallel", "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Succeed"}}}], "Next": "M"},
+    "M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrencyPath": "$.n",
+          "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": true}}}, "Next": "S"},
+    "S": {"Type": "Succeed"},
+    "F": {"Type": "Fail", "Error": "E", "Cause": "c"}
+  }
+}"#;
+    let flow = compile(Dialect::Asl, text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(flow.timeout_secs, Some(60));
+    let kinds: Vec<&str> = flow
+        .root()
+        .states
+        .iter()
+        .map(|id| flow.state(*id).kind.type_name())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Pass", "Task", "Choice", "Wait", "Parallel", "Map", "Succeed", "Fail"
+        ]
+    );
+    let task = flow.root().states[1];
+    let StateKind::Task(task) = &flow.state(task).kind else {
+        panic!()
+    };
+    assert_eq!(task.timeout_secs, Some(10));
+    assert!(task.recovery.retry[0].full_jitter);
+    // ASL's default BackoffRate is 2.0 (specification, "Retrying after an error").
+    assert_eq!(task.recovery.retry[1].backoff_rate, 2.0);
+    assert!(flow.states.iter().all(|s| s.asl.is_some()));
+}
+
+#[test]
+fn problems_are_located() {
+    let cases: &[(&str, &str)] = &[
+        // An unknown field, with the closest allowed one suggested.
+        (
+            "{\n \"StartAt\": \"A\",\n \"States\": {\"A\": {\"Type\": \"Pass\", \"Nxt\": \"A\", \"End\": true}}\n}",
+            "line 3, column 35, state \"A\": unknown field \"Nxt\" in a Pass state; did you mean \"Next\"?",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"Next\": \"B\"}}}",
+            "unknown Next \"B\"",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"End\": true}, \"Z\": {\"Type\": \"Succeed\"}}}",
+            "state \"Z\" is not reachable from StartAt",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "the DISTRIBUTED Map mode",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Task\", \"Resource\": \"arn:aws:states:::dynamodb:putItem\", \"End\": true}}}",
+            "the service integration \"dynamodb:putItem\" is not supported",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Task\", \"Resource\": \"arn:aws:lambda:r:1:function:f\", \"Retry\": [{\"ErrorEquals\": [\"States.ALL\"]}, {\"ErrorEquals\": [\"X\"]}], \"End\": true}}}",
+            "a Retrier with States.ALL must be the last Retrier",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Choice\", \"Choices\": [{\"Variable\": \"$.x\", \"NumericEquals\": \"1\", \"Next\": \"A\"}]}}}",
+            "expected a value of the type NumericEquals compares",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"ResultPath\": \"$$.x\", \"End\": true}}}",
+            "may not begin with '$$'",
+        ),
+        (
+            "{\"QueryLanguage\": \"JSONata\", \"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"InputPath\": \"$.x\", \"End\": true}}}",
+            "unknown field \"InputPath\" in a Pass state",
+        ),
+        (
+            "{\"QueryLanguage\": \"JSONata\", \"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"QueryLanguage\": \"JSONPath\", \"End\": true}}}",
+            "cannot use JSONPath when the state machine's QueryLanguage is JSONata",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Wait\", \"Seconds\": 1, \"Timestamp\": \"2016-03-14T01:59:00Z\", \"End\": true}}}",
+            "exactly one of Seconds, SecondsPath, Timestamp and TimestampPath",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"Assign\": {\"states\": 1}, \"End\": true}}}",
+            "invalid variable name \"states\"",
+        ),
+    ];
+    for (text, expected) in cases {
+        let found = problems(text);
+        assert!(
+            found.iter().any(|p| p.contains(expected)),
+            "{text}\nexpected a problem containing {expected:?}, got {found:?}"
+        );
+    }
+}
+
+#[test]
+fn state_names_have_at_most_80_characters() {
+    let long = "x".repeat(81);
+    let text = format!(r#"{{"StartAt": "{long}", "States": {{"{long}": {{"Type": "Succeed"}}}}}}"#);
+    let found = problems(&text);
+    assert!(
+        found.iter().any(|p| p.contains("from 1 to 80 characters")),
+        "{found:?}"
+    );
+}

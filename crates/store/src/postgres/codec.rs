@@ -1,0 +1,148 @@
+//! Talking to PostgreSQL: pooled connections, statements prepared once per connection, rows
+//! read into the store's records, and driver errors as [`StoreError`]s that say what was
+//! being done.
+
+use deadpool_postgres::{GenericClient, Pool, Transaction};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Row, Statement};
+
+use crate::decode::{Cell, Columns};
+pub(super) use crate::encode::{backend, sql_limit, to_json};
+use crate::query::{Arg, Sql};
+use crate::{Result, StoreError};
+
+/// A pooled connection.
+pub(super) type Client = deadpool_postgres::Object;
+
+/// Statement arguments.
+pub(super) type Args<'a> = [&'a (dyn ToSql + Sync)];
+
+pub(super) async fn pooled(pool: &Pool) -> Result<Client> {
+    pool.get()
+        .await
+        .map_err(|e| backend(format!("connecting to PostgreSQL: {e}")))
+}
+
+pub(super) async fn transaction(client: &mut Client) -> Result<Transaction<'_>> {
+    client
+        .transaction()
+        .await
+        .map_err(failed("starting a transaction"))
+}
+
+pub(super) fn failed(doing: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| backend(format!("{doing}: {e}"))
+}
+
+/// Like [`failed`], for a `COMMIT`: a broken connection leaves its outcome unknown. (A
+/// refusal by the server, e.g. a serialization failure, is certain.)
+pub(super) fn uncertain(doing: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| {
+        if e.as_db_error().is_some() {
+            backend(format!("{doing}: {e}"))
+        } else {
+            StoreError::Uncertain(format!("{doing}: {e}"))
+        }
+    }
+}
+
+/// Like [`failed`], but a unique-key violation means `what` already exists.
+pub(super) fn inserting(what: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| {
+        if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+            StoreError::AlreadyExists(what.to_string())
+        } else {
+            backend(format!("inserting {what}: {e}"))
+        }
+    }
+}
+
+/// `sql` as a statement prepared once per connection.
+pub(super) async fn prepared<C: GenericClient>(client: &C, sql: &str) -> Result<Statement> {
+    client.prepare_cached(sql).await.map_err(failed(sql))
+}
+
+/// Runs `sql` and says how many rows it changed.
+pub(super) async fn execute<C: GenericClient>(
+    client: &C,
+    sql: &str,
+    args: &Args<'_>,
+) -> Result<u64> {
+    let statement = prepared(client, sql).await?;
+    client.execute(&statement, args).await.map_err(failed(sql))
+}
+
+/// Every row `sql` selects, each decoded by `decode`.
+pub(super) async fn all<C: GenericClient, T>(
+    client: &C,
+    sql: &str,
+    args: &Args<'_>,
+    decode: impl Fn(&dyn Columns) -> Result<T>,
+) -> Result<Vec<T>> {
+    let statement = prepared(client, sql).await?;
+    let rows = client.query(&statement, args).await.map_err(failed(sql))?;
+    rows.iter().map(|row| decode(row)).collect()
+}
+
+/// The row `sql` selects, if any, decoded by `decode`.
+pub(super) async fn one<C: GenericClient, T>(
+    client: &C,
+    sql: &str,
+    args: &Args<'_>,
+    decode: impl Fn(&dyn Columns) -> Result<T>,
+) -> Result<Option<T>> {
+    let statement = prepared(client, sql).await?;
+    let row = client
+        .query_opt(&statement, args)
+        .await
+        .map_err(failed(sql))?;
+    row.as_ref().map(|row| decode(row)).transpose()
+}
+
+/// Every row a built query selects.
+pub(super) async fn all_of<C: GenericClient, T>(
+    client: &C,
+    sql: &Sql,
+    decode: impl Fn(&dyn Columns) -> Result<T>,
+) -> Result<Vec<T>> {
+    let args: Vec<&(dyn ToSql + Sync)> = sql
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Arg::Int(v) => v as &(dyn ToSql + Sync),
+            Arg::Text(s) => s,
+        })
+        .collect();
+    all(client, &sql.text, &args, decode).await
+}
+
+impl Columns for Row {
+    fn cell(&self, index: usize) -> Result<Cell> {
+        let read = |e: tokio_postgres::Error| backend(format!("reading column {index}: {e}"));
+        let kind = self
+            .columns()
+            .get(index)
+            .map(|c| c.type_().clone())
+            .ok_or_else(|| backend(format!("no column {index}")))?;
+        let cell = match kind {
+            Type::INT8 => self
+                .try_get::<_, Option<i64>>(index)
+                .map_err(read)?
+                .map(Cell::Int),
+            Type::INT4 => self
+                .try_get::<_, Option<i32>>(index)
+                .map_err(read)?
+                .map(|v| Cell::Int(v.into())),
+            Type::BOOL => self
+                .try_get::<_, Option<bool>>(index)
+                .map_err(read)?
+                .map(|v| Cell::Int(v.into())),
+            _ => self
+                .try_get::<_, Option<String>>(index)
+                .map_err(read)?
+                .map(Cell::Text),
+        };
+        Ok(cell.unwrap_or(Cell::Null))
+    }
+}

@@ -1,0 +1,466 @@
+//! Executions, their history, and the timer and task rows the runtime resumes from.
+
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Pool};
+use futures_util::future::{try_join, try_join_all, try_join3};
+use sluice_engine::{EventId, HistoryEvent, Millis};
+use tokio::task::JoinHandle;
+use tokio_postgres::IsolationLevel;
+use tokio_postgres::types::ToSql;
+
+use super::codec::{
+    Client, all, all_of, failed, inserting, one, pooled, prepared, sql_limit, transaction,
+    uncertain,
+};
+use crate::counts::{self, CountChange, Counted};
+use crate::decode::{self, COUNTED_COLUMNS, EVENT_COLUMNS, EXECUTION_COLUMNS, TIMER_COLUMNS};
+use crate::encode::EncodedStep;
+use crate::query::{self, Backend};
+use crate::rules;
+use crate::{
+    CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery, ExecutionRecord,
+    ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Result, StepWrite, StoreError,
+    TimerRow,
+};
+
+/// Counts of one flow are spread over this many rows per minute and status (shards 1 to 16),
+/// so that concurrent steps of its executions seldom wait for each other's row lock; [`fold`]
+/// adds the shards of past minutes up into shard 0, so that readers add few rows.
+const COUNT_SHARDS: i64 = 16;
+
+/// Inserts the execution at version 1 (in the place of the run it reruns, which it replaces)
+/// and writes its first step's rows and counts under the new id. The flow row is locked
+/// `FOR SHARE`, so a start waits for a concurrent closing update or delete and then sees it.
+pub(super) async fn create(
+    client: &mut Client,
+    owner: &str,
+    new: &NewExecution,
+    first: &StepWrite,
+) -> Result<ExecutionId> {
+    let first = &EncodedStep::new(first)?;
+    let tx = transaction(client).await?;
+    let lock_flow = prepared(
+        &tx,
+        "SELECT open, tag FROM flows WHERE id = $1 AND NOT deleted FOR SHARE",
+    )
+    .await?;
+    let flow = tx
+        .query_opt(&lock_flow, &[&new.flow_id.0])
+        .await
+        .map_err(failed("reading whether a flow is open"))?;
+    rules::open_to_new(flow.as_ref().map(|row| row.get(0)), new)?;
+    let tag: Option<String> = flow.and_then(|row| row.get(1));
+    let (listed_at, mut changes) = match new.reruns {
+        Some(old) => replace(&tx, new.flow_id, old).await?,
+        None => (new.now, Vec::new()),
+    };
+    let insert = prepared(
+        &tx,
+        "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
+         started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14) RETURNING id",
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            &insert,
+            &[
+                &new.tenant.0,
+                &new.flow_id.0,
+                &new.flow_name.0,
+                &new.flow_revision,
+                &new.name.0,
+                &first.status,
+                &first.started_at,
+                &first.stopped_at,
+                &first.error,
+                &first.cause,
+                &first.state,
+                &new.now,
+                &tag,
+                &listed_at,
+            ],
+        )
+        .await
+        .map_err(inserting(&format!(
+            "execution {} of flow {}",
+            new.name, new.flow_name
+        )))?;
+    let id = ExecutionId(row.get(0));
+    changes.extend(counted_changes(new.flow_id, id, None, first.counted));
+    try_join(
+        write_step_rows(&tx, owner, id, first),
+        add_counts(&tx, &changes),
+    )
+    .await?;
+    tx.commit()
+        .await
+        .map_err(uncertain("committing an execution"))?;
+    Ok(id)
+}
+
+/// A count change of one execution, with the row it goes to.
+type RowChange = (FlowId, i64, CountChange);
+
+fn counted_changes(
+    flow: FlowId,
+    id: ExecutionId,
+    before: Option<Counted>,
+    after: Counted,
+) -> Vec<RowChange> {
+    let shard = id.0.rem_euclid(COUNT_SHARDS) + 1;
+    counts::changes(before, Some(after))
+        .into_iter()
+        .map(|change| (flow, shard, change))
+        .collect()
+}
+
+/// Marks `old` replaced by a rerun; returns its place in listings and the move of its counts
+/// out of the latest runs'.
+async fn replace<C: GenericClient>(
+    tx: &C,
+    flow: FlowId,
+    old: ExecutionId,
+) -> Result<(i64, Vec<RowChange>)> {
+    let sql = format!(
+        "WITH old AS (SELECT {COUNTED_COLUMNS} FROM executions e \
+         WHERE e.id = $1 AND e.flow_id = $2 FOR UPDATE) \
+         UPDATE executions SET superseded = TRUE FROM old WHERE executions.id = $1 \
+         RETURNING old.*"
+    );
+    let row = one(tx, &sql, &[&old.0, &flow.0], decode::counted)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("execution {old} of flow {}", flow.0)))?;
+    let replaced = Counted {
+        latest: false,
+        ..row.counted
+    };
+    let changes = counted_changes(flow, old, Some(row.counted), replaced);
+    Ok((row.listed_at, changes))
+}
+
+/// Compare-and-set on the version, then the step's rows and counts, in one transaction. The
+/// update returns the row as it was, so the counts move without another round trip.
+pub(super) async fn commit(client: &mut Client, owner: &str, write: &StepWrite) -> Result<()> {
+    let step = &EncodedStep::new(write)?;
+    let (id, expected_version) = (write.execution, write.expected_version);
+    let tx = transaction(client).await?;
+    let update = prepared(
+        &tx,
+        &format!(
+            "WITH old AS (SELECT {COUNTED_COLUMNS} FROM executions e \
+             WHERE e.id = $7 AND e.version = $8 FOR UPDATE) \
+             UPDATE executions SET state = $1, status = $2, started_at = $3, stopped_at = $4, \
+             error = $5, cause = $6, version = version + 1 FROM old \
+             WHERE executions.id = $7 RETURNING old.*"
+        ),
+    )
+    .await?;
+    let before = tx
+        .query_opt(
+            &update,
+            &[
+                &step.state,
+                &step.status,
+                &step.started_at,
+                &step.stopped_at,
+                &step.error,
+                &step.cause,
+                &id.0,
+                &expected_version,
+            ],
+        )
+        .await
+        .map_err(failed("updating an execution"))?;
+    let Some(before) = before
+        .as_ref()
+        .map(|row| decode::counted(row))
+        .transpose()?
+    else {
+        let found: Option<i64> = tx
+            .query_opt("SELECT version FROM executions WHERE id = $1", &[&id.0])
+            .await
+            .map_err(failed("reading an execution"))?
+            .map(|row| row.get(0));
+        return Err(rules::step_refused(id, expected_version, found));
+    };
+    let after = Counted {
+        latest: before.counted.latest,
+        ..step.counted
+    };
+    let changes = counted_changes(before.flow_id, id, Some(before.counted), after);
+    try_join(
+        write_step_rows(&tx, owner, id, step),
+        add_counts(&tx, &changes),
+    )
+    .await?;
+    tx.commit().await.map_err(uncertain("committing a step"))
+}
+
+/// Adds the shards of the counts of minutes before `before` (epoch minutes) up into shard 0,
+/// in one transaction: readers see the same sums before and after. Steps that change an
+/// execution of such a minute later write its shard again, for the next fold.
+pub(super) async fn fold(client: &Client, before: i64) -> Result<u64> {
+    let sql = "WITH moved AS (DELETE FROM execution_counts WHERE minute < $1 AND shard <> 0 \
+         RETURNING *) \
+         INSERT INTO execution_counts (flow_id, minute, status, latest, shard, executions, \
+         finished, duration_ms) \
+         SELECT flow_id, minute, status, latest, 0, SUM(executions), SUM(finished), \
+         SUM(duration_ms) FROM moved GROUP BY flow_id, minute, status, latest \
+         ON CONFLICT (flow_id, minute, status, latest, shard) DO UPDATE SET \
+         executions = execution_counts.executions + excluded.executions, \
+         finished = execution_counts.finished + excluded.finished, \
+         duration_ms = execution_counts.duration_ms + excluded.duration_ms";
+    client
+        .execute(sql, &[&before])
+        .await
+        .map_err(failed("folding execution counts"))
+}
+
+/// How often a node folds the counts, and the minutes it leaves to the steps still writing
+/// them (the current one and the one before).
+const FOLD_EVERY: Duration = Duration::from_secs(10);
+const UNFOLDED_MINUTES: i64 = 2;
+
+/// The counts of minutes before the last [`UNFOLDED_MINUTES`], folded now.
+pub(super) async fn fold_past(client: &Client) -> Result<u64> {
+    let minute = wall_clock_ms().div_euclid(counts::MINUTE_MS);
+    fold(client, minute - UNFOLDED_MINUTES + 1).await
+}
+
+/// The task that folds the counts every [`FOLD_EVERY`]; stops when dropped. A failed fold is
+/// tried again next time (the sums stay right either way).
+pub(super) struct Folding(JoinHandle<()>);
+
+impl Drop for Folding {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+pub(super) fn folding(pool: Pool) -> Folding {
+    Folding(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(FOLD_EVERY).await;
+            let folded = match pooled(&pool).await {
+                Ok(client) => fold_past(&client).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = folded {
+                tracing::warn!(error = %e, "folding execution counts");
+            }
+        }
+    }))
+}
+
+fn wall_clock_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Applies count changes, pipelined.
+async fn add_counts<C: GenericClient>(tx: &C, changes: &[RowChange]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let upsert = prepared(tx, counts::UPSERT).await?;
+    try_join_all(changes.iter().map(|(flow, shard, change)| {
+        let upsert = &upsert;
+        async move {
+            let args: [&(dyn ToSql + Sync); 8] = [
+                &flow.0,
+                &change.minute,
+                &change.status,
+                &change.latest,
+                shard,
+                &change.executions,
+                &change.finished,
+                &change.duration_ms,
+            ];
+            tx.execute(upsert, &args)
+                .await
+                .map_err(failed("counting an execution"))
+        }
+    }))
+    .await
+    .map(drop)
+}
+
+const INSERT_EVENT: &str = "INSERT INTO history (execution_id, event_id, schedule_id, step, time, type, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const DELETE_TIMER: &str = "DELETE FROM timers WHERE execution_id = $1 AND op = $2";
+const DELETE_TASK: &str = "DELETE FROM tasks WHERE execution_id = $1 AND op = $2";
+const UPSERT_TIMER: &str = "INSERT INTO timers (execution_id, op, fire_at, owner) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (execution_id, op) DO UPDATE \
+     SET fire_at = EXCLUDED.fire_at, owner = EXCLUDED.owner";
+const UPSERT_TASK: &str = "INSERT INTO tasks (execution_id, op, call, owner) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (execution_id, op) DO UPDATE \
+     SET call = EXCLUDED.call, owner = EXCLUDED.owner";
+
+/// Removals first, then additions, so a reused op id keeps its new row. The statements of
+/// each phase are pipelined: sent together, run in order, answered together; joined in order,
+/// so a failure is the first failing statement's (those after it only say the transaction is
+/// aborted).
+async fn write_step_rows<C: GenericClient>(
+    tx: &C,
+    owner: &str,
+    id: ExecutionId,
+    step: &EncodedStep,
+) -> Result<()> {
+    let (delete_timer, delete_task, insert_event, upsert_timer, upsert_task) = tokio::try_join!(
+        prepared(tx, DELETE_TIMER),
+        prepared(tx, DELETE_TASK),
+        prepared(tx, INSERT_EVENT),
+        prepared(tx, UPSERT_TIMER),
+        prepared(tx, UPSERT_TASK)
+    )?;
+    let timers_removed = try_join_all(step.timers_removed.iter().map(|op| async {
+        tx.execute(&delete_timer, &[&id.0, op])
+            .await
+            .map_err(failed("deleting a timer"))
+    }));
+    let tasks_removed = try_join_all(step.tasks_removed.iter().map(|op| async {
+        tx.execute(&delete_task, &[&id.0, op])
+            .await
+            .map_err(failed("deleting a task"))
+    }));
+    try_join(timers_removed, tasks_removed).await?;
+
+    let events = try_join_all(step.events.iter().map(|event| async {
+        let args: [&(dyn ToSql + Sync); 7] = [
+            &id.0,
+            &event.id,
+            &event.schedule_id,
+            &event.step,
+            &event.time,
+            &event.kind,
+            &event.detail,
+        ];
+        tx.execute(&insert_event, &args)
+            .await
+            .map_err(inserting(&format!("event {} of execution {id}", event.id)))
+    }));
+    let timers_added = try_join_all(step.timers_added.iter().map(|(op, fire_at)| async {
+        tx.execute(&upsert_timer, &[&id.0, op, fire_at, &owner])
+            .await
+            .map_err(failed("inserting a timer"))
+    }));
+    let tasks_added = try_join_all(step.tasks_added.iter().map(|(op, call)| async {
+        tx.execute(&upsert_task, &[&id.0, op, call, &owner])
+            .await
+            .map_err(failed("inserting a task"))
+    }));
+    try_join3(events, timers_added, tasks_added).await?;
+    Ok(())
+}
+
+pub(super) async fn get(client: &Client, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
+    let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.id = $1");
+    one(client, &sql, &[&id.0], decode::execution).await
+}
+
+pub(super) async fn find(
+    client: &Client,
+    flow: FlowId,
+    name: &ExecutionName,
+) -> Result<Option<ExecutionRecord>> {
+    let args: [&(dyn ToSql + Sync); 2] = [&flow.0, &name.0];
+    let sql = format!(
+        "SELECT {EXECUTION_COLUMNS} FROM executions e WHERE e.flow_id = $1 AND e.name = $2"
+    );
+    one(client, &sql, &args, decode::execution).await
+}
+
+pub(super) async fn list(
+    client: &Client,
+    query: &ExecutionQuery,
+    page: &Page<ExecutionCursor>,
+) -> Result<Vec<ExecutionRecord>> {
+    let sql = query::executions(query, page, Backend::Postgres);
+    all_of(client, &sql, decode::execution).await
+}
+
+pub(super) async fn summaries(
+    client: &Client,
+    query: &ExecutionQuery,
+    page: &Page<ExecutionCursor>,
+) -> Result<Vec<ExecutionSummary>> {
+    let sql = query::summaries(query, page, Backend::Postgres);
+    all_of(client, &sql, decode::summary).await
+}
+
+/// Adds up the counts' parts (see [`query::count_executions`]), read in one repeatable-read
+/// transaction so they are of one moment.
+pub(super) async fn count(client: &mut Client, query: &ExecutionQuery) -> Result<u64> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(failed("starting a read"))?;
+    let parts = query::count_executions(query, Backend::Postgres);
+    let counted = try_join_all(parts.iter().map(|part| all_of(&tx, part, decode::number))).await?;
+    tx.commit().await.map_err(failed("ending a read"))?;
+    let total: i64 = counted.into_iter().flatten().sum();
+    Ok(u64::try_from(total).unwrap_or_default())
+}
+
+pub(super) async fn minute_counts(
+    client: &Client,
+    query: &CountsQuery,
+) -> Result<Vec<MinuteCounts>> {
+    let sql = query::minute_counts(query, Backend::Postgres);
+    let rows = all_of(client, &sql, decode::minute_status).await?;
+    Ok(decode::minutes(rows))
+}
+
+pub(super) async fn active(client: &Client, flow: FlowId) -> Result<Vec<ExecutionId>> {
+    let rows = client
+        .query(
+            "SELECT id FROM executions WHERE flow_id = $1 \
+             AND status IN ('Starting', 'Running') ORDER BY id",
+            &[&flow.0],
+        )
+        .await
+        .map_err(failed("listing active executions"))?;
+    Ok(rows.iter().map(|row| ExecutionId(row.get(0))).collect())
+}
+
+pub(super) async fn history(
+    client: &Client,
+    execution: ExecutionId,
+    page: &Page<EventId>,
+) -> Result<Vec<HistoryEvent>> {
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM history WHERE execution_id = $1 AND event_id > $2 \
+         ORDER BY event_id LIMIT $3 OFFSET $4"
+    );
+    let after = decode::event_after(page);
+    let (limit, skip) = (sql_limit(page.limit), sql_limit(page.skip));
+    let args: [&(dyn ToSql + Sync); 4] = [&execution.0, &after, &limit, &skip];
+    all(client, &sql, &args, |row| decode::event(row, execution)).await
+}
+
+/// The timers of `owner` firing at or before `until`.
+pub(super) async fn due_timers(
+    client: &Client,
+    owner: &str,
+    until: Millis,
+    limit: usize,
+) -> Result<Vec<TimerRow>> {
+    let sql = format!(
+        "SELECT {TIMER_COLUMNS} FROM timers WHERE owner = $3 AND fire_at <= $1 \
+         ORDER BY fire_at LIMIT $2"
+    );
+    all(
+        client,
+        &sql,
+        &[&until, &sql_limit(limit), &owner],
+        decode::timer,
+    )
+    .await
+}
