@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_ir::{StateName, TaskError, ToleratedFailures};
+use sluice_ir::{TaskError, ToleratedFailures};
 
 use crate::execution::OpId;
 
@@ -36,7 +36,8 @@ pub enum Input {
     /// Changes a running distributed Map (CloudFlow `UpdateMapRun`): how many children run at
     /// once, and how many may fail.
     UpdateMapRun {
-        state: StateName,
+        /// The map run's name ([`crate::Execution::map_runs`]).
+        map_run: String,
         max_concurrency: Option<u32>,
         tolerated: Option<ToleratedFailures>,
     },

@@ -25,7 +25,10 @@ mod step;
 mod task_call;
 
 pub use dag_status::{DagNodeStatus, NodeStatus, dag_node_statuses};
-pub use execution::{Execution, ExecutionInfo, Limits, OpId, PendingOp, Status};
+pub use execution::{
+    Execution, ExecutionInfo, Limits, MapRunStatus, MapRunSummary, OpId, ParentLink, PendingOp,
+    Status, map_run_name,
+};
 pub use history::{EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};
 pub use snapshot::{CallSnapshot, Snapshot};

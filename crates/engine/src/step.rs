@@ -45,6 +45,8 @@ pub struct ChildStart {
     pub op: OpId,
     /// The distributed Map state that started it.
     pub state: StateName,
+    /// The map run it belongs to ([`crate::execution::map_run_name`]).
+    pub map_run: String,
     /// Its place among the state's children, from 0.
     pub index: u32,
     pub scope: ScopeId,

@@ -4,9 +4,10 @@
 
 use serde_json::{Value, json};
 use sluice_engine::{
-    ChildStart, Effect, Execution, ExecutionInfo, Input, Limits, OpId, Snapshot, Status, Step,
+    ChildStart, Effect, Execution, ExecutionInfo, Input, Limits, MapRunStatus, OpId, ParentLink,
+    Snapshot, Status, Step,
 };
-use sluice_ir::{Flow, StateName, TaskError, ToleratedFailures};
+use sluice_ir::{Flow, TaskError, ToleratedFailures};
 
 fn flow(extra: &str) -> Flow {
     let text = format!(
@@ -83,7 +84,11 @@ fn start(flow: &Flow, items: usize) -> (Execution, Step) {
 
 /// Runs a child as the runtime would: an `Execution::child` of the same flow.
 fn run_child(flow: &Flow, start: &ChildStart) -> Result<Value, TaskError> {
-    let mut child = Execution::child(info("child"), start.scope);
+    let parent = ParentLink {
+        execution: "parent".into(),
+        op: start.op,
+    };
+    let mut child = Execution::child(info("child"), start.scope, parent);
     child
         .apply(
             flow,
@@ -187,11 +192,15 @@ fn update_map_run_raises_the_concurrency_and_the_tolerance_while_it_runs() {
     let (mut ex, step) = start(&flow, 4);
     let first = started(&step);
     assert_eq!(first.len(), 1);
+    let runs = ex.map_runs(&flow);
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0].total, runs[0].running, runs[0].pending), (4, 1, 3));
+    assert_eq!(runs[0].status, MapRunStatus::Running);
     let update = ex
         .apply(
             &flow,
             Input::UpdateMapRun {
-                state: StateName::new("Each"),
+                map_run: runs[0].name.clone(),
                 max_concurrency: Some(3),
                 tolerated: Some(ToleratedFailures {
                     count: Some(5),
@@ -209,7 +218,7 @@ fn update_map_run_raises_the_concurrency_and_the_tolerance_while_it_runs() {
     let unknown = ex.apply(
         &flow,
         Input::UpdateMapRun {
-            state: StateName::new("Nope"),
+            map_run: "nope".into(),
             max_concurrency: Some(1),
             tolerated: None,
         },
@@ -233,8 +242,13 @@ fn a_running_map_run_survives_the_store() {
         "the freed slot starts the third child"
     );
 
-    let child = Execution::child(info("child"), children[1].scope);
+    let parent = ParentLink {
+        execution: "parent".into(),
+        op: children[1].op,
+    };
+    let child = Execution::child(info("child"), children[1].scope, parent.clone());
     let stored = serde_json::to_string(&Snapshot::of(&child)).unwrap();
     let loaded: Execution = serde_json::from_str::<Snapshot>(&stored).unwrap().into();
     assert_eq!(loaded.root(), children[1].scope);
+    assert_eq!(loaded.parent(), Some(&parent));
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use sluice_engine::{
     ChildStart, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis, OpId,
-    Rejection, Status, Step, TaskCall,
+    ParentLink, Rejection, Status, Step, TaskCall,
 };
 use sluice_ir::{ErrorCode, Flow, StateKind, TaskError, TaskMode, TaskTarget, actions};
 use sluice_store::TenantId;
@@ -430,7 +430,11 @@ impl Effects {
         let name = format!("{}:{}:{}", self.origin.execution, start.state, start.index);
         let runner = &children.runner;
         let info = runner.execution_info(&children.flow, &name, &self.clock);
-        let child = Execution::child(info, start.scope);
+        let parent = ParentLink {
+            execution: self.origin.execution.clone(),
+            op: start.op,
+        };
+        let child = Execution::child(info, start.scope, parent);
         let run = runner.run_execution(
             children.flow.clone(),
             child,

@@ -143,12 +143,6 @@ impl Service {
                 "the definition's name {written:?} must equal the flow name {flow_name:?}"
             )));
         }
-        if let Some(state) = distributed_map(&flow) {
-            return Err(invalid_definition(format!(
-                "state {state:?} is a distributed Map: its child executions run with `sluice run` \
-                 so far, not on the server"
-            )));
-        }
         if dialect == Dialect::DataArts {
             let invoker = self.runtime.invoker();
             if let Some(action) = actions_of(&flow).find(|a| !invoker.supports(a)) {
@@ -187,14 +181,6 @@ fn actions_of(flow: &sluice_ir::Flow) -> impl Iterator<Item = &str> {
             TaskTarget::Action(action) => Some(action.as_str()),
             TaskTarget::Function(_) => None,
         },
-        _ => None,
-    })
-}
-
-/// The first distributed Map state of `flow`, if any.
-fn distributed_map(flow: &sluice_ir::Flow) -> Option<&str> {
-    flow.states.iter().find_map(|state| match &state.kind {
-        sluice_ir::StateKind::Map(map) if map.distributed.is_some() => Some(state.name.as_str()),
         _ => None,
     })
 }

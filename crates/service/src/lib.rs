@@ -17,6 +17,7 @@ mod flows;
 mod jobs;
 mod leases;
 mod listings;
+mod map_runs;
 mod paging;
 mod schedules;
 mod steps;
@@ -34,6 +35,7 @@ pub use flows::{FlowChanges, FlowSpec};
 pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
 pub use listings::{Listed, PeriodCounts};
+pub use map_runs::{MapRunChanges, MapRunStatus, MapRunSummary};
 pub use paging::{Listing, page_cursor, page_token};
 pub use schedules::ScheduleSpec;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.

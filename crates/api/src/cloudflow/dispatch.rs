@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 use sluice_service::views::EventId;
 use sluice_service::views::ExecutionFilter;
 use sluice_service::{
-    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Listing, ScheduleSpec, Service,
-    StartRequest, page_cursor, page_token,
+    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Listing, MapRunChanges, ScheduleSpec,
+    Service, StartRequest, page_cursor, page_token,
 };
 
-use super::error::{CloudFlowError, Code};
+use super::error::CloudFlowError;
 use super::render::{self, Body};
 use super::request::{Page, Request};
 
@@ -143,11 +143,11 @@ pub async fn dispatch(
         }
         Request::ListExecutions(r) => {
             unsupported("Qualifier", r.qualifier.as_deref())?;
-            unsupported("MapRunName", r.map_run_name.as_deref())?;
             let Page { limit, next_token } = r.page;
             let after = name_cursor(Listing::Executions, next_token.as_deref())?;
             let filter = ExecutionFilter {
                 status: r.status,
+                map_run: r.map_run_name,
                 name_prefix: r.execution_name_prefix,
                 started_from: r.started_time_begin,
                 started_to: r.started_time_end,
@@ -332,11 +332,51 @@ pub async fn dispatch(
                 }]}),
             )
             .into_value()),
-        Request::DescribeMapRun(_) | Request::UpdateMapRun(_) => Err(CloudFlowError::new(
-            Code::ActionNotSupported,
-            "Distributed Map runs are not supported by this server.",
-        )),
+        Request::DescribeMapRun(r) => {
+            let (execution, run) = service
+                .describe_map_run(caller, &r.flow_name, &r.execution_name, &r.map_run_name)
+                .await?;
+            let fields = render::map_run(&r.flow_name, execution.name.as_str(), &run);
+            Ok(body.merge(fields).into_value())
+        }
+        Request::UpdateMapRun(r) => {
+            let changes = MapRunChanges {
+                max_concurrency: r.concurrency.map(saturating_u32),
+                tolerated_count: r.tolerated_failed_count.map(saturating_u32),
+                tolerated_percentage: r.tolerated_failed_percentage,
+            };
+            let run = service
+                .update_map_run(
+                    caller,
+                    &r.flow_name,
+                    &r.execution_name,
+                    &r.map_run_name,
+                    changes,
+                )
+                .await?;
+            let fields = render::map_run(&r.flow_name, &r.execution_name, &run);
+            let keep = [
+                "FlowName",
+                "ExecutionName",
+                "MapRunName",
+                "Concurrency",
+                "ToleratedFailedCount",
+                "ToleratedFailedPercentage",
+            ];
+            let mut body = body;
+            for key in keep {
+                if let Some(value) = fields.get(key) {
+                    body = body.with(key, value.clone());
+                }
+            }
+            Ok(body.into_value())
+        }
     }
+}
+
+/// The request's bounds were checked to fit; larger is "no bound" anyway.
+fn saturating_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
 }
 
 /// Parameters for features not served yet (callbacks to a parent task, external storage,

@@ -575,6 +575,7 @@ async fn executions(
 ) -> Result<Reply, ServiceError> {
     let flow = service.flow_by_public_id(caller, id).await?;
     let filter = ExecutionFilter {
+        map_run: None,
         status: query.status,
         name_prefix: None,
         started_from: Some(

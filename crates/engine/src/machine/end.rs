@@ -42,7 +42,9 @@ impl Machine<'_> {
                 Block::Dag(run) => {
                     self.close_dag(state, run);
                 }
-                Block::MapRun(run) => self.stop_children(run),
+                Block::MapRun(run) => {
+                    self.stop_children(state, run, crate::execution::MapRunStatus::Aborted)
+                }
                 Block::None => {}
             }
         }
@@ -70,6 +72,7 @@ impl Machine<'_> {
             });
         }
         self.record_running_dags();
+        self.record_running_map_runs();
         self.ex.threads.clear();
         self.work.clear();
         let detail = match &result {
@@ -103,6 +106,31 @@ impl Machine<'_> {
             })
             .collect();
         self.ex.dag_runs.extend(ended);
+    }
+
+    /// Keeps the record of every distributed Map run the end of the execution aborts (their
+    /// children are stopped by the terminal step's `StopChild` effects).
+    fn record_running_map_runs(&mut self) {
+        let (name, now) = (&self.ex.info.name, self.now);
+        let aborted: Vec<_> = self
+            .ex
+            .threads
+            .values()
+            .filter_map(|t| match t.at.as_ref() {
+                Some(Active {
+                    state,
+                    block: Block::MapRun(run),
+                    ..
+                }) => Some(run.summary(
+                    name,
+                    &self.flow.state(*state).name,
+                    crate::execution::MapRunStatus::Aborted,
+                    Some(now),
+                )),
+                _ => None,
+            })
+            .collect();
+        self.ex.map_runs.extend(aborted);
     }
 }
 

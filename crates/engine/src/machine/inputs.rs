@@ -51,10 +51,10 @@ impl Machine<'_> {
             }
             Input::ChildFinished { op, result } => self.child_finished(op, result),
             Input::UpdateMapRun {
-                state,
+                map_run,
                 max_concurrency,
                 tolerated,
-            } => self.update_map_run(&state, max_concurrency, tolerated),
+            } => self.update_map_run(&map_run, max_concurrency, tolerated),
         }
     }
 

@@ -7,11 +7,12 @@
 
 use serde_json::{Map, Value};
 use sluice_ir::ToleratedFailures;
-use sluice_ir::{Distributed, ErrorCode, ItemBatcher, StateKind, StateName, TaskError};
+use sluice_ir::{Distributed, ErrorCode, ItemBatcher, StateId, StateKind, TaskError};
 
 use super::{Machine, Outcome, Work, detail};
 use crate::data;
-use crate::execution::{Block, MapRun, Op, OpId, ThreadId};
+use crate::execution::{Block, MapRun, MapRunStatus, Op, OpId, ThreadId, map_run_name};
+use crate::history::EventType;
 use crate::input::Rejection;
 use crate::step::{ChildStart, Effect};
 
@@ -28,7 +29,18 @@ impl Machine<'_> {
             Some(batcher) => batches(items, batcher),
             None => items,
         };
+        let run = self.next_op();
+        let name = map_run_name(&self.ex.info.name, run);
+        let entered = self.active(thread).map(|a| a.entered);
+        self.emit(
+            EventType::MapRunStarted,
+            entered,
+            None,
+            detail("output", detail("MapRunName", Value::String(name))),
+        );
         let run = MapRun {
+            run,
+            started_at: self.now,
             results: vec![None; pending.len()],
             pending,
             next_index: 0,
@@ -52,6 +64,8 @@ impl Machine<'_> {
             return;
         };
         let (name, scope) = (state.name.clone(), map.processor);
+        let (execution, now) = (self.ex.info.name.clone(), self.now);
+        let map_run = map_run_name(&execution, run.run);
         let mode = map
             .distributed
             .as_ref()
@@ -73,6 +87,7 @@ impl Machine<'_> {
             let start = ChildStart {
                 op,
                 state: name.clone(),
+                map_run: map_run.clone(),
                 index,
                 scope,
                 mode,
@@ -91,6 +106,11 @@ impl Machine<'_> {
             return;
         };
         if run.running.is_empty() && run.next_index as usize == run.pending.len() {
+            let summary = run.summary(&execution, &name, MapRunStatus::Succeeded, Some(now));
+            self.ex.map_runs.push(summary);
+            let Some(Block::MapRun(run)) = self.active_mut(thread).map(|a| &mut a.block) else {
+                return;
+            };
             let results = std::mem::take(&mut run.results)
                 .into_iter()
                 .map(Option::unwrap_or_default)
@@ -133,12 +153,12 @@ impl Machine<'_> {
         Ok(())
     }
 
-    /// `UpdateMapRun`: the running distributed Map state `state` takes a new concurrency
+    /// `UpdateMapRun`: the running map run named `map_run` takes a new concurrency
     /// and/or tolerance; more children start at once if the new bound allows, and the Map
     /// fails at once if the failures so far exceed the new tolerance.
     pub(super) fn update_map_run(
         &mut self,
-        state: &StateName,
+        map_run: &str,
         max_concurrency: Option<u32>,
         tolerated: Option<ToleratedFailures>,
     ) -> Result<(), Rejection> {
@@ -147,9 +167,10 @@ impl Machine<'_> {
             .threads
             .iter()
             .find_map(|(id, t)| {
-                let active = t.at.as_ref()?;
-                let running = matches!(active.block, Block::MapRun(_));
-                (running && &self.flow.state(active.state).name == state).then_some(*id)
+                let Block::MapRun(run) = &t.at.as_ref()?.block else {
+                    return None;
+                };
+                (map_run_name(&self.ex.info.name, run.run) == map_run).then_some(*id)
             })
             .ok_or(Rejection::Stale)?;
         if let Some(Block::MapRun(run)) = self.active_mut(thread).map(|a| &mut a.block) {
@@ -176,11 +197,11 @@ impl Machine<'_> {
         }
         let (failed, total) = (run.failed, total);
         let run = std::mem::replace(run, empty_run());
-        self.stop_children(run);
-        let name = self
-            .active(thread)
-            .map(|a| self.flow.state(a.state).name.to_string())
-            .unwrap_or_default();
+        let Some(state) = self.active(thread).map(|a| a.state) else {
+            return;
+        };
+        let name = self.flow.state(state).name.to_string();
+        self.stop_children(state, run, MapRunStatus::Failed);
         let error = TaskError::new(
             ErrorCode::TOLERATED_FAILURES_EXCEEDED,
             format!(
@@ -193,8 +214,12 @@ impl Machine<'_> {
         });
     }
 
-    /// Stops every running child of `run` in this step; those not started never will be.
-    pub(super) fn stop_children(&mut self, run: MapRun) {
+    /// Ends `run` of the Map state `state` with `status`: every running child is stopped in
+    /// this step, and those not started never will be.
+    pub(super) fn stop_children(&mut self, state: StateId, run: MapRun, status: MapRunStatus) {
+        let name = &self.flow.state(state).name;
+        let summary = run.summary(&self.ex.info.name, name, status, Some(self.now));
+        self.ex.map_runs.push(summary);
         for op in run.running.into_values() {
             self.ex.ops.remove(&op);
             self.step.effects.push(Effect::StopChild(op));
@@ -204,6 +229,8 @@ impl Machine<'_> {
 
 fn empty_run() -> MapRun {
     MapRun {
+        run: OpId(0),
+        started_at: 0,
         pending: Vec::new(),
         next_index: 0,
         results: Vec::new(),

@@ -224,6 +224,8 @@ impl From<Execution> for v2::Execution<'static> {
             // Format 1 predates global variables and child executions.
             globals: None,
             root: 0,
+            map_runs: Vec::new(),
+            parent: None,
         }
     }
 }

@@ -19,6 +19,7 @@
 //! carried out if it committed ([`settle`]); after missing the other nodes' signals, the calls
 //! in flight here are checked against the store ([`Runtime::resync_calls`]).
 
+mod children;
 mod lifecycle;
 mod retry;
 mod settle;
@@ -45,6 +46,9 @@ use crate::invoke::{CallOrigin, Invoker};
 pub use retry::{Backoff, is_transient};
 use settle::{Target, Unsettled};
 use timers::Timers;
+
+use children::Linked;
+pub use children::{child_end, child_name};
 
 /// Compiles a stored definition into the IR, with every located problem when it cannot:
 /// [`sluice_lang::compile`], unless a test gives another.
@@ -311,7 +315,24 @@ impl Runtime {
                 revision: new.flow_revision,
                 reason: r.to_string(),
             })?;
-        let write = StepWrite::new(ExecutionId(0), 0, &fresh, state.clone(), &step);
+        let creating = ExecutionRecord {
+            id: ExecutionId(0),
+            tenant: new.tenant.clone(),
+            flow_id: new.flow_id,
+            flow_name: new.flow_name.clone(),
+            flow_revision: new.flow_revision,
+            name: new.name.clone(),
+            state: fresh.clone(),
+            version: 0,
+            created_at: new.now,
+        };
+        let mut linked = Linked::default();
+        let step = self
+            .link(flow, &creating, &mut state, step, &mut linked)
+            .await?;
+        let (writes, after_commit) = linked.split();
+        let mut write = StepWrite::new(ExecutionId(0), 0, &fresh, state.clone(), &step);
+        write.linked = writes;
         let target = Target::Creation {
             flow: new.flow_id,
             name: new.name.clone(),
@@ -340,6 +361,7 @@ impl Runtime {
                     Ok(Some(current)) => {
                         lifecycle::started(&current, self.dialect(&current));
                         self.perform_settled(unsettled, &current);
+                        self.perform_linked(after_commit).await;
                         Ok(current)
                     }
                     Ok(None) => Err(e.into()),
@@ -355,6 +377,7 @@ impl Runtime {
         metrics::counter!("sluice_steps_committed_total").increment(1);
         lifecycle::started(&record, self.dialect(&record));
         self.perform(&record, step.effects);
+        self.perform_linked(after_commit).await;
         Ok(record)
     }
 
@@ -421,7 +444,13 @@ impl Runtime {
                 Ok(step) => step,
                 Err(rejection) => return Ok(Applied::Rejected(rejection, Box::new(record))),
             };
-            let write = StepWrite::new(id, record.version, &record.state, state.clone(), &step);
+            let mut linked = Linked::default();
+            let step = self
+                .link(&flow, &record, &mut state, step, &mut linked)
+                .await?;
+            let (writes, after_commit) = linked.split();
+            let mut write = StepWrite::new(id, record.version, &record.state, state.clone(), &step);
+            write.linked = writes;
             let expected = record.version;
             let committed = ExecutionRecord {
                 state,
@@ -432,6 +461,7 @@ impl Runtime {
                 Ok(()) => {
                     metrics::counter!("sluice_steps_committed_total").increment(1);
                     self.perform(&committed, step.effects.clone());
+                    self.perform_linked(after_commit).await;
                     return Ok(Applied::Committed(Box::new(committed), step));
                 }
                 // Another node moved the execution first: apply the input to its new state.
@@ -449,6 +479,7 @@ impl Runtime {
                     return match self.committed(&unsettled).await {
                         Ok(Some(current)) => {
                             self.perform_settled(unsettled, &current);
+                            self.perform_linked(after_commit).await;
                             Ok(Applied::Committed(Box::new(committed), step))
                         }
                         Ok(None) => Err(e.into()),
@@ -506,9 +537,8 @@ impl Runtime {
                     fire_at,
                 }),
                 Effect::CancelTimer(op) => self.timers.disarm(id, op),
-                Effect::StartChild(start) => self.refuse_child(id, start.op),
-                // A refused child never runs: there is nothing to stop.
-                Effect::StopChild(_) => {}
+                // Carried out in the step's own transaction (see `children.rs`).
+                Effect::StartChild(_) | Effect::StopChild(_) => {}
                 Effect::Finish(status) => {
                     metrics::counter!("sluice_executions_finished_total", "status" => status.as_str()).increment(1);
                     lifecycle::finished(record, self.dialect(record));
@@ -539,25 +569,6 @@ impl Runtime {
                 lock(&runtime.inflight).remove(&(id, call.op));
                 runtime.record_result(id, call.op, result).await;
             }
-        });
-    }
-
-    /// The server does not run child executions yet (the service refuses flows that start
-    /// them): a child is reported failed at once rather than left waited for.
-    fn refuse_child(&self, id: ExecutionId, op: OpId) {
-        let Some(runtime) = self.me.upgrade() else {
-            return;
-        };
-        tokio::spawn(async move {
-            let error = sluice_ir::TaskError::new(
-                sluice_ir::ErrorCode::ACTION_NOT_SUPPORTED,
-                "sluice serve does not run the child executions of a distributed Map yet",
-            );
-            let input = Input::ChildFinished {
-                op,
-                result: Err(error),
-            };
-            runtime.record_input(id, input).await;
         });
     }
 

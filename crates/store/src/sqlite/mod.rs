@@ -43,7 +43,7 @@ use crate::{
     VersionRecord, VersionStore,
 };
 use codec::backend;
-use executions::EncodedStep;
+use executions::{EncodedLinked, EncodedStep};
 use readers::Readers;
 
 pub struct SqliteStore {
@@ -138,9 +138,13 @@ impl ExecutionStore for SqliteStore {
         step: StepWrite,
     ) -> Result<ExecutionRecord> {
         let encoded = EncodedStep::new(&step)?;
+        let linked = EncodedLinked::all(&step)?;
         let written = new.clone();
         let id = self
-            .write(move |c| executions::create(c, &written, &encoded))
+            .write(move |c| {
+                let id = executions::create(c, &written, &encoded)?;
+                executions::commit_linked(c, &linked).map(|()| id)
+            })
             .await?;
         Ok(rules::created_execution(id, new, step.state))
     }
@@ -194,9 +198,13 @@ impl ExecutionStore for SqliteStore {
 
     async fn commit_step(&self, step: StepWrite) -> Result<()> {
         let encoded = EncodedStep::new(&step)?;
+        let linked = EncodedLinked::all(&step)?;
         let (id, expected) = (step.execution, step.expected_version);
-        self.write(move |c| executions::commit(c, id, expected, &encoded))
-            .await
+        self.write(move |c| {
+            executions::commit(c, id, expected, &encoded)?;
+            executions::commit_linked(c, &linked)
+        })
+        .await
     }
 
     async fn history(

@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -236,6 +236,13 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// A distributed Map's child executions: the map run each belongs to (none for the flow's own
+/// executions), listed by it.
+const V5: &str = r#"
+ALTER TABLE executions ADD COLUMN map_run TEXT;
+CREATE INDEX executions_by_map_run ON executions (flow_id, map_run, name) WHERE map_run IS NOT NULL;
+"#;
 
 /// Applies the missing migrations in one immediate transaction, so two processes opening a
 /// new file at once cannot both create the tables.

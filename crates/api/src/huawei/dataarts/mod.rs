@@ -428,6 +428,7 @@ impl Jobs<'_> {
             started_from: query.min_plan_time,
             started_to: query.max_plan_time,
             latest_runs: true,
+            map_run: None,
             order: ExecutionOrder::Newest,
         };
         let runs = self

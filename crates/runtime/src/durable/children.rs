@@ -1,0 +1,361 @@
+//! A distributed Map's child executions, kept in the store like any execution and linked to
+//! their parent in the same transaction as the step that links them:
+//!
+//! - the step that starts children (`Effect::StartChild`) creates them, each with its first
+//!   step; a child that ends in that first step (a processor of pure states) reports its end
+//!   to the parent in the same step, which may start more;
+//! - the step that ends a map run or its execution (`Effect::StopChild`) stops every running
+//!   child, and through theirs, their own children: one durable stop (DESIGN's stop contract,
+//!   item 3);
+//! - the step that ends a child reports to its parent (`Input::ChildFinished`), under the
+//!   parent's lock, taken after the child's: locks are always taken from child to parent, so
+//!   two steps never wait for each other.
+//!
+//! A child is named `<map run>-<index>` in its parent's flow ([`child_name`]); it runs the
+//! revision its parent runs.
+
+use serde_json::Value;
+use sluice_engine::{
+    ChildStart, Effect, Execution, ExecutionInfo, Input, ParentLink, PendingOp, Status, Step,
+};
+use sluice_ir::{ErrorCode, Flow, TaskError};
+use sluice_store::{
+    ExecutionId, ExecutionName, ExecutionRecord, LinkedWrite, NewExecution, StepWrite,
+};
+use tokio::sync::OwnedMutexGuard;
+
+use super::{Runtime, RuntimeError, wall_clock_ms};
+
+/// The writes a step makes to executions other than its own, and what to do once they
+/// committed.
+#[derive(Default)]
+pub(super) struct Linked {
+    writes: Vec<LinkedWrite>,
+    /// The effects of each linked write, in the same order.
+    effects: Vec<Vec<Effect>>,
+    /// The locks of the parents a child reported to, held until the commit.
+    guards: Vec<OwnedMutexGuard<()>>,
+}
+
+/// What is left to do once the linked writes committed.
+pub(super) struct AfterCommit {
+    /// Each linked execution and its effects.
+    effects: Vec<(LinkedTarget, Vec<Effect>)>,
+    guards: Vec<OwnedMutexGuard<()>>,
+}
+
+/// A linked execution: created (known by name until its id is read back) or stepped.
+enum LinkedTarget {
+    Created(sluice_store::FlowId, ExecutionName),
+    Stepped(ExecutionId),
+}
+
+impl Linked {
+    /// The writes, for the step's [`StepWrite::linked`], and what to do after the commit.
+    pub(super) fn split(self) -> (Vec<LinkedWrite>, AfterCommit) {
+        let targets = self.writes.iter().map(|write| match write {
+            LinkedWrite::Create { new, .. } => LinkedTarget::Created(new.flow_id, new.name.clone()),
+            LinkedWrite::Step(write) => LinkedTarget::Stepped(write.execution),
+        });
+        let effects = targets.zip(self.effects).collect();
+        let after = AfterCommit {
+            effects,
+            guards: self.guards,
+        };
+        (self.writes, after)
+    }
+}
+
+/// A child's name: its map run's and its place in it.
+pub fn child_name(start: &ChildStart) -> ExecutionName {
+    ExecutionName::new(format!("{}-{}", start.map_run, start.index))
+}
+
+impl Runtime {
+    /// Carries out in the store the children effects of `step`, which took `record` to
+    /// `state`: starts and stops children (as linked writes), folds the ends of children that
+    /// end at once into the step, and reports the end of a child to its parent. Returns the
+    /// step as it then is.
+    pub(super) async fn link(
+        &self,
+        flow: &Flow,
+        record: &ExecutionRecord,
+        state: &mut Execution,
+        mut step: Step,
+        linked: &mut Linked,
+    ) -> Result<Step, RuntimeError> {
+        let mut at = 0;
+        while at < step.effects.len() {
+            match step.effects[at].clone() {
+                Effect::StartChild(start) => {
+                    if let Some(end) = self.create_child(flow, record, state, &start, linked)? {
+                        let input = Input::ChildFinished {
+                            op: start.op,
+                            result: end,
+                        };
+                        if let Ok(more) = state.apply(flow, input, wall_clock_ms()) {
+                            step.events.extend(more.events);
+                            step.effects.extend(more.effects);
+                        }
+                    }
+                }
+                Effect::StopChild(op) => {
+                    let start = record
+                        .state
+                        .pending_ops()
+                        .find_map(|pending| match pending {
+                            PendingOp::Child(start) if start.op == op => Some(start.clone()),
+                            _ => None,
+                        });
+                    if let Some(start) = start {
+                        Box::pin(self.stop_child(flow, record, &start, linked)).await?;
+                    }
+                }
+                _ => {}
+            }
+            at += 1;
+        }
+        if state.status().is_terminal()
+            && let Some(parent) = state.parent().cloned()
+        {
+            Box::pin(self.report_to_parent(flow, record, state, parent, linked)).await?;
+        }
+        Ok(step)
+    }
+
+    /// Creates the child `start` asks for, started; returns its end if it ended at once.
+    fn create_child(
+        &self,
+        flow: &Flow,
+        parent: &ExecutionRecord,
+        parent_state: &Execution,
+        start: &ChildStart,
+        linked: &mut Linked,
+    ) -> Result<Option<Result<Value, TaskError>>, RuntimeError> {
+        let name = child_name(start);
+        let info = child_info(parent_state.info(), &name, start.index);
+        let link = ParentLink {
+            execution: parent.name.to_string(),
+            op: start.op,
+        };
+        let fresh = Execution::child(info, start.scope, link);
+        let mut state = fresh.clone();
+        let input = Input::Start {
+            input: start.input.clone(),
+        };
+        let step =
+            state
+                .apply(flow, input, wall_clock_ms())
+                .map_err(|r| RuntimeError::Definition {
+                    flow: parent.flow_id,
+                    revision: parent.flow_revision,
+                    reason: r.to_string(),
+                })?;
+        // A child's own children are created and stopped in the same transaction; its end is
+        // folded into its parent's step by the caller, not reported.
+        let record = ExecutionRecord {
+            id: ExecutionId(0),
+            name: name.clone(),
+            state: fresh.clone(),
+            version: 0,
+            ..parent.clone()
+        };
+        let mut nested = Linked::default();
+        let step = self.link_created(flow, &record, &mut state, step, &mut nested)?;
+        let end = state.status().is_terminal().then(|| child_end(&state));
+        let new = NewExecution {
+            tenant: parent.tenant.clone(),
+            flow_id: parent.flow_id,
+            flow_name: parent.flow_name.clone(),
+            flow_revision: parent.flow_revision,
+            name,
+            reruns: None,
+            map_run: Some(start.map_run.clone()),
+            now: wall_clock_ms(),
+        };
+        let first = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
+        linked.writes.push(LinkedWrite::Create { new, first });
+        linked.effects.push(step.effects);
+        linked.writes.extend(nested.writes);
+        linked.effects.extend(nested.effects);
+        Ok(end)
+    }
+
+    /// [`Runtime::link`] for a child being created: it can only start children of its own
+    /// (nothing of it runs yet to stop, and it reports its end through its creator).
+    fn link_created(
+        &self,
+        flow: &Flow,
+        record: &ExecutionRecord,
+        state: &mut Execution,
+        mut step: Step,
+        linked: &mut Linked,
+    ) -> Result<Step, RuntimeError> {
+        let mut at = 0;
+        while at < step.effects.len() {
+            if let Effect::StartChild(start) = step.effects[at].clone()
+                && let Some(end) = self.create_child(flow, record, state, &start, linked)?
+            {
+                let input = Input::ChildFinished {
+                    op: start.op,
+                    result: end,
+                };
+                if let Ok(more) = state.apply(flow, input, wall_clock_ms()) {
+                    step.events.extend(more.events);
+                    step.effects.extend(more.effects);
+                }
+            }
+            at += 1;
+        }
+        Ok(step)
+    }
+
+    /// Stops the running child `start` of `parent` (and its own children) in this step.
+    async fn stop_child(
+        &self,
+        flow: &Flow,
+        parent: &ExecutionRecord,
+        start: &ChildStart,
+        linked: &mut Linked,
+    ) -> Result<(), RuntimeError> {
+        let name = child_name(start);
+        let Some(child) = self.store.find_execution(parent.flow_id, &name).await? else {
+            return Ok(());
+        };
+        if child.status().is_terminal() {
+            return Ok(());
+        }
+        let mut state = child.state.clone();
+        let stop = Input::Stop {
+            error: None,
+            cause: Some(format!("its parent execution {} ended", parent.name)),
+        };
+        let Ok(step) = state.apply(flow, stop, wall_clock_ms()) else {
+            return Ok(());
+        };
+        let mut nested = Linked::default();
+        // The parent is told nothing: it stopped the child and no longer waits for it.
+        let mut at = 0;
+        let mut effects = step.effects.clone();
+        while at < effects.len() {
+            if let Effect::StopChild(op) = effects[at].clone() {
+                let grandchild = child.state.pending_ops().find_map(|pending| match pending {
+                    PendingOp::Child(start) if start.op == op => Some(start.clone()),
+                    _ => None,
+                });
+                if let Some(grandchild) = grandchild {
+                    Box::pin(self.stop_child(flow, &child, &grandchild, &mut nested)).await?;
+                }
+            }
+            at += 1;
+        }
+        effects.retain(|e| !matches!(e, Effect::StartChild(_) | Effect::StopChild(_)));
+        let write = StepWrite::new(child.id, child.version, &child.state, state, &step);
+        linked.writes.push(LinkedWrite::Step(write));
+        linked.effects.push(effects);
+        linked.writes.extend(nested.writes);
+        linked.effects.extend(nested.effects);
+        Ok(())
+    }
+
+    /// Reports the end of the child `record` (now `state`) to its parent, under the parent's
+    /// lock, in this step.
+    async fn report_to_parent(
+        &self,
+        flow: &Flow,
+        record: &ExecutionRecord,
+        state: &Execution,
+        parent: ParentLink,
+        linked: &mut Linked,
+    ) -> Result<(), RuntimeError> {
+        let name = ExecutionName::new(parent.execution.clone());
+        let Some(found) = self.store.find_execution(record.flow_id, &name).await? else {
+            return Ok(());
+        };
+        let guard = self.execution_lock(found.id).lock_owned().await;
+        linked.guards.push(guard);
+        let Some(current) = self.store.get_execution(found.id).await? else {
+            return Ok(());
+        };
+        let mut parent_state = current.state.clone();
+        let input = Input::ChildFinished {
+            op: parent.op,
+            result: child_end(state),
+        };
+        // A parent that no longer waits (it stopped the child, or ended) refuses the report.
+        let Ok(step) = parent_state.apply(flow, input, wall_clock_ms()) else {
+            return Ok(());
+        };
+        let mut nested = Linked::default();
+        let step = self
+            .link(flow, &current, &mut parent_state, step, &mut nested)
+            .await?;
+        let write = StepWrite::new(
+            current.id,
+            current.version,
+            &current.state,
+            parent_state,
+            &step,
+        );
+        linked.writes.push(LinkedWrite::Step(write));
+        linked.effects.push(step.effects);
+        linked.writes.extend(nested.writes);
+        linked.effects.extend(nested.effects);
+        linked.guards.extend(nested.guards);
+        Ok(())
+    }
+
+    /// After the commit: the linked executions' effects (a created child's looked up by name
+    /// for its id).
+    pub(super) async fn perform_linked(&self, after: AfterCommit) {
+        drop(after.guards);
+        for (target, effects) in after.effects {
+            let record = match target {
+                LinkedTarget::Stepped(id) => match self.store.get_execution(id).await {
+                    Ok(Some(record)) => record,
+                    _ => continue,
+                },
+                LinkedTarget::Created(flow, name) => {
+                    match self.store.find_execution(flow, &name).await {
+                        Ok(Some(record)) => {
+                            super::lifecycle::started(&record, self.dialect(&record));
+                            record
+                        }
+                        _ => continue,
+                    }
+                }
+            };
+            self.perform(&record, effects);
+        }
+    }
+}
+
+/// A child's identity, from its parent's: its own name and seed, its parent's limits and
+/// token secret (so its callback tokens name it, as the service reads them).
+fn child_info(parent: &ExecutionInfo, name: &ExecutionName, index: u32) -> ExecutionInfo {
+    let mut parts = parent.token_prefix.splitn(4, '.');
+    let token_prefix = match (parts.next(), parts.next(), parts.next()) {
+        (Some(flow), Some(_), Some(secret)) => format!("{flow}.{name}.{secret}."),
+        _ => format!("{}{name}.", parent.token_prefix),
+    };
+    ExecutionInfo {
+        name: name.to_string(),
+        flow_name: parent.flow_name.clone(),
+        role_arn: parent.role_arn.clone(),
+        token_prefix,
+        seed: parent.seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        limits: parent.limits,
+    }
+}
+
+/// A child's end as its parent sees it: its output, or why it did not succeed.
+pub fn child_end(state: &Execution) -> Result<Value, TaskError> {
+    match (state.status(), state.error()) {
+        (Status::Succeeded, _) => Ok(state.output().cloned().unwrap_or(Value::Null)),
+        (_, Some(error)) if !error.code.as_str().is_empty() => Err(error.clone()),
+        (status, _) => Err(TaskError::new(
+            ErrorCode::FAILED,
+            format!("the child execution ended {}", status.as_str()),
+        )),
+    }
+}
