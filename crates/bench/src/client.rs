@@ -72,15 +72,29 @@ impl Client {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let signature = sign(method.as_str(), &params, &self.secret);
+        // A POST carries its business fields in a form body, as the SDKs send them: a large
+        // `Input` does not fit in a URL.
+        let (query, form): (BTreeMap<String, String>, BTreeMap<String, String>) =
+            if method == Method::POST {
+                params
+                    .into_iter()
+                    .partition(|(k, _)| !fields.iter().any(|(f, _)| f == k))
+            } else {
+                (params, BTreeMap::new())
+            };
         let url = format!(
             "{}/?{}&Signature={}",
             self.bases[node % self.bases.len()],
-            canonical_query(&params),
+            canonical_query(&query),
             escape_base64(&signature)
         );
-        let response = self
-            .http
-            .request(method, url)
+        let mut request = self.http.request(method, url);
+        if !form.is_empty() {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(canonical_query(&form));
+        }
+        let response = request
             .send()
             .await
             .with_context(|| format!("{action}: sending"))?;

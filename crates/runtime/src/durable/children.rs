@@ -14,13 +14,16 @@
 //! A child is named `<map run>-<index>` in its parent's flow ([`child_name`]); it runs the
 //! revision its parent runs.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use sluice_engine::{
     ChildStart, Effect, Execution, ExecutionInfo, Input, ParentLink, PendingOp, Status, Step,
 };
 use sluice_ir::{ErrorCode, Flow, TaskError};
 use sluice_store::{
-    ExecutionId, ExecutionName, ExecutionRecord, LinkedWrite, NewExecution, StepWrite,
+    ExecutionCursor, ExecutionId, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionRecord,
+    FlowSelection, LinkedWrite, NewExecution, Page, StepWrite,
 };
 use tokio::sync::OwnedMutexGuard;
 
@@ -33,6 +36,8 @@ pub(super) struct Linked {
     writes: Vec<LinkedWrite>,
     /// The effects of each linked write, in the same order.
     effects: Vec<Vec<Effect>>,
+    /// The record of each stepped execution as it was read (`None` for a created one).
+    stepped: Vec<Option<ExecutionRecord>>,
     /// The locks of the parents a child reported to, held until the commit.
     guards: Vec<OwnedMutexGuard<()>>,
 }
@@ -44,19 +49,43 @@ pub(super) struct AfterCommit {
     guards: Vec<OwnedMutexGuard<()>>,
 }
 
-/// A linked execution: created (known by name until its id is read back) or stepped.
+/// A linked execution: created (known by name until its id is read back) or stepped (as the
+/// step leaves it).
 enum LinkedTarget {
     Created(sluice_store::FlowId, ExecutionName),
-    Stepped(ExecutionId),
+    Stepped(Box<ExecutionRecord>),
 }
 
 impl Linked {
+    fn push(&mut self, write: LinkedWrite, effects: Vec<Effect>, stepped: Option<ExecutionRecord>) {
+        self.writes.push(write);
+        self.effects.push(effects);
+        self.stepped.push(stepped);
+    }
+
+    fn append(&mut self, other: Linked) {
+        self.writes.extend(other.writes);
+        self.effects.extend(other.effects);
+        self.stepped.extend(other.stepped);
+        self.guards.extend(other.guards);
+    }
+
     /// The writes, for the step's [`StepWrite::linked`], and what to do after the commit.
     pub(super) fn split(self) -> (Vec<LinkedWrite>, AfterCommit) {
-        let targets = self.writes.iter().map(|write| match write {
-            LinkedWrite::Create { new, .. } => LinkedTarget::Created(new.flow_id, new.name.clone()),
-            LinkedWrite::Step(write) => LinkedTarget::Stepped(write.execution),
-        });
+        let targets = self
+            .writes
+            .iter()
+            .zip(self.stepped)
+            .map(|(write, stepped)| match write {
+                LinkedWrite::Create { new, .. } => {
+                    LinkedTarget::Created(new.flow_id, new.name.clone())
+                }
+                LinkedWrite::Step(write) => LinkedTarget::Stepped(Box::new(ExecutionRecord {
+                    state: write.state.clone(),
+                    version: write.expected_version + 1,
+                    ..stepped.expect("a stepped write keeps its record")
+                })),
+            });
         let effects = targets.zip(self.effects).collect();
         let after = AfterCommit {
             effects,
@@ -84,6 +113,7 @@ impl Runtime {
         mut step: Step,
         linked: &mut Linked,
     ) -> Result<Step, RuntimeError> {
+        let mut running = RunningChildren::default();
         let mut at = 0;
         while at < step.effects.len() {
             match step.effects[at].clone() {
@@ -107,8 +137,10 @@ impl Runtime {
                             PendingOp::Child(start) if start.op == op => Some(start.clone()),
                             _ => None,
                         });
-                    if let Some(start) = start {
-                        Box::pin(self.stop_child(flow, record, &start, linked)).await?;
+                    if let Some(start) = start
+                        && let Some(child) = running.child(self, record, &start).await?
+                    {
+                        Box::pin(self.stop_child(flow, record, child, linked)).await?;
                     }
                 }
                 _ => {}
@@ -174,10 +206,8 @@ impl Runtime {
             now: wall_clock_ms(),
         };
         let first = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
-        linked.writes.push(LinkedWrite::Create { new, first });
-        linked.effects.push(step.effects);
-        linked.writes.extend(nested.writes);
-        linked.effects.extend(nested.effects);
+        linked.push(LinkedWrite::Create { new, first }, step.effects, None);
+        linked.append(nested);
         Ok(end)
     }
 
@@ -210,21 +240,15 @@ impl Runtime {
         Ok(step)
     }
 
-    /// Stops the running child `start` of `parent` (and its own children) in this step.
+    /// Stops the running child `child` of `parent` (and its own children) in this step.
     async fn stop_child(
         &self,
         flow: &Flow,
         parent: &ExecutionRecord,
-        start: &ChildStart,
+        child: ExecutionRecord,
         linked: &mut Linked,
     ) -> Result<(), RuntimeError> {
-        let name = child_name(start);
-        let Some(child) = self.store.find_execution(parent.flow_id, &name).await? else {
-            return Ok(());
-        };
-        if child.status().is_terminal() {
-            return Ok(());
-        }
+        let mut running = RunningChildren::default();
         let mut state = child.state.clone();
         let stop = Input::Stop {
             error: None,
@@ -243,18 +267,18 @@ impl Runtime {
                     PendingOp::Child(start) if start.op == op => Some(start.clone()),
                     _ => None,
                 });
-                if let Some(grandchild) = grandchild {
-                    Box::pin(self.stop_child(flow, &child, &grandchild, &mut nested)).await?;
+                if let Some(grandchild) = grandchild
+                    && let Some(grandchild) = running.child(self, &child, &grandchild).await?
+                {
+                    Box::pin(self.stop_child(flow, &child, grandchild, &mut nested)).await?;
                 }
             }
             at += 1;
         }
         effects.retain(|e| !matches!(e, Effect::StartChild(_) | Effect::StopChild(_)));
         let write = StepWrite::new(child.id, child.version, &child.state, state, &step);
-        linked.writes.push(LinkedWrite::Step(write));
-        linked.effects.push(effects);
-        linked.writes.extend(nested.writes);
-        linked.effects.extend(nested.effects);
+        linked.push(LinkedWrite::Step(write), effects, Some(child));
+        linked.append(nested);
         Ok(())
     }
 
@@ -269,12 +293,12 @@ impl Runtime {
         linked: &mut Linked,
     ) -> Result<(), RuntimeError> {
         let name = ExecutionName::new(parent.execution.clone());
-        let Some(found) = self.store.find_execution(record.flow_id, &name).await? else {
+        let Some(id) = self.parent_id(record.flow_id, name).await? else {
             return Ok(());
         };
-        let guard = self.execution_lock(found.id).lock_owned().await;
+        let guard = self.execution_lock(id).lock_owned().await;
         linked.guards.push(guard);
-        let Some(current) = self.store.get_execution(found.id).await? else {
+        let Some(current) = self.store.get_execution(id).await? else {
             return Ok(());
         };
         let mut parent_state = current.state.clone();
@@ -297,11 +321,8 @@ impl Runtime {
             parent_state,
             &step,
         );
-        linked.writes.push(LinkedWrite::Step(write));
-        linked.effects.push(step.effects);
-        linked.writes.extend(nested.writes);
-        linked.effects.extend(nested.effects);
-        linked.guards.extend(nested.guards);
+        linked.push(LinkedWrite::Step(write), step.effects, Some(current));
+        linked.append(nested);
         Ok(())
     }
 
@@ -311,10 +332,7 @@ impl Runtime {
         drop(after.guards);
         for (target, effects) in after.effects {
             let record = match target {
-                LinkedTarget::Stepped(id) => match self.store.get_execution(id).await {
-                    Ok(Some(record)) => record,
-                    _ => continue,
-                },
+                LinkedTarget::Stepped(record) => *record,
                 LinkedTarget::Created(flow, name) => {
                     match self.store.find_execution(flow, &name).await {
                         Ok(Some(record)) => {
@@ -329,6 +347,93 @@ impl Runtime {
         }
     }
 }
+
+/// The running children of the map runs a step stops, read a page at a time by map run
+/// (rather than one by one: a stop may stop thousands).
+#[derive(Default)]
+struct RunningChildren {
+    /// By map run, then by name.
+    runs: HashMap<String, HashMap<ExecutionName, ExecutionRecord>>,
+}
+
+/// Running children read per query.
+const CHILDREN_PAGE: usize = 1000;
+
+impl RunningChildren {
+    /// The running child `start` of `parent`, if it still runs.
+    async fn child(
+        &mut self,
+        runtime: &Runtime,
+        parent: &ExecutionRecord,
+        start: &ChildStart,
+    ) -> Result<Option<ExecutionRecord>, RuntimeError> {
+        if !self.runs.contains_key(&start.map_run) {
+            let children = runtime.running_children(parent, &start.map_run).await?;
+            self.runs.insert(start.map_run.clone(), children);
+        }
+        Ok(self
+            .runs
+            .get_mut(&start.map_run)
+            .and_then(|children| children.remove(&child_name(start))))
+    }
+}
+
+impl Runtime {
+    async fn running_children(
+        &self,
+        parent: &ExecutionRecord,
+        map_run: &str,
+    ) -> Result<HashMap<ExecutionName, ExecutionRecord>, RuntimeError> {
+        let query = ExecutionQuery {
+            tenant: parent.tenant.clone(),
+            flows: FlowSelection::Flow(parent.flow_id),
+            statuses: vec![Status::Starting, Status::Running],
+            name_prefix: None,
+            started_from: None,
+            started_to: None,
+            latest_runs: false,
+            map_run: Some(map_run.to_string()),
+            order: ExecutionOrder::Name,
+        };
+        let mut children = HashMap::new();
+        let mut after = None;
+        loop {
+            let page = Page::after(after.take(), CHILDREN_PAGE);
+            let records = self.store.list_executions(&query, page).await?;
+            let full = records.len() == CHILDREN_PAGE;
+            if let Some(last) = records.last() {
+                after = Some(ExecutionCursor::after_name(last.name.clone()));
+            }
+            children.extend(records.into_iter().map(|r| (r.name.clone(), r)));
+            if !full {
+                return Ok(children);
+            }
+        }
+    }
+
+    /// The id of a child's parent, read once per parent (every child of a run asks).
+    async fn parent_id(
+        &self,
+        flow: sluice_store::FlowId,
+        name: ExecutionName,
+    ) -> Result<Option<ExecutionId>, RuntimeError> {
+        if let Some(id) = super::lock(&self.parent_ids).get(&(flow, name.clone())) {
+            return Ok(Some(*id));
+        }
+        let Some(found) = self.store.find_execution(flow, &name).await? else {
+            return Ok(None);
+        };
+        let mut ids = super::lock(&self.parent_ids);
+        if ids.len() >= PARENT_IDS_KEPT {
+            ids.clear();
+        }
+        ids.insert((flow, name), found.id);
+        Ok(Some(found.id))
+    }
+}
+
+/// Parent ids remembered; past that many, forgotten all at once (they are read again).
+const PARENT_IDS_KEPT: usize = 4096;
 
 /// A child's identity, from its parent's: its own name and seed, its parent's limits and
 /// token secret (so its callback tokens name it, as the service reads them).

@@ -123,6 +123,8 @@ pub struct Runtime {
     aborted_early: Mutex<HashMap<(ExecutionId, OpId), Instant>>,
     finished: broadcast::Sender<ExecutionId>,
     timers: Timers,
+    /// Ids of the parents of child executions, by flow and name (see `children.rs`).
+    parent_ids: Mutex<HashMap<(FlowId, sluice_store::ExecutionName), ExecutionId>>,
 }
 
 impl Runtime {
@@ -138,6 +140,7 @@ impl Runtime {
             aborted_early: Mutex::default(),
             finished: broadcast::channel(1024).0,
             timers: Timers::new(store, weak.clone()),
+            parent_ids: Mutex::default(),
         })
     }
 
