@@ -134,3 +134,49 @@ def test_update_map_run_raises_concurrency_and_a_stop_stops_every_child(fnf, fun
     assert (described.item_counts.aborted, described.item_counts.running) == (6, 0)
     for kid in kids:
         assert history(fnf, flow, kid.name)[-1].type == "ExecutionStopped"
+
+
+def test_a_child_that_fails_at_once_fails_the_map_and_stops_the_children_started_with_it(fnf, functions):
+    path = "/e2e/dmap_never"
+    functions.register(path, hang())
+    flow = unique("dmap_fail")
+    definition = f"""Type: StateMachine
+Name: {flow}
+SpecVersion: v1
+StartAt: Each
+States:
+  - Type: Map
+    Name: Each
+    ProcessorConfig:
+      Mode: Distributed
+    ItemsPath: $Input.items
+    Processor:
+      StartAt: Check
+      States:
+        - Type: Choice
+          Name: Check
+          Branches:
+            - Condition: $Input == 0
+              Next: Broken
+          Default: Work
+        - Type: Fail
+          Name: Broken
+          Code: Item.Broken
+        - Type: Task
+          Name: Work
+          Action: FC:InvokeFunction
+          Parameters:
+            resourceArn: acs:fc:::services/e2e/functions/dmap_never
+          End: true
+    End: true
+"""
+    create(fnf, flow, definition)
+    start(fnf, flow, "parent", {"items": [0, 1, 2]})
+    done = describe(fnf, flow, "parent", wait=10)
+    assert done.status == "Failed"
+    run = map_run_name(fnf, flow, "parent")
+    statuses = sorted((k.name, k.status) for k in children(fnf, flow, run))
+    assert statuses == [(f"{run}-0", "Failed"), (f"{run}-1", "Stopped"), (f"{run}-2", "Stopped")]
+    time.sleep(0.3)
+    assert functions.calls_to(path) == [], "a child stopped in the step that created it calls nothing"
+    assert describe_map_run(fnf, flow, "parent", run).status == "Failed"

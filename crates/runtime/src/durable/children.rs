@@ -63,6 +63,38 @@ impl Linked {
         self.stepped.push(stepped);
     }
 
+    /// Stops the child `name` this same step creates, if it has not ended already: its first
+    /// write ends stopped, and of its effects only the ends remain (its children, created in
+    /// this step too, are not stopped: a first step that starts children has not ended).
+    fn stop_created(&mut self, flow: &Flow, name: &ExecutionName, stop: &Input) {
+        let found = self.writes.iter().position(
+            |write| matches!(write, LinkedWrite::Create { new, .. } if &new.name == name),
+        );
+        let Some(at) = found else {
+            return;
+        };
+        let LinkedWrite::Create { first, .. } = &mut self.writes[at] else {
+            return;
+        };
+        let Ok(stopped) = first.state.apply(flow, stop.clone(), wall_clock_ms()) else {
+            return;
+        };
+        first.events.extend(stopped.events);
+        let pending: Vec<_> = first.state.pending_ops().map(op_of).collect();
+        first.tasks_added.retain(|call| pending.contains(&call.op));
+        first
+            .timers_added
+            .retain(|timer| pending.contains(&timer.op));
+        self.effects[at]
+            .retain(|effect| !matches!(effect, Effect::Dispatch(_) | Effect::StartTimer { .. }));
+        self.effects[at].extend(
+            stopped
+                .effects
+                .into_iter()
+                .filter(|e| matches!(e, Effect::Finish(_))),
+        );
+    }
+
     fn append(&mut self, other: Linked) {
         self.writes.extend(other.writes);
         self.effects.extend(other.effects);
@@ -114,10 +146,13 @@ impl Runtime {
         linked: &mut Linked,
     ) -> Result<Step, RuntimeError> {
         let mut running = RunningChildren::default();
+        // The children this step creates, by op: one may be stopped in the same step.
+        let mut created = HashMap::new();
         let mut at = 0;
         while at < step.effects.len() {
             match step.effects[at].clone() {
                 Effect::StartChild(start) => {
+                    created.insert(start.op, child_name(&start));
                     if let Some(end) = self.create_child(flow, record, state, &start, linked)? {
                         let input = Input::ChildFinished {
                             op: start.op,
@@ -137,10 +172,14 @@ impl Runtime {
                             PendingOp::Child(start) if start.op == op => Some(start.clone()),
                             _ => None,
                         });
-                    if let Some(start) = start
-                        && let Some(child) = running.child(self, record, &start).await?
-                    {
-                        Box::pin(self.stop_child(flow, record, child, linked)).await?;
+                    match (start, created.get(&op)) {
+                        (_, Some(name)) => linked.stop_created(flow, name, &parent_gone(record)),
+                        (Some(start), None) => {
+                            if let Some(child) = running.child(self, record, &start).await? {
+                                Box::pin(self.stop_child(flow, record, child, linked)).await?;
+                            }
+                        }
+                        (None, None) => {}
                     }
                 }
                 _ => {}
@@ -250,10 +289,7 @@ impl Runtime {
     ) -> Result<(), RuntimeError> {
         let mut running = RunningChildren::default();
         let mut state = child.state.clone();
-        let stop = Input::Stop {
-            error: None,
-            cause: Some(format!("its parent execution {} ended", parent.name)),
-        };
+        let stop = parent_gone(parent);
         let Ok(step) = state.apply(flow, stop, wall_clock_ms()) else {
             return Ok(());
         };
@@ -434,6 +470,22 @@ impl Runtime {
 
 /// Parent ids remembered; past that many, forgotten all at once (they are read again).
 const PARENT_IDS_KEPT: usize = 4096;
+
+/// How a child is stopped when its parent ends or stops it.
+fn parent_gone(parent: &ExecutionRecord) -> Input {
+    Input::Stop {
+        error: None,
+        cause: Some(format!("its parent execution {} ended", parent.name)),
+    }
+}
+
+fn op_of(pending: PendingOp<'_>) -> sluice_engine::OpId {
+    match pending {
+        PendingOp::Task { call, .. } => call.op,
+        PendingOp::Timer { op, .. } => op,
+        PendingOp::Child(start) => start.op,
+    }
+}
 
 /// A child's identity, from its parent's: its own name and seed, its parent's limits and
 /// token secret (so its callback tokens name it, as the service reads them).
