@@ -138,19 +138,22 @@ impl AslData {
 
     /// The state's output from its raw input and its result: `ResultSelector`, `ResultPath`
     /// and `OutputPath` (JSONPath), or `Output` (JSONata; by default the result).
-    pub fn output(&self, env: &AslEnv<'_>, raw: Value, result: Value) -> Result<Value, AslError> {
+    pub fn output(&self, env: &AslEnv<'_>, raw: &Value, result: Value) -> Result<Value, AslError> {
         match self.query {
             QueryLanguage::JsonPath => {
                 let result = match &self.result_selector {
                     Some(selector) => selector.apply(&env.scope(&result))?,
                     None => result,
                 };
-                let combined = self.result_path.apply(raw, result)?;
-                Ok(self.output_path.apply(&env.scope(&combined))?.into_owned())
+                let combined = self.result_path.combine(raw, result)?;
+                match &self.output_path {
+                    SelectPath::Whole => Ok(combined),
+                    path => Ok(path.apply(&env.scope(&combined))?.into_owned()),
+                }
             }
             QueryLanguage::Jsonata => match &self.output {
                 None => Ok(result),
-                Some(output) => output.evaluate(&env.scope(&raw).with_result(&result)),
+                Some(output) => output.evaluate(&env.scope(raw).with_result(&result)),
             },
         }
     }

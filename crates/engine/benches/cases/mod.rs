@@ -21,6 +21,16 @@ impl Case {
     fn new(name: &'static str, yaml: &str, input: Value, limits: Limits) -> Self {
         let flow = sluice_lang::cloudflow::parse(yaml)
             .unwrap_or_else(|e| panic!("the {name} flow does not parse: {e:?}"));
+        Self::of_flow(name, flow, input, limits)
+    }
+
+    fn asl(name: &'static str, machine: &Value, input: Value, limits: Limits) -> Self {
+        let flow = sluice_lang::asl::parse(&machine.to_string())
+            .unwrap_or_else(|e| panic!("the {name} machine does not parse: {e:?}"));
+        Self::of_flow(name, flow, input, limits)
+    }
+
+    fn of_flow(name: &'static str, flow: Flow, input: Value, limits: Limits) -> Self {
         let mut case = Self {
             name,
             flow,
@@ -59,7 +69,14 @@ impl Case {
 }
 
 pub fn all() -> Vec<Case> {
-    vec![pass_chain(), choice_loop(), map_10k()]
+    vec![
+        pass_chain(),
+        choice_loop(),
+        map_10k(),
+        asl_pass_chain(),
+        asl_choice_loop(),
+        asl_map_10k(),
+    ]
 }
 
 /// (a) 100 Pass states in a row.
@@ -142,6 +159,84 @@ States:
     };
     let items: Vec<u32> = (0..10_000).collect();
     let case = Case::new("map_10000", yaml, json!({ "items": items }), limits);
+    assert_eq!(case.transitions, 10_000 + 1);
+    case
+}
+
+/// (d) The Amazon States Language: 100 Pass states in a row, each shaping its input with
+/// `Parameters` and placing the result with `ResultPath`, as real machines do.
+fn asl_pass_chain() -> Case {
+    let mut states = serde_json::Map::new();
+    for i in 0..100 {
+        let mut state = json!({
+            "Type": "Pass",
+            "Parameters": { "order.$": "$.order", "step": i },
+            "ResultPath": "$.last",
+        });
+        if i < 99 {
+            state["Next"] = json!(format!("P{}", i + 1));
+        } else {
+            state["End"] = json!(true);
+        }
+        states.insert(format!("P{i}"), state);
+    }
+    let machine = json!({ "StartAt": "P0", "States": states });
+    let input = json!({ "order": 42, "customer": "c-1" });
+    let case = Case::asl("asl_pass_chain_100", &machine, input, Limits::default());
+    assert_eq!(case.transitions, 100);
+    case
+}
+
+/// (e) The ASL counter: a Pass adds one with `States.MathAdd`, a Choice loops until 1000.
+fn asl_choice_loop() -> Case {
+    let machine = json!({
+        "StartAt": "Check",
+        "States": {
+            "Check": {
+                "Type": "Choice",
+                "Choices": [{ "Variable": "$.i", "NumericLessThan": 1000, "Next": "Increment" }],
+                "Default": "Done"
+            },
+            "Increment": {
+                "Type": "Pass",
+                "Parameters": { "i.$": "States.MathAdd($.i, 1)" },
+                "Next": "Check"
+            },
+            "Done": { "Type": "Succeed" }
+        }
+    });
+    let limits = Limits {
+        max_history_events: 10_000,
+        ..Limits::default()
+    };
+    let case = Case::asl("asl_choice_loop_1000", &machine, json!({ "i": 0 }), limits);
+    assert_eq!(case.transitions, 1000 + 1001 + 1);
+    case
+}
+
+/// (f) An inline ASL Map over 10,000 items whose processor is one Pass state.
+fn asl_map_10k() -> Case {
+    let machine = json!({
+        "StartAt": "EachItem",
+        "States": {
+            "EachItem": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "StartAt": "Echo",
+                    "States": { "Echo": { "Type": "Pass", "End": true } }
+                },
+                "End": true
+            }
+        }
+    });
+    let limits = Limits {
+        max_history_events: 100_000,
+        max_payload_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let items: Vec<u32> = (0..10_000).collect();
+    let case = Case::asl("asl_map_10000", &machine, json!({ "items": items }), limits);
     assert_eq!(case.transitions, 10_000 + 1);
     case
 }

@@ -226,11 +226,11 @@ impl<'m> Machine<'m> {
         thread: ThreadId,
         state: &State,
         data: &AslData,
-        raw: Value,
+        raw: &Value,
         result: Value,
     ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
         self.with_asl(thread, state, AslHere::default(), |env| {
-            let assigned = data.assignments(env, &raw, &result)?;
+            let assigned = data.assignments(env, raw, &result)?;
             let output = data.output(env, raw, result)?;
             Ok((output, assigned))
         })
@@ -248,15 +248,14 @@ impl<'m> Machine<'m> {
     ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
         let raw = self
             .active(thread)
-            .map(|a| a.input.clone())
-            .unwrap_or_default();
+            .map(|a| &a.input)
+            .unwrap_or(&Value::Null);
         let error_output = json!({ "Error": error.code.as_str(), "Cause": error.detail });
         self.with_asl(thread, state, AslHere::default(), |env| {
-            let scope_raw = raw.clone();
             let assigned = match &data.assign {
                 None => None,
                 Some(assign) => {
-                    let scope = env.scope(&scope_raw).with_error_output(&error_output);
+                    let scope = env.scope(raw).with_error_output(&error_output);
                     let scope_for_jsonpath = env.scope(&error_output);
                     let value = match data.query {
                         sluice_ir::QueryLanguage::JsonPath => {
@@ -269,11 +268,11 @@ impl<'m> Machine<'m> {
             };
             let output = match (&data.query, &data.output) {
                 (sluice_ir::QueryLanguage::Jsonata, Some(output)) => {
-                    output.evaluate(&env.scope(&scope_raw).with_error_output(&error_output))?
+                    output.evaluate(&env.scope(raw).with_error_output(&error_output))?
                 }
                 (sluice_ir::QueryLanguage::Jsonata, None) => error_output.clone(),
                 (sluice_ir::QueryLanguage::JsonPath, _) => {
-                    data.result_path.apply(raw, error_output.clone())?
+                    data.result_path.combine(raw, error_output.clone())?
                 }
             };
             Ok((output, assigned))
@@ -408,7 +407,7 @@ impl Machine<'_> {
             return;
         };
         let entered = active.entered;
-        let raw = active.input.clone();
+        let raw = &active.input;
         let result = result.unwrap_or_else(|| raw.clone());
         let shaped =
             self.asl_output(thread, state, data, raw, result)

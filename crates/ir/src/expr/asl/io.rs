@@ -75,6 +75,15 @@ impl ResultPath {
         })
     }
 
+    /// [`ResultPath::apply`] to a raw input the caller keeps (a retry or a Catcher may still
+    /// need it): copies it only where the output is made of it.
+    pub fn combine(&self, input: &Value, result: Value) -> Result<Value, AslError> {
+        match self {
+            ResultPath::Whole => Ok(result),
+            _ => self.apply(input.clone(), result),
+        }
+    }
+
     /// Combines `result` with the raw `input`. At a path, an existing field or array element
     /// is overwritten, and missing fields are created with any intervening objects; a field of
     /// something that is not an object, or an index outside an array, is
