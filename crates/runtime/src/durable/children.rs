@@ -9,7 +9,8 @@
 //!   item 3);
 //! - the step that ends a child reports to its parent (`Input::ChildFinished`), under the
 //!   parent's lock, taken after the child's: locks are always taken from child to parent, so
-//!   two steps never wait for each other.
+//!   two steps never wait for each other. Reports queue on a gate of the parent before its
+//!   lock, so a stop of the parent waits for one report, not for every child that ended.
 //!
 //! A child is named `<map run>-<index>` in its parent's flow ([`child_name`]); it runs the
 //! revision its parent runs.
@@ -332,7 +333,10 @@ impl Runtime {
         let Some(id) = self.parent_id(record.flow_id, name).await? else {
             return Ok(());
         };
+        // The gate first: the lock then has one report waiting at most, ahead of a stop.
+        let gate = self.report_gate(id).lock_owned().await;
         let guard = self.execution_lock(id).lock_owned().await;
+        linked.guards.push(gate);
         linked.guards.push(guard);
         let Some(current) = self.store.get_execution(id).await? else {
             return Ok(());

@@ -117,7 +117,9 @@ pub struct Runtime {
     invoker: Arc<Invoker>,
     compiler: Arc<Compiler>,
     flows: Mutex<HashMap<(FlowId, i64), Compiled>>,
-    locks: Mutex<HashMap<ExecutionId, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Locks,
+    /// Per parent execution, the queue of its children's reports (see `report_gate`).
+    report_gates: Locks,
     inflight: Mutex<HashMap<(ExecutionId, OpId), CancellationToken>>,
     /// Calls aborted before they were dispatched here (see [`Runtime::abort_call`]).
     aborted_early: Mutex<HashMap<(ExecutionId, OpId), Instant>>,
@@ -136,6 +138,7 @@ impl Runtime {
             compiler,
             flows: Mutex::default(),
             locks: Mutex::default(),
+            report_gates: Mutex::default(),
             inflight: Mutex::default(),
             aborted_early: Mutex::default(),
             finished: broadcast::channel(1024).0,
@@ -611,13 +614,26 @@ impl Runtime {
     }
 
     fn execution_lock(&self, id: ExecutionId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = lock(&self.locks);
-        // Drop locks nobody holds so the map stays as small as the work in progress.
-        if locks.len() > 4096 {
-            locks.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        locks.entry(id).or_default().clone()
+        lock_of(&self.locks, id)
     }
+
+    /// What the children reporting to execution `id` queue on before its lock, so that at most
+    /// one of them waits for the lock itself: a stop of the parent waits for one report, not
+    /// for all of them (see `children.rs`).
+    fn report_gate(&self, id: ExecutionId) -> Arc<tokio::sync::Mutex<()>> {
+        lock_of(&self.report_gates, id)
+    }
+}
+
+type Locks = Mutex<HashMap<ExecutionId, Arc<tokio::sync::Mutex<()>>>>;
+
+fn lock_of(locks: &Locks, id: ExecutionId) -> Arc<tokio::sync::Mutex<()>> {
+    let mut locks = lock(locks);
+    // Drop locks nobody holds so the map stays as small as the work in progress.
+    if locks.len() > 4096 {
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+    }
+    locks.entry(id).or_default().clone()
 }
 
 /// Whose call it is, as its headers say.
