@@ -1,5 +1,5 @@
 //! Arbitrary text as a flow definition in every language sluice compiles (CloudFlow in either
-//! form, FunctionGraph v2 and v1.0, DataArts jobs), and through `detect`, which tells the
+//! form, FunctionGraph v2 and v1.0, DataArts jobs, the Amazon States Language), and through `detect`, which tells the
 //! language of a text (what `sluice run` does). Nothing may panic.
 #![no_main]
 
@@ -12,5 +12,6 @@ fuzz_target!(|data: &[u8]| {
         let _ = sluice_lang::functiongraph::parse_v2(text);
         let _ = sluice_lang::functiongraph::parse_v1(text);
         let _ = sluice_lang::dataarts::parse(text);
+        let _ = sluice_lang::asl::parse(text);
     }
 });

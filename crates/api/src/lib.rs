@@ -17,6 +17,9 @@ pub mod huawei;
 pub mod signature;
 pub mod wire_time;
 
+#[cfg(test)]
+mod permission_walk;
+
 use serde_json::Value;
 
 /// A dialect's answer to one request.

@@ -7,10 +7,6 @@ mod cases;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-// The allocator the `sluice` binary runs the engine with.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// How long each case runs; enough for a stable mean on a quiet machine.
 const MEASURE: Duration = Duration::from_secs(2);
 

@@ -38,6 +38,19 @@ use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 
 pub use model::*;
+
+/// What the backends implement the contract in: its traits and the records they take and
+/// return, which both backends import at once (`use crate::contract::*`).
+mod contract {
+    pub(crate) use crate::{
+        AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName,
+        ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
+        FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord,
+        JobStore, MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore,
+        Page, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver,
+        TenantId, TimerRow, VersionRecord, VersionStore,
+    };
+}
 pub use nonces::Nonce;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,15 +1,12 @@
 //! Success bodies, shaped as CloudFlow renders them (spec §3): PascalCase keys, absent
 //! optional fields omitted, JSON payloads as strings, timestamps in UTC with milliseconds.
 
+/// `2019-01-01T01:01:01.001Z`.
+pub use crate::wire_time::millis_z as time;
 use serde_json::{Map, Value, json};
 use sluice_service::views::{AliasView, ExecutionView, FlowView, ScheduleView, VersionView};
-use sluice_service::views::{HistoryEvent, Millis, Status};
+use sluice_service::views::{HistoryEvent, Status};
 use sluice_service::{MapRunSummary, SyncOutcome};
-
-/// `2019-01-01T01:01:01.001Z`.
-pub fn time(ms: Millis) -> String {
-    crate::wire_time::utc(ms, crate::wire_time::MILLIS_Z)
-}
 
 /// A body under construction: `RequestId` first, then the fields.
 pub struct Body(Map<String, Value>);

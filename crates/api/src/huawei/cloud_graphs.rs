@@ -4,8 +4,6 @@
 //! `urn:fgs:<region>:<project>:graph:<name>` and
 //! `urn:fgs:<region>:<project>:execution:<graph>:<execution>:<32 hex>`.
 
-use std::sync::Arc;
-
 use axum::http::Method;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -14,79 +12,61 @@ use sluice_service::views::{
     ExecutionFilter, ExecutionMode, ExecutionQuery, ExecutionSummary, ExecutionView, FlowQuery,
     FlowView, NameMatch,
 };
-use sluice_service::views::{Millis, Status};
 use sluice_service::{
-    Caller, Dialect, FlowChanges, FlowSpec, Service, ServiceError, StartRequest, StepRun,
-    StepStatus, step_runs,
+    Dialect, FlowChanges, FlowSpec, ServiceError, StepRun, StepStatus, step_runs,
 };
 
-use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
+use super::{
+    ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, StatusWords, rendered, start_of,
+};
+use crate::wire_time::millis_z as time;
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
 const REGION: &str = "local";
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 1000;
 
-/// What a v1.0 request asks, typed. Each variant carries the permission a key needs for it
-/// ([`Action`]). Graphs and executions are named by URN, as sent.
-#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
-#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
-pub enum Call {
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:create"))]
-    CreateGraph {
-        name: String,
-        definition: String,
-        description: String,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:list"))]
-    ListGraphs {
-        page: Page,
-        name: Option<String>,
-        urn: Option<String>,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:get"))]
-    ShowGraph { graph: String },
-    /// `graph_detail`: the definition an execution runs.
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:get"))]
-    ExecutionGraph { execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:update"))]
-    UpdateGraph { graph: String, definition: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:delete"))]
-    DeleteGraph { graph: String },
-    /// `executions/action` with `start` or `test_start`.
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:start"))]
-    StartExecution {
-        graph: String,
-        name: Option<String>,
-        input: Option<String>,
-    },
-    /// `executions/action` with `stop`.
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:stop"))]
-    StopExecution { graph: String, execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:listExecutions"))]
-    ListExecutions {
-        graph: String,
-        page: Page,
-        name: Option<String>,
-        urn: Option<String>,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:getExecution"))]
-    ShowExecution { execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:getExecution"))]
-    History { execution: String, page: Page },
-    /// `event_test`: an event for the execution's waiting EVENT state.
-    #[strum_discriminants(strum(serialize = "functiongraph:graph:event"))]
-    Event {
-        graph: String,
-        execution: String,
-        payload: String,
-    },
-}
-
-impl Call {
-    /// The permission a key needs for this call (`functiongraph:graph:stop`).
-    pub fn permission(&self) -> &'static str {
-        Action::from(self).into()
+calls! {
+    /// What a v1.0 request asks, typed. Each variant carries the permission a key needs for it
+    /// ([`Action`]). Graphs and executions are named by URN, as sent.
+    pub enum Call {
+        "functiongraph:graph:create" => CreateGraph {
+            name: String,
+            definition: String,
+            description: String,
+        },
+        "functiongraph:graph:list" => ListGraphs {
+            page: Page,
+            name: Option<String>,
+            urn: Option<String>,
+        },
+        "functiongraph:graph:get" => ShowGraph { graph: String },
+        /// `graph_detail`: the definition an execution runs.
+        "functiongraph:graph:get" => ExecutionGraph { execution: String },
+        "functiongraph:graph:update" => UpdateGraph { graph: String, definition: String },
+        "functiongraph:graph:delete" => DeleteGraph { graph: String },
+        /// `executions/action` with `start` or `test_start`.
+        "functiongraph:graph:start" => StartExecution {
+            graph: String,
+            name: Option<String>,
+            input: Option<String>,
+        },
+        /// `executions/action` with `stop`.
+        "functiongraph:graph:stop" => StopExecution { graph: String, execution: String },
+        "functiongraph:graph:listExecutions" => ListExecutions {
+            graph: String,
+            page: Page,
+            name: Option<String>,
+            urn: Option<String>,
+        },
+        "functiongraph:graph:getExecution" => ShowExecution { execution: String },
+        "functiongraph:graph:getExecution" => History { execution: String, page: Page },
+        /// `event_test`: an event for the execution's waiting EVENT state.
+        "functiongraph:graph:event" => Event {
+            graph: String,
+            execution: String,
+            payload: String,
+        },
     }
 }
 
@@ -256,17 +236,7 @@ fn action(graph: &str, request: &Routed<'_>) -> V1Result<Call> {
 }
 
 /// Runs a decoded request for `caller`, whose key may make it.
-pub async fn run(
-    service: &Arc<Service>,
-    caller: &Caller,
-    project: &str,
-    call: Call,
-) -> Result<Reply, HuaweiError> {
-    let graphs = Graphs {
-        service,
-        caller,
-        project,
-    };
+pub async fn run(graphs: Graphs<'_>, call: Call) -> Result<Reply, HuaweiError> {
     let reply = match call {
         Call::CreateGraph {
             name,
@@ -299,25 +269,20 @@ pub async fn run(
     reply.map_err(error)
 }
 
+/// Why a v1.0 call failed beyond what the service says.
+#[derive(Debug, thiserror::Error)]
 pub(super) enum V1Error {
     /// A code of the v1.0 table with its status and message.
+    #[error("{2}")]
     Code(u16, &'static str, String),
-    Service(ServiceError),
-}
-
-impl From<ServiceError> for V1Error {
-    fn from(e: ServiceError) -> Self {
-        V1Error::Service(e)
-    }
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
 type V1Result<T> = Result<T, V1Error>;
 
-struct Graphs<'a> {
-    service: &'a Arc<Service>,
-    caller: &'a Caller,
-    project: &'a str,
-}
+/// The handlers of v1.0 calls; their scope is the path's project.
+pub type Graphs<'a> = Handlers<'a, Call>;
 
 impl Graphs<'_> {
     async fn create(
@@ -358,17 +323,11 @@ impl Graphs<'_> {
             name: selected,
             ..FlowQuery::all(&self.caller.tenant)
         };
-        let flows = self
-            .service
-            .flow_page(self.caller, &query, page.store_page())
-            .await?;
-        let listed: Vec<Value> = flows
-            .items
-            .iter()
-            .map(|f| {
-                json!({"name": f.name.as_str(), "created_at": time(f.created_at), "graph_urn": self.graph_urn(f)})
-            })
-            .collect();
+        let flows = self.flow_page(&query, page).await?;
+        let listed = rendered(
+            &flows,
+            |f| json!({"name": f.name.as_str(), "created_at": time(f.created_at), "graph_urn": self.graph_urn(f)}),
+        );
         Ok(Reply::ok(json!({"count": flows.total, "graphs": listed})))
     }
 
@@ -413,12 +372,7 @@ impl Graphs<'_> {
         input: Option<String>,
     ) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
-        let start = StartRequest {
-            flow: flow.name.to_string(),
-            name,
-            input,
-            qualifier: None,
-        };
+        let start = start_of(flow.name.as_str(), name, input);
         let (_, execution) = self.service.start_execution(self.caller, start).await?;
         Ok(Reply::ok(json!({
             "execution_urn": self.execution_urn(&flow, &execution.summary()),
@@ -429,16 +383,8 @@ impl Graphs<'_> {
     async fn stop(&self, urn: &str, execution_urn: &str) -> V1Result<Reply> {
         let flow = self.graph(urn).await?;
         let name = execution_of(&flow, execution_urn)?;
-        let (_, stopped) = self
-            .service
-            .stop_execution(
-                self.caller,
-                flow.name.as_str(),
-                name,
-                Some("Aborted".into()),
-                Some("stopped through the cloud_graphs API".into()),
-            )
-            .await?;
+        let why = ("Aborted", "stopped through the cloud_graphs API");
+        let stopped = self.stop_execution(flow.name.as_str(), name, why).await?;
         Ok(Reply::ok(json!({
             "stopped_at": time(stopped.stopped_at.unwrap_or_default()),
         })))
@@ -471,15 +417,8 @@ impl Graphs<'_> {
             ));
         }
         let query = ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter);
-        let runs = self
-            .service
-            .execution_page(self.caller, &query, page.store_page())
-            .await?;
-        let listed: Vec<Value> = runs
-            .items
-            .iter()
-            .map(|e| self.execution_brief(&flow, e))
-            .collect();
+        let runs = self.execution_page(query, page).await?;
+        let listed = rendered(&runs, |e| self.execution_brief(&flow, e));
         Ok(Reply::ok(
             json!({"count": runs.total, "executions": listed}),
         ))
@@ -550,7 +489,7 @@ impl Graphs<'_> {
                 format!("{urn:?} is not a graph URN"),
             ));
         };
-        if *project != self.project {
+        if *project != self.scope {
             return Err(V1Error::Code(
                 404,
                 "FGS.1011",
@@ -562,10 +501,7 @@ impl Graphs<'_> {
 
     async fn execution(&self, urn: &str) -> V1Result<(FlowView, ExecutionView)> {
         let (graph, name) = parse_execution_urn(urn)?;
-        let (flow, execution) = self
-            .service
-            .describe_execution(self.caller, graph, name, Default::default())
-            .await?;
+        let (flow, execution) = self.describe_execution(graph, name).await?;
         if self.execution_urn(&flow, &execution.summary()) != urn {
             return Err(V1Error::Code(
                 404,
@@ -577,19 +513,19 @@ impl Graphs<'_> {
     }
 
     fn graph_urn(&self, flow: &FlowView) -> String {
-        format!("urn:fgs:{REGION}:{}:graph:{}", self.project, flow.name)
+        format!("urn:fgs:{REGION}:{}:graph:{}", self.scope, flow.name)
     }
 
     /// The graph name in a URN of this project's, if it is one.
     fn graph_of_urn<'u>(&self, urn: &'u str) -> Option<&'u str> {
-        let prefix = format!("urn:fgs:{REGION}:{}:graph:", self.project);
+        let prefix = format!("urn:fgs:{REGION}:{}:graph:", self.scope);
         urn.strip_prefix(&prefix).filter(|name| !name.is_empty())
     }
 
     fn execution_urn(&self, flow: &FlowView, execution: &ExecutionSummary) -> String {
         format!(
             "urn:fgs:{REGION}:{}:execution:{}:{}:{:032x}",
-            self.project, flow.name, execution.name, execution.id.0
+            self.scope, flow.name, execution.name, execution.id.0
         )
     }
 
@@ -600,7 +536,7 @@ impl Graphs<'_> {
             "execution_name": execution.name.as_str(),
             "started_at": time(execution.started_at.unwrap_or(execution.created_at)),
             "stopped_at": execution.stopped_at.map(time),
-            "execution_status": status(execution.status),
+            "execution_status": STATUSES.word(execution.status),
         })
     }
 }
@@ -695,7 +631,9 @@ fn state_status(run: Option<&StepRun>, execution: &ExecutionView) -> &'static st
         None => "NOTRUNNING",
         Some(StepStatus::Succeeded) => "SUCCESS",
         Some(StepStatus::Failed) => "FAILED",
-        Some(StepStatus::Running) if execution.status.is_terminal() => status(execution.status),
+        Some(StepStatus::Running) if execution.status.is_terminal() => {
+            STATUSES.word(execution.status)
+        }
         Some(StepStatus::Running) => "RUNNING",
     }
 }
@@ -731,7 +669,7 @@ fn history_entries(execution: &ExecutionView, runs: &[StepRun]) -> Vec<Value> {
             "type": "Execution End",
             "execution_name": execution.name.as_str(),
             "output": execution.output.as_ref().map(Value::to_string),
-            "status": status(execution.status),
+            "status": STATUSES.word(execution.status),
             "stopped_at": time(stopped),
         }));
     }
@@ -739,20 +677,9 @@ fn history_entries(execution: &ExecutionView, runs: &[StepRun]) -> Vec<Value> {
 }
 
 /// Execution statuses of the v1.0 API: a stopped execution is `ABORTED`.
-fn status(status: Status) -> &'static str {
-    match status {
-        Status::Starting | Status::Running => "RUNNING",
-        Status::Succeeded => "SUCCESS",
-        Status::Failed => "FAILED",
-        Status::TimedOut => "TIMEOUT",
-        Status::Stopped => "ABORTED",
-    }
-}
-
-/// ISO 8601 with milliseconds and `Z`.
-fn time(ms: Millis) -> String {
-    crate::wire_time::utc(ms, crate::wire_time::MILLIS_Z)
-}
+const STATUSES: StatusWords = StatusWords([
+    "RUNNING", "RUNNING", "SUCCESS", "FAILED", "TIMEOUT", "ABORTED",
+]);
 
 /// `start` (1-based, default 1) and `limit` (1..=1000, default 10).
 fn page(request: &Routed<'_>) -> V1Result<Page> {
@@ -770,24 +697,21 @@ fn page(request: &Routed<'_>) -> V1Result<Page> {
 
 /// The one mapping to the v1.0 `FGS.*` codes.
 pub(super) fn error(e: V1Error) -> HuaweiError {
-    let (status, code, message) = match e {
-        V1Error::Code(status, code, message) => (status, code, message),
-        V1Error::Service(e) => {
-            let (status, code) = match &e {
-                ServiceError::InvalidDefinition(_) => (400, "FGS.1001"),
-                ServiceError::FlowExists(_) => (409, "FGS.1005"),
-                ServiceError::FlowNotFound(_) => (404, "FGS.1011"),
-                ServiceError::ExecutionNotFound { .. } => (404, "FGS.2002"),
-                ServiceError::ExecutionCompleted { .. } => (400, "FGS.2022"),
-                ServiceError::ExecutionExists { .. } => (409, "FGS.4106"),
-                ServiceError::NotWaiting(_) | ServiceError::TaskCompleted(_) => (400, "FGS.2024"),
-                ServiceError::AccessDenied { .. } => (403, "FSS.0403"),
-                ServiceError::Throttled => (429, "FSS.0429"),
-                ServiceError::Internal(_) => (500, "FSS.0500"),
-                _ => (400, "FGS.0005"),
-            };
-            (status, code, e.to_string())
-        }
+    let (status, code) = match &e {
+        V1Error::Code(status, code, _) => (*status, *code),
+        V1Error::Service(e) => match e {
+            ServiceError::InvalidDefinition(_) => (400, "FGS.1001"),
+            ServiceError::FlowExists(_) => (409, "FGS.1005"),
+            ServiceError::FlowNotFound(_) => (404, "FGS.1011"),
+            ServiceError::ExecutionNotFound { .. } => (404, "FGS.2002"),
+            ServiceError::ExecutionCompleted { .. } => (400, "FGS.2022"),
+            ServiceError::ExecutionExists { .. } => (409, "FGS.4106"),
+            ServiceError::NotWaiting(_) | ServiceError::TaskCompleted(_) => (400, "FGS.2024"),
+            ServiceError::AccessDenied { .. } => (403, "FSS.0403"),
+            ServiceError::Throttled => (429, "FSS.0429"),
+            ServiceError::Internal(_) => (500, "FSS.0500"),
+            _ => (400, "FGS.0005"),
+        },
     };
-    HuaweiError::new(SHAPE, status, code, message)
+    HuaweiError::new(SHAPE, status, code, e.to_string())
 }

@@ -5,8 +5,6 @@
 //! the execution's name. Every flow of the tenant is listed and can be started and stopped
 //! here, whatever dialect created it; only workflows created here show their definition.
 
-use std::sync::Arc;
-
 use axum::http::Method;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -18,11 +16,14 @@ use sluice_service::views::{
 };
 use sluice_service::views::{Millis, Status};
 use sluice_service::{
-    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, PeriodCounts, Service, ServiceError,
-    StartRequest, StepRun, StepStatus, step_runs,
+    CallbackResult, Dialect, FlowChanges, FlowSpec, PeriodCounts, ServiceError, StepRun,
+    StepStatus, step_runs,
 };
 
-use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
+use super::{
+    ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, StatusWords, Window, rendered, start_of,
+};
+use crate::wire_time::seconds_z as time;
 
 const SHAPE: ErrorShape = ErrorShape::Snake;
 /// The region in URNs: a self-hosted server has one.
@@ -34,68 +35,48 @@ const MAX_LIMIT: usize = 200;
 /// default window).
 const DEFAULT_WINDOW_MS: Millis = 3 * 24 * 60 * 60 * 1000;
 
-/// What a FunctionGraph request asks, typed. Each variant carries the permission a key
-/// needs for it ([`Action`]).
-#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
-#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
-pub enum Call {
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:create"))]
-    CreateWorkflow(WorkflowBody),
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:list"))]
-    ListWorkflows {
-        page: Page,
-        name: Option<String>,
-        mode: Option<String>,
-    },
-    /// Deletes each workflow of the list (`workflow_urns`).
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:delete"))]
-    DeleteWorkflows { urns: Vec<String> },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:get"))]
-    ShowWorkflow { id: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:update"))]
-    UpdateWorkflow { id: String, body: WorkflowBody },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:execute"))]
-    StartExecution {
-        id: String,
-        /// `X-WorkflowRun-ID`: the execution's name, when the caller chooses it.
-        name: Option<String>,
-        input: Option<String>,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:execute"))]
-    StartSyncExecution { id: String, input: Option<String> },
-    /// `executions` (unpaged: no total) or `executions-history` (paged).
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:listExecutions"))]
-    ListExecutions {
-        id: String,
-        query: ExecutionQuery,
-        paged: bool,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:getExecution"))]
-    ShowExecution { id: String, execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:terminate"))]
-    TerminateExecution { id: String, execution: String },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:retry"))]
-    RetryExecution { id: String, execution: String },
-    /// `workflow-statistic[/{urn}]`.
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:getMetric"))]
-    Metrics {
-        urn: Option<String>,
-        query: MetricsQuery,
-    },
-    #[strum_discriminants(strum(serialize = "functiongraph:workflow:callback"))]
-    Callback {
-        id: String,
-        /// `X-Workflow-Run-Id` and `X-Workflow-State-Id`.
-        execution: String,
-        state: String,
-        result: CallbackResult,
-    },
-}
-
-impl Call {
-    /// The permission a key needs for this call (`functiongraph:workflow:create`).
-    pub fn permission(&self) -> &'static str {
-        Action::from(self).into()
+calls! {
+    /// What a FunctionGraph request asks, typed. Each variant carries the permission a key
+    /// needs for it ([`Action`]).
+    pub enum Call {
+        "functiongraph:workflow:create" => CreateWorkflow(WorkflowBody),
+        "functiongraph:workflow:list" => ListWorkflows {
+            page: Page,
+            name: Option<String>,
+            mode: Option<String>,
+        },
+        /// Deletes each workflow of the list (`workflow_urns`).
+        "functiongraph:workflow:delete" => DeleteWorkflows { urns: Vec<String> },
+        "functiongraph:workflow:get" => ShowWorkflow { id: String },
+        "functiongraph:workflow:update" => UpdateWorkflow { id: String, body: WorkflowBody },
+        "functiongraph:workflow:execute" => StartExecution {
+            id: String,
+            /// `X-WorkflowRun-ID`: the execution's name, when the caller chooses it.
+            name: Option<String>,
+            input: Option<String>,
+        },
+        "functiongraph:workflow:execute" => StartSyncExecution { id: String, input: Option<String> },
+        /// `executions` (unpaged: no total) or `executions-history` (paged).
+        "functiongraph:workflow:listExecutions" => ListExecutions {
+            id: String,
+            query: ExecutionQuery,
+            paged: bool,
+        },
+        "functiongraph:workflow:getExecution" => ShowExecution { id: String, execution: String },
+        "functiongraph:workflow:terminate" => TerminateExecution { id: String, execution: String },
+        "functiongraph:workflow:retry" => RetryExecution { id: String, execution: String },
+        /// `workflow-statistic[/{urn}]`.
+        "functiongraph:workflow:getMetric" => Metrics {
+            urn: Option<String>,
+            query: MetricsQuery,
+        },
+        "functiongraph:workflow:callback" => Callback {
+            id: String,
+            /// `X-Workflow-Run-Id` and `X-Workflow-State-Id`.
+            execution: String,
+            state: String,
+            result: CallbackResult,
+        },
     }
 }
 
@@ -141,9 +122,9 @@ struct CallbackBody {
 pub struct ExecutionQuery {
     pub page: Page,
     pub status: Option<Status>,
-    /// Epoch milliseconds; the listing looks back [`DEFAULT_WINDOW_MS`] when absent.
-    pub start_time: Option<Millis>,
-    pub end_time: Option<Millis>,
+    /// `start_time` and `end_time`; the listing looks back [`DEFAULT_WINDOW_MS`] when the
+    /// start is absent.
+    pub window: Window,
 }
 
 /// The window of a statistic: epoch milliseconds, each a valid instant, and the period in
@@ -151,8 +132,7 @@ pub struct ExecutionQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricsQuery {
     pub period_minutes: Millis,
-    pub start_time: Option<Millis>,
-    pub end_time: Option<Millis>,
+    pub window: Window,
 }
 
 /// The longest statistic period: a year of minutes.
@@ -243,50 +223,276 @@ fn decode_call(request: &Routed<'_>) -> Result<Option<Call>, ServiceError> {
     Ok(Some(call))
 }
 
-/// Runs a decoded request for `caller`, whose key may make it.
-pub async fn run(
-    service: &Arc<Service>,
-    caller: &Caller,
-    project: &str,
-    call: Call,
-) -> Result<Reply, HuaweiError> {
+/// Runs a decoded request, which the caller's key may make.
+pub async fn run(workflows: Workflows<'_>, call: Call) -> Result<Reply, HuaweiError> {
+    let w = &workflows;
     let reply = match call {
-        Call::CreateWorkflow(body) => create(service, caller, project, body).await,
+        Call::CreateWorkflow(body) => w.create(body).await,
         Call::ListWorkflows { page, name, mode } => {
-            list(
-                service,
-                caller,
-                project,
-                page,
-                name.as_deref(),
-                mode.as_deref(),
-            )
-            .await
+            w.list(page, name.as_deref(), mode.as_deref()).await
         }
-        Call::DeleteWorkflows { urns } => delete(service, caller, &urns).await,
-        Call::ShowWorkflow { id } => show(service, caller, project, &id).await,
-        Call::UpdateWorkflow { id, body } => update(service, caller, project, &id, body).await,
-        Call::StartExecution { id, name, input } => start(service, caller, &id, name, input).await,
-        Call::StartSyncExecution { id, input } => start_sync(service, caller, &id, input).await,
-        Call::ListExecutions { id, query, paged } => {
-            executions(service, caller, project, &id, &query, paged).await
-        }
-        Call::ShowExecution { id, execution } => {
-            show_execution(service, caller, project, &id, &execution).await
-        }
-        Call::TerminateExecution { id, execution } => {
-            terminate(service, caller, &id, &execution).await
-        }
-        Call::RetryExecution { id, execution } => retry(service, caller, &id, &execution).await,
-        Call::Metrics { urn, query } => metrics(service, caller, urn.as_deref(), &query).await,
+        Call::DeleteWorkflows { urns } => w.delete(&urns).await,
+        Call::ShowWorkflow { id } => w.show(&id).await,
+        Call::UpdateWorkflow { id, body } => w.update(&id, body).await,
+        Call::StartExecution { id, name, input } => w.start(&id, name, input).await,
+        Call::StartSyncExecution { id, input } => w.start_sync(&id, input).await,
+        Call::ListExecutions { id, query, paged } => w.executions(&id, &query, paged).await,
+        Call::ShowExecution { id, execution } => w.show_execution(&id, &execution).await,
+        Call::TerminateExecution { id, execution } => w.terminate(&id, &execution).await,
+        Call::RetryExecution { id, execution } => w.retry(&id, &execution).await,
+        Call::Metrics { urn, query } => w.metrics(urn.as_deref(), &query).await,
         Call::Callback {
             id,
             execution,
             state,
             result,
-        } => callback_state(service, caller, &id, &execution, &state, result).await,
+        } => w.callback_state(&id, &execution, &state, result).await,
     };
     reply.map_err(error)
+}
+
+/// The handlers of FunctionGraph calls; their scope is the path's project.
+pub type Workflows<'a> = Handlers<'a, Call>;
+
+impl Workflows<'_> {
+    async fn create(&self, body: WorkflowBody) -> Result<Reply, ServiceError> {
+        let spec = workflow_spec(body)?;
+        let flow = self.service.create_flow(self.caller, spec).await?;
+        Ok(Reply::json(201, workflow_brief(&flow, self.scope)))
+    }
+
+    async fn list(
+        &self,
+        page: Page,
+        name: Option<&str>,
+        mode: Option<&str>,
+    ) -> Result<Reply, ServiceError> {
+        let mode = match mode.map(mode_of) {
+            // No workflow has a mode of another name.
+            Some(None) => return Ok(Reply::ok(json!({"total": 0, "size": 0, "workflows": []}))),
+            mode => mode.flatten(),
+        };
+        let query = FlowQuery {
+            name: name.map(|n| NameMatch::Contains(n.to_string())),
+            mode,
+            ..FlowQuery::all(&self.caller.tenant)
+        };
+        let flows = self.flow_page(&query, page).await?;
+        let listed = rendered(&flows, |f| workflow_brief(f, self.scope));
+        Ok(Reply::ok(
+            json!({"total": flows.total, "size": listed.len(), "workflows": listed}),
+        ))
+    }
+
+    async fn show(&self, id: &str) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        let mut body = workflow_brief(&flow, self.scope);
+        body["definition"] = definition(&flow);
+        Ok(Reply::ok(body))
+    }
+
+    async fn update(&self, id: &str, body: WorkflowBody) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        if flow.dialect != Dialect::FunctionGraphV2 {
+            return Err(ServiceError::InvalidArgument(format!(
+                "workflow {} was created through the {} API and is updated there",
+                flow.name, flow.dialect
+            )));
+        }
+        let spec = workflow_spec(body)?;
+        if spec.name != flow.name.as_str() || spec.mode != flow.mode {
+            return Err(ServiceError::InvalidArgument(
+                "a workflow's name and mode cannot change".into(),
+            ));
+        }
+        let changes = FlowChanges {
+            definition: Some(spec.definition),
+            description: Some(spec.description),
+            ..Default::default()
+        };
+        let flow = self
+            .service
+            .update_flow(self.caller, flow.name.as_str(), changes)
+            .await?;
+        Ok(Reply::ok(workflow_brief(&flow, self.scope)))
+    }
+
+    /// `DELETE` with `{"workflow_urns": [...]}`: each deleted or reported, never all-or-nothing.
+    async fn delete(&self, urns: &[String]) -> Result<Reply, ServiceError> {
+        let (mut success, mut fail) = (Vec::new(), Vec::new());
+        for urn in urns {
+            let outcome = match workflow_name_of(urn) {
+                Some(name) => self
+                    .service
+                    .delete_flow(self.caller, name)
+                    .await
+                    .map(|_| ()),
+                None => Err(ServiceError::InvalidArgument(format!(
+                    "{urn:?} is not a workflow URN"
+                ))),
+            };
+            match outcome {
+                Ok(()) => success.push(json!(urn)),
+                Err(e) => fail.push(json!({"workflow_urn": urn, "error_detail": e.to_string()})),
+            }
+        }
+        Ok(Reply::ok(json!({"success": success, "fail": fail})))
+    }
+
+    async fn start(
+        &self,
+        id: &str,
+        name: Option<String>,
+        input: Option<String>,
+    ) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        let start = start_of(flow.name.as_str(), name, input);
+        let (_, execution) = self.service.start_execution(self.caller, start).await?;
+        Ok(Reply::ok(json!({"execution_id": execution.name.as_str()})))
+    }
+
+    async fn start_sync(&self, id: &str, input: Option<String>) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        let start = start_of(flow.name.as_str(), None, input);
+        let run = self
+            .service
+            .start_sync_execution(self.caller, start)
+            .await?;
+        let status = STATUSES.word(run.status);
+        let mut body = json!({
+            "execution_id": run.name,
+            "status": status,
+            "begin_time": time(run.started_at),
+            "end_time": time(run.stopped_at),
+        });
+        if let Some(output) = &run.output {
+            body["output"] = output.clone();
+        }
+        if let Some(error) = &run.error {
+            body["errors"] = json!([{
+                "node_id": "",
+                "error_message": format!("{}: {}", error.code.as_str(), error.detail),
+                "begin_time": time(run.started_at),
+                "end_time": time(run.stopped_at),
+            }]);
+        }
+        Ok(Reply::ok(body))
+    }
+
+    async fn executions(
+        &self,
+        id: &str,
+        query: &ExecutionQuery,
+        paged: bool,
+    ) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        let filter = ExecutionFilter {
+            map_run: None,
+            status: query.status,
+            name_prefix: None,
+            started_from: Some(
+                query
+                    .window
+                    .from
+                    .unwrap_or_else(|| Timestamp::now().as_millisecond() - DEFAULT_WINDOW_MS),
+            ),
+            started_to: query.window.to,
+        };
+        let runs = Runs::of_flow(&self.caller.tenant, flow.id, &filter);
+        let runs = self.execution_page(runs, query.page).await?;
+        let listed = rendered(&runs, |e| execution_brief(&flow, self.scope, e));
+        let body = if paged {
+            json!({"total": runs.total, "size": listed.len(), "executions": listed})
+        } else {
+            json!({"executions": listed})
+        };
+        Ok(Reply::ok(body))
+    }
+
+    async fn show_execution(&self, id: &str, execution: &str) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        let (_, record) = self
+            .describe_execution(flow.name.as_str(), execution)
+            .await?;
+        let history = self.service.full_history(self.caller, &record).await?;
+        let mut body = execution_brief(&flow, self.scope, &record.summary());
+        body["input"] = record.input.clone().unwrap_or(json!({}));
+        body["output"] = record.output.clone().unwrap_or(Value::Null);
+        body["headers"] = json!({});
+        body["node_execution_details"] = node_details(&record, &step_runs(&history));
+        Ok(Reply::ok(body))
+    }
+
+    async fn terminate(&self, id: &str, execution: &str) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        let why = ("Terminated", "terminated through the FunctionGraph API");
+        self.stop_execution(flow.name.as_str(), execution, why)
+            .await?;
+        Ok(Reply::empty(200))
+    }
+
+    /// `workflow-statistic[/{urn}]`: per `period` minutes from `start_time` to `end_time` (epoch
+    /// ms), the executions started (`count`), their mean duration in ms (`duration`), how many of
+    /// them failed (`fail_count`) and how many still run (`running_count`); for one workflow, or
+    /// every workflow of the tenant.
+    async fn metrics(
+        &self,
+        urn: Option<&str>,
+        query: &MetricsQuery,
+    ) -> Result<Reply, ServiceError> {
+        let end = query
+            .window
+            .to
+            .unwrap_or_else(|| Timestamp::now().as_millisecond());
+        let start = query.window.from.unwrap_or(end - 24 * 3_600_000);
+        let flow = urn
+            .map(|urn| {
+                workflow_name_of(urn).ok_or_else(|| {
+                    ServiceError::InvalidArgument(format!("{urn:?} is not a workflow URN"))
+                })
+            })
+            .transpose()?;
+        let periods = self
+            .service
+            .execution_metrics(self.caller, flow, (start, end), query.period_minutes)
+            .await?;
+        let series = |value: fn(&PeriodCounts) -> f64| -> Vec<Value> {
+            periods
+                .iter()
+                .map(|p| json!({"timestamp": p.start, "value": value(p)}))
+                .collect()
+        };
+        Ok(Reply::ok(json!({
+            "count": series(|p| p.started as f64),
+            "duration": series(PeriodCounts::mean_duration_ms),
+            "fail_count": series(|p| p.failed as f64),
+            "running_count": series(|p| p.running as f64),
+        })))
+    }
+
+    /// `retry`: a failed NORMAL execution runs again from the state that failed.
+    async fn retry(&self, id: &str, execution: &str) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        self.service
+            .retry_execution(self.caller, flow.name.as_str(), execution)
+            .await?;
+        Ok(Reply::empty(200))
+    }
+
+    /// `callback`: completes the running state `state` of `execution` with the result.
+    async fn callback_state(
+        &self,
+        id: &str,
+        execution: &str,
+        state: &str,
+        result: CallbackResult,
+    ) -> Result<Reply, ServiceError> {
+        let flow = self.service.flow_by_public_id(self.caller, id).await?;
+        self.service
+            .complete_state(self.caller, flow.name.as_str(), execution, state, result)
+            .await?;
+        Ok(Reply::ok(json!({"execution_id": execution})))
+    }
 }
 
 /// A project that is not the caller's.
@@ -297,17 +503,6 @@ pub fn foreign_project(project: &str) -> HuaweiError {
         "FSS.0403",
         format!("Forbidden: the project {project} is not the access key's."),
     )
-}
-
-async fn create(
-    service: &Service,
-    caller: &Caller,
-    project: &str,
-    body: WorkflowBody,
-) -> Result<Reply, ServiceError> {
-    let spec = workflow_spec(body)?;
-    let flow = service.create_flow(caller, spec).await?;
-    Ok(Reply::json(201, workflow_brief(&flow, project)))
 }
 
 /// A `WorkflowCreateBody`, its definition the body as sent.
@@ -343,153 +538,6 @@ fn workflow_spec(body: WorkflowBody) -> Result<FlowSpec, ServiceError> {
     })
 }
 
-async fn list(
-    service: &Service,
-    caller: &Caller,
-    project: &str,
-    page: Page,
-    name: Option<&str>,
-    mode: Option<&str>,
-) -> Result<Reply, ServiceError> {
-    let mode = match mode.map(mode_of) {
-        // No workflow has a mode of another name.
-        Some(None) => return Ok(Reply::ok(json!({"total": 0, "size": 0, "workflows": []}))),
-        mode => mode.flatten(),
-    };
-    let query = FlowQuery {
-        name: name.map(|n| NameMatch::Contains(n.to_string())),
-        mode,
-        ..FlowQuery::all(&caller.tenant)
-    };
-    let flows = service.flow_page(caller, &query, page.store_page()).await?;
-    let listed: Vec<Value> = flows
-        .items
-        .iter()
-        .map(|f| workflow_brief(f, project))
-        .collect();
-    Ok(Reply::ok(
-        json!({"total": flows.total, "size": listed.len(), "workflows": listed}),
-    ))
-}
-
-async fn show(
-    service: &Service,
-    caller: &Caller,
-    project: &str,
-    id: &str,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    let mut body = workflow_brief(&flow, project);
-    body["definition"] = definition(&flow);
-    Ok(Reply::ok(body))
-}
-
-async fn update(
-    service: &Service,
-    caller: &Caller,
-    project: &str,
-    id: &str,
-    body: WorkflowBody,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    if flow.dialect != Dialect::FunctionGraphV2 {
-        return Err(ServiceError::InvalidArgument(format!(
-            "workflow {} was created through the {} API and is updated there",
-            flow.name, flow.dialect
-        )));
-    }
-    let spec = workflow_spec(body)?;
-    if spec.name != flow.name.as_str() || spec.mode != flow.mode {
-        return Err(ServiceError::InvalidArgument(
-            "a workflow's name and mode cannot change".into(),
-        ));
-    }
-    let changes = FlowChanges {
-        definition: Some(spec.definition),
-        description: Some(spec.description),
-        ..Default::default()
-    };
-    let flow = service
-        .update_flow(caller, flow.name.as_str(), changes)
-        .await?;
-    Ok(Reply::ok(workflow_brief(&flow, project)))
-}
-
-/// `DELETE` with `{"workflow_urns": [...]}`: each deleted or reported, never all-or-nothing.
-async fn delete(
-    service: &Service,
-    caller: &Caller,
-    urns: &[String],
-) -> Result<Reply, ServiceError> {
-    let (mut success, mut fail) = (Vec::new(), Vec::new());
-    for urn in urns {
-        let outcome = match workflow_name_of(urn) {
-            Some(name) => service.delete_flow(caller, name).await.map(|_| ()),
-            None => Err(ServiceError::InvalidArgument(format!(
-                "{urn:?} is not a workflow URN"
-            ))),
-        };
-        match outcome {
-            Ok(()) => success.push(json!(urn)),
-            Err(e) => fail.push(json!({"workflow_urn": urn, "error_detail": e.to_string()})),
-        }
-    }
-    Ok(Reply::ok(json!({"success": success, "fail": fail})))
-}
-
-async fn start(
-    service: &Service,
-    caller: &Caller,
-    id: &str,
-    name: Option<String>,
-    input: Option<String>,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    let start = StartRequest {
-        flow: flow.name.to_string(),
-        name,
-        input,
-        qualifier: None,
-    };
-    let (_, execution) = service.start_execution(caller, start).await?;
-    Ok(Reply::ok(json!({"execution_id": execution.name.as_str()})))
-}
-
-async fn start_sync(
-    service: &Service,
-    caller: &Caller,
-    id: &str,
-    input: Option<String>,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    let start = StartRequest {
-        flow: flow.name.to_string(),
-        name: None,
-        input,
-        qualifier: None,
-    };
-    let run = service.start_sync_execution(caller, start).await?;
-    let status = status(run.status);
-    let mut body = json!({
-        "execution_id": run.name,
-        "status": status,
-        "begin_time": time(run.started_at),
-        "end_time": time(run.stopped_at),
-    });
-    if let Some(output) = &run.output {
-        body["output"] = output.clone();
-    }
-    if let Some(error) = &run.error {
-        body["errors"] = json!([{
-            "node_id": "",
-            "error_message": format!("{}: {}", error.code.as_str(), error.detail),
-            "begin_time": time(run.started_at),
-            "end_time": time(run.stopped_at),
-        }]);
-    }
-    Ok(Reply::ok(body))
-}
-
 /// The input of a `FlowExecuteBody`, as the execution's input.
 fn execution_input(request: &Routed<'_>) -> Result<Option<String>, ServiceError> {
     let body: ExecuteBody = request.json()?;
@@ -503,39 +551,43 @@ fn execution_query(request: &Routed<'_>) -> Result<ExecutionQuery, ServiceError>
             .query_param("status")
             .map(parse_status)
             .transpose()?,
-        start_time: request
-            .query_param("start_time")
-            .map(parse_time)
-            .transpose()?,
-        end_time: request
-            .query_param("end_time")
-            .map(parse_time)
-            .transpose()?,
+        window: window(request, |_, text| parse_time(text))?,
+    })
+}
+
+/// `start_time` and `end_time`, each read by `parse` (given the parameter's name and text).
+fn window(
+    request: &Routed<'_>,
+    parse: impl Fn(&str, &str) -> Result<Millis, ServiceError>,
+) -> Result<Window, ServiceError> {
+    let at = |name: &str| {
+        request
+            .query_param(name)
+            .map(|t| parse(name, t))
+            .transpose()
+    };
+    Ok(Window {
+        from: at("start_time")?,
+        to: at("end_time")?,
     })
 }
 
 /// `period` (minutes), `start_time` and `end_time` (epoch ms), each within its range.
 fn metrics_query(request: &Routed<'_>) -> Result<MetricsQuery, ServiceError> {
-    let instant = |name: &str| -> Result<Option<Millis>, ServiceError> {
-        request
-            .query_param(name)
-            .map(|t| {
-                t.parse::<Millis>()
-                    .ok()
-                    .filter(|ms| Timestamp::from_millisecond(*ms).is_ok())
-                    .ok_or_else(|| {
-                        ServiceError::InvalidArgument(format!("{name} must be epoch milliseconds"))
-                    })
+    let instant = |name: &str, text: &str| {
+        text.parse::<Millis>()
+            .ok()
+            .filter(|ms| Timestamp::from_millisecond(*ms).is_ok())
+            .ok_or_else(|| {
+                ServiceError::InvalidArgument(format!("{name} must be epoch milliseconds"))
             })
-            .transpose()
     };
     let period = request
         .number("period", 60, 1..=MAX_PERIOD_MINUTES as usize)
         .map_err(ServiceError::InvalidArgument)?;
     Ok(MetricsQuery {
         period_minutes: period as Millis,
-        start_time: instant("start_time")?,
-        end_time: instant("end_time")?,
+        window: window(request, instant)?,
     })
 }
 
@@ -565,150 +617,6 @@ fn callback(id: &str, request: &Routed<'_>) -> Result<Call, ServiceError> {
     })
 }
 
-async fn executions(
-    service: &Service,
-    caller: &Caller,
-    project: &str,
-    id: &str,
-    query: &ExecutionQuery,
-    paged: bool,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    let filter = ExecutionFilter {
-        map_run: None,
-        status: query.status,
-        name_prefix: None,
-        started_from: Some(
-            query
-                .start_time
-                .unwrap_or_else(|| Timestamp::now().as_millisecond() - DEFAULT_WINDOW_MS),
-        ),
-        started_to: query.end_time,
-    };
-    let runs = Runs::of_flow(&caller.tenant, flow.id, &filter);
-    let runs = service
-        .execution_page(caller, &runs, query.page.store_page())
-        .await?;
-    let listed: Vec<Value> = runs
-        .items
-        .iter()
-        .map(|e| execution_brief(&flow, project, e))
-        .collect();
-    let body = if paged {
-        json!({"total": runs.total, "size": listed.len(), "executions": listed})
-    } else {
-        json!({"executions": listed})
-    };
-    Ok(Reply::ok(body))
-}
-
-async fn show_execution(
-    service: &Service,
-    caller: &Caller,
-    project: &str,
-    id: &str,
-    execution: &str,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    let (_, record) = service
-        .describe_execution(caller, flow.name.as_str(), execution, Default::default())
-        .await?;
-    let history = service.full_history(caller, &record).await?;
-    let mut body = execution_brief(&flow, project, &record.summary());
-    body["input"] = record.input.clone().unwrap_or(json!({}));
-    body["output"] = record.output.clone().unwrap_or(Value::Null);
-    body["headers"] = json!({});
-    body["node_execution_details"] = node_details(&record, &step_runs(&history));
-    Ok(Reply::ok(body))
-}
-
-async fn terminate(
-    service: &Service,
-    caller: &Caller,
-    id: &str,
-    execution: &str,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    service
-        .stop_execution(
-            caller,
-            flow.name.as_str(),
-            execution,
-            Some("Terminated".into()),
-            Some("terminated through the FunctionGraph API".into()),
-        )
-        .await?;
-    Ok(Reply::empty(200))
-}
-
-/// `workflow-statistic[/{urn}]`: per `period` minutes from `start_time` to `end_time` (epoch
-/// ms), the executions started (`count`), their mean duration in ms (`duration`), how many of
-/// them failed (`fail_count`) and how many still run (`running_count`); for one workflow, or
-/// every workflow of the tenant.
-async fn metrics(
-    service: &Service,
-    caller: &Caller,
-    urn: Option<&str>,
-    query: &MetricsQuery,
-) -> Result<Reply, ServiceError> {
-    let end = query
-        .end_time
-        .unwrap_or_else(|| Timestamp::now().as_millisecond());
-    let start = query.start_time.unwrap_or(end - 24 * 3_600_000);
-    let flow = urn
-        .map(|urn| {
-            workflow_name_of(urn).ok_or_else(|| {
-                ServiceError::InvalidArgument(format!("{urn:?} is not a workflow URN"))
-            })
-        })
-        .transpose()?;
-    let periods = service
-        .execution_metrics(caller, flow, (start, end), query.period_minutes)
-        .await?;
-    let series = |value: fn(&PeriodCounts) -> f64| -> Vec<Value> {
-        periods
-            .iter()
-            .map(|p| json!({"timestamp": p.start, "value": value(p)}))
-            .collect()
-    };
-    Ok(Reply::ok(json!({
-        "count": series(|p| p.started as f64),
-        "duration": series(PeriodCounts::mean_duration_ms),
-        "fail_count": series(|p| p.failed as f64),
-        "running_count": series(|p| p.running as f64),
-    })))
-}
-
-/// `retry`: a failed NORMAL execution runs again from the state that failed.
-async fn retry(
-    service: &Service,
-    caller: &Caller,
-    id: &str,
-    execution: &str,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    service
-        .retry_execution(caller, flow.name.as_str(), execution)
-        .await?;
-    Ok(Reply::empty(200))
-}
-
-/// `callback`: completes the running state `state` of `execution` with the result.
-async fn callback_state(
-    service: &Service,
-    caller: &Caller,
-    id: &str,
-    execution: &str,
-    state: &str,
-    result: CallbackResult,
-) -> Result<Reply, ServiceError> {
-    let flow = service.flow_by_public_id(caller, id).await?;
-    service
-        .complete_state(caller, flow.name.as_str(), execution, state, result)
-        .await?;
-    Ok(Reply::ok(json!({"execution_id": execution})))
-}
-
 /// Step runs grouped by step, in the order each step first ran. A run cut short by the end
 /// of its execution takes the execution's status (a terminated run is `cancel`).
 fn node_details(record: &ExecutionView, runs: &[StepRun]) -> Value {
@@ -717,7 +625,7 @@ fn node_details(record: &ExecutionView, runs: &[StepRun]) -> Value {
         let run_status = match run.status {
             StepStatus::Succeeded => "success",
             StepStatus::Failed => "fail",
-            StepStatus::Running if record.status.is_terminal() => status(record.status),
+            StepStatus::Running if record.status.is_terminal() => STATUSES.word(record.status),
             StepStatus::Running => "running",
         };
         let entry = json!({
@@ -781,7 +689,7 @@ fn execution_brief(flow: &FlowView, project: &str, e: &ExecutionSummary) -> Valu
         "workflow_id": flow.public_id(),
         "workflow_urn": workflow_urn(flow, project),
         "execution_id": e.name.as_str(),
-        "status": status(e.status),
+        "status": STATUSES.word(e.status),
         "begin_time": time(begin),
         "end_time": e.stopped_at.map(time),
         "last_update_time": time(e.stopped_at.unwrap_or(begin)),
@@ -818,36 +726,15 @@ fn mode_name(mode: ExecutionMode) -> &'static str {
 }
 
 /// FunctionGraph's execution statuses (§1.1).
-fn status(status: Status) -> &'static str {
-    match status {
-        Status::Starting | Status::Running => "running",
-        Status::Succeeded => "success",
-        Status::Failed => "fail",
-        Status::TimedOut => "timeout",
-        Status::Stopped => "cancel",
-    }
-}
+const STATUSES: StatusWords =
+    StatusWords(["running", "running", "success", "fail", "timeout", "cancel"]);
 
 fn parse_status(text: &str) -> Result<Status, ServiceError> {
-    [
-        Status::Running,
-        Status::Succeeded,
-        Status::Failed,
-        Status::TimedOut,
-        Status::Stopped,
-    ]
-    .into_iter()
-    .find(|s| status(*s) == text)
-    .ok_or_else(|| {
+    STATUSES.named(text).first().copied().ok_or_else(|| {
         ServiceError::InvalidArgument(format!(
             "status must be success, fail, running, timeout or cancel, not {text:?}"
         ))
     })
-}
-
-/// UTC `yyyy-MM-ddTHH:mm:ssZ`.
-fn time(ms: Millis) -> String {
-    crate::wire_time::utc(ms, crate::wire_time::SECONDS_Z)
 }
 
 /// Query times: RFC 3339, or `yyyy-MM-dd hh:mm:ss` in UTC.

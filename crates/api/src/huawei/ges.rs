@@ -16,7 +16,8 @@ use sluice_service::views::{FlowQuery, FlowView, JobKind, JobStatus, JobView};
 use sluice_service::{Caller, FlowState, Service, ServiceError, progress_percent};
 
 use super::wire::camel_case_keys;
-use super::{ErrorShape, HuaweiError, Page, Reply, Routed, gateway_error};
+use super::{ErrorShape, HuaweiError, Page, Reply, Routed, Window, gateway_error};
+use crate::wire_time::seconds as time;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -44,32 +45,18 @@ impl Version {
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 1000;
 
-/// What a GES request asks, typed. Each variant carries the permission a key needs for it
-/// ([`Action`]).
-#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
-#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
-pub enum Call {
-    #[strum_discriminants(strum(serialize = "ges:graph:list"))]
-    ListGraphs { page: Page },
-    #[strum_discriminants(strum(serialize = "ges:graph:get"))]
-    ShowGraph { graph: String },
-    /// Stopping a graph closes its flow and stops its executions, as a job.
-    #[strum_discriminants(strum(serialize = "ges:graph:stop"))]
-    StopGraph { graph: String },
-    #[strum_discriminants(strum(serialize = "ges:graph:start"))]
-    StartGraph { graph: String },
-    #[strum_discriminants(strum(serialize = "ges:graph:restart"))]
-    RestartGraph { graph: String },
-    #[strum_discriminants(strum(serialize = "ges:job:list"))]
-    ListJobs(JobQuery),
-    #[strum_discriminants(strum(serialize = "ges:job:get"))]
-    ShowJob { graph: String, job: String },
-}
-
-impl Call {
-    /// The permission a key needs for this call (`ges:graph:stop`).
-    pub fn permission(&self) -> &'static str {
-        Action::from(self).into()
+calls! {
+    /// What a GES request asks, typed. Each variant carries the permission a key needs for it
+    /// ([`Action`]).
+    pub enum Call {
+        "ges:graph:list" => ListGraphs { page: Page },
+        "ges:graph:get" => ShowGraph { graph: String },
+        /// Stopping a graph closes its flow and stops its executions, as a job.
+        "ges:graph:stop" => StopGraph { graph: String },
+        "ges:graph:start" => StartGraph { graph: String },
+        "ges:graph:restart" => RestartGraph { graph: String },
+        "ges:job:list" => ListJobs(JobQuery),
+        "ges:job:get" => ShowJob { graph: String, job: String },
     }
 }
 
@@ -79,8 +66,7 @@ pub struct JobQuery {
     pub page: Page,
     pub status: Option<String>,
     pub graph_name: Option<String>,
-    pub from: Option<Millis>,
-    pub to: Option<Millis>,
+    pub days: Window,
 }
 
 /// Decodes a GES request: the route and its query, checked and typed.
@@ -143,8 +129,10 @@ fn job_query(request: &Routed<'_>) -> Result<JobQuery, ServiceError> {
         page: request.offset_page(DEFAULT_LIMIT, MAX_LIMIT)?,
         status: request.query_param("status").map(str::to_string),
         graph_name: request.query_param("graph_name").map(str::to_string),
-        from: day_start(from)?,
-        to: day_start(to)?.map(|t| t + DAY_MS),
+        days: Window {
+            from: day_start(from)?,
+            to: day_start(to)?.map(|t| t + DAY_MS),
+        },
     })
 }
 
@@ -249,7 +237,7 @@ async fn list_jobs(
 ) -> Result<Value, ServiceError> {
     let status = query.status.as_deref();
     let graph_name = query.graph_name.as_deref();
-    let (from, to) = (query.from, query.to);
+    let Window { from, to } = query.days;
     let jobs: Vec<JobView> = service
         .jobs(caller, 0, usize::MAX)
         .await?
@@ -344,11 +332,6 @@ fn job_name(kind: JobKind) -> &'static str {
         JobKind::StopExecutions => "StopExecutions",
         JobKind::DeleteFlow => "DeleteGraph",
     }
-}
-
-/// GES times: UTC `yyyy-MM-ddTHH:mm:ss`, no zone suffix.
-fn time(ms: Millis) -> String {
-    crate::wire_time::utc(ms, crate::wire_time::SECONDS)
 }
 
 fn invalid_operation(shape: ErrorShape, action: &str) -> HuaweiError {

@@ -12,6 +12,36 @@
 //! codes) and has the module run it. The module answers a [`Reply`] or a [`HuaweiError`] it
 //! built from a `ServiceError` in its one mapping function.
 
+/// Declares a service's `Call`, what a request asks, typed: each variant after the permission
+/// a key needs for it (`"dlf:job:get" => ShowJob { job: String }`), with `Action`, one per
+/// variant (the lists of routes and permissions), and `Call::permission`.
+macro_rules! calls {
+    (
+        $(#[$meta:meta])*
+        pub enum Call {
+            $($(#[$doc:meta])* $permission:literal => $variant:ident $($fields:tt)?),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
+        #[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
+        pub enum Call {
+            $(
+                $(#[$doc])*
+                #[strum_discriminants(strum(serialize = $permission))]
+                $variant $($fields)?,
+            )+
+        }
+
+        impl Call {
+            /// The permission a key needs for this call.
+            pub fn permission(&self) -> &'static str {
+                Action::from(self).into()
+            }
+        }
+    };
+}
+
 pub mod cloud_graphs;
 pub mod dataarts;
 pub mod functiongraph;
@@ -22,9 +52,13 @@ use std::sync::Arc;
 
 use axum::http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
-use sluice_service::{Caller, Service, ServiceError};
+use serde_json::Value;
+use sluice_service::views::{
+    ExecutionQuery, ExecutionSummary, ExecutionView, FlowQuery, FlowView, Millis,
+};
+use sluice_service::{Caller, Listed, Service, ServiceError, StartRequest};
 
-pub use wire::{ErrorShape, HuaweiError, Reply};
+pub use wire::{ErrorShape, HuaweiError, Reply, StatusWords};
 
 use crate::Answer;
 use crate::signature::huawei as signature;
@@ -156,6 +190,13 @@ impl From<BodyError> for ServiceError {
     }
 }
 
+/// The time window of a query: epoch milliseconds, either end open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub from: Option<Millis>,
+    pub to: Option<Millis>,
+}
+
 /// Which part of a listing to answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -169,6 +210,91 @@ impl Page {
     pub fn store_page<K>(self) -> sluice_service::views::Page<K> {
         sluice_service::views::Page::offset(self.offset, self.limit)
     }
+}
+
+/// What the handlers of one request run with: the service, the caller, and the name that
+/// scopes the request within the caller's tenant (the path's project; DataArts' workspace).
+/// `Api` is the `Call` of the service whose handlers these are, so that each service has its
+/// own methods on its own `Handlers` (`functiongraph::Workflows`, `cloud_graphs::Graphs`,
+/// `dataarts::Jobs`).
+pub struct Handlers<'a, Api> {
+    pub service: &'a Arc<Service>,
+    pub caller: &'a Caller,
+    pub scope: &'a str,
+    api: std::marker::PhantomData<Api>,
+}
+
+impl<'a, Api> Handlers<'a, Api> {
+    pub fn new(service: &'a Arc<Service>, caller: &'a Caller, scope: &'a str) -> Self {
+        Handlers {
+            service,
+            caller,
+            scope,
+            api: std::marker::PhantomData,
+        }
+    }
+
+    /// A page of the flows `query` selects, and their total.
+    pub async fn flow_page(
+        &self,
+        query: &FlowQuery,
+        page: Page,
+    ) -> sluice_service::Result<Listed<FlowView>> {
+        let page = page.store_page();
+        self.service.flow_page(self.caller, query, page).await
+    }
+
+    /// `execution` of the flow named `flow`, as it is now.
+    pub async fn describe_execution(
+        &self,
+        flow: &str,
+        execution: &str,
+    ) -> sluice_service::Result<(FlowView, ExecutionView)> {
+        let now = std::time::Duration::ZERO;
+        self.service
+            .describe_execution(self.caller, flow, execution, now)
+            .await
+    }
+
+    /// Stops `execution` of the flow named `flow`, with the error and cause the API records.
+    pub async fn stop_execution(
+        &self,
+        flow: &str,
+        execution: &str,
+        (error, cause): (&str, &str),
+    ) -> sluice_service::Result<ExecutionView> {
+        let (error, cause) = (Some(error.to_string()), Some(cause.to_string()));
+        let stopping = self
+            .service
+            .stop_execution(self.caller, flow, execution, error, cause);
+        Ok(stopping.await?.1)
+    }
+
+    /// A page of the executions `query` selects, and their total.
+    pub async fn execution_page(
+        &self,
+        query: ExecutionQuery,
+        page: Page,
+    ) -> sluice_service::Result<Listed<ExecutionSummary>> {
+        let page = page.store_page();
+        self.service.execution_page(self.caller, &query, page).await
+    }
+}
+
+/// A start of the flow named `flow` (its latest revision, no qualifier), named `name` (or
+/// by the service) with `input`.
+pub fn start_of(flow: &str, name: Option<String>, input: Option<String>) -> StartRequest {
+    StartRequest {
+        flow: flow.to_string(),
+        name,
+        input,
+        qualifier: None,
+    }
+}
+
+/// Each item of a listing, as `item` renders it.
+pub fn rendered<T>(listed: &Listed<T>, item: impl FnMut(&T) -> Value) -> Vec<Value> {
+    listed.items.iter().map(item).collect()
 }
 
 /// The Huawei services this server speaks, told apart by their path shape.
@@ -277,9 +403,16 @@ impl Call {
     ) -> Result<Reply, HuaweiError> {
         match self {
             Call::Ges(version, call) => ges::run(service, caller, version, call).await,
-            Call::FunctionGraph(call) => functiongraph::run(service, caller, project, call).await,
-            Call::CloudGraphs(call) => cloud_graphs::run(service, caller, project, call).await,
-            Call::DataArts(request) => dataarts::run(service, caller, request).await,
+            Call::FunctionGraph(call) => {
+                functiongraph::run(Handlers::new(service, caller, project), call).await
+            }
+            Call::CloudGraphs(call) => {
+                cloud_graphs::run(Handlers::new(service, caller, project), call).await
+            }
+            Call::DataArts(request) => {
+                let jobs = Handlers::new(service, caller, &request.workspace);
+                dataarts::run(jobs, request.call).await
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Answers and errors on the wire, in each service's casing.
 
 use serde_json::{Map, Value};
+use sluice_service::views::Status;
 
 /// How a service spells its error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +118,40 @@ pub fn camel_case_keys(value: Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(camel_case_keys).collect()),
         other => other,
+    }
+}
+
+/// What a service calls each execution status, in the order starting, running, succeeded,
+/// failed, timed out, stopped.
+pub struct StatusWords(pub [&'static str; 6]);
+
+impl StatusWords {
+    /// Every status, running before starting: a filter by a word both share means running.
+    const ORDER: [Status; 6] = [
+        Status::Running,
+        Status::Succeeded,
+        Status::Failed,
+        Status::TimedOut,
+        Status::Stopped,
+        Status::Starting,
+    ];
+
+    pub fn word(&self, status: Status) -> &'static str {
+        let [starting, running, succeeded, failed, timed_out, stopped] = self.0;
+        match status {
+            Status::Starting => starting,
+            Status::Running => running,
+            Status::Succeeded => succeeded,
+            Status::Failed => failed,
+            Status::TimedOut => timed_out,
+            Status::Stopped => stopped,
+        }
+    }
+
+    /// The statuses called `word`, running before starting; none if no status is.
+    pub fn named(&self, word: &str) -> Vec<Status> {
+        let called = |s: &Status| self.word(*s) == word;
+        Self::ORDER.into_iter().filter(called).collect()
     }
 }
 

@@ -27,16 +27,9 @@ use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 use tokio_postgres::NoTls;
 
+use crate::contract::*;
 use crate::query::{ALIASES, SCHEDULES};
 use crate::rules;
-use crate::{
-    AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName,
-    ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
-    FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore,
-    MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result,
-    ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow,
-    VersionRecord, VersionStore,
-};
 use codec::{Client, backend, execute, pooled};
 
 /// Connections per node: enough for the runtime's concurrent steps and the API's reads.
@@ -262,13 +255,8 @@ impl VersionStore for PostgresStore {
         catalog::get_named(&client, ALIASES.of(flow), name).await
     }
 
-    async fn update_alias(
-        &self,
-        flow: FlowId,
-        name: &str,
-        update: AliasUpdate,
-    ) -> Result<AliasRecord> {
-        catalog::update_alias(&mut self.client().await?, flow, name, update).await
+    async fn update_alias(&self, flow: FlowId, name: &str, to: AliasUpdate) -> Result<AliasRecord> {
+        catalog::update_alias(&mut self.client().await?, flow, name, to).await
     }
 
     async fn delete_alias(&self, flow: FlowId, name: &str) -> Result<()> {

@@ -32,16 +32,9 @@ use rusqlite::Connection;
 use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 
+use crate::contract::*;
 use crate::query::{ALIASES, SCHEDULES};
 use crate::rules;
-use crate::{
-    AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName,
-    ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
-    FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord, JobStore,
-    MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore, Page, Result,
-    ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TenantId, TimerRow,
-    VersionRecord, VersionStore,
-};
 use codec::backend;
 use executions::{EncodedLinked, EncodedStep};
 use readers::Readers;
@@ -293,14 +286,9 @@ impl VersionStore for SqliteStore {
             .await
     }
 
-    async fn update_alias(
-        &self,
-        flow: FlowId,
-        name: &str,
-        update: AliasUpdate,
-    ) -> Result<AliasRecord> {
+    async fn update_alias(&self, flow: FlowId, name: &str, to: AliasUpdate) -> Result<AliasRecord> {
         let name = name.to_string();
-        self.write(move |c| catalog::update_alias(c, flow, &name, update))
+        self.write(move |c| catalog::update_alias(c, flow, &name, to))
             .await
     }
 

@@ -6,6 +6,7 @@ use sluice_service::views::{ExecutionSummary, ExecutionView, FlowView, Status};
 use sluice_service::{StepRun, StepStatus};
 
 use super::{MANUAL_PREFIX, RERUN, SCHEDULED_PREFIX, definition};
+use crate::huawei::StatusWords;
 
 /// Instance ids are numbers, unique per job: the time in microseconds (a run per microsecond
 /// is plenty; a collision draws again).
@@ -70,30 +71,22 @@ pub(super) fn instance_summary(run: &ExecutionSummary) -> Value {
 
 /// The statuses an instance status filter names (`fail` is a failure or a timeout).
 pub(super) fn statuses_of(name: &str) -> Option<Vec<Status>> {
-    let all = [
-        Status::Starting,
-        Status::Running,
-        Status::Succeeded,
-        Status::Failed,
-        Status::TimedOut,
-        Status::Stopped,
-    ];
-    let named: Vec<Status> = all
-        .into_iter()
-        .filter(|s| instance_status(*s) == name)
-        .collect();
+    let named = INSTANCE_STATUSES.named(name);
     (!named.is_empty()).then_some(named)
 }
 
 /// DataArts instance statuses (§2.3); a stopped instance is `manual-stop`.
+const INSTANCE_STATUSES: StatusWords = StatusWords([
+    "waiting",
+    "running",
+    "success",
+    "fail",
+    "fail",
+    "manual-stop",
+]);
+
 pub(super) fn instance_status(status: Status) -> &'static str {
-    match status {
-        Status::Starting => "waiting",
-        Status::Running => "running",
-        Status::Succeeded => "success",
-        Status::Failed | Status::TimedOut => "fail",
-        Status::Stopped => "manual-stop",
-    }
+    INSTANCE_STATUSES.word(status)
 }
 
 /// Each node of the job with the status of its latest run: `waiting` before it ran (or

@@ -10,9 +10,6 @@
 mod instances;
 mod schedule;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use axum::http::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -21,12 +18,9 @@ use sluice_service::views::{
     ExecutionFilter, ExecutionMode, ExecutionOrder, ExecutionQuery, ExecutionSummary,
     ExecutionView, FlowQuery, FlowSelection, FlowView, NameMatch,
 };
-use sluice_service::{
-    Caller, Dialect, FlowChanges, FlowSpec, ScheduleSpec, Service, ServiceError, StartRequest,
-    step_runs,
-};
+use sluice_service::{Dialect, FlowChanges, FlowSpec, ScheduleSpec, ServiceError, step_runs};
 
-use super::{ErrorShape, HuaweiError, Page, Reply, Routed};
+use super::{ErrorShape, Handlers, HuaweiError, Page, Reply, Routed, Window, rendered, start_of};
 use instances::{
     base_id, instance_status, instance_summary, new_instance_id, node_statuses, rerun_number,
     run_base, statuses_of,
@@ -55,46 +49,27 @@ pub struct Request {
     pub call: Call,
 }
 
-/// What a DataArts request asks, typed. Each variant carries the permission a key needs for
-/// it ([`Action`]).
-#[derive(Debug, Clone, PartialEq, strum::EnumDiscriminants)]
-#[strum_discriminants(name(Action), derive(strum::IntoStaticStr, strum::VariantArray))]
-pub enum Call {
-    #[strum_discriminants(strum(serialize = "dlf:job:create"))]
-    CreateJob(JobInfo),
-    #[strum_discriminants(strum(serialize = "dlf:job:list"))]
-    ListJobs { page: Page, name: Option<String> },
-    #[strum_discriminants(strum(serialize = "dlf:job:get"))]
-    ShowJob { job: String },
-    #[strum_discriminants(strum(serialize = "dlf:job:update"))]
-    UpdateJob { job: String, info: JobInfo },
-    #[strum_discriminants(strum(serialize = "dlf:job:delete"))]
-    DeleteJob { job: String },
-    /// Starts the job's scheduling.
-    #[strum_discriminants(strum(serialize = "dlf:job:start"))]
-    StartJob { job: String },
-    /// Stops the job's scheduling.
-    #[strum_discriminants(strum(serialize = "dlf:job:stop"))]
-    StopJob { job: String },
-    #[strum_discriminants(strum(serialize = "dlf:job:run"))]
-    RunJob {
-        job: String,
-        params: Option<Vec<JobParam>>,
-    },
-    #[strum_discriminants(strum(serialize = "dlf:instance:list"))]
-    ListInstances(InstanceQuery),
-    #[strum_discriminants(strum(serialize = "dlf:instance:get"))]
-    ShowInstance { job: String, instance: String },
-    #[strum_discriminants(strum(serialize = "dlf:instance:stop"))]
-    StopInstance { job: String, instance: String },
-    #[strum_discriminants(strum(serialize = "dlf:instance:restart"))]
-    RerunInstance { job: String, instance: String },
-}
-
-impl Call {
-    /// The permission a key needs for this call (`dlf:job:create`).
-    pub fn permission(&self) -> &'static str {
-        Action::from(self).into()
+calls! {
+    /// What a DataArts request asks, typed. Each variant carries the permission a key needs for
+    /// it ([`Action`]).
+    pub enum Call {
+        "dlf:job:create" => CreateJob(JobInfo),
+        "dlf:job:list" => ListJobs { page: Page, name: Option<String> },
+        "dlf:job:get" => ShowJob { job: String },
+        "dlf:job:update" => UpdateJob { job: String, info: JobInfo },
+        "dlf:job:delete" => DeleteJob { job: String },
+        /// Starts the job's scheduling.
+        "dlf:job:start" => StartJob { job: String },
+        /// Stops the job's scheduling.
+        "dlf:job:stop" => StopJob { job: String },
+        "dlf:job:run" => RunJob {
+            job: String,
+            params: Option<Vec<JobParam>>,
+        },
+        "dlf:instance:list" => ListInstances(InstanceQuery),
+        "dlf:instance:get" => ShowInstance { job: String, instance: String },
+        "dlf:instance:stop" => StopInstance { job: String, instance: String },
+        "dlf:instance:restart" => RerunInstance { job: String, instance: String },
     }
 }
 
@@ -162,11 +137,11 @@ struct RunBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceQuery {
     pub page: Page,
+    /// `minPlanTime` and `maxPlanTime`.
+    pub plan_times: Window,
     pub status: Option<String>,
     pub job_name: Option<String>,
     pub precise: bool,
-    pub min_plan_time: Option<Millis>,
-    pub max_plan_time: Option<Millis>,
 }
 
 /// Decodes a DataArts request: the route, its query and its body, checked and typed.
@@ -193,8 +168,10 @@ fn decode_call(request: &Routed<'_>) -> JobResult<Call> {
             status: request.query_param("status").map(owned),
             job_name: request.query_param("jobName").map(owned),
             precise: request.query_param("preciseQuery") == Some("true"),
-            min_plan_time: millis_param(request, "minPlanTime")?,
-            max_plan_time: millis_param(request, "maxPlanTime")?,
+            plan_times: Window {
+                from: millis_param(request, "minPlanTime")?,
+                to: millis_param(request, "maxPlanTime")?,
+            },
         }),
         [job] if m == Method::GET => Call::ShowJob { job: owned(job) },
         [job] if m == Method::PUT => Call::UpdateJob {
@@ -228,18 +205,9 @@ fn decode_call(request: &Routed<'_>) -> JobResult<Call> {
     Ok(call)
 }
 
-/// Runs a decoded request for `caller`, whose key may make it.
-pub async fn run(
-    service: &Arc<Service>,
-    caller: &Caller,
-    request: Request,
-) -> Result<Reply, HuaweiError> {
-    let jobs = Jobs {
-        service,
-        caller,
-        workspace: &request.workspace,
-    };
-    let reply = match request.call {
+/// Runs a decoded call, which the caller's key may make, in the workspace of `jobs`.
+pub async fn run(jobs: Jobs<'_>, call: Call) -> Result<Reply, HuaweiError> {
+    let reply = match call {
         Call::CreateJob(info) => jobs.create(info).await,
         Call::ListJobs { page, name } => jobs.list(page, name.as_deref()).await,
         Call::ListInstances(query) => jobs.instances(&query).await,
@@ -266,34 +234,32 @@ pub fn foreign_project(project: &str) -> HuaweiError {
     )
 }
 
-/// Why a DataArts call failed beyond what the service says.
+/// Why a DataArts call failed beyond what the service says, in DataArts' words (§2.4).
+#[derive(Debug, thiserror::Error)]
 pub(super) enum JobError {
+    #[error("The resource to be queried does not exist.")]
     NoSuchResource,
+    #[error("The job name cannot be left blank.")]
     BlankName,
     /// `schedule.cron` cannot be scheduled.
+    #[error("The job scheduling parameter is invalid: {0}")]
     InvalidSchedule(String),
+    #[error("The job does not exist: {0}")]
     JobNotFound(String),
+    #[error("Job instance does not exist.")]
     InstanceNotFound,
-    NotRunning {
-        instance: String,
-        status: String,
-    },
-    Service(ServiceError),
-}
-
-impl From<ServiceError> for JobError {
-    fn from(e: ServiceError) -> Self {
-        JobError::Service(e)
-    }
+    #[error(
+        "The request parameter is invalid: job instance {instance} is {status}; only a running instance can be stopped and only a finished one rerun"
+    )]
+    NotRunning { instance: String, status: String },
+    #[error(transparent)]
+    Service(#[from] ServiceError),
 }
 
 type JobResult<T> = Result<T, JobError>;
 
-struct Jobs<'a> {
-    service: &'a Arc<Service>,
-    caller: &'a Caller,
-    workspace: &'a str,
-}
+/// The handlers of DataArts calls; their scope is the request's workspace.
+pub type Jobs<'a> = Handlers<'a, Call>;
 
 impl Jobs<'_> {
     async fn create(&self, info: JobInfo) -> JobResult<Reply> {
@@ -304,8 +270,8 @@ impl Jobs<'_> {
             description: info.description,
             role_arn: None,
             mode: ExecutionMode::Standard,
-            attributes: json!({ "workspace": self.workspace }),
-            tag: Some(self.workspace.to_string()),
+            attributes: json!({ "workspace": self.scope }),
+            tag: Some(self.scope.to_string()),
         };
         self.service.create_flow(self.caller, spec).await?;
         Ok(Reply::empty(204))
@@ -314,13 +280,10 @@ impl Jobs<'_> {
     async fn list(&self, page: Page, name: Option<&str>) -> JobResult<Reply> {
         let query = FlowQuery {
             name: name.map(|n| NameMatch::Contains(n.to_string())),
-            tag: Some(self.workspace.to_string()),
+            tag: Some(self.scope.to_string()),
             ..FlowQuery::all(&self.caller.tenant)
         };
-        let jobs = self
-            .service
-            .flow_page(self.caller, &query, page.store_page())
-            .await?;
+        let jobs = self.flow_page(&query, page).await?;
         let mut listed = Vec::new();
         for flow in &jobs.items {
             listed.push(self.job_summary(flow).await?);
@@ -389,12 +352,11 @@ impl Jobs<'_> {
         let input = json!({ "jobParams": params });
         loop {
             let id = new_instance_id();
-            let start = StartRequest {
-                flow: name.to_string(),
-                name: Some(format!("{MANUAL_PREFIX}{id}")),
-                input: Some(input.to_string()),
-                qualifier: None,
-            };
+            let start = start_of(
+                name,
+                Some(format!("{MANUAL_PREFIX}{id}")),
+                Some(input.to_string()),
+            );
             match self.service.start_execution(self.caller, start).await {
                 Ok(_) => return Ok(Reply::ok(json!({ "instanceId": id }))),
                 // Two runs drew the same id in the same microsecond: draw again.
@@ -421,21 +383,18 @@ impl Jobs<'_> {
             tenant: self.caller.tenant.clone(),
             flows: FlowSelection::Live {
                 name,
-                tag: Some(self.workspace.to_string()),
+                tag: Some(self.scope.to_string()),
             },
             statuses,
             name_prefix: None,
-            started_from: query.min_plan_time,
-            started_to: query.max_plan_time,
+            started_from: query.plan_times.from,
+            started_to: query.plan_times.to,
             latest_runs: true,
             map_run: None,
             order: ExecutionOrder::Newest,
         };
-        let runs = self
-            .service
-            .execution_page(self.caller, &runs, query.page.store_page())
-            .await?;
-        let listed: Vec<Value> = runs.items.iter().map(instance_summary).collect();
+        let runs = self.execution_page(runs, query.page).await?;
+        let listed = rendered(&runs, instance_summary);
         Ok(Reply::ok(json!({"total": runs.total, "instances": listed})))
     }
 
@@ -460,17 +419,8 @@ impl Jobs<'_> {
                 status: instance_status(run.status).to_string(),
             });
         }
-        match self
-            .service
-            .stop_execution(
-                self.caller,
-                name,
-                run.name.as_str(),
-                Some("ManualStop".into()),
-                Some("stopped through the DataArts API".into()),
-            )
-            .await
-        {
+        let why = ("ManualStop", "stopped through the DataArts API");
+        match self.stop_execution(name, run.name.as_str(), why).await {
             Ok(_) => Ok(Reply::empty(204)),
             Err(ServiceError::ExecutionCompleted { .. }) => Err(JobError::NotRunning {
                 instance: id.to_string(),
@@ -502,7 +452,7 @@ impl Jobs<'_> {
     /// The job of that name in this workspace.
     async fn job(&self, name: &str) -> JobResult<FlowView> {
         match self.service.describe_flow(self.caller, name).await {
-            Ok(flow) if workspace_of(&flow) == self.workspace => Ok(flow),
+            Ok(flow) if workspace_of(&flow) == self.scope => Ok(flow),
             Ok(_) | Err(ServiceError::FlowNotFound(_)) => Err(JobError::JobNotFound(name.into())),
             Err(e) => Err(e.into()),
         }
@@ -549,13 +499,7 @@ impl Jobs<'_> {
         }
         let run = latest.ok_or_else(not_found)?;
         let (_, record) = self
-            .service
-            .describe_execution(
-                self.caller,
-                flow.name.as_str(),
-                run.name.as_str(),
-                Duration::ZERO,
-            )
+            .describe_execution(flow.name.as_str(), run.name.as_str())
             .await?;
         Ok(record)
     }
@@ -625,46 +569,25 @@ fn millis_param(request: &Routed<'_>, name: &str) -> Result<Option<Millis>, Serv
 
 /// The one mapping to DataArts codes (§2.4): every listed code is HTTP 400.
 pub(super) fn error(e: JobError) -> HuaweiError {
-    let (status, code, message) = match e {
-        JobError::NoSuchResource => (
-            404,
-            "DLF.6241",
-            "The resource to be queried does not exist.".to_string(),
-        ),
-        JobError::BlankName => (
-            400,
-            "DLF.3004",
-            "The job name cannot be left blank.".to_string(),
-        ),
-        JobError::InvalidSchedule(why) => (
-            400,
-            "DLF.3025",
-            format!("The job scheduling parameter is invalid: {why}"),
-        ),
-        JobError::JobNotFound(name) => (400, "DLF.0100", format!("The job does not exist: {name}")),
-        JobError::InstanceNotFound => (400, "DLF.0137", "Job instance does not exist.".to_string()),
-        JobError::NotRunning { instance, status } => (
-            400,
-            "DLF.3051",
-            format!(
-                "The request parameter is invalid: job instance {instance} is {status}; only a running instance can be stopped and only a finished one rerun"
-            ),
-        ),
-        JobError::Service(e) => {
-            let (status, code) = match &e {
-                ServiceError::FlowNotFound(_) => (400, "DLF.0100"),
-                ServiceError::FlowExists(_) => (400, "DLF.0102"),
-                ServiceError::ExecutionNotFound { .. } => (400, "DLF.0137"),
-                ServiceError::AccessDenied { .. } => (403, "DLF.6888"),
-                ServiceError::Throttled => (429, "APIG.0308"),
-                ServiceError::Internal(_) => (500, "DLF.0001"),
-                ServiceError::InvalidDefinition(_) => (400, "DLF.3051"),
-                _ => (400, "DLF.3051"),
-            };
-            (status, code, e.to_string())
-        }
+    let (status, code) = match &e {
+        JobError::NoSuchResource => (404, "DLF.6241"),
+        JobError::BlankName => (400, "DLF.3004"),
+        JobError::InvalidSchedule(_) => (400, "DLF.3025"),
+        JobError::JobNotFound(_) => (400, "DLF.0100"),
+        JobError::InstanceNotFound => (400, "DLF.0137"),
+        JobError::NotRunning { .. } => (400, "DLF.3051"),
+        JobError::Service(e) => match e {
+            ServiceError::FlowNotFound(_) => (400, "DLF.0100"),
+            ServiceError::FlowExists(_) => (400, "DLF.0102"),
+            ServiceError::ExecutionNotFound { .. } => (400, "DLF.0137"),
+            ServiceError::AccessDenied { .. } => (403, "DLF.6888"),
+            ServiceError::Throttled => (429, "APIG.0308"),
+            ServiceError::Internal(_) => (500, "DLF.0001"),
+            ServiceError::InvalidDefinition(_) => (400, "DLF.3051"),
+            _ => (400, "DLF.3051"),
+        },
     };
-    HuaweiError::new(SHAPE, status, code, message)
+    HuaweiError::new(SHAPE, status, code, e.to_string())
 }
 
 #[cfg(test)]
@@ -704,17 +627,24 @@ mod tests {
         (e.status, e.code)
     }
 
+    /// A daily cron whose `field` is each of `values` in turn is refused as a schedule.
+    fn each_refused(field: &str, values: &[&str]) {
+        for value in values {
+            let mut cron = json!({"expression": "0 0 2 * * ?"});
+            cron[field] = json!(value);
+            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{field}: {value}");
+        }
+    }
+
     #[test]
     fn a_start_time_that_is_not_a_time_is_refused_not_a_panic() {
-        for start in [
+        let starts = [
             "2018-10-22T23:59:59+0éx",
             "2018-10-22T23:59:59+0é",
             "2018-éé",
             "",
-        ] {
-            let cron = json!({"expression": "0 0 2 * * ?", "startTime": start});
-            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{start}");
-        }
+        ];
+        each_refused("startTime", &starts);
     }
 
     #[test]
@@ -755,25 +685,21 @@ mod tests {
             let parsed = Cadence::parse(&cadence).expect("the scheduler reads it");
             assert_eq!(parsed.next_after(T0), Some(first), "{zone}: {cadence}");
         }
-        for zone in [
+        let zones = [
             "GMT+8x",
             "GMT+99",
             "Mars/Olympus",
             "+08:00",
             "GMT 8",
             "GMT+é",
-        ] {
-            let cron = json!({"expression": "0 0 2 * * ?", "expressionTimeZone": zone});
-            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{zone}");
-        }
+        ];
+        each_refused("expressionTimeZone", &zones);
     }
 
     #[test]
     fn an_invalid_cron_is_refused_when_the_job_is_written() {
-        for expression in ["every day", "0 0 2 * *", "0 0 25 * * ?", "* * * * * ?"] {
-            let cron = json!({"expression": expression});
-            assert_eq!(refusal(cron), (400, "DLF.3025".into()), "{expression}");
-        }
+        let expressions = ["every day", "0 0 2 * *", "0 0 25 * * ?", "* * * * * ?"];
+        each_refused("expression", &expressions);
         let no_expression = json!({"name": "j", "schedule": {"type": "CRON", "cron": {}}});
         assert_eq!(
             create(&no_expression).expect_err("refused").code,
