@@ -11,6 +11,8 @@ import time
 import urllib.request
 import uuid
 
+import boto3
+import botocore.config
 import pytest
 from alibabacloud_fnf20190315.client import Client
 from alibabacloud_tea_openapi.models import Config
@@ -174,6 +176,21 @@ class Sluice:
         return client_class.new_builder().with_credentials(credentials).with_endpoints([self.endpoint]).build()
 
 
+    def stepfunctions(self, key_id=KEY_ID, secret=KEY_SECRET, region="us-east-1", **config):
+        """The official AWS SDK's Step Functions client (boto3) pointed at this server: every
+        request is signed with Signature Version 4. No retries: a test sees each answer."""
+        options = dict(retries={"total_max_attempts": 1}, inject_host_prefix=False)
+        options.update(config)
+        return boto3.client(
+            "stepfunctions",
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            config=botocore.config.Config(**options),
+        )
+
+
 @pytest.fixture(scope="session")
 def functions():
     server = FunctionServer()
@@ -211,12 +228,12 @@ project_id = "{TENANT_A_PROJECT}"
 [[tenants.keys]]
 id = "{TENANT_A_KEY[0]}"
 secret = "{TENANT_A_KEY[1]}"
-actions = ["fnf:*", "ges:*", "functiongraph:*", "dlf:*"]
+actions = ["fnf:*", "ges:*", "functiongraph:*", "dlf:*", "states:*"]
 
 [[tenants.keys]]
 id = "{TENANT_A_READONLY_KEY[0]}"
 secret = "{TENANT_A_READONLY_KEY[1]}"
-actions = ["fnf:DescribeExecution", "fnf:ListFlows"]
+actions = ["fnf:DescribeExecution", "fnf:ListFlows", "states:DescribeExecution"]
 
 [[tenants]]
 id = "tenant-b"
@@ -226,7 +243,7 @@ project_id = "{TENANT_B_PROJECT}"
 [[tenants.keys]]
 id = "{TENANT_B_KEY[0]}"
 secret = "{TENANT_B_KEY[1]}"
-actions = ["fnf:*", "ges:*", "functiongraph:*", "dlf:*"]
+actions = ["fnf:*", "ges:*", "functiongraph:*", "dlf:*", "states:*"]
 
 [[tenants]]
 id = "throttled"

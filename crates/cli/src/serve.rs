@@ -32,7 +32,8 @@ pub const LONG_ABOUT: &str = "Serve every API on one port, durably: \
 Alibaba Cloud CloudFlow (RPC on /, signed HMAC-SHA1), and the Huawei Cloud REST services, \
 signed SDK-HMAC-SHA256: FunctionGraph workflows v2 (/v2/{project}/fgs/workflows), the legacy \
 v1.0 workflows (/v1.0/{project}/cloud_graphs), DataArts Factory jobs and instances \
-(/v1/{project}/jobs) and the GES graph lifecycle (/v1.0/{project}/graphs, /v2/{project}/graphs). \
+(/v1/{project}/jobs) and the GES graph lifecycle (/v1.0/{project}/graphs, /v2/{project}/graphs); \
+AWS Step Functions (AWS JSON 1.0 on / with X-Amz-Target, signed with Signature Version 4). \
 /healthz answers ok; /metrics serves Prometheus metrics (behind a key if --metrics-key is set).\n\n\
 Data lives in an embedded SQLite database (--data-dir, the default) or in PostgreSQL \
 (--database), where several nodes can share one database and each other's work. Tenants, \

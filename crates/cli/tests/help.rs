@@ -22,6 +22,7 @@ fn the_help_names_every_dialect_and_both_stores() {
             "v1.0",
             "DataArts",
             "GES",
+            "Step Functions",
             "SQLite",
             "PostgreSQL",
         ] {

@@ -53,6 +53,27 @@ pub fn check_name_rule(name: &str) -> Result<(), NameRuleViolation> {
     Ok(())
 }
 
+/// AWS Step Functions' name rule (state machines, executions): 1–80 characters, none of them
+/// whitespace, a control character, a bracket, a wildcard or another of AWS's special
+/// characters (`FORBIDDEN`).
+pub fn check_aws_name_rule(name: &str) -> Result<(), NameRuleViolation> {
+    const MAX: usize = 80;
+    const FORBIDDEN: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+    if name.is_empty() {
+        return Err(NameRuleViolation::Empty);
+    }
+    if name.chars().count() > MAX {
+        return Err(NameRuleViolation::TooLong { max: MAX });
+    }
+    match name
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || FORBIDDEN.contains(*c))
+    {
+        Some(bad) => Err(NameRuleViolation::Forbidden(bad)),
+        None => Ok(()),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameRuleViolation {
     #[error("the name is empty")]
@@ -63,11 +84,41 @@ pub enum NameRuleViolation {
     BadFirst(char),
     #[error("the name contains {0:?}; only letters, digits, '_' and '-' are allowed")]
     BadChar(char),
+    #[error("the name contains {0:?}, which it may not")]
+    Forbidden(char),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aws_name_rule() {
+        for good in [
+            "1b4e28ba-2fa1-11d2-883f-0016d3cca427",
+            "my_machine",
+            "é-x",
+            "a.b",
+        ] {
+            assert_eq!(check_aws_name_rule(good), Ok(()), "{good}");
+        }
+        assert_eq!(check_aws_name_rule(""), Err(NameRuleViolation::Empty));
+        assert_eq!(
+            check_aws_name_rule(&"a".repeat(81)),
+            Err(NameRuleViolation::TooLong { max: 80 })
+        );
+        for (bad, c) in [
+            ("a b", ' '),
+            ("a:b", ':'),
+            ("a/b", '/'),
+            ("a\u{7}", '\u{7}'),
+        ] {
+            assert_eq!(
+                check_aws_name_rule(bad),
+                Err(NameRuleViolation::Forbidden(c))
+            );
+        }
+    }
 
     #[test]
     fn name_rule() {

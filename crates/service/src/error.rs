@@ -8,6 +8,12 @@ use sluice_store::StoreError;
 pub enum ServiceError {
     #[error("{0}")]
     InvalidArgument(String),
+    /// A name that breaks the naming rule of its kind.
+    #[error("{0}")]
+    InvalidName(String),
+    /// An execution input that is not what an execution takes (not JSON, not an object).
+    #[error("{0}")]
+    InvalidInput(String),
     #[error("the definition is invalid: {0}")]
     InvalidDefinition(DefinitionError),
     #[error("{what} is {size} bytes, more than the limit of {limit} bytes")]

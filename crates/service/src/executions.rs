@@ -12,7 +12,7 @@ use sluice_store::{
     ExecutionRecord, FlowId, FlowRecord, NewExecution, Page, StoreError,
 };
 
-use crate::flows::check_name;
+use crate::flows::check_name_in;
 use crate::views::{ExecutionView, FlowView, views};
 use crate::{Caller, Result, Service, ServiceError};
 
@@ -87,10 +87,10 @@ impl Service {
         if !flow.open {
             return Err(ServiceError::FlowClosed(flow.name.to_string()));
         }
-        let input = self.parse_input(request.input.as_deref())?;
+        let input = self.parse_input(flow.dialect, request.input.as_deref())?;
         let name = match request.name.filter(|n| !n.is_empty()) {
             Some(name) => {
-                check_name(&name, "execution name")?;
+                check_name_in(flow.dialect, &name, "execution name")?;
                 name
             }
             None => uuid::Uuid::new_v4().to_string(),
@@ -367,15 +367,23 @@ impl Service {
         }
     }
 
-    /// An execution input: JSON object text, `{}` when empty.
-    pub(crate) fn parse_input(&self, input: Option<&str>) -> Result<Value> {
+    /// An execution input: JSON text, `{}` when empty; an object, but for the Amazon States
+    /// Language, whose executions take any JSON value.
+    pub(crate) fn parse_input(
+        &self,
+        dialect: sluice_ir::Dialect,
+        input: Option<&str>,
+    ) -> Result<Value> {
         let text = input
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .unwrap_or("{}");
-        let value = self.parse_json("the execution input", text)?;
-        if !value.is_object() {
-            return Err(ServiceError::InvalidArgument(
+        let value = match self.parse_json("the execution input", text) {
+            Err(ServiceError::InvalidArgument(why)) => return Err(ServiceError::InvalidInput(why)),
+            other => other?,
+        };
+        if !value.is_object() && dialect != sluice_ir::Dialect::Asl {
+            return Err(ServiceError::InvalidInput(
                 "the execution input must be a JSON object".into(),
             ));
         }
@@ -413,18 +421,20 @@ fn same_running_start(
     })
 }
 
-/// Task tokens carry where their execution is (`{flow id}.{execution name}.{secret}.{op}`;
-/// names cannot contain '.'), and an unguessable secret the engine checks in full.
+/// Task tokens carry where their execution is (`{flow id}.{execution name}.{secret}.{op}`:
+/// the flow id, the secret and the op hold no '.', so a name may), and an unguessable secret
+/// the engine checks in full.
 fn token_prefix(flow: FlowId, name: &ExecutionName, secret: &str) -> String {
     format!("{}.{}.{}.", flow.0, name, secret)
 }
 
 fn parse_token(token: &str) -> Option<(FlowId, &str)> {
-    let mut parts = token.splitn(4, '.');
-    let flow = parts.next()?.parse().ok()?;
-    let name = parts.next()?;
+    let (flow, rest) = token.split_once('.')?;
+    let flow = flow.parse().ok()?;
+    let mut parts = rest.rsplitn(3, '.');
     parts.next()?;
     parts.next()?;
+    let name = parts.next().filter(|n| !n.is_empty())?;
     Some((FlowId(flow), name))
 }
 
@@ -437,6 +447,11 @@ mod tests {
         let prefix = token_prefix(FlowId(42), &ExecutionName::new("exec-1"), "abcd");
         let token = format!("{prefix}7");
         assert_eq!(parse_token(&token), Some((FlowId(42), "exec-1")));
+        let dotted = token_prefix(FlowId(42), &ExecutionName::new("state.machine.run"), "abcd");
+        assert_eq!(
+            parse_token(&format!("{dotted}7")),
+            Some((FlowId(42), "state.machine.run"))
+        );
         assert_eq!(parse_token("garbage"), None);
         assert_eq!(parse_token("x.exec.abcd.1"), None);
     }

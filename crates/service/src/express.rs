@@ -11,7 +11,7 @@ use crate::views::{FlowView, Status, TaskError};
 use tokio_util::sync::CancellationToken;
 
 use crate::executions::StartRequest;
-use crate::flows::check_name;
+use crate::flows::check_name_in;
 use crate::{Caller, Result, Service, ServiceError};
 
 /// A finished Express execution.
@@ -43,11 +43,11 @@ impl Service {
         if !flow.open {
             return Err(ServiceError::FlowClosed(flow.name.to_string()));
         }
-        let input = self.parse_input(request.input.as_deref())?;
+        let input = self.parse_input(flow.dialect, request.input.as_deref())?;
         let id = uuid::Uuid::new_v4();
         let name = match request.name.filter(|n| !n.is_empty()) {
             Some(name) => {
-                check_name(&name, "execution name")?;
+                check_name_in(flow.dialect, &name, "execution name")?;
                 format!("{name}:{id}")
             }
             None => id.to_string(),

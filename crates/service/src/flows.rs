@@ -1,8 +1,8 @@
 //! Flows: create, describe, update, delete, list.
 
 use serde_json::Value;
-use sluice_ir::{Dialect, StateKind, TaskTarget, check_name_rule};
-use sluice_lang::{Problem, compile};
+use sluice_ir::{Dialect, StateKind, TaskTarget, check_aws_name_rule, check_name_rule};
+use sluice_lang::{DefinitionError, Problem, compile};
 use sluice_store::{
     ExecutionMode, FlowName, FlowQuery, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, Page,
     StoreError,
@@ -36,7 +36,7 @@ pub struct FlowChanges {
 
 impl Service {
     pub async fn create_flow(&self, caller: &Caller, spec: FlowSpec) -> Result<FlowView> {
-        check_name(&spec.name, "flow name")?;
+        check_name_in(spec.dialect, &spec.name, "flow name")?;
         self.validate_definition(spec.dialect, &spec.definition, &spec.name)?;
         let new = NewFlow {
             tenant: caller.tenant.clone(),
@@ -54,6 +54,34 @@ impl Service {
             Err(StoreError::AlreadyExists(_)) => Err(ServiceError::FlowExists(spec.name)),
             other => Ok(other?.into()),
         }
+    }
+
+    /// Creates a flow, or, when one of that name exists with the same definition, dialect,
+    /// mode and attributes, answers it (AWS's idempotent `CreateStateMachine`); another flow of
+    /// that name is `FlowExists`.
+    pub async fn create_flow_once(&self, caller: &Caller, spec: FlowSpec) -> Result<FlowView> {
+        let same = |flow: &FlowRecord, spec: &FlowSpec| {
+            flow.definition == spec.definition
+                && flow.dialect == spec.dialect
+                && flow.mode == spec.mode
+                && flow.attributes == spec.attributes
+        };
+        match self.create_flow(caller, spec.clone()).await {
+            Err(ServiceError::FlowExists(name)) => match self.flow(caller, &name).await {
+                Ok(flow) if same(&flow, &spec) => Ok(flow.into()),
+                _ => Err(ServiceError::FlowExists(name)),
+            },
+            other => other,
+        }
+    }
+
+    /// Whether a definition compiles in `dialect`: every located problem when it does not.
+    pub fn check_definition(
+        &self,
+        dialect: Dialect,
+        definition: &str,
+    ) -> Result<(), DefinitionError> {
+        compile(dialect, definition).map(|_| ())
     }
 
     pub async fn describe_flow(&self, caller: &Caller, name: &str) -> Result<FlowView> {
@@ -170,8 +198,20 @@ fn invalid_definition(message: String) -> ServiceError {
 }
 
 pub(crate) fn check_name(name: &str, what: &str) -> Result<()> {
-    check_name_rule(name)
-        .map_err(|e| ServiceError::InvalidArgument(format!("the {what} {name:?} is invalid: {e}")))
+    check_name_rule(name).map_err(|e| invalid_name(name, what, e))
+}
+
+/// A flow's or execution's name, by the rule of the flow's dialect: AWS's for state machines,
+/// CloudFlow's (which every other vendor's names fit) for the rest.
+pub(crate) fn check_name_in(dialect: Dialect, name: &str, what: &str) -> Result<()> {
+    match dialect {
+        Dialect::Asl => check_aws_name_rule(name).map_err(|e| invalid_name(name, what, e)),
+        _ => check_name(name, what),
+    }
+}
+
+fn invalid_name(name: &str, what: &str, why: sluice_ir::NameRuleViolation) -> ServiceError {
+    ServiceError::InvalidName(format!("the {what} {name:?} is invalid: {why}"))
 }
 
 /// The actions (non-function task targets) a flow calls.

@@ -36,7 +36,7 @@ pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
 pub use listings::{Listed, PeriodCounts};
 pub use map_runs::{MapRunChanges, MapRunStatus, MapRunSummary};
-pub use paging::{Listing, page_cursor, page_token};
+pub use paging::{Listing, execution_page_cursor, execution_page_token, page_cursor, page_token};
 pub use schedules::ScheduleSpec;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};

@@ -4,6 +4,8 @@
 
 use sha2::{Digest, Sha256};
 
+use sluice_store::{ExecutionCursor, ExecutionId, ExecutionName};
+
 use crate::{Result, ServiceError};
 
 /// The listing a token belongs to: a token of one listing is not a cursor of another.
@@ -13,6 +15,8 @@ pub enum Listing {
     Executions,
     Schedules,
     Aliases,
+    /// History events, by their place in the history.
+    History,
 }
 
 impl Listing {
@@ -22,6 +26,7 @@ impl Listing {
             Listing::Executions => "executions",
             Listing::Schedules => "schedules",
             Listing::Aliases => "aliases",
+            Listing::History => "history",
         }
     }
 }
@@ -49,6 +54,34 @@ pub fn page_cursor(listing: Listing, token: &str) -> Result<String> {
         })
 }
 
+/// The token of the page after `cursor` in any order of executions (newest first, too):
+/// every key of the cursor, checked as [`page_token`] checks a name.
+pub fn execution_page_token(cursor: &ExecutionCursor) -> String {
+    let keys = format!("{}.{}.{}", cursor.listed_at, cursor.id.0, cursor.name);
+    page_token(Listing::Executions, &keys)
+}
+
+/// The cursor of a token [`execution_page_token`] made; anything else is `InvalidArgument`.
+pub fn execution_page_cursor(token: &str) -> Result<ExecutionCursor> {
+    let keys = page_cursor(Listing::Executions, token)?;
+    let mut parts = keys.splitn(3, '.');
+    let (listed_at, id, name) = (parts.next(), parts.next(), parts.next());
+    let cursor = listed_at
+        .and_then(|t| t.parse().ok())
+        .zip(id.and_then(|i| i.parse().ok()))
+        .zip(name)
+        .map(|((listed_at, id), name)| ExecutionCursor {
+            name: ExecutionName::new(name),
+            listed_at,
+            id: ExecutionId(id),
+        });
+    cursor.ok_or_else(|| {
+        ServiceError::InvalidArgument(
+            "the NextToken is not one this executions listing handed out; start without one".into(),
+        )
+    })
+}
+
 fn check(listing: Listing, cursor: &str) -> String {
     let mut hash = Sha256::new();
     hash.update(listing.tag().as_bytes());
@@ -71,6 +104,20 @@ mod tests {
                 "{token}"
             );
         }
+    }
+
+    #[test]
+    fn an_execution_token_gives_back_every_key_of_its_cursor() {
+        let cursor = ExecutionCursor {
+            name: ExecutionName::new("run-1"),
+            listed_at: 1_700_000_000_123,
+            id: ExecutionId(42),
+        };
+        let token = execution_page_token(&cursor);
+        assert_eq!(execution_page_cursor(&token).unwrap(), cursor);
+        let name_only = page_token(Listing::Executions, "run-1");
+        assert!(execution_page_cursor(&name_only).is_err());
+        assert!(execution_page_cursor("1.2.x.0000").is_err());
     }
 
     #[test]

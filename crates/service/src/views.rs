@@ -9,13 +9,14 @@ use serde_json::Value;
 pub use sluice_engine::{EventId, EventType, HistoryEvent, Millis, Status};
 pub use sluice_ir::TaskError;
 pub use sluice_store::{
-    ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionOrder, ExecutionQuery,
-    FlowId, FlowName, FlowQuery, FlowSelection, JobId, JobKind, JobStatus, NameMatch, Nonce, Page,
+    ExecutionCursor, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionOrder,
+    ExecutionQuery, FlowId, FlowName, FlowQuery, FlowSelection, JobId, JobKind, JobStatus,
+    NameMatch, Nonce, Page,
 };
 
 use sluice_store::{
-    AliasRecord, ExecutionCursor, ExecutionRecord, FlowRecord, JobRecord, Route, ScheduleRecord,
-    TenantId, VersionRecord,
+    AliasRecord, ExecutionRecord, FlowRecord, JobRecord, Route, ScheduleRecord, TenantId,
+    VersionRecord,
 };
 
 use crate::Dialect;

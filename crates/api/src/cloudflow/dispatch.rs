@@ -13,6 +13,7 @@ use sluice_service::{
 use super::error::CloudFlowError;
 use super::render::{self, Body};
 use super::request::{self, Page, Request};
+use crate::paging::page;
 
 type Reply = Result<Value, CloudFlowError>;
 
@@ -514,20 +515,6 @@ fn strip_payloads(execution: &mut Value) {
             fields.remove(key);
         }
     }
-}
-
-/// The first `limit` items, and the cursor of the next page if there is more.
-fn page<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    cursor: impl Fn(&T) -> String,
-) -> (Vec<T>, Option<String>) {
-    if items.len() <= limit {
-        return (items, None);
-    }
-    items.truncate(limit);
-    let next = items.last().map(cursor);
-    (items, next)
 }
 
 fn with_next(body: Body, next: Option<String>) -> Value {

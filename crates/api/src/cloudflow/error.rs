@@ -287,6 +287,8 @@ impl From<ServiceError> for CloudFlowError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::InvalidArgument(_)
+            | ServiceError::InvalidName(_)
+            | ServiceError::InvalidInput(_)
             | ServiceError::InvalidDefinition(_)
             | ServiceError::NotSupported(_) => CloudFlowError::invalid(e.to_string()),
             // CloudFlow's own words for a start in the wrong mode (spec §2.3).

@@ -22,7 +22,7 @@ use subtle::ConstantTimeEq;
 
 pub use server::{Limits, serve};
 
-use crate::{Answer, cloudflow, huawei};
+use crate::{Answer, cloudflow, huawei, stepfunctions};
 
 /// Requests larger than this are refused before parsing (CloudFlow's request limit is 1 MiB;
 /// the margin covers form encoding).
@@ -39,7 +39,8 @@ pub struct Metrics {
 
 pub fn router(service: Arc<Service>, limits: &Limits, metrics: Option<Metrics>) -> Router {
     let mut router = Router::new()
-        .route("/", get(cloudflow_rpc).post(cloudflow_rpc))
+        // `/` is CloudFlow's RPC, or, for a request naming an `X-Amz-Target`, Step Functions'.
+        .route("/", get(root_rpc).post(root_rpc))
         .route("/healthz", get(healthz))
         // Every other path is a Huawei REST path (or nothing, answered in their shape).
         .fallback(huawei_rest)
@@ -110,13 +111,16 @@ async fn body_in_time(State(deadline): State<Duration>, request: Request, next: 
     }
 }
 
-async fn cloudflow_rpc(
+async fn root_rpc(
     State(service): State<Arc<Service>>,
     method: Method,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if stepfunctions::claims(&headers) {
+        return stepfunctions_rpc(&service, &method, &uri, &headers, &body).await;
+    }
     let request_id = cloudflow::new_request_id();
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -134,6 +138,35 @@ async fn cloudflow_rpc(
     })
     .await;
     respond(answer, None)
+}
+
+async fn stepfunctions_rpc(
+    service: &Service,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let request_id = stepfunctions::new_request_id();
+    let incoming = stepfunctions::Incoming {
+        method,
+        path: uri.path(),
+        query: uri.query(),
+        headers,
+        body,
+    };
+    let handling = stepfunctions::handle(service, incoming);
+    let answer = exchange(&request_id, handling, stepfunctions::internal_error).await;
+    let mut response = respond(answer, None);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    if let Ok(id) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
 }
 
 async fn huawei_rest(

@@ -767,6 +767,8 @@ pub(super) fn error(e: ServiceError) -> HuaweiError {
         ServiceError::Throttled => (429, "FSS.0429"),
         ServiceError::Internal(_) => (500, "FSS.0500"),
         ServiceError::InvalidArgument(_)
+        | ServiceError::InvalidName(_)
+        | ServiceError::InvalidInput(_)
         | ServiceError::InvalidDefinition(_)
         | ServiceError::WrongMode(_)
         | ServiceError::NotSupported(_)

@@ -363,7 +363,9 @@ pub(super) fn error(shape: ErrorShape, e: ServiceError) -> HuaweiError {
         ServiceError::FlowClosed(_) => (400, "GES.7015", "The graph is not running or is stopped."),
         ServiceError::NotFound { kind: "job", .. } => (400, "GES.7007", "The job does not exist."),
         ServiceError::AccessDenied { .. } => (403, "GES.7041", "Insufficient permission."),
-        ServiceError::InvalidArgument(_) => (400, "GES.0001", "Incorrect parameter."),
+        ServiceError::InvalidArgument(_)
+        | ServiceError::InvalidName(_)
+        | ServiceError::InvalidInput(_) => (400, "GES.0001", "Incorrect parameter."),
         ServiceError::Internal(_) => (
             500,
             "GES.7006",

@@ -63,15 +63,7 @@ pub use wire::{ErrorShape, HuaweiError, Reply, StatusWords};
 use crate::Answer;
 use crate::signature::huawei as signature;
 
-/// A request as it arrived.
-pub struct Incoming<'a> {
-    pub method: &'a Method,
-    /// The raw (percent-encoded) path: the signature covers it as sent.
-    pub path: &'a str,
-    pub query: Option<&'a str>,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
-}
+pub use crate::Incoming;
 
 /// A request for one service: the path after the service's root, decoded, and only what the
 /// signature covers: the query in its signed order, the signed headers (none until the request

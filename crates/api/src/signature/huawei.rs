@@ -27,7 +27,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::replay::within_skew;
-use super::rfc3986;
+pub use super::{SignedRequest, sorted_query};
+use super::{canonical_query, rfc3986};
 
 /// How far `X-Sdk-Date` may be from the server's clock, either way.
 pub const MAX_SKEW: SignedDuration = SignedDuration::from_mins(15);
@@ -79,16 +80,6 @@ pub struct Key {
 pub struct Signed {
     pub key_id: String,
     pub signed_headers: Vec<String>,
-}
-
-/// A request as received: the raw path and query (percent-encoded as sent), the headers and
-/// the body bytes.
-pub struct SignedRequest<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub query: &'a str,
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
 }
 
 /// The parts of an `Authorization` header.
@@ -229,25 +220,6 @@ fn canonical_uri(path: &str) -> String {
         uri.push('/');
     }
     uri
-}
-
-/// The query's `(name, value)` pairs, decoded, in the order the signer sorts them. The dialect
-/// reads the query in this order too, so that requests with one signature mean one thing
-/// (whatever the order their repeated parameters were sent in).
-pub fn sorted_query(query: &str) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
-    pairs.sort();
-    pairs
-}
-
-fn canonical_query(query: &str) -> String {
-    sorted_query(query)
-        .iter()
-        .map(|(k, v)| format!("{}={}", rfc3986(k), rfc3986(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// `name:value` lines of the signed headers, values trimmed, each line ending in `\n`.

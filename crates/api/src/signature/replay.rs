@@ -2,8 +2,10 @@
 //! the allowed skew of the server's clock, and each signed request accepted once.
 //!
 //! A scheme checks its time with [`within_skew`]; once its signature has verified, it claims
-//! what makes the request unique with [`claim`]: Alibaba's `SignatureNonce`; for a scheme
-//! without a nonce (AWS SigV4), the signature itself. A claim is remembered in the store,
+//! what makes the request unique with [`claim`]: Alibaba's `SignatureNonce`. AWS SigV4 has no
+//! nonce, and its signature cannot stand for one: identical requests within a second carry
+//! one signature, and AWS's API is built on such repeats (`stepfunctions/mod.rs`); it is held
+//! to the skew window alone. A claim is remembered in the store,
 //! per access key, until the request's time falls out of the skew window (a replay after that
 //! is refused for its age), so a replay to another node sharing the database is refused too.
 //! A claim is one store write, made only for requests whose signature verified.

@@ -1,0 +1,359 @@
+//! Step Functions actions to service commands, and their results to AWS's bodies. A state
+//! machine is a flow of dialect `asl` (any flow of the tenant can be described and run here);
+//! an execution's name is its name.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sluice_service::views::{ExecutionFilter, ExecutionOrder, ExecutionQuery, Page};
+use sluice_service::{
+    Caller, DefinitionError, Dialect, FlowChanges, FlowSpec, Listing, Service, ServiceError,
+    StartRequest, execution_page_cursor, execution_page_token, page_cursor, page_token,
+};
+
+use super::arn::Arns;
+use super::error::{Code, SfnError};
+use super::history::{self, Context};
+use super::render;
+use super::request::{
+    Call, CreateStateMachine, ExecutionRef, GetExecutionHistory, ListExecutions, Paging,
+    UpdateStateMachine, ValidateDefinition,
+};
+use crate::paging::page;
+
+/// A failure on the way: the dialect's own, or the service's (mapped once, at the end).
+enum Failure {
+    Sfn(SfnError),
+    Service(ServiceError),
+}
+
+impl From<SfnError> for Failure {
+    fn from(e: SfnError) -> Self {
+        Failure::Sfn(e)
+    }
+}
+
+impl From<ServiceError> for Failure {
+    fn from(e: ServiceError) -> Self {
+        Failure::Service(e)
+    }
+}
+
+type Reply = Result<Value, Failure>;
+
+/// Runs a decoded call for `caller`, whose key may make it.
+pub async fn run(
+    service: &Service,
+    caller: &Caller,
+    arns: &Arns,
+    call: Call,
+) -> Result<Value, SfnError> {
+    let actions = Actions {
+        service,
+        caller,
+        arns,
+    };
+    actions.run(call).await.map_err(|failure| match failure {
+        Failure::Sfn(e) => e,
+        Failure::Service(e) => SfnError::of_service(e, arns),
+    })
+}
+
+struct Actions<'a> {
+    service: &'a Service,
+    caller: &'a Caller,
+    arns: &'a Arns,
+}
+
+impl Actions<'_> {
+    async fn run(&self, call: Call) -> Reply {
+        match call {
+            Call::CreateStateMachine(r) => self.create(r).await,
+            Call::DescribeStateMachine(r) => {
+                let flow = self.machine(r.state_machine_arn.as_deref()).await?;
+                Ok(render::machine(&flow, self.arns))
+            }
+            Call::UpdateStateMachine(r) => self.update(r).await,
+            Call::DeleteStateMachine(r) => {
+                let name = self
+                    .arns
+                    .machine_name(r.state_machine_arn.as_deref().unwrap_or(""))?;
+                // AWS answers a delete of a state machine that is not there as a success.
+                match self.service.delete_flow(self.caller, &name).await {
+                    Ok(_) | Err(ServiceError::FlowNotFound(_)) => Ok(json!({})),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Call::ListStateMachines(r) => self.list_machines(&r).await,
+            Call::StartExecution(r) => {
+                let name = self
+                    .arns
+                    .machine_name(r.state_machine_arn.as_deref().unwrap_or(""))?;
+                let start = StartRequest {
+                    flow: name,
+                    name: r.name,
+                    input: r.input,
+                    qualifier: None,
+                };
+                let (_, execution) = self.service.start_execution(self.caller, start).await?;
+                Ok(json!({
+                    "executionArn": self.arns.execution(execution.flow_name.as_str(), execution.name.as_str()),
+                    "startDate": render::seconds(execution.started_at.unwrap_or(execution.created_at)),
+                }))
+            }
+            Call::DescribeExecution(r) => {
+                let (_, execution) = self.execution(&r).await?;
+                Ok(render::execution(&execution, self.arns))
+            }
+            Call::StopExecution(r) => {
+                let (machine, name) = self
+                    .arns
+                    .execution_names(r.execution_arn.as_deref().unwrap_or(""))?;
+                let (_, execution) = self
+                    .service
+                    .stop_execution(self.caller, &machine, &name, r.error, r.cause)
+                    .await
+                    .map_err(|e| of_execution(e, &machine, &name))?;
+                let stopped = execution.stopped_at.unwrap_or(execution.created_at);
+                Ok(json!({"stopDate": render::seconds(stopped)}))
+            }
+            Call::ListExecutions(r) => self.list_executions(&r).await,
+            Call::GetExecutionHistory(r) => self.history(&r).await,
+            Call::DescribeStateMachineForExecution(r) => {
+                let (flow, execution) = self.execution(&r).await?;
+                let definition = self.service.execution_definition(&flow, &execution).await?;
+                Ok(render::machine_for_execution(&flow, definition, self.arns))
+            }
+            Call::ValidateStateMachineDefinition(r) => Ok(validate(self.service, &r)),
+            Call::ListTagsForResource(r) => {
+                let flow = self.machine(r.resource_arn.as_deref()).await?;
+                Ok(json!({"tags": render::tags(&flow)}))
+            }
+        }
+    }
+
+    async fn machine(&self, arn: Option<&str>) -> Result<sluice_service::views::FlowView, Failure> {
+        let name = self.arns.machine_name(arn.unwrap_or(""))?;
+        Ok(self.service.describe_flow(self.caller, &name).await?)
+    }
+
+    async fn execution(
+        &self,
+        r: &ExecutionRef,
+    ) -> Result<
+        (
+            sluice_service::views::FlowView,
+            sluice_service::views::ExecutionView,
+        ),
+        Failure,
+    > {
+        let (machine, name) = self
+            .arns
+            .execution_names(r.execution_arn.as_deref().unwrap_or(""))?;
+        self.service
+            .describe_execution(self.caller, &machine, &name, Duration::ZERO)
+            .await
+            .map_err(|e| of_execution(e, &machine, &name).into())
+    }
+
+    async fn create(&self, r: CreateStateMachine) -> Reply {
+        let spec = FlowSpec {
+            name: r.name.unwrap_or_default(),
+            definition: r.definition.unwrap_or_default(),
+            dialect: Dialect::Asl,
+            description: String::new(),
+            role_arn: r.role_arn,
+            mode: render::mode(r.machine_type),
+            attributes: render::attributes(
+                r.logging_configuration,
+                r.tracing_configuration,
+                r.tags,
+            ),
+            tag: None,
+        };
+        let flow = self.service.create_flow_once(self.caller, spec).await?;
+        Ok(json!({
+            "stateMachineArn": self.arns.machine(flow.name.as_str()),
+            "creationDate": render::seconds(flow.created_at),
+        }))
+    }
+
+    async fn update(&self, r: UpdateStateMachine) -> Reply {
+        let flow = self.machine(r.state_machine_arn.as_deref()).await?;
+        let configured = r.logging_configuration.is_some() || r.tracing_configuration.is_some();
+        let attributes = configured.then(|| {
+            render::updated_attributes(
+                &flow.attributes,
+                r.logging_configuration,
+                r.tracing_configuration,
+            )
+        });
+        let changes = FlowChanges {
+            definition: r.definition,
+            description: None,
+            role_arn: r.role_arn,
+            attributes,
+        };
+        let flow = self
+            .service
+            .update_flow(self.caller, flow.name.as_str(), changes)
+            .await?;
+        Ok(json!({
+            "updateDate": render::seconds(flow.modified_at),
+            "revisionId": flow.revision.to_string(),
+        }))
+    }
+
+    async fn list_machines(&self, r: &Paging) -> Reply {
+        let limit = r.limit();
+        let after = r
+            .next_token
+            .as_deref()
+            .map(|t| page_cursor(Listing::Flows, t).map_err(invalid_token))
+            .transpose()?;
+        let flows = self
+            .service
+            .list_flows(self.caller, after.as_deref(), limit + 1)
+            .await?;
+        let (flows, next) = page(flows, limit, |f| {
+            page_token(Listing::Flows, f.name.as_str())
+        });
+        let items: Vec<Value> = flows
+            .iter()
+            .map(|f| render::machine_item(f, self.arns))
+            .collect();
+        Ok(with_next(json!({"stateMachines": items}), next))
+    }
+
+    async fn list_executions(&self, r: &ListExecutions) -> Reply {
+        let flow = self.machine(r.state_machine_arn.as_deref()).await?;
+        let status = match r.status_filter.map(render::filtered_status) {
+            Some(None) => return Ok(json!({"executions": []})),
+            status => status.flatten(),
+        };
+        let paging = r.paging();
+        let limit = paging.limit();
+        let after = paging
+            .next_token
+            .as_deref()
+            .map(|t| execution_page_cursor(t).map_err(invalid_token))
+            .transpose()?;
+        let filter = ExecutionFilter {
+            status,
+            ..ExecutionFilter::default()
+        };
+        let query = ExecutionQuery {
+            order: ExecutionOrder::Newest,
+            ..ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter)
+        };
+        let listed = self
+            .service
+            .execution_page(self.caller, &query, Page::after(after, limit + 1))
+            .await?;
+        let (executions, next) = page(listed.items, limit, |e| execution_page_token(&e.cursor()));
+        let items: Vec<Value> = executions
+            .iter()
+            .map(|e| render::execution_item(e, self.arns))
+            .collect();
+        Ok(with_next(json!({"executions": items}), next))
+    }
+
+    /// The whole history in AWS's events (their ids are not the engine's: AWS leaves out
+    /// some of the engine's events), then the page asked for.
+    async fn history(&self, r: &GetExecutionHistory) -> Reply {
+        let reference = ExecutionRef {
+            execution_arn: r.execution_arn.clone(),
+            included_data: None,
+        };
+        let (flow, execution) = self.execution(&reference).await?;
+        let definition = self.service.execution_definition(&flow, &execution).await?;
+        let all = self.service.full_history(self.caller, &execution).await?;
+        let context = Context {
+            definition: &definition,
+            role_arn: execution.role_arn.as_deref(),
+            region: self.arns.region(),
+            include_data: r.include_execution_data.unwrap_or(true),
+        };
+        let mut events = history::events(&all, &context);
+        if r.reverse_order {
+            events.reverse();
+        }
+        let paging = r.paging();
+        if let Some(token) = paging.next_token.as_deref() {
+            let after: u64 = page_cursor(Listing::History, token)
+                .map_err(invalid_token)?
+                .parse()
+                .map_err(|_| invalid_token(ServiceError::InvalidArgument(String::new())))?;
+            let at = events
+                .iter()
+                .position(|e| e["id"].as_u64() == Some(after))
+                .ok_or_else(|| invalid_token(ServiceError::InvalidArgument(String::new())))?;
+            events.drain(..=at);
+        }
+        let (events, next) = page(events, paging.limit(), |e| {
+            page_token(Listing::History, &e["id"].to_string())
+        });
+        Ok(with_next(json!({"events": events}), next))
+    }
+}
+
+/// An execution of a state machine that does not exist does not exist either: AWS names the
+/// execution, not its state machine.
+fn of_execution(e: ServiceError, machine: &str, name: &str) -> ServiceError {
+    match e {
+        ServiceError::FlowNotFound(_) => ServiceError::ExecutionNotFound {
+            flow: machine.to_string(),
+            execution: name.to_string(),
+        },
+        other => other,
+    }
+}
+
+/// A `nextToken` no listing here handed out.
+fn invalid_token(_: ServiceError) -> SfnError {
+    SfnError::new(
+        Code::InvalidToken,
+        "Invalid Token: the nextToken is not one this listing handed out; start without one",
+    )
+}
+
+fn with_next(mut body: Value, next: Option<String>) -> Value {
+    if let Some(token) = next {
+        body["nextToken"] = json!(token);
+    }
+    body
+}
+
+/// `ValidateStateMachineDefinition`: the compiler's problems as AWS's diagnostics, each
+/// located by its state (`/States/NAME`) and, in the message, by line and column.
+fn validate(service: &Service, r: &ValidateDefinition) -> Value {
+    let definition = r.definition.as_deref().unwrap_or("");
+    let problems = match service.check_definition(Dialect::Asl, definition) {
+        Ok(()) => return json!({"result": "OK", "diagnostics": [], "truncated": false}),
+        Err(DefinitionError { problems }) => problems,
+    };
+    let max = match r.max_results {
+        None | Some(0) => 100,
+        Some(n) => usize::try_from(n).unwrap_or(100),
+    };
+    let diagnostics: Vec<Value> = problems
+        .iter()
+        .take(max)
+        .map(|p| {
+            let mut d = json!({
+                "severity": "ERROR",
+                "code": "SCHEMA_VALIDATION_FAILED",
+                "message": p.to_string(),
+            });
+            if let Some(state) = &p.state {
+                d["location"] = json!(format!("/States/{state}"));
+            }
+            d
+        })
+        .collect();
+    json!({
+        "result": "FAIL",
+        "diagnostics": diagnostics,
+        "truncated": problems.len() > max,
+    })
+}

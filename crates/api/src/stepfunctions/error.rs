@@ -1,0 +1,228 @@
+//! Step Functions errors: AWS's codes (`__type`), their HTTP statuses, and the one mapping
+//! from service errors (which names ARNs, so it takes the request's [`Arns`]).
+
+use serde_json::{Value, json};
+use sluice_service::ServiceError;
+
+use super::arn::Arns;
+use crate::signature::aws::SignatureError;
+
+/// AWS's error codes this server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Code {
+    MissingAuthenticationTokenException,
+    IncompleteSignatureException,
+    UnrecognizedClientException,
+    InvalidSignatureException,
+    AccessDeniedException,
+    ThrottlingException,
+    UnknownOperationException,
+    SerializationException,
+    ValidationException,
+    StateMachineDoesNotExist,
+    StateMachineAlreadyExists,
+    StateMachineDeleting,
+    StateMachineTypeNotSupported,
+    InvalidDefinition,
+    InvalidName,
+    InvalidArn,
+    InvalidToken,
+    TaskTimedOut,
+    ExecutionDoesNotExist,
+    ExecutionAlreadyExists,
+    InvalidExecutionInput,
+    ConflictException,
+    ResourceNotFound,
+    InternalFailure,
+}
+
+impl Code {
+    /// AWS answers every client error of this API with 400, a failure of its own with 500.
+    pub fn status(self) -> u16 {
+        match self {
+            Code::InternalFailure => 500,
+            _ => 400,
+        }
+    }
+}
+
+/// An error answer: AWS's code and a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct SfnError {
+    pub code: Code,
+    pub message: String,
+}
+
+impl SfnError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        SfnError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        SfnError::new(Code::ValidationException, message)
+    }
+
+    /// A required member the request left out, worded as AWS words it.
+    pub fn missing(member: &str) -> Self {
+        SfnError::validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+
+    pub fn internal(detail: &str) -> Self {
+        SfnError::new(Code::InternalFailure, format!("Internal failure: {detail}"))
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    /// `{"__type", "message"}`; the message bounded (it may quote what the client sent).
+    pub fn body(&self) -> Value {
+        let code: &'static str = self.code.into();
+        json!({"__type": code, "message": crate::echo::bounded(self.message.clone())})
+    }
+
+    /// The one place service errors become Step Functions codes.
+    pub fn of_service(e: ServiceError, arns: &Arns) -> Self {
+        let message = e.to_string();
+        let code = match e {
+            ServiceError::InvalidArgument(_)
+            | ServiceError::PayloadTooLarge { .. }
+            | ServiceError::NotSupported(_)
+            | ServiceError::ExecutionCompleted { .. }
+            | ServiceError::NotWaiting(_) => Code::ValidationException,
+            ServiceError::InvalidName(why) => {
+                return SfnError::new(Code::InvalidName, format!("Invalid Name: '{why}'"));
+            }
+            ServiceError::InvalidInput(why) => {
+                return SfnError::new(
+                    Code::InvalidExecutionInput,
+                    format!("Invalid State Machine Execution Input: '{why}'"),
+                );
+            }
+            ServiceError::InvalidDefinition(problems) => {
+                return SfnError::new(
+                    Code::InvalidDefinition,
+                    format!("Invalid State Machine Definition: '{problems}'"),
+                );
+            }
+            ServiceError::FlowNotFound(name) => {
+                return SfnError::new(
+                    Code::StateMachineDoesNotExist,
+                    format!("State Machine Does Not Exist: '{}'", arns.machine(&name)),
+                );
+            }
+            ServiceError::FlowExists(name) => {
+                return SfnError::new(
+                    Code::StateMachineAlreadyExists,
+                    format!("State Machine Already Exists: '{}'", arns.machine(&name)),
+                );
+            }
+            ServiceError::FlowClosed(_) => Code::StateMachineDeleting,
+            ServiceError::ExecutionNotFound { flow, execution } => {
+                return SfnError::new(
+                    Code::ExecutionDoesNotExist,
+                    format!(
+                        "Execution Does Not Exist: '{}'",
+                        arns.execution(&flow, &execution)
+                    ),
+                );
+            }
+            ServiceError::ExecutionExists { flow, execution } => {
+                return SfnError::new(
+                    Code::ExecutionAlreadyExists,
+                    format!(
+                        "Execution Already Exists: '{}'",
+                        arns.execution(&flow, &execution)
+                    ),
+                );
+            }
+            ServiceError::WrongMode(_) => Code::StateMachineTypeNotSupported,
+            ServiceError::TaskCompleted(_) => Code::TaskTimedOut,
+            ServiceError::ConcurrentUpdate
+            | ServiceError::FlowNotOpen(_)
+            | ServiceError::FlowNotClosed(_)
+            | ServiceError::Exists { .. } => Code::ConflictException,
+            ServiceError::NotFound { .. } => Code::ResourceNotFound,
+            ServiceError::AccessDenied { action } => {
+                return SfnError::new(
+                    Code::AccessDeniedException,
+                    format!(
+                        "User: {} is not authorized to perform: {action}",
+                        arns.caller()
+                    ),
+                );
+            }
+            ServiceError::Throttled => {
+                return SfnError::new(Code::ThrottlingException, "Rate exceeded");
+            }
+            ServiceError::Internal(detail) => return SfnError::internal(&detail),
+        };
+        SfnError::new(code, message)
+    }
+}
+
+impl From<SignatureError> for SfnError {
+    fn from(e: SignatureError) -> Self {
+        let code = match e {
+            SignatureError::MissingAuthorization => Code::MissingAuthenticationTokenException,
+            SignatureError::Incomplete(_) => Code::IncompleteSignatureException,
+            SignatureError::UnknownKey(_) => Code::UnrecognizedClientException,
+            SignatureError::WrongService { .. }
+            | SignatureError::NoRegion
+            | SignatureError::ScopeDate { .. }
+            | SignatureError::Skewed(_)
+            | SignatureError::Unsigned(_)
+            | SignatureError::ContentHashMismatch
+            | SignatureError::Mismatch => Code::InvalidSignatureException,
+        };
+        SfnError::new(code, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arns() -> Arns {
+        Arns::new("eu-west-1", "123456789012", "key-1")
+    }
+
+    #[test]
+    fn service_errors_name_the_resource_by_its_arn() {
+        let cases = [
+            (
+                ServiceError::FlowNotFound("m".into()),
+                "StateMachineDoesNotExist",
+                "State Machine Does Not Exist: 'arn:aws:states:eu-west-1:123456789012:stateMachine:m'",
+            ),
+            (
+                ServiceError::ExecutionExists {
+                    flow: "m".into(),
+                    execution: "e".into(),
+                },
+                "ExecutionAlreadyExists",
+                "Execution Already Exists: 'arn:aws:states:eu-west-1:123456789012:execution:m:e'",
+            ),
+            (
+                ServiceError::AccessDenied {
+                    action: "states:StopExecution".into(),
+                },
+                "AccessDeniedException",
+                "User: arn:aws:iam::123456789012:user/key-1 is not authorized to perform: states:StopExecution",
+            ),
+        ];
+        for (error, code, message) in cases {
+            let e = SfnError::of_service(error, &arns());
+            assert_eq!(e.body(), json!({"__type": code, "message": message}));
+            assert_eq!(e.status(), 400);
+        }
+        let internal = SfnError::of_service(ServiceError::Internal("x".into()), &arns());
+        assert_eq!(internal.status(), 500);
+    }
+}

@@ -1,0 +1,848 @@
+//! An execution's history as AWS writes it: event types named after the state's type
+//! (`TaskStateEntered`, `WaitStateExited`), Lambda functions' own events
+//! (`LambdaFunctionScheduled` …) beside service integrations' (`TaskScheduled` …), a stop as
+//! `ExecutionAborted`, each event's `…EventDetails` with input and output as JSON text, ids
+//! dense from 1 and `previousEventId` the event before (0 for the first and, as AWS writes
+//! it, for the state entered right after the start).
+//!
+//! What the engine records and AWS does not (a state's failure other than a Parallel's or a
+//! Map's, a Parallel branch's start and end) is left out; a Parallel's or Map's
+//! `…StateStarted` and `…StateSucceeded`, which the engine does not record apart from the
+//! state's entering and exiting, are written beside those.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+use sluice_service::views::{EventId, EventType, HistoryEvent};
+
+use super::render::seconds;
+
+/// What the history needs to know besides its events.
+pub struct Context<'a> {
+    /// The definition the execution runs, for each state's type.
+    pub definition: &'a str,
+    pub role_arn: Option<&'a str>,
+    pub region: &'a str,
+    /// `includeExecutionData`: false leaves inputs and outputs out.
+    pub include_data: bool,
+}
+
+/// The history's events in AWS's shape, oldest first.
+pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
+    let types = state_types(context.definition);
+    let mut tasks: HashMap<EventId, Resource> = HashMap::new();
+    let mut out = Events {
+        list: Vec::with_capacity(history.len()),
+        previous_type: String::new(),
+        include_data: context.include_data,
+    };
+    for (at, event) in history.iter().enumerate() {
+        let caught = caught_exit(event, history.get(at + 1), &types);
+        let Some((mut kind, mut details)) = translate(event, &types, &mut tasks, context) else {
+            if let Some((kind, details)) = caught {
+                out.push(event, kind, details);
+            }
+            continue;
+        };
+        // The engine records an iteration's end before its outcome: an iteration that failed
+        // is the one its Map's failure follows.
+        if event.kind == EventType::IterationExited && ends_in_failure(&history[at + 1..], event) {
+            kind = "MapIterationFailed".into();
+            details = details.map(|(_, d)| ("mapIterationFailedEventDetails", d));
+        }
+        // A Parallel or Map state starts once entered (unless what it iterates over fails to
+        // evaluate) and succeeds before it is exited: the engine records neither apart from
+        // entering and exiting.
+        let fan_out = fans_out(state_type(&types, event));
+        if fan_out && event.kind == EventType::StepExited {
+            out.push(event, kind.replace("StateExited", "StateSucceeded"), None);
+        }
+        let starts = fan_out && event.kind == EventType::StepEntered;
+        let started = starts.then(|| started(&kind, &history[at + 1..], event));
+        // A Parallel or Map whose data fails to evaluate fails too.
+        let failed = (fan_out && kind == "EvaluationFailed")
+            .then(|| format!("{}StateFailed", state_type(&types, event)));
+        out.push(event, kind, details);
+        if let Some(Some((kind, details))) = started {
+            out.push(event, kind, details);
+        }
+        if let Some(failed) = failed {
+            out.push(event, failed, None);
+        }
+        if let Some((kind, details)) = caught {
+            out.push(event, kind, details);
+        }
+    }
+    out.list
+}
+
+/// A state whose failure a Catch caught is exited, its output the input of the state the
+/// catcher goes to (the engine goes there without recording the exit).
+fn caught_exit(
+    event: &HistoryEvent,
+    next: Option<&HistoryEvent>,
+    types: &HashMap<String, String>,
+) -> Option<(String, Details)> {
+    let next = next.filter(|n| n.kind == EventType::StepEntered && n.step != event.step)?;
+    if event.kind != EventType::StepFailed {
+        return None;
+    }
+    let name = event.step.as_ref().map_or("", |s| s.as_str());
+    let output = next
+        .detail
+        .get("input")
+        .map_or_else(|| "null".into(), Value::to_string);
+    let details = json!({"name": name, "output": output, "outputDetails": {"truncated": false}});
+    Some((
+        format!("{}StateExited", state_type(types, event)),
+        Some(("stateExitedEventDetails", details)),
+    ))
+}
+
+/// The `…StateStarted` of a Parallel or Map state entered at `entered`, `rest` the history
+/// after it: none when the state fails to evaluate its input; a Map's counts its iterations.
+fn started(
+    entered_kind: &str,
+    rest: &[HistoryEvent],
+    entered: &HistoryEvent,
+) -> Option<(String, Details)> {
+    let own = |e: &&HistoryEvent| e.step == entered.step;
+    if rest
+        .iter()
+        .find(own)
+        .is_some_and(|e| e.kind == EventType::StepFailed && is_evaluation_error(&e.detail))
+    {
+        return None;
+    }
+    let kind = entered_kind.replace("StateEntered", "StateStarted");
+    if kind != "MapStateStarted" {
+        return Some((kind, None));
+    }
+    let length = rest
+        .iter()
+        .filter(own)
+        .take_while(|e| !matches!(e.kind, EventType::StepExited | EventType::StepFailed))
+        .filter(|e| e.kind == EventType::IterationEntered)
+        .count();
+    Some((
+        kind,
+        Some(("mapStateStartedEventDetails", json!({"length": length}))),
+    ))
+}
+
+/// Whether the next event of `event`'s state, in `rest`, is its failure.
+fn ends_in_failure(rest: &[HistoryEvent], event: &HistoryEvent) -> bool {
+    rest.iter()
+        .find(|e| e.step == event.step)
+        .is_some_and(|e| e.kind == EventType::StepFailed)
+}
+
+/// A failure to evaluate a state's data (AWS writes `EvaluationFailed` for it).
+fn is_evaluation_error(detail: &Value) -> bool {
+    detail.get("error").and_then(Value::as_str) == Some("States.QueryEvaluationError")
+}
+
+/// The events written so far, numbered densely.
+struct Events {
+    list: Vec<Value>,
+    previous_type: String,
+    include_data: bool,
+}
+
+impl Events {
+    fn push(&mut self, event: &HistoryEvent, kind: String, details: Details) {
+        let id = self.list.len() as u64 + 1;
+        let after_start =
+            self.previous_type == "ExecutionStarted" && kind.ends_with("StateEntered");
+        let previous = if after_start { 0 } else { id - 1 };
+        let mut map = Map::new();
+        map.insert("timestamp".into(), seconds(event.time).into());
+        map.insert("type".into(), kind.clone().into());
+        map.insert("id".into(), id.into());
+        map.insert("previousEventId".into(), previous.into());
+        if let Some((key, mut value)) = details {
+            if !self.include_data {
+                without_data(&mut value);
+            }
+            map.insert(key.into(), value);
+        }
+        self.previous_type = kind;
+        self.list.push(Value::Object(map));
+    }
+}
+
+fn state_type<'a>(types: &'a HashMap<String, String>, event: &HistoryEvent) -> &'a str {
+    let name = event.step.as_ref().map_or("", |s| s.as_str());
+    types.get(name).map_or("Task", String::as_str)
+}
+
+/// Details without the execution's data (`includeExecutionData: false`): no input, output
+/// or parameters.
+fn without_data(details: &mut Value) {
+    if let Value::Object(fields) = details {
+        for key in ["input", "output", "parameters"] {
+            fields.remove(key);
+        }
+    }
+}
+
+/// What a task calls: a Lambda function by its ARN, or a service integration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resource {
+    Lambda(String),
+    /// `arn:aws:states:::lambda:invoke` is `resourceType` `lambda`, `resource` `invoke`.
+    Integration {
+        kind: String,
+        name: String,
+    },
+}
+
+impl Resource {
+    fn of(arn: &str) -> Resource {
+        let integration = arn
+            .split_once(":states:::")
+            .and_then(|(_, rest)| rest.split_once(':'));
+        match integration {
+            Some((kind, name)) => Resource::Integration {
+                kind: kind.into(),
+                name: name.into(),
+            },
+            None => Resource::Lambda(arn.into()),
+        }
+    }
+}
+
+type Details = Option<(&'static str, Value)>;
+
+fn translate(
+    event: &HistoryEvent,
+    types: &HashMap<String, String>,
+    tasks: &mut HashMap<EventId, Resource>,
+    context: &Context<'_>,
+) -> Option<(String, Details)> {
+    let d = &event.detail;
+    let name = event.step.as_ref().map_or("", |s| s.as_str());
+    let state_type = state_type(types, event);
+    let data = |key: &str| d.get(key).map_or_else(|| "null".into(), Value::to_string);
+    let error = || {
+        json!({
+            "error": d.get("error").and_then(Value::as_str).unwrap_or(""),
+            "cause": d.get("cause").and_then(Value::as_str).unwrap_or(""),
+        })
+    };
+    let with = |key: &'static str, value: Value| Some((key, value));
+    let translated = match event.kind {
+        EventType::ExecutionStarted => (
+            "ExecutionStarted".to_string(),
+            with(
+                "executionStartedEventDetails",
+                json!({
+                    "input": data("input"),
+                    "inputDetails": {"truncated": false},
+                    "roleArn": context.role_arn.unwrap_or(""),
+                }),
+            ),
+        ),
+        EventType::ExecutionSucceeded => (
+            "ExecutionSucceeded".into(),
+            with(
+                "executionSucceededEventDetails",
+                json!({"output": data("output"), "outputDetails": {"truncated": false}}),
+            ),
+        ),
+        EventType::ExecutionFailed => (
+            "ExecutionFailed".into(),
+            with("executionFailedEventDetails", error()),
+        ),
+        EventType::ExecutionTimedOut => (
+            "ExecutionTimedOut".into(),
+            with("executionTimedOutEventDetails", error()),
+        ),
+        EventType::ExecutionStopped => (
+            "ExecutionAborted".into(),
+            with("executionAbortedEventDetails", error()),
+        ),
+        EventType::StepEntered => (
+            format!("{state_type}StateEntered"),
+            with(
+                "stateEnteredEventDetails",
+                json!({"name": name, "input": data("input"), "inputDetails": {"truncated": false}}),
+            ),
+        ),
+        EventType::StepExited => (
+            format!("{state_type}StateExited"),
+            with(
+                "stateExitedEventDetails",
+                json!({"name": name, "output": data("output"), "outputDetails": {"truncated": false}}),
+            ),
+        ),
+        EventType::StepFailed if is_evaluation_error(d) => {
+            let mut details = error();
+            details["state"] = json!(name);
+            (
+                "EvaluationFailed".into(),
+                with("evaluationFailedEventDetails", details),
+            )
+        }
+        EventType::StepFailed if fans_out(state_type) => (format!("{state_type}StateFailed"), None),
+        // The ASL front end refuses the DISTRIBUTED mode, so no ASL execution has one yet.
+        EventType::MapRunStarted => (
+            "MapRunStarted".into(),
+            with(
+                "mapRunStartedEventDetails",
+                json!({"mapRunArn": d.pointer("/output/MapRunName").cloned().unwrap_or_default()}),
+            ),
+        ),
+        EventType::IterationEntered => (
+            "MapIterationStarted".into(),
+            with("mapIterationStartedEventDetails", iteration(name, d)),
+        ),
+        EventType::IterationExited => (
+            "MapIterationSucceeded".into(),
+            with("mapIterationSucceededEventDetails", iteration(name, d)),
+        ),
+        EventType::TaskScheduled => {
+            let resource = Resource::of(d.get("resource").and_then(Value::as_str).unwrap_or(""));
+            tasks.insert(event.id, resource.clone());
+            scheduled(&resource, data("input"), context.region)
+        }
+        EventType::TaskStarted
+        | EventType::TaskSubmitted
+        | EventType::TaskSubmitFailed
+        | EventType::TaskSucceeded
+        | EventType::TaskFailed
+        | EventType::TaskTimedOut => {
+            let resource = event.schedule_id.and_then(|id| tasks.get(&id))?;
+            task_event(event.kind, resource, data("output"), error())
+        }
+        EventType::StepStarted
+        | EventType::StepSucceeded
+        | EventType::StepFailed
+        | EventType::BranchEntered
+        | EventType::BranchExited
+        | EventType::ExecutionRetried => return None,
+    };
+    Some(translated)
+}
+
+/// Parallel and Map states have events of their own beside entering and exiting.
+fn fans_out(state_type: &str) -> bool {
+    matches!(state_type, "Parallel" | "Map")
+}
+
+fn iteration(name: &str, detail: &Value) -> Value {
+    json!({"name": name, "index": detail.get("index").cloned().unwrap_or(json!(0))})
+}
+
+fn scheduled(resource: &Resource, input: String, region: &str) -> (String, Details) {
+    match resource {
+        Resource::Lambda(arn) => (
+            "LambdaFunctionScheduled".into(),
+            Some((
+                "lambdaFunctionScheduledEventDetails",
+                json!({"resource": arn, "input": input, "inputDetails": {"truncated": false}}),
+            )),
+        ),
+        Resource::Integration { kind, name } => (
+            "TaskScheduled".into(),
+            Some((
+                "taskScheduledEventDetails",
+                json!({"resourceType": kind, "resource": name, "region": region, "parameters": input}),
+            )),
+        ),
+    }
+}
+
+fn task_event(
+    kind: EventType,
+    resource: &Resource,
+    output: String,
+    error: Value,
+) -> (String, Details) {
+    let (suffix, payload) = match kind {
+        EventType::TaskStarted => ("Started", None),
+        EventType::TaskSubmitted => (
+            "Submitted",
+            Some(json!({"output": output, "outputDetails": {"truncated": false}})),
+        ),
+        EventType::TaskSucceeded => (
+            "Succeeded",
+            Some(json!({"output": output, "outputDetails": {"truncated": false}})),
+        ),
+        EventType::TaskSubmitFailed => ("SubmitFailed", Some(error)),
+        EventType::TaskTimedOut => ("TimedOut", Some(error)),
+        _ => ("Failed", Some(error)),
+    };
+    match resource {
+        Resource::Lambda(_) => {
+            let kind = format!("LambdaFunction{suffix}");
+            let key = lambda_details_key(suffix);
+            (kind, payload.map(|p| (key, p)))
+        }
+        Resource::Integration { kind, name } => {
+            let mut details = payload.unwrap_or_else(|| json!({}));
+            details["resourceType"] = json!(kind);
+            details["resource"] = json!(name);
+            (
+                format!("Task{suffix}"),
+                Some((task_details_key(suffix), details)),
+            )
+        }
+    }
+}
+
+fn lambda_details_key(suffix: &str) -> &'static str {
+    match suffix {
+        "Succeeded" => "lambdaFunctionSucceededEventDetails",
+        "TimedOut" => "lambdaFunctionTimedOutEventDetails",
+        "SubmitFailed" => "lambdaFunctionStartFailedEventDetails",
+        _ => "lambdaFunctionFailedEventDetails",
+    }
+}
+
+fn task_details_key(suffix: &str) -> &'static str {
+    match suffix {
+        "Started" => "taskStartedEventDetails",
+        "Submitted" => "taskSubmittedEventDetails",
+        "Succeeded" => "taskSucceededEventDetails",
+        "SubmitFailed" => "taskSubmitFailedEventDetails",
+        "TimedOut" => "taskTimedOutEventDetails",
+        _ => "taskFailedEventDetails",
+    }
+}
+
+/// Every state's `Type`, by name, at any depth (Parallel branches, Map processors). A
+/// definition that is not JSON (a flow another API created) has none: its states are Tasks.
+fn state_types(definition: &str) -> HashMap<String, String> {
+    let mut types = HashMap::new();
+    if let Ok(root) = serde_json::from_str::<Value>(definition) {
+        collect(&root, &mut types);
+    }
+    types
+}
+
+fn collect(scope: &Value, types: &mut HashMap<String, String>) {
+    let Some(states) = scope.get("States").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, state) in states {
+        if let Some(kind) = state.get("Type").and_then(Value::as_str) {
+            types.insert(name.clone(), kind.to_string());
+        }
+        for branch in state
+            .get("Branches")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            collect(branch, types);
+        }
+        for key in ["ItemProcessor", "Iterator"] {
+            if let Some(processor) = state.get(key) {
+                collect(processor, types);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_ir::StateName;
+
+    use super::*;
+
+    fn event(
+        id: u64,
+        kind: EventType,
+        step: Option<&str>,
+        schedule: Option<u64>,
+        detail: Value,
+    ) -> HistoryEvent {
+        HistoryEvent {
+            id: EventId(id),
+            schedule_id: schedule.map(EventId),
+            step: step.map(StateName::new),
+            time: 1_000 * id as i64,
+            kind,
+            detail,
+        }
+    }
+
+    /// The events AWS would show for `history` of a run of `definition`, with all data.
+    fn written(definition: &str, history: &[HistoryEvent]) -> Vec<Value> {
+        let context = Context {
+            definition,
+            role_arn: None,
+            region: "us-east-1",
+            include_data: true,
+        };
+        events(history, &context)
+    }
+
+    const DEFINITION: &str = r#"{"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "Next": "Wait"},
+        "Wait": {"Type": "Wait", "Seconds": 60, "End": true}}}"#;
+
+    #[test]
+    fn a_lambda_task_a_wait_and_a_stop_are_written_as_aws_writes_them() {
+        let history = [
+            event(
+                1,
+                EventType::ExecutionStarted,
+                None,
+                None,
+                json!({"input": {"a": 1}}),
+            ),
+            event(
+                2,
+                EventType::StepEntered,
+                Some("Call"),
+                None,
+                json!({"input": {"a": 1}}),
+            ),
+            event(
+                3,
+                EventType::TaskScheduled,
+                Some("Call"),
+                None,
+                json!({"resource": "arn:aws:lambda:us-east-1:1:function:f", "input": {"a": 1}}),
+            ),
+            event(4, EventType::TaskStarted, Some("Call"), Some(3), json!({})),
+            event(
+                5,
+                EventType::TaskSucceeded,
+                Some("Call"),
+                Some(3),
+                json!({"output": {"b": 2}}),
+            ),
+            event(
+                6,
+                EventType::StepExited,
+                Some("Call"),
+                Some(2),
+                json!({"output": {"b": 2}}),
+            ),
+            event(
+                7,
+                EventType::StepEntered,
+                Some("Wait"),
+                None,
+                json!({"input": {"b": 2}}),
+            ),
+            event(
+                8,
+                EventType::ExecutionStopped,
+                None,
+                None,
+                json!({"error": "Halt", "cause": "by hand"}),
+            ),
+        ];
+        let context = Context {
+            definition: DEFINITION,
+            role_arn: Some("arn:aws:iam::1:role/r"),
+            region: "us-east-1",
+            include_data: true,
+        };
+        let events = events(&history, &context);
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "TaskStateEntered",
+                "LambdaFunctionScheduled",
+                "LambdaFunctionStarted",
+                "LambdaFunctionSucceeded",
+                "TaskStateExited",
+                "WaitStateEntered",
+                "ExecutionAborted",
+            ]
+        );
+        let previous: Vec<u64> = events
+            .iter()
+            .map(|e| e["previousEventId"].as_u64().unwrap())
+            .collect();
+        assert_eq!(previous, [0, 0, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(
+            events[2]["lambdaFunctionScheduledEventDetails"]["input"],
+            json!(r#"{"a":1}"#)
+        );
+        assert_eq!(
+            events[7]["executionAbortedEventDetails"],
+            json!({"error": "Halt", "cause": "by hand"})
+        );
+        assert!(events[3].get("lambdaFunctionStartedEventDetails").is_none());
+    }
+
+    #[test]
+    fn a_map_starts_after_it_is_entered_and_succeeds_before_it_is_exited() {
+        let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+        let history = [
+            event(
+                1,
+                EventType::ExecutionStarted,
+                None,
+                None,
+                json!({"input": [1]}),
+            ),
+            event(
+                2,
+                EventType::StepEntered,
+                Some("M"),
+                None,
+                json!({"input": [1]}),
+            ),
+            event(
+                3,
+                EventType::IterationEntered,
+                Some("M"),
+                None,
+                json!({"index": 0}),
+            ),
+            event(
+                4,
+                EventType::StepEntered,
+                Some("P"),
+                None,
+                json!({"input": 1}),
+            ),
+            event(
+                5,
+                EventType::StepExited,
+                Some("P"),
+                Some(4),
+                json!({"output": 1}),
+            ),
+            event(
+                6,
+                EventType::IterationExited,
+                Some("M"),
+                Some(3),
+                json!({"index": 0}),
+            ),
+            event(
+                7,
+                EventType::StepExited,
+                Some("M"),
+                Some(2),
+                json!({"output": [1]}),
+            ),
+            event(
+                8,
+                EventType::ExecutionSucceeded,
+                None,
+                None,
+                json!({"output": [1]}),
+            ),
+        ];
+        let events = written(definition, &history);
+        assert_eq!(
+            events[2]["mapStateStartedEventDetails"],
+            json!({"length": 1})
+        );
+        let types: Vec<Value> = events.iter().map(|e| e["type"].clone()).collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "MapStateEntered",
+                "MapStateStarted",
+                "MapIterationStarted",
+                "PassStateEntered",
+                "PassStateExited",
+                "MapIterationSucceeded",
+                "MapStateSucceeded",
+                "MapStateExited",
+                "ExecutionSucceeded",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_map_whose_items_fail_to_evaluate_never_starts() {
+        let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+        let error = json!({"error": "States.QueryEvaluationError", "cause": "not an array"});
+        let history = [
+            event(
+                1,
+                EventType::ExecutionStarted,
+                None,
+                None,
+                json!({"input": 1}),
+            ),
+            event(
+                2,
+                EventType::StepEntered,
+                Some("M"),
+                None,
+                json!({"input": 1}),
+            ),
+            event(3, EventType::StepFailed, Some("M"), Some(2), error.clone()),
+            event(4, EventType::ExecutionFailed, None, None, error),
+        ];
+        let events = written(definition, &history);
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "ExecutionStarted",
+                "MapStateEntered",
+                "EvaluationFailed",
+                "MapStateFailed",
+                "ExecutionFailed"
+            ]
+        );
+        assert_eq!(events[2]["evaluationFailedEventDetails"]["state"], "M");
+    }
+
+    #[test]
+    fn the_iteration_its_map_fails_after_is_the_failed_one() {
+        let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+            "ItemProcessor": {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}}}}"#;
+        let error = json!({"error": "E", "cause": ""});
+        let history = [
+            event(
+                1,
+                EventType::StepEntered,
+                Some("M"),
+                None,
+                json!({"input": [1]}),
+            ),
+            event(
+                2,
+                EventType::IterationEntered,
+                Some("M"),
+                None,
+                json!({"index": 0}),
+            ),
+            event(
+                3,
+                EventType::StepEntered,
+                Some("F"),
+                None,
+                json!({"input": 1}),
+            ),
+            event(4, EventType::StepFailed, Some("F"), Some(3), error.clone()),
+            event(
+                5,
+                EventType::IterationExited,
+                Some("M"),
+                None,
+                json!({"index": 0}),
+            ),
+            event(6, EventType::StepFailed, Some("M"), Some(1), error),
+        ];
+        let events = written(definition, &history);
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "MapStateEntered",
+                "MapStateStarted",
+                "MapIterationStarted",
+                "FailStateEntered",
+                "MapIterationFailed",
+                "MapStateFailed"
+            ]
+        );
+        assert_eq!(
+            events[4]["mapIterationFailedEventDetails"],
+            json!({"name": "M", "index": 0})
+        );
+    }
+
+    #[test]
+    fn a_caught_failure_exits_its_state() {
+        let definition = r#"{"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:lambda:r:1:function:f", "Next": "P",
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "P"}]},
+            "P": {"Type": "Pass", "End": true}}}"#;
+        let error = json!({"error": "E", "cause": "c"});
+        let history = [
+            event(
+                1,
+                EventType::StepEntered,
+                Some("T"),
+                None,
+                json!({"input": {}}),
+            ),
+            event(
+                2,
+                EventType::TaskScheduled,
+                Some("T"),
+                None,
+                json!({"resource": "arn:aws:lambda:r:1:function:f", "input": {}}),
+            ),
+            event(3, EventType::TaskFailed, Some("T"), Some(2), error.clone()),
+            event(4, EventType::StepFailed, Some("T"), Some(1), error.clone()),
+            event(
+                5,
+                EventType::StepEntered,
+                Some("P"),
+                None,
+                json!({"input": error}),
+            ),
+        ];
+        let events = written(definition, &history);
+        let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "TaskStateEntered",
+                "LambdaFunctionScheduled",
+                "LambdaFunctionFailed",
+                "TaskStateExited",
+                "PassStateEntered"
+            ]
+        );
+        let exited = &events[3]["stateExitedEventDetails"];
+        assert_eq!(exited["output"], json!(r#"{"error":"E","cause":"c"}"#));
+    }
+
+    #[test]
+    fn a_service_integration_is_a_task_with_its_resource_type() {
+        let history = [
+            event(
+                1,
+                EventType::TaskScheduled,
+                Some("Invoke"),
+                None,
+                json!({"resource": "arn:aws:states:::lambda:invoke", "input": {}}),
+            ),
+            event(
+                2,
+                EventType::TaskFailed,
+                Some("Invoke"),
+                Some(1),
+                json!({"error": "E", "cause": "c"}),
+            ),
+            event(
+                3,
+                EventType::StepFailed,
+                Some("Invoke"),
+                Some(1),
+                json!({"error": "E", "cause": "c"}),
+            ),
+        ];
+        let context = Context {
+            definition: "not json",
+            role_arn: None,
+            region: "eu-west-1",
+            include_data: false,
+        };
+        let events = events(&history, &context);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0]["type"], "TaskScheduled");
+        assert_eq!(
+            events[0]["taskScheduledEventDetails"],
+            json!({"resourceType": "lambda", "resource": "invoke", "region": "eu-west-1"})
+        );
+        assert_eq!(events[1]["type"], "TaskFailed");
+        assert_eq!(
+            events[1]["taskFailedEventDetails"],
+            json!({"resourceType": "lambda", "resource": "invoke", "error": "E", "cause": "c"})
+        );
+    }
+}

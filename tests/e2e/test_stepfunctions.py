@@ -1,0 +1,402 @@
+"""AWS Step Functions (boto3, the AWS CLI) against a real `sluice serve`.
+
+A state machine is an Amazon States Language flow; Lambda tasks are calls of the function
+protocol to real HTTP servers on 127.0.0.1 (`--function-url`; a Lambda function has no
+service: its URL is the template's with an empty `{service}`, `/NAME`). Requests are signed with Signature Version 4 by the SDK;
+raw HTTP only for what an SDK cannot send (a tampered body, a skewed clock, a repeat).
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from unittest import mock
+
+import botocore.exceptions
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from conftest import KEY_ID, KEY_SECRET, TENANT_A_KEY, TENANT_A_READONLY_KEY, TENANT_B_KEY
+from functions import answer, hang
+from test_cloudflow import unique, wait_for
+from test_stop import CLOSE_WITHIN
+
+ROLE = "arn:aws:iam::123456789012:role/sfn-e2e"
+
+
+@pytest.fixture(scope="module")
+def sfn(sluice):
+    return sluice.stepfunctions()
+
+
+def lambda_arn(function):
+    return f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+
+
+def task_then_wait(function, seconds=1):
+    return json.dumps({
+        "Comment": "a Lambda task, then a Wait",
+        "StartAt": "Double",
+        "States": {
+            "Double": {"Type": "Task", "Resource": lambda_arn(function), "Next": "Pause"},
+            "Pause": {"Type": "Wait", "Seconds": seconds, "End": True},
+        },
+    })
+
+
+def waiting(seconds=300):
+    return json.dumps({"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": seconds, "End": True}}})
+
+
+def create(sfn, definition, name=None, **extra):
+    name = name or unique("sfn")
+    return sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, **extra)["stateMachineArn"]
+
+
+def finished(sfn, execution_arn, timeout=15):
+    def done():
+        described = sfn.describe_execution(executionArn=execution_arn)
+        return described if described["status"] != "RUNNING" else None
+
+    return wait_for(done, timeout)
+
+
+def aws_error(call):
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        call()
+    return raised.value.response["Error"]["Code"]
+
+
+def history_types(sfn, execution_arn, **options):
+    return [e["type"] for e in sfn.get_execution_history(executionArn=execution_arn, **options)["events"]]
+
+
+def test_a_lambda_task_and_a_wait_run_and_are_described_listed_and_in_the_history(sfn, functions):
+    function = unique("double")
+    functions.register(f"/{function}", lambda call, conn: (200, {"n": call.body["n"] * 2}))
+    definition = task_then_wait(function)
+    logging = {"level": "ERROR", "includeExecutionData": True}
+    machine = create(sfn, definition, loggingConfiguration=logging, tags=[{"key": "team", "value": "e2e"}])
+    name = machine.rsplit(":", 1)[1]
+    assert machine.startswith("arn:aws:states:us-east-1:") and ":stateMachine:" in machine
+
+    described = sfn.describe_state_machine(stateMachineArn=machine)
+    assert (described["name"], described["status"], described["type"]) == (name, "ACTIVE", "STANDARD")
+    assert (described["definition"], described["roleArn"]) == (definition, ROLE)
+    assert described["loggingConfiguration"] == logging
+    assert described["tracingConfiguration"] == {"enabled": False}
+    assert isinstance(described["creationDate"], datetime.datetime)
+    assert sfn.list_tags_for_resource(resourceArn=machine)["tags"] == [{"key": "team", "value": "e2e"}]
+
+    started = sfn.start_execution(stateMachineArn=machine, name="run-1", input=json.dumps({"n": 21}))
+    execution = started["executionArn"]
+    assert execution == machine.replace(":stateMachine:", ":execution:") + ":run-1"
+    running = sfn.describe_execution(executionArn=execution)
+    assert running["status"] == "RUNNING" and "stopDate" not in running
+
+    done = finished(sfn, execution)
+    assert done["status"] == "SUCCEEDED"
+    assert (json.loads(done["input"]), json.loads(done["output"])) == ({"n": 21}, {"n": 42})
+    assert done["stateMachineArn"] == machine and done["name"] == "run-1"
+    assert done["stopDate"] >= done["startDate"] >= started["startDate"] - datetime.timedelta(seconds=1)
+    assert [c.body for c in functions.calls_to(f"/{function}")] == [{"n": 21}]
+
+    listed = sfn.list_executions(stateMachineArn=machine)["executions"]
+    assert [(e["name"], e["status"]) for e in listed] == [("run-1", "SUCCEEDED")]
+    assert sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"] == []
+    assert sfn.list_executions(stateMachineArn=machine, statusFilter="SUCCEEDED")["executions"][0]["name"] == "run-1"
+
+    expected = [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+        "WaitStateEntered",
+        "WaitStateExited",
+        "ExecutionSucceeded",
+    ]
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    assert [e["type"] for e in events] == expected
+    assert [e["id"] for e in events] == list(range(1, 10))
+    assert [e["previousEventId"] for e in events] == [0, 0, 2, 3, 4, 5, 6, 7, 8]
+    scheduled = events[2]["lambdaFunctionScheduledEventDetails"]
+    assert scheduled["resource"] == lambda_arn(function) and json.loads(scheduled["input"]) == {"n": 21}
+    assert json.loads(events[4]["lambdaFunctionSucceededEventDetails"]["output"]) == {"n": 42}
+    assert events[1]["stateEnteredEventDetails"]["name"] == "Double"
+    assert json.loads(events[8]["executionSucceededEventDetails"]["output"]) == {"n": 42}
+    assert events[0]["executionStartedEventDetails"]["roleArn"] == ROLE
+    assert history_types(sfn, execution, reverseOrder=True) == expected[::-1]
+
+    paged = [e["type"] for page in sfn.get_paginator("get_execution_history").paginate(
+        executionArn=execution, PaginationConfig={"PageSize": 4}) for e in page["events"]]
+    assert paged == expected
+    first = sfn.get_execution_history(executionArn=execution, maxResults=4)
+    assert len(first["events"]) == 4 and first["nextToken"]
+
+    for_execution = sfn.describe_state_machine_for_execution(executionArn=execution)
+    assert (for_execution["stateMachineArn"], for_execution["definition"]) == (machine, definition)
+
+    names = [m["name"] for page in sfn.get_paginator("list_state_machines").paginate(
+        PaginationConfig={"PageSize": 1}) for m in page["stateMachines"]]
+    assert name in names and len(names) == len(set(names))
+
+
+def test_an_update_changes_what_it_names_and_running_executions_keep_their_definition(sfn):
+    before = waiting(300)
+    machine = create(sfn, before, tracingConfiguration={"enabled": True})
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    after = waiting(0)
+    updated = sfn.update_state_machine(stateMachineArn=machine, definition=after)
+    assert isinstance(updated["updateDate"], datetime.datetime)
+    described = sfn.describe_state_machine(stateMachineArn=machine)
+    assert described["definition"] == after and described["tracingConfiguration"] == {"enabled": True}
+    assert sfn.describe_state_machine_for_execution(executionArn=execution)["definition"] == before
+    sfn.stop_execution(executionArn=execution)
+    sfn.delete_state_machine(stateMachineArn=machine)
+    assert aws_error(lambda: sfn.describe_state_machine(stateMachineArn=machine)) == "StateMachineDoesNotExist"
+    # AWS answers the delete of a state machine that is gone as a success.
+    sfn.delete_state_machine(stateMachineArn=machine)
+
+
+def test_a_stop_aborts_at_once_closes_the_lambda_call_and_writes_execution_aborted(sfn, functions):
+    function = unique("hang")
+    functions.register(f"/{function}", hang())
+    machine = create(sfn, task_then_wait(function))
+    execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    [call] = wait_for(lambda: functions.calls_to(f"/{function}"))
+
+    stopped = sfn.stop_execution(executionArn=execution, error="Operator.Halt", cause="stopped by hand")
+    answered = time.monotonic()
+    assert isinstance(stopped["stopDate"], datetime.datetime)
+    described = sfn.describe_execution(executionArn=execution)
+    assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "Operator.Halt", "stopped by hand")
+    wait_for(lambda: call.closed_at, timeout=5)
+    assert call.closed_at - answered < CLOSE_WITHIN
+
+    events = sfn.get_execution_history(executionArn=execution)["events"]
+    assert [e["type"] for e in events] == [
+        "ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted", "ExecutionAborted"]
+    assert events[-1]["executionAbortedEventDetails"] == {"error": "Operator.Halt", "cause": "stopped by hand"}
+    aborted = sfn.list_executions(stateMachineArn=machine, statusFilter="ABORTED")["executions"]
+    assert [e["executionArn"] for e in aborted] == [execution]
+
+
+def test_a_wait_is_stopped_durably(sfn):
+    machine = create(sfn, waiting(300))
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    sfn.stop_execution(executionArn=execution)
+    assert finished(sfn, execution)["status"] == "ABORTED"
+    assert history_types(sfn, execution) == ["ExecutionStarted", "WaitStateEntered", "ExecutionAborted"]
+    assert aws_error(lambda: sfn.stop_execution(executionArn=execution)) == "ValidationException"
+
+
+def test_a_machine_past_its_timeout_seconds_is_timed_out(sfn):
+    definition = json.loads(waiting(30))
+    definition["TimeoutSeconds"] = 1
+    machine = create(sfn, json.dumps(definition))
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    assert finished(sfn, execution)["status"] == "TIMED_OUT"
+    events = sfn.get_execution_history(executionArn=execution, includeExecutionData=False)["events"]
+    assert [e["type"] for e in events] == ["ExecutionStarted", "WaitStateEntered", "ExecutionTimedOut"]
+    assert events[1]["stateEnteredEventDetails"] == {"name": "Pause", "inputDetails": {"truncated": False}}
+    assert events[2]["executionTimedOutEventDetails"]["error"] == "States.Timeout"
+    timed_out = sfn.list_executions(stateMachineArn=machine, statusFilter="TIMED_OUT")["executions"]
+    assert [e["executionArn"] for e in timed_out] == [execution]
+
+
+def test_an_execution_takes_any_json_value_as_its_input(sfn):
+    machine = create(sfn, json.dumps({"StartAt": "Same", "States": {"Same": {"Type": "Pass", "End": True}}}))
+    for value in ([1, "two"], "text", 3.5, None):
+        execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(value))["executionArn"]
+        done = finished(sfn, execution)
+        assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", value)
+
+
+def test_a_start_is_idempotent_as_aws_defines_it(sfn):
+    machine = create(sfn, waiting(300))
+    first = sfn.start_execution(stateMachineArn=machine, name="once", input='{"a": 1}')
+    again = sfn.start_execution(stateMachineArn=machine, name="once", input='{"a": 1}')
+    assert again["executionArn"] == first["executionArn"] and again["startDate"] == first["startDate"]
+    other_input = lambda: sfn.start_execution(stateMachineArn=machine, name="once", input='{"a": 2}')
+    assert aws_error(other_input) == "ExecutionAlreadyExists"
+    sfn.stop_execution(executionArn=first["executionArn"])
+    same_after_stop = lambda: sfn.start_execution(stateMachineArn=machine, name="once", input='{"a": 1}')
+    assert aws_error(same_after_stop) == "ExecutionAlreadyExists"
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+
+
+def test_executions_are_listed_newest_first_a_page_at_a_time(sfn):
+    machine = create(sfn, waiting(0))
+    arns = [sfn.start_execution(stateMachineArn=machine, name=f"batch.{i}")["executionArn"] for i in range(5)]
+    for arn in arns:
+        finished(sfn, arn)
+    pages = list(sfn.get_paginator("list_executions").paginate(
+        stateMachineArn=machine, PaginationConfig={"PageSize": 2}))
+    assert [len(p["executions"]) for p in pages] == [2, 2, 1]
+    assert [e["executionArn"] for p in pages for e in p["executions"]] == arns[::-1]
+    assert aws_error(lambda: sfn.list_executions(stateMachineArn=machine, nextToken="garbage")) == "InvalidToken"
+
+
+def test_every_error_code_is_awss(sfn, sluice):
+    machine = create(sfn, waiting(300))
+    account = machine.split(":")[4]
+    missing = f"arn:aws:states:us-east-1:{account}:stateMachine:{unique('missing')}"
+    assert aws_error(lambda: sfn.describe_state_machine(stateMachineArn=missing)) == "StateMachineDoesNotExist"
+    assert aws_error(lambda: sfn.start_execution(stateMachineArn=missing)) == "StateMachineDoesNotExist"
+    name = machine.rsplit(":", 1)[1]
+    assert create(sfn, waiting(300), name=name) == machine  # the same again: idempotent
+    assert aws_error(lambda: create(sfn, waiting(5), name=name)) == "StateMachineAlreadyExists"
+    assert aws_error(lambda: create(sfn, json.dumps({"StartAt": "Nowhere", "States": {}}))) == "InvalidDefinition"
+    assert aws_error(lambda: create(sfn, waiting(1), name="has space")) == "InvalidName"
+    assert aws_error(lambda: sfn.start_execution(stateMachineArn=machine, name="a/b")) == "InvalidName"
+    assert aws_error(lambda: sfn.describe_state_machine(stateMachineArn="not-an-arn")) == "InvalidArn"
+    assert aws_error(lambda: sfn.describe_execution(executionArn=machine)) == "InvalidArn"
+    gone = machine.replace(":stateMachine:", ":execution:") + ":never-started"
+    assert aws_error(lambda: sfn.describe_execution(executionArn=gone)) == "ExecutionDoesNotExist"
+    assert aws_error(lambda: sfn.stop_execution(executionArn=gone)) == "ExecutionDoesNotExist"
+    assert aws_error(lambda: sfn.start_execution(stateMachineArn=machine, input="not json")) == "InvalidExecutionInput"
+    assert aws_error(lambda: sfn.update_state_machine(stateMachineArn=machine)) == "ValidationException"
+    assert aws_error(lambda: sfn.list_state_machines(nextToken="garbage")) == "InvalidToken"
+    unchecked = sluice.stepfunctions(parameter_validation=False)
+    assert aws_error(lambda: unchecked.list_state_machines(maxResults=5000)) == "ValidationException"
+    assert aws_error(lambda: unchecked.start_execution(name="x")) == "ValidationException"
+    assert aws_error(lambda: sluice.stepfunctions(key_id="nobody").list_state_machines()) == "UnrecognizedClientException"
+    wrong_secret = sluice.stepfunctions(secret="not-the-secret")
+    assert aws_error(lambda: wrong_secret.list_state_machines()) == "InvalidSignatureException"
+    # Nothing was created by the refused requests.
+    assert [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]] == []
+
+
+def test_a_key_may_call_only_the_actions_it_lists(tenant_sluice):
+    admin = tenant_sluice.stepfunctions(*TENANT_A_KEY)
+    reader = tenant_sluice.stepfunctions(*TENANT_A_READONLY_KEY)
+    machine = create(admin, waiting(0))
+    execution = admin.start_execution(stateMachineArn=machine)["executionArn"]
+    assert reader.describe_execution(executionArn=execution)["executionArn"] == execution
+    with pytest.raises(botocore.exceptions.ClientError) as denied:
+        reader.stop_execution(executionArn=execution)
+    error = denied.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert "states:StopExecution" in error["Message"] and TENANT_A_READONLY_KEY[0] in error["Message"]
+
+
+def test_validate_state_machine_definition_reports_located_problems(sfn):
+    ok = sfn.validate_state_machine_definition(definition=waiting(1))
+    assert (ok["result"], ok["diagnostics"]) == ("OK", [])
+    broken = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Missing"}}})
+    failed = sfn.validate_state_machine_definition(definition=broken)
+    assert failed["result"] == "FAIL" and failed["diagnostics"]
+    [diagnostic] = [d for d in failed["diagnostics"] if "Missing" in d["message"]]
+    assert (diagnostic["severity"], diagnostic["location"]) == ("ERROR", "/States/A")
+    assert "line 1" in diagnostic["message"]
+
+
+def test_tenants_see_only_their_own_state_machines_and_executions(tenant_sluice):
+    a = tenant_sluice.stepfunctions(*TENANT_A_KEY)
+    b = tenant_sluice.stepfunctions(*TENANT_B_KEY, region="eu-central-1")
+    machine = create(a, waiting(300))
+    execution = a.start_execution(stateMachineArn=machine, name="private")["executionArn"]
+    assert machine.split(":")[4] == "1111111111111111"
+    own = create(b, waiting(300))
+    assert own.startswith("arn:aws:states:eu-central-1:2222222222222222:stateMachine:")
+
+    assert aws_error(lambda: b.describe_state_machine(stateMachineArn=machine)) == "StateMachineDoesNotExist"
+    assert aws_error(lambda: b.start_execution(stateMachineArn=machine)) == "StateMachineDoesNotExist"
+    assert aws_error(lambda: b.describe_execution(executionArn=execution)) == "ExecutionDoesNotExist"
+    assert aws_error(lambda: b.stop_execution(executionArn=execution)) == "ExecutionDoesNotExist"
+    assert aws_error(lambda: b.get_execution_history(executionArn=execution)) == "ExecutionDoesNotExist"
+    # Even spelled with B's account id, A's names are not B's.
+    as_b = execution.replace("1111111111111111", "2222222222222222")
+    assert aws_error(lambda: b.describe_execution(executionArn=as_b)) == "ExecutionDoesNotExist"
+    assert machine.rsplit(":", 1)[1] not in [m["name"] for m in b.list_state_machines()["stateMachines"]]
+    assert a.describe_execution(executionArn=execution)["status"] == "RUNNING"
+    a.stop_execution(executionArn=execution)
+
+
+def signed(sluice, target, body, secret=KEY_SECRET, at=None):
+    """A request botocore's signer signed, as URL, headers and body (`at`: the signing time)."""
+    data = json.dumps(body).encode()
+    request = AWSRequest(method="POST", url=f"{sluice.endpoint}/", data=data, headers={
+        "Content-Type": "application/x-amz-json-1.0",
+        "X-Amz-Target": f"AWSStepFunctions.{target}",
+    })
+    signer = SigV4Auth(Credentials(KEY_ID, secret), "states", "us-east-1")
+    if at is None:
+        signer.add_auth(request)
+    else:
+        with mock.patch("botocore.auth.get_current_datetime", return_value=at):
+            signer.add_auth(request)
+    return request.url, dict(request.headers), data
+
+
+def post(url, headers, data):
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_a_tampered_and_a_skewed_request_are_refused_and_a_repeat_is_idempotent(sfn, sluice):
+    machine = create(sfn, waiting(300))
+    body = {"stateMachineArn": machine, "name": unique("signed")}
+
+    url, headers, data = signed(sluice, "StartExecution", body)
+    tampered = data.replace(b"signed_", b"sIgned_")
+    status, refused = post(url, headers, tampered)
+    assert (status, refused["__type"]) == (400, "InvalidSignatureException")
+    retargeted = dict(headers, **{"X-Amz-Target": "AWSStepFunctions.DeleteStateMachine"})
+    assert post(url, retargeted, data)[1]["__type"] == "InvalidSignatureException"
+
+    ten_minutes_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=10)
+    status, skewed = post(*signed(sluice, "StartExecution", body, at=ten_minutes_ago))
+    assert (status, skewed["__type"]) == (400, "InvalidSignatureException")
+    assert skewed["message"].startswith("Signature expired:")
+    assert sfn.list_executions(stateMachineArn=machine)["executions"] == []
+
+    status, started = post(url, headers, data)
+    assert status == 200 and started["executionArn"].endswith(body["name"])
+    # The same signed request again (SigV4 has no nonce): AWS's idempotent start answers the
+    # running execution, and nothing is started twice.
+    status, repeated = post(url, headers, data)
+    assert (status, repeated) == (200, started)
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+    sfn.stop_execution(executionArn=started["executionArn"])
+
+    status, anonymous = post(url, {"Content-Type": "application/x-amz-json-1.0",
+                                   "X-Amz-Target": "AWSStepFunctions.ListStateMachines"}, b"{}")
+    assert (status, anonymous["__type"]) == (400, "MissingAuthenticationTokenException")
+
+
+def test_the_aws_cli_lists_starts_and_describes(sfn, sluice):
+    aws = os.path.join(os.path.dirname(os.path.realpath(os.sys.executable)), "aws")
+    if not os.path.exists(aws):
+        aws = os.path.join(os.path.dirname(os.sys.executable), "aws")
+    if not os.path.exists(aws):
+        pytest.skip("the AWS CLI (awscli, tests/e2e/requirements.txt) is not installed beside this Python")
+    machine = create(sfn, waiting(0))
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=KEY_SECRET,
+               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
+
+    def cli(*args):
+        run = subprocess.run([aws, "stepfunctions", *args, "--endpoint-url", sluice.endpoint, "--output", "json"],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    listed = cli("list-state-machines")
+    assert machine in [m["stateMachineArn"] for m in listed["stateMachines"]]
+    started = cli("start-execution", "--state-machine-arn", machine, "--name", "from-cli", "--input", '{"via": "cli"}')
+    assert started["executionArn"].endswith(":from-cli")
+    done = finished(sfn, started["executionArn"])
+    assert json.loads(done["output"]) == {"via": "cli"}
+    described = cli("describe-execution", "--execution-arn", started["executionArn"])
+    assert described["status"] == "SUCCEEDED"
