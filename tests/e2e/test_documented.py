@@ -57,8 +57,9 @@ def behaviour(spec):
 
 
 def skip_unless_built(case):
-    if "needs" in case:
-        pytest.skip(f"needs {case['needs']}")
+    for key in ("needs", "serve_needs"):
+        if key in case:
+            pytest.skip(f"needs {case[key]}")
 
 
 def flow_for(fnf, case, definition):

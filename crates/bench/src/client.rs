@@ -72,15 +72,29 @@ impl Client {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         let signature = sign(method.as_str(), &params, &self.secret);
+        // A POST carries its business fields in a form body, as the SDKs send them: a large
+        // `Input` does not fit in a URL.
+        let (query, form): (BTreeMap<String, String>, BTreeMap<String, String>) =
+            if method == Method::POST {
+                params
+                    .into_iter()
+                    .partition(|(k, _)| !fields.iter().any(|(f, _)| f == k))
+            } else {
+                (params, BTreeMap::new())
+            };
         let url = format!(
             "{}/?{}&Signature={}",
             self.bases[node % self.bases.len()],
-            canonical_query(&params),
+            canonical_query(&query),
             escape_base64(&signature)
         );
-        let response = self
-            .http
-            .request(method, url)
+        let mut request = self.http.request(method, url);
+        if !form.is_empty() {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(canonical_query(&form));
+        }
+        let response = request
             .send()
             .await
             .with_context(|| format!("{action}: sending"))?;
@@ -96,11 +110,25 @@ impl Client {
     }
 
     pub(crate) async fn start(&self, node: usize, flow: &str, name: &str) -> anyhow::Result<()> {
+        self.start_with(node, flow, name, "{}").await
+    }
+
+    pub(crate) async fn start_with(
+        &self,
+        node: usize,
+        flow: &str,
+        name: &str,
+        input: &str,
+    ) -> anyhow::Result<()> {
         self.call(
             node,
             Method::POST,
             "StartExecution",
-            &[("FlowName", flow), ("ExecutionName", name), ("Input", "{}")],
+            &[
+                ("FlowName", flow),
+                ("ExecutionName", name),
+                ("Input", input),
+            ],
         )
         .await
         .map(drop)
@@ -113,7 +141,18 @@ impl Client {
         flow: &str,
         name: &str,
     ) -> anyhow::Result<()> {
-        self.start(node, flow, name).await?;
+        self.run_to_end_with(node, flow, name, "{}").await
+    }
+
+    /// [`Client::run_to_end`] with an input.
+    pub(crate) async fn run_to_end_with(
+        &self,
+        node: usize,
+        flow: &str,
+        name: &str,
+        input: &str,
+    ) -> anyhow::Result<()> {
+        self.start_with(node, flow, name, input).await?;
         for _ in 0..MAX_POLLS {
             let answer = self
                 .call(
@@ -154,6 +193,99 @@ impl Client {
             "Stopped" => Ok(()),
             other => bail!("{name} is {other} after StopExecution"),
         }
+    }
+
+    /// The name of the distributed Map run the execution started (its `MapRunStarted` event),
+    /// waiting for it to start.
+    pub(crate) async fn map_run_name(
+        &self,
+        node: usize,
+        flow: &str,
+        name: &str,
+    ) -> anyhow::Result<String> {
+        for _ in 0..MAX_POLLS * 100 {
+            let answer = self
+                .call(
+                    node,
+                    Method::GET,
+                    "GetExecutionHistory",
+                    &[
+                        ("FlowName", flow),
+                        ("ExecutionName", name),
+                        ("Limit", "100"),
+                    ],
+                )
+                .await?;
+            let started = answer["Events"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|event| event["Type"] == "MapRunStarted");
+            if let Some(event) = started {
+                let detail: Value =
+                    serde_json::from_str(event["EventDetail"].as_str().unwrap_or(""))
+                        .context("MapRunStarted: the detail is not JSON")?;
+                return detail["output"]["MapRunName"]
+                    .as_str()
+                    .map(str::to_string)
+                    .context("MapRunStarted names no map run");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        bail!("{name} started no map run")
+    }
+
+    /// Waits until `count` children of the map run are running (`DescribeMapRun`).
+    pub(crate) async fn wait_for_running_children(
+        &self,
+        node: usize,
+        flow: &str,
+        name: &str,
+        map_run: &str,
+        count: u64,
+    ) -> anyhow::Result<()> {
+        for _ in 0..MAX_POLLS * 100 {
+            let answer = self
+                .call(
+                    node,
+                    Method::GET,
+                    "DescribeMapRun",
+                    &[
+                        ("FlowName", flow),
+                        ("ExecutionName", name),
+                        ("MapRunName", map_run),
+                    ],
+                )
+                .await?;
+            if answer["ItemCounts"]["Running"].as_u64() >= Some(count) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        bail!("{count} children of {name} never ran at once")
+    }
+
+    /// How many children of the map run are running (`ListExecutions` by `MapRunName`).
+    pub(crate) async fn running_children(
+        &self,
+        node: usize,
+        flow: &str,
+        map_run: &str,
+    ) -> anyhow::Result<usize> {
+        let answer = self
+            .call(
+                node,
+                Method::GET,
+                "ListExecutions",
+                &[
+                    ("FlowName", flow),
+                    ("MapRunName", map_run),
+                    ("Status", "Running"),
+                    ("Limit", "100"),
+                ],
+            )
+            .await?;
+        Ok(answer["Executions"].as_array().map_or(0, Vec::len))
     }
 
     /// A GET of the native API (HTTP Basic with the same key); the JSON answer.

@@ -58,13 +58,22 @@ pub(crate) fn cpu_time(pid: &str) -> Option<Duration> {
 pub(crate) struct Resources {
     pub(crate) when: String,
     pub(crate) rss_bytes: Option<u64>,
+    /// The servers' peak RSS so far (VmHWM).
+    pub(crate) peak_rss_bytes: Option<u64>,
     pub(crate) data_bytes: Option<u64>,
 }
 
 impl Resources {
     /// RSS summed over the servers; the data directory only of a server on SQLite.
     pub(crate) fn measure(when: &str, servers: &[SpawnedServer]) -> Resources {
-        let rss = servers.iter().map(|s| rss_bytes(s.child.id())).sum();
+        let rss = servers
+            .iter()
+            .map(|s| memory_kib(s.child.id(), "VmRSS:"))
+            .sum();
+        let peak = servers
+            .iter()
+            .map(|s| memory_kib(s.child.id(), "VmHWM:"))
+            .sum();
         let data = match servers {
             [server] if !server.external_database => dir_bytes(server.data.path()).ok(),
             _ => None,
@@ -72,15 +81,16 @@ impl Resources {
         Resources {
             when: when.to_string(),
             rss_bytes: if servers.is_empty() { None } else { rss },
+            peak_rss_bytes: if servers.is_empty() { None } else { peak },
             data_bytes: data,
         }
     }
 }
 
-/// VmRSS of a process, from /proc.
-fn rss_bytes(pid: u32) -> Option<u64> {
+/// A memory figure of a process (`VmRSS:`, `VmHWM:`), in bytes, from /proc.
+fn memory_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    let line = status.lines().find_map(|l| l.strip_prefix(field))?;
     let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
     Some(kib * 1024)
 }

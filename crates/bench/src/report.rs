@@ -127,9 +127,10 @@ pub(crate) fn print_summary(rows: &[Row], resources: &[Resources]) {
     };
     for r in resources {
         println!(
-            "{:<24} RSS {:<14} database {}",
+            "{:<24} RSS {:<14} peak RSS {:<14} database {}",
             r.when,
             mib(r.rss_bytes),
+            mib(r.peak_rss_bytes),
             mib(r.data_bytes)
         );
     }

@@ -37,20 +37,31 @@ pub enum Scenario {
     Events,
     /// Start executions of a 1 h Wait flow; report server memory and database size.
     Waiting,
+    /// A distributed Map over 10,000 items in batches of 10, 500 children at a time, each
+    /// calling the no-op function, run to its end; then another, stopped while its children
+    /// run, checking that none is left running.
+    DistributedMap,
     /// Every scenario.
     All,
 }
 
 /// The order the scenarios run in (`waiting` last: it leaves its executions waiting).
-pub(crate) const ORDER: [Scenario; 7] = [
+pub(crate) const ORDER: [Scenario; 8] = [
     Scenario::Pass1,
     Scenario::Pass10,
     Scenario::Http10,
     Scenario::Stop,
+    Scenario::DistributedMap,
     Scenario::NativeList,
     Scenario::Events,
     Scenario::Waiting,
 ];
+
+/// The distributed-map scenario's items, batch size and concurrency (the figure issue 13 asks
+/// for).
+const DMAP_ITEMS: usize = 10_000;
+const DMAP_BATCH: usize = 10;
+const DMAP_CONCURRENCY: usize = 500;
 
 /// One scenario run's shared context.
 pub(crate) struct Bench<'a> {
@@ -94,6 +105,10 @@ impl Bench<'_> {
                     servers,
                 ));
             }
+            Scenario::DistributedMap => {
+                self.distributed_map(rows).await?;
+                resources.push(Resources::measure("after distributed-map", servers));
+            }
             Scenario::All => unreachable!("bench() expands All"),
         }
         Ok(())
@@ -114,7 +129,7 @@ impl Bench<'_> {
         scenario: &str,
         definition: &dyn Fn(&str) -> String,
     ) -> anyhow::Result<Arc<str>> {
-        let name = format!("bench-{scenario}-{}", self.run_id);
+        let name = self.create_name(scenario);
         self.client
             .call(
                 0,
@@ -227,6 +242,59 @@ impl Bench<'_> {
         Ok(())
     }
 
+    /// distributed-map: one execution of [`dmap_flow`] to its end (row `run`, its wall time the
+    /// latency), then one stopped once its first children run (row `stop`); fails if a child
+    /// is still running after the stop answered.
+    async fn distributed_map(&self, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+        let flow = self.create_flow("dmap", &dmap_flow).await?;
+        let items: Vec<usize> = (0..DMAP_ITEMS).collect();
+        let input: Arc<str> = serde_json::json!({ "items": items }).to_string().into();
+        let children = DMAP_ITEMS.div_ceil(DMAP_BATCH) as u64;
+        let client = self.client.clone();
+        let meter = self.meter().await;
+        let (run_flow, run_input) = (flow.clone(), input.clone());
+        let phase = drive(1, 1, PHASE_LIMIT, move |_| {
+            let (client, flow, input) = (client.clone(), run_flow.clone(), run_input.clone());
+            async move { client.run_to_end_with(0, &flow, "run", &input).await }
+        })
+        .await;
+        let usage = meter.finish(&self.client).await;
+        // Per child: its start and its task's answer; per child, a step of the parent.
+        rows.push(Row::new(
+            "dmap",
+            "run",
+            DMAP_CONCURRENCY,
+            phase,
+            3 * children + 1,
+            usage,
+        ));
+
+        self.client.start_with(0, &flow, "stopped", &input).await?;
+        let map_run = self.client.map_run_name(0, &flow, "stopped").await?;
+        self.client
+            .wait_for_running_children(0, &flow, "stopped", &map_run, DMAP_CONCURRENCY as u64)
+            .await?;
+        let client = self.client.clone();
+        let meter = self.meter().await;
+        let phase = drive(1, 1, PHASE_LIMIT, move |_| {
+            let (client, flow) = (client.clone(), flow.clone());
+            async move { client.stop(0, &flow, "stopped").await }
+        })
+        .await;
+        let usage = meter.finish(&self.client).await;
+        rows.push(Row::new("dmap", "stop", 1, phase, 1, usage));
+        let running = self
+            .client
+            .running_children(0, &self.create_name("dmap"), &map_run)
+            .await?;
+        anyhow::ensure!(running == 0, "{running} children still run after the stop");
+        Ok(())
+    }
+
+    fn create_name(&self, scenario: &str) -> String {
+        format!("bench-{scenario}-{}", self.run_id)
+    }
+
     /// Runs `op` (the client, the operation's index and the concurrency) with each
     /// `--concurrency` for `--duration`, a row per concurrency.
     pub(crate) async fn at_each_concurrency<F, Fut>(
@@ -314,6 +382,23 @@ fn next_or_end(prefix: &str, i: usize, states: usize) -> String {
     }
 }
 
+/// A distributed Map over `$Input.items`: batches of [`DMAP_BATCH`], [`DMAP_CONCURRENCY`]
+/// children at a time, each calling the no-op function once (its small answer keeps the Map's
+/// output within the payload limit).
+pub(crate) fn dmap_flow(name: &str) -> String {
+    format!(
+        "Type: StateMachine\nName: {name}\nSpecVersion: v1\nStartAt: Each\nStates:\n  \
+         - Type: Map\n    Name: Each\n    ProcessorConfig:\n      Mode: Distributed\n    \
+         ItemsPath: $Input.items\n    ItemBatcher:\n      MaxItemsPerBatch: {DMAP_BATCH}\n    \
+         MaxConcurrency: {DMAP_CONCURRENCY}\n    Processor:\n      StartAt: Call\n      \
+         States:\n        - Type: Task\n          Name: Call\n          \
+         Action: FC:InvokeFunction\n          Parameters:\n            \
+         resourceArn: acs:fc:::services/bench/functions/noop\n            body:\n              \
+         first.$: $Input.Items[0]\n          OutputConstructor:\n            n: 1\n          \
+         End: true\n    End: true\n"
+    )
+}
+
 pub(crate) fn wait_flow(name: &str, seconds: u64) -> String {
     format!(
         "Type: StateMachine\nName: {name}\nSpecVersion: v1\nStartAt: Sleep\nStates:\n  \
@@ -332,6 +417,7 @@ mod tests {
             pass_flow("p", 10),
             task_flow("t", 10),
             wait_flow("w", 300),
+            dmap_flow("d"),
         ] {
             assert!(sluice_lang::cloudflow::parse(&text).is_ok(), "{text}");
         }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use support::functions::{Behaviour, Served, serve};
+use support::functions::{Behaviour, SLOW_WORK, Served, serve};
 
 // ---- running the binary -------------------------------------------------------------------
 
@@ -637,5 +637,48 @@ fn the_dialect_flag_wins_over_the_text() {
             .contains("cloudflow, functiongraph-v2, functiongraph-v1, dataarts, asl"),
         "{}",
         unknown.stderr
+    );
+}
+
+// ---- distributed Map ----------------------------------------------------------------------
+
+/// Each item runs as a child execution; a Ctrl-C of the parent stops the children in flight
+/// (their calls are aborted) and no further child starts.
+#[test]
+fn a_distributed_map_runs_children_and_stops_them_on_ctrl_c() {
+    let (addr, served) = serve(HashMap::from([("work".to_string(), Behaviour::Echo)]));
+    let file = test_data("distributed-map.yaml");
+    let run = run_with_functions(&file, addr, &["--input", r#"{"items": [1, 2, 3]}"#]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output(),
+        json!({"Items": [{"item": 1}, {"item": 2}, {"item": 3}]})
+    );
+    assert_eq!(served.calls("work"), 3);
+
+    let (addr, served) = serve(HashMap::from([(
+        "work".to_string(),
+        Behaviour::Slow(json!({"late": true})),
+    )]));
+    let child = sluice()
+        .arg("run")
+        .arg(&file)
+        .args(["--input", r#"{"items": [1, 2, 3, 4, 5]}"#])
+        .args(["--function-url", &format!("http://{addr}/{{function}}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(|| served.calls("work") >= 2, "two children call");
+    interrupt(child.id());
+    let run = Run::of(child.wait_with_output().unwrap());
+    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert!(run.stderr.contains("Status: Stopped"), "{}", run.stderr);
+    std::thread::sleep(SLOW_WORK);
+    assert_eq!(served.calls("work"), 2, "no child started after the stop");
+    assert_eq!(
+        served.answered("work"),
+        None,
+        "the calls in flight were aborted"
     );
 }

@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_ir::{ScopeId, StateId, StateName, TaskError};
+use sluice_ir::{ScopeId, StateId, StateName, TaskError, ToleratedFailures};
 
 use crate::Millis;
 use crate::dag_status::NodeStatus;
 use crate::history::EventId;
+use crate::step::ChildStart;
 use crate::task_call::TaskCall;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -111,6 +112,21 @@ pub struct Execution {
     /// The execution's global variables (`$Global`, a JSON object), written by states'
     /// `GlobalConstructor`s.
     pub(crate) globals: Value,
+    /// The scope the execution runs: the flow's top level, or a distributed Map's processor
+    /// for a child execution.
+    pub(crate) root: ScopeId,
+    /// The distributed Map runs that ended, oldest first (a running one lives in its thread).
+    pub(crate) map_runs: Vec<MapRunSummary>,
+    /// For a child execution: the execution that started it, which waits for its end.
+    pub(crate) parent: Option<ParentLink>,
+}
+
+/// The execution a child execution reports its end to, and the op it waits on there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParentLink {
+    /// The parent's name (in the same flow).
+    pub execution: String,
+    pub op: OpId,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -164,6 +180,109 @@ pub(crate) enum Block {
     Backoff(OpId),
     Fanout(Fanout),
     Dag(DagRun),
+    /// A distributed Map's children (see `machine/map_run.rs`).
+    MapRun(MapRun),
+}
+
+/// The children of a running distributed Map state.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct MapRun {
+    /// Names the run ([`map_run_name`]).
+    pub run: OpId,
+    pub started_at: Millis,
+    /// The input of each child not yet started, in order.
+    pub pending: Vec<Value>,
+    pub next_index: u32,
+    /// Each child's output (a failed child's error object), by index.
+    pub results: Vec<Option<Value>>,
+    /// The op of each running child, by index.
+    pub running: BTreeMap<u32, OpId>,
+    /// 0: no bound. Changed while it runs by `Input::UpdateMapRun`.
+    pub max_concurrency: u32,
+    pub tolerated: ToleratedFailures,
+    pub succeeded: u32,
+    pub failed: u32,
+}
+
+/// The name of the map run `run` of the execution named `execution`: 32 hex digits, as the
+/// vendor's map run names look, unique within the flow as execution names are.
+pub fn map_run_name(execution: &str, run: OpId) -> String {
+    sluice_ir::expr::HashAlgorithm::Md5.hex_digest(format!("{execution}/{}", run.0).as_bytes())
+}
+
+/// A distributed Map's run as `DescribeMapRun` shows it: its bounds and its children's counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapRunSummary {
+    pub name: String,
+    /// The distributed Map state that runs it.
+    pub state: StateName,
+    pub status: MapRunStatus,
+    pub started_at: Millis,
+    pub stopped_at: Option<Millis>,
+    /// 0: no bound.
+    pub max_concurrency: u32,
+    pub tolerated: ToleratedFailures,
+    pub total: u32,
+    /// Not started yet.
+    pub pending: u32,
+    pub running: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    /// Stopped, or never started, because the run ended early.
+    pub aborted: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapRunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+impl MapRunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MapRunStatus::Running => "Running",
+            MapRunStatus::Succeeded => "Succeeded",
+            MapRunStatus::Failed => "Failed",
+            MapRunStatus::Aborted => "Aborted",
+        }
+    }
+}
+
+impl MapRun {
+    /// The run as it is now; `stopped_at` given when it ends with `status`.
+    pub(crate) fn summary(
+        &self,
+        execution: &str,
+        state: &StateName,
+        status: MapRunStatus,
+        stopped_at: Option<Millis>,
+    ) -> MapRunSummary {
+        let total = u32::try_from(self.pending.len()).unwrap_or(u32::MAX);
+        let running = u32::try_from(self.running.len()).unwrap_or(u32::MAX);
+        let pending = total.saturating_sub(self.next_index);
+        let (running, pending, aborted) = match status {
+            MapRunStatus::Running => (running, pending, 0),
+            _ => (0, 0, running + pending),
+        };
+        MapRunSummary {
+            name: map_run_name(execution, self.run),
+            state: state.clone(),
+            status,
+            started_at: self.started_at,
+            stopped_at,
+            max_concurrency: self.max_concurrency,
+            tolerated: self.tolerated,
+            total,
+            pending,
+            running,
+            succeeded: self.succeeded,
+            failed: self.failed,
+            aborted,
+        }
+    }
 }
 
 /// The children of a running Parallel or Map state.
@@ -228,6 +347,11 @@ pub(crate) enum Op {
         fire_at: Millis,
         purpose: TimerPurpose,
     },
+    /// A child execution started for a distributed Map.
+    Child {
+        thread: ThreadId,
+        start: Box<ChildStart>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,6 +374,8 @@ pub enum PendingOp<'a> {
         op: OpId,
         fire_at: Millis,
     },
+    /// A child execution to start (again, if it is not there yet) and wait for.
+    Child(&'a ChildStart),
 }
 
 impl Execution {
@@ -270,7 +396,52 @@ impl Execution {
             retry_point: None,
             dag_runs: BTreeMap::new(),
             globals: Value::Object(serde_json::Map::new()),
+            root: ScopeId::ROOT,
+            map_runs: Vec::new(),
+            parent: None,
         }
+    }
+
+    /// A child execution: it runs `scope` of the flow (a distributed Map's processor) as if
+    /// it were the flow's top level.
+    pub fn child(info: ExecutionInfo, scope: ScopeId, parent: ParentLink) -> Self {
+        Self {
+            root: scope,
+            parent: Some(parent),
+            ..Self::new(info)
+        }
+    }
+
+    /// The execution that started this one, if it is a child execution.
+    pub fn parent(&self) -> Option<&ParentLink> {
+        self.parent.as_ref()
+    }
+
+    /// Its distributed Map runs, running and ended, oldest first.
+    pub fn map_runs(&self, flow: &sluice_ir::Flow) -> Vec<MapRunSummary> {
+        let mut runs = self.map_runs.clone();
+        for thread in self.threads.values() {
+            if let Some(Active {
+                state,
+                block: Block::MapRun(run),
+                ..
+            }) = &thread.at
+            {
+                runs.push(run.summary(
+                    &self.info.name,
+                    &flow.state(*state).name,
+                    MapRunStatus::Running,
+                    None,
+                ));
+            }
+        }
+        runs.sort_by_key(|run| run.started_at);
+        runs
+    }
+
+    /// The scope the execution runs ([`ScopeId::ROOT`] unless it is a child execution).
+    pub fn root(&self) -> ScopeId {
+        self.root
     }
 
     /// What the execution was created with: names, limits, seeds.
@@ -324,6 +495,7 @@ impl Execution {
                 op: *id,
                 fire_at: *fire_at,
             },
+            Op::Child { start, .. } => PendingOp::Child(start),
         })
     }
 
@@ -339,7 +511,7 @@ impl Execution {
     pub fn awaiting_callbacks(&self) -> impl Iterator<Item = (&StateName, &str)> {
         self.ops.values().filter_map(|op| match op {
             Op::Task { call, .. } => call.token.as_deref().map(|token| (&call.state, token)),
-            Op::Timer { .. } => None,
+            Op::Timer { .. } | Op::Child { .. } => None,
         })
     }
 

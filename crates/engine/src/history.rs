@@ -28,6 +28,8 @@ pub enum EventType {
     BranchExited,
     IterationEntered,
     IterationExited,
+    /// A distributed Map started its children; the detail names the map run.
+    MapRunStarted,
     TaskScheduled,
     TaskStarted,
     TaskSubmitted,
@@ -55,6 +57,7 @@ impl EventType {
             EventType::BranchExited => "BranchExited",
             EventType::IterationEntered => "IterationEntered",
             EventType::IterationExited => "IterationExited",
+            EventType::MapRunStarted => "MapRunStarted",
             EventType::TaskScheduled => "TaskScheduled",
             EventType::TaskStarted => "TaskStarted",
             EventType::TaskSubmitted => "TaskSubmitted",

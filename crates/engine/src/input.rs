@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sluice_ir::TaskError;
+use sluice_ir::{TaskError, ToleratedFailures};
 
 use crate::execution::OpId;
 
@@ -26,6 +26,20 @@ pub enum Input {
     Stop {
         error: Option<String>,
         cause: Option<String>,
+    },
+    /// A child execution started by [`crate::Effect::StartChild`] ended: its output, or why it
+    /// failed, timed out or was stopped.
+    ChildFinished {
+        op: OpId,
+        result: Result<Value, TaskError>,
+    },
+    /// Changes a running distributed Map (CloudFlow `UpdateMapRun`): how many children run at
+    /// once, and how many may fail.
+    UpdateMapRun {
+        /// The map run's name ([`crate::Execution::map_runs`]).
+        map_run: String,
+        max_concurrency: Option<u32>,
+        tolerated: Option<ToleratedFailures>,
     },
     /// Run a failed execution again from the top-level state that failed (FunctionGraph's
     /// `retry`), with the data that state was entered with.

@@ -25,11 +25,14 @@ mod step;
 mod task_call;
 
 pub use dag_status::{DagNodeStatus, NodeStatus, dag_node_statuses};
-pub use execution::{Execution, ExecutionInfo, Limits, OpId, PendingOp, Status};
+pub use execution::{
+    Execution, ExecutionInfo, Limits, MapRunStatus, MapRunSummary, OpId, ParentLink, PendingOp,
+    Status, map_run_name,
+};
 pub use history::{EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};
 pub use snapshot::{CallSnapshot, Snapshot};
-pub use step::{Effect, Step};
+pub use step::{ChildStart, Effect, Step};
 pub use task_call::TaskCall;
 
 /// Milliseconds since the Unix epoch: the engine's only notion of time.

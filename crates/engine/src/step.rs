@@ -1,5 +1,8 @@
 //! What one `apply` produces: history events to append and effects to perform.
 
+use serde_json::Value;
+use sluice_ir::{ChildMode, ScopeId, StateName};
+
 use crate::Millis;
 use crate::execution::{OpId, Status};
 use crate::history::HistoryEvent;
@@ -14,10 +17,6 @@ pub struct Step {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "a step's effects are few and consumed at once: boxing each call would buy nothing"
-)]
 pub enum Effect {
     /// Call the task; report its answer as [`crate::Input::TaskCompleted`] with `call.op`.
     Dispatch(TaskCall),
@@ -29,6 +28,28 @@ pub enum Effect {
         fire_at: Millis,
     },
     CancelTimer(OpId),
+    /// Start a child execution; report its end as [`crate::Input::ChildFinished`] with
+    /// `start.op`.
+    StartChild(ChildStart),
+    /// Stop the child execution started for `op` (and, through its own stop, its children).
+    StopChild(OpId),
     /// The execution reached a terminal status (see [`crate::Execution::status`]).
     Finish(Status),
+}
+
+/// A child execution as the runtime starts it: an [`crate::Execution::child`] of the same flow
+/// running `scope` with `input`. Its name is the runtime's to choose (unique per `op` of this
+/// execution: the same start after a restart is the same child).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildStart {
+    pub op: OpId,
+    /// The distributed Map state that started it.
+    pub state: StateName,
+    /// The map run it belongs to ([`crate::execution::map_run_name`]).
+    pub map_run: String,
+    /// Its place among the state's children, from 0.
+    pub index: u32,
+    pub scope: ScopeId,
+    pub mode: ChildMode,
+    pub input: Value,
 }

@@ -36,7 +36,7 @@ fn an_event_reported_before_its_task_is_submitted_completes_it() {
         .pending_ops()
         .find_map(|op| match op {
             PendingOp::Task { call, submitted } => Some((call.op, submitted)),
-            PendingOp::Timer { .. } => None,
+            PendingOp::Timer { .. } | PendingOp::Child(_) => None,
         })
         .expect("the EVENT state's task call");
     assert!(

@@ -443,6 +443,7 @@ fn a_stop_mid_dag_cancels_every_call_and_timer_in_one_step() {
         .map(|op| match op {
             sluice_engine::PendingOp::Task { call, .. } => call.op,
             sluice_engine::PendingOp::Timer { op, .. } => op,
+            sluice_engine::PendingOp::Child(start) => start.op,
         })
         .collect();
     // e's call, c's call and its timeout, b's backoff, the execution deadline.

@@ -148,7 +148,7 @@ fn run_to_the_end(flow: &Flow, execution: &mut Execution, mut now: Millis) {
             .pending_ops()
             .filter_map(|op| match op {
                 PendingOp::Timer { op, fire_at } => Some((fire_at, op)),
-                PendingOp::Task { .. } => None,
+                PendingOp::Task { .. } | PendingOp::Child(_) => None,
             })
             .min();
         let input = if let Some((op, answer)) = call {
@@ -223,7 +223,7 @@ fn calls(execution: &Execution) -> Vec<TaskCall> {
         .pending_ops()
         .filter_map(|op| match op {
             PendingOp::Task { call, .. } => Some(call.clone()),
-            PendingOp::Timer { .. } => None,
+            PendingOp::Timer { .. } | PendingOp::Child(_) => None,
         })
         .collect()
 }

@@ -24,6 +24,8 @@ impl ErrorCode {
     pub const EVENT_LIMIT: &'static str = "FnF.EventLimitExceeded";
     /// A state's input or output exceeded the payload limit.
     pub const PAYLOAD_TOO_LARGE: &'static str = "FnF.PayloadTooLarge";
+    /// More children of a distributed Map failed than its `ToleratedFailure…` fields allow.
+    pub const TOLERATED_FAILURES_EXCEEDED: &'static str = "FnF.ToleratedFailuresExceeded";
     /// The task's action cannot be run by this server.
     pub const ACTION_NOT_SUPPORTED: &'static str = "FnF.ActionNotSupported";
 

@@ -347,6 +347,10 @@ pub struct Map {
     pub item_input: ItemInput,
     pub result: Aggregate,
     pub recovery: Recovery,
+    /// Distributed mode: each item (or batch of items) runs as a child execution of the
+    /// processor, with its own history, instead of an iteration inside this execution.
+    #[serde(default)]
+    pub distributed: Option<Distributed>,
     /// ASL's limits read at run time (`MaxConcurrencyPath`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asl_limits: Option<Box<MapLimits>>,
@@ -365,6 +369,54 @@ pub enum Items {
 pub struct MapLimits {
     /// `MaxConcurrencyPath`, or a JSONata `MaxConcurrency` (replaces `max_concurrency`).
     pub max_concurrency: Option<AslValue>,
+}
+
+/// How a distributed Map runs its children (CloudFlow `ProcessorConfig: {Mode: Distributed}`;
+/// the Amazon States Language's distributed Map has the same parts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distributed {
+    pub execution_mode: ChildMode,
+    /// Groups items into one child's input; `None`: a child per item.
+    pub batcher: Option<ItemBatcher>,
+    pub tolerated: ToleratedFailures,
+}
+
+/// How a child execution runs (CloudFlow `ExecutionMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChildMode {
+    Standard,
+    Express,
+}
+
+/// A child's input is `{"Items": [...]}` (with `"BatchInput"` when given) of at most
+/// `max_items` items and `max_bytes` serialized bytes of items (0: no bound).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemBatcher {
+    pub max_items: u32,
+    pub max_bytes: u64,
+    pub batch_input: Option<serde_json::Value>,
+}
+
+/// How many children may fail before the Map fails: more than `count`, or more than
+/// `percentage` percent of the children, fails it; neither set, the first failure does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToleratedFailures {
+    pub count: Option<u32>,
+    pub percentage: Option<f64>,
+}
+
+impl ToleratedFailures {
+    /// Whether `failed` failures out of `total` children exceed what is tolerated.
+    pub fn exceeded(&self, failed: u32, total: u32) -> bool {
+        let over_count = self.count.map(|count| failed > count);
+        let over_percentage = self
+            .percentage
+            .map(|percentage| f64::from(failed) * 100.0 > percentage * f64::from(total));
+        match (over_count, over_percentage) {
+            (None, None) => failed > 0,
+            (count, percentage) => count.unwrap_or(false) || percentage.unwrap_or(false),
+        }
+    }
 }
 
 /// A graph of nodes, each a scope run with the state's input once every node it comes

@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use sluice_engine::{
-    Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis, OpId, Rejection, Status,
-    Step, TaskCall,
+    ChildStart, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis, OpId,
+    ParentLink, Rejection, Status, Step, TaskCall,
 };
-use sluice_ir::{Flow, StateKind, TaskError, TaskMode, TaskTarget, actions};
+use sluice_ir::{ErrorCode, Flow, StateKind, TaskError, TaskMode, TaskTarget, actions};
 use sluice_store::TenantId;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -25,6 +25,9 @@ use crate::invoke::{CallOrigin, Invoker};
 
 /// The error of an EVENT wait for which no event was given.
 const NO_EVENT_LEFT: &str = "Sluice.NoEventLeft";
+
+/// A boxed future: a run starts its children's runs, so the run is recursive.
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
 /// Maps tokio time to the engine's epoch milliseconds: the wall-clock time at creation plus
 /// the tokio time elapsed since.
@@ -158,22 +161,60 @@ impl LocalRunner {
     ) -> Result<RunOutcome, RunError> {
         refuse_custom_callbacks(flow, !self.events.is_empty())?;
         let clock = Clock::start();
-        let (inputs, mut answers) = mpsc::unbounded_channel();
-        let info = self.execution_info(flow, &clock);
-        let origin = CallOrigin {
-            flow: info.flow_name.clone(),
-            execution: info.name.clone(),
-            key: info.name.clone(),
-            tenant: self.tenant.clone(),
-        };
-        let mut execution = Execution::new(info);
-        let mut effects = Effects::new(self.invoker.clone(), origin, clock, inputs);
-        effects.events = self.events.iter().cloned().collect();
-        let mut history = Vec::new();
+        let info = self.execution_info(flow, &self.name, &clock);
+        let flow = Arc::new(flow.clone());
+        self.run_execution(flow, Execution::new(info), input, clock, stop)
+            .await
+    }
 
-        let first = execution
-            .apply(flow, Input::Start { input }, clock.now_ms())
-            .map_err(RunError::NotStarted)?;
+    /// Runs `execution` (a top-level one, or a distributed Map's child) to a terminal status;
+    /// its children run the same way, each in its own task.
+    fn run_execution(
+        &self,
+        flow: Arc<Flow>,
+        mut execution: Execution,
+        input: Value,
+        clock: Clock,
+        stop: CancellationToken,
+    ) -> BoxFuture<'static, Result<RunOutcome, RunError>> {
+        let runner = self.clone();
+        Box::pin(async move {
+            let (inputs, answers) = mpsc::unbounded_channel();
+            let info = execution.info();
+            let origin = CallOrigin {
+                flow: info.flow_name.clone(),
+                execution: info.name.clone(),
+                key: info.name.clone(),
+                tenant: runner.tenant.clone(),
+            };
+            let mut effects = Effects::new(runner.invoker.clone(), origin, clock, inputs);
+            effects.events = runner.events.iter().cloned().collect();
+            effects.children = Some(Children {
+                runner: runner.clone(),
+                flow: flow.clone(),
+                running: HashMap::new(),
+            });
+            let first = execution
+                .apply(&flow, Input::Start { input }, clock.now_ms())
+                .map_err(RunError::NotStarted)?;
+            runner
+                .drive(&flow, execution, first, effects, answers, stop)
+                .await
+        })
+    }
+
+    /// Feeds the execution its answers (and the stop, first) until it is terminal.
+    async fn drive(
+        &self,
+        flow: &Flow,
+        mut execution: Execution,
+        first: Step,
+        mut effects: Effects,
+        mut answers: mpsc::UnboundedReceiver<Input>,
+        stop: CancellationToken,
+    ) -> Result<RunOutcome, RunError> {
+        let clock = effects.clock;
+        let mut history = Vec::new();
         let mut finished = effects.perform(first, &mut history);
         let mut stop_requested = false;
         while !finished {
@@ -208,13 +249,13 @@ impl LocalRunner {
         })
     }
 
-    fn execution_info(&self, flow: &Flow, clock: &Clock) -> ExecutionInfo {
+    fn execution_info(&self, flow: &Flow, name: &str, clock: &Clock) -> ExecutionInfo {
         ExecutionInfo {
-            name: self.name.clone(),
+            name: name.to_string(),
             flow_name: flow.name.clone().unwrap_or_else(|| "local".to_string()),
             role_arn: None,
             // Custom callbacks are refused up front, so no token ever leaves this process.
-            token_prefix: format!("{}-", self.name),
+            token_prefix: format!("{name}-"),
             seed: u64::try_from(clock.now_ms()).unwrap_or_default(),
             limits: self.limits,
         }
@@ -257,6 +298,15 @@ struct Effects {
     timers: HashMap<OpId, AbortHandle>,
     /// What the next EVENT waits receive.
     events: VecDeque<Value>,
+    /// How child executions run, and those running.
+    children: Option<Children>,
+}
+
+/// The child executions of one execution: each runs in its own task with its own stop.
+struct Children {
+    runner: LocalRunner,
+    flow: Arc<Flow>,
+    running: HashMap<OpId, CancellationToken>,
 }
 
 impl Effects {
@@ -274,6 +324,7 @@ impl Effects {
             calls: HashMap::new(),
             timers: HashMap::new(),
             events: VecDeque::new(),
+            children: None,
         }
     }
 
@@ -295,6 +346,12 @@ impl Effects {
                         timer.abort();
                     }
                 }
+                Effect::StartChild(start) => self.start_child(start),
+                Effect::StopChild(op) => {
+                    if let Some(stop) = self.children.as_mut().and_then(|c| c.running.remove(&op)) {
+                        stop.cancel();
+                    }
+                }
                 Effect::Finish(_) => finished = true,
             }
         }
@@ -309,6 +366,11 @@ impl Effects {
             }
             Input::TimerFired { op } => {
                 self.timers.remove(op);
+            }
+            Input::ChildFinished { op, .. } => {
+                if let Some(children) = &mut self.children {
+                    children.running.remove(op);
+                }
             }
             _ => {}
         }
@@ -357,6 +419,44 @@ impl Effects {
         })
     }
 
+    /// Runs the child execution `start` asks for, named after its parent, state and index;
+    /// its end is reported unless it was stopped by its parent meanwhile.
+    fn start_child(&mut self, start: ChildStart) {
+        let Some(children) = &mut self.children else {
+            return;
+        };
+        let stop = CancellationToken::new();
+        children.running.insert(start.op, stop.clone());
+        let name = format!("{}:{}:{}", self.origin.execution, start.state, start.index);
+        let runner = &children.runner;
+        let info = runner.execution_info(&children.flow, &name, &self.clock);
+        let parent = ParentLink {
+            execution: self.origin.execution.clone(),
+            op: start.op,
+        };
+        let child = Execution::child(info, start.scope, parent);
+        let run = runner.run_execution(
+            children.flow.clone(),
+            child,
+            start.input,
+            self.clock,
+            stop.clone(),
+        );
+        let inputs = self.inputs.clone();
+        tokio::spawn(async move {
+            let result = match run.await {
+                Ok(outcome) => child_result(outcome),
+                Err(refusal) => Err(TaskError::new(ErrorCode::FAILED, refusal.to_string())),
+            };
+            if !stop.is_cancelled() {
+                let _ = inputs.send(Input::ChildFinished {
+                    op: start.op,
+                    result,
+                });
+            }
+        });
+    }
+
     fn start_timer(&mut self, op: OpId, fire_at: Millis) {
         let deadline = self.clock.instant_at(fire_at);
         let inputs = self.inputs.clone();
@@ -379,5 +479,20 @@ impl Drop for Effects {
         for timer in self.timers.values() {
             timer.abort();
         }
+        for child in self.children.iter().flat_map(|c| c.running.values()) {
+            child.cancel();
+        }
+    }
+}
+
+/// A child's end as its parent sees it: its output, or why it did not succeed.
+fn child_result(outcome: RunOutcome) -> Result<Value, TaskError> {
+    match (outcome.status, outcome.output, outcome.error) {
+        (Status::Succeeded, output, _) => Ok(output.unwrap_or(Value::Null)),
+        (_, _, Some(error)) => Err(error),
+        (status, _, None) => Err(TaskError::new(
+            ErrorCode::FAILED,
+            format!("the child execution ended {}", status.as_str()),
+        )),
     }
 }

@@ -311,6 +311,7 @@ impl Service {
         }
         let filter = ExecutionFilter {
             status: Some(Status::Running),
+            map_run: None,
             name_prefix: job.filter.name_prefix.clone(),
             started_from: job.filter.started_from,
             started_to: job.filter.started_to,

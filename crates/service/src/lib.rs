@@ -19,6 +19,7 @@ mod jobs;
 mod leases;
 mod listings;
 mod live;
+mod map_runs;
 mod paging;
 mod schedules;
 mod steps;
@@ -38,6 +39,7 @@ pub use jobs::{FlowState, progress_percent};
 pub use leases::{DEFAULT_LEASE, TakenOverWork};
 pub use listings::{Listed, NewestPage, PeriodCounts};
 pub use live::{Watch, Watched};
+pub use map_runs::{MapRunChanges, MapRunStatus, MapRunSummary};
 pub use paging::{Listing, execution_page_cursor, execution_page_token, page_cursor, page_token};
 pub use schedules::{ScheduleSpec, UpcomingSchedule};
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.

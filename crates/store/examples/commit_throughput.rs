@@ -189,7 +189,7 @@ fn task_result() -> Value {
 fn pending_task(state: &Execution) -> Option<OpId> {
     state.pending_ops().find_map(|op| match op {
         PendingOp::Task { call, .. } => Some(call.op),
-        PendingOp::Timer { .. } => None,
+        PendingOp::Timer { .. } | PendingOp::Child(_) => None,
     })
 }
 

@@ -131,6 +131,31 @@ impl EncodedEvent {
     }
 }
 
+/// A [`crate::LinkedWrite`] with its JSON already encoded.
+pub(crate) enum EncodedLinked {
+    Create(crate::NewExecution, EncodedStep),
+    Step(crate::ExecutionId, i64, EncodedStep),
+}
+
+impl EncodedLinked {
+    /// Every write linked to `step`, in order.
+    pub(crate) fn all(step: &StepWrite) -> Result<Vec<Self>> {
+        step.linked
+            .iter()
+            .map(|linked| match linked {
+                crate::LinkedWrite::Create { new, first } => {
+                    Ok(Self::Create(new.clone(), EncodedStep::new(first)?))
+                }
+                crate::LinkedWrite::Step(write) => Ok(Self::Step(
+                    write.execution,
+                    write.expected_version,
+                    EncodedStep::new(write)?,
+                )),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -322,6 +322,9 @@ pub struct NewExecution {
     /// The execution of the same flow this one runs again (a DataArts instance rerun): from
     /// now on it replaces that one in the listings of latest runs, in the same place.
     pub reruns: Option<ExecutionId>,
+    /// A distributed Map's child execution: the name of the map run it belongs to. Listed
+    /// with its map run, never among the flow's own executions.
+    pub map_run: Option<String>,
     pub now: Millis,
 }
 
@@ -335,6 +338,7 @@ impl NewExecution {
             flow_revision: flow.revision,
             name,
             reruns: None,
+            map_run: None,
             now,
         }
     }
@@ -353,6 +357,9 @@ pub struct ExecutionQuery {
     pub started_to: Option<Millis>,
     /// Leaves out the runs replaced by a rerun ([`NewExecution::reruns`]).
     pub latest_runs: bool,
+    /// The children of this map run ([`NewExecution::map_run`]); `None`: the executions that
+    /// are no map run's children.
+    pub map_run: Option<String>,
     pub order: ExecutionOrder,
 }
 
@@ -382,6 +389,7 @@ impl ExecutionQuery {
             started_from: filter.started_from,
             started_to: filter.started_to,
             latest_runs: false,
+            map_run: filter.map_run.clone(),
             order,
         }
     }
@@ -472,6 +480,18 @@ pub struct StepWrite {
     pub timers_removed: Vec<OpId>,
     pub tasks_added: Vec<TaskCall>,
     pub tasks_removed: Vec<OpId>,
+    /// What the same step does to other executions, in the same transaction: the child
+    /// executions a distributed Map starts or stops, the parent a finished child reports to.
+    pub linked: Vec<LinkedWrite>,
+}
+
+/// A write to another execution that commits (or fails) with the step it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkedWrite {
+    /// A new execution with its first step (its id is `ExecutionId(0)` in the write).
+    Create { new: NewExecution, first: StepWrite },
+    /// A step of an existing execution, compare-and-set on its version like any step.
+    Step(StepWrite),
 }
 
 impl StepWrite {
@@ -497,6 +517,7 @@ impl StepWrite {
             timers_removed: gone.clone(),
             tasks_added: Vec::new(),
             tasks_removed: gone,
+            linked: Vec::new(),
         };
         for effect in &step.effects {
             match effect {
@@ -523,6 +544,7 @@ fn outstanding_ops(state: &Execution) -> BTreeSet<OpId> {
         .map(|op| match op {
             PendingOp::Task { call, .. } => call.op,
             PendingOp::Timer { op, .. } => op,
+            PendingOp::Child(start) => start.op,
         })
         .collect()
 }
@@ -569,6 +591,8 @@ pub enum Signal {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionFilter {
     pub status: Option<Status>,
+    /// The children of this map run instead of the flow's own executions.
+    pub map_run: Option<String>,
     pub name_prefix: Option<String>,
     pub started_from: Option<Millis>,
     pub started_to: Option<Millis>,

@@ -375,6 +375,10 @@ fn executions_where(select: &str, query: &ExecutionQuery, walk: Walk, backend: B
     if query.latest_runs {
         sql.push(" AND NOT e.superseded");
     }
+    match &query.map_run {
+        Some(map_run) => sql.text(" AND e.map_run = ", map_run),
+        None => sql.push(" AND e.map_run IS NULL"),
+    };
     sql
 }
 

@@ -1498,6 +1498,7 @@ fn query(flows: FlowSelection, order: ExecutionOrder) -> ExecutionQuery {
         started_from: None,
         started_to: None,
         latest_runs: false,
+        map_run: None,
         order,
     }
 }

@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 use sluice_service::views::EventId;
 use sluice_service::views::{ExecutionFilter, ExecutionView, FlowView};
 use sluice_service::{
-    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Listing, ScheduleSpec, Service,
-    StartRequest, page_cursor, page_token,
+    CallbackResult, Caller, Dialect, FlowChanges, FlowSpec, Listing, MapRunChanges, ScheduleSpec,
+    Service, StartRequest, page_cursor, page_token,
 };
 
-use super::error::{CloudFlowError, Code};
+use super::error::CloudFlowError;
 use super::render::{self, Body};
 use super::request::{self, Page, Request};
 use crate::paging::page;
@@ -112,10 +112,8 @@ pub async fn dispatch(
         }
         Request::ListFlowAliases(r) => action.list_aliases(r).await,
         Request::DescribeRegions(_) => Ok(regions(action.body)),
-        Request::DescribeMapRun(_) | Request::UpdateMapRun(_) => Err(CloudFlowError::new(
-            Code::ActionNotSupported,
-            "Distributed Map runs are not supported by this server.",
-        )),
+        Request::DescribeMapRun(r) => action.describe_map_run(r).await,
+        Request::UpdateMapRun(r) => action.update_map_run(r).await,
     }
 }
 
@@ -250,13 +248,56 @@ impl Action<'_> {
             .into_value())
     }
 
+    async fn describe_map_run(self, r: request::DescribeMapRun) -> Reply {
+        let (execution, run) = self
+            .service
+            .describe_map_run(
+                self.caller,
+                &r.flow_name,
+                &r.execution_name,
+                &r.map_run_name,
+            )
+            .await?;
+        let fields = render::map_run(&r.flow_name, execution.name.as_str(), &run);
+        Ok(self.body.merge(fields).into_value())
+    }
+
+    /// Answers the run's new bounds, as the UpdateMapRun page lists them.
+    async fn update_map_run(self, r: request::UpdateMapRun) -> Reply {
+        let changes = MapRunChanges {
+            max_concurrency: r.concurrency.map(saturating_u32),
+            tolerated_count: r.tolerated_failed_count.map(saturating_u32),
+            tolerated_percentage: r.tolerated_failed_percentage,
+        };
+        let (flow, execution, map_run) = (&r.flow_name, &r.execution_name, &r.map_run_name);
+        let run = self
+            .service
+            .update_map_run(self.caller, flow, execution, map_run, changes)
+            .await?;
+        let fields = render::map_run(flow, execution, &run);
+        let mut body = self.body;
+        for key in [
+            "FlowName",
+            "ExecutionName",
+            "MapRunName",
+            "Concurrency",
+            "ToleratedFailedCount",
+            "ToleratedFailedPercentage",
+        ] {
+            if let Some(value) = fields.get(key) {
+                body = body.with(key, value.clone());
+            }
+        }
+        Ok(body.into_value())
+    }
+
     async fn list_executions(self, r: request::ListExecutions) -> Reply {
         unsupported("Qualifier", r.qualifier.as_deref())?;
-        unsupported("MapRunName", r.map_run_name.as_deref())?;
         let Page { limit, next_token } = r.page;
         let after = name_cursor(Listing::Executions, next_token.as_deref())?;
         let filter = ExecutionFilter {
             status: r.status,
+            map_run: r.map_run_name,
             name_prefix: r.execution_name_prefix,
             started_from: r.started_time_begin,
             started_to: r.started_time_end,
@@ -453,6 +494,11 @@ fn regions(body: Body) -> Value {
 
 /// Parameters for features not served yet (callbacks to a parent task, external storage,
 /// listing by qualifier, Map runs): refuse rather than silently act without them.
+/// The request's bounds were checked to fit; larger is "no bound" anyway.
+fn saturating_u32(value: u64) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
 fn unsupported(name: &str, value: Option<&str>) -> Result<(), CloudFlowError> {
     match value {
         None => Ok(()),

@@ -4,9 +4,9 @@
 /// `2019-01-01T01:01:01.001Z`.
 pub use crate::wire_time::millis_z as time;
 use serde_json::{Map, Value, json};
-use sluice_service::SyncOutcome;
 use sluice_service::views::{AliasView, ExecutionView, FlowView, ScheduleView, VersionView};
 use sluice_service::views::{HistoryEvent, Status};
+use sluice_service::{MapRunSummary, SyncOutcome};
 
 /// A body under construction: `RequestId` first, then the fields.
 pub struct Body(Map<String, Value>);
@@ -97,6 +97,38 @@ pub fn sync_execution(sync: &SyncOutcome) -> Value {
     }
     map.insert("StartedTime".into(), time(sync.started_at).into());
     map.insert("StoppedTime".into(), time(sync.stopped_at).into());
+    Value::Object(map)
+}
+
+/// `DescribeMapRun`'s fields (`UpdateMapRun` answers the bounds among them).
+pub fn map_run(flow: &str, execution: &str, run: &MapRunSummary) -> Value {
+    let mut map = Map::new();
+    map.insert("FlowName".into(), flow.into());
+    map.insert("ExecutionName".into(), execution.into());
+    map.insert("MapRunName".into(), run.name.clone().into());
+    map.insert("Status".into(), run.status.as_str().into());
+    map.insert("StartedTime".into(), time(run.started_at).into());
+    if let Some(stopped) = run.stopped_at {
+        map.insert("StoppedTime".into(), time(stopped).into());
+    }
+    map.insert("Concurrency".into(), run.max_concurrency.into());
+    if let Some(count) = run.tolerated.count {
+        map.insert("ToleratedFailedCount".into(), count.into());
+    }
+    if let Some(percentage) = run.tolerated.percentage {
+        map.insert("ToleratedFailedPercentage".into(), percentage.into());
+    }
+    map.insert(
+        "ItemCounts".into(),
+        json!({
+            "Total": run.total,
+            "Pending": run.pending,
+            "Running": run.running,
+            "Succeed": run.succeeded,
+            "Failed": run.failed,
+            "Aborted": run.aborted,
+        }),
+    );
     Value::Object(map)
 }
 

@@ -387,6 +387,7 @@ impl Workflows<'_> {
     ) -> Result<Reply, ServiceError> {
         let flow = self.service.flow_by_public_id(self.caller, id).await?;
         let filter = ExecutionFilter {
+            map_run: None,
             status: query.status,
             name_prefix: None,
             started_from: Some(

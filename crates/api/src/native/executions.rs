@@ -61,6 +61,8 @@ pub async fn list(
         name_prefix: query.name_prefix.clone(),
         started_from: query.started_after.map(|t| t.as_millisecond()),
         started_to: query.started_before.map(|t| t.as_millisecond()),
+        // A distributed Map's children are listed under their map run, not here.
+        map_run: None,
     };
     let page = service
         .newest_executions(

@@ -285,6 +285,14 @@ fn translate(
             )
         }
         EventType::StepFailed if fans_out(state_type) => (format!("{state_type}StateFailed"), None),
+        // The ASL front end refuses the DISTRIBUTED mode, so no ASL execution has one yet.
+        EventType::MapRunStarted => (
+            "MapRunStarted".into(),
+            with(
+                "mapRunStartedEventDetails",
+                json!({"mapRunArn": d.pointer("/output/MapRunName").cloned().unwrap_or_default()}),
+            ),
+        ),
         EventType::IterationEntered => (
             "MapIterationStarted".into(),
             with("mapIterationStartedEventDetails", iteration(name, d)),

@@ -42,6 +42,9 @@ impl Machine<'_> {
                 Block::Dag(run) => {
                     self.close_dag(state, run);
                 }
+                Block::MapRun(run) => {
+                    self.stop_children(state, run, crate::execution::MapRunStatus::Aborted)
+                }
                 Block::None => {}
             }
         }
@@ -65,9 +68,11 @@ impl Machine<'_> {
             self.step.effects.push(match pending {
                 Op::Task { .. } => Effect::CancelTask(op),
                 Op::Timer { .. } => Effect::CancelTimer(op),
+                Op::Child { .. } => Effect::StopChild(op),
             });
         }
         self.record_running_dags();
+        self.record_running_map_runs();
         self.ex.threads.clear();
         self.work.clear();
         let detail = match &result {
@@ -101,6 +106,31 @@ impl Machine<'_> {
             })
             .collect();
         self.ex.dag_runs.extend(ended);
+    }
+
+    /// Keeps the record of every distributed Map run the end of the execution aborts (their
+    /// children are stopped by the terminal step's `StopChild` effects).
+    fn record_running_map_runs(&mut self) {
+        let (name, now) = (&self.ex.info.name, self.now);
+        let aborted: Vec<_> = self
+            .ex
+            .threads
+            .values()
+            .filter_map(|t| match t.at.as_ref() {
+                Some(Active {
+                    state,
+                    block: Block::MapRun(run),
+                    ..
+                }) => Some(run.summary(
+                    name,
+                    &self.flow.state(*state).name,
+                    crate::execution::MapRunStatus::Aborted,
+                    Some(now),
+                )),
+                _ => None,
+            })
+            .collect();
+        self.ex.map_runs.extend(aborted);
     }
 }
 

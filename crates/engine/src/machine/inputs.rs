@@ -1,7 +1,7 @@
 //! The inputs an execution accepts: start, task answers, callbacks, timers, stop, retry.
 
 use serde_json::{Value, json};
-use sluice_ir::{ErrorCode, ScopeId, StateName, TaskError, TaskMode};
+use sluice_ir::{ErrorCode, StateName, TaskError, TaskMode};
 
 use super::{Here, Machine, Outcome, Vars, Work, detail};
 use crate::execution::{Op, OpId, Status, TimerPurpose};
@@ -49,6 +49,12 @@ impl Machine<'_> {
                 self.retry();
                 Ok(())
             }
+            Input::ChildFinished { op, result } => self.child_finished(op, result),
+            Input::UpdateMapRun {
+                map_run,
+                max_concurrency,
+                tolerated,
+            } => self.update_map_run(&map_run, max_concurrency, tolerated),
         }
     }
 
@@ -75,7 +81,7 @@ impl Machine<'_> {
                 .saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX));
             self.start_timer(fire_at, TimerPurpose::ExecutionDeadline);
         }
-        let root = self.spawn(None, ScopeId::ROOT, point.scope_input);
+        let root = self.spawn(None, self.ex.root, point.scope_input);
         if let Some(t) = self.ex.threads.get_mut(&root) {
             t.data = point.data;
         }
@@ -111,17 +117,18 @@ impl Machine<'_> {
                 return;
             }
         };
-        let root = self.spawn(None, ScopeId::ROOT, input);
+        let scope = self.ex.root;
+        let root = self.spawn(None, scope, input);
         self.work.push_back(Work::Enter {
             thread: root,
-            state: self.flow.root().start,
+            state: self.flow.scope(scope).start,
         });
     }
 
     /// The top-level scope's input: the execution input, through the flow's input mappings
     /// (legacy `inputMappings`) if it has them.
     fn root_input(&self, input: Value) -> Result<Value, TaskError> {
-        let Some(template) = &self.flow.root().input else {
+        let Some(template) = &self.flow.scope(self.ex.root).input else {
             return Ok(input);
         };
         let name = StateName::new(self.ex.info.flow_name.as_str());

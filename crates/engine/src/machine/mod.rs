@@ -9,7 +9,8 @@
 //! This file holds the queue and the bookkeeping every part shares (events, ops, threads);
 //! each kind of work has its file: `inputs` (what `apply` accepts), `states` (a state entered,
 //! run, finished), `tasks`, `recovery` (Retry and Catch), `fanout` (Parallel and Map),
-//! `dag_run` (Dag states), `end` (aborting threads, terminating), `eval` (expressions).
+//! `dag_run` (Dag states), `map_run` (distributed Maps: a child execution per item or
+//! batch), `end` (aborting threads, terminating), `eval` (expressions).
 
 mod asl;
 mod dag_run;
@@ -17,6 +18,7 @@ mod end;
 mod eval;
 mod fanout;
 mod inputs;
+mod map_run;
 mod recovery;
 mod states;
 mod tasks;

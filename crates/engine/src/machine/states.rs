@@ -125,7 +125,12 @@ impl Machine<'_> {
             }
             StateKind::Map(map) => match self.map_inputs(map, input, &state.name) {
                 Ok(inputs) => {
-                    self.fan_out(thread, inputs, map.max_concurrency);
+                    match &map.distributed {
+                        Some(distributed) => {
+                            self.start_map_run(thread, inputs, map.max_concurrency, distributed)
+                        }
+                        None => self.fan_out(thread, inputs, map.max_concurrency),
+                    }
                     return;
                 }
                 Err(error) => Outcome::Error(error),

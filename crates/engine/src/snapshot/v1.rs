@@ -221,8 +221,11 @@ impl From<Execution> for v2::Execution<'static> {
                     nodes: nodes.into_iter().map(Into::into).collect(),
                 })
                 .collect(),
-            // Format 1 predates global variables.
+            // Format 1 predates global variables and child executions.
             globals: None,
+            root: 0,
+            map_runs: Vec::new(),
+            parent: None,
         }
     }
 }

@@ -64,6 +64,103 @@ pub(super) struct Execution<'a> {
     /// before they existed.
     #[serde(default, skip_serializing_if = "no_globals")]
     pub globals: Option<Cow<'a, Value>>,
+    /// The scope a child execution runs; absent for the flow's top level.
+    #[serde(default, skip_serializing_if = "is_top_level")]
+    pub root: u32,
+    /// The distributed Map runs that ended; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub map_runs: Vec<MapRunRecord<'a>>,
+    /// A child execution's parent: its name and the op it waits on; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Parent<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct Parent<'a> {
+    pub execution: Cow<'a, str>,
+    pub op: u64,
+}
+
+/// A distributed Map run that ended, as `DescribeMapRun` shows it.
+#[derive(Serialize, Deserialize)]
+pub(super) struct MapRunRecord<'a> {
+    pub name: Cow<'a, str>,
+    pub state: Cow<'a, str>,
+    pub status: MapRunStatus,
+    pub started_at: Millis,
+    pub stopped_at: Option<Millis>,
+    pub max_concurrency: u32,
+    pub tolerated_count: Option<u32>,
+    pub tolerated_percentage: Option<f64>,
+    pub total: u32,
+    pub succeeded: u32,
+    pub failed: u32,
+    pub aborted: u32,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum MapRunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+impl<'a> MapRunRecord<'a> {
+    fn of(run: &'a engine::MapRunSummary) -> Self {
+        Self {
+            name: Cow::Borrowed(&run.name),
+            state: Cow::Borrowed(run.state.as_str()),
+            status: match run.status {
+                engine::MapRunStatus::Running => MapRunStatus::Running,
+                engine::MapRunStatus::Succeeded => MapRunStatus::Succeeded,
+                engine::MapRunStatus::Failed => MapRunStatus::Failed,
+                engine::MapRunStatus::Aborted => MapRunStatus::Aborted,
+            },
+            started_at: run.started_at,
+            stopped_at: run.stopped_at,
+            max_concurrency: run.max_concurrency,
+            tolerated_count: run.tolerated.count,
+            tolerated_percentage: run.tolerated.percentage,
+            total: run.total,
+            succeeded: run.succeeded,
+            failed: run.failed,
+            aborted: run.aborted,
+        }
+    }
+}
+
+impl From<MapRunRecord<'_>> for engine::MapRunSummary {
+    fn from(run: MapRunRecord<'_>) -> Self {
+        Self {
+            name: run.name.into_owned(),
+            state: StateName::new(run.state),
+            status: match run.status {
+                MapRunStatus::Running => engine::MapRunStatus::Running,
+                MapRunStatus::Succeeded => engine::MapRunStatus::Succeeded,
+                MapRunStatus::Failed => engine::MapRunStatus::Failed,
+                MapRunStatus::Aborted => engine::MapRunStatus::Aborted,
+            },
+            started_at: run.started_at,
+            stopped_at: run.stopped_at,
+            max_concurrency: run.max_concurrency,
+            tolerated: sluice_ir::ToleratedFailures {
+                count: run.tolerated_count,
+                percentage: run.tolerated_percentage,
+            },
+            total: run.total,
+            pending: 0,
+            running: 0,
+            succeeded: run.succeeded,
+            failed: run.failed,
+            aborted: run.aborted,
+        }
+    }
+}
+
+fn is_top_level(root: &u32) -> bool {
+    *root == ScopeId::ROOT.0
 }
 
 fn no_globals(globals: &Option<Cow<'_, Value>>) -> bool {
@@ -167,6 +264,47 @@ pub(super) enum Block<'a> {
     Backoff { op: u64 },
     Fanout(Fanout<'a>),
     Dag(DagRun<'a>),
+    MapRun(MapRun<'a>),
+}
+
+/// A distributed Map's children: what is to start, what runs (op ids by index), results.
+#[derive(Serialize, Deserialize)]
+pub(super) struct MapRun<'a> {
+    pub run: u64,
+    pub started_at: Millis,
+    pub pending: Cow<'a, [Value]>,
+    pub next_index: u32,
+    pub results: Vec<Option<Output<'a>>>,
+    pub running: Vec<ChildOp>,
+    pub max_concurrency: u32,
+    pub tolerated_count: Option<u32>,
+    pub tolerated_percentage: Option<f64>,
+    pub succeeded: u32,
+    pub failed: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ChildOp {
+    pub index: u32,
+    pub op: u64,
+}
+
+/// A child execution started and waited for.
+#[derive(Serialize, Deserialize)]
+pub(super) struct ChildStart<'a> {
+    pub state: Cow<'a, str>,
+    pub map_run: Cow<'a, str>,
+    pub index: u32,
+    pub scope: u32,
+    pub mode: ChildMode,
+    pub input: Cow<'a, Value>,
+}
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ChildMode {
+    Standard,
+    Express,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -225,6 +363,11 @@ pub(super) enum Op<'a> {
         id: u64,
         fire_at: Millis,
         purpose: TimerPurpose,
+    },
+    Child {
+        id: u64,
+        thread: u32,
+        start: ChildStart<'a>,
     },
 }
 
@@ -322,6 +465,12 @@ impl<'a> Execution<'a> {
                 })
                 .collect(),
             globals: Some(Cow::Borrowed(&ex.globals)),
+            root: ex.root.0,
+            map_runs: ex.map_runs.iter().map(MapRunRecord::of).collect(),
+            parent: ex.parent.as_ref().map(|p| Parent {
+                execution: Cow::Borrowed(&p.execution),
+                op: p.op.0,
+            }),
         }
     }
 }
@@ -423,6 +572,26 @@ impl<'a> Block<'a> {
                 results: results_of(&run.results),
                 draining: run.draining.as_ref().map(Error::of),
             }),
+            engine::Block::MapRun(run) => Block::MapRun(MapRun {
+                run: run.run.0,
+                started_at: run.started_at,
+                pending: Cow::Borrowed(&run.pending),
+                next_index: run.next_index,
+                results: results_of(&run.results),
+                running: run
+                    .running
+                    .iter()
+                    .map(|(index, op)| ChildOp {
+                        index: *index,
+                        op: op.0,
+                    })
+                    .collect(),
+                max_concurrency: run.max_concurrency,
+                tolerated_count: run.tolerated.count,
+                tolerated_percentage: run.tolerated.percentage,
+                succeeded: run.succeeded,
+                failed: run.failed,
+            }),
         }
     }
 }
@@ -477,6 +646,21 @@ impl<'a> Op<'a> {
                         TimerPurpose::TaskTimeout { task: task.0 }
                     }
                     engine::TimerPurpose::ExecutionDeadline => TimerPurpose::ExecutionDeadline,
+                },
+            },
+            engine::Op::Child { thread, start } => Op::Child {
+                id: id.0,
+                thread: thread.0,
+                start: ChildStart {
+                    state: Cow::Borrowed(start.state.as_str()),
+                    map_run: Cow::Borrowed(&start.map_run),
+                    index: start.index,
+                    scope: start.scope.0,
+                    mode: match start.mode {
+                        sluice_ir::ChildMode::Standard => ChildMode::Standard,
+                        sluice_ir::ChildMode::Express => ChildMode::Express,
+                    },
+                    input: Cow::Borrowed(&start.input),
                 },
             },
         }
@@ -553,6 +737,12 @@ impl From<Execution<'_>> for engine::Execution {
             globals: s
                 .globals
                 .map_or_else(|| Value::Object(serde_json::Map::new()), Cow::into_owned),
+            root: ScopeId(s.root),
+            map_runs: s.map_runs.into_iter().map(Into::into).collect(),
+            parent: s.parent.map(|p| engine::ParentLink {
+                execution: p.execution.into_owned(),
+                op: OpId(p.op),
+            }),
         }
     }
 }
@@ -651,6 +841,25 @@ impl From<Block<'_>> for engine::Block {
                 results: engine_results(run.results),
                 draining: run.draining.map(Into::into),
             }),
+            Block::MapRun(run) => engine::Block::MapRun(engine::MapRun {
+                run: OpId(run.run),
+                started_at: run.started_at,
+                pending: run.pending.into_owned(),
+                next_index: run.next_index,
+                results: engine_results(run.results),
+                running: run
+                    .running
+                    .into_iter()
+                    .map(|child| (child.index, OpId(child.op)))
+                    .collect(),
+                max_concurrency: run.max_concurrency,
+                tolerated: sluice_ir::ToleratedFailures {
+                    count: run.tolerated_count,
+                    percentage: run.tolerated_percentage,
+                },
+                succeeded: run.succeeded,
+                failed: run.failed,
+            }),
         }
     }
 }
@@ -672,7 +881,7 @@ fn engine_children(running: Vec<Child>) -> std::collections::BTreeMap<u32, Threa
 impl Op<'_> {
     fn id(&self) -> u64 {
         match self {
-            Op::Task { id, .. } | Op::Timer { id, .. } => *id,
+            Op::Task { id, .. } | Op::Timer { id, .. } | Op::Child { id, .. } => *id,
         }
     }
 }
@@ -708,6 +917,21 @@ impl From<Op<'_>> for engine::Op {
                     }
                     TimerPurpose::ExecutionDeadline => engine::TimerPurpose::ExecutionDeadline,
                 },
+            },
+            Op::Child { id, thread, start } => engine::Op::Child {
+                thread: ThreadId(thread),
+                start: Box::new(crate::ChildStart {
+                    op: OpId(id),
+                    state: StateName::new(start.state),
+                    map_run: start.map_run.into_owned(),
+                    index: start.index,
+                    scope: ScopeId(start.scope),
+                    mode: match start.mode {
+                        ChildMode::Standard => sluice_ir::ChildMode::Standard,
+                        ChildMode::Express => sluice_ir::ChildMode::Express,
+                    },
+                    input: start.input.into_owned(),
+                }),
             },
         }
     }

@@ -185,6 +185,7 @@ impl Builder {
                 item_input: ItemInput::Item,
                 result: Aggregate::ItemsField,
                 recovery: Recovery::default(),
+                distributed: None,
                 asl_limits: None,
             }),
             Echo::Dag(nodes) => StateKind::Dag(Dag {

@@ -382,6 +382,7 @@ impl Builder {
                 },
                 result: Aggregate::ItemsField,
                 recovery: recovery(r, ids),
+                distributed: None,
                 asl_limits: None,
             }),
             StateSpec::Dag { nodes, recovery: r } => StateKind::Dag(Dag {

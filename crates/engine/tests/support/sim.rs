@@ -111,6 +111,9 @@ impl<'f> Sim<'f> {
         match input {
             Input::Start { .. } if self.started => Err(Rejection::AlreadyStarted),
             Input::Start { .. } | Input::Stop { .. } => Ok(()),
+            Input::ChildFinished { .. } | Input::UpdateMapRun { .. } => panic!(
+                "the simulation generates no distributed Maps (tests/map_run.rs covers them)"
+            ),
             _ if !self.started => Err(Rejection::NotStarted),
             Input::TaskCompleted { op, .. } => match self.tasks.get(op) {
                 Some(task) if !task.submitted => Ok(()),
@@ -182,6 +185,9 @@ impl<'f> Sim<'f> {
                 None
             }
             Input::Retry => None,
+            Input::ChildFinished { .. } | Input::UpdateMapRun { .. } => panic!(
+                "the simulation generates no distributed Maps (tests/map_run.rs covers them)"
+            ),
             Input::TaskCompleted { op, result } => {
                 let task = self.tasks.get_mut(op).expect("predicted outstanding");
                 if task.call.mode == TaskMode::WaitForCustomCallback && result.is_ok() {
@@ -225,6 +231,9 @@ impl<'f> Sim<'f> {
                 step.effects
             );
             match effect {
+                Effect::StartChild(_) | Effect::StopChild(_) => panic!(
+                    "the simulation generates no distributed Maps (tests/map_run.rs covers them)"
+                ),
                 Effect::Dispatch(call) => {
                     self.check_fresh(call.op);
                     let task = SimTask {
@@ -310,6 +319,9 @@ impl<'f> Sim<'f> {
                 PendingOp::Timer { op, fire_at } => {
                     timers.insert(op, fire_at);
                 }
+                PendingOp::Child(_) => panic!(
+                    "the simulation generates no distributed Maps (tests/map_run.rs covers them)"
+                ),
             }
         }
         let model: BTreeMap<_, _> = self

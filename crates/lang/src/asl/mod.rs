@@ -307,6 +307,7 @@ impl Compiler {
             item_input: selector.map_or(ItemInput::Item, ItemInput::Selector),
             result: Aggregate::Array,
             recovery,
+            distributed: None,
             asl_limits: has_limits.then(|| Box::new(limits)),
         })
     }

@@ -1,9 +1,9 @@
 //! The current CloudFlow form: `Type: StateMachine`, `SpecVersion: v1`, `StartAt`, `States`.
 
 use sluice_ir::{
-    Aggregate, Body, Catcher, Choice, ChoiceBranch, Condition, DataModel, Expr, Fail, Flow,
-    Invocation, ItemInput, Items, Language, Map, Next, Parallel, Recovery, ScopeId, StateKind,
-    Task, TaskMode, TaskTarget, Template, Wait,
+    Aggregate, Body, Catcher, ChildMode, Choice, ChoiceBranch, Condition, DataModel, Distributed,
+    Expr, Fail, Flow, Invocation, ItemBatcher, ItemInput, Items, Language, Map, Next, Parallel,
+    Recovery, ScopeId, StateKind, Task, TaskMode, TaskTarget, Template, ToleratedFailures, Wait,
 };
 
 use super::{FUNCTION_ARN_SHAPE, function_ref, resource_name};
@@ -48,15 +48,19 @@ const COMMON_FIELDS: &[&str] = &[
 ];
 /// The longest name of a global variable (the Global variables page's limits).
 const MAX_GLOBAL_KEY_BYTES: usize = 128;
+/// Fields of a Map only its distributed mode has.
 const DISTRIBUTED_MAP_FIELDS: &[&str] = &[
-    "ItemReader",
     "ItemBatcher",
-    "ResultWriter",
-    "MaxItems",
-    "ToleratedFailedCount",
-    "ToleratedFailedPercentage",
-    "ProcessorConfig",
+    "ToleratedFailureCount",
+    "ToleratedFailurePercentage",
 ];
+/// Distributed-mode fields sluice does not run yet (items and results kept in OSS).
+const UNSUPPORTED_MAP_FIELDS: &[&str] = &["ItemReader", "ResultWriter", "MaxItems"];
+const PROCESSOR_CONFIG_FIELDS: &[&str] = &["Mode", "ExecutionMode"];
+const ITEM_BATCHER_FIELDS: &[&str] = &["MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"];
+/// At most this many children of a distributed Map run at once (sluice's bound: the page
+/// gives none).
+pub const MAX_DISTRIBUTED_CONCURRENCY: i64 = 10_000;
 const TASK_MODES: &[&str] = &[
     "RequestComplete",
     "WaitForCustomCallback",
@@ -132,6 +136,13 @@ fn specific_fields(ty: &str) -> &'static [&'static str] {
             "Retry",
             "Catch",
             "OnErrors",
+            "ProcessorConfig",
+            "ItemBatcher",
+            "ToleratedFailureCount",
+            "ToleratedFailurePercentage",
+            "ItemReader",
+            "ResultWriter",
+            "MaxItems",
         ],
         "Wait" => &["Seconds", "Seconds.$"],
         "Fail" => &["Code", "Detail"],
@@ -256,7 +267,7 @@ impl Compiler {
         let ty_node = fields.require("Type", "a state")?;
         let ty = state_type(ty_node)?;
         check_transition_fields(&fields, ty)?;
-        reject_distributed_map(&fields)?;
+        reject_unsupported_map_fields(&fields)?;
         fields.allow_only(&allowed_fields(ty), &format!("a {ty} state"))?;
         let input = optional_constructor(fields.get("InputConstructor"))?;
         let output = optional_constructor(fields.get("OutputConstructor"))?;
@@ -311,7 +322,8 @@ impl Compiler {
 
     fn map(&mut self, fields: &Fields<'_>, names: &ScopeNames) -> Result<Map, Problem> {
         let items = expr_at(fields.require("ItemsPath", "a Map state")?, parse_cloudflow)?;
-        let max_concurrency = map_concurrency(fields)?;
+        let distributed = distributed_mode(fields)?;
+        let max_concurrency = map_concurrency(fields, distributed.is_some())?;
         let item_input = match optional_constructor(fields.get("ItemConstructor"))? {
             Some(template) => ItemInput::Constructor(template),
             None => ItemInput::Item,
@@ -330,6 +342,7 @@ impl Compiler {
             item_input,
             result: Aggregate::ItemsField,
             recovery,
+            distributed,
             asl_limits: None,
         })
     }
@@ -381,18 +394,103 @@ fn check_transition_fields(fields: &Fields<'_>, ty: &str) -> Result<(), Problem>
     }
 }
 
-fn reject_distributed_map(fields: &Fields<'_>) -> Result<(), Problem> {
-    for key in DISTRIBUTED_MAP_FIELDS {
+fn reject_unsupported_map_fields(fields: &Fields<'_>) -> Result<(), Problem> {
+    for key in UNSUPPORTED_MAP_FIELDS {
         if let Some(node) = fields.get(key) {
             return Err(Problem::at(
                 node.loc,
                 format!(
-                    "{key} belongs to the distributed Map mode, which is not supported; use an inline Map"
+                    "{key} (items or results kept in OSS) is not supported yet; give the items in the input, through ItemsPath"
                 ),
             ));
         }
     }
     Ok(())
+}
+
+/// The distributed mode of a Map (`ProcessorConfig: {Mode: Distributed}`), or `None` for an
+/// inline Map, which may not have the distributed mode's fields.
+fn distributed_mode(fields: &Fields<'_>) -> Result<Option<Distributed>, Problem> {
+    let config = match fields.get("ProcessorConfig") {
+        Some(node) => Some(Fields::of(node, "a ProcessorConfig")?),
+        None => None,
+    };
+    if let Some(config) = &config {
+        config.allow_only(PROCESSOR_CONFIG_FIELDS, "a ProcessorConfig")?;
+    }
+    let mode = match config.as_ref().and_then(|c| c.get("Mode")) {
+        Some(node) => one_of(node, &["Inline", "Distributed"], "Map Mode", "modes")?,
+        None => "Inline",
+    };
+    if mode == "Inline" {
+        if let Some((key, node)) = DISTRIBUTED_MAP_FIELDS
+            .iter()
+            .find_map(|key| fields.get(key).map(|node| (key, node)))
+        {
+            return Err(Problem::at(
+                node.loc,
+                format!(
+                    "{key} belongs to the distributed Map mode: add ProcessorConfig: {{Mode: Distributed}}"
+                ),
+            ));
+        }
+        return Ok(None);
+    }
+    let execution_mode = match config.as_ref().and_then(|c| c.get("ExecutionMode")) {
+        Some(node) => match one_of(node, &["Standard", "Express"], "ExecutionMode", "modes")? {
+            "Express" => ChildMode::Express,
+            _ => ChildMode::Standard,
+        },
+        None => ChildMode::Standard,
+    };
+    let batcher = fields.get("ItemBatcher").map(item_batcher).transpose()?;
+    let count = fields
+        .get("ToleratedFailureCount")
+        .map(|node| node.as_int_in(0, i64::from(u32::MAX)))
+        .transpose()?
+        .map(|count| u32::try_from(count).unwrap_or(u32::MAX));
+    let percentage = match fields.get("ToleratedFailurePercentage") {
+        Some(node) => {
+            let value = node.as_f64()?;
+            if !(0.0..=100.0).contains(&value) {
+                return Err(Problem::at(
+                    node.text_loc(),
+                    format!("ToleratedFailurePercentage is from 0 to 100, found {value}"),
+                ));
+            }
+            Some(value)
+        }
+        None => None,
+    };
+    Ok(Some(Distributed {
+        execution_mode,
+        batcher,
+        tolerated: ToleratedFailures { count, percentage },
+    }))
+}
+
+fn item_batcher(node: &Node) -> Result<ItemBatcher, Problem> {
+    let fields = Fields::of(node, "an ItemBatcher")?;
+    fields.allow_only(ITEM_BATCHER_FIELDS, "an ItemBatcher")?;
+    let bound = |key: &str| -> Result<u64, Problem> {
+        fields
+            .get(key)
+            .map_or(Ok(0), |n| n.as_int_in(1, i64::from(u32::MAX)))
+            .map(|v| u64::try_from(v).unwrap_or(0))
+    };
+    let max_items = bound("MaxItemsPerBatch")?;
+    let max_bytes = bound("MaxInputBytesPerBatch")?;
+    if max_items == 0 && max_bytes == 0 {
+        return Err(Problem::at(
+            node.loc,
+            "an ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch",
+        ));
+    }
+    Ok(ItemBatcher {
+        max_items: u32::try_from(max_items).unwrap_or(u32::MAX),
+        max_bytes,
+        batch_input: fields.get("BatchInput").map(Node::to_json),
+    })
 }
 
 fn transition(fields: &Fields<'_>, ty: &str, names: &ScopeNames) -> Result<Next, Problem> {
@@ -781,7 +879,9 @@ pub(super) fn condition_with(node: &Node, parser: ExprParser) -> Result<Expr, Pr
     }
 }
 
-fn map_concurrency(fields: &Fields<'_>) -> Result<u32, Problem> {
+/// `MaxConcurrency`: up to 40 iterations inline (the Inline mode page), up to
+/// [`MAX_DISTRIBUTED_CONCURRENCY`] children distributed.
+fn map_concurrency(fields: &Fields<'_>, distributed: bool) -> Result<u32, Problem> {
     let node = match (fields.get("MaxConcurrency"), fields.get("MaxConcuccency")) {
         (None, None) => return Ok(0),
         (Some(node), None) | (None, Some(node)) => node,
@@ -792,7 +892,12 @@ fn map_concurrency(fields: &Fields<'_>) -> Result<u32, Problem> {
             ));
         }
     };
-    let value = node.as_int_in(0, MAX_MAP_CONCURRENCY)?;
+    let max = if distributed {
+        MAX_DISTRIBUTED_CONCURRENCY
+    } else {
+        MAX_MAP_CONCURRENCY
+    };
+    let value = node.as_int_in(0, max)?;
     Ok(u32::try_from(value).unwrap_or(0))
 }
 

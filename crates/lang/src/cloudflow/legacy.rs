@@ -340,6 +340,7 @@ impl Compiler {
             item_input: ItemInput::Merge { item, index },
             result: Aggregate::Array,
             recovery: Recovery::default(),
+            distributed: None,
             asl_limits: None,
         })
     }

@@ -19,6 +19,7 @@
 //! carried out if it committed ([`settle`]); after missing the other nodes' signals, the calls
 //! in flight here are checked against the store ([`Runtime::resync_calls`]).
 
+mod children;
 mod lifecycle;
 mod progress;
 mod retry;
@@ -48,6 +49,9 @@ pub use progress::Progress;
 pub use retry::{Backoff, is_transient};
 use settle::{Target, Unsettled};
 use timers::Timers;
+
+use children::Linked;
+pub use children::{child_end, child_name};
 
 /// Compiles a stored definition into the IR, with every located problem when it cannot:
 /// [`sluice_lang::compile`], unless a test gives another.
@@ -116,13 +120,17 @@ pub struct Runtime {
     invoker: Arc<Invoker>,
     compiler: Arc<Compiler>,
     flows: Mutex<HashMap<(FlowId, i64), Compiled>>,
-    locks: Mutex<HashMap<ExecutionId, Arc<tokio::sync::Mutex<()>>>>,
+    locks: Locks,
+    /// Per parent execution, the queue of its children's reports (see `report_gate`).
+    report_gates: Locks,
     inflight: Mutex<HashMap<(ExecutionId, OpId), CancellationToken>>,
     /// Calls aborted before they were dispatched here (see [`Runtime::abort_call`]).
     aborted_early: Mutex<HashMap<(ExecutionId, OpId), Instant>>,
     finished: broadcast::Sender<ExecutionId>,
     progress: Announcer,
     timers: Timers,
+    /// Ids of the parents of child executions, by flow and name (see `children.rs`).
+    parent_ids: Mutex<HashMap<(FlowId, sluice_store::ExecutionName), ExecutionId>>,
 }
 
 impl Runtime {
@@ -134,11 +142,13 @@ impl Runtime {
             compiler,
             flows: Mutex::default(),
             locks: Mutex::default(),
+            report_gates: Mutex::default(),
             inflight: Mutex::default(),
             aborted_early: Mutex::default(),
             finished: broadcast::channel(1024).0,
             progress: Announcer::new(),
             timers: Timers::new(store, weak.clone()),
+            parent_ids: Mutex::default(),
         })
     }
 
@@ -316,7 +326,24 @@ impl Runtime {
                 revision: new.flow_revision,
                 reason: r.to_string(),
             })?;
-        let write = StepWrite::new(ExecutionId(0), 0, &fresh, state.clone(), &step);
+        let creating = ExecutionRecord {
+            id: ExecutionId(0),
+            tenant: new.tenant.clone(),
+            flow_id: new.flow_id,
+            flow_name: new.flow_name.clone(),
+            flow_revision: new.flow_revision,
+            name: new.name.clone(),
+            state: fresh.clone(),
+            version: 0,
+            created_at: new.now,
+        };
+        let mut linked = Linked::default();
+        let step = self
+            .link(flow, &creating, &mut state, step, &mut linked)
+            .await?;
+        let (writes, after_commit) = linked.split();
+        let mut write = StepWrite::new(ExecutionId(0), 0, &fresh, state.clone(), &step);
+        write.linked = writes;
         let target = Target::Creation {
             flow: new.flow_id,
             name: new.name.clone(),
@@ -345,6 +372,7 @@ impl Runtime {
                     Ok(Some(current)) => {
                         lifecycle::started(&current, self.dialect(&current));
                         self.perform_settled(unsettled, &current);
+                        self.perform_linked(after_commit).await;
                         Ok(current)
                     }
                     Ok(None) => Err(e.into()),
@@ -361,6 +389,7 @@ impl Runtime {
         lifecycle::started(&record, self.dialect(&record));
         self.progress.announce(&record, &step.events);
         self.perform(&record, step.effects);
+        self.perform_linked(after_commit).await;
         Ok(record)
     }
 
@@ -427,7 +456,13 @@ impl Runtime {
                 Ok(step) => step,
                 Err(rejection) => return Ok(Applied::Rejected(rejection, Box::new(record))),
             };
-            let write = StepWrite::new(id, record.version, &record.state, state.clone(), &step);
+            let mut linked = Linked::default();
+            let step = self
+                .link(&flow, &record, &mut state, step, &mut linked)
+                .await?;
+            let (writes, after_commit) = linked.split();
+            let mut write = StepWrite::new(id, record.version, &record.state, state.clone(), &step);
+            write.linked = writes;
             let expected = record.version;
             let committed = ExecutionRecord {
                 state,
@@ -439,6 +474,7 @@ impl Runtime {
                     metrics::counter!("sluice_steps_committed_total").increment(1);
                     self.progress.announce(&committed, &step.events);
                     self.perform(&committed, step.effects.clone());
+                    self.perform_linked(after_commit).await;
                     return Ok(Applied::Committed(Box::new(committed), step));
                 }
                 // Another node moved the execution first: apply the input to its new state.
@@ -456,6 +492,7 @@ impl Runtime {
                     return match self.committed(&unsettled).await {
                         Ok(Some(current)) => {
                             self.perform_settled(unsettled, &current);
+                            self.perform_linked(after_commit).await;
                             Ok(Applied::Committed(Box::new(committed), step))
                         }
                         Ok(None) => Err(e.into()),
@@ -518,6 +555,8 @@ impl Runtime {
                     fire_at,
                 }),
                 Effect::CancelTimer(op) => self.timers.disarm(id, op),
+                // Carried out in the step's own transaction (see `children.rs`).
+                Effect::StartChild(_) | Effect::StopChild(_) => {}
                 Effect::Finish(status) => {
                     metrics::counter!("sluice_executions_finished_total", "status" => status.as_str()).increment(1);
                     lifecycle::finished(record, self.dialect(record));
@@ -560,13 +599,15 @@ impl Runtime {
         op: OpId,
         result: Result<Value, sluice_ir::TaskError>,
     ) {
+        self.record_input(id, Input::TaskCompleted { op, result })
+            .await;
+    }
+
+    /// Submits an answer the execution waits for, trying again while the store fails.
+    async fn record_input(&self, id: ExecutionId, input: Input) {
         let mut backoff = Backoff::default();
         loop {
-            let input = Input::TaskCompleted {
-                op,
-                result: result.clone(),
-            };
-            match self.submit(id, input).await {
+            match self.submit(id, input.clone()).await {
                 Ok(_) if backoff.attempts() > 0 => {
                     return tracing::info!(execution = %id, attempts = backoff.attempts() + 1, "recorded a task result after the store came back");
                 }
@@ -585,13 +626,26 @@ impl Runtime {
     }
 
     fn execution_lock(&self, id: ExecutionId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = lock(&self.locks);
-        // Drop locks nobody holds so the map stays as small as the work in progress.
-        if locks.len() > 4096 {
-            locks.retain(|_, l| Arc::strong_count(l) > 1);
-        }
-        locks.entry(id).or_default().clone()
+        lock_of(&self.locks, id)
     }
+
+    /// What the children reporting to execution `id` queue on before its lock, so that at most
+    /// one of them waits for the lock itself: a stop of the parent waits for one report, not
+    /// for all of them (see `children.rs`).
+    fn report_gate(&self, id: ExecutionId) -> Arc<tokio::sync::Mutex<()>> {
+        lock_of(&self.report_gates, id)
+    }
+}
+
+type Locks = Mutex<HashMap<ExecutionId, Arc<tokio::sync::Mutex<()>>>>;
+
+fn lock_of(locks: &Locks, id: ExecutionId) -> Arc<tokio::sync::Mutex<()>> {
+    let mut locks = lock(locks);
+    // Drop locks nobody holds so the map stays as small as the work in progress.
+    if locks.len() > 4096 {
+        locks.retain(|_, l| Arc::strong_count(l) > 1);
+    }
+    locks.entry(id).or_default().clone()
 }
 
 /// Whose call it is, as its headers say.

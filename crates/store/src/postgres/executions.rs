@@ -15,7 +15,7 @@ use super::codec::{
 };
 use crate::counts::{self, CountChange, Counted};
 use crate::decode::{self, COUNTED_COLUMNS, EVENT_COLUMNS, EXECUTION_COLUMNS, TIMER_COLUMNS};
-use crate::encode::EncodedStep;
+use crate::encode::{EncodedLinked, EncodedStep};
 use crate::query::{self, Backend};
 use crate::rules;
 use crate::{
@@ -38,10 +38,26 @@ pub(super) async fn create(
     new: &NewExecution,
     first: &StepWrite,
 ) -> Result<ExecutionId> {
+    let linked = EncodedLinked::all(first)?;
     let first = &EncodedStep::new(first)?;
     let tx = transaction(client).await?;
+    let id = insert(&tx, owner, new, first).await?;
+    write_linked(&tx, owner, &linked).await?;
+    tx.commit()
+        .await
+        .map_err(uncertain("committing an execution"))?;
+    Ok(id)
+}
+
+/// [`create`] inside the transaction `tx`.
+async fn insert<C: GenericClient>(
+    tx: &C,
+    owner: &str,
+    new: &NewExecution,
+    first: &EncodedStep,
+) -> Result<ExecutionId> {
     let lock_flow = prepared(
-        &tx,
+        tx,
         "SELECT open, tag FROM flows WHERE id = $1 AND NOT deleted FOR SHARE",
     )
     .await?;
@@ -52,14 +68,15 @@ pub(super) async fn create(
     rules::open_to_new(flow.as_ref().map(|row| row.get(0)), new)?;
     let tag: Option<String> = flow.and_then(|row| row.get(1));
     let (listed_at, mut changes) = match new.reruns {
-        Some(old) => replace(&tx, new.flow_id, old).await?,
+        Some(old) => replace(tx, new.flow_id, old).await?,
         None => (new.now, Vec::new()),
     };
     let insert = prepared(
-        &tx,
+        tx,
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
-         started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14) RETURNING id",
+         started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
+         map_run) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15) RETURNING id",
     )
     .await?;
     let row = tx
@@ -80,6 +97,7 @@ pub(super) async fn create(
                 &new.now,
                 &tag,
                 &listed_at,
+                &new.map_run,
             ],
         )
         .await
@@ -90,13 +108,10 @@ pub(super) async fn create(
     let id = ExecutionId(row.get(0));
     changes.extend(counted_changes(new.flow_id, id, None, first.counted));
     try_join(
-        write_step_rows(&tx, owner, id, first),
-        add_counts(&tx, &changes),
+        write_step_rows(tx, owner, id, first),
+        add_counts(tx, &changes),
     )
     .await?;
-    tx.commit()
-        .await
-        .map_err(uncertain("committing an execution"))?;
     Ok(id)
 }
 
@@ -144,10 +159,41 @@ async fn replace<C: GenericClient>(
 /// update returns the row as it was, so the counts move without another round trip.
 pub(super) async fn commit(client: &mut Client, owner: &str, write: &StepWrite) -> Result<()> {
     let step = &EncodedStep::new(write)?;
-    let (id, expected_version) = (write.execution, write.expected_version);
+    let linked = EncodedLinked::all(write)?;
     let tx = transaction(client).await?;
+    update(&tx, owner, write.execution, write.expected_version, step).await?;
+    write_linked(&tx, owner, &linked).await?;
+    tx.commit().await.map_err(uncertain("committing a step"))
+}
+
+/// The writes linked to a step, inside its transaction.
+async fn write_linked<C: GenericClient>(
+    tx: &C,
+    owner: &str,
+    linked: &[EncodedLinked],
+) -> Result<()> {
+    for linked in linked {
+        match linked {
+            EncodedLinked::Create(new, first) => drop(insert(tx, owner, new, first).await?),
+            EncodedLinked::Step(id, expected, step) => {
+                update(tx, owner, *id, *expected, step).await?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One step of execution `id` inside the transaction `tx`: compare-and-set on the version,
+/// then the step's rows and counts.
+async fn update<C: GenericClient>(
+    tx: &C,
+    owner: &str,
+    id: ExecutionId,
+    expected_version: i64,
+    step: &EncodedStep,
+) -> Result<()> {
     let update = prepared(
-        &tx,
+        tx,
         &format!(
             "WITH old AS (SELECT {COUNTED_COLUMNS} FROM executions e \
              WHERE e.id = $7 AND e.version = $8 FOR UPDATE) \
@@ -191,11 +237,11 @@ pub(super) async fn commit(client: &mut Client, owner: &str, write: &StepWrite) 
     };
     let changes = counted_changes(before.flow_id, id, Some(before.counted), after);
     try_join(
-        write_step_rows(&tx, owner, id, step),
-        add_counts(&tx, &changes),
+        write_step_rows(tx, owner, id, step),
+        add_counts(tx, &changes),
     )
     .await?;
-    tx.commit().await.map_err(uncertain("committing a step"))
+    Ok(())
 }
 
 /// Adds the shards of the counts of minutes before `before` (epoch minutes) up into shard 0,
@@ -422,7 +468,7 @@ pub(super) async fn active(client: &Client, flow: FlowId) -> Result<Vec<Executio
     let rows = client
         .query(
             "SELECT id FROM executions WHERE flow_id = $1 \
-             AND status IN ('Starting', 'Running') ORDER BY id",
+             AND status IN ('Starting', 'Running') AND map_run IS NULL ORDER BY id",
             &[&flow.0],
         )
         .await

@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -195,7 +195,14 @@ FROM executions GROUP BY flow_id, minute, status;
 "#
 );
 
-const V5: &str = crate::schema::JOB_COUNTS_AND_NEWEST;
+/// A distributed Map's child executions: the map run each belongs to (none for the flow's own
+/// executions), listed by it.
+const V5: &str = r#"
+ALTER TABLE executions ADD COLUMN map_run TEXT COLLATE "C";
+CREATE INDEX executions_by_map_run ON executions (flow_id, map_run, name) WHERE map_run IS NOT NULL;
+"#;
+
+const V6: &str = crate::schema::JOB_COUNTS_AND_NEWEST;
 
 /// Brings the database up to date in one transaction, refusing a schema newer than this code.
 pub(super) async fn migrate(client: &mut Client) -> Result<()> {

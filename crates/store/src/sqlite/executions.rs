@@ -12,7 +12,7 @@ use crate::decode::{
     self, COUNTED_COLUMNS, CountedRow, EVENT_COLUMNS, EXECUTION_COLUMNS, TASK_COLUMNS,
     TIMER_COLUMNS,
 };
-pub(super) use crate::encode::EncodedStep;
+pub(super) use crate::encode::{EncodedLinked, EncodedStep};
 use crate::query::{self, Backend};
 use crate::rules;
 use crate::{
@@ -38,8 +38,9 @@ pub(super) fn create(
     };
     conn.prepare_cached(
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
-         started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13 \
+         started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
+         map_run) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13, ?14 \
          FROM flows WHERE id = ?2",
     )
     .and_then(|mut s| {
@@ -56,7 +57,8 @@ pub(super) fn create(
             first.cause,
             first.state,
             new.now,
-            listed_at
+            listed_at,
+            new.map_run
         ])
     })
     .map_err(inserting(&format!(
@@ -150,6 +152,17 @@ pub(super) fn commit(
     };
     let changes = counts::changes(Some(before.counted), Some(after));
     add_counts(conn, before.flow_id, id, &changes).map(drop)
+}
+
+/// The writes linked to a step, in the same command (so in the same transaction).
+pub(super) fn commit_linked(conn: &Connection, linked: &[EncodedLinked]) -> Result<()> {
+    for write in linked {
+        match write {
+            EncodedLinked::Create(new, first) => drop(create(conn, new, first)?),
+            EncodedLinked::Step(id, expected, step) => commit(conn, *id, *expected, step)?,
+        }
+    }
+    Ok(())
 }
 
 fn why_unchanged(conn: &Connection, id: ExecutionId, expected_version: i64) -> Result<StoreError> {
@@ -344,6 +357,7 @@ pub(super) fn minute_counts(conn: &Connection, query: &CountsQuery) -> Result<Ve
 pub(super) fn active(conn: &Connection, flow: FlowId) -> Result<Vec<ExecutionId>> {
     conn.prepare_cached(
         "SELECT id FROM executions WHERE flow_id = ?1 AND status IN ('Starting', 'Running') \
+         AND map_run IS NULL \
          ORDER BY id",
     )
     .and_then(|mut s| {

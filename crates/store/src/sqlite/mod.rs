@@ -36,7 +36,7 @@ use crate::contract::*;
 use crate::query::{ALIASES, SCHEDULES};
 use crate::rules;
 use codec::backend;
-use executions::EncodedStep;
+use executions::{EncodedLinked, EncodedStep};
 use readers::Readers;
 
 pub struct SqliteStore {
@@ -131,9 +131,13 @@ impl ExecutionStore for SqliteStore {
         step: StepWrite,
     ) -> Result<ExecutionRecord> {
         let encoded = EncodedStep::new(&step)?;
+        let linked = EncodedLinked::all(&step)?;
         let written = new.clone();
         let id = self
-            .write(move |c| executions::create(c, &written, &encoded))
+            .write(move |c| {
+                let id = executions::create(c, &written, &encoded)?;
+                executions::commit_linked(c, &linked).map(|()| id)
+            })
             .await?;
         Ok(rules::created_execution(id, new, step.state))
     }
@@ -187,9 +191,13 @@ impl ExecutionStore for SqliteStore {
 
     async fn commit_step(&self, step: StepWrite) -> Result<()> {
         let encoded = EncodedStep::new(&step)?;
+        let linked = EncodedLinked::all(&step)?;
         let (id, expected) = (step.execution, step.expected_version);
-        self.write(move |c| executions::commit(c, id, expected, &encoded))
-            .await
+        self.write(move |c| {
+            executions::commit(c, id, expected, &encoded)?;
+            executions::commit_linked(c, &linked)
+        })
+        .await
     }
 
     async fn history(

@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -199,8 +199,6 @@ FROM executions GROUP BY 1, 2, 3;
 "#
 );
 
-const V5: &str = crate::schema::JOB_COUNTS_AND_NEWEST;
-
 /// Opens the writing connection: WAL so readers never block the writer, `synchronous=FULL`
 /// so an acknowledged commit survives power loss, then brings the schema up to date.
 pub(super) fn open_writer(path: &Path) -> Result<Connection> {
@@ -238,6 +236,15 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
+
+/// A distributed Map's child executions: the map run each belongs to (none for the flow's own
+/// executions), listed by it.
+const V5: &str = r#"
+ALTER TABLE executions ADD COLUMN map_run TEXT;
+CREATE INDEX executions_by_map_run ON executions (flow_id, map_run, name) WHERE map_run IS NOT NULL;
+"#;
+
+const V6: &str = crate::schema::JOB_COUNTS_AND_NEWEST;
 
 /// Applies the missing migrations in one immediate transaction, so two processes opening a
 /// new file at once cannot both create the tables.

@@ -134,6 +134,7 @@ pub fn step(execution: ExecutionId, version: i64, events: &[u64]) -> StepWrite {
         timers_removed: vec![],
         tasks_added: vec![],
         tasks_removed: vec![],
+        linked: vec![],
     }
 }
 
@@ -295,6 +296,7 @@ pub async fn assert_migrated_with_tags_summaries_and_counts(store: &dyn Store) {
         started_from: None,
         started_to: None,
         latest_runs: true,
+        map_run: None,
         order: ExecutionOrder::Newest,
     };
     let listed = store

@@ -390,6 +390,7 @@ impl Jobs<'_> {
             started_from: query.plan_times.from,
             started_to: query.plan_times.to,
             latest_runs: true,
+            map_run: None,
             order: ExecutionOrder::Newest,
         };
         let runs = self.execution_page(runs, query.page).await?;

@@ -1,0 +1,254 @@
+//! Distributed Maps: a child execution per item or batch, started as the concurrency allows,
+//! failures counted against the tolerated ones, changed while it runs, and stopped with
+//! their parent.
+
+use serde_json::{Value, json};
+use sluice_engine::{
+    ChildStart, Effect, Execution, ExecutionInfo, Input, Limits, MapRunStatus, OpId, ParentLink,
+    Snapshot, Status, Step,
+};
+use sluice_ir::{Flow, TaskError, ToleratedFailures};
+
+fn flow(extra: &str) -> Flow {
+    let text = format!(
+        r"
+Type: StateMachine
+Name: fan
+SpecVersion: v1
+StartAt: Each
+States:
+  - Type: Map
+    Name: Each
+    ProcessorConfig:
+      Mode: Distributed
+      ExecutionMode: Express
+    ItemsPath: $Input.items
+{extra}
+    Processor:
+      StartAt: Work
+      States:
+        - Type: Pass
+          Name: Work
+          End: true
+    End: true
+"
+    );
+    sluice_lang::cloudflow::parse(&text).expect("the flow parses")
+}
+
+fn info(name: &str) -> ExecutionInfo {
+    ExecutionInfo {
+        name: name.into(),
+        flow_name: "fan".into(),
+        role_arn: None,
+        token_prefix: format!("{name}."),
+        seed: 1,
+        limits: Limits::default(),
+    }
+}
+
+fn started(step: &Step) -> Vec<ChildStart> {
+    step.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StartChild(start) => Some(start.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stopped(step: &Step) -> Vec<OpId> {
+    step.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::StopChild(op) => Some(*op),
+            _ => None,
+        })
+        .collect()
+}
+
+fn start(flow: &Flow, items: usize) -> (Execution, Step) {
+    let mut ex = Execution::new(info("parent"));
+    let items: Vec<Value> = (0..items).map(|i| json!(i)).collect();
+    let step = ex
+        .apply(
+            flow,
+            Input::Start {
+                input: json!({"items": items}),
+            },
+            1,
+        )
+        .expect("the start");
+    (ex, step)
+}
+
+/// Runs a child as the runtime would: an `Execution::child` of the same flow.
+fn run_child(flow: &Flow, start: &ChildStart) -> Result<Value, TaskError> {
+    let parent = ParentLink {
+        execution: "parent".into(),
+        op: start.op,
+    };
+    let mut child = Execution::child(info("child"), start.scope, parent);
+    child
+        .apply(
+            flow,
+            Input::Start {
+                input: start.input.clone(),
+            },
+            2,
+        )
+        .expect("the child starts");
+    assert_eq!(child.status(), Status::Succeeded);
+    Ok(child.output().cloned().unwrap_or_default())
+}
+
+fn finish(ex: &mut Execution, flow: &Flow, op: OpId, result: Result<Value, TaskError>) -> Step {
+    ex.apply(flow, Input::ChildFinished { op, result }, 3)
+        .expect("the child's end")
+}
+
+#[test]
+fn batches_run_as_children_at_most_max_concurrency_at_once() {
+    let flow = flow("    MaxConcurrency: 2\n    ItemBatcher:\n      MaxItemsPerBatch: 2");
+    let (mut ex, step) = start(&flow, 5);
+    let mut waiting = started(&step);
+    assert_eq!(waiting.len(), 2, "two children at once");
+    assert_eq!(waiting[0].input, json!({"Items": [0, 1]}));
+    let mut seen = 0;
+    while let Some(child) = waiting.pop() {
+        seen += 1;
+        let result = run_child(&flow, &child);
+        let step = finish(&mut ex, &flow, child.op, result);
+        waiting.extend(started(&step));
+        assert!(waiting.len() <= 2);
+    }
+    assert_eq!(seen, 3);
+    assert_eq!(ex.status(), Status::Succeeded);
+    assert_eq!(
+        ex.output(),
+        Some(&json!({"Items": [{"Items": [0, 1]}, {"Items": [2, 3]}, {"Items": [4]}]}))
+    );
+}
+
+#[test]
+fn failures_beyond_the_tolerated_count_fail_the_map_and_stop_the_other_children() {
+    let flow = flow("    ToleratedFailureCount: 1");
+    let (mut ex, step) = start(&flow, 4);
+    let children = started(&step);
+    assert_eq!(children.len(), 4);
+    let failure = || Err(TaskError::new("Boom", "failed on purpose"));
+    let tolerated = finish(&mut ex, &flow, children[0].op, failure());
+    assert!(stopped(&tolerated).is_empty());
+    assert_eq!(ex.status(), Status::Running);
+    let over = finish(&mut ex, &flow, children[1].op, failure());
+    let mut stopped = stopped(&over);
+    stopped.sort();
+    assert_eq!(stopped, [children[2].op, children[3].op]);
+    assert_eq!(ex.status(), Status::Failed);
+    assert_eq!(
+        ex.error().map(|e| e.code.as_str()),
+        Some("FnF.ToleratedFailuresExceeded")
+    );
+    // A child that ends after the Map failed changes nothing.
+    assert!(
+        ex.apply(
+            &flow,
+            Input::ChildFinished {
+                op: children[2].op,
+                result: Ok(json!(2))
+            },
+            4
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn a_stop_of_the_parent_stops_every_running_child_in_the_same_step() {
+    let flow = flow("    MaxConcurrency: 3");
+    let (mut ex, step) = start(&flow, 10);
+    let running: Vec<OpId> = started(&step).iter().map(|c| c.op).collect();
+    assert_eq!(running.len(), 3);
+    let stop = ex
+        .apply(
+            &flow,
+            Input::Stop {
+                error: None,
+                cause: None,
+            },
+            5,
+        )
+        .expect("the stop");
+    let mut stopped = stopped(&stop);
+    stopped.sort();
+    assert_eq!(stopped, running);
+    assert!(started(&stop).is_empty(), "nothing new starts");
+    assert_eq!(ex.status(), Status::Stopped);
+}
+
+#[test]
+fn update_map_run_raises_the_concurrency_and_the_tolerance_while_it_runs() {
+    let flow = flow("    MaxConcurrency: 1");
+    let (mut ex, step) = start(&flow, 4);
+    let first = started(&step);
+    assert_eq!(first.len(), 1);
+    let runs = ex.map_runs(&flow);
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0].total, runs[0].running, runs[0].pending), (4, 1, 3));
+    assert_eq!(runs[0].status, MapRunStatus::Running);
+    let update = ex
+        .apply(
+            &flow,
+            Input::UpdateMapRun {
+                map_run: runs[0].name.clone(),
+                max_concurrency: Some(3),
+                tolerated: Some(ToleratedFailures {
+                    count: Some(5),
+                    percentage: None,
+                }),
+            },
+            6,
+        )
+        .expect("the update");
+    let more = started(&update);
+    assert_eq!(more.len(), 2, "two more start at once");
+    // A failure is tolerated now.
+    finish(&mut ex, &flow, first[0].op, Err(TaskError::new("Boom", "")));
+    assert_eq!(ex.status(), Status::Running);
+    let unknown = ex.apply(
+        &flow,
+        Input::UpdateMapRun {
+            map_run: "nope".into(),
+            max_concurrency: Some(1),
+            tolerated: None,
+        },
+        7,
+    );
+    assert!(unknown.is_err());
+}
+
+#[test]
+fn a_running_map_run_survives_the_store() {
+    let flow = flow("    MaxConcurrency: 2\n    ToleratedFailurePercentage: 50");
+    let (ex, step) = start(&flow, 3);
+    let children = started(&step);
+    let stored = serde_json::to_string(&Snapshot::of(&ex)).unwrap();
+    let mut loaded: Execution = serde_json::from_str::<Snapshot>(&stored).unwrap().into();
+    assert_eq!(loaded, ex);
+    let step = finish(&mut loaded, &flow, children[0].op, Ok(json!("a")));
+    assert_eq!(
+        started(&step).len(),
+        1,
+        "the freed slot starts the third child"
+    );
+
+    let parent = ParentLink {
+        execution: "parent".into(),
+        op: children[1].op,
+    };
+    let child = Execution::child(info("child"), children[1].scope, parent.clone());
+    let stored = serde_json::to_string(&Snapshot::of(&child)).unwrap();
+    let loaded: Execution = serde_json::from_str::<Snapshot>(&stored).unwrap().into();
+    assert_eq!(loaded.root(), children[1].scope);
+    assert_eq!(loaded.parent(), Some(&parent));
+}
