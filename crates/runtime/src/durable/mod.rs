@@ -326,17 +326,19 @@ impl Runtime {
                 revision: new.flow_revision,
                 reason: r.to_string(),
             })?;
-        let creating = ExecutionRecord {
+        // The record as the store will write it, before (version 0) and after its first step.
+        let record_of = |state: Execution, version| ExecutionRecord {
             id: ExecutionId(0),
             tenant: new.tenant.clone(),
             flow_id: new.flow_id,
             flow_name: new.flow_name.clone(),
             flow_revision: new.flow_revision,
             name: new.name.clone(),
-            state: fresh.clone(),
-            version: 0,
+            state,
+            version,
             created_at: new.now,
         };
+        let creating = record_of(fresh.clone(), 0);
         let mut linked = Linked::default();
         let step = self
             .link(flow, &creating, &mut state, step, &mut linked)
@@ -348,17 +350,7 @@ impl Runtime {
             flow: new.flow_id,
             name: new.name.clone(),
         };
-        let after = ExecutionRecord {
-            id: ExecutionId(0),
-            tenant: new.tenant.clone(),
-            flow_id: new.flow_id,
-            flow_name: new.flow_name.clone(),
-            flow_revision: new.flow_revision,
-            name: new.name.clone(),
-            state,
-            version: 1,
-            created_at: new.now,
-        };
+        let after = record_of(state, 1);
         let record = match self.store.create_execution(new, write).await {
             Ok(record) => record,
             Err(e) if settle::in_doubt(&e) => {
