@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::{NameRuleViolation, check_aws_name_rule, check_name_rule};
+
 /// Which vendor API created a flow, and so which language its definition is written in.
 /// Stored with each flow as [`Dialect::as_str`]; the text is durable, never change it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -48,6 +50,20 @@ impl Dialect {
     /// The dialect a stored name names.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.as_str() == name)
+    }
+
+    /// Checks a flow's or execution's name by the dialect's rule: AWS's for state machines,
+    /// CloudFlow's (which every other vendor's names fit) for the rest.
+    pub fn check_name(self, name: &str) -> Result<(), NameRuleViolation> {
+        match self {
+            Dialect::Asl => check_aws_name_rule(name),
+            _ => check_name_rule(name),
+        }
+    }
+
+    /// Whether an execution's input may be any JSON value (AWS's), not only an object.
+    pub fn takes_any_json_input(self) -> bool {
+        self == Dialect::Asl
     }
 }
 

@@ -382,7 +382,7 @@ impl Service {
             Err(ServiceError::InvalidArgument(why)) => return Err(ServiceError::InvalidInput(why)),
             other => other?,
         };
-        if !value.is_object() && dialect != sluice_ir::Dialect::Asl {
+        if !value.is_object() && !dialect.takes_any_json_input() {
             return Err(ServiceError::InvalidInput(
                 "the execution input must be a JSON object".into(),
             ));

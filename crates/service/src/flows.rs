@@ -1,7 +1,7 @@
 //! Flows: create, describe, update, delete, list.
 
 use serde_json::Value;
-use sluice_ir::{Dialect, StateKind, TaskTarget, check_aws_name_rule, check_name_rule};
+use sluice_ir::{Dialect, StateKind, TaskTarget, check_name_rule};
 use sluice_lang::{DefinitionError, Problem, compile};
 use sluice_store::{
     ExecutionMode, FlowName, FlowQuery, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, Page,
@@ -201,13 +201,11 @@ pub(crate) fn check_name(name: &str, what: &str) -> Result<()> {
     check_name_rule(name).map_err(|e| invalid_name(name, what, e))
 }
 
-/// A flow's or execution's name, by the rule of the flow's dialect: AWS's for state machines,
-/// CloudFlow's (which every other vendor's names fit) for the rest.
+/// A flow's or execution's name, by the rule of the flow's dialect ([`Dialect::check_name`]).
 pub(crate) fn check_name_in(dialect: Dialect, name: &str, what: &str) -> Result<()> {
-    match dialect {
-        Dialect::Asl => check_aws_name_rule(name).map_err(|e| invalid_name(name, what, e)),
-        _ => check_name(name, what),
-    }
+    dialect
+        .check_name(name)
+        .map_err(|e| invalid_name(name, what, e))
 }
 
 fn invalid_name(name: &str, what: &str, why: sluice_ir::NameRuleViolation) -> ServiceError {
