@@ -134,6 +134,29 @@ pub(crate) fn changes(before: Option<Counted>, after: Option<Counted>) -> Vec<Co
     changes
 }
 
+/// Changes to rows of several executions (`K` says which row besides a change's key: a flow,
+/// a shard) added up per row, in row order (so that two transactions take the locks of their
+/// rows in the same order), without the ones that add up to nothing.
+pub(crate) fn merged<K: Ord + Copy>(
+    changes: impl IntoIterator<Item = (K, CountChange)>,
+) -> Vec<(K, CountChange)> {
+    let mut rows = std::collections::BTreeMap::new();
+    for (key, change) in changes {
+        let row = (key, change.minute, change.status, change.latest);
+        rows.entry(row)
+            .and_modify(|same: &mut CountChange| {
+                same.executions += change.executions;
+                same.finished += change.finished;
+                same.duration_ms += change.duration_ms;
+            })
+            .or_insert(change);
+    }
+    rows.into_iter()
+        .map(|((key, ..), change)| (key, change))
+        .filter(|(_, c)| c.executions != 0 || c.finished != 0 || c.duration_ms != 0)
+        .collect()
+}
+
 /// How a time range `[from, to]` (epoch ms, bounds included) is counted: the whole minutes
 /// inside it from the counts, the partial minutes at its ends from the executions themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,6 +24,7 @@ mod fixtures;
 mod counts;
 mod decode;
 mod encode;
+mod group;
 mod model;
 mod nonces;
 pub mod postgres;
@@ -48,8 +49,8 @@ mod contract {
         ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
         FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord,
         JobStore, MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore,
-        Page, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver,
-        TenantId, TimerRow, VersionRecord, VersionStore,
+        Page, Progress, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite,
+        TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
     };
 }
 pub use nonces::Nonce;
@@ -218,6 +219,21 @@ pub trait NodeStore: Send + Sync + 'static {
 
     /// What the other nodes signal.
     fn signals(&self) -> broadcast::Receiver<Signal>;
+
+    /// Whether other nodes may share the database, and so hear of the steps committed here.
+    fn has_peers(&self) -> bool {
+        false
+    }
+
+    /// Tells the other nodes of a step committed here, for their live watchers and their long
+    /// polls. Best effort, after the commit: queued, and sent with the others queued with it
+    /// (a step told to nobody is still committed; a long poll looks at the store anyway).
+    fn publish(&self, _step: std::sync::Arc<Progress>) {}
+
+    /// The steps other nodes committed, as they tell them ([`NodeStore::publish`]).
+    fn published(&self) -> broadcast::Receiver<std::sync::Arc<Progress>> {
+        broadcast::channel(1).1
+    }
 
     /// Those of `calls` whose task rows still exist, i.e. still awaited. A call in flight whose
     /// row is gone was settled by a step committed elsewhere (a stop, a callback): after a

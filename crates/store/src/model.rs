@@ -588,6 +588,21 @@ pub enum Signal {
     Resync,
 }
 
+/// One committed step of one execution, as live watchers see it (the native API's event
+/// stream) and as nodes tell each other of it ([`crate::NodeStore::publish`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub tenant: TenantId,
+    pub flow: FlowName,
+    pub id: ExecutionId,
+    pub execution: ExecutionName,
+    /// The execution's status once the step committed.
+    pub status: Status,
+    /// The step's history events; those of a step committed on another node come without
+    /// their `detail` (read the history for it).
+    pub events: Vec<HistoryEvent>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionFilter {
     pub status: Option<Status>,

@@ -94,7 +94,8 @@ pub enum Applied {
     Rejected(Rejection, Box<ExecutionRecord>),
 }
 
-/// How often a long-poll looks at the store, for executions finished by another node.
+/// How often a long-poll looks at the store anyway: for an execution another node finished
+/// and whose notice (`NodeStore::published`) did not arrive.
 const RECHECK: Duration = Duration::from_secs(1);
 
 /// How long an abort that overtook its dispatch is remembered (the race it covers lasts
@@ -146,16 +147,45 @@ impl Runtime {
             inflight: Mutex::default(),
             aborted_early: Mutex::default(),
             finished: broadcast::channel(1024).0,
-            progress: Announcer::new(),
+            progress: Announcer::new(store.clone()),
             timers: Timers::new(store, weak.clone()),
             parent_ids: Mutex::default(),
         })
     }
 
-    /// Starts firing this node's timers and hearing the other nodes' signals.
+    /// Starts firing this node's timers and hearing the other nodes' signals and steps.
     pub fn start_background_work(self: &Arc<Self>) {
         self.timers.start();
         self.hear_signals();
+        self.hear_steps();
+    }
+
+    /// Announces the steps other nodes committed, and wakes the long polls of the executions
+    /// they finished.
+    fn hear_steps(self: &Arc<Self>) {
+        let mut steps = self.store.published();
+        let runtime = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let step = match steps.recv().await {
+                    Ok(step) => step,
+                    // The long polls look at the store anyway, within `RECHECK`.
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "fell behind the other nodes' steps");
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
+                if step.status.is_terminal() {
+                    // Nobody waiting is fine.
+                    let _ = runtime.finished.send(step.id);
+                }
+                runtime.progress.relay(step);
+            }
+        });
     }
 
     /// Takes up work taken over from a node that died (or from the process before a

@@ -1,52 +1,58 @@
-//! What this node's committed steps did, for live watchers (the native API's event stream):
-//! each committed step is announced once, with the execution's status after it and the
-//! history events it wrote. Nobody listening costs one failed send.
+//! What committed steps did, for live watchers (the native API's event stream): each step
+//! committed on this node is announced once, with the execution's status after it and the
+//! history events it wrote, here and (on a store other nodes share) to the other nodes, whose
+//! steps are announced here in turn. Nobody listening here costs one failed send.
 
 use std::sync::Arc;
 
-use sluice_engine::{HistoryEvent, Status};
-use sluice_store::{ExecutionId, ExecutionName, ExecutionRecord, FlowName, TenantId};
+use sluice_engine::HistoryEvent;
+pub use sluice_store::Progress;
+use sluice_store::{ExecutionRecord, Store};
 use tokio::sync::broadcast;
 
 /// Steps a slow watcher may fall behind by before it misses some (it is told how many).
 const BACKLOG: usize = 4096;
 
-/// One committed step of one execution.
-#[derive(Debug, Clone)]
-pub struct Progress {
-    pub tenant: TenantId,
-    pub flow: FlowName,
-    pub id: ExecutionId,
-    pub execution: ExecutionName,
-    /// The execution's status once the step committed.
-    pub status: Status,
-    pub events: Vec<HistoryEvent>,
+pub(super) struct Announcer {
+    here: broadcast::Sender<Arc<Progress>>,
+    store: Arc<dyn Store>,
 }
 
-pub(super) struct Announcer(broadcast::Sender<Arc<Progress>>);
-
 impl Announcer {
-    pub(super) fn new() -> Self {
-        Announcer(broadcast::channel(BACKLOG).0)
+    pub(super) fn new(store: Arc<dyn Store>) -> Self {
+        Announcer {
+            here: broadcast::channel(BACKLOG).0,
+            store,
+        }
     }
 
     pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<Progress>> {
-        self.0.subscribe()
+        self.here.subscribe()
     }
 
     pub(super) fn announce(&self, record: &ExecutionRecord, events: &[HistoryEvent]) {
-        if self.0.receiver_count() == 0 {
+        let watched = self.here.receiver_count() > 0;
+        let peers = self.store.has_peers();
+        if !watched && !peers {
             return;
         }
-        let progress = Progress {
+        let progress = Arc::new(Progress {
             tenant: record.tenant.clone(),
             flow: record.flow_name.clone(),
             id: record.id,
             execution: record.name.clone(),
             status: record.status(),
             events: events.to_vec(),
-        };
-        // Nobody listening any more is fine.
-        let _ = self.0.send(Arc::new(progress));
+        });
+        if peers {
+            self.store.publish(progress.clone());
+        }
+        self.relay(progress);
+    }
+
+    /// Announces a step here only (one another node committed and told of).
+    pub(super) fn relay(&self, progress: Arc<Progress>) {
+        // Nobody listening is fine.
+        let _ = self.here.send(progress);
     }
 }

@@ -2,7 +2,11 @@
 //! read into the store's records, and driver errors as [`StoreError`]s that say what was
 //! being done.
 
+use std::pin::Pin;
+use std::task::Poll;
+
 use deadpool_postgres::{GenericClient, Pool, Transaction};
+use futures_util::future::{BoxFuture, MaybeDone, maybe_done, poll_fn};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Row, Statement};
@@ -56,6 +60,39 @@ pub(super) fn inserting(what: &str) -> impl FnOnce(tokio_postgres::Error) -> Sto
             backend(format!("inserting {what}: {e}"))
         }
     }
+}
+
+/// One statement of a pipelined flight, answered with the row it returns, if any.
+pub(super) type Flying<'a> = BoxFuture<'a, Result<Option<Row>>>;
+
+/// Sends the statements of `flight` in their order and then waits for all their answers: one
+/// round trip for them all. A statement is sent when its future is first polled (prepared
+/// statements need no round trip of their own), and the server runs them in the order they
+/// came, so a flight ending in `COMMIT` commits exactly its statements.
+pub(super) async fn fly(flight: Vec<Flying<'_>>) -> Vec<Result<Option<Row>>> {
+    let mut flight: Vec<MaybeDone<Flying<'_>>> = flight.into_iter().map(maybe_done).collect();
+    poll_fn(|cx| {
+        let mut waiting = false;
+        for statement in &mut flight {
+            waiting |= Pin::new(statement).poll(cx).is_pending();
+        }
+        if waiting {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    flight
+        .iter_mut()
+        .filter_map(|statement| Pin::new(statement).take_output())
+        .collect()
+}
+
+/// The answers of a flight, or its first failure (those after it only say that the
+/// transaction is aborted).
+pub(super) fn landed(answers: Vec<Result<Option<Row>>>) -> Result<Vec<Option<Row>>> {
+    answers.into_iter().collect()
 }
 
 /// `sql` as a statement prepared once per connection.

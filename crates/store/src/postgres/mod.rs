@@ -13,12 +13,14 @@ mod catalog;
 mod codec;
 mod executions;
 mod flows;
+mod group;
 mod jobs;
 mod nodes;
 mod nonces;
 mod schema;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -37,14 +39,19 @@ const POOL_SIZE: usize = 16;
 
 /// Signals a slow subscriber may fall behind by before it loses some.
 const SIGNAL_BACKLOG: usize = 4096;
+/// Other nodes' steps a slow subscriber may fall behind by before it loses some.
+const STEP_BACKLOG: usize = 4096;
 
 pub struct PostgresStore {
     pool: Pool,
     /// This node, the owner of the timer rows, task rows and jobs it writes (see [`nodes`]).
     node: String,
     signals: broadcast::Sender<Signal>,
+    steps: broadcast::Sender<Arc<Progress>>,
+    publisher: nodes::Publisher,
     _listener: nodes::Listener,
     _folding: executions::Folding,
+    writer: group::Writer,
     pruning: crate::nonces::Pruning,
 }
 
@@ -69,14 +76,20 @@ impl PostgresStore {
         schema::migrate(&mut client).await?;
         let node = nodes::new_node_id();
         nodes::renew(&client, &node).await?;
-        let signals = broadcast::channel(SIGNAL_BACKLOG).0;
-        let listener = nodes::listen(config_for_listening, node.clone(), signals.clone()).await?;
+        let hearing = nodes::Hearing {
+            signals: broadcast::channel(SIGNAL_BACKLOG).0,
+            steps: broadcast::channel(STEP_BACKLOG).0,
+        };
+        let listener = nodes::listen(config_for_listening, node.clone(), hearing.clone()).await?;
         executions::fold_past(&client).await?;
         Ok(Self {
             _folding: executions::folding(pool.clone()),
+            writer: group::Writer::start(pool.clone(), node.clone()),
+            publisher: nodes::Publisher::start(pool.clone(), node.clone()),
             pool,
             node,
-            signals,
+            signals: hearing.signals,
+            steps: hearing.steps,
             _listener: listener,
             pruning: crate::nonces::Pruning::default(),
         })
@@ -176,6 +189,9 @@ impl ExecutionStore for PostgresStore {
     }
 
     async fn commit_step(&self, step: StepWrite) -> Result<()> {
+        if step.linked.is_empty() {
+            return self.writer.commit(&step).await;
+        }
         executions::commit(&mut self.client().await?, &self.node, &step).await
     }
 
@@ -221,6 +237,18 @@ impl NodeStore for PostgresStore {
 
     fn signals(&self) -> broadcast::Receiver<Signal> {
         self.signals.subscribe()
+    }
+
+    fn has_peers(&self) -> bool {
+        true
+    }
+
+    fn publish(&self, step: Arc<Progress>) {
+        self.publisher.publish(step)
+    }
+
+    fn published(&self) -> broadcast::Receiver<Arc<Progress>> {
+        self.steps.subscribe()
     }
 
     async fn open_calls(&self, calls: &[(ExecutionId, OpId)]) -> Result<Vec<(ExecutionId, OpId)>> {

@@ -13,17 +13,20 @@
 //! flight against their task rows ([`open_calls`]): a call whose row is gone was settled by a
 //! step committed elsewhere, and is aborted as its signal would have done.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use deadpool_postgres::Pool;
 use futures_util::StreamExt;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
 
-use super::codec::{backend, failed};
+use super::codec::{Flying, backend, failed, fly, landed, pooled, prepared};
 use crate::decode::{self, JOB_COLUMNS, TASK_COLUMNS};
-use crate::{ExecutionId, Result, Signal, TakenOver};
-use sluice_engine::OpId;
+use crate::group;
+use crate::{ExecutionId, Progress, Result, Signal, TakenOver};
+use sluice_engine::{HistoryEvent, OpId};
 
 pub(super) const CHANNEL: &str = "sluice_signals";
 
@@ -182,6 +185,135 @@ pub(super) fn decode(payload: &str) -> Option<(&str, Signal)> {
     Some((sender, signal))
 }
 
+/// What a notification says: a signal, or steps committed on its sender.
+#[derive(Debug, PartialEq)]
+enum Heard {
+    Signal(Signal),
+    Steps(Vec<Progress>),
+}
+
+fn hear(payload: &str) -> Option<(&str, Heard)> {
+    if let Some((sender, rest)) = payload.split_once(' ')
+        && let Some(steps) = rest.strip_prefix(STEPS)
+    {
+        return Some((sender, Heard::Steps(serde_json::from_str(steps).ok()?)));
+    }
+    decode(payload).map(|(sender, signal)| (sender, Heard::Signal(signal)))
+}
+
+const STEPS: &str = "steps ";
+
+/// What a `NOTIFY` payload may hold (PostgreSQL refuses 8000 bytes and more).
+const PAYLOAD_LIMIT: usize = 7900;
+
+/// `<sender> steps <JSON array>` payloads of steps, as many steps in each as fit. Events
+/// travel without their detail; a step whose events alone do not fit travels without them
+/// (its status still wakes the long polls).
+fn encode_steps(sender: &str, steps: &[Arc<Progress>]) -> Vec<String> {
+    let head = format!("{sender} {STEPS}[");
+    let mut payloads = Vec::new();
+    let mut payload = head.clone();
+    for step in steps {
+        let mut light = Progress {
+            events: step
+                .events
+                .iter()
+                .map(|event| HistoryEvent {
+                    detail: serde_json::Value::Null,
+                    ..event.clone()
+                })
+                .collect(),
+            ..Progress::clone(step)
+        };
+        let mut item = serde_json::to_string(&light).unwrap_or_default();
+        if head.len() + item.len() + 1 > PAYLOAD_LIMIT {
+            light.events.clear();
+            item = serde_json::to_string(&light).unwrap_or_default();
+        }
+        if payload.len() + item.len() + 2 > PAYLOAD_LIMIT {
+            payloads.push(payload + "]");
+            payload = head.clone();
+        }
+        if payload.len() > head.len() {
+            payload.push(',');
+        }
+        payload.push_str(&item);
+    }
+    if payload.len() > head.len() {
+        payloads.push(payload + "]");
+    }
+    payloads
+}
+
+/// The queue of steps to tell the other nodes of; its task stops once it is dropped.
+pub(super) struct Publisher(mpsc::UnboundedSender<Arc<Progress>>);
+
+impl Publisher {
+    /// Sends what is queued, in groups, each group in one transaction of `NOTIFY`s on a
+    /// pooled connection (committed without waiting for the WAL flush: a notification lost in
+    /// a crash of the database is a live update lost, nothing durable).
+    pub(super) fn start(pool: Pool, node: String) -> Self {
+        let (queue, mut steps) = mpsc::unbounded_channel::<Arc<Progress>>();
+        tokio::spawn(async move {
+            while let Some(first) = steps.recv().await {
+                let group = group::gather(first, std::iter::from_fn(|| steps.try_recv().ok()));
+                if let Err(e) = notify(&pool, &encode_steps(&node, &group)).await {
+                    tracing::debug!(error = %e, steps = group.len(), "telling the other nodes of steps");
+                }
+            }
+        });
+        Publisher(queue)
+    }
+
+    pub(super) fn publish(&self, step: Arc<Progress>) {
+        // Gone only when the store is.
+        let _ = self.0.send(step);
+    }
+}
+
+async fn notify(pool: &Pool, payloads: &[String]) -> Result<()> {
+    let client = pooled(pool).await?;
+    let statement = prepared(&client, "SELECT pg_notify($1, $2)").await?;
+    let mut flight: Vec<Flying<'_>> = vec![simple(
+        &client,
+        "BEGIN; SET LOCAL synchronous_commit TO off",
+    )];
+    for payload in payloads {
+        let statement = &statement;
+        let client = &client;
+        flight.push(Box::pin(async move {
+            client
+                .query_opt(statement, &[&CHANNEL, payload])
+                .await
+                .map(|_| None)
+                .map_err(failed("notifying"))
+        }));
+    }
+    flight.push(simple(&client, "COMMIT"));
+    let answers = fly(flight).await;
+    if answers.iter().any(Result::is_err) {
+        drop(deadpool_postgres::Object::take(client));
+    }
+    landed(answers).map(drop)
+}
+
+fn simple<'a>(client: &'a deadpool_postgres::Object, sql: &'static str) -> Flying<'a> {
+    Box::pin(async move {
+        client
+            .batch_execute(sql)
+            .await
+            .map(|()| None)
+            .map_err(failed(sql))
+    })
+}
+
+/// Where what a node hears goes.
+#[derive(Clone)]
+pub(super) struct Hearing {
+    pub signals: broadcast::Sender<Signal>,
+    pub steps: broadcast::Sender<Arc<Progress>>,
+}
+
 /// The task that listens; stops listening when dropped.
 pub(super) struct Listener(JoinHandle<()>);
 
@@ -194,23 +326,19 @@ impl Drop for Listener {
 /// Starts listening; returns once the first `LISTEN` is in place, so nothing signalled after
 /// that is missed. A lost connection is made again, and once it listens the node is told to
 /// [`Signal::Resync`] (see the module comment).
-pub(super) async fn listen(
-    config: Config,
-    node: String,
-    signals: broadcast::Sender<Signal>,
-) -> Result<Listener> {
+pub(super) async fn listen(config: Config, node: String, hearing: Hearing) -> Result<Listener> {
     let first = subscribe(&config).await?;
     Ok(Listener(tokio::spawn(async move {
         let (client, messages) = first;
-        forward(messages, &node, &signals).await;
+        forward(messages, &node, &hearing).await;
         drop(client);
         loop {
             tracing::warn!("the connection listening for other nodes' signals was lost");
             let (client, messages) = reconnect(&config).await;
             tracing::info!("listening for other nodes' signals again");
             // Nobody subscribed yet is fine.
-            drop(signals.send(Signal::Resync));
-            forward(messages, &node, &signals).await;
+            drop(hearing.signals.send(Signal::Resync));
+            forward(messages, &node, &hearing).await;
             drop(client);
         }
     })))
@@ -266,7 +394,7 @@ async fn subscribe(config: &Config) -> Result<(Client, Messages)> {
     Ok((client, messages))
 }
 
-async fn forward(mut messages: Messages, node: &str, signals: &broadcast::Sender<Signal>) {
+async fn forward(mut messages: Messages, node: &str, heard: &Hearing) {
     while let Some(message) = messages.next().await {
         let Ok(AsyncMessage::Notification(note)) = message else {
             if let Err(e) = message {
@@ -275,10 +403,15 @@ async fn forward(mut messages: Messages, node: &str, signals: &broadcast::Sender
             }
             continue;
         };
-        match decode(note.payload()) {
+        // Nobody subscribed yet is fine.
+        match hear(note.payload()) {
             Some((sender, _)) if sender == node => {}
-            // Nobody subscribed yet is fine.
-            Some((_, signal)) => drop(signals.send(signal)),
+            Some((_, Heard::Signal(signal))) => drop(heard.signals.send(signal)),
+            Some((_, Heard::Steps(steps))) => {
+                for step in steps {
+                    drop(heard.steps.send(Arc::new(step)));
+                }
+            }
             None => tracing::warn!(payload = note.payload(), "an unknown signal"),
         }
     }

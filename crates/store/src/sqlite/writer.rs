@@ -1,9 +1,9 @@
-//! The writer thread: the only connection that writes, with group commit.
+//! The writer thread: the only connection that writes, with group commit (the shape of
+//! `crate::group`).
 //!
-//! It blocks for one command, takes whatever else is queued (up to [`MAX_GROUP`]), runs them
-//! all in one `BEGIN IMMEDIATE … COMMIT` with a savepoint per command, and answers each caller
-//! only after the commit. One fsync then covers the whole group, which is what makes many
-//! concurrent durable commits per second possible; the savepoints keep the commands
+//! It blocks for one command, takes whatever else is queued, runs them all in one
+//! `BEGIN IMMEDIATE … COMMIT` with a savepoint per command, and answers each caller only after
+//! the commit. One fsync then covers the whole group; the savepoints keep the commands
 //! independent: a command that fails (a compare-and-set conflict, a duplicate key) is rolled
 //! back alone and gets its own error, the others still commit.
 
@@ -15,10 +15,7 @@ use tokio::sync::oneshot;
 
 use super::codec::backend;
 use crate::Result;
-
-/// The most commands one transaction groups: bounds the latency a group adds to its last
-/// command and the work lost to a failed commit.
-const MAX_GROUP: usize = 512;
+use crate::group::{self, Abandoned};
 
 /// A write queued for the writer thread.
 pub(super) trait Command: Send {
@@ -27,7 +24,7 @@ pub(super) trait Command: Send {
     fn run(&mut self, conn: &Connection) -> bool;
 
     /// Answers the caller once the group is committed (`Ok`) or abandoned (`Err`).
-    fn answer(self: Box<Self>, group: Result<(), String>);
+    fn answer(self: Box<Self>, group: &Result<(), Abandoned>);
 }
 
 pub(super) type Queue = mpsc::Sender<Box<dyn Command>>;
@@ -93,31 +90,20 @@ where
         succeeded
     }
 
-    fn answer(self: Box<Self>, group: Result<(), String>) {
-        let result = match (self.outcome, group) {
-            // A failed command was rolled back either way: its own error says why.
-            (Some(Err(e)), _) => Err(e),
-            (Some(Ok(value)), Ok(())) => Ok(value),
-            // Committed nothing: the group was abandoned before or after this command ran.
-            (_, Err(e)) => Err(backend(format!("the transaction failed: {e}"))),
-            (None, Ok(())) => Err(backend("the write panicked and was rolled back")),
-        };
-        // The caller may have given up waiting; the write's fate is the same either way.
-        let _ = self.reply.send(result);
+    fn answer(self: Box<Self>, group: &Result<(), Abandoned>) {
+        group::answer(self.reply, group::outcome(self.outcome, group));
     }
 }
 
 fn serve(mut conn: Connection, commands: &mpsc::Receiver<Box<dyn Command>>) {
     while let Ok(first) = commands.recv() {
-        let mut group = Vec::with_capacity(16);
-        group.push(first);
-        group.extend(commands.try_iter().take(MAX_GROUP - 1));
-        let outcome = run_group(&mut conn, &mut group).map_err(|e| e.to_string());
+        let mut group = group::gather(first, commands.try_iter());
+        let outcome = run_group(&mut conn, &mut group).map_err(Abandoned::certain);
         if let Err(e) = &outcome {
-            tracing::error!(error = %e, commands = group.len(), "a write transaction failed");
+            tracing::error!(error = %e.message, commands = group.len(), "a write transaction failed");
         }
         for command in group {
-            command.answer(outcome.clone());
+            command.answer(&outcome);
         }
     }
 }
