@@ -54,7 +54,8 @@ impl Bench<'_> {
 
     /// events: open `--sse-clients` streams (the server's memory before and after), then start
     /// executions and time each one's `running` event from its commit to its arrival on a
-    /// stream.
+    /// stream. With `--nodes N` > 1 the timed stream is on the last node and the executions
+    /// start on the first, so every timed event crosses nodes.
     pub(crate) async fn events(
         &self,
         servers: &[SpawnedServer],
@@ -64,7 +65,9 @@ impl Bench<'_> {
         let flow = self.create_flow("events", &|n| pass_flow(n, 1)).await?;
         resources.push(Resources::measure("before SSE clients", servers));
         let mut streams = Vec::with_capacity(self.args.sse_clients);
-        for i in 0..self.args.sse_clients.max(1) {
+        let last = usize::try_from(self.args.nodes).unwrap_or(1).max(1) - 1;
+        streams.push(self.client.native_open(last, "/api/v1/events").await?);
+        for i in 1..self.args.sse_clients.max(1) {
             streams.push(self.client.native_open(i, "/api/v1/events").await?);
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -76,7 +79,7 @@ impl Bench<'_> {
         let timing = tokio::spawn(arrivals(watched, flow.clone(), WATCHED_STARTS));
         let meter = self.meter().await;
         let started = self
-            .start_many(&flow, "e", WATCHED_STARTS, WATCHED_CONCURRENCY)
+            .start_many_on(0, &flow, "e", WATCHED_STARTS, WATCHED_CONCURRENCY)
             .await;
         let usage = meter.finish(&self.client).await;
         rows.push(Row::new(

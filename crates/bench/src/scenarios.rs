@@ -338,6 +338,32 @@ impl Bench<'_> {
         count: usize,
         concurrency: usize,
     ) -> Phase {
+        self.start_many_at(None, flow, prefix, count, concurrency)
+            .await
+    }
+
+    /// [`Self::start_many`], every start sent to node `node`.
+    pub(crate) async fn start_many_on(
+        &self,
+        node: usize,
+        flow: &Arc<str>,
+        prefix: &str,
+        count: usize,
+        concurrency: usize,
+    ) -> Phase {
+        self.start_many_at(Some(node), flow, prefix, count, concurrency)
+            .await
+    }
+
+    /// Start i goes to `node`, or to node i (mod the nodes) without one.
+    async fn start_many_at(
+        &self,
+        node: Option<usize>,
+        flow: &Arc<str>,
+        prefix: &str,
+        count: usize,
+        concurrency: usize,
+    ) -> Phase {
         let client = self.client.clone();
         let flow = flow.clone();
         let prefix: Arc<str> = prefix.into();
@@ -345,7 +371,8 @@ impl Bench<'_> {
             let client = client.clone();
             let flow = flow.clone();
             let prefix = prefix.clone();
-            async move { client.start(i, &flow, &format!("{prefix}-{i}")).await }
+            let to = node.unwrap_or(i);
+            async move { client.start(to, &flow, &format!("{prefix}-{i}")).await }
         })
         .await
     }

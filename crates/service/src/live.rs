@@ -1,5 +1,5 @@
-//! What a caller watches live: the steps committed on this node of its own executions, as
-//! the runtime announces them.
+//! What a caller watches live: the steps committed of its own executions, on this node or
+//! (on PostgreSQL) on another, as the runtime announces them.
 
 use std::sync::Arc;
 

@@ -321,3 +321,79 @@ async fn a_node_that_lost_its_listening_connection_resyncs_against_the_task_rows
         "the stopped call's row is gone"
     );
 }
+
+#[tokio::test]
+async fn of_two_nodes_groups_holding_steps_of_the_same_executions_exactly_one_step_wins() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let (a, b) = (
+        PostgresStore::connect(&url).await.expect("a"),
+        PostgresStore::connect(&url).await.expect("b"),
+    );
+    let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(b));
+    let flow = a.create_flow(new_flow("f")).await.expect("create flow");
+    const EXECUTIONS: usize = 64;
+    let mut ids = Vec::new();
+    for i in 0..EXECUTIONS {
+        ids.push(execution(&*a, &flow, &format!("e{i}")).await.id);
+    }
+    // Every execution gets a step from each node, all at once: each node's writers gather many
+    // of them into a group, and the groups of the two nodes hold steps of the same executions.
+    let mut handles = Vec::new();
+    for (i, &id) in ids.iter().enumerate() {
+        for (node, store) in [(0, &a), (1, &b)] {
+            let store = store.clone();
+            handles.push(tokio::spawn(async move {
+                let mut write = step(id, 1, &[2, 3]);
+                write.events[1].detail = json!({ "node": node });
+                (i, store.commit_step(write).await)
+            }));
+        }
+    }
+    assert_eq!(wins(EXECUTIONS, handles).await, vec![1; EXECUTIONS]);
+    for id in ids {
+        let record = fetch(&*b, id).await;
+        assert_eq!(record.version, 2, "one step on top of the first");
+        let events = b
+            .history(id, sluice_store::Page::first(10))
+            .await
+            .expect("history");
+        let ids: Vec<u64> = events.iter().map(|e| e.id.0).collect();
+        assert_eq!(ids, [1, 2, 3], "the winner's events alone");
+        let node = &events[2].detail["node"];
+        assert!(node == 0 || node == 1, "{node}");
+    }
+}
+
+#[tokio::test]
+async fn a_node_hears_the_steps_another_node_commits() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let (a, b) = (
+        PostgresStore::connect(&url).await.expect("a"),
+        PostgresStore::connect(&url).await.expect("b"),
+    );
+    let mut at_a = a.published();
+    let mut at_b = b.published();
+    let flow = a.create_flow(new_flow("f")).await.expect("create flow");
+    let exec = execution(&a, &flow, "e").await;
+    let mut step = sluice_store::Progress {
+        tenant: tenant(),
+        flow: flow.name.clone(),
+        id: exec.id,
+        execution: exec.name.clone(),
+        status: Status::Stopped,
+        events: vec![event(2)],
+    };
+    a.publish(std::sync::Arc::new(step.clone()));
+    let heard = tokio::time::timeout(Duration::from_secs(5), at_b.recv())
+        .await
+        .expect("heard in time")
+        .expect("a step");
+    step.events[0].detail = serde_json::Value::Null;
+    assert_eq!(*heard, step, "the step, its events without their detail");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(at_a.try_recv().is_err(), "a node does not hear itself");
+}

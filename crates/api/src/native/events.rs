@@ -1,5 +1,5 @@
 //! `GET /api/v1/events`: Server-Sent Events of the caller's executions as their steps commit
-//! on this node: `execution` when one starts, ends or is retried, `state` when a state or
+//! on any node: `execution` when one starts, ends or is retried, `state` when a state or
 //! node is entered or exited, `lagged` when the stream fell behind and missed some.
 
 use std::convert::Infallible;

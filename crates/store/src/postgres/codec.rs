@@ -89,6 +89,17 @@ pub(super) async fn fly(flight: Vec<Flying<'_>>) -> Vec<Result<Option<Row>>> {
         .collect()
 }
 
+/// Statements without arguments (`BEGIN`, `COMMIT`), for a flight.
+pub(super) fn simple<'a>(client: &'a Client, sql: &'static str) -> Flying<'a> {
+    Box::pin(async move {
+        client
+            .batch_execute(sql)
+            .await
+            .map(|()| None)
+            .map_err(failed(sql))
+    })
+}
+
 /// The answers of a flight, or its first failure (those after it only say that the
 /// transaction is aborted).
 pub(super) fn landed(answers: Vec<Result<Option<Row>>>) -> Result<Vec<Option<Row>>> {

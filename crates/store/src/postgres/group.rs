@@ -22,7 +22,7 @@ use deadpool_postgres::{Object, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::Row;
 
-use super::codec::{Flying, backend, failed, fly, pooled, prepared, uncertain};
+use super::codec::{Flying, backend, failed, fly, pooled, prepared, simple, uncertain};
 use super::executions::{
     CAS, FOUND_VERSION, RowChange, StepStatements, cas, count_statements, stepped_changes,
 };
@@ -164,14 +164,7 @@ async fn run(client: &Object, owner: &str, group: &[Queued]) -> Result<Vec<Resul
     )
     .map_err(|e| Failure::Group(Abandoned::certain(e)))?;
 
-    let begin: Flying<'_> = Box::pin(async move {
-        client
-            .batch_execute("BEGIN")
-            .await
-            .map(|()| None)
-            .map_err(failed("starting a transaction"))
-    });
-    let mut first = vec![begin];
+    let mut first = vec![simple(client, "BEGIN")];
     first.extend(group.iter().map(|queued| {
         cas(
             client,

@@ -22,7 +22,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
 
-use super::codec::{Flying, backend, failed, fly, landed, pooled, prepared};
+use super::codec::{Flying, backend, failed, fly, landed, pooled, prepared, simple};
 use crate::decode::{self, JOB_COLUMNS, TASK_COLUMNS};
 use crate::group;
 use crate::{ExecutionId, Progress, Result, Signal, TakenOver};
@@ -295,16 +295,6 @@ async fn notify(pool: &Pool, payloads: &[String]) -> Result<()> {
         drop(deadpool_postgres::Object::take(client));
     }
     landed(answers).map(drop)
-}
-
-fn simple<'a>(client: &'a deadpool_postgres::Object, sql: &'static str) -> Flying<'a> {
-    Box::pin(async move {
-        client
-            .batch_execute(sql)
-            .await
-            .map(|()| None)
-            .map_err(failed(sql))
-    })
 }
 
 /// Where what a node hears goes.
