@@ -28,6 +28,8 @@ pub enum Code {
     InvalidArn,
     InvalidToken,
     TaskTimedOut,
+    TaskDoesNotExist,
+    TooManyTags,
     ExecutionDoesNotExist,
     ExecutionAlreadyExists,
     InvalidExecutionInput,
@@ -144,6 +146,7 @@ impl SfnError {
             }
             ServiceError::WrongMode(_) => Code::StateMachineTypeNotSupported,
             ServiceError::TaskCompleted(_) => Code::TaskTimedOut,
+            ServiceError::TaskNotFound(_) => Code::TaskDoesNotExist,
             ServiceError::ConcurrentUpdate
             | ServiceError::FlowNotOpen(_)
             | ServiceError::FlowNotClosed(_)
