@@ -45,6 +45,20 @@ impl Client {
         })
     }
 
+    /// The base URL of the node operation `i` goes to.
+    pub(crate) fn base(&self, i: usize) -> &str {
+        &self.bases[i % self.bases.len()]
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The access key id and secret requests are signed with.
+    pub(crate) fn credentials(&self) -> (&str, &str) {
+        (&self.key_id, &self.secret)
+    }
+
     /// One signed RPC request, every parameter in the query string; the JSON answer.
     pub(crate) async fn call(
         &self,

@@ -340,17 +340,24 @@ pub struct StopExecution {
 impl Validate for StopExecution {
     fn validate(&self) -> Result<(), SfnError> {
         required(&self.execution_arn, "executionArn")?;
-        // AWS's limits: an error of at most 256 characters, a cause of at most 32768.
-        let too_long = |text: &Option<String>, max: usize| {
-            text.as_ref().is_some_and(|t| t.chars().count() > max)
-        };
-        if too_long(&self.error, 256) || too_long(&self.cause, 32768) {
-            return Err(SfnError::validation(
-                "The error must be at most 256 characters and the cause at most 32768",
-            ));
-        }
-        Ok(())
+        check_error_and_cause(&self.error, &self.cause)
     }
+}
+
+/// AWS's limits of the error and cause a stop or a task failure gives: at most 256 and
+/// 32768 characters.
+pub(super) fn check_error_and_cause(
+    error: &Option<String>,
+    cause: &Option<String>,
+) -> Result<(), SfnError> {
+    let too_long =
+        |text: &Option<String>, max: usize| text.as_ref().is_some_and(|t| t.chars().count() > max);
+    if too_long(error, 256) || too_long(cause, 32768) {
+        return Err(SfnError::validation(
+            "The error must be at most 256 characters and the cause at most 32768",
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -11,12 +11,10 @@ use sluice_service::{CallbackResult, is_task_token};
 
 use super::actions::{Actions, Reply};
 use super::error::{Code, SfnError};
-use super::request::{Validate, required};
+use super::request::{Validate, check_error_and_cause, required};
 
-/// AWS's longest task token, error and cause.
+/// AWS's longest task token.
 const MAX_TOKEN_CHARS: usize = 2048;
-const MAX_ERROR_CHARS: usize = 256;
-const MAX_CAUSE_CHARS: usize = 32768;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -43,15 +41,7 @@ pub struct SendTaskFailure {
 impl Validate for SendTaskFailure {
     fn validate(&self) -> Result<(), SfnError> {
         check_token(&self.task_token)?;
-        let too_long = |text: &Option<String>, max: usize| {
-            text.as_ref().is_some_and(|t| t.chars().count() > max)
-        };
-        if too_long(&self.error, MAX_ERROR_CHARS) || too_long(&self.cause, MAX_CAUSE_CHARS) {
-            return Err(SfnError::validation(format!(
-                "The error must be at most {MAX_ERROR_CHARS} characters and the cause at most {MAX_CAUSE_CHARS}"
-            )));
-        }
-        Ok(())
+        check_error_and_cause(&self.error, &self.cause)
     }
 }
 
