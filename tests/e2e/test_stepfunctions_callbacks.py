@@ -62,6 +62,7 @@ def test_a_task_token_resumes_its_execution_with_the_workers_output(sfn, functio
     assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
 
     assert sfn.send_task_heartbeat(taskToken=token)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert aws_error(lambda: sfn.send_task_success(taskToken=token, output="not json")) == "InvalidOutput"
     sfn.send_task_success(taskToken=token, output='{"shipped": 7}')
     done = finished(sfn, execution)
     assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"shipped": 7})

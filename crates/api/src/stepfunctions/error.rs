@@ -33,6 +33,7 @@ pub enum Code {
     ExecutionDoesNotExist,
     ExecutionAlreadyExists,
     InvalidExecutionInput,
+    InvalidOutput,
     ConflictException,
     ResourceNotFound,
     InternalFailure,

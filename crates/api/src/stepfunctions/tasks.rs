@@ -3,7 +3,7 @@
 //! task reports (CloudFlow's `ReportTaskSucceeded`/`Failed` are the same commands): a token of
 //! no shape this server gives is `InvalidToken`, one naming no execution of the caller's
 //! `TaskDoesNotExist`, one whose task has ended (answered, timed out, its execution stopped)
-//! `TaskTimedOut`.
+//! `TaskTimedOut`; an output that is not JSON `InvalidOutput`.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -26,7 +26,15 @@ pub struct SendTaskSuccess {
 impl Validate for SendTaskSuccess {
     fn validate(&self) -> Result<(), SfnError> {
         check_token(&self.task_token)?;
-        required(&self.output, "output")
+        required(&self.output, "output")?;
+        let output = self.output.as_deref().unwrap_or_default();
+        if serde_json::from_str::<serde::de::IgnoredAny>(output).is_err() {
+            return Err(SfnError::new(
+                Code::InvalidOutput,
+                "Invalid Output: 'the output is not JSON'",
+            ));
+        }
+        Ok(())
     }
 }
 
