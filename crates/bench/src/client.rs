@@ -108,19 +108,7 @@ impl Client {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(canonical_query(&form));
         }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("{action}: sending"))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .with_context(|| format!("{action}: reading the answer"))?;
-        if !status.is_success() {
-            bail!("{action}: HTTP {status}: {text}");
-        }
-        serde_json::from_str(&text).with_context(|| format!("{action}: the answer is not JSON"))
+        json_answer(action, request).await
     }
 
     pub(crate) async fn start(&self, node: usize, flow: &str, name: &str) -> anyhow::Result<()> {
@@ -371,4 +359,24 @@ fn escape_base64(text: &str) -> String {
     text.replace('+', "%2B")
         .replace('/', "%2F")
         .replace('=', "%3D")
+}
+
+/// Sends `request` of `action`; its JSON answer, or the HTTP error with its body.
+pub(crate) async fn json_answer(
+    action: &str,
+    request: reqwest::RequestBuilder,
+) -> anyhow::Result<Value> {
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("{action}: sending"))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .with_context(|| format!("{action}: reading the answer"))?;
+    if !status.is_success() {
+        bail!("{action}: HTTP {status}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{action}: the answer is not JSON"))
 }

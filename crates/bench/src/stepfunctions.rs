@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use sluice_api::signature::aws::{SignedRequest, authorization};
 
-use crate::client::Client;
+use crate::client::{Client, json_answer};
 use crate::report::Row;
 use crate::scenarios::Bench;
 
@@ -53,23 +53,12 @@ impl Client {
             .map_err(|e| anyhow::anyhow!("{action}: signing: {e}"))?;
         headers.insert("authorization", HeaderValue::from_str(&signature)?);
         headers.remove("host");
-        let response = self
+        let request = self
             .http()
             .post(format!("{base}/"))
             .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("{action}: sending"))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .with_context(|| format!("{action}: reading the answer"))?;
-        if !status.is_success() {
-            bail!("{action}: HTTP {status}: {text}");
-        }
-        serde_json::from_str(&text).with_context(|| format!("{action}: the answer is not JSON"))
+            .body(body);
+        json_answer(action, request).await
     }
 }
 
