@@ -91,8 +91,11 @@ impl Machine<'_> {
         let Some(task) = self.remove_task(op) else {
             return;
         };
+        // A `lambda:invoke` answer is wrapped as AWS's Invoke answers; a callback's report is
+        // the worker's output as sent.
         let lambda_invoke = self.active(task.thread).is_some_and(|a| {
-            matches!(&self.flow.state(a.state).kind, StateKind::Task(t) if t.body == Body::LambdaPayload)
+            matches!(&self.flow.state(a.state).kind,
+                StateKind::Task(t) if t.body == Body::LambdaPayload && t.mode != TaskMode::WaitForCustomCallback)
         });
         let result = result
             .map(|v| {
