@@ -6,8 +6,7 @@
 //! id). Children go first: while a batch finds as many children as it may delete, it deletes
 //! only children, and their root goes in a later batch, so no child is ever left without its
 //! root. The executions are deleted with a guard on their status (an unfinished
-//! execution is never deleted, whatever selected it, nor the newest, whose id SQLite would
-//! give again); their history, timer and task rows and
+//! execution is never deleted, whatever selected it); their history, timer and task rows and
 //! their counts go with the rows actually deleted.
 
 use std::sync::LazyLock;
@@ -23,9 +22,7 @@ pub(crate) struct Statements {
     pub roots: String,
     /// `$1` ids (JSON array), `$2` limit: ids of executions whose root is one of them.
     pub children: String,
-    /// `$1` ids: deletes the finished ones, returning [`COUNTED_COLUMNS`] and the id. Never
-    /// the newest execution: SQLite gives the id after the largest one left to the next
-    /// execution, and an id must never name two executions.
+    /// `$1` ids: deletes the finished ones, returning [`COUNTED_COLUMNS`] and the id.
     pub delete_executions: String,
     /// The same for roots, and only those with no child left.
     pub delete_roots: String,
@@ -53,10 +50,8 @@ fn statements(backend: Backend) -> Statements {
         Backend::Sqlite => sql.replace('$', "?"),
         Backend::Postgres => sql,
     };
-    let delete = format!(
-        "DELETE FROM executions WHERE id IN ({ids}) AND status NOT IN {UNFINISHED} \
-         AND id < (SELECT MAX(id) FROM executions)"
-    );
+    let delete =
+        format!("DELETE FROM executions WHERE id IN ({ids}) AND status NOT IN {UNFINISHED}");
     let rows = ["history", "timers", "tasks"]
         .map(|table| placeholders(format!("DELETE FROM {table} WHERE execution_id IN ({ids})")));
     Statements {

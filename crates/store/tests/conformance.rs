@@ -2012,7 +2012,6 @@ async fn expired_executions_are_purged_in_batches_children_before_their_root(bac
         child_of(store, &a, parent, version, name).await;
     }
     move_to(store, parent, 5, ended(1_500)).await;
-    // The newest execution stays, whatever it is (its id is never given again).
     let newest = placed(store, &a, "newest", 1, ended(4_000)).await;
     let count = |flow: &FlowRecord| {
         let query = ExecutionQuery::of_flow(&tenant(), flow.id, &ExecutionFilter::default());
@@ -2031,7 +2030,6 @@ async fn expired_executions_are_purged_in_batches_children_before_their_root(bac
             .expect("purge"),
     ];
     assert_eq!(batches, [2, 2], "old1 and old2, then two children only");
-    assert!(store.get_execution(newest).await.expect("get").is_some());
     assert!(store.get_execution(old1).await.expect("get").is_none());
     assert!(
         history_ids(store, old2).await.is_empty(),
@@ -2046,8 +2044,8 @@ async fn expired_executions_are_purged_in_batches_children_before_their_root(bac
             .purge_finished(&purge_before(5_000, 2))
             .await
             .expect("purge"),
-        2,
-        "the last child with its root"
+        3,
+        "the last child, its root, and newest"
     );
     assert_eq!(
         store
@@ -2059,22 +2057,22 @@ async fn expired_executions_are_purged_in_batches_children_before_their_root(bac
     assert!(store.get_execution(parent).await.expect("get").is_none());
     let c3 = store.find_execution(a.id, &ExecutionName::new("c3")).await;
     assert!(c3.expect("find").is_none());
-    for kept in [running, recent, other_dialect, newest] {
+    for kept in [running, recent, other_dialect] {
         assert!(store.get_execution(kept).await.expect("get").is_some());
     }
     assert_eq!(
         count(&a).await,
-        3,
-        "the counts follow: running, recent, newest are left"
+        2,
+        "the counts follow: running and recent are left"
     );
     let next = execution(store, &a, "next").await;
-    assert!(next.id.0 > parent.0 + 3, "no id is given twice");
+    assert!(
+        next.id.0 > newest.0,
+        "the newest one's id is not given again"
+    );
     let counted = minute_counts(store, FlowSelection::Flow(a.id), 0, 60_000).await;
     let finished: u64 = counted.iter().map(|m| m.finished).sum();
-    assert_eq!(
-        finished, 2,
-        "recent and newest have ended among what is left"
-    );
+    assert_eq!(finished, 1, "only recent has ended among what is left");
 }
 
 async fn a_purge_under_load_deletes_no_unfinished_execution(backend: &Backend) {
@@ -2115,15 +2113,6 @@ async fn a_purge_under_load_deletes_no_unfinished_execution(backend: &Backend) {
         written.extend(writer.await.expect("writer"));
     }
     purger.await.expect("purger");
-    // The newest execution is kept (its id is never given again), so let it be unfinished.
-    placed(
-        &*store,
-        &flow,
-        "last",
-        1,
-        moment(Status::Running, Some(500), None),
-    )
-    .await;
     while store
         .purge_finished(&purge_before(i64::MAX, 50))
         .await

@@ -39,10 +39,11 @@ pub(super) fn create(
         None => new.now,
     };
     conn.prepare_cached(
-        "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
+        "INSERT INTO executions (id, tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
          map_run, root_id) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13, ?14, \
+         SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM executions), \
+                    (SELECT last FROM executions_purged)) + 1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13, ?14, \
          (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = ?15) \
          FROM flows WHERE id = ?2",
     )
@@ -438,12 +439,16 @@ pub(super) fn purge(conn: &Connection, purge: &Purge) -> Result<usize> {
             "purging executions",
         )?);
     }
-    let gone = retention::id_list(&deleted.iter().map(|d| d.id.0).collect::<Vec<_>>());
+    let gone: Vec<i64> = deleted.iter().map(|d| d.id.0).collect();
+    let listed = retention::id_list(&gone);
     for rows in &statements.delete_rows {
         conn.prepare_cached(rows)
-            .and_then(|mut s| s.execute([&gone]))
+            .and_then(|mut s| s.execute([&listed]))
             .map_err(failed("purging history"))?;
     }
+    conn.prepare_cached("UPDATE executions_purged SET last = MAX(last, ?1)")
+        .and_then(|mut s| s.execute([gone.iter().max().copied().unwrap_or(0)]))
+        .map_err(failed("keeping the largest id purged"))?;
     for (flow, change) in retention::uncounted(&deleted) {
         add_counts(conn, flow, ExecutionId(0), std::slice::from_ref(&change))?;
         conn.prepare_cached(&statements.drop_empty_count)

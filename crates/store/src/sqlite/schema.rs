@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -271,6 +271,13 @@ CREATE INDEX executions_by_map_run ON executions (flow_id, map_run, name) WHERE 
 const V6: &str = crate::schema::JOB_COUNTS_AND_NEWEST;
 
 const V7: &str = crate::schema::ROOTS_AND_FINISHED;
+
+/// The largest execution id a purge deleted: SQLite gives a new row the id after the largest
+/// one left, so without it a purge of the newest execution would give its id again.
+const V8: &str = r#"
+CREATE TABLE executions_purged (last INTEGER NOT NULL);
+INSERT INTO executions_purged VALUES (0);
+"#;
 
 /// Applies the missing migrations in one immediate transaction, so two processes opening a
 /// new file at once cannot both create the tables.
