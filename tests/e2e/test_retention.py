@@ -93,3 +93,19 @@ def test_a_purged_state_machine_execution_is_execution_does_not_exist(brief):
         return None
 
     assert wait_for(gone, PURGED_WITHIN) == "ExecutionDoesNotExist"
+
+
+def test_a_purge_under_load_loses_no_unfinished_execution(brief):
+    """Executions that finish and are purged around ones still waiting, which all finish."""
+    fnf = brief.client()
+    quick, slow = unique("quick"), unique("slow")
+    create(fnf, quick, pass_flow(quick))
+    create(fnf, slow, wait_flow(slow, KEEP_SECONDS + 1))
+    waiting = [f"w{i}" for i in range(30)]
+    for i, name in enumerate(waiting):
+        start(fnf, slow, name)
+        for j in range(5):
+            start(fnf, quick, f"q{i}-{j}", {"name": "load"})
+    for name in waiting:
+        assert describe(fnf, slow, name, wait=20).status == "Succeeded", name
+    assert cloudflow_gone(fnf, quick, "q29-4")[0] == "ExecutionNotExists"
