@@ -100,6 +100,10 @@ pub struct BenchArgs {
     /// Executions started (and left waiting) by the `waiting` scenario.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub(crate) waiting_count: usize,
+    /// How long spawned servers keep finished executions (`[retention]` of every dialect,
+    /// e.g. `3s`); without it, each dialect's default.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) retention: Option<String>,
 }
 
 /// Runs the scenarios `args` asks for and prints their figures.

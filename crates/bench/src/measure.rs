@@ -96,7 +96,7 @@ fn memory_kib(pid: u32, field: &str) -> Option<u64> {
 }
 
 /// Total size of the files under `dir`.
-fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
+pub(crate) fn dir_bytes(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;

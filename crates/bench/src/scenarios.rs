@@ -44,6 +44,9 @@ pub enum Scenario {
     /// A one-Pass-state machine started and described to its end over the Step Functions
     /// API (SigV4).
     Sfn,
+    /// pass1 for `--duration` against a server keeping finished executions `--retention`,
+    /// printing the database's size every second: flat once the purge keeps up.
+    Retention,
     /// Every scenario.
     All,
 }
@@ -58,6 +61,7 @@ pub(crate) const ORDER: [Scenario; 9] = [
     Scenario::DistributedMap,
     Scenario::NativeList,
     Scenario::Events,
+    Scenario::Retention,
     Scenario::Waiting,
 ];
 
@@ -114,6 +118,7 @@ impl Bench<'_> {
                 self.distributed_map(rows).await?;
                 resources.push(Resources::measure("after distributed-map", servers));
             }
+            Scenario::Retention => self.retention(servers, rows).await?,
             Scenario::All => unreachable!("bench() expands All"),
         }
         Ok(())
@@ -177,6 +182,42 @@ impl Bench<'_> {
         )
         .await;
         Ok(())
+    }
+
+    /// retention: pass1 while the database's size is printed every second.
+    async fn retention(
+        &self,
+        servers: &[SpawnedServer],
+        rows: &mut Vec<Row>,
+    ) -> anyhow::Result<()> {
+        let Some(data) = servers.first().filter(|s| !s.external_database) else {
+            anyhow::bail!("the retention scenario measures a spawned server on SQLite");
+        };
+        if self.args.retention.is_none() {
+            println!("retention: no --retention given, the server keeps executions 90 days");
+        }
+        let dir = data.data.path().to_path_buf();
+        let sampler = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let size = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
+            let mib = |bytes: u64| bytes as f64 / 1_048_576.0;
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let executions = size("sluice.db") + size("sluice.db-wal");
+                let all = crate::measure::dir_bytes(&dir).unwrap_or_default();
+                println!(
+                    "retention: t={:>4}s sluice.db (+WAL) {:>7.2} MiB, data directory {:>7.2} MiB",
+                    started.elapsed().as_secs(),
+                    mib(executions),
+                    mib(all)
+                );
+            }
+        });
+        let ran = self
+            .closed_loop("retention", &|n| pass_flow(n, 1), 1, rows)
+            .await;
+        sampler.abort();
+        ran
     }
 
     /// stop: per concurrency, start `--stop-count` executions of a 300 s Wait flow (32 at a

@@ -62,6 +62,23 @@ impl SpawnedServer {
         if let Some(database) = &args.database {
             command.arg("--database").arg(database);
         }
+        if let Some(keep) = &args.retention {
+            let config = data.path().join("retention.toml");
+            let every = [
+                "cloudflow",
+                "functiongraph-v2",
+                "functiongraph-v1",
+                "dataarts",
+                "asl",
+            ];
+            let lines: Vec<String> = every
+                .iter()
+                .map(|d| format!("\"{d}\" = {keep:?}"))
+                .collect();
+            std::fs::write(&config, format!("[retention]\n{}\n", lines.join("\n")))
+                .context("writing the retention configuration")?;
+            command.arg("--config").arg(config);
+        }
         if std::env::var_os("SLUICE_LOG").is_none() {
             command.env("SLUICE_LOG", "warn");
         }

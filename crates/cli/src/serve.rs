@@ -10,7 +10,9 @@ use serde::Deserialize;
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::outbound::{self, Allowlist, Outbound};
 use sluice_runtime::{FunctionEndpoints, Invoker};
-use sluice_service::{KeyConfig, LimitsConfig, Service, ServiceConfig, TenantConfig};
+use sluice_service::{
+    KeyConfig, LimitsConfig, RetentionConfig, Service, ServiceConfig, TenantConfig,
+};
 use sluice_store::postgres::PostgresStore;
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{Store, TenantId};
@@ -84,6 +86,8 @@ struct FileConfig {
     limits: LimitsConfig,
     #[serde(default)]
     http: HttpSection,
+    #[serde(default)]
+    retention: RetentionConfig,
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -115,6 +119,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config
         .check()
         .context("the configured tenants cannot be served")?;
+    let retention = file.retention.retention()?;
     refuse_public_development_secret(&listen, &config)?;
 
     let store: Arc<dyn Store> = match args.database.clone().or(file.database.clone()) {
@@ -154,6 +159,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "took over unfinished work"
     );
     service.start_scheduler();
+    service.start_retention(retention);
 
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()

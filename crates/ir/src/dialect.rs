@@ -61,6 +61,22 @@ impl Dialect {
         }
     }
 
+    /// How long the vendor keeps a finished execution and its history, where it says so; the
+    /// default of `[retention]` (`docs/configuration.md`).
+    pub fn documented_retention(self) -> std::time::Duration {
+        const DAY: u64 = 86_400;
+        let days = match self {
+            // AWS Step Functions: an execution's history is kept 90 days after it closes.
+            Dialect::Asl => 90,
+            // DataArts Factory's instance monitoring shows the last six months.
+            Dialect::DataArts => 180,
+            // CloudFlow's and FunctionGraph's pages state no period (their limits pages list
+            // none): AWS's, the longest of their peers'.
+            Dialect::CloudFlow | Dialect::FunctionGraphV2 | Dialect::FunctionGraphV1 => 90,
+        };
+        std::time::Duration::from_secs(days * DAY)
+    }
+
     /// Whether an execution's input may be any JSON value (AWS's), not only an object.
     pub fn takes_any_json_input(self) -> bool {
         self == Dialect::Asl

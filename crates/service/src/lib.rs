@@ -21,6 +21,7 @@ mod listings;
 mod live;
 mod map_runs;
 mod paging;
+mod retention;
 mod schedules;
 mod steps;
 mod versions;
@@ -41,6 +42,7 @@ pub use listings::{Listed, NewestPage, PeriodCounts};
 pub use live::{Watch, Watched};
 pub use map_runs::{MapRunChanges, MapRunStatus, MapRunSummary};
 pub use paging::{Listing, execution_page_cursor, execution_page_token, page_cursor, page_token};
+pub use retention::{Retention, RetentionConfig, RetentionError};
 pub use schedules::{ScheduleSpec, UpcomingSchedule};
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};

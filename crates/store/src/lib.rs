@@ -29,6 +29,7 @@ mod model;
 mod nonces;
 pub mod postgres;
 mod query;
+mod retention;
 mod rules;
 mod schema;
 pub mod sqlite;
@@ -49,7 +50,7 @@ mod contract {
         ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
         FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord,
         JobStore, MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore,
-        Page, Progress, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite,
+        Page, Progress, Purge, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite,
         TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
     };
 }
@@ -192,6 +193,11 @@ pub trait ExecutionStore: Send + Sync + 'static {
 
     /// This node's timers firing at or before `until`, earliest first.
     async fn due_timers(&self, until: Millis, limit: usize) -> Result<Vec<TimerRow>>;
+
+    /// Deletes one batch of the finished executions `purge` selects, with their history,
+    /// timer and task rows and their counts, in one transaction; returns how many went (0: none
+    /// is due). Never deletes an unfinished execution.
+    async fn purge_finished(&self, purge: &Purge) -> Result<usize>;
 }
 
 /// Nodes sharing the database.

@@ -549,6 +549,15 @@ fn outstanding_ops(state: &Execution) -> BTreeSet<OpId> {
         .collect()
 }
 
+/// Which finished executions one purge deletes: of the flows of each dialect listed, the
+/// top-level executions that ended before its cutoff (epoch ms), with every execution they
+/// started (a distributed Map's children); about `limit` of them, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purge {
+    pub cutoffs: Vec<(Dialect, Millis)>,
+    pub limit: usize,
+}
+
 /// A timer as the store indexes it, for a runtime that loads the ones coming due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimerRow {

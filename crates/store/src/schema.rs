@@ -11,3 +11,13 @@ CREATE INDEX executions_newest ON executions (tenant, listed_at, id);
 CREATE INDEX executions_newest_by_status ON executions (tenant, status, listed_at, id);
 CREATE INDEX executions_newest_of_flow ON executions (flow_id, listed_at, id);
 ";
+
+/// Retention: a child execution's root (the top-level execution it is purged with; none for
+/// the children written before there were roots, which are purged on their own), and the
+/// index a purge walks, oldest finished first.
+pub(crate) const ROOTS_AND_FINISHED: &str = "
+ALTER TABLE executions ADD COLUMN root_id BIGINT;
+CREATE INDEX executions_by_root ON executions (root_id) WHERE root_id IS NOT NULL;
+CREATE INDEX executions_finished ON executions (stopped_at)
+    WHERE stopped_at IS NOT NULL AND root_id IS NULL;
+";

@@ -14,8 +14,9 @@ use sluice_store::{
     AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionFilter, ExecutionId,
     ExecutionMode, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionSummary, FlowId,
     FlowName, FlowQuery, FlowRecord, FlowSelection, FlowUpdate, JobFilter, JobId, JobKind,
-    JobRecord, JobStatus, MinuteCounts, NameMatch, NewFlow, NewVersion, Page, Route,
-    ScheduleRecord, ScheduleTick, StepWrite, Store, StoreError, TenantId, TimerRow, VersionRecord,
+    JobRecord, JobStatus, LinkedWrite, MinuteCounts, NameMatch, NewFlow, NewVersion, Page, Purge,
+    Route, ScheduleRecord, ScheduleTick, StepWrite, Store, StoreError, TenantId, TimerRow,
+    VersionRecord,
 };
 
 use common::*;
@@ -46,6 +47,8 @@ contract!(
     of_concurrent_moves_of_a_flow_exactly_one_gets_a_job,
     jobs_are_kept_listed_newest_first_and_resumable_until_finished,
     a_reopened_database_hands_over_calls_and_jobs_once,
+    expired_executions_are_purged_in_batches_children_before_their_root,
+    a_purge_under_load_deletes_no_unfinished_execution,
 );
 
 // ---- flows ---------------------------------------------------------------------------------
@@ -1942,4 +1945,182 @@ async fn a_rerun_replaces_its_run_in_the_latest_runs_in_the_same_place(backend: 
         [(0, 1, 0), (60_000, 2, 1)],
         "metrics count every run"
     );
+}
+
+// ---- retention -----------------------------------------------------------------------------
+
+/// A purge of the CloudFlow flows' executions that ended before `cutoff`, `limit` at a time.
+fn purge_before(cutoff: i64, limit: usize) -> Purge {
+    Purge {
+        cutoffs: vec![(sluice_ir::Dialect::CloudFlow, cutoff)],
+        limit,
+    }
+}
+
+/// Starts a map run's child of `parent` (at `version`) that ends at `stopped`.
+async fn child_of(
+    store: &dyn Store,
+    flow: &FlowRecord,
+    parent: ExecutionId,
+    version: i64,
+    name: &str,
+) {
+    let mut first = step(ExecutionId(0), 0, &[1]);
+    first.state = state_at(Status::Succeeded, Some(1_000), Some(1_100), None);
+    let mut write = step(parent, version, &[]);
+    write.state = state_at(Status::Running, Some(1_000), None, None);
+    write.linked = vec![LinkedWrite::Create {
+        new: sluice_store::NewExecution {
+            map_run: Some("run".into()),
+            ..new_execution(flow, name)
+        },
+        first,
+    }];
+    store.commit_step(write).await.expect("a child");
+}
+
+async fn expired_executions_are_purged_in_batches_children_before_their_root(backend: &Backend) {
+    let store = &*backend.open().await;
+    let a = store.create_flow(new_flow("a")).await.expect("a");
+    let aws = NewFlow {
+        dialect: sluice_ir::Dialect::Asl,
+        ..new_flow("aws")
+    };
+    let aws = store.create_flow(aws).await.expect("aws");
+    let ended = |stopped| moment(Status::Succeeded, Some(500), Some(stopped));
+    let old1 = placed(store, &a, "old1", 1, ended(1_000)).await;
+    let old2 = placed(store, &a, "old2", 1, ended(1_001)).await;
+    let running = placed(
+        store,
+        &a,
+        "running",
+        1,
+        moment(Status::Running, Some(500), None),
+    )
+    .await;
+    let recent = placed(store, &a, "recent", 1, ended(9_000)).await;
+    let other_dialect = placed(store, &aws, "old", 1, ended(1_000)).await;
+    let parent = placed(
+        store,
+        &a,
+        "parent",
+        1,
+        moment(Status::Running, Some(500), None),
+    )
+    .await;
+    for (version, name) in [(2, "c1"), (3, "c2"), (4, "c3")] {
+        child_of(store, &a, parent, version, name).await;
+    }
+    move_to(store, parent, 5, ended(1_500)).await;
+    let newest = placed(store, &a, "newest", 1, ended(4_000)).await;
+    let count = |flow: &FlowRecord| {
+        let query = ExecutionQuery::of_flow(&tenant(), flow.id, &ExecutionFilter::default());
+        async move { store.count_executions(&query).await.expect("count") }
+    };
+    assert_eq!(count(&a).await, 9, "the counts count children too");
+
+    let batches = [
+        store
+            .purge_finished(&purge_before(5_000, 2))
+            .await
+            .expect("purge"),
+        store
+            .purge_finished(&purge_before(5_000, 2))
+            .await
+            .expect("purge"),
+    ];
+    assert_eq!(batches, [2, 2], "old1 and old2, then two children only");
+    assert!(store.get_execution(old1).await.expect("get").is_none());
+    assert!(
+        history_ids(store, old2).await.is_empty(),
+        "history goes too"
+    );
+    assert!(
+        store.get_execution(parent).await.expect("get").is_some(),
+        "a root stays while it has children"
+    );
+    assert_eq!(
+        store
+            .purge_finished(&purge_before(5_000, 2))
+            .await
+            .expect("purge"),
+        3,
+        "the last child, its root, and newest"
+    );
+    assert_eq!(
+        store
+            .purge_finished(&purge_before(5_000, 2))
+            .await
+            .expect("purge"),
+        0
+    );
+    assert!(store.get_execution(parent).await.expect("get").is_none());
+    let c3 = store.find_execution(a.id, &ExecutionName::new("c3")).await;
+    assert!(c3.expect("find").is_none());
+    for kept in [running, recent, other_dialect] {
+        assert!(store.get_execution(kept).await.expect("get").is_some());
+    }
+    assert_eq!(
+        count(&a).await,
+        2,
+        "the counts follow: running and recent are left"
+    );
+    let next = execution(store, &a, "next").await;
+    assert!(
+        next.id.0 > newest.0,
+        "the newest one's id is not given again"
+    );
+    let counted = minute_counts(store, FlowSelection::Flow(a.id), 0, 60_000).await;
+    let finished: u64 = counted.iter().map(|m| m.finished).sum();
+    assert_eq!(finished, 1, "only recent has ended among what is left");
+}
+
+async fn a_purge_under_load_deletes_no_unfinished_execution(backend: &Backend) {
+    let store: Arc<dyn Store> = backend.open().await.into();
+    let flow = store.create_flow(new_flow("busy")).await.expect("flow");
+    let writers = (0..4).map(|w| {
+        let (store, flow) = (store.clone(), flow.clone());
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..25 {
+                let stopped = moment(Status::Succeeded, Some(500), Some(600));
+                let running = moment(Status::Running, Some(500), None);
+                let to = if i % 2 == 0 { stopped } else { running };
+                ids.push((
+                    placed(&*store, &flow, &format!("w{w}-{i}"), 1, to).await,
+                    i % 2,
+                ));
+            }
+            ids
+        })
+    });
+    let purger = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut purged = 0;
+            for _ in 0..200 {
+                purged += store
+                    .purge_finished(&purge_before(i64::MAX, 3))
+                    .await
+                    .expect("purge");
+                tokio::task::yield_now().await;
+            }
+            purged
+        })
+    };
+    let mut written = Vec::new();
+    for writer in writers {
+        written.extend(writer.await.expect("writer"));
+    }
+    purger.await.expect("purger");
+    while store
+        .purge_finished(&purge_before(i64::MAX, 50))
+        .await
+        .expect("purge")
+        > 0
+    {}
+    for (id, unfinished) in written {
+        let kept = store.get_execution(id).await.expect("get").is_some();
+        assert_eq!(kept, unfinished == 1, "execution {id}");
+    }
 }

@@ -20,12 +20,12 @@ use crate::decode::{
 };
 use crate::encode::{EncodedLinked, EncodedStep};
 use crate::query::{self, Backend};
-use crate::rules;
 use crate::{
     CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery, ExecutionRecord,
-    ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Result, StepWrite, StoreError,
-    TimerRow,
+    ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Purge, Result, StepWrite,
+    StoreError, TimerRow,
 };
+use crate::{retention, rules};
 
 /// Counts of one flow are spread over this many rows per minute and status (shards 1 to 16),
 /// so that concurrent steps of its executions seldom wait for each other's row lock; [`fold`]
@@ -44,20 +44,22 @@ pub(super) async fn create(
     let linked = EncodedLinked::all(first)?;
     let first = &EncodedStep::new(first)?;
     let tx = transaction(client).await?;
-    let id = insert(&tx, owner, new, first).await?;
-    write_linked(&tx, owner, &linked).await?;
+    let id = insert(&tx, owner, new, first, None).await?;
+    write_linked(&tx, owner, id, &linked).await?;
     tx.commit()
         .await
         .map_err(uncertain("committing an execution"))?;
     Ok(id)
 }
 
-/// [`create`] inside the transaction `tx`.
+/// [`create`] inside the transaction `tx`. A child execution (started by the step of
+/// `parent`) keeps its root, the top-level execution it is purged with.
 async fn insert<C: GenericClient>(
     tx: &C,
     owner: &str,
     new: &NewExecution,
     first: &EncodedStep,
+    parent: Option<ExecutionId>,
 ) -> Result<ExecutionId> {
     let lock_flow = prepared(
         tx,
@@ -78,8 +80,9 @@ async fn insert<C: GenericClient>(
         tx,
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
-         map_run) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15) RETURNING id",
+         map_run, root_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, \
+         (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = $16)) RETURNING id",
     )
     .await?;
     let row = tx
@@ -101,6 +104,7 @@ async fn insert<C: GenericClient>(
                 &tag,
                 &listed_at,
                 &new.map_run,
+                &parent.map(|p| p.0),
             ],
         )
         .await
@@ -165,19 +169,22 @@ pub(super) async fn commit(client: &mut Client, owner: &str, write: &StepWrite) 
     let linked = EncodedLinked::all(write)?;
     let tx = transaction(client).await?;
     update(&tx, owner, write.execution, write.expected_version, step).await?;
-    write_linked(&tx, owner, &linked).await?;
+    write_linked(&tx, owner, write.execution, &linked).await?;
     tx.commit().await.map_err(uncertain("committing a step"))
 }
 
-/// The writes linked to a step, inside its transaction.
+/// The writes linked to a step of execution `of`, inside its transaction.
 async fn write_linked<C: GenericClient>(
     tx: &C,
     owner: &str,
+    of: ExecutionId,
     linked: &[EncodedLinked],
 ) -> Result<()> {
     for linked in linked {
         match linked {
-            EncodedLinked::Create(new, first) => drop(insert(tx, owner, new, first).await?),
+            EncodedLinked::Create(new, first) => {
+                insert(tx, owner, new, first, Some(of)).await?;
+            }
             EncodedLinked::Step(id, expected, step) => {
                 update(tx, owner, *id, *expected, step).await?
             }
@@ -332,6 +339,52 @@ fn wall_clock_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// One batch of a purge (see `retention.rs`) in one transaction.
+pub(super) async fn purge(client: &mut Client, purge: &Purge) -> Result<usize> {
+    let statements = &*retention::POSTGRES;
+    let id = |row: &dyn crate::decode::Columns| decode::int(row, 0);
+    let tx = transaction(client).await?;
+    let mut roots = Vec::new();
+    for (dialect, cutoff) in &purge.cutoffs {
+        let room = sql_limit(purge.limit.saturating_sub(roots.len()));
+        let args: [&(dyn ToSql + Sync); 3] = [cutoff, &dialect.as_str(), &room];
+        roots.extend(all(&tx, &statements.roots, &args, id).await?);
+    }
+    if roots.is_empty() {
+        return Ok(0);
+    }
+    let listed = retention::id_list(&roots);
+    let limit = sql_limit(purge.limit);
+    let children = all(&tx, &statements.children, &[&listed, &limit], id).await?;
+    let [children, roots] = retention::batch(roots, children, purge.limit);
+    let mut deleted = Vec::new();
+    for (delete, ids) in [
+        (&statements.delete_executions, children),
+        (&statements.delete_roots, roots),
+    ] {
+        let ids = retention::id_list(&ids);
+        deleted.extend(all(&tx, delete, &[&ids], retention::deleted).await?);
+    }
+    let gone = retention::id_list(&deleted.iter().map(|d| d.id.0).collect::<Vec<_>>());
+    for rows in &statements.delete_rows {
+        tx.execute(rows.as_str(), &[&gone])
+            .await
+            .map_err(failed("purging history"))?;
+    }
+    let changes = retention::uncounted(&deleted);
+    let shard0: Vec<RowChange> = changes.iter().map(|(f, c)| (*f, 0, c.clone())).collect();
+    add_counts(&tx, &shard0).await?;
+    for (flow, change) in &changes {
+        let args: [&(dyn ToSql + Sync); 4] =
+            [&flow.0, &change.minute, &change.status, &change.latest];
+        tx.execute(statements.drop_empty_count.as_str(), &args)
+            .await
+            .map_err(failed("dropping empty counts"))?;
+    }
+    tx.commit().await.map_err(failed("committing a purge"))?;
+    Ok(deleted.len())
 }
 
 /// Applies count changes, pipelined, added up per row and in row order.

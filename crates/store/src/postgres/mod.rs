@@ -206,6 +206,10 @@ impl ExecutionStore for PostgresStore {
     async fn due_timers(&self, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {
         executions::due_timers(&self.client().await?, &self.node, until, limit).await
     }
+
+    async fn purge_finished(&self, purge: &Purge) -> Result<usize> {
+        executions::purge(&mut self.client().await?, purge).await
+    }
 }
 
 #[async_trait]

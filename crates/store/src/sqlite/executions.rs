@@ -14,22 +14,24 @@ use crate::decode::{
 };
 pub(super) use crate::encode::{EncodedLinked, EncodedStep};
 use crate::query::{self, Backend};
-use crate::rules;
 use crate::{
     CountsQuery, ExecutionCursor, ExecutionId, ExecutionName, ExecutionQuery, ExecutionRecord,
-    ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Result, StoreError, TaskRow,
+    ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Purge, Result, StoreError, TaskRow,
     TimerRow,
 };
+use crate::{retention, rules};
 
 /// One writer: no two transactions ever contend for a row of the counts.
 const COUNT_SHARDS: i64 = 1;
 
 /// Inserts the execution at version 1 (in the place of the run it reruns, which it replaces)
-/// and writes its first step's rows and counts under the new id.
+/// and writes its first step's rows and counts under the new id. A child execution (started
+/// by the step of `parent`) keeps its root, the top-level execution it is purged with.
 pub(super) fn create(
     conn: &Connection,
     new: &NewExecution,
     first: &EncodedStep,
+    parent: Option<ExecutionId>,
 ) -> Result<ExecutionId> {
     ensure_open(conn, new)?;
     let listed_at = match new.reruns {
@@ -37,10 +39,12 @@ pub(super) fn create(
         None => new.now,
     };
     conn.prepare_cached(
-        "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
+        "INSERT INTO executions (id, tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
-         map_run) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13, ?14 \
+         map_run, root_id) \
+         SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM executions), \
+                    (SELECT last FROM executions_purged)) + 1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13, ?14, \
+         (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = ?15) \
          FROM flows WHERE id = ?2",
     )
     .and_then(|mut s| {
@@ -58,7 +62,8 @@ pub(super) fn create(
             first.state,
             new.now,
             listed_at,
-            new.map_run
+            new.map_run,
+            parent.map(|p| p.0)
         ])
     })
     .map_err(inserting(&format!(
@@ -154,11 +159,16 @@ pub(super) fn commit(
     add_counts(conn, before.flow_id, id, &changes).map(drop)
 }
 
-/// The writes linked to a step, in the same command (so in the same transaction).
-pub(super) fn commit_linked(conn: &Connection, linked: &[EncodedLinked]) -> Result<()> {
+/// The writes linked to a step of execution `of`, in the same command (so in the same
+/// transaction).
+pub(super) fn commit_linked(
+    conn: &Connection,
+    of: ExecutionId,
+    linked: &[EncodedLinked],
+) -> Result<()> {
     for write in linked {
         match write {
-            EncodedLinked::Create(new, first) => drop(create(conn, new, first)?),
+            EncodedLinked::Create(new, first) => drop(create(conn, new, first, Some(of))?),
             EncodedLinked::Step(id, expected, step) => commit(conn, *id, *expected, step)?,
         }
     }
@@ -385,6 +395,71 @@ pub(super) fn history(
         |row| decode::event(row, id),
         "reading history",
     )
+}
+
+/// Pages freed by a purge that go back to the file system at once (the rest at the next
+/// purge): bounds the time a batch holds the writer.
+const VACUUM_PAGES: i64 = 2_000;
+
+/// One batch of a purge (see `retention.rs`), then the pages it freed handed back.
+pub(super) fn purge(conn: &Connection, purge: &Purge) -> Result<usize> {
+    let statements = &*retention::SQLITE;
+    let id = |row: &dyn crate::decode::Columns| decode::int(row, 0);
+    let mut roots = Vec::new();
+    for (dialect, cutoff) in &purge.cutoffs {
+        let room = sql_limit(purge.limit.saturating_sub(roots.len()));
+        let args = params![cutoff, dialect.as_str(), room];
+        roots.extend(all(
+            conn,
+            &statements.roots,
+            args,
+            id,
+            "finding expired executions",
+        )?);
+    }
+    if roots.is_empty() {
+        return Ok(0);
+    }
+    let listed = retention::id_list(&roots);
+    let args = params![listed, sql_limit(purge.limit)];
+    let children = all(conn, &statements.children, args, id, "finding children")?;
+    let [children, roots] = retention::batch(roots, children, purge.limit);
+    let mut deleted = Vec::new();
+    for (delete, ids) in [
+        (&statements.delete_executions, children),
+        (&statements.delete_roots, roots),
+    ] {
+        let ids = retention::id_list(&ids);
+        let args = [&ids];
+        deleted.extend(all(
+            conn,
+            delete,
+            args,
+            retention::deleted,
+            "purging executions",
+        )?);
+    }
+    let gone: Vec<i64> = deleted.iter().map(|d| d.id.0).collect();
+    let listed = retention::id_list(&gone);
+    for rows in &statements.delete_rows {
+        conn.prepare_cached(rows)
+            .and_then(|mut s| s.execute([&listed]))
+            .map_err(failed("purging history"))?;
+    }
+    conn.prepare_cached("UPDATE executions_purged SET last = MAX(last, ?1)")
+        .and_then(|mut s| s.execute([gone.iter().max().copied().unwrap_or(0)]))
+        .map_err(failed("keeping the largest id purged"))?;
+    for (flow, change) in retention::uncounted(&deleted) {
+        add_counts(conn, flow, ExecutionId(0), std::slice::from_ref(&change))?;
+        conn.prepare_cached(&statements.drop_empty_count)
+            .and_then(|mut s| {
+                s.execute(params![flow.0, change.minute, change.status, change.latest])
+            })
+            .map_err(failed("dropping empty counts"))?;
+    }
+    conn.execute_batch(&format!("PRAGMA incremental_vacuum({VACUUM_PAGES})"))
+        .map_err(failed("handing back free pages"))?;
+    Ok(deleted.len())
 }
 
 pub(super) fn due_timers(conn: &Connection, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {

@@ -135,8 +135,8 @@ impl ExecutionStore for SqliteStore {
         let written = new.clone();
         let id = self
             .write(move |c| {
-                let id = executions::create(c, &written, &encoded)?;
-                executions::commit_linked(c, &linked).map(|()| id)
+                let id = executions::create(c, &written, &encoded, None)?;
+                executions::commit_linked(c, id, &linked).map(|()| id)
             })
             .await?;
         Ok(rules::created_execution(id, new, step.state))
@@ -195,7 +195,7 @@ impl ExecutionStore for SqliteStore {
         let (id, expected) = (step.execution, step.expected_version);
         self.write(move |c| {
             executions::commit(c, id, expected, &encoded)?;
-            executions::commit_linked(c, &linked)
+            executions::commit_linked(c, id, &linked)
         })
         .await
     }
@@ -212,6 +212,11 @@ impl ExecutionStore for SqliteStore {
     async fn due_timers(&self, until: Millis, limit: usize) -> Result<Vec<TimerRow>> {
         self.read(move |c| executions::due_timers(c, until, limit))
             .await
+    }
+
+    async fn purge_finished(&self, purge: &Purge) -> Result<usize> {
+        let purge = purge.clone();
+        self.write(move |c| executions::purge(c, &purge)).await
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -199,12 +199,14 @@ FROM executions GROUP BY 1, 2, 3;
 "#
 );
 
-/// Opens the writing connection: WAL so readers never block the writer, `synchronous=FULL`
-/// so an acknowledged commit survives power loss, then brings the schema up to date.
+/// Opens the writing connection: incremental vacuum so that what a purge frees goes back to
+/// the file system, WAL so readers never block the writer, `synchronous=FULL` so an
+/// acknowledged commit survives power loss, then brings the schema up to date.
 pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     let mut conn = Connection::open(path).map_err(failed("opening the database"))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(failed("setting the busy timeout"))?;
+    incremental_vacuum(&conn, path)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(failed("enabling WAL"))?;
@@ -221,6 +223,28 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// `auto_vacuum = INCREMENTAL` takes effect only before the first table is created, or
+/// through a `VACUUM`: a new file gets it at once (its `VACUUM` has nothing to copy), a file an
+/// older sluice made is rewritten once, at its first open by this one. Until then its freed
+/// pages were reused, never handed back.
+fn incremental_vacuum(conn: &Connection, path: &Path) -> Result<()> {
+    const INCREMENTAL: i64 = 2;
+    let mode: i64 = conn
+        .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+        .map_err(failed("reading auto_vacuum"))?;
+    if mode == INCREMENTAL {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
+    conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
+        .map_err(failed("turning on incremental vacuum"))?;
+    if started.elapsed() > Duration::from_secs(1) {
+        tracing::info!(path = %path.display(), seconds = started.elapsed().as_secs(),
+            "rewrote the database once for incremental vacuum");
+    }
+    Ok(())
 }
 
 /// Opens a reading connection; `query_only` turns a write by mistake into an error.
@@ -245,6 +269,15 @@ CREATE INDEX executions_by_map_run ON executions (flow_id, map_run, name) WHERE 
 "#;
 
 const V6: &str = crate::schema::JOB_COUNTS_AND_NEWEST;
+
+const V7: &str = crate::schema::ROOTS_AND_FINISHED;
+
+/// The largest execution id a purge deleted: SQLite gives a new row the id after the largest
+/// one left, so without it a purge of the newest execution would give its id again.
+const V8: &str = r#"
+CREATE TABLE executions_purged (last INTEGER NOT NULL);
+INSERT INTO executions_purged VALUES (0);
+"#;
 
 /// Applies the missing migrations in one immediate transaction, so two processes opening a
 /// new file at once cannot both create the tables.
