@@ -34,6 +34,45 @@ impl Arns {
         )
     }
 
+    /// A published version of a state machine: `…:stateMachine:NAME:VERSION`.
+    pub fn version(&self, machine: &str, version: i64) -> String {
+        format!("{}:{version}", self.machine(machine))
+    }
+
+    /// An alias of a state machine: `…:stateMachine:NAME:ALIAS`.
+    pub fn alias(&self, machine: &str, alias: &str) -> String {
+        format!("{}:{alias}", self.machine(machine))
+    }
+
+    /// The state machine name of a state machine ARN and its qualifier, if it has one: a
+    /// version number or an alias name (an alias name is never all digits).
+    pub fn qualified(&self, arn: &str) -> Result<(String, Option<String>), SfnError> {
+        match self.parts(arn, "stateMachine")?.as_slice() {
+            [name] => Ok((name.to_string(), None)),
+            [name, qualifier] => Ok((name.to_string(), Some(qualifier.to_string()))),
+            _ => Err(invalid(arn)),
+        }
+    }
+
+    /// The state machine name and version number of a version ARN.
+    pub fn version_of(&self, arn: &str) -> Result<(String, i64), SfnError> {
+        match self.qualified(arn)? {
+            (name, Some(q)) if q.bytes().all(|b| b.is_ascii_digit()) => {
+                let number = q.parse().map_err(|_| invalid(arn))?;
+                Ok((name, number))
+            }
+            _ => Err(invalid(arn)),
+        }
+    }
+
+    /// The state machine name and alias name of an alias ARN.
+    pub fn alias_of(&self, arn: &str) -> Result<(String, String), SfnError> {
+        match self.qualified(arn)? {
+            (name, Some(q)) if !q.bytes().all(|b| b.is_ascii_digit()) => Ok((name, q)),
+            _ => Err(invalid(arn)),
+        }
+    }
+
     pub fn execution(&self, machine: &str, name: &str) -> String {
         format!(
             "arn:aws:states:{}:{}:execution:{machine}:{name}",
@@ -51,7 +90,7 @@ impl Arns {
         match self.parts(arn, "stateMachine")?.as_slice() {
             [name] => Ok(name.to_string()),
             [_, _] => Err(SfnError::validation(
-                "State machine versions and aliases are not supported by this server: use the state machine's own ARN.",
+                "This action takes the state machine's own ARN, not a version's or an alias's.",
             )),
             _ => Err(invalid(arn)),
         }

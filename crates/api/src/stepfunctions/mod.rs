@@ -10,11 +10,14 @@
 //! reads ARNs (the tenant's account id, the region the request was signed for).
 
 mod actions;
+mod aliases;
 mod arn;
 mod error;
 mod history;
+mod redrive;
 mod render;
 pub mod request;
+mod versions;
 
 use axum::http::{HeaderMap, Method};
 use sluice_service::{Caller, Service};

@@ -75,8 +75,9 @@ async fn insert<C: GenericClient>(
         tx,
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
-         map_run) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15) RETURNING id",
+         map_run, run_version, run_alias, redrive_count, redriven_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16, $17, \
+         $18, $19) RETURNING id",
     )
     .await?;
     let row = tx
@@ -98,6 +99,10 @@ async fn insert<C: GenericClient>(
                 &tag,
                 &listed_at,
                 &new.map_run,
+                &new.started_as.version,
+                &new.started_as.alias,
+                &first.redrive_count,
+                &first.redriven_at,
             ],
         )
         .await
@@ -198,7 +203,8 @@ async fn update<C: GenericClient>(
             "WITH old AS (SELECT {COUNTED_COLUMNS} FROM executions e \
              WHERE e.id = $7 AND e.version = $8 FOR UPDATE) \
              UPDATE executions SET state = $1, status = $2, started_at = $3, stopped_at = $4, \
-             error = $5, cause = $6, version = version + 1 FROM old \
+             error = $5, cause = $6, redrive_count = $9, redriven_at = $10, \
+             version = version + 1 FROM old \
              WHERE executions.id = $7 RETURNING old.*"
         ),
     )
@@ -215,6 +221,8 @@ async fn update<C: GenericClient>(
                 &step.cause,
                 &id.0,
                 &expected_version,
+                &step.redrive_count,
+                &step.redriven_at,
             ],
         )
         .await

@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -245,6 +245,8 @@ CREATE INDEX executions_by_map_run ON executions (flow_id, map_run, name) WHERE 
 "#;
 
 const V6: &str = crate::schema::JOB_COUNTS_AND_NEWEST;
+
+const V7: &str = crate::schema::STARTED_AS_AND_REDRIVES;
 
 /// Applies the missing migrations in one immediate transaction, so two processes opening a
 /// new file at once cannot both create the tables.
