@@ -198,4 +198,44 @@ mod tests {
             Code::ValidationException
         );
     }
+
+    #[test]
+    fn versions_and_aliases_qualify_a_state_machine_arn() {
+        let arns = Arns::new("us-east-1", "123456789012", "k");
+        let version = arns.version("orders", 7);
+        assert_eq!(
+            version,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:orders:7"
+        );
+        assert_eq!(arns.version_of(&version).unwrap(), ("orders".into(), 7));
+        let alias = arns.alias("orders", "prod");
+        assert_eq!(
+            arns.alias_of(&alias).unwrap(),
+            ("orders".into(), "prod".into())
+        );
+        assert_eq!(
+            arns.qualified(&arns.machine("orders")).unwrap(),
+            ("orders".into(), None)
+        );
+        assert_eq!(
+            arns.qualified(&alias).unwrap(),
+            ("orders".into(), Some("prod".into()))
+        );
+        for wrong in [
+            arns.machine("orders"),
+            alias.clone(),
+            format!("{}:99999999999999999999", arns.machine("orders")),
+        ] {
+            assert_eq!(
+                arns.version_of(&wrong).unwrap_err().code,
+                Code::InvalidArn,
+                "{wrong}"
+            );
+        }
+        assert_eq!(arns.alias_of(&version).unwrap_err().code, Code::InvalidArn);
+        assert_eq!(
+            arns.qualified(&format!("{alias}:extra")).unwrap_err().code,
+            Code::InvalidArn
+        );
+    }
 }
