@@ -211,8 +211,8 @@ fn no_such_version(
         ServiceError::NotFound { .. } | ServiceError::InvalidArgument(_) => SfnError::new(
             super::error::Code::StateMachineDoesNotExist,
             format!(
-                "State Machine Does Not Exist: '{}'",
-                actions.arns.alias(machine, version)
+                "State Machine Does Not Exist: '{}:{version}'",
+                actions.arns.machine(machine)
             ),
         )
         .into(),
