@@ -257,6 +257,60 @@ def test_stop_with_a_cause_shows_stopped_within_a_second(console, fnf, functions
     assert stopped.status == "Stopped"
 
 
+def flaky_flow(name, function):
+    """One task: its function fails until it is told otherwise."""
+    return f"""Type: StateMachine
+Name: {name}
+SpecVersion: v1
+StartAt: Charge
+States:
+  - Type: Task
+    Name: Charge
+    Action: FC:InvokeFunction
+    Parameters:
+      resourceArn: acs:fc:::services/e2e/functions/{function}
+      body: {{}}
+    End: true
+"""
+
+
+def test_a_failed_execution_is_redriven_from_its_page(console, fnf, functions, browser):
+    function = unique("flaky")
+    healed = []
+    functions.register(
+        f"/e2e/{function}",
+        lambda call, conn: (200, {"paid": True}) if healed else (500, {"errorCode": "Card.Declined", "errorMessage": "no"}),
+    )
+    flow = unique("console_redrive")
+    create(fnf, flow, flaky_flow(flow, function))
+    start(fnf, flow, "to-redrive")
+    wait_for(lambda: describe(fnf, flow, "to-redrive").status == "Failed")
+    log_in(browser, console, ADMIN)
+    open_execution(browser, console, flow, "to-redrive")
+    wait_for(lambda: css(browser, '#execution-status[data-status="failed"]'))
+    healed.append(True)
+    css(browser, "#redrive")[0].click()
+    wait_for(lambda: css(browser, '#execution-status[data-status="succeeded"]'), timeout=5)
+    assert browser.execute_script("return window.notReloaded") is True
+    assert not css(browser, "#redrive"), "a succeeded execution still offers Redrive"
+    assert "Redriven 1 time" in css(browser, "#redrive-count")[0].text
+    assert len(functions.calls_to(f"/e2e/{function}")) == 2
+    assert describe(fnf, flow, "to-redrive").status == "Succeeded"
+
+
+def test_a_key_without_the_redrive_permission_sees_no_redrive_button(console, fnf, functions, browser):
+    function = unique("declines")
+    functions.register(f"/e2e/{function}", lambda call, conn: (500, {"errorCode": "Card.Declined", "errorMessage": "no"}))
+    flow = unique("console_noredrive")
+    create(fnf, flow, flaky_flow(flow, function))
+    start(fnf, flow, "failed")
+    wait_for(lambda: describe(fnf, flow, "failed").status == "Failed")
+    log_in(browser, console, VIEWER)
+    open_execution(browser, console, flow, "failed")
+    wait_for(lambda: css(browser, '#execution-status[data-status="failed"]'))
+    assert not css(browser, "#redrive")
+
+
 def test_stop_all_two_hundred_running_executions(console, fnf, browser):
     flow = unique("console_bulk")
     create(fnf, flow, wait_flow(flow, 600))

@@ -119,6 +119,8 @@ pub struct Execution {
     pub(crate) map_runs: Vec<MapRunSummary>,
     /// For a child execution: the execution that started it, which waits for its end.
     pub(crate) parent: Option<ParentLink>,
+    /// How often and when it was last redriven.
+    pub(crate) redrives: crate::Redrives,
 }
 
 /// The execution a child execution reports its end to, and the op it waits on there.
@@ -135,6 +137,9 @@ pub(crate) struct RetryPoint {
     pub scope_input: Value,
     /// The top-level data before the state's input was built from it.
     pub data: Value,
+    /// Of a Parallel or Map state: each branch's or iteration's output if it succeeded,
+    /// by index (empty for other states). A redrive runs only the others.
+    pub finished: Vec<Option<Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -297,6 +302,20 @@ pub(crate) struct Fanout {
     pub max_concurrency: u32,
 }
 
+impl Fanout {
+    /// Moves past the branches or iterations that finished before a redrive: they are not
+    /// run again.
+    pub fn skip_finished(&mut self) {
+        while self
+            .results
+            .get(self.next_index as usize)
+            .is_some_and(Option::is_some)
+        {
+            self.next_index += 1;
+        }
+    }
+}
+
 /// The nodes of a running Dag state, by node index.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DagRun {
@@ -399,6 +418,7 @@ impl Execution {
             root: ScopeId::ROOT,
             map_runs: Vec::new(),
             parent: None,
+            redrives: crate::Redrives::default(),
         }
     }
 
@@ -475,6 +495,32 @@ impl Execution {
     /// When it reached its terminal status.
     pub fn stopped_at(&self) -> Option<Millis> {
         self.stopped_at
+    }
+
+    /// How often it was redriven, and when last.
+    pub fn redrives(&self) -> crate::Redrives {
+        self.redrives
+    }
+
+    /// Whether a redrive at `now` would be accepted.
+    pub fn redrivable(&self, now: Millis) -> Result<(), crate::NotRedrivable> {
+        use crate::NotRedrivable;
+        match self.status {
+            Status::Starting | Status::Running => return Err(NotRedrivable::Running),
+            Status::Succeeded => return Err(NotRedrivable::Succeeded),
+            Status::Failed | Status::TimedOut | Status::Stopped => {}
+        }
+        if self.retry_point.is_none() {
+            return Err(NotRedrivable::NoState);
+        }
+        let ended = self.stopped_at.unwrap_or(now);
+        if now.saturating_sub(ended) > crate::REDRIVE_WINDOW_MS {
+            return Err(NotRedrivable::Expired);
+        }
+        if self.redrives.count >= crate::MAX_REDRIVES {
+            return Err(NotRedrivable::TooMany);
+        }
+        Ok(())
     }
 
     /// The number of history events so far.

@@ -19,6 +19,8 @@ pub enum EventType {
     ExecutionTimedOut,
     /// A failed execution runs again from its failed state.
     ExecutionRetried,
+    /// A failed, stopped or timed-out execution runs on from where it ended (a redrive).
+    ExecutionRedriven,
     StepEntered,
     StepStarted,
     StepSucceeded,
@@ -48,6 +50,7 @@ impl EventType {
             EventType::ExecutionFailed => "ExecutionFailed",
             EventType::ExecutionTimedOut => "ExecutionTimedOut",
             EventType::ExecutionRetried => "ExecutionRetried",
+            EventType::ExecutionRedriven => "ExecutionRedriven",
             EventType::StepEntered => "StepEntered",
             EventType::StepStarted => "StepStarted",
             EventType::StepSucceeded => "StepSucceeded",

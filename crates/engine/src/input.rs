@@ -44,6 +44,10 @@ pub enum Input {
     /// Run a failed execution again from the top-level state that failed (FunctionGraph's
     /// `retry`), with the data that state was entered with.
     Retry,
+    /// Run a failed, stopped or timed-out execution on from where it ended (AWS's
+    /// `RedriveExecution`): its unsuccessful top-level state again, and of a Parallel or Map
+    /// state only the branches or iterations that did not succeed.
+    Redrive,
 }
 
 /// Why an input changed nothing. The execution is left exactly as it was.
@@ -66,4 +70,7 @@ pub enum Rejection {
     /// stopped, timed out, or failed before entering its first state).
     #[error("only an execution that failed in a state can be retried")]
     NotRetryable,
+    /// `Redrive` of an execution that cannot be redriven now.
+    #[error("the execution cannot be redriven: {0}")]
+    NotRedrivable(crate::NotRedrivable),
 }

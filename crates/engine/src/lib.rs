@@ -20,6 +20,7 @@ mod execution;
 mod history;
 mod input;
 mod machine;
+mod redrive;
 pub mod snapshot;
 mod step;
 mod task_call;
@@ -31,6 +32,7 @@ pub use execution::{
 };
 pub use history::{EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};
+pub use redrive::{MAX_REDRIVES, NotRedrivable, REDRIVE_WINDOW_MS, Redrives};
 pub use snapshot::{CallSnapshot, Snapshot};
 pub use step::{ChildStart, Effect, Step};
 pub use task_call::TaskCall;

@@ -41,6 +41,23 @@ pub enum ServiceError {
     ExecutionExists { flow: String, execution: String },
     #[error("execution {execution} of flow {flow} has already completed")]
     ExecutionCompleted { flow: String, execution: String },
+    /// A redrive of an execution that cannot be redriven now.
+    #[error("execution {execution} of flow {flow} cannot be redriven: {why}")]
+    NotRedrivable {
+        flow: String,
+        execution: String,
+        why: sluice_engine::NotRedrivable,
+    },
+    /// A version cannot be deleted while aliases route to it.
+    #[error(
+        "flow version {version} of flow {flow} cannot be deleted: alias {} routes to it; update or delete the alias first",
+        aliases.join(", ")
+    )]
+    VersionInUse {
+        flow: String,
+        version: i64,
+        aliases: Vec<String>,
+    },
     #[error("task {0} has already completed")]
     TaskCompleted(String),
     /// A well-formed task token that names no execution of the caller's.

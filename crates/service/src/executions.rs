@@ -99,13 +99,14 @@ impl Service {
         if let Some(existing) = self.store.find_execution(flow.id, &name).await? {
             return same_running_start(&flow, existing, &input).map(|e| (flow, e));
         }
-        let revision = self
+        let (revision, started_as) = self
             .revision_to_run(&flow, request.qualifier.as_deref())
             .await?;
         let compiled = self.runtime.flow(flow.id, revision).await?;
         let new = NewExecution {
             flow_revision: revision,
             reruns,
+            started_as,
             ..NewExecution::of(&flow, name.clone(), wall_clock_ms())
         };
         let info = self.execution_info(&flow, &name);

@@ -52,7 +52,7 @@ impl Service {
             }
             None => id.to_string(),
         };
-        let revision = self
+        let (revision, _) = self
             .revision_to_run(&flow, request.qualifier.as_deref())
             .await?;
         let compiled = self.runtime.flow(flow.id, revision).await?;

@@ -315,6 +315,7 @@ impl Service {
             name_prefix: job.filter.name_prefix.clone(),
             started_from: job.filter.started_from,
             started_to: job.filter.started_to,
+            ..ExecutionFilter::default()
         };
         let query = ExecutionQuery::of_flow(&job.tenant, job.flow_id, &filter);
         let mut ids = Vec::new();

@@ -21,6 +21,7 @@ mod listings;
 mod live;
 mod map_runs;
 mod paging;
+mod redrive;
 mod retention;
 mod schedules;
 mod steps;
@@ -51,6 +52,7 @@ use sluice_runtime::durable::Runtime;
 pub use sluice_runtime::scheduler::Cadence;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};
+pub use versions::Publish;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 

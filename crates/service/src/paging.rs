@@ -15,6 +15,8 @@ pub enum Listing {
     Executions,
     Schedules,
     Aliases,
+    /// Versions of a flow, by number.
+    Versions,
     /// History events, by their place in the history.
     History,
 }
@@ -26,6 +28,7 @@ impl Listing {
             Listing::Executions => "executions",
             Listing::Schedules => "schedules",
             Listing::Aliases => "aliases",
+            Listing::Versions => "versions",
             Listing::History => "history",
         }
     }

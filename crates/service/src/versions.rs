@@ -6,13 +6,23 @@ use serde_json::Value;
 use sluice_ir::check_name_rule;
 use sluice_runtime::durable::wall_clock_ms;
 use sluice_store::{
-    AliasRecord, AliasUpdate, FlowId, FlowRecord, NewVersion, Page, Route, StoreError,
+    AliasRecord, AliasUpdate, FlowId, FlowRecord, NewVersion, Page, Route, StartedAs, StoreError,
     VersionRecord,
 };
 
 use crate::flows::check_name;
 use crate::views::{AliasView, FlowView, VersionView, views};
 use crate::{Caller, Result, Service, ServiceError};
+
+/// How a version is published (see [`Service::publish`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Publish {
+    pub description: String,
+    /// Only if the flow is at this revision (`ConcurrentUpdate` otherwise).
+    pub revision: Option<i64>,
+    /// An existing version of the flow's current revision is the answer, if there is one.
+    pub reuse: bool,
+}
 
 /// How many versions an alias may route to: "one or two flow versions" (CreateFlowAlias).
 const MAX_ROUTES: usize = 2;
@@ -24,13 +34,35 @@ impl Service {
         flow: &str,
         description: &str,
     ) -> Result<VersionView> {
+        let publish = Publish {
+            description: description.to_string(),
+            ..Publish::default()
+        };
+        self.publish(caller, flow, publish).await
+    }
+
+    /// Publishes the flow's current revision as a version, as `publish` asks: only if the
+    /// flow is at the revision it names, and answering an existing version of that revision
+    /// if it says so; both checked in the store's transaction that numbers the version.
+    pub async fn publish(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        publish: Publish,
+    ) -> Result<VersionView> {
         let flow = self.flow(caller, flow).await?;
         let version = NewVersion {
             flow_id: flow.id,
-            description: description.to_string(),
+            description: publish.description,
+            expected_revision: publish.revision,
+            reuse: publish.reuse,
             now: wall_clock_ms(),
         };
-        Ok(self.store.publish_version(version).await?.into())
+        match self.store.publish_version(version).await {
+            Err(StoreError::Conflict(_)) => Err(ServiceError::ConcurrentUpdate),
+            Err(StoreError::NotFound(_)) => Err(ServiceError::FlowNotFound(flow.name.to_string())),
+            other => Ok(other?.into()),
+        }
     }
 
     /// A published version of the caller's flow; the version is its decimal number.
@@ -79,12 +111,11 @@ impl Service {
         let flow = self.flow(caller, flow).await?;
         let number = parse_version(version)?;
         match self.store.delete_version(flow.id, number).await {
-            Err(StoreError::RoutedTo(aliases)) => Err(ServiceError::InvalidArgument(format!(
-                "flow version {number} of flow {} cannot be deleted: alias {} routes to it; \
-                 update or delete the alias first",
-                flow.name,
-                aliases.join(", ")
-            ))),
+            Err(StoreError::RoutedTo(aliases)) => Err(ServiceError::VersionInUse {
+                flow: flow.name.to_string(),
+                version: number,
+                aliases,
+            }),
             Err(StoreError::NotFound(_)) => Err(no_version(number)),
             other => Ok(other?),
         }
@@ -179,10 +210,11 @@ impl Service {
         &self,
         flow: &FlowRecord,
         qualifier: Option<&str>,
-    ) -> Result<i64> {
+    ) -> Result<(i64, StartedAs)> {
         let Some(qualifier) = qualifier else {
-            return Ok(flow.revision);
+            return Ok((flow.revision, StartedAs::default()));
         };
+        let mut alias = None;
         let version = if is_version_number(qualifier) {
             qualifier.to_string()
         } else {
@@ -192,11 +224,17 @@ impl Service {
                     "the Qualifier is neither a flow version (a number) nor an alias name".into(),
                 )
             })?;
-            let alias = self.alias_of(flow, qualifier).await?;
+            let routing = self.alias_of(flow, qualifier).await?.routing;
+            alias = Some(qualifier.to_string());
             let roll = rand::rng().random_range(0..100);
-            pick(&alias.routing, roll).to_string()
+            pick(&routing, roll).to_string()
         };
-        Ok(self.version_of(flow, &version).await?.revision)
+        let version = self.version_of(flow, &version).await?;
+        let started_as = StartedAs {
+            version: Some(version.version),
+            alias,
+        };
+        Ok((version.revision, started_as))
     }
 
     async fn version_of(&self, flow: &FlowRecord, version: &str) -> Result<VersionRecord> {

@@ -6,13 +6,15 @@
 use serde_json::Value;
 
 /// The vocabulary views and queries are written in.
-pub use sluice_engine::{EventId, EventType, HistoryEvent, Millis, Status};
+pub use sluice_engine::{
+    EventId, EventType, HistoryEvent, Millis, NotRedrivable, Redrives, Status,
+};
 pub use sluice_ir::TaskError;
 pub use sluice_runtime::durable::Progress;
 pub use sluice_store::{
     ExecutionCursor, ExecutionFilter, ExecutionId, ExecutionMode, ExecutionName, ExecutionOrder,
     ExecutionQuery, FlowId, FlowName, FlowQuery, FlowSelection, JobFilter, JobId, JobKind,
-    JobStatus, NameMatch, Nonce, Page,
+    JobStatus, NameMatch, Nonce, Page, StartedAs,
 };
 
 use sluice_store::{
@@ -91,6 +93,11 @@ pub struct ExecutionView {
     pub started_at: Option<Millis>,
     pub stopped_at: Option<Millis>,
     pub created_at: Millis,
+    /// The version (and alias) its start named.
+    pub started_as: StartedAs,
+    pub redrives: Redrives,
+    /// Why it cannot be redriven now, if it cannot.
+    pub not_redrivable: Option<NotRedrivable>,
     /// Its place in newest-first listings.
     listed_at: Millis,
     tenant: TenantId,
@@ -110,6 +117,8 @@ impl ExecutionView {
             stopped_at: self.stopped_at,
             error: self.error.clone(),
             created_at: self.created_at,
+            started_as: self.started_as.clone(),
+            redrives: self.redrives,
             listed_at: self.listed_at,
         }
     }
@@ -130,7 +139,12 @@ impl From<ExecutionRecord> for ExecutionView {
             role_arn: state.info().role_arn.clone(),
             started_at: state.started_at(),
             stopped_at: state.stopped_at(),
+            redrives: state.redrives(),
+            not_redrivable: state
+                .redrivable(sluice_runtime::durable::wall_clock_ms())
+                .err(),
             listed_at: record.summary().listed_at,
+            started_as: record.started_as,
             id: record.id,
             name: record.name,
             flow_id: record.flow_id,
@@ -156,6 +170,9 @@ pub struct ExecutionSummary {
     /// Why it failed, if it did.
     pub error: Option<TaskError>,
     pub created_at: Millis,
+    /// The version (and alias) its start named.
+    pub started_as: StartedAs,
+    pub redrives: Redrives,
     listed_at: Millis,
 }
 
@@ -183,6 +200,8 @@ impl From<sluice_store::ExecutionSummary> for ExecutionSummary {
             stopped_at: s.stopped_at,
             error: s.error,
             created_at: s.created_at,
+            started_as: s.started_as,
+            redrives: s.redrives,
             listed_at: s.listed_at,
         }
     }
@@ -193,6 +212,8 @@ impl From<sluice_store::ExecutionSummary> for ExecutionSummary {
 pub struct VersionView {
     /// 1, 2, … per flow; never reused after a delete.
     pub version: i64,
+    /// The flow revision it published.
+    pub revision: i64,
     pub description: String,
     pub created_at: Millis,
 }
@@ -201,6 +222,7 @@ impl From<VersionRecord> for VersionView {
     fn from(v: VersionRecord) -> Self {
         Self {
             version: v.version,
+            revision: v.revision,
             description: v.description,
             created_at: v.created_at,
         }

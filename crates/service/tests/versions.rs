@@ -186,9 +186,11 @@ async fn a_version_an_alias_routes_to_cannot_be_deleted() {
         .expect("alias");
 
     let refused = service.delete_version(&caller, "f", "1").await.unwrap_err();
-    let ServiceError::InvalidArgument(message) = &refused else {
+    let ServiceError::VersionInUse { aliases, .. } = &refused else {
         panic!("{refused}");
     };
+    assert_eq!(aliases, &["canary", "stable"]);
+    let message = refused.to_string();
     assert!(
         message.contains("alias canary, stable routes to it"),
         "{message}"
@@ -249,8 +251,8 @@ async fn concurrent_alias_and_version_changes_leave_every_route_on_a_version() {
     for race in races.collect::<Vec<_>>() {
         let (version, routed, deleted) = race.await.expect("joined");
         match (&routed, &deleted) {
-            (Ok(()), Err(ServiceError::InvalidArgument(m))) => {
-                assert!(m.contains("routes to it"), "{m}")
+            (Ok(()), Err(e @ ServiceError::VersionInUse { .. })) => {
+                assert!(e.to_string().contains("routes to it"), "{e}")
             }
             (Err(ServiceError::NotFound { kind, .. }), Ok(())) => {
                 assert_eq!(*kind, "flow version")

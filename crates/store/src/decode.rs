@@ -4,7 +4,7 @@
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_engine::{CallSnapshot, EventId, HistoryEvent, OpId, Snapshot, Status};
+use sluice_engine::{CallSnapshot, EventId, HistoryEvent, OpId, Redrives, Snapshot, Status};
 use sluice_ir::{Dialect, StateName, TaskError};
 
 use crate::counts::{Counted, MINUTE_MS};
@@ -12,7 +12,8 @@ use crate::encode::backend;
 use crate::{
     AliasRecord, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord, ExecutionSummary,
     FlowDefinition, FlowId, FlowName, FlowRecord, JobCursor, JobId, JobKind, JobRecord, JobStatus,
-    MinuteCounts, Page, Result, ScheduleRecord, TaskRow, TenantId, TimerRow, VersionRecord,
+    MinuteCounts, Page, Result, ScheduleRecord, StartedAs, TaskRow, TenantId, TimerRow,
+    VersionRecord,
 };
 
 pub(crate) const FLOW_COLUMNS: &str = "f.id, f.tenant, f.name, f.description, f.dialect, \
@@ -23,10 +24,11 @@ pub(crate) const FLOW_FROM: &str =
     "flows f JOIN flow_revisions r ON r.flow_id = f.id AND r.revision = f.revision";
 /// Of `executions e`.
 pub(crate) const EXECUTION_COLUMNS: &str = "e.id, e.tenant, e.flow_id, e.flow_name, \
-     e.flow_revision, e.name, e.state, e.version, e.created_at";
+     e.flow_revision, e.name, e.state, e.version, e.created_at, e.run_version, e.run_alias";
 /// Of `executions e`: what listings show, no engine state.
 pub(crate) const SUMMARY_COLUMNS: &str = "e.id, e.flow_id, e.flow_name, e.flow_revision, \
-     e.name, e.status, e.started_at, e.stopped_at, e.error, e.cause, e.created_at, e.listed_at";
+     e.name, e.status, e.started_at, e.stopped_at, e.error, e.cause, e.created_at, e.listed_at, \
+     e.run_version, e.run_alias, e.redrive_count, e.redriven_at";
 /// Of `executions e`: what the counts follow, and where it is counted and listed.
 pub(crate) const COUNTED_COLUMNS: &str =
     "e.status, e.started_at, e.stopped_at, e.superseded, e.flow_id, e.listed_at";
@@ -147,6 +149,7 @@ pub(crate) fn execution(row: &dyn Columns) -> Result<ExecutionRecord> {
         state: json::<Snapshot>(row, 6, || format!("execution {id}: state"))?.into(),
         version: int(row, 7)?,
         created_at: int(row, 8)?,
+        started_as: started_as(row, 9)?,
     })
 }
 
@@ -169,6 +172,20 @@ pub(crate) fn summary(row: &dyn Columns) -> Result<ExecutionSummary> {
         error,
         created_at: int(row, 10)?,
         listed_at: int(row, 11)?,
+        started_as: started_as(row, 12)?,
+        redrives: Redrives {
+            count: u32::try_from(int(row, 14)?)
+                .map_err(|_| backend(format!("execution {id}: redrive count out of range")))?,
+            last_at: int_opt(row, 15)?,
+        },
+    })
+}
+
+/// Columns `run_version, run_alias` from `index` on.
+fn started_as(row: &dyn Columns, index: usize) -> Result<StartedAs> {
+    Ok(StartedAs {
+        version: int_opt(row, index)?,
+        alias: text_opt(row, index + 1)?,
     })
 }
 

@@ -59,6 +59,8 @@ pub(crate) struct EncodedStep {
     /// The error's code and detail, if the execution failed.
     pub error: Option<String>,
     pub cause: Option<String>,
+    pub redrive_count: i64,
+    pub redriven_at: Option<Millis>,
     /// What the counts follow of the execution after the step (a latest run: a step cannot
     /// change that).
     pub counted: Counted,
@@ -85,6 +87,8 @@ impl EncodedStep {
             stopped_at: state.stopped_at(),
             error: state.error().map(|e| e.code.as_str().to_string()),
             cause: state.error().map(|e| e.detail.clone()),
+            redrive_count: i64::from(state.redrives().count),
+            redriven_at: state.redrives().last_at,
             counted: Counted {
                 status: state.status(),
                 started_at: state.started_at(),

@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 use sluice_engine::{
-    Effect, Execution, HistoryEvent, Millis, OpId, PendingOp, Status, Step, TaskCall,
+    Effect, Execution, HistoryEvent, Millis, OpId, PendingOp, Redrives, Status, Step, TaskCall,
 };
 use sluice_ir::{Dialect, TaskError};
 
@@ -167,6 +167,7 @@ pub struct FlowUpdate {
     pub description: Option<String>,
     pub definition: Option<String>,
     pub role_arn: Option<String>,
+    /// Members replacing those of the current attributes (the others are kept).
     pub attributes: Option<Value>,
     pub open: Option<bool>,
     /// When the change is made: the flow's new `modified_at`.
@@ -251,6 +252,8 @@ pub struct ExecutionRecord {
     /// The flow revision whose definition this execution runs.
     pub flow_revision: i64,
     pub name: ExecutionName,
+    /// The version (and alias) its start named, if any.
+    pub started_as: StartedAs,
     pub state: Execution,
     /// Bumped by every committed step (compare-and-set).
     pub version: i64,
@@ -271,6 +274,8 @@ impl ExecutionRecord {
             flow_name: self.flow_name.clone(),
             flow_revision: self.flow_revision,
             name: self.name.clone(),
+            started_as: self.started_as.clone(),
+            redrives: self.state.redrives(),
             status: self.state.status(),
             started_at: self.state.started_at(),
             stopped_at: self.state.stopped_at(),
@@ -290,6 +295,8 @@ pub struct ExecutionSummary {
     pub flow_name: FlowName,
     pub flow_revision: i64,
     pub name: ExecutionName,
+    pub started_as: StartedAs,
+    pub redrives: Redrives,
     pub status: Status,
     pub started_at: Option<Millis>,
     pub stopped_at: Option<Millis>,
@@ -325,7 +332,17 @@ pub struct NewExecution {
     /// A distributed Map's child execution: the name of the map run it belongs to. Listed
     /// with its map run, never among the flow's own executions.
     pub map_run: Option<String>,
+    /// The version (and alias) the start named.
+    pub started_as: StartedAs,
     pub now: Millis,
+}
+
+/// What a start of a published version named: the version, and the alias that routed the
+/// start to it if it named an alias. Both absent: the flow's current definition.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartedAs {
+    pub version: Option<i64>,
+    pub alias: Option<String>,
 }
 
 impl NewExecution {
@@ -339,6 +356,7 @@ impl NewExecution {
             name,
             reruns: None,
             map_run: None,
+            started_as: StartedAs::default(),
             now,
         }
     }
@@ -360,10 +378,22 @@ pub struct ExecutionQuery {
     /// The children of this map run ([`NewExecution::map_run`]); `None`: the executions that
     /// are no map run's children.
     pub map_run: Option<String>,
+    /// Those redriven at least once (`Some(true)`) or never (`Some(false)`).
+    pub redriven: Option<bool>,
+    /// Those started as this version, or through this alias ([`NewExecution::started_as`]).
+    pub started_as: StartedAs,
     pub order: ExecutionOrder,
 }
 
 impl ExecutionQuery {
+    /// Whether the kept counts can count what it selects: they know flows, statuses, start
+    /// minutes and latest runs, but no names, redrives or versions.
+    pub(crate) fn counts_know_it(&self) -> bool {
+        self.name_prefix.is_none()
+            && self.redriven.is_none()
+            && self.started_as == StartedAs::default()
+    }
+
     /// The executions of one flow that `filter` selects, in name order.
     pub fn of_flow(tenant: &TenantId, flow: FlowId, filter: &ExecutionFilter) -> Self {
         Self::of(
@@ -390,6 +420,8 @@ impl ExecutionQuery {
             started_to: filter.started_to,
             latest_runs: false,
             map_run: filter.map_run.clone(),
+            redriven: filter.redriven,
+            started_as: filter.started_as.clone(),
             order,
         }
     }
@@ -620,6 +652,10 @@ pub struct ExecutionFilter {
     pub name_prefix: Option<String>,
     pub started_from: Option<Millis>,
     pub started_to: Option<Millis>,
+    /// Redriven at least once, or never.
+    pub redriven: Option<bool>,
+    /// Started as this version, or through this alias.
+    pub started_as: StartedAs,
 }
 
 /// A version to publish: the flow's current revision, numbered next.
@@ -627,6 +663,11 @@ pub struct ExecutionFilter {
 pub struct NewVersion {
     pub flow_id: FlowId,
     pub description: String,
+    /// Publish only if the flow is at this revision (`Conflict` otherwise).
+    pub expected_revision: Option<i64>,
+    /// If a version of the flow's current revision exists, answer it instead of numbering a
+    /// new one (AWS's idempotent `PublishStateMachineVersion`).
+    pub reuse: bool,
     pub now: Millis,
 }
 

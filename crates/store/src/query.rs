@@ -379,6 +379,19 @@ fn executions_where(select: &str, query: &ExecutionQuery, walk: Walk, backend: B
         Some(map_run) => sql.text(" AND e.map_run = ", map_run),
         None => sql.push(" AND e.map_run IS NULL"),
     };
+    if let Some(redriven) = query.redriven {
+        sql.push(if redriven {
+            " AND e.redrive_count > 0"
+        } else {
+            " AND e.redrive_count = 0"
+        });
+    }
+    if let Some(version) = query.started_as.version {
+        sql.int(" AND e.run_version = ", version);
+    }
+    if let Some(alias) = &query.started_as.alias {
+        sql.text(" AND e.run_alias = ", alias);
+    }
     sql
 }
 
@@ -394,7 +407,7 @@ pub(crate) fn count_executions(query: &ExecutionQuery, backend: Backend) -> Vec<
         };
         executions_where("SELECT COUNT(*)", &edge, Walk::ByStart, backend)
     };
-    if query.name_prefix.is_some() {
+    if !query.counts_know_it() {
         return vec![counting_rows(query.started_from, query.started_to)];
     }
     let split = counts::split(query.started_from, query.started_to);

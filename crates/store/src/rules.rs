@@ -1,6 +1,7 @@
 //! The decisions every backend makes alike, as pure functions: a backend reads what they need,
 //! asks, and writes what they answer, in its own transaction.
 
+use serde_json::Value;
 use sluice_engine::Execution;
 
 use crate::encode::to_json;
@@ -46,11 +47,25 @@ pub(crate) fn flow_change(
         description: update.description.unwrap_or(current.description),
         role_arn: update.role_arn.or(current.role_arn),
         attributes: to_json(
-            update.attributes.as_ref().unwrap_or(&current.attributes),
+            &merged_attributes(current.attributes, update.attributes),
             "flow attributes",
         )?,
         open: update.open.unwrap_or(current.open),
     })
+}
+
+/// The attributes after an update: each member the update gives replaces the current one,
+/// the others are kept. Merged here, inside the update's transaction, so two updates of
+/// different members (a state machine's logging and its tracing) both hold.
+fn merged_attributes(current: Value, update: Option<Value>) -> Value {
+    match (current, update) {
+        (Value::Object(mut current), Some(Value::Object(update))) => {
+            current.extend(update);
+            Value::Object(current)
+        }
+        (_, Some(update)) => update,
+        (current, None) => current,
+    }
 }
 
 pub(crate) fn no_flow(name: &FlowName) -> StoreError {
@@ -106,6 +121,7 @@ pub(crate) fn created_execution(
         flow_name: new.flow_name,
         flow_revision: new.flow_revision,
         name: new.name,
+        started_as: new.started_as,
         state,
         version: 1,
         created_at: new.now,
@@ -113,6 +129,18 @@ pub(crate) fn created_execution(
 }
 
 /// The record of a version just published as number `version` of the flow's `revision`.
+/// Whether a version of the flow's `revision` may be published as `new` asks: the flow is
+/// at the revision it expects, if it expects one.
+pub(crate) fn publishable(new: &NewVersion, revision: i64) -> Result<()> {
+    match new.expected_revision {
+        Some(expected) if expected != revision => Err(StoreError::Conflict(format!(
+            "flow {} is at revision {revision}, not {expected}",
+            new.flow_id.0
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) fn published(new: NewVersion, version: i64, revision: i64) -> VersionRecord {
     VersionRecord {
         flow_id: new.flow_id,

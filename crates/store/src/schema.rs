@@ -21,3 +21,12 @@ CREATE INDEX executions_by_root ON executions (root_id) WHERE root_id IS NOT NUL
 CREATE INDEX executions_finished ON executions (stopped_at)
     WHERE stopped_at IS NOT NULL AND root_id IS NULL;
 ";
+
+/// What an execution's start named (a published version, the alias that routed it there),
+/// and its redrives: how many, the latest when.
+pub(crate) const STARTED_AS_AND_REDRIVES: &str = "
+ALTER TABLE executions ADD COLUMN run_version BIGINT;
+ALTER TABLE executions ADD COLUMN run_alias TEXT;
+ALTER TABLE executions ADD COLUMN redrive_count BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE executions ADD COLUMN redriven_at BIGINT;
+";

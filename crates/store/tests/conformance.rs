@@ -42,6 +42,9 @@ contract!(
     schedules_fire_when_due_and_each_tick_is_claimed_once,
     fifty_claims_of_a_tick_make_one_owner,
     version_and_alias_changes_are_atomic,
+    a_publish_checks_its_revision_and_may_answer_the_existing_version,
+    an_update_of_some_attributes_keeps_the_others,
+    executions_keep_what_their_start_named_and_list_by_redrives,
     a_closed_flow_refuses_new_executions_until_reopened,
     a_deleted_flow_gets_no_execution,
     of_concurrent_moves_of_a_flow_exactly_one_gets_a_job,
@@ -167,7 +170,11 @@ async fn flow_updates_compare_and_set_and_only_definitions_make_revisions(backen
         (redefined.revision, redefined.definition.as_str()),
         (2, "def-2")
     );
-    assert_eq!(redefined.attributes, json!({"x": 1}));
+    assert_eq!(
+        redefined.attributes,
+        json!({"Environment": {"k": "v"}, "x": 1}),
+        "the attributes given are merged into the others"
+    );
     assert!(matches!(
         store
             .update_flow(
@@ -656,10 +663,153 @@ async fn versions_snapshot_revisions_and_are_never_renumbered(backend: &Backend)
     );
 }
 
+async fn a_publish_checks_its_revision_and_may_answer_the_existing_version(backend: &Backend) {
+    let store = &*backend.open().await;
+    let flow = store.create_flow(new_flow("f")).await.expect("create");
+    let once = |expected, now| NewVersion {
+        expected_revision: expected,
+        reuse: true,
+        ..version(flow.id, "v", now)
+    };
+    let v1 = store.publish_version(once(Some(1), 1)).await.expect("v1");
+    assert_eq!((v1.version, v1.revision), (1, 1));
+    let again = store.publish_version(once(None, 2)).await.expect("again");
+    assert_eq!(again, v1, "the current revision's version is answered");
+    let redefine = FlowUpdate {
+        definition: Some("def-2".into()),
+        now: 3,
+        ..Default::default()
+    };
+    store.update_flow(&flow, redefine).await.expect("update");
+    assert!(matches!(
+        store.publish_version(once(Some(1), 4)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let v2 = store.publish_version(once(Some(2), 5)).await.expect("v2");
+    assert_eq!(
+        (v2.version, v2.revision),
+        (2, 2),
+        "a refused publish took no number"
+    );
+    let plain = store
+        .publish_version(version(flow.id, "dup", 6))
+        .await
+        .expect("without reuse");
+    assert_eq!((plain.version, plain.revision), (3, 2));
+}
+
+async fn an_update_of_some_attributes_keeps_the_others(backend: &Backend) {
+    let store = &*backend.open().await;
+    let flow = store.create_flow(new_flow("f")).await.expect("create");
+    let set = |attributes| FlowUpdate {
+        attributes: Some(attributes),
+        now: 2,
+        ..Default::default()
+    };
+    // Both made against the flow as first read: neither loses the other's member.
+    store
+        .update_flow(&flow, set(json!({"logging": 1})))
+        .await
+        .expect("logging");
+    let updated = store
+        .update_flow(&flow, set(json!({"tracing": 2})))
+        .await
+        .expect("tracing");
+    assert_eq!(
+        updated.attributes,
+        json!({"Environment": {"k": "v"}, "logging": 1, "tracing": 2})
+    );
+    let replaced = store
+        .update_flow(&flow, set(json!({"logging": 3})))
+        .await
+        .expect("again");
+    assert_eq!(replaced.attributes["logging"], json!(3));
+}
+
+async fn executions_keep_what_their_start_named_and_list_by_redrives(backend: &Backend) {
+    let store = &*backend.open().await;
+    let flow = store.create_flow(new_flow("f")).await.expect("create");
+    let started_as = sluice_store::StartedAs {
+        version: Some(3),
+        alias: Some("prod".into()),
+    };
+    let new = sluice_store::NewExecution {
+        started_as: started_as.clone(),
+        ..new_execution(&flow, "on-alias")
+    };
+    let created = store
+        .create_execution(new, step(ExecutionId(0), 0, &[1]))
+        .await
+        .expect("create");
+    assert_eq!(fetch(store, created.id).await.started_as, started_as);
+    let plain = execution(store, &flow, "plain").await;
+    assert_eq!(fetch(store, plain.id).await.started_as, Default::default());
+
+    // A redriven state: its count and date are columns listings filter on.
+    let mut fields =
+        serde_json::to_value(sluice_engine::Snapshot::of(&created.state)).expect("a snapshot");
+    fields["redrives"] = json!({"count": 2, "last_at": 9});
+    let redriven: Execution = serde_json::from_value::<sluice_engine::Snapshot>(fields)
+        .expect("a snapshot")
+        .into();
+    let mut write = step(created.id, 1, &[2]);
+    write.state = redriven;
+    store.commit_step(write).await.expect("commit");
+
+    let names = |filter: ExecutionFilter| async move {
+        let query = ExecutionQuery::of_flow(&tenant(), flow.id, &filter);
+        let listed = store
+            .list_summaries(&query, Page::first(10))
+            .await
+            .expect("list");
+        listed
+            .iter()
+            .map(|s| {
+                (
+                    s.name.to_string(),
+                    s.redrives.count,
+                    s.started_as.alias.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let redriven = ExecutionFilter {
+        redriven: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(
+        names(redriven).await,
+        [("on-alias".to_string(), 2, Some("prod".to_string()))]
+    );
+    let never = ExecutionFilter {
+        redriven: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(names(never).await, [("plain".to_string(), 0, None)]);
+    let on_version = ExecutionFilter {
+        started_as: sluice_store::StartedAs {
+            version: Some(3),
+            alias: None,
+        },
+        ..Default::default()
+    };
+    assert_eq!(names(on_version).await.len(), 1);
+    let summary = store
+        .list_summaries(
+            &ExecutionQuery::of_flow(&tenant(), flow.id, &ExecutionFilter::default()),
+            Page::first(10),
+        )
+        .await
+        .expect("list");
+    assert!(summary.iter().any(|s| s.redrives.last_at == Some(9)));
+}
+
 fn version(flow: FlowId, description: &str, now: i64) -> NewVersion {
     NewVersion {
         flow_id: flow,
         description: description.into(),
+        expected_revision: None,
+        reuse: false,
         now,
     }
 }
@@ -1502,6 +1652,8 @@ fn query(flows: FlowSelection, order: ExecutionOrder) -> ExecutionQuery {
         started_to: None,
         latest_runs: false,
         map_run: None,
+        redriven: None,
+        started_as: Default::default(),
         order,
     }
 }

@@ -301,6 +301,7 @@ impl Action<'_> {
             name_prefix: r.execution_name_prefix,
             started_from: r.started_time_begin,
             started_to: r.started_time_end,
+            ..ExecutionFilter::default()
         };
         let (flow, executions) = self
             .service

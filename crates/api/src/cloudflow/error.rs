@@ -324,6 +324,11 @@ impl From<ServiceError> for CloudFlowError {
             ServiceError::TaskCompleted(task) | ServiceError::TaskNotFound(task) => {
                 CloudFlowError::task_already_completed(&task)
             }
+            // CloudFlow refuses a delete of a version an alias routes to as a bad argument;
+            // it has no redrive.
+            ServiceError::VersionInUse { .. } | ServiceError::NotRedrivable { .. } => {
+                CloudFlowError::invalid(e.to_string())
+            }
             ServiceError::ConcurrentUpdate => CloudFlowError::new(
                 Code::ConcurrentUpdateError,
                 "Update conflict, please retry.",

@@ -31,6 +31,8 @@ use session::Session;
 pub const STOP_PERMISSION: &str = "sluice:StopExecution";
 /// The permission to start a bulk stop job.
 pub const BULK_STOP_PERMISSION: &str = "sluice:StartStopJob";
+/// Whether the execution page offers "Redrive" on a failed or stopped execution.
+pub const REDRIVE_PERMISSION: &str = "sluice:RedriveExecution";
 
 /// The console's routes.
 pub fn routes(service: Arc<Service>) -> Router {
@@ -125,6 +127,7 @@ fn described(session: &Session) -> Value {
             .unwrap_or_default(),
         "may_stop": caller.may(STOP_PERMISSION),
         "may_bulk_stop": caller.may(BULK_STOP_PERMISSION),
+        "may_redrive": caller.may(REDRIVE_PERMISSION),
     })
 }
 

@@ -397,6 +397,7 @@ impl Workflows<'_> {
                     .unwrap_or_else(|| Timestamp::now().as_millisecond() - DEFAULT_WINDOW_MS),
             ),
             started_to: query.window.to,
+            ..ExecutionFilter::default()
         };
         let runs = Runs::of_flow(&self.caller.tenant, flow.id, &filter);
         let runs = self.execution_page(runs, query.page).await?;
@@ -773,6 +774,8 @@ pub(super) fn error(e: ServiceError) -> HuaweiError {
         | ServiceError::WrongMode(_)
         | ServiceError::NotSupported(_)
         | ServiceError::ExecutionCompleted { .. }
+        | ServiceError::NotRedrivable { .. }
+        | ServiceError::VersionInUse { .. }
         | ServiceError::TaskCompleted(_)
         | ServiceError::TaskNotFound(_)
         | ServiceError::NotWaiting(_) => (400, "FSS.0400"),

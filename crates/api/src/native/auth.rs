@@ -19,6 +19,7 @@ pub enum Action {
     GetExecutionHistory,
     StartExecution,
     StopExecution,
+    RedriveExecution,
     StartStopJob,
     DescribeJob,
     ListJobs,
@@ -27,7 +28,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::ListFlows,
         Action::DescribeFlow,
         Action::ListExecutions,
@@ -35,6 +36,7 @@ impl Action {
         Action::GetExecutionHistory,
         Action::StartExecution,
         Action::StopExecution,
+        Action::RedriveExecution,
         Action::StartStopJob,
         Action::DescribeJob,
         Action::ListJobs,
@@ -51,6 +53,7 @@ impl Action {
             Action::GetExecutionHistory => "sluice:GetExecutionHistory",
             Action::StartExecution => "sluice:StartExecution",
             Action::StopExecution => "sluice:StopExecution",
+            Action::RedriveExecution => "sluice:RedriveExecution",
             Action::StartStopJob => "sluice:StartStopJob",
             Action::DescribeJob => "sluice:DescribeJob",
             Action::ListJobs => "sluice:ListJobs",
@@ -64,7 +67,10 @@ impl Action {
     pub fn changes(self) -> bool {
         matches!(
             self,
-            Action::StartExecution | Action::StopExecution | Action::StartStopJob
+            Action::StartExecution
+                | Action::StopExecution
+                | Action::RedriveExecution
+                | Action::StartStopJob
         )
     }
 }

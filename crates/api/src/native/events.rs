@@ -117,6 +117,7 @@ impl Filter {
                     EventType::StepFailed => "failed",
                     EventType::ExecutionStarted
                     | EventType::ExecutionRetried
+                    | EventType::ExecutionRedriven
                     | EventType::ExecutionSucceeded
                     | EventType::ExecutionFailed
                     | EventType::ExecutionTimedOut

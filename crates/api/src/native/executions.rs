@@ -63,6 +63,7 @@ pub async fn list(
         started_to: query.started_before.map(|t| t.as_millisecond()),
         // A distributed Map's children are listed under their map run, not here.
         map_run: None,
+        ..ExecutionFilter::default()
     };
     let page = service
         .newest_executions(
@@ -99,7 +100,7 @@ pub async fn describe(
     Ok(Json(detail(&service, &caller, &flow, &record).await?))
 }
 
-async fn detail(
+pub(super) async fn detail(
     service: &Service,
     caller: &Caller,
     flow: &FlowView,

@@ -15,6 +15,7 @@ mod jobs;
 mod openapi;
 mod problem;
 mod query;
+mod redrive;
 mod schedules;
 mod wire;
 
@@ -47,6 +48,10 @@ pub fn router() -> Router<Arc<Service>> {
         .route(
             "/flows/{flow}/executions/{execution}/stop",
             post(executions::stop),
+        )
+        .route(
+            "/flows/{flow}/executions/{execution}/redrive",
+            post(redrive::redrive),
         )
         .route("/stop-jobs", post(jobs::start_stop))
         .route("/jobs", get(jobs::list))

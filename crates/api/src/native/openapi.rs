@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use super::events::{ExecutionChange, StateChange};
-use super::{events, executions, flows, graph, jobs, problem, schedules, wire};
+use super::{events, executions, flows, graph, jobs, problem, redrive, schedules, wire};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,7 +14,7 @@ use super::{events, executions, flows, graph, jobs, problem, schedules, wire};
     paths(
         flows::list, flows::describe, graph::graph, schedules::list, jobs::list,
         executions::list, executions::describe, executions::history, executions::start,
-        executions::stop,
+        executions::stop, redrive::redrive,
         jobs::start_stop, jobs::describe,
         events::stream,
     ),

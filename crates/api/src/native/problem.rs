@@ -76,6 +76,8 @@ impl From<ServiceError> for Problem {
             }
             ServiceError::ExecutionExists { .. } => (StatusCode::CONFLICT, "ExecutionExists"),
             ServiceError::ExecutionCompleted { .. } => (StatusCode::CONFLICT, "ExecutionCompleted"),
+            ServiceError::NotRedrivable { .. } => (StatusCode::CONFLICT, "NotRedrivable"),
+            ServiceError::VersionInUse { .. } => (StatusCode::CONFLICT, "VersionInUse"),
             ServiceError::FlowClosed(_)
             | ServiceError::FlowNotOpen(_)
             | ServiceError::FlowNotClosed(_) => (StatusCode::CONFLICT, "FlowClosed"),

@@ -129,6 +129,11 @@ pub struct ExecutionDetail {
     pub output: Option<Value>,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// How often it was redriven.
+    pub redrive_count: u32,
+    /// Whether a redrive would be accepted now (it failed, was stopped or timed out in a
+    /// state, within the last 14 days).
+    pub redrivable: bool,
     /// Each state or node that ran, in the order it first ran.
     pub states: Vec<StateRuns>,
 }
@@ -142,6 +147,8 @@ impl ExecutionDetail {
             output: execution.output.clone(),
             error: error.map(|e| e.code.to_string()),
             cause: error.map(|e| e.detail.clone()),
+            redrive_count: execution.redrives.count,
+            redrivable: execution.not_redrivable.is_none(),
             states: StateRuns::group(runs),
         }
     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sluice_service::views::{ExecutionFilter, ExecutionOrder, ExecutionQuery, Page};
+use sluice_service::views::{ExecutionFilter, ExecutionOrder, ExecutionQuery, Page, StartedAs};
 use sluice_service::{
     Caller, DefinitionError, Dialect, FlowChanges, FlowSpec, Listing, Service, ServiceError,
     StartRequest, execution_page_cursor, execution_page_token, page_cursor, page_token,
@@ -17,7 +17,7 @@ use super::history::{self, Context};
 use super::render;
 use super::request::{
     Call, CreateStateMachine, ExecutionRef, GetExecutionHistory, ListExecutions, Paging,
-    UpdateStateMachine, ValidateDefinition,
+    RedriveFilter, UpdateStateMachine, ValidateDefinition,
 };
 use crate::paging::page;
 
@@ -70,8 +70,17 @@ impl Actions<'_> {
         match call {
             Call::CreateStateMachine(r) => self.create(r).await,
             Call::DescribeStateMachine(r) => {
-                let flow = self.machine(r.state_machine_arn.as_deref()).await?;
-                Ok(render::machine(&flow, self.arns))
+                let arn = r.state_machine_arn.as_deref().unwrap_or("");
+                match self.arns.qualified(arn)? {
+                    (machine, Some(version)) => {
+                        self.arns.version_of(arn)?;
+                        self.describe_version(&machine, &version).await
+                    }
+                    (_, None) => {
+                        let flow = self.machine(Some(arn)).await?;
+                        Ok(render::machine(&flow, self.arns))
+                    }
+                }
             }
             Call::UpdateStateMachine(r) => self.update(r).await,
             Call::DeleteStateMachine(r) => {
@@ -86,16 +95,21 @@ impl Actions<'_> {
             }
             Call::ListStateMachines(r) => self.list_machines(&r).await,
             Call::StartExecution(r) => {
-                let name = self
+                let (name, qualifier) = self
                     .arns
-                    .machine_name(r.state_machine_arn.as_deref().unwrap_or(""))?;
+                    .qualified(r.state_machine_arn.as_deref().unwrap_or(""))?;
+                let arn = r.state_machine_arn.clone().unwrap_or_default();
                 let start = StartRequest {
                     flow: name,
                     name: r.name,
                     input: r.input,
-                    qualifier: None,
+                    qualifier,
                 };
-                let (_, execution) = self.service.start_execution(self.caller, start).await?;
+                let (_, execution) = self
+                    .service
+                    .start_execution(self.caller, start)
+                    .await
+                    .map_err(|e| no_such_qualifier(e, &arn))?;
                 Ok(json!({
                     "executionArn": self.arns.execution(execution.flow_name.as_str(), execution.name.as_str()),
                     "startDate": render::seconds(execution.started_at.unwrap_or(execution.created_at)),
@@ -132,6 +146,15 @@ impl Actions<'_> {
             Call::SendTaskFailure(r) => self.send_failure(r).await,
             Call::SendTaskHeartbeat(r) => self.send_heartbeat(&r).await,
             Call::StartSyncExecution(r) => self.start_sync(r).await,
+            Call::PublishStateMachineVersion(r) => self.publish_version(r).await,
+            Call::ListStateMachineVersions(r) => self.list_versions(r).await,
+            Call::DeleteStateMachineVersion(r) => self.delete_version(r).await,
+            Call::CreateStateMachineAlias(r) => self.create_alias(r).await,
+            Call::DescribeStateMachineAlias(r) => self.describe_alias(r).await,
+            Call::UpdateStateMachineAlias(r) => self.update_alias(r).await,
+            Call::DeleteStateMachineAlias(r) => self.delete_alias(r).await,
+            Call::ListStateMachineAliases(r) => self.list_aliases(r).await,
+            Call::RedriveExecution(r) => self.redrive(r).await,
         }
     }
 
@@ -178,36 +201,50 @@ impl Actions<'_> {
             tag: None,
         };
         let flow = self.service.create_flow_once(self.caller, spec).await?;
-        Ok(json!({
+        let mut body = json!({
             "stateMachineArn": self.arns.machine(flow.name.as_str()),
             "creationDate": render::seconds(flow.created_at),
-        }))
+        });
+        if r.publish == Some(true) {
+            let (_, arn) = self
+                .publish_current(flow.name.as_str(), r.version_description, None)
+                .await?;
+            body["stateMachineVersionArn"] = json!(arn);
+        }
+        Ok(body)
     }
 
+    /// One store update: the configuration given replaces its members of the flow's
+    /// attributes there, in the update's transaction. With `publish`, the revision the
+    /// update made is published (unless another update came in between: `ConflictException`).
     async fn update(&self, r: UpdateStateMachine) -> Reply {
-        let flow = self.machine(r.state_machine_arn.as_deref()).await?;
-        let configured = r.logging_configuration.is_some() || r.tracing_configuration.is_some();
-        let attributes = configured.then(|| {
-            render::updated_attributes(
-                &flow.attributes,
-                r.logging_configuration,
-                r.tracing_configuration,
-            )
-        });
+        let machine = self
+            .arns
+            .machine_name(r.state_machine_arn.as_deref().unwrap_or(""))?;
         let changes = FlowChanges {
             definition: r.definition,
             description: None,
             role_arn: r.role_arn,
-            attributes,
+            attributes: render::changed_attributes(
+                r.logging_configuration,
+                r.tracing_configuration,
+            ),
         };
         let flow = self
             .service
-            .update_flow(self.caller, flow.name.as_str(), changes)
+            .update_flow(self.caller, &machine, changes)
             .await?;
-        Ok(json!({
+        let mut body = json!({
             "updateDate": render::seconds(flow.modified_at),
             "revisionId": flow.revision.to_string(),
-        }))
+        });
+        if r.publish == Some(true) {
+            let (_, arn) = self
+                .publish_current(&machine, r.version_description, Some(flow.revision))
+                .await?;
+            body["stateMachineVersionArn"] = json!(arn);
+        }
+        Ok(body)
     }
 
     async fn list_machines(&self, r: &Paging) -> Reply {
@@ -231,8 +268,22 @@ impl Actions<'_> {
         Ok(with_next(json!({"stateMachines": items}), next))
     }
 
+    /// Of a state machine, or of those started as one version or through one alias.
     async fn list_executions(&self, r: &ListExecutions) -> Reply {
-        let flow = self.machine(r.state_machine_arn.as_deref()).await?;
+        let arn = r.state_machine_arn.as_deref().unwrap_or("");
+        let (machine, qualifier) = self.arns.qualified(arn)?;
+        let started_as = match qualifier {
+            None => StartedAs::default(),
+            Some(q) if q.bytes().all(|b| b.is_ascii_digit()) => StartedAs {
+                version: Some(self.arns.version_of(arn)?.1),
+                alias: None,
+            },
+            Some(alias) => StartedAs {
+                version: None,
+                alias: Some(alias),
+            },
+        };
+        let flow = self.service.describe_flow(self.caller, &machine).await?;
         let status = match r.status_filter.map(render::filtered_status) {
             Some(None) => return Ok(json!({"executions": []})),
             status => status.flatten(),
@@ -246,6 +297,8 @@ impl Actions<'_> {
             .transpose()?;
         let filter = ExecutionFilter {
             status,
+            redriven: r.redrive_filter.map(|f| f == RedriveFilter::Redriven),
+            started_as,
             ..ExecutionFilter::default()
         };
         let query = ExecutionQuery {
@@ -305,7 +358,7 @@ impl Actions<'_> {
 
 /// An execution of a state machine that does not exist does not exist either: AWS names the
 /// execution, not its state machine.
-fn of_execution(e: ServiceError, machine: &str, name: &str) -> ServiceError {
+pub(super) fn of_execution(e: ServiceError, machine: &str, name: &str) -> ServiceError {
     match e {
         ServiceError::FlowNotFound(_) => ServiceError::ExecutionNotFound {
             flow: machine.to_string(),
@@ -315,15 +368,27 @@ fn of_execution(e: ServiceError, machine: &str, name: &str) -> ServiceError {
     }
 }
 
+/// A version or alias that is not there is a state machine (ARN) that does not exist.
+fn no_such_qualifier(e: ServiceError, arn: &str) -> Failure {
+    match e {
+        ServiceError::NotFound { .. } => SfnError::new(
+            Code::StateMachineDoesNotExist,
+            format!("State Machine Does Not Exist: '{arn}'"),
+        )
+        .into(),
+        other => other.into(),
+    }
+}
+
 /// A `nextToken` no listing here handed out.
-fn invalid_token(_: ServiceError) -> SfnError {
+pub(super) fn invalid_token(_: ServiceError) -> SfnError {
     SfnError::new(
         Code::InvalidToken,
         "Invalid Token: the nextToken is not one this listing handed out; start without one",
     )
 }
 
-fn with_next(mut body: Value, next: Option<String>) -> Value {
+pub(super) fn with_next(mut body: Value, next: Option<String>) -> Value {
     if let Some(token) = next {
         body["nextToken"] = json!(token);
     }

@@ -34,6 +34,45 @@ impl Arns {
         )
     }
 
+    /// A published version of a state machine: `…:stateMachine:NAME:VERSION`.
+    pub fn version(&self, machine: &str, version: i64) -> String {
+        format!("{}:{version}", self.machine(machine))
+    }
+
+    /// An alias of a state machine: `…:stateMachine:NAME:ALIAS`.
+    pub fn alias(&self, machine: &str, alias: &str) -> String {
+        format!("{}:{alias}", self.machine(machine))
+    }
+
+    /// The state machine name of a state machine ARN and its qualifier, if it has one: a
+    /// version number or an alias name (an alias name is never all digits).
+    pub fn qualified(&self, arn: &str) -> Result<(String, Option<String>), SfnError> {
+        match self.parts(arn, "stateMachine")?.as_slice() {
+            [name] => Ok((name.to_string(), None)),
+            [name, qualifier] => Ok((name.to_string(), Some(qualifier.to_string()))),
+            _ => Err(invalid(arn)),
+        }
+    }
+
+    /// The state machine name and version number of a version ARN.
+    pub fn version_of(&self, arn: &str) -> Result<(String, i64), SfnError> {
+        match self.qualified(arn)? {
+            (name, Some(q)) if q.bytes().all(|b| b.is_ascii_digit()) => {
+                let number = q.parse().map_err(|_| invalid(arn))?;
+                Ok((name, number))
+            }
+            _ => Err(invalid(arn)),
+        }
+    }
+
+    /// The state machine name and alias name of an alias ARN.
+    pub fn alias_of(&self, arn: &str) -> Result<(String, String), SfnError> {
+        match self.qualified(arn)? {
+            (name, Some(q)) if !q.bytes().all(|b| b.is_ascii_digit()) => Ok((name, q)),
+            _ => Err(invalid(arn)),
+        }
+    }
+
     pub fn execution(&self, machine: &str, name: &str) -> String {
         format!(
             "arn:aws:states:{}:{}:execution:{machine}:{name}",
@@ -59,7 +98,7 @@ impl Arns {
         match self.parts(arn, "stateMachine")?.as_slice() {
             [name] => Ok(name.to_string()),
             [_, _] => Err(SfnError::validation(
-                "State machine versions and aliases are not supported by this server: use the state machine's own ARN.",
+                "This action takes the state machine's own ARN, not a version's or an alias's.",
             )),
             _ => Err(invalid(arn)),
         }
@@ -165,6 +204,46 @@ mod tests {
         assert_eq!(
             arns.machine_name(qualified).unwrap_err().code,
             Code::ValidationException
+        );
+    }
+
+    #[test]
+    fn versions_and_aliases_qualify_a_state_machine_arn() {
+        let arns = Arns::new("us-east-1", "123456789012", "k");
+        let version = arns.version("orders", 7);
+        assert_eq!(
+            version,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:orders:7"
+        );
+        assert_eq!(arns.version_of(&version).unwrap(), ("orders".into(), 7));
+        let alias = arns.alias("orders", "prod");
+        assert_eq!(
+            arns.alias_of(&alias).unwrap(),
+            ("orders".into(), "prod".into())
+        );
+        assert_eq!(
+            arns.qualified(&arns.machine("orders")).unwrap(),
+            ("orders".into(), None)
+        );
+        assert_eq!(
+            arns.qualified(&alias).unwrap(),
+            ("orders".into(), Some("prod".into()))
+        );
+        for wrong in [
+            arns.machine("orders"),
+            alias.clone(),
+            format!("{}:99999999999999999999", arns.machine("orders")),
+        ] {
+            assert_eq!(
+                arns.version_of(&wrong).unwrap_err().code,
+                Code::InvalidArn,
+                "{wrong}"
+            );
+        }
+        assert_eq!(arns.alias_of(&version).unwrap_err().code, Code::InvalidArn);
+        assert_eq!(
+            arns.qualified(&format!("{alias}:extra")).unwrap_err().code,
+            Code::InvalidArn
         );
     }
 }

@@ -35,15 +35,19 @@ pub enum Code {
     InvalidExecutionInput,
     InvalidOutput,
     ConflictException,
+    ExecutionNotRedrivable,
     ResourceNotFound,
     InternalFailure,
 }
 
 impl Code {
-    /// AWS answers every client error of this API with 400, a failure of its own with 500.
+    /// AWS answers the client errors of this API with 400 (a conflict with 409), a failure of
+    /// its own with 500.
     pub fn status(self) -> u16 {
         match self {
             Code::InternalFailure => 500,
+            // AWS's API reference gives this one 409.
+            Code::ConflictException => 409,
             _ => 400,
         }
     }
@@ -148,7 +152,14 @@ impl SfnError {
             ServiceError::WrongMode(_) => Code::StateMachineTypeNotSupported,
             ServiceError::TaskCompleted(_) => Code::TaskTimedOut,
             ServiceError::TaskNotFound(_) => Code::TaskDoesNotExist,
+            ServiceError::NotRedrivable { why, .. } => {
+                return SfnError::new(
+                    Code::ExecutionNotRedrivable,
+                    super::render::not_redrivable_message(why),
+                );
+            }
             ServiceError::ConcurrentUpdate
+            | ServiceError::VersionInUse { .. }
             | ServiceError::FlowNotOpen(_)
             | ServiceError::FlowNotClosed(_)
             | ServiceError::Exists { .. } => Code::ConflictException,

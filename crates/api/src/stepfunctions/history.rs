@@ -262,6 +262,13 @@ fn translate(
             "ExecutionAborted".into(),
             with("executionAbortedEventDetails", error()),
         ),
+        EventType::ExecutionRedriven => (
+            "ExecutionRedriven".into(),
+            with(
+                "executionRedrivenEventDetails",
+                json!({"redriveCount": d.get("redriveCount").cloned().unwrap_or(json!(1))}),
+            ),
+        ),
         EventType::StepEntered => (
             format!("{state_type}StateEntered"),
             with(

@@ -10,14 +10,17 @@
 //! reads ARNs (the tenant's account id, the region the request was signed for).
 
 mod actions;
+mod aliases;
 mod arn;
 mod error;
 mod history;
+mod redrive;
 mod render;
 pub mod request;
 mod sync;
 mod tags;
 mod tasks;
+mod versions;
 
 use axum::http::{HeaderMap, Method};
 use sluice_service::{Caller, Service};

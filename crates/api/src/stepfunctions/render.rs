@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 use sluice_service::views::{
-    ExecutionMode, ExecutionSummary, ExecutionView, FlowView, Millis, Status,
+    ExecutionMode, ExecutionSummary, ExecutionView, FlowView, Millis, NotRedrivable, Status,
 };
 
 use super::arn::Arns;
@@ -25,25 +25,17 @@ pub fn attributes(logging: Option<Value>, tracing: Option<Value>, tags: Option<V
     Value::Object(map)
 }
 
-/// The attributes after an update: what is given replaces what was.
-pub fn updated_attributes(
-    current: &Value,
-    logging: Option<Value>,
-    tracing: Option<Value>,
-) -> Value {
-    let kept =
-        |key: &str, default: fn() -> Value| current.get(key).cloned().unwrap_or_else(default);
+/// The attributes an update changes: those given, which replace theirs in the store's
+/// update (the others are kept there); none if none is given.
+pub fn changed_attributes(logging: Option<Value>, tracing: Option<Value>) -> Option<Value> {
     let mut map = Map::new();
-    map.insert(
-        LOGGING.into(),
-        logging.unwrap_or_else(|| kept(LOGGING, default_logging)),
-    );
-    map.insert(
-        TRACING.into(),
-        tracing.unwrap_or_else(|| kept(TRACING, default_tracing)),
-    );
-    map.insert(TAGS.into(), kept(TAGS, || json!([])));
-    Value::Object(map)
+    if let Some(logging) = logging {
+        map.insert(LOGGING.into(), logging);
+    }
+    if let Some(tracing) = tracing {
+        map.insert(TRACING.into(), tracing);
+    }
+    (!map.is_empty()).then_some(Value::Object(map))
 }
 
 pub fn tags(flow: &FlowView) -> Value {
@@ -145,9 +137,38 @@ pub fn execution(e: &ExecutionView, arns: &Arns) -> Value {
         body["error"] = json!(error.code.as_str());
         body["cause"] = json!(error.detail);
     }
-    body["redriveCount"] = json!(0);
-    body["redriveStatus"] = json!("NOT_REDRIVABLE");
+    match e.not_redrivable {
+        None => body["redriveStatus"] = json!("REDRIVABLE"),
+        Some(why) => {
+            body["redriveStatus"] = json!("NOT_REDRIVABLE");
+            body["redriveStatusReason"] = json!(redrive_reason(why, e.status));
+        }
+    }
     body
+}
+
+/// Why an execution cannot be redriven, as AWS words it.
+fn redrive_reason(why: NotRedrivable, status: Status) -> String {
+    match why {
+        NotRedrivable::Running | NotRedrivable::Succeeded => {
+            format!(
+                "Execution is {} and cannot be redriven",
+                self::status(status)
+            )
+        }
+        NotRedrivable::Expired => "Execution end date is more than 14 days ago".into(),
+        NotRedrivable::TooMany => "Execution has been redriven the maximum number of times".into(),
+        NotRedrivable::NoState => "Execution ended before it entered a state".into(),
+    }
+}
+
+/// The reason of an `ExecutionNotRedrivable` error.
+pub fn not_redrivable_message(why: NotRedrivable) -> String {
+    match why {
+        NotRedrivable::Running => "Execution is RUNNING and cannot be redriven".into(),
+        NotRedrivable::Succeeded => "Execution is SUCCEEDED and cannot be redriven".into(),
+        other => redrive_reason(other, Status::Failed),
+    }
 }
 
 /// An item of `ListExecutions` (off the summary columns: no input or output).
@@ -162,6 +183,16 @@ pub fn execution_item(e: &ExecutionSummary, arns: &Arns) -> Value {
     if let Some(stopped) = e.stopped_at {
         body["stopDate"] = json!(seconds(stopped));
     }
+    if let Some(version) = e.started_as.version {
+        body["stateMachineVersionArn"] = json!(arns.version(e.flow_name.as_str(), version));
+    }
+    if let Some(alias) = &e.started_as.alias {
+        body["stateMachineAliasArn"] = json!(arns.alias(e.flow_name.as_str(), alias));
+    }
+    body["redriveCount"] = json!(e.redrives.count);
+    if let Some(redriven) = e.redrives.last_at {
+        body["redriveDate"] = json!(seconds(redriven));
+    }
     body
 }
 
@@ -175,7 +206,8 @@ pub fn status(status: Status) -> &'static str {
     }
 }
 
-/// The status a filter selects; none for `PENDING_REDRIVE` (nothing is redriven here).
+/// The status a filter selects; none for `PENDING_REDRIVE` (a redrive here is one step: an
+/// execution is never pending one).
 pub fn filtered_status(filter: StatusFilter) -> Option<Status> {
     match filter {
         StatusFilter::Running => Some(Status::Running),
@@ -197,22 +229,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_update_keeps_what_it_does_not_name() {
-        let tags = vec![Tag {
-            key: "team".into(),
-            value: "a".into(),
-        }];
-        let created = attributes(None, Some(json!({"enabled": true})), Some(tags));
+    fn an_update_changes_only_what_it_names() {
         let logging = json!({"level": "ALL", "includeExecutionData": true});
-        let updated = updated_attributes(&created, Some(logging.clone()), None);
         assert_eq!(
-            updated,
-            json!({
-                "loggingConfiguration": logging,
-                "tracingConfiguration": {"enabled": true},
-                "tags": [{"key": "team", "value": "a"}],
-            })
+            changed_attributes(Some(logging.clone()), None),
+            Some(json!({"loggingConfiguration": logging}))
         );
+        assert_eq!(changed_attributes(None, None), None);
     }
 
     #[test]

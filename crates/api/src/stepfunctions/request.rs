@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::error::{Code, SfnError};
 pub use super::tags::{TagResource, UntagResource};
 pub use super::tasks::{SendTaskFailure, SendTaskHeartbeat, SendTaskSuccess};
+use super::{aliases, redrive, versions};
 
 /// The prefix of every action's `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -59,6 +60,24 @@ pub enum Call {
     SendTaskHeartbeat(SendTaskHeartbeat),
     #[strum_discriminants(strum(serialize = "states:StartSyncExecution"))]
     StartSyncExecution(StartExecution),
+    #[strum_discriminants(strum(serialize = "states:PublishStateMachineVersion"))]
+    PublishStateMachineVersion(versions::PublishVersion),
+    #[strum_discriminants(strum(serialize = "states:ListStateMachineVersions"))]
+    ListStateMachineVersions(versions::ListVersions),
+    #[strum_discriminants(strum(serialize = "states:DeleteStateMachineVersion"))]
+    DeleteStateMachineVersion(versions::VersionRef),
+    #[strum_discriminants(strum(serialize = "states:CreateStateMachineAlias"))]
+    CreateStateMachineAlias(aliases::CreateAlias),
+    #[strum_discriminants(strum(serialize = "states:DescribeStateMachineAlias"))]
+    DescribeStateMachineAlias(aliases::AliasRef),
+    #[strum_discriminants(strum(serialize = "states:UpdateStateMachineAlias"))]
+    UpdateStateMachineAlias(aliases::UpdateAlias),
+    #[strum_discriminants(strum(serialize = "states:DeleteStateMachineAlias"))]
+    DeleteStateMachineAlias(aliases::AliasRef),
+    #[strum_discriminants(strum(serialize = "states:ListStateMachineAliases"))]
+    ListStateMachineAliases(aliases::ListAliases),
+    #[strum_discriminants(strum(serialize = "states:RedriveExecution"))]
+    RedriveExecution(redrive::RedriveExecution),
 }
 
 impl Call {
@@ -101,6 +120,15 @@ impl Call {
             "SendTaskFailure" => Call::SendTaskFailure(input(body)?),
             "SendTaskHeartbeat" => Call::SendTaskHeartbeat(input(body)?),
             "StartSyncExecution" => Call::StartSyncExecution(input(body)?),
+            "PublishStateMachineVersion" => Call::PublishStateMachineVersion(input(body)?),
+            "ListStateMachineVersions" => Call::ListStateMachineVersions(input(body)?),
+            "DeleteStateMachineVersion" => Call::DeleteStateMachineVersion(input(body)?),
+            "CreateStateMachineAlias" => Call::CreateStateMachineAlias(input(body)?),
+            "DescribeStateMachineAlias" => Call::DescribeStateMachineAlias(input(body)?),
+            "UpdateStateMachineAlias" => Call::UpdateStateMachineAlias(input(body)?),
+            "DeleteStateMachineAlias" => Call::DeleteStateMachineAlias(input(body)?),
+            "ListStateMachineAliases" => Call::ListStateMachineAliases(input(body)?),
+            "RedriveExecution" => Call::RedriveExecution(input(body)?),
             _ => return Err(unknown()),
         };
         Ok(call)
@@ -185,28 +213,14 @@ impl Validate for CreateStateMachine {
         required(&self.definition, "definition")?;
         required(&self.role_arn, "roleArn")?;
         super::tags::check_tags(self.tags.as_deref().unwrap_or_default())?;
-        unversioned(
-            self.publish,
-            &self.version_description,
-            &self.encryption_configuration,
-        )
+        versions::check_publish(self.publish, self.version_description.as_deref())?;
+        unencrypted(&self.encryption_configuration)
     }
 }
 
-/// `publish`, `versionDescription` and `encryptionConfiguration` of a create or an update:
-/// features this server does not have, refused when asked for.
-fn unversioned(
-    publish: Option<bool>,
-    version_description: &Option<String>,
-    encryption: &Option<Value>,
-) -> Result<(), SfnError> {
-    const VERSIONS: &str = "state machine versions and aliases are not served yet";
-    not_supported(publish == Some(true), "publish", VERSIONS)?;
-    not_supported(
-        version_description.is_some(),
-        "versionDescription",
-        VERSIONS,
-    )?;
+/// `encryptionConfiguration` of a create or an update: a feature this server does not
+/// have, refused when asked for.
+fn unencrypted(encryption: &Option<Value>) -> Result<(), SfnError> {
     not_supported(
         encryption.is_some(),
         "encryptionConfiguration",
@@ -244,11 +258,8 @@ pub struct UpdateStateMachine {
 impl Validate for UpdateStateMachine {
     fn validate(&self) -> Result<(), SfnError> {
         required(&self.state_machine_arn, "stateMachineArn")?;
-        unversioned(
-            self.publish,
-            &self.version_description,
-            &self.encryption_configuration,
-        )?;
+        versions::check_publish(self.publish, self.version_description.as_deref())?;
+        unencrypted(&self.encryption_configuration)?;
         let changes = [
             self.definition.is_some(),
             self.role_arn.is_some(),
@@ -379,7 +390,14 @@ pub struct ListExecutions {
     pub max_results: Option<i64>,
     pub next_token: Option<String>,
     pub map_run_arn: Option<String>,
-    pub redrive_filter: Option<String>,
+    pub redrive_filter: Option<RedriveFilter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RedriveFilter {
+    Redriven,
+    NotRedriven,
 }
 
 impl ListExecutions {
@@ -397,11 +415,6 @@ impl Validate for ListExecutions {
             self.map_run_arn.is_some(),
             "mapRunArn",
             "Distributed Map runs are not served",
-        )?;
-        not_supported(
-            self.redrive_filter.is_some(),
-            "redriveFilter",
-            "redrive is not served yet",
         )?;
         required(&self.state_machine_arn, "stateMachineArn")?;
         self.paging().validate()
@@ -530,7 +543,7 @@ mod tests {
             ),
             (
                 "AWSStepFunctions.CreateStateMachine",
-                br#"{"name": "m", "definition": "{}", "roleArn": "r", "publish": true}"#,
+                br#"{"name": "m", "definition": "{}", "roleArn": "r", "versionDescription": "v"}"#,
                 Code::ValidationException,
             ),
         ];

@@ -71,6 +71,9 @@ impl Machine<'_> {
                 Op::Child { .. } => Effect::StopChild(op),
             });
         }
+        if matches!(status, Status::Stopped | Status::TimedOut) {
+            self.remember_interrupted_state();
+        }
         self.record_running_dags();
         self.record_running_map_runs();
         self.ex.threads.clear();

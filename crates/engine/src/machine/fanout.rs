@@ -65,8 +65,13 @@ impl Machine<'_> {
     }
 
     pub(super) fn fan_out(&mut self, thread: ThreadId, inputs: Vec<Value>, max_concurrency: u32) {
-        if inputs.is_empty() {
-            let result = self.aggregate(thread, Vec::new());
+        let Some(state) = self.active(thread).map(|a| a.state) else {
+            return;
+        };
+        let results = self.refilled(thread, state, inputs.len());
+        if results.iter().all(Option::is_some) {
+            let results = results.into_iter().map(Option::unwrap_or_default).collect();
+            let result = self.aggregate(thread, results);
             self.work.push_back(Work::Finish {
                 thread,
                 outcome: Outcome::Done { result, goto: None },
@@ -74,7 +79,7 @@ impl Machine<'_> {
             return;
         }
         let fanout = Fanout {
-            results: vec![None; inputs.len()],
+            results,
             pending: inputs,
             next_index: 0,
             running: Default::default(),
@@ -95,6 +100,7 @@ impl Machine<'_> {
             Block::Dag(_) => return self.start_dag_node(parent),
             _ => return,
         };
+        fan.skip_finished();
         let index = fan.next_index;
         let at_capacity =
             fan.max_concurrency > 0 && fan.running.len() >= fan.max_concurrency as usize;
@@ -103,6 +109,7 @@ impl Machine<'_> {
         }
         let input = std::mem::take(&mut fan.pending[index as usize]);
         fan.next_index += 1;
+        fan.skip_finished();
         let more = (fan.next_index as usize) < fan.pending.len();
         let state = self.flow.state(state_id);
         let (scope, entered) = match &state.kind {

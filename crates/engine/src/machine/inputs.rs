@@ -12,7 +12,7 @@ use crate::step::Effect;
 impl Machine<'_> {
     /// The execution's deadline: the server's limit, or the definition's own (ASL
     /// `TimeoutSeconds`) when that is shorter.
-    fn execution_timeout_ms(&self) -> Option<u64> {
+    pub(super) fn execution_timeout_ms(&self) -> Option<u64> {
         let own = self.flow.timeout_secs.map(|s| s.saturating_mul(1000));
         match (self.ex.info.limits.execution_timeout_ms, own) {
             (Some(limit), Some(own)) => Some(limit.min(own)),
@@ -46,7 +46,11 @@ impl Machine<'_> {
                 Ok(())
             }
             Input::Retry => {
-                self.retry();
+                self.resume(EventType::ExecutionRetried);
+                Ok(())
+            }
+            Input::Redrive => {
+                self.resume(EventType::ExecutionRedriven);
                 Ok(())
             }
             Input::ChildFinished { op, result } => self.child_finished(op, result),
@@ -56,39 +60,6 @@ impl Machine<'_> {
                 tolerated,
             } => self.update_map_run(&map_run, max_concurrency, tolerated),
         }
-    }
-
-    /// Re-enters the failed top-level state with the data it was entered with; the
-    /// execution runs on as if the failure had not ended it (with a fresh deadline).
-    fn retry(&mut self) {
-        let Some(point) = self.ex.retry_point.take() else {
-            return;
-        };
-        self.ex.status = Status::Running;
-        self.ex.stopped_at = None;
-        self.ex.error = None;
-        self.ex.output = None;
-        let state = self.flow.state(point.state);
-        self.emit(
-            EventType::ExecutionRetried,
-            None,
-            Some(state.name.clone()),
-            detail("input", point.data.clone()),
-        );
-        if let Some(timeout) = self.execution_timeout_ms() {
-            let fire_at = self
-                .now
-                .saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX));
-            self.start_timer(fire_at, TimerPurpose::ExecutionDeadline);
-        }
-        let root = self.spawn(None, self.ex.root, point.scope_input);
-        if let Some(t) = self.ex.threads.get_mut(&root) {
-            t.data = point.data;
-        }
-        self.work.push_back(Work::Enter {
-            thread: root,
-            state: point.state,
-        });
     }
 
     fn start(&mut self, input: Value) {

@@ -20,6 +20,7 @@ mod fanout;
 mod inputs;
 mod map_run;
 mod recovery;
+mod redrive;
 mod states;
 mod tasks;
 
@@ -45,12 +46,16 @@ impl Execution {
     /// Applies `input` at time `now`. On `Err`, nothing changed.
     pub fn apply(&mut self, flow: &Flow, input: Input, now: Millis) -> Result<Step, Rejection> {
         self.check_accepts(&input)?;
+        if let Input::Redrive = input {
+            self.redrivable(now).map_err(Rejection::NotRedrivable)?;
+        }
         let mut machine = Machine {
             flow,
             ex: self,
             now,
             step: Step::default(),
             work: VecDeque::new(),
+            refill: None,
         };
         machine.accept(input)?;
         machine.run();
@@ -61,6 +66,8 @@ impl Execution {
         match (self.status, input) {
             (Status::Failed, Input::Retry) if self.retry_point.is_some() => Ok(()),
             (_, Input::Retry) => Err(Rejection::NotRetryable),
+            // Checked with the time in `apply`.
+            (_, Input::Redrive) => Ok(()),
             (status, _) if status.is_terminal() => Err(Rejection::AlreadyCompleted),
             (Status::Starting, Input::Start { .. } | Input::Stop { .. }) => Ok(()),
             (Status::Starting, _) => Err(Rejection::NotStarted),
@@ -111,6 +118,9 @@ struct Machine<'a> {
     now: Millis,
     step: Step,
     work: VecDeque<Work>,
+    /// A redriven Parallel or Map state's finished branches or iterations, for its fan-out
+    /// in this same step (`machine/redrive.rs`).
+    refill: Option<redrive::Refill>,
 }
 
 /// The variables of one evaluation besides `$Context`.

@@ -84,30 +84,6 @@ impl Machine<'_> {
         );
     }
 
-    /// A top-level state failing fails the execution: remember where a retry resumes.
-    fn remember_retry_point(&mut self, thread: ThreadId, state: &State) {
-        let Some(t) = self.ex.threads.get(&thread) else {
-            return;
-        };
-        let Some(state_id) = t.at.as_ref().map(|a| a.state) else {
-            return;
-        };
-        if t.parent.is_some() {
-            return;
-        }
-        let data = match (self.flow.scope(t.scope).data, &state.input, &t.at) {
-            // The pipe data moved into the state's input (see `state_input`).
-            (DataModel::Pipe, None, Some(active)) => active.input.clone(),
-            _ => t.data.clone(),
-        };
-        let point = crate::execution::RetryPoint {
-            state: state_id,
-            scope_input: t.scope_input.clone(),
-            data,
-        };
-        self.ex.retry_point = Some(point);
-    }
-
     fn catch_value(
         &self,
         thread: ThreadId,

@@ -212,6 +212,7 @@ impl From<Execution> for v2::Execution<'static> {
                 state: point.state,
                 scope_input: Cow::Owned(point.scope_input),
                 data: Cow::Owned(point.data),
+                finished: Cow::Owned(Vec::new()),
             }),
             dag_runs: old
                 .dag_runs
@@ -226,6 +227,7 @@ impl From<Execution> for v2::Execution<'static> {
             root: 0,
             map_runs: Vec::new(),
             parent: None,
+            redrives: None,
         }
     }
 }

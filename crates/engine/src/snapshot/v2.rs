@@ -73,6 +73,9 @@ pub(super) struct Execution<'a> {
     /// A child execution's parent: its name and the op it waits on; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Parent<'a>>,
+    /// Absent until the execution is redriven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrives: Option<Redrives>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -213,6 +216,17 @@ pub(super) struct RetryPoint<'a> {
     pub state: u32,
     pub scope_input: Cow<'a, Value>,
     pub data: Cow<'a, Value>,
+    /// A Parallel's or Map's finished branches or iterations; absent for other states and in
+    /// snapshots written before redrives.
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    pub finished: Cow<'a, [Option<Value>]>,
+}
+
+/// How often an execution was redriven, and when last.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Redrives {
+    pub count: u32,
+    pub last_at: Option<Millis>,
 }
 
 /// The node statuses of a Dag state's latest run that ended.
@@ -455,6 +469,7 @@ impl<'a> Execution<'a> {
                 state: point.state.0,
                 scope_input: Cow::Borrowed(&point.scope_input),
                 data: Cow::Borrowed(&point.data),
+                finished: Cow::Borrowed(&point.finished),
             }),
             dag_runs: ex
                 .dag_runs
@@ -470,6 +485,10 @@ impl<'a> Execution<'a> {
             parent: ex.parent.as_ref().map(|p| Parent {
                 execution: Cow::Borrowed(&p.execution),
                 op: p.op.0,
+            }),
+            redrives: (ex.redrives.count > 0).then_some(Redrives {
+                count: ex.redrives.count,
+                last_at: ex.redrives.last_at,
             }),
         }
     }
@@ -728,6 +747,7 @@ impl From<Execution<'_>> for engine::Execution {
                 state: StateId(point.state),
                 scope_input: point.scope_input.into_owned(),
                 data: point.data.into_owned(),
+                finished: point.finished.into_owned(),
             }),
             dag_runs: s
                 .dag_runs
@@ -743,6 +763,12 @@ impl From<Execution<'_>> for engine::Execution {
                 execution: p.execution.into_owned(),
                 op: OpId(p.op),
             }),
+            redrives: s
+                .redrives
+                .map_or_else(crate::Redrives::default, |r| crate::Redrives {
+                    count: r.count,
+                    last_at: r.last_at,
+                }),
         }
     }
 }

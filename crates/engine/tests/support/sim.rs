@@ -128,6 +128,9 @@ impl<'f> Sim<'f> {
                 false => Err(Rejection::Stale),
             },
             Input::Retry => Err(Rejection::NotRetryable),
+            Input::Redrive => Err(Rejection::NotRedrivable(
+                sluice_engine::NotRedrivable::Running,
+            )),
         }
     }
 
@@ -184,7 +187,7 @@ impl<'f> Sim<'f> {
                 self.started = true;
                 None
             }
-            Input::Retry => None,
+            Input::Retry | Input::Redrive => None,
             Input::ChildFinished { .. } | Input::UpdateMapRun { .. } => panic!(
                 "the simulation generates no distributed Maps (tests/map_run.rs covers them)"
             ),

@@ -24,7 +24,7 @@ use sluice_engine::{
 use sluice_ir::{ErrorCode, Flow, TaskError};
 use sluice_store::{
     ExecutionCursor, ExecutionId, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionRecord,
-    FlowSelection, LinkedWrite, NewExecution, Page, StepWrite,
+    FlowSelection, LinkedWrite, NewExecution, Page, StartedAs, StepWrite,
 };
 use tokio::sync::OwnedMutexGuard;
 
@@ -243,6 +243,7 @@ impl Runtime {
             name,
             reruns: None,
             map_run: Some(start.map_run.clone()),
+            started_as: StartedAs::default(),
             now: wall_clock_ms(),
         };
         let first = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
@@ -433,6 +434,8 @@ impl Runtime {
             started_to: None,
             latest_runs: false,
             map_run: Some(map_run.to_string()),
+            redriven: None,
+            started_as: StartedAs::default(),
             order: ExecutionOrder::Name,
         };
         let mut children = HashMap::new();

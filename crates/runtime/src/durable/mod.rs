@@ -364,6 +364,7 @@ impl Runtime {
             flow_name: new.flow_name.clone(),
             flow_revision: new.flow_revision,
             name: new.name.clone(),
+            started_as: new.started_as.clone(),
             state,
             version,
             created_at: new.now,

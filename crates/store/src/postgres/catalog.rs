@@ -21,6 +21,18 @@ pub(super) async fn publish_version(client: &mut Client, new: NewVersion) -> Res
     let flow = new.flow_id;
     let tx = transaction(client).await?;
     let (revision, version) = flows::take_version_number(&tx, flow).await?;
+    rules::publishable(&new, revision)?;
+    if new.reuse {
+        // The flow's row is locked by the numbering: no update or publish runs meanwhile.
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM versions WHERE flow_id = $1 AND revision = $2 \
+             ORDER BY version DESC LIMIT 1"
+        );
+        if let Some(existing) = one(&tx, &sql, &[&flow.0, &revision], decode::version).await? {
+            // Dropping the transaction gives the number back.
+            return Ok(existing);
+        }
+    }
     tx.execute(
         &format!("INSERT INTO versions ({VERSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"),
         &[&flow.0, &version, &revision, &new.description, &new.now],

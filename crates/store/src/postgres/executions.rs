@@ -80,9 +80,9 @@ async fn insert<C: GenericClient>(
         tx,
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
-         map_run, root_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, \
-         (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = $16)) RETURNING id",
+         map_run, run_version, run_alias, redrive_count, redriven_at, root_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16, $17, \
+         $18, $19, (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = $20)) RETURNING id",
     )
     .await?;
     let row = tx
@@ -104,6 +104,10 @@ async fn insert<C: GenericClient>(
                 &tag,
                 &listed_at,
                 &new.map_run,
+                &new.started_as.version,
+                &new.started_as.alias,
+                &first.redrive_count,
+                &first.redriven_at,
                 &parent.map(|p| p.0),
             ],
         )
@@ -232,7 +236,8 @@ pub(super) static CAS: LazyLock<String> = LazyLock::new(|| {
         "WITH old AS (SELECT {COUNTED_COLUMNS} FROM executions e \
          WHERE e.id = $7 AND e.version = $8 FOR UPDATE) \
          UPDATE executions SET state = $1, status = $2, started_at = $3, stopped_at = $4, \
-         error = $5, cause = $6, version = version + 1 FROM old \
+         error = $5, cause = $6, redrive_count = $9, redriven_at = $10, \
+         version = version + 1 FROM old \
          WHERE executions.id = $7 RETURNING old.*"
     )
 });
@@ -249,7 +254,7 @@ pub(super) fn cas<'a, C: GenericClient>(
     step: &'a EncodedStep,
 ) -> Flying<'a> {
     Box::pin(async move {
-        let args: [&(dyn ToSql + Sync); 8] = [
+        let args: [&(dyn ToSql + Sync); 10] = [
             &step.state,
             &step.status,
             &step.started_at,
@@ -258,6 +263,8 @@ pub(super) fn cas<'a, C: GenericClient>(
             &step.cause,
             &id.0,
             &expected_version,
+            &step.redrive_count,
+            &step.redriven_at,
         ];
         tx.query_opt(statement, &args)
             .await

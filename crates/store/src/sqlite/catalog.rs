@@ -19,7 +19,26 @@ use crate::{
 /// is never handed out again) and snapshots its current revision.
 pub(super) fn publish_version(conn: &Connection, new: NewVersion) -> Result<VersionRecord> {
     let flow = new.flow_id;
+    if new.reuse {
+        let query = format!(
+            "SELECT {VERSION_COLUMNS} FROM versions WHERE flow_id = ?1 \
+             AND revision = (SELECT revision FROM flows WHERE id = ?1) \
+             ORDER BY version DESC LIMIT 1"
+        );
+        let existing = one(
+            conn,
+            &query,
+            params![flow.0],
+            decode::version,
+            "reading a version",
+        )?;
+        if let Some(existing) = existing {
+            rules::publishable(&new, existing.revision)?;
+            return Ok(existing);
+        }
+    }
     let (revision, version) = flows::take_version_number(conn, flow)?;
+    rules::publishable(&new, revision)?;
     conn.prepare_cached(&format!(
         "INSERT INTO versions ({VERSION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5)"
     ))

@@ -41,10 +41,10 @@ pub(super) fn create(
     conn.prepare_cached(
         "INSERT INTO executions (id, tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
-         map_run, root_id) \
+         map_run, run_version, run_alias, redrive_count, redriven_at, root_id) \
          SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM executions), \
                     (SELECT last FROM executions_purged)) + 1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13, ?14, \
-         (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = ?15) \
+         ?15, ?16, ?17, ?18, (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = ?19) \
          FROM flows WHERE id = ?2",
     )
     .and_then(|mut s| {
@@ -63,6 +63,10 @@ pub(super) fn create(
             new.now,
             listed_at,
             new.map_run,
+            new.started_as.version,
+            new.started_as.alias,
+            first.redrive_count,
+            first.redriven_at,
             parent.map(|p| p.0)
         ])
     })
@@ -132,7 +136,8 @@ pub(super) fn commit(
     let changed = conn
         .prepare_cached(
             "UPDATE executions SET state = ?1, status = ?2, started_at = ?3, stopped_at = ?4, \
-             error = ?5, cause = ?6, version = version + 1 WHERE id = ?7 AND version = ?8",
+             error = ?5, cause = ?6, redrive_count = ?9, redriven_at = ?10, \
+             version = version + 1 WHERE id = ?7 AND version = ?8",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -143,7 +148,9 @@ pub(super) fn commit(
                 step.error,
                 step.cause,
                 id.0,
-                expected_version
+                expected_version,
+                step.redrive_count,
+                step.redriven_at
             ])
         })
         .map_err(failed("updating an execution"))?;

@@ -297,6 +297,8 @@ pub async fn assert_migrated_with_tags_summaries_and_counts(store: &dyn Store) {
         started_to: None,
         latest_runs: true,
         map_run: None,
+        redriven: None,
+        started_as: Default::default(),
         order: ExecutionOrder::Newest,
     };
     let listed = store

@@ -442,6 +442,23 @@ function headerOf(execution, flow, name, show) {
     });
     parts.push(form);
   }
+  // A failed, stopped or timed-out execution runs on from where it ended (within 14 days).
+  if (execution.redrivable && session.may_redrive) {
+    const button = el("button", { type: "button", id: "redrive" }, "Redrive");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        show(await api(`${executionPath(flow, name)}/redrive`, { method: "POST" }));
+      } catch (e) {
+        button.disabled = false;
+        button.after(failure(e));
+      }
+    });
+    parts.push(el("p", {}, button,
+      execution.redrive_count ? ` · redriven ${execution.redrive_count} time${execution.redrive_count > 1 ? "s" : ""}` : ""));
+  } else if (execution.redrive_count) {
+    parts.push(el("p", { id: "redrive-count" }, `Redriven ${execution.redrive_count} time${execution.redrive_count > 1 ? "s" : ""}`));
+  }
   return el("div", {}, parts);
 }
 

@@ -391,6 +391,8 @@ impl Jobs<'_> {
             started_to: query.plan_times.to,
             latest_runs: true,
             map_run: None,
+            redriven: None,
+            started_as: Default::default(),
             order: ExecutionOrder::Newest,
         };
         let runs = self.execution_page(runs, query.page).await?;
