@@ -16,7 +16,7 @@ const ACCOUNT: &str = "1";
 
 /// The actions that only read: the admin's answers to them show the requests name what is
 /// there.
-pub(super) const READS: [Action; 7] = [
+pub(super) const READS: [Action; 10] = [
     Action::DescribeStateMachine,
     Action::ListStateMachines,
     Action::DescribeExecution,
@@ -24,6 +24,9 @@ pub(super) const READS: [Action; 7] = [
     Action::GetExecutionHistory,
     Action::DescribeStateMachineForExecution,
     Action::ListTagsForResource,
+    Action::ListStateMachineVersions,
+    Action::DescribeStateMachineAlias,
+    Action::ListStateMachineAliases,
 ];
 
 /// The body of a request of `action`, naming what the populated server holds.
@@ -32,6 +35,8 @@ pub(super) fn body(action: Action) -> Value {
     let execution = format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{NAME}:{NAME}");
     let definition = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
     let token = "1.present.secret.1";
+    let version = format!("{machine}:1");
+    let alias = format!("{machine}:{NAME}");
     match action {
         Action::CreateStateMachine => {
             json!({"name": NAME, "definition": definition, "roleArn": "arn:aws:iam::1:role/r"})
@@ -56,6 +61,21 @@ pub(super) fn body(action: Action) -> Value {
         Action::SendTaskSuccess => json!({"taskToken": token, "output": "{}"}),
         Action::SendTaskFailure => json!({"taskToken": token, "error": "E"}),
         Action::SendTaskHeartbeat => json!({"taskToken": token}),
+        Action::PublishStateMachineVersion
+        | Action::ListStateMachineVersions
+        | Action::ListStateMachineAliases => json!({"stateMachineArn": machine}),
+        Action::DeleteStateMachineVersion => json!({"stateMachineVersionArn": version}),
+        Action::CreateStateMachineAlias => json!({
+            "name": "other",
+            "routingConfiguration": [{"stateMachineVersionArn": version, "weight": 100}],
+        }),
+        Action::DescribeStateMachineAlias | Action::DeleteStateMachineAlias => {
+            json!({"stateMachineAliasArn": alias})
+        }
+        Action::UpdateStateMachineAlias => {
+            json!({"stateMachineAliasArn": alias, "description": "d"})
+        }
+        Action::RedriveExecution => json!({"executionArn": execution}),
     }
 }
 
