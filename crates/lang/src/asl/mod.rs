@@ -24,7 +24,7 @@ use sluice_ir::{
 use crate::doc::{Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Problem};
 use crate::frontend::{Arena, Fields, Problems, ScopeNames, Slot, StateBody, one_of};
-use data::{Values, asl_value, optional_template, state_data};
+use data::{Values, optional_template, state_data};
 use fields::{StateType, Transition, allowed_fields};
 
 /// The longest state name (ValidateStateMachineDefinition: 1 to 80 characters).
@@ -254,7 +254,8 @@ impl Compiler {
                 None => sluice_ir::AslValue::Path(data::whole_input()),
             },
             QueryLanguage::Jsonata => match fields.get("Items") {
-                Some(node) => asl_value(values, node, "Items")?,
+                // A template: an array literal's items may be expressions.
+                Some(node) => sluice_ir::AslValue::Jsonata(data::jsonata_template(node, "Items")?),
                 None => sluice_ir::AslValue::Path(data::whole_input()),
             },
         };
