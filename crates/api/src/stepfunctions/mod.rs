@@ -12,7 +12,7 @@
 mod actions;
 mod arn;
 mod error;
-mod history;
+pub mod history;
 mod render;
 pub mod request;
 
