@@ -10,7 +10,7 @@ use sluice_ir::asl::invoked_function;
 use sluice_ir::expr::Entropy;
 use sluice_ir::expr::asl::{AslError, STATES_RUNTIME, Variables, is_timestamp, json_type};
 use sluice_ir::{
-    AslData, AslEnv, AslValue, Body, Choice, Condition, Fail, ItemInput, Items, Next,
+    AslData, AslEnv, AslValue, Body, Choice, Condition, Distributed, Fail, ItemInput, Items, Next,
     QueryLanguage, State, StateKind, Task, TaskError, TaskTarget, Wait,
 };
 
@@ -440,10 +440,21 @@ impl Machine<'_> {
                 return;
             }
             StateKind::Map(map) => match self.asl_map_inputs(thread, state, map, &effective) {
-                Ok((inputs, max_concurrency)) => {
-                    self.fan_out(thread, inputs, max_concurrency);
-                    return;
-                }
+                Ok((inputs, max_concurrency)) => match &map.distributed {
+                    None => {
+                        self.fan_out(thread, inputs, max_concurrency);
+                        return;
+                    }
+                    Some(distributed) => {
+                        match self.asl_tolerated(thread, state, map, distributed, &effective) {
+                            Ok(distributed) => {
+                                self.start_map_run(thread, inputs, max_concurrency, &distributed);
+                                return;
+                            }
+                            Err(error) => Outcome::Error(error),
+                        }
+                    }
+                },
                 Err(error) => Outcome::Error(error),
             },
             StateKind::Dag(_) => Outcome::Error(TaskError::new(
@@ -532,6 +543,63 @@ impl Machine<'_> {
             }
             other => self.wait_until(other, input, &state.name),
         }
+    }
+
+    /// A distributed Map's mode with the failures it tolerates read from `input`
+    /// (`ToleratedFailureCountPath`, `ToleratedFailurePercentagePath`, JSONata).
+    fn asl_tolerated(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        map: &sluice_ir::Map,
+        distributed: &Distributed,
+        input: &Value,
+    ) -> Result<Distributed, TaskError> {
+        let mut distributed = distributed.clone();
+        let Some(limits) = map.asl_limits.as_ref() else {
+            return Ok(distributed);
+        };
+        let fields = [
+            ("ToleratedFailureCount", &limits.tolerated_count),
+            ("ToleratedFailurePercentage", &limits.tolerated_percentage),
+        ];
+        for (field, value) in fields {
+            let Some(value) = value else { continue };
+            let read = self.asl_value(thread, state, value, input, &format!("{field}Path"))?;
+            let number = match &read {
+                Value::Number(n) => n.as_f64(),
+                // AWS reads a number written as a string too (recorded:
+                // `MAP_STATE_REFERENCE_IN_TOLERATED_FAILURE_PATH`).
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            };
+            let error = match number {
+                Some(n) if n < 0.0 => AslError::ToleratedNegative {
+                    field: field.to_owned(),
+                },
+                Some(n) if field == "ToleratedFailurePercentage" && n <= 100.0 => {
+                    distributed.tolerated.percentage = Some(n);
+                    continue;
+                }
+                Some(n) if field == "ToleratedFailureCount" && n.fract() == 0.0 => {
+                    distributed.tolerated.count = Some(n.min(f64::from(u32::MAX)) as u32);
+                    continue;
+                }
+                _ => AslError::ToleratedNotNumber {
+                    field: field.to_owned(),
+                    value: match read {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    },
+                    path: match value {
+                        AslValue::Path(path) => path.text().to_owned(),
+                        _ => String::new(),
+                    },
+                },
+            };
+            return Err(self.asl_error(thread, state, &error));
+        }
+        Ok(distributed)
     }
 
     /// The inputs of a Map's iterations (its items, through `ItemSelector`) and its

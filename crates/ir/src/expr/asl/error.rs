@@ -62,6 +62,19 @@ pub enum AslError {
         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {path} == {value}"
     )]
     WaitTimestamp { path: String, value: String },
+    /// A distributed Map's tolerated failures read below zero.
+    #[error("{field} cannot be negative.")]
+    ToleratedNegative { field: String },
+    /// A distributed Map's `ToleratedFailureCountPath` (or `…PercentagePath`) read what is
+    /// no number of its kind.
+    #[error(
+        "The {field}Path field refers to value \"{value}\" which is not a valid integer: {path}"
+    )]
+    ToleratedNotNumber {
+        field: String,
+        value: String,
+        path: String,
+    },
     /// A JSONata Map without `Items` was given an input that is no array.
     #[error("Map state input must be an array but was: {0}")]
     MapInputNotArray(Value),
@@ -120,7 +133,9 @@ impl AslError {
             | AslError::InvalidPath { .. }
             | AslError::ChoicePath { .. }
             | AslError::NullInput
-            | AslError::WaitTimestamp { .. } => STATES_RUNTIME,
+            | AslError::WaitTimestamp { .. }
+            | AslError::ToleratedNegative { .. }
+            | AslError::ToleratedNotNumber { .. } => STATES_RUNTIME,
             AslError::ResultPathMatchFailure { .. } => STATES_RESULT_PATH_MATCH_FAILURE,
             AslError::Intrinsic(_) => STATES_INTRINSIC_FAILURE,
             AslError::Query(_) | AslError::MapInputNotArray(_) => STATES_QUERY_EVALUATION_ERROR,
