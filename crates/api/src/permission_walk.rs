@@ -3,8 +3,9 @@
 //! status, answers the same whether what it names exists or not, and changes nothing.
 //!
 //! The routes walked are checked against the places routes are declared: CloudFlow's action
-//! list (`Request::PERMISSIONS`) and the `Action` of every variant of each Huawei service's
-//! `Call` (GES for both API versions). A route whose call has no case here fails
+//! list (`Request::PERMISSIONS`), the `Action` of every variant of each Huawei service's
+//! `Call` (GES for both API versions), every Step Functions `Action` (`stepfunctions.rs`) and
+//! every permission of the native API (`native.rs`). A route whose call has no case here fails
 //! `every_route_is_refused_without_its_permission`, naming it.
 //!
 //! Each request goes to two servers that differ only in their stores: one holding a flow, an
@@ -25,6 +26,9 @@ use crate::cloudflow::params::Params;
 use crate::cloudflow::request::{Request as CloudFlowRequest, VERSION};
 use crate::huawei::{self, Call, Incoming, cloud_graphs, dataarts, functiongraph, ges};
 use crate::signature::{alibaba, huawei as sdk_hmac};
+
+mod native;
+mod stepfunctions;
 
 const PROJECT: &str = "p";
 const ADMIN: &str = "admin";
@@ -56,10 +60,12 @@ struct Route {
     body: String,
 }
 
-/// Where a dialect's error body has its code, and the code of a refused permission.
+/// Where a dialect's error body has its code, the code of a refused permission, and its
+/// HTTP status.
 struct Refusal {
     code_key: &'static str,
     code: &'static str,
+    status: u16,
 }
 
 /// A running server over its own SQLite store.
@@ -611,19 +617,36 @@ fn declared_routes() -> BTreeSet<String> {
     for version in [ges::Version::V1, ges::Version::V2] {
         all.extend(named(&format!("ges {version:?}"), ges::Action::VARIANTS));
     }
+    all.extend(
+        crate::stepfunctions::Action::VARIANTS
+            .iter()
+            .map(|a| format!("stepfunctions {}", <&str>::from(*a))),
+    );
+    all.extend(
+        crate::native::Action::ALL
+            .iter()
+            .map(|a| format!("native {}", a.as_str())),
+    );
     all.into_iter().collect()
 }
 
-/// How each service refuses a key without the permission (its own code, HTTP 403).
+/// How each service refuses a key without the permission: its own code, HTTP 403, but AWS's
+/// JSON protocol, which answers every client error with 400.
 fn refusal(route: &str) -> Refusal {
-    let (code_key, code) = match route.split(' ').next() {
-        Some("cloudflow") => ("Code", "AccessDenied"),
-        Some("functiongraph" | "cloud_graphs") => ("error_code", "FSS.0403"),
-        Some("dataarts") => ("error_code", "DLF.6888"),
-        _ if route.starts_with("ges V1 ") => ("errorCode", "GES.7041"),
-        _ => ("error_code", "GES.7041"),
+    let (code_key, code, status) = match route.split(' ').next() {
+        Some("cloudflow") => ("Code", "AccessDenied", 403),
+        Some("functiongraph" | "cloud_graphs") => ("error_code", "FSS.0403", 403),
+        Some("dataarts") => ("error_code", "DLF.6888", 403),
+        Some("stepfunctions") => ("__type", "AccessDeniedException", 400),
+        Some("native") => ("code", "AccessDenied", 403),
+        _ if route.starts_with("ges V1 ") => ("errorCode", "GES.7041", 403),
+        _ => ("error_code", "GES.7041", 403),
     };
-    Refusal { code_key, code }
+    Refusal {
+        code_key,
+        code,
+        status,
+    }
 }
 
 /// An answer with its request id (which differs between any two requests) taken out.
@@ -637,9 +660,13 @@ fn without_request_id(mut body: Value) -> Value {
 
 /// Checks one refused answer pair: the refusal, and that the empty server's is the same.
 fn check(route: &str, permission: &str, populated: (u16, Value), empty: (u16, Value)) {
-    let Refusal { code_key, code } = refusal(route);
+    let Refusal {
+        code_key,
+        code,
+        status: refused,
+    } = refusal(route);
     let (status, body) = &populated;
-    assert_eq!(*status, 403, "{route} ({permission}): {body}");
+    assert_eq!(*status, refused, "{route} ({permission}): {body}");
     assert_eq!(body[code_key], code, "{route} ({permission}): {body}");
     assert_eq!(
         (populated.0, without_request_id(populated.1.clone())),
@@ -691,6 +718,39 @@ async fn every_route_is_refused_without_its_permission() {
         walked.insert(name);
     }
 
+    {
+        use strum::VariantArray;
+        for action in crate::stepfunctions::Action::VARIANTS {
+            let permission: &'static str = (*action).into();
+            let decoded = crate::stepfunctions::Call::decode(
+                &stepfunctions::target(*action),
+                stepfunctions::body(*action).to_string().as_bytes(),
+            )
+            .unwrap_or_else(|e| panic!("{permission} does not decode: {e:?}"));
+            assert_eq!(decoded.permission(), permission);
+            let key = key_without(permission);
+            let answers = (
+                populated.stepfunctions(&key, *action).await,
+                empty.stepfunctions(&key, *action).await,
+            );
+            let route = format!("stepfunctions {permission}");
+            check(&route, permission, answers.0, answers.1);
+            walked.insert(route);
+        }
+    }
+
+    for route in native::routes(&fixtures) {
+        let permission = route.action.as_str();
+        let key = key_without(permission);
+        let answers = (
+            populated.native(&key, &route).await,
+            empty.native(&key, &route).await,
+        );
+        let name = format!("native {permission}");
+        check(&name, permission, answers.0, answers.1);
+        walked.insert(name);
+    }
+
     assert_eq!(
         populated.contents(),
         before,
@@ -716,6 +776,17 @@ async fn every_route_is_refused_without_its_permission() {
     for route in huawei_routes(&fixtures) {
         if route.method == Method::GET {
             populated.admin(route).await;
+        }
+    }
+    for action in stepfunctions::READS {
+        let (status, body) = populated.stepfunctions(ADMIN, action).await;
+        assert_eq!(status, 200, "{action:?}: {body}");
+    }
+    // The event stream never ends: it is read by the native API's own tests.
+    for route in native::routes(&fixtures) {
+        if route.method == Method::GET && route.action != crate::native::Action::WatchEvents {
+            let (status, body) = populated.native(ADMIN, &route).await;
+            assert_eq!(status, 200, "{}: {body}", route.path);
         }
     }
     let unwalked: Vec<_> = declared_routes().difference(&walked).cloned().collect();

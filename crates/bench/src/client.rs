@@ -45,6 +45,20 @@ impl Client {
         })
     }
 
+    /// The base URL of the node operation `i` goes to.
+    pub(crate) fn base(&self, i: usize) -> &str {
+        &self.bases[i % self.bases.len()]
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The access key id and secret requests are signed with.
+    pub(crate) fn credentials(&self) -> (&str, &str) {
+        (&self.key_id, &self.secret)
+    }
+
     /// One signed RPC request, every parameter in the query string; the JSON answer.
     pub(crate) async fn call(
         &self,
@@ -94,19 +108,7 @@ impl Client {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(canonical_query(&form));
         }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("{action}: sending"))?;
-        let status = response.status();
-        let text = response
-            .text()
-            .await
-            .with_context(|| format!("{action}: reading the answer"))?;
-        if !status.is_success() {
-            bail!("{action}: HTTP {status}: {text}");
-        }
-        serde_json::from_str(&text).with_context(|| format!("{action}: the answer is not JSON"))
+        json_answer(action, request).await
     }
 
     pub(crate) async fn start(&self, node: usize, flow: &str, name: &str) -> anyhow::Result<()> {
@@ -357,4 +359,24 @@ fn escape_base64(text: &str) -> String {
     text.replace('+', "%2B")
         .replace('/', "%2F")
         .replace('=', "%3D")
+}
+
+/// Sends `request` of `action`; its JSON answer, or the HTTP error with its body.
+pub(crate) async fn json_answer(
+    action: &str,
+    request: reqwest::RequestBuilder,
+) -> anyhow::Result<Value> {
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("{action}: sending"))?;
+    let status = response.status();
+    let text = response
+        .text()
+        .await
+        .with_context(|| format!("{action}: reading the answer"))?;
+    if !status.is_success() {
+        bail!("{action}: HTTP {status}: {text}");
+    }
+    serde_json::from_str(&text).with_context(|| format!("{action}: the answer is not JSON"))
 }

@@ -12,6 +12,7 @@
 //! - [`scenarios`]: what each scenario does, and the definitions it creates.
 //! - [`load`]: runs an operation with N workers, timing each.
 //! - [`native`]: the native API's scenarios (listing, event streams).
+//! - [`stepfunctions`]: the Step Functions scenario (SigV4-signed AWS JSON requests).
 //! - [`client`]: the signing CloudFlow RPC client (and the native API's Basic GETs).
 //! - [`servers`]: the spawned `sluice serve` and the no-op function server.
 //! - [`measure`]: CPU, memory and disk of the processes, from /proc.
@@ -24,6 +25,7 @@ mod native;
 mod report;
 mod scenarios;
 mod servers;
+mod stepfunctions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

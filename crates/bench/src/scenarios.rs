@@ -41,16 +41,20 @@ pub enum Scenario {
     /// calling the no-op function, run to its end; then another, stopped while its children
     /// run, checking that none is left running.
     DistributedMap,
+    /// A one-Pass-state machine started and described to its end over the Step Functions
+    /// API (SigV4).
+    Sfn,
     /// Every scenario.
     All,
 }
 
 /// The order the scenarios run in (`waiting` last: it leaves its executions waiting).
-pub(crate) const ORDER: [Scenario; 8] = [
+pub(crate) const ORDER: [Scenario; 9] = [
     Scenario::Pass1,
     Scenario::Pass10,
     Scenario::Http10,
     Scenario::Stop,
+    Scenario::Sfn,
     Scenario::DistributedMap,
     Scenario::NativeList,
     Scenario::Events,
@@ -95,6 +99,7 @@ impl Bench<'_> {
                     .await?
             }
             Scenario::Stop => self.stop(rows).await?,
+            Scenario::Sfn => self.stepfunctions(rows).await?,
             Scenario::NativeList => self.native_list(rows).await?,
             Scenario::Events => self.events(servers, rows, resources).await?,
             Scenario::Waiting => {

@@ -74,3 +74,64 @@ fn an_event_reported_before_its_task_is_submitted_completes_it() {
         "the event action's late answer changes nothing"
     );
 }
+
+/// An ASL `lambda:invoke.waitForTaskToken` task: the function's answer only submits it, and
+/// the worker's report is the task's result as sent, not wrapped as a Lambda Invoke answer.
+const ASL_CALLBACK: &str = r#"{
+  "StartAt": "Work",
+  "States": {"Work": {
+    "Type": "Task",
+    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+    "Parameters": {"FunctionName": "worker", "Payload": {"token.$": "$$.Task.Token"}},
+    "End": true}}
+}"#;
+
+#[test]
+fn a_wait_for_task_token_result_is_the_workers_output_unwrapped() {
+    let flow = sluice_lang::compile(sluice_lang::Dialect::Asl, ASL_CALLBACK)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let info = ExecutionInfo {
+        name: "run".into(),
+        flow_name: "machine".into(),
+        role_arn: None,
+        token_prefix: "t.".into(),
+        seed: 1,
+        limits: Limits::default(),
+    };
+    let mut execution = Execution::new(info);
+    let started = execution
+        .apply(&flow, Input::Start { input: json!({}) }, T0)
+        .expect("started");
+    let call = started
+        .effects
+        .iter()
+        .find_map(|effect| match effect {
+            Effect::Dispatch(call) => Some(call.clone()),
+            _ => None,
+        })
+        .expect("the function is called");
+    let token = call.token.clone().expect("a callback task has a token");
+    assert_eq!(
+        call.body,
+        json!({"token": token}),
+        "the token is $$.Task.Token"
+    );
+
+    let submitted = Input::TaskCompleted {
+        op: call.op,
+        result: Ok(json!({"StatusCode": 200})),
+    };
+    execution
+        .apply(&flow, submitted, T0 + 1)
+        .expect("the call submits the task");
+    assert_eq!(execution.status(), Status::Running);
+    let reported = Input::CallbackReported {
+        token,
+        result: Ok(json!({"shipped": 7})),
+    };
+    execution
+        .apply(&flow, reported, T0 + 2)
+        .expect("the report completes the task");
+    assert_eq!(execution.status(), Status::Succeeded);
+    assert_eq!(execution.output(), Some(&json!({"shipped": 7})));
+}

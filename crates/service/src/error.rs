@@ -43,6 +43,9 @@ pub enum ServiceError {
     ExecutionCompleted { flow: String, execution: String },
     #[error("task {0} has already completed")]
     TaskCompleted(String),
+    /// A well-formed task token that names no execution of the caller's.
+    #[error("task {0} does not exist")]
+    TaskNotFound(String),
     /// An event was delivered to an execution that waits for none.
     #[error("execution {0} is not waiting for an event")]
     NotWaiting(String),

@@ -209,15 +209,7 @@ impl Service {
         result: CallbackResult,
     ) -> Result<EventId> {
         let completed = || ServiceError::TaskCompleted(token.to_string());
-        let (flow_id, name) = parse_token(token).ok_or_else(completed)?;
-        let record = self
-            .store
-            .find_execution(flow_id, &ExecutionName::new(name))
-            .await?
-            .ok_or_else(completed)?;
-        if record.tenant != caller.tenant {
-            return Err(completed());
-        }
+        let record = self.token_execution(caller, token).await?;
         let result = match result {
             CallbackResult::Succeeded { output } => {
                 Ok(self.parse_json("the task output", &output)?)
@@ -242,6 +234,36 @@ impl Service {
             }
             Applied::Rejected(other, _) => Err(ServiceError::Internal(other.to_string())),
         }
+    }
+
+    /// A worker's heartbeat of the callback task of `token` (Step Functions'
+    /// `SendTaskHeartbeat`): `TaskCompleted` unless its execution still waits for it, so a
+    /// worker learns of a stop at its next heartbeat.
+    pub async fn heartbeat_task(&self, caller: &Caller, token: &str) -> Result<()> {
+        let record = self.token_execution(caller, token).await?;
+        if record.state.awaits_token(token) {
+            Ok(())
+        } else {
+            Err(ServiceError::TaskCompleted(token.to_string()))
+        }
+    }
+
+    /// The execution a task token names, if it is the caller's: `TaskCompleted` for a token
+    /// of no shape this server gives, `TaskNotFound` for one naming no execution of the
+    /// caller's (a token of another tenant's execution names nothing of the caller's).
+    async fn token_execution(&self, caller: &Caller, token: &str) -> Result<ExecutionRecord> {
+        let (flow_id, name) =
+            parse_token(token).ok_or_else(|| ServiceError::TaskCompleted(token.to_string()))?;
+        let missing = || ServiceError::TaskNotFound(token.to_string());
+        let record = self
+            .store
+            .find_execution(flow_id, &ExecutionName::new(name))
+            .await?
+            .ok_or_else(missing)?;
+        if record.tenant != caller.tenant {
+            return Err(missing());
+        }
+        Ok(record)
     }
 
     /// Delivers an event to an execution waiting for one (FunctionGraph v1 `event_test`): the
@@ -426,6 +448,12 @@ fn same_running_start(
 /// the engine checks in full.
 fn token_prefix(flow: FlowId, name: &ExecutionName, secret: &str) -> String {
     format!("{}.{}.{}.", flow.0, name, secret)
+}
+
+/// Whether `token` has the shape of a task token this server hands out (what it names may
+/// still be gone): Step Functions answers a malformed one differently from a spent one.
+pub fn is_task_token(token: &str) -> bool {
+    parse_token(token).is_some()
 }
 
 fn parse_token(token: &str) -> Option<(FlowId, &str)> {

@@ -31,7 +31,7 @@ use std::sync::Arc;
 pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
 pub use error::ServiceError;
-pub use executions::{CallbackResult, StartRequest};
+pub use executions::{CallbackResult, StartRequest, is_task_token};
 pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
 pub use graph::{FlowGraph, GraphEdge, GraphNode, flow_graph};

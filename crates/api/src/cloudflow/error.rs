@@ -321,7 +321,9 @@ impl From<ServiceError> for CloudFlowError {
             ServiceError::ExecutionCompleted { flow, execution } => {
                 CloudFlowError::execution_already_completed(&flow, &execution)
             }
-            ServiceError::TaskCompleted(task) => CloudFlowError::task_already_completed(&task),
+            ServiceError::TaskCompleted(task) | ServiceError::TaskNotFound(task) => {
+                CloudFlowError::task_already_completed(&task)
+            }
             ServiceError::ConcurrentUpdate => CloudFlowError::new(
                 Code::ConcurrentUpdateError,
                 "Update conflict, please retry.",

@@ -706,7 +706,9 @@ pub(super) fn error(e: V1Error) -> HuaweiError {
             ServiceError::ExecutionNotFound { .. } => (404, "FGS.2002"),
             ServiceError::ExecutionCompleted { .. } => (400, "FGS.2022"),
             ServiceError::ExecutionExists { .. } => (409, "FGS.4106"),
-            ServiceError::NotWaiting(_) | ServiceError::TaskCompleted(_) => (400, "FGS.2024"),
+            ServiceError::NotWaiting(_)
+            | ServiceError::TaskCompleted(_)
+            | ServiceError::TaskNotFound(_) => (400, "FGS.2024"),
             ServiceError::AccessDenied { .. } => (403, "FSS.0403"),
             ServiceError::Throttled => (429, "FSS.0429"),
             ServiceError::Internal(_) => (500, "FSS.0500"),

@@ -774,6 +774,7 @@ pub(super) fn error(e: ServiceError) -> HuaweiError {
         | ServiceError::NotSupported(_)
         | ServiceError::ExecutionCompleted { .. }
         | ServiceError::TaskCompleted(_)
+        | ServiceError::TaskNotFound(_)
         | ServiceError::NotWaiting(_) => (400, "FSS.0400"),
     };
     HuaweiError::new(SHAPE, status, code, e.to_string())

@@ -79,9 +79,9 @@ impl From<ServiceError> for Problem {
             ServiceError::FlowClosed(_)
             | ServiceError::FlowNotOpen(_)
             | ServiceError::FlowNotClosed(_) => (StatusCode::CONFLICT, "FlowClosed"),
-            ServiceError::TaskCompleted(_) | ServiceError::NotWaiting(_) => {
-                (StatusCode::CONFLICT, "NotWaiting")
-            }
+            ServiceError::TaskCompleted(_)
+            | ServiceError::TaskNotFound(_)
+            | ServiceError::NotWaiting(_) => (StatusCode::CONFLICT, "NotWaiting"),
             ServiceError::ConcurrentUpdate => (StatusCode::CONFLICT, "ConcurrentUpdate"),
             ServiceError::AccessDenied { .. } => (StatusCode::FORBIDDEN, "AccessDenied"),
             ServiceError::Throttled => (StatusCode::TOO_MANY_REQUESTS, "Throttled"),

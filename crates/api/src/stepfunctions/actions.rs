@@ -22,7 +22,7 @@ use super::request::{
 use crate::paging::page;
 
 /// A failure on the way: the dialect's own, or the service's (mapped once, at the end).
-enum Failure {
+pub(super) enum Failure {
     Sfn(SfnError),
     Service(ServiceError),
 }
@@ -39,7 +39,7 @@ impl From<ServiceError> for Failure {
     }
 }
 
-type Reply = Result<Value, Failure>;
+pub(super) type Reply = Result<Value, Failure>;
 
 /// Runs a decoded call for `caller`, whose key may make it.
 pub async fn run(
@@ -59,10 +59,10 @@ pub async fn run(
     })
 }
 
-struct Actions<'a> {
-    service: &'a Service,
-    caller: &'a Caller,
-    arns: &'a Arns,
+pub(super) struct Actions<'a> {
+    pub(super) service: &'a Service,
+    pub(super) caller: &'a Caller,
+    pub(super) arns: &'a Arns,
 }
 
 impl Actions<'_> {
@@ -125,14 +125,20 @@ impl Actions<'_> {
                 Ok(render::machine_for_execution(&flow, definition, self.arns))
             }
             Call::ValidateStateMachineDefinition(r) => Ok(validate(self.service, &r)),
-            Call::ListTagsForResource(r) => {
-                let flow = self.machine(r.resource_arn.as_deref()).await?;
-                Ok(json!({"tags": render::tags(&flow)}))
-            }
+            Call::ListTagsForResource(r) => self.list_tags(&r).await,
+            Call::TagResource(r) => self.tag(r).await,
+            Call::UntagResource(r) => self.untag(r).await,
+            Call::SendTaskSuccess(r) => self.send_success(r).await,
+            Call::SendTaskFailure(r) => self.send_failure(r).await,
+            Call::SendTaskHeartbeat(r) => self.send_heartbeat(&r).await,
+            Call::StartSyncExecution(r) => self.start_sync(r).await,
         }
     }
 
-    async fn machine(&self, arn: Option<&str>) -> Result<sluice_service::views::FlowView, Failure> {
+    pub(super) async fn machine(
+        &self,
+        arn: Option<&str>,
+    ) -> Result<sluice_service::views::FlowView, Failure> {
         let name = self.arns.machine_name(arn.unwrap_or(""))?;
         Ok(self.service.describe_flow(self.caller, &name).await?)
     }

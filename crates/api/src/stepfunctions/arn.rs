@@ -41,6 +41,14 @@ impl Arns {
         )
     }
 
+    /// An Express execution's ARN: its state machine, its name and the id of its run.
+    pub fn express_execution(&self, machine: &str, name: &str, id: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:express:{machine}:{name}:{id}",
+            self.region, self.account
+        )
+    }
+
     /// Who is calling, as AWS names the user in `AccessDeniedException`.
     pub fn caller(&self) -> String {
         format!("arn:aws:iam::{}:user/{}", self.account, self.key_id)

@@ -28,9 +28,12 @@ pub enum Code {
     InvalidArn,
     InvalidToken,
     TaskTimedOut,
+    TaskDoesNotExist,
+    TooManyTags,
     ExecutionDoesNotExist,
     ExecutionAlreadyExists,
     InvalidExecutionInput,
+    InvalidOutput,
     ConflictException,
     ResourceNotFound,
     InternalFailure,
@@ -144,6 +147,7 @@ impl SfnError {
             }
             ServiceError::WrongMode(_) => Code::StateMachineTypeNotSupported,
             ServiceError::TaskCompleted(_) => Code::TaskTimedOut,
+            ServiceError::TaskNotFound(_) => Code::TaskDoesNotExist,
             ServiceError::ConcurrentUpdate
             | ServiceError::FlowNotOpen(_)
             | ServiceError::FlowNotClosed(_)

@@ -15,6 +15,9 @@ mod error;
 pub mod history;
 mod render;
 pub mod request;
+mod sync;
+mod tags;
+mod tasks;
 
 use axum::http::{HeaderMap, Method};
 use sluice_service::{Caller, Service};

@@ -14,7 +14,7 @@ use super::request::{MachineType, StatusFilter, Tag};
 /// given (AWS returns them as set; this server logs and traces nothing through them).
 const LOGGING: &str = "loggingConfiguration";
 const TRACING: &str = "tracingConfiguration";
-const TAGS: &str = "tags";
+pub(super) const TAGS: &str = "tags";
 
 /// The attributes of a new state machine.
 pub fn attributes(logging: Option<Value>, tracing: Option<Value>, tags: Option<Vec<Tag>>) -> Value {

@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::{Code, SfnError};
+pub use super::tags::{TagResource, UntagResource};
+pub use super::tasks::{SendTaskFailure, SendTaskHeartbeat, SendTaskSuccess};
 
 /// The prefix of every action's `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -45,6 +47,18 @@ pub enum Call {
     ValidateStateMachineDefinition(ValidateDefinition),
     #[strum_discriminants(strum(serialize = "states:ListTagsForResource"))]
     ListTagsForResource(ResourceRef),
+    #[strum_discriminants(strum(serialize = "states:TagResource"))]
+    TagResource(TagResource),
+    #[strum_discriminants(strum(serialize = "states:UntagResource"))]
+    UntagResource(UntagResource),
+    #[strum_discriminants(strum(serialize = "states:SendTaskSuccess"))]
+    SendTaskSuccess(SendTaskSuccess),
+    #[strum_discriminants(strum(serialize = "states:SendTaskFailure"))]
+    SendTaskFailure(SendTaskFailure),
+    #[strum_discriminants(strum(serialize = "states:SendTaskHeartbeat"))]
+    SendTaskHeartbeat(SendTaskHeartbeat),
+    #[strum_discriminants(strum(serialize = "states:StartSyncExecution"))]
+    StartSyncExecution(StartExecution),
 }
 
 impl Call {
@@ -81,6 +95,12 @@ impl Call {
             }
             "ValidateStateMachineDefinition" => Call::ValidateStateMachineDefinition(input(body)?),
             "ListTagsForResource" => Call::ListTagsForResource(input(body)?),
+            "TagResource" => Call::TagResource(input(body)?),
+            "UntagResource" => Call::UntagResource(input(body)?),
+            "SendTaskSuccess" => Call::SendTaskSuccess(input(body)?),
+            "SendTaskFailure" => Call::SendTaskFailure(input(body)?),
+            "SendTaskHeartbeat" => Call::SendTaskHeartbeat(input(body)?),
+            "StartSyncExecution" => Call::StartSyncExecution(input(body)?),
             _ => return Err(unknown()),
         };
         Ok(call)
@@ -107,11 +127,11 @@ fn input<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, SfnError> {
 
 /// The checks of an input beyond its JSON types: required members, ranges, members whose
 /// feature this server does not have.
-trait Validate {
+pub(super) trait Validate {
     fn validate(&self) -> Result<(), SfnError>;
 }
 
-fn required<T>(value: &Option<T>, member: &str) -> Result<(), SfnError> {
+pub(super) fn required<T>(value: &Option<T>, member: &str) -> Result<(), SfnError> {
     match value {
         Some(_) => Ok(()),
         None => Err(SfnError::missing(member)),
@@ -164,6 +184,7 @@ impl Validate for CreateStateMachine {
         required(&self.name, "name")?;
         required(&self.definition, "definition")?;
         required(&self.role_arn, "roleArn")?;
+        super::tags::check_tags(self.tags.as_deref().unwrap_or_default())?;
         unversioned(
             self.publish,
             &self.version_description,
@@ -319,17 +340,24 @@ pub struct StopExecution {
 impl Validate for StopExecution {
     fn validate(&self) -> Result<(), SfnError> {
         required(&self.execution_arn, "executionArn")?;
-        // AWS's limits: an error of at most 256 characters, a cause of at most 32768.
-        let too_long = |text: &Option<String>, max: usize| {
-            text.as_ref().is_some_and(|t| t.chars().count() > max)
-        };
-        if too_long(&self.error, 256) || too_long(&self.cause, 32768) {
-            return Err(SfnError::validation(
-                "The error must be at most 256 characters and the cause at most 32768",
-            ));
-        }
-        Ok(())
+        check_error_and_cause(&self.error, &self.cause)
     }
+}
+
+/// AWS's limits of the error and cause a stop or a task failure gives: at most 256 and
+/// 32768 characters.
+pub(super) fn check_error_and_cause(
+    error: &Option<String>,
+    cause: &Option<String>,
+) -> Result<(), SfnError> {
+    let too_long =
+        |text: &Option<String>, max: usize| text.as_ref().is_some_and(|t| t.chars().count() > max);
+    if too_long(error, 256) || too_long(cause, 32768) {
+        return Err(SfnError::validation(
+            "The error must be at most 256 characters and the cause at most 32768",
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

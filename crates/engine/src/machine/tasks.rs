@@ -115,6 +115,8 @@ impl Machine<'_> {
         let Some(task) = self.remove_task(op) else {
             return;
         };
+        // A `lambda:invoke` answer is wrapped as AWS's Invoke answers; a callback's report is
+        // the worker's output as sent.
         let lambda = self
             .active(task.thread)
             .and_then(|a| lambda_task(self.flow.state(a.state)));
@@ -230,11 +232,15 @@ impl LambdaTask {
 
 fn lambda_task(state: &State) -> Option<LambdaTask> {
     match &state.kind {
-        StateKind::Task(task) if state.asl.is_some() => match (&task.target, &task.body) {
-            (_, Body::LambdaPayload) => Some(LambdaTask::Invoke),
-            (TaskTarget::Function(_), _) => Some(LambdaTask::Function),
-            _ => None,
-        },
+        StateKind::Task(task)
+            if state.asl.is_some() && task.mode != TaskMode::WaitForCustomCallback =>
+        {
+            match (&task.target, &task.body) {
+                (_, Body::LambdaPayload) => Some(LambdaTask::Invoke),
+                (TaskTarget::Function(_), _) => Some(LambdaTask::Function),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
