@@ -11,6 +11,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::Args;
 use serde_json::Value;
 use sluice_api::cloudflow::render::history_event;
+use sluice_api::stepfunctions;
 use sluice_engine::Status;
 use sluice_ir::{Dialect, Flow};
 use sluice_runtime::{FunctionEndpoints, Invoker, LocalRunner, RunOutcome};
@@ -22,6 +23,8 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_TIMED_OUT: u8 = 3;
 const EXIT_STOPPED: u8 = 4;
+/// The region `--history` names in Step Functions events (a run is in no region).
+const LOCAL_REGION: &str = "us-east-1";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -37,7 +40,8 @@ pub struct RunArgs {
     /// The execution input: inline JSON, or @FILE to read it from a file. Default: {}.
     #[arg(long, value_name = "JSON|@FILE")]
     input: Option<String>,
-    /// Print the history events to stderr, one JSON object per line, before the result.
+    /// Print the history events to stderr, one JSON object per line, before the result, as
+    /// the definition's API writes them (an ASL state machine's as Step Functions does).
     #[arg(long)]
     history: bool,
     #[command(flatten)]
@@ -73,7 +77,10 @@ pub async fn run(args: RunArgs) -> ExitCode {
         .await
     {
         Ok(outcome) => {
-            let exit = report(&outcome, args.history);
+            if args.history {
+                prepared.history.print(&outcome.history);
+            }
+            let exit = report(&outcome);
             finish_async_invocations(&prepared.invoker, &stop).await;
             exit
         }
@@ -90,10 +97,11 @@ struct Prepared {
     runner: LocalRunner,
     /// The runner's, kept to wait for its asynchronous invocations at the end.
     invoker: Invoker,
+    history: HistoryStyle,
 }
 
 fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
-    let flow = load_flow(&args.file, args.dialect)?;
+    let (flow, history) = load_flow(&args.file, args.dialect)?;
     let input = read_object(args.input.as_deref(), "input")?;
     let events = args
         .events
@@ -120,19 +128,20 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
         input,
         runner,
         invoker,
+        history,
     })
 }
 
 /// Reads and compiles the definition; its problems are listed one per line. Its language is
 /// `dialect`, else told by its text as the server tells it; a text of no known shape is
 /// compiled as CloudFlow, whose errors say which forms are accepted.
-fn load_flow(path: &Path, dialect: Option<Dialect>) -> anyhow::Result<Flow> {
+fn load_flow(path: &Path, dialect: Option<Dialect>) -> anyhow::Result<(Flow, HistoryStyle)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the definition {}", path.display()))?;
     let dialect = dialect
         .or_else(|| sluice_lang::detect(&text))
         .unwrap_or(Dialect::CloudFlow);
-    sluice_lang::compile(dialect, &text).map_err(|error| {
+    let flow = sluice_lang::compile(dialect, &text).map_err(|error| {
         let problems: Vec<String> = error
             .problems
             .iter()
@@ -143,7 +152,45 @@ fn load_flow(path: &Path, dialect: Option<Dialect>) -> anyhow::Result<Flow> {
             path.display(),
             problems.join("\n")
         )
-    })
+    })?;
+    let style = match dialect {
+        Dialect::Asl => HistoryStyle::StepFunctions { definition: text },
+        _ => HistoryStyle::CloudFlow,
+    };
+    Ok((flow, style))
+}
+
+/// How `--history` writes the events: as the API of the definition's language answers
+/// `GetExecutionHistory`.
+enum HistoryStyle {
+    /// CloudFlow's `GetExecutionHistory` events.
+    CloudFlow,
+    /// AWS Step Functions' events, their types named after each state's `Type` in the
+    /// definition.
+    StepFunctions { definition: String },
+}
+
+impl HistoryStyle {
+    fn print(&self, history: &[sluice_engine::HistoryEvent]) {
+        match self {
+            HistoryStyle::CloudFlow => {
+                for event in history {
+                    eprintln!("{}", history_event(event));
+                }
+            }
+            HistoryStyle::StepFunctions { definition } => {
+                let context = stepfunctions::history::Context {
+                    definition,
+                    role_arn: None,
+                    region: LOCAL_REGION,
+                    include_data: true,
+                };
+                for event in stepfunctions::history::events(history, &context) {
+                    eprintln!("{event}");
+                }
+            }
+        }
+    }
 }
 
 /// A JSON object given inline or as @FILE by the flag `--{what}`; none is `{}`.
@@ -218,12 +265,7 @@ async fn finish_async_invocations(invoker: &Invoker, stop: &CancellationToken) {
     }
 }
 
-fn report(outcome: &RunOutcome, history: bool) -> ExitCode {
-    if history {
-        for event in &outcome.history {
-            eprintln!("{}", history_event(event));
-        }
-    }
+fn report(outcome: &RunOutcome) -> ExitCode {
     if outcome.status == Status::Succeeded {
         let output = outcome.output.clone().unwrap_or(Value::Null);
         println!("{output}");

@@ -111,3 +111,59 @@ fn dialect_flag_names_the_language() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--history` writes an ASL machine's events as Step Functions' `GetExecutionHistory` does:
+/// types named after each state's `Type`, ids dense from 1, `previousEventId` the event
+/// before, 0 for the state entered right after the start (as AWS's recorded histories show).
+#[test]
+fn history_is_written_as_step_functions_writes_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("m.asl.json");
+    std::fs::write(
+        &file,
+        r#"{"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": {"n": 1}, "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 0, "Next": "Done"},
+            "Done": {"Type": "Succeed"}}}"#,
+    )
+    .expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["run", "--history"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON event per line"))
+        .collect();
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "WaitStateEntered",
+            "WaitStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=8).collect::<Vec<_>>());
+    let previous: Vec<u64> = events
+        .iter()
+        .map(|e| e["previousEventId"].as_u64().unwrap())
+        .collect();
+    assert_eq!(previous, [0, 0, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(
+        events[2]["stateExitedEventDetails"]["output"], r#"{"n":1}"#,
+        "inputs and outputs are JSON text"
+    );
+    assert_eq!(
+        events[7]["executionSucceededEventDetails"]["output"],
+        r#"{"n":1}"#
+    );
+}

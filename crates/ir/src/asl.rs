@@ -12,6 +12,7 @@ use crate::expr::Entropy;
 use crate::expr::asl::{
     AslError, JsonataTemplate, Path, PayloadTemplate, ResultPath, Scope, SelectPath, Variables,
 };
+use crate::flow::{FunctionRef, Invocation};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QueryLanguage {
@@ -20,13 +21,15 @@ pub enum QueryLanguage {
     Jsonata,
 }
 
+const STATES_TIMEOUT: &str = "States.Timeout";
+
 /// The ASL name of an error the engine or the runtime raised under sluice's own name, as
 /// AWS names the same failure (Developer Guide, "Error names"): a timeout is `States.Timeout`,
 /// a payload over the limit `States.DataLimitExceeded`, a call that failed without naming
 /// its error `States.TaskFailed`, a bad value at run time `States.Runtime`.
 pub fn asl_error_name(code: &str) -> Option<&'static str> {
     match code {
-        ErrorCode::TIMEOUT => Some("States.Timeout"),
+        ErrorCode::TIMEOUT => Some(STATES_TIMEOUT),
         ErrorCode::PAYLOAD_TOO_LARGE => Some("States.DataLimitExceeded"),
         ErrorCode::INVALID_INPUT | ErrorCode::EXPRESSION | ErrorCode::EVENT_LIMIT => {
             Some("States.Runtime")
@@ -89,6 +92,10 @@ pub struct AslData {
     /// JSONata `Output`.
     pub output: Option<JsonataTemplate>,
     pub assign: Option<AslTemplate>,
+    /// A Task's `TimeoutSecondsPath` (against the raw input) or JSONata `TimeoutSeconds`
+    /// (replaces `Task::timeout_secs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<AslValue>,
 }
 
 /// What every expression of one state sees besides the value `$` stands for: the context
@@ -112,11 +119,79 @@ impl AslEnv<'_> {
 }
 
 /// `error` under its ASL name.
+/// AWS writes no cause for a timeout (recorded: `invoke_timeout`,
+/// `fixed_timeout_service_lambda_with_path`).
 pub fn asl_error(error: TaskError) -> TaskError {
     match asl_error_name(error.code.as_str()) {
-        Some(name) => TaskError::new(name, error.detail),
+        Some(STATES_TIMEOUT) => TaskError::new(STATES_TIMEOUT, ""),
+        Some(name) => TaskError {
+            code: ErrorCode::new(name),
+            ..error
+        },
         None => error,
     }
+}
+
+/// The function a `lambda:invoke` `FunctionName` names: `NAME`, `NAME:QUALIFIER`, or a
+/// function ARN `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`; `None` for
+/// anything else.
+pub fn invoked_function(name: &str) -> Option<FunctionRef> {
+    if let Some(function) = lambda_function_arn(name) {
+        return Some(function);
+    }
+    let (function, qualifier) = match name.split_once(':') {
+        Some((function, qualifier)) => (function, Some(qualifier)),
+        None => (name, None),
+    };
+    if function.is_empty() || qualifier.is_some_and(|q| q.is_empty() || q.contains(':')) {
+        return None;
+    }
+    Some(FunctionRef::lambda(function, qualifier))
+}
+
+/// The function of `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`; `None`
+/// when `arn` names no Lambda function.
+pub fn lambda_function_arn(arn: &str) -> Option<FunctionRef> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        [
+            "arn",
+            _partition,
+            "lambda",
+            _region,
+            _account,
+            "function",
+            name,
+            rest @ ..,
+        ] if rest.len() <= 1 && !name.is_empty() => {
+            Some(FunctionRef::lambda(name, rest.first().copied()))
+        }
+        _ => None,
+    }
+}
+
+impl FunctionRef {
+    /// A Lambda function, called synchronously.
+    pub fn lambda(name: &str, qualifier: Option<&str>) -> Self {
+        FunctionRef {
+            service: String::new(),
+            qualifier: qualifier.map(str::to_owned),
+            function: name.to_owned(),
+            invocation: Invocation::Sync,
+        }
+    }
+}
+
+/// The cause an ASL Lambda task reports for a function's error answer: the answer as the
+/// function sent it (a Lambda ARN resource), or re-serialised as compact JSON
+/// (`lambda:invoke`, which decodes it), as the recorded executions show.
+pub fn lambda_error_cause(answer: &str, compact: bool) -> String {
+    if !compact {
+        return answer.to_owned();
+    }
+    serde_json::from_str::<Value>(answer)
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| answer.to_owned())
 }
 
 impl AslData {

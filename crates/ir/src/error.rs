@@ -69,6 +69,10 @@ impl fmt::Debug for ErrorCode {
 pub struct TaskError {
     pub code: ErrorCode,
     pub detail: String,
+    /// A function's error answer as it sent it (`{"errorType", "errorMessage", …}`): the
+    /// Amazon States Language reports it as the cause, where other languages take the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
 
 impl TaskError {
@@ -76,7 +80,14 @@ impl TaskError {
         Self {
             code: ErrorCode::new(code),
             detail: detail.into(),
+            answer: None,
         }
+    }
+
+    /// The error with the function's answer it came from.
+    pub fn with_answer(mut self, answer: impl Into<String>) -> Self {
+        self.answer = Some(answer.into());
+        self
     }
 
     /// The `{"Code": …, "Detail": …}` object seen as `$Context.Current.Error`.

@@ -369,6 +369,13 @@ pub enum Items {
 pub struct MapLimits {
     /// `MaxConcurrencyPath`, or a JSONata `MaxConcurrency` (replaces `max_concurrency`).
     pub max_concurrency: Option<AslValue>,
+    /// A distributed Map's `ToleratedFailureCountPath` or JSONata `ToleratedFailureCount`
+    /// (replaces its `tolerated.count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_count: Option<AslValue>,
+    /// `ToleratedFailurePercentagePath` or JSONata `ToleratedFailurePercentage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_percentage: Option<AslValue>,
 }
 
 /// How a distributed Map runs its children (CloudFlow `ProcessorConfig: {Mode: Distributed}`;

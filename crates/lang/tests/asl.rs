@@ -84,8 +84,12 @@ fn problems_are_located() {
             "state \"Z\" is not reachable from StartAt",
         ),
         (
-            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
-            "the DISTRIBUTED Map mode",
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemReader\": {}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "ItemReader (items or results kept in S3",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ToleratedFailureCount\": 1, \"ItemProcessor\": {\"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "in the DISTRIBUTED mode only",
         ),
         (
             "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Task\", \"Resource\": \"arn:aws:states:::dynamodb:putItem\", \"End\": true}}}",

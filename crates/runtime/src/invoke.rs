@@ -338,7 +338,7 @@ fn interpret_answer(
         && let Some(code) = error_code(value)
     {
         let detail = error_message(value).unwrap_or_default();
-        return Err(TaskError::new(code, detail));
+        return Err(TaskError::new(code, detail).with_answer(String::from_utf8_lossy(body)));
     }
     Err(TaskError::new(
         codes::FUNCTION_FAILED,

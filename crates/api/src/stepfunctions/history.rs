@@ -36,6 +36,7 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         previous_type: String::new(),
         include_data: context.include_data,
     };
+    let mut map_runs = 0u32;
     for (at, event) in history.iter().enumerate() {
         let caught = caught_exit(event, history.get(at + 1), &types);
         let Some((mut kind, mut details)) = translate(event, &types, &mut tasks, context) else {
@@ -54,7 +55,16 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         // evaluate) and succeeds before it is exited: the engine records neither apart from
         // entering and exiting.
         let fan_out = fans_out(state_type(&types, event));
+        if event.kind == EventType::MapRunStarted {
+            map_runs += 1;
+        }
         if fan_out && event.kind == EventType::StepExited {
+            // A distributed Map's run ends before its state succeeds (the engine records
+            // the run's start only): the innermost run is the one that ended.
+            if state_type(&types, event) == "Map" && map_runs > 0 {
+                map_runs -= 1;
+                out.push(event, "MapRunSucceeded".into(), None);
+            }
             out.push(event, kind.replace("StateExited", "StateSucceeded"), None);
         }
         let starts = fan_out && event.kind == EventType::StepEntered;

@@ -13,7 +13,7 @@ mod actions;
 mod aliases;
 mod arn;
 mod error;
-mod history;
+pub mod history;
 mod redrive;
 mod render;
 pub mod request;

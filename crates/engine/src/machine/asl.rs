@@ -6,13 +6,15 @@
 //! input by the effective one, which is then also their result.
 
 use serde_json::{Map, Value, json};
+use sluice_ir::asl::invoked_function;
 use sluice_ir::expr::Entropy;
 use sluice_ir::expr::asl::{AslError, STATES_RUNTIME, Variables, is_timestamp, json_type};
 use sluice_ir::{
-    AslData, AslEnv, AslValue, Body, Choice, Condition, Fail, ItemInput, Items, Next, State,
-    StateKind, TaskError, Wait,
+    AslData, AslEnv, AslValue, Body, Choice, Condition, Distributed, Fail, ItemInput, Items, Next,
+    QueryLanguage, State, StateKind, Task, TaskError, TaskTarget, Wait,
 };
 
+use super::tasks::CallPlan;
 use super::{Machine, Outcome, Work};
 use crate::Millis;
 use crate::execution::{Block, OpId, ThreadId, TimerPurpose};
@@ -291,16 +293,72 @@ impl<'m> Machine<'m> {
         }
     }
 
-    /// What a Task of an ASL state is called with: its effective input, or for
-    /// `lambda:invoke` the effective input's `Payload`.
-    pub(super) fn asl_task_body(body: &Body, effective: Value) -> Value {
-        match (body, effective) {
-            (Body::LambdaPayload, Value::Object(mut map)) => map
-                .remove("Payload")
-                .unwrap_or_else(|| Value::Object(Map::new())),
-            (Body::LambdaPayload, _) => Value::Object(Map::new()),
-            (_, effective) => effective,
+    /// The call of an ASL Task state: with its effective input, or for `lambda:invoke` the
+    /// function its `FunctionName` names and its `Payload`; within `TimeoutSecondsPath`'s
+    /// seconds when it has one.
+    fn asl_call_plan(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        task: &Task,
+        data: &AslData,
+        effective: Value,
+    ) -> Result<CallPlan, TaskError> {
+        let mut plan = CallPlan::of(task, effective);
+        if let Some(timeout) = &data.timeout {
+            let raw = self
+                .active(thread)
+                .map(|a| a.input.clone())
+                .unwrap_or_default();
+            plan.timeout_secs =
+                match self.asl_value(thread, state, timeout, &raw, "TimeoutSecondsPath")? {
+                    Value::Number(n) if n.as_u64().is_some_and(|s| s >= 1) => n.as_u64(),
+                    other => {
+                        return Err(TaskError::new(
+                            STATES_RUNTIME,
+                            format!(
+                                "state {}: the TimeoutSeconds {other} are not a positive integer",
+                                state.name
+                            ),
+                        ));
+                    }
+                };
         }
+        if task.body != Body::LambdaPayload {
+            return Ok(plan);
+        }
+        let mut parameters = match plan.input {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let name = parameters.get("FunctionName").and_then(Value::as_str);
+        let Some(function) = name.and_then(invoked_function) else {
+            return Err(TaskError::new(
+                STATES_RUNTIME,
+                format!(
+                    "state {}: lambda:invoke's FunctionName {} is no function name, NAME:QUALIFIER or function ARN",
+                    state.name,
+                    parameters
+                        .get("FunctionName")
+                        .cloned()
+                        .unwrap_or(Value::Null)
+                ),
+            ));
+        };
+        plan.target = TaskTarget::Function(function);
+        plan.input = lambda_payload(parameters.remove("Payload"));
+        Ok(plan)
+    }
+}
+
+/// The event `lambda:invoke` sends for its `Payload`: a string is the payload's JSON text
+/// itself (`"true"` sends `true`; recorded: `lambda_task_service.invoke_json_values`), no
+/// payload or `null` an empty one, which Lambda hands its function as `{}`.
+fn lambda_payload(payload: Option<Value>) -> Value {
+    match payload {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(Value::String(text)) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Some(payload) => payload,
     }
 }
 
@@ -368,8 +426,10 @@ impl Machine<'_> {
                 Err(error) => Outcome::Error(error),
             },
             StateKind::Task(task) => {
-                let body = Self::asl_task_body(&task.body, effective);
-                match self.dispatch(thread, state, task, body) {
+                let dispatched = self
+                    .asl_call_plan(thread, state, task, data, effective)
+                    .and_then(|plan| self.dispatch(thread, state, task, plan));
+                match dispatched {
                     Ok(()) => return,
                     Err(error) => Outcome::Error(error),
                 }
@@ -380,10 +440,21 @@ impl Machine<'_> {
                 return;
             }
             StateKind::Map(map) => match self.asl_map_inputs(thread, state, map, &effective) {
-                Ok((inputs, max_concurrency)) => {
-                    self.fan_out(thread, inputs, max_concurrency);
-                    return;
-                }
+                Ok((inputs, max_concurrency)) => match &map.distributed {
+                    None => {
+                        self.fan_out(thread, inputs, max_concurrency);
+                        return;
+                    }
+                    Some(distributed) => {
+                        match self.asl_tolerated(thread, state, map, distributed, &effective) {
+                            Ok(distributed) => {
+                                self.start_map_run(thread, inputs, max_concurrency, &distributed);
+                                return;
+                            }
+                            Err(error) => Outcome::Error(error),
+                        }
+                    }
+                },
                 Err(error) => Outcome::Error(error),
             },
             StateKind::Dag(_) => Outcome::Error(TaskError::new(
@@ -448,18 +519,87 @@ impl Machine<'_> {
                 }
             }
             Wait::UntilAsl(value) => {
-                match self.asl_value(thread, state, value, input, "TimestampPath")? {
-                    Value::String(s) if is_timestamp(&s) => s
-                        .parse::<jiff::Timestamp>()
-                        .map(|t| t.as_millisecond())
-                        .map_err(|e| runtime(format!("the Wait timestamp {s:?}: {e}"))),
-                    other => Err(runtime(format!(
-                        "the Wait timestamp {other} is not an RFC 3339 timestamp"
+                let timestamp = self.asl_value(thread, state, value, input, "TimestampPath")?;
+                let instant = timestamp
+                    .as_str()
+                    .filter(|s| is_timestamp(s))
+                    .and_then(|s| s.parse::<jiff::Timestamp>().ok());
+                match (instant, value) {
+                    (Some(instant), _) => Ok(instant.as_millisecond()),
+                    (None, AslValue::Path(path)) => {
+                        let error = AslError::WaitTimestamp {
+                            path: path.text().to_owned(),
+                            value: match timestamp {
+                                Value::String(s) => s,
+                                other => other.to_string(),
+                            },
+                        };
+                        Err(self.asl_error(thread, state, &error))
+                    }
+                    (None, _) => Err(runtime(format!(
+                        "the Wait timestamp {timestamp} is not an RFC 3339 timestamp"
                     ))),
                 }
             }
             other => self.wait_until(other, input, &state.name),
         }
+    }
+
+    /// A distributed Map's mode with the failures it tolerates read from `input`
+    /// (`ToleratedFailureCountPath`, `ToleratedFailurePercentagePath`, JSONata).
+    fn asl_tolerated(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        map: &sluice_ir::Map,
+        distributed: &Distributed,
+        input: &Value,
+    ) -> Result<Distributed, TaskError> {
+        let mut distributed = distributed.clone();
+        let Some(limits) = map.asl_limits.as_ref() else {
+            return Ok(distributed);
+        };
+        let fields = [
+            ("ToleratedFailureCount", &limits.tolerated_count),
+            ("ToleratedFailurePercentage", &limits.tolerated_percentage),
+        ];
+        for (field, value) in fields {
+            let Some(value) = value else { continue };
+            let read = self.asl_value(thread, state, value, input, &format!("{field}Path"))?;
+            let number = match &read {
+                Value::Number(n) => n.as_f64(),
+                // AWS reads a number written as a string too (recorded:
+                // `MAP_STATE_REFERENCE_IN_TOLERATED_FAILURE_PATH`).
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            };
+            let error = match number {
+                Some(n) if n < 0.0 => AslError::ToleratedNegative {
+                    field: field.to_owned(),
+                },
+                Some(n) if field == "ToleratedFailurePercentage" && n <= 100.0 => {
+                    distributed.tolerated.percentage = Some(n);
+                    continue;
+                }
+                Some(n) if field == "ToleratedFailureCount" && n.fract() == 0.0 => {
+                    distributed.tolerated.count = Some(n.min(f64::from(u32::MAX)) as u32);
+                    continue;
+                }
+                _ => AslError::ToleratedNotNumber {
+                    field: field.to_owned(),
+                    value: match read {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    },
+                    path: match value {
+                        AslValue::Path(path) => path.text().to_owned(),
+                        _ => String::new(),
+                    },
+                },
+            };
+            return Err(self.asl_error(thread, state, &error));
+        }
+        Ok(distributed)
     }
 
     /// The inputs of a Map's iterations (its items, through `ItemSelector`) and its
@@ -475,15 +615,31 @@ impl Machine<'_> {
             Items::Asl(value) => self.asl_value(thread, state, value, input, "ItemsPath")?,
             Items::Expr(_) => Value::Null,
         };
-        let Value::Array(items) = items else {
-            return Err(TaskError::new(
-                STATES_RUNTIME,
-                format!(
-                    "state {}: the Map items are not an array: {}",
-                    state.name,
-                    json_type(&items)
-                ),
-            ));
+        let items = match (items, &map.items) {
+            (Value::Array(items), _) => items,
+            (other, Items::Asl(AslValue::Jsonata(template))) => {
+                let expression = template.expression().map_or("", |e| e.source());
+                let error = AslError::unexpected_type(expression, "Items", "array", other);
+                return Err(self.asl_error(thread, state, &error));
+            }
+            (other, _)
+                if state
+                    .asl
+                    .as_ref()
+                    .is_some_and(|d| d.query == QueryLanguage::Jsonata) =>
+            {
+                return Err(self.asl_error(thread, state, &AslError::MapInputNotArray(other)));
+            }
+            (items, _) => {
+                return Err(TaskError::new(
+                    STATES_RUNTIME,
+                    format!(
+                        "state {}: the Map items are not an array: {}",
+                        state.name,
+                        json_type(&items)
+                    ),
+                ));
+            }
         };
         let max_concurrency = match map
             .asl_limits
@@ -496,6 +652,9 @@ impl Machine<'_> {
                     Value::Number(n) if n.as_u64().is_some() => {
                         u32::try_from(n.as_u64().unwrap_or(0)).unwrap_or(u32::MAX)
                     }
+                    // AWS reads a number written as a string too (recorded:
+                    // `MAP_STATE_REFERENCE_IN_MAX_CONCURRENCY_PATH`).
+                    Value::String(s) if s.parse::<u32>().is_ok() => s.parse().unwrap_or(0),
                     other => {
                         return Err(TaskError::new(
                             STATES_RUNTIME,

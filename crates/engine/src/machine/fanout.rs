@@ -219,7 +219,8 @@ impl Machine<'_> {
         }
     }
 
-    fn aggregate(&self, thread: ThreadId, results: Vec<Value>) -> Value {
+    /// The state's result from its branches' or iterations' (or children's) results.
+    pub(super) fn aggregate(&self, thread: ThreadId, results: Vec<Value>) -> Value {
         let kind = self.active(thread).map(|a| &self.flow.state(a.state).kind);
         let how = match kind {
             Some(StateKind::Parallel(p)) => p.result,

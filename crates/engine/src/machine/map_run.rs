@@ -115,7 +115,7 @@ impl Machine<'_> {
                 .into_iter()
                 .map(Option::unwrap_or_default)
                 .collect();
-            let result = detail("Items", Value::Array(results));
+            let result = self.aggregate(thread, results);
             let outcome = match self.check_size(&result, "the aggregated output") {
                 Ok(()) => Outcome::Done { result, goto: None },
                 Err(error) => Outcome::Error(error),

@@ -114,7 +114,12 @@ impl Machine<'_> {
                 }
                 Err(error) => Outcome::Error(error),
             },
-            StateKind::Task(task) => match self.dispatch(thread, state, task, input.clone()) {
+            StateKind::Task(task) => match self.dispatch(
+                thread,
+                state,
+                task,
+                super::tasks::CallPlan::of(task, input.clone()),
+            ) {
                 Ok(()) => return,
                 Err(error) => Outcome::Error(error),
             },

@@ -1,13 +1,32 @@
 //! Task states: the call dispatched, its answer (or callback, or timeout) resolved.
 
 use serde_json::{Map, Value, json};
-use sluice_ir::{Body, State, StateKind, StateName, Task, TaskError, TaskMode};
+use sluice_ir::{Body, State, StateKind, StateName, Task, TaskError, TaskMode, TaskTarget};
 
 use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
 use crate::execution::{Block, Op, OpId, ThreadId, TimerPurpose};
 use crate::history::{EventId, EventType};
 use crate::step::Effect;
 use crate::task_call::TaskCall;
+
+/// One call of a Task state: what it calls, within which time, with which input (the
+/// state's own, or what an ASL state read from its input when it ran).
+pub(super) struct CallPlan {
+    pub target: TaskTarget,
+    pub timeout_secs: Option<u64>,
+    pub input: Value,
+}
+
+impl CallPlan {
+    /// The call the task's definition names, with `input`.
+    pub fn of(task: &Task, input: Value) -> Self {
+        CallPlan {
+            target: task.target.clone(),
+            timeout_secs: task.timeout_secs,
+            input,
+        }
+    }
+}
 
 impl Machine<'_> {
     /// The token of a callback task's call `op`.
@@ -21,8 +40,13 @@ impl Machine<'_> {
         thread: ThreadId,
         state: &State,
         task: &Task,
-        input: Value,
+        plan: CallPlan,
     ) -> Result<(), TaskError> {
+        let CallPlan {
+            target,
+            timeout_secs,
+            input,
+        } = plan;
         let op = self.next_op();
         let token = self.task_token(task, op);
         let attempt = self.active(thread).map_or(0, |a| a.retry_count);
@@ -42,12 +66,12 @@ impl Machine<'_> {
         let call = TaskCall {
             op,
             state: state.name.clone(),
-            target: task.target.clone(),
+            target,
             mode: task.mode,
             body,
             token,
             attempt,
-            timeout_secs: task.timeout_secs,
+            timeout_secs,
         };
         let mut detail = Map::with_capacity(2);
         detail.insert("resource".into(), task.resource.as_str().into());
@@ -65,7 +89,7 @@ impl Machine<'_> {
             Some(state.name.clone()),
             json!({}),
         );
-        let timeout = task.timeout_secs.map(|secs| {
+        let timeout = timeout_secs.map(|secs| {
             let fire_at = self
                 .now
                 .saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX));
@@ -93,11 +117,15 @@ impl Machine<'_> {
         };
         // A `lambda:invoke` answer is wrapped as AWS's Invoke answers; a callback's report is
         // the worker's output as sent.
-        let lambda_invoke = self.active(task.thread).is_some_and(|a| {
-            matches!(&self.flow.state(a.state).kind,
-                StateKind::Task(t) if t.body == Body::LambdaPayload && t.mode != TaskMode::WaitForCustomCallback)
-        });
+        let lambda = self
+            .active(task.thread)
+            .and_then(|a| lambda_task(self.flow.state(a.state)));
+        let lambda_invoke = lambda == Some(LambdaTask::Invoke);
         let result = result
+            .map_err(|error| match lambda {
+                Some(kind) => kind.with_cause(error),
+                None => error,
+            })
             .map(|v| {
                 if lambda_invoke {
                     super::asl::lambda_wrapper(v)
@@ -178,4 +206,41 @@ pub(super) struct RemovedTask {
     /// Its `TaskScheduled` event.
     pub scheduled: EventId,
     pub state: StateName,
+}
+
+/// How an ASL state calls a Lambda function.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LambdaTask {
+    /// `Resource` a function ARN: the state's input is the event.
+    Function,
+    /// `arn:aws:states:::lambda:invoke`: the result comes wrapped.
+    Invoke,
+}
+
+impl LambdaTask {
+    /// A function's error with the cause AWS reports: the function's answer.
+    fn with_cause(self, error: TaskError) -> TaskError {
+        match &error.answer {
+            Some(answer) => TaskError {
+                detail: sluice_ir::asl::lambda_error_cause(answer, self == LambdaTask::Invoke),
+                ..error
+            },
+            None => error,
+        }
+    }
+}
+
+fn lambda_task(state: &State) -> Option<LambdaTask> {
+    match &state.kind {
+        StateKind::Task(task)
+            if state.asl.is_some() && task.mode != TaskMode::WaitForCustomCallback =>
+        {
+            match (&task.target, &task.body) {
+                (_, Body::LambdaPayload) => Some(LambdaTask::Invoke),
+                (TaskTarget::Function(_), _) => Some(LambdaTask::Function),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }

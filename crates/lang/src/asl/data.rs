@@ -125,18 +125,6 @@ fn is_jsonata_string(node: &Node) -> bool {
     matches!(&node.kind, NodeKind::String(s) if s.starts_with("{%") && s.ends_with("%}"))
 }
 
-/// A field's value as a literal, or (JSONata) as an expression.
-pub(super) fn asl_value(
-    values: &Values<'_>,
-    node: &Node,
-    field: &str,
-) -> Result<AslValue, Problem> {
-    Ok(match values.jsonata(node, field)? {
-        Some(template) => AslValue::Jsonata(template),
-        None => AslValue::Literal(node.to_json()),
-    })
-}
-
 pub(super) fn jsonata_template(node: &Node, field: &str) -> Result<JsonataTemplate, Problem> {
     JsonataTemplate::compile(field, &node.to_json()).map_err(|e| {
         let inner = locate(node, e.field.split('/').skip(1));
@@ -240,6 +228,14 @@ pub(super) fn state_data(values: &Values<'_>, ty: StateType) -> Result<AslData, 
         Some(node) => Some(jsonata_template(node, "Output")?),
         None => None,
     };
+    let timeout = match ty {
+        StateType::Task => {
+            values
+                .number("TimeoutSeconds", 1, super::task::MAX_TASK_TIMEOUT_SECS)?
+                .dynamic
+        }
+        _ => None,
+    };
     Ok(AslData {
         query: values.query,
         input_path: select_path(fields.get("InputPath"))?,
@@ -250,6 +246,7 @@ pub(super) fn state_data(values: &Values<'_>, ty: StateType) -> Result<AslData, 
         output_path: select_path(fields.get("OutputPath"))?,
         output,
         assign: assign(values, fields.get("Assign"))?,
+        timeout,
     })
 }
 

@@ -17,14 +17,14 @@ mod fields;
 mod task;
 
 use sluice_ir::{
-    Aggregate, DataModel, Fail, Flow, ItemInput, Items, Language, Map, MapLimits, Next, Parallel,
-    QueryLanguage, ScopeId, StateKind, Wait,
+    Aggregate, ChildMode, DataModel, Distributed, Fail, Flow, ItemInput, Items, Language, Map,
+    MapLimits, Next, Parallel, QueryLanguage, ScopeId, StateKind, ToleratedFailures, Wait,
 };
 
 use crate::doc::{Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Problem};
 use crate::frontend::{Arena, Fields, Problems, ScopeNames, Slot, StateBody, one_of};
-use data::{Values, asl_value, optional_template, state_data};
+use data::{Values, optional_template, state_data};
 use fields::{StateType, Transition, allowed_fields};
 
 /// The longest state name (ValidateStateMachineDefinition: 1 to 80 characters).
@@ -233,20 +233,21 @@ impl Compiler {
                 ));
             }
         };
+        let processor = Fields::of(processor_node, "a Map ItemProcessor")?;
+        processor.allow_only(PROCESSOR_FIELDS, "a Map ItemProcessor")?;
+        let child_mode = match processor.get("ProcessorConfig") {
+            Some(config) => processor_config(config)?,
+            None => None,
+        };
         for key in fields::DISTRIBUTED_MAP_FIELDS {
             if let Some(node) = fields.get(key) {
                 return Err(Problem::at(
                     node.loc,
                     format!(
-                        "{key} belongs to the DISTRIBUTED Map mode, which is not supported yet"
+                        "{key} (items or results kept in S3, batches of items) is not supported yet; give the items in the input, through ItemsPath or Items"
                     ),
                 ));
             }
-        }
-        let processor = Fields::of(processor_node, "a Map ItemProcessor")?;
-        processor.allow_only(PROCESSOR_FIELDS, "a Map ItemProcessor")?;
-        if let Some(config) = processor.get("ProcessorConfig") {
-            processor_config(config)?;
         }
         let items = match values.query {
             QueryLanguage::JsonPath => match fields.get("ItemsPath") {
@@ -254,7 +255,8 @@ impl Compiler {
                 None => sluice_ir::AslValue::Path(data::whole_input()),
             },
             QueryLanguage::Jsonata => match fields.get("Items") {
-                Some(node) => asl_value(values, node, "Items")?,
+                // A template: an array literal's items may be expressions.
+                Some(node) => sluice_ir::AslValue::Jsonata(data::jsonata_template(node, "Items")?),
                 None => sluice_ir::AslValue::Path(data::whole_input()),
             },
         };
@@ -270,21 +272,40 @@ impl Compiler {
             (None, None) => None,
         };
         let max_concurrency = values.number("MaxConcurrency", 0, i64::from(u32::MAX))?;
-        for key in [
-            "ToleratedFailureCount",
-            "ToleratedFailureCountPath",
-            "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath",
-        ] {
-            if let Some(node) = fields.get(key) {
-                return Err(Problem::at(
-                    node.loc,
-                    format!("{key} is not supported yet: every failed iteration fails the Map"),
-                ));
+        let tolerated_count = values.number("ToleratedFailureCount", 0, i64::from(u32::MAX))?;
+        let tolerated_percentage = values.number("ToleratedFailurePercentage", 0, 100)?;
+        let distributed = match child_mode {
+            Some(execution_mode) => Some(Distributed {
+                execution_mode,
+                batcher: None,
+                tolerated: ToleratedFailures {
+                    count: tolerated_count
+                        .literal
+                        .map(|c| u32::try_from(c).unwrap_or(u32::MAX)),
+                    percentage: tolerated_percentage.literal.map(|p| p as f64),
+                },
+            }),
+            None => {
+                if let Some(key) = ["ToleratedFailureCount", "ToleratedFailurePercentage"]
+                    .into_iter()
+                    .find(|key| {
+                        fields.get(key).is_some() || fields.get(&format!("{key}Path")).is_some()
+                    })
+                {
+                    return Err(Problem::at(
+                        fields.loc(),
+                        format!(
+                            "{key} is supported in the DISTRIBUTED mode only: an INLINE Map fails with its first failed iteration"
+                        ),
+                    ));
+                }
+                None
             }
-        }
+        };
         let limits = MapLimits {
             max_concurrency: max_concurrency.dynamic,
+            tolerated_count: tolerated_count.dynamic,
+            tolerated_percentage: tolerated_percentage.dynamic,
         };
         if let Some(label) = fields.get("Label") {
             label_field(label)?;
@@ -307,7 +328,7 @@ impl Compiler {
             item_input: selector.map_or(ItemInput::Item, ItemInput::Selector),
             result: Aggregate::Array,
             recovery,
-            distributed: None,
+            distributed,
             asl_limits: has_limits.then(|| Box::new(limits)),
         })
     }
@@ -385,25 +406,35 @@ fn transition(fields: &Fields<'_>, ty: StateType, names: &ScopeNames) -> Result<
     }
 }
 
-/// `ProcessorConfig`: `Mode` `INLINE` (the default); `DISTRIBUTED` is refused.
-fn processor_config(node: &Node) -> Result<(), Problem> {
+/// `ProcessorConfig`: `Mode` `INLINE` (the default), or `DISTRIBUTED` with the
+/// `ExecutionType` of its child executions (`STANDARD` or `EXPRESS`); `None` for INLINE.
+fn processor_config(node: &Node) -> Result<Option<ChildMode>, Problem> {
     let config = Fields::of(node, "a ProcessorConfig")?;
     config.allow_only(&["Mode", "ExecutionType"], "a ProcessorConfig")?;
-    if let Some(mode) = config.get("Mode")
-        && one_of(mode, &["INLINE", "DISTRIBUTED"], "Mode", "modes")? == "DISTRIBUTED"
-    {
-        return Err(Problem::at(
-            mode.text_loc(),
-            "the DISTRIBUTED Map mode (child executions, ItemReader, ResultWriter) is not supported yet; use Mode INLINE",
-        ));
-    }
-    if let Some(kind) = config.get("ExecutionType") {
-        return Err(Problem::at(
+    let distributed = match config.get("Mode") {
+        Some(mode) => one_of(mode, &["INLINE", "DISTRIBUTED"], "Mode", "modes")? == "DISTRIBUTED",
+        None => false,
+    };
+    let kind = config.get("ExecutionType");
+    match (distributed, kind) {
+        (false, Some(kind)) => Err(Problem::at(
             kind.loc,
-            "ExecutionType belongs to the DISTRIBUTED Map mode, which is not supported yet",
-        ));
+            "ExecutionType belongs to the DISTRIBUTED Map mode: add Mode DISTRIBUTED",
+        )),
+        (false, None) => Ok(None),
+        (true, None) => Ok(Some(ChildMode::Standard)),
+        (true, Some(kind)) => Ok(Some(
+            match one_of(
+                kind,
+                &["STANDARD", "EXPRESS"],
+                "ExecutionType",
+                "execution types",
+            )? {
+                "EXPRESS" => ChildMode::Express,
+                _ => ChildMode::Standard,
+            },
+        )),
     }
-    Ok(())
 }
 
 /// `Label`: up to 40 characters, none of whitespace, brackets, wildcards, special characters

@@ -1,9 +1,9 @@
 //! Task states: their `Resource` (Lambda functions, `lambda:invoke`, `http:invoke`), timeout,
 //! and the `Retry` and `Catch` that Task, Parallel and Map states share.
 
+use sluice_ir::asl::{invoked_function, lambda_function_arn};
 use sluice_ir::{
-    AslData, Body, Catcher, FunctionRef, Invocation, QueryLanguage, Recovery, Task, TaskMode,
-    TaskTarget,
+    AslData, Body, Catcher, FunctionRef, QueryLanguage, Recovery, Task, TaskMode, TaskTarget,
 };
 
 use super::data::{Values, assign, jsonata_template, result_path};
@@ -34,28 +34,20 @@ pub(super) fn task(values: &Values<'_>, names: &ScopeNames) -> Result<Task, Prob
     let fields = &values.fields;
     let resource_node = fields.require("Resource", "a Task state")?;
     let resource = resource_node.as_str()?;
-    for key in [
-        "TimeoutSecondsPath",
-        "HeartbeatSeconds",
-        "HeartbeatSecondsPath",
-    ] {
+    for key in ["HeartbeatSeconds", "HeartbeatSecondsPath"] {
         if let Some(node) = fields.get(key) {
             return Err(Problem::at(
                 node.loc,
-                format!("{key} is not supported yet; give TimeoutSeconds as a number"),
+                format!("{key} is not supported yet: no task of this server sends heartbeats"),
             ));
         }
     }
-    let timeout_secs = match fields.get("TimeoutSeconds") {
-        Some(node) if matches!(node.kind, NodeKind::String(_)) => {
-            return Err(Problem::at(
-                node.loc,
-                "TimeoutSeconds given by a JSONata expression is not supported yet; give a number",
-            ));
-        }
-        Some(node) => Some(node.as_int_in(1, MAX_TASK_TIMEOUT_SECS)?.unsigned_abs()),
-        None => None,
-    };
+    // TimeoutSecondsPath or a JSONata TimeoutSeconds is read when the state runs
+    // (`AslData::timeout`, see `data.rs`).
+    let timeout_secs = values
+        .number("TimeoutSeconds", 1, MAX_TASK_TIMEOUT_SECS)?
+        .literal
+        .map(i64::unsigned_abs);
     let (base, mode) = match resource.strip_suffix(WAIT_FOR_TOKEN) {
         Some(base) => (base, TaskMode::WaitForCustomCallback),
         None => (resource, TaskMode::RequestComplete),
@@ -75,12 +67,18 @@ pub(super) fn task(values: &Values<'_>, names: &ScopeNames) -> Result<Task, Prob
 }
 
 fn target(values: &Values<'_>, node: &Node, resource: &str) -> Result<(TaskTarget, Body), Problem> {
-    if let Some(function) = lambda_arn(resource) {
-        return Ok((TaskTarget::Function(function?), Body::StateInput));
+    if resource.starts_with("arn:") && resource.split(':').nth(2) == Some("lambda") {
+        let function = lambda_function_arn(resource).ok_or_else(|| {
+            Problem::at(
+                node.text_loc(),
+                format!("Resource {resource:?} is no function ARN arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]"),
+            )
+        })?;
+        return Ok((TaskTarget::Function(function), Body::StateInput));
     }
     match resource {
         LAMBDA_INVOKE => Ok((
-            TaskTarget::Function(invoked_function(values)?),
+            TaskTarget::Function(invoked_function_field(values)?),
             Body::LambdaPayload,
         )),
         HTTP_INVOKE => Ok((TaskTarget::Action(HTTP_INVOKE.into()), Body::StateInput)),
@@ -104,37 +102,12 @@ fn unsupported(node: &Node, resource: &str) -> Problem {
     )
 }
 
-/// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]` (any partition); `None` when
-/// `arn` names no Lambda function.
-fn lambda_arn(arn: &str) -> Option<Result<FunctionRef, Problem>> {
-    let parts: Vec<&str> = arn.split(':').collect();
-    match parts.as_slice() {
-        [
-            "arn",
-            _partition,
-            "lambda",
-            _region,
-            _account,
-            "function",
-            name,
-            rest @ ..,
-        ] if rest.len() <= 1 => Some(Ok(function_ref(name, rest.first().copied()))),
-        _ => None,
-    }
-}
-
-fn function_ref(name: &str, qualifier: Option<&str>) -> FunctionRef {
-    FunctionRef {
-        service: String::new(),
-        qualifier: qualifier.map(str::to_owned),
-        function: name.to_owned(),
-        invocation: Invocation::Sync,
-    }
-}
-
-/// `lambda:invoke`'s `FunctionName`: a name, `NAME:QUALIFIER`, or a function ARN, written
-/// literally in `Parameters` (JSONPath) or `Arguments` (JSONata).
-fn invoked_function(values: &Values<'_>) -> Result<FunctionRef, Problem> {
+/// `lambda:invoke`'s function when its `FunctionName` is written literally in `Parameters`
+/// (JSONPath) or `Arguments` (JSONata): a name, `NAME:QUALIFIER`, or a function ARN. Given
+/// by a path (`FunctionName.$`) or an expression, the engine reads it from the effective
+/// input when the state runs ([`Body::LambdaPayload`]); the IR's function is then unnamed.
+fn invoked_function_field(values: &Values<'_>) -> Result<FunctionRef, Problem> {
+    let dynamic = FunctionRef::lambda("", None);
     let key = match values.query {
         QueryLanguage::JsonPath => "Parameters",
         QueryLanguage::Jsonata => "Arguments",
@@ -146,34 +119,22 @@ fn invoked_function(values: &Values<'_>) -> Result<FunctionRef, Problem> {
         )
     };
     let parameters = values.fields.get(key).ok_or_else(missing)?;
-    if let Some(dynamic) = parameters.get("FunctionName.$") {
-        return Err(Problem::at(
-            dynamic.loc,
-            "FunctionName.$ (a function chosen at run time) is not supported yet; write FunctionName",
-        ));
+    if matches!(parameters.kind, NodeKind::String(_)) || parameters.get("FunctionName.$").is_some()
+    {
+        // Arguments as one expression, or a FunctionName read by a path.
+        return Ok(dynamic);
     }
     let node = parameters.get("FunctionName").ok_or_else(missing)?;
     let name = node.as_str()?;
     if name.starts_with("{%") {
-        return Err(Problem::at(
-            node.loc,
-            "a FunctionName given by a JSONata expression is not supported yet; write it literally",
-        ));
+        return Ok(dynamic);
     }
-    if let Some(function) = lambda_arn(name) {
-        return function;
-    }
-    let (function, qualifier) = match name.split_once(':') {
-        Some((function, qualifier)) => (function, Some(qualifier)),
-        None => (name, None),
-    };
-    if function.is_empty() || qualifier.is_some_and(|q| q.is_empty() || q.contains(':')) {
-        return Err(Problem::at(
+    invoked_function(name).ok_or_else(|| {
+        Problem::at(
             node.text_loc(),
             format!("FunctionName {name:?} is no function name, NAME:QUALIFIER or function ARN"),
-        ));
-    }
-    Ok(function_ref(function, qualifier))
+        )
+    })
 }
 
 /// `Retry` and `Catch`. `States.ALL` must be alone in its `ErrorEquals` and in the last

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::error::{ErrorCode, TaskError};
+use crate::error::TaskError;
 
 /// `States.Runtime`: a path found nothing, or was applied to no input.
 pub const STATES_RUNTIME: &str = "States.Runtime";
@@ -57,6 +57,27 @@ pub enum AslError {
     /// A JSONata expression failed, or returned what its field cannot take.
     #[error("{0}")]
     Query(Box<QueryFailure>),
+    /// A Wait state's `TimestampPath` selected no RFC 3339 timestamp.
+    #[error(
+        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {path} == {value}"
+    )]
+    WaitTimestamp { path: String, value: String },
+    /// A distributed Map's tolerated failures read below zero.
+    #[error("{field} cannot be negative.")]
+    ToleratedNegative { field: String },
+    /// A distributed Map's `ToleratedFailureCountPath` (or `…PercentagePath`) read what is
+    /// no number of its kind.
+    #[error(
+        "The {field}Path field refers to value \"{value}\" which is not a valid integer: {path}"
+    )]
+    ToleratedNotNumber {
+        field: String,
+        value: String,
+        path: String,
+    },
+    /// A JSONata Map without `Items` was given an input that is no array.
+    #[error("Map state input must be an array but was: {0}")]
+    MapInputNotArray(Value),
 }
 
 /// A failed JSONata expression: which, in which field, and what went wrong.
@@ -111,22 +132,25 @@ impl AslError {
             AslError::PathNotFound { .. }
             | AslError::InvalidPath { .. }
             | AslError::ChoicePath { .. }
-            | AslError::NullInput => STATES_RUNTIME,
+            | AslError::NullInput
+            | AslError::WaitTimestamp { .. }
+            | AslError::ToleratedNegative { .. }
+            | AslError::ToleratedNotNumber { .. } => STATES_RUNTIME,
             AslError::ResultPathMatchFailure { .. } => STATES_RESULT_PATH_MATCH_FAILURE,
             AslError::Intrinsic(_) => STATES_INTRINSIC_FAILURE,
-            AslError::Query(_) => STATES_QUERY_EVALUATION_ERROR,
+            AslError::Query(_) | AslError::MapInputNotArray(_) => STATES_QUERY_EVALUATION_ERROR,
         }
     }
 
     /// The error as the execution reports it: AWS's name, and the cause prefixed with the
     /// state and the id of the event that entered it.
     pub fn to_task_error(&self, state: &str, entered_event_id: u64) -> TaskError {
-        TaskError {
-            code: ErrorCode::new(self.name()),
-            detail: format!(
+        TaskError::new(
+            self.name(),
+            format!(
                 "An error occurred while executing the state '{state}' (entered at the event id #{entered_event_id}). {self}"
             ),
-        }
+        )
     }
 
     /// A JSONata result of the wrong type for its field.

@@ -194,7 +194,8 @@ fn order(kind: Kind, left: &Value, right: &Value) -> Option<Ordering> {
 /// date and time portions, and an uppercase Z must denote that a numeric time zone offset is
 /// not present").
 fn timestamp(text: &str) -> Option<jiff::Timestamp> {
-    if text.contains(['t', 'z']) {
+    // jiff also takes a space between date and time; AWS does not (recorded: `NO_T`).
+    if text.contains(['t', 'z']) || !text.contains('T') {
         return None;
     }
     text.parse().ok()
