@@ -52,7 +52,7 @@ pub enum Scenario {
 }
 
 /// The order the scenarios run in (`waiting` last: it leaves its executions waiting).
-pub(crate) const ORDER: [Scenario; 9] = [
+pub(crate) const ORDER: [Scenario; 10] = [
     Scenario::Pass1,
     Scenario::Pass10,
     Scenario::Http10,

@@ -50,8 +50,8 @@ mod contract {
         ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
         FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord,
         JobStore, MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore,
-        Page, Progress, Purge, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal, StepWrite,
-        TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
+        Page, Progress, Purge, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal,
+        StepWrite, TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
     };
 }
 pub use nonces::Nonce;
