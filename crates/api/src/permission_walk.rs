@@ -102,6 +102,7 @@ fn config() -> ServiceConfig {
         tenants: vec![TenantConfig {
             id: "t".into(),
             account_id: "1".into(),
+            aws_account_id: None,
             project_id: Some(PROJECT.into()),
             keys,
             rate_limits: Default::default(),

@@ -26,6 +26,8 @@ const DEVELOPMENT_TENANT: &str = "default";
 const DEV_ACCESS_KEY_ID: &str = "sluice-dev-key";
 const DEV_ACCESS_KEY_SECRET: &str = "sluice-dev-secret";
 const DEV_ACCOUNT_ID: &str = "1000000000000001";
+/// AWS's account ids are 12 digits.
+const DEV_AWS_ACCOUNT_ID: &str = "100000000001";
 const DEV_PROJECT_ID: &str = "0000000000000000000000000000dev0";
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const DEFAULT_DATA_DIR: &str = "./sluice-data";
@@ -228,6 +230,9 @@ fn development_tenant(mut tenant: TenantConfig) -> TenantConfig {
         tenant.account_id = env("SLUICE_ACCOUNT_ID", DEV_ACCOUNT_ID);
     }
     tenant
+        .aws_account_id
+        .get_or_insert_with(|| env("SLUICE_AWS_ACCOUNT_ID", DEV_AWS_ACCOUNT_ID));
+    tenant
         .project_id
         .get_or_insert_with(|| env("SLUICE_PROJECT_ID", DEV_PROJECT_ID));
     tenant.keys = vec![KeyConfig {
@@ -292,9 +297,10 @@ fn announce(addr: &SocketAddr, data_dir: &Path, config: &ServiceConfig) {
     for tenant in &config.tenants {
         let keys: Vec<&str> = tenant.keys.iter().map(|k| k.id.as_str()).collect();
         println!(
-            "  tenant {}: account id {}, project id {}, access key ids {}",
+            "  tenant {}: account id {} (AWS {}), project id {}, access key ids {}",
             tenant.id,
             or_none(&tenant.account_id),
+            or_none(tenant.aws_account_id.as_deref().unwrap_or(&tenant.account_id)),
             or_none(tenant.project_id.as_deref().unwrap_or_default()),
             or_none(&keys.join(", "))
         );

@@ -76,6 +76,19 @@ pub struct ExecutionInfo {
     /// Seed of `randomInt`/`uuid` in expressions.
     pub seed: u64,
     pub limits: Limits,
+    /// How the execution's API names the execution and its flow where a definition reads
+    /// them; without them, their names.
+    pub context_ids: Option<ContextIds>,
+}
+
+/// The ids a definition reads of its execution (the Amazon States Language's context object:
+/// `$$.Execution.Id`, `$$.StateMachine.Id`), spelled by the API that started it (Step
+/// Functions: ARNs), since the engine knows no vendor's formats. The execution's id is
+/// `execution_prefix` and its name, so that a name the service generates gets it too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextIds {
+    pub execution_prefix: String,
+    pub flow: String,
 }
 
 /// Identifies an outstanding task call or timer within an execution.

@@ -27,7 +27,7 @@ mod task_call;
 
 pub use dag_status::{DagNodeStatus, NodeStatus, dag_node_statuses};
 pub use execution::{
-    Execution, ExecutionInfo, Limits, MapRunStatus, MapRunSummary, OpId, ParentLink, PendingOp,
+    ContextIds, Execution, ExecutionInfo, Limits, MapRunStatus, MapRunSummary, OpId, ParentLink, PendingOp,
     Status, map_run_name,
 };
 pub use history::{EventId, EventType, HistoryEvent};

@@ -27,6 +27,7 @@ fn an_event_reported_before_its_task_is_submitted_completes_it() {
         token_prefix: "t.".into(),
         seed: 1,
         limits: Limits::default(),
+        context_ids: None,
     };
     let mut execution = Execution::new(info);
     execution
@@ -97,6 +98,7 @@ fn a_wait_for_task_token_result_is_the_workers_output_unwrapped() {
         token_prefix: "t.".into(),
         seed: 1,
         limits: Limits::default(),
+        context_ids: None,
     };
     let mut execution = Execution::new(info);
     let started = execution

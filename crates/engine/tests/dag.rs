@@ -54,6 +54,7 @@ impl Run {
             token_prefix: "t.".into(),
             seed: 1,
             limits: Limits::default(),
+            context_ids: None,
         };
         let mut run = Self {
             flow,

@@ -20,6 +20,7 @@ fn run(definition: &str, input: Value, answer: Value) -> Execution {
             max_payload_bytes: 1024 * 1024,
             ..Limits::default()
         },
+        context_ids: None,
     });
     let mut step = ex
         .apply(&flow, Input::Start { input }, 1)

@@ -44,6 +44,7 @@ fn info(name: &str) -> ExecutionInfo {
         token_prefix: format!("{name}."),
         seed: 1,
         limits: Limits::default(),
+        context_ids: None,
     }
 }
 

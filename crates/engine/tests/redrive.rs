@@ -44,6 +44,7 @@ fn execution() -> Execution {
         token_prefix: "t.".into(),
         seed: 1,
         limits: Limits::default(),
+        context_ids: None,
     })
 }
 

@@ -40,6 +40,7 @@ fn setup() -> (Flow, Execution) {
         token_prefix: "t.".into(),
         seed: 1,
         limits: Limits::default(),
+        context_ids: None,
     };
     (flow, Execution::new(info))
 }

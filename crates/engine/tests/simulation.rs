@@ -47,6 +47,7 @@ fn info(seed: u64, limits: Limits) -> ExecutionInfo {
         token_prefix: "tok-".into(),
         seed,
         limits,
+        context_ids: None,
     }
 }
 

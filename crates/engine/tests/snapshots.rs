@@ -99,6 +99,7 @@ fn info(dir: &Path) -> ExecutionInfo {
         token_prefix: format!("{name}."),
         seed: 7,
         limits: Limits::default(),
+        context_ids: None,
     }
 }
 

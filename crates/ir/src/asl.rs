@@ -132,6 +132,32 @@ pub fn asl_error(error: TaskError) -> TaskError {
     }
 }
 
+/// The service a Task's `Resource` calls, as AWS names it in `resourceType` and in its
+/// causes: `lambda` for `arn:aws:states:::lambda:invoke` and for a Lambda function's ARN.
+pub fn resource_type(resource: &str) -> &str {
+    match resource.split_once(":states:::") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest),
+        None => resource.split(':').nth(2).unwrap_or(resource),
+    }
+}
+
+/// [`asl_error`] of a failure in `state` (a Task: the service it calls), with AWS's cause
+/// where AWS words it with that name: a payload over the limit (recorded by AWS: "The
+/// state/task 'lambda' returned a result with a size exceeding the maximum number of bytes
+/// service limit.").
+pub fn asl_state_error(error: TaskError, state: &str) -> TaskError {
+    let error = asl_error(error);
+    if error.code.as_str() != "States.DataLimitExceeded" {
+        return error;
+    }
+    TaskError {
+        detail: format!(
+            "The state/task '{state}' returned a result with a size exceeding the maximum number of bytes service limit."
+        ),
+        ..error
+    }
+}
+
 /// The function a `lambda:invoke` `FunctionName` names: `NAME`, `NAME:QUALIFIER`, or a
 /// function ARN `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`; `None` for
 /// anything else.
@@ -259,5 +285,30 @@ impl AslData {
             Value::Object(map) => Some(map),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_types_are_the_called_service() {
+        assert_eq!(resource_type("arn:aws:states:::lambda:invoke"), "lambda");
+        assert_eq!(resource_type("arn:aws:states:::http:invoke.waitForTaskToken"), "http");
+        assert_eq!(resource_type("arn:aws:lambda:us-east-1:1:function:f"), "lambda");
+    }
+
+    #[test]
+    fn an_oversized_result_is_worded_as_aws_words_it() {
+        let error = TaskError::new(ErrorCode::PAYLOAD_TOO_LARGE, "the task output is 9 bytes");
+        let error = asl_state_error(error, "lambda");
+        assert_eq!(error.code.as_str(), "States.DataLimitExceeded");
+        assert_eq!(
+            error.detail,
+            "The state/task 'lambda' returned a result with a size exceeding the maximum number of bytes service limit."
+        );
+        let other = asl_state_error(TaskError::new("E", "c"), "lambda");
+        assert_eq!(other.detail, "c");
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::asl::{AslData, AslTemplate, AslValue};
 use crate::expr::Expr;
-use crate::expr::asl::Rule;
+use crate::expr::asl::{JsonataTemplate, Rule};
 use crate::names::StateName;
 use crate::template::Template;
 
@@ -320,6 +320,29 @@ pub struct Choice {
 pub struct ChoiceBranch {
     pub condition: Condition,
     pub next: Next,
+    /// ASL: the rule's own `Assign` and `Output`, which take the place of the Choice state's
+    /// when the rule matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asl: Option<Box<RuleData>>,
+}
+
+/// What a matched ASL Choice Rule assigns and outputs instead of its state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleData {
+    pub assign: Option<AslTemplate>,
+    /// JSONata only.
+    pub output: Option<JsonataTemplate>,
+}
+
+impl RuleData {
+    /// The Choice state's `data` with what the rule gives in place of the state's own.
+    pub fn over(&self, data: &AslData) -> AslData {
+        AslData {
+            assign: self.assign.clone().or_else(|| data.assign.clone()),
+            output: self.output.clone().or_else(|| data.output.clone()),
+            ..data.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,7 +13,9 @@ pub mod flow;
 pub mod names;
 pub mod template;
 
-pub use asl::{AslData, AslEnv, AslTemplate, AslValue, QueryLanguage, asl_error, asl_error_name};
+pub use asl::{AslData, AslEnv, AslTemplate, AslValue, QueryLanguage, asl_error, asl_error_name,
+    asl_state_error,
+};
 pub use dialect::Dialect;
 pub use error::{ErrorCode, TaskError};
 pub use expr::{Env, EvalError, Expr};

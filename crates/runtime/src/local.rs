@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use sluice_engine::{
+    ContextIds,
     ChildStart, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis, OpId,
     ParentLink, Rejection, Status, Step, TaskCall,
 };
@@ -100,6 +101,7 @@ pub struct LocalRunner {
     limits: Limits,
     stop_error: Option<String>,
     stop_cause: Option<String>,
+    context_ids: Option<ContextIds>,
     /// The events fed, in order, to the EVENT states that wait for one.
     events: Vec<Value>,
 }
@@ -113,6 +115,7 @@ impl LocalRunner {
             limits: Limits::default(),
             stop_error: None,
             stop_cause: None,
+            context_ids: None,
             events: Vec::new(),
         }
     }
@@ -135,6 +138,13 @@ impl LocalRunner {
     /// applies to the targets the definition names.
     pub fn tenant(mut self, tenant: TenantId) -> Self {
         self.tenant = Some(tenant);
+        self
+    }
+
+    /// How the API names the execution and its flow to the definition (a top-level execution
+    /// only: a distributed Map's children are named by their own names).
+    pub fn context_ids(mut self, ids: Option<ContextIds>) -> Self {
+        self.context_ids = ids;
         self
     }
 
@@ -161,7 +171,10 @@ impl LocalRunner {
     ) -> Result<RunOutcome, RunError> {
         refuse_custom_callbacks(flow, !self.events.is_empty())?;
         let clock = Clock::start();
-        let info = self.execution_info(flow, &self.name, &clock);
+        let info = ExecutionInfo {
+            context_ids: self.context_ids.clone(),
+            ..self.execution_info(flow, &self.name, &clock)
+        };
         let flow = Arc::new(flow.clone());
         self.run_execution(flow, Execution::new(info), input, clock, stop)
             .await
@@ -258,6 +271,7 @@ impl LocalRunner {
             token_prefix: format!("{name}-"),
             seed: u64::try_from(clock.now_ms()).unwrap_or_default(),
             limits: self.limits,
+            context_ids: None,
         }
     }
 }

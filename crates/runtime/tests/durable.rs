@@ -67,6 +67,7 @@ async fn executions_with_a_call_in_flight(
             token_prefix: format!("{name}-"),
             seed: 1,
             limits: Limits::default(),
+            context_ids: None,
         };
         let fresh = Execution::new(info);
         let mut state = fresh.clone();

@@ -17,6 +17,8 @@ pub struct Caller {
     pub tenant: TenantId,
     pub key_id: String,
     pub account_id: String,
+    /// The account id in Step Functions ARNs (`TenantConfig::aws_account_id`).
+    pub aws_account_id: String,
     /// Whether its Huawei requests may leave their body unsigned (`UNSIGNED-PAYLOAD`).
     pub allow_unsigned_payload: bool,
     actions: Arc<[String]>,
@@ -29,6 +31,7 @@ impl Caller {
             tenant,
             key_id: String::new(),
             account_id: String::new(),
+            aws_account_id: String::new(),
             allow_unsigned_payload: false,
             actions: vec!["*".to_string()].into(),
         }
@@ -71,6 +74,10 @@ impl Tenants {
                     tenant: id.clone(),
                     key_id: key.id.clone(),
                     account_id: tenant.account_id.clone(),
+                    aws_account_id: tenant
+                        .aws_account_id
+                        .clone()
+                        .unwrap_or_else(|| tenant.account_id.clone()),
                     allow_unsigned_payload: key.allow_unsigned_payload,
                     actions: key.actions.clone().into(),
                 };
@@ -135,6 +142,7 @@ mod tests {
         Tenants::new(&[TenantConfig {
             id: "t1".into(),
             account_id: "123".into(),
+            aws_account_id: None,
             project_id: Some("p1".into()),
             keys: vec![KeyConfig {
                 id: "ak".into(),

@@ -22,6 +22,10 @@ pub struct TenantConfig {
     /// The account id shown in ARNs (CloudFlow).
     #[serde(default)]
     pub account_id: String,
+    /// The account id in Step Functions ARNs and context objects (AWS's are 12 digits, which
+    /// AWS tools expect); absent, `account_id`.
+    #[serde(default)]
+    pub aws_account_id: Option<String>,
     /// The project id in Huawei paths.
     #[serde(default)]
     pub project_id: Option<String>,

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use rand::RngCore;
 use serde_json::Value;
-use sluice_engine::{EventId, EventType, ExecutionInfo, HistoryEvent, Input, Limits, Rejection};
+use sluice_engine::{
+    ContextIds, EventId, EventType, ExecutionInfo, HistoryEvent, Input, Limits, Rejection,
+};
 use sluice_ir::TaskError;
 use sluice_runtime::durable::{Applied, wall_clock_ms};
 use sluice_store::{
@@ -27,6 +29,8 @@ pub struct StartRequest {
     /// A published version (its number) or an alias (its name) to run instead of the flow's
     /// current definition.
     pub qualifier: Option<String>,
+    /// How the API names the execution and its flow to the definition (`$$.Execution.Id`).
+    pub context_ids: Option<ContextIds>,
 }
 
 /// What a worker reports for a callback task.
@@ -66,6 +70,7 @@ impl Service {
             name: Some(name),
             input: old.state.input().map(Value::to_string),
             qualifier: None,
+            context_ids: None,
         };
         let (flow, execution) = self.start(caller, request, Some(old.id)).await?;
         Ok((flow.into(), execution.into()))
@@ -109,7 +114,7 @@ impl Service {
             started_as,
             ..NewExecution::of(&flow, name.clone(), wall_clock_ms())
         };
-        let info = self.execution_info(&flow, &name);
+        let info = self.execution_info(&flow, &name, request.context_ids);
         match self
             .runtime
             .start(new, &compiled, info, input.clone())
@@ -368,7 +373,12 @@ impl Service {
             })
     }
 
-    fn execution_info(&self, flow: &FlowRecord, name: &ExecutionName) -> ExecutionInfo {
+    fn execution_info(
+        &self,
+        flow: &FlowRecord,
+        name: &ExecutionName,
+        context_ids: Option<ContextIds>,
+    ) -> ExecutionInfo {
         let mut random = [0u8; 16];
         rand::rng().fill_bytes(&mut random);
         let secret: String = random.iter().map(|b| format!("{b:02x}")).collect();
@@ -387,6 +397,7 @@ impl Service {
                 max_payload_bytes: self.limits.max_payload_bytes,
                 execution_timeout_ms: Some(timeout_secs.saturating_mul(1000)),
             },
+            context_ids,
         }
     }
 

@@ -64,7 +64,8 @@ impl Service {
         let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone())
             .name(name.clone())
             .tenant(caller.tenant.clone())
-            .limits(limits);
+            .limits(limits)
+            .context_ids(request.context_ids);
         let started_at = wall_clock_ms();
         let outcome = runner
             .run(&compiled, input.clone(), CancellationToken::new())

@@ -34,6 +34,8 @@ pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
 pub use error::ServiceError;
 pub use executions::{CallbackResult, StartRequest, is_task_token};
+/// What a start tells the definition of its ids (`StartRequest::context_ids`).
+pub use sluice_engine::ContextIds;
 pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
 pub use graph::{FlowGraph, GraphEdge, GraphNode, flow_graph};

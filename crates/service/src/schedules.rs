@@ -254,6 +254,7 @@ impl TickStarter for Service {
             name: Some(execution),
             input: Some(schedule.payload.clone()),
             qualifier: None,
+            context_ids: None,
         };
         match self.start_execution(&caller, request).await {
             Ok(_) | Err(ServiceError::ExecutionExists { .. }) => Ok(()),

@@ -44,6 +44,7 @@ async fn waiting_flow(service: &Service, caller: &Caller, name: &str, executions
             name: Some(format!("e{i}")),
             input: None,
             qualifier: None,
+            context_ids: None,
         };
         service.start_execution(caller, start).await.expect("start");
     }
@@ -94,6 +95,7 @@ async fn closing_a_flow_stops_every_execution_and_refuses_new_ones_until_reopene
         name: Some("late".into()),
         input: None,
         qualifier: None,
+        context_ids: None,
     };
     assert!(matches!(
         service.start_execution(&caller, start.clone()).await,

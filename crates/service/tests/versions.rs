@@ -62,6 +62,7 @@ async fn run(
         name: Some(name.into()),
         input: None,
         qualifier: qualifier.map(str::to_string),
+        context_ids: None,
     };
     service.start_execution(caller, start).await?;
     let (flow, done) = service

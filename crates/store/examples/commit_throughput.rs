@@ -136,6 +136,7 @@ async fn start(
             max_history_events: u64::MAX / 2,
             ..Limits::default()
         },
+        context_ids: None,
     });
     let mut state = fresh.clone();
     let step = state.apply(

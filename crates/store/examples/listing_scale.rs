@@ -235,6 +235,7 @@ async fn start(
         token_prefix: "bench.".into(),
         seed: 7,
         limits: Limits::default(),
+        context_ids: None,
     });
     let mut state = fresh.clone();
     let step = state.apply(

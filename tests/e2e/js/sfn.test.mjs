@@ -100,7 +100,7 @@ test("an Express machine runs synchronously", async () => {
 });
 
 test("errors are the SDK's typed exceptions", async () => {
-  const missing = "arn:aws:states:eu-central-1:1000000000000001:stateMachine:nothing-here";
+  const missing = "arn:aws:states:eu-central-1:100000000001:stateMachine:nothing-here";
   await assert.rejects(sfn.send(new DescribeStateMachineCommand({ stateMachineArn: missing })), StateMachineDoesNotExist);
   const { stateMachineArn } = await sfn.send(new CreateStateMachineCommand({
     name: unique("js-errors"), roleArn: ROLE,

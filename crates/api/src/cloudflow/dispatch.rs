@@ -192,6 +192,7 @@ impl Action<'_> {
             name: r.execution_name,
             input: r.input,
             qualifier: r.qualifier,
+            context_ids: None,
         };
         unsupported("CallbackFnFTaskToken", r.callback_fnf_task_token.as_deref())?;
         let (flow, execution) = self.service.start_execution(self.caller, start).await?;
@@ -204,6 +205,7 @@ impl Action<'_> {
             name: r.execution_name,
             input: r.input,
             qualifier: r.qualifier,
+            context_ids: None,
         };
         let outcome = self
             .service

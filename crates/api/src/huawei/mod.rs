@@ -281,6 +281,7 @@ pub fn start_of(flow: &str, name: Option<String>, input: Option<String>) -> Star
         name,
         input,
         qualifier: None,
+        context_ids: None,
     }
 }
 

@@ -166,6 +166,7 @@ pub async fn start(
         name: body.name,
         input: body.input.map(|input| input.to_string()),
         qualifier: None,
+        context_ids: None,
     };
     let (flow, record) = service.start_execution(&caller, request).await?;
     let location = format!("/api/v1/flows/{}/executions/{}", flow.name, record.name);

@@ -11,7 +11,7 @@ use sluice_service::{
     StartRequest, execution_page_cursor, execution_page_token, page_cursor, page_token,
 };
 
-use super::arn::Arns;
+use super::arn::{Arns, ExecutionKind};
 use super::error::{Code, SfnError};
 use super::history::{self, Context};
 use super::render;
@@ -99,11 +99,13 @@ impl Actions<'_> {
                     .arns
                     .qualified(r.state_machine_arn.as_deref().unwrap_or(""))?;
                 let arn = r.state_machine_arn.clone().unwrap_or_default();
+                let context_ids = Some(self.arns.context_ids(&name, ExecutionKind::Standard));
                 let start = StartRequest {
                     flow: name,
                     name: r.name,
                     input: r.input,
                     qualifier,
+                    context_ids,
                 };
                 let (_, execution) = self
                     .service

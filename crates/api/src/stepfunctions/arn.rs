@@ -3,7 +3,16 @@
 //! region is the one the request was signed for (a self-hosted server serves any region).
 //! An ARN of another account names nothing of the caller's: it does not exist.
 
+use sluice_service::ContextIds;
+
 use super::error::{Code, SfnError};
+
+/// Which ARN resource an execution is named under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutionKind {
+    Standard,
+    Express,
+}
 
 /// The parts every ARN of one request shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +87,23 @@ impl Arns {
             "arn:aws:states:{}:{}:execution:{machine}:{name}",
             self.region, self.account
         )
+    }
+
+    /// What a definition reads as `$$.Execution.Id` (the execution's ARN: the prefix and its
+    /// name) and `$$.StateMachine.Id` (the state machine's ARN).
+    pub fn context_ids(&self, machine: &str, kind: ExecutionKind) -> ContextIds {
+        let resource = match kind {
+            ExecutionKind::Standard => "execution",
+            // An Express execution's name is its given name and the id of its run.
+            ExecutionKind::Express => "express",
+        };
+        ContextIds {
+            execution_prefix: format!(
+                "arn:aws:states:{}:{}:{resource}:{machine}:",
+                self.region, self.account
+            ),
+            flow: self.machine(machine),
+        }
     }
 
     /// An Express execution's ARN: its state machine, its name and the id of its run.

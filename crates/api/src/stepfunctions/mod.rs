@@ -135,7 +135,7 @@ fn authenticate(service: &Service, incoming: &Incoming<'_>) -> Result<(Caller, A
         .key(&signed.key_id)
         .map(|(_, caller)| caller.clone())
         .ok_or_else(|| SfnError::internal("the verified key vanished"))?;
-    let arns = Arns::new(&signed.region, &caller.account_id, &caller.key_id);
+    let arns = Arns::new(&signed.region, &caller.aws_account_id, &caller.key_id);
     Ok((caller, arns))
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use sluice_service::{StartRequest, SyncOutcome};
 
 use super::actions::{Actions, Reply};
-use super::arn::Arns;
+use super::arn::{Arns, ExecutionKind};
 use super::render;
 use super::request::StartExecution;
 
@@ -22,11 +22,13 @@ impl Actions<'_> {
         let flow = self
             .arns
             .machine_name(r.state_machine_arn.as_deref().unwrap_or(""))?;
+        let context_ids = Some(self.arns.context_ids(&flow, ExecutionKind::Express));
         let start = StartRequest {
             flow,
             name: r.name,
             input: r.input,
             qualifier: None,
+            context_ids,
         };
         let outcome = self
             .service

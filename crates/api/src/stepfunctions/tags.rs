@@ -5,7 +5,7 @@
 //! changed in place: a tag change makes no new revision.
 
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 use sluice_service::views::FlowView;
 use sluice_service::{FlowChanges, ServiceError};
 
@@ -129,16 +129,13 @@ impl Actions<'_> {
     }
 
     async fn write_tags(&self, flow: &FlowView, tags: Vec<Tag>) -> Reply {
-        let mut attributes = match &flow.attributes {
-            Value::Object(map) => map.clone(),
-            _ => Map::new(),
-        };
-        attributes.insert(TAGS.into(), json!(tags));
+        // Only the tags member: the store merges it into what the flow keeps inside its
+        // update, so a concurrent logging or tracing update is not overwritten.
         let changes = FlowChanges {
             definition: None,
             description: None,
             role_arn: None,
-            attributes: Some(Value::Object(attributes)),
+            attributes: Some(json!({ TAGS: tags })),
         };
         let name = flow.name.as_str();
         self.service

@@ -56,6 +56,7 @@ impl Case {
             token_prefix: "tok-".into(),
             seed: 1,
             limits: self.limits,
+            context_ids: None,
         });
         let input = Input::Start {
             input: self.input.clone(),

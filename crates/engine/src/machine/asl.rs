@@ -60,25 +60,33 @@ impl<'m> Machine<'m> {
     ) -> R {
         let active = self.active(thread);
         let context = || {
+            let info = &self.ex.info;
+            let ids = info.context_ids.as_ref();
             let mut context = json!({
                 "Execution": {
-                    "Id": self.ex.info.name,
+                    "Id": ids.map_or_else(
+                        || info.name.clone(),
+                        |ids| format!("{}{}", ids.execution_prefix, info.name),
+                    ),
                     "Input": self.ex.input.clone().unwrap_or(Value::Null),
                     "Name": self.ex.info.name,
                     "RoleArn": self.ex.info.role_arn.as_deref().unwrap_or(""),
                     "StartTime": rfc3339(self.ex.started_at.unwrap_or(self.now)),
-                    "RedriveCount": 0,
+                    "RedriveCount": self.ex.redrives.count,
                 },
                 "State": {
                     "EnteredTime": rfc3339(self.now),
                     "Name": state.name.as_str(),
-                    "RetryCount": active.map_or(0, |a| a.retry_count),
                 },
                 "StateMachine": {
-                    "Id": self.ex.info.flow_name,
+                    "Id": ids.map_or(info.flow_name.as_str(), |ids| ids.flow.as_str()),
                     "Name": self.ex.info.flow_name,
                 },
             });
+            // AWS writes the retry count only of a state that can be retried.
+            if state.kind.recovery().is_some_and(|r| !r.retry.is_empty()) {
+                context["State"]["RetryCount"] = json!(active.map_or(0, |a| a.retry_count));
+            }
             if let Some(token) = here.token {
                 context["Task"] = json!({ "Token": token });
             }
@@ -149,23 +157,26 @@ impl<'m> Machine<'m> {
         state: &State,
         choice: &Choice,
         input: &Value,
-    ) -> Result<Next, TaskError> {
+    ) -> Result<Outcome, TaskError> {
         let chosen = self.with_asl(thread, state, AslHere::default(), |env| {
             let scope = env.scope(input);
-            for branch in &choice.branches {
+            for (rule, branch) in choice.branches.iter().enumerate() {
                 let matched = match &branch.condition {
                     Condition::Rule(rule) => rule.matches(&scope)?,
                     Condition::Expr(_) => false,
                 };
                 if matched {
-                    return Ok(Some(branch.next));
+                    return Ok(Some(Outcome::Chose {
+                        next: branch.next,
+                        rule,
+                    }));
                 }
             }
             Ok(None)
         });
         match chosen.map_err(|e| self.asl_error(thread, state, &e))? {
-            Some(next) => Ok(next),
-            None => choice.default.ok_or_else(|| {
+            Some(outcome) => Ok(outcome),
+            None => choice.default.map(|next| Outcome::PassInput { goto: Some(next) }).ok_or_else(|| {
                 TaskError::new(
                     NO_CHOICE_MATCHED,
                     format!(
@@ -410,9 +421,9 @@ impl Machine<'_> {
             }
             StateKind::Fail(fail) => Outcome::Error(self.asl_fail(thread, state, fail)),
             StateKind::Choice(choice) => match self.asl_choose(thread, state, choice, &effective) {
-                Ok(next) => {
+                Ok(outcome) => {
                     self.set_active_input(thread, effective);
-                    Outcome::PassInput { goto: Some(next) }
+                    outcome
                 }
                 Err(error) => Outcome::Error(error),
             },

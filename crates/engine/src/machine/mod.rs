@@ -109,6 +109,12 @@ enum Outcome {
     PassInput {
         goto: Option<Next>,
     },
+    /// An ASL Choice went to `next` by its Choice Rule `rule` (whose `Assign` and `Output`
+    /// take the place of the state's), with its input as the result.
+    Chose {
+        next: Next,
+        rule: usize,
+    },
     Error(TaskError),
 }
 

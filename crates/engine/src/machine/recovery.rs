@@ -2,7 +2,7 @@
 //! then the scope fails; a failed top-level state is where a `Retry` input resumes.
 
 use serde_json::Value;
-use sluice_ir::{Catcher, DataModel, Next, State, TaskError};
+use sluice_ir::{Catcher, DataModel, Next, State, StateKind, TaskError};
 
 use super::{Here, Machine, Vars, error_detail};
 use crate::data;
@@ -13,7 +13,13 @@ impl Machine<'_> {
     /// Retry, then Catch, then fail the scope.
     pub(super) fn recover(&mut self, thread: ThreadId, state: &State, error: TaskError) {
         let error = match state.asl {
-            Some(_) => sluice_ir::asl_error(error),
+            Some(_) => {
+                let name = match &state.kind {
+                    StateKind::Task(task) => sluice_ir::asl::resource_type(&task.resource),
+                    _ => state.name.as_str(),
+                };
+                sluice_ir::asl_state_error(error, name)
+            }
             None => error,
         };
         // FULL jitter draws uniformly in [0, delay] from the execution's seed, so a replay

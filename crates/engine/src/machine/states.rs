@@ -229,16 +229,29 @@ impl Machine<'_> {
         };
         let state = self.flow.state(active.state);
         let entered = active.entered;
-        let (result, goto) = match outcome {
-            Outcome::Done { result, goto } => (Some(result), goto),
-            Outcome::PassInput { goto } => (None, goto),
+        let (result, goto, rule) = match outcome {
+            Outcome::Done { result, goto } => (Some(result), goto, None),
+            Outcome::PassInput { goto } => (None, goto, None),
+            Outcome::Chose { next, rule } => (None, Some(next), Some(rule)),
             Outcome::Error(error) => {
                 self.recover(thread, state, error);
                 return;
             }
         };
         if let Some(data) = &state.asl {
-            self.finish_asl(thread, state, data, result, goto);
+            let rule_data = match (&state.kind, rule) {
+                (StateKind::Choice(choice), Some(rule)) => {
+                    choice.branches.get(rule).and_then(|b| b.asl.as_deref())
+                }
+                _ => None,
+            };
+            match rule_data {
+                Some(rule_data) => {
+                    let data = rule_data.over(data);
+                    self.finish_asl(thread, state, &data, result, goto);
+                }
+                None => self.finish_asl(thread, state, data, result, goto),
+            }
             return;
         }
         // Both constructors see `$Global` as it was: the globals are written after the output.

@@ -245,6 +245,7 @@ impl From<Info> for v2::Info<'static> {
                 max_payload_bytes: old.limits.max_payload_bytes,
                 execution_timeout_ms: old.limits.execution_timeout_ms,
             },
+            context_ids: None,
         }
     }
 }

@@ -185,6 +185,14 @@ pub(super) struct Info<'a> {
     pub token_prefix: Cow<'a, str>,
     pub seed: u64,
     pub limits: Limits,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_ids: Option<ContextIds<'a>>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct ContextIds<'a> {
+    pub execution_prefix: Cow<'a, str>,
+    pub flow: Cow<'a, str>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -507,6 +515,10 @@ impl<'a> Info<'a> {
                 max_payload_bytes: info.limits.max_payload_bytes as u64,
                 execution_timeout_ms: info.limits.execution_timeout_ms,
             },
+            context_ids: info.context_ids.as_ref().map(|ids| ContextIds {
+                execution_prefix: Cow::Borrowed(&ids.execution_prefix),
+                flow: Cow::Borrowed(&ids.flow),
+            }),
         }
     }
 }
@@ -787,6 +799,10 @@ impl From<Info<'_>> for ExecutionInfo {
                     .unwrap_or(usize::MAX),
                 execution_timeout_ms: info.limits.execution_timeout_ms,
             },
+            context_ids: info.context_ids.map(|ids| crate::ContextIds {
+                execution_prefix: ids.execution_prefix.into_owned(),
+                flow: ids.flow.into_owned(),
+            }),
         }
     }
 }

@@ -354,6 +354,7 @@ impl Builder {
                     .map(|(value, target)| ChoiceBranch {
                         condition: Condition::Expr(k_equals(*value)),
                         next: resolve(*target, ids, position),
+                        asl: None,
                     })
                     .collect(),
                 default: Some(resolve(*default, ids, position)),

@@ -1,9 +1,9 @@
 //! Choice states: `Choices` (JSONPath Choice Rules or JSONata `Condition`s) and `Default`.
 
 use sluice_ir::expr::asl::{Comparison, Operand, Path, Rule, TYPE_TESTS};
-use sluice_ir::{Choice, ChoiceBranch, Condition, Next, QueryLanguage};
+use sluice_ir::{Choice, ChoiceBranch, Condition, Next, QueryLanguage, RuleData};
 
-use super::data::{Values, jsonata_template, reference_path};
+use super::data::{Values, assign, jsonata_template, reference_path};
 use crate::doc::{Node, NodeKind};
 use crate::error::Problem;
 use crate::frontend::{Fields, ScopeNames};
@@ -20,7 +20,7 @@ pub(super) fn choice(values: &Values<'_>, names: &ScopeNames) -> Result<Choice, 
     }
     let branches = choices
         .iter()
-        .map(|node| branch(node, values.query, names))
+        .map(|node| branch(values, node, names))
         .collect::<Result<_, _>>()?;
     let default = fields
         .get("Default")
@@ -29,18 +29,13 @@ pub(super) fn choice(values: &Values<'_>, names: &ScopeNames) -> Result<Choice, 
     Ok(Choice { branches, default })
 }
 
-/// A top-level Choice Rule: a rule with `Next`.
-fn branch(node: &Node, query: QueryLanguage, names: &ScopeNames) -> Result<ChoiceBranch, Problem> {
+/// A top-level Choice Rule: a rule with `Next`, and the `Assign` (and, in JSONata, `Output`)
+/// that replace the state's when it matches.
+fn branch(values: &Values<'_>, node: &Node, names: &ScopeNames) -> Result<ChoiceBranch, Problem> {
     let owner = "a Choice Rule";
     let fields = Fields::of(node, owner)?;
     let next = names.resolve(fields.require("Next", owner)?, "Next")?;
-    if let Some(assign) = fields.get("Assign").or(fields.get("Output")) {
-        return Err(Problem::at(
-            assign.loc,
-            "Assign and Output inside a Choice Rule are not supported yet; give them to the Choice state",
-        ));
-    }
-    let rule = match query {
+    let rule = match values.query {
         QueryLanguage::Jsonata => {
             fields.allow_only(&["Condition", "Next", "Comment", "Assign", "Output"], owner)?;
             let condition = fields.require("Condition", owner)?;
@@ -53,9 +48,16 @@ fn branch(node: &Node, query: QueryLanguage, names: &ScopeNames) -> Result<Choic
         }
         QueryLanguage::JsonPath => rule(&fields, true)?,
     };
+    let assign = assign(values, fields.get("Assign"))?;
+    let output = fields
+        .get("Output")
+        .map(|node| jsonata_template(node, "Output"))
+        .transpose()?;
+    let asl = (assign.is_some() || output.is_some()).then(|| Box::new(RuleData { assign, output }));
     Ok(ChoiceBranch {
         condition: Condition::Rule(rule),
         next: Next::State(next),
+        asl,
     })
 }
 
@@ -76,7 +78,7 @@ fn rule(fields: &Fields<'_>, top: bool) -> Result<Rule, Problem> {
         "a nested Choice Rule"
     };
     let extra: &[&str] = if top {
-        &["Next", "Comment"]
+        &["Next", "Comment", "Assign"]
     } else {
         &["Comment"]
     };

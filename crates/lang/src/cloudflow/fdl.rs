@@ -861,6 +861,7 @@ fn choice_branch(node: &Node, names: &ScopeNames) -> Result<ChoiceBranch, Proble
     Ok(ChoiceBranch {
         condition: Condition::Expr(condition(fields.require("Condition", owner)?)?),
         next: Next::State(names.resolve(fields.require("Next", owner)?, "Next")?),
+        asl: None,
     })
 }
 

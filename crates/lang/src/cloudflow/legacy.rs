@@ -260,6 +260,7 @@ impl Compiler {
             branches.push(ChoiceBranch {
                 condition: Condition::Expr(condition),
                 next,
+                asl: None,
             });
         }
         let default = match fields.get("default") {

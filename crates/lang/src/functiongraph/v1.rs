@@ -241,6 +241,7 @@ impl Compiler<'_> {
             branches.push(ChoiceBranch {
                 condition: Condition::Expr(condition),
                 next,
+                asl: None,
             });
         }
         let default = Next::State(

@@ -509,6 +509,7 @@ fn child_info(parent: &ExecutionInfo, name: &ExecutionName, index: u32) -> Execu
         token_prefix,
         seed: parent.seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15),
         limits: parent.limits,
+        context_ids: None,
     }
 }
 

@@ -21,6 +21,7 @@ pub async fn service(dir: &Path) -> (Arc<Service>, Caller) {
         tenants: vec![TenantConfig {
             id: "t".into(),
             account_id: "1".into(),
+            aws_account_id: None,
             project_id: None,
             keys: vec![KeyConfig {
                 id: "k".into(),

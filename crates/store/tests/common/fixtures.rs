@@ -109,6 +109,7 @@ pub fn info(name: &str) -> ExecutionInfo {
             execution_timeout_ms: None,
             ..Default::default()
         },
+        context_ids: None,
     }
 }
 

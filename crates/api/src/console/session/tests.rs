@@ -9,6 +9,7 @@ fn tenants(secret: &str) -> Tenants {
     Tenants::new(&[TenantConfig {
         id: "t1".into(),
         account_id: "123".into(),
+        aws_account_id: None,
         project_id: None,
         keys: vec![KeyConfig {
             id: "ak".into(),
