@@ -155,6 +155,9 @@ impl Actions<'_> {
             Call::DeleteStateMachineAlias(r) => self.delete_alias(r).await,
             Call::ListStateMachineAliases(r) => self.list_aliases(r).await,
             Call::RedriveExecution(r) => self.redrive(r).await,
+            Call::ListMapRuns(r) => self.list_map_runs(r).await,
+            Call::DescribeMapRun(r) => self.describe_map_run(r).await,
+            Call::UpdateMapRun(r) => self.update_map_run(r).await,
         }
     }
 
@@ -268,8 +271,12 @@ impl Actions<'_> {
         Ok(with_next(json!({"stateMachines": items}), next))
     }
 
-    /// Of a state machine, or of those started as one version or through one alias.
+    /// Of a state machine, or of those started as one version or through one alias, or a
+    /// map run's children.
     async fn list_executions(&self, r: &ListExecutions) -> Reply {
+        if let Some(map_run) = &r.map_run_arn {
+            return self.list_children(r, map_run).await;
+        }
         let arn = r.state_machine_arn.as_deref().unwrap_or("");
         let (machine, qualifier) = self.arns.qualified(arn)?;
         let started_as = match qualifier {
