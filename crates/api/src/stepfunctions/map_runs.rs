@@ -121,7 +121,7 @@ impl Actions<'_> {
             .list_map_runs(self.caller, &machine, &name, after.as_deref(), limit + 1)
             .await
             .map_err(|e| of_execution(e, &machine, &name))?;
-        let labels = self.labels(&machine, &name).await?;
+        let labels = self.labels(&machine, &name).await;
         let (runs, next) = page(runs, limit, |run| page_token(Listing::MapRuns, &run.name));
         let execution_arn = self.arns.execution(&machine, execution.name.as_str());
         let items: Vec<Value> = runs
@@ -231,21 +231,18 @@ impl Actions<'_> {
         Ok(with_next(json!({"executions": items}), next))
     }
 
-    /// The labels of the distributed Maps of the definition execution `name` runs.
-    async fn labels(&self, machine: &str, name: &str) -> Result<HashMap<String, String>, SfnError> {
+    /// The labels of the distributed Maps of the definition execution `name` runs (none if
+    /// it has gone since its runs were read: each run is then named by its state).
+    async fn labels(&self, machine: &str, name: &str) -> HashMap<String, String> {
         let described = self
             .service
             .describe_execution(self.caller, machine, name, std::time::Duration::ZERO)
             .await;
         let Ok((flow, execution)) = described else {
-            return Ok(HashMap::new());
+            return HashMap::new();
         };
-        let definition = self
-            .service
-            .execution_definition(&flow, &execution)
-            .await
-            .unwrap_or_default();
-        Ok(labels(&definition))
+        let definition = self.service.execution_definition(&flow, &execution).await;
+        labels(&definition.unwrap_or_default())
     }
 }
 
