@@ -25,6 +25,9 @@ const EXIT_TIMED_OUT: u8 = 3;
 const EXIT_STOPPED: u8 = 4;
 /// The region `--history` names in Step Functions events (a run is in no region).
 const LOCAL_REGION: &str = "us-east-1";
+/// The account and state machine a run's map run ARNs name.
+const LOCAL_ACCOUNT: &str = "000000000000";
+const LOCAL_MACHINE: &str = "local";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -183,6 +186,8 @@ impl HistoryStyle {
                     definition,
                     role_arn: None,
                     region: LOCAL_REGION,
+                    account: LOCAL_ACCOUNT,
+                    machine: LOCAL_MACHINE,
                     include_data: true,
                 };
                 for event in stepfunctions::history::events(history, &context) {

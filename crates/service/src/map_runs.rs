@@ -5,6 +5,7 @@
 use sluice_engine::Input;
 use sluice_ir::ToleratedFailures;
 use sluice_runtime::durable::Applied;
+use sluice_store::{ExecutionFilter, ExecutionQuery, Page};
 
 pub use sluice_engine::{MapRunStatus, MapRunSummary};
 
@@ -21,6 +22,45 @@ pub struct MapRunChanges {
 }
 
 impl Service {
+    /// The map runs of execution `execution`, running and ended, oldest first: those after
+    /// the run named `after`, at most `limit` (an execution holds its runs: no listing of
+    /// the store).
+    pub async fn list_map_runs(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        execution: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(ExecutionView, Vec<MapRunSummary>)> {
+        let (view, mut runs) = self.map_runs_of(caller, flow, execution).await?;
+        if let Some(after) = after {
+            let at = runs
+                .iter()
+                .position(|run| run.name == after)
+                .ok_or_else(|| not_found(after))?;
+            runs.drain(..=at);
+        }
+        runs.truncate(limit);
+        Ok((view, runs))
+    }
+
+    async fn map_runs_of(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        execution: &str,
+    ) -> Result<(ExecutionView, Vec<MapRunSummary>)> {
+        let flow = self.flow(caller, flow).await?;
+        let record = self.execution(&flow, execution).await?;
+        let ir = self
+            .runtime
+            .flow(record.flow_id, record.flow_revision)
+            .await?;
+        let runs = record.state.map_runs(&ir);
+        Ok((record.into(), runs))
+    }
+
     /// The map run `map_run` of execution `execution`.
     pub async fn describe_map_run(
         &self,
@@ -29,19 +69,38 @@ impl Service {
         execution: &str,
         map_run: &str,
     ) -> Result<(ExecutionView, MapRunSummary)> {
-        let flow = self.flow(caller, flow).await?;
-        let record = self.execution(&flow, execution).await?;
-        let ir = self
-            .runtime
-            .flow(record.flow_id, record.flow_revision)
-            .await?;
-        let run = record
-            .state
-            .map_runs(&ir)
+        let (view, runs) = self.map_runs_of(caller, flow, execution).await?;
+        let run = runs
             .into_iter()
             .find(|run| run.name == map_run)
             .ok_or_else(|| not_found(map_run))?;
-        Ok((record.into(), run))
+        Ok((view, run))
+    }
+
+    /// The name of the execution of flow `flow` that ran map run `map_run`, for APIs that
+    /// name a map run without its execution: read off a child's link to its parent (a run
+    /// creates its first children in the step that starts it, so a run of any item has one).
+    pub async fn map_run_execution(
+        &self,
+        caller: &Caller,
+        flow: &str,
+        map_run: &str,
+    ) -> Result<String> {
+        let flow = self.flow(caller, flow).await?;
+        let filter = ExecutionFilter {
+            map_run: Some(map_run.to_string()),
+            ..ExecutionFilter::default()
+        };
+        let query = ExecutionQuery::of_flow(&caller.tenant, flow.id, &filter);
+        let children = self
+            .store
+            .list_executions(&query, Page::after(None, 1))
+            .await?;
+        children
+            .first()
+            .and_then(|child| child.state.parent())
+            .map(|parent| parent.execution.clone())
+            .ok_or_else(|| not_found(map_run))
     }
 
     /// Changes a running map run's concurrency and tolerated failures; more children start

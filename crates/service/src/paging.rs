@@ -19,6 +19,8 @@ pub enum Listing {
     Versions,
     /// History events, by their place in the history.
     History,
+    /// Map runs of an execution, by name.
+    MapRuns,
 }
 
 impl Listing {
@@ -30,6 +32,7 @@ impl Listing {
             Listing::Aliases => "aliases",
             Listing::Versions => "versions",
             Listing::History => "history",
+            Listing::MapRuns => "map runs",
         }
     }
 }

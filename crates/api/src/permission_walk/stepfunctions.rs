@@ -16,7 +16,7 @@ const ACCOUNT: &str = "1";
 
 /// The actions that only read: the admin's answers to them show the requests name what is
 /// there.
-pub(super) const READS: [Action; 10] = [
+pub(super) const READS: [Action; 11] = [
     Action::DescribeStateMachine,
     Action::ListStateMachines,
     Action::DescribeExecution,
@@ -27,6 +27,7 @@ pub(super) const READS: [Action; 10] = [
     Action::ListStateMachineVersions,
     Action::DescribeStateMachineAlias,
     Action::ListStateMachineAliases,
+    Action::ListMapRuns,
 ];
 
 /// The body of a request of `action`, naming what the populated server holds.
@@ -37,6 +38,7 @@ pub(super) fn body(action: Action) -> Value {
     let token = "1.present.secret.1";
     let version = format!("{machine}:1");
     let alias = format!("{machine}:{NAME}");
+    let map_run = format!("arn:aws:states:{REGION}:{ACCOUNT}:mapRun:{NAME}/{NAME}:{NAME}");
     match action {
         Action::CreateStateMachine => {
             json!({"name": NAME, "definition": definition, "roleArn": "arn:aws:iam::1:role/r"})
@@ -75,7 +77,9 @@ pub(super) fn body(action: Action) -> Value {
         Action::UpdateStateMachineAlias => {
             json!({"stateMachineAliasArn": alias, "description": "d"})
         }
-        Action::RedriveExecution => json!({"executionArn": execution}),
+        Action::RedriveExecution | Action::ListMapRuns => json!({"executionArn": execution}),
+        Action::DescribeMapRun => json!({"mapRunArn": map_run}),
+        Action::UpdateMapRun => json!({"mapRunArn": map_run, "maxConcurrency": 1}),
     }
 }
 

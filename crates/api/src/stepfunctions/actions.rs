@@ -157,6 +157,9 @@ impl Actions<'_> {
             Call::DeleteStateMachineAlias(r) => self.delete_alias(r).await,
             Call::ListStateMachineAliases(r) => self.list_aliases(r).await,
             Call::RedriveExecution(r) => self.redrive(r).await,
+            Call::ListMapRuns(r) => self.list_map_runs(r).await,
+            Call::DescribeMapRun(r) => self.describe_map_run(r).await,
+            Call::UpdateMapRun(r) => self.update_map_run(r).await,
         }
     }
 
@@ -270,8 +273,12 @@ impl Actions<'_> {
         Ok(with_next(json!({"stateMachines": items}), next))
     }
 
-    /// Of a state machine, or of those started as one version or through one alias.
+    /// Of a state machine, or of those started as one version or through one alias, or a
+    /// map run's children.
     async fn list_executions(&self, r: &ListExecutions) -> Reply {
+        if let Some(map_run) = &r.map_run_arn {
+            return self.list_children(r, map_run).await;
+        }
         let arn = r.state_machine_arn.as_deref().unwrap_or("");
         let (machine, qualifier) = self.arns.qualified(arn)?;
         let started_as = match qualifier {
@@ -333,6 +340,8 @@ impl Actions<'_> {
             definition: &definition,
             role_arn: execution.role_arn.as_deref(),
             region: self.arns.region(),
+            account: &self.caller.account_id,
+            machine: flow.name.as_str(),
             include_data: r.include_execution_data.unwrap_or(true),
         };
         let mut events = history::events(&all, &context);

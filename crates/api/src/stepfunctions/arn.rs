@@ -1,5 +1,7 @@
 //! ARNs of state machines and executions: `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`,
-//! `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`. The account is the tenant's; the
+//! `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`, map runs
+//! `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID` and their children
+//! `…:execution:MACHINE/LABEL:NAME`. The account is the tenant's; the
 //! region is the one the request was signed for (a self-hosted server serves any region).
 //! An ARN of another account names nothing of the caller's: it does not exist.
 
@@ -106,6 +108,33 @@ impl Arns {
         }
     }
 
+    /// A distributed Map's run: `…:mapRun:MACHINE/LABEL:ID`, `LABEL` the Map's `Label` (its
+    /// state name without one), `ID` the run's name.
+    pub fn map_run(&self, machine: &str, label: &str, id: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:mapRun:{machine}/{label}:{id}",
+            self.region, self.account
+        )
+    }
+
+    /// A map run's child execution: `…:execution:MACHINE/LABEL:NAME`.
+    pub fn child_execution(&self, machine: &str, label: &str, name: &str) -> String {
+        self.execution(&format!("{machine}/{label}"), name)
+    }
+
+    /// The state machine name, label and run name of a map run ARN. A label may hold `:`
+    /// (not `/`), so the run is the last part and the machine what comes before the `/`.
+    pub fn map_run_of(&self, arn: &str) -> Result<(String, String, String), SfnError> {
+        let rest = self.parts(arn, "mapRun")?.join(":");
+        let (path, id) = rest.rsplit_once(':').ok_or_else(|| invalid(arn))?;
+        match path.split_once('/') {
+            Some((machine, label)) if !machine.is_empty() && !label.is_empty() => {
+                Ok((machine.into(), label.into(), id.into()))
+            }
+            _ => Err(invalid(arn)),
+        }
+    }
+
     /// An Express execution's ARN: its state machine, its name and the id of its run.
     pub fn express_execution(&self, machine: &str, name: &str, id: &str) -> String {
         format!(
@@ -130,10 +159,14 @@ impl Arns {
         }
     }
 
-    /// The state machine name and execution name of an execution ARN.
+    /// The state machine name and execution name of an execution ARN (of a map run's child
+    /// too: its `MACHINE/LABEL` names the machine, whose execution it is).
     pub fn execution_names(&self, arn: &str) -> Result<(String, String), SfnError> {
         match self.parts(arn, "execution")?.as_slice() {
-            [machine, name] => Ok((machine.to_string(), name.to_string())),
+            [machine, name] => {
+                let machine = machine.split_once('/').map_or(*machine, |(m, _)| m);
+                Ok((machine.to_string(), name.to_string()))
+            }
             _ => Err(invalid(arn)),
         }
     }
@@ -172,6 +205,10 @@ fn foreign(kind: &str, arn: &str) -> SfnError {
         "execution" => SfnError::new(
             Code::ExecutionDoesNotExist,
             format!("Execution Does Not Exist: '{arn}'"),
+        ),
+        "mapRun" => SfnError::new(
+            Code::ResourceNotFound,
+            format!("Resource Not Found: '{arn}'"),
         ),
         _ => SfnError::new(
             Code::StateMachineDoesNotExist,
@@ -230,6 +267,48 @@ mod tests {
         assert_eq!(
             arns.machine_name(qualified).unwrap_err().code,
             Code::ValidationException
+        );
+    }
+
+    #[test]
+    fn map_runs_and_their_children_are_named_by_machine_and_label() {
+        let arns = Arns::new("us-east-1", "123456789012", "k");
+        let run = arns.map_run("orders", "Ship", "0af1");
+        assert_eq!(
+            run,
+            "arn:aws:states:us-east-1:123456789012:mapRun:orders/Ship:0af1"
+        );
+        assert_eq!(
+            arns.map_run_of(&run).unwrap(),
+            ("orders".into(), "Ship".into(), "0af1".into())
+        );
+        let odd = arns.map_run("orders", "a:b", "0af1");
+        assert_eq!(arns.map_run_of(&odd).unwrap().1, "a:b");
+        let child = arns.child_execution("orders", "Ship", "0af1-3");
+        assert_eq!(
+            child,
+            "arn:aws:states:us-east-1:123456789012:execution:orders/Ship:0af1-3"
+        );
+        assert_eq!(
+            arns.execution_names(&child).unwrap(),
+            ("orders".into(), "0af1-3".into())
+        );
+        for bad in [
+            "arn:aws:states:us-east-1:123456789012:mapRun:orders:0af1",
+            "arn:aws:states:us-east-1:123456789012:mapRun:/Ship:0af1",
+            "arn:aws:states:us-east-1:123456789012:mapRun:orders/Ship",
+            "arn:aws:states:us-east-1:123456789012:execution:orders:e",
+        ] {
+            assert_eq!(
+                arns.map_run_of(bad).unwrap_err().code,
+                Code::InvalidArn,
+                "{bad}"
+            );
+        }
+        let foreign = "arn:aws:states:us-east-1:999999999999:mapRun:orders/Ship:0af1";
+        assert_eq!(
+            arns.map_run_of(foreign).unwrap_err().code,
+            Code::ResourceNotFound
         );
     }
 

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 use sluice_service::views::{EventId, EventType, HistoryEvent};
 
+use super::arn::Arns;
 use super::render::seconds;
 
 /// What the history needs to know besides its events.
@@ -23,6 +24,9 @@ pub struct Context<'a> {
     pub definition: &'a str,
     pub role_arn: Option<&'a str>,
     pub region: &'a str,
+    /// The account and state machine of the execution, for its map runs' ARNs.
+    pub account: &'a str,
+    pub machine: &'a str,
     /// `includeExecutionData`: false leaves inputs and outputs out.
     pub include_data: bool,
 }
@@ -36,7 +40,9 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         previous_type: String::new(),
         include_data: context.include_data,
     };
-    let mut map_runs = 0u32;
+    // The Map states whose runs started and have not ended, innermost last.
+    let mut map_runs: Vec<&str> = Vec::new();
+    let labels = super::map_runs::labels(context.definition);
     for (at, event) in history.iter().enumerate() {
         let caught = caught_exit(event, history.get(at + 1), &types);
         let Some((mut kind, mut details)) = translate(event, &types, &mut tasks, context) else {
@@ -55,14 +61,47 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         // evaluate) and succeeds before it is exited: the engine records neither apart from
         // entering and exiting.
         let fan_out = fans_out(state_type(&types, event));
+        // A run's start names its Map's entering, which names the state.
+        let entered = (event.kind == EventType::MapRunStarted)
+            .then(|| history.iter().find(|e| Some(e.id) == event.schedule_id))
+            .flatten();
+        let step = entered
+            .unwrap_or(event)
+            .step
+            .as_ref()
+            .map_or("", |s| s.as_str());
         if event.kind == EventType::MapRunStarted {
-            map_runs += 1;
+            map_runs.push(step);
+            let run = event.detail.pointer("/output/MapRunName");
+            let id = run.and_then(Value::as_str).unwrap_or("");
+            let label = labels.get(step).map_or(step, String::as_str);
+            let arns = Arns::new(context.region, context.account, "");
+            let arn = arns.map_run(context.machine, label, id);
+            details = Some(("mapRunStartedEventDetails", json!({"mapRunArn": arn})));
+        }
+        // A distributed Map's run ends before its state does (the engine records the run's
+        // start only): as the state succeeds or fails, or aborted with the execution.
+        let run_ended = map_runs.last() == Some(&step)
+            && matches!(event.kind, EventType::StepExited | EventType::StepFailed);
+        if run_ended {
+            map_runs.pop();
+            if event.kind == EventType::StepFailed {
+                let error = |key| event.detail.get(key).and_then(Value::as_str).unwrap_or("");
+                let failed = json!({"error": error("error"), "cause": error("cause")});
+                out.push(
+                    event,
+                    "MapRunFailed".into(),
+                    Some(("mapRunFailedEventDetails", failed)),
+                );
+            }
+        }
+        if event.kind.is_terminal() {
+            for _ in map_runs.drain(..) {
+                out.push(event, "MapRunAborted".into(), None);
+            }
         }
         if fan_out && event.kind == EventType::StepExited {
-            // A distributed Map's run ends before its state succeeds (the engine records
-            // the run's start only): the innermost run is the one that ended.
-            if state_type(&types, event) == "Map" && map_runs > 0 {
-                map_runs -= 1;
+            if run_ended {
                 out.push(event, "MapRunSucceeded".into(), None);
             }
             out.push(event, kind.replace("StateExited", "StateSucceeded"), None);
@@ -302,14 +341,8 @@ fn translate(
             )
         }
         EventType::StepFailed if fans_out(state_type) => (format!("{state_type}StateFailed"), None),
-        // The ASL front end refuses the DISTRIBUTED mode, so no ASL execution has one yet.
-        EventType::MapRunStarted => (
-            "MapRunStarted".into(),
-            with(
-                "mapRunStartedEventDetails",
-                json!({"mapRunArn": d.pointer("/output/MapRunName").cloned().unwrap_or_default()}),
-            ),
-        ),
+        // Its ARN is written by `events`, which knows the machine.
+        EventType::MapRunStarted => ("MapRunStarted".into(), None),
         EventType::IterationEntered => (
             "MapIterationStarted".into(),
             with("mapIterationStartedEventDetails", iteration(name, d)),
@@ -491,6 +524,8 @@ mod tests {
             definition,
             role_arn: None,
             region: "us-east-1",
+            account: "1",
+            machine: "m",
             include_data: true,
         };
         events(history, &context)
@@ -558,6 +593,8 @@ mod tests {
             definition: DEFINITION,
             role_arn: Some("arn:aws:iam::1:role/r"),
             region: "us-east-1",
+            account: "1",
+            machine: "m",
             include_data: true,
         };
         let events = events(&history, &context);
@@ -714,6 +751,85 @@ mod tests {
         assert_eq!(events[2]["evaluationFailedEventDetails"]["state"], "M");
     }
 
+    /// A distributed Map's run: started with its ARN (the Map's `Label` in it), then
+    /// succeeded, failed with the Map's error, or aborted with the execution.
+    #[test]
+    fn a_map_run_starts_with_its_arn_and_ends_with_its_map_or_the_execution() {
+        let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "Label": "Ship",
+            "End": true, "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+        let run = json!({"output": {"MapRunName": "0af1"}});
+        let start = [
+            event(1, EventType::ExecutionStarted, None, None, json!({})),
+            event(
+                2,
+                EventType::StepEntered,
+                Some("M"),
+                None,
+                json!({"input": [1]}),
+            ),
+            event(3, EventType::MapRunStarted, None, Some(2), run),
+        ];
+        let types = |end: &[HistoryEvent]| {
+            let history: Vec<HistoryEvent> = start.iter().chain(end).cloned().collect();
+            let events = written(definition, &history);
+            let arn = events[3]["mapRunStartedEventDetails"]["mapRunArn"].clone();
+            let types: Vec<String> = events
+                .iter()
+                .map(|e| e["type"].as_str().unwrap().to_string())
+                .collect();
+            (arn, types, events)
+        };
+        let error = json!({"error": "States.ExceedToleratedFailureThreshold", "cause": "c"});
+        let (arn, succeeded, _) = types(&[
+            event(
+                4,
+                EventType::StepExited,
+                Some("M"),
+                None,
+                json!({"output": [1]}),
+            ),
+            event(
+                5,
+                EventType::ExecutionSucceeded,
+                None,
+                None,
+                json!({"output": [1]}),
+            ),
+        ]);
+        assert_eq!(arn, "arn:aws:states:us-east-1:1:mapRun:m/Ship:0af1");
+        assert_eq!(
+            succeeded[3..],
+            [
+                "MapRunStarted",
+                "MapRunSucceeded",
+                "MapStateSucceeded",
+                "MapStateExited",
+                "ExecutionSucceeded"
+            ]
+        );
+        let (_, failed, events) = types(&[
+            event(4, EventType::StepFailed, Some("M"), Some(2), error.clone()),
+            event(5, EventType::ExecutionFailed, None, None, error.clone()),
+        ]);
+        assert_eq!(
+            failed[3..],
+            [
+                "MapRunStarted",
+                "MapRunFailed",
+                "MapStateFailed",
+                "ExecutionFailed"
+            ]
+        );
+        assert_eq!(events[4]["mapRunFailedEventDetails"], error);
+        let (_, stopped, _) =
+            types(&[event(4, EventType::ExecutionStopped, None, None, json!({}))]);
+        assert_eq!(
+            stopped[3..],
+            ["MapRunStarted", "MapRunAborted", "ExecutionAborted"]
+        );
+    }
+
     #[test]
     fn the_iteration_its_map_fails_after_is_the_failed_one() {
         let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
@@ -847,6 +963,8 @@ mod tests {
             definition: "not json",
             role_arn: None,
             region: "eu-west-1",
+            account: "1",
+            machine: "m",
             include_data: false,
         };
         let events = events(&history, &context);

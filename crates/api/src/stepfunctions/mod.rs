@@ -14,6 +14,7 @@ mod aliases;
 mod arn;
 mod error;
 pub mod history;
+mod map_runs;
 mod redrive;
 mod render;
 pub mod request;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::error::{Code, SfnError};
 pub use super::tags::{TagResource, UntagResource};
 pub use super::tasks::{SendTaskFailure, SendTaskHeartbeat, SendTaskSuccess};
-use super::{aliases, redrive, versions};
+use super::{aliases, map_runs, redrive, versions};
 
 /// The prefix of every action's `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -78,6 +78,12 @@ pub enum Call {
     ListStateMachineAliases(aliases::ListAliases),
     #[strum_discriminants(strum(serialize = "states:RedriveExecution"))]
     RedriveExecution(redrive::RedriveExecution),
+    #[strum_discriminants(strum(serialize = "states:ListMapRuns"))]
+    ListMapRuns(map_runs::ListMapRuns),
+    #[strum_discriminants(strum(serialize = "states:DescribeMapRun"))]
+    DescribeMapRun(map_runs::MapRunRef),
+    #[strum_discriminants(strum(serialize = "states:UpdateMapRun"))]
+    UpdateMapRun(map_runs::UpdateMapRun),
 }
 
 impl Call {
@@ -129,6 +135,9 @@ impl Call {
             "DeleteStateMachineAlias" => Call::DeleteStateMachineAlias(input(body)?),
             "ListStateMachineAliases" => Call::ListStateMachineAliases(input(body)?),
             "RedriveExecution" => Call::RedriveExecution(input(body)?),
+            "ListMapRuns" => Call::ListMapRuns(input(body)?),
+            "DescribeMapRun" => Call::DescribeMapRun(input(body)?),
+            "UpdateMapRun" => Call::UpdateMapRun(input(body)?),
             _ => return Err(unknown()),
         };
         Ok(call)
@@ -410,13 +419,17 @@ impl ListExecutions {
 }
 
 impl Validate for ListExecutions {
+    /// A state machine's executions or a map run's children: exactly one of the two ARNs.
     fn validate(&self) -> Result<(), SfnError> {
-        not_supported(
-            self.map_run_arn.is_some(),
-            "mapRunArn",
-            "Distributed Map runs are not served",
-        )?;
-        required(&self.state_machine_arn, "stateMachineArn")?;
+        match (&self.state_machine_arn, &self.map_run_arn) {
+            (None, None) => return Err(SfnError::missing("stateMachineArn")),
+            (Some(_), Some(_)) => {
+                return Err(SfnError::validation(
+                    "Only one of stateMachineArn and mapRunArn can be specified",
+                ));
+            }
+            _ => {}
+        }
         self.paging().validate()
     }
 }
