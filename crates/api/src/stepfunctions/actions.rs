@@ -340,7 +340,7 @@ impl Actions<'_> {
             definition: &definition,
             role_arn: execution.role_arn.as_deref(),
             region: self.arns.region(),
-            account: &self.caller.account_id,
+            account: &self.caller.aws_account_id,
             machine: flow.name.as_str(),
             include_data: r.include_execution_data.unwrap_or(true),
         };
