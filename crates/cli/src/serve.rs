@@ -300,7 +300,12 @@ fn announce(addr: &SocketAddr, data_dir: &Path, config: &ServiceConfig) {
             "  tenant {}: account id {} (AWS {}), project id {}, access key ids {}",
             tenant.id,
             or_none(&tenant.account_id),
-            or_none(tenant.aws_account_id.as_deref().unwrap_or(&tenant.account_id)),
+            or_none(
+                tenant
+                    .aws_account_id
+                    .as_deref()
+                    .unwrap_or(&tenant.account_id)
+            ),
             or_none(tenant.project_id.as_deref().unwrap_or_default()),
             or_none(&keys.join(", "))
         );

@@ -27,8 +27,8 @@ mod task_call;
 
 pub use dag_status::{DagNodeStatus, NodeStatus, dag_node_statuses};
 pub use execution::{
-    ContextIds, Execution, ExecutionInfo, Limits, MapRunStatus, MapRunSummary, OpId, ParentLink, PendingOp,
-    Status, map_run_name,
+    ContextIds, Execution, ExecutionInfo, Limits, MapRunStatus, MapRunSummary, OpId, ParentLink,
+    PendingOp, Status, map_run_name,
 };
 pub use history::{EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};

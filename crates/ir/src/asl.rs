@@ -295,8 +295,14 @@ mod tests {
     #[test]
     fn resource_types_are_the_called_service() {
         assert_eq!(resource_type("arn:aws:states:::lambda:invoke"), "lambda");
-        assert_eq!(resource_type("arn:aws:states:::http:invoke.waitForTaskToken"), "http");
-        assert_eq!(resource_type("arn:aws:lambda:us-east-1:1:function:f"), "lambda");
+        assert_eq!(
+            resource_type("arn:aws:states:::http:invoke.waitForTaskToken"),
+            "http"
+        );
+        assert_eq!(
+            resource_type("arn:aws:lambda:us-east-1:1:function:f"),
+            "lambda"
+        );
     }
 
     #[test]

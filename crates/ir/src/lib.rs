@@ -13,7 +13,8 @@ pub mod flow;
 pub mod names;
 pub mod template;
 
-pub use asl::{AslData, AslEnv, AslTemplate, AslValue, QueryLanguage, asl_error, asl_error_name,
+pub use asl::{
+    AslData, AslEnv, AslTemplate, AslValue, QueryLanguage, asl_error, asl_error_name,
     asl_state_error,
 };
 pub use dialect::Dialect;

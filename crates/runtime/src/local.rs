@@ -11,9 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use sluice_engine::{
-    ContextIds,
-    ChildStart, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis, OpId,
-    ParentLink, Rejection, Status, Step, TaskCall,
+    ChildStart, ContextIds, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis,
+    OpId, ParentLink, Rejection, Status, Step, TaskCall,
 };
 use sluice_ir::{ErrorCode, Flow, StateKind, TaskError, TaskMode, TaskTarget, actions};
 use sluice_store::TenantId;

@@ -34,8 +34,6 @@ pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
 pub use error::ServiceError;
 pub use executions::{CallbackResult, StartRequest, is_task_token};
-/// What a start tells the definition of its ids (`StartRequest::context_ids`).
-pub use sluice_engine::ContextIds;
 pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
 pub use graph::{FlowGraph, GraphEdge, GraphNode, flow_graph};
@@ -47,6 +45,8 @@ pub use map_runs::{MapRunChanges, MapRunStatus, MapRunSummary};
 pub use paging::{Listing, execution_page_cursor, execution_page_token, page_cursor, page_token};
 pub use retention::{Retention, RetentionConfig, RetentionError};
 pub use schedules::{ScheduleSpec, UpcomingSchedule};
+/// What a start tells the definition of its ids (`StartRequest::context_ids`).
+pub use sluice_engine::ContextIds;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};
 use sluice_runtime::durable::Runtime;

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use sluice_service::views::{ExecutionFilter, ExecutionOrder, ExecutionQuery, Page, StartedAs};
+use sluice_service::views::{
+    ExecutionFilter, ExecutionOrder, ExecutionQuery, ExecutionSummary, Page, StartedAs,
+};
 use sluice_service::{
     Caller, DefinitionError, Dialect, FlowChanges, FlowSpec, Listing, Service, ServiceError,
     StartRequest, execution_page_cursor, execution_page_token, page_cursor, page_token,
@@ -292,9 +294,31 @@ impl Actions<'_> {
                 alias: Some(alias),
             },
         };
-        let flow = self.service.describe_flow(self.caller, &machine).await?;
+        let filter = ExecutionFilter {
+            redriven: r.redrive_filter.map(|f| f == RedriveFilter::Redriven),
+            started_as,
+            ..ExecutionFilter::default()
+        };
+        let (executions, next) = self.execution_listing(r, &machine, filter).await?;
+        let items: Vec<Value> = executions
+            .iter()
+            .map(|e| render::execution_item(e, self.arns))
+            .collect();
+        Ok(with_next(json!({"executions": items}), next))
+    }
+
+    /// A page of `machine`'s executions within `filter`, newest first, as `r` asks
+    /// (`statusFilter`, `maxResults`, `nextToken`), and the next page's token.
+    pub(super) async fn execution_listing(
+        &self,
+        r: &ListExecutions,
+        machine: &str,
+        filter: ExecutionFilter,
+    ) -> Result<(Vec<ExecutionSummary>, Option<String>), Failure> {
+        let flow = self.service.describe_flow(self.caller, machine).await?;
         let status = match r.status_filter.map(render::filtered_status) {
-            Some(None) => return Ok(json!({"executions": []})),
+            // A status sluice never gives (PENDING_REDRIVE): nothing has it.
+            Some(None) => return Ok((Vec::new(), None)),
             status => status.flatten(),
         };
         let paging = r.paging();
@@ -304,12 +328,7 @@ impl Actions<'_> {
             .as_deref()
             .map(|t| execution_page_cursor(t).map_err(invalid_token))
             .transpose()?;
-        let filter = ExecutionFilter {
-            status,
-            redriven: r.redrive_filter.map(|f| f == RedriveFilter::Redriven),
-            started_as,
-            ..ExecutionFilter::default()
-        };
+        let filter = ExecutionFilter { status, ..filter };
         let query = ExecutionQuery {
             order: ExecutionOrder::Newest,
             ..ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter)
@@ -318,12 +337,9 @@ impl Actions<'_> {
             .service
             .execution_page(self.caller, &query, Page::after(after, limit + 1))
             .await?;
-        let (executions, next) = page(listed.items, limit, |e| execution_page_token(&e.cursor()));
-        let items: Vec<Value> = executions
-            .iter()
-            .map(|e| render::execution_item(e, self.arns))
-            .collect();
-        Ok(with_next(json!({"executions": items}), next))
+        Ok(page(listed.items, limit, |e| {
+            execution_page_token(&e.cursor())
+        }))
     }
 
     /// The whole history in AWS's events (their ids are not the engine's: AWS leaves out

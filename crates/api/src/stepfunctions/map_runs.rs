@@ -8,10 +8,9 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sluice_service::views::{ExecutionFilter, ExecutionOrder, ExecutionQuery, Page};
+use sluice_service::views::ExecutionFilter;
 use sluice_service::{
-    Listing, MapRunChanges, MapRunStatus, MapRunSummary, execution_page_cursor,
-    execution_page_token, page_cursor, page_token,
+    Listing, MapRunChanges, MapRunStatus, MapRunSummary, page_cursor, page_token,
 };
 
 use super::actions::{Actions, Reply, invalid_token, of_execution, with_next};
@@ -188,35 +187,11 @@ impl Actions<'_> {
         self.service
             .map_run_execution(self.caller, &run.machine, &run.id)
             .await?;
-        let flow = self
-            .service
-            .describe_flow(self.caller, &run.machine)
-            .await?;
-        let status = match r.status_filter.map(render::filtered_status) {
-            Some(None) => return Ok(json!({"executions": []})),
-            status => status.flatten(),
-        };
-        let paging = r.paging();
-        let limit = paging.limit();
-        let after = paging
-            .next_token
-            .as_deref()
-            .map(|t| execution_page_cursor(t).map_err(invalid_token))
-            .transpose()?;
         let filter = ExecutionFilter {
-            status,
             map_run: Some(run.id.clone()),
             ..ExecutionFilter::default()
         };
-        let query = ExecutionQuery {
-            order: ExecutionOrder::Newest,
-            ..ExecutionQuery::of_flow(&self.caller.tenant, flow.id, &filter)
-        };
-        let listed = self
-            .service
-            .execution_page(self.caller, &query, Page::after(after, limit + 1))
-            .await?;
-        let (children, next) = page(listed.items, limit, |e| execution_page_token(&e.cursor()));
+        let (children, next) = self.execution_listing(r, &run.machine, filter).await?;
         let path = format!("{}/{}", run.machine, run.label);
         let items: Vec<Value> = children
             .iter()

@@ -176,15 +176,18 @@ impl<'m> Machine<'m> {
         });
         match chosen.map_err(|e| self.asl_error(thread, state, &e))? {
             Some(outcome) => Ok(outcome),
-            None => choice.default.map(|next| Outcome::PassInput { goto: Some(next) }).ok_or_else(|| {
-                TaskError::new(
-                    NO_CHOICE_MATCHED,
-                    format!(
-                        "No Matches! (state {}: no Choice Rule matched and it has no Default)",
-                        state.name
-                    ),
-                )
-            }),
+            None => choice
+                .default
+                .map(|next| Outcome::PassInput { goto: Some(next) })
+                .ok_or_else(|| {
+                    TaskError::new(
+                        NO_CHOICE_MATCHED,
+                        format!(
+                            "No Matches! (state {}: no Choice Rule matched and it has no Default)",
+                            state.name
+                        ),
+                    )
+                }),
         }
     }
 
