@@ -11,6 +11,7 @@ pub mod error;
 pub mod expr;
 pub mod flow;
 pub mod names;
+pub mod objects;
 pub mod template;
 
 pub use asl::{AslData, AslEnv, AslTemplate, AslValue, QueryLanguage, asl_error, asl_error_name};
@@ -19,4 +20,5 @@ pub use error::{ErrorCode, TaskError};
 pub use expr::{Env, EvalError, Expr};
 pub use flow::*;
 pub use names::*;
+pub use objects::{ItemReader, Operand, ResultWriter};
 pub use template::Template;

@@ -295,6 +295,9 @@ pub(super) struct MapRun<'a> {
     pub tolerated_percentage: Option<f64>,
     pub succeeded: u32,
     pub failed: u32,
+    /// The failed children's indices (absent before result sinks came).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_at: Vec<u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -610,6 +613,7 @@ impl<'a> Block<'a> {
                 tolerated_percentage: run.tolerated.percentage,
                 succeeded: run.succeeded,
                 failed: run.failed,
+                failed_at: run.failed_at.iter().copied().collect(),
             }),
         }
     }
@@ -885,6 +889,7 @@ impl From<Block<'_>> for engine::Block {
                 },
                 succeeded: run.succeeded,
                 failed: run.failed,
+                failed_at: run.failed_at.into_iter().collect(),
             }),
         }
     }
