@@ -104,6 +104,10 @@ def test_step_functions_reads_a_csv_object_and_writes_a_manifest(server, bucket)
         {"movie": "1091", "rating": "1.5"},
     ]
     assert all(r["Status"] == "SUCCEEDED" for r in records)
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    scheduled = [e["taskScheduledEventDetails"] for e in events if e["type"] == "TaskScheduled"]
+    assert [(s["resourceType"], s["resource"]) for s in scheduled] == [("s3", "getObject"), ("s3", "putObject")]
+    assert "MapRunStarted" in [e["type"] for e in events]
 
 
 def test_step_functions_lists_objects_and_reads_json_lines(server):
