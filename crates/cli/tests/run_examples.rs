@@ -736,7 +736,9 @@ fn asl_items_read_from_a_csv_object_and_results_written_to_the_bucket() {
     assert!(key.starts_with("csvProcessJobs/") && key.ends_with("/manifest.json"));
     assert_eq!(output["ResultWriterDetails"]["Bucket"], "example-bucket");
     let manifest = read_json(&bucket.path().join(key));
-    let succeeded = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"].as_str().unwrap();
+    let succeeded = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap();
     let results = read_json(&bucket.path().join(succeeded));
     let outputs: Vec<Value> = results
         .as_array()
@@ -803,7 +805,10 @@ fn cloudflow_items_read_from_oss_objects() {
         r#"{"object": "items.json"}"#,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.output(), json!({"Items": [{"name": "a"}, {"name": "b"}]}));
+    assert_eq!(
+        run.output(),
+        json!({"Items": [{"name": "a"}, {"name": "b"}]})
+    );
 }
 
 /// An `ObjectName` of `../../etc/passwd` fails the Map without reading outside the bucket;
@@ -830,7 +835,8 @@ fn a_key_leaving_the_bucket_is_refused() {
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("no bucket \"example-bucket\" is configured"),
+        run.stderr
+            .contains("no bucket \"example-bucket\" is configured"),
         "{}",
         run.stderr
     );

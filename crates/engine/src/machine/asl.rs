@@ -639,7 +639,9 @@ impl Machine<'_> {
     ) -> Result<(Vec<Value>, u32), TaskError> {
         let items = match (read, &map.items) {
             (Some(items), _) => Value::Array(items),
-            (None, Items::Asl(value)) => self.asl_value(thread, state, value, input, "ItemsPath")?,
+            (None, Items::Asl(value)) => {
+                self.asl_value(thread, state, value, input, "ItemsPath")?
+            }
             (None, Items::Expr(_)) => Value::Null,
         };
         let items = match (items, &map.items) {

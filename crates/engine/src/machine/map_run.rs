@@ -5,7 +5,7 @@
 //! step), the results and the failures counted against the tolerated ones. Nothing here is
 //! CloudFlow's: the Amazon States Language's distributed Map runs on the same mechanism.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use sluice_ir::ToleratedFailures;
 use sluice_ir::objects::ChildResult;
 use sluice_ir::{Distributed, ErrorCode, ItemBatcher, StateId, StateKind, TaskError};
@@ -119,10 +119,19 @@ impl Machine<'_> {
             if let Some(writer) = writer {
                 let results = (0..)
                     .zip(results)
-                    .map(|(index, value)| ChildResult {
-                        index,
-                        succeeded: !failed.contains(&index),
-                        value: value.unwrap_or_default(),
+                    .map(|(index, value)| {
+                        let value = value.unwrap_or_default();
+                        let succeeded = !failed.contains(&index);
+                        // A failed child's result is kept as `TaskError::to_value` made it.
+                        let value = match succeeded {
+                            true => value,
+                            false => json!({"Error": value["Code"], "Cause": value["Detail"]}),
+                        };
+                        ChildResult {
+                            index,
+                            succeeded,
+                            value,
+                        }
                     })
                     .collect();
                 if let Err(error) = self.write_results(thread, state, writer, map_run, results) {

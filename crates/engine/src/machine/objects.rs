@@ -81,7 +81,13 @@ impl Machine<'_> {
             results,
         };
         let body = serde_json::to_value(&request).unwrap_or_default();
-        self.call_object_action(thread, state, actions::WRITE_RESULTS, &writer.resource, body);
+        self.call_object_action(
+            thread,
+            state,
+            actions::WRITE_RESULTS,
+            &writer.resource,
+            body,
+        );
         Ok(())
     }
 
@@ -163,23 +169,21 @@ impl Machine<'_> {
                 ErrorCode::INVALID_INPUT,
                 format!("the items read are not an array: {other}"),
             )),
-            (_, Ok(output)) => {
-                self.check_size(&output, "the task output").map(|()| {
-                    self.emit(
-                        EventType::TaskSucceeded,
-                        Some(task.scheduled),
-                        Some(task.state.clone()),
-                        detail("output", output.clone()),
-                    );
-                    self.work.push_back(Work::Finish {
-                        thread: task.thread,
-                        outcome: Outcome::Done {
-                            result: output,
-                            goto: None,
-                        },
-                    });
-                })
-            }
+            (_, Ok(output)) => self.check_size(&output, "the task output").map(|()| {
+                self.emit(
+                    EventType::TaskSucceeded,
+                    Some(task.scheduled),
+                    Some(task.state.clone()),
+                    detail("output", output.clone()),
+                );
+                self.work.push_back(Work::Finish {
+                    thread: task.thread,
+                    outcome: Outcome::Done {
+                        result: output,
+                        goto: None,
+                    },
+                });
+            }),
             (_, Err(error)) => Err(error),
         };
         // The runtime's failure, named as the language names a failed read or write.

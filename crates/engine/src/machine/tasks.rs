@@ -118,7 +118,10 @@ impl Machine<'_> {
             return;
         };
         if let TaskTarget::Action(action) = &task.target
-            && matches!(action.as_str(), actions::READ_ITEMS | actions::WRITE_RESULTS)
+            && matches!(
+                action.as_str(),
+                actions::READ_ITEMS | actions::WRITE_RESULTS
+            )
         {
             let action = action.clone();
             return self.object_action_done(task, &action, result);

@@ -3,9 +3,7 @@
 //! source and result sink. Their `Parameters` (JSONPath: a field or its `.$` path) or
 //! `Arguments` (JSONata: a field or a `{% … %}` expression) name the bucket and key.
 
-use sluice_ir::objects::{
-    CsvHeaders, ItemFormat, ResultOutput, ResultTransformation,
-};
+use sluice_ir::objects::{CsvHeaders, ItemFormat, ResultOutput, ResultTransformation};
 use sluice_ir::{AslValue, ItemReader, Operand, QueryLanguage, ResultWriter};
 
 use super::data::{Values, reference_path};
@@ -48,13 +46,19 @@ pub(super) fn item_reader(node: &Node, query: QueryLanguage) -> Result<ItemReade
             .allow_only(READER_CONFIG_FIELDS, "a ReaderConfig")?;
     }
     let bucket = parameter(&parameters, "Bucket")?.ok_or_else(|| {
-        Problem::at(parameters.fields.loc(), "the ItemReader's parameters need Bucket")
+        Problem::at(
+            parameters.fields.loc(),
+            "the ItemReader's parameters need Bucket",
+        )
     })?;
     let (format, key) = if arn.starts_with("arn:") && arn.ends_with(LIST_OBJECTS) {
         (ItemFormat::Listing, parameter(&parameters, "Prefix")?)
     } else if arn.starts_with("arn:") && arn.ends_with(GET_OBJECT) {
         let key = parameter(&parameters, "Key")?.ok_or_else(|| {
-            Problem::at(parameters.fields.loc(), "s3:getObject's parameters need Key")
+            Problem::at(
+                parameters.fields.loc(),
+                "s3:getObject's parameters need Key",
+            )
         })?;
         (input_type(config.as_ref(), fields.loc())?, Some(key))
     } else {
@@ -107,7 +111,10 @@ pub(super) fn result_writer(node: &Node, query: QueryLanguage) -> Result<ResultW
     }
     let parameters = parameters(&fields, query, "a ResultWriter")?;
     let bucket = parameter(&parameters, "Bucket")?.ok_or_else(|| {
-        Problem::at(parameters.fields.loc(), "the ResultWriter's parameters need Bucket")
+        Problem::at(
+            parameters.fields.loc(),
+            "the ResultWriter's parameters need Bucket",
+        )
     })?;
     let (mut output, mut transformation) = (ResultOutput::Json, ResultTransformation::None);
     if let Some(node) = fields.get("WriterConfig") {
@@ -235,12 +242,10 @@ fn parameter(parameters: &Values<'_>, key: &str) -> Result<Option<Operand>, Prob
         (None, Some(node)) if parameters.query == QueryLanguage::JsonPath => {
             Ok(Some(Operand::Asl(AslValue::Path(reference_path(node)?))))
         }
-        (Some(node), None) => Ok(Some(Operand::Asl(
-            match parameters.jsonata(node, key)? {
-                Some(template) => AslValue::Jsonata(template),
-                None => AslValue::Literal(node.as_str()?.into()),
-            },
-        ))),
+        (Some(node), None) => Ok(Some(Operand::Asl(match parameters.jsonata(node, key)? {
+            Some(template) => AslValue::Jsonata(template),
+            None => AslValue::Literal(node.as_str()?.into()),
+        }))),
         _ => Ok(None),
     }
 }

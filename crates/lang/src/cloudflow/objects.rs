@@ -14,7 +14,12 @@ use crate::error::Problem;
 use crate::expr::parse_cloudflow;
 use crate::frontend::{Fields, csv_delimiter, csv_headers, expr_at, one_of};
 
-const SOURCE_TYPES: &[&str] = &["OSS_CSV", "OSS_JSON_LIST", "OSS_OBJECTS", "OSS_INVENTORY_FILES"];
+const SOURCE_TYPES: &[&str] = &[
+    "OSS_CSV",
+    "OSS_JSON_LIST",
+    "OSS_OBJECTS",
+    "OSS_INVENTORY_FILES",
+];
 const READER_FIELDS: &[&str] = &["SourceType", "SourceParameters", "ReaderConfig"];
 const SOURCE_FIELDS: &[&str] = &[
     "Bucket",
@@ -53,11 +58,19 @@ pub(super) fn item_reader(node: &Node, map: &Fields<'_>) -> Result<ItemReader, P
     let (format, key) = match kind {
         "OSS_CSV" => (
             csv_format(config.as_ref())?,
-            Some(required(&source, "ObjectName", "the SourceParameters of OSS_CSV")?),
+            Some(required(
+                &source,
+                "ObjectName",
+                "the SourceParameters of OSS_CSV",
+            )?),
         ),
         "OSS_JSON_LIST" => (
             ItemFormat::JsonArray,
-            Some(required(&source, "ObjectName", "the SourceParameters of OSS_JSON_LIST")?),
+            Some(required(
+                &source,
+                "ObjectName",
+                "the SourceParameters of OSS_JSON_LIST",
+            )?),
         ),
         "OSS_OBJECTS" => (ItemFormat::Listing, operand(&source, "Prefix")?),
         _ => {

@@ -32,7 +32,10 @@ pub(crate) fn csv_headers(node: &Node) -> Result<Vec<String>, Problem> {
         .map(|name| name.as_str().map(str::to_owned))
         .collect::<Result<Vec<_>, _>>()?;
     if names.is_empty() {
-        return Err(Problem::at(node.loc, "CSVHeaders names at least one column"));
+        return Err(Problem::at(
+            node.loc,
+            "CSVHeaders names at least one column",
+        ));
     }
     Ok(names)
 }

@@ -147,7 +147,10 @@ impl Folder {
         };
         // The folders that exist are checked before any is made: a symbolic link inside the
         // bucket must not lead the new ones out of it.
-        let existing = parent.ancestors().find(|p| p.exists()).unwrap_or(&self.root);
+        let existing = parent
+            .ancestors()
+            .find(|p| p.exists())
+            .unwrap_or(&self.root);
         self.inside(existing, key)?;
         fs::create_dir_all(parent).map_err(|e| format!("writing object {key:?}: {e}"))?;
         let parent = self.inside(parent, key)?;
@@ -213,8 +216,18 @@ mod tests {
     fn reads_are_bounded_and_listings_ordered() {
         let (_dir, folder) = bucket();
         assert_eq!(folder.read("data/a.json", 3).unwrap(), b"[1]");
-        assert!(folder.read("data/a.json", 2).unwrap_err().contains("larger"));
-        assert!(folder.read("data/none.json", 10).unwrap_err().contains("no object"));
+        assert!(
+            folder
+                .read("data/a.json", 2)
+                .unwrap_err()
+                .contains("larger")
+        );
+        assert!(
+            folder
+                .read("data/none.json", 10)
+                .unwrap_err()
+                .contains("no object")
+        );
         let keys = |prefix| -> Vec<String> {
             folder
                 .list(prefix, 10)

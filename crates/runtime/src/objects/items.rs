@@ -32,7 +32,8 @@ pub(super) fn read(folder: &Folder, request: &ItemsRequest) -> Result<Value, Str
             .collect(),
         format => {
             let bytes = folder.read(key, MAX_OBJECT_BYTES)?;
-            let items = parse(format, &bytes, limit + 1).map_err(|e| format!("object {key:?}: {e}"))?;
+            let items =
+                parse(format, &bytes, limit + 1).map_err(|e| format!("object {key:?}: {e}"))?;
             if items.len() > limit && !bounded {
                 return Err(format!(
                     "object {key:?} holds more than the {MAX_ITEMS} items a read may make; give MaxItems"

@@ -128,17 +128,29 @@ mod tests {
         );
         let manifest = read("out/r1/manifest.json");
         assert_eq!(manifest["DestinationBucket"], "b");
-        assert_eq!(manifest["ResultFiles"]["SUCCEEDED"][0]["Key"], "out/r1/SUCCEEDED_0.json");
-        assert_eq!(manifest["ResultFiles"]["FAILED"][0]["Key"], "out/r1/FAILED_0.json");
+        assert_eq!(
+            manifest["ResultFiles"]["SUCCEEDED"][0]["Key"],
+            "out/r1/SUCCEEDED_0.json"
+        );
+        assert_eq!(
+            manifest["ResultFiles"]["FAILED"][0]["Key"],
+            "out/r1/FAILED_0.json"
+        );
     }
 
     #[test]
     fn compact_and_flatten_keep_outputs_alone() {
         let ok = result(0, true, json!([1, 2]));
         assert_eq!(shaped(&ok, ResultTransformation::Compact), [json!([1, 2])]);
-        assert_eq!(shaped(&ok, ResultTransformation::Flatten), [json!(1), json!(2)]);
+        assert_eq!(
+            shaped(&ok, ResultTransformation::Flatten),
+            [json!(1), json!(2)]
+        );
         let failed = result(1, false, json!({"Error": "E", "Cause": "c"}));
-        assert_eq!(shaped(&failed, ResultTransformation::Flatten)[0]["Status"], "FAILED");
+        assert_eq!(
+            shaped(&failed, ResultTransformation::Flatten)[0]["Status"],
+            "FAILED"
+        );
         assert_eq!(
             encode(&[json!(1), json!({"a": 2})], ResultOutput::JsonLines),
             b"1\n{\"a\":2}\n"
