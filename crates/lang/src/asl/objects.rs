@@ -120,10 +120,10 @@ pub(super) fn result_writer(node: &Node, query: QueryLanguage) -> Result<ResultW
     if let Some(node) = fields.get("WriterConfig") {
         let config = Fields::of(node, "a WriterConfig")?;
         config.allow_only(&["OutputType", "Transformation"], "a WriterConfig")?;
-        if let Some(node) = config.get("OutputType") {
-            if one_of(node, &["JSON", "JSONL"], "OutputType", "output types")? == "JSONL" {
-                output = ResultOutput::JsonLines;
-            }
+        if let Some(node) = config.get("OutputType")
+            && one_of(node, &["JSON", "JSONL"], "OutputType", "output types")? == "JSONL"
+        {
+            output = ResultOutput::JsonLines;
         }
         if let Some(node) = config.get("Transformation") {
             transformation = match one_of(
