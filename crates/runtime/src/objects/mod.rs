@@ -44,7 +44,13 @@ impl Buckets {
     pub fn new(folders: HashMap<String, PathBuf>) -> std::io::Result<Self> {
         let folders = folders
             .into_iter()
-            .map(|(name, path)| Ok((name, Folder::open(&path)?)))
+            .map(|(name, path)| match Folder::open(&path) {
+                Ok(folder) => Ok((name, folder)),
+                Err(e) => Err(std::io::Error::other(format!(
+                    "bucket {name:?} in {}: {e}",
+                    path.display()
+                ))),
+            })
             .collect::<std::io::Result<_>>()?;
         Ok(Self {
             folders: Arc::new(folders),
