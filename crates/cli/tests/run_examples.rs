@@ -776,6 +776,16 @@ fn asl_listings_and_json_lines_with_max_items() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.output(), json!(["A", "B"]));
+    let run = run_with_bucket(
+        "asl-json-reader.json",
+        bucket.path(),
+        r#"{"key": "items.json"}"#,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output(),
+        json!([{"name": "a", "index": 0}, {"name": "b", "index": 1}])
+    );
 }
 
 /// CloudFlow's `OSS_CSV` reader with `MaxItems`, an `ItemConstructor` and a `ResultWriter`;

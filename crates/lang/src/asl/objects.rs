@@ -21,6 +21,18 @@ const READER_CONFIG_FIELDS: &[&str] = &[
     "MaxItemsPath",
 ];
 const WRITER_FIELDS: &[&str] = &["Resource", "Parameters", "Arguments", "WriterConfig"];
+/// `VersionId` is taken and not used: a folder keeps one version of each object.
+const READER_PARAMETERS: &[&str] = &[
+    "Bucket",
+    "Bucket.$",
+    "Key",
+    "Key.$",
+    "Prefix",
+    "Prefix.$",
+    "VersionId",
+    "VersionId.$",
+];
+const WRITER_PARAMETERS: &[&str] = &["Bucket", "Bucket.$", "Prefix", "Prefix.$"];
 /// AWS's bound on `MaxItems`.
 const MAX_ITEMS: i64 = 100_000_000;
 const GET_OBJECT: &str = ":states:::s3:getObject";
@@ -32,7 +44,7 @@ pub(super) fn item_reader(node: &Node, query: QueryLanguage) -> Result<ItemReade
     fields.allow_only(READER_FIELDS, "an ItemReader")?;
     let resource = fields.require("Resource", "an ItemReader")?;
     let arn = resource.as_str()?;
-    let parameters = parameters(&fields, query, "an ItemReader")?;
+    let parameters = parameters(&fields, query, "an ItemReader", READER_PARAMETERS)?;
     let config = match fields.get("ReaderConfig") {
         Some(node) => Some(Values {
             fields: Fields::of(node, "a ReaderConfig")?,
@@ -109,7 +121,7 @@ pub(super) fn result_writer(node: &Node, query: QueryLanguage) -> Result<ResultW
             ),
         ));
     }
-    let parameters = parameters(&fields, query, "a ResultWriter")?;
+    let parameters = parameters(&fields, query, "a ResultWriter", WRITER_PARAMETERS)?;
     let bucket = parameter(&parameters, "Bucket")?.ok_or_else(|| {
         Problem::at(
             parameters.fields.loc(),
@@ -212,6 +224,7 @@ fn parameters<'a>(
     fields: &Fields<'a>,
     query: QueryLanguage,
     owner: &str,
+    allowed: &[&str],
 ) -> Result<Values<'a>, Problem> {
     let (key, wrong) = match query {
         QueryLanguage::JsonPath => ("Parameters", "Arguments"),
@@ -224,8 +237,11 @@ fn parameters<'a>(
         ));
     }
     let node = fields.require(key, owner)?;
+    let what = format!("the {key} of {owner}");
+    let parameters = Fields::of(node, &what)?;
+    parameters.allow_only(allowed, &what)?;
     Ok(Values {
-        fields: Fields::of(node, &format!("the {key} of {owner}"))?,
+        fields: parameters,
         query,
     })
 }
