@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 use sluice_engine::{
-    ChildStart, Effect, Execution, ExecutionInfo, Input, Limits, MapRunStatus, OpId, ParentLink,
-    Snapshot, Status, Step,
+    ChildStart, Effect, EventType, Execution, ExecutionInfo, Input, Limits, MapRunStatus, OpId,
+    ParentLink, Snapshot, Status, Step,
 };
 use sluice_ir::objects::{ItemFormat, ItemsRequest, ResultsRequest};
 use sluice_ir::{Flow, TaskError, TaskTarget, ToleratedFailures, actions};
@@ -395,4 +395,34 @@ fn a_failed_read_fails_the_map_with_the_readers_error() {
         3,
     );
     assert!(step.is_err(), "a finished execution takes no start");
+}
+
+/// Once the items are read, what fails is the Map's own (here its `ItemConstructor`), not
+/// the read: the read stays succeeded.
+#[test]
+fn a_map_failing_after_its_read_fails_with_its_own_error() {
+    let flow = flow(&format!(
+        "{BUCKET}\n    ItemConstructor:\n      x.$: $Item.a.b"
+    ));
+    let mut ex = Execution::new(info("parent"));
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: json!({"key": "k.json"}),
+            },
+            1,
+        )
+        .unwrap();
+    let reads = object_calls(&step, actions::READ_ITEMS);
+    let read = Input::TaskCompleted {
+        op: reads[0].0,
+        result: Ok(json!([5])),
+    };
+    let step = ex.apply(&flow, read, 2).unwrap();
+    assert_eq!(ex.status(), Status::Failed);
+    assert_ne!(ex.error().unwrap().code.as_str(), "FnF.ItemReaderFailed");
+    let kinds: Vec<_> = step.events.iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&EventType::TaskSucceeded), "{kinds:?}");
+    assert!(!kinds.contains(&EventType::TaskFailed), "{kinds:?}");
 }

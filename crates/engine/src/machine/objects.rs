@@ -155,63 +155,71 @@ impl Machine<'_> {
         let Some(state) = self.active(task.thread).map(|a| self.flow.state(a.state)) else {
             return;
         };
-        let result = match (action, result) {
+        let failure = match (action, result) {
             (actions::READ_ITEMS, Ok(Value::Array(items))) => {
                 self.emit(
                     EventType::TaskSucceeded,
                     Some(task.scheduled),
-                    Some(task.state.clone()),
+                    Some(task.state),
                     detail("output", json!({"ItemCount": items.len()})),
                 );
-                self.start_read_map(task.thread, state, items)
+                // What fails now (an `ItemConstructor`, an `ItemSelector`) is the Map's own.
+                if let Err(error) = self.start_read_map(task.thread, state, items) {
+                    let outcome = Outcome::Error(error);
+                    self.work.push_back(Work::Finish {
+                        thread: task.thread,
+                        outcome,
+                    });
+                }
+                return;
             }
-            (actions::READ_ITEMS, Ok(other)) => Err(TaskError::new(
-                ErrorCode::INVALID_INPUT,
-                format!("the items read are not an array: {other}"),
-            )),
-            (_, Ok(output)) => self.check_size(&output, "the task output").map(|()| {
-                self.emit(
-                    EventType::TaskSucceeded,
-                    Some(task.scheduled),
-                    Some(task.state.clone()),
-                    detail("output", output.clone()),
-                );
-                self.work.push_back(Work::Finish {
-                    thread: task.thread,
-                    outcome: Outcome::Done {
+            (actions::READ_ITEMS, Ok(other)) => {
+                format!("the items read are not an array: {other}")
+            }
+            (_, Ok(output)) => match self.check_size(&output, "the written results' answer") {
+                Ok(()) => {
+                    self.emit(
+                        EventType::TaskSucceeded,
+                        Some(task.scheduled),
+                        Some(task.state),
+                        detail("output", output.clone()),
+                    );
+                    let outcome = Outcome::Done {
                         result: output,
                         goto: None,
-                    },
-                });
-            }),
-            (_, Err(error)) => Err(error),
+                    };
+                    self.work.push_back(Work::Finish {
+                        thread: task.thread,
+                        outcome,
+                    });
+                    return;
+                }
+                Err(error) => error.detail,
+            },
+            (_, Err(error)) => error.detail,
         };
         // The runtime's failure, named as the language names a failed read or write.
-        let result = result.map_err(|error| match &state.kind {
-            StateKind::Map(map) => {
-                let named = map.distributed.as_ref().and_then(|d| match action {
-                    actions::READ_ITEMS => d.reader.as_ref().map(|r| &r.error),
-                    _ => d.writer.as_ref().map(|w| &w.error),
-                });
-                match named {
-                    Some(code) => TaskError::new(code.clone(), error.detail),
-                    None => error,
-                }
-            }
-            _ => error,
+        let named = match &state.kind {
+            StateKind::Map(map) => map.distributed.as_ref().and_then(|d| match action {
+                actions::READ_ITEMS => d.reader.as_ref().map(|r| r.error.clone()),
+                _ => d.writer.as_ref().map(|w| w.error.clone()),
+            }),
+            _ => None,
+        };
+        let error = TaskError::new(
+            named.unwrap_or_else(|| ErrorCode::FAILED.to_owned()),
+            failure,
+        );
+        self.emit(
+            EventType::TaskFailed,
+            Some(task.scheduled),
+            Some(task.state),
+            error_detail(&error),
+        );
+        self.work.push_back(Work::Finish {
+            thread: task.thread,
+            outcome: Outcome::Error(error),
         });
-        if let Err(error) = result {
-            self.emit(
-                EventType::TaskFailed,
-                Some(task.scheduled),
-                Some(task.state),
-                error_detail(&error),
-            );
-            self.work.push_back(Work::Finish {
-                thread: task.thread,
-                outcome: Outcome::Error(error),
-            });
-        }
     }
 
     /// Starts the map run of `state` over `items` read from a bucket, as its language
