@@ -786,6 +786,15 @@ fn asl_listings_and_json_lines_with_max_items() {
         run.output(),
         json!([{"name": "a", "index": 0}, {"name": "b", "index": 1}])
     );
+    let run = run_with_bucket("asl-batched-reader.json", bucket.path(), "{}");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output(),
+        json!([
+            {"batch": "December 2022", "items": 2},
+            {"batch": "December 2022", "items": 1}
+        ])
+    );
 }
 
 /// CloudFlow's `OSS_CSV` reader with `MaxItems`, an `ItemConstructor` and a `ResultWriter`;

@@ -100,6 +100,14 @@ fn problems_are_located() {
             "a ResultWriter without Resource",
         ),
         (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemBatcher\": {\"MaxItemsPerBatchPath\": \"$.n\"}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "an ItemBatcher read from the input",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemBatcher\": {\"BatchInput\": {\"x\": 1}}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "an ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch",
+        ),
+        (
             "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ToleratedFailureCount\": 1, \"ItemProcessor\": {\"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
             "in the DISTRIBUTED mode only",
         ),

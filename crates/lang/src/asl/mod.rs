@@ -252,12 +252,10 @@ impl Compiler {
                 ),
             ));
         }
-        if let Some(node) = fields.get("ItemBatcher") {
-            return Err(Problem::at(
-                node.loc,
-                "ItemBatcher (batches of items) is not supported yet",
-            ));
-        }
+        let batcher = match fields.get("ItemBatcher") {
+            Some(node) => Some(objects::item_batcher(node)?),
+            None => None,
+        };
         let reader = match fields.get("ItemReader") {
             Some(node) => Some(Box::new(objects::item_reader(node, values.query)?)),
             None => None,
@@ -294,7 +292,7 @@ impl Compiler {
         let distributed = match child_mode {
             Some(execution_mode) => Some(Distributed {
                 execution_mode,
-                batcher: None,
+                batcher,
                 tolerated: ToleratedFailures {
                     count: tolerated_count
                         .literal

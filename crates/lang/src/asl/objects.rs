@@ -1,15 +1,17 @@
 //! A DISTRIBUTED Map's `ItemReader` (`s3:getObject` with a `ReaderConfig.InputType`, or
-//! `s3:listObjectsV2`) and `ResultWriter` (`s3:putObject`), translated into the IR's item
+//! `s3:listObjectsV2`), `ItemBatcher` and `ResultWriter` (`s3:putObject`), translated into the IR's item
 //! source and result sink. Their `Parameters` (JSONPath: a field or its `.$` path) or
 //! `Arguments` (JSONata: a field or a `{% … %}` expression) name the bucket and key.
 
 use sluice_ir::objects::{CsvHeaders, ItemFormat, ResultOutput, ResultTransformation};
-use sluice_ir::{AslValue, ItemReader, Operand, QueryLanguage, ResultWriter};
+use sluice_ir::{AslValue, ItemBatcher, ItemReader, Operand, QueryLanguage, ResultWriter};
 
 use super::data::{Values, reference_path};
 use crate::doc::Node;
 use crate::error::Problem;
-use crate::frontend::{Fields, csv_delimiter, csv_headers, one_of};
+use crate::frontend::{
+    Fields, ITEM_BATCHER_FIELDS, csv_delimiter, csv_headers, item_batcher as batcher, one_of,
+};
 
 const READER_FIELDS: &[&str] = &["Resource", "ReaderConfig", "Parameters", "Arguments"];
 const READER_CONFIG_FIELDS: &[&str] = &[
@@ -158,6 +160,50 @@ pub(super) fn result_writer(node: &Node, query: QueryLanguage) -> Result<ResultW
         resource: arn.to_owned(),
         error: "States.ResultWriterFailed".to_owned(),
     })
+}
+
+/// `ItemBatcher` with its bounds and `BatchInput` given literally; their `…Path` and JSONata
+/// forms, and a `BatchInput` reading the input, are refused.
+pub(super) fn item_batcher(node: &Node) -> Result<ItemBatcher, Problem> {
+    let fields = Fields::of(node, "an ItemBatcher")?;
+    let dynamic = ["MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"];
+    let mut allowed = ITEM_BATCHER_FIELDS.to_vec();
+    allowed.extend(dynamic);
+    fields.allow_only(&allowed, "an ItemBatcher")?;
+    let read_at_run_time = dynamic
+        .iter()
+        .filter_map(|key| fields.get(key))
+        .chain(
+            fields
+                .get("BatchInput")
+                .filter(|n| reads_input(&n.to_json())),
+        )
+        .chain(
+            ["MaxItemsPerBatch", "MaxInputBytesPerBatch"]
+                .iter()
+                .filter_map(|key| fields.get(key))
+                .filter(|n| n.as_str().is_ok()),
+        )
+        .next();
+    if let Some(node) = read_at_run_time {
+        return Err(Problem::at(
+            node.loc,
+            "an ItemBatcher read from the input (a …Path, a .$ field or JSONata) is not supported; give its values literally",
+        ));
+    }
+    batcher(node, &fields)
+}
+
+/// Whether a JSON value holds a `.$` key or a `{% … %}` string.
+fn reads_input(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .any(|(key, value)| key.ends_with(".$") || reads_input(value)),
+        serde_json::Value::Array(items) => items.iter().any(reads_input),
+        serde_json::Value::String(text) => text.starts_with("{%"),
+        _ => false,
+    }
 }
 
 /// `ReaderConfig.InputType` (with the CSV fields); PARQUET and MANIFEST are refused.

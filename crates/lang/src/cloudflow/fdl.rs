@@ -11,8 +11,9 @@ use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
 use crate::frontend::{
-    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, Slot,
-    StateBody, build_retrier, checked_name, error_names, expr_at, one_of, registered_name,
+    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, ITEM_BATCHER_FIELDS, Problems, RetrySyntax,
+    ScopeNames, Slot, StateBody, build_retrier, checked_name, error_names, expr_at, item_batcher,
+    one_of, registered_name,
 };
 
 /// The most branches a Parallel state may have.
@@ -59,7 +60,6 @@ const DISTRIBUTED_MAP_FIELDS: &[&str] = &[
     "MaxItems.$",
 ];
 const PROCESSOR_CONFIG_FIELDS: &[&str] = &["Mode", "ExecutionMode"];
-const ITEM_BATCHER_FIELDS: &[&str] = &["MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"];
 /// At most this many children of a distributed Map run at once (sluice's bound: the page
 /// gives none).
 pub const MAX_DISTRIBUTED_CONCURRENCY: i64 = 10_000;
@@ -435,7 +435,7 @@ fn distributed_mode(fields: &Fields<'_>) -> Result<Option<Distributed>, Problem>
         },
         None => ChildMode::Standard,
     };
-    let batcher = fields.get("ItemBatcher").map(item_batcher).transpose()?;
+    let batcher = fields.get("ItemBatcher").map(batcher).transpose()?;
     let count = fields
         .get("ToleratedFailureCount")
         .map(|node| node.as_int_in(0, i64::from(u32::MAX)))
@@ -477,28 +477,10 @@ fn distributed_mode(fields: &Fields<'_>) -> Result<Option<Distributed>, Problem>
     }))
 }
 
-fn item_batcher(node: &Node) -> Result<ItemBatcher, Problem> {
+fn batcher(node: &Node) -> Result<ItemBatcher, Problem> {
     let fields = Fields::of(node, "an ItemBatcher")?;
     fields.allow_only(ITEM_BATCHER_FIELDS, "an ItemBatcher")?;
-    let bound = |key: &str| -> Result<u64, Problem> {
-        fields
-            .get(key)
-            .map_or(Ok(0), |n| n.as_int_in(1, i64::from(u32::MAX)))
-            .map(|v| u64::try_from(v).unwrap_or(0))
-    };
-    let max_items = bound("MaxItemsPerBatch")?;
-    let max_bytes = bound("MaxInputBytesPerBatch")?;
-    if max_items == 0 && max_bytes == 0 {
-        return Err(Problem::at(
-            node.loc,
-            "an ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch",
-        ));
-    }
-    Ok(ItemBatcher {
-        max_items: u32::try_from(max_items).unwrap_or(u32::MAX),
-        max_bytes,
-        batch_input: fields.get("BatchInput").map(Node::to_json),
-    })
+    item_batcher(node, &fields)
 }
 
 fn transition(fields: &Fields<'_>, ty: &str, names: &ScopeNames) -> Result<Next, Problem> {
