@@ -426,3 +426,40 @@ fn a_map_failing_after_its_read_fails_with_its_own_error() {
     assert!(kinds.contains(&EventType::TaskSucceeded), "{kinds:?}");
     assert!(!kinds.contains(&EventType::TaskFailed), "{kinds:?}");
 }
+
+/// A stop while the items are being read aborts the read in the same step; its late answer
+/// is refused and starts no child.
+#[test]
+fn a_stop_during_the_read_aborts_it() {
+    let flow = flow(BUCKET);
+    let mut ex = Execution::new(info("parent"));
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: json!({"key": "k.json"}),
+            },
+            1,
+        )
+        .unwrap();
+    let read = object_calls(&step, actions::READ_ITEMS)[0].0;
+    let stop = Input::Stop {
+        error: None,
+        cause: None,
+    };
+    let step = ex.apply(&flow, stop, 2).unwrap();
+    assert!(
+        step.effects.contains(&Effect::CancelTask(read)),
+        "{:?}",
+        step.effects
+    );
+    assert_eq!(ex.status(), Status::Stopped);
+    let late = Input::TaskCompleted {
+        op: read,
+        result: Ok(json!([1, 2])),
+    };
+    assert!(
+        ex.apply(&flow, late, 3).is_err(),
+        "the late answer is refused"
+    );
+}
