@@ -1,7 +1,11 @@
-//! Where task functions live, and whether shell scripts may run: the flags `run` and `serve`
-//! share.
+//! Where task functions live, whether shell scripts may run, and where buckets are kept: the
+//! flags `run` and `serve` share.
 
-use sluice_runtime::FunctionEndpoints;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use sluice_runtime::{Buckets, FunctionEndpoints};
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct FunctionArgs {
@@ -17,6 +21,10 @@ pub struct FunctionArgs {
     /// killed on stop and on timeout). Off unless enabled here or in the configuration file.
     #[arg(long, env = "SLUICE_ALLOW_SHELL")]
     allow_shell: bool,
+    /// A bucket distributed Maps read items from and write results to, kept in a local
+    /// folder (repeatable; wins over the configuration file's `[buckets]`).
+    #[arg(long = "bucket", value_name = "NAME=DIR", value_parser = parse_bucket)]
+    buckets: Vec<(String, PathBuf)>,
 }
 
 impl FunctionArgs {
@@ -27,6 +35,23 @@ impl FunctionArgs {
         }
         endpoints.functions.extend(self.functions.iter().cloned());
         endpoints.shell |= self.allow_shell;
+    }
+
+    /// The buckets of `configured` (a configuration file's, or none) with the flags' laid
+    /// over them; each folder must exist.
+    pub fn buckets(&self, configured: &HashMap<String, PathBuf>) -> anyhow::Result<Buckets> {
+        let mut folders = configured.clone();
+        folders.extend(self.buckets.iter().cloned());
+        Buckets::new(folders).context("opening the buckets' folders")
+    }
+}
+
+fn parse_bucket(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((name, dir)) if !name.is_empty() && !dir.is_empty() => {
+            Ok((name.to_string(), dir.into()))
+        }
+        _ => Err(format!("expected NAME=DIR, got {text:?}")),
     }
 }
 

@@ -121,7 +121,8 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     };
     let mut endpoints = FunctionEndpoints::default();
     args.functions.apply(&mut endpoints);
-    let invoker = Invoker::new(endpoints)?;
+    let buckets = args.functions.buckets(&Default::default())?;
+    let invoker = Invoker::new(endpoints)?.buckets(buckets);
     let runner = LocalRunner::new(invoker.clone())
         .name(name)
         .events(events)

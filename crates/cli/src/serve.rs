@@ -82,6 +82,9 @@ struct FileConfig {
     functions: HashMap<String, String>,
     #[serde(default)]
     allow_shell: bool,
+    /// Buckets by name: the folder each is kept in.
+    #[serde(default)]
+    buckets: HashMap<String, PathBuf>,
     #[serde(default)]
     tenants: Vec<TenantConfig>,
     #[serde(default)]
@@ -135,9 +138,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("opening the database in {}", data_dir.display()))?,
         ),
     };
+    let buckets = args.functions.buckets(&file.buckets)?;
     let invoker = Invoker::new(endpoints)
         .context("building the HTTP client for task calls")?
-        .outbound(outbound_of(&config));
+        .outbound(outbound_of(&config))
+        .buckets(buckets);
     let runtime = Runtime::new(store, Arc::new(invoker), Arc::new(sluice_lang::compile));
     runtime.start_background_work();
     let service = Arc::new(Service::new(

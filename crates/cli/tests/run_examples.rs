@@ -682,3 +682,181 @@ fn a_distributed_map_runs_children_and_stops_them_on_ctrl_c() {
         "the calls in flight were aborted"
     );
 }
+
+// ---- items and results in a bucket --------------------------------------------------------
+
+/// A copy of `tests/data/buckets/example-bucket` (a `ResultWriter` writes into it).
+fn example_bucket() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = |from: &Path, to: &Path| {
+        let mut folders = vec![(from.to_path_buf(), to.to_path_buf())];
+        while let Some((from, to)) = folders.pop() {
+            std::fs::create_dir_all(&to).unwrap();
+            for entry in std::fs::read_dir(&from).unwrap() {
+                let entry = entry.unwrap();
+                let target = to.join(entry.file_name());
+                if entry.file_type().unwrap().is_dir() {
+                    folders.push((entry.path(), target));
+                } else {
+                    std::fs::copy(entry.path(), target).unwrap();
+                }
+            }
+        }
+    };
+    copy(&test_data("buckets/example-bucket"), dir.path());
+    dir
+}
+
+fn run_with_bucket(file: &str, bucket: &Path, input: &str) -> Run {
+    Run::of(
+        sluice()
+            .arg("run")
+            .arg(test_data(&format!("buckets/{file}")))
+            .args(["--input", input])
+            .arg("--bucket")
+            .arg(format!("example-bucket={}", bucket.display()))
+            .output()
+            .unwrap(),
+    )
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// AWS's CSV `ItemReader` and `ResultWriter` examples: each row a child, the results under
+/// the prefix and map run, named by a manifest; the Map's output says where.
+#[test]
+fn asl_items_read_from_a_csv_object_and_results_written_to_the_bucket() {
+    let bucket = example_bucket();
+    let run = run_with_bucket("asl-csv-reader.json", bucket.path(), "{}");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let output = run.output();
+    let key = output["ResultWriterDetails"]["Key"].as_str().unwrap();
+    assert!(key.starts_with("csvProcessJobs/") && key.ends_with("/manifest.json"));
+    assert_eq!(output["ResultWriterDetails"]["Bucket"], "example-bucket");
+    let manifest = read_json(&bucket.path().join(key));
+    let succeeded = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+        .as_str()
+        .unwrap();
+    let results = read_json(&bucket.path().join(succeeded));
+    let outputs: Vec<Value> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str(r["Output"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        outputs,
+        [
+            json!({"movie": "307", "rating": "3.5"}),
+            json!({"movie": "481", "rating": "3.5"}),
+            json!({"movie": "1091", "rating": "1.5"}),
+        ]
+    );
+}
+
+#[test]
+fn asl_listings_and_json_lines_with_max_items() {
+    let bucket = example_bucket();
+    let run = run_with_bucket(
+        "asl-list-objects.json",
+        bucket.path(),
+        r#"{"prefix": "processData/"}"#,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output(),
+        json!([{"key": "processData/images/n02085620_10074.jpg", "size": 4}])
+    );
+    let run = run_with_bucket(
+        "asl-jsonl-reader.json",
+        bucket.path(),
+        r#"{"key": "items.jsonl", "max": 2}"#,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.output(), json!(["A", "B"]));
+    let run = run_with_bucket(
+        "asl-json-reader.json",
+        bucket.path(),
+        r#"{"key": "items.json"}"#,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output(),
+        json!([{"name": "a", "index": 0}, {"name": "b", "index": 1}])
+    );
+    let run = run_with_bucket("asl-batched-reader.json", bucket.path(), "{}");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output(),
+        json!([
+            {"batch": "December 2022", "items": 2},
+            {"batch": "December 2022", "items": 1}
+        ])
+    );
+}
+
+/// CloudFlow's `OSS_CSV` reader with `MaxItems`, an `ItemConstructor` and a `ResultWriter`;
+/// an `OSS_JSON_LIST` object named by an expression.
+#[test]
+fn cloudflow_items_read_from_oss_objects() {
+    let bucket = example_bucket();
+    let run = run_with_bucket("cloudflow-csv-reader.yaml", bucket.path(), "{}");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let key = run.output()["ResultWriterDetails"]["Key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(key.starts_with("results/"), "{key}");
+    let folder = bucket.path().join(key.trim_end_matches("manifest.json"));
+    let records = read_json(&folder.join("SUCCEEDED_0.json"));
+    assert_eq!(
+        records,
+        json!([
+            {"Index": 0, "Status": "SUCCEEDED", "Output": "{\"movie\":\"307\"}"},
+            {"Index": 1, "Status": "SUCCEEDED", "Output": "{\"movie\":\"481\"}"},
+        ])
+    );
+    let run = run_with_bucket(
+        "cloudflow-json-list.yaml",
+        bucket.path(),
+        r#"{"object": "items.json"}"#,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output(),
+        json!({"Items": [{"name": "a"}, {"name": "b"}]})
+    );
+}
+
+/// An `ObjectName` of `../../etc/passwd` fails the Map without reading outside the bucket;
+/// a bucket not configured is refused too.
+#[test]
+fn a_key_leaving_the_bucket_is_refused() {
+    let bucket = example_bucket();
+    let run = run_with_bucket("traversal.yaml", bucket.path(), "{}");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("FnF.ItemReaderFailed: the object key \"../../etc/passwd\" is refused"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("root:"), "{}", run.stdout);
+    let run = Run::of(
+        sluice()
+            .arg("run")
+            .arg(test_data("buckets/cloudflow-json-list.yaml"))
+            .args(["--input", r#"{"object": "items.json"}"#])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no bucket \"example-bucket\" is configured"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,6 +1,6 @@
 //! The state of one execution in memory (the store keeps it as a [`crate::snapshot::Snapshot`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -220,6 +220,8 @@ pub(crate) struct MapRun {
     pub tolerated: ToleratedFailures,
     pub succeeded: u32,
     pub failed: u32,
+    /// The indices of the children that failed (a result sink records each child's status).
+    pub failed_at: BTreeSet<u32>,
 }
 
 /// The name of the map run `run` of the execution named `execution`: 32 hex digits, as the

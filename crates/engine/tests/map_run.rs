@@ -4,10 +4,11 @@
 
 use serde_json::{Value, json};
 use sluice_engine::{
-    ChildStart, Effect, Execution, ExecutionInfo, Input, Limits, MapRunStatus, OpId, ParentLink,
-    Snapshot, Status, Step,
+    ChildStart, Effect, EventType, Execution, ExecutionInfo, Input, Limits, MapRunStatus, OpId,
+    ParentLink, Snapshot, Status, Step,
 };
-use sluice_ir::{Flow, TaskError, ToleratedFailures};
+use sluice_ir::objects::{ItemFormat, ItemsRequest, ResultsRequest};
+use sluice_ir::{Flow, TaskError, TaskTarget, ToleratedFailures, actions};
 
 fn flow(extra: &str) -> Flow {
     let text = format!(
@@ -252,4 +253,214 @@ fn a_running_map_run_survives_the_store() {
     let loaded: Execution = serde_json::from_str::<Snapshot>(&stored).unwrap().into();
     assert_eq!(loaded.root(), children[1].scope);
     assert_eq!(loaded.parent(), Some(&parent));
+}
+
+/// The calls of `step` to the runtime's object action `action`: (op, body).
+fn object_calls(step: &Step, action: &str) -> Vec<(OpId, Value)> {
+    step.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Dispatch(call) if call.target == TaskTarget::Action(action.into()) => {
+                Some((call.op, call.body.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+const BUCKET: &str = "    ToleratedFailureCount: 1
+    ItemReader:
+      SourceType: OSS_JSON_LIST
+      SourceParameters:
+        Bucket: b
+        ObjectName.$: $Input.key
+    ResultWriter:
+      Parameters:
+        Bucket: b
+        Prefix: out";
+
+/// Items read from a bucket and results written to one are asked of the runtime as task
+/// calls: the read's answer starts the children (surviving the store between), the write
+/// gets every child's result with its status, and its answer is the Map's output.
+#[test]
+fn items_are_read_and_results_written_through_the_runtime() {
+    let flow = flow(BUCKET);
+    let mut ex = Execution::new(info("parent"));
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: json!({"key": "k.json"}),
+            },
+            1,
+        )
+        .unwrap();
+    assert!(
+        started(&step).is_empty(),
+        "no child before the items are read"
+    );
+    let reads = object_calls(&step, actions::READ_ITEMS);
+    assert_eq!(reads.len(), 1);
+    let request: ItemsRequest = serde_json::from_value(reads[0].1.clone()).unwrap();
+    assert_eq!(
+        (request.bucket.as_str(), request.key.as_str()),
+        ("b", "k.json")
+    );
+    assert_eq!(request.format, ItemFormat::JsonArray);
+
+    let stored = serde_json::to_string(&Snapshot::of(&ex)).unwrap();
+    let mut ex: Execution = serde_json::from_str::<Snapshot>(&stored).unwrap().into();
+    let read = Input::TaskCompleted {
+        op: reads[0].0,
+        result: Ok(json!([10, 20])),
+    };
+    let step = ex.apply(&flow, read, 2).unwrap();
+    let children = started(&step);
+    assert_eq!(
+        children.iter().map(|c| &c.input).collect::<Vec<_>>(),
+        [&json!(10), &json!(20)]
+    );
+
+    finish(&mut ex, &flow, children[0].op, Ok(json!("ten")));
+    let stored = serde_json::to_string(&Snapshot::of(&ex)).unwrap();
+    let mut ex: Execution = serde_json::from_str::<Snapshot>(&stored).unwrap().into();
+    let step = finish(
+        &mut ex,
+        &flow,
+        children[1].op,
+        Err(TaskError::new("E", "bad")),
+    );
+    let writes = object_calls(&step, actions::WRITE_RESULTS);
+    assert_eq!(writes.len(), 1);
+    let request: ResultsRequest = serde_json::from_value(writes[0].1.clone()).unwrap();
+    assert_eq!(
+        (request.bucket.as_str(), request.prefix.as_str()),
+        ("b", "out")
+    );
+    assert_eq!(request.run, children[0].map_run);
+    assert_eq!(
+        request
+            .results
+            .iter()
+            .map(|r| (r.index, r.succeeded, r.value.clone()))
+            .collect::<Vec<_>>(),
+        [
+            (0, true, json!("ten")),
+            (1, false, json!({"Error": "E", "Cause": "bad"}))
+        ]
+    );
+    let details = json!({"ResultWriterDetails": {"Bucket": "b", "Key": "out/r/manifest.json"}});
+    let written = Input::TaskCompleted {
+        op: writes[0].0,
+        result: Ok(details.clone()),
+    };
+    ex.apply(&flow, written, 4).unwrap();
+    assert_eq!(ex.status(), Status::Succeeded);
+    assert_eq!(ex.output(), Some(&details));
+}
+
+/// A failed read fails the Map with the language's reader error, the runtime's detail kept.
+#[test]
+fn a_failed_read_fails_the_map_with_the_readers_error() {
+    let flow = flow(BUCKET);
+    let mut ex = Execution::new(info("parent"));
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: json!({"key": "k.json"}),
+            },
+            1,
+        )
+        .unwrap();
+    let reads = object_calls(&step, actions::READ_ITEMS);
+    let failed = Input::TaskCompleted {
+        op: reads[0].0,
+        result: Err(TaskError::new(
+            "Sluice.ItemReaderFailed",
+            "no object \"k.json\"",
+        )),
+    };
+    ex.apply(&flow, failed, 2).unwrap();
+    assert_eq!(ex.status(), Status::Failed);
+    let error = ex.error().unwrap();
+    assert_eq!(
+        (error.code.as_str(), error.detail.as_str()),
+        ("FnF.ItemReaderFailed", "no object \"k.json\"")
+    );
+    let step = ex.apply(
+        &flow,
+        Input::Start {
+            input: json!({"key": 1}),
+        },
+        3,
+    );
+    assert!(step.is_err(), "a finished execution takes no start");
+}
+
+/// Once the items are read, what fails is the Map's own (here its `ItemConstructor`), not
+/// the read: the read stays succeeded.
+#[test]
+fn a_map_failing_after_its_read_fails_with_its_own_error() {
+    let flow = flow(&format!(
+        "{BUCKET}\n    ItemConstructor:\n      x.$: $Item.a.b"
+    ));
+    let mut ex = Execution::new(info("parent"));
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: json!({"key": "k.json"}),
+            },
+            1,
+        )
+        .unwrap();
+    let reads = object_calls(&step, actions::READ_ITEMS);
+    let read = Input::TaskCompleted {
+        op: reads[0].0,
+        result: Ok(json!([5])),
+    };
+    let step = ex.apply(&flow, read, 2).unwrap();
+    assert_eq!(ex.status(), Status::Failed);
+    assert_ne!(ex.error().unwrap().code.as_str(), "FnF.ItemReaderFailed");
+    let kinds: Vec<_> = step.events.iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&EventType::TaskSucceeded), "{kinds:?}");
+    assert!(!kinds.contains(&EventType::TaskFailed), "{kinds:?}");
+}
+
+/// A stop while the items are being read aborts the read in the same step; its late answer
+/// is refused and starts no child.
+#[test]
+fn a_stop_during_the_read_aborts_it() {
+    let flow = flow(BUCKET);
+    let mut ex = Execution::new(info("parent"));
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: json!({"key": "k.json"}),
+            },
+            1,
+        )
+        .unwrap();
+    let read = object_calls(&step, actions::READ_ITEMS)[0].0;
+    let stop = Input::Stop {
+        error: None,
+        cause: None,
+    };
+    let step = ex.apply(&flow, stop, 2).unwrap();
+    assert!(
+        step.effects.contains(&Effect::CancelTask(read)),
+        "{:?}",
+        step.effects
+    );
+    assert_eq!(ex.status(), Status::Stopped);
+    let late = Input::TaskCompleted {
+        op: read,
+        result: Ok(json!([1, 2])),
+    };
+    assert!(
+        ex.apply(&flow, late, 3).is_err(),
+        "the late answer is refused"
+    );
 }

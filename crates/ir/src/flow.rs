@@ -199,6 +199,10 @@ pub mod actions {
     /// Submits a callback task that waits for an event (FunctionGraph v1 EVENT states): the
     /// call answers at once; the event arrives as the task's callback report.
     pub const EVENT: &str = "sluice:event";
+    /// Reads a distributed Map's items from a bucket ([`crate::objects::ItemsRequest`]).
+    pub const READ_ITEMS: &str = "sluice:read-items";
+    /// Writes a distributed Map's results to a bucket ([`crate::objects::ResultsRequest`]).
+    pub const WRITE_RESULTS: &str = "sluice:write-results";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -409,6 +413,12 @@ pub struct Distributed {
     /// Groups items into one child's input; `None`: a child per item.
     pub batcher: Option<ItemBatcher>,
     pub tolerated: ToleratedFailures,
+    /// Items read from a bucket instead of the Map's input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader: Option<Box<crate::objects::ItemReader>>,
+    /// Results written to a bucket instead of the Map's output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<Box<crate::objects::ResultWriter>>,
 }
 
 /// How a child execution runs (CloudFlow `ExecutionMode`).

@@ -11,6 +11,7 @@ pub mod error;
 pub mod expr;
 pub mod flow;
 pub mod names;
+pub mod objects;
 pub mod template;
 
 pub use asl::{
@@ -22,4 +23,5 @@ pub use error::{ErrorCode, TaskError};
 pub use expr::{Env, EvalError, Expr};
 pub use flow::*;
 pub use names::*;
+pub use objects::{ItemReader, Operand, ResultWriter};
 pub use template::Template;

@@ -85,7 +85,27 @@ fn problems_are_located() {
         ),
         (
             "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemReader\": {}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
-            "ItemReader (items or results kept in S3",
+            "line 1, column 64, state \"A\": an ItemReader requires the field \"Resource\"",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemReader\": {\"Resource\": \"arn:aws:states:::s3:getObject\", \"ReaderConfig\": {\"InputType\": \"PARQUET\"}, \"Parameters\": {\"Bucket\": \"b\", \"Key\": \"k\"}}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "InputType PARQUET is not supported",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemReader\": {\"Resource\": \"arn:aws:states:::s3:listObjectsV2\", \"Parameters\": {\"Bucket\": \"b\"}}, \"ItemProcessor\": {\"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "ItemReader belongs to the DISTRIBUTED Map mode",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ResultWriter\": {\"WriterConfig\": {\"OutputType\": \"JSON\"}}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "a ResultWriter without Resource",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemBatcher\": {\"MaxItemsPerBatchPath\": \"$.n\"}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "an ItemBatcher read from the input",
+        ),
+        (
+            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemBatcher\": {\"BatchInput\": {\"x\": 1}}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
+            "an ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch",
         ),
         (
             "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ToleratedFailureCount\": 1, \"ItemProcessor\": {\"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",

@@ -34,7 +34,7 @@ impl Invoker {
     /// Whether this server can perform `action` (built in, or mapped to an endpoint).
     pub fn supports(&self, action: &str) -> bool {
         match action {
-            actions::HTTP | actions::EVENT => true,
+            actions::HTTP | actions::EVENT | actions::READ_ITEMS | actions::WRITE_RESULTS => true,
             actions::SHELL => self.endpoints().shell,
             other => self.endpoints().functions.contains_key(other),
         }
@@ -52,6 +52,8 @@ impl Invoker {
                 actions::HTTP => self.http_request(origin.tenant.as_ref(), &call.body).await,
                 // The submission of an event wait: accepted at once, the event is the report.
                 actions::EVENT => Ok(json!({})),
+                actions::READ_ITEMS => self.bucket_store().read_items(&call.body).await,
+                actions::WRITE_RESULTS => self.bucket_store().write_results(&call.body).await,
                 actions::SHELL if self.endpoints().shell => run_script(&call.body, cancel).await,
                 other => match self.endpoints().functions.get(other) {
                     Some(url) => self.post(origin, call, url).await,

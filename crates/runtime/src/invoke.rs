@@ -18,6 +18,7 @@ use sluice_store::TenantId;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::objects::Buckets;
 use crate::outbound::{Outbound, targets_client};
 
 /// The error codes a task call can fail with (besides the codes functions report themselves).
@@ -138,6 +139,8 @@ pub struct Invoker {
     targets: reqwest::Client,
     endpoints: FunctionEndpoints,
     outbound: Outbound,
+    /// Where distributed Maps read items and write results (`objects`).
+    buckets: Buckets,
     /// Asynchronous invocations still running after their task was done (`detached.rs`).
     pub(crate) detached: TaskTracker,
 }
@@ -153,6 +156,7 @@ impl Invoker {
             targets: targets_client()?,
             endpoints,
             outbound: Outbound::Unrestricted,
+            buckets: Buckets::default(),
             detached: TaskTracker::new(),
         })
     }
@@ -161,6 +165,16 @@ impl Invoker {
     pub fn outbound(mut self, outbound: Outbound) -> Self {
         self.outbound = outbound;
         self
+    }
+
+    /// The buckets distributed Maps may read and write (none by default).
+    pub fn buckets(mut self, buckets: Buckets) -> Self {
+        self.buckets = buckets;
+        self
+    }
+
+    pub(crate) fn bucket_store(&self) -> &Buckets {
+        &self.buckets
     }
 
     pub fn endpoints(&self) -> &FunctionEndpoints {

@@ -4,6 +4,8 @@
 //!   asynchronous invocations, which run on after their task is done.
 //! - [`local`]: [`LocalRunner`], one execution in memory from start to finish (`sluice run`).
 //! - [`durable`]: executions whose every step is committed to the store before its effects run.
+//! - [`objects`]: buckets kept in local folders, where a distributed Map's items are read
+//!   from and its results written to.
 //! - [`outbound`]: each tenant's allowlist of the targets its definitions name (DataArts RESTAPI
 //!   nodes), checked before any connection.
 //! - [`scheduler`]: cron expressions ([`scheduler::Cadence`]) and the loop that fires due
@@ -14,8 +16,10 @@ mod detached;
 pub mod durable;
 pub mod invoke;
 pub mod local;
+pub mod objects;
 pub mod outbound;
 pub mod scheduler;
 
 pub use invoke::{CallOrigin, FunctionEndpoints, Invoker, InvokerError};
 pub use local::{Clock, LocalRunner, RunError, RunOutcome};
+pub use objects::Buckets;

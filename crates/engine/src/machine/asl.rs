@@ -453,24 +453,30 @@ impl Machine<'_> {
                 self.fan_out(thread, inputs, 0);
                 return;
             }
-            StateKind::Map(map) => match self.asl_map_inputs(thread, state, map, &effective) {
-                Ok((inputs, max_concurrency)) => match &map.distributed {
-                    None => {
-                        self.fan_out(thread, inputs, max_concurrency);
-                        return;
-                    }
-                    Some(distributed) => {
-                        match self.asl_tolerated(thread, state, map, distributed, &effective) {
-                            Ok(distributed) => {
-                                self.start_map_run(thread, inputs, max_concurrency, &distributed);
-                                return;
-                            }
-                            Err(error) => Outcome::Error(error),
-                        }
-                    }
-                },
-                Err(error) => Outcome::Error(error),
-            },
+            StateKind::Map(map) => {
+                let started = match &map.distributed {
+                    None => self
+                        .asl_map_inputs(thread, state, map, &effective, None)
+                        .map(|(inputs, max_concurrency)| {
+                            self.fan_out(thread, inputs, max_concurrency)
+                        }),
+                    Some(distributed) => match distributed.reader.as_deref() {
+                        Some(reader) => self.read_items(thread, state, reader, &effective),
+                        None => self.asl_start_map_run(
+                            thread,
+                            state,
+                            map,
+                            distributed,
+                            &effective,
+                            None,
+                        ),
+                    },
+                };
+                match started {
+                    Ok(()) => return,
+                    Err(error) => Outcome::Error(error),
+                }
+            }
             StateKind::Dag(_) => Outcome::Error(TaskError::new(
                 STATES_RUNTIME,
                 "a Dag state has no ASL form",
@@ -618,16 +624,39 @@ impl Machine<'_> {
 
     /// The inputs of a Map's iterations (its items, through `ItemSelector`) and its
     /// concurrency.
+    /// Starts the children of the distributed Map `state` over its items (`read` from a
+    /// bucket, else from `input`, its effective input).
+    pub(super) fn asl_start_map_run(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        map: &sluice_ir::Map,
+        distributed: &Distributed,
+        input: &Value,
+        read: Option<Vec<Value>>,
+    ) -> Result<(), TaskError> {
+        let (inputs, max_concurrency) = self.asl_map_inputs(thread, state, map, input, read)?;
+        let distributed = self.asl_tolerated(thread, state, map, distributed, input)?;
+        self.start_map_run(thread, inputs, max_concurrency, &distributed);
+        Ok(())
+    }
+
+    /// The input of each iteration or child, and the concurrency; the items `read` from a
+    /// bucket, else those `ItemsPath` or `Items` selects.
     fn asl_map_inputs(
         &self,
         thread: ThreadId,
         state: &State,
         map: &sluice_ir::Map,
         input: &Value,
+        read: Option<Vec<Value>>,
     ) -> Result<(Vec<Value>, u32), TaskError> {
-        let items = match &map.items {
-            Items::Asl(value) => self.asl_value(thread, state, value, input, "ItemsPath")?,
-            Items::Expr(_) => Value::Null,
+        let items = match (read, &map.items) {
+            (Some(items), _) => Value::Array(items),
+            (None, Items::Asl(value)) => {
+                self.asl_value(thread, state, value, input, "ItemsPath")?
+            }
+            (None, Items::Expr(_)) => Value::Null,
         };
         let items = match (items, &map.items) {
             (Value::Array(items), _) => items,

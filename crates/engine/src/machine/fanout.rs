@@ -20,6 +20,17 @@ impl Machine<'_> {
             // ASL Maps take their items in `asl_map_inputs`.
             Items::Asl(_) => Value::Null,
         };
+        self.map_inputs_of(map, items, input, name)
+    }
+
+    /// The input of each iteration or child of `map` entered with `input`, over `items`.
+    pub(super) fn map_inputs_of(
+        &self,
+        map: &sluice_ir::Map,
+        items: Value,
+        input: &Value,
+        name: &StateName,
+    ) -> Result<Vec<Value>, TaskError> {
         let items = match items {
             Value::Array(items) => items,
             other => {

@@ -5,8 +5,9 @@
 //! step), the results and the failures counted against the tolerated ones. Nothing here is
 //! CloudFlow's: the Amazon States Language's distributed Map runs on the same mechanism.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use sluice_ir::ToleratedFailures;
+use sluice_ir::objects::ChildResult;
 use sluice_ir::{Distributed, ErrorCode, ItemBatcher, StateId, StateKind, TaskError};
 
 use super::{Machine, Outcome, Work, detail};
@@ -49,6 +50,7 @@ impl Machine<'_> {
             tolerated: distributed.tolerated,
             succeeded: 0,
             failed: 0,
+            failed_at: Default::default(),
         };
         self.block(thread, Block::MapRun(run));
         self.advance_map_run(thread);
@@ -111,10 +113,34 @@ impl Machine<'_> {
             let Some(Block::MapRun(run)) = self.active_mut(thread).map(|a| &mut a.block) else {
                 return;
             };
-            let results = std::mem::take(&mut run.results)
-                .into_iter()
-                .map(Option::unwrap_or_default)
-                .collect();
+            let results = std::mem::take(&mut run.results);
+            let failed = std::mem::take(&mut run.failed_at);
+            let writer = map.distributed.as_ref().and_then(|d| d.writer.as_deref());
+            if let Some(writer) = writer {
+                let results = (0..)
+                    .zip(results)
+                    .map(|(index, value)| {
+                        let value = value.unwrap_or_default();
+                        let succeeded = !failed.contains(&index);
+                        // A failed child's result is kept as `TaskError::to_value` made it.
+                        let value = match succeeded {
+                            true => value,
+                            false => json!({"Error": value["Code"], "Cause": value["Detail"]}),
+                        };
+                        ChildResult {
+                            index,
+                            succeeded,
+                            value,
+                        }
+                    })
+                    .collect();
+                if let Err(error) = self.write_results(thread, state, writer, map_run, results) {
+                    let outcome = Outcome::Error(error);
+                    self.work.push_back(Work::Finish { thread, outcome });
+                }
+                return;
+            }
+            let results = results.into_iter().map(Option::unwrap_or_default).collect();
             let result = self.aggregate(thread, results);
             let outcome = match self.check_size(&result, "the aggregated output") {
                 Ok(()) => Outcome::Done { result, goto: None },
@@ -143,6 +169,7 @@ impl Machine<'_> {
             }
             Err(error) => {
                 run.failed += 1;
+                run.failed_at.insert(start.index);
                 error.to_value()
             }
         };
@@ -239,6 +266,7 @@ fn empty_run() -> MapRun {
         tolerated: ToleratedFailures::default(),
         succeeded: 0,
         failed: 0,
+        failed_at: Default::default(),
     }
 }
 

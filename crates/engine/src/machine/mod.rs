@@ -19,6 +19,7 @@ mod eval;
 mod fanout;
 mod inputs;
 mod map_run;
+mod objects;
 mod recovery;
 mod redrive;
 mod states;

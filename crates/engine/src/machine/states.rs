@@ -128,18 +128,27 @@ impl Machine<'_> {
                 self.fan_out(thread, inputs, 0);
                 return;
             }
-            StateKind::Map(map) => match self.map_inputs(map, input, &state.name) {
-                Ok(inputs) => {
-                    match &map.distributed {
-                        Some(distributed) => {
-                            self.start_map_run(thread, inputs, map.max_concurrency, distributed)
-                        }
-                        None => self.fan_out(thread, inputs, map.max_concurrency),
+            StateKind::Map(map) => {
+                let reader = map.distributed.as_ref().and_then(|d| d.reader.as_deref());
+                let started = match reader {
+                    Some(reader) => {
+                        let input = input.clone();
+                        self.read_items(thread, state, reader, &input)
                     }
-                    return;
+                    None => self.map_inputs(map, input, &state.name).map(|inputs| {
+                        match &map.distributed {
+                            Some(distributed) => {
+                                self.start_map_run(thread, inputs, map.max_concurrency, distributed)
+                            }
+                            None => self.fan_out(thread, inputs, map.max_concurrency),
+                        }
+                    }),
+                };
+                match started {
+                    Ok(()) => return,
+                    Err(error) => Outcome::Error(error),
                 }
-                Err(error) => Outcome::Error(error),
-            },
+            }
             StateKind::Dag(dag) => {
                 self.start_dag(thread, dag);
                 return;

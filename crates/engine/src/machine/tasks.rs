@@ -1,7 +1,9 @@
 //! Task states: the call dispatched, its answer (or callback, or timeout) resolved.
 
 use serde_json::{Map, Value, json};
-use sluice_ir::{Body, State, StateKind, StateName, Task, TaskError, TaskMode, TaskTarget};
+use sluice_ir::{
+    Body, State, StateKind, StateName, Task, TaskError, TaskMode, TaskTarget, actions,
+};
 
 use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
 use crate::execution::{Block, Op, OpId, ThreadId, TimerPurpose};
@@ -115,6 +117,15 @@ impl Machine<'_> {
         let Some(task) = self.remove_task(op) else {
             return;
         };
+        if let TaskTarget::Action(action) = &task.target
+            && matches!(
+                action.as_str(),
+                actions::READ_ITEMS | actions::WRITE_RESULTS
+            )
+        {
+            let action = action.clone();
+            return self.object_action_done(task, &action, result);
+        }
         // A `lambda:invoke` answer is wrapped as AWS's Invoke answers; a callback's report is
         // the worker's output as sent.
         let lambda = self
@@ -191,10 +202,12 @@ impl Machine<'_> {
         {
             self.step.effects.push(Effect::CancelTimer(timer));
         }
+        let call = *call;
         Some(RemovedTask {
             thread,
             scheduled,
             state: call.state,
+            target: call.target,
         })
     }
 }
@@ -206,6 +219,7 @@ pub(super) struct RemovedTask {
     /// Its `TaskScheduled` event.
     pub scheduled: EventId,
     pub state: StateName,
+    pub target: TaskTarget,
 }
 
 /// How an ASL state calls a Lambda function.

@@ -303,6 +303,9 @@ pub(super) struct MapRun<'a> {
     pub tolerated_percentage: Option<f64>,
     pub succeeded: u32,
     pub failed: u32,
+    /// The failed children's indices (absent before result sinks came).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_at: Vec<u32>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -622,6 +625,7 @@ impl<'a> Block<'a> {
                 tolerated_percentage: run.tolerated.percentage,
                 succeeded: run.succeeded,
                 failed: run.failed,
+                failed_at: run.failed_at.iter().copied().collect(),
             }),
         }
     }
@@ -901,6 +905,7 @@ impl From<Block<'_>> for engine::Block {
                 },
                 succeeded: run.succeeded,
                 failed: run.failed,
+                failed_at: run.failed_at.into_iter().collect(),
             }),
         }
     }

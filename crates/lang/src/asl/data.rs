@@ -113,7 +113,7 @@ impl Values<'_> {
     }
 
     /// Under JSONata, a string that is one `{% … %}` expression, compiled; else `None`.
-    fn jsonata(&self, node: &Node, field: &str) -> Result<Option<JsonataTemplate>, Problem> {
+    pub fn jsonata(&self, node: &Node, field: &str) -> Result<Option<JsonataTemplate>, Problem> {
         if self.query != QueryLanguage::Jsonata || !is_jsonata_string(node) {
             return Ok(None);
         }

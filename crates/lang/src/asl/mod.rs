@@ -14,6 +14,7 @@
 mod choice;
 mod data;
 mod fields;
+mod objects;
 mod task;
 
 use sluice_ir::{
@@ -239,16 +240,30 @@ impl Compiler {
             Some(config) => processor_config(config)?,
             None => None,
         };
-        for key in fields::DISTRIBUTED_MAP_FIELDS {
-            if let Some(node) = fields.get(key) {
-                return Err(Problem::at(
-                    node.loc,
-                    format!(
-                        "{key} (items or results kept in S3, batches of items) is not supported yet; give the items in the input, through ItemsPath or Items"
-                    ),
-                ));
-            }
+        if child_mode.is_none()
+            && let Some((key, node)) = fields::DISTRIBUTED_MAP_FIELDS
+                .iter()
+                .find_map(|key| fields.get(key).map(|node| (key, node)))
+        {
+            return Err(Problem::at(
+                node.loc,
+                format!(
+                    "{key} belongs to the DISTRIBUTED Map mode: add ItemProcessor.ProcessorConfig.Mode DISTRIBUTED"
+                ),
+            ));
         }
+        let batcher = match fields.get("ItemBatcher") {
+            Some(node) => Some(objects::item_batcher(node)?),
+            None => None,
+        };
+        let reader = match fields.get("ItemReader") {
+            Some(node) => Some(Box::new(objects::item_reader(node, values.query)?)),
+            None => None,
+        };
+        let writer = match fields.get("ResultWriter") {
+            Some(node) => Some(Box::new(objects::result_writer(node, values.query)?)),
+            None => None,
+        };
         let items = match values.query {
             QueryLanguage::JsonPath => match fields.get("ItemsPath") {
                 Some(node) => sluice_ir::AslValue::Path(data::reference_path(node)?),
@@ -277,13 +292,15 @@ impl Compiler {
         let distributed = match child_mode {
             Some(execution_mode) => Some(Distributed {
                 execution_mode,
-                batcher: None,
+                batcher,
                 tolerated: ToleratedFailures {
                     count: tolerated_count
                         .literal
                         .map(|c| u32::try_from(c).unwrap_or(u32::MAX)),
                     percentage: tolerated_percentage.literal.map(|p| p as f64),
                 },
+                reader,
+                writer,
             }),
             None => {
                 if let Some(key) = ["ToleratedFailureCount", "ToleratedFailurePercentage"]

@@ -6,13 +6,14 @@ use sluice_ir::{
     Recovery, ScopeId, StateKind, Task, TaskMode, TaskTarget, Template, ToleratedFailures, Wait,
 };
 
-use super::{FUNCTION_ARN_SHAPE, function_ref, resource_name};
+use super::{FUNCTION_ARN_SHAPE, function_ref, objects, resource_name};
 use crate::doc::{Node, NodeKind};
 use crate::error::{DefinitionError, Problem};
 use crate::expr::parse_cloudflow;
 use crate::frontend::{
-    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, Problems, RetrySyntax, ScopeNames, Slot,
-    StateBody, build_retrier, checked_name, error_names, expr_at, one_of, registered_name,
+    Arena, DEFAULT_BACKOFF_RATE, ExprParser, Fields, ITEM_BATCHER_FIELDS, Problems, RetrySyntax,
+    ScopeNames, Slot, StateBody, build_retrier, checked_name, error_names, expr_at, item_batcher,
+    one_of, registered_name,
 };
 
 /// The most branches a Parallel state may have.
@@ -53,11 +54,12 @@ const DISTRIBUTED_MAP_FIELDS: &[&str] = &[
     "ItemBatcher",
     "ToleratedFailureCount",
     "ToleratedFailurePercentage",
+    "ItemReader",
+    "ResultWriter",
+    "MaxItems",
+    "MaxItems.$",
 ];
-/// Distributed-mode fields sluice does not run yet (items and results kept in OSS).
-const UNSUPPORTED_MAP_FIELDS: &[&str] = &["ItemReader", "ResultWriter", "MaxItems"];
 const PROCESSOR_CONFIG_FIELDS: &[&str] = &["Mode", "ExecutionMode"];
-const ITEM_BATCHER_FIELDS: &[&str] = &["MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"];
 /// At most this many children of a distributed Map run at once (sluice's bound: the page
 /// gives none).
 pub const MAX_DISTRIBUTED_CONCURRENCY: i64 = 10_000;
@@ -143,6 +145,7 @@ fn specific_fields(ty: &str) -> &'static [&'static str] {
             "ItemReader",
             "ResultWriter",
             "MaxItems",
+            "MaxItems.$",
         ],
         "Wait" => &["Seconds", "Seconds.$"],
         "Fail" => &["Code", "Detail"],
@@ -267,7 +270,6 @@ impl Compiler {
         let ty_node = fields.require("Type", "a state")?;
         let ty = state_type(ty_node)?;
         check_transition_fields(&fields, ty)?;
-        reject_unsupported_map_fields(&fields)?;
         fields.allow_only(&allowed_fields(ty), &format!("a {ty} state"))?;
         let input = optional_constructor(fields.get("InputConstructor"))?;
         let output = optional_constructor(fields.get("OutputConstructor"))?;
@@ -321,8 +323,12 @@ impl Compiler {
     }
 
     fn map(&mut self, fields: &Fields<'_>, names: &ScopeNames) -> Result<Map, Problem> {
-        let items = expr_at(fields.require("ItemsPath", "a Map state")?, parse_cloudflow)?;
         let distributed = distributed_mode(fields)?;
+        // Items read from OSS need no ItemsPath; one given beside an ItemReader is not used.
+        let items = match (fields.get("ItemsPath"), &distributed) {
+            (None, Some(d)) if d.reader.is_some() => Expr::Literal(serde_json::Value::Null),
+            _ => expr_at(fields.require("ItemsPath", "a Map state")?, parse_cloudflow)?,
+        };
         let max_concurrency = map_concurrency(fields, distributed.is_some())?;
         let item_input = match optional_constructor(fields.get("ItemConstructor"))? {
             Some(template) => ItemInput::Constructor(template),
@@ -394,20 +400,6 @@ fn check_transition_fields(fields: &Fields<'_>, ty: &str) -> Result<(), Problem>
     }
 }
 
-fn reject_unsupported_map_fields(fields: &Fields<'_>) -> Result<(), Problem> {
-    for key in UNSUPPORTED_MAP_FIELDS {
-        if let Some(node) = fields.get(key) {
-            return Err(Problem::at(
-                node.loc,
-                format!(
-                    "{key} (items or results kept in OSS) is not supported yet; give the items in the input, through ItemsPath"
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// The distributed mode of a Map (`ProcessorConfig: {Mode: Distributed}`), or `None` for an
 /// inline Map, which may not have the distributed mode's fields.
 fn distributed_mode(fields: &Fields<'_>) -> Result<Option<Distributed>, Problem> {
@@ -443,7 +435,7 @@ fn distributed_mode(fields: &Fields<'_>) -> Result<Option<Distributed>, Problem>
         },
         None => ChildMode::Standard,
     };
-    let batcher = fields.get("ItemBatcher").map(item_batcher).transpose()?;
+    let batcher = fields.get("ItemBatcher").map(batcher).transpose()?;
     let count = fields
         .get("ToleratedFailureCount")
         .map(|node| node.as_int_in(0, i64::from(u32::MAX)))
@@ -462,35 +454,33 @@ fn distributed_mode(fields: &Fields<'_>) -> Result<Option<Distributed>, Problem>
         }
         None => None,
     };
+    let reader = match fields.get("ItemReader") {
+        Some(node) => Some(Box::new(objects::item_reader(node, fields)?)),
+        None => None,
+    };
+    if let (None, Some(node)) = (&reader, fields.get("MaxItems").or(fields.get("MaxItems.$"))) {
+        return Err(Problem::at(
+            node.loc,
+            "MaxItems bounds the items of an ItemReader: this Map has none",
+        ));
+    }
+    let writer = match fields.get("ResultWriter") {
+        Some(node) => Some(Box::new(objects::result_writer(node)?)),
+        None => None,
+    };
     Ok(Some(Distributed {
         execution_mode,
         batcher,
         tolerated: ToleratedFailures { count, percentage },
+        reader,
+        writer,
     }))
 }
 
-fn item_batcher(node: &Node) -> Result<ItemBatcher, Problem> {
+fn batcher(node: &Node) -> Result<ItemBatcher, Problem> {
     let fields = Fields::of(node, "an ItemBatcher")?;
     fields.allow_only(ITEM_BATCHER_FIELDS, "an ItemBatcher")?;
-    let bound = |key: &str| -> Result<u64, Problem> {
-        fields
-            .get(key)
-            .map_or(Ok(0), |n| n.as_int_in(1, i64::from(u32::MAX)))
-            .map(|v| u64::try_from(v).unwrap_or(0))
-    };
-    let max_items = bound("MaxItemsPerBatch")?;
-    let max_bytes = bound("MaxInputBytesPerBatch")?;
-    if max_items == 0 && max_bytes == 0 {
-        return Err(Problem::at(
-            node.loc,
-            "an ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch",
-        ));
-    }
-    Ok(ItemBatcher {
-        max_items: u32::try_from(max_items).unwrap_or(u32::MAX),
-        max_bytes,
-        batch_input: fields.get("BatchInput").map(Node::to_json),
-    })
+    item_batcher(node, &fields)
 }
 
 fn transition(fields: &Fields<'_>, ty: &str, names: &ScopeNames) -> Result<Next, Problem> {

@@ -7,6 +7,7 @@
 
 mod fdl;
 mod legacy;
+mod objects;
 
 use sluice_ir::{Flow, FunctionRef, Invocation, TaskTarget};
 

@@ -7,11 +7,15 @@
 //! - [`ScopeNames`], [`checked_name`], [`registered_name`]: state names and their resolution.
 //! - [`Arena`]: states reserved by name, filled in later, checked for reachability.
 //! - [`expr_at`]: an expression string parsed by one syntax, its errors located in the document.
+//! - [`item_batcher`]: an `ItemBatcher`, spelled alike by both languages that have one.
+//! - [`csv_delimiter`], [`csv_headers`]: the CSV fields of item readers.
 //! - [`build_retrier`]: a retry rule, whatever a language calls its fields ([`RetrySyntax`]).
 //!
 //! A language module keeps only what is its own: its forms, fields, limits and words.
 
 mod arena;
+mod batcher;
+mod csv;
 mod exprs;
 mod fields;
 mod names;
@@ -20,6 +24,8 @@ mod retry;
 mod suggest;
 
 pub(crate) use arena::{Arena, StateBody};
+pub(crate) use batcher::{ITEM_BATCHER_FIELDS, item_batcher};
+pub(crate) use csv::{csv_delimiter, csv_headers};
 pub(crate) use exprs::{ExprParser, expr_at};
 pub(crate) use fields::Fields;
 pub(crate) use names::{ScopeNames, Slot, checked_name, registered_name};
