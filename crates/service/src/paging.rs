@@ -19,6 +19,7 @@ pub enum Listing {
     Versions,
     /// History events, by their place in the history.
     History,
+    Activities,
 }
 
 impl Listing {
@@ -30,6 +31,7 @@ impl Listing {
             Listing::Aliases => "aliases",
             Listing::Versions => "versions",
             Listing::History => "history",
+            Listing::Activities => "activities",
         }
     }
 }

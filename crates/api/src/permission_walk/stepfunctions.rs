@@ -37,6 +37,7 @@ pub(super) fn body(action: Action) -> Value {
     let token = "1.present.secret.1";
     let version = format!("{machine}:1");
     let alias = format!("{machine}:{NAME}");
+    let activity = format!("arn:aws:states:{REGION}:{ACCOUNT}:activity:{NAME}");
     match action {
         Action::CreateStateMachine => {
             json!({"name": NAME, "definition": definition, "roleArn": "arn:aws:iam::1:role/r"})
@@ -76,6 +77,14 @@ pub(super) fn body(action: Action) -> Value {
             json!({"stateMachineAliasArn": alias, "description": "d"})
         }
         Action::RedriveExecution => json!({"executionArn": execution}),
+        Action::CreateActivity => json!({"name": NAME}),
+        Action::DescribeActivity | Action::DeleteActivity => json!({"activityArn": activity}),
+        Action::ListActivities => json!({}),
+        // An activity nobody creates: a poll of one that exists would wait its 60 seconds.
+        Action::GetActivityTask => json!({
+            "activityArn": format!("arn:aws:states:{REGION}:{ACCOUNT}:activity:never-created"),
+            "workerName": "walk",
+        }),
     }
 }
 

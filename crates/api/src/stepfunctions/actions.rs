@@ -155,6 +155,11 @@ impl Actions<'_> {
             Call::DeleteStateMachineAlias(r) => self.delete_alias(r).await,
             Call::ListStateMachineAliases(r) => self.list_aliases(r).await,
             Call::RedriveExecution(r) => self.redrive(r).await,
+            Call::CreateActivity(r) => self.create_activity(r).await,
+            Call::DescribeActivity(r) => self.describe_activity(r).await,
+            Call::ListActivities(r) => self.list_activities(r).await,
+            Call::DeleteActivity(r) => self.delete_activity(r).await,
+            Call::GetActivityTask(r) => self.get_activity_task(r).await,
         }
     }
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::error::{Code, SfnError};
 pub use super::tags::{TagResource, UntagResource};
 pub use super::tasks::{SendTaskFailure, SendTaskHeartbeat, SendTaskSuccess};
-use super::{aliases, redrive, versions};
+use super::{activities, aliases, redrive, versions};
 
 /// The prefix of every action's `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -78,6 +78,16 @@ pub enum Call {
     ListStateMachineAliases(aliases::ListAliases),
     #[strum_discriminants(strum(serialize = "states:RedriveExecution"))]
     RedriveExecution(redrive::RedriveExecution),
+    #[strum_discriminants(strum(serialize = "states:CreateActivity"))]
+    CreateActivity(activities::CreateActivity),
+    #[strum_discriminants(strum(serialize = "states:DescribeActivity"))]
+    DescribeActivity(activities::ActivityRef),
+    #[strum_discriminants(strum(serialize = "states:ListActivities"))]
+    ListActivities(Paging),
+    #[strum_discriminants(strum(serialize = "states:DeleteActivity"))]
+    DeleteActivity(activities::ActivityRef),
+    #[strum_discriminants(strum(serialize = "states:GetActivityTask"))]
+    GetActivityTask(activities::GetActivityTask),
 }
 
 impl Call {
@@ -129,6 +139,11 @@ impl Call {
             "DeleteStateMachineAlias" => Call::DeleteStateMachineAlias(input(body)?),
             "ListStateMachineAliases" => Call::ListStateMachineAliases(input(body)?),
             "RedriveExecution" => Call::RedriveExecution(input(body)?),
+            "CreateActivity" => Call::CreateActivity(input(body)?),
+            "DescribeActivity" => Call::DescribeActivity(input(body)?),
+            "ListActivities" => Call::ListActivities(input(body)?),
+            "DeleteActivity" => Call::DeleteActivity(input(body)?),
+            "GetActivityTask" => Call::GetActivityTask(input(body)?),
             _ => return Err(unknown()),
         };
         Ok(call)
@@ -220,7 +235,7 @@ impl Validate for CreateStateMachine {
 
 /// `encryptionConfiguration` of a create or an update: a feature this server does not
 /// have, refused when asked for.
-fn unencrypted(encryption: &Option<Value>) -> Result<(), SfnError> {
+pub(super) fn unencrypted(encryption: &Option<Value>) -> Result<(), SfnError> {
     not_supported(
         encryption.is_some(),
         "encryptionConfiguration",

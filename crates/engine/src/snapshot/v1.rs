@@ -366,6 +366,7 @@ impl Op {
                 call: Box::new((*call).into()),
                 submitted,
                 timeout,
+                heartbeat: None,
             },
             Op::Timer { fire_at, purpose } => v2::Op::Timer {
                 id,
@@ -404,6 +405,7 @@ impl From<TaskCall> for v2::TaskCall<'static> {
             token: old.token.map(Into::into),
             attempt: old.attempt,
             timeout_secs: old.timeout_secs,
+            heartbeat_secs: None,
         }
     }
 }

@@ -372,6 +372,9 @@ pub(super) enum Op<'a> {
         call: Box<TaskCall<'a>>,
         submitted: bool,
         timeout: Option<u64>,
+        /// The heartbeat timer (absent in snapshots written before heartbeats).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat: Option<u64>,
     },
     Timer {
         id: u64,
@@ -391,6 +394,7 @@ pub(super) enum TimerPurpose {
     Wait { thread: u32 },
     Backoff { thread: u32 },
     TaskTimeout { task: u64 },
+    Heartbeat { task: u64 },
     ExecutionDeadline,
 }
 
@@ -404,6 +408,9 @@ pub(super) struct TaskCall<'a> {
     pub token: Option<Cow<'a, str>>,
     pub attempt: u32,
     pub timeout_secs: Option<u64>,
+    /// Absent without a heartbeat period (and in snapshots written before heartbeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_secs: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -418,6 +425,9 @@ pub(super) enum Target<'a> {
         invocation: Invocation,
     },
     Action {
+        name: Cow<'a, str>,
+    },
+    Activity {
         name: Cow<'a, str>,
     },
 }
@@ -645,6 +655,7 @@ impl<'a> Op<'a> {
                 call,
                 submitted,
                 timeout,
+                heartbeat,
             } => Op::Task {
                 id: id.0,
                 thread: thread.0,
@@ -652,6 +663,7 @@ impl<'a> Op<'a> {
                 call: Box::new(TaskCall::of(call)),
                 submitted: *submitted,
                 timeout: timeout.map(|t| t.0),
+                heartbeat: heartbeat.map(|t| t.0),
             },
             engine::Op::Timer { fire_at, purpose } => Op::Timer {
                 id: id.0,
@@ -663,6 +675,9 @@ impl<'a> Op<'a> {
                     }
                     engine::TimerPurpose::TaskTimeout(task) => {
                         TimerPurpose::TaskTimeout { task: task.0 }
+                    }
+                    engine::TimerPurpose::Heartbeat(task) => {
+                        TimerPurpose::Heartbeat { task: task.0 }
                     }
                     engine::TimerPurpose::ExecutionDeadline => TimerPurpose::ExecutionDeadline,
                 },
@@ -704,6 +719,9 @@ impl<'a> TaskCall<'a> {
                 TaskTarget::Action(name) => Target::Action {
                     name: Cow::Borrowed(name),
                 },
+                TaskTarget::Activity(name) => Target::Activity {
+                    name: Cow::Borrowed(name),
+                },
             },
             mode: match call.mode {
                 TaskMode::RequestComplete => Mode::RequestComplete,
@@ -714,6 +732,7 @@ impl<'a> TaskCall<'a> {
             token: call.token.as_deref().map(Cow::Borrowed),
             attempt: call.attempt,
             timeout_secs: call.timeout_secs,
+            heartbeat_secs: call.heartbeat_secs,
         }
     }
 }
@@ -921,6 +940,7 @@ impl From<Op<'_>> for engine::Op {
                 call,
                 submitted,
                 timeout,
+                heartbeat,
                 ..
             } => engine::Op::Task {
                 thread: ThreadId(thread),
@@ -928,6 +948,7 @@ impl From<Op<'_>> for engine::Op {
                 call: Box::new((*call).into()),
                 submitted,
                 timeout: timeout.map(OpId),
+                heartbeat: heartbeat.map(OpId),
             },
             Op::Timer {
                 fire_at, purpose, ..
@@ -940,6 +961,9 @@ impl From<Op<'_>> for engine::Op {
                     }
                     TimerPurpose::TaskTimeout { task } => {
                         engine::TimerPurpose::TaskTimeout(OpId(task))
+                    }
+                    TimerPurpose::Heartbeat { task } => {
+                        engine::TimerPurpose::Heartbeat(OpId(task))
                     }
                     TimerPurpose::ExecutionDeadline => engine::TimerPurpose::ExecutionDeadline,
                 },
@@ -984,6 +1008,7 @@ impl From<TaskCall<'_>> for crate::TaskCall {
                     },
                 }),
                 Target::Action { name } => TaskTarget::Action(name.into_owned()),
+                Target::Activity { name } => TaskTarget::Activity(name.into_owned()),
             },
             mode: match call.mode {
                 Mode::RequestComplete => TaskMode::RequestComplete,
@@ -994,6 +1019,7 @@ impl From<TaskCall<'_>> for crate::TaskCall {
             token: call.token.map(Cow::into_owned),
             attempt: call.attempt,
             timeout_secs: call.timeout_secs,
+            heartbeat_secs: call.heartbeat_secs,
         }
     }
 }
