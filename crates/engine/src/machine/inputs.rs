@@ -150,7 +150,12 @@ impl Machine<'_> {
     }
 
     /// Task `op` ran out of time (`error` says which limit): it fails, its call is aborted.
+    /// An ASL history names the error as AWS does (`States.Timeout`, `States.HeartbeatTimeout`).
     fn task_timed_out(&mut self, op: OpId, error: TaskError) {
+        let error = match self.flow.language {
+            sluice_ir::Language::Asl => sluice_ir::asl_error(error),
+            _ => error,
+        };
         if let Some(task) = self.remove_task(op) {
             self.step.effects.push(Effect::CancelTask(op));
             self.task_failed(task, EventType::TaskTimedOut, error);
