@@ -33,7 +33,13 @@ fn started(flow: &Flow) -> Execution {
     };
     let mut execution = Execution::new(info);
     let step = execution
-        .apply(flow, Input::Start { input: json!({"doc": 1}) }, T0)
+        .apply(
+            flow,
+            Input::Start {
+                input: json!({"doc": 1}),
+            },
+            T0,
+        )
         .expect("started");
     let kinds: Vec<EventType> = step.events.iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&EventType::TaskScheduled), "{kinds:?}");
@@ -72,8 +78,13 @@ fn a_task_is_taken_once_and_its_token_reports_its_result() {
         op,
         worker: Some("w1".into()),
     };
-    let step = execution.apply(&flow, taken.clone(), T0 + 5).expect("taken");
-    let start = step.events.iter().find(|e| e.kind == EventType::TaskStarted);
+    let step = execution
+        .apply(&flow, taken.clone(), T0 + 5)
+        .expect("taken");
+    let start = step
+        .events
+        .iter()
+        .find(|e| e.kind == EventType::TaskStarted);
     assert_eq!(start.map(|e| &e.detail), Some(&json!({"workerName": "w1"})));
     assert_eq!(execution.waiting_activities().count(), 0);
     assert_eq!(
@@ -83,9 +94,18 @@ fn a_task_is_taken_once_and_its_token_reports_its_result() {
     );
     let (_, token) = execution.awaiting_callbacks().next().expect("its token");
     let token = token.to_string();
-    assert!(!execution.awaits_heartbeat(&token), "no HeartbeatSeconds, no timer");
+    assert!(
+        !execution.awaits_heartbeat(&token),
+        "no HeartbeatSeconds, no timer"
+    );
     execution
-        .apply(&flow, Input::Heartbeat { token: token.clone() }, T0 + 7)
+        .apply(
+            &flow,
+            Input::Heartbeat {
+                token: token.clone(),
+            },
+            T0 + 7,
+        )
         .expect("a heartbeat of a task without a period changes nothing");
     let report = Input::CallbackReported {
         token,
@@ -100,7 +120,10 @@ fn a_task_is_taken_once_and_its_token_reports_its_result() {
 fn heartbeats_restart_the_period_and_silence_fails_the_task() {
     let flow = flow(r#""HeartbeatSeconds": 10,"#);
     let mut execution = started(&flow);
-    assert!(heartbeat_timers(&execution).is_empty(), "no period before the pickup");
+    assert!(
+        heartbeat_timers(&execution).is_empty(),
+        "no period before the pickup"
+    );
     let op = waiting_op(&execution);
     execution
         .apply(&flow, Input::ActivityTaken { op, worker: None }, T0 + 1_000)
@@ -114,7 +137,9 @@ fn heartbeats_restart_the_period_and_silence_fails_the_task() {
         .apply(&flow, Input::Heartbeat { token }, T0 + 5_000)
         .expect("a heartbeat");
     assert!(
-        step.effects.iter().any(|e| matches!(e, Effect::CancelTimer(_))),
+        step.effects
+            .iter()
+            .any(|e| matches!(e, Effect::CancelTimer(_))),
         "the old period is cancelled: {:?}",
         step.effects
     );

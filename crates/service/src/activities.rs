@@ -128,7 +128,10 @@ impl Service {
                     Err(_) if wake == deadline => return Ok(None),
                     Ok(Ok(step))
                         if step.tenant != caller.tenant
-                            || !step.events.iter().any(|e| e.kind == EventType::TaskScheduled) =>
+                            || !step
+                                .events
+                                .iter()
+                                .any(|e| e.kind == EventType::TaskScheduled) =>
                     {
                         continue;
                     }

@@ -11,7 +11,10 @@ use crate::{ActivityRecord, Page, Result, TenantId};
 /// Creates the activity, or (AWS's idempotent `CreateActivity`) leaves the one of that name
 /// as it is: either way the row comes back, in one statement.
 pub(crate) fn create(activity: &ActivityRecord, backend: Backend) -> Result<Sql> {
-    let mut sql = Sql::new("INSERT INTO activities (tenant, name, created_at, tags) VALUES (", backend);
+    let mut sql = Sql::new(
+        "INSERT INTO activities (tenant, name, created_at, tags) VALUES (",
+        backend,
+    );
     sql.text("", &activity.tenant.0)
         .text(", ", &activity.name)
         .int(", ", activity.created_at)
@@ -23,7 +26,10 @@ pub(crate) fn create(activity: &ActivityRecord, backend: Backend) -> Result<Sql>
 }
 
 pub(crate) fn get(tenant: &TenantId, name: &str, backend: Backend) -> Sql {
-    let mut sql = Sql::new(format!("SELECT {ACTIVITY_COLUMNS} FROM activities WHERE"), backend);
+    let mut sql = Sql::new(
+        format!("SELECT {ACTIVITY_COLUMNS} FROM activities WHERE"),
+        backend,
+    );
     sql.text(" tenant = ", &tenant.0).text(" AND name = ", name);
     sql
 }
@@ -36,7 +42,10 @@ pub(crate) fn delete(tenant: &TenantId, name: &str, backend: Backend) -> Sql {
 
 /// The tenant's activities by name.
 pub(crate) fn list(tenant: &TenantId, page: &Page<String>, backend: Backend) -> Sql {
-    let mut sql = Sql::new(format!("SELECT {ACTIVITY_COLUMNS} FROM activities WHERE"), backend);
+    let mut sql = Sql::new(
+        format!("SELECT {ACTIVITY_COLUMNS} FROM activities WHERE"),
+        backend,
+    );
     sql.text(" tenant = ", &tenant.0)
         .text(" AND name > ", page.after.as_deref().unwrap_or_default())
         .push(" ORDER BY name")

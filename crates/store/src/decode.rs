@@ -11,10 +11,9 @@ use crate::counts::{Counted, MINUTE_MS};
 use crate::encode::backend;
 use crate::{
     ActivityRecord, AliasRecord, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord,
-    ExecutionSummary,
-    FlowDefinition, FlowId, FlowName, FlowRecord, JobCursor, JobId, JobKind, JobRecord, JobStatus,
-    MinuteCounts, Page, Result, ScheduleRecord, StartedAs, TaskRow, TenantId, TimerRow,
-    VersionRecord,
+    ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowRecord, JobCursor, JobId, JobKind,
+    JobRecord, JobStatus, MinuteCounts, Page, Result, ScheduleRecord, StartedAs, TaskRow, TenantId,
+    TimerRow, VersionRecord,
 };
 
 pub(crate) const FLOW_COLUMNS: &str = "f.id, f.tenant, f.name, f.description, f.dialect, \

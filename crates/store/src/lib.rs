@@ -47,13 +47,13 @@ pub use model::*;
 /// return, which both backends import at once (`use crate::contract::*`).
 mod contract {
     pub(crate) use crate::{
-        ActivityRecord, ActivityStore, AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName,
-        ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
-        FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord,
-        JobStore, MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore,
-        Page, Progress, Purge, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal,
-        TaskRow,
-        StepWrite, TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
+        ActivityRecord, ActivityStore, AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor,
+        ExecutionId, ExecutionName, ExecutionQuery, ExecutionRecord, ExecutionStore,
+        ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowQuery, FlowRecord, FlowStore,
+        FlowUpdate, JobCursor, JobId, JobRecord, JobStore, MinuteCounts, NewExecution, NewFlow,
+        NewVersion, NodeStore, Nonce, NonceStore, Page, Progress, Purge, Result, ScheduleRecord,
+        ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TaskRow, TenantId, TimerRow,
+        VersionRecord, VersionStore,
     };
 }
 pub use nonces::Nonce;

@@ -28,8 +28,12 @@ macro_rules! activities_schema {
     ($name:literal) => {
         concat!(
             "CREATE TABLE activities (
-    tenant ", $name, " NOT NULL,
-    name ", $name, " NOT NULL,
+    tenant ",
+            $name,
+            " NOT NULL,
+    name ",
+            $name,
+            " NOT NULL,
     created_at BIGINT NOT NULL,
     tags TEXT NOT NULL,
     PRIMARY KEY (tenant, name)

@@ -11,9 +11,9 @@ use serde_json::json;
 use sluice_engine::{EventId, EventType, Execution, Input, OpId, Status};
 use sluice_ir::TaskError;
 use sluice_store::{
-    ActivityRecord, AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionFilter, ExecutionId,
-    ExecutionMode, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionSummary, FlowId,
-    FlowName, FlowQuery, FlowRecord, FlowSelection, FlowUpdate, JobFilter, JobId, JobKind,
+    ActivityRecord, AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionFilter,
+    ExecutionId, ExecutionMode, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionSummary,
+    FlowId, FlowName, FlowQuery, FlowRecord, FlowSelection, FlowUpdate, JobFilter, JobId, JobKind,
     JobRecord, JobStatus, LinkedWrite, MinuteCounts, NameMatch, NewFlow, NewVersion, Page, Purge,
     Route, ScheduleRecord, ScheduleTick, StepWrite, Store, StoreError, TenantId, TimerRow,
     VersionRecord,
@@ -2335,7 +2335,13 @@ async fn activities_are_kept_per_tenant_and_queue_their_waiting_tasks(backend: &
     let mut state = Execution::new(info("job1"));
     let before = state.clone();
     let start = state
-        .apply(&ir, Input::Start { input: json!({"doc": 1}) }, 5)
+        .apply(
+            &ir,
+            Input::Start {
+                input: json!({"doc": 1}),
+            },
+            5,
+        )
         .expect("start");
     let write = StepWrite::new(ExecutionId(0), 0, &before, state, &start);
     let record = store
@@ -2347,7 +2353,10 @@ async fn activities_are_kept_per_tenant_and_queue_their_waiting_tasks(backend: &
         .await
         .expect("waiting");
     assert_eq!(waiting.len(), 1);
-    assert_eq!((waiting[0].execution, &waiting[0].call.body), (record.id, &json!({"doc": 1})));
+    assert_eq!(
+        (waiting[0].execution, &waiting[0].call.body),
+        (record.id, &json!({"doc": 1}))
+    );
     for (tenant, name) in [(other.clone(), "printer"), (tenant(), "a-scanner")] {
         let none = store
             .waiting_activity_tasks(&tenant, name, 10)
@@ -2364,10 +2373,32 @@ async fn activities_are_kept_per_tenant_and_queue_their_waiting_tasks(backend: &
         .waiting_activity_tasks(&tenant(), "printer", 10)
         .await
         .expect("waiting");
-    assert!(after.is_empty(), "the pickup's step deleted its row: {after:?}");
+    assert!(
+        after.is_empty(),
+        "the pickup's step deleted its row: {after:?}"
+    );
 
-    assert!(store.delete_activity(&tenant(), "printer").await.expect("delete"));
-    assert!(!store.delete_activity(&tenant(), "printer").await.expect("delete again"));
-    assert_eq!(store.get_activity(&tenant(), "printer").await.expect("get"), None);
-    assert!(store.get_activity(&other, "printer").await.expect("get").is_some());
+    assert!(
+        store
+            .delete_activity(&tenant(), "printer")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_activity(&tenant(), "printer")
+            .await
+            .expect("delete again")
+    );
+    assert_eq!(
+        store.get_activity(&tenant(), "printer").await.expect("get"),
+        None
+    );
+    assert!(
+        store
+            .get_activity(&other, "printer")
+            .await
+            .expect("get")
+            .is_some()
+    );
 }

@@ -105,7 +105,8 @@ impl Machine<'_> {
                 json!({}),
             );
         }
-        let timeout = timeout_secs.map(|secs| self.start_timer_in(secs, TimerPurpose::TaskTimeout(op)));
+        let timeout =
+            timeout_secs.map(|secs| self.start_timer_in(secs, TimerPurpose::TaskTimeout(op)));
         let heartbeat = heartbeat_secs
             .filter(|_| !activity)
             .map(|secs| self.start_timer_in(secs, TimerPurpose::Heartbeat(op)));

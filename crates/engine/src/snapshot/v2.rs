@@ -962,9 +962,7 @@ impl From<Op<'_>> for engine::Op {
                     TimerPurpose::TaskTimeout { task } => {
                         engine::TimerPurpose::TaskTimeout(OpId(task))
                     }
-                    TimerPurpose::Heartbeat { task } => {
-                        engine::TimerPurpose::Heartbeat(OpId(task))
-                    }
+                    TimerPurpose::Heartbeat { task } => engine::TimerPurpose::Heartbeat(OpId(task)),
                     TimerPurpose::ExecutionDeadline => engine::TimerPurpose::ExecutionDeadline,
                 },
             },

@@ -51,7 +51,9 @@ pub(super) fn task(values: &Values<'_>, names: &ScopeNames) -> Result<Task, Prob
         let node = fields.get("HeartbeatSeconds").unwrap_or(resource_node);
         return Err(Problem::at(
             node.loc,
-            format!("HeartbeatSeconds ({heartbeat}) must be smaller than TimeoutSeconds ({timeout})"),
+            format!(
+                "HeartbeatSeconds ({heartbeat}) must be smaller than TimeoutSeconds ({timeout})"
+            ),
         ));
     }
     let (base, mode) = match resource.strip_suffix(WAIT_FOR_TOKEN) {
@@ -122,7 +124,8 @@ fn target(values: &Values<'_>, node: &Node, resource: &str) -> Result<(TaskTarge
 
 fn unsupported(node: &Node, resource: &str) -> Problem {
     let what = if resource.contains(":activity:") {
-        "an activity ARN is arn:aws:states:REGION:ACCOUNT:activity:NAME, without a suffix".to_owned()
+        "an activity ARN is arn:aws:states:REGION:ACCOUNT:activity:NAME, without a suffix"
+            .to_owned()
     } else if let Some(service) = resource.strip_prefix("arn:aws:states:::") {
         format!("the service integration {service:?} is not supported")
     } else {

@@ -438,7 +438,9 @@ impl ActivityStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<TaskRow>> {
         let sql = crate::activities::waiting(tenant, name, limit, Backend::Sqlite);
-        self.read(move |c| codec::all_of(c, &sql, crate::decode::task, "reading an activity's tasks"))
-            .await
+        self.read(move |c| {
+            codec::all_of(c, &sql, crate::decode::task, "reading an activity's tasks")
+        })
+        .await
     }
 }
