@@ -194,6 +194,7 @@ def test_activities_are_created_idempotently_described_listed_and_deleted(sfn):
     assert created["activityArn"].endswith(f":activity:{name}") and ":us-east-1:" in created["activityArn"]
     again = sfn.create_activity(name=name)
     assert again["activityArn"] == created["activityArn"] and again["creationDate"] == created["creationDate"]
+    assert sfn.list_tags_for_resource(resourceArn=created["activityArn"])["tags"] == [{"key": "team", "value": "ops"}]
     described = sfn.describe_activity(activityArn=created["activityArn"])
     assert (described["name"], described["creationDate"]) == (name, created["creationDate"])
 
@@ -212,6 +213,7 @@ def test_activities_are_created_idempotently_described_listed_and_deleted(sfn):
     sfn.delete_activity(activityArn=created["activityArn"])
     assert aws_error(lambda: sfn.describe_activity(activityArn=created["activityArn"])) == "ActivityDoesNotExist"
     assert aws_error(lambda: sfn.get_activity_task(activityArn=created["activityArn"])) == "ActivityDoesNotExist"
+    assert aws_error(lambda: sfn.list_tags_for_resource(resourceArn=created["activityArn"])) == "ResourceNotFound"
     sfn.delete_activity(activityArn=created["activityArn"])  # deleting none is fine, as on AWS
 
 

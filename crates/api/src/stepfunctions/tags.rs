@@ -95,7 +95,23 @@ fn merged(mut tags: Vec<Tag>, added: Vec<Tag>) -> Vec<Tag> {
 }
 
 impl Actions<'_> {
+    /// A state machine's tags, or an activity's (those its create gave; `TagResource` and
+    /// `UntagResource` change a state machine's only).
     pub(super) async fn list_tags(&self, r: &ResourceRef) -> Reply {
+        let arn = r.resource_arn.as_deref().unwrap_or("");
+        if let Ok(name) = self.arns.activity_name(arn) {
+            let activity = self
+                .service
+                .describe_activity(self.caller, &name)
+                .await
+                .map_err(|e| not_found(e.into(), arn))?;
+            let tags: Vec<Tag> = activity
+                .tags
+                .into_iter()
+                .map(|(key, value)| Tag { key, value })
+                .collect();
+            return Ok(json!({ "tags": tags }));
+        }
         let (_, tags) = self.tagged(r.resource_arn.as_deref()).await?;
         Ok(json!({ "tags": tags }))
     }
@@ -153,7 +169,7 @@ impl Actions<'_> {
 fn not_found(failure: Failure, arn: &str) -> Failure {
     let gone = matches!(
         &failure,
-        Failure::Service(ServiceError::FlowNotFound(_))
+        Failure::Service(ServiceError::FlowNotFound(_) | ServiceError::NotFound { .. })
             | Failure::Sfn(SfnError {
                 code: Code::StateMachineDoesNotExist,
                 ..
