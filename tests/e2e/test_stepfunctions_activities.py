@@ -195,6 +195,9 @@ def test_activities_are_created_idempotently_described_listed_and_deleted(sfn):
     again = sfn.create_activity(name=name)
     assert again["activityArn"] == created["activityArn"] and again["creationDate"] == created["creationDate"]
     assert sfn.list_tags_for_resource(resourceArn=created["activityArn"])["tags"] == [{"key": "team", "value": "ops"}]
+    sfn.tag_resource(resourceArn=created["activityArn"], tags=[{"key": "team", "value": "sre"}, {"key": "env", "value": "prod"}])
+    sfn.untag_resource(resourceArn=created["activityArn"], tagKeys=["env"])
+    assert sfn.list_tags_for_resource(resourceArn=created["activityArn"])["tags"] == [{"key": "team", "value": "sre"}]
     described = sfn.describe_activity(activityArn=created["activityArn"])
     assert (described["name"], described["creationDate"]) == (name, created["creationDate"])
 
@@ -214,6 +217,7 @@ def test_activities_are_created_idempotently_described_listed_and_deleted(sfn):
     assert aws_error(lambda: sfn.describe_activity(activityArn=created["activityArn"])) == "ActivityDoesNotExist"
     assert aws_error(lambda: sfn.get_activity_task(activityArn=created["activityArn"])) == "ActivityDoesNotExist"
     assert aws_error(lambda: sfn.list_tags_for_resource(resourceArn=created["activityArn"])) == "ResourceNotFound"
+    assert aws_error(lambda: sfn.tag_resource(resourceArn=created["activityArn"], tags=[])) == "ResourceNotFound"
     sfn.delete_activity(activityArn=created["activityArn"])  # deleting none is fine, as on AWS
 
 

@@ -48,6 +48,13 @@ impl From<ActivityRecord> for ActivityView {
     }
 }
 
+fn not_found(name: &str) -> ServiceError {
+    ServiceError::NotFound {
+        kind: ACTIVITY,
+        name: name.to_string(),
+    }
+}
+
 /// A task a worker took: the token its reports name, and the task's input as JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityTask {
@@ -79,10 +86,25 @@ impl Service {
             .get_activity(&caller.tenant, name)
             .await?
             .map(ActivityView::from)
-            .ok_or_else(|| ServiceError::NotFound {
-                kind: ACTIVITY,
-                name: name.to_string(),
-            })
+            .ok_or_else(|| not_found(name))
+    }
+
+    /// Replaces the tags of the caller's activity (`NotFound` if it has none of that name).
+    pub async fn retag_activity(
+        &self,
+        caller: &Caller,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<()> {
+        if self
+            .store
+            .retag_activity(&caller.tenant, name, tags)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(not_found(name))
+        }
     }
 
     /// Deletes the caller's activity if there is one (AWS answers a delete of none alike).

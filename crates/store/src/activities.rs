@@ -34,6 +34,20 @@ pub(crate) fn get(tenant: &TenantId, name: &str, backend: Backend) -> Sql {
     sql
 }
 
+/// Replaces the activity's tags.
+pub(crate) fn retag(
+    tenant: &TenantId,
+    name: &str,
+    tags: &[(String, String)],
+    backend: Backend,
+) -> Result<Sql> {
+    let mut sql = Sql::new("UPDATE activities SET", backend);
+    sql.text(" tags = ", &to_json(&tags, "activity tags")?)
+        .text(" WHERE tenant = ", &tenant.0)
+        .text(" AND name = ", name);
+    Ok(sql)
+}
+
 pub(crate) fn delete(tenant: &TenantId, name: &str, backend: Backend) -> Sql {
     let mut sql = Sql::new("DELETE FROM activities WHERE", backend);
     sql.text(" tenant = ", &tenant.0).text(" AND name = ", name);

@@ -349,6 +349,14 @@ pub trait ActivityStore: Send + Sync + 'static {
 
     async fn get_activity(&self, tenant: &TenantId, name: &str) -> Result<Option<ActivityRecord>>;
 
+    /// Replaces the activity's tags; whether there was one to change.
+    async fn retag_activity(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<bool>;
+
     /// Whether there was one to delete. Its waiting tasks stay in their executions.
     async fn delete_activity(&self, tenant: &TenantId, name: &str) -> Result<bool>;
 

@@ -2378,6 +2378,15 @@ async fn activities_are_kept_per_tenant_and_queue_their_waiting_tasks(backend: &
         "the pickup's step deleted its row: {after:?}"
     );
 
+    let tags = vec![("env".to_string(), "prod".to_string())];
+    let changed = store
+        .retag_activity(&tenant(), "printer", tags.clone())
+        .await;
+    assert!(changed.expect("retag"));
+    let retagged = store.get_activity(&tenant(), "printer").await.expect("get");
+    assert_eq!(retagged.map(|a| a.tags), Some(tags));
+    let none = store.retag_activity(&tenant(), "nobody", Vec::new()).await;
+    assert!(!none.expect("retag none"));
     assert!(
         store
             .delete_activity(&tenant(), "printer")

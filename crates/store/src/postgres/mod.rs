@@ -388,6 +388,19 @@ impl ActivityStore for PostgresStore {
         Ok(rows.into_iter().next())
     }
 
+    async fn retag_activity(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<bool> {
+        let sql = crate::activities::retag(tenant, name, &tags, Backend::Postgres)?;
+        codec::execute_of(&self.client().await?, &sql)
+            .await
+            .map(|changed| changed > 0)
+            .map_err(codec::failed("tagging an activity"))
+    }
+
     async fn delete_activity(&self, tenant: &TenantId, name: &str) -> Result<bool> {
         let sql = crate::activities::delete(tenant, name, Backend::Postgres);
         codec::execute_of(&self.client().await?, &sql)

@@ -411,6 +411,21 @@ impl ActivityStore for SqliteStore {
         .await
     }
 
+    async fn retag_activity(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<bool> {
+        let sql = crate::activities::retag(tenant, name, &tags, Backend::Sqlite)?;
+        self.write(move |c| {
+            codec::execute_of(c, &sql)
+                .map(|changed| changed > 0)
+                .map_err(codec::failed("tagging an activity"))
+        })
+        .await
+    }
+
     async fn delete_activity(&self, tenant: &TenantId, name: &str) -> Result<bool> {
         let sql = crate::activities::delete(tenant, name, Backend::Sqlite);
         self.write(move |c| {
