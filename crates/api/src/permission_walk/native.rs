@@ -73,6 +73,12 @@ pub(super) fn routes(f: &Fixtures) -> Vec<NativeRoute> {
         ),
         route(
             Method::POST,
+            format!("{execution}/redrive"),
+            Some(json!({})),
+            Action::RedriveExecution,
+        ),
+        route(
+            Method::POST,
             "/stop-jobs".into(),
             Some(json!({"filter": {"flow": NAME}})),
             Action::StartStopJob,
