@@ -6,11 +6,14 @@ the steps it commits by `NOTIFY`, heard on the one connection each node keeps fo
   node stops the execution, not up to a second later (when it would look at the database
   again);
 - the native API's event stream (`GET /api/v1/events`) on one node shows the execution and
-  state changes of the executions the other node runs.
+  state changes of the executions the other node runs;
+- a Step Functions activity poll on one node is woken by a task the other node schedules,
+  and each task goes to exactly one of the workers polling on both.
 
 Each test prints the latencies it saw (p50 / p99 over its rounds).
 """
 
+import json
 import statistics
 import threading
 import time
@@ -21,6 +24,7 @@ from alibabacloud_fnf20190315 import models as m
 from conftest import KEY_ID, KEY_SECRET, POSTGRES, Sluice, fresh_database
 from test_cloudflow import create, describe, pass_flow, start, unique, wait_flow, wait_for
 from test_native_api import Api, Events
+from test_stepfunctions import create as create_machine, finished
 
 pytestmark = pytest.mark.skipif(
     not POSTGRES,
@@ -107,3 +111,43 @@ def test_the_event_stream_of_one_node_shows_what_the_other_node_runs(pair):
     ], first
     stream.close()
     assert report("event on B's stream after a start on A", latencies) < EVENT_WITHIN
+
+
+def test_activity_workers_on_both_nodes_each_get_a_task_of_the_others_executions(pair):
+    """Step Functions activities across nodes: workers long-poll on A and on B; executions
+    started on A hand each task to exactly one worker (the pickup is a step of the execution,
+    compare-and-set), and a poll waiting on B is woken by a start on A."""
+    a, b = pair
+    sfn_a, sfn_b = (node.stepfunctions(read_timeout=70) for node in pair)
+    activity = sfn_a.create_activity(name=unique("activity"))["activityArn"]
+    definition = {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}}}
+    machine = create_machine(sfn_a, json.dumps(definition))
+    workers = 8
+    answers = [{} for _ in range(workers)]
+
+    def poll(i):
+        client = (sfn_a, sfn_b)[i % 2]
+        answers[i].update(client.get_activity_task(activityArn=activity, workerName=f"w{i}"))
+        answers[i]["at"] = time.monotonic()
+
+    threads = [threading.Thread(target=poll, args=(i,), daemon=True) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # every poll is waiting
+    started = time.monotonic()
+    executions = [
+        sfn_a.start_execution(stateMachineArn=machine, input=json.dumps({"i": i}))["executionArn"]
+        for i in range(workers)
+    ]
+    for thread in threads:
+        thread.join(20)
+    assert all("taskToken" in answer for answer in answers), answers
+    assert len({answer["taskToken"] for answer in answers}) == workers
+    assert sorted(json.loads(answer["input"])["i"] for answer in answers) == list(range(workers))
+    on_b = [answers[i]["at"] - started for i in range(1, workers, 2)]
+    print(f"activity polls on B answered {min(on_b):.3f}..{max(on_b):.3f} s after the starts on A")
+    # A poll looks at the database every 2 s anyway: well within that, the notice woke it.
+    assert max(on_b) < 1.0, "the polls on B were not woken by the starts on A"
+    for i, answer in enumerate(answers):
+        (sfn_a, sfn_b)[i % 2].send_task_success(taskToken=answer["taskToken"], output="{}")
+    assert [finished(sfn_a, e)["status"] for e in executions] == ["SUCCEEDED"] * workers

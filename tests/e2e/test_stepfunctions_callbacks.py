@@ -27,7 +27,7 @@ def sfn(sluice):
     return sluice.stepfunctions()
 
 
-def callback_machine(sfn, functions, timeout=None, catch=False):
+def callback_machine(sfn, functions, timeout=None, catch=False, heartbeat=None):
     """A state machine whose one task gives its token to a function and waits for it; the
     tokens the function received, in order."""
     function = unique("worker")
@@ -46,6 +46,8 @@ def callback_machine(sfn, functions, timeout=None, catch=False):
     }
     if timeout:
         task["TimeoutSeconds"] = timeout
+    if heartbeat:
+        task["HeartbeatSeconds"] = heartbeat
     states = {"Work": task}
     if catch:
         task["Catch"] = [{"ErrorEquals": ["States.ALL"], "Next": "Recovered"}]
@@ -110,6 +112,25 @@ def test_a_token_not_reported_within_timeout_seconds_times_the_task_out(sfn, fun
     done = finished(sfn, execution)
     assert (done["status"], done["error"]) == ("FAILED", "States.Timeout")
     assert aws_error(lambda: sfn.send_task_success(taskToken=token, output="{}")) == "TaskTimedOut"
+
+
+def test_heartbeats_keep_a_callback_task_alive_and_silence_times_it_out(sfn, functions):
+    machine, tokens = callback_machine(sfn, functions, heartbeat=1)
+    kept = sfn.start_execution(stateMachineArn=machine, input='{"order": 1}')["executionArn"]
+    [token] = wait_for(lambda: tokens)
+    for _ in range(3):
+        time.sleep(0.6)
+        sfn.send_task_heartbeat(taskToken=token)
+    assert sfn.describe_execution(executionArn=kept)["status"] == "RUNNING"
+    sfn.send_task_success(taskToken=token, output='{"kept": true}')
+    assert finished(sfn, kept)["status"] == "SUCCEEDED"
+
+    quiet = sfn.start_execution(stateMachineArn=machine, input='{"order": 2}')["executionArn"]
+    wait_for(lambda: len(tokens) == 2)
+    done = finished(sfn, quiet)
+    assert (done["status"], done["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    assert "TaskTimedOut" in history_types(sfn, quiet)
+    assert aws_error(lambda: sfn.send_task_heartbeat(taskToken=tokens[1])) == "TaskTimedOut"
 
 
 def test_tokens_of_no_task_get_awss_errors(sfn):

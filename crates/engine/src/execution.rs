@@ -376,6 +376,8 @@ pub(crate) enum Op {
         /// Callback modes: the call has answered and the task waits for its token.
         submitted: bool,
         timeout: Option<OpId>,
+        /// The heartbeat timer, restarted by every heartbeat.
+        heartbeat: Option<OpId>,
     },
     Timer {
         fire_at: Millis,
@@ -393,6 +395,7 @@ pub(crate) enum TimerPurpose {
     Wait(ThreadId),
     Backoff(ThreadId),
     TaskTimeout(OpId),
+    Heartbeat(OpId),
     ExecutionDeadline,
 }
 
@@ -563,6 +566,32 @@ impl Execution {
     /// Whether `token` is the token of a task this execution still waits for.
     pub fn awaits_token(&self, token: &str) -> bool {
         self.find_token(token).is_some()
+    }
+
+    /// Whether the task of `token` waits with a heartbeat timer running, which a heartbeat
+    /// restarts ([`crate::Input::Heartbeat`]).
+    pub fn awaits_heartbeat(&self, token: &str) -> bool {
+        self.find_token(token).is_some_and(|op| {
+            matches!(
+                self.ops.get(&op),
+                Some(Op::Task {
+                    heartbeat: Some(_),
+                    ..
+                })
+            )
+        })
+    }
+
+    /// The activity tasks no worker has taken yet.
+    pub fn waiting_activities(&self) -> impl Iterator<Item = &TaskCall> {
+        self.ops.values().filter_map(|op| match op {
+            Op::Task {
+                call,
+                submitted: false,
+                ..
+            } if call.activity().is_some() => Some(call.as_ref()),
+            _ => None,
+        })
     }
 
     /// The state and token of each callback task waiting for its report (a FunctionGraph v1

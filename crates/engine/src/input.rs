@@ -20,6 +20,12 @@ pub enum Input {
         token: String,
         result: Result<Value, TaskError>,
     },
+    /// A worker took the activity task `op` (Step Functions' `GetActivityTask`): the task
+    /// is started, its heartbeat period begins. Of two workers, the second is `Stale`.
+    ActivityTaken { op: OpId, worker: Option<String> },
+    /// A worker's heartbeat of the task of `token` (`SendTaskHeartbeat`): its heartbeat
+    /// timer starts over.
+    Heartbeat { token: String },
     /// A timer started by a `StartTimer` effect fired.
     TimerFired { op: OpId },
     /// `StopExecution`: stop everything, now.

@@ -18,4 +18,17 @@ pub struct TaskCall {
     /// 0 for the first attempt, then the retry count.
     pub attempt: u32,
     pub timeout_secs: Option<u64>,
+    /// The heartbeat period (ASL `HeartbeatSeconds`): the task fails when no heartbeat comes
+    /// within it (from its start for a callback, from its pickup for an activity).
+    pub heartbeat_secs: Option<u64>,
+}
+
+impl TaskCall {
+    /// The activity a worker takes this call from, if it is an activity's task.
+    pub fn activity(&self) -> Option<&str> {
+        match &self.target {
+            TaskTarget::Activity(name) => Some(name),
+            _ => None,
+        }
+    }
 }

@@ -555,6 +555,7 @@ fn call(function: &str) -> StateKind {
         mode: TaskMode::RequestComplete,
         body: Body::StateInput,
         timeout_secs: None,
+        heartbeat_secs: None,
         recovery: Recovery::default(),
     })
 }

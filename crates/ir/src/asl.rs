@@ -21,7 +21,8 @@ pub enum QueryLanguage {
     Jsonata,
 }
 
-const STATES_TIMEOUT: &str = "States.Timeout";
+const STATES_TIMEOUT: &str = ErrorCode::STATES_TIMEOUT;
+const STATES_HEARTBEAT_TIMEOUT: &str = ErrorCode::STATES_HEARTBEAT_TIMEOUT;
 
 /// The ASL name of an error the engine or the runtime raised under sluice's own name, as
 /// AWS names the same failure (Developer Guide, "Error names"): a timeout is `States.Timeout`,
@@ -30,6 +31,7 @@ const STATES_TIMEOUT: &str = "States.Timeout";
 pub fn asl_error_name(code: &str) -> Option<&'static str> {
     match code {
         ErrorCode::TIMEOUT => Some(STATES_TIMEOUT),
+        ErrorCode::HEARTBEAT_TIMEOUT => Some(STATES_HEARTBEAT_TIMEOUT),
         ErrorCode::PAYLOAD_TOO_LARGE => Some("States.DataLimitExceeded"),
         ErrorCode::INVALID_INPUT | ErrorCode::EXPRESSION | ErrorCode::EVENT_LIMIT => {
             Some("States.Runtime")
@@ -96,6 +98,10 @@ pub struct AslData {
     /// (replaces `Task::timeout_secs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<AslValue>,
+    /// A Task's `HeartbeatSecondsPath` or JSONata `HeartbeatSeconds` (replaces
+    /// `Task::heartbeat_secs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<AslValue>,
 }
 
 /// What every expression of one state sees besides the value `$` stands for: the context
@@ -123,7 +129,7 @@ impl AslEnv<'_> {
 /// `fixed_timeout_service_lambda_with_path`).
 pub fn asl_error(error: TaskError) -> TaskError {
     match asl_error_name(error.code.as_str()) {
-        Some(STATES_TIMEOUT) => TaskError::new(STATES_TIMEOUT, ""),
+        Some(name @ (STATES_TIMEOUT | STATES_HEARTBEAT_TIMEOUT)) => TaskError::new(name, ""),
         Some(name) => TaskError {
             code: ErrorCode::new(name),
             ..error

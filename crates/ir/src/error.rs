@@ -14,6 +14,8 @@ impl ErrorCode {
     pub const ALL: &'static str = "FnF.ALL";
     /// A task (or callback wait) exceeded its `Timeout`.
     pub const TIMEOUT: &'static str = "FnF.Timeout";
+    /// A task with a heartbeat period (ASL `HeartbeatSeconds`) heard none within it.
+    pub const HEARTBEAT_TIMEOUT: &'static str = "FnF.HeartbeatTimeout";
     /// An expression failed at run time (wrong type, missing key, bad function argument).
     pub const EXPRESSION: &'static str = "FnF.ExpressionError";
     /// A Fail state without `Code`.
@@ -39,12 +41,19 @@ impl ErrorCode {
 
     /// Whether a `Retry`/`Catch` entry listing `pattern` applies to this error.
     /// ASL's `States.ALL` matches every error but the terminal `States.Runtime` and
-    /// `States.DataLimitExceeded` (Developer Guide, "Handling errors").
+    /// `States.DataLimitExceeded` (Developer Guide, "Handling errors"); `States.Timeout`
+    /// also matches `States.HeartbeatTimeout` (a task "failed to send a heartbeat for longer
+    /// than HeartbeatSeconds" is one of the two timeouts AWS names `States.Timeout` for).
     pub fn matches(&self, pattern: &str) -> bool {
         pattern == Self::ALL
             || pattern == self.0
             || (pattern == Self::STATES_ALL && !Self::TERMINAL.contains(&self.0.as_str()))
+            || (pattern == Self::STATES_TIMEOUT && self.0 == Self::STATES_HEARTBEAT_TIMEOUT)
     }
+
+    /// ASL's names of the two task timeouts.
+    pub const STATES_TIMEOUT: &'static str = "States.Timeout";
+    pub const STATES_HEARTBEAT_TIMEOUT: &'static str = "States.HeartbeatTimeout";
 
     /// ASL's wildcard error name.
     pub const STATES_ALL: &'static str = "States.ALL";

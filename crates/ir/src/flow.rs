@@ -187,6 +187,10 @@ pub struct Task {
     pub body: Body,
     /// `Timeout` / `timeoutSeconds`: covers the call and, in callback modes, the wait.
     pub timeout_secs: Option<u64>,
+    /// ASL `HeartbeatSeconds`: a callback or activity task fails with a heartbeat timeout
+    /// when no heartbeat (or result) comes within this period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_secs: Option<u64>,
     pub recovery: Recovery,
 }
 
@@ -211,6 +215,10 @@ pub enum TaskTarget {
     Function(FunctionRef),
     /// Any other `Service:Operation`; the runtime decides whether it can run it.
     Action(String),
+    /// A Step Functions activity of the execution's tenant, by name: nothing is called; the
+    /// task waits for a worker to take it (`GetActivityTask`) and report its result with the
+    /// task's token.
+    Activity(String),
 }
 
 /// A Function Compute function as named by a resource ARN:

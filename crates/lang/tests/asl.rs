@@ -163,3 +163,55 @@ fn state_names_have_at_most_80_characters() {
         "{found:?}"
     );
 }
+
+#[test]
+fn an_activity_task_waits_for_its_worker_with_a_heartbeat() {
+    let text = r#"{"StartAt": "A", "States": {"A": {"Type": "Task",
+        "Resource": "arn:aws:states:eu-west-1:123456789012:activity:printer",
+        "TimeoutSeconds": 60, "HeartbeatSeconds": 10, "End": true}}}"#;
+    let flow = compile(Dialect::Asl, text).unwrap_or_else(|e| panic!("{e}"));
+    let StateKind::Task(task) = &flow.state(flow.root().states[0]).kind else {
+        panic!("a Task state")
+    };
+    assert_eq!(
+        task.target,
+        sluice_ir::TaskTarget::Activity("printer".into())
+    );
+    assert_eq!(task.mode, sluice_ir::TaskMode::WaitForCustomCallback);
+    assert_eq!(
+        (task.timeout_secs, task.heartbeat_secs),
+        (Some(60), Some(10))
+    );
+
+    let by_path = r#"{"StartAt": "A", "States": {"A": {"Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "f"}, "HeartbeatSecondsPath": "$.beat", "End": true}}}"#;
+    let flow = compile(Dialect::Asl, by_path).unwrap_or_else(|e| panic!("{e}"));
+    let state = flow.state(flow.root().states[0]);
+    assert!(state.asl.as_ref().is_some_and(|a| a.heartbeat.is_some()));
+
+    for (text, problem) in [
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:r:1:activity:p", "TimeoutSeconds": 5, "HeartbeatSeconds": 5, "End": true}}}"#,
+            "HeartbeatSeconds (5) must be smaller than TimeoutSeconds (5)",
+        ),
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:r:1:activity:p.waitForTaskToken", "End": true}}}"#,
+            "without a suffix",
+        ),
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:r:1:activity:", "End": true}}}"#,
+            "an activity ARN is arn:aws:states:REGION:ACCOUNT:activity:NAME",
+        ),
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:r:1:activity:p", "HeartbeatSeconds": 0, "End": true}}}"#,
+            "0 is out of range; expected an integer from 1 to 99999999",
+        ),
+    ] {
+        let found = problems(text);
+        assert!(
+            found.iter().any(|p| p.contains(problem)),
+            "{problem:?} not in {found:?}"
+        );
+    }
+}

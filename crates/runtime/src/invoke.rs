@@ -13,7 +13,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Map, Value};
 use sluice_engine::TaskCall;
-use sluice_ir::{FunctionRef, Invocation, TaskError, TaskMode, TaskTarget};
+use sluice_ir::{ErrorCode, FunctionRef, Invocation, TaskError, TaskMode, TaskTarget};
 use sluice_store::TenantId;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -193,6 +193,15 @@ impl Invoker {
         let url = match &call.target {
             TaskTarget::Function(function) => self.endpoints.resolve(function)?,
             TaskTarget::Action(action) => return self.act(origin, call, action, cancel).await,
+            // A durable execution's activity task waits for a worker and is never called
+            // (`durable::Runtime::dispatch`); an in-memory one (Express, `sluice run`) has no
+            // worker to take it, as AWS's Express workflows have no activities.
+            TaskTarget::Activity(name) => {
+                return Err(TaskError::new(
+                    ErrorCode::ACTION_NOT_SUPPORTED,
+                    format!("activity {name}: activities run in Standard executions only"),
+                ));
+            }
         };
         if detaches(call) {
             return self.invoke_detached(origin, call, &url, cancel).await;

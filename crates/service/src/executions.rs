@@ -245,12 +245,26 @@ impl Service {
     /// A worker's heartbeat of the callback task of `token` (Step Functions'
     /// `SendTaskHeartbeat`): `TaskCompleted` unless its execution still waits for it, so a
     /// worker learns of a stop at its next heartbeat.
+    /// A task with a heartbeat period (`HeartbeatSeconds`) has its heartbeat timer started
+    /// over, in a step of its execution; one without needs no step.
     pub async fn heartbeat_task(&self, caller: &Caller, token: &str) -> Result<()> {
+        let completed = || ServiceError::TaskCompleted(token.to_string());
         let record = self.token_execution(caller, token).await?;
-        if record.state.awaits_token(token) {
-            Ok(())
-        } else {
-            Err(ServiceError::TaskCompleted(token.to_string()))
+        if !record.state.awaits_token(token) {
+            return Err(completed());
+        }
+        if !record.state.awaits_heartbeat(token) {
+            return Ok(());
+        }
+        let input = Input::Heartbeat {
+            token: token.to_string(),
+        };
+        match self.runtime.submit(record.id, input).await? {
+            Applied::Committed(..) => Ok(()),
+            Applied::Rejected(Rejection::Stale | Rejection::AlreadyCompleted, _) => {
+                Err(completed())
+            }
+            Applied::Rejected(other, _) => Err(ServiceError::Internal(other.to_string())),
         }
     }
 

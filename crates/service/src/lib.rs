@@ -8,6 +8,7 @@
 //!
 //! Start reading at [`Service`], then `executions.rs`.
 
+mod activities;
 mod auth;
 mod config;
 mod error;
@@ -30,6 +31,7 @@ pub mod views;
 
 use std::sync::Arc;
 
+pub use activities::{ACTIVITY, ActivityTask, ActivityView};
 pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
 pub use error::ServiceError;

@@ -21,6 +21,8 @@ pub enum Listing {
     History,
     /// Map runs of an execution, by name.
     MapRuns,
+    /// A tenant's activities, by name.
+    Activities,
 }
 
 impl Listing {
@@ -33,6 +35,7 @@ impl Listing {
             Listing::Versions => "versions",
             Listing::History => "history",
             Listing::MapRuns => "map runs",
+            Listing::Activities => "activities",
         }
     }
 }

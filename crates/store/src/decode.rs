@@ -10,10 +10,10 @@ use sluice_ir::{Dialect, StateName, TaskError};
 use crate::counts::{Counted, MINUTE_MS};
 use crate::encode::backend;
 use crate::{
-    AliasRecord, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord, ExecutionSummary,
-    FlowDefinition, FlowId, FlowName, FlowRecord, JobCursor, JobId, JobKind, JobRecord, JobStatus,
-    MinuteCounts, Page, Result, ScheduleRecord, StartedAs, TaskRow, TenantId, TimerRow,
-    VersionRecord,
+    ActivityRecord, AliasRecord, ExecutionId, ExecutionMode, ExecutionName, ExecutionRecord,
+    ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowRecord, JobCursor, JobId, JobKind,
+    JobRecord, JobStatus, MinuteCounts, Page, Result, ScheduleRecord, StartedAs, TaskRow, TenantId,
+    TimerRow, VersionRecord,
 };
 
 pub(crate) const FLOW_COLUMNS: &str = "f.id, f.tenant, f.name, f.description, f.dialect, \
@@ -312,6 +312,20 @@ pub(crate) fn timer(row: &dyn Columns) -> Result<TimerRow> {
         execution: ExecutionId(int(row, 0)?),
         op: OpId(unsigned(row, 1, "op id")?),
         fire_at: int(row, 2)?,
+    })
+}
+
+/// Columns of an activity, in the order [`activity`] reads them.
+pub(crate) const ACTIVITY_COLUMNS: &str = "tenant, name, created_at, tags";
+
+/// Columns [`ACTIVITY_COLUMNS`].
+pub(crate) fn activity(row: &dyn Columns) -> Result<ActivityRecord> {
+    let name = text(row, 1)?;
+    Ok(ActivityRecord {
+        tenant: TenantId(text(row, 0)?),
+        created_at: int(row, 2)?,
+        tags: json(row, 3, || format!("the tags of activity {name}"))?,
+        name,
     })
 }
 

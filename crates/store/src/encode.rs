@@ -67,7 +67,8 @@ pub(crate) struct EncodedStep {
     pub events: Vec<EncodedEvent>,
     pub timers_added: Vec<(i64, Millis)>,
     pub timers_removed: Vec<i64>,
-    pub tasks_added: Vec<(i64, String)>,
+    /// Op, call, and the activity whose queue the task waits in.
+    pub tasks_added: Vec<(i64, String, Option<String>)>,
     pub tasks_removed: Vec<i64>,
 }
 
@@ -76,7 +77,11 @@ impl EncodedStep {
         let state = &step.state;
         let task = |c: &TaskCall| {
             let row = to_json(&CallSnapshot::of(c), "task call")?;
-            Ok((sql_int(c.op.0, "op id")?, row))
+            Ok((
+                sql_int(c.op.0, "op id")?,
+                row,
+                c.activity().map(str::to_owned),
+            ))
         };
         let timer = |t: &TimerRow| Ok((sql_int(t.op.0, "op id")?, t.fire_at));
         let op = |op: &sluice_engine::OpId| sql_int(op.0, "op id");

@@ -21,6 +21,7 @@ extern crate self as sluice_store;
 #[path = "../tests/common/fixtures.rs"]
 mod fixtures;
 
+mod activities;
 mod counts;
 mod decode;
 mod encode;
@@ -46,12 +47,13 @@ pub use model::*;
 /// return, which both backends import at once (`use crate::contract::*`).
 mod contract {
     pub(crate) use crate::{
-        AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionId, ExecutionName,
-        ExecutionQuery, ExecutionRecord, ExecutionStore, ExecutionSummary, FlowDefinition, FlowId,
-        FlowName, FlowQuery, FlowRecord, FlowStore, FlowUpdate, JobCursor, JobId, JobRecord,
-        JobStore, MinuteCounts, NewExecution, NewFlow, NewVersion, NodeStore, Nonce, NonceStore,
-        Page, Progress, Purge, Result, ScheduleRecord, ScheduleStore, ScheduleTick, Signal,
-        StepWrite, TakenOver, TenantId, TimerRow, VersionRecord, VersionStore,
+        ActivityRecord, ActivityStore, AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor,
+        ExecutionId, ExecutionName, ExecutionQuery, ExecutionRecord, ExecutionStore,
+        ExecutionSummary, FlowDefinition, FlowId, FlowName, FlowQuery, FlowRecord, FlowStore,
+        FlowUpdate, JobCursor, JobId, JobRecord, JobStore, MinuteCounts, NewExecution, NewFlow,
+        NewVersion, NodeStore, Nonce, NonceStore, Page, Progress, Purge, Result, ScheduleRecord,
+        ScheduleStore, ScheduleTick, Signal, StepWrite, TakenOver, TaskRow, TenantId, TimerRow,
+        VersionRecord, VersionStore,
     };
 }
 pub use nonces::Nonce;
@@ -89,12 +91,20 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The whole store: one trait per concern, each implemented by both backends.
 pub trait Store:
-    FlowStore + ExecutionStore + NodeStore + VersionStore + ScheduleStore + JobStore + NonceStore
+    FlowStore
+    + ExecutionStore
+    + NodeStore
+    + VersionStore
+    + ScheduleStore
+    + JobStore
+    + NonceStore
+    + ActivityStore
 {
 }
 
 impl<T> Store for T where
     T: FlowStore
+        + ActivityStore
         + ExecutionStore
         + NodeStore
         + VersionStore
@@ -328,6 +338,45 @@ pub trait JobStore: Send + Sync + 'static {
 
     /// Jobs not yet finished, oldest first, whichever node runs them.
     async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>>;
+}
+
+/// Step Functions activities and the tasks waiting in them.
+#[async_trait]
+pub trait ActivityStore: Send + Sync + 'static {
+    /// Creates the tenant's activity, or answers the one of that name as it is (AWS's
+    /// idempotent create: its tags unchanged), in one statement.
+    async fn create_activity(&self, activity: ActivityRecord) -> Result<ActivityRecord>;
+
+    async fn get_activity(&self, tenant: &TenantId, name: &str) -> Result<Option<ActivityRecord>>;
+
+    /// Replaces the activity's tags; whether there was one to change.
+    async fn retag_activity(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<bool>;
+
+    /// Whether there was one to delete. Its waiting tasks stay in their executions.
+    async fn delete_activity(&self, tenant: &TenantId, name: &str) -> Result<bool>;
+
+    /// The tenant's activities by name.
+    async fn list_activities(
+        &self,
+        tenant: &TenantId,
+        page: Page<String>,
+    ) -> Result<Vec<ActivityRecord>>;
+
+    /// The tasks of the tenant's activity `name` that no worker has taken yet, oldest first:
+    /// the task rows of activity tasks, which the step of a pickup deletes. A pickup is a step
+    /// like any (compare-and-set on the execution), so of two workers taking one task, one
+    /// wins.
+    async fn waiting_activity_tasks(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<TaskRow>>;
 }
 
 /// Signature nonces of access keys, remembered until they expire.

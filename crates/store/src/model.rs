@@ -551,6 +551,14 @@ impl StepWrite {
             tasks_removed: gone,
             linked: Vec::new(),
         };
+        // A task row of an activity is its place in the activity's queue: it goes when a
+        // worker takes the task.
+        let waiting: BTreeSet<OpId> = after_waiting(&write.state);
+        for call in before.waiting_activities() {
+            if new.contains(&call.op) && !waiting.contains(&call.op) {
+                write.tasks_removed.push(call.op);
+            }
+        }
         for effect in &step.effects {
             match effect {
                 Effect::Dispatch(call) if new.contains(&call.op) => {
@@ -568,6 +576,10 @@ impl StepWrite {
         }
         write
     }
+}
+
+fn after_waiting(state: &Execution) -> BTreeSet<OpId> {
+    state.waiting_activities().map(|call| call.op).collect()
 }
 
 fn outstanding_ops(state: &Execution) -> BTreeSet<OpId> {
@@ -937,4 +949,15 @@ impl JobRecord {
 pub struct JobCursor {
     pub created_at: Millis,
     pub id: JobId,
+}
+
+/// A Step Functions activity: a queue of tasks, named within its tenant, that workers take
+/// tasks from (`TaskTarget::Activity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityRecord {
+    pub tenant: TenantId,
+    pub name: String,
+    pub created_at: Millis,
+    /// Its tags, key and value, in the order given.
+    pub tags: Vec<(String, String)>,
 }

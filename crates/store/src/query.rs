@@ -126,11 +126,11 @@ impl Sql {
         self
     }
 
-    fn text(&mut self, sql: &str, value: &str) -> &mut Self {
+    pub(crate) fn text(&mut self, sql: &str, value: &str) -> &mut Self {
         self.bind(sql, Arg::Text(value.to_string()))
     }
 
-    fn int(&mut self, sql: &str, value: i64) -> &mut Self {
+    pub(crate) fn int(&mut self, sql: &str, value: i64) -> &mut Self {
         self.bind(sql, Arg::Int(value))
     }
 

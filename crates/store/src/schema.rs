@@ -22,6 +22,30 @@ CREATE INDEX executions_finished ON executions (stopped_at)
     WHERE stopped_at IS NOT NULL AND root_id IS NULL;
 ";
 
+/// Step Functions activities, and the activity a task row waits in (its queue index). The
+/// table's name column is declared by each backend (`COLLATE "C"` on PostgreSQL).
+macro_rules! activities_schema {
+    ($name:literal) => {
+        concat!(
+            "CREATE TABLE activities (
+    tenant ",
+            $name,
+            " NOT NULL,
+    name ",
+            $name,
+            " NOT NULL,
+    created_at BIGINT NOT NULL,
+    tags TEXT NOT NULL,
+    PRIMARY KEY (tenant, name)
+);
+ALTER TABLE tasks ADD COLUMN activity TEXT;
+CREATE INDEX tasks_by_activity ON tasks (activity, execution_id, op) WHERE activity IS NOT NULL;
+"
+        )
+    };
+}
+pub(crate) use activities_schema;
+
 /// What an execution's start named (a published version, the alias that routed it there),
 /// and its redrives: how many, the latest when.
 pub(crate) const STARTED_AS_AND_REDRIVES: &str = "

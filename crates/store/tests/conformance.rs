@@ -11,9 +11,9 @@ use serde_json::json;
 use sluice_engine::{EventId, EventType, Execution, Input, OpId, Status};
 use sluice_ir::TaskError;
 use sluice_store::{
-    AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionFilter, ExecutionId,
-    ExecutionMode, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionSummary, FlowId,
-    FlowName, FlowQuery, FlowRecord, FlowSelection, FlowUpdate, JobFilter, JobId, JobKind,
+    ActivityRecord, AliasRecord, AliasUpdate, CountsQuery, ExecutionCursor, ExecutionFilter,
+    ExecutionId, ExecutionMode, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionSummary,
+    FlowId, FlowName, FlowQuery, FlowRecord, FlowSelection, FlowUpdate, JobFilter, JobId, JobKind,
     JobRecord, JobStatus, LinkedWrite, MinuteCounts, NameMatch, NewFlow, NewVersion, Page, Purge,
     Route, ScheduleRecord, ScheduleTick, StepWrite, Store, StoreError, TenantId, TimerRow,
     VersionRecord,
@@ -52,6 +52,7 @@ contract!(
     a_reopened_database_hands_over_calls_and_jobs_once,
     expired_executions_are_purged_in_batches_children_before_their_root,
     a_purge_under_load_deletes_no_unfinished_execution,
+    activities_are_kept_per_tenant_and_queue_their_waiting_tasks,
 );
 
 // ---- flows ---------------------------------------------------------------------------------
@@ -2275,4 +2276,138 @@ async fn a_purge_under_load_deletes_no_unfinished_execution(backend: &Backend) {
         let kept = store.get_execution(id).await.expect("get").is_some();
         assert_eq!(kept, unfinished == 1, "execution {id}");
     }
+}
+
+// ---- activities ----------------------------------------------------------------------------
+
+const ACTIVITY_TASK: &str = r#"{"StartAt": "Work", "States": {"Work": {"Type": "Task",
+    "Resource": "arn:aws:states:us-east-1:1:activity:printer", "End": true}}}"#;
+
+fn activity(tenant: &TenantId, name: &str, now: i64) -> ActivityRecord {
+    ActivityRecord {
+        tenant: tenant.clone(),
+        name: name.into(),
+        created_at: now,
+        tags: vec![("team".into(), "ops".into())],
+    }
+}
+
+async fn activities_are_kept_per_tenant_and_queue_their_waiting_tasks(backend: &Backend) {
+    let store = &*backend.open().await;
+    let other = TenantId::new("other");
+    let created = store
+        .create_activity(activity(&tenant(), "printer", 10))
+        .await
+        .expect("create");
+    assert_eq!(created, activity(&tenant(), "printer", 10));
+    let again = ActivityRecord {
+        tags: Vec::new(),
+        ..activity(&tenant(), "printer", 20)
+    };
+    assert_eq!(
+        store.create_activity(again).await.expect("create again"),
+        created,
+        "a second create answers the first, its tags unchanged"
+    );
+    store
+        .create_activity(activity(&other, "printer", 30))
+        .await
+        .expect("another tenant's of the same name");
+    store
+        .create_activity(activity(&tenant(), "a-scanner", 40))
+        .await
+        .expect("a second one");
+    let names = |page: Vec<ActivityRecord>| page.into_iter().map(|a| a.name).collect::<Vec<_>>();
+    let first = store
+        .list_activities(&tenant(), Page::first(1))
+        .await
+        .expect("list");
+    assert_eq!(names(first), ["a-scanner"]);
+    let rest = store
+        .list_activities(&tenant(), Page::after(Some("a-scanner".into()), 10))
+        .await
+        .expect("list on");
+    assert_eq!(names(rest), ["printer"]);
+
+    // A task of the activity waits in its queue until a worker takes it.
+    let flow = store.create_flow(new_flow("printing")).await.expect("flow");
+    let ir = sluice_lang::compile(sluice_lang::Dialect::Asl, ACTIVITY_TASK).expect("compiles");
+    let mut state = Execution::new(info("job1"));
+    let before = state.clone();
+    let start = state
+        .apply(
+            &ir,
+            Input::Start {
+                input: json!({"doc": 1}),
+            },
+            5,
+        )
+        .expect("start");
+    let write = StepWrite::new(ExecutionId(0), 0, &before, state, &start);
+    let record = store
+        .create_execution(new_execution(&flow, "job1"), write)
+        .await
+        .expect("create execution");
+    let waiting = store
+        .waiting_activity_tasks(&tenant(), "printer", 10)
+        .await
+        .expect("waiting");
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        (waiting[0].execution, &waiting[0].call.body),
+        (record.id, &json!({"doc": 1}))
+    );
+    for (tenant, name) in [(other.clone(), "printer"), (tenant(), "a-scanner")] {
+        let none = store
+            .waiting_activity_tasks(&tenant, name, 10)
+            .await
+            .expect("waiting");
+        assert!(none.is_empty(), "{tenant:?} {name}: {none:?}");
+    }
+    let taken = Input::ActivityTaken {
+        op: waiting[0].call.op,
+        worker: Some("w".into()),
+    };
+    apply(store, &ir, record.id, taken, 6, &mut Vec::new()).await;
+    let after = store
+        .waiting_activity_tasks(&tenant(), "printer", 10)
+        .await
+        .expect("waiting");
+    assert!(
+        after.is_empty(),
+        "the pickup's step deleted its row: {after:?}"
+    );
+
+    let tags = vec![("env".to_string(), "prod".to_string())];
+    let changed = store
+        .retag_activity(&tenant(), "printer", tags.clone())
+        .await;
+    assert!(changed.expect("retag"));
+    let retagged = store.get_activity(&tenant(), "printer").await.expect("get");
+    assert_eq!(retagged.map(|a| a.tags), Some(tags));
+    let none = store.retag_activity(&tenant(), "nobody", Vec::new()).await;
+    assert!(!none.expect("retag none"));
+    assert!(
+        store
+            .delete_activity(&tenant(), "printer")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_activity(&tenant(), "printer")
+            .await
+            .expect("delete again")
+    );
+    assert_eq!(
+        store.get_activity(&tenant(), "printer").await.expect("get"),
+        None
+    );
+    assert!(
+        store
+            .get_activity(&other, "printer")
+            .await
+            .expect("get")
+            .is_some()
+    );
 }

@@ -39,6 +39,7 @@ pub(super) fn body(action: Action) -> Value {
     let version = format!("{machine}:1");
     let alias = format!("{machine}:{NAME}");
     let map_run = format!("arn:aws:states:{REGION}:{ACCOUNT}:mapRun:{NAME}/{NAME}:{NAME}");
+    let activity = format!("arn:aws:states:{REGION}:{ACCOUNT}:activity:{NAME}");
     match action {
         Action::CreateStateMachine => {
             json!({"name": NAME, "definition": definition, "roleArn": "arn:aws:iam::1:role/r"})
@@ -80,6 +81,14 @@ pub(super) fn body(action: Action) -> Value {
         Action::RedriveExecution | Action::ListMapRuns => json!({"executionArn": execution}),
         Action::DescribeMapRun => json!({"mapRunArn": map_run}),
         Action::UpdateMapRun => json!({"mapRunArn": map_run, "maxConcurrency": 1}),
+        Action::CreateActivity => json!({"name": NAME}),
+        Action::DescribeActivity | Action::DeleteActivity => json!({"activityArn": activity}),
+        Action::ListActivities => json!({}),
+        // An activity nobody creates: a poll of one that exists would wait its 60 seconds.
+        Action::GetActivityTask => json!({
+            "activityArn": format!("arn:aws:states:{REGION}:{ACCOUNT}:activity:never-created"),
+            "workerName": "walk",
+        }),
     }
 }
 

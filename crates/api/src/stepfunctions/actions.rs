@@ -162,6 +162,11 @@ impl Actions<'_> {
             Call::ListMapRuns(r) => self.list_map_runs(r).await,
             Call::DescribeMapRun(r) => self.describe_map_run(r).await,
             Call::UpdateMapRun(r) => self.update_map_run(r).await,
+            Call::CreateActivity(r) => self.create_activity(r).await,
+            Call::DescribeActivity(r) => self.describe_activity(r).await,
+            Call::ListActivities(r) => self.list_activities(r).await,
+            Call::DeleteActivity(r) => self.delete_activity(r).await,
+            Call::GetActivityTask(r) => self.get_activity_task(r).await,
         }
     }
 

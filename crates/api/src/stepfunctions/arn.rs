@@ -1,7 +1,8 @@
 //! ARNs of state machines and executions: `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`,
 //! `arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`, map runs
 //! `arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID` and their children
-//! `…:execution:MACHINE/LABEL:NAME`. The account is the tenant's; the
+//! `…:execution:MACHINE/LABEL:NAME`, activities
+//! `arn:aws:states:REGION:ACCOUNT:activity:NAME`. The account is the tenant's; the
 //! region is the one the request was signed for (a self-hosted server serves any region).
 //! An ARN of another account names nothing of the caller's: it does not exist.
 
@@ -143,6 +144,21 @@ impl Arns {
         )
     }
 
+    pub fn activity(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:activity:{name}",
+            self.region, self.account
+        )
+    }
+
+    /// The activity name of an activity ARN.
+    pub fn activity_name(&self, arn: &str) -> Result<String, SfnError> {
+        match self.parts(arn, "activity")?.as_slice() {
+            [name] => Ok(name.to_string()),
+            _ => Err(invalid(arn)),
+        }
+    }
+
     /// Who is calling, as AWS names the user in `AccessDeniedException`.
     pub fn caller(&self) -> String {
         format!("arn:aws:iam::{}:user/{}", self.account, self.key_id)
@@ -209,6 +225,10 @@ fn foreign(kind: &str, arn: &str) -> SfnError {
         "mapRun" => SfnError::new(
             Code::ResourceNotFound,
             format!("Resource Not Found: '{arn}'"),
+        ),
+        "activity" => SfnError::new(
+            Code::ActivityDoesNotExist,
+            format!("Activity Does Not Exist: '{arn}'"),
         ),
         _ => SfnError::new(
             Code::StateMachineDoesNotExist,

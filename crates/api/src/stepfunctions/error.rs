@@ -2,7 +2,7 @@
 //! from service errors (which names ARNs, so it takes the request's [`Arns`]).
 
 use serde_json::{Value, json};
-use sluice_service::ServiceError;
+use sluice_service::{ACTIVITY, ServiceError};
 
 use super::arn::Arns;
 use crate::signature::aws::SignatureError;
@@ -29,6 +29,7 @@ pub enum Code {
     InvalidToken,
     TaskTimedOut,
     TaskDoesNotExist,
+    ActivityDoesNotExist,
     TooManyTags,
     ExecutionDoesNotExist,
     ExecutionAlreadyExists,
@@ -163,6 +164,15 @@ impl SfnError {
             | ServiceError::FlowNotOpen(_)
             | ServiceError::FlowNotClosed(_)
             | ServiceError::Exists { .. } => Code::ConflictException,
+            ServiceError::NotFound {
+                kind: ACTIVITY,
+                name,
+            } => {
+                return SfnError::new(
+                    Code::ActivityDoesNotExist,
+                    format!("Activity Does Not Exist: '{}'", arns.activity(&name)),
+                );
+            }
             ServiceError::NotFound { .. } => Code::ResourceNotFound,
             ServiceError::AccessDenied { action } => {
                 return SfnError::new(

@@ -239,6 +239,8 @@ fn without_data(details: &mut Value) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Resource {
     Lambda(String),
+    /// `arn:aws:states:REGION:ACCOUNT:activity:NAME`: `Activity…` events.
+    Activity(String),
     /// `arn:aws:states:::lambda:invoke` is `resourceType` `lambda`, `resource` `invoke`.
     Integration {
         kind: String,
@@ -248,6 +250,9 @@ enum Resource {
 
 impl Resource {
     fn of(arn: &str) -> Resource {
+        if arn.split(':').nth(5) == Some("activity") {
+            return Resource::Activity(arn.into());
+        }
         let integration = arn
             .split_once(":states:::")
             .and_then(|(_, rest)| rest.split_once(':'));
@@ -354,7 +359,7 @@ fn translate(
         EventType::TaskScheduled => {
             let resource = Resource::of(d.get("resource").and_then(Value::as_str).unwrap_or(""));
             tasks.insert(event.id, resource.clone());
-            scheduled(&resource, data("input"), context.region)
+            scheduled(&resource, d, data("input"), context.region)
         }
         EventType::TaskStarted
         | EventType::TaskSubmitted
@@ -363,7 +368,7 @@ fn translate(
         | EventType::TaskFailed
         | EventType::TaskTimedOut => {
             let resource = event.schedule_id.and_then(|id| tasks.get(&id))?;
-            task_event(event.kind, resource, data("output"), error())
+            task_event(event.kind, resource, d, data("output"), error())
         }
         EventType::StepStarted
         | EventType::StepSucceeded
@@ -384,8 +389,21 @@ fn iteration(name: &str, detail: &Value) -> Value {
     json!({"name": name, "index": detail.get("index").cloned().unwrap_or(json!(0))})
 }
 
-fn scheduled(resource: &Resource, input: String, region: &str) -> (String, Details) {
+fn scheduled(resource: &Resource, d: &Value, input: String, region: &str) -> (String, Details) {
     match resource {
+        Resource::Activity(arn) => {
+            let mut details =
+                json!({"resource": arn, "input": input, "inputDetails": {"truncated": false}});
+            for key in ["timeoutInSeconds", "heartbeatInSeconds"] {
+                if let Some(secs) = d.get(key) {
+                    details[key] = secs.clone();
+                }
+            }
+            (
+                "ActivityScheduled".into(),
+                Some(("activityScheduledEventDetails", details)),
+            )
+        }
         Resource::Lambda(arn) => (
             "LambdaFunctionScheduled".into(),
             Some((
@@ -406,6 +424,7 @@ fn scheduled(resource: &Resource, input: String, region: &str) -> (String, Detai
 fn task_event(
     kind: EventType,
     resource: &Resource,
+    d: &Value,
     output: String,
     error: Value,
 ) -> (String, Details) {
@@ -424,6 +443,21 @@ fn task_event(
         _ => ("Failed", Some(error)),
     };
     match resource {
+        Resource::Activity(_) => {
+            let payload = match kind {
+                // The worker that took it, if it gave its name.
+                EventType::TaskStarted => d
+                    .get("workerName")
+                    .map(|worker| json!({ "workerName": worker })),
+                _ => payload,
+            };
+            let suffix = match suffix {
+                "SubmitFailed" => "ScheduleFailed",
+                other => other,
+            };
+            let key = activity_details_key(suffix);
+            (format!("Activity{suffix}"), payload.map(|p| (key, p)))
+        }
         Resource::Lambda(_) => {
             let kind = format!("LambdaFunction{suffix}");
             let key = lambda_details_key(suffix);
@@ -438,6 +472,16 @@ fn task_event(
                 Some((task_details_key(suffix), details)),
             )
         }
+    }
+}
+
+fn activity_details_key(suffix: &str) -> &'static str {
+    match suffix {
+        "Started" => "activityStartedEventDetails",
+        "Succeeded" => "activitySucceededEventDetails",
+        "TimedOut" => "activityTimedOutEventDetails",
+        "ScheduleFailed" => "activityScheduleFailedEventDetails",
+        _ => "activityFailedEventDetails",
     }
 }
 

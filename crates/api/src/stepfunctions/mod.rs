@@ -10,6 +10,7 @@
 //! reads ARNs (the tenant's account id, the region the request was signed for).
 
 mod actions;
+mod activities;
 mod aliases;
 mod arn;
 mod error;

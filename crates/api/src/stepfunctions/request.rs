@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::error::{Code, SfnError};
 pub use super::tags::{TagResource, UntagResource};
 pub use super::tasks::{SendTaskFailure, SendTaskHeartbeat, SendTaskSuccess};
-use super::{aliases, map_runs, redrive, versions};
+use super::{activities, aliases, map_runs, redrive, versions};
 
 /// The prefix of every action's `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -84,6 +84,16 @@ pub enum Call {
     DescribeMapRun(map_runs::MapRunRef),
     #[strum_discriminants(strum(serialize = "states:UpdateMapRun"))]
     UpdateMapRun(map_runs::UpdateMapRun),
+    #[strum_discriminants(strum(serialize = "states:CreateActivity"))]
+    CreateActivity(activities::CreateActivity),
+    #[strum_discriminants(strum(serialize = "states:DescribeActivity"))]
+    DescribeActivity(activities::ActivityRef),
+    #[strum_discriminants(strum(serialize = "states:ListActivities"))]
+    ListActivities(Paging),
+    #[strum_discriminants(strum(serialize = "states:DeleteActivity"))]
+    DeleteActivity(activities::ActivityRef),
+    #[strum_discriminants(strum(serialize = "states:GetActivityTask"))]
+    GetActivityTask(activities::GetActivityTask),
 }
 
 impl Call {
@@ -138,6 +148,11 @@ impl Call {
             "ListMapRuns" => Call::ListMapRuns(input(body)?),
             "DescribeMapRun" => Call::DescribeMapRun(input(body)?),
             "UpdateMapRun" => Call::UpdateMapRun(input(body)?),
+            "CreateActivity" => Call::CreateActivity(input(body)?),
+            "DescribeActivity" => Call::DescribeActivity(input(body)?),
+            "ListActivities" => Call::ListActivities(input(body)?),
+            "DeleteActivity" => Call::DeleteActivity(input(body)?),
+            "GetActivityTask" => Call::GetActivityTask(input(body)?),
             _ => return Err(unknown()),
         };
         Ok(call)
@@ -229,7 +244,7 @@ impl Validate for CreateStateMachine {
 
 /// `encryptionConfiguration` of a create or an update: a feature this server does not
 /// have, refused when asked for.
-fn unencrypted(encryption: &Option<Value>) -> Result<(), SfnError> {
+pub(super) fn unencrypted(encryption: &Option<Value>) -> Result<(), SfnError> {
     not_supported(
         encryption.is_some(),
         "encryptionConfiguration",

@@ -95,15 +95,29 @@ fn merged(mut tags: Vec<Tag>, added: Vec<Tag>) -> Vec<Tag> {
 }
 
 impl Actions<'_> {
+    /// A state machine's tags, or an activity's.
     pub(super) async fn list_tags(&self, r: &ResourceRef) -> Reply {
-        let (_, tags) = self.tagged(r.resource_arn.as_deref()).await?;
+        let arn = r.resource_arn.as_deref().unwrap_or("");
+        if let Some(name) = self.activity_of(arn) {
+            let tags = self.activity_tags(&name, arn).await?;
+            return Ok(json!({ "tags": tags }));
+        }
+        let (_, tags) = self.tagged(Some(arn)).await?;
         Ok(json!({ "tags": tags }))
     }
 
     pub(super) async fn tag(&self, r: TagResource) -> Reply {
         let arn = r.resource_arn.as_deref();
+        let added = r.tags.unwrap_or_default();
+        if let Some(name) = arn.and_then(|arn| self.activity_of(arn)) {
+            let tags = merged(self.activity_tags(&name, arn.unwrap_or("")).await?, added);
+            if tags.len() > MAX_TAGS {
+                return Err(too_many(arn).into());
+            }
+            return self.retag_activity(&name, arn.unwrap_or(""), tags).await;
+        }
         let (flow, tags) = self.tagged(arn).await?;
-        let tags = merged(tags, r.tags.unwrap_or_default());
+        let tags = merged(tags, added);
         if tags.len() > MAX_TAGS {
             return Err(too_many(arn).into());
         }
@@ -111,10 +125,44 @@ impl Actions<'_> {
     }
 
     pub(super) async fn untag(&self, r: UntagResource) -> Reply {
-        let (flow, mut tags) = self.tagged(r.resource_arn.as_deref()).await?;
+        let arn = r.resource_arn.as_deref().unwrap_or("");
         let keys = r.tag_keys.unwrap_or_default();
+        if let Some(name) = self.activity_of(arn) {
+            let mut tags = self.activity_tags(&name, arn).await?;
+            tags.retain(|t| !keys.contains(&t.key));
+            return self.retag_activity(&name, arn, tags).await;
+        }
+        let (flow, mut tags) = self.tagged(Some(arn)).await?;
         tags.retain(|t| !keys.contains(&t.key));
         self.write_tags(&flow, tags).await
+    }
+
+    /// The caller's activity an activity ARN names (`None` for an ARN of another kind).
+    fn activity_of(&self, arn: &str) -> Option<String> {
+        self.arns.activity_name(arn).ok()
+    }
+
+    /// An activity's tags; `ResourceNotFound` if there is none.
+    async fn activity_tags(&self, name: &str, arn: &str) -> Result<Vec<Tag>, Failure> {
+        let activity = self
+            .service
+            .describe_activity(self.caller, name)
+            .await
+            .map_err(|e| not_found(e.into(), arn))?;
+        Ok(activity
+            .tags
+            .into_iter()
+            .map(|(key, value)| Tag { key, value })
+            .collect())
+    }
+
+    async fn retag_activity(&self, name: &str, arn: &str, tags: Vec<Tag>) -> Reply {
+        let tags = tags.into_iter().map(|t| (t.key, t.value)).collect();
+        self.service
+            .retag_activity(self.caller, name, tags)
+            .await
+            .map_err(|e| not_found(e.into(), arn))?;
+        Ok(json!({}))
     }
 
     /// The state machine an ARN names and its tags; `ResourceNotFound` if there is none.
@@ -150,7 +198,7 @@ impl Actions<'_> {
 fn not_found(failure: Failure, arn: &str) -> Failure {
     let gone = matches!(
         &failure,
-        Failure::Service(ServiceError::FlowNotFound(_))
+        Failure::Service(ServiceError::FlowNotFound(_) | ServiceError::NotFound { .. })
             | Failure::Sfn(SfnError {
                 code: Code::StateMachineDoesNotExist,
                 ..

@@ -1,5 +1,6 @@
 //! The callback actions: `SendTaskSuccess`, `SendTaskFailure` and `SendTaskHeartbeat` with
-//! the token a `.waitForTaskToken` task handed out (`$$.Task.Token`). They are the service's
+//! the token a `.waitForTaskToken` task handed out (`$$.Task.Token`) or an activity's worker
+//! took (`GetActivityTask`, `activities.rs`). They are the service's
 //! task reports (CloudFlow's `ReportTaskSucceeded`/`Failed` are the same commands): a token of
 //! no shape this server gives is `InvalidToken`, one naming no execution of the caller's
 //! `TaskDoesNotExist`, one whose task has ended (answered, timed out, its execution stopped)

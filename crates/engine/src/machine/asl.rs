@@ -319,24 +319,27 @@ impl<'m> Machine<'m> {
         effective: Value,
     ) -> Result<CallPlan, TaskError> {
         let mut plan = CallPlan::of(task, effective);
-        if let Some(timeout) = &data.timeout {
+        let seconds = |value: &AslValue, field: &str| -> Result<Option<u64>, TaskError> {
             let raw = self
                 .active(thread)
                 .map(|a| a.input.clone())
                 .unwrap_or_default();
-            plan.timeout_secs =
-                match self.asl_value(thread, state, timeout, &raw, "TimeoutSecondsPath")? {
-                    Value::Number(n) if n.as_u64().is_some_and(|s| s >= 1) => n.as_u64(),
-                    other => {
-                        return Err(TaskError::new(
-                            STATES_RUNTIME,
-                            format!(
-                                "state {}: the TimeoutSeconds {other} are not a positive integer",
-                                state.name
-                            ),
-                        ));
-                    }
-                };
+            match self.asl_value(thread, state, value, &raw, &format!("{field}Path"))? {
+                Value::Number(n) if n.as_u64().is_some_and(|s| s >= 1) => Ok(n.as_u64()),
+                other => Err(TaskError::new(
+                    STATES_RUNTIME,
+                    format!(
+                        "state {}: the {field} {other} are not a positive integer",
+                        state.name
+                    ),
+                )),
+            }
+        };
+        if let Some(timeout) = &data.timeout {
+            plan.timeout_secs = seconds(timeout, "TimeoutSeconds")?;
+        }
+        if let Some(heartbeat) = &data.heartbeat {
+            plan.heartbeat_secs = seconds(heartbeat, "HeartbeatSeconds")?;
         }
         if task.body != Body::LambdaPayload {
             return Ok(plan);

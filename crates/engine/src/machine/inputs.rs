@@ -39,6 +39,8 @@ impl Machine<'_> {
                 self.resolve_task(op, result);
                 Ok(())
             }
+            Input::ActivityTaken { op, worker } => self.activity_taken(op, worker),
+            Input::Heartbeat { token } => self.heartbeat(&token),
             Input::TimerFired { op } => self.timer_fired(op),
             Input::Stop { error, cause } => {
                 let error = TaskError::new(error.unwrap_or_default(), cause.unwrap_or_default());
@@ -147,6 +149,19 @@ impl Machine<'_> {
         Ok(())
     }
 
+    /// Task `op` ran out of time (`error` says which limit): it fails, its call is aborted.
+    /// An ASL history names the error as AWS does (`States.Timeout`, `States.HeartbeatTimeout`).
+    fn task_timed_out(&mut self, op: OpId, error: TaskError) {
+        let error = match self.flow.language {
+            sluice_ir::Language::Asl => sluice_ir::asl_error(error),
+            _ => error,
+        };
+        if let Some(task) = self.remove_task(op) {
+            self.step.effects.push(Effect::CancelTask(op));
+            self.task_failed(task, EventType::TaskTimedOut, error);
+        }
+    }
+
     fn timer_fired(&mut self, op: OpId) -> Result<(), Rejection> {
         let Some(Op::Timer { purpose, .. }) = self.ex.ops.get(&op) else {
             return Err(Rejection::Stale);
@@ -159,16 +174,20 @@ impl Machine<'_> {
                 outcome: Outcome::PassInput { goto: None },
             }),
             TimerPurpose::Backoff(thread) => self.work.push_back(Work::Run { thread }),
-            TimerPurpose::TaskTimeout(op) => {
-                if let Some(task) = self.remove_task(op) {
-                    self.step.effects.push(Effect::CancelTask(op));
-                    let error = TaskError::new(
-                        ErrorCode::TIMEOUT,
-                        "the task did not complete within its timeout",
-                    );
-                    self.task_failed(task, EventType::TaskTimedOut, error);
-                }
-            }
+            TimerPurpose::TaskTimeout(op) => self.task_timed_out(
+                op,
+                TaskError::new(
+                    ErrorCode::TIMEOUT,
+                    "the task did not complete within its timeout",
+                ),
+            ),
+            TimerPurpose::Heartbeat(op) => self.task_timed_out(
+                op,
+                TaskError::new(
+                    ErrorCode::HEARTBEAT_TIMEOUT,
+                    "the task sent no heartbeat within its heartbeat period",
+                ),
+            ),
             TimerPurpose::ExecutionDeadline => {
                 let error = TaskError::new(
                     ErrorCode::TIMEOUT,

@@ -8,6 +8,7 @@ use sluice_ir::{
 use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
 use crate::execution::{Block, Op, OpId, ThreadId, TimerPurpose};
 use crate::history::{EventId, EventType};
+use crate::input::Rejection;
 use crate::step::Effect;
 use crate::task_call::TaskCall;
 
@@ -16,6 +17,7 @@ use crate::task_call::TaskCall;
 pub(super) struct CallPlan {
     pub target: TaskTarget,
     pub timeout_secs: Option<u64>,
+    pub heartbeat_secs: Option<u64>,
     pub input: Value,
 }
 
@@ -25,6 +27,7 @@ impl CallPlan {
         CallPlan {
             target: task.target.clone(),
             timeout_secs: task.timeout_secs,
+            heartbeat_secs: task.heartbeat_secs,
             input,
         }
     }
@@ -47,6 +50,7 @@ impl Machine<'_> {
         let CallPlan {
             target,
             timeout_secs,
+            heartbeat_secs,
             input,
         } = plan;
         let op = self.next_op();
@@ -74,10 +78,20 @@ impl Machine<'_> {
             token,
             attempt,
             timeout_secs,
+            heartbeat_secs,
         };
-        let mut detail = Map::with_capacity(2);
+        // An activity's task starts when a worker takes it (`Input::ActivityTaken`).
+        let activity = call.activity().is_some();
+        let mut detail = Map::with_capacity(4);
         detail.insert("resource".into(), task.resource.as_str().into());
         detail.insert("input".into(), call.body.clone());
+        // What a worker is given to finish in (AWS's `ActivityScheduled` shows both).
+        if let (true, Some(secs)) = (activity, timeout_secs) {
+            detail.insert("timeoutInSeconds".into(), secs.into());
+        }
+        if let Some(secs) = heartbeat_secs {
+            detail.insert("heartbeatInSeconds".into(), secs.into());
+        }
         let detail = Value::Object(detail);
         let scheduled = self.emit(
             EventType::TaskScheduled,
@@ -85,18 +99,19 @@ impl Machine<'_> {
             Some(state.name.clone()),
             detail,
         );
-        self.emit(
-            EventType::TaskStarted,
-            Some(scheduled),
-            Some(state.name.clone()),
-            json!({}),
-        );
-        let timeout = timeout_secs.map(|secs| {
-            let fire_at = self
-                .now
-                .saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX));
-            self.start_timer(fire_at, TimerPurpose::TaskTimeout(op))
-        });
+        if !activity {
+            self.emit(
+                EventType::TaskStarted,
+                Some(scheduled),
+                Some(state.name.clone()),
+                json!({}),
+            );
+        }
+        let timeout =
+            timeout_secs.map(|secs| self.start_timer_in(secs, TimerPurpose::TaskTimeout(op)));
+        let heartbeat = heartbeat_secs
+            .filter(|_| !activity)
+            .map(|secs| self.start_timer_in(secs, TimerPurpose::Heartbeat(op)));
         self.step.effects.push(Effect::Dispatch(call.clone()));
         self.ex.ops.insert(
             op,
@@ -106,9 +121,79 @@ impl Machine<'_> {
                 call: Box::new(call),
                 submitted: false,
                 timeout,
+                heartbeat,
             },
         );
         self.block(thread, Block::Task(op));
+        Ok(())
+    }
+
+    /// A timer firing `secs` seconds from now.
+    fn start_timer_in(&mut self, secs: u64, purpose: TimerPurpose) -> OpId {
+        let fire_at = self
+            .now
+            .saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX));
+        self.start_timer(fire_at, purpose)
+    }
+
+    /// A worker took activity task `op`: it is started (`TaskStarted` with the worker's
+    /// name), and its heartbeat period begins. `Stale` unless `op` is an activity's task no
+    /// worker has taken.
+    pub(super) fn activity_taken(
+        &mut self,
+        op: OpId,
+        worker: Option<String>,
+    ) -> Result<(), Rejection> {
+        let Some(Op::Task {
+            call,
+            submitted: submitted @ false,
+            scheduled,
+            ..
+        }) = self.ex.ops.get_mut(&op)
+        else {
+            return Err(Rejection::Stale);
+        };
+        if call.activity().is_none() {
+            return Err(Rejection::Stale);
+        }
+        *submitted = true;
+        let (state, scheduled, heartbeat_secs) =
+            (call.state.clone(), *scheduled, call.heartbeat_secs);
+        self.emit(
+            EventType::TaskStarted,
+            Some(scheduled),
+            Some(state),
+            worker.map_or_else(|| json!({}), |worker| json!({ "workerName": worker })),
+        );
+        if let Some(secs) = heartbeat_secs {
+            let timer = self.start_timer_in(secs, TimerPurpose::Heartbeat(op));
+            if let Some(Op::Task { heartbeat, .. }) = self.ex.ops.get_mut(&op) {
+                *heartbeat = Some(timer);
+            }
+        }
+        Ok(())
+    }
+
+    /// A heartbeat of the task of `token`: its heartbeat timer starts over. `Stale` if no
+    /// task waits for that token.
+    pub(super) fn heartbeat(&mut self, token: &str) -> Result<(), Rejection> {
+        let op = self.ex.find_token(token).ok_or(Rejection::Stale)?;
+        let Some(Op::Task {
+            call, heartbeat, ..
+        }) = self.ex.ops.get(&op)
+        else {
+            return Err(Rejection::Stale);
+        };
+        let (Some(old), Some(secs)) = (*heartbeat, call.heartbeat_secs) else {
+            return Ok(());
+        };
+        if self.ex.ops.remove(&old).is_some() {
+            self.step.effects.push(Effect::CancelTimer(old));
+        }
+        let timer = self.start_timer_in(secs, TimerPurpose::Heartbeat(op));
+        if let Some(Op::Task { heartbeat, .. }) = self.ex.ops.get_mut(&op) {
+            *heartbeat = Some(timer);
+        }
         Ok(())
     }
 
@@ -190,17 +275,18 @@ impl Machine<'_> {
             scheduled,
             call,
             timeout,
+            heartbeat,
             ..
         }) = self.ex.ops.remove(&op)
         else {
             return None;
         };
-        // When the timeout itself fired, its timer is already gone: cancelling it would name
+        // When a timeout itself fired, its timer is already gone: cancelling it would name
         // an op the runtime no longer has.
-        if let Some(timer) = timeout
-            && self.ex.ops.remove(&timer).is_some()
-        {
-            self.step.effects.push(Effect::CancelTimer(timer));
+        for timer in timeout.into_iter().chain(heartbeat) {
+            if self.ex.ops.remove(&timer).is_some() {
+                self.step.effects.push(Effect::CancelTimer(timer));
+            }
         }
         let call = *call;
         Some(RemovedTask {

@@ -367,6 +367,7 @@ impl Op {
                 call: Box::new((*call).into()),
                 submitted,
                 timeout,
+                heartbeat: None,
             },
             Op::Timer { fire_at, purpose } => v2::Op::Timer {
                 id,
@@ -405,6 +406,7 @@ impl From<TaskCall> for v2::TaskCall<'static> {
             token: old.token.map(Into::into),
             attempt: old.attempt,
             timeout_secs: old.timeout_secs,
+            heartbeat_secs: None,
         }
     }
 }

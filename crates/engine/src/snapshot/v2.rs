@@ -383,6 +383,9 @@ pub(super) enum Op<'a> {
         call: Box<TaskCall<'a>>,
         submitted: bool,
         timeout: Option<u64>,
+        /// The heartbeat timer (absent in snapshots written before heartbeats).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heartbeat: Option<u64>,
     },
     Timer {
         id: u64,
@@ -402,6 +405,7 @@ pub(super) enum TimerPurpose {
     Wait { thread: u32 },
     Backoff { thread: u32 },
     TaskTimeout { task: u64 },
+    Heartbeat { task: u64 },
     ExecutionDeadline,
 }
 
@@ -415,6 +419,9 @@ pub(super) struct TaskCall<'a> {
     pub token: Option<Cow<'a, str>>,
     pub attempt: u32,
     pub timeout_secs: Option<u64>,
+    /// Absent without a heartbeat period (and in snapshots written before heartbeats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_secs: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -429,6 +436,9 @@ pub(super) enum Target<'a> {
         invocation: Invocation,
     },
     Action {
+        name: Cow<'a, str>,
+    },
+    Activity {
         name: Cow<'a, str>,
     },
 }
@@ -661,6 +671,7 @@ impl<'a> Op<'a> {
                 call,
                 submitted,
                 timeout,
+                heartbeat,
             } => Op::Task {
                 id: id.0,
                 thread: thread.0,
@@ -668,6 +679,7 @@ impl<'a> Op<'a> {
                 call: Box::new(TaskCall::of(call)),
                 submitted: *submitted,
                 timeout: timeout.map(|t| t.0),
+                heartbeat: heartbeat.map(|t| t.0),
             },
             engine::Op::Timer { fire_at, purpose } => Op::Timer {
                 id: id.0,
@@ -679,6 +691,9 @@ impl<'a> Op<'a> {
                     }
                     engine::TimerPurpose::TaskTimeout(task) => {
                         TimerPurpose::TaskTimeout { task: task.0 }
+                    }
+                    engine::TimerPurpose::Heartbeat(task) => {
+                        TimerPurpose::Heartbeat { task: task.0 }
                     }
                     engine::TimerPurpose::ExecutionDeadline => TimerPurpose::ExecutionDeadline,
                 },
@@ -720,6 +735,9 @@ impl<'a> TaskCall<'a> {
                 TaskTarget::Action(name) => Target::Action {
                     name: Cow::Borrowed(name),
                 },
+                TaskTarget::Activity(name) => Target::Activity {
+                    name: Cow::Borrowed(name),
+                },
             },
             mode: match call.mode {
                 TaskMode::RequestComplete => Mode::RequestComplete,
@@ -730,6 +748,7 @@ impl<'a> TaskCall<'a> {
             token: call.token.as_deref().map(Cow::Borrowed),
             attempt: call.attempt,
             timeout_secs: call.timeout_secs,
+            heartbeat_secs: call.heartbeat_secs,
         }
     }
 }
@@ -942,6 +961,7 @@ impl From<Op<'_>> for engine::Op {
                 call,
                 submitted,
                 timeout,
+                heartbeat,
                 ..
             } => engine::Op::Task {
                 thread: ThreadId(thread),
@@ -949,6 +969,7 @@ impl From<Op<'_>> for engine::Op {
                 call: Box::new((*call).into()),
                 submitted,
                 timeout: timeout.map(OpId),
+                heartbeat: heartbeat.map(OpId),
             },
             Op::Timer {
                 fire_at, purpose, ..
@@ -962,6 +983,7 @@ impl From<Op<'_>> for engine::Op {
                     TimerPurpose::TaskTimeout { task } => {
                         engine::TimerPurpose::TaskTimeout(OpId(task))
                     }
+                    TimerPurpose::Heartbeat { task } => engine::TimerPurpose::Heartbeat(OpId(task)),
                     TimerPurpose::ExecutionDeadline => engine::TimerPurpose::ExecutionDeadline,
                 },
             },
@@ -1005,6 +1027,7 @@ impl From<TaskCall<'_>> for crate::TaskCall {
                     },
                 }),
                 Target::Action { name } => TaskTarget::Action(name.into_owned()),
+                Target::Activity { name } => TaskTarget::Activity(name.into_owned()),
             },
             mode: match call.mode {
                 Mode::RequestComplete => TaskMode::RequestComplete,
@@ -1015,6 +1038,7 @@ impl From<TaskCall<'_>> for crate::TaskCall {
             token: call.token.map(Cow::into_owned),
             attempt: call.attempt,
             timeout_secs: call.timeout_secs,
+            heartbeat_secs: call.heartbeat_secs,
         }
     }
 }

@@ -163,6 +163,7 @@ impl Builder {
                 },
                 body: Body::StateInput,
                 timeout_secs: None,
+                heartbeat_secs: None,
                 recovery: Recovery::default(),
             }),
             Echo::Parallel(branches) => StateKind::Parallel(Parallel {

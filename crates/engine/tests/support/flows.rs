@@ -346,6 +346,7 @@ impl Builder {
                     Body::StateInput
                 },
                 timeout_secs: task.timeout_secs,
+                heartbeat_secs: None,
                 recovery: recovery(&task.recovery, ids),
             }),
             StateSpec::Choice { branches, default } => StateKind::Choice(Choice {

@@ -114,6 +114,9 @@ impl<'f> Sim<'f> {
             Input::ChildFinished { .. } | Input::UpdateMapRun { .. } => panic!(
                 "the simulation generates no distributed Maps (tests/map_run.rs covers them)"
             ),
+            Input::ActivityTaken { .. } | Input::Heartbeat { .. } => {
+                panic!("the simulation generates no activities (tests/activities.rs covers them)")
+            }
             _ if !self.started => Err(Rejection::NotStarted),
             Input::TaskCompleted { op, .. } => match self.tasks.get(op) {
                 Some(task) if !task.submitted => Ok(()),
@@ -191,6 +194,9 @@ impl<'f> Sim<'f> {
             Input::ChildFinished { .. } | Input::UpdateMapRun { .. } => panic!(
                 "the simulation generates no distributed Maps (tests/map_run.rs covers them)"
             ),
+            Input::ActivityTaken { .. } | Input::Heartbeat { .. } => {
+                panic!("the simulation generates no activities (tests/activities.rs covers them)")
+            }
             Input::TaskCompleted { op, result } => {
                 let task = self.tasks.get_mut(op).expect("predicted outstanding");
                 if task.call.mode == TaskMode::WaitForCustomCallback && result.is_ok() {

@@ -228,14 +228,14 @@ pub(super) fn state_data(values: &Values<'_>, ty: StateType) -> Result<AslData, 
         Some(node) => Some(jsonata_template(node, "Output")?),
         None => None,
     };
-    let timeout = match ty {
-        StateType::Task => {
-            values
-                .number("TimeoutSeconds", 1, super::task::MAX_TASK_TIMEOUT_SECS)?
-                .dynamic
-        }
-        _ => None,
+    let seconds = |key: &str| match ty {
+        StateType::Task => values
+            .number(key, 1, super::task::MAX_TASK_TIMEOUT_SECS)
+            .map(|n| n.dynamic),
+        _ => Ok(None),
     };
+    let timeout = seconds("TimeoutSeconds")?;
+    let heartbeat = seconds("HeartbeatSeconds")?;
     Ok(AslData {
         query: values.query,
         input_path: select_path(fields.get("InputPath"))?,
@@ -247,6 +247,7 @@ pub(super) fn state_data(values: &Values<'_>, ty: StateType) -> Result<AslData, 
         output,
         assign: assign(values, fields.get("Assign"))?,
         timeout,
+        heartbeat,
     })
 }
 

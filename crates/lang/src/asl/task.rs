@@ -1,5 +1,6 @@
-//! Task states: their `Resource` (Lambda functions, `lambda:invoke`, `http:invoke`), timeout,
-//! and the `Retry` and `Catch` that Task, Parallel and Map states share.
+//! Task states: their `Resource` (Lambda functions, `lambda:invoke`, `http:invoke`,
+//! activities), timeout and heartbeat, and the `Retry` and `Catch` that Task, Parallel and Map
+//! states share.
 
 use sluice_ir::asl::{invoked_function, lambda_function_arn};
 use sluice_ir::{
@@ -34,39 +35,74 @@ pub(super) fn task(values: &Values<'_>, names: &ScopeNames) -> Result<Task, Prob
     let fields = &values.fields;
     let resource_node = fields.require("Resource", "a Task state")?;
     let resource = resource_node.as_str()?;
-    for key in ["HeartbeatSeconds", "HeartbeatSecondsPath"] {
-        if let Some(node) = fields.get(key) {
-            return Err(Problem::at(
-                node.loc,
-                format!("{key} is not supported yet: no task of this server sends heartbeats"),
-            ));
-        }
-    }
-    // TimeoutSecondsPath or a JSONata TimeoutSeconds is read when the state runs
-    // (`AslData::timeout`, see `data.rs`).
+    // TimeoutSecondsPath, HeartbeatSecondsPath or a JSONata TimeoutSeconds/HeartbeatSeconds
+    // are read when the state runs (`AslData::timeout`/`heartbeat`, see `data.rs`).
     let timeout_secs = values
         .number("TimeoutSeconds", 1, MAX_TASK_TIMEOUT_SECS)?
         .literal
         .map(i64::unsigned_abs);
+    let heartbeat_secs = values
+        .number("HeartbeatSeconds", 1, MAX_TASK_TIMEOUT_SECS)?
+        .literal
+        .map(i64::unsigned_abs);
+    if let (Some(heartbeat), Some(timeout)) = (heartbeat_secs, timeout_secs)
+        && heartbeat >= timeout
+    {
+        let node = fields.get("HeartbeatSeconds").unwrap_or(resource_node);
+        return Err(Problem::at(
+            node.loc,
+            format!(
+                "HeartbeatSeconds ({heartbeat}) must be smaller than TimeoutSeconds ({timeout})"
+            ),
+        ));
+    }
     let (base, mode) = match resource.strip_suffix(WAIT_FOR_TOKEN) {
         Some(base) => (base, TaskMode::WaitForCustomCallback),
         None => (resource, TaskMode::RequestComplete),
     };
     let (target, body) = target(values, resource_node, base)?;
-    if mode == TaskMode::WaitForCustomCallback && base != LAMBDA_INVOKE && base != HTTP_INVOKE {
-        return Err(unsupported(resource_node, resource));
-    }
+    // An activity's task waits for its worker's report: a callback without a call.
+    let mode = match target {
+        TaskTarget::Activity(_) if mode == TaskMode::RequestComplete => {
+            TaskMode::WaitForCustomCallback
+        }
+        TaskTarget::Activity(_) => return Err(unsupported(resource_node, resource)),
+        _ if mode == TaskMode::WaitForCustomCallback
+            && base != LAMBDA_INVOKE
+            && base != HTTP_INVOKE =>
+        {
+            return Err(unsupported(resource_node, resource));
+        }
+        _ => mode,
+    };
     Ok(Task {
         target,
         resource: resource.to_owned(),
         mode,
         body,
         timeout_secs,
+        heartbeat_secs,
         recovery: recovery(values, names)?,
     })
 }
 
+/// The name of the activity `arn:PARTITION:states:REGION:ACCOUNT:activity:NAME` names.
+fn activity_name(resource: &str) -> Option<&str> {
+    let parts: Vec<&str> = resource.splitn(7, ':').collect();
+    match parts[..] {
+        ["arn", _, "states", region, account, "activity", name]
+            if !region.is_empty() && !account.is_empty() && !name.is_empty() =>
+        {
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
 fn target(values: &Values<'_>, node: &Node, resource: &str) -> Result<(TaskTarget, Body), Problem> {
+    if let Some(name) = activity_name(resource) {
+        return Ok((TaskTarget::Activity(name.to_owned()), Body::StateInput));
+    }
     if resource.starts_with("arn:") && resource.split(':').nth(2) == Some("lambda") {
         let function = lambda_function_arn(resource).ok_or_else(|| {
             Problem::at(
@@ -88,7 +124,8 @@ fn target(values: &Values<'_>, node: &Node, resource: &str) -> Result<(TaskTarge
 
 fn unsupported(node: &Node, resource: &str) -> Problem {
     let what = if resource.contains(":activity:") {
-        "activities are not supported yet".to_owned()
+        "an activity ARN is arn:aws:states:REGION:ACCOUNT:activity:NAME, without a suffix"
+            .to_owned()
     } else if let Some(service) = resource.strip_prefix("arn:aws:states:::") {
         format!("the service integration {service:?} is not supported")
     } else {
@@ -97,7 +134,7 @@ fn unsupported(node: &Node, resource: &str) -> Problem {
     Problem::at(
         node.text_loc(),
         format!(
-            "Resource {resource:?}: {what}; supported: arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], {LAMBDA_INVOKE}[{WAIT_FOR_TOKEN}], {HTTP_INVOKE}"
+            "Resource {resource:?}: {what}; supported: arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], arn:aws:states:REGION:ACCOUNT:activity:NAME, {LAMBDA_INVOKE}[{WAIT_FOR_TOKEN}], {HTTP_INVOKE}"
         ),
     )
 }

@@ -620,6 +620,7 @@ fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
         mode,
         body,
         timeout_secs,
+        heartbeat_secs: None,
         recovery: recovery(fields, names)?,
     })
 }

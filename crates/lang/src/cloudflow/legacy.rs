@@ -439,6 +439,7 @@ fn task(fields: &Fields<'_>, names: &ScopeNames) -> Result<Task, Problem> {
         mode: pattern(fields.get("pattern"))?,
         body: Body::StateInput,
         timeout_secs,
+        heartbeat_secs: None,
         recovery: recovery(fields, names)?,
     })
 }

@@ -121,7 +121,8 @@ pub(crate) fn resource_name(target: &TaskTarget) -> String {
             ),
             None => format!("acs:fc:::services/{}/functions/{}", f.service, f.function),
         },
-        TaskTarget::Action(name) => name.clone(),
+        // CloudFlow has no activities; the arm is for the IR's completeness.
+        TaskTarget::Action(name) | TaskTarget::Activity(name) => name.clone(),
     }
 }
 

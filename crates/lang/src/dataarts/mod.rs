@@ -208,6 +208,7 @@ fn node_kind(
         mode: TaskMode::RequestComplete,
         body: Body::Template(Template::Literal(body)),
         timeout_secs,
+        heartbeat_secs: None,
         recovery,
     }))
 }

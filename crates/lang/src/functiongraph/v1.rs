@@ -330,6 +330,7 @@ impl Compiler<'_> {
             mode: TaskMode::WaitForCustomCallback,
             body: Body::Template(Template::Literal(Value::Object(Default::default()))),
             timeout_secs: timeout.map(i64::unsigned_abs),
+            heartbeat_secs: None,
             recovery: Recovery::default(),
         };
         let after_wait = extra.first().map_or(next, |first| Next::State(*first));
@@ -407,6 +408,7 @@ fn action(node: &Node) -> Result<Task, Problem> {
         mode: TaskMode::RequestComplete,
         body,
         timeout_secs: timeout.map(i64::unsigned_abs),
+        heartbeat_secs: None,
         recovery: retries(fields.get("results"))?,
     })
 }

@@ -469,6 +469,7 @@ impl StateCompiler<'_> {
             mode: TaskMode::RequestComplete,
             body,
             timeout_secs: None,
+            heartbeat_secs: None,
             recovery,
         })
     }

@@ -52,6 +52,7 @@ pub(super) fn task_call(
     let target = match &call.target {
         TaskTarget::Function(f) => format!("{}/{}", f.service, f.function),
         TaskTarget::Action(action) => action.clone(),
+        TaskTarget::Activity(name) => format!("activity:{name}"),
     };
     tracing::debug!(
         flow = %origin.flow,

@@ -591,6 +591,11 @@ impl Runtime {
     }
 
     fn dispatch(&self, origin: Arc<CallOrigin>, id: ExecutionId, call: TaskCall) {
+        if call.activity().is_some() {
+            // Nothing to call: its worker takes it from the store (`ActivityStore`), and its
+            // timers are armed like any.
+            return;
+        }
         if lock(&self.aborted_early).remove(&(id, call.op)).is_some() {
             metrics::counter!("sluice_task_calls_aborted_total").increment(1);
             return;

@@ -443,9 +443,9 @@ const DELETE_TASK: &str = "DELETE FROM tasks WHERE execution_id = $1 AND op = $2
 const UPSERT_TIMER: &str = "INSERT INTO timers (execution_id, op, fire_at, owner) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (execution_id, op) DO UPDATE \
      SET fire_at = EXCLUDED.fire_at, owner = EXCLUDED.owner";
-const UPSERT_TASK: &str = "INSERT INTO tasks (execution_id, op, call, owner) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (execution_id, op) DO UPDATE \
-     SET call = EXCLUDED.call, owner = EXCLUDED.owner";
+const UPSERT_TASK: &str = "INSERT INTO tasks (execution_id, op, call, owner, activity) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (execution_id, op) DO UPDATE \
+     SET call = EXCLUDED.call, owner = EXCLUDED.owner, activity = EXCLUDED.activity";
 
 /// The statements writing a step's rows, prepared (once per connection).
 pub(super) struct StepStatements {
@@ -526,9 +526,9 @@ impl StepStatements {
                     .map_err(failed("inserting a timer"))
             }));
         }
-        for (op, call) in &step.tasks_added {
+        for (op, call, activity) in &step.tasks_added {
             flight.push(Box::pin(async move {
-                tx.execute(&self.upsert_task, &[&id, op, call, &owner])
+                tx.execute(&self.upsert_task, &[&id, op, call, &owner, activity])
                     .await
                     .map(|_| None)
                     .map_err(failed("inserting a task"))

@@ -30,7 +30,7 @@ use tokio::sync::broadcast;
 use tokio_postgres::NoTls;
 
 use crate::contract::*;
-use crate::query::{ALIASES, SCHEDULES};
+use crate::query::{ALIASES, Backend, SCHEDULES};
 use crate::rules;
 use codec::{Client, backend, execute, pooled};
 
@@ -369,5 +369,62 @@ impl JobStore for PostgresStore {
 impl NonceStore for PostgresStore {
     async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
         self.remember(&nonce, now).await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for PostgresStore {
+    async fn create_activity(&self, activity: ActivityRecord) -> Result<ActivityRecord> {
+        let sql = crate::activities::create(&activity, Backend::Postgres)?;
+        let rows = codec::all_of(&self.client().await?, &sql, crate::decode::activity).await?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| backend("creating an activity returned no row"))
+    }
+
+    async fn get_activity(&self, tenant: &TenantId, name: &str) -> Result<Option<ActivityRecord>> {
+        let sql = crate::activities::get(tenant, name, Backend::Postgres);
+        let rows = codec::all_of(&self.client().await?, &sql, crate::decode::activity).await?;
+        Ok(rows.into_iter().next())
+    }
+
+    async fn retag_activity(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<bool> {
+        let sql = crate::activities::retag(tenant, name, &tags, Backend::Postgres)?;
+        codec::execute_of(&self.client().await?, &sql)
+            .await
+            .map(|changed| changed > 0)
+            .map_err(codec::failed("tagging an activity"))
+    }
+
+    async fn delete_activity(&self, tenant: &TenantId, name: &str) -> Result<bool> {
+        let sql = crate::activities::delete(tenant, name, Backend::Postgres);
+        codec::execute_of(&self.client().await?, &sql)
+            .await
+            .map(|deleted| deleted > 0)
+            .map_err(codec::failed("deleting an activity"))
+    }
+
+    async fn list_activities(
+        &self,
+        tenant: &TenantId,
+        page: Page<String>,
+    ) -> Result<Vec<ActivityRecord>> {
+        let sql = crate::activities::list(tenant, &page, Backend::Postgres);
+        codec::all_of(&self.client().await?, &sql, crate::decode::activity).await
+    }
+
+    async fn waiting_activity_tasks(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<TaskRow>> {
+        let sql = crate::activities::waiting(tenant, name, limit, Backend::Postgres);
+        codec::all_of(&self.client().await?, &sql, crate::decode::task).await
     }
 }

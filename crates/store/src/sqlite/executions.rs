@@ -272,11 +272,13 @@ fn write_step_rows(conn: &Connection, id: ExecutionId, step: &EncodedStep) -> Re
             .map_err(failed("inserting a timer"))?;
     }
     let mut insert_task = conn
-        .prepare_cached("INSERT OR REPLACE INTO tasks (execution_id, op, call) VALUES (?1, ?2, ?3)")
+        .prepare_cached(
+            "INSERT OR REPLACE INTO tasks (execution_id, op, call, activity) VALUES (?1, ?2, ?3, ?4)",
+        )
         .map_err(failed("preparing a task insert"))?;
-    for (op, call) in &step.tasks_added {
+    for (op, call, activity) in &step.tasks_added {
         insert_task
-            .execute(params![id.0, op, call])
+            .execute(params![id.0, op, call, activity])
             .map_err(failed("inserting a task"))?;
     }
     Ok(())

@@ -33,7 +33,7 @@ use sluice_engine::{EventId, HistoryEvent, Millis, OpId};
 use tokio::sync::broadcast;
 
 use crate::contract::*;
-use crate::query::{ALIASES, SCHEDULES};
+use crate::query::{ALIASES, Backend, SCHEDULES};
 use crate::rules;
 use codec::backend;
 use executions::{EncodedLinked, EncodedStep};
@@ -386,5 +386,76 @@ impl JobStore for SqliteStore {
 impl NonceStore for SqliteStore {
     async fn remember_nonce(&self, nonce: Nonce, now: Millis) -> Result<bool> {
         self.nonces.remember(nonce, now).await
+    }
+}
+
+#[async_trait]
+impl ActivityStore for SqliteStore {
+    async fn create_activity(&self, activity: ActivityRecord) -> Result<ActivityRecord> {
+        let sql = crate::activities::create(&activity, Backend::Sqlite)?;
+        self.write(move |c| {
+            let row = codec::all_of(c, &sql, crate::decode::activity, "creating an activity")?;
+            row.into_iter()
+                .next()
+                .ok_or_else(|| backend("creating an activity returned no row"))
+        })
+        .await
+    }
+
+    async fn get_activity(&self, tenant: &TenantId, name: &str) -> Result<Option<ActivityRecord>> {
+        let sql = crate::activities::get(tenant, name, Backend::Sqlite);
+        self.read(move |c| {
+            codec::all_of(c, &sql, crate::decode::activity, "reading an activity")
+                .map(|rows| rows.into_iter().next())
+        })
+        .await
+    }
+
+    async fn retag_activity(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        tags: Vec<(String, String)>,
+    ) -> Result<bool> {
+        let sql = crate::activities::retag(tenant, name, &tags, Backend::Sqlite)?;
+        self.write(move |c| {
+            codec::execute_of(c, &sql)
+                .map(|changed| changed > 0)
+                .map_err(codec::failed("tagging an activity"))
+        })
+        .await
+    }
+
+    async fn delete_activity(&self, tenant: &TenantId, name: &str) -> Result<bool> {
+        let sql = crate::activities::delete(tenant, name, Backend::Sqlite);
+        self.write(move |c| {
+            codec::execute_of(c, &sql)
+                .map(|deleted| deleted > 0)
+                .map_err(codec::failed("deleting an activity"))
+        })
+        .await
+    }
+
+    async fn list_activities(
+        &self,
+        tenant: &TenantId,
+        page: Page<String>,
+    ) -> Result<Vec<ActivityRecord>> {
+        let sql = crate::activities::list(tenant, &page, Backend::Sqlite);
+        self.read(move |c| codec::all_of(c, &sql, crate::decode::activity, "listing activities"))
+            .await
+    }
+
+    async fn waiting_activity_tasks(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        limit: usize,
+    ) -> Result<Vec<TaskRow>> {
+        let sql = crate::activities::waiting(tenant, name, limit, Backend::Sqlite);
+        self.read(move |c| {
+            codec::all_of(c, &sql, crate::decode::task, "reading an activity's tasks")
+        })
+        .await
     }
 }
