@@ -30,6 +30,7 @@ fn started(flow: &Flow) -> Execution {
             execution_timeout_ms: None,
             ..Limits::default()
         },
+        context_ids: None,
     };
     let mut execution = Execution::new(info);
     let step = execution

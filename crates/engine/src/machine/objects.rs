@@ -129,6 +129,7 @@ impl Machine<'_> {
             token: None,
             attempt,
             timeout_secs: None,
+            heartbeat_secs: None,
         };
         self.step.effects.push(Effect::Dispatch(call.clone()));
         self.ex.ops.insert(
@@ -139,6 +140,7 @@ impl Machine<'_> {
                 call: Box::new(call),
                 submitted: false,
                 timeout: None,
+                heartbeat: None,
             },
         );
         self.block(thread, Block::Task(op));
