@@ -14,11 +14,11 @@ use crate::report::Row;
 use crate::servers::SpawnedServer;
 
 /// Concurrency of the StartExecution phase of `stop` (fixed, as the scenario prescribes).
-const STOP_START_CONCURRENCY: usize = 32;
+pub(crate) const STOP_START_CONCURRENCY: usize = 32;
 /// Concurrency of the StartExecution phase of `waiting`.
 const WAITING_CONCURRENCY: usize = 64;
 /// Upper bound on the wall time of one counted phase (10,000 starts, 100,000 starts, …).
-const PHASE_LIMIT: Duration = Duration::from_secs(900);
+pub(crate) const PHASE_LIMIT: Duration = Duration::from_secs(900);
 
 /// What `--scenario` picks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
