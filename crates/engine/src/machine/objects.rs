@@ -15,9 +15,8 @@ use sluice_ir::{
 
 use super::tasks::RemovedTask;
 use super::{Machine, Outcome, Vars, Work, detail, error_detail};
-use crate::execution::{Block, Op, ThreadId};
+use crate::execution::ThreadId;
 use crate::history::EventType;
-use crate::step::Effect;
 use crate::task_call::TaskCall;
 
 impl Machine<'_> {
@@ -131,19 +130,7 @@ impl Machine<'_> {
             timeout_secs: None,
             heartbeat_secs: None,
         };
-        self.step.effects.push(Effect::Dispatch(call.clone()));
-        self.ex.ops.insert(
-            op,
-            Op::Task {
-                thread,
-                scheduled,
-                call: Box::new(call),
-                submitted: false,
-                timeout: None,
-                heartbeat: None,
-            },
-        );
-        self.block(thread, Block::Task(op));
+        self.await_call(thread, scheduled, call, None, None);
     }
 
     /// The answer of an object action of a Map state: the items read start the map run; the

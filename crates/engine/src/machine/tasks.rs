@@ -112,6 +112,20 @@ impl Machine<'_> {
         let heartbeat = heartbeat_secs
             .filter(|_| !activity)
             .map(|secs| self.start_timer_in(secs, TimerPurpose::Heartbeat(op)));
+        self.await_call(thread, scheduled, call, timeout, heartbeat);
+        Ok(())
+    }
+
+    /// Sends `call` and blocks `thread` on it, with its timeout and heartbeat timers.
+    pub(super) fn await_call(
+        &mut self,
+        thread: ThreadId,
+        scheduled: EventId,
+        call: TaskCall,
+        timeout: Option<OpId>,
+        heartbeat: Option<OpId>,
+    ) {
+        let op = call.op;
         self.step.effects.push(Effect::Dispatch(call.clone()));
         self.ex.ops.insert(
             op,
@@ -125,7 +139,6 @@ impl Machine<'_> {
             },
         );
         self.block(thread, Block::Task(op));
-        Ok(())
     }
 
     /// A timer firing `secs` seconds from now.
