@@ -66,10 +66,11 @@ pub async fn stop(client: &Client, args: StopArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A bar on a terminal; otherwise a line whenever the counts change.
+/// A bar on a terminal; otherwise a line whenever the status or the counts change (the job
+/// may end after its last execution was handled, with the same counts).
 enum Progress {
     Bar(ProgressBar),
-    Lines { last: Option<(i64, i64)> },
+    Lines { last: Option<(String, i64, i64)> },
 }
 
 impl Progress {
@@ -97,9 +98,10 @@ impl Progress {
                 bar.set_position(u64::try_from(handled).unwrap_or(0));
             }
             Progress::Lines { last } => {
-                if *last != Some((matched, handled)) {
-                    eprintln!("{} {handled}/{matched}", text(job, "status"));
-                    *last = Some((matched, handled));
+                let now = (text(job, "status").to_string(), matched, handled);
+                if last.as_ref() != Some(&now) {
+                    eprintln!("{} {handled}/{matched}", now.0);
+                    *last = Some(now);
                 }
             }
         }
