@@ -42,6 +42,10 @@ POSTGRES = os.environ.get("SLUICE_TEST_POSTGRES")
 LEASE_TIMEOUT = "2s"
 
 
+# The AWS CLI of tests/e2e/requirements.txt, installed beside the Python running the tests.
+AWS_CLI = pathlib.Path(os.sys.executable).parent / "aws"
+
+
 # Set (by ./scripts/test) to the directory of that server, so that tests of database faults can
 # crash and restart it.
 POSTGRES_DIR = os.environ.get("SLUICE_TEST_POSTGRES_DIR")
@@ -175,6 +179,26 @@ class Sluice:
         credentials = BasicCredentials(key_id, secret, project_id)
         return client_class.new_builder().with_credentials(credentials).with_endpoints([self.endpoint]).build()
 
+
+    def aws(self, *args, key_id=KEY_ID, secret=KEY_SECRET, via_proxy=False):
+        """`aws stepfunctions ARGS` (the AWS CLI from PyPI, beside this Python) pointed at this
+        server; its answer as JSON when it succeeds, else the process (stderr names the error).
+        `via_proxy`: through this server as an HTTP proxy, so that the CLI's `sync-` host
+        prefix (StartSyncExecution) reaches it, as docs/stepfunctions.md tells users."""
+        if not AWS_CLI.exists():
+            pytest.skip("the AWS CLI (awscli, tests/e2e/requirements.txt) is not installed beside this Python")
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret,
+                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+                   AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_MAX_ATTEMPTS="1")
+        for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+            env.pop(name, None)
+        if via_proxy:
+            env["HTTP_PROXY"] = self.endpoint
+        run = subprocess.run([str(AWS_CLI), "stepfunctions", *args, "--endpoint-url", self.endpoint,
+                              "--output", "json"], env=env, capture_output=True, text=True, timeout=90)
+        if run.returncode != 0:
+            return run
+        return json.loads(run.stdout) if run.stdout.strip() else {}
 
     def stepfunctions(self, key_id=KEY_ID, secret=KEY_SECRET, region="us-east-1", **config):
         """The official AWS SDK's Step Functions client (boto3) pointed at this server: every
