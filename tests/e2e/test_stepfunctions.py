@@ -15,13 +15,14 @@ from unittest import mock
 
 import botocore.exceptions
 import pytest
+from alibabacloud_fnf20190315 import models
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from conftest import KEY_ID, KEY_SECRET, TENANT_A_KEY, TENANT_A_READONLY_KEY, TENANT_B_KEY
 from functions import hang
-from test_cloudflow import unique, wait_for
+from test_cloudflow import create as create_flow, pass_flow, unique, wait_for
 from test_stop import CLOSE_WITHIN
 
 ROLE = "arn:aws:iam::123456789012:role/sfn-e2e"
@@ -215,6 +216,30 @@ def test_an_execution_takes_any_json_value_as_its_input(sfn):
         execution = sfn.start_execution(stateMachineArn=machine, input=json.dumps(value))["executionArn"]
         done = finished(sfn, execution)
         assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", value)
+
+
+def test_payloads_are_held_to_awss_256_kib_not_cloudflows_64(sfn, fnf):
+    """AWS Step Functions quotas: 256 KiB of an execution's input and of a state's output
+    (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html); over it a
+    state fails with `States.DataLimitExceeded`. CloudFlow's limit on the same server stays
+    64 KiB."""
+    text = "x" * (200 * 1024)
+    doubled = create(sfn, json.dumps({"StartAt": "Copy", "States": {"Copy": {
+        "Type": "Pass", "Parameters": {"a.$": "$.s", "b.$": "$.s"}, "End": True}}}))
+    kept = create(sfn, json.dumps({"StartAt": "Keep", "States": {"Keep": {"Type": "Pass", "End": True}}}))
+    arn = sfn.start_execution(stateMachineArn=kept, input=json.dumps({"s": text}))["executionArn"]
+    done = finished(sfn, arn)
+    assert (done["status"], json.loads(done["output"])) == ("SUCCEEDED", {"s": text})
+    arn = sfn.start_execution(stateMachineArn=doubled, input=json.dumps({"s": text}))["executionArn"]
+    failed = finished(sfn, arn)
+    assert (failed["status"], failed["error"]) == ("FAILED", "States.DataLimitExceeded")
+    too_big = json.dumps({"s": "x" * (256 * 1024)})
+    assert aws_error(lambda: sfn.start_execution(stateMachineArn=kept, input=too_big)) == "ValidationException"
+
+    flow = unique("cf_limit")
+    create_flow(fnf, flow, pass_flow(flow))
+    with pytest.raises(Exception, match="64 KiB|65536|too large|exceeds"):
+        fnf.start_execution(models.StartExecutionRequest(flow_name=flow, input=json.dumps({"s": text})))
 
 
 def test_a_start_is_idempotent_as_aws_defines_it(sfn):

@@ -77,10 +77,41 @@ impl Dialect {
         std::time::Duration::from_secs(days * DAY)
     }
 
+    /// The vendor's limits of one execution, where it documents them; the defaults of
+    /// `[limits]` (`docs/configuration.md`).
+    pub fn documented_limits(self) -> DocumentedLimits {
+        match self {
+            // AWS Step Functions quotas: 256 KiB of a state's or execution's input or output,
+            // 25,000 events in an execution's history.
+            Dialect::Asl => DocumentedLimits {
+                max_payload_bytes: 256 * 1024,
+                max_history_events: 25_000,
+            },
+            // CloudFlow's limits page: 64 KiB of state input or output, 5,000 events per
+            // execution. The Huawei services document none: CloudFlow's, the stricter.
+            Dialect::CloudFlow
+            | Dialect::FunctionGraphV2
+            | Dialect::FunctionGraphV1
+            | Dialect::DataArts => DocumentedLimits {
+                max_payload_bytes: 64 * 1024,
+                max_history_events: 5_000,
+            },
+        }
+    }
+
     /// Whether an execution's input may be any JSON value (AWS's), not only an object.
     pub fn takes_any_json_input(self) -> bool {
         self == Dialect::Asl
     }
+}
+
+/// See [`Dialect::documented_limits`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentedLimits {
+    /// A state's input or output, an execution's input or output.
+    pub max_payload_bytes: usize,
+    /// Events in one execution's history.
+    pub max_history_events: u64,
 }
 
 impl fmt::Display for Dialect {

@@ -18,7 +18,7 @@ pub use asl::{
     AslData, AslEnv, AslTemplate, AslValue, QueryLanguage, asl_error, asl_error_name,
     asl_state_error,
 };
-pub use dialect::Dialect;
+pub use dialect::{Dialect, DocumentedLimits};
 pub use error::{ErrorCode, TaskError};
 pub use expr::{Env, EvalError, Expr};
 pub use flow::*;

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
+use sluice_ir::Dialect;
 use sluice_runtime::outbound::Rule;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -134,10 +135,12 @@ pub struct RateLimit {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// State input/output and execution input (CloudFlow: 64 KiB).
-    pub max_payload_bytes: usize,
-    /// History events per execution (CloudFlow: 5,000).
-    pub max_history_events: u64,
+    /// State input/output and execution input, for every dialect; unset, each dialect's
+    /// documented figure (CloudFlow 64 KiB, Step Functions 256 KiB).
+    pub max_payload_bytes: Option<usize>,
+    /// History events per execution, for every dialect; unset, each dialect's documented
+    /// figure (CloudFlow 5,000, Step Functions 25,000).
+    pub max_history_events: Option<u64>,
     /// Standard executions (CloudFlow: one year).
     pub standard_timeout_secs: u64,
     /// Express executions (CloudFlow: five minutes).
@@ -147,11 +150,25 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
-            max_payload_bytes: 64 * 1024,
-            max_history_events: 5_000,
+            max_payload_bytes: None,
+            max_history_events: None,
             standard_timeout_secs: 365 * 24 * 3600,
             express_timeout_secs: 300,
         }
+    }
+}
+
+impl LimitsConfig {
+    /// The largest payload of `dialect`'s executions.
+    pub fn payload_bytes(&self, dialect: Dialect) -> usize {
+        self.max_payload_bytes
+            .unwrap_or(dialect.documented_limits().max_payload_bytes)
+    }
+
+    /// The most history events of one of `dialect`'s executions.
+    pub fn history_events(&self, dialect: Dialect) -> u64 {
+        self.max_history_events
+            .unwrap_or(dialect.documented_limits().max_history_events)
     }
 }
 
@@ -178,6 +195,20 @@ project_id = "p2"
 id = "kb"
 secret = "sb"
 "#;
+
+    #[test]
+    fn limits_are_each_dialects_documented_figures_unless_configured() {
+        let default = LimitsConfig::default();
+        assert_eq!(default.payload_bytes(Dialect::Asl), 256 * 1024);
+        assert_eq!(default.history_events(Dialect::Asl), 25_000);
+        assert_eq!(default.payload_bytes(Dialect::CloudFlow), 64 * 1024);
+        assert_eq!(default.history_events(Dialect::CloudFlow), 5_000);
+        let configured = config("[limits]\nmax_payload_bytes = 1000\nmax_history_events = 50\n");
+        for dialect in [Dialect::Asl, Dialect::CloudFlow, Dialect::DataArts] {
+            assert_eq!(configured.limits.payload_bytes(dialect), 1000);
+            assert_eq!(configured.limits.history_events(dialect), 50);
+        }
+    }
 
     #[test]
     fn distinct_tenants_keys_and_projects_pass() {

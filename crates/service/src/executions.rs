@@ -217,9 +217,11 @@ impl Service {
         let completed = || ServiceError::TaskCompleted(token.to_string());
         let record = self.token_execution(caller, token).await?;
         let result = match result {
-            CallbackResult::Succeeded { output } => {
-                Ok(self.parse_json("the task output", &output)?)
-            }
+            CallbackResult::Succeeded { output } => Ok(parse_json(
+                "the task output",
+                &output,
+                record.state.info().limits.max_payload_bytes,
+            )?),
             CallbackResult::Failed { error, cause } => Err(TaskError::new(error, cause)),
         };
         let input = Input::CallbackReported {
@@ -348,9 +350,11 @@ impl Service {
             .task_in_flight(state)
             .ok_or_else(|| ServiceError::NotWaiting(execution.to_string()))?;
         let result = match result {
-            CallbackResult::Succeeded { output } => {
-                Ok(self.parse_json("the task output", &output)?)
-            }
+            CallbackResult::Succeeded { output } => Ok(parse_json(
+                "the task output",
+                &output,
+                record.state.info().limits.max_payload_bytes,
+            )?),
             CallbackResult::Failed { error, cause } => Err(TaskError::new(error, cause)),
         };
         match self
@@ -407,8 +411,8 @@ impl Service {
             token_prefix: token_prefix(flow.id, name, &secret),
             seed: rand::rng().next_u64(),
             limits: Limits {
-                max_history_events: self.limits.max_history_events,
-                max_payload_bytes: self.limits.max_payload_bytes,
+                max_history_events: self.limits.history_events(flow.dialect),
+                max_payload_bytes: self.limits.payload_bytes(flow.dialect),
                 execution_timeout_ms: Some(timeout_secs.saturating_mul(1000)),
             },
             context_ids,
@@ -426,7 +430,8 @@ impl Service {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .unwrap_or("{}");
-        let value = match self.parse_json("the execution input", text) {
+        let limit = self.limits.payload_bytes(dialect);
+        let value = match parse_json("the execution input", text, limit) {
             Err(ServiceError::InvalidArgument(why)) => return Err(ServiceError::InvalidInput(why)),
             other => other?,
         };
@@ -437,20 +442,19 @@ impl Service {
         }
         Ok(value)
     }
+}
 
-    /// Parses a JSON payload no larger than `max_payload_bytes`.
-    pub(crate) fn parse_json(&self, what: &'static str, text: &str) -> Result<Value> {
-        let limit = self.limits.max_payload_bytes;
-        if text.len() > limit {
-            return Err(ServiceError::PayloadTooLarge {
-                what,
-                size: text.len(),
-                limit,
-            });
-        }
-        serde_json::from_str(text)
-            .map_err(|e| ServiceError::InvalidArgument(format!("{what} is not valid JSON: {e}")))
+/// Parses a JSON payload no larger than `limit` bytes.
+pub(crate) fn parse_json(what: &'static str, text: &str, limit: usize) -> Result<Value> {
+    if text.len() > limit {
+        return Err(ServiceError::PayloadTooLarge {
+            what,
+            size: text.len(),
+            limit,
+        });
     }
+    serde_json::from_str(text)
+        .map_err(|e| ServiceError::InvalidArgument(format!("{what} is not valid JSON: {e}")))
 }
 
 /// A repeated start of a name: fine while it runs with the same input.

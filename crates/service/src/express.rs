@@ -57,8 +57,8 @@ impl Service {
             .await?;
         let compiled = self.runtime.flow(flow.id, revision).await?;
         let limits = Limits {
-            max_history_events: self.limits.max_history_events,
-            max_payload_bytes: self.limits.max_payload_bytes,
+            max_history_events: self.limits.history_events(flow.dialect),
+            max_payload_bytes: self.limits.payload_bytes(flow.dialect),
             execution_timeout_ms: Some(self.limits.express_timeout_secs.saturating_mul(1000)),
         };
         let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone())

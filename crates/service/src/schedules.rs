@@ -10,7 +10,7 @@ use sluice_runtime::durable::wall_clock_ms;
 use sluice_runtime::scheduler::{Cadence, StartFailure, TickStarter, start_scheduler};
 use sluice_store::{Page, ScheduleRecord, StoreError};
 
-use crate::executions::StartRequest;
+use crate::executions::{StartRequest, parse_json};
 use crate::flows::check_name;
 use crate::views::{ScheduleView, views};
 use crate::{Caller, Result, Service, ServiceError};
@@ -58,7 +58,7 @@ impl Service {
         let flow = self.flow(caller, &spec.flow).await?;
         check_name(&spec.name, "schedule name")?;
         let cadence = Cadence::parse(&spec.cron).map_err(ServiceError::InvalidArgument)?;
-        let payload = self.checked_payload(spec.payload)?;
+        let payload = self.checked_payload(flow.dialect, spec.payload)?;
         let now = wall_clock_ms();
         let enabled = spec.enabled.unwrap_or(true);
         let record = ScheduleRecord {
@@ -113,7 +113,8 @@ impl Service {
             record.cron = spec.cron;
         }
         if spec.payload.is_some() {
-            record.payload = self.checked_payload(spec.payload)?;
+            let dialect = self.flow(caller, &spec.flow).await?.dialect;
+            record.payload = self.checked_payload(dialect, spec.payload)?;
         }
         if let Some(description) = spec.description {
             record.description = description;
@@ -220,12 +221,13 @@ impl Service {
         }
     }
 
-    fn checked_payload(&self, payload: Option<String>) -> Result<String> {
+    fn checked_payload(&self, dialect: Dialect, payload: Option<String>) -> Result<String> {
         let payload = payload
             .filter(|p| !p.trim().is_empty())
             .unwrap_or_else(|| "{}".to_string());
         // It becomes each fired execution's input: the same size limit applies.
-        let value = self.parse_json("the schedule payload", &payload)?;
+        let limit = self.limits.payload_bytes(dialect);
+        let value = parse_json("the schedule payload", &payload, limit)?;
         if !value.is_object() {
             return Err(ServiceError::InvalidArgument(
                 "the schedule payload must be a JSON object".into(),

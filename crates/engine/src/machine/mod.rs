@@ -159,8 +159,9 @@ impl Machine<'_> {
             if self.ex.history_len() + HISTORY_RESERVE > self.ex.info.limits.max_history_events {
                 let error = TaskError::new(
                     ErrorCode::EVENT_LIMIT,
+                    // AWS's words, for every dialect: the others document none.
                     format!(
-                        "the execution reached the limit of {} history events",
+                        "The execution reached the maximum number of history events ({}).",
                         self.ex.info.limits.max_history_events
                     ),
                 );
