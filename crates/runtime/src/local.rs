@@ -103,6 +103,8 @@ pub struct LocalRunner {
     context_ids: Option<ContextIds>,
     /// The events fed, in order, to the EVENT states that wait for one.
     events: Vec<Value>,
+    /// The test case of the invoker's mock configuration the execution runs under.
+    test_case: Option<String>,
 }
 
 impl LocalRunner {
@@ -116,7 +118,14 @@ impl LocalRunner {
             stop_cause: None,
             context_ids: None,
             events: Vec::new(),
+            test_case: None,
         }
+    }
+
+    /// Runs the execution under `case` of the invoker's mock configuration (`crate::mocks`).
+    pub fn test_case(mut self, case: Option<String>) -> Self {
+        self.test_case = case;
+        self
     }
 
     /// The events the execution's EVENT states receive, one per wait, in order: what the
@@ -198,6 +207,7 @@ impl LocalRunner {
                 execution: info.name.clone(),
                 key: info.name.clone(),
                 tenant: runner.tenant.clone(),
+                test_case: runner.test_case.clone(),
             };
             let mut effects = Effects::new(runner.invoker.clone(), origin, clock, inputs);
             effects.events = runner.events.iter().cloned().collect();
@@ -227,7 +237,7 @@ impl LocalRunner {
     ) -> Result<RunOutcome, RunError> {
         let clock = effects.clock;
         let mut history = Vec::new();
-        let mut finished = effects.perform(first, &mut history);
+        let mut finished = effects.perform(first, &mut history, &execution);
         let mut stop_requested = false;
         while !finished {
             let next = tokio::select! {
@@ -245,7 +255,7 @@ impl LocalRunner {
                 }
             };
             match execution.apply(flow, next, clock.now_ms()) {
-                Ok(step) => finished = effects.perform(step, &mut history),
+                Ok(step) => finished = effects.perform(step, &mut history, &execution),
                 // A late answer for a task or timer that was already settled: nothing to do.
                 Err(Rejection::Stale) => {}
                 Err(rejection) => {
@@ -341,13 +351,23 @@ impl Effects {
         }
     }
 
-    /// Records the step's events and carries out its effects; true when the execution finished.
-    fn perform(&mut self, step: Step, history: &mut Vec<HistoryEvent>) -> bool {
+    /// Records the step's events and carries out its effects (`execution` as the step left
+    /// it); true when the execution finished.
+    fn perform(
+        &mut self,
+        step: Step,
+        history: &mut Vec<HistoryEvent>,
+        execution: &Execution,
+    ) -> bool {
         history.extend(step.events);
         let mut finished = false;
         for effect in step.effects {
             match effect {
-                Effect::Dispatch(call) => self.dispatch(call),
+                Effect::Dispatch(call) => {
+                    if !self.answer_mocked(&call, history, execution) {
+                        self.dispatch(call)
+                    }
+                }
                 Effect::CancelTask(op) => {
                     if let Some(token) = self.calls.remove(&op) {
                         token.cancel();
@@ -369,6 +389,29 @@ impl Effects {
             }
         }
         finished
+    }
+
+    /// Answers `call` from the mock configuration instead of calling it, if its state is
+    /// mocked; false if it is not.
+    fn answer_mocked(
+        &self,
+        call: &TaskCall,
+        history: &[HistoryEvent],
+        execution: &Execution,
+    ) -> bool {
+        let (Some(mocked), Some(scheduled)) = (
+            self.invoker.mocked(&self.origin, call),
+            execution.task_scheduled(call.op),
+        ) else {
+            return false;
+        };
+        let index = crate::mocks::invocation_index(history, &call.state, scheduled);
+        // Queued behind a stop already asked for, which then makes it stale.
+        let _ = self.inputs.send(Input::TaskMocked {
+            op: call.op,
+            result: mocked.answer(index),
+        });
+        true
     }
 
     /// The call or timer that produced `answer` is over; stop tracking it.

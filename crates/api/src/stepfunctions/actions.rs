@@ -292,11 +292,11 @@ impl Actions<'_> {
             None => StartedAs::default(),
             Some(q) if q.bytes().all(|b| b.is_ascii_digit()) => StartedAs {
                 version: Some(self.arns.version_of(arn)?.1),
-                alias: None,
+                ..StartedAs::default()
             },
             Some(alias) => StartedAs {
-                version: None,
                 alias: Some(alias),
+                ..StartedAs::default()
             },
         };
         let filter = ExecutionFilter {
