@@ -44,6 +44,7 @@ impl Service {
             return Err(ServiceError::FlowClosed(flow.name.to_string()));
         }
         let input = self.parse_input(flow.dialect, request.input.as_deref())?;
+        self.check_test_case(&flow, request.test_case.as_deref())?;
         let id = uuid::Uuid::new_v4();
         let name = match request.name.filter(|n| !n.is_empty()) {
             Some(name) => {
@@ -65,7 +66,8 @@ impl Service {
             .name(name.clone())
             .tenant(caller.tenant.clone())
             .limits(limits)
-            .context_ids(request.context_ids);
+            .context_ids(request.context_ids)
+            .test_case(request.test_case);
         let started_at = wall_clock_ms();
         let outcome = runner
             .run(&compiled, input.clone(), CancellationToken::new())

@@ -193,6 +193,7 @@ impl Action<'_> {
             input: r.input,
             qualifier: r.qualifier,
             context_ids: None,
+            test_case: None,
         };
         unsupported("CallbackFnFTaskToken", r.callback_fnf_task_token.as_deref())?;
         let (flow, execution) = self.service.start_execution(self.caller, start).await?;
@@ -206,6 +207,7 @@ impl Action<'_> {
             input: r.input,
             qualifier: r.qualifier,
             context_ids: None,
+            test_case: None,
         };
         let outcome = self
             .service

@@ -283,6 +283,7 @@ pub fn start_of(flow: &str, name: Option<String>, input: Option<String>) -> Star
         qualifier: None,
         context_ids: None,
     }
+    test_case: None,
 }
 
 /// Each item of a listing, as `item` renders it.

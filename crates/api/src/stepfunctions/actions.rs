@@ -97,10 +97,9 @@ impl Actions<'_> {
             }
             Call::ListStateMachines(r) => self.list_machines(&r).await,
             Call::StartExecution(r) => {
-                let (name, qualifier) = self
-                    .arns
-                    .qualified(r.state_machine_arn.as_deref().unwrap_or(""))?;
-                let arn = r.state_machine_arn.clone().unwrap_or_default();
+                let (arn, test_case) = Arns::test_case(r.state_machine_arn.as_deref().unwrap_or(""));
+                let (name, qualifier) = self.arns.qualified(arn)?;
+                let arn = arn.to_string();
                 let context_ids = Some(self.arns.context_ids(&name, ExecutionKind::Standard));
                 let start = StartRequest {
                     flow: name,
@@ -108,6 +107,7 @@ impl Actions<'_> {
                     input: r.input,
                     qualifier,
                     context_ids,
+                    test_case,
                 };
                 let (_, execution) = self
                     .service
