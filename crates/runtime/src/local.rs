@@ -105,6 +105,8 @@ pub struct LocalRunner {
     events: Vec<Value>,
     /// The test case of the invoker's mock configuration the execution runs under.
     test_case: Option<String>,
+    /// The flow's name as its API knows it, when the definition does not name it.
+    flow_name: Option<String>,
 }
 
 impl LocalRunner {
@@ -119,7 +121,15 @@ impl LocalRunner {
             context_ids: None,
             events: Vec::new(),
             test_case: None,
+            flow_name: None,
         }
+    }
+
+    /// The flow's name as its API knows it (a server's Express execution): the
+    /// `X-Sluice-Flow` header, and the flow whose test cases `test_case` names.
+    pub fn flow_name(mut self, name: impl Into<String>) -> Self {
+        self.flow_name = Some(name.into());
+        self
     }
 
     /// Runs the execution under `case` of the invoker's mock configuration (`crate::mocks`).
@@ -203,7 +213,7 @@ impl LocalRunner {
             let (inputs, answers) = mpsc::unbounded_channel();
             let info = execution.info();
             let origin = CallOrigin {
-                flow: info.flow_name.clone(),
+                flow: runner.flow_name.clone().unwrap_or_else(|| info.flow_name.clone()),
                 execution: info.name.clone(),
                 key: info.name.clone(),
                 tenant: runner.tenant.clone(),

@@ -64,6 +64,7 @@ impl Service {
         };
         let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone())
             .name(name.clone())
+            .flow_name(flow.name.to_string())
             .tenant(caller.tenant.clone())
             .limits(limits)
             .context_ids(request.context_ids)

@@ -282,8 +282,8 @@ pub fn start_of(flow: &str, name: Option<String>, input: Option<String>) -> Star
         input,
         qualifier: None,
         context_ids: None,
+        test_case: None,
     }
-    test_case: None,
 }
 
 /// Each item of a listing, as `item` renders it.
