@@ -14,9 +14,12 @@ import subprocess
 
 import pytest
 
+from alibabacloud_fnf20190315 import models as m
+from alibabacloud_tea_openapi.exceptions import ClientException
+
 from conftest import BINARY, KEY_ID, KEY_SECRET, Sluice
 from functions import answer
-from test_cloudflow import unique, wait_for
+from test_cloudflow import create, describe, task_flow, unique, wait_for
 from test_stepfunctions import ROLE, aws_error, finished
 
 GUIDE_FILE = pathlib.Path(__file__).parent / "data" / "stepfunctions_mocks" / "MockConfigFile.json"
@@ -83,6 +86,8 @@ def mock_config():
     config["MockedResponses"]["MockedLambdaNeverReady"] = {"0-3": {"Throw": NOT_READY}}
     config["StateMachines"]["LambdaThenWait"] = {"TestCases": {"Mocked": {"LambdaState": "MockedLambdaSuccess"}}}
     config["StateMachines"]["LambdaSQSExpress"] = {"TestCases": {"HappyPath": cases["HappyPath"]}}
+    # A CloudFlow flow: the file keys flows by name whatever API created them.
+    config["StateMachines"]["CloudFlowOrders"] = {"TestCases": {"Mocked": {"Call": "MockedLambdaSuccess"}}}
     return config
 
 
@@ -230,6 +235,27 @@ def test_a_sync_express_execution_runs_under_a_test_case(sfn, functions):
     assert aws_error(lambda: sfn.start_sync_execution(stateMachineArn=f"{express}#RetryPath")) == (
         "ValidationException"
     )
+
+
+def test_a_cloudflow_start_names_its_test_case_after_the_flow_name(mocked_sluice, functions):
+    fnf = mocked_sluice.client()
+    function = unique("order")
+    functions.register(f"/e2e/{function}", answer({"real": True}))
+    create(fnf, "CloudFlowOrders", task_flow("CloudFlowOrders", function))
+    started = fnf.start_execution(
+        m.StartExecutionRequest(flow_name="CloudFlowOrders#Mocked", execution_name="mocked-1", input="{}")
+    ).body
+    assert started.flow_name == "CloudFlowOrders"
+    done = describe(fnf, "CloudFlowOrders", "mocked-1", wait=10)
+    assert done.status == "Succeeded", done
+    assert json.loads(done.output) == MOCKED_LAMBDA
+    assert functions.calls_to(f"/e2e/{function}") == []
+    # Without a test case the function is called.
+    fnf.start_execution(m.StartExecutionRequest(flow_name="CloudFlowOrders", execution_name="real-1", input="{}"))
+    assert json.loads(describe(fnf, "CloudFlowOrders", "real-1", wait=10).output) == {"real": True}
+    with pytest.raises(ClientException) as raised:
+        fnf.start_execution(m.StartExecutionRequest(flow_name="CloudFlowOrders#HappyPath", input="{}"))
+    assert "HappyPath" in raised.value.message, raised.value.message
 
 
 def test_a_restart_keeps_mocking_where_it_was(sfn, machine, mocked_sluice):

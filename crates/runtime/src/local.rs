@@ -213,7 +213,10 @@ impl LocalRunner {
             let (inputs, answers) = mpsc::unbounded_channel();
             let info = execution.info();
             let origin = CallOrigin {
-                flow: runner.flow_name.clone().unwrap_or_else(|| info.flow_name.clone()),
+                flow: runner
+                    .flow_name
+                    .clone()
+                    .unwrap_or_else(|| info.flow_name.clone()),
                 execution: info.name.clone(),
                 key: info.name.clone(),
                 tenant: runner.tenant.clone(),

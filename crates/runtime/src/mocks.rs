@@ -127,7 +127,9 @@ impl MockConfig {
         let fields = object(machine, at)?;
         known_fields(fields, at, &["TestCases"])?;
         let at = at.field("TestCases");
-        let cases = fields.get("TestCases").ok_or_else(|| at.problem("is missing"))?;
+        let cases = fields
+            .get("TestCases")
+            .ok_or_else(|| at.problem("is missing"))?;
         let mut parsed = HashMap::new();
         for (case, states) in object(cases, &at)? {
             let at = at.field(case);
@@ -208,7 +210,9 @@ pub fn invocation_index<'a>(
     let earlier = history
         .into_iter()
         .take_while(|event| event.id < scheduled)
-        .filter(|event| event.kind == EventType::TaskScheduled && event.step.as_ref() == Some(state))
+        .filter(|event| {
+            event.kind == EventType::TaskScheduled && event.step.as_ref() == Some(state)
+        })
         .count();
     u64::try_from(earlier).unwrap_or(u64::MAX)
 }

@@ -36,6 +36,16 @@ pub struct StartRequest {
     pub test_case: Option<String>,
 }
 
+/// A flow named with a test case of the mock configuration, `NAME#TestCase` (Step Functions
+/// Local's `stateMachineArn#TestCase`, which every API's start takes, no flow name holding a
+/// `#`): the name, and the test case.
+pub fn with_test_case(flow: &str) -> (&str, Option<String>) {
+    match flow.split_once('#') {
+        Some((flow, case)) => (flow, Some(case.to_string())),
+        None => (flow, None),
+    }
+}
+
 /// What a worker reports for a callback task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackResult {

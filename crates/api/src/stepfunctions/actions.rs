@@ -97,7 +97,8 @@ impl Actions<'_> {
             }
             Call::ListStateMachines(r) => self.list_machines(&r).await,
             Call::StartExecution(r) => {
-                let (arn, test_case) = Arns::test_case(r.state_machine_arn.as_deref().unwrap_or(""));
+                let (arn, test_case) =
+                    sluice_service::with_test_case(r.state_machine_arn.as_deref().unwrap_or(""));
                 let (name, qualifier) = self.arns.qualified(arn)?;
                 let arn = arn.to_string();
                 let context_ids = Some(self.arns.context_ids(&name, ExecutionKind::Standard));

@@ -56,16 +56,6 @@ impl Arns {
         format!("{}:{alias}", self.machine(machine))
     }
 
-    /// A start's state machine ARN without its test case, and the test case: Step Functions
-    /// Local's `…:stateMachine:NAME#TestCase` runs the execution under test case `TestCase` of
-    /// the mock configuration.
-    pub fn test_case(arn: &str) -> (&str, Option<String>) {
-        match arn.split_once('#') {
-            Some((machine, case)) => (machine, Some(case.to_string())),
-            None => (arn, None),
-        }
-    }
-
     /// The state machine name of a state machine ARN and its qualifier, if it has one: a
     /// version number or an alias name (an alias name is never all digits).
     pub fn qualified(&self, arn: &str) -> Result<(String, Option<String>), SfnError> {

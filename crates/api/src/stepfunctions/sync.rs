@@ -19,7 +19,8 @@ const BILLED_DURATION_STEP_MS: i64 = 100;
 
 impl Actions<'_> {
     pub(super) async fn start_sync(&self, r: StartExecution) -> Reply {
-        let (arn, test_case) = Arns::test_case(r.state_machine_arn.as_deref().unwrap_or(""));
+        let (arn, test_case) =
+            sluice_service::with_test_case(r.state_machine_arn.as_deref().unwrap_or(""));
         let flow = self.arns.machine_name(arn)?;
         let context_ids = Some(self.arns.context_ids(&flow, ExecutionKind::Express));
         let start = StartRequest {

@@ -37,8 +37,8 @@ use sluice_engine::{
 use sluice_ir::{Dialect, Flow};
 use sluice_lang::DefinitionError;
 use sluice_store::{
-    ExecutionId, ExecutionRecord, FlowId, NewExecution, Page, Signal, StepWrite, Store,
-    StoreError, TaskRow, TimerRow,
+    ExecutionId, ExecutionRecord, FlowId, NewExecution, Page, Signal, StepWrite, Store, StoreError,
+    TaskRow, TimerRow,
 };
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -660,8 +660,14 @@ impl Runtime {
         }
         lifecycle::task_call(origin, &call, &result, Duration::ZERO);
         lock(&self.inflight).remove(&(id, call.op));
-        self.record_input(id, Input::TaskMocked { op: call.op, result })
-            .await;
+        self.record_input(
+            id,
+            Input::TaskMocked {
+                op: call.op,
+                result,
+            },
+        )
+        .await;
     }
 
     /// Which invocation of its state `call` is (`None`: the execution no longer waits for it).

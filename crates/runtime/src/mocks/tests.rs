@@ -5,7 +5,8 @@ use sluice_ir::StateName;
 use super::*;
 
 /// The example file of AWS's developer guide (its source beside it).
-const GUIDE: &str = include_str!("../../../../tests/e2e/data/stepfunctions_mocks/MockConfigFile.json");
+const GUIDE: &str =
+    include_str!("../../../../tests/e2e/data/stepfunctions_mocks/MockConfigFile.json");
 
 fn problem(text: &str) -> MockProblem {
     MockConfig::parse(text).expect_err("a bad file")
@@ -104,14 +105,16 @@ fn an_answer_is_exactly_one_of_return_and_throw() {
     assert_eq!(at(&both), "MockedResponses.R.\"0\"");
     let no_cause = problem(r#"{"MockedResponses": {"R": {"0": {"Throw": {"Error": "E"}}}}}"#);
     assert_eq!(at(&no_cause), "MockedResponses.R.\"0\".Throw.Cause");
-    let not_text = problem(
-        r#"{"MockedResponses": {"R": {"0": {"Throw": {"Error": 1, "Cause": "C"}}}}}"#,
-    );
+    let not_text =
+        problem(r#"{"MockedResponses": {"R": {"0": {"Throw": {"Error": 1, "Cause": "C"}}}}}"#);
     assert_eq!(at(&not_text), "MockedResponses.R.\"0\".Throw.Error");
     // A Return may be any JSON value.
     let config = MockConfig::parse(r#"{"MockedResponses": {"R": {"0": {"Return": null}}}}"#)
         .expect("a null return");
-    assert_eq!(config.responses["R"].answer(0).expect("a return"), json!(null));
+    assert_eq!(
+        config.responses["R"].answer(0).expect("a return"),
+        json!(null)
+    );
 }
 
 #[test]
@@ -119,7 +122,10 @@ fn invocations_run_from_zero_without_gap_or_overlap() {
     let answer = r#"{"Return": 1}"#;
     let with = |keys: &[&str]| {
         let entries: Vec<String> = keys.iter().map(|k| format!("\"{k}\": {answer}")).collect();
-        format!(r#"{{"MockedResponses": {{"R": {{{}}}}}}}"#, entries.join(", "))
+        format!(
+            r#"{{"MockedResponses": {{"R": {{{}}}}}}}"#,
+            entries.join(", ")
+        )
     };
     assert!(MockConfig::parse(&with(&["0", "1-3", "4"])).is_ok());
     let gap = problem(&with(&["0", "2"]));
@@ -131,14 +137,13 @@ fn invocations_run_from_zero_without_gap_or_overlap() {
     assert_eq!(at(&overlap), "MockedResponses.R.\"2-3\"");
     for bad in ["-1", "1-", "2-1", "a", "1-2-3", " 1", ""] {
         let found = problem(&with(&[bad]));
-        assert!(
-            found.to_string().contains("a number"),
-            "{bad:?}: {found}"
-        );
+        assert!(found.to_string().contains("a number"), "{bad:?}: {found}");
     }
-    assert!(problem(r#"{"MockedResponses": {"R": {}}}"#)
-        .to_string()
-        .contains("no invocation"));
+    assert!(
+        problem(r#"{"MockedResponses": {"R": {}}}"#)
+            .to_string()
+            .contains("no invocation")
+    );
 }
 
 #[test]
@@ -163,5 +168,8 @@ fn an_invocation_counts_the_states_earlier_tasks() {
     assert_eq!(invocation_index(&history, &a, EventId(4)), 1);
     // Later events (another Map iteration's) do not count.
     assert_eq!(invocation_index(&history, &a, EventId(5)), 2);
-    assert_eq!(invocation_index(&history, &StateName::new("B"), EventId(3)), 0);
+    assert_eq!(
+        invocation_index(&history, &StateName::new("B"), EventId(3)),
+        0
+    );
 }
