@@ -120,7 +120,7 @@ fn complete_task(sim: &mut Sim<'_>, pick: u32) {
             result,
         },
         // Now and then the task's answer comes from a mock configuration instead.
-        (_, false) if (pick >> 11) % 5 == 0 => Input::TaskMocked { op: *op, result },
+        (_, false) if (pick >> 11).is_multiple_of(5) => Input::TaskMocked { op: *op, result },
         _ => Input::TaskCompleted { op: *op, result },
     };
     sim.deliver(input);
