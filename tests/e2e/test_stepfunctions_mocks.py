@@ -86,6 +86,8 @@ def mock_config():
     config["MockedResponses"]["MockedLambdaNeverReady"] = {"0-3": {"Throw": NOT_READY}}
     config["StateMachines"]["LambdaThenWait"] = {"TestCases": {"Mocked": {"LambdaState": "MockedLambdaSuccess"}}}
     config["StateMachines"]["LambdaSQSExpress"] = {"TestCases": {"HappyPath": cases["HappyPath"]}}
+    config["StateMachines"]["MapOfGreetings"] = {"TestCases": {"Sequence": {"Greet": "MockedSequence"}}}
+    config["MockedResponses"]["MockedSequence"] = {str(n): {"Return": {"n": n}} for n in range(3)}
     # A CloudFlow flow: the file keys flows by name whatever API created them.
     config["StateMachines"]["CloudFlowOrders"] = {"TestCases": {"Mocked": {"Call": "MockedLambdaSuccess"}}}
     return config
@@ -208,6 +210,25 @@ def test_an_unknown_test_case_is_refused(sfn, machine):
     assert aws_error(lambda: sfn.start_execution(stateMachineArn=f"{other['stateMachineArn']}#HappyPath")) == (
         "ValidationException"
     )
+
+
+def test_the_iterations_of_a_map_count_the_invocations_of_one_state(sfn):
+    """One counter per state and execution, as Step Functions Local keeps: each iteration
+    takes the next invocation's answer."""
+    definition = {
+        "StartAt": "Each",
+        "States": {"Each": {
+            "Type": "Map",
+            "MaxConcurrency": 1,
+            "ItemProcessor": {"StartAt": "Greet", "States": {"Greet": lambda_state(GREET, End=True)}},
+            "End": True,
+        }},
+    }
+    machine = sfn.create_state_machine(name="MapOfGreetings", definition=json.dumps(definition), roleArn=ROLE)
+    execution = start(sfn, machine["stateMachineArn"], "Sequence", input='["a", "b", "c"]')
+    done = finished(sfn, execution)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == [{"n": 0}, {"n": 1}, {"n": 2}]
 
 
 def test_a_mocked_execution_stops(sfn, functions):
