@@ -67,11 +67,13 @@ def fresh_database():
 class Sluice:
     """One `sluice serve` process with its own data directory (or PostgreSQL database)."""
 
-    def __init__(self, data_dir, function_url, config=None, database=None, log=None):
+    def __init__(self, data_dir, function_url, config=None, database=None, log=None, env=None):
         """`log`: a level (`info`, `debug`, or a filter such as `warn,sluice_api::http=debug`) to
         keep the server's log at, as JSON lines in `log_path`, across restarts; without it the
-        server logs warnings to the test's stderr."""
+        server logs warnings to the test's stderr. `env`: more environment variables of the
+        server process."""
         self.data_dir = data_dir
+        self.env = env or {}
         self.function_url = function_url
         self.config = config
         self.database = database or (fresh_database() if POSTGRES else None)
@@ -100,6 +102,7 @@ class Sluice:
             SLUICE_PROJECT_ID=PROJECT_ID,
             SLUICE_LOG=self.log or "warn",
         )
+        env.update(self.env)
         if self.log:
             env["SLUICE_LOG_FORMAT"] = "json"
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):

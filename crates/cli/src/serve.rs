@@ -9,7 +9,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use sluice_runtime::durable::Runtime;
 use sluice_runtime::outbound::{self, Allowlist, Outbound};
-use sluice_runtime::{FunctionEndpoints, Invoker};
+use sluice_runtime::{FunctionEndpoints, Invoker, MockConfig};
 use sluice_service::{
     KeyConfig, LimitsConfig, RetentionConfig, Service, ServiceConfig, TenantConfig,
 };
@@ -63,6 +63,12 @@ pub struct ServeArgs {
     /// over its work (its task calls are made again) [default: 10s].
     #[arg(long, env = "SLUICE_LEASE_TIMEOUT", value_name = "DURATION")]
     lease_timeout: Option<String>,
+    /// A mock configuration file as Step Functions Local reads it (`StateMachines`,
+    /// `MockedResponses`): an execution started under one of its test cases
+    /// (`STATE_MACHINE_ARN#TestCase`) gets the answers it gives instead of calling the states
+    /// it mocks; see docs/stepfunctions.md.
+    #[arg(long, env = "SFN_MOCK_CONFIG", value_name = "FILE")]
+    mock_config: Option<PathBuf>,
     #[command(flatten)]
     functions: FunctionArgs,
     #[command(flatten)]
@@ -126,6 +132,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("the configured tenants cannot be served")?;
     let retention = file.retention.retention()?;
     refuse_public_development_secret(&listen, &config)?;
+    let mocks = match &args.mock_config {
+        Some(path) => MockConfig::load(path)?,
+        None => MockConfig::default(),
+    };
 
     let store: Arc<dyn Store> = match args.database.clone().or(file.database.clone()) {
         Some(url) => Arc::new(
@@ -142,7 +152,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let invoker = Invoker::new(endpoints)
         .context("building the HTTP client for task calls")?
         .outbound(outbound_of(&config))
-        .buckets(buckets);
+        .buckets(buckets)
+        .mocks(mocks);
     let runtime = Runtime::new(store, Arc::new(invoker), Arc::new(sluice_lang::compile));
     runtime.start_background_work();
     let service = Arc::new(Service::new(

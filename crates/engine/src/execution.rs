@@ -563,6 +563,14 @@ impl Execution {
         })
     }
 
+    /// The `TaskScheduled` event of task `op`, while the execution waits for it.
+    pub fn task_scheduled(&self, op: OpId) -> Option<EventId> {
+        match self.ops.get(&op) {
+            Some(Op::Task { scheduled, .. }) => Some(*scheduled),
+            _ => None,
+        }
+    }
+
     /// Whether `token` is the token of a task this execution still waits for.
     pub fn awaits_token(&self, token: &str) -> bool {
         self.find_token(token).is_some()

@@ -15,6 +15,13 @@ pub enum Input {
         op: OpId,
         result: Result<Value, TaskError>,
     },
+    /// A task's result given in place of its call (a mock configuration's answer, see
+    /// `sluice_runtime::mocks`): the state's result as given, not wrapped as a function's
+    /// answer is, and final whatever the task's mode (no callback is awaited).
+    TaskMocked {
+        op: OpId,
+        result: Result<Value, TaskError>,
+    },
     /// `ReportTaskSucceeded` / `ReportTaskFailed` with a task token.
     CallbackReported {
         token: String,

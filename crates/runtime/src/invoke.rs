@@ -8,6 +8,7 @@
 //! description of the same contract; keep the two in step.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
@@ -18,6 +19,7 @@ use sluice_store::TenantId;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::mocks::{MockConfig, MockedResponse};
 use crate::objects::Buckets;
 use crate::outbound::{Outbound, targets_client};
 
@@ -124,6 +126,8 @@ pub struct CallOrigin {
     /// a flow): the idempotency key is this and the call's op.
     pub key: String,
     pub tenant: Option<TenantId>,
+    /// The test case of the mock configuration the execution runs under (see [`crate::mocks`]).
+    pub test_case: Option<String>,
 }
 
 /// Why an [`Invoker`] could not be built.
@@ -141,6 +145,8 @@ pub struct Invoker {
     outbound: Outbound,
     /// Where distributed Maps read items and write results (`objects`).
     buckets: Buckets,
+    /// What answers the tasks of executions run under a test case (`mocks`).
+    mocks: Arc<MockConfig>,
     /// Asynchronous invocations still running after their task was done (`detached.rs`).
     pub(crate) detached: TaskTracker,
 }
@@ -157,6 +163,7 @@ impl Invoker {
             endpoints,
             outbound: Outbound::Unrestricted,
             buckets: Buckets::default(),
+            mocks: Arc::default(),
             detached: TaskTracker::new(),
         })
     }
@@ -171,6 +178,27 @@ impl Invoker {
     pub fn buckets(mut self, buckets: Buckets) -> Self {
         self.buckets = buckets;
         self
+    }
+
+    /// The mock configuration executions may run under (none by default).
+    pub fn mocks(mut self, mocks: MockConfig) -> Self {
+        self.mocks = Arc::new(mocks);
+        self
+    }
+
+    pub fn mock_config(&self) -> &MockConfig {
+        &self.mocks
+    }
+
+    /// The mocked response that answers `call` instead of its target, if its execution runs
+    /// under a test case that mocks its state. Activity tasks are never mocked: a worker
+    /// takes them from the store.
+    pub fn mocked(&self, origin: &CallOrigin, call: &TaskCall) -> Option<&MockedResponse> {
+        let case = origin.test_case.as_deref()?;
+        if call.activity().is_some() {
+            return None;
+        }
+        self.mocks.mocked(&origin.flow, case, call.state.as_str())
     }
 
     pub(crate) fn bucket_store(&self) -> &Buckets {

@@ -103,6 +103,10 @@ pub struct LocalRunner {
     context_ids: Option<ContextIds>,
     /// The events fed, in order, to the EVENT states that wait for one.
     events: Vec<Value>,
+    /// The test case of the invoker's mock configuration the execution runs under.
+    test_case: Option<String>,
+    /// The flow's name as its API knows it, when the definition does not name it.
+    flow_name: Option<String>,
 }
 
 impl LocalRunner {
@@ -116,7 +120,22 @@ impl LocalRunner {
             stop_cause: None,
             context_ids: None,
             events: Vec::new(),
+            test_case: None,
+            flow_name: None,
         }
+    }
+
+    /// The flow's name as its API knows it (a server's Express execution): the
+    /// `X-Sluice-Flow` header, and the flow whose test cases `test_case` names.
+    pub fn flow_name(mut self, name: impl Into<String>) -> Self {
+        self.flow_name = Some(name.into());
+        self
+    }
+
+    /// Runs the execution under `case` of the invoker's mock configuration (`crate::mocks`).
+    pub fn test_case(mut self, case: Option<String>) -> Self {
+        self.test_case = case;
+        self
     }
 
     /// The events the execution's EVENT states receive, one per wait, in order: what the
@@ -194,10 +213,14 @@ impl LocalRunner {
             let (inputs, answers) = mpsc::unbounded_channel();
             let info = execution.info();
             let origin = CallOrigin {
-                flow: info.flow_name.clone(),
+                flow: runner
+                    .flow_name
+                    .clone()
+                    .unwrap_or_else(|| info.flow_name.clone()),
                 execution: info.name.clone(),
                 key: info.name.clone(),
                 tenant: runner.tenant.clone(),
+                test_case: runner.test_case.clone(),
             };
             let mut effects = Effects::new(runner.invoker.clone(), origin, clock, inputs);
             effects.events = runner.events.iter().cloned().collect();
@@ -227,7 +250,7 @@ impl LocalRunner {
     ) -> Result<RunOutcome, RunError> {
         let clock = effects.clock;
         let mut history = Vec::new();
-        let mut finished = effects.perform(first, &mut history);
+        let mut finished = effects.perform(first, &mut history, &execution);
         let mut stop_requested = false;
         while !finished {
             let next = tokio::select! {
@@ -245,7 +268,7 @@ impl LocalRunner {
                 }
             };
             match execution.apply(flow, next, clock.now_ms()) {
-                Ok(step) => finished = effects.perform(step, &mut history),
+                Ok(step) => finished = effects.perform(step, &mut history, &execution),
                 // A late answer for a task or timer that was already settled: nothing to do.
                 Err(Rejection::Stale) => {}
                 Err(rejection) => {
@@ -341,13 +364,23 @@ impl Effects {
         }
     }
 
-    /// Records the step's events and carries out its effects; true when the execution finished.
-    fn perform(&mut self, step: Step, history: &mut Vec<HistoryEvent>) -> bool {
+    /// Records the step's events and carries out its effects (`execution` as the step left
+    /// it); true when the execution finished.
+    fn perform(
+        &mut self,
+        step: Step,
+        history: &mut Vec<HistoryEvent>,
+        execution: &Execution,
+    ) -> bool {
         history.extend(step.events);
         let mut finished = false;
         for effect in step.effects {
             match effect {
-                Effect::Dispatch(call) => self.dispatch(call),
+                Effect::Dispatch(call) => {
+                    if !self.answer_mocked(&call, history, execution) {
+                        self.dispatch(call)
+                    }
+                }
                 Effect::CancelTask(op) => {
                     if let Some(token) = self.calls.remove(&op) {
                         token.cancel();
@@ -369,6 +402,29 @@ impl Effects {
             }
         }
         finished
+    }
+
+    /// Answers `call` from the mock configuration instead of calling it, if its state is
+    /// mocked; false if it is not.
+    fn answer_mocked(
+        &self,
+        call: &TaskCall,
+        history: &[HistoryEvent],
+        execution: &Execution,
+    ) -> bool {
+        let (Some(mocked), Some(scheduled)) = (
+            self.invoker.mocked(&self.origin, call),
+            execution.task_scheduled(call.op),
+        ) else {
+            return false;
+        };
+        let index = crate::mocks::invocation_index(history, &call.state, scheduled);
+        // Queued behind a stop already asked for, which then makes it stale.
+        let _ = self.inputs.send(Input::TaskMocked {
+            op: call.op,
+            result: mocked.answer(index),
+        });
+        true
     }
 
     /// The call or timer that produced `answer` is over; stop tracking it.

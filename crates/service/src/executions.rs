@@ -31,6 +31,19 @@ pub struct StartRequest {
     pub qualifier: Option<String>,
     /// How the API names the execution and its flow to the definition (`$$.Execution.Id`).
     pub context_ids: Option<ContextIds>,
+    /// The test case of the server's mock configuration to run under (see
+    /// `sluice_runtime::mocks`): the tasks it mocks are answered from the file, not called.
+    pub test_case: Option<String>,
+}
+
+/// A flow named with a test case of the mock configuration, `NAME#TestCase` (Step Functions
+/// Local's `stateMachineArn#TestCase`, which every API's start takes, no flow name holding a
+/// `#`): the name, and the test case.
+pub fn with_test_case(flow: &str) -> (&str, Option<String>) {
+    match flow.split_once('#') {
+        Some((flow, case)) => (flow, Some(case.to_string())),
+        None => (flow, None),
+    }
 }
 
 /// What a worker reports for a callback task.
@@ -71,6 +84,7 @@ impl Service {
             input: old.state.input().map(Value::to_string),
             qualifier: None,
             context_ids: None,
+            test_case: old.started_as.test_case.clone(),
         };
         let (flow, execution) = self.start(caller, request, Some(old.id)).await?;
         Ok((flow.into(), execution.into()))
@@ -101,12 +115,14 @@ impl Service {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let name = ExecutionName::new(name);
+        self.check_test_case(&flow, request.test_case.as_deref())?;
         if let Some(existing) = self.store.find_execution(flow.id, &name).await? {
             return same_running_start(&flow, existing, &input).map(|e| (flow, e));
         }
-        let (revision, started_as) = self
+        let (revision, mut started_as) = self
             .revision_to_run(&flow, request.qualifier.as_deref())
             .await?;
+        started_as.test_case = request.test_case;
         let compiled = self.runtime.flow(flow.id, revision).await?;
         let new = NewExecution {
             flow_revision: revision,
@@ -132,6 +148,27 @@ impl Service {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Refuses a test case the server's mock configuration does not define for `flow`.
+    pub(crate) fn check_test_case(&self, flow: &FlowRecord, case: Option<&str>) -> Result<()> {
+        let Some(case) = case else {
+            return Ok(());
+        };
+        let mocks = self.runtime.invoker().mock_config();
+        if mocks.has_test_case(flow.name.as_str(), case) {
+            return Ok(());
+        }
+        let defined = mocks.test_cases(flow.name.as_str());
+        let defined = if defined.is_empty() {
+            "it defines none for it (the file is given by --mock-config or SFN_MOCK_CONFIG)".into()
+        } else {
+            format!("it defines {}", defined.join(", "))
+        };
+        Err(ServiceError::InvalidArgument(format!(
+            "test case {case} of state machine {} is not in the mock configuration: {defined}",
+            flow.name
+        )))
     }
 
     /// The execution, after waiting up to `wait` for it to finish (long-poll).

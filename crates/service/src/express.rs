@@ -44,6 +44,7 @@ impl Service {
             return Err(ServiceError::FlowClosed(flow.name.to_string()));
         }
         let input = self.parse_input(flow.dialect, request.input.as_deref())?;
+        self.check_test_case(&flow, request.test_case.as_deref())?;
         let id = uuid::Uuid::new_v4();
         let name = match request.name.filter(|n| !n.is_empty()) {
             Some(name) => {
@@ -63,9 +64,11 @@ impl Service {
         };
         let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone())
             .name(name.clone())
+            .flow_name(flow.name.to_string())
             .tenant(caller.tenant.clone())
             .limits(limits)
-            .context_ids(request.context_ids);
+            .context_ids(request.context_ids)
+            .test_case(request.test_case);
         let started_at = wall_clock_ms();
         let outcome = runner
             .run(&compiled, input.clone(), CancellationToken::new())

@@ -35,7 +35,7 @@ pub use activities::{ACTIVITY, ActivityTask, ActivityView};
 pub use auth::{Caller, Tenants};
 pub use config::{KeyConfig, LimitsConfig, RateLimit, ServiceConfig, TenantConfig};
 pub use error::ServiceError;
-pub use executions::{CallbackResult, StartRequest, is_task_token};
+pub use executions::{CallbackResult, StartRequest, is_task_token, with_test_case};
 pub use express::SyncOutcome;
 pub use flows::{FlowChanges, FlowSpec};
 pub use graph::{FlowGraph, GraphEdge, GraphNode, flow_graph};

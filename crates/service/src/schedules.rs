@@ -257,6 +257,7 @@ impl TickStarter for Service {
             input: Some(schedule.payload.clone()),
             qualifier: None,
             context_ids: None,
+            test_case: None,
         };
         match self.start_execution(&caller, request).await {
             Ok(_) | Err(ServiceError::ExecutionExists { .. }) => Ok(()),

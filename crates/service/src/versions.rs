@@ -233,6 +233,7 @@ impl Service {
         let started_as = StartedAs {
             version: Some(version.version),
             alias,
+            test_case: None,
         };
         Ok((version.revision, started_as))
     }

@@ -45,6 +45,7 @@ async fn waiting_flow(service: &Service, caller: &Caller, name: &str, executions
             input: None,
             qualifier: None,
             context_ids: None,
+            test_case: None,
         };
         service.start_execution(caller, start).await.expect("start");
     }
@@ -96,6 +97,7 @@ async fn closing_a_flow_stops_every_execution_and_refuses_new_ones_until_reopene
         input: None,
         qualifier: None,
         context_ids: None,
+        test_case: None,
     };
     assert!(matches!(
         service.start_execution(&caller, start.clone()).await,

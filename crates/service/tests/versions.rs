@@ -63,6 +63,7 @@ async fn run(
         input: None,
         qualifier: qualifier.map(str::to_string),
         context_ids: None,
+        test_case: None,
     };
     service.start_execution(caller, start).await?;
     let (flow, done) = service

@@ -24,11 +24,12 @@ pub(crate) const FLOW_FROM: &str =
     "flows f JOIN flow_revisions r ON r.flow_id = f.id AND r.revision = f.revision";
 /// Of `executions e`.
 pub(crate) const EXECUTION_COLUMNS: &str = "e.id, e.tenant, e.flow_id, e.flow_name, \
-     e.flow_revision, e.name, e.state, e.version, e.created_at, e.run_version, e.run_alias";
+     e.flow_revision, e.name, e.state, e.version, e.created_at, e.run_version, e.run_alias, \
+     e.run_test_case";
 /// Of `executions e`: what listings show, no engine state.
 pub(crate) const SUMMARY_COLUMNS: &str = "e.id, e.flow_id, e.flow_name, e.flow_revision, \
      e.name, e.status, e.started_at, e.stopped_at, e.error, e.cause, e.created_at, e.listed_at, \
-     e.run_version, e.run_alias, e.redrive_count, e.redriven_at";
+     e.run_version, e.run_alias, e.redrive_count, e.redriven_at, e.run_test_case";
 /// Of `executions e`: what the counts follow, and where it is counted and listed.
 pub(crate) const COUNTED_COLUMNS: &str =
     "e.status, e.started_at, e.stopped_at, e.superseded, e.flow_id, e.listed_at";
@@ -149,7 +150,7 @@ pub(crate) fn execution(row: &dyn Columns) -> Result<ExecutionRecord> {
         state: json::<Snapshot>(row, 6, || format!("execution {id}: state"))?.into(),
         version: int(row, 7)?,
         created_at: int(row, 8)?,
-        started_as: started_as(row, 9)?,
+        started_as: started_as(row, 9, 11)?,
     })
 }
 
@@ -172,7 +173,7 @@ pub(crate) fn summary(row: &dyn Columns) -> Result<ExecutionSummary> {
         error,
         created_at: int(row, 10)?,
         listed_at: int(row, 11)?,
-        started_as: started_as(row, 12)?,
+        started_as: started_as(row, 12, 16)?,
         redrives: Redrives {
             count: u32::try_from(int(row, 14)?)
                 .map_err(|_| backend(format!("execution {id}: redrive count out of range")))?,
@@ -181,11 +182,12 @@ pub(crate) fn summary(row: &dyn Columns) -> Result<ExecutionSummary> {
     })
 }
 
-/// Columns `run_version, run_alias` from `index` on.
-fn started_as(row: &dyn Columns, index: usize) -> Result<StartedAs> {
+/// Columns `run_version, run_alias` from `index` on, and `run_test_case` at `test_case`.
+fn started_as(row: &dyn Columns, index: usize, test_case: usize) -> Result<StartedAs> {
     Ok(StartedAs {
         version: int_opt(row, index)?,
         alias: text_opt(row, index + 1)?,
+        test_case: text_opt(row, test_case)?,
     })
 }
 

@@ -338,11 +338,13 @@ pub struct NewExecution {
 }
 
 /// What a start of a published version named: the version, and the alias that routed the
-/// start to it if it named an alias. Both absent: the flow's current definition.
+/// start to it if it named an alias. Both absent: the flow's current definition. And the test
+/// case of the mock configuration it runs under, if it named one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StartedAs {
     pub version: Option<i64>,
     pub alias: Option<String>,
+    pub test_case: Option<String>,
 }
 
 impl NewExecution {

@@ -54,3 +54,9 @@ ALTER TABLE executions ADD COLUMN run_alias TEXT;
 ALTER TABLE executions ADD COLUMN redrive_count BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE executions ADD COLUMN redriven_at BIGINT;
 ";
+
+/// The test case of a mock configuration an execution runs under (Step Functions Local's
+/// `stateMachineArn#TestCase`), kept so that a node taking the execution over mocks alike.
+pub(crate) const TEST_CASE: &str = "
+ALTER TABLE executions ADD COLUMN run_test_case TEXT;
+";

@@ -733,6 +733,7 @@ async fn executions_keep_what_their_start_named_and_list_by_redrives(backend: &B
     let started_as = sluice_store::StartedAs {
         version: Some(3),
         alias: Some("prod".into()),
+        test_case: Some("HappyPath".into()),
     };
     let new = sluice_store::NewExecution {
         started_as: started_as.clone(),
@@ -790,7 +791,7 @@ async fn executions_keep_what_their_start_named_and_list_by_redrives(backend: &B
     let on_version = ExecutionFilter {
         started_as: sluice_store::StartedAs {
             version: Some(3),
-            alias: None,
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -803,6 +804,12 @@ async fn executions_keep_what_their_start_named_and_list_by_redrives(backend: &B
         .await
         .expect("list");
     assert!(summary.iter().any(|s| s.redrives.last_at == Some(9)));
+    // The test case a start named is read back in listings too.
+    assert!(
+        summary
+            .iter()
+            .any(|s| s.started_as.test_case.as_deref() == Some("HappyPath"))
+    );
 }
 
 fn version(flow: FlowId, description: &str, now: i64) -> NewVersion {

@@ -187,12 +187,14 @@ impl Action<'_> {
     }
 
     async fn start_execution(self, r: request::StartExecution) -> Reply {
+        let (flow, test_case) = sluice_service::with_test_case(&r.flow_name);
         let start = StartRequest {
-            flow: r.flow_name,
+            flow: flow.to_string(),
             name: r.execution_name,
             input: r.input,
             qualifier: r.qualifier,
             context_ids: None,
+            test_case,
         };
         unsupported("CallbackFnFTaskToken", r.callback_fnf_task_token.as_deref())?;
         let (flow, execution) = self.service.start_execution(self.caller, start).await?;
@@ -200,12 +202,14 @@ impl Action<'_> {
     }
 
     async fn start_sync_execution(self, r: request::StartSyncExecution) -> Reply {
+        let (flow, test_case) = sluice_service::with_test_case(&r.flow_name);
         let start = StartRequest {
-            flow: r.flow_name,
+            flow: flow.to_string(),
             name: r.execution_name,
             input: r.input,
             qualifier: r.qualifier,
             context_ids: None,
+            test_case,
         };
         let outcome = self
             .service

@@ -282,6 +282,7 @@ pub fn start_of(flow: &str, name: Option<String>, input: Option<String>) -> Star
         input,
         qualifier: None,
         context_ids: None,
+        test_case: None,
     }
 }
 

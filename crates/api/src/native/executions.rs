@@ -167,6 +167,7 @@ pub async fn start(
         input: body.input.map(|input| input.to_string()),
         qualifier: None,
         context_ids: None,
+        test_case: None,
     };
     let (flow, record) = service.start_execution(&caller, request).await?;
     let location = format!("/api/v1/flows/{}/executions/{}", flow.name, record.name);

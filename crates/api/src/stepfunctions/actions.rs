@@ -97,10 +97,10 @@ impl Actions<'_> {
             }
             Call::ListStateMachines(r) => self.list_machines(&r).await,
             Call::StartExecution(r) => {
-                let (name, qualifier) = self
-                    .arns
-                    .qualified(r.state_machine_arn.as_deref().unwrap_or(""))?;
-                let arn = r.state_machine_arn.clone().unwrap_or_default();
+                let (arn, test_case) =
+                    sluice_service::with_test_case(r.state_machine_arn.as_deref().unwrap_or(""));
+                let (name, qualifier) = self.arns.qualified(arn)?;
+                let arn = arn.to_string();
                 let context_ids = Some(self.arns.context_ids(&name, ExecutionKind::Standard));
                 let start = StartRequest {
                     flow: name,
@@ -108,6 +108,7 @@ impl Actions<'_> {
                     input: r.input,
                     qualifier,
                     context_ids,
+                    test_case,
                 };
                 let (_, execution) = self
                     .service
@@ -292,11 +293,11 @@ impl Actions<'_> {
             None => StartedAs::default(),
             Some(q) if q.bytes().all(|b| b.is_ascii_digit()) => StartedAs {
                 version: Some(self.arns.version_of(arn)?.1),
-                alias: None,
+                ..StartedAs::default()
             },
             Some(alias) => StartedAs {
-                version: None,
                 alias: Some(alias),
+                ..StartedAs::default()
             },
         };
         let filter = ExecutionFilter {

@@ -19,9 +19,9 @@ const BILLED_DURATION_STEP_MS: i64 = 100;
 
 impl Actions<'_> {
     pub(super) async fn start_sync(&self, r: StartExecution) -> Reply {
-        let flow = self
-            .arns
-            .machine_name(r.state_machine_arn.as_deref().unwrap_or(""))?;
+        let (arn, test_case) =
+            sluice_service::with_test_case(r.state_machine_arn.as_deref().unwrap_or(""));
+        let flow = self.arns.machine_name(arn)?;
         let context_ids = Some(self.arns.context_ids(&flow, ExecutionKind::Express));
         let start = StartRequest {
             flow,
@@ -29,6 +29,7 @@ impl Actions<'_> {
             input: r.input,
             qualifier: None,
             context_ids,
+            test_case,
         };
         let outcome = self
             .service

@@ -212,6 +212,16 @@ impl Machine<'_> {
 
     /// A task answered (or its callback arrived): record it and finish its state.
     pub(super) fn resolve_task(&mut self, op: OpId, result: Result<Value, TaskError>) {
+        self.resolve_task_as(op, result, Answer::Called);
+    }
+
+    /// Task `op` ended in `result`, which is a call's answer or the state's result as given.
+    pub(super) fn resolve_task_as(
+        &mut self,
+        op: OpId,
+        result: Result<Value, TaskError>,
+        answer: Answer,
+    ) {
         let Some(task) = self.remove_task(op) else {
             return;
         };
@@ -229,7 +239,7 @@ impl Machine<'_> {
         let lambda = self
             .active(task.thread)
             .and_then(|a| lambda_task(self.flow.state(a.state)));
-        let lambda_invoke = lambda == Some(LambdaTask::Invoke);
+        let lambda_invoke = lambda == Some(LambdaTask::Invoke) && answer == Answer::Called;
         let result = result
             .map_err(|error| match lambda {
                 Some(kind) => kind.with_cause(error),
@@ -309,6 +319,15 @@ impl Machine<'_> {
             target: call.target,
         })
     }
+}
+
+/// What a task's result is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Answer {
+    /// A call's answer, shaped as its state's kind of call is (a `lambda:invoke`'s wrapped).
+    Called,
+    /// The state's result as given (a mock's).
+    Given,
 }
 
 /// A task taken out of the execution: where its result goes and what its events name.

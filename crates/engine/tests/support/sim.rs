@@ -118,10 +118,12 @@ impl<'f> Sim<'f> {
                 panic!("the simulation generates no activities (tests/activities.rs covers them)")
             }
             _ if !self.started => Err(Rejection::NotStarted),
-            Input::TaskCompleted { op, .. } => match self.tasks.get(op) {
-                Some(task) if !task.submitted => Ok(()),
-                _ => Err(Rejection::Stale),
-            },
+            Input::TaskCompleted { op, .. } | Input::TaskMocked { op, .. } => {
+                match self.tasks.get(op) {
+                    Some(task) if !task.submitted => Ok(()),
+                    _ => Err(Rejection::Stale),
+                }
+            }
             Input::CallbackReported { token, .. } => match self.task_by_token(token) {
                 Some(_) => Ok(()),
                 None => Err(Rejection::Stale),
@@ -196,6 +198,11 @@ impl<'f> Sim<'f> {
             ),
             Input::ActivityTaken { .. } | Input::Heartbeat { .. } => {
                 panic!("the simulation generates no activities (tests/activities.rs covers them)")
+            }
+            // A mocked answer is final, whatever the task's mode.
+            Input::TaskMocked { op, .. } => {
+                self.forget_task(*op);
+                None
             }
             Input::TaskCompleted { op, result } => {
                 let task = self.tasks.get_mut(op).expect("predicted outstanding");

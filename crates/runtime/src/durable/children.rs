@@ -243,7 +243,11 @@ impl Runtime {
             name,
             reruns: None,
             map_run: Some(start.map_run.clone()),
-            started_as: StartedAs::default(),
+            // Under its parent's test case: its own invocations counted in its own history.
+            started_as: StartedAs {
+                test_case: parent.started_as.test_case.clone(),
+                ..StartedAs::default()
+            },
             now: wall_clock_ms(),
         };
         let first = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);

@@ -37,7 +37,7 @@ use sluice_engine::{
 use sluice_ir::{Dialect, Flow};
 use sluice_lang::DefinitionError;
 use sluice_store::{
-    ExecutionId, ExecutionRecord, FlowId, NewExecution, Signal, StepWrite, Store, StoreError,
+    ExecutionId, ExecutionRecord, FlowId, NewExecution, Page, Signal, StepWrite, Store, StoreError,
     TaskRow, TimerRow,
 };
 use tokio::sync::broadcast;
@@ -604,6 +604,14 @@ impl Runtime {
         lock(&self.inflight).insert((id, call.op), token.clone());
         let invoker = self.invoker.clone();
         let runtime = self.me.clone();
+        if invoker.mocked(&origin, &call).is_some() {
+            tokio::spawn(async move {
+                if let Some(runtime) = runtime.upgrade() {
+                    runtime.answer_mocked(id, &origin, call, &token).await;
+                }
+            });
+            return;
+        }
         tokio::spawn(async move {
             let began = Instant::now();
             let result = invoker.invoke(&origin, &call, &token).await;
@@ -616,6 +624,81 @@ impl Runtime {
                 runtime.record_result(id, call.op, result).await;
             }
         });
+    }
+
+    /// Answers a call of a mocked state from the mock configuration: the invocation is counted
+    /// from the stored history, so a take-over or a restart answers alike. A stop that commits
+    /// first makes the answer stale (and cancels `token`).
+    async fn answer_mocked(
+        &self,
+        id: ExecutionId,
+        origin: &CallOrigin,
+        call: TaskCall,
+        token: &CancellationToken,
+    ) {
+        let Some(mocked) = self.invoker.mocked(origin, &call) else {
+            return;
+        };
+        let mut backoff = Backoff::default();
+        let index = loop {
+            match self.invocation_index(id, &call).await {
+                Ok(index) => break index,
+                Err(e) if e.is_transient() => backoff.pause().await,
+                Err(e) => {
+                    lock(&self.inflight).remove(&(id, call.op));
+                    return tracing::error!(execution = %id, error = %e, "counting a mocked state's invocations failed");
+                }
+            }
+        };
+        let Some(index) = index else {
+            lock(&self.inflight).remove(&(id, call.op));
+            return;
+        };
+        let result = mocked.answer(index);
+        if token.is_cancelled() {
+            return;
+        }
+        lifecycle::task_call(origin, &call, &result, Duration::ZERO);
+        lock(&self.inflight).remove(&(id, call.op));
+        self.record_input(
+            id,
+            Input::TaskMocked {
+                op: call.op,
+                result,
+            },
+        )
+        .await;
+    }
+
+    /// Which invocation of its state `call` is (`None`: the execution no longer waits for it).
+    async fn invocation_index(
+        &self,
+        id: ExecutionId,
+        call: &TaskCall,
+    ) -> Result<Option<u64>, RuntimeError> {
+        let Some(record) = self.store.get_execution(id).await? else {
+            return Ok(None);
+        };
+        let Some(scheduled) = record.state.task_scheduled(call.op) else {
+            return Ok(None);
+        };
+        const PAGE: usize = 1000;
+        let mut events = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.history(id, Page::after(after, PAGE)).await?;
+            let done = page.len() < PAGE || page.last().is_some_and(|e| e.id >= scheduled);
+            after = page.last().map(|e| e.id);
+            events.extend(page);
+            if done {
+                break;
+            }
+        }
+        Ok(Some(crate::mocks::invocation_index(
+            &events,
+            &call.state,
+            scheduled,
+        )))
     }
 
     /// Records a call's result, trying again while the store fails: the call is not made again
@@ -683,6 +766,7 @@ fn origin(record: &ExecutionRecord) -> CallOrigin {
         execution: record.name.to_string(),
         key: record.id.to_string(),
         tenant: Some(record.tenant.clone()),
+        test_case: record.started_as.test_case.clone(),
     }
 }
 

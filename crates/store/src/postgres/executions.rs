@@ -80,9 +80,9 @@ async fn insert<C: GenericClient>(
         tx,
         "INSERT INTO executions (tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
-         map_run, run_version, run_alias, redrive_count, redriven_at, root_id) \
+         map_run, run_version, run_alias, redrive_count, redriven_at, root_id, run_test_case) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $13, $14, $15, $16, $17, \
-         $18, $19, (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = $20)) RETURNING id",
+         $18, $19, (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = $20), $21) RETURNING id",
     )
     .await?;
     let row = tx
@@ -109,6 +109,7 @@ async fn insert<C: GenericClient>(
                 &first.redrive_count,
                 &first.redriven_at,
                 &parent.map(|p| p.0),
+                &new.started_as.test_case,
             ],
         )
         .await

@@ -41,11 +41,11 @@ pub(super) fn create(
     conn.prepare_cached(
         "INSERT INTO executions (id, tenant, flow_id, flow_name, flow_revision, name, status, \
          started_at, stopped_at, error, cause, state, version, created_at, tag, listed_at, \
-         map_run, run_version, run_alias, redrive_count, redriven_at, root_id) \
+         map_run, run_version, run_alias, redrive_count, redriven_at, root_id, run_test_case) \
          SELECT MAX((SELECT COALESCE(MAX(id), 0) FROM executions), \
                     (SELECT last FROM executions_purged)) + 1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, tag, ?13, ?14, \
-         ?15, ?16, ?17, ?18, (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = ?19) \
-         FROM flows WHERE id = ?2",
+         ?15, ?16, ?17, ?18, (SELECT COALESCE(p.root_id, p.id) FROM executions p WHERE p.id = ?19), \
+         ?20 FROM flows WHERE id = ?2",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -67,7 +67,8 @@ pub(super) fn create(
             new.started_as.alias,
             first.redrive_count,
             first.redriven_at,
-            parent.map(|p| p.0)
+            parent.map(|p| p.0),
+            new.started_as.test_case
         ])
     })
     .map_err(inserting(&format!(
