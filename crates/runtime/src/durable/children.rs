@@ -209,6 +209,7 @@ impl Runtime {
         let link = ParentLink {
             execution: parent.name.to_string(),
             op: start.op,
+            flow: None,
         };
         let fresh = Execution::child(info, start.scope, link);
         let mut state = fresh.clone();
