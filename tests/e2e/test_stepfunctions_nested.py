@@ -8,7 +8,8 @@ execution"; "Start workflow executions from a task state" for
 `.sync:2` with `Output` as JSON; a child that does not succeed fails the task with
 `States.TaskFailed`, its description as the cause. Without a suffix the task ends once the
 child started, and the child runs on by itself. A waited-for child is stopped with its parent,
-in the parent's stop, its Lambda call's connection closed: the stop contract's item 3.
+in the parent's stop, its Lambda call's connection closed: the stop contract's item 3; on
+PostgreSQL also when the stop is sent to another node than the one making the child's call.
 """
 
 import json
@@ -16,12 +17,14 @@ import time
 
 import pytest
 
+from conftest import POSTGRES, Sluice, fresh_database
 from functions import answer, hang
 from test_cloudflow import unique, wait_for
 from test_stepfunctions import create, finished, history_types, lambda_arn
 from test_stop import CLOSE_WITHIN
 
 START = "arn:aws:states:::states:startExecution"
+ABORT_WITHIN = 0.2  # seconds between a stop's answer on one node and the call closed by another
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +209,27 @@ def test_a_child_that_answers_later_reports_to_its_parent(sfn, functions):
     done = finished(sfn, execution)
     assert done["status"] == "SUCCEEDED", done
     assert json.loads(done["output"])["Output"] == {"ok": True}
+
+
+@pytest.mark.skipif(not POSTGRES, reason="two nodes share a PostgreSQL database; SLUICE_TEST_POSTGRES is not set")
+def test_a_stop_sent_to_another_node_stops_the_child_and_closes_its_call(tmp_path, functions):
+    database = fresh_database()
+    nodes = [Sluice(tmp_path / name, functions.url_template, database=database) for name in "AB"]
+    try:
+        a, b = (node.stepfunctions() for node in nodes)
+        function = unique("hang")
+        functions.register(f"/{function}", hang())
+        child = machine(a, {"Call": {"Type": "Task", "Resource": lambda_arn(function), "End": True}}, "Call")
+        parent = parent_of(a, child, f"{START}.sync:2")
+        execution = a.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+        [call] = wait_for(lambda: functions.calls_to(f"/{function}"))
+        [nested] = b.list_executions(stateMachineArn=child)["executions"]
+        b.stop_execution(executionArn=execution)
+        answered = time.monotonic()
+        assert b.describe_execution(executionArn=nested["executionArn"])["status"] == "ABORTED"
+        assert a.describe_execution(executionArn=execution)["status"] == "ABORTED"
+        wait_for(lambda: call.closed_at, timeout=5)
+        assert call.closed_at - answered < ABORT_WITHIN
+    finally:
+        for node in nodes:
+            node.stop()
