@@ -39,7 +39,13 @@ fn started(flow: &Flow) -> (Execution, TaskCall) {
     };
     let mut execution = Execution::new(info);
     let step = execution
-        .apply(flow, Input::Start { input: json!({"n": 3}) }, T0)
+        .apply(
+            flow,
+            Input::Start {
+                input: json!({"n": 3}),
+            },
+            T0,
+        )
         .expect("started");
     let calls: Vec<TaskCall> = step
         .effects
@@ -101,7 +107,10 @@ fn sync_hands_on_the_output_as_text_and_sync_2_as_json() {
             result["ExecutionArn"],
             json!("arn:aws:states:us-east-1:123456789012:execution:Child:kid")
         );
-        assert_eq!((result["StartDate"].clone(), result["StopDate"].clone()), (json!(T0), json!(T0 + 5)));
+        assert_eq!(
+            (result["StartDate"].clone(), result["StopDate"].clone()),
+            (json!(T0), json!(T0 + 5))
+        );
     }
 }
 
@@ -128,7 +137,10 @@ fn a_child_that_failed_fails_the_task_with_states_task_failed() {
     let error = execution.error().expect("an error");
     assert_eq!(error.code.as_str(), "States.TaskFailed");
     let cause: Value = serde_json::from_str(&error.detail).expect("a JSON cause");
-    assert_eq!((cause["Status"].clone(), cause["Error"].clone()), (json!("FAILED"), json!("Kid.Failed")));
+    assert_eq!(
+        (cause["Status"].clone(), cause["Error"].clone()),
+        (json!("FAILED"), json!("Kid.Failed"))
+    );
 }
 
 #[test]
@@ -140,7 +152,11 @@ fn a_stop_and_a_timeout_cancel_the_call_in_their_step() {
         cause: None,
     };
     let step = execution.apply(&flow_, stop, T0 + 1).expect("stopped");
-    assert!(step.effects.contains(&Effect::CancelTask(call.op)), "{:?}", step.effects);
+    assert!(
+        step.effects.contains(&Effect::CancelTask(call.op)),
+        "{:?}",
+        step.effects
+    );
     assert_eq!(execution.status(), Status::Stopped);
 
     let timed = flow(".sync", r#""TimeoutSeconds": 1,"#);
@@ -155,8 +171,16 @@ fn a_stop_and_a_timeout_cancel_the_call_in_their_step() {
     let step = execution
         .apply(&timed, Input::TimerFired { op: timer }, T0 + 1_000)
         .expect("fired");
-    assert!(step.effects.contains(&Effect::CancelTask(call.op)), "{:?}", step.effects);
-    assert!(step.events.iter().any(|e| e.kind == EventType::TaskTimedOut));
+    assert!(
+        step.effects.contains(&Effect::CancelTask(call.op)),
+        "{:?}",
+        step.effects
+    );
+    assert!(
+        step.events
+            .iter()
+            .any(|e| e.kind == EventType::TaskTimedOut)
+    );
 }
 
 #[test]
@@ -176,9 +200,20 @@ fn a_start_without_a_state_machine_arn_fails_before_any_call() {
     };
     let mut execution = Execution::new(info);
     let step = execution
-        .apply(&flow, Input::Start { input: json!({"missing": 1}) }, T0)
+        .apply(
+            &flow,
+            Input::Start {
+                input: json!({"missing": 1}),
+            },
+            T0,
+        )
         .expect("started");
-    assert!(!step.effects.iter().any(|e| matches!(e, Effect::Dispatch(_))));
+    assert!(
+        !step
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Dispatch(_)))
+    );
     assert_eq!(execution.status(), Status::Failed);
 }
 

@@ -216,12 +216,20 @@ mod tests {
                 "StartDate": 1000,
             }))
         );
-        let text = nested_result(&start(), &end(NestedStatus::Succeeded), NestedWait::OutputText)
-            .expect("succeeded");
+        let text = nested_result(
+            &start(),
+            &end(NestedStatus::Succeeded),
+            NestedWait::OutputText,
+        )
+        .expect("succeeded");
         assert_eq!(text["Output"], json!("{\"b\":2}"));
         assert_eq!(text["Status"], json!("SUCCEEDED"));
-        let parsed = nested_result(&start(), &end(NestedStatus::Succeeded), NestedWait::OutputJson)
-            .expect("succeeded");
+        let parsed = nested_result(
+            &start(),
+            &end(NestedStatus::Succeeded),
+            NestedWait::OutputJson,
+        )
+        .expect("succeeded");
         assert_eq!(parsed["Output"], json!({"b": 2}));
         assert_eq!(parsed["Input"], json!({"a": 1}));
         let failed = nested_result(&start(), &end(NestedStatus::Failed), NestedWait::OutputJson)

@@ -7,9 +7,9 @@
 
 use serde_json::{Map, Value, json};
 use sluice_ir::asl::invoked_function;
-use sluice_ir::nested::NestedStart;
 use sluice_ir::expr::Entropy;
 use sluice_ir::expr::asl::{AslError, STATES_RUNTIME, Variables, is_timestamp, json_type};
+use sluice_ir::nested::NestedStart;
 use sluice_ir::{
     AslData, AslEnv, AslValue, Body, Choice, Condition, Distributed, Fail, ItemInput, Items, Next,
     QueryLanguage, State, StateKind, Task, TaskError, TaskTarget, Wait,

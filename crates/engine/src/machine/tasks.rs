@@ -228,7 +228,9 @@ impl Machine<'_> {
         }
         // A started execution is reported as `NestedEnd`, the task's result AWS's shape of it.
         let result = match &task.target {
-            TaskTarget::Execution(wait) => result.and_then(|v| nested_result(&task.body, &v, *wait)),
+            TaskTarget::Execution(wait) => {
+                result.and_then(|v| nested_result(&task.body, &v, *wait))
+            }
             _ => result,
         };
         // A `lambda:invoke` answer is wrapped as AWS's Invoke answers; a callback's report is
@@ -335,8 +337,9 @@ pub(super) struct RemovedTask {
 /// runtime reported as `reported` ([`NestedEnd`]).
 fn nested_result(body: &Value, reported: &Value, wait: NestedWait) -> Result<Value, TaskError> {
     let start = NestedStart::of(body).map_err(|reason| TaskError::new(STATES_RUNTIME, reason))?;
-    let end: NestedEnd = serde_json::from_value(reported.clone())
-        .map_err(|e| TaskError::new(STATES_RUNTIME, format!("a started execution's report: {e}")))?;
+    let end: NestedEnd = serde_json::from_value(reported.clone()).map_err(|e| {
+        TaskError::new(STATES_RUNTIME, format!("a started execution's report: {e}"))
+    })?;
     sluice_ir::nested::nested_result(&start, &end, wait)
 }
 

@@ -179,9 +179,8 @@ impl Runtime {
                         Created::Refused(error) => Some(Err(error)),
                     };
                     if let Some(result) = result {
-                        let result = result.map(|end| {
-                            serde_json::to_value(end).expect("a NestedEnd is JSON")
-                        });
+                        let result = result
+                            .map(|end| serde_json::to_value(end).expect("a NestedEnd is JSON"));
                         let input = Input::TaskCompleted { op, result };
                         if let Ok(more) = state.apply(flow, input, wall_clock_ms()) {
                             step.events.extend(more.events);
@@ -189,20 +188,24 @@ impl Runtime {
                         }
                     }
                 }
-                Effect::CancelTask(op) => match (created.get(&op), nested::waiting_call(record, op)) {
-                    (Some((name, child_flow)), _) => {
-                        let child_flow = child_flow.as_deref().unwrap_or(flow);
-                        linked.stop_created(child_flow, name, &parent_gone(record));
+                Effect::CancelTask(op) => {
+                    match (created.get(&op), nested::waiting_call(record, op)) {
+                        (Some((name, child_flow)), _) => {
+                            let child_flow = child_flow.as_deref().unwrap_or(flow);
+                            linked.stop_created(child_flow, name, &parent_gone(record));
+                        }
+                        (None, Some(call)) => {
+                            let call = call.clone();
+                            Box::pin(self.stop_nested(record, &call, linked)).await?;
+                        }
+                        (None, None) => {}
                     }
-                    (None, Some(call)) => {
-                        let call = call.clone();
-                        Box::pin(self.stop_nested(record, &call, linked)).await?;
-                    }
-                    (None, None) => {}
-                },
+                }
                 Effect::StartChild(start) => {
                     created.insert(start.op, (child_name(&start), None));
-                    let end = self.create_child(flow, record, state, &start, linked).await?;
+                    let end = self
+                        .create_child(flow, record, state, &start, linked)
+                        .await?;
                     if let Some(end) = end {
                         let input = Input::ChildFinished {
                             op: start.op,
@@ -300,7 +303,8 @@ impl Runtime {
             created_at: new.now,
         };
         let mut nested = Linked::default();
-        let step = Box::pin(self.link_created(&flow, &record, &mut state, step, &mut nested)).await?;
+        let step =
+            Box::pin(self.link_created(&flow, &record, &mut state, step, &mut nested)).await?;
         let ended = state.status().is_terminal();
         let end = nested::nested_end(&name, &state);
         let first = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
@@ -380,7 +384,8 @@ impl Runtime {
             ..parent.clone()
         };
         let mut nested = Linked::default();
-        let step = Box::pin(self.link_created(flow, &record, &mut state, step, &mut nested)).await?;
+        let step =
+            Box::pin(self.link_created(flow, &record, &mut state, step, &mut nested)).await?;
         let end = state.status().is_terminal().then(|| child_end(&state));
         let new = NewExecution {
             tenant: parent.tenant.clone(),
@@ -412,14 +417,14 @@ impl Runtime {
         let mut at = 0;
         while at < step.effects.len() {
             let input = match step.effects[at].clone() {
-                Effect::StartChild(start) => Box::pin(
-                    self.create_child(flow, record, state, &start, linked),
-                )
-                .await?
-                .map(|end| Input::ChildFinished {
-                        op: start.op,
-                        result: end,
-                    }),
+                Effect::StartChild(start) => {
+                    Box::pin(self.create_child(flow, record, state, &start, linked))
+                        .await?
+                        .map(|end| Input::ChildFinished {
+                            op: start.op,
+                            result: end,
+                        })
+                }
                 Effect::Dispatch(call) if nested::waits(&call) => {
                     let result = match self.create_nested(record, state, &call, linked).await? {
                         Created::Running(..) => None,
@@ -520,8 +525,10 @@ impl Runtime {
         let input = match parent.flow {
             Some(_) => Input::TaskCompleted {
                 op: parent.op,
-                result: Ok(serde_json::to_value(nested::nested_end(&record.name, state))
-                    .expect("a NestedEnd is JSON")),
+                result: Ok(
+                    serde_json::to_value(nested::nested_end(&record.name, state))
+                        .expect("a NestedEnd is JSON"),
+                ),
             },
             None => Input::ChildFinished {
                 op: parent.op,

@@ -644,7 +644,11 @@ impl Runtime {
     /// its start is the task's answer.
     fn start_detached(&self, record: &ExecutionRecord, call: TaskCall) {
         let runtime = self.me.clone();
-        let (id, tenant, info) = (record.id, record.tenant.clone(), record.state.info().clone());
+        let (id, tenant, info) = (
+            record.id,
+            record.tenant.clone(),
+            record.state.info().clone(),
+        );
         tokio::spawn(async move {
             let Some(runtime) = runtime.upgrade() else {
                 return;
@@ -662,9 +666,10 @@ impl Runtime {
                         start: &start,
                         name,
                     };
-                    starter.start_detached(request).await.map(|end| {
-                        serde_json::to_value(end).expect("a NestedEnd is JSON")
-                    })
+                    starter
+                        .start_detached(request)
+                        .await
+                        .map(|end| serde_json::to_value(end).expect("a NestedEnd is JSON"))
                 }
             };
             runtime.record_result(id, call.op, result).await;

@@ -124,10 +124,13 @@ pub(super) fn nested_end(name: &ExecutionName, state: &Execution) -> NestedEnd {
 
 /// The nested call `op` of `record`, if the execution waits in it for a child.
 pub(super) fn waiting_call(record: &ExecutionRecord, op: sluice_engine::OpId) -> Option<&TaskCall> {
-    record.state.pending_ops().find_map(|pending| match pending {
-        PendingOp::Task { call, .. } if call.op == op && waits(call) => Some(call),
-        _ => None,
-    })
+    record
+        .state
+        .pending_ops()
+        .find_map(|pending| match pending {
+            PendingOp::Task { call, .. } if call.op == op && waits(call) => Some(call),
+            _ => None,
+        })
 }
 
 /// The flow a child named by `start` runs, by name in the parent's tenant.
