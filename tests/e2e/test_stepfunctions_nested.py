@@ -233,3 +233,28 @@ def test_a_stop_sent_to_another_node_stops_the_child_and_closes_its_call(tmp_pat
     finally:
         for node in nodes:
             node.stop()
+
+
+def test_parent_and_child_survive_a_kill_9_and_a_stop_after_it_still_stops_the_child(tmp_path, functions):
+    server = Sluice(tmp_path / "node", functions.url_template)
+    try:
+        sfn = server.stepfunctions()
+        short = machine(sfn, {"Sleep": {"Type": "Wait", "Seconds": 2, "End": True}}, "Sleep")
+        long = machine(sfn, {"Sleep": {"Type": "Wait", "Seconds": 300, "End": True}}, "Sleep")
+        finishing = sfn.start_execution(
+            stateMachineArn=parent_of(sfn, short, f"{START}.sync:2"), input="{}")["executionArn"]
+        stopped = sfn.start_execution(
+            stateMachineArn=parent_of(sfn, long, f"{START}.sync:2"), input="{}")["executionArn"]
+        wait_for(lambda: sfn.list_executions(stateMachineArn=short)["executions"])
+        [waiting] = wait_for(lambda: sfn.list_executions(stateMachineArn=long)["executions"])
+        server.kill9()
+        server.start()
+        sfn = server.stepfunctions()
+        # The child's timer fires after the restart, and its end answers its parent's task.
+        done = finished(sfn, finishing, timeout=30)
+        assert done["status"] == "SUCCEEDED", done
+        assert json.loads(done["output"])["Status"] == "SUCCEEDED"
+        sfn.stop_execution(executionArn=stopped)
+        assert sfn.describe_execution(executionArn=waiting["executionArn"])["status"] == "ABORTED"
+    finally:
+        server.stop()
