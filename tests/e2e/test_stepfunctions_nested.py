@@ -74,12 +74,18 @@ def test_sync_hands_on_the_child_output_as_text(sfn):
     listed = sfn.list_executions(stateMachineArn=child)["executions"]
     assert [e["executionArn"] for e in listed] == [child_execution(output)]
     assert history_types(sfn, execution) == [
-        "ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded",
-        "TaskStateExited", "ExecutionSucceeded",
+        "ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSubmitted",
+        "TaskSucceeded", "TaskStateExited", "ExecutionSucceeded",
     ]
     events = sfn.get_execution_history(executionArn=execution)["events"]
     scheduled = events[2]["taskScheduledEventDetails"]
     assert (scheduled["resourceType"], scheduled["resource"]) == ("states", "startExecution.sync")
+    assert json.loads(scheduled["parameters"])["StateMachineArn"] == child
+    submitted = events[4]["taskSubmittedEventDetails"]
+    assert (submitted["resourceType"], submitted["resource"]) == ("states", "startExecution.sync")
+    assert json.loads(submitted["output"])["ExecutionArn"] == child_execution(output)
+    succeeded = json.loads(events[5]["taskSucceededEventDetails"]["output"])
+    assert succeeded["Status"] == "SUCCEEDED"
 
 
 def test_sync_2_hands_on_the_child_output_as_json_and_names_it(sfn):

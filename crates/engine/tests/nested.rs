@@ -115,6 +115,34 @@ fn sync_hands_on_the_output_as_text_and_sync_2_as_json() {
 }
 
 #[test]
+fn the_start_of_a_waited_for_child_submits_the_task_and_its_end_resolves_it() {
+    let flow = flow(".sync:2", "");
+    let (mut execution, call) = started(&flow);
+    let submit = Input::TaskCompleted {
+        op: call.op,
+        result: Ok(report(NestedStatus::Running)),
+    };
+    let step = execution
+        .apply(&flow, submit.clone(), T0 + 1)
+        .expect("submitted");
+    let [event] = &step.events[..] else {
+        panic!("one event: {:?}", step.events);
+    };
+    assert_eq!(event.kind, EventType::TaskSubmitted);
+    assert_eq!(
+        event.detail["output"]["ExecutionArn"],
+        json!("arn:aws:states:us-east-1:123456789012:execution:Child:kid")
+    );
+    assert_eq!(execution.status(), Status::Running);
+    assert_eq!(
+        execution.apply(&flow, submit, T0 + 2),
+        Err(sluice_engine::Rejection::Stale)
+    );
+    complete(&flow, &mut execution, call.op, NestedStatus::Succeeded);
+    assert_eq!(execution.status(), Status::Succeeded);
+}
+
+#[test]
 fn fire_and_forget_ends_with_the_start() {
     let flow = flow("", "");
     let (mut execution, call) = started(&flow);

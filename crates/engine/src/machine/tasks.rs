@@ -333,6 +333,27 @@ pub(super) struct RemovedTask {
     pub body: Value,
 }
 
+/// For a task that waits for the execution it started, a report that the execution started
+/// (not ended): the `TaskSubmitted` event's output, AWS's `StartExecution` answer.
+pub(super) fn nested_submission(
+    call: &TaskCall,
+    result: &Result<Value, TaskError>,
+) -> Option<Value> {
+    let TaskTarget::Execution(NestedWait::OutputText | NestedWait::OutputJson) = call.target else {
+        return None;
+    };
+    let end: NestedEnd = serde_json::from_value(result.as_ref().ok()?.clone()).ok()?;
+    if end.status != sluice_ir::nested::NestedStatus::Running {
+        return None;
+    }
+    nested_result(
+        &call.body,
+        &serde_json::to_value(&end).ok()?,
+        NestedWait::Started,
+    )
+    .ok()
+}
+
 /// The result of a task that started an execution (`body` the start it asked for) which the
 /// runtime reported as `reported` ([`NestedEnd`]).
 fn nested_result(body: &Value, reported: &Value, wait: NestedWait) -> Result<Value, TaskError> {

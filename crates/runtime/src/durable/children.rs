@@ -22,7 +22,7 @@ use serde_json::Value;
 use sluice_engine::{
     ChildStart, Effect, Execution, ExecutionInfo, Input, ParentLink, PendingOp, Status, Step,
 };
-use sluice_ir::nested::TASK_FAILED;
+use sluice_ir::nested::{NestedEnd, TASK_FAILED};
 use sluice_ir::{ErrorCode, Flow, ScopeId, TaskError};
 use sluice_store::{
     ExecutionCursor, ExecutionId, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionRecord,
@@ -36,12 +36,26 @@ use sluice_engine::TaskCall;
 
 /// What became of a nested call's child in the step that dispatched it.
 enum Created {
-    /// Created, running: by name, with the flow it runs (it may be stopped in the same step).
-    Running(ExecutionName, Arc<Flow>),
-    /// Created, and ended in its first step.
-    Ended(sluice_ir::nested::NestedEnd),
+    /// Created, running: by name, with the flow it runs (it may be stopped in the same step),
+    /// and its start.
+    Running(ExecutionName, Arc<Flow>, NestedEnd),
+    /// Created, and ended in its first step: its start and its end.
+    Ended(NestedEnd, NestedEnd),
     /// Not created: why, the task's error.
     Refused(TaskError),
+}
+
+impl Created {
+    /// What the task is answered, in order: the child's start (the task is submitted), then
+    /// its end if it has ended.
+    fn answers(&self) -> Vec<Result<Value, TaskError>> {
+        let json = |end: &NestedEnd| serde_json::to_value(end).expect("a NestedEnd is JSON");
+        match self {
+            Created::Running(_, _, started) => vec![Ok(json(started))],
+            Created::Ended(started, end) => vec![Ok(json(started)), Ok(json(end))],
+            Created::Refused(error) => vec![Err(error.clone())],
+        }
+    }
 }
 
 /// The writes a step makes to executions other than its own, and what to do once they
@@ -170,22 +184,16 @@ impl Runtime {
             match step.effects[at].clone() {
                 Effect::Dispatch(call) if nested::waits(&call) => {
                     let op = call.op;
-                    let result = match self.create_nested(record, state, &call, linked).await? {
-                        Created::Running(name, child_flow) => {
-                            created.insert(op, (name, Some(child_flow)));
-                            None
-                        }
-                        Created::Ended(end) => Some(Ok(end)),
-                        Created::Refused(error) => Some(Err(error)),
-                    };
-                    if let Some(result) = result {
-                        let result = result
-                            .map(|end| serde_json::to_value(end).expect("a NestedEnd is JSON"));
+                    let child = self.create_nested(record, state, &call, linked).await?;
+                    for result in child.answers() {
                         let input = Input::TaskCompleted { op, result };
                         if let Ok(more) = state.apply(flow, input, wall_clock_ms()) {
                             step.events.extend(more.events);
                             step.effects.extend(more.effects);
                         }
+                    }
+                    if let Created::Running(name, child_flow, _) = child {
+                        created.insert(op, (name, Some(child_flow)));
                     }
                 }
                 Effect::CancelTask(op) => {
@@ -307,12 +315,13 @@ impl Runtime {
             Box::pin(self.link_created(&flow, &record, &mut state, step, &mut nested)).await?;
         let ended = state.status().is_terminal();
         let end = nested::nested_end(&name, &state);
+        let started = nested::started(&end);
         let first = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
         linked.push(LinkedWrite::Create { new, first }, step.effects, None);
         linked.append(nested);
         Ok(match ended {
-            true => Created::Ended(end),
-            false => Created::Running(name, flow),
+            true => Created::Ended(started, end),
+            false => Created::Running(name, flow, started),
         })
     }
 
@@ -416,7 +425,7 @@ impl Runtime {
     ) -> Result<Step, RuntimeError> {
         let mut at = 0;
         while at < step.effects.len() {
-            let input = match step.effects[at].clone() {
+            let inputs: Vec<Input> = match step.effects[at].clone() {
                 Effect::StartChild(start) => {
                     Box::pin(self.create_child(flow, record, state, &start, linked))
                         .await?
@@ -424,27 +433,27 @@ impl Runtime {
                             op: start.op,
                             result: end,
                         })
+                        .into_iter()
+                        .collect()
                 }
                 Effect::Dispatch(call) if nested::waits(&call) => {
-                    let result = match self.create_nested(record, state, &call, linked).await? {
-                        Created::Running(..) => None,
-                        Created::Ended(end) => {
-                            Some(Ok(serde_json::to_value(end).expect("a NestedEnd is JSON")))
-                        }
-                        Created::Refused(error) => Some(Err(error)),
-                    };
-                    result.map(|result| Input::TaskCompleted {
-                        op: call.op,
-                        result,
-                    })
+                    let child = self.create_nested(record, state, &call, linked).await?;
+                    child
+                        .answers()
+                        .into_iter()
+                        .map(|result| Input::TaskCompleted {
+                            op: call.op,
+                            result,
+                        })
+                        .collect()
                 }
-                _ => None,
+                _ => Vec::new(),
             };
-            if let Some(input) = input
-                && let Ok(more) = state.apply(flow, input, wall_clock_ms())
-            {
-                step.events.extend(more.events);
-                step.effects.extend(more.effects);
+            for input in inputs {
+                if let Ok(more) = state.apply(flow, input, wall_clock_ms()) {
+                    step.events.extend(more.events);
+                    step.effects.extend(more.effects);
+                }
             }
             at += 1;
         }

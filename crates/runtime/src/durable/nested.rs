@@ -122,6 +122,19 @@ pub(super) fn nested_end(name: &ExecutionName, state: &Execution) -> NestedEnd {
     }
 }
 
+/// A child's start as its parent's task is told it when the child is created (`end`: how it
+/// stands after its first step).
+pub(super) fn started(end: &NestedEnd) -> NestedEnd {
+    NestedEnd {
+        status: NestedStatus::Running,
+        stopped_at: None,
+        output: None,
+        error: None,
+        cause: None,
+        ..end.clone()
+    }
+}
+
 /// The nested call `op` of `record`, if the execution waits in it for a child.
 pub(super) fn waiting_call(record: &ExecutionRecord, op: sluice_engine::OpId) -> Option<&TaskCall> {
     record
