@@ -14,6 +14,12 @@
 //!
 //! A child is named `<map run>-<index>` in its parent's flow ([`child_name`]); it runs the
 //! revision its parent runs.
+//!
+//! A task's nested execution (`nested.rs`) is a child too, of another flow: created when the
+//! step dispatches its call (`Effect::Dispatch` of a `.sync` target), stopped when the step
+//! cancels the call (`Effect::CancelTask`), reporting its start and its end to the call
+//! (`Input::TaskCompleted`), all in the same transactions and under the same lock order.
+//! Each execution is stepped with its own flow's revision.
 
 use std::collections::HashMap;
 use std::sync::Arc;
