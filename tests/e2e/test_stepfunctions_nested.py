@@ -20,7 +20,7 @@ import pytest
 from conftest import POSTGRES, Sluice, fresh_database
 from functions import answer, hang
 from test_cloudflow import unique, wait_for
-from test_stepfunctions import create, finished, history_types, lambda_arn
+from test_stepfunctions import ROLE, create, finished, history_types, lambda_arn
 from test_stop import CLOSE_WITHIN
 
 START = "arn:aws:states:::states:startExecution"
@@ -264,3 +264,28 @@ def test_parent_and_child_survive_a_kill_9_and_a_stop_after_it_still_stops_the_c
         assert sfn.describe_execution(executionArn=waiting["executionArn"])["status"] == "ABORTED"
     finally:
         server.stop()
+
+
+def test_a_version_or_an_alias_arn_starts_that_version(sfn):
+    definition = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "Result": "v1", "End": True}}}
+    created = sfn.create_state_machine(
+        name=unique("versioned"), definition=json.dumps(definition), roleArn=ROLE, publish=True)
+    child, version = created["stateMachineArn"], created["stateMachineVersionArn"]
+    definition["States"]["Done"]["Result"] = "v2"
+    sfn.update_state_machine(stateMachineArn=child, definition=json.dumps(definition))
+    alias = sfn.create_state_machine_alias(
+        name="live", routingConfiguration=[{"stateMachineVersionArn": version, "weight": 100}])["stateMachineAliasArn"]
+    for target, described_as in [(version, "stateMachineVersionArn"), (alias, "stateMachineAliasArn")]:
+        parent = parent_of(sfn, target, f"{START}.sync:2")
+        execution = sfn.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+        done = finished(sfn, execution)
+        assert done["status"] == "SUCCEEDED", done
+        output = json.loads(done["output"])
+        assert output["Output"] == "v1"
+        assert output["StateMachineArn"] == target
+        nested = sfn.describe_execution(executionArn=output["ExecutionArn"])
+        assert nested[described_as] == target
+    # The unqualified ARN runs the current definition.
+    parent = parent_of(sfn, child, f"{START}.sync:2")
+    execution = sfn.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
+    assert json.loads(finished(sfn, execution)["output"])["Output"] == "v2"
