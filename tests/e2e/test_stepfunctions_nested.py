@@ -289,3 +289,15 @@ def test_a_version_or_an_alias_arn_starts_that_version(sfn):
     parent = parent_of(sfn, child, f"{START}.sync:2")
     execution = sfn.start_execution(stateMachineArn=parent, input="{}")["executionArn"]
     assert json.loads(finished(sfn, execution)["output"])["Output"] == "v2"
+
+
+def test_a_name_in_use_fails_the_second_start(sfn):
+    child = passing_child(sfn)
+    parent = parent_of(sfn, child, f"{START}.sync", Name="only-once")
+    first = sfn.start_execution(stateMachineArn=parent, input='{"n": 1}')["executionArn"]
+    assert finished(sfn, first)["status"] == "SUCCEEDED"
+    second = sfn.start_execution(stateMachineArn=parent, input='{"n": 1}')["executionArn"]
+    done = finished(sfn, second)
+    assert (done["status"], done["error"]) == ("FAILED", "States.TaskFailed"), done
+    assert "only-once" in done["cause"]
+    assert len(sfn.list_executions(stateMachineArn=child)["executions"]) == 1
