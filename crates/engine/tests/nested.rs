@@ -267,3 +267,20 @@ fn a_waiting_parent_and_a_nested_child_survive_their_snapshots() {
     let read: Snapshot = serde_json::from_str(&text).expect("reads");
     assert_eq!(Execution::from(read).parent().and_then(|p| p.flow), Some(7));
 }
+
+#[test]
+fn jsonata_arguments_name_the_start() {
+    let text = format!(
+        r#"{{"QueryLanguage": "JSONata", "StartAt": "Run", "States": {{"Run": {{"Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Arguments": {{"StateMachineArn": "{CHILD}", "Input": "{{% {{'n': $states.input.n * 2}} %}}"}},
+            "End": true}}}}}}"#
+    );
+    let flow =
+        sluice_lang::compile(sluice_lang::Dialect::Asl, &text).unwrap_or_else(|e| panic!("{e}"));
+    let (_, call) = started(&flow);
+    assert_eq!(
+        call.body,
+        json!({"StateMachineArn": CHILD, "Input": {"n": 6}})
+    );
+}
