@@ -161,6 +161,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         runtime.clone(),
         &config,
     ));
+    // Before any work is taken over: a task taken up may start an execution.
+    service.serve_nested_executions();
     let lease = lease_timeout(
         args.lease_timeout
             .as_deref()

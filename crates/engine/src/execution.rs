@@ -139,9 +139,14 @@ pub struct Execution {
 /// The execution a child execution reports its end to, and the op it waits on there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParentLink {
-    /// The parent's name (in the same flow).
+    /// The parent's name (in its flow).
     pub execution: String,
     pub op: OpId,
+    /// A nested execution's parent's flow (as the runtime numbers flows): the parent runs
+    /// another flow and waits in a task, which the child's end answers
+    /// (`Input::TaskCompleted`). `None`: a distributed Map's child, of its parent's flow,
+    /// answered by `Input::ChildFinished`.
+    pub flow: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

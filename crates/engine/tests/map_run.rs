@@ -89,6 +89,7 @@ fn run_child(flow: &Flow, start: &ChildStart) -> Result<Value, TaskError> {
     let parent = ParentLink {
         execution: "parent".into(),
         op: start.op,
+        flow: None,
     };
     let mut child = Execution::child(info("child"), start.scope, parent);
     child
@@ -247,6 +248,7 @@ fn a_running_map_run_survives_the_store() {
     let parent = ParentLink {
         execution: "parent".into(),
         op: children[1].op,
+        flow: None,
     };
     let child = Execution::child(info("child"), children[1].scope, parent.clone());
     let stored = serde_json::to_string(&Snapshot::of(&child)).unwrap();

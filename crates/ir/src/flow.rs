@@ -219,6 +219,22 @@ pub enum TaskTarget {
     /// task waits for a worker to take it (`GetActivityTask`) and report its result with the
     /// task's token.
     Activity(String),
+    /// An execution of another flow of the execution's tenant (ASL
+    /// `arn:aws:states:::states:startExecution[.sync[:2]]`), named by the task's input
+    /// ([`crate::asl::NestedStart`]). Waited for, it is a child execution, stopped with its
+    /// parent; not waited for, it runs on its own.
+    Execution(NestedWait),
+}
+
+/// Whether a task that starts an execution waits for its end, and how it hands on the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NestedWait {
+    /// The task ends once the execution started (`startExecution`).
+    Started,
+    /// The task ends with the execution; its output as JSON text (`startExecution.sync`).
+    OutputText,
+    /// The task ends with the execution; its output as JSON (`startExecution.sync:2`).
+    OutputJson,
 }
 
 /// A Function Compute function as named by a resource ARN:

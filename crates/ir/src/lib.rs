@@ -11,6 +11,7 @@ pub mod error;
 pub mod expr;
 pub mod flow;
 pub mod names;
+pub mod nested;
 pub mod objects;
 pub mod template;
 

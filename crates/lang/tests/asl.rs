@@ -215,3 +215,35 @@ fn an_activity_task_waits_for_its_worker_with_a_heartbeat() {
         );
     }
 }
+
+#[test]
+fn start_execution_tasks_wait_as_their_suffix_says() {
+    use sluice_ir::{NestedWait, TaskTarget};
+    let task_of = |resource: &str| {
+        format!(
+            r#"{{"StartAt": "A", "States": {{"A": {{"Type": "Task", "Resource": "{resource}",
+            "Parameters": {{"StateMachineArn": "arn:aws:states:r:1:stateMachine:m"}}, "End": true}}}}}}"#
+        )
+    };
+    for (suffix, wait) in [
+        ("", NestedWait::Started),
+        (".sync", NestedWait::OutputText),
+        (".sync:2", NestedWait::OutputJson),
+    ] {
+        let text = task_of(&format!("arn:aws:states:::states:startExecution{suffix}"));
+        let flow = compile(Dialect::Asl, &text).unwrap_or_else(|e| panic!("{e}"));
+        let StateKind::Task(task) = &flow.state(flow.root().states[0]).kind else {
+            panic!("a Task state")
+        };
+        assert_eq!(task.target, TaskTarget::Execution(wait), "{suffix}");
+        assert_eq!(task.mode, sluice_ir::TaskMode::RequestComplete);
+    }
+    for refused in [".sync:3", ".waitForTaskToken"] {
+        let text = task_of(&format!("arn:aws:states:::states:startExecution{refused}"));
+        let found = problems(&text);
+        assert!(
+            found.iter().any(|p| p.contains("is not supported")),
+            "{refused}: {found:?}"
+        );
+    }
+}

@@ -230,6 +230,14 @@ impl Invoker {
                     format!("activity {name}: activities run in Standard executions only"),
                 ));
             }
+            // A durable execution starts them through its service (`durable::nested`); an
+            // in-memory one has no store to start them in.
+            TaskTarget::Execution(_) => {
+                return Err(TaskError::new(
+                    ErrorCode::ACTION_NOT_SUPPORTED,
+                    "states:startExecution: nested executions run in Standard executions of sluice serve only",
+                ));
+            }
         };
         if detaches(call) {
             return self.invoke_detached(origin, call, &url, cancel).await;

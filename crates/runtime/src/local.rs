@@ -502,6 +502,7 @@ impl Effects {
         let parent = ParentLink {
             execution: self.origin.execution.clone(),
             op: start.op,
+            flow: None,
         };
         let child = Execution::child(info, start.scope, parent);
         let run = runner.run_execution(

@@ -97,15 +97,7 @@ impl Service {
         reruns: Option<ExecutionId>,
     ) -> Result<(FlowRecord, ExecutionRecord)> {
         let flow = self.flow(caller, &request.flow).await?;
-        if flow.mode != ExecutionMode::Standard {
-            return Err(ServiceError::WrongMode(format!(
-                "flow {} runs Express executions: use StartSyncExecution",
-                flow.name
-            )));
-        }
-        if !flow.open {
-            return Err(ServiceError::FlowClosed(flow.name.to_string()));
-        }
+        startable(&flow)?;
         let input = self.parse_input(flow.dialect, request.input.as_deref())?;
         let name = match request.name.filter(|n| !n.is_empty()) {
             Some(name) => {
@@ -428,7 +420,7 @@ impl Service {
             })
     }
 
-    fn execution_info(
+    pub(crate) fn execution_info(
         &self,
         flow: &FlowRecord,
         name: &ExecutionName,
@@ -495,6 +487,20 @@ pub(crate) fn parse_json(what: &'static str, text: &str, limit: usize) -> Result
 }
 
 /// A repeated start of a name: fine while it runs with the same input.
+/// Whether `flow` takes `StartExecution`s: of Standard executions, and open.
+pub(crate) fn startable(flow: &FlowRecord) -> Result<()> {
+    if flow.mode != ExecutionMode::Standard {
+        return Err(ServiceError::WrongMode(format!(
+            "flow {} runs Express executions: use StartSyncExecution",
+            flow.name
+        )));
+    }
+    if !flow.open {
+        return Err(ServiceError::FlowClosed(flow.name.to_string()));
+    }
+    Ok(())
+}
+
 fn same_running_start(
     flow: &FlowRecord,
     existing: ExecutionRecord,

@@ -217,7 +217,7 @@ fn actions_of(flow: &sluice_ir::Flow) -> impl Iterator<Item = &str> {
     flow.states.iter().filter_map(|state| match &state.kind {
         StateKind::Task(task) => match &task.target {
             TaskTarget::Action(action) => Some(action.as_str()),
-            TaskTarget::Function(_) | TaskTarget::Activity(_) => None,
+            TaskTarget::Function(_) | TaskTarget::Activity(_) | TaskTarget::Execution(_) => None,
         },
         _ => None,
     })

@@ -21,6 +21,7 @@ mod leases;
 mod listings;
 mod live;
 mod map_runs;
+mod nested;
 mod paging;
 mod redrive;
 mod retention;

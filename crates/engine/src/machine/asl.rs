@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use sluice_ir::asl::invoked_function;
 use sluice_ir::expr::Entropy;
 use sluice_ir::expr::asl::{AslError, STATES_RUNTIME, Variables, is_timestamp, json_type};
+use sluice_ir::nested::NestedStart;
 use sluice_ir::{
     AslData, AslEnv, AslValue, Body, Choice, Condition, Distributed, Fail, ItemInput, Items, Next,
     QueryLanguage, State, StateKind, Task, TaskError, TaskTarget, Wait,
@@ -340,6 +341,15 @@ impl<'m> Machine<'m> {
         }
         if let Some(heartbeat) = &data.heartbeat {
             plan.heartbeat_secs = seconds(heartbeat, "HeartbeatSeconds")?;
+        }
+        if let TaskTarget::Execution(_) = task.target {
+            // Refused before anything starts: the runtime reads the same start from the body.
+            NestedStart::of(&plan.input).map_err(|reason| {
+                TaskError::new(
+                    STATES_RUNTIME,
+                    format!("state {}: states:startExecution: {reason}", state.name),
+                )
+            })?;
         }
         if task.body != Body::LambdaPayload {
             return Ok(plan);

@@ -133,6 +133,21 @@ impl Machine<'_> {
             return Err(Rejection::Stale);
         };
         if call.mode != TaskMode::WaitForCustomCallback {
+            // A waited-for execution's start submits the task; its end resolves it.
+            if let Some(started) = super::tasks::nested_submission(call, &result) {
+                if *submitted {
+                    return Err(Rejection::Stale);
+                }
+                *submitted = true;
+                let (state, scheduled) = (call.state.clone(), *scheduled);
+                self.emit(
+                    EventType::TaskSubmitted,
+                    Some(scheduled),
+                    Some(state),
+                    super::detail("output", started),
+                );
+                return Ok(());
+            }
             self.resolve_task(op, result);
             return Ok(());
         }

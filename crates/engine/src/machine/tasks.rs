@@ -1,8 +1,10 @@
 //! Task states: the call dispatched, its answer (or callback, or timeout) resolved.
 
 use serde_json::{Map, Value, json};
+use sluice_ir::expr::asl::STATES_RUNTIME;
+use sluice_ir::nested::{NestedEnd, NestedStart};
 use sluice_ir::{
-    Body, State, StateKind, StateName, Task, TaskError, TaskMode, TaskTarget, actions,
+    Body, NestedWait, State, StateKind, StateName, Task, TaskError, TaskMode, TaskTarget, actions,
 };
 
 use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
@@ -234,6 +236,13 @@ impl Machine<'_> {
             let action = action.clone();
             return self.object_action_done(task, &action, result);
         }
+        // A started execution is reported as `NestedEnd`, the task's result AWS's shape of it.
+        let result = match &task.target {
+            TaskTarget::Execution(wait) => {
+                result.and_then(|v| nested_result(&task.body, &v, *wait))
+            }
+            _ => result,
+        };
         // A `lambda:invoke` answer is wrapped as AWS's Invoke answers; a callback's report is
         // the worker's output as sent.
         let lambda = self
@@ -317,6 +326,7 @@ impl Machine<'_> {
             scheduled,
             state: call.state,
             target: call.target,
+            body: call.body,
         })
     }
 }
@@ -338,6 +348,39 @@ pub(super) struct RemovedTask {
     pub scheduled: EventId,
     pub state: StateName,
     pub target: TaskTarget,
+    /// What it was called with.
+    pub body: Value,
+}
+
+/// For a task that waits for the execution it started, a report that the execution started
+/// (not ended): the `TaskSubmitted` event's output, AWS's `StartExecution` answer.
+pub(super) fn nested_submission(
+    call: &TaskCall,
+    result: &Result<Value, TaskError>,
+) -> Option<Value> {
+    let TaskTarget::Execution(NestedWait::OutputText | NestedWait::OutputJson) = call.target else {
+        return None;
+    };
+    let end: NestedEnd = serde_json::from_value(result.as_ref().ok()?.clone()).ok()?;
+    if end.status != sluice_ir::nested::NestedStatus::Running {
+        return None;
+    }
+    nested_result(
+        &call.body,
+        &serde_json::to_value(&end).ok()?,
+        NestedWait::Started,
+    )
+    .ok()
+}
+
+/// The result of a task that started an execution (`body` the start it asked for) which the
+/// runtime reported as `reported` ([`NestedEnd`]).
+fn nested_result(body: &Value, reported: &Value, wait: NestedWait) -> Result<Value, TaskError> {
+    let start = NestedStart::of(body).map_err(|reason| TaskError::new(STATES_RUNTIME, reason))?;
+    let end: NestedEnd = serde_json::from_value(reported.clone()).map_err(|e| {
+        TaskError::new(STATES_RUNTIME, format!("a started execution's report: {e}"))
+    })?;
+    sluice_ir::nested::nested_result(&start, &end, wait)
 }
 
 /// How an ASL state calls a Lambda function.

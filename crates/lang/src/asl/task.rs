@@ -4,7 +4,8 @@
 
 use sluice_ir::asl::{invoked_function, lambda_function_arn};
 use sluice_ir::{
-    AslData, Body, Catcher, FunctionRef, QueryLanguage, Recovery, Task, TaskMode, TaskTarget,
+    AslData, Body, Catcher, FunctionRef, NestedWait, QueryLanguage, Recovery, Task, TaskMode,
+    TaskTarget,
 };
 
 use super::data::{Values, assign, jsonata_template, result_path};
@@ -18,6 +19,7 @@ const STATES_ALL: &str = "States.ALL";
 const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 const HTTP_INVOKE: &str = "arn:aws:states:::http:invoke";
 const WAIT_FOR_TOKEN: &str = ".waitForTaskToken";
+const START_EXECUTION: &str = "arn:aws:states:::states:startExecution";
 
 const RETRIER: RetrySyntax = RetrySyntax {
     errors: Some("ErrorEquals"),
@@ -118,7 +120,20 @@ fn target(values: &Values<'_>, node: &Node, resource: &str) -> Result<(TaskTarge
             Body::LambdaPayload,
         )),
         HTTP_INVOKE => Ok((TaskTarget::Action(HTTP_INVOKE.into()), Body::StateInput)),
-        _ => Err(unsupported(node, resource)),
+        _ => match nested_wait(resource) {
+            Some(wait) => Ok((TaskTarget::Execution(wait), Body::StateInput)),
+            None => Err(unsupported(node, resource)),
+        },
+    }
+}
+
+/// How `states:startExecution[.sync[:2]]` waits for the execution it starts.
+fn nested_wait(resource: &str) -> Option<NestedWait> {
+    match resource.strip_prefix(START_EXECUTION)? {
+        "" => Some(NestedWait::Started),
+        ".sync" => Some(NestedWait::OutputText),
+        ".sync:2" => Some(NestedWait::OutputJson),
+        _ => None,
     }
 }
 
@@ -134,7 +149,7 @@ fn unsupported(node: &Node, resource: &str) -> Problem {
     Problem::at(
         node.text_loc(),
         format!(
-            "Resource {resource:?}: {what}; supported: arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], arn:aws:states:REGION:ACCOUNT:activity:NAME, {LAMBDA_INVOKE}[{WAIT_FOR_TOKEN}], {HTTP_INVOKE}"
+            "Resource {resource:?}: {what}; supported: arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], arn:aws:states:REGION:ACCOUNT:activity:NAME, {LAMBDA_INVOKE}[{WAIT_FOR_TOKEN}], {HTTP_INVOKE}, {START_EXECUTION}[.sync[:2]]"
         ),
     )
 }

@@ -121,8 +121,10 @@ pub(crate) fn resource_name(target: &TaskTarget) -> String {
             ),
             None => format!("acs:fc:::services/{}/functions/{}", f.service, f.function),
         },
-        // CloudFlow has no activities; the arm is for the IR's completeness.
+        // CloudFlow has no activities nor nested executions; the arms are for the IR's
+        // completeness.
         TaskTarget::Action(name) | TaskTarget::Activity(name) => name.clone(),
+        TaskTarget::Execution(_) => "states:startExecution".into(),
     }
 }
 

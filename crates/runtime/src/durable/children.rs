@@ -14,21 +14,55 @@
 //!
 //! A child is named `<map run>-<index>` in its parent's flow ([`child_name`]); it runs the
 //! revision its parent runs.
+//!
+//! A task's nested execution (`nested.rs`) is a child too, of another flow: created when the
+//! step dispatches its call (`Effect::Dispatch` of a `.sync` target), stopped when the step
+//! cancels the call (`Effect::CancelTask`), reporting its start and its end to the call
+//! (`Input::TaskCompleted`), all in the same transactions and under the same lock order.
+//! Each execution is stepped with its own flow's revision.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 use sluice_engine::{
     ChildStart, Effect, Execution, ExecutionInfo, Input, ParentLink, PendingOp, Status, Step,
 };
-use sluice_ir::{ErrorCode, Flow, TaskError};
+use sluice_ir::nested::{NestedEnd, TASK_FAILED};
+use sluice_ir::{ErrorCode, Flow, ScopeId, TaskError};
 use sluice_store::{
     ExecutionCursor, ExecutionId, ExecutionName, ExecutionOrder, ExecutionQuery, ExecutionRecord,
     FlowSelection, LinkedWrite, NewExecution, Page, StartedAs, StepWrite,
 };
 use tokio::sync::OwnedMutexGuard;
 
+use super::nested::{self, NestedRequest, PreparedChild};
 use super::{Runtime, RuntimeError, wall_clock_ms};
+use sluice_engine::TaskCall;
+
+/// What became of a nested call's child in the step that dispatched it.
+enum Created {
+    /// Created, running: by name, with the flow it runs (it may be stopped in the same step),
+    /// and its start.
+    Running(ExecutionName, Arc<Flow>, NestedEnd),
+    /// Created, and ended in its first step: its start and its end.
+    Ended(NestedEnd, NestedEnd),
+    /// Not created: why, the task's error.
+    Refused(TaskError),
+}
+
+impl Created {
+    /// What the task is answered, in order: the child's start (the task is submitted), then
+    /// its end if it has ended.
+    fn answers(&self) -> Vec<Result<Value, TaskError>> {
+        let json = |end: &NestedEnd| serde_json::to_value(end).expect("a NestedEnd is JSON");
+        match self {
+            Created::Running(_, _, started) => vec![Ok(json(started))],
+            Created::Ended(started, end) => vec![Ok(json(started)), Ok(json(end))],
+            Created::Refused(error) => vec![Err(error.clone())],
+        }
+    }
+}
 
 /// The writes a step makes to executions other than its own, and what to do once they
 /// committed.
@@ -64,9 +98,10 @@ impl Linked {
         self.stepped.push(stepped);
     }
 
-    /// Stops the child `name` this same step creates, if it has not ended already: its first
-    /// write ends stopped, and of its effects only the ends remain (its children, created in
-    /// this step too, are not stopped: a first step that starts children has not ended).
+    /// Stops the child `name` (of `flow`) this same step creates, if it has not ended
+    /// already: its first write ends stopped, and of its effects only the ends remain (its
+    /// children, created in this step too, are not stopped: a first step that starts children
+    /// has not ended).
     fn stop_created(&mut self, flow: &Flow, name: &ExecutionName, stop: &Input) {
         let found = self.writes.iter().position(
             |write| matches!(write, LinkedWrite::Create { new, .. } if &new.name == name),
@@ -147,14 +182,45 @@ impl Runtime {
         linked: &mut Linked,
     ) -> Result<Step, RuntimeError> {
         let mut running = RunningChildren::default();
-        // The children this step creates, by op: one may be stopped in the same step.
+        // The children this step creates, by op, with their flow unless it is this one's: one
+        // may be stopped in the same step.
         let mut created = HashMap::new();
         let mut at = 0;
         while at < step.effects.len() {
             match step.effects[at].clone() {
+                Effect::Dispatch(call) if nested::waits(&call) => {
+                    let op = call.op;
+                    let child = self.create_nested(record, state, &call, linked).await?;
+                    for result in child.answers() {
+                        let input = Input::TaskCompleted { op, result };
+                        if let Ok(more) = state.apply(flow, input, wall_clock_ms()) {
+                            step.events.extend(more.events);
+                            step.effects.extend(more.effects);
+                        }
+                    }
+                    if let Created::Running(name, child_flow, _) = child {
+                        created.insert(op, (name, Some(child_flow)));
+                    }
+                }
+                Effect::CancelTask(op) => {
+                    match (created.get(&op), nested::waiting_call(record, op)) {
+                        (Some((name, child_flow)), _) => {
+                            let child_flow = child_flow.as_deref().unwrap_or(flow);
+                            linked.stop_created(child_flow, name, &parent_gone(record));
+                        }
+                        (None, Some(call)) => {
+                            let call = call.clone();
+                            Box::pin(self.stop_nested(record, &call, linked)).await?;
+                        }
+                        (None, None) => {}
+                    }
+                }
                 Effect::StartChild(start) => {
-                    created.insert(start.op, child_name(&start));
-                    if let Some(end) = self.create_child(flow, record, state, &start, linked)? {
+                    created.insert(start.op, (child_name(&start), None));
+                    let end = self
+                        .create_child(flow, record, state, &start, linked)
+                        .await?;
+                    if let Some(end) = end {
                         let input = Input::ChildFinished {
                             op: start.op,
                             result: end,
@@ -174,10 +240,12 @@ impl Runtime {
                             _ => None,
                         });
                     match (start, created.get(&op)) {
-                        (_, Some(name)) => linked.stop_created(flow, name, &parent_gone(record)),
+                        (_, Some((name, _))) => {
+                            linked.stop_created(flow, name, &parent_gone(record));
+                        }
                         (Some(start), None) => {
                             if let Some(child) = running.child(self, record, &start).await? {
-                                Box::pin(self.stop_child(flow, record, child, linked)).await?;
+                                Box::pin(self.stop_child(record, child, linked)).await?;
                             }
                         }
                         (None, None) => {}
@@ -190,13 +258,110 @@ impl Runtime {
         if state.status().is_terminal()
             && let Some(parent) = state.parent().cloned()
         {
-            Box::pin(self.report_to_parent(flow, record, state, parent, linked)).await?;
+            Box::pin(self.report_to_parent(record, state, parent, linked)).await?;
         }
         Ok(step)
     }
 
+    /// Creates the child execution the nested call `call` of `parent` asks for, started.
+    async fn create_nested(
+        &self,
+        parent: &ExecutionRecord,
+        parent_state: &Execution,
+        call: &TaskCall,
+        linked: &mut Linked,
+    ) -> Result<Created, RuntimeError> {
+        let Some(starter) = self.nested_starter() else {
+            let refused = TaskError::new(TASK_FAILED, "nested executions are not served here");
+            return Ok(Created::Refused(refused));
+        };
+        let (start, name) = match nested::start_of(parent_state.info(), call) {
+            Ok(start) => start,
+            Err(error) => return Ok(Created::Refused(error)),
+        };
+        let request = NestedRequest {
+            tenant: &parent.tenant,
+            parent: parent_state.info(),
+            start: &start,
+            name: name.clone(),
+        };
+        let prepared = match starter.prepare(request).await {
+            Ok(prepared) => prepared,
+            Err(error) => return Ok(Created::Refused(error)),
+        };
+        let PreparedChild { new, info, flow } = prepared;
+        let link = ParentLink {
+            execution: parent.name.to_string(),
+            op: call.op,
+            flow: Some(parent.flow_id.0),
+        };
+        let fresh = Execution::child(info, ScopeId::ROOT, link);
+        let mut state = fresh.clone();
+        let input = Input::Start {
+            input: start.input.clone(),
+        };
+        let step = match state.apply(&flow, input, wall_clock_ms()) {
+            Ok(step) => step,
+            Err(r) => return Ok(Created::Refused(TaskError::new(TASK_FAILED, r.to_string()))),
+        };
+        let record = ExecutionRecord {
+            id: ExecutionId(0),
+            tenant: new.tenant.clone(),
+            flow_id: new.flow_id,
+            flow_name: new.flow_name.clone(),
+            flow_revision: new.flow_revision,
+            name: name.clone(),
+            started_as: new.started_as.clone(),
+            state: fresh.clone(),
+            version: 0,
+            created_at: new.now,
+        };
+        let mut nested = Linked::default();
+        let step =
+            Box::pin(self.link_created(&flow, &record, &mut state, step, &mut nested)).await?;
+        let ended = state.status().is_terminal();
+        let end = nested::nested_end(&name, &state);
+        let started = nested::started(&end);
+        let first = StepWrite::new(ExecutionId(0), 0, &fresh, state, &step);
+        linked.push(LinkedWrite::Create { new, first }, step.effects, None);
+        linked.append(nested);
+        Ok(match ended {
+            true => Created::Ended(started, end),
+            false => Created::Running(name, flow, started),
+        })
+    }
+
+    /// Stops the child execution the nested call `call` of `parent` waits for, in this step.
+    async fn stop_nested(
+        &self,
+        parent: &ExecutionRecord,
+        call: &TaskCall,
+        linked: &mut Linked,
+    ) -> Result<(), RuntimeError> {
+        let Ok((start, name)) = nested::start_of(parent.state.info(), call) else {
+            return Ok(());
+        };
+        let flow_name = nested::flow_name(&start);
+        let Some(flow) = self.store.get_flow(&parent.tenant, &flow_name).await? else {
+            return Ok(());
+        };
+        let Some(child) = self.store.find_execution(flow.id, &name).await? else {
+            return Ok(());
+        };
+        // Only the child this call started: an execution of that name may be another's.
+        let ours = child.state.parent().is_some_and(|link| {
+            link.op == call.op
+                && link.flow == Some(parent.flow_id.0)
+                && link.execution == parent.name.as_str()
+        });
+        if ours && !child.state.status().is_terminal() {
+            self.stop_child(parent, child, linked).await?;
+        }
+        Ok(())
+    }
+
     /// Creates the child `start` asks for, started; returns its end if it ended at once.
-    fn create_child(
+    async fn create_child(
         &self,
         flow: &Flow,
         parent: &ExecutionRecord,
@@ -209,6 +374,7 @@ impl Runtime {
         let link = ParentLink {
             execution: parent.name.to_string(),
             op: start.op,
+            flow: None,
         };
         let fresh = Execution::child(info, start.scope, link);
         let mut state = fresh.clone();
@@ -233,7 +399,8 @@ impl Runtime {
             ..parent.clone()
         };
         let mut nested = Linked::default();
-        let step = self.link_created(flow, &record, &mut state, step, &mut nested)?;
+        let step =
+            Box::pin(self.link_created(flow, &record, &mut state, step, &mut nested)).await?;
         let end = state.status().is_terminal().then(|| child_end(&state));
         let new = NewExecution {
             tenant: parent.tenant.clone(),
@@ -258,7 +425,7 @@ impl Runtime {
 
     /// [`Runtime::link`] for a child being created: it can only start children of its own
     /// (nothing of it runs yet to stop, and it reports its end through its creator).
-    fn link_created(
+    async fn link_created(
         &self,
         flow: &Flow,
         record: &ExecutionRecord,
@@ -268,13 +435,31 @@ impl Runtime {
     ) -> Result<Step, RuntimeError> {
         let mut at = 0;
         while at < step.effects.len() {
-            if let Effect::StartChild(start) = step.effects[at].clone()
-                && let Some(end) = self.create_child(flow, record, state, &start, linked)?
-            {
-                let input = Input::ChildFinished {
-                    op: start.op,
-                    result: end,
-                };
+            let inputs: Vec<Input> = match step.effects[at].clone() {
+                Effect::StartChild(start) => {
+                    Box::pin(self.create_child(flow, record, state, &start, linked))
+                        .await?
+                        .map(|end| Input::ChildFinished {
+                            op: start.op,
+                            result: end,
+                        })
+                        .into_iter()
+                        .collect()
+                }
+                Effect::Dispatch(call) if nested::waits(&call) => {
+                    let child = self.create_nested(record, state, &call, linked).await?;
+                    child
+                        .answers()
+                        .into_iter()
+                        .map(|result| Input::TaskCompleted {
+                            op: call.op,
+                            result,
+                        })
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            for input in inputs {
                 if let Ok(more) = state.apply(flow, input, wall_clock_ms()) {
                     step.events.extend(more.events);
                     step.effects.extend(more.effects);
@@ -288,34 +473,41 @@ impl Runtime {
     /// Stops the running child `child` of `parent` (and its own children) in this step.
     async fn stop_child(
         &self,
-        flow: &Flow,
         parent: &ExecutionRecord,
         child: ExecutionRecord,
         linked: &mut Linked,
     ) -> Result<(), RuntimeError> {
+        let flow = self.flow(child.flow_id, child.flow_revision).await?;
         let mut running = RunningChildren::default();
         let mut state = child.state.clone();
         let stop = parent_gone(parent);
-        let Ok(step) = state.apply(flow, stop, wall_clock_ms()) else {
+        let Ok(step) = state.apply(&flow, stop, wall_clock_ms()) else {
             return Ok(());
         };
         let mut nested = Linked::default();
         // The parent is told nothing: it stopped the child and no longer waits for it.
-        let mut at = 0;
         let mut effects = step.effects.clone();
-        while at < effects.len() {
-            if let Effect::StopChild(op) = effects[at].clone() {
-                let grandchild = child.state.pending_ops().find_map(|pending| match pending {
-                    PendingOp::Child(start) if start.op == op => Some(start.clone()),
-                    _ => None,
-                });
-                if let Some(grandchild) = grandchild
-                    && let Some(grandchild) = running.child(self, &child, &grandchild).await?
-                {
-                    Box::pin(self.stop_child(flow, &child, grandchild, &mut nested)).await?;
+        for effect in &effects {
+            match effect {
+                Effect::StopChild(op) => {
+                    let grandchild = child.state.pending_ops().find_map(|pending| match pending {
+                        PendingOp::Child(start) if start.op == *op => Some(start.clone()),
+                        _ => None,
+                    });
+                    if let Some(grandchild) = grandchild
+                        && let Some(grandchild) = running.child(self, &child, &grandchild).await?
+                    {
+                        Box::pin(self.stop_child(&child, grandchild, &mut nested)).await?;
+                    }
                 }
+                Effect::CancelTask(op) => {
+                    if let Some(call) = nested::waiting_call(&child, *op) {
+                        let call = call.clone();
+                        Box::pin(self.stop_nested(&child, &call, &mut nested)).await?;
+                    }
+                }
+                _ => {}
             }
-            at += 1;
         }
         effects.retain(|e| !matches!(e, Effect::StartChild(_) | Effect::StopChild(_)));
         let write = StepWrite::new(child.id, child.version, &child.state, state, &step);
@@ -325,17 +517,18 @@ impl Runtime {
     }
 
     /// Reports the end of the child `record` (now `state`) to its parent, under the parent's
-    /// lock, in this step.
+    /// lock, in this step: to its distributed Map (`ChildFinished`), or to the task that
+    /// started it (`TaskCompleted` with its [`sluice_ir::nested::NestedEnd`]).
     async fn report_to_parent(
         &self,
-        flow: &Flow,
         record: &ExecutionRecord,
         state: &Execution,
         parent: ParentLink,
         linked: &mut Linked,
     ) -> Result<(), RuntimeError> {
         let name = ExecutionName::new(parent.execution.clone());
-        let Some(id) = self.parent_id(record.flow_id, name).await? else {
+        let parent_flow = parent.flow.map_or(record.flow_id, sluice_store::FlowId);
+        let Some(id) = self.parent_id(parent_flow, name).await? else {
             return Ok(());
         };
         // The gate first: the lock then has one report waiting at most, ahead of a stop.
@@ -346,18 +539,28 @@ impl Runtime {
         let Some(current) = self.store.get_execution(id).await? else {
             return Ok(());
         };
+        let flow = self.flow(current.flow_id, current.flow_revision).await?;
         let mut parent_state = current.state.clone();
-        let input = Input::ChildFinished {
-            op: parent.op,
-            result: child_end(state),
+        let input = match parent.flow {
+            Some(_) => Input::TaskCompleted {
+                op: parent.op,
+                result: Ok(
+                    serde_json::to_value(nested::nested_end(&record.name, state))
+                        .expect("a NestedEnd is JSON"),
+                ),
+            },
+            None => Input::ChildFinished {
+                op: parent.op,
+                result: child_end(state),
+            },
         };
         // A parent that no longer waits (it stopped the child, or ended) refuses the report.
-        let Ok(step) = parent_state.apply(flow, input, wall_clock_ms()) else {
+        let Ok(step) = parent_state.apply(&flow, input, wall_clock_ms()) else {
             return Ok(());
         };
         let mut nested = Linked::default();
         let step = self
-            .link(flow, &current, &mut parent_state, step, &mut nested)
+            .link(&flow, &current, &mut parent_state, step, &mut nested)
             .await?;
         let write = StepWrite::new(
             current.id,

@@ -53,6 +53,7 @@ pub(super) fn task_call(
         TaskTarget::Function(f) => format!("{}/{}", f.service, f.function),
         TaskTarget::Action(action) => action.clone(),
         TaskTarget::Activity(name) => format!("activity:{name}"),
+        TaskTarget::Execution(_) => "states:startExecution".into(),
     };
     tracing::debug!(
         flow = %origin.flow,

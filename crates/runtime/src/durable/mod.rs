@@ -21,6 +21,7 @@
 
 mod children;
 mod lifecycle;
+pub mod nested;
 mod progress;
 mod retry;
 mod settle;
@@ -34,7 +35,7 @@ use serde_json::Value;
 use sluice_engine::{
     Effect, Execution, ExecutionInfo, Input, Millis, OpId, PendingOp, Rejection, Step, TaskCall,
 };
-use sluice_ir::{Dialect, Flow};
+use sluice_ir::{Dialect, Flow, TaskTarget};
 use sluice_lang::DefinitionError;
 use sluice_store::{
     ExecutionId, ExecutionRecord, FlowId, NewExecution, Page, Signal, StepWrite, Store, StoreError,
@@ -132,6 +133,8 @@ pub struct Runtime {
     timers: Timers,
     /// Ids of the parents of child executions, by flow and name (see `children.rs`).
     parent_ids: Mutex<HashMap<(FlowId, sluice_store::ExecutionName), ExecutionId>>,
+    /// Who resolves and starts the executions tasks start (see `nested.rs`), once given.
+    nested: std::sync::OnceLock<Weak<dyn nested::NestedStarter>>,
 }
 
 impl Runtime {
@@ -150,7 +153,18 @@ impl Runtime {
             progress: Announcer::new(store.clone()),
             timers: Timers::new(store, weak.clone()),
             parent_ids: Mutex::default(),
+            nested: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Has `starter` resolve and start the executions tasks start (`nested.rs`); the first
+    /// one given stays.
+    pub fn serve_nested(&self, starter: Weak<dyn nested::NestedStarter>) {
+        let _ = self.nested.set(starter);
+    }
+
+    fn nested_starter(&self) -> Option<Arc<dyn nested::NestedStarter>> {
+        self.nested.get().and_then(Weak::upgrade)
     }
 
     /// Starts firing this node's timers and hearing the other nodes' signals and steps.
@@ -222,9 +236,12 @@ impl Runtime {
             }
         };
         match record {
-            Some(record) if awaits(&record.state, &call) => {
-                self.dispatch(Arc::new(origin(&record)), id, call)
-            }
+            // Its child, created with the step that dispatched it, reports by itself.
+            Some(_) if nested::waits(&call) => {}
+            Some(record) if awaits(&record.state, &call) => match call.target {
+                TaskTarget::Execution(_) => self.start_detached(&record, call),
+                _ => self.dispatch(Arc::new(origin(&record)), id, call),
+            },
             _ => {
                 tracing::debug!(execution = %id, op = call.op.0, "a call taken over is no longer awaited")
             }
@@ -567,6 +584,11 @@ impl Runtime {
         let mut origin = None;
         for effect in effects {
             match effect {
+                // A child to wait for was created in the step's transaction (`children.rs`).
+                Effect::Dispatch(call) if nested::waits(&call) => {}
+                Effect::Dispatch(call) if matches!(call.target, TaskTarget::Execution(_)) => {
+                    self.start_detached(record, call)
+                }
                 Effect::Dispatch(call) => {
                     let origin = origin.get_or_insert_with(|| Arc::new(self::origin(record)));
                     self.dispatch(origin.clone(), id, call)
@@ -699,6 +721,42 @@ impl Runtime {
             &call.state,
             scheduled,
         )))
+    }
+
+    /// Starts the execution a task asks for that it does not wait for, through the service;
+    /// its start is the task's answer.
+    fn start_detached(&self, record: &ExecutionRecord, call: TaskCall) {
+        let runtime = self.me.clone();
+        let (id, tenant, info) = (
+            record.id,
+            record.tenant.clone(),
+            record.state.info().clone(),
+        );
+        tokio::spawn(async move {
+            let Some(runtime) = runtime.upgrade() else {
+                return;
+            };
+            let result = match (runtime.nested_starter(), nested::start_of(&info, &call)) {
+                (_, Err(error)) => Err(error),
+                (None, _) => Err(sluice_ir::TaskError::new(
+                    sluice_ir::nested::TASK_FAILED,
+                    "nested executions are not served here",
+                )),
+                (Some(starter), Ok((start, name))) => {
+                    let request = nested::NestedRequest {
+                        tenant: &tenant,
+                        parent: &info,
+                        start: &start,
+                        name,
+                    };
+                    starter
+                        .start_detached(request)
+                        .await
+                        .map(|end| serde_json::to_value(end).expect("a NestedEnd is JSON"))
+                }
+            };
+            runtime.record_result(id, call.op, result).await;
+        });
     }
 
     /// Records a call's result, trying again while the store fails: the call is not made again

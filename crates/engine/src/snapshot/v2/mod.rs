@@ -25,7 +25,9 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use sluice_ir::{FunctionRef, ScopeId, StateId, StateName, TaskError, TaskMode, TaskTarget};
+use sluice_ir::{
+    FunctionRef, NestedWait, ScopeId, StateId, StateName, TaskError, TaskMode, TaskTarget,
+};
 
 use crate::Millis;
 use crate::dag_status::NodeStatus as EngineNodeStatus;
@@ -85,6 +87,10 @@ pub(super) struct Execution<'a> {
 pub(super) struct Parent<'a> {
     pub execution: Cow<'a, str>,
     pub op: u64,
+    /// A nested execution's parent's flow (absent for a distributed Map's child, and in
+    /// snapshots written before nested executions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow: Option<i64>,
 }
 
 /// A distributed Map run that ended, as `DescribeMapRun` shows it.
@@ -444,6 +450,19 @@ pub(super) enum Target<'a> {
     Activity {
         name: Cow<'a, str>,
     },
+    /// Added with nested executions (older snapshots have none).
+    Execution {
+        wait: Wait,
+    },
+}
+
+/// How a task starting an execution waits for it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Wait {
+    Started,
+    OutputText,
+    OutputJson,
 }
 
 #[derive(Default, PartialEq, Serialize, Deserialize)]

@@ -44,6 +44,7 @@ impl From<Execution<'_>> for engine::Execution {
             parent: s.parent.map(|p| engine::ParentLink {
                 execution: p.execution.into_owned(),
                 op: OpId(p.op),
+                flow: p.flow,
             }),
             redrives: s
                 .redrives
@@ -275,6 +276,11 @@ impl From<TaskCall<'_>> for crate::TaskCall {
                 }),
                 Target::Action { name } => TaskTarget::Action(name.into_owned()),
                 Target::Activity { name } => TaskTarget::Activity(name.into_owned()),
+                Target::Execution { wait } => TaskTarget::Execution(match wait {
+                    Wait::Started => NestedWait::Started,
+                    Wait::OutputText => NestedWait::OutputText,
+                    Wait::OutputJson => NestedWait::OutputJson,
+                }),
             },
             mode: match call.mode {
                 Mode::RequestComplete => TaskMode::RequestComplete,

@@ -41,6 +41,7 @@ impl<'a> Execution<'a> {
             parent: ex.parent.as_ref().map(|p| Parent {
                 execution: Cow::Borrowed(&p.execution),
                 op: p.op.0,
+                flow: p.flow,
             }),
             redrives: (ex.redrives.count > 0).then_some(Redrives {
                 count: ex.redrives.count,
@@ -272,6 +273,13 @@ impl<'a> TaskCall<'a> {
                 },
                 TaskTarget::Activity(name) => Target::Activity {
                     name: Cow::Borrowed(name),
+                },
+                TaskTarget::Execution(wait) => Target::Execution {
+                    wait: match wait {
+                        NestedWait::Started => Wait::Started,
+                        NestedWait::OutputText => Wait::OutputText,
+                        NestedWait::OutputJson => Wait::OutputJson,
+                    },
                 },
             },
             mode: match call.mode {
