@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use sluice_engine::{
-    ChildStart, ContextIds, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis,
-    OpId, ParentLink, Rejection, Status, Step, TaskCall,
+    ChildStart, ContextIds, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Inspection,
+    Limits, Millis, OpId, ParentLink, Rejection, Status, Step, TaskCall,
 };
 use sluice_ir::{ErrorCode, Flow, StateKind, TaskError, TaskMode, TaskTarget, actions};
 use sluice_store::TenantId;
@@ -71,6 +71,8 @@ pub struct RunOutcome {
     pub output: Option<Value>,
     pub error: Option<TaskError>,
     pub history: Vec<HistoryEvent>,
+    /// What an inspected execution recorded of its first state ([`LocalRunner::inspect`]).
+    pub inspection: Option<Inspection>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +105,9 @@ pub struct LocalRunner {
     context_ids: Option<ContextIds>,
     /// The events fed, in order, to the EVENT states that wait for one.
     events: Vec<Value>,
+    /// Whether the execution's first state is inspected, and how it starts.
+    inspection: Option<Inspection>,
+    role_arn: Option<String>,
 }
 
 impl LocalRunner {
@@ -116,7 +121,22 @@ impl LocalRunner {
             stop_cause: None,
             context_ids: None,
             events: Vec::new(),
+            inspection: None,
+            role_arn: None,
         }
+    }
+
+    /// Runs the execution's first state alone, recording what it does with its data (AWS's
+    /// `TestState`; see the engine's `Inspection`).
+    pub fn inspect(mut self, inspection: Inspection) -> Self {
+        self.inspection = Some(inspection);
+        self
+    }
+
+    /// The role the execution runs as (`$$.Execution.RoleArn`).
+    pub fn role_arn(mut self, role_arn: Option<String>) -> Self {
+        self.role_arn = role_arn;
+        self
     }
 
     /// The events the execution's EVENT states receive, one per wait, in order: what the
@@ -172,10 +192,15 @@ impl LocalRunner {
         let clock = Clock::start();
         let info = ExecutionInfo {
             context_ids: self.context_ids.clone(),
+            role_arn: self.role_arn.clone(),
             ..self.execution_info(flow, &self.name, &clock)
         };
+        let execution = match &self.inspection {
+            Some(inspection) => Execution::inspected(info, inspection.clone()),
+            None => Execution::new(info),
+        };
         let flow = Arc::new(flow.clone());
-        self.run_execution(flow, Execution::new(info), input, clock, stop)
+        self.run_execution(flow, execution, input, clock, stop)
             .await
     }
 
@@ -258,6 +283,7 @@ impl LocalRunner {
             output: execution.output().cloned(),
             error: execution.error().cloned(),
             history,
+            inspection: execution.inspection().cloned(),
         })
     }
 

@@ -18,6 +18,7 @@ mod end;
 mod eval;
 mod fanout;
 mod inputs;
+mod inspect;
 mod map_run;
 mod objects;
 mod recovery;
@@ -218,6 +219,10 @@ impl Machine<'_> {
             DataModel::Pipe => input.clone(),
             DataModel::Merge => Value::Object(Map::new()),
         };
+        let variables = match parent {
+            None => self.preset_variables(),
+            Some(_) => Map::new(),
+        };
         self.ex.threads.insert(
             id,
             Box::new(Thread {
@@ -226,7 +231,7 @@ impl Machine<'_> {
                 scope_input: input,
                 data,
                 at: None,
-                variables: Map::new(),
+                variables,
             }),
         );
         id

@@ -1,0 +1,139 @@
+//! One ASL state run alone (AWS's `TestState`): the state becomes a machine of its own
+//! (`sluice_lang::asl::single_state`), run in memory by the local runner with its first state
+//! inspected (the engine's `Inspection`), nothing stored. What the state did is told by the
+//! inspection: its output and next state, the error a retrier would retry or a catcher
+//! caught, each stage of its data.
+
+use serde_json::{Map, Value};
+use sluice_engine::{Inspection, Limits};
+use sluice_ir::{StateKind, TaskMode, TaskTarget};
+use sluice_lang::asl::single_state;
+use sluice_runtime::LocalRunner;
+use tokio_util::sync::CancellationToken;
+
+use crate::views::{Status, TaskError};
+use crate::{Caller, ContextIds, Result, Service, ServiceError};
+
+/// How long a test may run: AWS's five minutes, after which it fails with `States.Timeout`
+/// (API reference, `TestState`).
+const TEST_TIMEOUT_SECS: u64 = 300;
+
+/// What to test.
+#[derive(Debug, Clone, Default)]
+pub struct StateTest {
+    /// The state's definition, or a whole machine's when `state_name` names one of its states.
+    pub definition: String,
+    pub state_name: Option<String>,
+    /// The state's input (JSON text; none: `{}`).
+    pub input: Option<String>,
+    /// The variables the state starts with (a JSON object's text).
+    pub variables: Option<String>,
+    pub role_arn: Option<String>,
+    pub context_ids: Option<ContextIds>,
+}
+
+/// How the tested state ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateTestStatus {
+    Succeeded,
+    Failed,
+    /// A retrier matched its error: it would run again.
+    Retriable,
+    /// A catcher handled its error.
+    CaughtError,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateTestOutcome {
+    pub status: StateTestStatus,
+    pub output: Option<Value>,
+    pub error: Option<TaskError>,
+    pub next_state: Option<String>,
+    /// Each stage of the state's data, and how its error was handled.
+    pub inspection: Inspection,
+}
+
+impl Service {
+    pub async fn test_state(&self, caller: &Caller, test: StateTest) -> Result<StateTestOutcome> {
+        let single = single_state(&test.definition, test.state_name.as_deref())
+            .map_err(ServiceError::InvalidDefinition)?;
+        let start = single.flow.root().start;
+        refuse_untestable(single.flow.state(start))?;
+        let input = self.parse_input(sluice_ir::Dialect::Asl, test.input.as_deref())?;
+        let variables = match test.variables.as_deref() {
+            None => Map::new(),
+            Some(text) => match self.parse_json("the variables", text)? {
+                Value::Object(variables) => variables,
+                _ => {
+                    return Err(ServiceError::InvalidArgument(
+                        "the variables must be a JSON object".into(),
+                    ));
+                }
+            },
+        };
+        let limits = Limits {
+            max_history_events: self.limits.max_history_events,
+            max_payload_bytes: self.limits.max_payload_bytes,
+            execution_timeout_ms: Some(TEST_TIMEOUT_SECS * 1000),
+        };
+        let runner = LocalRunner::new(self.runtime.invoker().as_ref().clone())
+            .name(uuid::Uuid::new_v4().to_string())
+            .tenant(caller.tenant.clone())
+            .limits(limits)
+            .context_ids(test.context_ids)
+            .role_arn(test.role_arn)
+            .inspect(Inspection::with_variables(variables));
+        let outcome = runner
+            .run(&single.flow, input, CancellationToken::new())
+            .await
+            .map_err(|e| ServiceError::NotSupported(e.to_string()))?;
+        let inspection = outcome.inspection.unwrap_or_default();
+        let status = match (&inspection.retry, inspection.catch_index, outcome.status) {
+            (Some(_), _, _) => StateTestStatus::Retriable,
+            (None, Some(_), Status::Succeeded) => StateTestStatus::CaughtError,
+            (None, _, Status::Succeeded) => StateTestStatus::Succeeded,
+            _ => StateTestStatus::Failed,
+        };
+        let error = match status {
+            StateTestStatus::Succeeded => None,
+            StateTestStatus::CaughtError => inspection.error.clone(),
+            StateTestStatus::Retriable | StateTestStatus::Failed => outcome.error,
+        };
+        let (output, next_state) = match status {
+            StateTestStatus::Succeeded | StateTestStatus::CaughtError => {
+                (outcome.output, inspection.next.clone())
+            }
+            StateTestStatus::Retriable | StateTestStatus::Failed => (None, None),
+        };
+        Ok(StateTestOutcome {
+            status,
+            output,
+            error,
+            next_state,
+            inspection,
+        })
+    }
+}
+
+/// What AWS's `TestState` does not run without a mock (and this server has no mocks): Map
+/// and Parallel states, activities, callbacks and `.sync` integrations (API reference,
+/// `TestState`).
+fn refuse_untestable(state: &sluice_ir::State) -> Result<()> {
+    let refused = match &state.kind {
+        StateKind::Map(_) => Some("a Map state"),
+        StateKind::Parallel(_) => Some("a Parallel state"),
+        StateKind::Task(task) if matches!(task.target, TaskTarget::Activity(_)) => {
+            Some("an activity task")
+        }
+        StateKind::Task(task) if task.mode != TaskMode::RequestComplete => {
+            Some("a .sync or .waitForTaskToken task")
+        }
+        _ => None,
+    };
+    match refused {
+        Some(what) => Err(ServiceError::NotSupported(format!(
+            "testing {what} (AWS tests it only with a mock; mocks are not supported)"
+        ))),
+        None => Ok(()),
+    }
+}
