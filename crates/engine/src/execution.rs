@@ -9,7 +9,7 @@ use sluice_ir::{ScopeId, StateId, StateName, TaskError, ToleratedFailures};
 use crate::Millis;
 use crate::dag_status::NodeStatus;
 use crate::history::EventId;
-use crate::inspection::Inspection;
+use crate::inspection::{Inspecting, Inspection};
 use crate::step::ChildStart;
 use crate::task_call::TaskCall;
 
@@ -137,7 +137,7 @@ pub struct Execution {
     pub(crate) redrives: crate::Redrives,
     /// An inspected execution's record of its first state (never stored: an inspected
     /// execution runs in memory).
-    pub(crate) inspection: Option<Box<Inspection>>,
+    pub(crate) inspection: Option<Box<Inspecting>>,
 }
 
 /// The execution a child execution reports its end to, and the op it waits on there.
@@ -445,17 +445,22 @@ impl Execution {
         }
     }
 
-    /// An execution whose first top-level state is inspected (`crate::inspection`).
-    pub fn inspected(info: ExecutionInfo, inspection: Inspection) -> Self {
+    /// An execution whose first top-level state is inspected (`crate::inspection`), starting
+    /// with `variables` set.
+    pub fn inspected(info: ExecutionInfo, variables: serde_json::Map<String, Value>) -> Self {
+        let inspecting = Inspecting {
+            preset: variables,
+            ..Inspecting::default()
+        };
         Self {
-            inspection: Some(Box::new(inspection)),
+            inspection: Some(Box::new(inspecting)),
             ..Self::new(info)
         }
     }
 
     /// What an inspected execution recorded of its first state.
     pub fn inspection(&self) -> Option<&Inspection> {
-        self.inspection.as_deref()
+        self.inspection.as_deref().map(|i| &i.record)
     }
 
     /// A child execution: it runs `scope` of the flow (a distributed Map's processor) as if

@@ -16,10 +16,6 @@ use sluice_ir::{QueryLanguage, TaskError};
 /// state did not reach that stage).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inspection {
-    /// The variables the state starts with; moved into the top-level scope when it starts.
-    pub(crate) preset: Map<String, Value>,
-    /// Whether the state has finished: nothing after it is recorded.
-    pub(crate) closed: bool,
     /// The state's query language.
     pub query: QueryLanguage,
     /// The raw input.
@@ -52,20 +48,19 @@ pub struct RetryDetails {
     pub backoff_ms: u64,
 }
 
-impl Inspection {
-    /// An inspection whose state starts with `variables` set.
-    pub fn with_variables(variables: Map<String, Value>) -> Self {
-        Self {
-            preset: variables,
-            ..Self::default()
-        }
-    }
+/// An inspection under way: the record, and what the engine keeps to make it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Inspecting {
+    /// The variables the state starts with; moved into the top-level scope when it starts.
+    pub preset: Map<String, Value>,
+    /// Whether the state has finished: nothing after it is recorded.
+    pub closed: bool,
+    pub record: Inspection,
+}
 
-    /// Records the value of a stage (while the state runs).
+impl Inspection {
+    /// Records the value of a stage.
     pub(crate) fn saw(&mut self, stage: Stage, value: &Value) {
-        if self.closed {
-            return;
-        }
         let slot = match stage {
             Stage::AfterInputPath => &mut self.after_input_path,
             Stage::AfterArguments => &mut self.after_arguments,
@@ -83,13 +78,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nothing_is_recorded_once_the_state_has_finished() {
+    fn each_stage_has_its_own_place() {
         let mut inspection = Inspection::default();
         inspection.saw(Stage::AfterInputPath, &json!(1));
-        inspection.closed = true;
-        inspection.saw(Stage::AfterInputPath, &json!(2));
-        inspection.saw(Stage::AfterResultPath, &json!(3));
-        assert_eq!(inspection.after_input_path, Some(json!(1)));
-        assert_eq!(inspection.after_result_path, None);
+        inspection.saw(Stage::AfterArguments, &json!(2));
+        inspection.saw(Stage::AfterResultSelector, &json!(3));
+        inspection.saw(Stage::AfterResultPath, &json!(4));
+        let seen = [
+            &inspection.after_input_path,
+            &inspection.after_arguments,
+            &inspection.after_result_selector,
+            &inspection.after_result_path,
+        ];
+        assert_eq!(
+            seen,
+            [
+                &Some(json!(1)),
+                &Some(json!(2)),
+                &Some(json!(3)),
+                &Some(json!(4))
+            ]
+        );
     }
 }

@@ -21,12 +21,12 @@ fn inspected(state: Value, variables: Value) -> (Flow, Execution) {
         context_ids: None,
     };
     let variables: Map<String, Value> = serde_json::from_value(variables).expect("an object");
-    let inspection = Inspection::with_variables(variables);
-    (single.flow, Execution::inspected(info, inspection))
+    (single.flow, Execution::inspected(info, variables))
 }
 
 fn start(flow: &Flow, ex: &mut Execution, input: Value) -> Step {
-    ex.apply(flow, Input::Start { input }, 1_000).expect("started")
+    ex.apply(flow, Input::Start { input }, 1_000)
+        .expect("started")
 }
 
 /// Answers the one call the step dispatched.
@@ -87,7 +87,10 @@ fn a_matching_retrier_ends_the_execution_with_its_backoff_recorded() {
     let step = start(&flow, &mut ex, json!({}));
     let step = answer(&flow, &mut ex, &step, Err(TaskError::new("E", "boom")));
     assert!(
-        !step.effects.iter().any(|e| matches!(e, Effect::StartTimer { .. })),
+        !step
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::StartTimer { .. })),
         "no retry is waited for: {:?}",
         step.effects
     );
@@ -118,7 +121,10 @@ fn a_catcher_records_its_index_the_error_and_where_it_goes() {
     let output = json!({"k": 1, "error": {"Error": "E", "Cause": "boom"}});
     assert_eq!(ex.output(), Some(&output));
     let i = recorded(&ex);
-    assert_eq!((i.catch_index, i.next.as_deref()), (Some(1), Some("Handled")));
+    assert_eq!(
+        (i.catch_index, i.next.as_deref()),
+        (Some(1), Some("Handled"))
+    );
     assert_eq!(i.output, Some(output));
 }
 

@@ -105,8 +105,8 @@ pub struct LocalRunner {
     context_ids: Option<ContextIds>,
     /// The events fed, in order, to the EVENT states that wait for one.
     events: Vec<Value>,
-    /// Whether the execution's first state is inspected, and how it starts.
-    inspection: Option<Inspection>,
+    /// Whether the execution's first state is inspected, and the variables it starts with.
+    inspection: Option<serde_json::Map<String, Value>>,
     role_arn: Option<String>,
 }
 
@@ -128,8 +128,8 @@ impl LocalRunner {
 
     /// Runs the execution's first state alone, recording what it does with its data (AWS's
     /// `TestState`; see the engine's `Inspection`).
-    pub fn inspect(mut self, inspection: Inspection) -> Self {
-        self.inspection = Some(inspection);
+    pub fn inspect(mut self, variables: serde_json::Map<String, Value>) -> Self {
+        self.inspection = Some(variables);
         self
     }
 
@@ -196,7 +196,7 @@ impl LocalRunner {
             ..self.execution_info(flow, &self.name, &clock)
         };
         let execution = match &self.inspection {
-            Some(inspection) => Execution::inspected(info, inspection.clone()),
+            Some(variables) => Execution::inspected(info, variables.clone()),
             None => Execution::new(info),
         };
         let flow = Arc::new(flow.clone());

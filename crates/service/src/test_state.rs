@@ -82,7 +82,7 @@ impl Service {
             .limits(limits)
             .context_ids(test.context_ids)
             .role_arn(test.role_arn)
-            .inspect(Inspection::with_variables(variables));
+            .inspect(variables);
         let outcome = runner
             .run(&single.flow, input, CancellationToken::new())
             .await

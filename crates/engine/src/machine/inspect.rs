@@ -25,6 +25,7 @@ impl Machine<'_> {
             .inspection
             .as_deref_mut()
             .filter(|i| top && !i.closed)
+            .map(|i| &mut i.record)
     }
 
     /// Whether stages evaluated in `thread` are to be seen.
@@ -85,7 +86,9 @@ impl Machine<'_> {
                 inspection.output = Some(output.clone());
                 inspection.next = name;
                 inspection.variables = variables;
-                inspection.closed = true;
+                if let Some(inspecting) = self.ex.inspection.as_deref_mut() {
+                    inspecting.closed = true;
+                }
                 Next::End
             }
             None => next,
