@@ -10,6 +10,7 @@ its page beside it. Lambda tasks call real HTTP functions on 127.0.0.1.
 import json
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -113,6 +114,16 @@ def test_a_choice_gives_its_next_state_alone_or_picked_out_of_a_machine(sfn):
     assert json.loads(alone["output"]) == {"type": "Private", "value": 22}
     picked = run_state(sfn, CHOICE_MACHINE, stateName="ChoiceStateX", input=json.dumps({"type": "Public"}))
     assert picked["nextState"] == "Public"
+
+
+def test_a_wait_state_waits_then_gives_its_next_state(sfn):
+    # Wait is among the states TestState runs (API reference); this server waits for real.
+    started = time.monotonic()
+    tested = run_state(sfn, {"Type": "Wait", "Seconds": 1, "Next": "After"}, input=json.dumps({"a": 1}),
+                       inspectionLevel="TRACE")
+    assert time.monotonic() - started >= 1
+    assert (tested["status"], tested["nextState"], json.loads(tested["output"])) == ("SUCCEEDED", "After", {"a": 1})
+    assert json.loads(tested["inspectionData"]["input"]) == {"a": 1}
 
 
 def test_a_fail_state_fails_with_its_error_and_cause(sfn):

@@ -1,5 +1,6 @@
 //! Recording an inspected execution's first top-level state (`crate::inspection`): its input,
-//! each stage of its data, its result, output, next state and variables.
+//! each stage of its data, its result, output, next state and variables. An execution that is
+//! not inspected pays one check of an `Option` per hook.
 
 use serde_json::{Map, Value};
 use sluice_ir::asl::Stage;
@@ -14,28 +15,22 @@ use crate::inspection::Inspection;
 pub(super) type Seen = Vec<(Stage, Value)>;
 
 impl Machine<'_> {
-    /// The inspection, while its state runs in `thread`.
-    pub(super) fn inspecting(&mut self, thread: ThreadId) -> Option<&mut Inspection> {
-        let top = self
-            .ex
-            .threads
-            .get(&thread)
-            .is_some_and(|t| t.parent.is_none());
-        self.ex
-            .inspection
-            .as_deref_mut()
-            .filter(|i| top && !i.closed)
-            .map(|i| &mut i.record)
+    /// Whether the inspected state is running in `thread` (the top level).
+    pub(super) fn watches(&self, thread: ThreadId) -> bool {
+        self.ex.inspection.as_ref().is_some_and(|i| !i.closed)
+            && self
+                .ex
+                .threads
+                .get(&thread)
+                .is_some_and(|t| t.parent.is_none())
     }
 
-    /// Whether stages evaluated in `thread` are to be seen.
-    pub(super) fn watches(&self, thread: ThreadId) -> bool {
-        let top = self
-            .ex
-            .threads
-            .get(&thread)
-            .is_some_and(|t| t.parent.is_none());
-        top && self.ex.inspection.as_ref().is_some_and(|i| !i.closed)
+    /// The record, while the inspected state runs in `thread`.
+    pub(super) fn inspecting(&mut self, thread: ThreadId) -> Option<&mut Inspection> {
+        if !self.watches(thread) {
+            return None;
+        }
+        self.ex.inspection.as_deref_mut().map(|i| &mut i.record)
     }
 
     /// The variables the top-level scope starts with: an inspection's preset ones.
@@ -71,6 +66,9 @@ impl Machine<'_> {
     /// The state is done: its output and where it goes are recorded, and the execution ends
     /// there (the inspected state is all that runs): the transition to take is returned.
     pub(super) fn inspect_exit(&mut self, thread: ThreadId, output: &Value, next: Next) -> Next {
+        if !self.watches(thread) {
+            return next;
+        }
         let name = match next {
             Next::State(id) => Some(self.flow.state(id).name.to_string()),
             Next::End => None,
@@ -81,17 +79,13 @@ impl Machine<'_> {
             .get(&thread)
             .map(|t| t.variables.clone())
             .unwrap_or_default();
-        match self.inspecting(thread) {
-            Some(inspection) => {
-                inspection.output = Some(output.clone());
-                inspection.next = name;
-                inspection.variables = variables;
-                if let Some(inspecting) = self.ex.inspection.as_deref_mut() {
-                    inspecting.closed = true;
-                }
-                Next::End
-            }
-            None => next,
+        if let Some(inspecting) = self.ex.inspection.as_deref_mut() {
+            inspecting.closed = true;
+            let record = &mut inspecting.record;
+            record.output = Some(output.clone());
+            record.next = name;
+            record.variables = variables;
         }
+        Next::End
     }
 }
