@@ -218,6 +218,18 @@ def test_invalid_definitions_and_what_is_not_supported_are_refused(sfn):
         == "InvalidExecutionInput"
 
 
+def test_the_context_object_names_the_role_and_the_tested_state(sfn):
+    # `roleArn` is the execution role (API reference); a state given alone has no name of its
+    # own: this server calls it TestState (docs/stepfunctions.md).
+    role = "arn:aws:iam::123456789012:role/tester"
+    state = {"Type": "Pass", "Parameters": {"role.$": "$$.Execution.RoleArn", "state.$": "$$.State.Name"},
+             "End": True}
+    tested = run_state(sfn, state, roleArn=role)
+    assert json.loads(tested["output"]) == {"role": role, "state": "TestState"}
+    picked = run_state(sfn, {"StartAt": "Named", "States": {"Named": state}}, stateName="Named")
+    assert json.loads(picked["output"])["state"] == "Named"
+
+
 def test_nothing_is_stored(sfn):
     before = sfn.list_state_machines()["stateMachines"]
     run_state(sfn, {"Type": "Pass", "End": True})
