@@ -80,11 +80,12 @@ def test_a_pass_state_at_debug_shows_each_stage_of_its_data(sfn):
     assert tested["status"] == "SUCCEEDED" and tested["nextState"] == "Ship"
     after_result_path = dict(PARAMETERS_INPUT, selected=SELECTED)
     assert json.loads(tested["output"]) == after_result_path
+    # A Pass state without `Result` shows no `result` (AWS's answers as LocalStack recorded them,
+    # docs/stepfunctions.md).
     assert parsed(tested["inspectionData"]) == {
         "input": PARAMETERS_INPUT,
         "afterInputPath": PARAMETERS_INPUT,
         "afterParameters": SELECTED,
-        "result": SELECTED,
         "afterResultSelector": SELECTED,
         "afterResultPath": after_result_path,
     }
@@ -109,9 +110,11 @@ def test_an_input_path_is_shown_before_the_parameters(sfn):
 
 def test_a_choice_gives_its_next_state_alone_or_picked_out_of_a_machine(sfn):
     given = json.dumps({"type": "Private", "value": 22})
-    alone = run_state(sfn, CHOICE_MACHINE["States"]["ChoiceStateX"], input=given)
+    alone = run_state(sfn, CHOICE_MACHINE["States"]["ChoiceStateX"], input=given, inspectionLevel="DEBUG")
     assert (alone["status"], alone["nextState"]) == ("SUCCEEDED", "ValueInTwenties")
     assert json.loads(alone["output"]) == {"type": "Private", "value": 22}
+    # A Choice state has no arguments and no result to show.
+    assert parsed(alone["inspectionData"]) == {"input": json.loads(given), "afterInputPath": json.loads(given)}
     picked = run_state(sfn, CHOICE_MACHINE, stateName="ChoiceStateX", input=json.dumps({"type": "Public"}))
     assert picked["nextState"] == "Public"
 

@@ -60,7 +60,7 @@ use sluice_runtime::durable::Runtime;
 pub use sluice_runtime::scheduler::Cadence;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};
-pub use test_state::{StateTest, StateTestOutcome, StateTestStatus};
+pub use test_state::{StateTest, StateTestOutcome, StateTestStatus, TestedKind};
 pub use versions::Publish;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

@@ -43,8 +43,21 @@ pub enum StateTestStatus {
     CaughtError,
 }
 
+/// What kind of state was tested, as far as what its data goes through depends on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestedKind {
+    /// A Pass state, and whether it has a `Result`.
+    Pass {
+        result: bool,
+    },
+    Task,
+    /// Choice, Wait, Succeed, Fail: no arguments, no result.
+    Other,
+}
+
 #[derive(Debug, Clone)]
 pub struct StateTestOutcome {
+    pub kind: TestedKind,
     pub status: StateTestStatus,
     pub output: Option<Value>,
     pub error: Option<TaskError>,
@@ -57,8 +70,15 @@ impl Service {
     pub async fn test_state(&self, caller: &Caller, test: StateTest) -> Result<StateTestOutcome> {
         let single = single_state(&test.definition, test.state_name.as_deref())
             .map_err(ServiceError::InvalidDefinition)?;
-        let start = single.flow.root().start;
-        refuse_untestable(single.flow.state(start))?;
+        let tested = single.flow.state(single.flow.root().start);
+        refuse_untestable(tested)?;
+        let kind = match &tested.kind {
+            StateKind::Pass => TestedKind::Pass {
+                result: tested.asl.as_ref().is_some_and(|d| d.result.is_some()),
+            },
+            StateKind::Task(_) => TestedKind::Task,
+            _ => TestedKind::Other,
+        };
         let input = self.parse_input(sluice_ir::Dialect::Asl, test.input.as_deref())?;
         let variables = match test.variables.as_deref() {
             None => Map::new(),
@@ -106,6 +126,7 @@ impl Service {
             StateTestStatus::Retriable | StateTestStatus::Failed => (None, None),
         };
         Ok(StateTestOutcome {
+            kind,
             status,
             output,
             error,

@@ -7,7 +7,9 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sluice_service::{Inspection, QueryLanguage, StateTest, StateTestOutcome, StateTestStatus};
+use sluice_service::{
+    Inspection, QueryLanguage, StateTest, StateTestOutcome, StateTestStatus, TestedKind,
+};
 
 use super::actions::{Actions, Reply};
 use super::error::SfnError;
@@ -82,7 +84,7 @@ fn body(outcome: &StateTestOutcome, level: InspectionLevel) -> Value {
         body["nextState"] = json!(next);
     }
     if level != InspectionLevel::Info {
-        body["inspectionData"] = inspection_data(&outcome.inspection);
+        body["inspectionData"] = inspection_data(&outcome.inspection, outcome.kind);
     }
     body
 }
@@ -96,34 +98,50 @@ fn status(status: StateTestStatus) -> &'static str {
     }
 }
 
-/// The stages the state reached, each as JSON text; JSONPath's `afterInputPath`,
-/// `afterParameters`, `afterResultSelector` and `afterResultPath` are "not populated when
-/// QueryLanguage is JSONata", whose effective input is `afterArguments`.
-fn inspection_data(inspection: &Inspection) -> Value {
+/// The stages the state reached, each as JSON text, those AWS shows for its kind: JSONPath's
+/// `afterInputPath`, `afterParameters`, `afterResultSelector` and `afterResultPath` are "not
+/// populated when QueryLanguage is JSONata", whose effective input is `afterArguments` (API
+/// reference, `InspectionData`); a Choice, Wait, Succeed or Fail state has no arguments and no
+/// result, a Pass state a `result` only when it has a `Result`, which also replaces its
+/// effective input (AWS's answers as LocalStack recorded them: its
+/// `tests/aws/services/stepfunctions/v2/test_state/test_test_state_scenarios.snapshot.json`).
+fn inspection_data(inspection: &Inspection, kind: TestedKind) -> Value {
     let jsonata = inspection.query == QueryLanguage::Jsonata;
-    let stages = [
-        ("input", &inspection.input),
+    let (arguments, result, result_stages) = match kind {
+        TestedKind::Pass { result: true } => (false, true, true),
+        TestedKind::Pass { result: false } => (true, false, true),
+        TestedKind::Task => (true, true, true),
+        TestedKind::Other => (false, false, false),
+    };
+    let input_path = !jsonata && (arguments || kind == TestedKind::Other);
+    let shown = [
+        ("input", &inspection.input, true),
+        ("afterInputPath", &inspection.after_input_path, input_path),
         (
-            if jsonata {
-                "afterArguments"
-            } else {
-                "afterParameters"
-            },
+            "afterParameters",
             &inspection.after_arguments,
+            !jsonata && arguments,
         ),
-        ("result", &inspection.result),
-    ];
-    let jsonpath_stages = [
-        ("afterInputPath", &inspection.after_input_path),
-        ("afterResultSelector", &inspection.after_result_selector),
-        ("afterResultPath", &inspection.after_result_path),
+        (
+            "afterArguments",
+            &inspection.after_arguments,
+            jsonata && arguments,
+        ),
+        ("result", &inspection.result, result),
+        (
+            "afterResultSelector",
+            &inspection.after_result_selector,
+            !jsonata && result_stages,
+        ),
+        (
+            "afterResultPath",
+            &inspection.after_result_path,
+            !jsonata && result_stages,
+        ),
     ];
     let mut data = Map::new();
-    let shown = stages
-        .into_iter()
-        .chain(jsonpath_stages.into_iter().filter(|_| !jsonata));
-    for (name, value) in shown {
-        if let Some(value) = value {
+    for (name, value, show) in shown {
+        if let (true, Some(value)) = (show, value) {
             data.insert(name.to_string(), json!(value.to_string()));
         }
     }
@@ -160,6 +178,7 @@ mod tests {
 
     fn outcome(status: StateTestStatus, inspection: Inspection) -> StateTestOutcome {
         StateTestOutcome {
+            kind: TestedKind::Task,
             status,
             output: Some(json!({"a": 1})),
             error: None,
@@ -202,10 +221,46 @@ mod tests {
             input: Some(json!({})),
             after_input_path: Some(json!({})),
             after_arguments: Some(json!([1])),
+            after_result_path: Some(json!(2)),
             ..Inspection::default()
         };
-        let data = inspection_data(&inspection);
+        let data = inspection_data(&inspection, TestedKind::Task);
         assert_eq!(data, json!({"input": "{}", "afterArguments": "[1]"}));
+    }
+
+    #[test]
+    fn each_kind_of_state_shows_the_stages_aws_shows_for_it() {
+        let every = Inspection {
+            input: Some(json!(0)),
+            after_input_path: Some(json!(1)),
+            after_arguments: Some(json!(2)),
+            result: Some(json!(3)),
+            after_result_selector: Some(json!(4)),
+            after_result_path: Some(json!(5)),
+            ..Inspection::default()
+        };
+        let names = |kind| {
+            let data = inspection_data(&every, kind);
+            let mut names: Vec<String> = data.as_object().unwrap().keys().cloned().collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(TestedKind::Other), ["afterInputPath", "input"]);
+        assert_eq!(
+            names(TestedKind::Pass { result: false }),
+            [
+                "afterInputPath",
+                "afterParameters",
+                "afterResultPath",
+                "afterResultSelector",
+                "input"
+            ]
+        );
+        assert_eq!(
+            names(TestedKind::Pass { result: true }),
+            ["afterResultPath", "afterResultSelector", "input", "result"]
+        );
+        assert_eq!(names(TestedKind::Task).len(), 6);
     }
 
     #[test]
@@ -218,7 +273,7 @@ mod tests {
             ..Inspection::default()
         };
         assert_eq!(
-            inspection_data(&inspection)["errorDetails"],
+            inspection_data(&inspection, TestedKind::Task)["errorDetails"],
             json!({"retryIndex": 1, "retryBackoffIntervalSeconds": 2})
         );
     }
