@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use sluice_engine::{Inspection, Limits};
 use sluice_ir::{StateKind, TaskMode, TaskTarget};
 use sluice_lang::asl::single_state;
-use sluice_runtime::LocalRunner;
+use sluice_runtime::{LocalRunner, RunOutcome};
 use tokio_util::sync::CancellationToken;
 
 use crate::views::{Status, TaskError};
@@ -72,25 +72,8 @@ impl Service {
             .map_err(ServiceError::InvalidDefinition)?;
         let tested = single.flow.state(single.flow.root().start);
         refuse_untestable(tested)?;
-        let kind = match &tested.kind {
-            StateKind::Pass => TestedKind::Pass {
-                result: tested.asl.as_ref().is_some_and(|d| d.result.is_some()),
-            },
-            StateKind::Task(_) => TestedKind::Task,
-            _ => TestedKind::Other,
-        };
         let input = self.parse_input(sluice_ir::Dialect::Asl, test.input.as_deref())?;
-        let variables = match test.variables.as_deref() {
-            None => Map::new(),
-            Some(text) => match self.parse_json("the variables", text)? {
-                Value::Object(variables) => variables,
-                _ => {
-                    return Err(ServiceError::InvalidArgument(
-                        "the variables must be a JSON object".into(),
-                    ));
-                }
-            },
-        };
+        let variables = self.variables(test.variables.as_deref())?;
         let limits = Limits {
             max_history_events: self.limits.max_history_events,
             max_payload_bytes: self.limits.max_payload_bytes,
@@ -103,36 +86,66 @@ impl Service {
             .context_ids(test.context_ids)
             .role_arn(test.role_arn)
             .inspect(variables);
-        let outcome = runner
+        let run = runner
             .run(&single.flow, input, CancellationToken::new())
             .await
             .map_err(|e| ServiceError::NotSupported(e.to_string()))?;
-        let inspection = outcome.inspection.unwrap_or_default();
-        let status = match (&inspection.retry, inspection.catch_index, outcome.status) {
-            (Some(_), _, _) => StateTestStatus::Retriable,
-            (None, Some(_), Status::Succeeded) => StateTestStatus::CaughtError,
-            (None, _, Status::Succeeded) => StateTestStatus::Succeeded,
-            _ => StateTestStatus::Failed,
+        Ok(outcome(kind_of(tested), run))
+    }
+
+    /// The variables a test starts with: a JSON object, or none.
+    fn variables(&self, text: Option<&str>) -> Result<Map<String, Value>> {
+        let Some(text) = text else {
+            return Ok(Map::new());
         };
-        let error = match status {
-            StateTestStatus::Succeeded => None,
-            StateTestStatus::CaughtError => inspection.error.clone(),
-            StateTestStatus::Retriable | StateTestStatus::Failed => outcome.error,
-        };
-        let (output, next_state) = match status {
-            StateTestStatus::Succeeded | StateTestStatus::CaughtError => {
-                (outcome.output, inspection.next.clone())
-            }
-            StateTestStatus::Retriable | StateTestStatus::Failed => (None, None),
-        };
-        Ok(StateTestOutcome {
-            kind,
-            status,
-            output,
-            error,
-            next_state,
-            inspection,
-        })
+        match self.parse_json("the variables", text)? {
+            Value::Object(variables) => Ok(variables),
+            _ => Err(ServiceError::InvalidArgument(
+                "the variables must be a JSON object".into(),
+            )),
+        }
+    }
+}
+
+fn kind_of(state: &sluice_ir::State) -> TestedKind {
+    match &state.kind {
+        StateKind::Pass => TestedKind::Pass {
+            result: state.asl.as_ref().is_some_and(|d| d.result.is_some()),
+        },
+        StateKind::Task(_) => TestedKind::Task,
+        _ => TestedKind::Other,
+    }
+}
+
+/// How the state ended, read off the inspection: a retrier that matched makes it retriable
+/// (the execution failed with the error), a catcher that handled the error caught (the
+/// execution succeeded with the catcher's output).
+fn outcome(kind: TestedKind, run: RunOutcome) -> StateTestOutcome {
+    let inspection = run.inspection.unwrap_or_default();
+    let status = match (&inspection.retry, inspection.catch_index, run.status) {
+        (Some(_), _, _) => StateTestStatus::Retriable,
+        (None, Some(_), Status::Succeeded) => StateTestStatus::CaughtError,
+        (None, _, Status::Succeeded) => StateTestStatus::Succeeded,
+        _ => StateTestStatus::Failed,
+    };
+    let error = match status {
+        StateTestStatus::Succeeded => None,
+        StateTestStatus::CaughtError => inspection.error.clone(),
+        StateTestStatus::Retriable | StateTestStatus::Failed => run.error,
+    };
+    let (output, next_state) = match status {
+        StateTestStatus::Succeeded | StateTestStatus::CaughtError => {
+            (run.output, inspection.next.clone())
+        }
+        StateTestStatus::Retriable | StateTestStatus::Failed => (None, None),
+    };
+    StateTestOutcome {
+        kind,
+        status,
+        output,
+        error,
+        next_state,
+        inspection,
     }
 }
 
@@ -156,5 +169,75 @@ fn refuse_untestable(state: &sluice_ir::State) -> Result<()> {
             "testing {what} (AWS tests it only with a mock; mocks are not supported)"
         ))),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use sluice_engine::RetryDetails;
+
+    use super::*;
+
+    fn run(status: Status, inspection: Inspection) -> RunOutcome {
+        RunOutcome {
+            status,
+            output: (status == Status::Succeeded).then(|| json!({"out": 1})),
+            error: (status == Status::Failed).then(|| TaskError::new("E", "cause")),
+            history: Vec::new(),
+            inspection: Some(inspection),
+        }
+    }
+
+    #[test]
+    fn a_state_that_went_on_succeeded_with_its_output_and_next_state() {
+        let inspection = Inspection {
+            next: Some("B".into()),
+            ..Inspection::default()
+        };
+        let done = outcome(TestedKind::Other, run(Status::Succeeded, inspection));
+        assert_eq!(done.status, StateTestStatus::Succeeded);
+        assert_eq!(
+            (done.output, done.next_state.as_deref()),
+            (Some(json!({"out": 1})), Some("B"))
+        );
+        assert!(done.error.is_none());
+    }
+
+    #[test]
+    fn a_caught_error_keeps_the_catchers_output_and_the_error() {
+        let inspection = Inspection {
+            catch_index: Some(0),
+            error: Some(TaskError::new("Caught", "why")),
+            next: Some("Handler".into()),
+            ..Inspection::default()
+        };
+        let caught = outcome(TestedKind::Task, run(Status::Succeeded, inspection));
+        assert_eq!(caught.status, StateTestStatus::CaughtError);
+        assert_eq!(
+            caught.error.map(|e| e.code.as_str().to_string()),
+            Some("Caught".into())
+        );
+        assert_eq!(caught.next_state.as_deref(), Some("Handler"));
+    }
+
+    #[test]
+    fn a_matching_retrier_is_retriable_and_any_other_failure_failed() {
+        let retried = Inspection {
+            retry: Some(RetryDetails {
+                index: 0,
+                backoff_ms: 1000,
+            }),
+            ..Inspection::default()
+        };
+        let retriable = outcome(TestedKind::Task, run(Status::Failed, retried));
+        assert_eq!(retriable.status, StateTestStatus::Retriable);
+        assert_eq!(retriable.error.map(|e| e.detail), Some("cause".into()));
+        let failed = outcome(
+            TestedKind::Other,
+            run(Status::Failed, Inspection::default()),
+        );
+        assert_eq!(failed.status, StateTestStatus::Failed);
+        assert!(failed.output.is_none() && failed.next_state.is_none());
     }
 }
