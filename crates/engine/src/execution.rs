@@ -9,6 +9,7 @@ use sluice_ir::{ScopeId, StateId, StateName, TaskError, ToleratedFailures};
 use crate::Millis;
 use crate::dag_status::NodeStatus;
 use crate::history::EventId;
+use crate::inspection::{Inspecting, Inspection};
 use crate::step::ChildStart;
 use crate::task_call::TaskCall;
 
@@ -134,6 +135,9 @@ pub struct Execution {
     pub(crate) parent: Option<ParentLink>,
     /// How often and when it was last redriven.
     pub(crate) redrives: crate::Redrives,
+    /// An inspected execution's record of its first state (never stored: an inspected
+    /// execution runs in memory).
+    pub(crate) inspection: Option<Box<Inspecting>>,
 }
 
 /// The execution a child execution reports its end to, and the op it waits on there.
@@ -442,7 +446,26 @@ impl Execution {
             map_runs: Vec::new(),
             parent: None,
             redrives: crate::Redrives::default(),
+            inspection: None,
         }
+    }
+
+    /// An execution whose first top-level state is inspected (`crate::inspection`), starting
+    /// with `variables` set.
+    pub fn inspected(info: ExecutionInfo, variables: serde_json::Map<String, Value>) -> Self {
+        let inspecting = Inspecting {
+            preset: variables,
+            ..Inspecting::default()
+        };
+        Self {
+            inspection: Some(Box::new(inspecting)),
+            ..Self::new(info)
+        }
+    }
+
+    /// What an inspected execution recorded of its first state.
+    pub fn inspection(&self) -> Option<&Inspection> {
+        self.inspection.as_deref().map(|i| &i.record)
     }
 
     /// A child execution: it runs `scope` of the flow (a distributed Map's processor) as if

@@ -19,6 +19,7 @@ mod data;
 mod execution;
 mod history;
 mod input;
+mod inspection;
 mod machine;
 mod redrive;
 pub mod snapshot;
@@ -32,6 +33,7 @@ pub use execution::{
 };
 pub use history::{EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};
+pub use inspection::{Inspection, RetryDetails};
 pub use redrive::{MAX_REDRIVES, NotRedrivable, REDRIVE_WINDOW_MS, Redrives};
 pub use snapshot::{CallSnapshot, Snapshot};
 pub use step::{ChildStart, Effect, Step};

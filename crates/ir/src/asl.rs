@@ -78,6 +78,20 @@ impl AslTemplate {
     }
 }
 
+/// A stage of a state's data between its raw input and its output, as AWS's `TestState`
+/// shows them (`inspectionData`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// After `InputPath` (JSONata: the raw input).
+    AfterInputPath,
+    /// After `Parameters` (JSONata: `Arguments`): the effective input.
+    AfterArguments,
+    /// After `ResultSelector` (JSONPath).
+    AfterResultSelector,
+    /// After `ResultPath` (JSONPath), before `OutputPath`.
+    AfterResultPath,
+}
+
 /// How an ASL state's data moves, from its raw input to its output.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AslData {
@@ -230,12 +244,25 @@ impl AslData {
     /// The effective input: JSONPath `InputPath`, then `Parameters`; JSONata `Arguments`,
     /// evaluated with `$states.input` the raw input.
     pub fn effective_input(&self, env: &AslEnv<'_>, raw: &Value) -> Result<Value, AslError> {
+        self.effective_input_seen(env, raw, |_, _| {})
+    }
+
+    /// [`Self::effective_input`], showing `seen` each stage the input passes.
+    pub fn effective_input_seen(
+        &self,
+        env: &AslEnv<'_>,
+        raw: &Value,
+        mut seen: impl FnMut(Stage, &Value),
+    ) -> Result<Value, AslError> {
         let scope = env.scope(raw);
         let selected = self.input_path.apply(&scope)?;
-        match &self.arguments {
-            None => Ok(selected.into_owned()),
-            Some(arguments) => arguments.evaluate(&env.scope(&selected)),
-        }
+        seen(Stage::AfterInputPath, &selected);
+        let effective = match &self.arguments {
+            None => selected.into_owned(),
+            Some(arguments) => arguments.evaluate(&env.scope(&selected))?,
+        };
+        seen(Stage::AfterArguments, &effective);
+        Ok(effective)
     }
 
     /// A Pass state's result: its `Result`, else its effective input.
@@ -246,13 +273,27 @@ impl AslData {
     /// The state's output from its raw input and its result: `ResultSelector`, `ResultPath`
     /// and `OutputPath` (JSONPath), or `Output` (JSONata; by default the result).
     pub fn output(&self, env: &AslEnv<'_>, raw: &Value, result: Value) -> Result<Value, AslError> {
+        self.output_seen(env, raw, result, |_, _| {})
+    }
+
+    /// [`Self::output`], showing `seen` each stage the result passes (JSONPath only: JSONata's
+    /// `Output` has none).
+    pub fn output_seen(
+        &self,
+        env: &AslEnv<'_>,
+        raw: &Value,
+        result: Value,
+        mut seen: impl FnMut(Stage, &Value),
+    ) -> Result<Value, AslError> {
         match self.query {
             QueryLanguage::JsonPath => {
                 let result = match &self.result_selector {
                     Some(selector) => selector.apply(&env.scope(&result))?,
                     None => result,
                 };
+                seen(Stage::AfterResultSelector, &result);
                 let combined = self.result_path.combine(raw, result)?;
+                seen(Stage::AfterResultPath, &combined);
                 match &self.output_path {
                     SelectPath::Whole => Ok(combined),
                     path => Ok(path.apply(&env.scope(&combined))?.into_owned()),

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use sluice_engine::{
-    ChildStart, ContextIds, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Limits, Millis,
-    OpId, ParentLink, Rejection, Status, Step, TaskCall,
+    ChildStart, ContextIds, Effect, Execution, ExecutionInfo, HistoryEvent, Input, Inspection,
+    Limits, Millis, OpId, ParentLink, Rejection, Status, Step, TaskCall,
 };
 use sluice_ir::{ErrorCode, Flow, StateKind, TaskError, TaskMode, TaskTarget, actions};
 use sluice_store::TenantId;
@@ -71,6 +71,8 @@ pub struct RunOutcome {
     pub output: Option<Value>,
     pub error: Option<TaskError>,
     pub history: Vec<HistoryEvent>,
+    /// What an inspected execution recorded of its first state ([`LocalRunner::inspect`]).
+    pub inspection: Option<Inspection>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,9 @@ pub struct LocalRunner {
     test_case: Option<String>,
     /// The flow's name as its API knows it, when the definition does not name it.
     flow_name: Option<String>,
+    /// Whether the execution's first state is inspected, and the variables it starts with.
+    inspection: Option<serde_json::Map<String, Value>>,
+    role_arn: Option<String>,
 }
 
 impl LocalRunner {
@@ -122,6 +127,8 @@ impl LocalRunner {
             events: Vec::new(),
             test_case: None,
             flow_name: None,
+            inspection: None,
+            role_arn: None,
         }
     }
 
@@ -135,6 +142,19 @@ impl LocalRunner {
     /// Runs the execution under `case` of the invoker's mock configuration (`crate::mocks`).
     pub fn test_case(mut self, case: Option<String>) -> Self {
         self.test_case = case;
+        self
+    }
+
+    /// Runs the execution's first state alone, recording what it does with its data (AWS's
+    /// `TestState`; see the engine's `Inspection`).
+    pub fn inspect(mut self, variables: serde_json::Map<String, Value>) -> Self {
+        self.inspection = Some(variables);
+        self
+    }
+
+    /// The role the execution runs as (`$$.Execution.RoleArn`).
+    pub fn role_arn(mut self, role_arn: Option<String>) -> Self {
+        self.role_arn = role_arn;
         self
     }
 
@@ -191,10 +211,15 @@ impl LocalRunner {
         let clock = Clock::start();
         let info = ExecutionInfo {
             context_ids: self.context_ids.clone(),
+            role_arn: self.role_arn.clone(),
             ..self.execution_info(flow, &self.name, &clock)
         };
+        let execution = match &self.inspection {
+            Some(variables) => Execution::inspected(info, variables.clone()),
+            None => Execution::new(info),
+        };
         let flow = Arc::new(flow.clone());
-        self.run_execution(flow, Execution::new(info), input, clock, stop)
+        self.run_execution(flow, execution, input, clock, stop)
             .await
     }
 
@@ -281,6 +306,7 @@ impl LocalRunner {
             output: execution.output().cloned(),
             error: execution.error().cloned(),
             history,
+            inspection: execution.inspection().cloned(),
         })
     }
 

@@ -27,6 +27,7 @@ mod redrive;
 mod retention;
 mod schedules;
 mod steps;
+mod test_state;
 mod versions;
 pub mod views;
 
@@ -50,6 +51,9 @@ pub use retention::{Retention, RetentionConfig, RetentionError};
 pub use schedules::{ScheduleSpec, UpcomingSchedule};
 /// What a start tells the definition of its ids (`StartRequest::context_ids`).
 pub use sluice_engine::ContextIds;
+/// What a state tested alone did with its data (`StateTestOutcome::inspection`).
+pub use sluice_engine::{Inspection, RetryDetails};
+pub use sluice_ir::QueryLanguage;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
 pub use sluice_lang::{DefinitionError, Dialect, Problem};
 use sluice_runtime::durable::Runtime;
@@ -57,6 +61,7 @@ use sluice_runtime::durable::Runtime;
 pub use sluice_runtime::scheduler::Cadence;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};
+pub use test_state::{StateTest, StateTestOutcome, StateTestStatus, TestedKind};
 pub use versions::Publish;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

@@ -89,6 +89,7 @@ pub(super) fn body(action: Action) -> Value {
             "activityArn": format!("arn:aws:states:{REGION}:{ACCOUNT}:activity:never-created"),
             "workerName": "walk",
         }),
+        Action::TestState => json!({"definition": r#"{"Type": "Pass", "End": true}"#}),
     }
 }
 

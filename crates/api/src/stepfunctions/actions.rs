@@ -168,6 +168,7 @@ impl Actions<'_> {
             Call::ListActivities(r) => self.list_activities(r).await,
             Call::DeleteActivity(r) => self.delete_activity(r).await,
             Call::GetActivityTask(r) => self.get_activity_task(r).await,
+            Call::TestState(r) => self.test_state(r).await,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod request;
 mod sync;
 mod tags;
 mod tasks;
+mod test_state;
 mod versions;
 
 use axum::http::{HeaderMap, Method};

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::error::{Code, SfnError};
 pub use super::tags::{TagResource, UntagResource};
 pub use super::tasks::{SendTaskFailure, SendTaskHeartbeat, SendTaskSuccess};
-use super::{activities, aliases, map_runs, redrive, versions};
+use super::{activities, aliases, map_runs, redrive, test_state, versions};
 
 /// The prefix of every action's `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -94,6 +94,8 @@ pub enum Call {
     DeleteActivity(activities::ActivityRef),
     #[strum_discriminants(strum(serialize = "states:GetActivityTask"))]
     GetActivityTask(activities::GetActivityTask),
+    #[strum_discriminants(strum(serialize = "states:TestState"))]
+    TestState(test_state::TestState),
 }
 
 impl Call {
@@ -153,6 +155,7 @@ impl Call {
             "ListActivities" => Call::ListActivities(input(body)?),
             "DeleteActivity" => Call::DeleteActivity(input(body)?),
             "GetActivityTask" => Call::GetActivityTask(input(body)?),
+            "TestState" => Call::TestState(input(body)?),
             _ => return Err(unknown()),
         };
         Ok(call)
@@ -191,7 +194,7 @@ pub(super) fn required<T>(value: &Option<T>, member: &str) -> Result<(), SfnErro
 }
 
 /// A member naming a feature this server does not have: refused rather than ignored.
-fn not_supported(present: bool, member: &str, feature: &str) -> Result<(), SfnError> {
+pub(super) fn not_supported(present: bool, member: &str, feature: &str) -> Result<(), SfnError> {
     if present {
         return Err(SfnError::validation(format!(
             "'{member}' is not supported by this server: {feature}"

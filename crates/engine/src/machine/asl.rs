@@ -15,6 +15,7 @@ use sluice_ir::{
     QueryLanguage, State, StateKind, Task, TaskError, TaskTarget, Wait,
 };
 
+use super::inspect::Seen;
 use super::tasks::CallPlan;
 use super::{Machine, Outcome, Work};
 use crate::Millis;
@@ -118,13 +119,27 @@ impl<'m> Machine<'m> {
         error.to_task_error(state.name.as_str(), entered)
     }
 
-    /// The effective input of the thread's active ASL state.
+    /// The effective input of the thread's active ASL state (an inspection sees its stages).
     pub(super) fn asl_effective_input(
-        &self,
+        &mut self,
         thread: ThreadId,
         state: &State,
         data: &AslData,
     ) -> Result<Value, TaskError> {
+        let mut seen = Seen::new();
+        let effective = self.asl_effective_input_seen(thread, state, data, &mut seen);
+        self.inspect_stages(thread, seen);
+        effective
+    }
+
+    fn asl_effective_input_seen(
+        &self,
+        thread: ThreadId,
+        state: &State,
+        data: &AslData,
+        seen: &mut Seen,
+    ) -> Result<Value, TaskError> {
+        let watch = self.watches(thread);
         let raw = self
             .active(thread)
             .map(|a| &a.input)
@@ -139,8 +154,14 @@ impl<'m> Machine<'m> {
             token: token.as_deref(),
             ..AslHere::default()
         };
-        self.with_asl(thread, state, here, |env| data.effective_input(env, raw))
-            .map_err(|e| self.asl_error(thread, state, &e))
+        self.with_asl(thread, state, here, |env| {
+            data.effective_input_seen(env, raw, |stage, value| {
+                if watch {
+                    seen.push((stage, value.clone()));
+                }
+            })
+        })
+        .map_err(|e| self.asl_error(thread, state, &e))
     }
 
     /// Replaces the active input by `value` (states whose result is their effective input).
@@ -245,10 +266,16 @@ impl<'m> Machine<'m> {
         data: &AslData,
         raw: &Value,
         result: Value,
+        seen: &mut Seen,
     ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
+        let watch = self.watches(thread);
         self.with_asl(thread, state, AslHere::default(), |env| {
             let assigned = data.assignments(env, raw, &result)?;
-            let output = data.output(env, raw, result)?;
+            let output = data.output_seen(env, raw, result, |stage, value| {
+                if watch {
+                    seen.push((stage, value.clone()));
+                }
+            })?;
             Ok((output, assigned))
         })
         .map_err(|e| self.asl_error(thread, state, &e))
@@ -507,18 +534,23 @@ impl Machine<'_> {
         result: Option<Value>,
         goto: Option<Next>,
     ) {
+        if let Some(result) = &result {
+            self.inspect_result(thread, result);
+        }
         let Some(active) = self.active(thread) else {
             return;
         };
         let entered = active.entered;
         let raw = &active.input;
         let result = result.unwrap_or_else(|| raw.clone());
-        let shaped =
-            self.asl_output(thread, state, data, raw, result)
-                .and_then(|(output, assigned)| {
-                    self.check_size(&output, "the state output")
-                        .map(|()| (output, assigned))
-                });
+        let mut seen = Seen::new();
+        let shaped = self
+            .asl_output(thread, state, data, raw, result, &mut seen)
+            .and_then(|(output, assigned)| {
+                self.check_size(&output, "the state output")
+                    .map(|()| (output, assigned))
+            });
+        self.inspect_stages(thread, seen);
         match shaped {
             Ok((output, assigned)) => {
                 self.assign_variables(thread, assigned);

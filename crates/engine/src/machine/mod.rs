@@ -18,6 +18,7 @@ mod end;
 mod eval;
 mod fanout;
 mod inputs;
+mod inspect;
 mod map_run;
 mod objects;
 mod recovery;
@@ -219,6 +220,10 @@ impl Machine<'_> {
             DataModel::Pipe => input.clone(),
             DataModel::Merge => Value::Object(Map::new()),
         };
+        let variables = match parent {
+            None => self.preset_variables(),
+            Some(_) => Map::new(),
+        };
         self.ex.threads.insert(
             id,
             Box::new(Thread {
@@ -227,7 +232,7 @@ impl Machine<'_> {
                 scope_input: input,
                 data,
                 at: None,
-                variables: Map::new(),
+                variables,
             }),
         );
         id

@@ -8,6 +8,7 @@ use super::{Here, Machine, Vars, error_detail};
 use crate::data;
 use crate::execution::{Block, ThreadId, TimerPurpose};
 use crate::history::EventType;
+use crate::inspection::RetryDetails;
 
 impl Machine<'_> {
     /// Retry, then Catch, then fail the scope.
@@ -45,6 +46,16 @@ impl Machine<'_> {
                     delay = jitter_draw % delay.saturating_add(1);
                 }
                 active.retry_count += 1;
+                if let Some(inspection) = self.inspecting(thread) {
+                    inspection.retry = Some(RetryDetails {
+                        index,
+                        backoff_ms: delay,
+                    });
+                    inspection.error = Some(error.clone());
+                    self.step_failed(thread, state, &error);
+                    self.fail_scope(thread, error);
+                    return;
+                }
                 let fire_at = self
                     .now
                     .saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
@@ -52,11 +63,16 @@ impl Machine<'_> {
                 self.block(thread, Block::Backoff(op));
                 return;
             }
-            if let Some(catcher) = recovery
+            if let Some((index, catcher)) = recovery
                 .catch
                 .iter()
-                .find(|c| c.errors.iter().any(|p| error.code.matches(p)))
+                .enumerate()
+                .find(|(_, c)| c.errors.iter().any(|p| error.code.matches(p)))
             {
+                if let Some(inspection) = self.inspecting(thread) {
+                    inspection.catch_index = Some(index);
+                    inspection.error = Some(error.clone());
+                }
                 let value = match &catcher.asl {
                     Some(data) => self.asl_catch_value(thread, state, data, &error),
                     None => self
@@ -67,7 +83,8 @@ impl Machine<'_> {
                 match value {
                     Ok((value, assigned)) => {
                         self.assign_variables(thread, assigned);
-                        self.advance(thread, value, Next::State(catcher.next));
+                        let next = self.inspect_exit(thread, &value, Next::State(catcher.next));
+                        self.advance(thread, value, next);
                     }
                     Err(error) => self.fail_scope(thread, error),
                 }

@@ -32,6 +32,7 @@ impl Machine<'_> {
             Some(state.name.clone()),
             detail("input", input.clone()),
         );
+        self.inspect_entered(thread, state, &input);
         let retries = state.kind.recovery().map_or(0, |r| r.retry.len());
         let Some(t) = self.ex.threads.get_mut(&thread) else {
             return;
@@ -303,7 +304,9 @@ impl Machine<'_> {
             Some(state.name.clone()),
             detail("output", output.clone()),
         );
-        self.advance(thread, output, goto.unwrap_or(state.next));
+        let next = goto.unwrap_or(state.next);
+        let next = self.inspect_exit(thread, &output, next);
+        self.advance(thread, output, next);
     }
 
     /// Applies the state's OutputConstructor to `result` (`None`: the state's own input).

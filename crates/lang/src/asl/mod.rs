@@ -15,7 +15,10 @@ mod choice;
 mod data;
 mod fields;
 mod objects;
+mod single;
 mod task;
+
+pub use single::{SingleState, single_state};
 
 use sluice_ir::{
     Aggregate, ChildMode, DataModel, Distributed, Fail, Flow, ItemInput, Items, Language, Map,

@@ -52,6 +52,7 @@ impl From<Execution<'_>> for engine::Execution {
                     count: r.count,
                     last_at: r.last_at,
                 }),
+            inspection: None,
         }
     }
 }
