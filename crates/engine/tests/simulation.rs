@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sluice_engine::{ExecutionInfo, Input, Limits, Millis, OpId, Status};
 use sluice_ir::TaskError;
 
+use support::asl;
 use support::echo::{self, Echo};
 use support::flows::{self, TASK_ERROR_CODES};
 use support::sim::Sim;
@@ -298,6 +299,26 @@ proptest! {
         schedule in prop::collection::vec(any::<u32>(), 0..120),
     ) {
         let flow = flows::build(&spec);
+        let mut sim = Sim::new(&flow, info(seed, limits), EPOCH);
+        simulate(&mut sim, input, stop_first, &schedule);
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(1000))]
+
+    /// The same random flows written as Amazon States Language machines (JSONPath and
+    /// JSONata states, Retry and Catch, Parallel and Map) and compiled as a user's would be.
+    #[test]
+    fn random_asl_machines_keep_the_invariants(
+        spec in flows::scope_spec(3),
+        input in flows::execution_input(),
+        limits in limits(),
+        seed in any::<u64>(),
+        stop_first in prop::bool::weighted(0.02),
+        schedule in prop::collection::vec(any::<u32>(), 0..120),
+    ) {
+        let (_, flow) = asl::build(&spec);
         let mut sim = Sim::new(&flow, info(seed, limits), EPOCH);
         simulate(&mut sim, input, stop_first, &schedule);
     }

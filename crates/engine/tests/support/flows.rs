@@ -17,7 +17,7 @@ use sluice_ir::{
 };
 
 /// The error codes a Retry or Catch entry may name.
-const MATCHED_CODES: [&str; 5] = [
+pub const MATCHED_CODES: [&str; 5] = [
     ErrorCode::ALL,
     "E1",
     "E2",
