@@ -319,6 +319,23 @@ def test_validate_state_machine_definition_reports_located_problems(sfn):
     [diagnostic] = [d for d in failed["diagnostics"] if "Missing" in d["message"]]
     assert (diagnostic["severity"], diagnostic["location"]) == ("ERROR", "/States/A")
     assert "line 1" in diagnostic["message"]
+    assert diagnostic["code"] == "MISSING_TRANSITION_TARGET"
+
+
+# AWS's codes, from the API reference of ValidateStateMachineDefinitionDiagnostic
+# (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html).
+@pytest.mark.parametrize("definition, code", [
+    ('{"StartAt": "A", "States": {', "INVALID_JSON_DESCRIPTION"),
+    (json.dumps({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                                                  "End": True}}}), "INVALID_RESOURCE"),
+    (json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}), "MISSING_TRANSITION_TARGET"),
+    (json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True, "Colour": "red"}}}),
+     "SCHEMA_VALIDATION_FAILED"),
+])
+def test_validation_names_each_problem_with_awss_code(sfn, definition, code):
+    failed = sfn.validate_state_machine_definition(definition=definition)
+    assert failed["result"] == "FAIL"
+    assert code in [d["code"] for d in failed["diagnostics"]], failed["diagnostics"]
 
 
 def test_tenants_see_only_their_own_state_machines_and_executions(tenant_sluice):

@@ -198,6 +198,9 @@ pub struct Task {
 pub mod actions {
     /// An HTTP request described by the task's body: `{url, method, headers, body}`.
     pub const HTTP: &str = "sluice:http";
+    /// An HTTP request as AWS's HTTP Task describes it (`ApiEndpoint`, `Method`, `Headers`,
+    /// `QueryParameters`, `RequestBody`, `Transform`), answered in its shape.
+    pub const HTTP_TASK: &str = "sluice:http-task";
     /// A shell script (`{script}`), run only where the server's configuration allows it.
     pub const SHELL: &str = "sluice:shell";
     /// Submits a callback task that waits for an event (FunctionGraph v1 EVENT states): the

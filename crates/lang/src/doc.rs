@@ -7,7 +7,7 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map as JsonMap, Number, Value};
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options, Spanned};
 
-use crate::error::Problem;
+use crate::error::{Problem, ProblemKind};
 
 /// The largest definition accepted: CloudFlow's request size limit (1,024 KiB).
 pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
@@ -120,10 +120,11 @@ fn syntax_problem(error: serde_saphyr::Error) -> Problem {
         .map(Loc::from_saphyr);
     let message = format!("invalid YAML: {}", error.without_snippet());
     let message = strip_trailing_location(&message);
-    match location {
+    let problem = match location {
         Some(loc) => Problem::at(loc, message),
         None => Problem::new(message),
-    }
+    };
+    problem.kind(ProblemKind::Syntax)
 }
 
 /// serde-saphyr appends " at line X column Y" to its messages; we report it separately.

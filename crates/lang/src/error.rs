@@ -14,6 +14,24 @@ pub struct Problem {
     /// The innermost state (step) the problem belongs to, when there is one.
     pub state: Option<String>,
     pub message: String,
+    /// What is wrong, for tools that sort problems (AWS's validation codes).
+    pub kind: ProblemKind,
+}
+
+/// The kinds of problem a tool may tell apart; everything not named is a definition that does
+/// not follow its language's schema.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProblemKind {
+    #[default]
+    Schema,
+    /// The text is not JSON or YAML.
+    Syntax,
+    /// A task's target (ASL's `Resource`) is not one the language knows.
+    Resource,
+    /// A state's name is used twice in one scope.
+    DuplicateStateName,
+    /// `Next`, `Default`, a Choice or Catch target names no state.
+    MissingTransitionTarget,
 }
 
 impl Problem {
@@ -24,7 +42,13 @@ impl Problem {
             column: None,
             state: None,
             message: message.into(),
+            kind: ProblemKind::Schema,
         }
+    }
+
+    pub fn kind(mut self, kind: ProblemKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// A problem at `loc`.

@@ -21,5 +21,5 @@ mod frontend;
 pub mod functiongraph;
 
 pub use dialect::{compile, detect};
-pub use error::{DefinitionError, Problem};
+pub use error::{DefinitionError, Problem, ProblemKind};
 pub use sluice_ir::Dialect;

@@ -34,7 +34,11 @@ impl Invoker {
     /// Whether this server can perform `action` (built in, or mapped to an endpoint).
     pub fn supports(&self, action: &str) -> bool {
         match action {
-            actions::HTTP | actions::EVENT | actions::READ_ITEMS | actions::WRITE_RESULTS => true,
+            actions::HTTP
+            | actions::HTTP_TASK
+            | actions::EVENT
+            | actions::READ_ITEMS
+            | actions::WRITE_RESULTS => true,
             actions::SHELL => self.endpoints().shell,
             other => self.endpoints().functions.contains_key(other),
         }
@@ -50,6 +54,7 @@ impl Invoker {
         let work = async {
             match action {
                 actions::HTTP => self.http_request(origin.tenant.as_ref(), &call.body).await,
+                actions::HTTP_TASK => self.http_task(origin.tenant.as_ref(), &call.body).await,
                 // The submission of an event wait: accepted at once, the event is the report.
                 actions::EVENT => Ok(json!({})),
                 actions::READ_ITEMS => self.bucket_store().read_items(&call.body).await,

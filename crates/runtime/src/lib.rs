@@ -16,6 +16,7 @@
 mod actions;
 mod detached;
 pub mod durable;
+pub mod http_task;
 pub mod invoke;
 pub mod local;
 pub mod mocks;

@@ -55,13 +55,14 @@ pub use sluice_engine::ContextIds;
 pub use sluice_engine::{Inspection, RetryDetails};
 pub use sluice_ir::QueryLanguage;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
-pub use sluice_lang::{DefinitionError, Dialect, Problem};
+pub use sluice_lang::{DefinitionError, Dialect, Problem, ProblemKind};
 use sluice_runtime::durable::Runtime;
+pub use sluice_runtime::http_task::HttpTaskRequest;
 /// How the scheduler reads a schedule's expression, for dialects that check one when it is written.
 pub use sluice_runtime::scheduler::Cadence;
 use sluice_store::Store;
 pub use steps::{StepRun, StepStatus, step_runs};
-pub use test_state::{StateTest, StateTestOutcome, StateTestStatus, TestedKind};
+pub use test_state::{HttpExchange, StateTest, StateTestOutcome, StateTestStatus, TestedKind};
 pub use versions::Publish;
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;

@@ -6,8 +6,9 @@
 
 use serde_json::{Map, Value};
 use sluice_engine::{Inspection, Limits};
-use sluice_ir::{Dialect, StateKind, TaskMode, TaskTarget};
+use sluice_ir::{Dialect, StateKind, TaskMode, TaskTarget, actions};
 use sluice_lang::asl::single_state;
+use sluice_runtime::http_task::HttpTaskRequest;
 use sluice_runtime::{LocalRunner, RunOutcome};
 use tokio_util::sync::CancellationToken;
 
@@ -65,6 +66,37 @@ pub struct StateTestOutcome {
     pub next_state: Option<String>,
     /// Each stage of the state's data, and how its error was handled.
     pub inspection: Inspection,
+    /// An HTTP Task's request and answer (shown at `TRACE`).
+    pub http: Option<HttpExchange>,
+}
+
+/// The request an HTTP Task made, read off its effective input, and the answer it got: its
+/// result, or for a non-2xx answer the failure's cause (the same shape).
+#[derive(Debug, Clone)]
+pub struct HttpExchange {
+    pub request: HttpTaskRequest,
+    pub response: Option<Value>,
+}
+
+fn http_exchange(state: &sluice_ir::State, outcome: &StateTestOutcome) -> Option<HttpExchange> {
+    let StateKind::Task(task) = &state.kind else {
+        return None;
+    };
+    if task.target != TaskTarget::Action(actions::HTTP_TASK.into()) {
+        return None;
+    }
+    let inspection = &outcome.inspection;
+    let input = (inspection.after_arguments.as_ref())
+        .or(inspection.after_input_path.as_ref())
+        .or(inspection.input.as_ref())?;
+    let request = HttpTaskRequest::from_input(input).ok()?;
+    let failure = (inspection.error.as_ref()).or(outcome.error.as_ref());
+    let response = inspection.result.clone().or_else(|| {
+        failure
+            .filter(|e| e.code.as_str().starts_with("States.Http.StatusCode."))
+            .and_then(|e| serde_json::from_str(&e.detail).ok())
+    });
+    Some(HttpExchange { request, response })
 }
 
 impl Service {
@@ -91,7 +123,9 @@ impl Service {
             .run(&single.flow, input, CancellationToken::new())
             .await
             .map_err(|e| ServiceError::NotSupported(e.to_string()))?;
-        Ok(outcome(kind_of(tested), run))
+        let mut outcome = outcome(kind_of(tested), run);
+        outcome.http = http_exchange(tested, &outcome);
+        Ok(outcome)
     }
 
     /// The variables a test starts with: a JSON object, or none.
@@ -151,6 +185,7 @@ fn outcome(kind: TestedKind, run: RunOutcome) -> StateTestOutcome {
         error,
         next_state,
         inspection,
+        http: None,
     }
 }
 

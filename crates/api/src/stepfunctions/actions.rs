@@ -9,8 +9,9 @@ use sluice_service::views::{
     ExecutionFilter, ExecutionOrder, ExecutionQuery, ExecutionSummary, Page, StartedAs,
 };
 use sluice_service::{
-    Caller, DefinitionError, Dialect, FlowChanges, FlowSpec, Listing, Service, ServiceError,
-    StartRequest, execution_page_cursor, execution_page_token, page_cursor, page_token,
+    Caller, DefinitionError, Dialect, FlowChanges, FlowSpec, Listing, ProblemKind, Service,
+    ServiceError, StartRequest, execution_page_cursor, execution_page_token, page_cursor,
+    page_token,
 };
 
 use super::arn::{Arns, ExecutionKind};
@@ -429,6 +430,18 @@ pub(super) fn with_next(mut body: Value, next: Option<String>) -> Value {
     body
 }
 
+/// AWS's code of a problem (API reference, `ValidateStateMachineDefinitionDiagnostic`).
+fn diagnostic_code(kind: ProblemKind, definition: &str) -> &'static str {
+    match kind {
+        ProblemKind::Syntax if definition.trim().is_empty() => "MISSING_DESCRIPTION",
+        ProblemKind::Syntax => "INVALID_JSON_DESCRIPTION",
+        ProblemKind::Resource => "INVALID_RESOURCE",
+        ProblemKind::DuplicateStateName => "DUPLICATE_STATE_NAME",
+        ProblemKind::MissingTransitionTarget => "MISSING_TRANSITION_TARGET",
+        ProblemKind::Schema => "SCHEMA_VALIDATION_FAILED",
+    }
+}
+
 /// `ValidateStateMachineDefinition`: the compiler's problems as AWS's diagnostics, each
 /// located by its state (`/States/NAME`) and, in the message, by line and column.
 fn validate(service: &Service, r: &ValidateDefinition) -> Value {
@@ -447,7 +460,7 @@ fn validate(service: &Service, r: &ValidateDefinition) -> Value {
         .map(|p| {
             let mut d = json!({
                 "severity": "ERROR",
-                "code": "SCHEMA_VALIDATION_FAILED",
+                "code": diagnostic_code(p.kind, definition),
                 "message": p.to_string(),
             });
             if let Some(state) = &p.state {

@@ -8,7 +8,8 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sluice_service::{
-    Inspection, QueryLanguage, StateTest, StateTestOutcome, StateTestStatus, TestedKind,
+    HttpTaskRequest, Inspection, QueryLanguage, StateTest, StateTestOutcome, StateTestStatus,
+    TestedKind,
 };
 
 use super::actions::{Actions, Reply};
@@ -86,7 +87,48 @@ fn body(outcome: &StateTestOutcome, level: InspectionLevel) -> Value {
     if level != InspectionLevel::Info {
         body["inspectionData"] = inspection_data(&outcome.inspection, outcome.kind);
     }
+    if let (InspectionLevel::Trace, Some(http)) = (level, &outcome.http) {
+        body["inspectionData"]["request"] = trace_request(&http.request);
+        if let Some(response) = &http.response {
+            body["inspectionData"]["response"] = trace_response(&http.request, response);
+        }
+    }
     body
+}
+
+/// An HTTP Task's request as `TRACE` shows it (API reference, `InspectionDataRequest`: every
+/// member text; the headers as a JSON object).
+fn trace_request(request: &HttpTaskRequest) -> Value {
+    let headers: Map<String, Value> = (request.headers.iter())
+        .map(|(name, value)| (name.clone(), json!(value)))
+        .collect();
+    json!({
+        "protocol": protocol(&request.url),
+        "method": request.method.as_str(),
+        "url": request.url,
+        "headers": Value::Object(headers).to_string(),
+        "body": request.body.clone().unwrap_or_default(),
+    })
+}
+
+/// The answer as `TRACE` shows it (`InspectionDataResponse`), from the task's result.
+fn trace_response(request: &HttpTaskRequest, response: &Value) -> Value {
+    let body = match &response["ResponseBody"] {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    json!({
+        "protocol": protocol(&request.url),
+        "statusCode": response["StatusCode"].to_string(),
+        "statusMessage": response["StatusText"].as_str().unwrap_or(""),
+        "headers": response["Headers"].to_string(),
+        "body": body,
+    })
+}
+
+fn protocol(url: &str) -> &str {
+    url.split_once("://").map_or("https", |(scheme, _)| scheme)
 }
 
 fn status(status: StateTestStatus) -> &'static str {
@@ -184,6 +226,7 @@ mod tests {
             error: None,
             next_state: Some("Next".into()),
             inspection,
+            http: None,
         }
     }
 

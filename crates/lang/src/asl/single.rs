@@ -7,7 +7,7 @@
 use serde_json::{Map, Value, json};
 use sluice_ir::Flow;
 
-use crate::error::{DefinitionError, Problem};
+use crate::error::{DefinitionError, Problem, ProblemKind};
 
 /// What the tested state is called when the definition is the state alone (AWS's API gives it
 /// no name).
@@ -115,6 +115,7 @@ fn json_object(text: &str, what: &str) -> Result<Map<String, Value>, DefinitionE
             column: u64::try_from(e.column()).ok(),
             state: None,
             message: format!("{what} is not JSON: {e}"),
+            kind: ProblemKind::Syntax,
         })),
     }
 }

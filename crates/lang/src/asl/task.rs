@@ -5,12 +5,12 @@
 use sluice_ir::asl::{invoked_function, lambda_function_arn};
 use sluice_ir::{
     AslData, Body, Catcher, FunctionRef, NestedWait, QueryLanguage, Recovery, Task, TaskMode,
-    TaskTarget,
+    TaskTarget, actions,
 };
 
 use super::data::{Values, assign, jsonata_template, result_path};
 use crate::doc::{Node, NodeKind};
-use crate::error::Problem;
+use crate::error::{Problem, ProblemKind};
 use crate::frontend::{Fields, RetrySyntax, ScopeNames, build_retrier};
 
 /// The longest `TimeoutSeconds`/`HeartbeatSeconds` (the specification's 99999999).
@@ -111,6 +111,7 @@ fn target(values: &Values<'_>, node: &Node, resource: &str) -> Result<(TaskTarge
                 node.text_loc(),
                 format!("Resource {resource:?} is no function ARN arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]"),
             )
+            .kind(ProblemKind::Resource)
         })?;
         return Ok((TaskTarget::Function(function), Body::StateInput));
     }
@@ -119,7 +120,10 @@ fn target(values: &Values<'_>, node: &Node, resource: &str) -> Result<(TaskTarge
             TaskTarget::Function(invoked_function_field(values)?),
             Body::LambdaPayload,
         )),
-        HTTP_INVOKE => Ok((TaskTarget::Action(HTTP_INVOKE.into()), Body::StateInput)),
+        HTTP_INVOKE => Ok((
+            TaskTarget::Action(actions::HTTP_TASK.into()),
+            Body::StateInput,
+        )),
         _ => match nested_wait(resource) {
             Some(wait) => Ok((TaskTarget::Execution(wait), Body::StateInput)),
             None => Err(unsupported(node, resource)),
@@ -152,6 +156,7 @@ fn unsupported(node: &Node, resource: &str) -> Problem {
             "Resource {resource:?}: {what}; supported: arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], arn:aws:states:REGION:ACCOUNT:activity:NAME, {LAMBDA_INVOKE}[{WAIT_FOR_TOKEN}], {HTTP_INVOKE}, {START_EXECUTION}[.sync[:2]]"
         ),
     )
+    .kind(ProblemKind::Resource)
 }
 
 /// `lambda:invoke`'s function when its `FunctionName` is written literally in `Parameters`

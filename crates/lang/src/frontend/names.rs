@@ -5,7 +5,7 @@ use sluice_ir::{StateId, check_name_rule};
 use super::Problems;
 use super::suggest::closest;
 use crate::doc::{Loc, Node};
-use crate::error::Problem;
+use crate::error::{Problem, ProblemKind};
 
 /// A name checked against the name rule of flows and states ([`check_name_rule`]).
 pub(crate) fn checked_name(node: &Node, what: &str) -> Result<String, Problem> {
@@ -39,7 +39,8 @@ impl ScopeNames {
                 format!(
                     "duplicate state name {name:?} (first used at {first}); names must be unique within a scope"
                 ),
-            ));
+            )
+            .kind(ProblemKind::DuplicateStateName));
         }
         self.entries.push((name.to_string(), id, loc));
         Ok(())
@@ -67,6 +68,7 @@ impl ScopeNames {
                     names.join(", ")
                 ),
             )
+            .kind(ProblemKind::MissingTransitionTarget)
         })
     }
 }
