@@ -16,6 +16,7 @@ import pytest
 
 from alibabacloud_fnf20190315 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
+from huaweicloudsdkfunctiongraph import v2 as fg
 
 from conftest import BINARY, KEY_ID, KEY_SECRET, Sluice
 from functions import answer
@@ -277,6 +278,16 @@ def test_a_cloudflow_start_names_its_test_case_after_the_flow_name(mocked_sluice
     with pytest.raises(ClientException) as raised:
         fnf.start_execution(m.StartExecutionRequest(flow_name="CloudFlowOrders#HappyPath", input="{}"))
     assert "HappyPath" in raised.value.message, raised.value.message
+
+    # The same flow is a FunctionGraph workflow: its start names the test case after its id.
+    fgs = mocked_sluice.huawei(fg.FunctionGraphClient)
+    [workflow] = [w for w in fgs.list_workflow(fg.ListWorkflowRequest(workflow_name="CloudFlowOrders")).workflows
+                  if w.name == "CloudFlowOrders"]
+    body = fg.FlowExecuteBody(input={})
+    mocked = fgs.start_workflow_execution(
+        fg.StartWorkflowExecutionRequest(workflow_id=f"{workflow.id}#Mocked", body=body)).execution_id
+    assert json.loads(describe(fnf, "CloudFlowOrders", mocked, wait=10).output) == MOCKED_LAMBDA
+    assert len(functions.calls_to(f"/e2e/{function}")) == 1, "only the unmocked start called the function"
 
 
 def test_a_restart_keeps_mocking_where_it_was(sfn, machine, mocked_sluice):

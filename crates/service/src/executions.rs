@@ -36,6 +36,13 @@ pub struct StartRequest {
     pub test_case: Option<String>,
 }
 
+impl StartRequest {
+    /// The same start, run under `test_case` of the mock configuration.
+    pub fn under(self, test_case: Option<String>) -> Self {
+        Self { test_case, ..self }
+    }
+}
+
 /// A flow named with a test case of the mock configuration, `NAME#TestCase` (Step Functions
 /// Local's `stateMachineArn#TestCase`, which every API's start takes, no flow name holding a
 /// `#`): the name, and the test case.

@@ -345,15 +345,17 @@ impl Workflows<'_> {
         name: Option<String>,
         input: Option<String>,
     ) -> Result<Reply, ServiceError> {
+        let (id, test_case) = sluice_service::with_test_case(id);
         let flow = self.service.flow_by_public_id(self.caller, id).await?;
-        let start = start_of(flow.name.as_str(), name, input);
+        let start = start_of(flow.name.as_str(), name, input).under(test_case);
         let (_, execution) = self.service.start_execution(self.caller, start).await?;
         Ok(Reply::ok(json!({"execution_id": execution.name.as_str()})))
     }
 
     async fn start_sync(&self, id: &str, input: Option<String>) -> Result<Reply, ServiceError> {
+        let (id, test_case) = sluice_service::with_test_case(id);
         let flow = self.service.flow_by_public_id(self.caller, id).await?;
-        let start = start_of(flow.name.as_str(), None, input);
+        let start = start_of(flow.name.as_str(), None, input).under(test_case);
         let run = self
             .service
             .start_sync_execution(self.caller, start)
