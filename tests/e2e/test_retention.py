@@ -4,6 +4,8 @@ and then answers each dialect's not-found error through the official SDKs; an ex
 running when its elders are purged is kept and finishes.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import botocore.exceptions
 import pytest
 from alibabacloud_fnf20190315 import models as m
@@ -102,10 +104,18 @@ def test_a_purge_under_load_loses_no_unfinished_execution(brief):
     create(fnf, quick, pass_flow(quick))
     create(fnf, slow, wait_flow(slow, KEEP_SECONDS + 1))
     waiting = [f"w{i}" for i in range(30)]
-    for i, name in enumerate(waiting):
-        start(fnf, slow, name)
-        for j in range(5):
-            start(fnf, quick, f"q{i}-{j}", {"name": "load"})
-    for name in waiting:
-        assert describe(fnf, slow, name, wait=20).status == "Succeeded", name
+
+    def watch(name):
+        """Long-polled from its start, a waiting execution is seen ending before its purge
+        (two seconds later) however slow the load is; one purged while running is not found."""
+        return describe(brief.client(), slow, name, wait=20).status
+
+    with ThreadPoolExecutor(len(waiting)) as pool:
+        watched = {}
+        for i, name in enumerate(waiting):
+            start(fnf, slow, name)
+            watched[name] = pool.submit(watch, name)
+            for j in range(5):
+                start(fnf, quick, f"q{i}-{j}", {"name": "load"})
+        assert {name: w.result() for name, w in watched.items()} == {name: "Succeeded" for name in waiting}
     assert cloudflow_gone(fnf, quick, "q29-4")[0] == "ExecutionNotExists"
