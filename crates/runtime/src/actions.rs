@@ -73,6 +73,30 @@ impl Invoker {
         }
     }
 
+    /// A request to `url` with `headers`, once the tenant's outbound allowlist let it: it goes
+    /// to the address that was checked, and the server still hears the URL's host name.
+    pub(crate) async fn checked_request(
+        &self,
+        tenant: Option<&TenantId>,
+        method: Method,
+        url: &str,
+        headers: &[(String, String)],
+    ) -> Result<reqwest::RequestBuilder, TaskError> {
+        let (client, outbound) = self.targets();
+        let (pinned, host) = outbound.check(tenant, url).await.map_err(|refused| {
+            TaskError::new(action_codes::OUTBOUND_REFUSED, refused.to_string())
+        })?;
+        let mut request = client.request(method, pinned);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let named_host = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host"));
+        if let Some(host) = host.filter(|_| !named_host) {
+            request = request.header(reqwest::header::HOST, host);
+        }
+        Ok(request)
+    }
+
     /// `{url, method, headers, body}` → the answer's JSON (or `{"status", "body"}` text). The
     /// URL is the definition's: the tenant's outbound allowlist decides before any connection,
     /// and the request goes to the address that was checked.
@@ -84,25 +108,18 @@ impl Invoker {
         let url = spec["url"].as_str().unwrap_or_default();
         let method = Method::from_bytes(spec["method"].as_str().unwrap_or("POST").as_bytes())
             .map_err(|_| TaskError::new(codes::ACTION_NOT_SUPPORTED, "bad HTTP method"))?;
-        let (client, outbound) = self.targets();
-        let (pinned, host) = outbound.check(tenant, url).await.map_err(|refused| {
-            TaskError::new(action_codes::OUTBOUND_REFUSED, refused.to_string())
-        })?;
-        let mut request = client.request(method, pinned);
-        let mut named_host = false;
-        if let Some(headers) = spec["headers"].as_object() {
-            for (name, value) in headers {
+        let headers: Vec<(String, String)> = spec["headers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| {
                 let value = value
                     .as_str()
                     .map_or_else(|| value.to_string(), str::to_string);
-                named_host |= name.eq_ignore_ascii_case("host");
-                request = request.header(name.as_str(), value);
-            }
-        }
-        // The URL now names the checked address; the server still hears the name.
-        if let Some(host) = host.filter(|_| !named_host) {
-            request = request.header(reqwest::header::HOST, host);
-        }
+                (name.clone(), value)
+            })
+            .collect();
+        let mut request = self.checked_request(tenant, method, url, &headers).await?;
         if let Some(body) = spec["body"].as_str() {
             request = request.body(body.to_string());
         }

@@ -15,7 +15,6 @@ use serde_json::{Map, Value, json};
 use sluice_ir::TaskError;
 use sluice_store::TenantId;
 
-use crate::actions::action_codes;
 use crate::invoke::{Invoker, codes};
 
 /// The connection failed or timed out (AWS's name).
@@ -169,25 +168,9 @@ impl Invoker {
         input: &Value,
     ) -> Result<Value, TaskError> {
         let request = HttpTaskRequest::from_input(input)?;
-        let (client, outbound) = self.targets();
-        let (pinned, host) = outbound
-            .check(tenant, &request.url)
-            .await
-            .map_err(|refused| {
-                TaskError::new(action_codes::OUTBOUND_REFUSED, refused.to_string())
-            })?;
-        let mut sent = client.request(request.method, pinned);
-        let named_host = request
-            .headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("host"));
-        for (name, value) in &request.headers {
-            sent = sent.header(name.as_str(), value.as_str());
-        }
-        // The URL now names the checked address; the server still hears the name.
-        if let Some(host) = host.filter(|_| !named_host) {
-            sent = sent.header(reqwest::header::HOST, host);
-        }
+        let mut sent = self
+            .checked_request(tenant, request.method, &request.url, &request.headers)
+            .await?;
         if let Some(body) = request.body {
             sent = sent.body(body);
         }
