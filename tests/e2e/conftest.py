@@ -183,22 +183,23 @@ class Sluice:
         return client_class.new_builder().with_credentials(credentials).with_endpoints([self.endpoint]).build()
 
 
-    def aws(self, *args, key_id=KEY_ID, secret=KEY_SECRET, via_proxy=False):
+    def aws(self, *args, key_id=KEY_ID, secret=KEY_SECRET, via_proxy=False, env=None):
         """`aws stepfunctions ARGS` (the AWS CLI from PyPI, beside this Python) pointed at this
         server; its answer as JSON when it succeeds, else the process (stderr names the error).
         `via_proxy`: through this server as an HTTP proxy, so that the CLI's `sync-` host
-        prefix (StartSyncExecution) reaches it, as docs/stepfunctions.md tells users."""
+        prefix (StartSyncExecution) reaches it, as docs/stepfunctions.md tells users. `env`:
+        more of the CLI's environment."""
         if not AWS_CLI.exists():
             pytest.skip("the AWS CLI (awscli, tests/e2e/requirements.txt) is not installed beside this Python")
-        env = dict(os.environ, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret,
-                   AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
-                   AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_MAX_ATTEMPTS="1")
+        cli_env = dict(os.environ, AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret,
+                       AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null",
+                       AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_MAX_ATTEMPTS="1", **(env or {}))
         for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
-            env.pop(name, None)
+            cli_env.pop(name, None)
         if via_proxy:
-            env["HTTP_PROXY"] = self.endpoint
+            cli_env["HTTP_PROXY"] = self.endpoint
         run = subprocess.run([str(AWS_CLI), "stepfunctions", *args, "--endpoint-url", self.endpoint,
-                              "--output", "json"], env=env, capture_output=True, text=True, timeout=90)
+                              "--output", "json"], env=cli_env, capture_output=True, text=True, timeout=90)
         if run.returncode != 0:
             return run
         return json.loads(run.stdout) if run.stdout.strip() else {}

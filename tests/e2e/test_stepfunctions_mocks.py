@@ -8,7 +8,6 @@ the file, the others call their function on 127.0.0.1.
 """
 
 import json
-import os
 import pathlib
 import subprocess
 
@@ -18,7 +17,7 @@ from alibabacloud_fnf20190315 import models as m
 from alibabacloud_tea_openapi.exceptions import ClientException
 from huaweicloudsdkfunctiongraph import v2 as fg
 
-from conftest import BINARY, KEY_ID, KEY_SECRET, Sluice
+from conftest import BINARY, Sluice
 from functions import answer
 from test_cloudflow import create, describe, task_flow, unique, wait_for
 from test_stepfunctions import ROLE, aws_error, finished
@@ -305,21 +304,10 @@ def test_a_restart_keeps_mocking_where_it_was(sfn, machine, mocked_sluice):
 
 
 def test_the_aws_cli_starts_a_test_case_and_describes_it(sfn, machine, mocked_sluice):
-    aws = os.path.join(os.path.dirname(os.path.realpath(os.sys.executable)), "aws")
-    if not os.path.exists(aws):
-        aws = os.path.join(os.path.dirname(os.sys.executable), "aws")
-    if not os.path.exists(aws):
-        pytest.skip("the AWS CLI (awscli, tests/e2e/requirements.txt) is not installed beside this Python")
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=KEY_SECRET,
-               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null")
-
     def cli(*args):
-        run = subprocess.run(
-            [aws, "stepfunctions", *args, "--endpoint-url", mocked_sluice.endpoint, "--output", "json"],
-            env=env, capture_output=True, text=True, timeout=60,
-        )
-        assert run.returncode == 0, run.stderr
-        return json.loads(run.stdout)
+        answer = mocked_sluice.aws(*args)
+        assert isinstance(answer, dict), answer.stderr
+        return answer
 
     started = cli("start-execution", "--state-machine-arn", f"{machine}#HappyPath", "--name", "cli-happy-path")
     assert started["executionArn"].endswith(f":execution:{MACHINE}:cli-happy-path")

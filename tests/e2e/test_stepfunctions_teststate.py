@@ -8,13 +8,10 @@ its page beside it. Lambda tasks call real HTTP functions on 127.0.0.1.
 """
 
 import json
-import os
-import subprocess
 import time
 
 import pytest
 
-from conftest import KEY_ID, KEY_SECRET
 from functions import answer, echo, fail
 from test_cloudflow import unique
 from test_stepfunctions import aws_error, lambda_arn
@@ -240,22 +237,12 @@ def test_nothing_is_stored(sfn):
 
 
 def test_the_aws_cli_tests_a_state(sluice):
-    aws = os.path.join(os.path.dirname(os.sys.executable), "aws")
-    if not os.path.exists(aws):
-        pytest.skip("the AWS CLI (awscli, tests/e2e/requirements.txt) is not installed beside this Python")
     # TestState is sent to the host `sync-` + the endpoint's (its `hostPrefix`), which an IP
     # address cannot take: the SDKs' documented switch keeps the endpoint as given.
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY_ID, AWS_SECRET_ACCESS_KEY=KEY_SECRET,
-               AWS_DEFAULT_REGION="us-east-1", AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-               AWS_DISABLE_HOST_PREFIX_INJECTION="true")
     state = {"Type": "Pass", "Parameters": PARAMETERS, "Next": "Ship"}
-    run = subprocess.run(
-        [aws, "stepfunctions", "test-state", "--definition", json.dumps(state),
-         "--input", json.dumps(PARAMETERS_INPUT), "--inspection-level", "DEBUG",
-         "--endpoint-url", sluice.endpoint, "--output", "json"],
-        env=env, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    tested = json.loads(run.stdout)
+    tested = sluice.aws("test-state", "--definition", json.dumps(state), "--input", json.dumps(PARAMETERS_INPUT),
+                        "--inspection-level", "DEBUG", env={"AWS_DISABLE_HOST_PREFIX_INJECTION": "true"})
+    assert isinstance(tested, dict), tested.stderr
     assert (tested["status"], tested["nextState"]) == ("SUCCEEDED", "Ship")
     assert json.loads(tested["inspectionData"]["afterParameters"]) == SELECTED
     assert json.loads(tested["output"]) == SELECTED
