@@ -2,8 +2,9 @@
 //!
 //! Writes go through one dedicated writer thread owning the write connection, with group
 //! commit (see [`writer`]): many concurrent steps share one transaction and one fsync, each in
-//! its own savepoint so that one failing write is rolled back alone. Reads run on a small pool
-//! of connections on the blocking thread pool; WAL lets them proceed while the writer commits.
+//! its own savepoint so that one failing write is rolled back alone. Reads use a small pool of
+//! connections (see [`readers`]: lookups by key on the caller's thread, scans on the blocking
+//! thread pool); WAL lets them proceed while the writer commits.
 //!
 //! The SQL of each kind of record lives in its own module ([`flows`], [`executions`],
 //! [`catalog`]) as plain functions of a connection; this module only routes each trait method
@@ -76,6 +77,11 @@ impl SqliteStore {
         writer::write(&self.writer, work).await
     }
 
+    /// A lookup of one record by its key (see [`readers`]).
+    fn lookup<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.readers.lookup(work)
+    }
+
     async fn read<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -92,13 +98,11 @@ impl FlowStore for SqliteStore {
     }
 
     async fn get_flow(&self, tenant: &TenantId, name: &FlowName) -> Result<Option<FlowRecord>> {
-        let (tenant, name) = (tenant.clone(), name.clone());
-        self.read(move |c| flows::live(c, &tenant, &name)).await
+        self.lookup(|c| flows::live(c, tenant, name))
     }
 
     async fn flow_definition(&self, flow: FlowId, revision: i64) -> Result<Option<FlowDefinition>> {
-        self.read(move |c| flows::definition(c, flow, revision))
-            .await
+        self.lookup(|c| flows::definition(c, flow, revision))
     }
 
     async fn update_flow(&self, current: &FlowRecord, update: FlowUpdate) -> Result<FlowRecord> {
@@ -143,7 +147,7 @@ impl ExecutionStore for SqliteStore {
     }
 
     async fn get_execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>> {
-        self.read(move |c| executions::get(c, id)).await
+        self.lookup(|c| executions::get(c, id))
     }
 
     async fn find_execution(
@@ -151,8 +155,7 @@ impl ExecutionStore for SqliteStore {
         flow: FlowId,
         name: &ExecutionName,
     ) -> Result<Option<ExecutionRecord>> {
-        let name = name.clone();
-        self.read(move |c| executions::find(c, flow, &name)).await
+        self.lookup(|c| executions::find(c, flow, name))
     }
 
     async fn list_executions(
@@ -267,8 +270,7 @@ impl VersionStore for SqliteStore {
     }
 
     async fn get_version(&self, flow: FlowId, version: i64) -> Result<Option<VersionRecord>> {
-        self.read(move |c| catalog::get_version(c, flow, version))
-            .await
+        self.lookup(|c| catalog::get_version(c, flow, version))
     }
 
     async fn list_versions(&self, flow: FlowId, page: Page<i64>) -> Result<Vec<VersionRecord>> {
@@ -286,9 +288,7 @@ impl VersionStore for SqliteStore {
     }
 
     async fn get_alias(&self, flow: FlowId, name: &str) -> Result<Option<AliasRecord>> {
-        let name = name.to_string();
-        self.read(move |c| catalog::get_named(c, ALIASES.of(flow), &name))
-            .await
+        self.lookup(|c| catalog::get_named(c, ALIASES.of(flow), name))
     }
 
     async fn update_alias(&self, flow: FlowId, name: &str, to: AliasUpdate) -> Result<AliasRecord> {
@@ -317,9 +317,7 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn get_schedule(&self, flow: FlowId, name: &str) -> Result<Option<ScheduleRecord>> {
-        let name = name.to_string();
-        self.read(move |c| catalog::get_named(c, SCHEDULES.of(flow), &name))
-            .await
+        self.lookup(|c| catalog::get_named(c, SCHEDULES.of(flow), name))
     }
 
     async fn update_schedule(&self, schedule: ScheduleRecord) -> Result<ScheduleRecord> {
@@ -368,8 +366,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn get_job(&self, tenant: &TenantId, id: &JobId) -> Result<Option<JobRecord>> {
-        let (tenant, id) = (tenant.clone(), id.clone());
-        self.read(move |c| jobs::get(c, &tenant, &id)).await
+        self.lookup(|c| jobs::get(c, tenant, id))
     }
 
     async fn list_jobs(&self, tenant: &TenantId, page: Page<JobCursor>) -> Result<Vec<JobRecord>> {
@@ -404,11 +401,10 @@ impl ActivityStore for SqliteStore {
 
     async fn get_activity(&self, tenant: &TenantId, name: &str) -> Result<Option<ActivityRecord>> {
         let sql = crate::activities::get(tenant, name, Backend::Sqlite);
-        self.read(move |c| {
+        self.lookup(|c| {
             codec::all_of(c, &sql, crate::decode::activity, "reading an activity")
                 .map(|rows| rows.into_iter().next())
         })
-        .await
     }
 
     async fn retag_activity(

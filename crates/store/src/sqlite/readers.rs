@@ -1,5 +1,11 @@
-//! Read connections: a small pool used from the blocking thread pool. WAL lets them read a
-//! consistent snapshot while the writer commits.
+//! Read connections: a small pool. WAL lets them read a consistent snapshot while the writer
+//! commits.
+//!
+//! A lookup of one record by its key (a flow by name, an execution by id) runs on the calling
+//! task's thread: it takes tens of microseconds, less than handing it to the blocking pool and
+//! back, whose two thread wake-ups were the largest share of the server's CPU per request.
+//! Scans (listings, counts, history pages), whose time grows with what they read, run on the
+//! blocking pool so that they never hold up an async thread.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -30,7 +36,15 @@ impl Readers {
         }
     }
 
-    /// Runs `work` on a pooled connection off the async threads.
+    /// Runs `work`, a lookup of one record by its key, on a pooled connection on this thread.
+    pub(super) fn lookup<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.take()?;
+        let result = work(&conn);
+        self.give_back(conn);
+        result
+    }
+
+    /// Runs `work`, a scan, on a pooled connection off the async threads.
     pub(super) async fn read<T, F>(self: &Arc<Self>, work: F) -> Result<T>
     where
         T: Send + 'static,
