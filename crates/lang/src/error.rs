@@ -36,6 +36,8 @@ pub enum ProblemKind {
     /// `Next`, `Default`, a Choice or Catch target names no state, or no transition reaches a
     /// state.
     MissingTransitionTarget,
+    /// No state of a scope ends it.
+    MissingEndState,
     /// A warning: a payload template's field without `.$` holds what looks like a path or an
     /// intrinsic function.
     NoDollar,

@@ -129,7 +129,7 @@ fn problems_are_located() {
         ),
         (
             "{\"QueryLanguage\": \"JSONata\", \"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"InputPath\": \"$.x\", \"End\": true}}}",
-            "unknown field \"InputPath\" in a Pass state",
+            "the field \"InputPath\" of a Pass state is JSONPath's only: this state's QueryLanguage is JSONata",
         ),
         (
             "{\"QueryLanguage\": \"JSONata\", \"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"QueryLanguage\": \"JSONPath\", \"End\": true}}}",
@@ -172,11 +172,11 @@ fn pointed(text: &str) -> Vec<(String, ProblemKind)> {
 /// by its index.
 #[test]
 fn problems_point_at_their_field() {
-    use ProblemKind::{MissingTransitionTarget as Missing, Resource, Schema};
+    use ProblemKind::{MissingEndState, MissingTransitionTarget as Missing, Resource, Schema};
     let pass = r#"{"Type": "Pass", "End": true}"#;
     let cases: Vec<(String, Vec<(&str, ProblemKind)>)> = vec![
         (
-            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}"#.into(),
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Succeed"}}}"#.into(),
             vec![("/States/A/Next", Missing)],
         ),
         (
@@ -191,6 +191,11 @@ fn problems_point_at_their_field() {
         (
             r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Colour": "red", "End": true}}}"#.into(),
             vec![("/States/A", Schema)],
+        ),
+        // A field of the other query language is its own problem.
+        (
+            r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.x", "End": true}}}"#.into(),
+            vec![("/States/A/InputPath", Schema)],
         ),
         (
             r#"{"StartAt": "Missing", "States": {"A": {"Type": "Succeed"}}}"#.into(),
@@ -218,12 +223,25 @@ fn problems_point_at_their_field() {
             ),
             vec![("/States/T/Catch[0]/Next", Missing)],
         ),
+        // A loop: no terminal state, and no location (the machine's); the check of reachability
+        // is left out, a dangling Next is not.
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}, "C": {"Type": "Pass", "Next": "A"}}}"#.into(),
+            vec![("", MissingEndState)],
+        ),
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Gone"}}}"#.into(),
+            vec![("/States/A/Next", Missing), ("", MissingEndState)],
+        ),
         // In a Parallel branch, and in a Map processor (by either of its names).
         (
             format!(
                 r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Parallel", "End": true, "Branches": [{{"StartAt": "B", "States": {{"B": {pass}}}}}, {{"StartAt": "Y", "States": {{"Y": {{"Type": "Pass", "Next": "Gone"}}}}}}]}}}}}}"#
             ),
-            vec![("/States/P/Branches[1]/States/Y/Next", Missing)],
+            vec![
+                ("/States/P/Branches[1]/States/Y/Next", Missing),
+                ("/States/P/Branches[1]", MissingEndState),
+            ],
         ),
         (
             format!(
@@ -256,10 +274,11 @@ fn problems_point_at_their_field() {
 /// A problem's text names its field; a YAML definition's problems point alike.
 #[test]
 fn a_problem_names_its_field() {
-    let yaml = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Next: Gone\n";
+    let yaml =
+        "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Next: Gone\n  B:\n    Type: Succeed\n";
     assert_eq!(
         problems(yaml),
-        ["line 5, column 11, at /States/A/Next: unknown Next \"Gone\"; states in this scope: A"]
+        ["line 5, column 11, at /States/A/Next: unknown Next \"Gone\"; states in this scope: A, B"]
     );
 }
 

@@ -155,7 +155,17 @@ impl Compiler {
                     .push(locate(problem, &state_at, slot.node).in_state(&slot.name));
             }
         }
-        if start.is_some() && self.problems.count() == problems_before {
+        let terminal = slots.iter().any(|slot| is_terminal(slot.node));
+        if !slots.is_empty() && !terminal {
+            // Unlocated, as AWS gives it, and so listed after the states' problems.
+            self.problems.push(
+                Problem::new(format!(
+                    "{owner} has no terminal state (End: true, Succeed or Fail)"
+                ))
+                .kind(ProblemKind::MissingEndState)
+                .at_pointer(at.clone()),
+            );
+        } else if start.is_some() && self.problems.count() == problems_before {
             // AWS calls a state no transition reaches a missing transition.
             for (name, loc) in self.arena.unreachable_states(scope) {
                 self.problems.push(
@@ -213,10 +223,11 @@ impl Compiler {
         let fields = Fields::of(slot.node, "a state")?;
         let ty = StateType::of(fields.require("Type", "a state")?)?;
         let query = query_language(&fields, inherited, inherited == QueryLanguage::JsonPath)?;
-        fields.allow_only(
-            &allowed_fields(ty, query),
-            &format!("a {} state", ty.name()),
-        )?;
+        let allowed = allowed_fields(ty, query);
+        if let Some(problem) = other_language_field(&fields, &allowed, ty, query, at) {
+            return Err(problem);
+        }
+        fields.allow_only(&allowed, &format!("a {} state", ty.name()))?;
         if query == QueryLanguage::JsonPath {
             self.warnings
                 .extend(lint::state(&fields, ty, &slot.name, at));
@@ -433,6 +444,48 @@ impl Compiler {
             asl_limits: has_limits.then(|| Box::new(limits)),
         })
     }
+}
+
+/// The first field of a state that only the other query language has (`InputPath` in a
+/// JSONata state, `Output` in a JSONPath one): AWS points such a problem at the field, not
+/// at the state as it does an unknown field.
+fn other_language_field(
+    fields: &Fields<'_>,
+    allowed: &[&str],
+    ty: StateType,
+    query: QueryLanguage,
+    at: &Pointer,
+) -> Option<Problem> {
+    let (this, other, other_name) = match query {
+        QueryLanguage::JsonPath => ("JSONPath", QueryLanguage::Jsonata, "JSONata"),
+        QueryLanguage::Jsonata => ("JSONata", QueryLanguage::JsonPath, "JSONPath"),
+    };
+    let other_fields = allowed_fields(ty, other);
+    let (key, _) = fields.node().as_map().ok()?.iter().find(|(key, _)| {
+        let name = key.text.as_str();
+        !allowed.contains(&name) && other_fields.contains(&name)
+    })?;
+    Some(
+        Problem::at(
+            key.loc,
+            format!(
+                "the field {:?} of a {} state is {other_name}'s only: this state's QueryLanguage is {this}",
+                key.text,
+                ty.name()
+            ),
+        )
+        .at_pointer(at.field(&key.text)),
+    )
+}
+
+/// Whether a state ends its scope: `End: true`, or a Succeed or Fail state.
+fn is_terminal(state: &Node) -> bool {
+    let end = matches!(
+        state.get("End").map(|n| &n.kind),
+        Some(NodeKind::Bool(true))
+    );
+    let ty = state.get("Type").and_then(|n| n.as_str().ok());
+    end || matches!(ty, Some("Succeed" | "Fail"))
 }
 
 /// The pointer of the state `name` of the scope `scope` points at.
