@@ -256,9 +256,7 @@ fn problems_point_at_their_field() {
             vec![("/States/M/ItemProcessor/States/Inner/MaxConcurrency", Schema)],
         ),
         (
-            format!(
-                r#"{{"StartAt": "M", "States": {{"M": {{"Type": "Map", "End": true, "Iterator": {{"StartAt": "I", "States": {{"I": {{"Type": "Task", "Resource": "nowhere", "End": true}}}}}}}}}}}}"#
-            ),
+            r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Task", "Resource": "nowhere", "End": true}}}}}}"#.into(),
             vec![("/States/M/Iterator/States/I/Resource", Resource)],
         ),
     ];
