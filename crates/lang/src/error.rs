@@ -81,10 +81,6 @@ impl Pointer {
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
-
-    pub fn steps(&self) -> &[Step] {
-        &self.0
-    }
 }
 
 /// AWS's spelling: `/` before each field, `[i]` after a list (`/States/P/Branches[0]`); the
@@ -142,11 +138,6 @@ impl Problem {
             self.pointer = Some(pointer);
         }
         self
-    }
-
-    /// Whether the problem is a warning: the definition is accepted with it.
-    pub fn is_warning(&self) -> bool {
-        self.kind.is_warning()
     }
 }
 

@@ -299,7 +299,7 @@ fn warnings_are_found_in_an_accepted_definition() {
         .warnings
         .iter()
         .map(|w| {
-            assert!(w.is_warning());
+            assert!(w.kind.is_warning());
             (
                 w.pointer
                     .as_ref()

@@ -463,12 +463,11 @@ fn validate(service: &Service, r: &ValidateDefinition) -> Value {
     let found = errors.len() + warnings.len();
     let diagnostics: Vec<Value> = errors
         .iter()
-        .map(|p| (p, "ERROR"))
-        .chain(warnings.iter().map(|p| (p, "WARNING")))
+        .chain(&warnings)
         .take(max)
-        .map(|(p, severity)| {
+        .map(|p| {
             let mut d = json!({
-                "severity": severity,
+                "severity": if p.kind.is_warning() { "WARNING" } else { "ERROR" },
                 "code": diagnostic_code(p.kind, definition),
                 "message": p.to_string(),
             });
