@@ -317,7 +317,7 @@ def test_validate_state_machine_definition_reports_located_problems(sfn):
     failed = sfn.validate_state_machine_definition(definition=broken)
     assert failed["result"] == "FAIL" and failed["diagnostics"]
     [diagnostic] = [d for d in failed["diagnostics"] if "Missing" in d["message"]]
-    assert (diagnostic["severity"], diagnostic["location"]) == ("ERROR", "/States/A")
+    assert (diagnostic["severity"], diagnostic["location"]) == ("ERROR", "/States/A/Next")
     assert "line 1" in diagnostic["message"]
     assert diagnostic["code"] == "MISSING_TRANSITION_TARGET"
 
@@ -336,6 +336,76 @@ def test_validation_names_each_problem_with_awss_code(sfn, definition, code):
     failed = sfn.validate_state_machine_definition(definition=definition)
     assert failed["result"] == "FAIL"
     assert code in [d["code"] for d in failed["diagnostics"]], failed["diagnostics"]
+
+
+PASS_END = {"Type": "Pass", "End": True}
+
+
+def machine(states, start=None):
+    return json.dumps({"StartAt": start or next(iter(states)), "States": states})
+
+
+# `location` is "/States/<StateName>/<FieldName>, for example /States/FailState/ErrorPath" (API
+# reference, ValidateStateMachineDefinitionDiagnostic,
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html),
+# each code as listed there. The nested forms (`Branches[0]`, `ItemProcessor`), the unreachable
+# state's code and MISSING_END_STATE without a location are AWS's as recorded from it in
+# localstack/localstack#12487 (`MISSING_TRANSITION_TARGET: State "pass2" is not reachable. at
+# /States/pass2`) and floci-io/floci#2786 (`/States/P/Branches[0]/States/Ghost`,
+# `/States/C/Choices[0]/Next`; `A` with a dangling Next alone: that, then MISSING_END_STATE).
+@pytest.mark.parametrize("definition, expected", [
+    (machine({"A": {"Type": "Pass", "Next": "Gone"}}),
+     [("MISSING_TRANSITION_TARGET", "/States/A/Next"), ("MISSING_END_STATE", None)]),
+    (machine({"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}),
+     [("MISSING_END_STATE", None)]),
+    (machine({"A": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True}}),
+     [("INVALID_RESOURCE", "/States/A/Resource")]),
+    (machine({"F": {"Type": "Fail", "ErrorPath": 5}}), [("SCHEMA_VALIDATION_FAILED", "/States/F/ErrorPath")]),
+    (machine({"A": PASS_END, "Z": PASS_END}), [("MISSING_TRANSITION_TARGET", "/States/Z")]),
+    (machine({"C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsNull": True, "Next": "Gone"}],
+                    "Default": "S"}, "S": PASS_END}), [("MISSING_TRANSITION_TARGET", "/States/C/Choices[0]/Next")]),
+    (machine({"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "Y", "States": {"Y": PASS_END, "Ghost": PASS_END}}]}}),
+     [("MISSING_TRANSITION_TARGET", "/States/P/Branches[0]/States/Ghost")]),
+    (machine({"M": {"Type": "Map", "End": True, "ItemProcessor": {"StartAt": "Y", "States": {
+        "Y": {"Type": "Task", "Resource": "nowhere", "End": True}}}}}),
+     [("INVALID_RESOURCE", "/States/M/ItemProcessor/States/Y/Resource")]),
+])
+def test_validation_locates_each_problem_at_its_field(sfn, definition, expected):
+    failed = sfn.validate_state_machine_definition(definition=definition)
+    assert failed["result"] == "FAIL"
+    assert [(d["severity"], d["code"], d.get("location")) for d in failed["diagnostics"]] == [
+        ("ERROR", code, location) for code, location in expected], failed["diagnostics"]
+
+
+# The warning codes and `severity` (WARNING reports warnings and errors, ERROR, the default, errors
+# only; `result` is OK "even when diagnostic warnings are present"): API reference,
+# ValidateStateMachineDefinition and ValidateStateMachineDefinitionDiagnostic
+# (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinition.html).
+def test_validation_warns_of_paths_taken_as_written_only_when_asked(sfn):
+    definition = machine({
+        "P": {"Type": "Pass", "Result": "$.input", "Next": "T"},
+        "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f",
+              "Parameters": {"id": "$.id"}, "Next": "F"},
+        "F": {"Type": "Fail", "Cause": "$.cause"},
+    })
+    quiet = sfn.validate_state_machine_definition(definition=definition)
+    assert (quiet["result"], quiet["diagnostics"]) == ("OK", [])
+    warned = sfn.validate_state_machine_definition(definition=definition, severity="WARNING")
+    assert warned["result"] == "OK" and warned["truncated"] is False
+    assert [(d["severity"], d["code"], d["location"]) for d in warned["diagnostics"]] == [
+        ("WARNING", "PASS_RESULT_IS_STATIC", "/States/P/Result"),
+        ("WARNING", "NO_DOLLAR", "/States/T/Parameters/id"),
+        ("WARNING", "NO_PATH", "/States/F/Cause"),
+    ]
+    # An error fails the definition whatever its warnings; `maxResults` cuts the list.
+    broken = machine({"P": {"Type": "Pass", "Result": "$.input", "Next": "Gone"}, "S": PASS_END})
+    both = sfn.validate_state_machine_definition(definition=broken, severity="WARNING")
+    assert both["result"] == "FAIL"
+    assert [(d["severity"], d["code"]) for d in both["diagnostics"]] == [
+        ("ERROR", "MISSING_TRANSITION_TARGET"), ("WARNING", "PASS_RESULT_IS_STATIC")]
+    cut = sfn.validate_state_machine_definition(definition=broken, severity="WARNING", maxResults=1)
+    assert [d["severity"] for d in cut["diagnostics"]] == ["ERROR"] and cut["truncated"] is True
 
 
 def test_tenants_see_only_their_own_state_machines_and_executions(tenant_sluice):

@@ -136,16 +136,23 @@ fn prepare(args: &RunArgs) -> anyhow::Result<Prepared> {
     })
 }
 
-/// Reads and compiles the definition; its problems are listed one per line. Its language is
-/// `dialect`, else told by its text as the server tells it; a text of no known shape is
-/// compiled as CloudFlow, whose errors say which forms are accepted.
+/// Reads and compiles the definition; its problems are listed one per line, and so are its
+/// warnings, on the standard error, when it compiles. Its language is `dialect`, else told by
+/// its text as the server tells it; a text of no known shape is compiled as CloudFlow, whose
+/// errors say which forms are accepted.
 fn load_flow(path: &Path, dialect: Option<Dialect>) -> anyhow::Result<(Flow, HistoryStyle)> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the definition {}", path.display()))?;
     let dialect = dialect
         .or_else(|| sluice_lang::detect(&text))
         .unwrap_or(Dialect::CloudFlow);
-    let flow = sluice_lang::compile(dialect, &text).map_err(|error| {
+    let checked = sluice_lang::check(dialect, &text);
+    if checked.flow.is_ok() {
+        for warning in &checked.warnings {
+            eprintln!("{}: warning: {warning}", path.display());
+        }
+    }
+    let flow = checked.flow.map_err(|error| {
         let problems: Vec<String> = error
             .problems
             .iter()

@@ -112,6 +112,42 @@ fn dialect_flag_names_the_language() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// A definition's problems and warnings name their field as Step Functions' validation
+/// locates it (`/States/NAME/FIELD`); a definition with warnings runs.
+#[test]
+fn problems_and_warnings_name_their_field() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |name: &str, text: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).expect("write");
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .arg("run")
+            .arg(&file)
+            .output()
+            .expect("run")
+    };
+    let warned = run(
+        "warned.asl.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "$.x", "End": true}}}"#,
+    );
+    assert_eq!(String::from_utf8_lossy(&warned.stdout).trim(), "\"$.x\"");
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        stderr.contains("warned.asl.json: warning: line 1, column 62, at /States/P/Result: "),
+        "{stderr}"
+    );
+    let broken = run(
+        "broken.asl.json",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Gone"}, "S": {"Type": "Succeed"}}}"#,
+    );
+    assert_eq!(broken.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    assert!(
+        stderr.contains("broken.asl.json: line 1, column 60, at /States/P/Next: unknown Next"),
+        "{stderr}"
+    );
+}
+
 /// `--history` writes an ASL machine's events as Step Functions' `GetExecutionHistory` does:
 /// types named after each state's `Type`, ids dense from 1, `previousEventId` the event
 /// before, 0 for the state entered right after the start (as AWS's recorded histories show).

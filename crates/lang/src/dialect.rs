@@ -4,17 +4,39 @@
 use sluice_ir::{Dialect, Flow};
 
 use crate::doc::{Node, NodeKind, parse_document};
-use crate::error::DefinitionError;
+use crate::error::{DefinitionError, Problem};
 use crate::{asl, cloudflow, dataarts, functiongraph};
 
 /// Compiles a definition of `dialect` into the IR; the error lists every located problem.
 pub fn compile(dialect: Dialect, text: &str) -> Result<Flow, DefinitionError> {
+    check(dialect, text).flow
+}
+
+/// A definition compiled, with what its language warns of in a definition it accepts.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub flow: Result<Flow, DefinitionError>,
+    /// Located problems of a warning [`crate::ProblemKind`], in document order (ASL's only).
+    pub warnings: Vec<Problem>,
+}
+
+impl From<Result<Flow, DefinitionError>> for Checked {
+    fn from(flow: Result<Flow, DefinitionError>) -> Self {
+        Self {
+            flow,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Compiles a definition of `dialect` and gathers its warnings.
+pub fn check(dialect: Dialect, text: &str) -> Checked {
     match dialect {
-        Dialect::CloudFlow => cloudflow::parse(text),
-        Dialect::FunctionGraphV2 => functiongraph::parse_v2(text),
-        Dialect::FunctionGraphV1 => functiongraph::parse_v1(text),
-        Dialect::DataArts => dataarts::parse(text),
-        Dialect::Asl => asl::parse(text),
+        Dialect::CloudFlow => cloudflow::parse(text).into(),
+        Dialect::FunctionGraphV2 => functiongraph::parse_v2(text).into(),
+        Dialect::FunctionGraphV1 => functiongraph::parse_v1(text).into(),
+        Dialect::DataArts => dataarts::parse(text).into(),
+        Dialect::Asl => asl::check(text),
     }
 }
 

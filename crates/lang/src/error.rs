@@ -13,6 +13,9 @@ pub struct Problem {
     pub column: Option<u64>,
     /// The innermost state (step) the problem belongs to, when there is one.
     pub state: Option<String>,
+    /// The field the problem is about, from the document's root, when the language locates
+    /// its problems so (ASL: AWS's diagnostic `location`, `/States/P/Branches[0]/States/X/Next`).
+    pub pointer: Option<Pointer>,
     pub message: String,
     /// What is wrong, for tools that sort problems (AWS's validation codes).
     pub kind: ProblemKind,
@@ -30,8 +33,68 @@ pub enum ProblemKind {
     Resource,
     /// A state's name is used twice in one scope.
     DuplicateStateName,
-    /// `Next`, `Default`, a Choice or Catch target names no state.
+    /// `Next`, `Default`, a Choice or Catch target names no state, or no transition reaches a
+    /// state.
     MissingTransitionTarget,
+    /// No state of a scope ends it.
+    MissingEndState,
+    /// A warning: a payload template's field without `.$` holds what looks like a path or an
+    /// intrinsic function.
+    NoDollar,
+    /// A warning: a field that has a `…Path` form holds what looks like a path.
+    NoPath,
+    /// A warning: a Pass state's `Result` holds what looks like a path (it is taken as it is).
+    PassResultIsStatic,
+}
+
+/// The fields leading from a document's root to one of its values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Pointer(Vec<Step>);
+
+/// One step of a [`Pointer`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// A map's field.
+    Field(String),
+    /// A list's item, from 0.
+    Index(usize),
+}
+
+impl Pointer {
+    /// This pointer followed by `steps`.
+    pub fn join(&self, steps: impl IntoIterator<Item = Step>) -> Self {
+        let mut joined = self.clone();
+        joined.0.extend(steps);
+        joined
+    }
+
+    /// This pointer's field `name`.
+    pub fn field(&self, name: &str) -> Self {
+        self.join([Step::Field(name.to_string())])
+    }
+
+    /// This pointer's list item `index`.
+    pub fn index(&self, index: usize) -> Self {
+        self.join([Step::Index(index)])
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// AWS's spelling: `/` before each field, `[i]` after a list (`/States/P/Branches[0]`); the
+/// root is the empty text.
+impl fmt::Display for Pointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for step in &self.0 {
+            match step {
+                Step::Field(name) => write!(f, "/{name}")?,
+                Step::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Problem {
@@ -41,6 +104,7 @@ impl Problem {
             line: None,
             column: None,
             state: None,
+            pointer: None,
             message: message.into(),
             kind: ProblemKind::Schema,
         }
@@ -67,6 +131,24 @@ impl Problem {
         }
         self
     }
+
+    /// Points the problem at `pointer` unless it already points somewhere.
+    pub fn at_pointer(mut self, pointer: Pointer) -> Self {
+        if self.pointer.is_none() {
+            self.pointer = Some(pointer);
+        }
+        self
+    }
+}
+
+impl ProblemKind {
+    /// Whether a problem of this kind leaves the definition accepted.
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            Self::NoDollar | Self::NoPath | Self::PassResultIsStatic
+        )
+    }
 }
 
 impl fmt::Display for Problem {
@@ -78,8 +160,11 @@ impl fmt::Display for Problem {
         if let Some(column) = self.column {
             parts.push(format!("column {column}"));
         }
-        if let Some(state) = &self.state {
-            parts.push(format!("state {state:?}"));
+        // The pointer names the state and more.
+        match (&self.pointer, &self.state) {
+            (Some(pointer), _) if !pointer.is_root() => parts.push(format!("at {pointer}")),
+            (_, Some(state)) => parts.push(format!("state {state:?}")),
+            _ => {}
         }
         if parts.is_empty() {
             f.write_str(&self.message)

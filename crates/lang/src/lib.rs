@@ -8,7 +8,8 @@
 //! - [`dataarts`]: DataArts Factory jobs (node DAGs) to the same IR.
 //! - [`functiongraph`]: Huawei FunctionGraph workflow definitions (v2 and v1.0) to the same IR.
 //! - [`error`]: [`DefinitionError`], a list of located [`Problem`]s.
-//! - [`dialect`]: [`compile`] a definition of a [`Dialect`], or [`detect`] the dialect of a text.
+//! - [`dialect`]: [`compile`] a definition of a [`Dialect`] ([`check`] it: its warnings too),
+//!   or [`detect`] the dialect of a text.
 
 pub mod asl;
 pub mod cloudflow;
@@ -20,6 +21,6 @@ pub mod expr;
 mod frontend;
 pub mod functiongraph;
 
-pub use dialect::{compile, detect};
-pub use error::{DefinitionError, Problem, ProblemKind};
+pub use dialect::{Checked, check, compile, detect};
+pub use error::{DefinitionError, Pointer, Problem, ProblemKind, Step};
 pub use sluice_ir::Dialect;

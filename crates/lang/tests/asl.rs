@@ -2,7 +2,7 @@
 //! column, state) for what ValidateStateMachineDefinition refuses.
 
 use sluice_ir::{Dialect, StateKind};
-use sluice_lang::{compile, detect};
+use sluice_lang::{ProblemKind, check, compile, detect};
 
 fn problems(text: &str) -> Vec<String> {
     match compile(Dialect::Asl, text) {
@@ -73,7 +73,7 @@ fn problems_are_located() {
         // An unknown field, with the closest allowed one suggested.
         (
             "{\n \"StartAt\": \"A\",\n \"States\": {\"A\": {\"Type\": \"Pass\", \"Nxt\": \"A\", \"End\": true}}\n}",
-            "line 3, column 35, state \"A\": unknown field \"Nxt\" in a Pass state; did you mean \"Next\"?",
+            "line 3, column 35, at /States/A: unknown field \"Nxt\" in a Pass state; did you mean \"Next\"?",
         ),
         (
             "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"Next\": \"B\"}}}",
@@ -85,7 +85,7 @@ fn problems_are_located() {
         ),
         (
             "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemReader\": {}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
-            "line 1, column 64, state \"A\": an ItemReader requires the field \"Resource\"",
+            "line 1, column 64, at /States/A/ItemReader: an ItemReader requires the field \"Resource\"",
         ),
         (
             "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ItemReader\": {\"Resource\": \"arn:aws:states:::s3:getObject\", \"ReaderConfig\": {\"InputType\": \"PARQUET\"}, \"Parameters\": {\"Bucket\": \"b\", \"Key\": \"k\"}}, \"ItemProcessor\": {\"ProcessorConfig\": {\"Mode\": \"DISTRIBUTED\"}, \"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
@@ -129,7 +129,7 @@ fn problems_are_located() {
         ),
         (
             "{\"QueryLanguage\": \"JSONata\", \"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"InputPath\": \"$.x\", \"End\": true}}}",
-            "unknown field \"InputPath\" in a Pass state",
+            "the field \"InputPath\" of a Pass state is JSONPath's only: this state's QueryLanguage is JSONata",
         ),
         (
             "{\"QueryLanguage\": \"JSONata\", \"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Pass\", \"QueryLanguage\": \"JSONPath\", \"End\": true}}}",
@@ -151,6 +151,194 @@ fn problems_are_located() {
             "{text}\nexpected a problem containing {expected:?}, got {found:?}"
         );
     }
+}
+
+/// Each problem's pointer and kind, the way `ValidateStateMachineDefinition` answers them.
+fn pointed(text: &str) -> Vec<(String, ProblemKind)> {
+    let problems = match compile(Dialect::Asl, text) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems,
+    };
+    problems
+        .into_iter()
+        .map(|p| (p.pointer.map(|p| p.to_string()).unwrap_or_default(), p.kind))
+        .collect()
+}
+
+/// AWS's `location`: "/States/<StateName>/<FieldName>, for example /States/FailState/ErrorPath"
+/// (API reference, ValidateStateMachineDefinitionDiagnostic,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html);
+/// a nested state's from its Parallel branch (`Branches[i]`) or Map processor, a list's item
+/// by its index.
+#[test]
+fn problems_point_at_their_field() {
+    use ProblemKind::{MissingEndState, MissingTransitionTarget as Missing, Resource, Schema};
+    let pass = r#"{"Type": "Pass", "End": true}"#;
+    let cases: Vec<(String, Vec<(&str, ProblemKind)>)> = vec![
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Succeed"}}}"#.into(),
+            vec![("/States/A/Next", Missing)],
+        ),
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": true}}}"#.into(),
+            vec![("/States/A/Resource", Resource)],
+        ),
+        (
+            r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": 5}}}"#.into(),
+            vec![("/States/F/ErrorPath", Schema)],
+        ),
+        // An unknown field is its state's problem.
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Colour": "red", "End": true}}}"#.into(),
+            vec![("/States/A", Schema)],
+        ),
+        // A field of the other query language is its own problem.
+        (
+            r#"{"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "InputPath": "$.x", "End": true}}}"#.into(),
+            vec![("/States/A/InputPath", Schema)],
+        ),
+        (
+            r#"{"StartAt": "Missing", "States": {"A": {"Type": "Succeed"}}}"#.into(),
+            vec![("/StartAt", Missing)],
+        ),
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "Z": {"Type": "Succeed"}}}"#.into(),
+            vec![("/States/Z", Missing)],
+        ),
+        (
+            format!(
+                r#"{{"StartAt": "C", "States": {{"C": {{"Type": "Choice", "Choices": [{{"Variable": "$.x", "IsNull": true, "Next": "S"}}, {{"Variable": "$.x", "IsNull": false, "Next": "Gone"}}], "Default": "S"}}, "S": {pass}}}}}"#
+            ),
+            vec![("/States/C/Choices[1]/Next", Missing)],
+        ),
+        (
+            format!(
+                r#"{{"StartAt": "C", "States": {{"C": {{"Type": "Choice", "Choices": [{{"Variable": "$.x", "IsNull": true, "Next": "S"}}], "Default": "Gone"}}, "S": {pass}}}}}"#
+            ),
+            vec![("/States/C/Default", Missing)],
+        ),
+        (
+            format!(
+                r#"{{"StartAt": "T", "States": {{"T": {{"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "Catch": [{{"ErrorEquals": ["States.ALL"], "Next": "Gone"}}], "Next": "S"}}, "S": {pass}}}}}"#
+            ),
+            vec![("/States/T/Catch[0]/Next", Missing)],
+        ),
+        // A loop: no terminal state, and no location (the machine's); the check of reachability
+        // is left out, a dangling Next is not.
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}, "C": {"Type": "Pass", "Next": "A"}}}"#.into(),
+            vec![("", MissingEndState)],
+        ),
+        (
+            r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Gone"}}}"#.into(),
+            vec![("/States/A/Next", Missing), ("", MissingEndState)],
+        ),
+        // In a Parallel branch, and in a Map processor (by either of its names).
+        (
+            format!(
+                r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Parallel", "End": true, "Branches": [{{"StartAt": "B", "States": {{"B": {pass}}}}}, {{"StartAt": "Y", "States": {{"Y": {{"Type": "Pass", "Next": "Gone"}}}}}}]}}}}}}"#
+            ),
+            vec![
+                ("/States/P/Branches[1]/States/Y/Next", Missing),
+                ("/States/P/Branches[1]", MissingEndState),
+            ],
+        ),
+        (
+            format!(
+                r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Parallel", "End": true, "Branches": [{{"StartAt": "B", "States": {{"B": {pass}, "Ghost": {pass}}}}}]}}}}}}"#
+            ),
+            vec![("/States/P/Branches[0]/States/Ghost", Missing)],
+        ),
+        (
+            format!(
+                r#"{{"StartAt": "M", "States": {{"M": {{"Type": "Map", "End": true, "ItemProcessor": {{"StartAt": "Inner", "States": {{"Inner": {{"Type": "Map", "MaxConcurrency": -1, "End": true, "ItemProcessor": {{"StartAt": "I", "States": {{"I": {pass}}}}}}}}}}}}}}}}}"#
+            ),
+            vec![("/States/M/ItemProcessor/States/Inner/MaxConcurrency", Schema)],
+        ),
+        (
+            r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true, "Iterator": {"StartAt": "I", "States": {"I": {"Type": "Task", "Resource": "nowhere", "End": true}}}}}}"#.into(),
+            vec![("/States/M/Iterator/States/I/Resource", Resource)],
+        ),
+    ];
+    for (text, expected) in cases {
+        let expected: Vec<(String, ProblemKind)> = expected
+            .into_iter()
+            .map(|(p, k)| (p.to_string(), k))
+            .collect();
+        assert_eq!(pointed(&text), expected, "{text}");
+    }
+}
+
+/// A problem's text names its field; a YAML definition's problems point alike.
+#[test]
+fn a_problem_names_its_field() {
+    let yaml =
+        "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Next: Gone\n  B:\n    Type: Succeed\n";
+    assert_eq!(
+        problems(yaml),
+        ["line 5, column 11, at /States/A/Next: unknown Next \"Gone\"; states in this scope: A, B"]
+    );
+}
+
+/// The warning codes of the API reference, ValidateStateMachineDefinitionDiagnostic
+/// (https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html):
+/// NO_DOLLAR, NO_PATH, PASS_RESULT_IS_STATIC; the definition is accepted with them.
+#[test]
+fn warnings_are_found_in_an_accepted_definition() {
+    let text = r#"{"StartAt": "P", "States": {
+  "P": {"Type": "Pass", "Result": {"from": "$.input"}, "Next": "T"},
+  "T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+        "Parameters": {"plain": "$.input", "call": "States.UUID()", "fine.$": "$.input", "text": "$5 fee"},
+        "Next": "C"},
+  "C": {"Type": "Choice", "Choices": [{"Not": {"Variable": "$.a", "StringEquals": "$.b"}, "Next": "F"}], "Default": "F"},
+  "F": {"Type": "Fail", "Cause": "$.cause"}
+}}"#;
+    let checked = check(Dialect::Asl, text);
+    assert!(checked.flow.is_ok(), "{:?}", checked.flow.err());
+    let found: Vec<(String, ProblemKind, Option<u64>)> = checked
+        .warnings
+        .iter()
+        .map(|w| {
+            assert!(w.kind.is_warning());
+            (
+                w.pointer
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                w.kind,
+                w.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "/States/P/Result/from".into(),
+                ProblemKind::PassResultIsStatic,
+                Some(2)
+            ),
+            (
+                "/States/T/Parameters/plain".into(),
+                ProblemKind::NoDollar,
+                Some(4)
+            ),
+            (
+                "/States/T/Parameters/call".into(),
+                ProblemKind::NoDollar,
+                Some(4)
+            ),
+            (
+                "/States/C/Choices[0]/Not/StringEquals".into(),
+                ProblemKind::NoPath,
+                Some(6)
+            ),
+            ("/States/F/Cause".into(), ProblemKind::NoPath, Some(7)),
+        ]
+    );
+    // JSONata states read no paths: nothing there looks like one.
+    let jsonata = r#"{"QueryLanguage": "JSONata", "StartAt": "F", "States": {"F": {"Type": "Fail", "Cause": "$.cause"}}}"#;
+    assert!(check(Dialect::Asl, jsonata).warnings.is_empty());
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use sluice_ir::{Dialect, StateKind, TaskTarget, check_name_rule};
-use sluice_lang::{DefinitionError, Problem, compile};
+use sluice_lang::{Checked, Problem, check, compile};
 use sluice_store::{
     ExecutionMode, FlowName, FlowQuery, FlowRecord, FlowUpdate, JobFilter, JobKind, NewFlow, Page,
     StoreError,
@@ -75,13 +75,10 @@ impl Service {
         }
     }
 
-    /// Whether a definition compiles in `dialect`: every located problem when it does not.
-    pub fn check_definition(
-        &self,
-        dialect: Dialect,
-        definition: &str,
-    ) -> Result<(), DefinitionError> {
-        compile(dialect, definition).map(|_| ())
+    /// Whether a definition compiles in `dialect` (every located problem when it does not),
+    /// and what its language warns of.
+    pub fn check_definition(&self, dialect: Dialect, definition: &str) -> Checked {
+        check(dialect, definition)
     }
 
     pub async fn describe_flow(&self, caller: &Caller, name: &str) -> Result<FlowView> {

@@ -55,7 +55,7 @@ pub use sluice_engine::ContextIds;
 pub use sluice_engine::{Inspection, RetryDetails};
 pub use sluice_ir::QueryLanguage;
 /// The dialects' vocabulary of definitions: which dialect a flow is, what is wrong with one.
-pub use sluice_lang::{DefinitionError, Dialect, Problem, ProblemKind};
+pub use sluice_lang::{Checked, DefinitionError, Dialect, Problem, ProblemKind};
 use sluice_runtime::durable::Runtime;
 pub use sluice_runtime::http_task::HttpTaskRequest;
 /// How the scheduler reads a schedule's expression, for dialects that check one when it is written.

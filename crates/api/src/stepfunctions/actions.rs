@@ -9,9 +9,8 @@ use sluice_service::views::{
     ExecutionFilter, ExecutionOrder, ExecutionQuery, ExecutionSummary, Page, StartedAs,
 };
 use sluice_service::{
-    Caller, DefinitionError, Dialect, FlowChanges, FlowSpec, Listing, ProblemKind, Service,
-    ServiceError, StartRequest, execution_page_cursor, execution_page_token, page_cursor,
-    page_token,
+    Caller, Dialect, FlowChanges, FlowSpec, Listing, ProblemKind, Service, ServiceError,
+    StartRequest, execution_page_cursor, execution_page_token, page_cursor, page_token,
 };
 
 use super::arn::{Arns, ExecutionKind};
@@ -20,7 +19,7 @@ use super::history::{self, Context};
 use super::render;
 use super::request::{
     Call, CreateStateMachine, ExecutionRef, GetExecutionHistory, ListExecutions, Paging,
-    RedriveFilter, UpdateStateMachine, ValidateDefinition,
+    RedriveFilter, Severity, UpdateStateMachine, ValidateDefinition,
 };
 use crate::paging::page;
 
@@ -438,40 +437,49 @@ fn diagnostic_code(kind: ProblemKind, definition: &str) -> &'static str {
         ProblemKind::Resource => "INVALID_RESOURCE",
         ProblemKind::DuplicateStateName => "DUPLICATE_STATE_NAME",
         ProblemKind::MissingTransitionTarget => "MISSING_TRANSITION_TARGET",
+        ProblemKind::MissingEndState => "MISSING_END_STATE",
         ProblemKind::Schema => "SCHEMA_VALIDATION_FAILED",
+        ProblemKind::NoDollar => "NO_DOLLAR",
+        ProblemKind::NoPath => "NO_PATH",
+        ProblemKind::PassResultIsStatic => "PASS_RESULT_IS_STATIC",
     }
 }
 
-/// `ValidateStateMachineDefinition`: the compiler's problems as AWS's diagnostics, each
-/// located by its state (`/States/NAME`) and, in the message, by line and column.
+/// `ValidateStateMachineDefinition`: the compiler's problems as AWS's diagnostics, errors
+/// first, then (at `severity` `WARNING`) the warnings; each `location`ed by its pointer
+/// (`/States/NAME/FIELD`), its message with line and column. `FAIL` only with an error.
 fn validate(service: &Service, r: &ValidateDefinition) -> Value {
     let definition = r.definition.as_deref().unwrap_or("");
-    let problems = match service.check_definition(Dialect::Asl, definition) {
-        Ok(()) => return json!({"result": "OK", "diagnostics": [], "truncated": false}),
-        Err(DefinitionError { problems }) => problems,
+    let checked = service.check_definition(Dialect::Asl, definition);
+    let errors = checked.flow.err().map(|e| e.problems).unwrap_or_default();
+    let warnings = match r.severity.unwrap_or(Severity::Error) {
+        Severity::Warning => checked.warnings,
+        Severity::Error => Vec::new(),
     };
     let max = match r.max_results {
         None | Some(0) => 100,
         Some(n) => usize::try_from(n).unwrap_or(100),
     };
-    let diagnostics: Vec<Value> = problems
+    let found = errors.len() + warnings.len();
+    let diagnostics: Vec<Value> = errors
         .iter()
+        .chain(&warnings)
         .take(max)
         .map(|p| {
             let mut d = json!({
-                "severity": "ERROR",
+                "severity": if p.kind.is_warning() { "WARNING" } else { "ERROR" },
                 "code": diagnostic_code(p.kind, definition),
                 "message": p.to_string(),
             });
-            if let Some(state) = &p.state {
-                d["location"] = json!(format!("/States/{state}"));
+            if let Some(pointer) = p.pointer.as_ref().filter(|p| !p.is_root()) {
+                d["location"] = json!(pointer.to_string());
             }
             d
         })
         .collect();
     json!({
-        "result": "FAIL",
+        "result": if errors.is_empty() { "OK" } else { "FAIL" },
         "diagnostics": diagnostics,
-        "truncated": problems.len() > max,
+        "truncated": found > max,
     })
 }

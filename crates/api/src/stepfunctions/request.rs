@@ -486,8 +486,8 @@ pub struct ValidateDefinition {
     pub definition: Option<String>,
     #[serde(rename = "type")]
     pub machine_type: Option<MachineType>,
-    /// `ERROR` (the default) or `WARNING`: this server reports errors only.
-    pub severity: Option<String>,
+    /// The least severity reported: `ERROR` (the default), or `WARNING` for warnings too.
+    pub severity: Option<Severity>,
     pub max_results: Option<i64>,
 }
 
@@ -501,6 +501,14 @@ impl Validate for ValidateDefinition {
             _ => Ok(()),
         }
     }
+}
+
+/// A diagnostic's severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    Warning,
+    Error,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -14,6 +14,7 @@
 mod choice;
 mod data;
 mod fields;
+mod lint;
 mod objects;
 mod single;
 mod task;
@@ -25,9 +26,10 @@ use sluice_ir::{
     MapLimits, Next, Parallel, QueryLanguage, ScopeId, StateKind, ToleratedFailures, Wait,
 };
 
+use crate::dialect::Checked;
 use crate::doc::{Node, NodeKind, parse_document};
-use crate::error::{DefinitionError, Problem};
-use crate::frontend::{Arena, Fields, Problems, ScopeNames, Slot, StateBody, one_of};
+use crate::error::{DefinitionError, Pointer, Problem, ProblemKind};
+use crate::frontend::{Arena, Fields, Problems, ScopeNames, Slot, StateBody, locate, one_of};
 use data::{Values, optional_template, state_data};
 use fields::{StateType, Transition, allowed_fields};
 
@@ -51,65 +53,125 @@ const MAX_TIMEOUT_SECS: i64 = 31_536_000;
 
 /// Compiles an ASL definition.
 pub fn parse(text: &str) -> Result<Flow, DefinitionError> {
-    let root = parse_document(text)?;
+    check(text).flow
+}
+
+/// Compiles an ASL definition, with the warnings AWS's validation gives for what it accepts
+/// (`NO_DOLLAR`, `NO_PATH`, `PASS_RESULT_IS_STATIC`, see `lint.rs`).
+pub fn check(text: &str) -> Checked {
+    let root = match parse_document(text) {
+        Ok(root) => root,
+        Err(problem) => {
+            return Checked {
+                flow: Err(problem.into()),
+                warnings: Vec::new(),
+            };
+        }
+    };
     let mut compiler = Compiler::default();
     let timeout = compiler.top_level(&root);
-    let Compiler { arena, problems } = compiler;
+    let Compiler {
+        arena,
+        problems,
+        mut warnings,
+    } = compiler;
+    warnings.sort_by_key(|w| (w.line, w.column));
     let mut flow = arena.into_flow(Language::Asl, None);
     flow.timeout_secs = timeout;
-    problems.into_result(flow)
+    Checked {
+        flow: problems.into_result(flow),
+        warnings,
+    }
 }
 
 #[derive(Default)]
 struct Compiler {
     arena: Arena,
     problems: Problems,
+    warnings: Vec<Problem>,
 }
 
 impl Compiler {
     fn top_level(&mut self, root: &Node) -> Option<u64> {
-        let fields = self.problems.keep(Fields::of(root, "a state machine"))?;
-        self.problems
-            .keep(fields.allow_only(TOP_LEVEL_FIELDS, "the state machine"));
+        let at = Pointer::default();
+        let problems = &mut self.problems;
+        let fields = problems.keep_at(Fields::of(root, "a state machine"), &at, root)?;
+        problems.keep_at(
+            fields.allow_only(TOP_LEVEL_FIELDS, "the state machine"),
+            &at,
+            root,
+        );
         if let Some(version) = fields.get("Version") {
-            self.problems.keep(version_field(version));
+            problems.keep_at(version_field(version), &at, root);
         }
-        let query = self
-            .problems
-            .keep(query_language(&fields, QueryLanguage::JsonPath, true))
+        let query = problems
+            .keep_at(
+                query_language(&fields, QueryLanguage::JsonPath, true),
+                &at,
+                root,
+            )
             .unwrap_or_default();
-        let timeout = self.problems.keep(
+        let timeout = problems.keep_at(
             fields
                 .get("TimeoutSeconds")
                 .map(|n| n.as_int_in(1, MAX_TIMEOUT_SECS))
                 .transpose(),
+            &at,
+            root,
         );
-        self.compile_scope(&fields, "the state machine", query);
+        self.compile_scope(&fields, "the state machine", query, &at);
         timeout.flatten().and_then(|t| u64::try_from(t).ok())
     }
 
-    /// Compiles a `{StartAt, States}` map into a new scope.
-    fn compile_scope(&mut self, fields: &Fields<'_>, owner: &str, query: QueryLanguage) -> ScopeId {
+    /// Compiles a `{StartAt, States}` map (which `at` points at) into a new scope.
+    fn compile_scope(
+        &mut self,
+        fields: &Fields<'_>,
+        owner: &str,
+        query: QueryLanguage,
+        at: &Pointer,
+    ) -> ScopeId {
         let scope = self.arena.new_scope(DataModel::Pipe);
         let problems_before = self.problems.count();
-        let start = self.problems.keep(fields.require("StartAt", owner));
-        let states = self
+        let node = fields.node();
+        let start = self
             .problems
-            .keep(fields.require("States", owner).and_then(states_map));
-        let (names, slots) = self.reserve_states(scope, states.unwrap_or_default());
-        let start = start.and_then(|s| self.problems.keep(names.resolve(s, "StartAt")));
+            .keep_at(fields.require("StartAt", owner), at, node);
+        let states = self.problems.keep_at(
+            fields.require("States", owner).and_then(states_map),
+            at,
+            node,
+        );
+        let (names, slots) = self.reserve_states(scope, states.unwrap_or_default(), at);
+        let start =
+            start.and_then(|s| self.problems.keep_at(names.resolve(s, "StartAt"), at, node));
         if let Some(start) = start {
             self.arena.set_start(scope, start);
         }
         for slot in &slots {
-            if let Err(problem) = self.compile_state(slot, &names, query) {
-                self.problems.push(problem.in_state(&slot.name));
+            let state_at = state_pointer(at, &slot.name);
+            if let Err(problem) = self.compile_state(slot, &names, query, &state_at) {
+                self.problems
+                    .push(locate(problem, &state_at, slot.node).in_state(&slot.name));
             }
         }
-        if start.is_some() && self.problems.count() == problems_before {
+        let terminal = slots.iter().any(|slot| is_terminal(slot.node));
+        if !slots.is_empty() && !terminal {
+            // Unlocated, as AWS gives it, and so listed after the states' problems.
+            self.problems.push(
+                Problem::new(format!(
+                    "{owner} has no terminal state (End: true, Succeed or Fail)"
+                ))
+                .kind(ProblemKind::MissingEndState)
+                .at_pointer(at.clone()),
+            );
+        } else if start.is_some() && self.problems.count() == problems_before {
+            // AWS calls a state no transition reaches a missing transition.
             for (name, loc) in self.arena.unreachable_states(scope) {
                 self.problems.push(
                     Problem::at(loc, format!("state {name:?} is not reachable from StartAt"))
+                        .kind(ProblemKind::MissingTransitionTarget)
+                        .at_pointer(state_pointer(at, name.as_str()))
                         .in_state(name.as_str()),
                 );
             }
@@ -121,6 +183,7 @@ impl Compiler {
         &mut self,
         scope: ScopeId,
         states: &'a [(crate::doc::Key, Node)],
+        at: &Pointer,
     ) -> (ScopeNames, Vec<Slot<'a>>) {
         let mut names = ScopeNames::default();
         let mut slots = Vec::with_capacity(states.len());
@@ -135,30 +198,40 @@ impl Compiler {
                             "a state name has from 1 to {MAX_STATE_NAME_CHARS} characters, {name:?} has {length}"
                         ),
                     )
+                    .at_pointer(state_pointer(at, &name))
                     .in_state(&name),
                 );
             }
             let id = self.arena.reserve_state(scope, &name, key.loc);
             let inserted = names.insert(&name, id, key.loc);
-            self.problems.keep(inserted.map_err(|p| p.in_state(&name)));
+            self.problems
+                .keep(inserted.map_err(|p| p.at_pointer(state_pointer(at, &name)).in_state(&name)));
             slots.push(Slot { id, name, node });
         }
         (names, slots)
     }
 
+    /// Compiles one state (which `at` points at); its inner scopes' problems are recorded
+    /// as they are found, its own returned.
     fn compile_state(
         &mut self,
         slot: &Slot<'_>,
         names: &ScopeNames,
         inherited: QueryLanguage,
+        at: &Pointer,
     ) -> Result<(), Problem> {
         let fields = Fields::of(slot.node, "a state")?;
         let ty = StateType::of(fields.require("Type", "a state")?)?;
         let query = query_language(&fields, inherited, inherited == QueryLanguage::JsonPath)?;
-        fields.allow_only(
-            &allowed_fields(ty, query),
-            &format!("a {} state", ty.name()),
-        )?;
+        let allowed = allowed_fields(ty, query);
+        if let Some(problem) = other_language_field(&fields, &allowed, ty, query, at) {
+            return Err(problem);
+        }
+        fields.allow_only(&allowed, &format!("a {} state", ty.name()))?;
+        if query == QueryLanguage::JsonPath {
+            self.warnings
+                .extend(lint::state(&fields, ty, &slot.name, at));
+        }
         let values = Values { fields, query };
         let mut next = transition(&fields, ty, names)?;
         let kind = match ty {
@@ -169,8 +242,8 @@ impl Compiler {
                 next = choice.default.unwrap_or(Next::End);
                 StateKind::Choice(choice)
             }
-            StateType::Parallel => StateKind::Parallel(self.parallel(&values, names)?),
-            StateType::Map => StateKind::Map(self.map(&values, names)?),
+            StateType::Parallel => StateKind::Parallel(self.parallel(&values, names, at)?),
+            StateType::Map => StateKind::Map(self.map(&values, names, at)?),
             StateType::Wait => StateKind::Wait(wait(&values)?),
             StateType::Succeed => StateKind::Succeed,
             StateType::Fail => StateKind::Fail(fail(&values)?),
@@ -189,7 +262,12 @@ impl Compiler {
         Ok(())
     }
 
-    fn parallel(&mut self, values: &Values<'_>, names: &ScopeNames) -> Result<Parallel, Problem> {
+    fn parallel(
+        &mut self,
+        values: &Values<'_>,
+        names: &ScopeNames,
+        at: &Pointer,
+    ) -> Result<Parallel, Problem> {
         let branches_node = values.fields.require("Branches", "a Parallel state")?;
         let branches = branches_node.as_seq()?;
         if branches.is_empty() || branches.len() > MAX_PARALLEL_BRANCHES {
@@ -203,7 +281,7 @@ impl Compiler {
         }
         let recovery = task::recovery(values, names)?;
         let mut scopes = Vec::with_capacity(branches.len());
-        for branch in branches {
+        for (index, branch) in branches.iter().enumerate() {
             let branch = Fields::of(branch, "a Parallel branch")?;
             branch.allow_only(BRANCH_FIELDS, "a Parallel branch")?;
             let query = query_language(
@@ -211,7 +289,8 @@ impl Compiler {
                 values.query,
                 values.query == QueryLanguage::JsonPath,
             )?;
-            scopes.push(self.compile_scope(&branch, "a Parallel branch", query));
+            let branch_at = at.field("Branches").index(index);
+            scopes.push(self.compile_scope(&branch, "a Parallel branch", query, &branch_at));
         }
         Ok(Parallel {
             branches: scopes,
@@ -220,16 +299,24 @@ impl Compiler {
         })
     }
 
-    fn map(&mut self, values: &Values<'_>, names: &ScopeNames) -> Result<Map, Problem> {
+    fn map(
+        &mut self,
+        values: &Values<'_>,
+        names: &ScopeNames,
+        at: &Pointer,
+    ) -> Result<Map, Problem> {
         let fields = &values.fields;
-        let processor_node = match (fields.get("ItemProcessor"), fields.get("Iterator")) {
-            (Some(_), Some(old)) => {
+        let (processor_field, processor_node) = match (
+            fields.get("ItemProcessor").map(|n| ("ItemProcessor", n)),
+            fields.get("Iterator").map(|n| ("Iterator", n)),
+        ) {
+            (Some(_), Some((_, old))) => {
                 return Err(Problem::at(
                     old.loc,
                     "give ItemProcessor or its older name Iterator, not both",
                 ));
             }
-            (Some(node), None) | (None, Some(node)) => node,
+            (Some(given), None) | (None, Some(given)) => given,
             (None, None) => {
                 return Err(Problem::at(
                     fields.loc(),
@@ -336,7 +423,12 @@ impl Compiler {
             values.query,
             values.query == QueryLanguage::JsonPath,
         )?;
-        let processor = self.compile_scope(&processor, "a Map ItemProcessor", processor_query);
+        let processor = self.compile_scope(
+            &processor,
+            "a Map ItemProcessor",
+            processor_query,
+            &at.field(processor_field),
+        );
         let has_limits = limits != MapLimits::default();
         Ok(Map {
             items: Items::Asl(items),
@@ -352,6 +444,53 @@ impl Compiler {
             asl_limits: has_limits.then(|| Box::new(limits)),
         })
     }
+}
+
+/// The first field of a state that only the other query language has (`InputPath` in a
+/// JSONata state, `Output` in a JSONPath one): AWS points such a problem at the field, not
+/// at the state as it does an unknown field.
+fn other_language_field(
+    fields: &Fields<'_>,
+    allowed: &[&str],
+    ty: StateType,
+    query: QueryLanguage,
+    at: &Pointer,
+) -> Option<Problem> {
+    let (this, other, other_name) = match query {
+        QueryLanguage::JsonPath => ("JSONPath", QueryLanguage::Jsonata, "JSONata"),
+        QueryLanguage::Jsonata => ("JSONata", QueryLanguage::JsonPath, "JSONPath"),
+    };
+    let other_fields = allowed_fields(ty, other);
+    let (key, _) = fields.node().as_map().ok()?.iter().find(|(key, _)| {
+        let name = key.text.as_str();
+        !allowed.contains(&name) && other_fields.contains(&name)
+    })?;
+    Some(
+        Problem::at(
+            key.loc,
+            format!(
+                "the field {:?} of a {} state is {other_name}'s only: this state's QueryLanguage is {this}",
+                key.text,
+                ty.name()
+            ),
+        )
+        .at_pointer(at.field(&key.text)),
+    )
+}
+
+/// Whether a state ends its scope: `End: true`, or a Succeed or Fail state.
+fn is_terminal(state: &Node) -> bool {
+    let end = matches!(
+        state.get("End").map(|n| &n.kind),
+        Some(NodeKind::Bool(true))
+    );
+    let ty = state.get("Type").and_then(|n| n.as_str().ok());
+    end || matches!(ty, Some("Succeed" | "Fail"))
+}
+
+/// The pointer of the state `name` of the scope `scope` points at.
+fn state_pointer(scope: &Pointer, name: &str) -> Pointer {
+    scope.field("States").field(name)
 }
 
 /// `Version`: the ASL version, "1.0" (the only one).

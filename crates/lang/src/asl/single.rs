@@ -61,9 +61,11 @@ fn alone(text: &str) -> Result<SingleState, DefinitionError> {
 }
 
 /// The problems with the columns of the first line as the user wrote them, before the
-/// `prefix` characters put ahead of the state.
+/// `prefix` characters put ahead of the state, and without pointers (which would name the
+/// machine made around the state).
 fn unshifted(mut error: DefinitionError, prefix: u64) -> DefinitionError {
     for problem in &mut error.problems {
+        problem.pointer = None;
         if problem.line == Some(1)
             && let Some(column) = problem.column.as_mut()
         {
@@ -114,6 +116,7 @@ fn json_object(text: &str, what: &str) -> Result<Map<String, Value>, DefinitionE
             line: u64::try_from(e.line()).ok(),
             column: u64::try_from(e.column()).ok(),
             state: None,
+            pointer: None,
             message: format!("{what} is not JSON: {e}"),
             kind: ProblemKind::Syntax,
         })),

@@ -25,6 +25,10 @@ impl<'a> Fields<'a> {
         self.node.loc
     }
 
+    pub(crate) fn node(&self) -> &'a Node {
+        self.node
+    }
+
     pub(crate) fn get(&self, key: &str) -> Option<&'a Node> {
         self.entries
             .iter()

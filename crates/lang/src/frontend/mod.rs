@@ -9,6 +9,7 @@
 //! - [`expr_at`]: an expression string parsed by one syntax, its errors located in the document.
 //! - [`item_batcher`]: an `ItemBatcher`, spelled alike by both languages that have one.
 //! - [`csv_delimiter`], [`csv_headers`]: the CSV fields of item readers.
+//! - [`locate`]: a problem pointed at the field it is about, as a front end descends.
 //! - [`build_retrier`]: a retry rule, whatever a language calls its fields ([`RetrySyntax`]).
 //!
 //! A language module keeps only what is its own: its forms, fields, limits and words.
@@ -19,6 +20,7 @@ mod csv;
 mod exprs;
 mod fields;
 mod names;
+mod pointer;
 mod problems;
 mod retry;
 mod suggest;
@@ -29,6 +31,7 @@ pub(crate) use csv::{csv_delimiter, csv_headers};
 pub(crate) use exprs::{ExprParser, expr_at};
 pub(crate) use fields::Fields;
 pub(crate) use names::{ScopeNames, Slot, checked_name, registered_name};
+pub(crate) use pointer::locate;
 pub(crate) use problems::Problems;
 pub(crate) use retry::{DEFAULT_BACKOFF_RATE, RetrySyntax, build_retrier, error_names};
 pub(crate) use suggest::one_of;

@@ -1,6 +1,8 @@
 //! The problems of one definition, collected so a front end reports all of them at once.
 
-use crate::error::{DefinitionError, Problem};
+use super::locate;
+use crate::doc::Node;
+use crate::error::{DefinitionError, Pointer, Problem};
 
 /// Collects the problems of one definition.
 #[derive(Debug, Default)]
@@ -20,6 +22,17 @@ impl Problems {
     /// Keeps the value, or records the problem.
     pub(crate) fn keep<T>(&mut self, result: Result<T, Problem>) -> Option<T> {
         result.map_err(|p| self.push(p)).ok()
+    }
+
+    /// Keeps the value, or records the problem pointed at its field of `node` (which `at`
+    /// points at).
+    pub(crate) fn keep_at<T>(
+        &mut self,
+        result: Result<T, Problem>,
+        at: &Pointer,
+        node: &Node,
+    ) -> Option<T> {
+        self.keep(result.map_err(|p| locate(p, at, node)))
     }
 
     pub(crate) fn into_result<T>(self, value: T) -> Result<T, DefinitionError> {
