@@ -448,5 +448,9 @@ async fn a_step_whose_rows_fail_in_a_group_fails_alone() {
         assert_eq!(history_ids(&*store, id).await, history, "execution {i}");
     }
     let timers = store.due_timers(100, 1000).await.expect("timers");
-    assert_eq!(timers.len(), EXECUTIONS - bad.len(), "the timers of the steps that won");
+    assert_eq!(
+        timers.len(),
+        EXECUTIONS - bad.len(),
+        "the timers of the steps that won"
+    );
 }

@@ -89,7 +89,7 @@ async fn write(pool: Pool, owner: String, steps: Arc<Mutex<mpsc::UnboundedReceiv
             group::gather(first, std::iter::from_fn(|| steps.try_recv().ok()))
         };
         gathered.sort_by_key(|queued| queued.id.0);
-        let mut groups = rounds(gathered);
+        let mut groups = rounds(gathered, |queued| queued.id);
         while let Some(group) = groups.pop_front() {
             match commit(&pool, &owner, &group).await {
                 Ok(own) => {
@@ -120,23 +120,20 @@ async fn write(pool: Pool, owner: String, steps: Arc<Mutex<mpsc::UnboundedReceiv
     }
 }
 
-/// Steps sorted by execution id as groups of distinct executions, each in id order: the
-/// first step of each execution in the first group, its second in the second, and so on.
-fn rounds(sorted: Vec<Queued>) -> VecDeque<Vec<Queued>> {
-    let mut rounds: VecDeque<Vec<Queued>> = VecDeque::new();
+/// Steps sorted by execution id (`id`) as groups of distinct executions, each in id order:
+/// the first step of each execution in the first group, its second in the second, and so on.
+fn rounds<T>(sorted: Vec<T>, id: impl Fn(&T) -> ExecutionId) -> VecDeque<Vec<T>> {
+    let mut rounds: VecDeque<Vec<T>> = VecDeque::new();
     let mut previous = None;
     let mut nth = 0;
-    for queued in sorted {
-        nth = if previous == Some(queued.id) {
-            nth + 1
-        } else {
-            0
-        };
-        previous = Some(queued.id);
+    for step in sorted {
+        let of = id(&step);
+        nth = if previous == Some(of) { nth + 1 } else { 0 };
+        previous = Some(of);
         if rounds.len() == nth {
             rounds.push_back(Vec::new());
         }
-        rounds[nth].push(queued);
+        rounds[nth].push(step);
     }
     rounds
 }
@@ -231,4 +228,20 @@ async fn run(client: &Object, owner: &str, group: &[Queued]) -> Result<Vec<Resul
         _ => &[],
     };
     Ok(decided.outcomes(found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_of_one_execution_go_to_successive_groups_in_the_order_they_came() {
+        let sorted = [(1, 'a'), (1, 'b'), (1, 'c'), (2, 'd'), (3, 'e'), (3, 'f')];
+        let groups = rounds(sorted.to_vec(), |(id, _)| ExecutionId(*id));
+        let names: Vec<String> = groups
+            .iter()
+            .map(|group| group.iter().map(|(_, name)| name).collect())
+            .collect();
+        assert_eq!(names, ["ade", "bf", "c"]);
+    }
 }
