@@ -17,14 +17,33 @@ pub(crate) const MINUTE_MS: Millis = 60_000;
 /// The `minute` of the executions not started (outside every time range).
 pub(crate) const NEVER_STARTED: i64 = i64::MIN;
 
+/// The statements adding to rows of the counts share their columns and what adding to a row
+/// that exists does.
+macro_rules! adding_counts {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO execution_counts (flow_id, minute, status, latest, shard, executions, \
+             finished, duration_ms) ",
+            $rows,
+            " ON CONFLICT (flow_id, minute, status, latest, shard) DO UPDATE SET \
+             executions = execution_counts.executions + excluded.executions, \
+             finished = execution_counts.finished + excluded.finished, \
+             duration_ms = execution_counts.duration_ms + excluded.duration_ms"
+        )
+    };
+}
+
 /// Adds a [`CountChange`] to a row (`$1` … `$8`: flow, minute, status, latest, shard,
 /// executions, finished, duration).
-pub(crate) const UPSERT: &str = "INSERT INTO execution_counts (flow_id, minute, status, latest, \
-     shard, executions, finished, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-     ON CONFLICT (flow_id, minute, status, latest, shard) DO UPDATE SET \
-     executions = execution_counts.executions + excluded.executions, \
-     finished = execution_counts.finished + excluded.finished, \
-     duration_ms = execution_counts.duration_ms + excluded.duration_ms";
+pub(crate) const UPSERT: &str = adding_counts!("VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+
+/// [`UPSERT`] of many rows in one statement (PostgreSQL): `$1` … `$8` are arrays of those
+/// columns, an element a row; no two rows alike (see [`merged`]), as one statement may not
+/// update a row twice.
+pub(crate) const UPSERT_ROWS: &str = adding_counts!(
+    "SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::boolean[], \
+     $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])"
+);
 
 /// The SQL of schema migrations both backends run alike, as literals for `concat!`: the
 /// summary columns of a failure, then the indexes listings walk and the table of the counts

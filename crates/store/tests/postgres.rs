@@ -397,3 +397,60 @@ async fn a_node_hears_the_steps_another_node_commits() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(at_a.try_recv().is_err(), "a node does not hear itself");
 }
+
+/// A group writes the rows of all its steps in one statement per table, so a statement that
+/// fails cannot say whose rows it held: the step at fault fails alone and the others of its
+/// group commit, their rows (here their timers) all there.
+#[tokio::test]
+async fn a_step_whose_rows_fail_in_a_group_fails_alone() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let store = std::sync::Arc::new(PostgresStore::connect(&url).await.expect("connect"));
+    let flow = store.create_flow(new_flow("f")).await.expect("create flow");
+    const EXECUTIONS: usize = 48;
+    let mut ids = Vec::new();
+    for i in 0..EXECUTIONS {
+        ids.push(execution(&*store, &flow, &format!("e{i}")).await.id);
+    }
+    let bad = [5, 17, 40];
+    let handles: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| {
+            let store = store.clone();
+            // A repeated event id breaks the history insert of the group holding it.
+            let events: &[u64] = if bad.contains(&i) { &[2, 2] } else { &[2, 3] };
+            let mut write = step(id, 1, events);
+            write.timers_added.push(sluice_store::TimerRow {
+                execution: id,
+                op: sluice_engine::OpId(7),
+                fire_at: 100,
+            });
+            tokio::spawn(async move { (i, store.commit_step(write).await) })
+        })
+        .collect();
+    for handle in handles {
+        let (i, committed) = handle.await.expect("join");
+        match committed {
+            Err(StoreError::AlreadyExists(_)) if bad.contains(&i) => {}
+            Ok(()) if !bad.contains(&i) => {}
+            other => panic!("step {i}: {other:?}"),
+        }
+    }
+    for (i, &id) in ids.iter().enumerate() {
+        let (version, history) = if bad.contains(&i) {
+            (1, vec![1])
+        } else {
+            (2, vec![1, 2, 3])
+        };
+        assert_eq!(fetch(&*store, id).await.version, version, "execution {i}");
+        assert_eq!(history_ids(&*store, id).await, history, "execution {i}");
+    }
+    let timers = store.due_timers(100, 1000).await.expect("timers");
+    assert_eq!(
+        timers.len(),
+        EXECUTIONS - bad.len(),
+        "the timers of the steps that won"
+    );
+}

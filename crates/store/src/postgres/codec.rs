@@ -62,14 +62,45 @@ pub(super) fn inserting(what: &str) -> impl FnOnce(tokio_postgres::Error) -> Sto
     }
 }
 
-/// One statement of a pipelined flight, answered with the row it returns, if any.
-pub(super) type Flying<'a> = BoxFuture<'a, Result<Option<Row>>>;
+/// Like [`inserting`], for the rows of many records in one statement: the server's detail
+/// says which key exists.
+pub(super) fn inserting_rows(what: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
+    move |e| match e.as_db_error() {
+        Some(db) if db.code() == &SqlState::UNIQUE_VIOLATION => StoreError::AlreadyExists(format!(
+            "{what}: {}",
+            db.detail().unwrap_or_else(|| db.message())
+        )),
+        _ => backend(format!("inserting {what}: {e}")),
+    }
+}
+
+/// One statement of a pipelined flight, answered with the rows it returns.
+pub(super) type Flying<'a> = BoxFuture<'a, Result<Vec<Row>>>;
+
+/// The arguments a statement of a flight owns (the arrays built for it).
+pub(super) type Owned<'a> = Vec<Box<dyn ToSql + Sync + Send + 'a>>;
+
+/// A prepared statement with the arguments it owns, for a flight.
+pub(super) fn flying<'a, C: GenericClient>(
+    client: &'a C,
+    statement: &'a Statement,
+    args: Owned<'a>,
+    error: impl FnOnce(tokio_postgres::Error) -> StoreError + Send + 'a,
+) -> Flying<'a> {
+    Box::pin(async move {
+        let args: Vec<&(dyn ToSql + Sync)> = args
+            .iter()
+            .map(|arg| &**arg as &(dyn ToSql + Sync))
+            .collect();
+        client.query(statement, &args).await.map_err(error)
+    })
+}
 
 /// Sends the statements of `flight` in their order and then waits for all their answers: one
 /// round trip for them all. A statement is sent when its future is first polled (prepared
 /// statements need no round trip of their own), and the server runs them in the order they
 /// came, so a flight ending in `COMMIT` commits exactly its statements.
-pub(super) async fn fly(flight: Vec<Flying<'_>>) -> Vec<Result<Option<Row>>> {
+pub(super) async fn fly(flight: Vec<Flying<'_>>) -> Vec<Result<Vec<Row>>> {
     let mut flight: Vec<MaybeDone<Flying<'_>>> = flight.into_iter().map(maybe_done).collect();
     poll_fn(|cx| {
         let mut waiting = false;
@@ -95,14 +126,14 @@ pub(super) fn simple<'a>(client: &'a Client, sql: &'static str) -> Flying<'a> {
         client
             .batch_execute(sql)
             .await
-            .map(|()| None)
+            .map(|()| Vec::new())
             .map_err(failed(sql))
     })
 }
 
 /// The answers of a flight, or its first failure (those after it only say that the
 /// transaction is aborted).
-pub(super) fn landed(answers: Vec<Result<Option<Row>>>) -> Result<Vec<Option<Row>>> {
+pub(super) fn landed(answers: Vec<Result<Vec<Row>>>) -> Result<Vec<Vec<Row>>> {
     answers.into_iter().collect()
 }
 

@@ -1,23 +1,21 @@
 //! Executions, their history, and the timer and task rows the runtime resumes from.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool};
-use futures_util::future::{try_join, try_join_all};
+use futures_util::future::try_join_all;
 use sluice_engine::{EventId, HistoryEvent, Millis};
 use tokio::task::JoinHandle;
+use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, Statement};
 
 use super::codec::{
-    Client, Flying, all, all_of, failed, fly, inserting, landed, one, pooled, prepared, sql_limit,
+    Client, all, all_of, failed, fly, inserting, landed, one, pooled, prepared, sql_limit,
     transaction, uncertain,
 };
+use super::steps::{Decided, Statements, Stepping};
 use crate::counts::{self, CountChange, Counted};
-use crate::decode::{
-    self, COUNTED_COLUMNS, CountedRow, EVENT_COLUMNS, EXECUTION_COLUMNS, TIMER_COLUMNS,
-};
+use crate::decode::{self, COUNTED_COLUMNS, EVENT_COLUMNS, EXECUTION_COLUMNS, TIMER_COLUMNS};
 use crate::encode::{EncodedLinked, EncodedStep};
 use crate::query::{self, Backend};
 use crate::{
@@ -119,18 +117,15 @@ async fn insert<C: GenericClient>(
         )))?;
     let id = ExecutionId(row.get(0));
     changes.extend(counted_changes(new.flow_id, id, None, first.counted));
-    try_join(
-        write_step_rows(tx, owner, id, first),
-        add_counts(tx, &changes),
-    )
-    .await?;
+    let statements = Statements::prepare(tx).await?;
+    write_rows(tx, &statements, owner, &[(id, first)], &changes).await?;
     Ok(id)
 }
 
 /// A count change of one execution, with the row it goes to.
 pub(super) type RowChange = (FlowId, i64, CountChange);
 
-fn counted_changes(
+pub(super) fn counted_changes(
     flow: FlowId,
     id: ExecutionId,
     before: Option<Counted>,
@@ -207,83 +202,31 @@ async fn update<C: GenericClient>(
     expected_version: i64,
     step: &EncodedStep,
 ) -> Result<()> {
-    let statement = prepared(tx, &CAS).await?;
-    let before = cas(tx, &statement, id, expected_version, step).await?;
-    let Some(before) = before
-        .as_ref()
-        .map(|row| decode::counted(row))
-        .transpose()?
-    else {
-        let found: Option<i64> = tx
-            .query_opt(FOUND_VERSION, &[&id.0])
-            .await
-            .map_err(failed("reading an execution"))?
-            .map(|row| row.get(0));
-        return Err(rules::step_refused(id, expected_version, found));
-    };
-    let changes = stepped_changes(id, &before, step);
-    let (statements, upsert) =
-        try_join(StepStatements::prepare(tx), prepared(tx, counts::UPSERT)).await?;
-    let mut flight = statements.rows(tx, owner, id, step);
-    flight.extend(count_statements(tx, &upsert, &changes));
+    let statements = Statements::prepare(tx).await?;
+    let steps = [Stepping {
+        id,
+        expected: expected_version,
+        step,
+    }];
+    let rows = statements.cas(tx, &steps).await?;
+    let decided = Decided::of(&steps, &rows)?;
+    if let Some(found) = statements.found(tx, &decided) {
+        return decided.outcomes(&found.await?).into_iter().collect();
+    }
+    write_rows(tx, &statements, owner, &decided.won(), &decided.changes()).await
+}
+
+/// The rows and counts of steps that won, in one flight.
+async fn write_rows<C: GenericClient>(
+    tx: &C,
+    statements: &Statements,
+    owner: &str,
+    won: &[(ExecutionId, &EncodedStep)],
+    changes: &[RowChange],
+) -> Result<()> {
+    let mut flight = statements.rows(tx, owner, won);
+    flight.extend(statements.counts(tx, changes));
     landed(fly(flight).await).map(drop)
-}
-
-/// The compare-and-set of a step: the update happens only at the expected version, and
-/// returns the row as it was (columns [`COUNTED_COLUMNS`]), so the counts move without another
-/// round trip; no row if another step came first.
-pub(super) static CAS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "WITH old AS (SELECT {COUNTED_COLUMNS} FROM executions e \
-         WHERE e.id = $7 AND e.version = $8 FOR UPDATE) \
-         UPDATE executions SET state = $1, status = $2, started_at = $3, stopped_at = $4, \
-         error = $5, cause = $6, redrive_count = $9, redriven_at = $10, \
-         version = version + 1 FROM old \
-         WHERE executions.id = $7 RETURNING old.*"
-    )
-});
-
-/// What a lost compare-and-set found instead (see [`rules::step_refused`]).
-pub(super) const FOUND_VERSION: &str = "SELECT version FROM executions WHERE id = $1";
-
-/// The compare-and-set of a step, for a flight.
-pub(super) fn cas<'a, C: GenericClient>(
-    tx: &'a C,
-    statement: &'a Statement,
-    id: ExecutionId,
-    expected_version: i64,
-    step: &'a EncodedStep,
-) -> Flying<'a> {
-    Box::pin(async move {
-        let args: [&(dyn ToSql + Sync); 10] = [
-            &step.state,
-            &step.status,
-            &step.started_at,
-            &step.stopped_at,
-            &step.error,
-            &step.cause,
-            &id.0,
-            &expected_version,
-            &step.redrive_count,
-            &step.redriven_at,
-        ];
-        tx.query_opt(statement, &args)
-            .await
-            .map_err(failed("updating an execution"))
-    })
-}
-
-/// The count changes of a step that won its compare-and-set over the row `before`.
-pub(super) fn stepped_changes(
-    id: ExecutionId,
-    before: &CountedRow,
-    step: &EncodedStep,
-) -> Vec<RowChange> {
-    let after = Counted {
-        latest: before.counted.latest,
-        ..step.counted
-    };
-    counted_changes(before.flow_id, id, Some(before.counted), after)
 }
 
 /// Adds the shards of the counts of minutes before `before` (epoch minutes) up into shard 0,
@@ -395,159 +338,13 @@ pub(super) async fn purge(client: &mut Client, purge: &Purge) -> Result<usize> {
     Ok(deleted.len())
 }
 
-/// Applies count changes, pipelined, added up per row and in row order.
+/// Applies count changes, added up per row and in row order, in one statement.
 async fn add_counts<C: GenericClient>(tx: &C, changes: &[RowChange]) -> Result<()> {
-    if changes.is_empty() {
-        return Ok(());
+    let statements = Statements::prepare(tx).await?;
+    match statements.counts(tx, changes) {
+        Some(upsert) => upsert.await.map(drop),
+        None => Ok(()),
     }
-    let upsert = prepared(tx, counts::UPSERT).await?;
-    landed(fly(count_statements(tx, &upsert, changes)).await).map(drop)
-}
-
-/// The upserts of `changes` (see [`counts::merged`]), for a flight.
-pub(super) fn count_statements<'a, C: GenericClient>(
-    tx: &'a C,
-    upsert: &'a Statement,
-    changes: &[RowChange],
-) -> Vec<Flying<'a>> {
-    let rows = counts::merged(
-        changes
-            .iter()
-            .map(|(flow, shard, change)| ((flow.0, *shard), change.clone())),
-    );
-    rows.into_iter()
-        .map(|((flow, shard), change)| -> Flying<'a> {
-            Box::pin(async move {
-                let args: [&(dyn ToSql + Sync); 8] = [
-                    &flow,
-                    &change.minute,
-                    &change.status,
-                    &change.latest,
-                    &shard,
-                    &change.executions,
-                    &change.finished,
-                    &change.duration_ms,
-                ];
-                tx.execute(upsert, &args)
-                    .await
-                    .map(|_| None)
-                    .map_err(failed("counting an execution"))
-            })
-        })
-        .collect()
-}
-
-const INSERT_EVENT: &str = "INSERT INTO history (execution_id, event_id, schedule_id, step, time, type, detail) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const DELETE_TIMER: &str = "DELETE FROM timers WHERE execution_id = $1 AND op = $2";
-const DELETE_TASK: &str = "DELETE FROM tasks WHERE execution_id = $1 AND op = $2";
-const UPSERT_TIMER: &str = "INSERT INTO timers (execution_id, op, fire_at, owner) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (execution_id, op) DO UPDATE \
-     SET fire_at = EXCLUDED.fire_at, owner = EXCLUDED.owner";
-const UPSERT_TASK: &str = "INSERT INTO tasks (execution_id, op, call, owner, activity) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (execution_id, op) DO UPDATE \
-     SET call = EXCLUDED.call, owner = EXCLUDED.owner, activity = EXCLUDED.activity";
-
-/// The statements writing a step's rows, prepared (once per connection).
-pub(super) struct StepStatements {
-    delete_timer: Statement,
-    delete_task: Statement,
-    insert_event: Statement,
-    upsert_timer: Statement,
-    upsert_task: Statement,
-}
-
-impl StepStatements {
-    pub(super) async fn prepare<C: GenericClient>(tx: &C) -> Result<Self> {
-        let (delete_timer, delete_task, insert_event, upsert_timer, upsert_task) = tokio::try_join!(
-            prepared(tx, DELETE_TIMER),
-            prepared(tx, DELETE_TASK),
-            prepared(tx, INSERT_EVENT),
-            prepared(tx, UPSERT_TIMER),
-            prepared(tx, UPSERT_TASK)
-        )?;
-        Ok(StepStatements {
-            delete_timer,
-            delete_task,
-            insert_event,
-            upsert_timer,
-            upsert_task,
-        })
-    }
-
-    /// A step's rows, for a flight: removals first, then additions, so a reused op id keeps
-    /// its new row (a flight runs in its order).
-    pub(super) fn rows<'a, C: GenericClient>(
-        &'a self,
-        tx: &'a C,
-        owner: &'a str,
-        id: ExecutionId,
-        step: &'a EncodedStep,
-    ) -> Vec<Flying<'a>> {
-        let id = id.0;
-        let mut flight: Vec<Flying<'a>> = Vec::new();
-        for op in &step.timers_removed {
-            flight.push(Box::pin(async move {
-                tx.execute(&self.delete_timer, &[&id, op])
-                    .await
-                    .map(|_| None)
-                    .map_err(failed("deleting a timer"))
-            }));
-        }
-        for op in &step.tasks_removed {
-            flight.push(Box::pin(async move {
-                tx.execute(&self.delete_task, &[&id, op])
-                    .await
-                    .map(|_| None)
-                    .map_err(failed("deleting a task"))
-            }));
-        }
-        for event in &step.events {
-            flight.push(Box::pin(async move {
-                let args: [&(dyn ToSql + Sync); 7] = [
-                    &id,
-                    &event.id,
-                    &event.schedule_id,
-                    &event.step,
-                    &event.time,
-                    &event.kind,
-                    &event.detail,
-                ];
-                tx.execute(&self.insert_event, &args)
-                    .await
-                    .map(|_| None)
-                    .map_err(inserting(&format!("event {} of execution {id}", event.id)))
-            }));
-        }
-        for (op, fire_at) in &step.timers_added {
-            flight.push(Box::pin(async move {
-                tx.execute(&self.upsert_timer, &[&id, op, fire_at, &owner])
-                    .await
-                    .map(|_| None)
-                    .map_err(failed("inserting a timer"))
-            }));
-        }
-        for (op, call, activity) in &step.tasks_added {
-            flight.push(Box::pin(async move {
-                tx.execute(&self.upsert_task, &[&id, op, call, &owner, activity])
-                    .await
-                    .map(|_| None)
-                    .map_err(failed("inserting a task"))
-            }));
-        }
-        flight
-    }
-}
-
-/// A step's rows inside the transaction `tx`, in one flight.
-async fn write_step_rows<C: GenericClient>(
-    tx: &C,
-    owner: &str,
-    id: ExecutionId,
-    step: &EncodedStep,
-) -> Result<()> {
-    let statements = StepStatements::prepare(tx).await?;
-    landed(fly(statements.rows(tx, owner, id, step)).await).map(drop)
 }
 
 pub(super) async fn get(client: &Client, id: ExecutionId) -> Result<Option<ExecutionRecord>> {

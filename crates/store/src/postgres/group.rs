@@ -1,36 +1,37 @@
 //! Group commit on PostgreSQL (the shape of `crate::group`): the steps of many executions
-//! committed in one transaction, in two pipelined round trips.
+//! committed in one transaction of a fixed number of statements (see `steps.rs`), in two
+//! pipelined round trips.
 //!
 //! A writer task takes the steps queued (each encoded on its caller's task), sorted by
 //! execution id so that two nodes' groups lock their executions in the same order (and the
-//! counts' rows after them, in row order: no deadlock between groups), and sends:
+//! counts' rows after them, in row order: no deadlock between groups). Steps of one execution
+//! go to successive groups, in the order they came (one statement may not update a row
+//! twice), as if committed one after another. For each group it sends:
 //!
-//! 1. `BEGIN` and every step's compare-and-set (an update at the expected version, returning
-//!    the row as it was). A step whose compare-and-set finds another version changed nothing,
-//!    so it needs no savepoint: it is refused alone, and the others go on.
-//! 2. The rows of the steps that won (history, timers, tasks), the counts they move, the
-//!    versions the losers found, and `COMMIT`.
+//! 1. `BEGIN` and the compare-and-set of all its steps, one statement (updates at the expected
+//!    versions, returning the rows as they were). A step whose compare-and-set finds another
+//!    version changed nothing, so it needs no savepoint: it is refused alone, and the others
+//!    go on.
+//! 2. The rows of the steps that won (history, timers, tasks: a statement per table), the
+//!    counts they move (one statement), the versions the losers found, and `COMMIT`.
 //!
 //! Callers are answered once `COMMIT` is answered: a group that committed nothing (a
 //! statement failed: the `COMMIT` rolled back) fails every step that won; a `COMMIT` cut off
-//! leaves them [`crate::StoreError::Uncertain`]. The connection of a failed group is closed
-//! rather than returned to the pool, so no half-done transaction outlives it.
+//! leaves them [`crate::StoreError::Uncertain`]. A statement writes the rows of many steps, so
+//! its failure (such as a duplicate event id) says not whose it is: the group is then run
+//! again a step at a time, and only the step at fault fails. The connection of a failed group
+//! is closed rather than returned to the pool, so no half-done transaction outlives it.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use deadpool_postgres::{Object, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
-use tokio_postgres::Row;
 
-use super::codec::{Flying, backend, failed, fly, pooled, prepared, simple, uncertain};
-use super::executions::{
-    CAS, FOUND_VERSION, RowChange, StepStatements, cas, count_statements, stepped_changes,
-};
-use crate::counts;
-use crate::decode;
+use super::codec::{Flying, backend, fly, landed, pooled, simple, uncertain};
+use super::steps::{Decided, Statements, Stepping};
 use crate::encode::EncodedStep;
 use crate::group::{self, Abandoned};
-use crate::rules;
 use crate::{ExecutionId, Result, StepWrite, StoreError};
 
 /// Groups in flight at once per node: while one commits (waits for its WAL flush), the next
@@ -80,41 +81,37 @@ impl Writer {
 
 async fn write(pool: Pool, owner: String, steps: Arc<Mutex<mpsc::UnboundedReceiver<Queued>>>) {
     loop {
-        let mut group = {
+        let mut gathered = {
             let mut steps = steps.lock().await;
             let Some(first) = steps.recv().await else {
                 return;
             };
             group::gather(first, std::iter::from_fn(|| steps.try_recv().ok()))
         };
-        group.sort_by_key(|queued| queued.id.0);
-        // A step whose own statement fails is answered with its error and the others run
-        // again without it, as a savepoint would have them.
-        while !group.is_empty() {
-            let ran = match pooled(&pool).await {
-                Ok(client) => {
-                    let ran = run(&client, &owner, &group).await;
-                    if ran.is_err() {
-                        drop(Object::take(client));
-                    }
-                    ran
-                }
-                Err(e) => Err(Failure::Group(Abandoned::certain(e))),
-            };
-            match ran {
+        gathered.sort_by_key(|queued| queued.id.0);
+        let mut groups = rounds(gathered, |queued| queued.id);
+        while let Some(group) = groups.pop_front() {
+            match commit(&pool, &owner, &group).await {
                 Ok(own) => {
-                    for (queued, own) in group.drain(..).zip(own) {
+                    for (queued, own) in group.into_iter().zip(own) {
                         group::answer(queued.reply, own);
                     }
                 }
-                Err(Failure::Step(at, e)) => {
-                    let queued = group.remove(at);
-                    group::answer(queued.reply, Err(e));
+                Err(Failure::Statement(e)) if group.len() == 1 => {
+                    if let Some(queued) = group.into_iter().next() {
+                        group::answer(queued.reply, Err(e));
+                    }
+                }
+                Err(Failure::Statement(e)) => {
+                    tracing::debug!(error = %e, steps = group.len(), "a group of steps runs again a step at a time");
+                    for queued in group.into_iter().rev() {
+                        groups.push_front(vec![queued]);
+                    }
                 }
                 Err(Failure::Group(abandoned)) => {
                     tracing::error!(error = %abandoned.message, steps = group.len(), "a group of steps failed");
                     let failed = Err(abandoned);
-                    for queued in group.drain(..) {
+                    for queued in group {
                         group::answer(queued.reply, group::outcome(None, &failed));
                     }
                 }
@@ -123,128 +120,128 @@ async fn write(pool: Pool, owner: String, steps: Arc<Mutex<mpsc::UnboundedReceiv
     }
 }
 
-/// Why a group committed nothing: a statement of one of its steps failed (the group may run
-/// again without it), or the group itself failed.
+/// Steps sorted by execution id (`id`) as groups of distinct executions, each in id order:
+/// the first step of each execution in the first group, its second in the second, and so on.
+fn rounds<T>(sorted: Vec<T>, id: impl Fn(&T) -> ExecutionId) -> VecDeque<Vec<T>> {
+    let mut rounds: VecDeque<Vec<T>> = VecDeque::new();
+    let mut previous = None;
+    let mut nth = 0;
+    for step in sorted {
+        let of = id(&step);
+        nth = if previous == Some(of) { nth + 1 } else { 0 };
+        previous = Some(of);
+        if rounds.len() == nth {
+            rounds.push_back(Vec::new());
+        }
+        rounds[nth].push(step);
+    }
+    rounds
+}
+
+/// Commits a group on a pooled connection, closed if the group failed.
+async fn commit(pool: &Pool, owner: &str, group: &[Queued]) -> Result<Vec<Result<()>>, Failure> {
+    let client = pooled(pool)
+        .await
+        .map_err(|e| Failure::Group(Abandoned::certain(e)))?;
+    let ran = run(&client, owner, group).await;
+    if ran.is_err() {
+        drop(Object::take(client));
+    }
+    ran
+}
+
+/// Why a group committed nothing: a statement writing its steps failed (the group may run
+/// again a step at a time), or the group itself failed.
 enum Failure {
-    Step(usize, StoreError),
+    Statement(StoreError),
     Group(Abandoned),
 }
 
-/// The answers of a flight whose statement `i` is of the step `owners[i]` (`None`: of the
-/// group), or its first failure.
-fn checked(
-    answers: Vec<Result<Option<Row>>>,
-    owners: &[Option<usize>],
-) -> Result<Vec<Option<Row>>, Failure> {
-    let mut rows = Vec::with_capacity(answers.len());
-    for (answer, owner) in answers.into_iter().zip(owners) {
-        match (answer, owner) {
-            (Ok(row), _) => rows.push(row),
-            (Err(e @ StoreError::Uncertain(_)), _) => {
-                return Err(Failure::Group(Abandoned {
-                    message: e.to_string(),
-                    uncertain: true,
-                }));
-            }
-            (Err(e), Some(step)) => return Err(Failure::Step(*step, e)),
-            (Err(e), None) => return Err(Failure::Group(Abandoned::certain(e))),
+impl Failure {
+    /// The failure of a statement of a flight: a `COMMIT` cut off leaves the group uncertain.
+    fn of(e: StoreError) -> Self {
+        match e {
+            StoreError::Uncertain(message) => Failure::Group(Abandoned {
+                message,
+                uncertain: true,
+            }),
+            e => Failure::Statement(e),
         }
     }
-    Ok(rows)
 }
 
 /// Runs a group in one transaction: each step's own outcome (in the group's order: `Ok` or
 /// its refusal by the compare-and-set).
 async fn run(client: &Object, owner: &str, group: &[Queued]) -> Result<Vec<Result<()>>, Failure> {
-    let (cas_statement, statements, upsert, found_version) = tokio::try_join!(
-        prepared(client, &CAS),
-        StepStatements::prepare(client),
-        prepared(client, counts::UPSERT),
-        prepared(client, FOUND_VERSION),
-    )
-    .map_err(|e| Failure::Group(Abandoned::certain(e)))?;
-
-    let mut first = vec![simple(client, "BEGIN")];
-    first.extend(group.iter().map(|queued| {
-        cas(
-            client,
-            &cas_statement,
-            queued.id,
-            queued.expected_version,
-            &queued.step,
-        )
-    }));
-    let owners: Vec<Option<usize>> = std::iter::once(None)
-        .chain((0..group.len()).map(Some))
+    let statements = Statements::prepare(client)
+        .await
+        .map_err(|e| Failure::Group(Abandoned::certain(e)))?;
+    let steps: Vec<Stepping<'_>> = group
+        .iter()
+        .map(|queued| Stepping {
+            id: queued.id,
+            expected: queued.expected_version,
+            step: &queued.step,
+        })
         .collect();
-    let answers = checked(fly(first).await, &owners)?;
 
-    let mut won = Vec::with_capacity(group.len());
-    let mut changes: Vec<RowChange> = Vec::new();
-    let mut second: Vec<Flying<'_>> = Vec::new();
-    let mut lost = Vec::new();
-    let mut owners = Vec::new();
-    for (at, (queued, before)) in group.iter().zip(answers.iter().skip(1)).enumerate() {
-        match before {
-            Some(row) => {
-                let before = decode::counted(row).map_err(|e| Failure::Step(at, e))?;
-                changes.extend(stepped_changes(queued.id, &before, &queued.step));
-                second.extend(statements.rows(client, owner, queued.id, &queued.step));
-                owners.resize(second.len(), Some(at));
-                won.push(true);
-            }
-            None => {
-                lost.push(second.len());
-                let id = queued.id.0;
-                let found_version = &found_version;
-                second.push(Box::pin(async move {
-                    client
-                        .query_opt(found_version, &[&id])
-                        .await
-                        .map_err(failed("reading an execution"))
-                }));
-                owners.push(Some(at));
-                won.push(false);
-            }
-        }
-    }
-    second.extend(count_statements(client, &upsert, &changes));
+    let mut first = fly(vec![
+        simple(client, "BEGIN"),
+        statements.cas(client, &steps),
+    ])
+    .await
+    .into_iter();
+    let (Some(begun), Some(cas)) = (first.next(), first.next()) else {
+        return Err(Failure::Group(Abandoned::certain(
+            "a flight lost an answer",
+        )));
+    };
+    begun.map_err(|e| Failure::Group(Abandoned::certain(e)))?;
+    let decided = Decided::of(&steps, &cas.map_err(Failure::of)?).map_err(Failure::of)?;
+
+    let found = statements.found(client, &decided);
+    let asked_found = found.is_some();
+    let mut second: Vec<Flying<'_>> = found.into_iter().collect();
+    second.extend(statements.rows(client, owner, &decided.won()));
+    second.extend(statements.counts(client, &decided.changes()));
     second.push(Box::pin(async move {
         client
             .batch_execute("COMMIT")
             .await
-            .map(|()| None)
+            .map(|()| Vec::new())
             .map_err(uncertain("committing a group of steps"))
     }));
-    owners.resize(second.len(), None);
     // A failed statement aborted the transaction, and its `COMMIT` rolled it back; only a
     // `COMMIT` cut off (an `Uncertain` answer) leaves the outcome open. (The statements'
     // arguments are of fixed types, so none fails before it is sent.)
-    let answers = fly(second).await;
-    if let Some(Err(e @ StoreError::Uncertain(_))) = answers.last() {
-        return Err(Failure::Group(Abandoned {
-            message: e.to_string(),
-            uncertain: true,
-        }));
+    let mut answers = fly(second).await;
+    let committed = answers.pop();
+    if let Some(Err(e @ StoreError::Uncertain(_))) = committed {
+        return Err(Failure::of(e));
     }
-    let answers = checked(answers, &owners)?;
-    let mut lost = lost.into_iter();
-    Ok(group
-        .iter()
-        .zip(won)
-        .map(|(queued, won)| {
-            if won {
-                return Ok(());
-            }
-            let found = lost
-                .next()
-                .and_then(|at| answers.get(at)?.as_ref())
-                .map(|row| row.get::<_, i64>(0));
-            Err(rules::step_refused(
-                queued.id,
-                queued.expected_version,
-                found,
-            ))
-        })
-        .collect())
+    let answers = landed(answers).map_err(Failure::of)?;
+    if let Some(Err(e)) = committed {
+        return Err(Failure::Group(Abandoned::certain(e)));
+    }
+    let found = match answers.first() {
+        Some(rows) if asked_found => rows.as_slice(),
+        _ => &[],
+    };
+    Ok(decided.outcomes(found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_of_one_execution_go_to_successive_groups_in_the_order_they_came() {
+        let sorted = [(1, 'a'), (1, 'b'), (1, 'c'), (2, 'd'), (3, 'e'), (3, 'f')];
+        let groups = rounds(sorted.to_vec(), |(id, _)| ExecutionId(*id));
+        let names: Vec<String> = groups
+            .iter()
+            .map(|group| group.iter().map(|(_, name)| name).collect())
+            .collect();
+        assert_eq!(names, ["ade", "bf", "c"]);
+    }
 }

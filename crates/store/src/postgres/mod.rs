@@ -18,6 +18,7 @@ mod jobs;
 mod nodes;
 mod nonces;
 mod schema;
+mod steps;
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -283,9 +283,8 @@ async fn notify(pool: &Pool, payloads: &[String]) -> Result<()> {
         let client = &client;
         flight.push(Box::pin(async move {
             client
-                .query_opt(statement, &[&CHANNEL, payload])
+                .query(statement, &[&CHANNEL, payload])
                 .await
-                .map(|_| None)
                 .map_err(failed("notifying"))
         }));
     }

@@ -39,7 +39,7 @@ impl PostgresStore {
             simple(&client, "BEGIN; SET LOCAL synchronous_commit TO off"),
             Box::pin(async {
                 client
-                    .query_opt(&remember, &args)
+                    .query(&remember, &args)
                     .await
                     .map_err(failed(REMEMBER))
             }),
@@ -49,7 +49,7 @@ impl PostgresStore {
         if answers.iter().any(Result::is_err) {
             drop(deadpool_postgres::Object::take(client));
         }
-        let changed = landed(answers)?.get(1).is_some_and(Option::is_some);
+        let changed = landed(answers)?.get(1).is_some_and(|rows| !rows.is_empty());
         Ok(changed)
     }
 }
