@@ -49,7 +49,13 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
     let labels = super::map_runs::labels(context.definition);
     for (at, event) in history.iter().enumerate() {
         let caught = caught_exit(event, history.get(at + 1), &types);
-        let Some((mut kind, mut details)) = translate(event, &types, &mut tasks, context) else {
+        let fan_out = fans_out(state_type(&types, event));
+        let translated = if fan_out && fails_unstarted(&history[..at], event) {
+            None
+        } else {
+            translate(event, &types, &mut tasks, context)
+        };
+        let Some((mut kind, mut details)) = translated else {
             if let Some((kind, details)) = caught {
                 out.push(event, kind, details);
             }
@@ -64,7 +70,6 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         // A Parallel or Map state starts once entered (unless what it iterates over fails to
         // evaluate) and succeeds before it is exited: the engine records neither apart from
         // entering and exiting.
-        let fan_out = fans_out(state_type(&types, event));
         // A run's start names its Map's entering, which names the state.
         let entered = (event.kind == EventType::MapRunStarted)
             .then(|| history.iter().find(|e| Some(e.id) == event.schedule_id))
@@ -181,6 +186,24 @@ fn started(
         kind,
         Some(("mapStateStartedEventDetails", json!({"length": length}))),
     ))
+}
+
+/// Whether `event` is the failure of a Parallel or Map state, entered in `before`, for a value
+/// read once it started and before any of its branches or iterations did (its tolerated
+/// failures): AWS writes no `MapStateFailed` then, the execution fails after
+/// `MapStateStarted` (recorded: `map_state_tolerated_failure_count_path@-1`). A failure to
+/// evaluate its items is written as a failure of the state.
+fn fails_unstarted(before: &[HistoryEvent], event: &HistoryEvent) -> bool {
+    if event.kind != EventType::StepFailed || is_evaluation_error(&event.detail) {
+        return false;
+    }
+    let Some(entered) = before.iter().rposition(|e| Some(e.id) == event.schedule_id) else {
+        return false;
+    };
+    // A map run's start names the entering, not the state.
+    !before[entered + 1..]
+        .iter()
+        .any(|e| e.step == event.step || e.schedule_id == event.schedule_id)
 }
 
 /// Whether the next event of `event`'s state, in `rest`, is its failure.

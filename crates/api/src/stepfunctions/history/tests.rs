@@ -252,6 +252,35 @@ fn a_map_whose_items_fail_to_evaluate_never_starts() {
     assert_eq!(events[2]["evaluationFailedEventDetails"]["state"], "M");
 }
 
+/// A Map whose tolerated failures cannot be read starts and fails the execution with no
+/// `MapStateFailed` (recorded: conformance `map_state_tolerated_failure_count_path@-1`).
+#[test]
+fn a_map_failing_before_its_first_iteration_writes_no_failure_of_its_own() {
+    let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ToleratedFailureCountPath": "$.n",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+    let error =
+        json!({"error": "States.Runtime", "cause": "ToleratedFailureCount cannot be negative."});
+    let history = [
+        event(1, EventType::ExecutionStarted, None, None, json!({})),
+        event(2, EventType::StepEntered, Some("M"), None, json!({})),
+        event(3, EventType::StepFailed, Some("M"), Some(2), error.clone()),
+        event(4, EventType::ExecutionFailed, None, None, error.clone()),
+    ];
+    let events = written(definition, &history);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(events[3]["executionFailedEventDetails"], error);
+}
+
 /// A distributed Map's run: started with its ARN (the Map's `Label` in it), then
 /// succeeded, failed with the Map's error, or aborted with the execution.
 #[test]
