@@ -509,3 +509,99 @@ fn a_service_integration_is_a_task_with_its_resource_type() {
         json!({"resourceType": "lambda", "resource": "invoke", "error": "E", "cause": "c"})
     );
 }
+
+/// A retried Map starts again for each attempt, each failed iteration written as failed and
+/// the Map's failure once (recorded: conformance `scenarios.base_scenarios.map_state_retry`);
+/// a retried Parallel starts again the same way (`parallel_state_retry`).
+#[test]
+fn a_retried_fan_out_starts_again_for_each_attempt() {
+    let error = json!({"error": "E", "cause": "c"});
+    let attempts = |state: &str, entered: EventType, exited: EventType| {
+        let mut history = vec![
+            event(1, EventType::ExecutionStarted, None, None, json!({})),
+            event(2, EventType::StepEntered, Some(state), None, json!({})),
+        ];
+        for _ in 0..2 {
+            let id = history.len() as u64 + 1;
+            history.extend([
+                event(id, entered, Some(state), None, json!({"index": 0})),
+                event(id + 1, EventType::StepEntered, Some("F"), None, json!({})),
+                event(
+                    id + 2,
+                    EventType::StepFailed,
+                    Some("F"),
+                    Some(id + 1),
+                    error.clone(),
+                ),
+                event(id + 3, exited, Some(state), None, json!({"index": 0})),
+            ]);
+        }
+        let id = history.len() as u64 + 1;
+        history.extend([
+            event(
+                id,
+                EventType::StepFailed,
+                Some(state),
+                Some(2),
+                error.clone(),
+            ),
+            event(
+                id + 1,
+                EventType::ExecutionFailed,
+                None,
+                None,
+                error.clone(),
+            ),
+        ]);
+        history
+    };
+    let retry = r#""Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 1}], "End": true"#;
+    let fail = r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}"#;
+    let map = format!(
+        r#"{{"StartAt": "M", "States": {{"M": {{"Type": "Map", {retry}, "ItemProcessor": {fail}}}}}}}"#
+    );
+    let events = written(
+        &map,
+        &attempts("M", EventType::IterationEntered, EventType::IterationExited),
+    );
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "FailStateEntered",
+            "MapIterationFailed",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "FailStateEntered",
+            "MapIterationFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(events[6]["mapStateStartedEventDetails"]["length"], 1);
+    let parallel = format!(
+        r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Parallel", {retry}, "Branches": [{fail}]}}}}}}"#
+    );
+    let events = written(
+        &parallel,
+        &attempts("P", EventType::BranchEntered, EventType::BranchExited),
+    );
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "FailStateEntered",
+            "ParallelStateStarted",
+            "FailStateEntered",
+            "ParallelStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+}
