@@ -66,6 +66,8 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
         }
         let translated = if fan_out && fails_unstarted(&history[..at], event) {
             None
+        } else if fan_out && passes_on_evaluation_error(&history[..at], event) {
+            Some((format!("{}StateFailed", state_type(&types, event)), None))
         } else {
             translate(event, &types, &mut tasks, context)
         };
@@ -262,6 +264,21 @@ fn fails_unstarted(before: &[HistoryEvent], event: &HistoryEvent) -> bool {
     !before[entered + 1..]
         .iter()
         .any(|e| e.step == event.step || e.schedule_id == event.schedule_id)
+}
+
+/// Whether `event` is the failure of a Parallel or Map state, entered in `before`, with the
+/// evaluation error a state inside it failed with: AWS writes the state's failure, not an
+/// evaluation of its own (recorded: `map_catch_error@MAP_CATCH_ERROR_OUTPUT_WITH_RETRY`).
+fn passes_on_evaluation_error(before: &[HistoryEvent], event: &HistoryEvent) -> bool {
+    if event.kind != EventType::StepFailed || !is_evaluation_error(&event.detail) {
+        return false;
+    }
+    let Some(entered) = before.iter().rposition(|e| Some(e.id) == event.schedule_id) else {
+        return false;
+    };
+    before[entered + 1..].iter().any(|e| {
+        e.kind == EventType::StepFailed && e.step != event.step && e.detail == event.detail
+    })
 }
 
 /// Whether the next event of `event`'s state, in `rest`, is its failure or, as `again` says,

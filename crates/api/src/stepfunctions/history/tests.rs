@@ -605,3 +605,51 @@ fn a_retried_fan_out_starts_again_for_each_attempt() {
         ]
     );
 }
+
+/// A Map failing with the evaluation error of a state inside it writes `MapStateFailed`, not
+/// an `EvaluationFailed` of its own (recorded: conformance
+/// `states_variables.error_output.map_catch_error@MAP_CATCH_ERROR_OUTPUT_WITH_RETRY`).
+#[test]
+fn a_map_passing_on_an_iterations_evaluation_error_fails_as_a_map() {
+    let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+    let error = json!({"error": "States.QueryEvaluationError", "cause": "in P"});
+    let history = [
+        event(1, EventType::ExecutionStarted, None, None, json!({})),
+        event(2, EventType::StepEntered, Some("M"), None, json!({})),
+        event(
+            3,
+            EventType::IterationEntered,
+            Some("M"),
+            None,
+            json!({"index": 0}),
+        ),
+        event(4, EventType::StepEntered, Some("P"), None, json!({})),
+        event(5, EventType::StepFailed, Some("P"), Some(4), error.clone()),
+        event(
+            6,
+            EventType::IterationExited,
+            Some("M"),
+            None,
+            json!({"index": 0}),
+        ),
+        event(7, EventType::StepFailed, Some("M"), Some(2), error.clone()),
+        event(8, EventType::ExecutionFailed, None, None, error),
+    ];
+    let events = written(definition, &history);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "EvaluationFailed",
+            "MapIterationFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+}
