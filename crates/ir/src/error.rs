@@ -40,14 +40,21 @@ impl ErrorCode {
     }
 
     /// Whether a `Retry`/`Catch` entry listing `pattern` applies to this error.
-    /// ASL's `States.ALL` matches every error but the terminal `States.Runtime` and
-    /// `States.DataLimitExceeded` (Developer Guide, "Handling errors"); `States.Timeout`
-    /// also matches `States.HeartbeatTimeout` (a task "failed to send a heartbeat for longer
-    /// than HeartbeatSeconds" is one of the two timeouts AWS names `States.Timeout` for).
+    /// ASL's `States.Runtime` is handled by no Retry or Catch of ASL's, not even one naming it:
+    /// it "will always cause the execution to fail" (Developer Guide, "Handling errors";
+    /// recorded: conformance `catch_states_runtime`). ASL's `States.ALL` matches every other
+    /// error but the terminal `States.DataLimitExceeded`; `States.Timeout` also matches
+    /// `States.HeartbeatTimeout` (a task "failed to send a heartbeat for longer than
+    /// HeartbeatSeconds" is one of the two timeouts AWS names `States.Timeout` for).
     pub fn matches(&self, pattern: &str) -> bool {
-        pattern == Self::ALL
-            || pattern == self.0
-            || (pattern == Self::STATES_ALL && !Self::TERMINAL.contains(&self.0.as_str()))
+        if pattern == Self::ALL {
+            return true;
+        }
+        if self.0 == Self::STATES_RUNTIME {
+            return false;
+        }
+        pattern == self.0
+            || (pattern == Self::STATES_ALL && self.0 != Self::STATES_DATA_LIMIT_EXCEEDED)
             || (pattern == Self::STATES_TIMEOUT && self.0 == Self::STATES_HEARTBEAT_TIMEOUT)
     }
 
@@ -57,8 +64,10 @@ impl ErrorCode {
 
     /// ASL's wildcard error name.
     pub const STATES_ALL: &'static str = "States.ALL";
-    /// ASL errors that no Retry or Catch handles but by their own name.
-    const TERMINAL: [&'static str; 2] = ["States.Runtime", "States.DataLimitExceeded"];
+    /// ASL's error that no Retry or Catch handles.
+    const STATES_RUNTIME: &'static str = "States.Runtime";
+    /// ASL's error that `States.ALL` does not match: only a Retry or Catch naming it.
+    const STATES_DATA_LIMIT_EXCEEDED: &'static str = "States.DataLimitExceeded";
 }
 
 impl fmt::Display for ErrorCode {

@@ -423,8 +423,8 @@ pub enum Items {
 pub struct MapLimits {
     /// `MaxConcurrencyPath`, or a JSONata `MaxConcurrency` (replaces `max_concurrency`).
     pub max_concurrency: Option<AslValue>,
-    /// A distributed Map's `ToleratedFailureCountPath` or JSONata `ToleratedFailureCount`
-    /// (replaces its `tolerated.count`).
+    /// `ToleratedFailureCountPath` or JSONata `ToleratedFailureCount`: a distributed Map's
+    /// replaces its `tolerated.count`; an INLINE Map's is read and checked only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerated_count: Option<AslValue>,
     /// `ToleratedFailurePercentagePath` or JSONata `ToleratedFailurePercentage`.

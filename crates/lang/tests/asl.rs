@@ -108,10 +108,6 @@ fn problems_are_located() {
             "an ItemBatcher needs MaxItemsPerBatch or MaxInputBytesPerBatch",
         ),
         (
-            "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Map\", \"ToleratedFailureCount\": 1, \"ItemProcessor\": {\"StartAt\": \"I\", \"States\": {\"I\": {\"Type\": \"Succeed\"}}}, \"End\": true}}}",
-            "in the DISTRIBUTED mode only",
-        ),
-        (
             "{\"StartAt\": \"A\", \"States\": {\"A\": {\"Type\": \"Task\", \"Resource\": \"arn:aws:states:::dynamodb:putItem\", \"End\": true}}}",
             "the service integration \"dynamodb:putItem\" is not supported",
         ),

@@ -12,7 +12,7 @@ use sluice_ir::expr::asl::{AslError, STATES_RUNTIME, Variables, is_timestamp, js
 use sluice_ir::nested::NestedStart;
 use sluice_ir::{
     AslData, AslEnv, AslValue, Body, Choice, Condition, Distributed, Fail, ItemInput, Items, Next,
-    QueryLanguage, State, StateKind, Task, TaskError, TaskTarget, Wait,
+    QueryLanguage, State, StateKind, Task, TaskError, TaskTarget, ToleratedFailures, Wait,
 };
 
 use super::inspect::Seen;
@@ -495,11 +495,7 @@ impl Machine<'_> {
             }
             StateKind::Map(map) => {
                 let started = match &map.distributed {
-                    None => self
-                        .asl_map_inputs(thread, state, map, &effective, None)
-                        .map(|(inputs, max_concurrency)| {
-                            self.fan_out(thread, inputs, max_concurrency)
-                        }),
+                    None => self.asl_start_inline_map(thread, state, map, &effective),
                     Some(distributed) => match distributed.reader.as_deref() {
                         Some(reader) => self.read_items(thread, state, reader, &effective),
                         None => self.asl_start_map_run(
@@ -610,19 +606,19 @@ impl Machine<'_> {
         }
     }
 
-    /// A distributed Map's mode with the failures it tolerates read from `input`
-    /// (`ToleratedFailureCountPath`, `ToleratedFailurePercentagePath`, JSONata).
+    /// The failures a Map tolerates: `literal`, with what its `ToleratedFailureCountPath`,
+    /// `ToleratedFailurePercentagePath` or JSONata fields read from `input` in their place.
     fn asl_tolerated(
         &self,
         thread: ThreadId,
         state: &State,
         map: &sluice_ir::Map,
-        distributed: &Distributed,
+        literal: ToleratedFailures,
         input: &Value,
-    ) -> Result<Distributed, TaskError> {
-        let mut distributed = distributed.clone();
+    ) -> Result<ToleratedFailures, TaskError> {
+        let mut tolerated = literal;
         let Some(limits) = map.asl_limits.as_ref() else {
-            return Ok(distributed);
+            return Ok(tolerated);
         };
         let fields = [
             ("ToleratedFailureCount", &limits.tolerated_count),
@@ -643,11 +639,11 @@ impl Machine<'_> {
                     field: field.to_owned(),
                 },
                 Some(n) if field == "ToleratedFailurePercentage" && n <= 100.0 => {
-                    distributed.tolerated.percentage = Some(n);
+                    tolerated.percentage = Some(n);
                     continue;
                 }
                 Some(n) if field == "ToleratedFailureCount" && n.fract() == 0.0 => {
-                    distributed.tolerated.count = Some(n.min(f64::from(u32::MAX)) as u32);
+                    tolerated.count = Some(n.min(f64::from(u32::MAX)) as u32);
                     continue;
                 }
                 _ => AslError::ToleratedNotNumber {
@@ -664,7 +660,7 @@ impl Machine<'_> {
             };
             return Err(self.asl_error(thread, state, &error));
         }
-        Ok(distributed)
+        Ok(tolerated)
     }
 
     /// The inputs of a Map's iterations (its items, through `ItemSelector`) and its
@@ -681,8 +677,30 @@ impl Machine<'_> {
         read: Option<Vec<Value>>,
     ) -> Result<(), TaskError> {
         let (inputs, max_concurrency) = self.asl_map_inputs(thread, state, map, input, read)?;
-        let distributed = self.asl_tolerated(thread, state, map, distributed, input)?;
+        let tolerated = self.asl_tolerated(thread, state, map, distributed.tolerated, input)?;
+        let distributed = Distributed {
+            tolerated,
+            ..distributed.clone()
+        };
         self.start_map_run(thread, inputs, max_concurrency, &distributed);
+        Ok(())
+    }
+
+    /// Starts the iterations of the INLINE Map `state` over the items of `input`, its
+    /// effective input. Its tolerated failures are read, and a value AWS refuses fails the
+    /// state as it does a distributed Map's, but they are not applied: an INLINE Map fails
+    /// with its first failed iteration
+    /// (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html).
+    fn asl_start_inline_map(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        map: &sluice_ir::Map,
+        input: &Value,
+    ) -> Result<(), TaskError> {
+        let (inputs, max_concurrency) = self.asl_map_inputs(thread, state, map, input, None)?;
+        self.asl_tolerated(thread, state, map, ToleratedFailures::default(), input)?;
+        self.fan_out(thread, inputs, max_concurrency);
         Ok(())
     }
 

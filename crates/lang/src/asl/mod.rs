@@ -392,22 +392,12 @@ impl Compiler {
                 reader,
                 writer,
             }),
-            None => {
-                if let Some(key) = ["ToleratedFailureCount", "ToleratedFailurePercentage"]
-                    .into_iter()
-                    .find(|key| {
-                        fields.get(key).is_some() || fields.get(&format!("{key}Path")).is_some()
-                    })
-                {
-                    return Err(Problem::at(
-                        fields.loc(),
-                        format!(
-                            "{key} is supported in the DISTRIBUTED mode only: an INLINE Map fails with its first failed iteration"
-                        ),
-                    ));
-                }
-                None
-            }
+            // AWS accepts the tolerated failures on an INLINE Map too (recorded:
+            // `base_map@TOLERATED_FAILURE_COUNT`), and its guide says such a Map fails with its
+            // first failed iteration
+            // (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html): a
+            // value read at run time is checked (`asl_tolerated`) and not applied.
+            None => None,
         };
         let limits = MapLimits {
             max_concurrency: max_concurrency.dynamic,

@@ -10,7 +10,7 @@
 //! `…StateStarted` and `…StateSucceeded`, which the engine does not record apart from the
 //! state's entering and exiting, are written beside those.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 use sluice_service::views::{EventId, EventType, HistoryEvent};
@@ -38,6 +38,9 @@ pub struct Context<'a> {
 /// The history's events in AWS's shape, oldest first.
 pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
     let types = state_types(context.definition);
+    let retried = retried_states(context.definition);
+    // The branches or iterations each Parallel or Map state started in its current attempt.
+    let mut attempts: HashMap<&str, HashSet<u64>> = HashMap::new();
     let mut tasks: HashMap<EventId, Resource> = HashMap::new();
     let mut out = Events {
         list: Vec::with_capacity(history.len()),
@@ -49,22 +52,46 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
     let labels = super::map_runs::labels(context.definition);
     for (at, event) in history.iter().enumerate() {
         let caught = caught_exit(event, history.get(at + 1), &types);
-        let Some((mut kind, mut details)) = translate(event, &types, &mut tasks, context) else {
+        let fan_out = fans_out(state_type(&types, event));
+        if let Some(step) = event.step.as_ref().map(|s| s.as_str()) {
+            // A Parallel or Map with `Retry` runs its branches or iterations again from the
+            // first: AWS starts the state again, writing no failure of the attempt before
+            // (recorded: `map_state_retry`, `parallel_state_retry`).
+            if retried.contains(step) && starts_again(attempts.get(step), event) {
+                attempts.remove(step);
+                let (kind, details) = started(state_type(&types, event), &history[at..], event);
+                out.push(event, kind, details);
+            }
+            attempt_bookkeeping(&mut attempts, step, event, fan_out);
+        }
+        let translated = if fan_out && fails_unstarted(&history[..at], event) {
+            None
+        } else if fan_out && passes_on_evaluation_error(&history[..at], event) {
+            Some((format!("{}StateFailed", state_type(&types, event)), None))
+        } else {
+            translate(event, &types, &mut tasks, context)
+        };
+        let Some((mut kind, mut details)) = translated else {
             if let Some((kind, details)) = caught {
                 out.push(event, kind, details);
             }
             continue;
         };
+        let step_name = event.step.as_ref().map_or("", |s| s.as_str());
+        let again = |e: &HistoryEvent| {
+            retried.contains(step_name) && starts_again(attempts.get(step_name), e)
+        };
         // The engine records an iteration's end before its outcome: an iteration that failed
-        // is the one its Map's failure follows.
-        if event.kind == EventType::IterationExited && ends_in_failure(&history[at + 1..], event) {
+        // is the one its Map's failure, or its next attempt, follows.
+        if event.kind == EventType::IterationExited
+            && ends_in_failure(&history[at + 1..], event, again)
+        {
             kind = "MapIterationFailed".into();
             details = details.map(|(_, d)| ("mapIterationFailedEventDetails", d));
         }
         // A Parallel or Map state starts once entered (unless what it iterates over fails to
         // evaluate) and succeeds before it is exited: the engine records neither apart from
         // entering and exiting.
-        let fan_out = fans_out(state_type(&types, event));
         // A run's start names its Map's entering, which names the state.
         let entered = (event.kind == EventType::MapRunStarted)
             .then(|| history.iter().find(|e| Some(e.id) == event.schedule_id))
@@ -110,13 +137,15 @@ pub fn events(history: &[HistoryEvent], context: &Context<'_>) -> Vec<Value> {
             }
             out.push(event, kind.replace("StateExited", "StateSucceeded"), None);
         }
-        let starts = fan_out && event.kind == EventType::StepEntered;
-        let started = starts.then(|| started(&kind, &history[at + 1..], event));
+        let starts = fan_out
+            && event.kind == EventType::StepEntered
+            && !fails_to_evaluate(&history[at + 1..], event);
+        let started = starts.then(|| started(state_type(&types, event), &history[at + 1..], event));
         // A Parallel or Map whose data fails to evaluate fails too.
         let failed = (fan_out && kind == "EvaluationFailed")
             .then(|| format!("{}StateFailed", state_type(&types, event)));
         out.push(event, kind, details);
-        if let Some(Some((kind, details))) = started {
+        if let Some((kind, details)) = started {
             out.push(event, kind, details);
         }
         if let Some(failed) = failed {
@@ -152,42 +181,116 @@ fn caught_exit(
     ))
 }
 
-/// The `…StateStarted` of a Parallel or Map state entered at `entered`, `rest` the history
-/// after it: none when the state fails to evaluate its input; a Map's counts its iterations.
-fn started(
-    entered_kind: &str,
-    rest: &[HistoryEvent],
-    entered: &HistoryEvent,
-) -> Option<(String, Details)> {
-    let own = |e: &&HistoryEvent| e.step == entered.step;
-    if rest
-        .iter()
-        .find(own)
+/// Whether the Parallel or Map state entered at `entered` fails to evaluate its input (`rest`
+/// the history after it): it never starts then.
+fn fails_to_evaluate(rest: &[HistoryEvent], entered: &HistoryEvent) -> bool {
+    rest.iter()
+        .find(|e| e.step == entered.step)
         .is_some_and(|e| e.kind == EventType::StepFailed && is_evaluation_error(&e.detail))
-    {
-        return None;
+}
+
+/// The `…StateStarted` of the Parallel or Map state of `at` (its entering, or the first
+/// branch or iteration of an attempt), `rest` the history from there: a Map's counts the
+/// iterations it runs (each index once, whatever its attempts).
+fn started(state_type: &str, rest: &[HistoryEvent], at: &HistoryEvent) -> (String, Details) {
+    let kind = format!("{state_type}StateStarted");
+    if state_type != "Map" {
+        return (kind, None);
     }
-    let kind = entered_kind.replace("StateEntered", "StateStarted");
-    if kind != "MapStateStarted" {
-        return Some((kind, None));
-    }
-    let length = rest
+    let own = |e: &&HistoryEvent| e.step == at.step;
+    let indexes: HashSet<u64> = rest
         .iter()
         .filter(own)
         .take_while(|e| !matches!(e.kind, EventType::StepExited | EventType::StepFailed))
         .filter(|e| e.kind == EventType::IterationEntered)
-        .count();
-    Some((
+        .filter_map(|e| e.detail.get("index").and_then(Value::as_u64))
+        .collect();
+    (
         kind,
-        Some(("mapStateStartedEventDetails", json!({"length": length}))),
-    ))
+        Some((
+            "mapStateStartedEventDetails",
+            json!({"length": indexes.len()}),
+        )),
+    )
 }
 
-/// Whether the next event of `event`'s state, in `rest`, is its failure.
-fn ends_in_failure(rest: &[HistoryEvent], event: &HistoryEvent) -> bool {
+/// Whether `event` starts a branch or iteration that its state's current `attempt` already
+/// started: the state runs again after a retry.
+fn starts_again(attempt: Option<&HashSet<u64>>, event: &HistoryEvent) -> bool {
+    matches!(
+        event.kind,
+        EventType::IterationEntered | EventType::BranchEntered
+    ) && attempt.is_some_and(|started| index(event).is_some_and(|i| started.contains(&i)))
+}
+
+/// Keeps `attempts` up to date with `event` of `step`: an entering starts an empty attempt,
+/// a branch or iteration is added to it.
+fn attempt_bookkeeping<'h>(
+    attempts: &mut HashMap<&'h str, HashSet<u64>>,
+    step: &'h str,
+    event: &HistoryEvent,
+    fan_out: bool,
+) {
+    match event.kind {
+        EventType::StepEntered if fan_out => {
+            attempts.insert(step, HashSet::new());
+        }
+        EventType::IterationEntered | EventType::BranchEntered => {
+            if let Some(i) = index(event) {
+                attempts.entry(step).or_default().insert(i);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn index(event: &HistoryEvent) -> Option<u64> {
+    event.detail.get("index").and_then(Value::as_u64)
+}
+
+/// Whether `event` is the failure of a Parallel or Map state, entered in `before`, for a value
+/// read once it started and before any of its branches or iterations did (its tolerated
+/// failures): AWS writes no `MapStateFailed` then, the execution fails after
+/// `MapStateStarted` (recorded: `map_state_tolerated_failure_count_path@-1`). A failure to
+/// evaluate its items is written as a failure of the state.
+fn fails_unstarted(before: &[HistoryEvent], event: &HistoryEvent) -> bool {
+    if event.kind != EventType::StepFailed || is_evaluation_error(&event.detail) {
+        return false;
+    }
+    let Some(entered) = before.iter().rposition(|e| Some(e.id) == event.schedule_id) else {
+        return false;
+    };
+    // A map run's start names the entering, not the state.
+    !before[entered + 1..]
+        .iter()
+        .any(|e| e.step == event.step || e.schedule_id == event.schedule_id)
+}
+
+/// Whether `event` is the failure of a Parallel or Map state, entered in `before`, with the
+/// evaluation error a state inside it failed with: AWS writes the state's failure, not an
+/// evaluation of its own (recorded: `map_catch_error@MAP_CATCH_ERROR_OUTPUT_WITH_RETRY`).
+fn passes_on_evaluation_error(before: &[HistoryEvent], event: &HistoryEvent) -> bool {
+    if event.kind != EventType::StepFailed || !is_evaluation_error(&event.detail) {
+        return false;
+    }
+    let Some(entered) = before.iter().rposition(|e| Some(e.id) == event.schedule_id) else {
+        return false;
+    };
+    before[entered + 1..].iter().any(|e| {
+        e.kind == EventType::StepFailed && e.step != event.step && e.detail == event.detail
+    })
+}
+
+/// Whether the next event of `event`'s state, in `rest`, is its failure or, as `again` says,
+/// the start of its next attempt.
+fn ends_in_failure(
+    rest: &[HistoryEvent],
+    event: &HistoryEvent,
+    again: impl Fn(&HistoryEvent) -> bool,
+) -> bool {
     rest.iter()
         .find(|e| e.step == event.step)
-        .is_some_and(|e| e.kind == EventType::StepFailed)
+        .is_some_and(|e| e.kind == EventType::StepFailed || again(e))
 }
 
 /// A failure to evaluate a state's data (AWS writes `EvaluationFailed` for it).
@@ -366,31 +469,48 @@ fn iteration(name: &str, detail: &Value) -> Value {
 /// definition that is not JSON (a flow another API created) has none: its states are Tasks.
 fn state_types(definition: &str) -> HashMap<String, String> {
     let mut types = HashMap::new();
-    if let Ok(root) = serde_json::from_str::<Value>(definition) {
-        collect(&root, &mut types);
-    }
+    each_state(definition, &mut |name, state| {
+        if let Some(kind) = state.get("Type").and_then(Value::as_str) {
+            types.insert(name.to_string(), kind.to_string());
+        }
+    });
     types
 }
 
-fn collect(scope: &Value, types: &mut HashMap<String, String>) {
+/// The states with a `Retry`, at any depth.
+fn retried_states(definition: &str) -> HashSet<String> {
+    let mut retried = HashSet::new();
+    each_state(definition, &mut |name, state| {
+        if state.get("Retry").is_some() {
+            retried.insert(name.to_string());
+        }
+    });
+    retried
+}
+
+fn each_state(definition: &str, visit: &mut impl FnMut(&str, &Value)) {
+    if let Ok(root) = serde_json::from_str::<Value>(definition) {
+        collect(&root, visit);
+    }
+}
+
+fn collect(scope: &Value, visit: &mut impl FnMut(&str, &Value)) {
     let Some(states) = scope.get("States").and_then(Value::as_object) else {
         return;
     };
     for (name, state) in states {
-        if let Some(kind) = state.get("Type").and_then(Value::as_str) {
-            types.insert(name.clone(), kind.to_string());
-        }
+        visit(name, state);
         for branch in state
             .get("Branches")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            collect(branch, types);
+            collect(branch, visit);
         }
         for key in ["ItemProcessor", "Iterator"] {
             if let Some(processor) = state.get(key) {
-                collect(processor, types);
+                collect(processor, visit);
             }
         }
     }

@@ -252,6 +252,35 @@ fn a_map_whose_items_fail_to_evaluate_never_starts() {
     assert_eq!(events[2]["evaluationFailedEventDetails"]["state"], "M");
 }
 
+/// A Map whose tolerated failures cannot be read starts and fails the execution with no
+/// `MapStateFailed` (recorded: conformance `map_state_tolerated_failure_count_path@-1`).
+#[test]
+fn a_map_failing_before_its_first_iteration_writes_no_failure_of_its_own() {
+    let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ToleratedFailureCountPath": "$.n",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+    let error =
+        json!({"error": "States.Runtime", "cause": "ToleratedFailureCount cannot be negative."});
+    let history = [
+        event(1, EventType::ExecutionStarted, None, None, json!({})),
+        event(2, EventType::StepEntered, Some("M"), None, json!({})),
+        event(3, EventType::StepFailed, Some("M"), Some(2), error.clone()),
+        event(4, EventType::ExecutionFailed, None, None, error.clone()),
+    ];
+    let events = written(definition, &history);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(events[3]["executionFailedEventDetails"], error);
+}
+
 /// A distributed Map's run: started with its ARN (the Map's `Label` in it), then
 /// succeeded, failed with the Map's error, or aborted with the execution.
 #[test]
@@ -478,5 +507,149 @@ fn a_service_integration_is_a_task_with_its_resource_type() {
     assert_eq!(
         events[1]["taskFailedEventDetails"],
         json!({"resourceType": "lambda", "resource": "invoke", "error": "E", "cause": "c"})
+    );
+}
+
+/// A retried Map starts again for each attempt, each failed iteration written as failed and
+/// the Map's failure once (recorded: conformance `scenarios.base_scenarios.map_state_retry`);
+/// a retried Parallel starts again the same way (`parallel_state_retry`).
+#[test]
+fn a_retried_fan_out_starts_again_for_each_attempt() {
+    let error = json!({"error": "E", "cause": "c"});
+    let attempts = |state: &str, entered: EventType, exited: EventType| {
+        let mut history = vec![
+            event(1, EventType::ExecutionStarted, None, None, json!({})),
+            event(2, EventType::StepEntered, Some(state), None, json!({})),
+        ];
+        for _ in 0..2 {
+            let id = history.len() as u64 + 1;
+            history.extend([
+                event(id, entered, Some(state), None, json!({"index": 0})),
+                event(id + 1, EventType::StepEntered, Some("F"), None, json!({})),
+                event(
+                    id + 2,
+                    EventType::StepFailed,
+                    Some("F"),
+                    Some(id + 1),
+                    error.clone(),
+                ),
+                event(id + 3, exited, Some(state), None, json!({"index": 0})),
+            ]);
+        }
+        let id = history.len() as u64 + 1;
+        history.extend([
+            event(
+                id,
+                EventType::StepFailed,
+                Some(state),
+                Some(2),
+                error.clone(),
+            ),
+            event(
+                id + 1,
+                EventType::ExecutionFailed,
+                None,
+                None,
+                error.clone(),
+            ),
+        ]);
+        history
+    };
+    let retry = r#""Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 1}], "End": true"#;
+    let fail = r#"{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}}"#;
+    let map = format!(
+        r#"{{"StartAt": "M", "States": {{"M": {{"Type": "Map", {retry}, "ItemProcessor": {fail}}}}}}}"#
+    );
+    let events = written(
+        &map,
+        &attempts("M", EventType::IterationEntered, EventType::IterationExited),
+    );
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "FailStateEntered",
+            "MapIterationFailed",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "FailStateEntered",
+            "MapIterationFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+    assert_eq!(events[6]["mapStateStartedEventDetails"]["length"], 1);
+    let parallel = format!(
+        r#"{{"StartAt": "P", "States": {{"P": {{"Type": "Parallel", {retry}, "Branches": [{fail}]}}}}}}"#
+    );
+    let events = written(
+        &parallel,
+        &attempts("P", EventType::BranchEntered, EventType::BranchExited),
+    );
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "FailStateEntered",
+            "ParallelStateStarted",
+            "FailStateEntered",
+            "ParallelStateFailed",
+            "ExecutionFailed"
+        ]
+    );
+}
+
+/// A Map failing with the evaluation error of a state inside it writes `MapStateFailed`, not
+/// an `EvaluationFailed` of its own (recorded: conformance
+/// `states_variables.error_output.map_catch_error@MAP_CATCH_ERROR_OUTPUT_WITH_RETRY`).
+#[test]
+fn a_map_passing_on_an_iterations_evaluation_error_fails_as_a_map() {
+    let definition = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}"#;
+    let error = json!({"error": "States.QueryEvaluationError", "cause": "in P"});
+    let history = [
+        event(1, EventType::ExecutionStarted, None, None, json!({})),
+        event(2, EventType::StepEntered, Some("M"), None, json!({})),
+        event(
+            3,
+            EventType::IterationEntered,
+            Some("M"),
+            None,
+            json!({"index": 0}),
+        ),
+        event(4, EventType::StepEntered, Some("P"), None, json!({})),
+        event(5, EventType::StepFailed, Some("P"), Some(4), error.clone()),
+        event(
+            6,
+            EventType::IterationExited,
+            Some("M"),
+            None,
+            json!({"index": 0}),
+        ),
+        event(7, EventType::StepFailed, Some("M"), Some(2), error.clone()),
+        event(8, EventType::ExecutionFailed, None, None, error),
+    ];
+    let events = written(definition, &history);
+    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "PassStateEntered",
+            "EvaluationFailed",
+            "MapIterationFailed",
+            "MapStateFailed",
+            "ExecutionFailed"
+        ]
     );
 }

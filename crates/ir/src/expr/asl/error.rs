@@ -39,6 +39,10 @@ pub enum AslError {
     /// notation (`$['a'][0]`).
     #[error("Invalid path '{path}' : No results for path: {normalized}")]
     InvalidPath { path: String, normalized: String },
+    /// `InputPath` or `OutputPath` walked into a field missing before its last step;
+    /// `missing` is the path up to that field, in bracket notation.
+    #[error("Invalid path '{path}' : Missing property in path {missing}")]
+    MissingProperty { path: String, missing: String },
     /// A Choice Rule's `Variable` (or `…Path` operand) selected nothing.
     #[error(
         "Invalid path '{path}': The choice state's condition path references an invalid value."
@@ -131,6 +135,7 @@ impl AslError {
         match self {
             AslError::PathNotFound { .. }
             | AslError::InvalidPath { .. }
+            | AslError::MissingProperty { .. }
             | AslError::ChoicePath { .. }
             | AslError::NullInput
             | AslError::WaitTimestamp { .. }

@@ -40,9 +40,18 @@ impl SelectPath {
         match self {
             SelectPath::Whole => Ok(Cow::Borrowed(scope.input())),
             SelectPath::Discard => Ok(Cow::Owned(Value::Object(Map::new()))),
-            SelectPath::Path(path) => path.select(scope).ok_or_else(|| AslError::InvalidPath {
-                path: path.text().to_owned(),
-                normalized: path.normalized(),
+            SelectPath::Path(path) => path.select(scope).ok_or_else(|| {
+                let text = path.text().to_owned();
+                match path.missing_property(scope) {
+                    Some(missing) => AslError::MissingProperty {
+                        path: text,
+                        missing,
+                    },
+                    None => AslError::InvalidPath {
+                        path: text,
+                        normalized: path.normalized(),
+                    },
+                }
             }),
         }
     }
@@ -346,6 +355,18 @@ mod tests {
                 "Invalid path '$.NoSuchInputPath' : No results for path: $['NoSuchInputPath']"
                     .to_owned()
             )
+        );
+        // Conformance case `catch_states_runtime`: a field missing before the last step.
+        assert_eq!(
+            select("$.no.such.result.path"),
+            Err(
+                "Invalid path '$.no.such.result.path' : Missing property in path $['no']"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            select("$.dataset1.val9.deeper"),
+            Err("Invalid path '$.dataset1.val9.deeper' : Missing property in path $['dataset1']['val9']".to_owned())
         );
         let sum = json!({"title": "Numbers to add", "numbers": {"val1": 3, "val2": 4}, "sum": 7});
         let scope = Scope::new(&sum);

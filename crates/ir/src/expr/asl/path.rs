@@ -122,17 +122,44 @@ impl Path {
     /// A reference path borrows from the scope; any other path builds the array of its
     /// matches.
     pub fn select<'v>(&self, scope: &'v Scope<'_>) -> Option<Cow<'v, Value>> {
-        let base: &'v Value = match &self.root {
-            PathRoot::Input => scope.input(),
-            PathRoot::Context => scope.context(),
-            PathRoot::Variable(name) => scope.variable(name)?,
-        };
+        let base = self.base(scope)?;
         match &self.query {
             Query::Reference(steps) => walk(base, steps).map(Cow::Borrowed),
             Query::Full(query) => Some(Cow::Owned(Value::Array(
                 query.query(base).all().into_iter().cloned().collect(),
             ))),
         }
+    }
+
+    /// The value the path starts from: the input, the context object or its variable.
+    fn base<'v>(&self, scope: &'v Scope<'_>) -> Option<&'v Value> {
+        match &self.root {
+            PathRoot::Input => Some(scope.input()),
+            PathRoot::Context => Some(scope.context()),
+            PathRoot::Variable(name) => scope.variable(name),
+        }
+    }
+
+    /// For a reference path that selects nothing, the part of it (in bracket notation) that
+    /// ends with a field missing from an object before its last step: Jayway, and so AWS,
+    /// reports "Missing property in path $['no']" for it instead of "No results for path"
+    /// (recorded: conformance `catch_states_runtime`).
+    pub fn missing_property(&self, scope: &Scope<'_>) -> Option<String> {
+        let steps = self.steps()?;
+        let mut value = self.base(scope)?;
+        for (at, step) in steps.iter().enumerate().take(steps.len().saturating_sub(1)) {
+            value = match (step, value) {
+                (Step::Field(name), Value::Object(map)) => match map.get(name) {
+                    Some(next) => next,
+                    None => return Some(bracketed(&steps[..=at])),
+                },
+                (Step::Index(i), Value::Array(items)) => {
+                    items.get(resolve_index(*i, items.len())?)?
+                }
+                _ => return None,
+            };
+        }
+        None
     }
 
     /// The selected value, or AWS's "could not be found" failure naming `field` (the key, such
@@ -151,30 +178,35 @@ impl Path {
     /// The path in Jayway's bracket notation (`$['a'][0]`), as AWS quotes it in "No results
     /// for path" messages.
     pub fn normalized(&self) -> String {
-        let Some(steps) = self.steps() else {
-            return self.text.clone();
-        };
-        let mut out = String::from("$");
-        for step in steps {
-            match step {
-                Step::Field(name) => {
-                    out.push_str("['");
-                    out.push_str(name);
-                    out.push_str("']");
-                }
-                Step::Index(i) => {
-                    out.push('[');
-                    out.push_str(&i.to_string());
-                    out.push(']');
-                }
-            }
+        match self.steps() {
+            Some(steps) => bracketed(steps),
+            None => self.text.clone(),
         }
-        out
     }
 }
 
 /// Walks a reference path. A field of a non-object, an index of a non-array, a missing field
 /// or an index past the end select nothing.
+/// `steps` in Jayway's bracket notation (`$['a'][0]`).
+fn bracketed(steps: &[Step]) -> String {
+    let mut out = String::from("$");
+    for step in steps {
+        match step {
+            Step::Field(name) => {
+                out.push_str("['");
+                out.push_str(name);
+                out.push_str("']");
+            }
+            Step::Index(i) => {
+                out.push('[');
+                out.push_str(&i.to_string());
+                out.push(']');
+            }
+        }
+    }
+    out
+}
+
 pub(super) fn walk<'v>(mut value: &'v Value, steps: &[Step]) -> Option<&'v Value> {
     for step in steps {
         value = match (step, value) {

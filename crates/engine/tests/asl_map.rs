@@ -1,0 +1,154 @@
+//! ASL states as AWS runs them: an INLINE Map's tolerated failures (read, checked, not
+//! applied); `States.Runtime`, which no Retry or Catch handles.
+
+use serde_json::{Value, json};
+use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Limits, Status, Step};
+use sluice_ir::{Flow, TaskError};
+
+fn compiled(definition: Value) -> (Flow, Execution) {
+    let flow = sluice_lang::asl::parse(&definition.to_string()).expect("the machine compiles");
+    let info = ExecutionInfo {
+        name: "e".into(),
+        flow_name: "m".into(),
+        role_arn: None,
+        token_prefix: "t.".into(),
+        seed: 1,
+        limits: Limits::default(),
+        context_ids: None,
+    };
+    (flow, Execution::new(info))
+}
+
+/// Answers every call the step dispatched with `result`, until no call is left.
+fn answer_all(flow: &Flow, ex: &mut Execution, mut step: Step, result: &Result<Value, TaskError>) {
+    let mut now = 2_000;
+    loop {
+        let ops: Vec<_> = step
+            .effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Dispatch(call) => Some(call.op),
+                _ => None,
+            })
+            .collect();
+        let Some(op) = ops.first() else { return };
+        now += 1_000;
+        step = ex
+            .apply(
+                flow,
+                Input::TaskCompleted {
+                    op: *op,
+                    result: result.clone(),
+                },
+                now,
+            )
+            .expect("answered");
+    }
+}
+
+fn inline_map(tolerated: Value) -> Value {
+    let mut map = json!({
+        "Type": "Map", "ItemsPath": "$.items", "End": true,
+        "ItemProcessor": {"StartAt": "Call", "States": {"Call": {
+            "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true}}},
+    });
+    for (key, value) in tolerated.as_object().expect("fields") {
+        map[key] = value.clone();
+    }
+    json!({"StartAt": "M", "States": {"M": map}})
+}
+
+/// AWS accepts `ToleratedFailureCount/Percentage` on an INLINE Map (recorded: conformance
+/// `evaluate_jsonata.base_map@TOLERATED_FAILURE_COUNT`) and fails it with its first failed
+/// iteration (https://docs.aws.amazon.com/step-functions/latest/dg/state-map-inline.html).
+#[test]
+fn an_inline_map_accepts_tolerated_failures_and_fails_with_its_first_failed_iteration() {
+    for tolerated in [
+        json!({"ToleratedFailureCount": 5}),
+        json!({"ToleratedFailurePercentage": 100}),
+        json!({"ToleratedFailureCountPath": "$.n"}),
+    ] {
+        let (flow, mut ex) = compiled(inline_map(tolerated.clone()));
+        let step = ex
+            .apply(
+                &flow,
+                Input::Start {
+                    input: json!({"items": [1, 2], "n": 3}),
+                },
+                1_000,
+            )
+            .expect("started");
+        answer_all(
+            &flow,
+            &mut ex,
+            step,
+            &Err(TaskError::new("Boom", "one failed")),
+        );
+        assert_eq!(ex.status(), Status::Failed, "{tolerated}");
+        assert_eq!(
+            ex.error().map(|e| e.code.as_str()),
+            Some("Boom"),
+            "{tolerated}"
+        );
+    }
+}
+
+/// An INLINE Map's tolerated failures read from its input are checked as a distributed Map's
+/// are: a negative count fails the state with AWS's `States.Runtime` (recorded for the
+/// distributed Map: conformance `map_state_tolerated_failure_count_path@-1`).
+#[test]
+fn an_inline_map_refuses_a_negative_tolerated_failure_count_read_from_its_input() {
+    let (flow, mut ex) = compiled(inline_map(json!({"ToleratedFailureCountPath": "$.n"})));
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: json!({"items": [1], "n": -1}),
+            },
+            1_000,
+        )
+        .expect("started");
+    assert!(
+        !step
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::Dispatch(_)))
+    );
+    assert_eq!(ex.status(), Status::Failed);
+    let error = ex.error().expect("failed");
+    assert_eq!(error.code.as_str(), "States.Runtime");
+    assert!(
+        error
+            .detail
+            .ends_with("ToleratedFailureCount cannot be negative."),
+        "{}",
+        error.detail
+    );
+}
+
+/// `States.Runtime` is caught by no Catch, not even one naming it: an `OutputPath` that selects
+/// nothing after the task succeeded fails the execution (recorded: conformance
+/// `scenarios.base_scenarios.catch_states_runtime`; Developer Guide, "Handling errors":
+/// "A States.Runtime error … will always cause the execution to fail").
+#[test]
+fn states_runtime_is_caught_by_no_catcher() {
+    let (flow, mut ex) = compiled(json!({"StartAt": "Raise", "States": {
+        "Raise": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+            "OutputPath": "$.no.such.result.path", "Next": "Final",
+            "Retry": [{"ErrorEquals": ["States.Runtime"], "MaxAttempts": 2}],
+            "Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "Caught"}]},
+        "Caught": {"Type": "Pass", "End": true},
+        "Final": {"Type": "Pass", "End": true}}}));
+    let step = ex
+        .apply(&flow, Input::Start { input: json!({}) }, 1_000)
+        .expect("started");
+    answer_all(&flow, &mut ex, step, &Ok(json!({})));
+    assert_eq!(ex.status(), Status::Failed);
+    let error = ex.error().expect("failed");
+    assert_eq!(error.code.as_str(), "States.Runtime");
+    assert_eq!(
+        error.detail,
+        "An error occurred while executing the state 'Raise' (entered at the event id #2). \
+         Invalid path '$.no.such.result.path' : Missing property in path $['no']"
+    );
+}
