@@ -115,10 +115,10 @@ impl Writer {
                     .iter()
                     .map(|(k, target)| rule(*k, names.resolve_or_done(*target, position), jsonata))
                     .collect();
-                if rules.is_empty() {
-                    // ASL needs one rule: one that never matches.
-                    rules.push(rule(-1, &names.done, jsonata));
-                }
+                // A rule that never matches: ASL needs one rule, and AWS refuses a scope with no
+                // terminal state (`MISSING_END_STATE`), which a Choice looping back would
+                // otherwise leave once unreachable states are dropped.
+                rules.push(rule(-1, &names.done, jsonata));
                 state.insert("Choices".into(), Value::Array(rules));
                 state.insert(
                     "Default".into(),
