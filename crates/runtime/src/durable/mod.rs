@@ -23,6 +23,7 @@ mod children;
 mod lifecycle;
 pub mod nested;
 mod progress;
+mod recent;
 mod retry;
 mod settle;
 mod timers;
@@ -123,6 +124,8 @@ pub struct Runtime {
     compiler: Arc<Compiler>,
     flows: Mutex<HashMap<(FlowId, i64), Compiled>>,
     locks: Locks,
+    /// The records of the executions this node stepped last (see `recent.rs`).
+    recent: recent::Recent,
     /// Per parent execution, the queue of its children's reports (see `report_gate`).
     report_gates: Locks,
     inflight: Mutex<HashMap<(ExecutionId, OpId), CancellationToken>>,
@@ -146,6 +149,7 @@ impl Runtime {
             compiler,
             flows: Mutex::default(),
             locks: Mutex::default(),
+            recent: recent::Recent::default(),
             report_gates: Mutex::default(),
             inflight: Mutex::default(),
             aborted_early: Mutex::default(),
@@ -427,6 +431,7 @@ impl Runtime {
         metrics::counter!("sluice_executions_started_total").increment(1);
         metrics::counter!("sluice_steps_committed_total").increment(1);
         lifecycle::started(&record, self.dialect(&record));
+        self.recent.keep(&record);
         self.progress.announce(&record, &step.events);
         self.perform(&record, step.effects);
         self.perform_linked(after_commit).await;
@@ -484,16 +489,23 @@ impl Runtime {
     pub async fn submit(&self, id: ExecutionId, input: Input) -> Result<Applied, RuntimeError> {
         let guard = self.execution_lock(id);
         let _held = guard.lock().await;
+        let mut cached = self.recent.take(id);
         loop {
-            let record = self
-                .store
-                .get_execution(id)
-                .await?
-                .ok_or(RuntimeError::NoSuchExecution(id))?;
+            let from_cache = cached.is_some();
+            let record = match cached.take() {
+                Some(record) => record,
+                None => self
+                    .store
+                    .get_execution(id)
+                    .await?
+                    .ok_or(RuntimeError::NoSuchExecution(id))?,
+            };
             let flow = self.flow(record.flow_id, record.flow_revision).await?;
             let mut state = record.state.clone();
             let step = match state.apply(&flow, input.clone(), wall_clock_ms()) {
                 Ok(step) => step,
+                // The cached record may be behind the stored one, which may take the input.
+                Err(_) if from_cache => continue,
                 Err(rejection) => return Ok(Applied::Rejected(rejection, Box::new(record))),
             };
             let mut linked = Linked::default();
@@ -512,6 +524,7 @@ impl Runtime {
             match self.store.commit_step(write).await {
                 Ok(()) => {
                     metrics::counter!("sluice_steps_committed_total").increment(1);
+                    self.recent.keep(&committed);
                     self.progress.announce(&committed, &step.events);
                     self.perform(&committed, step.effects.clone());
                     self.perform_linked(after_commit).await;
