@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
 
 use super::codec::{Flying, Owned, failed, flying, inserting_rows, prepared};
@@ -121,36 +122,16 @@ impl Statements {
         steps: &[Stepping<'a>],
     ) -> Flying<'a> {
         let args: Owned<'a> = vec![
-            Box::new(steps.iter().map(|s| s.id.0).collect::<Vec<_>>()),
-            Box::new(steps.iter().map(|s| s.expected).collect::<Vec<_>>()),
-            Box::new(
-                steps
-                    .iter()
-                    .map(|s| s.step.state.as_str())
-                    .collect::<Vec<_>>(),
-            ),
-            Box::new(steps.iter().map(|s| s.step.status).collect::<Vec<_>>()),
-            Box::new(steps.iter().map(|s| s.step.started_at).collect::<Vec<_>>()),
-            Box::new(steps.iter().map(|s| s.step.stopped_at).collect::<Vec<_>>()),
-            Box::new(
-                steps
-                    .iter()
-                    .map(|s| s.step.error.as_deref())
-                    .collect::<Vec<_>>(),
-            ),
-            Box::new(
-                steps
-                    .iter()
-                    .map(|s| s.step.cause.as_deref())
-                    .collect::<Vec<_>>(),
-            ),
-            Box::new(
-                steps
-                    .iter()
-                    .map(|s| s.step.redrive_count)
-                    .collect::<Vec<_>>(),
-            ),
-            Box::new(steps.iter().map(|s| s.step.redriven_at).collect::<Vec<_>>()),
+            column(steps.iter().map(|s| s.id.0)),
+            column(steps.iter().map(|s| s.expected)),
+            column(steps.iter().map(|s| s.step.state.as_str())),
+            column(steps.iter().map(|s| s.step.status)),
+            column(steps.iter().map(|s| s.step.started_at)),
+            column(steps.iter().map(|s| s.step.stopped_at)),
+            column(steps.iter().map(|s| s.step.error.as_deref())),
+            column(steps.iter().map(|s| s.step.cause.as_deref())),
+            column(steps.iter().map(|s| s.step.redrive_count)),
+            column(steps.iter().map(|s| s.step.redriven_at)),
         ];
         flying(tx, &self.cas, args, failed("updating executions"))
     }
@@ -247,18 +228,14 @@ impl Statements {
             return None;
         }
         let args: Owned<'a> = vec![
-            Box::new(rows.iter().map(|((flow, _), _)| *flow).collect::<Vec<_>>()),
-            Box::new(rows.iter().map(|(_, c)| c.minute).collect::<Vec<_>>()),
-            Box::new(rows.iter().map(|(_, c)| c.status).collect::<Vec<_>>()),
-            Box::new(rows.iter().map(|(_, c)| c.latest).collect::<Vec<_>>()),
-            Box::new(
-                rows.iter()
-                    .map(|((_, shard), _)| *shard)
-                    .collect::<Vec<_>>(),
-            ),
-            Box::new(rows.iter().map(|(_, c)| c.executions).collect::<Vec<_>>()),
-            Box::new(rows.iter().map(|(_, c)| c.finished).collect::<Vec<_>>()),
-            Box::new(rows.iter().map(|(_, c)| c.duration_ms).collect::<Vec<_>>()),
+            column(rows.iter().map(|((flow, _), _)| *flow)),
+            column(rows.iter().map(|(_, c)| c.minute)),
+            column(rows.iter().map(|(_, c)| c.status)),
+            column(rows.iter().map(|(_, c)| c.latest)),
+            column(rows.iter().map(|((_, shard), _)| *shard)),
+            column(rows.iter().map(|(_, c)| c.executions)),
+            column(rows.iter().map(|(_, c)| c.finished)),
+            column(rows.iter().map(|(_, c)| c.duration_ms)),
         ];
         Some(flying(
             tx,
@@ -279,28 +256,13 @@ fn events<'a>(won: &[(ExecutionId, &'a EncodedStep)]) -> Option<Owned<'a>> {
         return None;
     }
     Some(vec![
-        Box::new(events.iter().map(|(id, _)| *id).collect::<Vec<_>>()),
-        Box::new(events.iter().map(|(_, e)| e.id).collect::<Vec<_>>()),
-        Box::new(
-            events
-                .iter()
-                .map(|(_, e)| e.schedule_id)
-                .collect::<Vec<_>>(),
-        ),
-        Box::new(
-            events
-                .iter()
-                .map(|(_, e)| e.step.as_deref())
-                .collect::<Vec<_>>(),
-        ),
-        Box::new(events.iter().map(|(_, e)| e.time).collect::<Vec<_>>()),
-        Box::new(events.iter().map(|(_, e)| e.kind).collect::<Vec<_>>()),
-        Box::new(
-            events
-                .iter()
-                .map(|(_, e)| e.detail.as_str())
-                .collect::<Vec<_>>(),
-        ),
+        column(events.iter().map(|(id, _)| *id)),
+        column(events.iter().map(|(_, e)| e.id)),
+        column(events.iter().map(|(_, e)| e.schedule_id)),
+        column(events.iter().map(|(_, e)| e.step.as_deref())),
+        column(events.iter().map(|(_, e)| e.time)),
+        column(events.iter().map(|(_, e)| e.kind)),
+        column(events.iter().map(|(_, e)| e.detail.as_str())),
     ])
 }
 
@@ -328,9 +290,9 @@ fn timers<'a>(won: &[(ExecutionId, &'a EncodedStep)]) -> Option<Owned<'a>> {
         return None;
     }
     Some(vec![
-        Box::new(timers.keys().map(|(id, _)| *id).collect::<Vec<_>>()),
-        Box::new(timers.keys().map(|(_, op)| *op).collect::<Vec<_>>()),
-        Box::new(timers.into_values().collect::<Vec<_>>()),
+        column(timers.keys().map(|(id, _)| *id)),
+        column(timers.keys().map(|(_, op)| *op)),
+        column(timers.into_values()),
     ])
 }
 
@@ -347,16 +309,19 @@ fn tasks<'a>(won: &[(ExecutionId, &'a EncodedStep)]) -> Option<Owned<'a>> {
         return None;
     }
     Some(vec![
-        Box::new(tasks.keys().map(|(id, _)| *id).collect::<Vec<_>>()),
-        Box::new(tasks.keys().map(|(_, op)| *op).collect::<Vec<_>>()),
-        Box::new(tasks.values().map(|(call, _)| *call).collect::<Vec<_>>()),
-        Box::new(
-            tasks
-                .values()
-                .map(|(_, activity)| *activity)
-                .collect::<Vec<_>>(),
-        ),
+        column(tasks.keys().map(|(id, _)| *id)),
+        column(tasks.keys().map(|(_, op)| *op)),
+        column(tasks.values().map(|(call, _)| *call)),
+        column(tasks.values().map(|(_, activity)| *activity)),
     ])
+}
+
+/// One array argument of a statement, an element a row.
+fn column<'a, T>(values: impl Iterator<Item = T>) -> Box<dyn ToSql + Sync + Send + 'a>
+where
+    Vec<T>: ToSql + Sync + Send + 'a,
+{
+    Box::new(values.collect::<Vec<T>>())
 }
 
 /// What the compare-and-set decided of each step: the execution's row as it was if the step
