@@ -203,7 +203,7 @@ fn started(state_type: &str, rest: &[HistoryEvent], at: &HistoryEvent) -> (Strin
         .filter(own)
         .take_while(|e| !matches!(e.kind, EventType::StepExited | EventType::StepFailed))
         .filter(|e| e.kind == EventType::IterationEntered)
-        .filter_map(|e| index(e))
+        .filter_map(index)
         .collect();
     (
         kind,
