@@ -136,18 +136,9 @@ impl Client {
         .map(drop)
     }
 
-    /// Starts an execution and long-polls it until it ends, on one node; it must succeed.
+    /// Starts an execution with `input` and long-polls it until it ends, on one node; it must
+    /// succeed.
     pub(crate) async fn run_to_end(
-        &self,
-        node: usize,
-        flow: &str,
-        name: &str,
-    ) -> anyhow::Result<()> {
-        self.run_to_end_with(node, flow, name, "{}").await
-    }
-
-    /// [`Client::run_to_end`] with an input.
-    pub(crate) async fn run_to_end_with(
         &self,
         node: usize,
         flow: &str,

@@ -100,6 +100,11 @@ pub struct BenchArgs {
     /// Executions started (and left waiting) by the `waiting` scenario.
     #[arg(long, default_value_t = 100_000, value_name = "N")]
     pub(crate) waiting_count: usize,
+    /// The size in bytes of the input the closed-loop runs (pass1, pass10, http10, retention)
+    /// start each execution with: `{"pad":"xx…"}`; 0 is `{}`.
+    #[arg(long, default_value_t = 0, value_name = "BYTES",
+          value_parser = clap::value_parser!(u64).range(0..=262_144))]
+    pub(crate) input_bytes: u64,
     /// How long spawned servers keep finished executions (`[retention]` of every dialect,
     /// e.g. `3s`); without it, each dialect's default.
     #[arg(long, value_name = "DURATION")]

@@ -167,14 +167,15 @@ impl Bench<'_> {
         rows: &mut Vec<Row>,
     ) -> anyhow::Result<()> {
         let flow: Arc<str> = self.create_flow(scenario, definition).await?;
+        let input: Arc<str> = padded_input(self.args.input_bytes).into();
         self.at_each_concurrency(
             (scenario, "start→end"),
             steps_per_execution,
             move |client, i, concurrency| {
-                let flow = flow.clone();
+                let (flow, input) = (flow.clone(), input.clone());
                 async move {
                     client
-                        .run_to_end(i, &flow, &format!("c{concurrency}-{i}"))
+                        .run_to_end(i, &flow, &format!("c{concurrency}-{i}"), &input)
                         .await
                 }
             },
@@ -301,7 +302,7 @@ impl Bench<'_> {
         let (run_flow, run_input) = (flow.clone(), input.clone());
         let phase = drive(1, 1, PHASE_LIMIT, move |_| {
             let (client, flow, input) = (client.clone(), run_flow.clone(), run_input.clone());
-            async move { client.run_to_end_with(0, &flow, "run", &input).await }
+            async move { client.run_to_end(0, &flow, "run", &input).await }
         })
         .await;
         let usage = meter.finish(&self.client).await;
@@ -477,6 +478,14 @@ pub(crate) fn wait_flow(name: &str, seconds: u64) -> String {
         "Type: StateMachine\nName: {name}\nSpecVersion: v1\nStartAt: Sleep\nStates:\n  \
          - Type: Wait\n    Name: Sleep\n    Seconds: {seconds}\n    End: true\n"
     )
+}
+
+/// `{}`, or an object of about `bytes` bytes of JSON (`--input-bytes`).
+fn padded_input(bytes: u64) -> String {
+    match bytes {
+        0 => "{}".into(),
+        n => serde_json::json!({ "pad": "x".repeat(n.saturating_sub(10) as usize) }).to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! integers), integer conversions, and the exact range of a name prefix.
 
 use serde::Serialize;
-use sluice_engine::{CallSnapshot, HistoryEvent, Millis, Snapshot, TaskCall};
+use sluice_engine::{CallSnapshot, Execution, HistoryEvent, Millis, Snapshot, TaskCall};
 
 use crate::counts::Counted;
 use crate::{Result, StepWrite, StoreError, TimerRow};
@@ -103,7 +103,7 @@ impl EncodedStep {
             events: step
                 .events
                 .iter()
-                .map(EncodedEvent::new)
+                .map(|event| EncodedEvent::new(event, state))
                 .collect::<Result<_>>()?,
             timers_added: step.timers_added.iter().map(timer).collect::<Result<_>>()?,
             timers_removed: step.timers_removed.iter().map(op).collect::<Result<_>>()?,
@@ -124,7 +124,7 @@ pub(crate) struct EncodedEvent {
 }
 
 impl EncodedEvent {
-    fn new(event: &HistoryEvent) -> Result<Self> {
+    fn new(event: &HistoryEvent, state: &Execution) -> Result<Self> {
         let id = sql_int(event.id.0, "event id")?;
         Ok(Self {
             id,
@@ -135,7 +135,7 @@ impl EncodedEvent {
             step: event.step.as_ref().map(|s| s.as_str().to_string()),
             time: event.time,
             kind: event.kind.as_str(),
-            detail: to_json(&event.detail, "history event detail")?,
+            detail: crate::payloads::stored_detail(event, state)?,
         })
     }
 }

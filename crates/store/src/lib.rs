@@ -28,6 +28,7 @@ mod encode;
 mod group;
 mod model;
 mod nonces;
+mod payloads;
 pub mod postgres;
 mod query;
 mod retention;

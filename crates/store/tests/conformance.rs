@@ -28,6 +28,7 @@ contract!(
     flows_are_listed_and_counted_by_name_mode_and_tag,
     an_engine_driven_execution_keeps_its_rows_in_step,
     steps_commit_with_compare_and_set_and_history_reads_back,
+    an_executions_input_and_output_read_back_whole_on_every_page_of_its_history,
     a_new_execution_uses_its_new_id_for_every_row_and_refuses_a_duplicate_name,
     a_failed_compare_and_set_changes_nothing,
     concurrent_steps_of_one_execution_commit_once,
@@ -1561,6 +1562,49 @@ async fn steps_commit_with_compare_and_set_and_history_reads_back(backend: &Back
     let ids: Vec<u64> = history.iter().map(|e| e.id.0).collect();
     assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>());
     assert_eq!(history.len(), step.events.len() + stop.events.len());
+}
+
+/// The store keeps a finished execution's input and output once (in its row); its history's
+/// `ExecutionStarted` and `ExecutionSucceeded` still read with them, on any page.
+async fn an_executions_input_and_output_read_back_whole_on_every_page_of_its_history(
+    backend: &Backend,
+) {
+    let store = &*backend.open().await;
+    let flow = store.create_flow(new_flow("f")).await.expect("create flow");
+    let input = json!({"order": {"id": 7, "lines": ["a", "b"]}});
+    let FirstStep {
+        new, write, step, ..
+    } = first_step(&flow, PASS, "e", input.clone());
+    let created = store.create_execution(new, write).await.expect("create");
+    let stored = fetch(store, created.id).await;
+    assert_eq!(stored.status(), Status::Succeeded);
+    let output = stored.state.output().cloned().expect("an output");
+    assert_eq!(
+        output,
+        json!({"order": {"id": 7, "lines": ["a", "b"]}, "done": true})
+    );
+
+    let whole = store
+        .history(created.id, Page::first(100))
+        .await
+        .expect("history");
+    assert_eq!(
+        whole, step.events,
+        "the history reads back as the engine wrote it"
+    );
+    assert_eq!(whole[0].detail, json!({ "input": input }));
+    let last = whole.last().expect("events");
+    let after_all_but_last = Page {
+        after: Some(EventId(last.id.0 - 1)),
+        ..Page::first(100)
+    };
+    let tail = store
+        .history(created.id, after_all_but_last)
+        .await
+        .expect("the last page");
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0].kind, EventType::ExecutionSucceeded);
+    assert_eq!(tail[0].detail, json!({ "output": output }));
 }
 
 async fn concurrent_steps_of_one_execution_commit_once(backend: &Backend) {

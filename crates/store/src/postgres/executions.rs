@@ -23,7 +23,7 @@ use crate::{
     ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Purge, Result, StepWrite,
     StoreError, TimerRow,
 };
-use crate::{retention, rules};
+use crate::{payloads, retention, rules};
 
 /// Counts of one flow are spread over this many rows per minute and status (shards 1 to 16),
 /// so that concurrent steps of its executions seldom wait for each other's row lock; [`fold`]
@@ -432,7 +432,13 @@ pub(super) async fn history(
     let after = decode::event_after(page);
     let (limit, skip) = (sql_limit(page.limit), sql_limit(page.skip));
     let args: [&(dyn ToSql + Sync); 4] = [&execution.0, &after, &limit, &skip];
-    all(client, &sql, &args, |row| decode::event(row, execution)).await
+    let mut events = all(client, &sql, &args, |row| decode::event(row, execution)).await?;
+    if payloads::left_out(&events)
+        && let Some(record) = get(client, execution).await?
+    {
+        payloads::restore(&mut events, &record.state);
+    }
+    Ok(events)
 }
 
 /// The timers of `owner` firing at or before `until`.

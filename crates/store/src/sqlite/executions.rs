@@ -19,7 +19,7 @@ use crate::{
     ExecutionSummary, FlowId, MinuteCounts, NewExecution, Page, Purge, Result, StoreError, TaskRow,
     TimerRow,
 };
-use crate::{retention, rules};
+use crate::{payloads, retention, rules};
 
 /// One writer: no two transactions ever contend for a row of the counts.
 const COUNT_SHARDS: i64 = 1;
@@ -398,13 +398,19 @@ pub(super) fn history(
     );
     let after = decode::event_after(page);
     let args = params![id.0, after, sql_limit(page.limit), sql_limit(page.skip)];
-    all(
+    let mut events = all(
         conn,
         &query,
         args,
         |row| decode::event(row, id),
         "reading history",
-    )
+    )?;
+    if payloads::left_out(&events)
+        && let Some(execution) = get(conn, id)?
+    {
+        payloads::restore(&mut events, &execution.state);
+    }
+    Ok(events)
 }
 
 /// Pages freed by a purge that go back to the file system at once (the rest at the next

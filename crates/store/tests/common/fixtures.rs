@@ -50,6 +50,21 @@ pub async fn raw_postgres(url: &str) -> tokio_postgres::Client {
 }
 
 /// A definition that waits 10 s.
+/// One Pass state whose output is its input's `order` and `done: true`: an execution that ends in
+/// its first step.
+pub const PASS: &str = "Type: StateMachine
+Name: pass
+SpecVersion: v1
+StartAt: P
+States:
+  - Type: Pass
+    Name: P
+    OutputConstructor:
+      order.$: $Input.order
+      done: true
+    End: true
+";
+
 pub const WAIT: &str = "Type: StateMachine
 Name: f
 SpecVersion: v1
