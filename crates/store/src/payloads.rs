@@ -15,20 +15,28 @@ use sluice_engine::{EventType, Execution, HistoryEvent};
 use crate::Result;
 use crate::encode::to_json;
 
-/// The field of `kind`'s detail that is the execution row's, and how the row holds it.
-fn kept_in_row(kind: EventType) -> Option<(&'static str, fn(&Execution) -> Option<&Value>)> {
-    match kind {
-        EventType::ExecutionStarted => Some(("input", Execution::input)),
-        EventType::ExecutionSucceeded => Some(("output", Execution::output)),
-        _ => None,
-    }
+/// A field of an event's detail that is the execution row's, and how the row holds it.
+#[derive(Clone, Copy)]
+struct Kept {
+    field: &'static str,
+    of_row: fn(&Execution) -> Option<&Value>,
+}
+
+/// What of `kind`'s detail the execution's row holds.
+fn kept_in_row(kind: EventType) -> Option<Kept> {
+    let (field, of_row): (_, fn(&Execution) -> Option<&Value>) = match kind {
+        EventType::ExecutionStarted => ("input", Execution::input),
+        EventType::ExecutionSucceeded => ("output", Execution::output),
+        _ => return None,
+    };
+    Some(Kept { field, of_row })
 }
 
 /// The detail of `event` as its history row stores it, `state` being the execution after the
 /// step that wrote the event.
 pub(crate) fn stored_detail(event: &HistoryEvent, state: &Execution) -> Result<String> {
     let what = "history event detail";
-    let Some((field, of_row)) = kept_in_row(event.kind) else {
+    let Some(Kept { field, of_row }) = kept_in_row(event.kind) else {
         return to_json(&event.detail, what);
     };
     match (event.detail.as_object(), of_row(state)) {
@@ -48,7 +56,7 @@ pub(crate) fn left_out(events: &[HistoryEvent]) -> bool {
 /// Puts back what [`stored_detail`] left out of `events`, from the execution's row `state`.
 pub(crate) fn restore(events: &mut [HistoryEvent], state: &Execution) {
     for event in events {
-        if let Some((field, of_row)) = missing(event)
+        if let Some(Kept { field, of_row }) = missing(event)
             && let (Some(value), Some(detail)) = (of_row(state), event.detail.as_object_mut())
         {
             detail.insert(field.to_owned(), value.clone());
@@ -57,10 +65,10 @@ pub(crate) fn restore(events: &mut [HistoryEvent], state: &Execution) {
 }
 
 /// The field left out of `event`'s detail, if one was.
-fn missing(event: &HistoryEvent) -> Option<(&'static str, fn(&Execution) -> Option<&Value>)> {
-    let (field, of_row) = kept_in_row(event.kind)?;
+fn missing(event: &HistoryEvent) -> Option<Kept> {
+    let kept = kept_in_row(event.kind)?;
     let detail = event.detail.as_object()?;
-    (!detail.contains_key(field)).then_some((field, of_row))
+    (!detail.contains_key(kept.field)).then_some(kept)
 }
 
 /// An object serialized without one of its fields (not copied to drop it).
