@@ -27,7 +27,7 @@ use sluice_ir::{
 };
 
 use crate::dialect::Checked;
-use crate::doc::{Node, NodeKind, parse_document};
+use crate::doc::{Loc, Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Pointer, Problem, ProblemKind};
 use crate::frontend::{Arena, Fields, Problems, ScopeNames, Slot, StateBody, locate, one_of};
 use data::{Values, optional_template, state_data};
@@ -74,6 +74,7 @@ pub fn check(text: &str) -> Checked {
         arena,
         problems,
         mut warnings,
+        ..
     } = compiler;
     warnings.sort_by_key(|w| (w.line, w.column));
     let mut flow = arena.into_flow(Language::Asl, None);
@@ -89,6 +90,9 @@ struct Compiler {
     arena: Arena,
     problems: Problems,
     warnings: Vec<Problem>,
+    /// Every Map `Label` so far, in any scope, and where it was written: a label names its
+    /// map runs (`…:mapRun:MACHINE/LABEL:ID`), so it is unique in the machine.
+    labels: Vec<(String, Loc)>,
 }
 
 impl Compiler {
@@ -198,6 +202,7 @@ impl Compiler {
                             "a state name has from 1 to {MAX_STATE_NAME_CHARS} characters, {name:?} has {length}"
                         ),
                     )
+                    .kind(ProblemKind::InvalidStateName)
                     .at_pointer(state_pointer(at, &name))
                     .in_state(&name),
                 );
@@ -404,8 +409,8 @@ impl Compiler {
             tolerated_count: tolerated_count.dynamic,
             tolerated_percentage: tolerated_percentage.dynamic,
         };
-        if let Some(label) = fields.get("Label") {
-            label_field(label)?;
+        if let Some((label, loc)) = fields.get("Label").map(label_field).transpose()? {
+            self.unique_label(label, loc)?;
         }
         let recovery = task::recovery(values, names)?;
         let processor_query = query_language(
@@ -433,6 +438,21 @@ impl Compiler {
             distributed,
             asl_limits: has_limits.then(|| Box::new(limits)),
         })
+    }
+
+    /// Records a Map's `Label`, written at `loc`; one given before is a problem.
+    fn unique_label(&mut self, label: String, loc: Loc) -> Result<(), Problem> {
+        if let Some((_, first)) = self.labels.iter().find(|(l, _)| *l == label) {
+            return Err(Problem::at(
+                loc,
+                format!(
+                    "duplicate Label {label:?} (first used at {first}); a Label names its Map's map runs and is unique in the state machine"
+                ),
+            )
+            .kind(ProblemKind::DuplicateLabelName));
+        }
+        self.labels.push((label, loc));
+        Ok(())
     }
 }
 
@@ -587,8 +607,9 @@ fn processor_config(node: &Node) -> Result<Option<ChildMode>, Problem> {
 }
 
 /// `Label`: up to 40 characters, none of whitespace, brackets, wildcards, special characters
-/// or control characters (Developer Guide, "Map state in Distributed mode").
-fn label_field(node: &Node) -> Result<(), Problem> {
+/// or control characters (Developer Guide, "Map state in Distributed mode"); the label and
+/// where its text is.
+fn label_field(node: &Node) -> Result<(String, Loc), Problem> {
     let label = node.as_str()?;
     let bad = label.chars().find(|c| is_forbidden_name_char(*c));
     if label.chars().count() > 40 || bad.is_some() {
@@ -597,9 +618,10 @@ fn label_field(node: &Node) -> Result<(), Problem> {
             format!(
                 "a Label has at most 40 characters and none of whitespace, < > {{ }} [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : / or control characters; found {label:?}"
             ),
-        ));
+        )
+        .kind(ProblemKind::InvalidLabelName));
     }
-    Ok(())
+    Ok((label.to_string(), node.text_loc()))
 }
 
 /// The characters AWS forbids in the names of state machines, executions and labels.
