@@ -376,14 +376,44 @@ fn state_names_have_from_1_to_80_characters() {
     );
 }
 
-/// A distributed Map with `Label` `label`, going on to `next` (or ending).
-fn labelled_map(label: &str, next: Option<&str>) -> String {
+/// DUPLICATE_STATE_NAME, "The same state name appears more than once" (API reference,
+/// ValidateStateMachineDefinitionDiagnostic,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html),
+/// in any two scopes: a state "is referred to by its name, which can be any string, but which
+/// must be unique within the scope of the entire state machine"
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-states.html).
+#[test]
+fn state_names_are_unique_in_the_whole_machine() {
+    let branches = r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}},
+        {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}}]}}}"#;
+    assert_eq!(
+        pointed(branches),
+        [(
+            "/States/P/Branches[1]/States/X".to_string(),
+            ProblemKind::DuplicateStateName
+        )]
+    );
+    let processor = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "M", "States": {"M": {"Type": "Pass", "End": true}}}}}}"#;
+    assert_eq!(
+        pointed(processor),
+        [(
+            "/States/M/ItemProcessor/States/M".to_string(),
+            ProblemKind::DuplicateStateName
+        )]
+    );
+}
+
+/// A distributed Map with `Label` `label`, going on to `next` (or ending), its processor's one
+/// state named `item`.
+fn labelled_map(item: &str, label: &str, next: Option<&str>) -> String {
     let transition = match next {
         Some(next) => format!(r#""Next": "{next}""#),
         None => r#""End": true"#.to_string(),
     };
     format!(
-        r#"{{"Type": "Map", "Label": "{label}", {transition}, "ItemProcessor": {{"ProcessorConfig": {{"Mode": "DISTRIBUTED"}}, "StartAt": "I", "States": {{"I": {{"Type": "Pass", "End": true}}}}}}}}"#
+        r#"{{"Type": "Map", "Label": "{label}", {transition}, "ItemProcessor": {{"ProcessorConfig": {{"Mode": "DISTRIBUTED"}}, "StartAt": "{item}", "States": {{"{item}": {{"Type": "Pass", "End": true}}}}}}}}"#
     )
 }
 
@@ -397,8 +427,8 @@ fn labelled_map(label: &str, next: Option<&str>) -> String {
 fn map_labels_are_valid_and_unique_in_the_machine() {
     let twice = format!(
         r#"{{"StartAt": "M1", "States": {{"M1": {}, "M2": {}}}}}"#,
-        labelled_map("Run", Some("M2")),
-        labelled_map("Run", None)
+        labelled_map("I1", "Run", Some("M2")),
+        labelled_map("I2", "Run", None)
     );
     assert_eq!(
         pointed(&twice),
@@ -409,8 +439,8 @@ fn map_labels_are_valid_and_unique_in_the_machine() {
     );
     let in_a_branch = format!(
         r#"{{"StartAt": "M", "States": {{"M": {}, "P": {{"Type": "Parallel", "End": true, "Branches": [{{"StartAt": "N", "States": {{"N": {}}}}}]}}}}}}"#,
-        labelled_map("Run", Some("P")),
-        labelled_map("Run", None)
+        labelled_map("I1", "Run", Some("P")),
+        labelled_map("I2", "Run", None)
     );
     assert_eq!(
         pointed(&in_a_branch),
@@ -422,7 +452,7 @@ fn map_labels_are_valid_and_unique_in_the_machine() {
     for label in ["has space", "a/b", &"x".repeat(41)] {
         let text = format!(
             r#"{{"StartAt": "M", "States": {{"M": {}}}}}"#,
-            labelled_map(label, None)
+            labelled_map("I", label, None)
         );
         assert_eq!(
             pointed(&text),
@@ -432,8 +462,8 @@ fn map_labels_are_valid_and_unique_in_the_machine() {
     }
     let distinct = format!(
         r#"{{"StartAt": "M1", "States": {{"M1": {}, "M2": {}}}}}"#,
-        labelled_map("First", Some("M2")),
-        labelled_map(&"y".repeat(40), None)
+        labelled_map("I1", "First", Some("M2")),
+        labelled_map("I2", &"y".repeat(40), None)
     );
     assert_eq!(pointed(&distinct), []);
 }
@@ -449,9 +479,9 @@ fn map_labels_are_valid_and_unique_in_the_machine() {
 fn states_nested_too_deeply_and_empty_text_have_their_own_kinds() {
     fn nested(depth: usize) -> String {
         let mut state = r#"{"Type": "Pass", "End": true}"#.to_string();
-        for _ in 0..depth {
+        for level in (1..=depth).rev() {
             state = format!(
-                r#"{{"Type": "Parallel", "End": true, "Branches": [{{"StartAt": "S", "States": {{"S": {state}}}}}]}}"#
+                r#"{{"Type": "Parallel", "End": true, "Branches": [{{"StartAt": "S{level}", "States": {{"S{level}": {state}}}}}]}}"#
             );
         }
         format!(r#"{{"StartAt": "S", "States": {{"S": {state}}}}}"#)

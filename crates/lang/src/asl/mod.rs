@@ -21,6 +21,8 @@ mod task;
 
 pub use single::{SingleState, single_state};
 
+use std::collections::HashMap;
+
 use sluice_ir::{
     Aggregate, ChildMode, DataModel, Distributed, Fail, Flow, ItemInput, Items, Language, Map,
     MapLimits, Next, Parallel, QueryLanguage, ScopeId, StateKind, ToleratedFailures, Wait,
@@ -93,6 +95,9 @@ struct Compiler {
     /// Every Map `Label` so far, in any scope, and where it was written: a label names its
     /// map runs (`…:mapRun:MACHINE/LABEL:ID`), so it is unique in the machine.
     labels: Vec<(String, Loc)>,
+    /// Every state name so far, in any scope, and where it was written: ASL's state names
+    /// are unique in the whole machine, not only in their scope.
+    state_names: HashMap<String, Loc>,
 }
 
 impl Compiler {
@@ -208,7 +213,9 @@ impl Compiler {
                 );
             }
             let id = self.arena.reserve_state(scope, &name, key.loc);
-            let inserted = names.insert(&name, id, key.loc);
+            let inserted = names
+                .insert(&name, id, key.loc)
+                .and_then(|()| self.unique_state_name(&name, key.loc));
             self.problems
                 .keep(inserted.map_err(|p| p.at_pointer(state_pointer(at, &name)).in_state(&name)));
             slots.push(Slot { id, name, node });
@@ -438,6 +445,22 @@ impl Compiler {
             distributed,
             asl_limits: has_limits.then(|| Box::new(limits)),
         })
+    }
+
+    /// Records a state's name, written at `loc` (its scope has checked it is new there); one
+    /// given in another scope is a problem.
+    fn unique_state_name(&mut self, name: &str, loc: Loc) -> Result<(), Problem> {
+        if let Some(first) = self.state_names.get(name) {
+            return Err(Problem::at(
+                loc,
+                format!(
+                    "duplicate state name {name:?} (first used at {first}); names must be unique in the whole state machine, its Parallel branches and Map processors too"
+                ),
+            )
+            .kind(ProblemKind::DuplicateStateName));
+        }
+        self.state_names.insert(name.to_string(), loc);
+        Ok(())
     }
 
     /// Records a Map's `Label`, written at `loc`; one given before is a problem.
