@@ -472,7 +472,7 @@ fn map_labels_are_valid_and_unique_in_the_machine() {
 /// ValidateStateMachineDefinitionDiagnostic,
 /// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html;
 /// AWS documents no depth): sluice's bound is the document's, 64 levels of lists and maps,
-/// which a Parallel state nested in 15 others passes and one nested in 16 does not. Such a
+/// which 15 Parallel states nested in one another pass and 16 do not. Such a
 /// text is well-formed (not INVALID_JSON_DESCRIPTION); an empty one is MISSING_DESCRIPTION,
 /// "Received a null or empty workflow input".
 #[test]
