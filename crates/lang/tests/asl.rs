@@ -468,6 +468,35 @@ fn map_labels_are_valid_and_unique_in_the_machine() {
     assert_eq!(pointed(&distinct), []);
 }
 
+/// A definition as deep as a document may be, and one past that, are answered on a thread of
+/// 1 MiB as on any other: the server compiles on tokio's 2 MiB workers, part of whose stack
+/// its request handling holds (without a stack of its own, a debug build's compile of 45
+/// nested lists overflowed there, and this one here).
+#[test]
+fn the_deepest_definitions_are_answered_on_a_small_thread() {
+    fn lists(depth: usize) -> String {
+        format!(
+            r#"{{"StartAt": "A", "States": {{"A": {{"Type": "Pass", "End": true, "Result": {}{}}}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    }
+    let answered = std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(|| (pointed(&lists(61)), pointed(&lists(62))))
+        .and_then(|thread| {
+            thread
+                .join()
+                .map_err(|_| std::io::Error::other("overflowed"))
+        });
+    let (deepest, past) = answered.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(deepest, []);
+    assert_eq!(
+        past.into_iter().map(|(_, k)| k).collect::<Vec<_>>(),
+        [ProblemKind::TooDeeplyNested]
+    );
+}
+
 /// TOO_DEEPLY_NESTED, "The states are too deeply nested" (API reference,
 /// ValidateStateMachineDefinitionDiagnostic,
 /// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html;
