@@ -8,6 +8,7 @@ raw HTTP only for what an SDK cannot send (a tampered body, a skewed clock, a re
 
 import datetime
 import json
+import re
 import time
 import urllib.error
 import urllib.request
@@ -331,6 +332,8 @@ def test_validate_state_machine_definition_reports_located_problems(sfn):
     (json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}}), "MISSING_TRANSITION_TARGET"),
     (json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True, "Colour": "red"}}}),
      "SCHEMA_VALIDATION_FAILED"),
+    # "Received a null or empty workflow input."
+    (" \n", "MISSING_DESCRIPTION"),
 ])
 def test_validation_names_each_problem_with_awss_code(sfn, definition, code):
     failed = sfn.validate_state_machine_definition(definition=definition)
@@ -343,6 +346,20 @@ PASS_END = {"Type": "Pass", "End": True}
 
 def machine(states, start=None):
     return json.dumps({"StartAt": start or next(iter(states)), "States": states})
+
+
+def distributed_map(item, label, **transition):
+    """A distributed Map state labelled `label`, its processor's one state named `item`."""
+    return {"Type": "Map", "Label": label, **transition, "ItemProcessor": {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": item, "States": {item: PASS_END}}}
+
+
+def nested_parallels(depth):
+    """`depth` Parallel states nested in one another around a Pass state, each level's named apart."""
+    state = PASS_END
+    for level in range(depth, 0, -1):
+        state = {"Type": "Parallel", "End": True, "Branches": [{"StartAt": f"S{level}", "States": {f"S{level}": state}}]}
+    return state
 
 
 # `location` is "/States/<StateName>/<FieldName>, for example /States/FailState/ErrorPath" (API
@@ -370,12 +387,62 @@ def machine(states, start=None):
     (machine({"M": {"Type": "Map", "End": True, "ItemProcessor": {"StartAt": "Y", "States": {
         "Y": {"Type": "Task", "Resource": "nowhere", "End": True}}}}}),
      [("INVALID_RESOURCE", "/States/M/ItemProcessor/States/Y/Resource")]),
+    # INVALID_STATE_NAME at the state, as AWS answered a name over 80 characters
+    # (ChristopheBougere/asl-validator#69: `INVALID_STATE_NAME: Invalid State name: State '…' exceeds
+    # the 80-character limit allowed by the service at /States/…`).
+    (machine({"A": {"Type": "Pass", "Next": "x" * 81}, "x" * 81: PASS_END}),
+     [("INVALID_STATE_NAME", "/States/" + "x" * 81)]),
+    # DUPLICATE_STATE_NAME in two scopes: a name "must be unique within the scope of the entire state
+    # machine" (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-states.html).
+    (machine({"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "X", "States": {"X": PASS_END}}, {"StartAt": "X", "States": {"X": PASS_END}}]}}),
+     [("DUPLICATE_STATE_NAME", "/States/P/Branches[1]/States/X")]),
+    # DUPLICATE_LABEL_NAME and INVALID_LABEL_NAME at the Map's `Label`: at most 40 characters, none of
+    # those AWS forbids in names, and it names the Map's map runs
+    # (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-asl-use-map-state-distributed.html).
+    (machine({"M1": distributed_map("I1", "Label", Next="M2"), "M2": distributed_map("I2", "Label", End=True)}),
+     [("DUPLICATE_LABEL_NAME", "/States/M2/Label")]),
+    (machine({"M": distributed_map("I", "has space", End=True)}), [("INVALID_LABEL_NAME", "/States/M/Label")]),
+    (machine({"M": distributed_map("I", "x" * 41, End=True)}), [("INVALID_LABEL_NAME", "/States/M/Label")]),
+    # TOO_DEEPLY_NESTED, "The states are too deeply nested" (AWS documents no depth; sluice's is its
+    # definitions' 64 levels of lists and maps: 15 Parallel states nested in one another pass, 16 do not).
+    (machine({"S": nested_parallels(16)}), [("TOO_DEEPLY_NESTED", None)]),
 ])
 def test_validation_locates_each_problem_at_its_field(sfn, definition, expected):
     failed = sfn.validate_state_machine_definition(definition=definition)
     assert failed["result"] == "FAIL"
     assert [(d["severity"], d["code"], d.get("location")) for d in failed["diagnostics"]] == [
         ("ERROR", code, location) for code, location in expected], failed["diagnostics"]
+
+
+def refusal(call):
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        call()
+    error = refused.value.response["Error"]
+    return error["Code"], error["Message"]
+
+
+# CreateStateMachine and UpdateStateMachine refuse a definition in AWS's words, `Invalid State Machine
+# Definition: 'CODE: message at /location, …'`, every error with its validation code and location: AWS's
+# answer in localstack/localstack#12487 (`Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET:
+# Missing 'Next' target: pass3 at /States/pass1/Next, MISSING_TRANSITION_TARGET: State "pass2" is not
+# reachable. at /States/pass2'`) and ChristopheBougere/asl-validator#69 (`'INVALID_STATE_NAME: Invalid
+# State name: State '…' exceeds the 80-character limit allowed by the service at /States/…'`).
+def test_an_invalid_definition_is_refused_in_awss_words(sfn):
+    code, message = refusal(lambda: create(sfn, machine({"A": {"Type": "Pass", "Next": "Gone"}})))
+    assert code == "InvalidDefinition"
+    assert re.fullmatch(r"Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: unknown Next \"Gone\""
+                        r"[^']* \(line 1, column \d+\) at /States/A/Next, MISSING_END_STATE: [^']*'", message), message
+
+    arn = create(sfn, machine({"S": nested_parallels(15)}))
+    long = "x" * 81
+    renamed = machine({"A": {"Type": "Pass", "Next": long}, long: PASS_END})
+    code, message = refusal(lambda: sfn.update_state_machine(stateMachineArn=arn, definition=renamed))
+    assert code == "InvalidDefinition"
+    assert message.startswith("Invalid State Machine Definition: 'INVALID_STATE_NAME: ")
+    assert message.endswith(f" at /States/{long}'"), message
+    # Nothing was changed by the refused update.
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])["StartAt"] == "S"
 
 
 # The warning codes and `severity` (WARNING reports warnings and errors, ERROR, the default, errors

@@ -148,6 +148,9 @@ def test_ended_map_runs_are_listed_in_pages_and_their_history_is_awss(sfn, funct
     two["States"]["Each"]["Next"] = "Again"
     del two["States"]["Each"]["End"]
     second["ItemsPath"] = "$"
+    # State names are unique in the whole machine, processors too.
+    second["ItemProcessor"]["StartAt"] = "WorkAgain"
+    second["ItemProcessor"]["States"] = {"WorkAgain": second["ItemProcessor"]["States"]["Work"]}
     two["States"]["Again"] = second
     machine = create(sfn, json.dumps(two))
     name = machine.rsplit(":", 1)[1]

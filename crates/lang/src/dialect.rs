@@ -31,13 +31,24 @@ impl From<Result<Flow, DefinitionError>> for Checked {
 
 /// Compiles a definition of `dialect` and gathers its warnings.
 pub fn check(dialect: Dialect, text: &str) -> Checked {
-    match dialect {
+    on_ample_stack(|| match dialect {
         Dialect::CloudFlow => cloudflow::parse(text).into(),
         Dialect::FunctionGraphV2 => functiongraph::parse_v2(text).into(),
         Dialect::FunctionGraphV1 => functiongraph::parse_v1(text).into(),
         Dialect::DataArts => dataarts::parse(text).into(),
         Dialect::Asl => asl::check(text),
-    }
+    })
+}
+
+/// The stack a definition is read and compiled on at least: the parser and every front end
+/// recurse once per level of the document (at most [`crate::doc::MAX_DEPTH`]) and of its
+/// scopes, and a debug build's frames are large enough that a document 45 levels deep
+/// overflowed a 2 MiB thread (tokio's workers' size) and aborted the server.
+const AMPLE_STACK: usize = 8 * 1024 * 1024;
+
+/// Runs `f` where [`AMPLE_STACK`] is left, on a stack of its own if this thread's has less.
+fn on_ample_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(AMPLE_STACK, AMPLE_STACK, f)
 }
 
 /// The dialect a definition is written for, told by its top-level fields alone (the way
@@ -49,7 +60,7 @@ pub fn check(dialect: Dialect, text: &str) -> Checked {
 /// - FunctionGraph v1.0: `event-defs`, or `states` as a map of named states.
 /// - FunctionGraph v2: `start`, and `states` as a list.
 pub fn detect(text: &str) -> Option<Dialect> {
-    let root = parse_document(text).ok()?;
+    let root = on_ample_stack(|| parse_document(text)).ok()?;
     let NodeKind::Map(_) = root.kind else {
         return None;
     };

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map as JsonMap, Number, Value};
+use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options, Spanned};
 
 use crate::error::{Problem, ProblemKind};
@@ -88,6 +89,9 @@ pub fn parse_document(text: &str) -> Result<Node, Problem> {
             text.len()
         )));
     }
+    if text.trim().is_empty() {
+        return Err(Problem::new("the definition is empty").kind(ProblemKind::Empty));
+    }
     let spanned: Spanned<RawNode> =
         serde_saphyr::from_str_with_options(text, parser_options()).map_err(syntax_problem)?;
     let mut node = into_node(spanned);
@@ -118,13 +122,25 @@ fn syntax_problem(error: serde_saphyr::Error) -> Problem {
         .location()
         .filter(|l| l.line() > 0)
         .map(Loc::from_saphyr);
-    let message = format!("invalid YAML: {}", error.without_snippet());
-    let message = strip_trailing_location(&message);
+    // Too deep is well-formed text over a limit, not a syntax error.
+    let (message, kind) = match error.without_snippet() {
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Depth { .. },
+            ..
+        } => (
+            format!("lists and maps nest more than {MAX_DEPTH} levels deep"),
+            ProblemKind::TooDeeplyNested,
+        ),
+        error => (
+            strip_trailing_location(&format!("invalid YAML: {error}")),
+            ProblemKind::Syntax,
+        ),
+    };
     let problem = match location {
         Some(loc) => Problem::at(loc, message),
         None => Problem::new(message),
     };
-    problem.kind(ProblemKind::Syntax)
+    problem.kind(kind)
 }
 
 /// serde-saphyr appends " at line X column Y" to its messages; we report it separately.

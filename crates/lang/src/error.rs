@@ -29,10 +29,20 @@ pub enum ProblemKind {
     Schema,
     /// The text is not JSON or YAML.
     Syntax,
+    /// The text is empty (or only whitespace).
+    Empty,
+    /// Lists and maps nest deeper than a definition may ([`crate::doc::MAX_DEPTH`]).
+    TooDeeplyNested,
     /// A task's target (ASL's `Resource`) is not one the language knows.
     Resource,
     /// A state's name is used twice in one scope.
     DuplicateStateName,
+    /// A state's name breaks the language's rule for names (ASL: 1 to 80 characters).
+    InvalidStateName,
+    /// Two Map states of one machine have the same `Label` (it names their map runs).
+    DuplicateLabelName,
+    /// A Map state's `Label` breaks its rule (ASL: at most 40 characters, none forbidden).
+    InvalidLabelName,
     /// `Next`, `Default`, a Choice or Catch target names no state, or no transition reaches a
     /// state.
     MissingTransitionTarget,

@@ -337,14 +337,193 @@ fn warnings_are_found_in_an_accepted_definition() {
     assert!(check(Dialect::Asl, jsonata).warnings.is_empty());
 }
 
+/// INVALID_STATE_NAME, "The state name does not follow the naming convention" (API reference,
+/// ValidateStateMachineDefinitionDiagnostic,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html),
+/// is AWS's answer to a state name of more than 80 characters, at the state (AWS's answer
+/// quoted in ChristopheBougere/asl-validator#69: `INVALID_STATE_NAME: Invalid State name: State
+/// '…' exceeds the 80-character limit allowed by the service at /States/…`). Any other string
+/// is a name ("A state is referred to by its name, which can be any string",
+/// https://docs.aws.amazon.com/step-functions/latest/dg/workflow-states.html).
 #[test]
-fn state_names_have_at_most_80_characters() {
+fn state_names_have_from_1_to_80_characters() {
     let long = "x".repeat(81);
     let text = format!(r#"{{"StartAt": "{long}", "States": {{"{long}": {{"Type": "Succeed"}}}}}}"#);
     let found = problems(&text);
     assert!(
         found.iter().any(|p| p.contains("from 1 to 80 characters")),
         "{found:?}"
+    );
+    assert_eq!(
+        pointed(&text),
+        [(format!("/States/{long}"), ProblemKind::InvalidStateName)]
+    );
+    let empty = r#"{"StartAt": "", "States": {"": {"Type": "Succeed"}}}"#;
+    assert_eq!(
+        pointed(empty),
+        [("/States/".to_string(), ProblemKind::InvalidStateName)]
+    );
+    let any_string = format!(
+        r#"{{"StartAt": "Wait 10 s?", "States": {{"Wait 10 s?": {{"Type": "Succeed"}}, "{}": {{"Type": "Succeed"}}}}}}"#,
+        "x".repeat(80)
+    );
+    assert_eq!(
+        pointed(&any_string),
+        [(
+            format!("/States/{}", "x".repeat(80)),
+            ProblemKind::MissingTransitionTarget
+        )]
+    );
+}
+
+/// DUPLICATE_STATE_NAME, "The same state name appears more than once" (API reference,
+/// ValidateStateMachineDefinitionDiagnostic,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html),
+/// in any two scopes: a state "is referred to by its name, which can be any string, but which
+/// must be unique within the scope of the entire state machine"
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-states.html).
+#[test]
+fn state_names_are_unique_in_the_whole_machine() {
+    let branches = r#"{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}},
+        {"StartAt": "X", "States": {"X": {"Type": "Pass", "End": true}}}]}}}"#;
+    assert_eq!(
+        pointed(branches),
+        [(
+            "/States/P/Branches[1]/States/X".to_string(),
+            ProblemKind::DuplicateStateName
+        )]
+    );
+    let processor = r#"{"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+        "ItemProcessor": {"StartAt": "M", "States": {"M": {"Type": "Pass", "End": true}}}}}}"#;
+    assert_eq!(
+        pointed(processor),
+        [(
+            "/States/M/ItemProcessor/States/M".to_string(),
+            ProblemKind::DuplicateStateName
+        )]
+    );
+}
+
+/// A distributed Map with `Label` `label`, going on to `next` (or ending), its processor's one
+/// state named `item`.
+fn labelled_map(item: &str, label: &str, next: Option<&str>) -> String {
+    let transition = match next {
+        Some(next) => format!(r#""Next": "{next}""#),
+        None => r#""End": true"#.to_string(),
+    };
+    format!(
+        r#"{{"Type": "Map", "Label": "{label}", {transition}, "ItemProcessor": {{"ProcessorConfig": {{"Mode": "DISTRIBUTED"}}, "StartAt": "{item}", "States": {{"{item}": {{"Type": "Pass", "End": true}}}}}}}}"#
+    )
+}
+
+/// DUPLICATE_LABEL_NAME, "A label name appears more than once", and INVALID_LABEL_NAME, "You
+/// have provided an invalid label name" (API reference, ValidateStateMachineDefinitionDiagnostic,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html),
+/// at the `Label`; a label has at most 40 characters, none of those AWS forbids in names
+/// (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-asl-use-map-state-distributed.html),
+/// and names the Map's map runs, so two Maps of one machine, in any scope, never share one.
+#[test]
+fn map_labels_are_valid_and_unique_in_the_machine() {
+    let twice = format!(
+        r#"{{"StartAt": "M1", "States": {{"M1": {}, "M2": {}}}}}"#,
+        labelled_map("I1", "Run", Some("M2")),
+        labelled_map("I2", "Run", None)
+    );
+    assert_eq!(
+        pointed(&twice),
+        [(
+            "/States/M2/Label".to_string(),
+            ProblemKind::DuplicateLabelName
+        )]
+    );
+    let in_a_branch = format!(
+        r#"{{"StartAt": "M", "States": {{"M": {}, "P": {{"Type": "Parallel", "End": true, "Branches": [{{"StartAt": "N", "States": {{"N": {}}}}}]}}}}}}"#,
+        labelled_map("I1", "Run", Some("P")),
+        labelled_map("I2", "Run", None)
+    );
+    assert_eq!(
+        pointed(&in_a_branch),
+        [(
+            "/States/P/Branches[0]/States/N/Label".to_string(),
+            ProblemKind::DuplicateLabelName
+        )]
+    );
+    for label in ["has space", "a/b", &"x".repeat(41)] {
+        let text = format!(
+            r#"{{"StartAt": "M", "States": {{"M": {}}}}}"#,
+            labelled_map("I", label, None)
+        );
+        assert_eq!(
+            pointed(&text),
+            [("/States/M/Label".to_string(), ProblemKind::InvalidLabelName)],
+            "{label:?}"
+        );
+    }
+    let distinct = format!(
+        r#"{{"StartAt": "M1", "States": {{"M1": {}, "M2": {}}}}}"#,
+        labelled_map("I1", "First", Some("M2")),
+        labelled_map("I2", &"y".repeat(40), None)
+    );
+    assert_eq!(pointed(&distinct), []);
+}
+
+/// A definition as deep as a document may be, and one past that, are answered on a thread of
+/// 1 MiB as on any other: the server compiles on tokio's 2 MiB workers, part of whose stack
+/// its request handling holds (without a stack of its own, a debug build's compile of 45
+/// nested lists overflowed there, and this one here).
+#[test]
+fn the_deepest_definitions_are_answered_on_a_small_thread() {
+    fn lists(depth: usize) -> String {
+        format!(
+            r#"{{"StartAt": "A", "States": {{"A": {{"Type": "Pass", "End": true, "Result": {}{}}}}}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        )
+    }
+    let answered = std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(|| (pointed(&lists(61)), pointed(&lists(62))))
+        .and_then(|thread| {
+            thread
+                .join()
+                .map_err(|_| std::io::Error::other("overflowed"))
+        });
+    let (deepest, past) = answered.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(deepest, []);
+    assert_eq!(
+        past.into_iter().map(|(_, k)| k).collect::<Vec<_>>(),
+        [ProblemKind::TooDeeplyNested]
+    );
+}
+
+/// TOO_DEEPLY_NESTED, "The states are too deeply nested" (API reference,
+/// ValidateStateMachineDefinitionDiagnostic,
+/// https://docs.aws.amazon.com/step-functions/latest/apireference/API_ValidateStateMachineDefinitionDiagnostic.html;
+/// AWS documents no depth): sluice's bound is the document's, 64 levels of lists and maps,
+/// which 15 Parallel states nested in one another pass and 16 do not. Such a
+/// text is well-formed (not INVALID_JSON_DESCRIPTION); an empty one is MISSING_DESCRIPTION,
+/// "Received a null or empty workflow input".
+#[test]
+fn states_nested_too_deeply_and_empty_text_have_their_own_kinds() {
+    fn nested(depth: usize) -> String {
+        let mut state = r#"{"Type": "Pass", "End": true}"#.to_string();
+        for level in (1..=depth).rev() {
+            state = format!(
+                r#"{{"Type": "Parallel", "End": true, "Branches": [{{"StartAt": "S{level}", "States": {{"S{level}": {state}}}}}]}}"#
+            );
+        }
+        format!(r#"{{"StartAt": "S", "States": {{"S": {state}}}}}"#)
+    }
+    assert_eq!(pointed(&nested(15)), []);
+    let kinds: Vec<ProblemKind> = pointed(&nested(16)).into_iter().map(|(_, k)| k).collect();
+    assert_eq!(kinds, [ProblemKind::TooDeeplyNested]);
+    for empty in ["", " \n\t"] {
+        assert_eq!(pointed(empty), [(String::new(), ProblemKind::Empty)]);
+    }
+    assert_eq!(
+        pointed(r#"{"StartAt": "A", "States": {"#),
+        [(String::new(), ProblemKind::Syntax)]
     );
 }
 

@@ -9,12 +9,12 @@ use sluice_service::views::{
     ExecutionFilter, ExecutionOrder, ExecutionQuery, ExecutionSummary, Page, StartedAs,
 };
 use sluice_service::{
-    Caller, Dialect, FlowChanges, FlowSpec, Listing, ProblemKind, Service, ServiceError,
-    StartRequest, execution_page_cursor, execution_page_token, page_cursor, page_token,
+    Caller, Dialect, FlowChanges, FlowSpec, Listing, Service, ServiceError, StartRequest,
+    execution_page_cursor, execution_page_token, page_cursor, page_token,
 };
 
 use super::arn::{Arns, ExecutionKind};
-use super::error::{Code, SfnError};
+use super::error::{Code, SfnError, diagnostic_code};
 use super::history::{self, Context};
 use super::render;
 use super::request::{
@@ -429,22 +429,6 @@ pub(super) fn with_next(mut body: Value, next: Option<String>) -> Value {
     body
 }
 
-/// AWS's code of a problem (API reference, `ValidateStateMachineDefinitionDiagnostic`).
-fn diagnostic_code(kind: ProblemKind, definition: &str) -> &'static str {
-    match kind {
-        ProblemKind::Syntax if definition.trim().is_empty() => "MISSING_DESCRIPTION",
-        ProblemKind::Syntax => "INVALID_JSON_DESCRIPTION",
-        ProblemKind::Resource => "INVALID_RESOURCE",
-        ProblemKind::DuplicateStateName => "DUPLICATE_STATE_NAME",
-        ProblemKind::MissingTransitionTarget => "MISSING_TRANSITION_TARGET",
-        ProblemKind::MissingEndState => "MISSING_END_STATE",
-        ProblemKind::Schema => "SCHEMA_VALIDATION_FAILED",
-        ProblemKind::NoDollar => "NO_DOLLAR",
-        ProblemKind::NoPath => "NO_PATH",
-        ProblemKind::PassResultIsStatic => "PASS_RESULT_IS_STATIC",
-    }
-}
-
 /// `ValidateStateMachineDefinition`: the compiler's problems as AWS's diagnostics, errors
 /// first, then (at `severity` `WARNING`) the warnings; each `location`ed by its pointer
 /// (`/States/NAME/FIELD`), its message with line and column. `FAIL` only with an error.
@@ -468,7 +452,7 @@ fn validate(service: &Service, r: &ValidateDefinition) -> Value {
         .map(|p| {
             let mut d = json!({
                 "severity": if p.kind.is_warning() { "WARNING" } else { "ERROR" },
-                "code": diagnostic_code(p.kind, definition),
+                "code": diagnostic_code(p.kind),
                 "message": p.to_string(),
             });
             if let Some(pointer) = p.pointer.as_ref().filter(|p| !p.is_root()) {

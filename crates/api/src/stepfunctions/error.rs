@@ -2,7 +2,7 @@
 //! from service errors (which names ARNs, so it takes the request's [`Arns`]).
 
 use serde_json::{Value, json};
-use sluice_service::{ACTIVITY, ServiceError};
+use sluice_service::{ACTIVITY, Problem, ProblemKind, ServiceError};
 
 use super::arn::Arns;
 use crate::signature::aws::SignatureError;
@@ -113,10 +113,14 @@ impl SfnError {
                     format!("Invalid State Machine Execution Input: '{why}'"),
                 );
             }
-            ServiceError::InvalidDefinition(problems) => {
+            ServiceError::InvalidDefinition(definition) => {
+                let problems: Vec<String> = definition.problems.iter().map(aws_problem).collect();
                 return SfnError::new(
                     Code::InvalidDefinition,
-                    format!("Invalid State Machine Definition: '{problems}'"),
+                    format!(
+                        "Invalid State Machine Definition: '{}'",
+                        problems.join(", ")
+                    ),
                 );
             }
             ServiceError::FlowNotFound(name) => {
@@ -210,6 +214,41 @@ impl From<SignatureError> for SfnError {
     }
 }
 
+/// AWS's code of a problem (API reference, `ValidateStateMachineDefinitionDiagnostic`).
+pub(super) fn diagnostic_code(kind: ProblemKind) -> &'static str {
+    match kind {
+        ProblemKind::Empty => "MISSING_DESCRIPTION",
+        ProblemKind::Syntax => "INVALID_JSON_DESCRIPTION",
+        ProblemKind::Resource => "INVALID_RESOURCE",
+        ProblemKind::DuplicateStateName => "DUPLICATE_STATE_NAME",
+        ProblemKind::InvalidStateName => "INVALID_STATE_NAME",
+        ProblemKind::DuplicateLabelName => "DUPLICATE_LABEL_NAME",
+        ProblemKind::InvalidLabelName => "INVALID_LABEL_NAME",
+        ProblemKind::TooDeeplyNested => "TOO_DEEPLY_NESTED",
+        ProblemKind::MissingTransitionTarget => "MISSING_TRANSITION_TARGET",
+        ProblemKind::MissingEndState => "MISSING_END_STATE",
+        ProblemKind::Schema => "SCHEMA_VALIDATION_FAILED",
+        ProblemKind::NoDollar => "NO_DOLLAR",
+        ProblemKind::NoPath => "NO_PATH",
+        ProblemKind::PassResultIsStatic => "PASS_RESULT_IS_STATIC",
+    }
+}
+
+/// A problem as AWS words it in an `InvalidDefinition` message, `CODE: message at
+/// /States/X/Field` (as AWS answered in localstack/localstack#12487, `MISSING_TRANSITION_TARGET:
+/// Missing 'Next' target: pass3 at /States/pass1/Next`), sluice's message with its line and
+/// column.
+fn aws_problem(problem: &Problem) -> String {
+    let mut text = format!("{}: {}", diagnostic_code(problem.kind), problem.message);
+    if let (Some(line), Some(column)) = (problem.line, problem.column) {
+        text.push_str(&format!(" (line {line}, column {column})"));
+    }
+    if let Some(pointer) = problem.pointer.as_ref().filter(|p| !p.is_root()) {
+        text.push_str(&format!(" at {pointer}"));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,5 +288,21 @@ mod tests {
         }
         let internal = SfnError::of_service(ServiceError::Internal("x".into()), &arns());
         assert_eq!(internal.status(), 500);
+    }
+
+    /// AWS's form (localstack/localstack#12487): `Invalid State Machine Definition: 'CODE:
+    /// message at /location, …'`, a problem without a location without its `at`.
+    #[test]
+    fn an_invalid_definition_names_each_problem_by_its_code_and_location() {
+        let definition = r#"{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Gone"}}}"#;
+        let Err(problems) = sluice_lang::compile(sluice_service::Dialect::Asl, definition) else {
+            panic!("a definition with a dangling Next compiled")
+        };
+        let e = SfnError::of_service(ServiceError::InvalidDefinition(problems), &arns());
+        assert_eq!(e.code, Code::InvalidDefinition);
+        assert_eq!(
+            e.message,
+            "Invalid State Machine Definition: 'MISSING_TRANSITION_TARGET: unknown Next \"Gone\"; states in this scope: A (line 1, column 60) at /States/A/Next, MISSING_END_STATE: the state machine has no terminal state (End: true, Succeed or Fail)'"
+        );
     }
 }

@@ -21,13 +21,15 @@ mod task;
 
 pub use single::{SingleState, single_state};
 
+use std::collections::HashMap;
+
 use sluice_ir::{
     Aggregate, ChildMode, DataModel, Distributed, Fail, Flow, ItemInput, Items, Language, Map,
     MapLimits, Next, Parallel, QueryLanguage, ScopeId, StateKind, ToleratedFailures, Wait,
 };
 
 use crate::dialect::Checked;
-use crate::doc::{Node, NodeKind, parse_document};
+use crate::doc::{Loc, Node, NodeKind, parse_document};
 use crate::error::{DefinitionError, Pointer, Problem, ProblemKind};
 use crate::frontend::{Arena, Fields, Problems, ScopeNames, Slot, StateBody, locate, one_of};
 use data::{Values, optional_template, state_data};
@@ -74,6 +76,7 @@ pub fn check(text: &str) -> Checked {
         arena,
         problems,
         mut warnings,
+        ..
     } = compiler;
     warnings.sort_by_key(|w| (w.line, w.column));
     let mut flow = arena.into_flow(Language::Asl, None);
@@ -89,6 +92,12 @@ struct Compiler {
     arena: Arena,
     problems: Problems,
     warnings: Vec<Problem>,
+    /// Every Map `Label` so far, in any scope, and where it was written: a label names its
+    /// map runs (`…:mapRun:MACHINE/LABEL:ID`), so it is unique in the machine.
+    labels: Vec<(String, Loc)>,
+    /// Every state name so far, in any scope, and where it was written: ASL's state names
+    /// are unique in the whole machine, not only in their scope.
+    state_names: HashMap<String, Loc>,
 }
 
 impl Compiler {
@@ -198,12 +207,15 @@ impl Compiler {
                             "a state name has from 1 to {MAX_STATE_NAME_CHARS} characters, {name:?} has {length}"
                         ),
                     )
+                    .kind(ProblemKind::InvalidStateName)
                     .at_pointer(state_pointer(at, &name))
                     .in_state(&name),
                 );
             }
             let id = self.arena.reserve_state(scope, &name, key.loc);
-            let inserted = names.insert(&name, id, key.loc);
+            let inserted = names
+                .insert(&name, id, key.loc)
+                .and_then(|()| self.unique_state_name(&name, key.loc));
             self.problems
                 .keep(inserted.map_err(|p| p.at_pointer(state_pointer(at, &name)).in_state(&name)));
             slots.push(Slot { id, name, node });
@@ -404,8 +416,8 @@ impl Compiler {
             tolerated_count: tolerated_count.dynamic,
             tolerated_percentage: tolerated_percentage.dynamic,
         };
-        if let Some(label) = fields.get("Label") {
-            label_field(label)?;
+        if let Some((label, loc)) = fields.get("Label").map(label_field).transpose()? {
+            self.unique_label(label, loc)?;
         }
         let recovery = task::recovery(values, names)?;
         let processor_query = query_language(
@@ -433,6 +445,37 @@ impl Compiler {
             distributed,
             asl_limits: has_limits.then(|| Box::new(limits)),
         })
+    }
+
+    /// Records a state's name, written at `loc` (its scope has checked it is new there); one
+    /// given in another scope is a problem.
+    fn unique_state_name(&mut self, name: &str, loc: Loc) -> Result<(), Problem> {
+        if let Some(first) = self.state_names.get(name) {
+            return Err(Problem::at(
+                loc,
+                format!(
+                    "duplicate state name {name:?} (first used at {first}); names must be unique in the whole state machine, its Parallel branches and Map processors too"
+                ),
+            )
+            .kind(ProblemKind::DuplicateStateName));
+        }
+        self.state_names.insert(name.to_string(), loc);
+        Ok(())
+    }
+
+    /// Records a Map's `Label`, written at `loc`; one given before is a problem.
+    fn unique_label(&mut self, label: String, loc: Loc) -> Result<(), Problem> {
+        if let Some((_, first)) = self.labels.iter().find(|(l, _)| *l == label) {
+            return Err(Problem::at(
+                loc,
+                format!(
+                    "duplicate Label {label:?} (first used at {first}); a Label names its Map's map runs and is unique in the state machine"
+                ),
+            )
+            .kind(ProblemKind::DuplicateLabelName));
+        }
+        self.labels.push((label, loc));
+        Ok(())
     }
 }
 
@@ -587,8 +630,9 @@ fn processor_config(node: &Node) -> Result<Option<ChildMode>, Problem> {
 }
 
 /// `Label`: up to 40 characters, none of whitespace, brackets, wildcards, special characters
-/// or control characters (Developer Guide, "Map state in Distributed mode").
-fn label_field(node: &Node) -> Result<(), Problem> {
+/// or control characters (Developer Guide, "Map state in Distributed mode"); the label and
+/// where its text is.
+fn label_field(node: &Node) -> Result<(String, Loc), Problem> {
     let label = node.as_str()?;
     let bad = label.chars().find(|c| is_forbidden_name_char(*c));
     if label.chars().count() > 40 || bad.is_some() {
@@ -597,9 +641,10 @@ fn label_field(node: &Node) -> Result<(), Problem> {
             format!(
                 "a Label has at most 40 characters and none of whitespace, < > {{ }} [ ] ? * \" # % \\ ^ | ~ ` $ & , ; : / or control characters; found {label:?}"
             ),
-        ));
+        )
+        .kind(ProblemKind::InvalidLabelName));
     }
-    Ok(())
+    Ok((label.to_string(), node.text_loc()))
 }
 
 /// The characters AWS forbids in the names of state machines, executions and labels.
