@@ -35,6 +35,30 @@ pub(super) async fn transaction(client: &mut Client) -> Result<Transaction<'_>> 
         .map_err(failed("starting a transaction"))
 }
 
+/// What every transaction writing steps sets first. Its statements reach rows by key, and the
+/// planner, misled by the churn of the timers and tasks tables (a few live rows among many dead
+/// ones between vacuums, so statistics that say "empty"), would otherwise scan those tables
+/// whole; their arrays' values never change the best plan, and a plan made at each execution
+/// is most of a small group's cost.
+macro_rules! keyed_writes {
+    () => {
+        "SET LOCAL enable_seqscan TO off; SET LOCAL plan_cache_mode TO force_generic_plan"
+    };
+}
+const KEYED_WRITES: &str = keyed_writes!();
+
+/// `BEGIN` of a transaction writing steps, for a flight (see [`KEYED_WRITES`]).
+pub(super) const BEGIN_KEYED_WRITES: &str = concat!("BEGIN; ", keyed_writes!());
+
+/// A transaction writing steps (see [`KEYED_WRITES`]).
+pub(super) async fn step_transaction(client: &mut Client) -> Result<Transaction<'_>> {
+    let tx = transaction(client).await?;
+    tx.batch_execute(KEYED_WRITES)
+        .await
+        .map_err(failed("setting up a step's transaction"))?;
+    Ok(tx)
+}
+
 pub(super) fn failed(doing: &str) -> impl FnOnce(tokio_postgres::Error) -> StoreError + '_ {
     move |e| backend(format!("{doing}: {e}"))
 }

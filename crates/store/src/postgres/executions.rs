@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 
 use super::codec::{
     Client, all, all_of, failed, fly, inserting, landed, one, pooled, prepared, sql_limit,
-    transaction, uncertain,
+    step_transaction, transaction, uncertain,
 };
 use super::steps::{Decided, Statements, Stepping};
 use crate::counts::{self, CountChange, Counted};
@@ -41,7 +41,7 @@ pub(super) async fn create(
 ) -> Result<ExecutionId> {
     let linked = EncodedLinked::all(first)?;
     let first = &EncodedStep::new(first)?;
-    let tx = transaction(client).await?;
+    let tx = step_transaction(client).await?;
     let id = insert(&tx, owner, new, first, None).await?;
     write_linked(&tx, owner, id, &linked).await?;
     tx.commit()
@@ -167,7 +167,7 @@ async fn replace<C: GenericClient>(
 pub(super) async fn commit(client: &mut Client, owner: &str, write: &StepWrite) -> Result<()> {
     let step = &EncodedStep::new(write)?;
     let linked = EncodedLinked::all(write)?;
-    let tx = transaction(client).await?;
+    let tx = step_transaction(client).await?;
     update(&tx, owner, write.execution, write.expected_version, step).await?;
     write_linked(&tx, owner, write.execution, &linked).await?;
     tx.commit().await.map_err(uncertain("committing a step"))

@@ -28,7 +28,7 @@ use std::sync::Arc;
 use deadpool_postgres::{Object, Pool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use super::codec::{Flying, backend, fly, landed, pooled, simple, uncertain};
+use super::codec::{BEGIN_KEYED_WRITES, Flying, backend, fly, landed, pooled, simple, uncertain};
 use super::steps::{Decided, Statements, Stepping};
 use crate::encode::EncodedStep;
 use crate::group::{self, Abandoned};
@@ -185,13 +185,8 @@ async fn run(client: &Object, owner: &str, group: &[Queued]) -> Result<Vec<Resul
         })
         .collect();
 
-    // The statements' arguments are arrays whose values do not change their best plan, and a
-    // custom plan made at each execution is most of a small group's cost in PostgreSQL.
     let mut first = fly(vec![
-        simple(
-            client,
-            "BEGIN; SET LOCAL plan_cache_mode TO force_generic_plan",
-        ),
+        simple(client, BEGIN_KEYED_WRITES),
         statements.cas(client, &steps),
     ])
     .await
