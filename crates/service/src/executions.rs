@@ -115,9 +115,6 @@ impl Service {
         };
         let name = ExecutionName::new(name);
         self.check_test_case(&flow, request.test_case.as_deref())?;
-        if let Some(existing) = self.store.find_execution(flow.id, &name).await? {
-            return same_running_start(&flow, existing, &input).map(|e| (flow, e));
-        }
         let (revision, mut started_as) = self
             .revision_to_run(&flow, request.qualifier.as_deref())
             .await?;
@@ -136,11 +133,13 @@ impl Service {
             .await
         {
             Ok(record) => Ok((flow, record)),
-            // Two starts of one name raced: the loser sees the winner's execution.
             // Deleted since it was read: the delete's job may have listed its executions.
             Err(sluice_runtime::durable::RuntimeError::Store(StoreError::NotFound(_))) => {
                 Err(ServiceError::FlowNotFound(flow.name.to_string()))
             }
+            // The name is taken (by an earlier start, or one that raced this one): the store's
+            // unique name decides, so a start costs no lookup before it; nothing of this start
+            // was stored or run.
             Err(sluice_runtime::durable::RuntimeError::Store(StoreError::AlreadyExists(_))) => {
                 let existing = self.execution(&flow, name.as_str()).await?;
                 same_running_start(&flow, existing, &input).map(|e| (flow, e))
