@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use crate::error::{ErrorCode, TaskError};
 use crate::expr::Entropy;
 use crate::expr::asl::{
-    AslError, JsonataTemplate, Path, PayloadTemplate, ResultPath, Scope, SelectPath, Variables,
+    AslError, JsonataTemplate, Path, PayloadTemplate, Placed, ResultPath, Scope, SelectPath,
+    Variables,
 };
 use crate::flow::{FunctionRef, Invocation};
 
@@ -270,38 +271,83 @@ impl AslData {
         self.result.clone().unwrap_or(effective)
     }
 
-    /// The state's output from its raw input and its result: `ResultSelector`, `ResultPath`
-    /// and `OutputPath` (JSONPath), or `Output` (JSONata; by default the result).
-    pub fn output(&self, env: &AslEnv<'_>, raw: &Value, result: Value) -> Result<Value, AslError> {
-        self.output_seen(env, raw, result, |_, _| {})
-    }
-
-    /// [`Self::output`], showing `seen` each stage the result passes (JSONPath only: JSONata's
-    /// `Output` has none).
-    pub fn output_seen(
+    /// The state's output from its raw input and its result (`None`: the raw input itself, as
+    /// for a Choice or a Pass without `Result`): `ResultSelector`, `ResultPath` and
+    /// `OutputPath` (JSONPath), or `Output` (JSONata; by default the result). `seen` is shown
+    /// each stage the result passes (JSONPath only: JSONata's `Output` has none); `accept`
+    /// checks the output before it is final.
+    ///
+    /// The output is made out of the raw input, moved in rather than copied: when a stage or
+    /// `accept` fails, the raw input comes back as it was, for a retry, a Catcher or a redrive.
+    pub fn output_from<E: From<AslError>>(
         &self,
         env: &AslEnv<'_>,
-        raw: &Value,
-        result: Value,
+        raw: Value,
+        result: Option<Value>,
         mut seen: impl FnMut(Stage, &Value),
-    ) -> Result<Value, AslError> {
-        match self.query {
-            QueryLanguage::JsonPath => {
-                let result = match &self.result_selector {
-                    Some(selector) => selector.apply(&env.scope(&result))?,
-                    None => result,
-                };
-                seen(Stage::AfterResultSelector, &result);
-                let combined = self.result_path.combine(raw, result)?;
-                seen(Stage::AfterResultPath, &combined);
-                match &self.output_path {
-                    SelectPath::Whole => Ok(combined),
-                    path => Ok(path.apply(&env.scope(&combined))?.into_owned()),
+        accept: impl FnOnce(&Value) -> Result<(), E>,
+    ) -> Result<Value, (E, Value)> {
+        if self.query == QueryLanguage::Jsonata {
+            let output = match (&self.output, result) {
+                (None, None) => {
+                    return match accept(&raw) {
+                        Ok(()) => Ok(raw),
+                        Err(error) => Err((error, raw)),
+                    };
+                }
+                (None, Some(result)) => result,
+                (Some(output), result) => {
+                    let scope = env.scope(&raw);
+                    match output.evaluate(&scope.with_result(result.as_ref().unwrap_or(&raw))) {
+                        Ok(output) => output,
+                        Err(error) => return Err((error.into(), raw)),
+                    }
+                }
+            };
+            return match accept(&output) {
+                Ok(()) => Ok(output),
+                Err(error) => Err((error, raw)),
+            };
+        }
+        let result = match (&self.result_selector, result) {
+            (Some(selector), result) => {
+                match selector.apply(&env.scope(result.as_ref().unwrap_or(&raw))) {
+                    Ok(selected) => Some(selected),
+                    Err(error) => return Err((error.into(), raw)),
                 }
             }
-            QueryLanguage::Jsonata => match &self.output {
-                None => Ok(result),
-                Some(output) => output.evaluate(&env.scope(raw).with_result(&result)),
+            (None, result) => result,
+        };
+        seen(Stage::AfterResultSelector, result.as_ref().unwrap_or(&raw));
+        let (combined, placed) = match (result, &self.result_path) {
+            // The raw input is its own result, and `"$"` or `null` leave it as it is.
+            (None, ResultPath::Whole | ResultPath::Discard) => (raw, Placed::Nothing),
+            (result, _) => {
+                let result = result.unwrap_or_else(|| raw.clone());
+                self.result_path
+                    .put(raw, result)
+                    .map_err(|(error, raw)| (error.into(), raw))?
+            }
+        };
+        seen(Stage::AfterResultPath, &combined);
+        let selected = match &self.output_path {
+            SelectPath::Whole => None,
+            path => match path.apply(&env.scope(&combined)) {
+                Ok(selected) => Some(selected.into_owned()),
+                Err(error) => {
+                    let raw = self.result_path.take_back(combined, placed);
+                    return Err((error.into(), raw));
+                }
+            },
+        };
+        match selected {
+            None => match accept(&combined) {
+                Ok(()) => Ok(combined),
+                Err(error) => Err((error, self.result_path.take_back(combined, placed))),
+            },
+            Some(output) => match accept(&output) {
+                Ok(()) => Ok(output),
+                Err(error) => Err((error, self.result_path.take_back(combined, placed))),
             },
         }
     }

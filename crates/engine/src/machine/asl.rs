@@ -21,6 +21,18 @@ use super::{Machine, Outcome, Work};
 use crate::Millis;
 use crate::execution::{Block, OpId, ThreadId, TimerPurpose};
 
+/// Why a state's output could not be made: an ASL stage failed, or the output is too large.
+enum Shaping {
+    Asl(AslError),
+    Size(TaskError),
+}
+
+impl From<AslError> for Shaping {
+    fn from(error: AslError) -> Self {
+        Shaping::Asl(error)
+    }
+}
+
 /// `States.NoChoiceMatched`: no Choice Rule matched and the state has no `Default`.
 pub(crate) const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 
@@ -257,28 +269,43 @@ impl<'m> Machine<'m> {
         }
     }
 
-    /// The output of the thread's active ASL state from its `result`, and the variables its
-    /// `Assign` sets (which take effect once the state is done).
+    /// The output of the thread's active ASL state from its raw input, moved in, and its
+    /// `result` (`None`: the raw input), and the variables its `Assign` sets (which take effect
+    /// once the state is done). On failure the raw input comes back as it was.
     pub(super) fn asl_output(
         &self,
         thread: ThreadId,
         state: &State,
         data: &AslData,
-        raw: &Value,
-        result: Value,
+        raw: Value,
+        result: Option<Value>,
         seen: &mut Seen,
-    ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
+    ) -> Result<(Value, Option<Map<String, Value>>), (TaskError, Value)> {
         let watch = self.watches(thread);
         self.with_asl(thread, state, AslHere::default(), |env| {
-            let assigned = data.assignments(env, raw, &result)?;
-            let output = data.output_seen(env, raw, result, |stage, value| {
+            let assigned = match data.assignments(env, &raw, result.as_ref().unwrap_or(&raw)) {
+                Ok(assigned) => assigned,
+                Err(error) => return Err((Shaping::Asl(error), raw)),
+            };
+            let shown = |stage, value: &Value| {
                 if watch {
                     seen.push((stage, value.clone()));
                 }
-            })?;
+            };
+            let accept = |output: &Value| {
+                self.check_size(output, "the state output")
+                    .map_err(Shaping::Size)
+            };
+            let output = data.output_from(env, raw, result, shown, accept)?;
             Ok((output, assigned))
         })
-        .map_err(|e| self.asl_error(thread, state, &e))
+        .map_err(|(error, raw)| {
+            let error = match error {
+                Shaping::Asl(error) => self.asl_error(thread, state, &error),
+                Shaping::Size(error) => error,
+            };
+            (error, raw)
+        })
     }
 
     /// The input of a Catcher's `Next`: the error output `{"Error", "Cause"}` placed by the
@@ -533,26 +560,24 @@ impl Machine<'_> {
         if let Some(result) = &result {
             self.inspect_result(thread, result);
         }
-        let Some(active) = self.active(thread) else {
+        let Some(active) = self.active_mut(thread) else {
             return;
         };
         let entered = active.entered;
-        let raw = &active.input;
-        let result = result.unwrap_or_else(|| raw.clone());
+        // The output is made out of the raw input, which the state gets back if that fails.
+        let raw = std::mem::take(&mut active.input);
         let mut seen = Seen::new();
-        let shaped = self
-            .asl_output(thread, state, data, raw, result, &mut seen)
-            .and_then(|(output, assigned)| {
-                self.check_size(&output, "the state output")
-                    .map(|()| (output, assigned))
-            });
+        let shaped = self.asl_output(thread, state, data, raw, result, &mut seen);
         self.inspect_stages(thread, seen);
         match shaped {
             Ok((output, assigned)) => {
                 self.assign_variables(thread, assigned);
                 self.exit_state(thread, state, entered, output, goto);
             }
-            Err(error) => self.recover(thread, state, error),
+            Err((error, raw)) => {
+                self.set_active_input(thread, raw);
+                self.recover(thread, state, error);
+            }
         }
     }
 

@@ -98,23 +98,59 @@ impl ResultPath {
     /// something that is not an object, or an index outside an array, is
     /// `States.ResultPathMatchFailure` (specification, "JSONPath Runtime Errors").
     pub fn apply(&self, input: Value, result: Value) -> Result<Value, AslError> {
+        self.put(input, result)
+            .map(|(output, _)| output)
+            .map_err(|(error, _)| error)
+    }
+
+    /// [`ResultPath::apply`], saying what it changed so that [`ResultPath::take_back`] can
+    /// give the input back: a state whose later stage fails still has its raw input, for a
+    /// retry, a Catcher or a redrive, without having copied it. On failure the input comes
+    /// back unchanged.
+    pub fn put(&self, input: Value, result: Value) -> Result<(Value, Placed), (AslError, Value)> {
         match self {
-            ResultPath::Whole => Ok(result),
-            ResultPath::Discard => Ok(input),
+            ResultPath::Whole => Ok((result, Placed::Replaced(input))),
+            ResultPath::Discard => Ok((input, Placed::Nothing)),
             ResultPath::At(path) => {
                 let steps = path.steps().unwrap_or_default();
                 if !fits(&input, steps) {
-                    return Err(AslError::ResultPathMatchFailure {
+                    let error = AslError::ResultPathMatchFailure {
                         path: path.text().to_owned(),
                         input: input.to_string(),
-                    });
+                    };
+                    return Err((error, input));
                 }
                 let mut output = input;
-                place(&mut output, steps, result);
-                Ok(output)
+                let placed = place(&mut output, steps, result);
+                Ok((output, placed))
             }
         }
     }
+
+    /// The input as it was before [`ResultPath::put`] made `output` of it.
+    pub fn take_back(&self, output: Value, placed: Placed) -> Value {
+        match (self, placed) {
+            (ResultPath::At(path), placed) => {
+                let mut input = output;
+                unplace(&mut input, path.steps().unwrap_or_default(), placed);
+                input
+            }
+            // `"$"`: the result took the place of the whole input.
+            (_, Placed::Replaced(input)) => input,
+            (_, _) => output,
+        }
+    }
+}
+
+/// What [`ResultPath::put`] changed in its input.
+#[derive(Debug)]
+pub enum Placed {
+    /// Nothing: the input is the output.
+    Nothing,
+    /// The value the result took the place of (for `"$"`, the whole input).
+    Replaced(Value),
+    /// The field at this step of the path was added, with the objects after it.
+    Added(usize),
 }
 
 /// Whether `place` can put a value at `steps` in `value` (checked first so that a failure
@@ -141,43 +177,61 @@ fn fits(mut value: &Value, steps: &[Step]) -> bool {
 }
 
 /// Puts `result` at `steps` in `value`; `fits` has said it can.
-fn place(value: &mut Value, steps: &[Step], result: Value) {
-    let Some((last, parents)) = steps.split_last() else {
-        *value = result;
-        return;
-    };
+fn place(value: &mut Value, steps: &[Step], result: Value) -> Placed {
+    let mut added = None;
     let mut current = value;
-    for step in parents {
+    for (at, step) in steps.iter().enumerate() {
         current = match (step, current) {
             (Step::Field(name), Value::Object(map)) => {
                 if !map.contains_key(name) {
                     map.insert(name.clone(), Value::Object(Map::new()));
+                    added.get_or_insert(at);
                 }
                 match map.get_mut(name) {
                     Some(next) => next,
-                    None => return,
+                    None => return Placed::Nothing,
                 }
             }
             (Step::Index(i), Value::Array(items)) => {
                 match resolve_index(*i, items.len()).and_then(|at| items.get_mut(at)) {
                     Some(next) => next,
-                    None => return,
+                    None => return Placed::Nothing,
                 }
             }
-            _ => return,
+            _ => return Placed::Nothing,
         };
     }
-    match (last, current) {
-        (Step::Field(name), Value::Object(map)) => match map.get_mut(name) {
-            Some(slot) => *slot = result,
-            None => {
-                map.insert(name.clone(), result);
+    let old = std::mem::replace(current, result);
+    match added {
+        Some(at) => Placed::Added(at),
+        None => Placed::Replaced(old),
+    }
+}
+
+/// Undoes `place`: puts the replaced value back, or removes the field it added (the last of
+/// its object, so the order of the others does not move).
+fn unplace(value: &mut Value, steps: &[Step], placed: Placed) {
+    let (parents, replaced) = match placed {
+        Placed::Nothing => return,
+        Placed::Replaced(old) => (steps, Some(old)),
+        Placed::Added(at) => (&steps[..at], None),
+    };
+    let mut current = value;
+    for step in parents {
+        let next = match (step, current) {
+            (Step::Field(name), Value::Object(map)) => map.get_mut(name),
+            (Step::Index(i), Value::Array(items)) => {
+                resolve_index(*i, items.len()).and_then(|at| items.get_mut(at))
             }
-        },
-        (Step::Index(i), Value::Array(items)) => {
-            if let Some(slot) = resolve_index(*i, items.len()).and_then(|at| items.get_mut(at)) {
-                *slot = result;
-            }
+            _ => None,
+        };
+        let Some(next) = next else { return };
+        current = next;
+    }
+    match (replaced, steps.get(parents.len()), current) {
+        (Some(old), _, slot) => *slot = old,
+        (None, Some(Step::Field(name)), Value::Object(map)) => {
+            map.shift_remove(name);
         }
         _ => {}
     }
@@ -197,6 +251,36 @@ mod tests {
         result_path(text)
             .apply(input, result)
             .map_err(|e| e.to_string())
+    }
+
+    // A state whose output fails after `ResultPath` (an `OutputPath` finding nothing, an
+    // output over the size limit) retries or is caught with its raw input as it was.
+    #[test]
+    fn a_put_result_is_taken_back() {
+        let input = json!({"a": {"b": 1, "c": [1, 2]}, "z": true});
+        for text in ["$", "$.a.b", "$.a.c[1]", "$.a.new.deeper", "$.fresh"] {
+            let path = result_path(text);
+            let (output, placed) = path
+                .put(input.clone(), json!("result"))
+                .unwrap_or_else(|(e, _)| panic!("{text}: {e}"));
+            assert_ne!(output, input, "{text}");
+            let back = path.take_back(output, placed);
+            assert_eq!(back, input, "{text}");
+            let order: Vec<_> = back
+                .as_object()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            assert_eq!(order, ["a", "z"], "{text}");
+        }
+        let discard = ResultPath::Discard;
+        let (output, placed) = discard
+            .put(input.clone(), json!(1))
+            .unwrap_or_else(|_| panic!());
+        assert_eq!(discard.take_back(output, placed), input);
+        let refused = result_path("$.z.x").put(input.clone(), json!(1));
+        assert!(
+            matches!(refused, Err((AslError::ResultPathMatchFailure { .. }, back)) if back == input)
+        );
     }
 
     // Developer Guide, "ResultPath": replace, include, update a node, include error in a
