@@ -243,18 +243,20 @@ pub fn lambda_error_cause(answer: &str, compact: bool) -> String {
 
 impl AslData {
     /// The effective input: JSONPath `InputPath`, then `Parameters`; JSONata `Arguments`,
-    /// evaluated with `$states.input` the raw input.
-    pub fn effective_input(&self, env: &AslEnv<'_>, raw: &Value) -> Result<Value, AslError> {
-        self.effective_input_seen(env, raw, |_, _| {})
-    }
-
-    /// [`Self::effective_input`], showing `seen` each stage the input passes.
+    /// evaluated with `$states.input` the raw input. `None` when it is the raw input itself
+    /// (neither field is given), which the caller has: it is not copied. `seen` is shown each
+    /// stage the input passes.
     pub fn effective_input_seen(
         &self,
         env: &AslEnv<'_>,
         raw: &Value,
         mut seen: impl FnMut(Stage, &Value),
-    ) -> Result<Value, AslError> {
+    ) -> Result<Option<Value>, AslError> {
+        if matches!(self.input_path, SelectPath::Whole) && self.arguments.is_none() {
+            seen(Stage::AfterInputPath, raw);
+            seen(Stage::AfterArguments, raw);
+            return Ok(None);
+        }
         let scope = env.scope(raw);
         let selected = self.input_path.apply(&scope)?;
         seen(Stage::AfterInputPath, &selected);
@@ -263,12 +265,12 @@ impl AslData {
             Some(arguments) => arguments.evaluate(&env.scope(&selected))?,
         };
         seen(Stage::AfterArguments, &effective);
-        Ok(effective)
+        Ok(Some(effective))
     }
 
-    /// A Pass state's result: its `Result`, else its effective input.
-    pub fn result_of(&self, effective: Value) -> Value {
-        self.result.clone().unwrap_or(effective)
+    /// A Pass state's result: its `Result`, else its effective input (`None`: the raw input).
+    pub fn result_of(&self, effective: Option<Value>) -> Option<Value> {
+        self.result.clone().or(effective)
     }
 
     /// The state's output from its raw input and its result (`None`: the raw input itself, as

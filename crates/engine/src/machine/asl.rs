@@ -138,10 +138,26 @@ impl<'m> Machine<'m> {
         state: &State,
         data: &AslData,
     ) -> Result<Value, TaskError> {
+        let effective = self.asl_effective_input_or_raw(thread, state, data)?;
+        Ok(effective.unwrap_or_else(|| self.raw_input(thread).clone()))
+    }
+
+    /// [`Self::asl_effective_input`], `None` when it is the raw input itself (not copied).
+    fn asl_effective_input_or_raw(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        data: &AslData,
+    ) -> Result<Option<Value>, TaskError> {
         let mut seen = Seen::new();
         let effective = self.asl_effective_input_seen(thread, state, data, &mut seen);
         self.inspect_stages(thread, seen);
         effective
+    }
+
+    /// The raw input of the thread's active state.
+    fn raw_input(&self, thread: ThreadId) -> &Value {
+        self.active(thread).map_or(&Value::Null, |a| &a.input)
     }
 
     fn asl_effective_input_seen(
@@ -150,12 +166,9 @@ impl<'m> Machine<'m> {
         state: &State,
         data: &AslData,
         seen: &mut Seen,
-    ) -> Result<Value, TaskError> {
+    ) -> Result<Option<Value>, TaskError> {
         let watch = self.watches(thread);
-        let raw = self
-            .active(thread)
-            .map(|a| &a.input)
-            .unwrap_or(&Value::Null);
+        let raw = self.raw_input(thread);
         // A callback Task's Parameters may pass `$$.Task.Token`: the token of the call that
         // `dispatch` makes next, with the next op id.
         let token = match &state.kind {
@@ -466,10 +479,11 @@ fn rfc3339(millis: i64) -> String {
 impl Machine<'_> {
     /// Runs the thread's active ASL state with its effective input.
     pub(super) fn run_asl_state(&mut self, thread: ThreadId, state: &State, data: &AslData) {
+        // `None`: the effective input is the raw input, which the state already holds.
         let effective = if matches!(state.kind, StateKind::Fail(_)) {
-            Value::Null
+            None
         } else {
-            match self.asl_effective_input(thread, state, data) {
+            match self.asl_effective_input_or_raw(thread, state, data) {
                 Ok(effective) => effective,
                 Err(error) => {
                     let outcome = Outcome::Error(error);
@@ -479,34 +493,41 @@ impl Machine<'_> {
             }
         };
         let outcome = match &state.kind {
-            StateKind::Pass => Outcome::Done {
-                result: data.result_of(effective),
-                goto: None,
+            StateKind::Pass => match data.result_of(effective) {
+                Some(result) => Outcome::Done { result, goto: None },
+                None => Outcome::PassInput { goto: None },
             },
             StateKind::Succeed => {
-                self.set_active_input(thread, effective);
+                self.keep_effective_input(thread, effective);
                 Outcome::PassInput {
                     goto: Some(Next::End),
                 }
             }
             StateKind::Fail(fail) => Outcome::Error(self.asl_fail(thread, state, fail)),
-            StateKind::Choice(choice) => match self.asl_choose(thread, state, choice, &effective) {
-                Ok(outcome) => {
-                    self.set_active_input(thread, effective);
-                    outcome
+            StateKind::Choice(choice) => {
+                let input = effective.as_ref().unwrap_or_else(|| self.raw_input(thread));
+                match self.asl_choose(thread, state, choice, input) {
+                    Ok(outcome) => {
+                        self.keep_effective_input(thread, effective);
+                        outcome
+                    }
+                    Err(error) => Outcome::Error(error),
                 }
-                Err(error) => Outcome::Error(error),
-            },
-            StateKind::Wait(wait) => match self.asl_wait_until(thread, state, wait, &effective) {
-                Ok(fire_at) => {
-                    self.set_active_input(thread, effective);
-                    let op = self.start_timer(fire_at, TimerPurpose::Wait(thread));
-                    self.block(thread, Block::Wait(op));
-                    return;
+            }
+            StateKind::Wait(wait) => {
+                let input = effective.as_ref().unwrap_or_else(|| self.raw_input(thread));
+                match self.asl_wait_until(thread, state, wait, input) {
+                    Ok(fire_at) => {
+                        self.keep_effective_input(thread, effective);
+                        let op = self.start_timer(fire_at, TimerPurpose::Wait(thread));
+                        self.block(thread, Block::Wait(op));
+                        return;
+                    }
+                    Err(error) => Outcome::Error(error),
                 }
-                Err(error) => Outcome::Error(error),
-            },
+            }
             StateKind::Task(task) => {
+                let effective = effective.unwrap_or_else(|| self.raw_input(thread).clone());
                 let dispatched = self
                     .asl_call_plan(thread, state, task, data, effective)
                     .and_then(|plan| self.dispatch(thread, state, task, plan));
@@ -516,11 +537,13 @@ impl Machine<'_> {
                 }
             }
             StateKind::Parallel(parallel) => {
+                let effective = effective.unwrap_or_else(|| self.raw_input(thread).clone());
                 let inputs = vec![effective; parallel.branches.len()];
                 self.fan_out(thread, inputs, 0);
                 return;
             }
             StateKind::Map(map) => {
+                let effective = effective.unwrap_or_else(|| self.raw_input(thread).clone());
                 let started = match &map.distributed {
                     None => self.asl_start_inline_map(thread, state, map, &effective),
                     Some(distributed) => match distributed.reader.as_deref() {
@@ -546,6 +569,14 @@ impl Machine<'_> {
             )),
         };
         self.work.push_back(Work::Finish { thread, outcome });
+    }
+
+    /// A state whose result is its effective input replaces its raw input by it (`None`: they
+    /// are the same already).
+    fn keep_effective_input(&mut self, thread: ThreadId, effective: Option<Value>) {
+        if let Some(effective) = effective {
+            self.set_active_input(thread, effective);
+        }
     }
 
     /// Finishes the thread's active ASL state: its output, its variables, its transition.
