@@ -604,6 +604,8 @@ impl Machine<'_> {
             Ok((output, assigned)) => {
                 self.assign_variables(thread, assigned);
                 self.exit_state(thread, state, entered, output, goto);
+                // `asl_output` checked the output's size.
+                self.measured = Some(thread);
             }
             Err((error, raw)) => {
                 self.set_active_input(thread, raw);
