@@ -4,6 +4,8 @@
 //! [`crate::expr::asl`]; this module says how one state strings them together (specification,
 //! "Input and Output Processing"; Developer Guide, "Processing input and output").
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -279,78 +281,63 @@ impl AslData {
     /// each stage the result passes (JSONPath only: JSONata's `Output` has none); `accept`
     /// checks the output before it is final.
     ///
-    /// The output is made out of the raw input, moved in rather than copied: when a stage or
-    /// `accept` fails, the raw input comes back as it was, for a retry, a Catcher or a redrive.
+    /// The output is made out of `raw` rather than a copy of it, and what is left of `raw` is
+    /// of no use once it is; when a stage or `accept` fails, `raw` is as it was, for a retry, a
+    /// Catcher or a redrive.
     pub fn output_from<E: From<AslError>>(
         &self,
         env: &AslEnv<'_>,
-        raw: Value,
+        raw: &mut Value,
         result: Option<Value>,
         mut seen: impl FnMut(Stage, &Value),
         accept: impl FnOnce(&Value) -> Result<(), E>,
-    ) -> Result<Value, (E, Value)> {
+    ) -> Result<Value, E> {
         if self.query == QueryLanguage::Jsonata {
             let output = match (&self.output, result) {
                 (None, None) => {
-                    return match accept(&raw) {
-                        Ok(()) => Ok(raw),
-                        Err(error) => Err((error, raw)),
-                    };
+                    accept(raw)?;
+                    return Ok(std::mem::take(raw));
                 }
                 (None, Some(result)) => result,
                 (Some(output), result) => {
-                    let scope = env.scope(&raw);
-                    match output.evaluate(&scope.with_result(result.as_ref().unwrap_or(&raw))) {
-                        Ok(output) => output,
-                        Err(error) => return Err((error.into(), raw)),
-                    }
+                    let result = result.as_ref().unwrap_or(raw);
+                    output.evaluate(&env.scope(raw).with_result(result))?
                 }
             };
-            return match accept(&output) {
-                Ok(()) => Ok(output),
-                Err(error) => Err((error, raw)),
-            };
+            accept(&output)?;
+            return Ok(output);
         }
         let result = match (&self.result_selector, result) {
             (Some(selector), result) => {
-                match selector.apply(&env.scope(result.as_ref().unwrap_or(&raw))) {
-                    Ok(selected) => Some(selected),
-                    Err(error) => return Err((error.into(), raw)),
-                }
+                Some(selector.apply(&env.scope(result.as_ref().unwrap_or(raw)))?)
             }
             (None, result) => result,
         };
-        seen(Stage::AfterResultSelector, result.as_ref().unwrap_or(&raw));
-        let (combined, placed) = match (result, &self.result_path) {
+        seen(Stage::AfterResultSelector, result.as_ref().unwrap_or(raw));
+        let placed = match (result, &self.result_path) {
             // The raw input is its own result, and `"$"` or `null` leave it as it is.
-            (None, ResultPath::Whole | ResultPath::Discard) => (raw, Placed::Nothing),
+            (None, ResultPath::Whole | ResultPath::Discard) => Placed::Nothing,
             (result, _) => {
                 let result = result.unwrap_or_else(|| raw.clone());
-                self.result_path
-                    .put(raw, result)
-                    .map_err(|(error, raw)| (error.into(), raw))?
+                self.result_path.put(raw, result)?
             }
         };
-        seen(Stage::AfterResultPath, &combined);
-        let selected = match &self.output_path {
-            SelectPath::Whole => None,
-            path => match path.apply(&env.scope(&combined)) {
-                Ok(selected) => Some(selected.into_owned()),
-                Err(error) => {
-                    let raw = self.result_path.take_back(combined, placed);
-                    return Err((error.into(), raw));
-                }
+        // `raw` holds the result now, as `ResultPath` placed it.
+        seen(Stage::AfterResultPath, raw);
+        let shaped = match &self.output_path {
+            SelectPath::Whole => accept(raw).map(|()| None),
+            path => match path.apply(&env.scope(raw)).map(Cow::into_owned) {
+                Ok(output) => accept(&output).map(|()| Some(output)),
+                Err(error) => Err(error.into()),
             },
         };
-        match selected {
-            None => match accept(&combined) {
-                Ok(()) => Ok(combined),
-                Err(error) => Err((error, self.result_path.take_back(combined, placed))),
-            },
-            Some(output) => match accept(&output) {
-                Ok(()) => Ok(output),
-                Err(error) => Err((error, self.result_path.take_back(combined, placed))),
-            },
+        match shaped {
+            Ok(Some(output)) => Ok(output),
+            Ok(None) => Ok(std::mem::take(raw)),
+            Err(error) => {
+                self.result_path.take_back(raw, placed);
+                Err(error)
+            }
         }
     }
 

@@ -282,24 +282,23 @@ impl<'m> Machine<'m> {
         }
     }
 
-    /// The output of the thread's active ASL state from its raw input, moved in, and its
-    /// `result` (`None`: the raw input), and the variables its `Assign` sets (which take effect
-    /// once the state is done). On failure the raw input comes back as it was.
+    /// The output of the thread's active ASL state, made out of its raw input, and the
+    /// variables its `Assign` sets (which take effect once the state is done); `result`
+    /// `None` is the raw input. On failure `raw` is as it was.
     pub(super) fn asl_output(
         &self,
         thread: ThreadId,
         state: &State,
         data: &AslData,
-        raw: Value,
+        raw: &mut Value,
         result: Option<Value>,
         seen: &mut Seen,
-    ) -> Result<(Value, Option<Map<String, Value>>), (TaskError, Value)> {
+    ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
         let watch = self.watches(thread);
         self.with_asl(thread, state, AslHere::default(), |env| {
-            let assigned = match data.assignments(env, &raw, result.as_ref().unwrap_or(&raw)) {
-                Ok(assigned) => assigned,
-                Err(error) => return Err((Shaping::Asl(error), raw)),
-            };
+            let assigned = data
+                .assignments(env, raw, result.as_ref().unwrap_or(raw))
+                .map_err(Shaping::Asl)?;
             let shown = |stage, value: &Value| {
                 if watch {
                     seen.push((stage, value.clone()));
@@ -312,12 +311,9 @@ impl<'m> Machine<'m> {
             let output = data.output_from(env, raw, result, shown, accept)?;
             Ok((output, assigned))
         })
-        .map_err(|(error, raw)| {
-            let error = match error {
-                Shaping::Asl(error) => self.asl_error(thread, state, &error),
-                Shaping::Size(error) => error,
-            };
-            (error, raw)
+        .map_err(|error| match error {
+            Shaping::Asl(error) => self.asl_error(thread, state, &error),
+            Shaping::Size(error) => error,
         })
     }
 
@@ -596,9 +592,9 @@ impl Machine<'_> {
         };
         let entered = active.entered;
         // The output is made out of the raw input, which the state gets back if that fails.
-        let raw = std::mem::take(&mut active.input);
+        let mut raw = std::mem::take(&mut active.input);
         let mut seen = Seen::new();
-        let shaped = self.asl_output(thread, state, data, raw, result, &mut seen);
+        let shaped = self.asl_output(thread, state, data, &mut raw, result, &mut seen);
         self.inspect_stages(thread, seen);
         match shaped {
             Ok((output, assigned)) => {
@@ -607,7 +603,7 @@ impl Machine<'_> {
                 // `asl_output` checked the output's size.
                 self.measured = Some(thread);
             }
-            Err((error, raw)) => {
+            Err(error) => {
                 self.set_active_input(thread, raw);
                 self.recover(thread, state, error);
             }

@@ -97,47 +97,41 @@ impl ResultPath {
     /// is overwritten, and missing fields are created with any intervening objects; a field of
     /// something that is not an object, or an index outside an array, is
     /// `States.ResultPathMatchFailure` (specification, "JSONPath Runtime Errors").
-    pub fn apply(&self, input: Value, result: Value) -> Result<Value, AslError> {
-        self.put(input, result)
-            .map(|(output, _)| output)
-            .map_err(|(error, _)| error)
+    pub fn apply(&self, mut input: Value, result: Value) -> Result<Value, AslError> {
+        self.put(&mut input, result)?;
+        Ok(input)
     }
 
-    /// [`ResultPath::apply`], saying what it changed so that [`ResultPath::take_back`] can
-    /// give the input back: a state whose later stage fails still has its raw input, for a
-    /// retry, a Catcher or a redrive, without having copied it. On failure the input comes
-    /// back unchanged.
-    pub fn put(&self, input: Value, result: Value) -> Result<(Value, Placed), (AslError, Value)> {
+    /// [`ResultPath::apply`] in place, saying what it changed so that
+    /// [`ResultPath::take_back`] can give the input back: a state whose later stage fails
+    /// still has its raw input, for a retry, a Catcher or a redrive, without having copied
+    /// it. On failure the input is unchanged.
+    pub fn put(&self, input: &mut Value, result: Value) -> Result<Placed, AslError> {
         match self {
-            ResultPath::Whole => Ok((result, Placed::Replaced(input))),
-            ResultPath::Discard => Ok((input, Placed::Nothing)),
+            ResultPath::Whole => Ok(Placed::Replaced(std::mem::replace(input, result))),
+            ResultPath::Discard => Ok(Placed::Nothing),
             ResultPath::At(path) => {
                 let steps = path.steps().unwrap_or_default();
-                if !fits(&input, steps) {
-                    let error = AslError::ResultPathMatchFailure {
+                if !fits(input, steps) {
+                    return Err(AslError::ResultPathMatchFailure {
                         path: path.text().to_owned(),
                         input: input.to_string(),
-                    };
-                    return Err((error, input));
+                    });
                 }
-                let mut output = input;
-                let placed = place(&mut output, steps, result);
-                Ok((output, placed))
+                Ok(place(input, steps, result))
             }
         }
     }
 
-    /// The input as it was before [`ResultPath::put`] made `output` of it.
-    pub fn take_back(&self, output: Value, placed: Placed) -> Value {
+    /// Turns `output` back into the input [`ResultPath::put`] made it of.
+    pub fn take_back(&self, output: &mut Value, placed: Placed) {
         match (self, placed) {
             (ResultPath::At(path), placed) => {
-                let mut input = output;
-                unplace(&mut input, path.steps().unwrap_or_default(), placed);
-                input
+                unplace(output, path.steps().unwrap_or_default(), placed);
             }
             // `"$"`: the result took the place of the whole input.
-            (_, Placed::Replaced(input)) => input,
-            (_, _) => output,
+            (_, Placed::Replaced(input)) => *output = input,
+            (_, _) => {}
         }
     }
 }
@@ -260,27 +254,26 @@ mod tests {
         let input = json!({"a": {"b": 1, "c": [1, 2]}, "z": true});
         for text in ["$", "$.a.b", "$.a.c[1]", "$.a.new.deeper", "$.fresh"] {
             let path = result_path(text);
-            let (output, placed) = path
-                .put(input.clone(), json!("result"))
-                .unwrap_or_else(|(e, _)| panic!("{text}: {e}"));
+            let mut output = input.clone();
+            let placed = path
+                .put(&mut output, json!("result"))
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_ne!(output, input, "{text}");
-            let back = path.take_back(output, placed);
-            assert_eq!(back, input, "{text}");
-            let order: Vec<_> = back
+            path.take_back(&mut output, placed);
+            assert_eq!(output, input, "{text}");
+            let order: Vec<_> = output
                 .as_object()
                 .map(|m| m.keys().collect())
                 .unwrap_or_default();
             assert_eq!(order, ["a", "z"], "{text}");
         }
-        let discard = ResultPath::Discard;
-        let (output, placed) = discard
-            .put(input.clone(), json!(1))
-            .unwrap_or_else(|_| panic!());
-        assert_eq!(discard.take_back(output, placed), input);
-        let refused = result_path("$.z.x").put(input.clone(), json!(1));
-        assert!(
-            matches!(refused, Err((AslError::ResultPathMatchFailure { .. }, back)) if back == input)
-        );
+        let mut output = input.clone();
+        let refused = result_path("$.z.x").put(&mut output, json!(1));
+        assert!(matches!(
+            refused,
+            Err(AslError::ResultPathMatchFailure { .. })
+        ));
+        assert_eq!(output, input);
     }
 
     // Developer Guide, "ResultPath": replace, include, update a node, include error in a
