@@ -172,9 +172,12 @@ fn fits(mut value: &Value, steps: &[Step]) -> bool {
 
 /// Puts `result` at `steps` in `value`; `fits` has said it can.
 fn place(value: &mut Value, steps: &[Step], result: Value) -> Placed {
+    let Some((last, parents)) = steps.split_last() else {
+        return Placed::Replaced(std::mem::replace(value, result));
+    };
     let mut added = None;
     let mut current = value;
-    for (at, step) in steps.iter().enumerate() {
+    for (at, step) in parents.iter().enumerate() {
         current = match (step, current) {
             (Step::Field(name), Value::Object(map)) => {
                 if !map.contains_key(name) {
@@ -195,11 +198,25 @@ fn place(value: &mut Value, steps: &[Step], result: Value) -> Placed {
             _ => return Placed::Nothing,
         };
     }
-    let old = std::mem::replace(current, result);
-    match added {
-        Some(at) => Placed::Added(at),
-        None => Placed::Replaced(old),
-    }
+    // The last step is looked up once: most results land in a field of the input itself.
+    let slot = match (last, current) {
+        (Step::Field(name), Value::Object(map)) => match map.get_mut(name) {
+            Some(slot) => slot,
+            None => {
+                map.insert(name.clone(), result);
+                return Placed::Added(added.unwrap_or(parents.len()));
+            }
+        },
+        (Step::Index(i), Value::Array(items)) => {
+            match resolve_index(*i, items.len()).and_then(|at| items.get_mut(at)) {
+                Some(slot) => slot,
+                None => return Placed::Nothing,
+            }
+        }
+        _ => return Placed::Nothing,
+    };
+    // A slot found means every step before it was there already.
+    Placed::Replaced(std::mem::replace(slot, result))
 }
 
 /// Undoes `place`: puts the replaced value back, or removes the field it added (the last of
