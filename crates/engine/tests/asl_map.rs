@@ -1,5 +1,6 @@
 //! ASL states as AWS runs them: an INLINE Map's tolerated failures (read, checked, not
-//! applied); `States.Runtime`, which no Retry or Catch handles.
+//! applied); `States.Runtime`, which no Retry or Catch handles; a state whose output fails
+//! after its `ResultPath` keeps its raw input for a retry or a redrive.
 
 use serde_json::{Value, json};
 use sluice_engine::{Effect, Execution, ExecutionInfo, Input, Limits, Status, Step};
@@ -151,4 +152,87 @@ fn states_runtime_is_caught_by_no_catcher() {
         "An error occurred while executing the state 'Raise' (entered at the event id #2). \
          Invalid path '$.no.such.result.path' : Missing property in path $['no']"
     );
+}
+
+/// The dispatched calls' bodies.
+fn bodies(step: &Step) -> Vec<Value> {
+    step.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Dispatch(call) => Some(call.body.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The output is made out of the raw input, with the result placed in it: when `OutputPath`
+/// then finds nothing, or the output is over the payload limit, the state runs again (a
+/// redrive, a retry) with its raw input as it came, not with the result placed in it.
+#[test]
+fn a_failed_output_leaves_the_raw_input_as_it_was() {
+    let task = json!({
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+        "ResultPath": "$.result.deeper", "OutputPath": "$.missing", "End": true,
+    });
+    let (flow, mut ex) = compiled(json!({"StartAt": "T", "States": {"T": task}}));
+    let input = json!({"a": 1});
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: input.clone(),
+            },
+            1_000,
+        )
+        .expect("started");
+    assert_eq!(bodies(&step), std::slice::from_ref(&input));
+    answer_all(&flow, &mut ex, step, &Ok(json!({"r": 2})));
+    assert_eq!(ex.status(), Status::Failed);
+    let step = ex.apply(&flow, Input::Redrive, 9_000).expect("redriven");
+    assert_eq!(bodies(&step), std::slice::from_ref(&input));
+
+    let task = json!({
+        "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+        "ResultPath": "$.result", "End": true,
+        "Retry": [{"ErrorEquals": ["States.DataLimitExceeded"], "MaxAttempts": 1}],
+    });
+    let (flow, mut ex) = compiled(json!({"StartAt": "T", "States": {"T": task}}));
+    // Each under the 64 KiB limit, the two together over it.
+    let input = json!({"a": 1, "b": "x".repeat(40 * 1024)});
+    let step = ex
+        .apply(
+            &flow,
+            Input::Start {
+                input: input.clone(),
+            },
+            1_000,
+        )
+        .expect("started");
+    let Some(op) = step.effects.iter().find_map(|e| match e {
+        Effect::Dispatch(call) => Some(call.op),
+        _ => None,
+    }) else {
+        panic!("the task is called: {step:?}");
+    };
+    let result = json!("y".repeat(40 * 1024));
+    let step = ex
+        .apply(
+            &flow,
+            Input::TaskCompleted {
+                op,
+                result: Ok(result),
+            },
+            2_000,
+        )
+        .expect("answered");
+    let Some((op, fire_at)) = step.effects.iter().find_map(|e| match e {
+        Effect::StartTimer { op, fire_at } => Some((*op, *fire_at)),
+        _ => None,
+    }) else {
+        panic!("the retry waits: {step:?}");
+    };
+    let step = ex
+        .apply(&flow, Input::TimerFired { op }, fire_at)
+        .expect("retried");
+    assert_eq!(bodies(&step), [input]);
 }

@@ -4,13 +4,16 @@
 //! [`crate::expr::asl`]; this module says how one state strings them together (specification,
 //! "Input and Output Processing"; Developer Guide, "Processing input and output").
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, TaskError};
 use crate::expr::Entropy;
 use crate::expr::asl::{
-    AslError, JsonataTemplate, Path, PayloadTemplate, ResultPath, Scope, SelectPath, Variables,
+    AslError, JsonataTemplate, Path, PayloadTemplate, Placed, ResultPath, Scope, SelectPath,
+    Variables,
 };
 use crate::flow::{FunctionRef, Invocation};
 
@@ -242,18 +245,20 @@ pub fn lambda_error_cause(answer: &str, compact: bool) -> String {
 
 impl AslData {
     /// The effective input: JSONPath `InputPath`, then `Parameters`; JSONata `Arguments`,
-    /// evaluated with `$states.input` the raw input.
-    pub fn effective_input(&self, env: &AslEnv<'_>, raw: &Value) -> Result<Value, AslError> {
-        self.effective_input_seen(env, raw, |_, _| {})
-    }
-
-    /// [`Self::effective_input`], showing `seen` each stage the input passes.
+    /// evaluated with `$states.input` the raw input. `None` when it is the raw input itself
+    /// (neither field is given), which the caller has: it is not copied. `seen` is shown each
+    /// stage the input passes.
     pub fn effective_input_seen(
         &self,
         env: &AslEnv<'_>,
         raw: &Value,
         mut seen: impl FnMut(Stage, &Value),
-    ) -> Result<Value, AslError> {
+    ) -> Result<Option<Value>, AslError> {
+        if matches!(self.input_path, SelectPath::Whole) && self.arguments.is_none() {
+            seen(Stage::AfterInputPath, raw);
+            seen(Stage::AfterArguments, raw);
+            return Ok(None);
+        }
         let scope = env.scope(raw);
         let selected = self.input_path.apply(&scope)?;
         seen(Stage::AfterInputPath, &selected);
@@ -262,47 +267,77 @@ impl AslData {
             Some(arguments) => arguments.evaluate(&env.scope(&selected))?,
         };
         seen(Stage::AfterArguments, &effective);
-        Ok(effective)
+        Ok(Some(effective))
     }
 
-    /// A Pass state's result: its `Result`, else its effective input.
-    pub fn result_of(&self, effective: Value) -> Value {
-        self.result.clone().unwrap_or(effective)
+    /// A Pass state's result: its `Result`, else its effective input (`None`: the raw input).
+    pub fn result_of(&self, effective: Option<Value>) -> Option<Value> {
+        self.result.clone().or(effective)
     }
 
-    /// The state's output from its raw input and its result: `ResultSelector`, `ResultPath`
-    /// and `OutputPath` (JSONPath), or `Output` (JSONata; by default the result).
-    pub fn output(&self, env: &AslEnv<'_>, raw: &Value, result: Value) -> Result<Value, AslError> {
-        self.output_seen(env, raw, result, |_, _| {})
-    }
-
-    /// [`Self::output`], showing `seen` each stage the result passes (JSONPath only: JSONata's
-    /// `Output` has none).
-    pub fn output_seen(
+    /// The state's output from its raw input and its result (`None`: the raw input itself, as
+    /// for a Choice or a Pass without `Result`): `ResultSelector`, `ResultPath` and
+    /// `OutputPath` (JSONPath), or `Output` (JSONata; by default the result). `seen` is shown
+    /// each stage the result passes (JSONPath only: JSONata's `Output` has none); `accept`
+    /// checks the output before it is final.
+    ///
+    /// The output is made out of `raw` rather than a copy of it, and what is left of `raw` is
+    /// of no use once it is; when a stage or `accept` fails, `raw` is as it was, for a retry, a
+    /// Catcher or a redrive.
+    pub fn output_from<E: From<AslError>>(
         &self,
         env: &AslEnv<'_>,
-        raw: &Value,
-        result: Value,
+        raw: &mut Value,
+        result: Option<Value>,
         mut seen: impl FnMut(Stage, &Value),
-    ) -> Result<Value, AslError> {
-        match self.query {
-            QueryLanguage::JsonPath => {
-                let result = match &self.result_selector {
-                    Some(selector) => selector.apply(&env.scope(&result))?,
-                    None => result,
-                };
-                seen(Stage::AfterResultSelector, &result);
-                let combined = self.result_path.combine(raw, result)?;
-                seen(Stage::AfterResultPath, &combined);
-                match &self.output_path {
-                    SelectPath::Whole => Ok(combined),
-                    path => Ok(path.apply(&env.scope(&combined))?.into_owned()),
+        accept: impl FnOnce(&Value) -> Result<(), E>,
+    ) -> Result<Value, E> {
+        if self.query == QueryLanguage::Jsonata {
+            let output = match (&self.output, result) {
+                (None, None) => {
+                    accept(raw)?;
+                    return Ok(std::mem::take(raw));
                 }
+                (None, Some(result)) => result,
+                (Some(output), result) => {
+                    let result = result.as_ref().unwrap_or(raw);
+                    output.evaluate(&env.scope(raw).with_result(result))?
+                }
+            };
+            accept(&output)?;
+            return Ok(output);
+        }
+        let result = match (&self.result_selector, result) {
+            (Some(selector), result) => {
+                Some(selector.apply(&env.scope(result.as_ref().unwrap_or(raw)))?)
             }
-            QueryLanguage::Jsonata => match &self.output {
-                None => Ok(result),
-                Some(output) => output.evaluate(&env.scope(raw).with_result(&result)),
+            (None, result) => result,
+        };
+        seen(Stage::AfterResultSelector, result.as_ref().unwrap_or(raw));
+        let placed = match (result, &self.result_path) {
+            // The raw input is its own result, and `"$"` or `null` leave it as it is.
+            (None, ResultPath::Whole | ResultPath::Discard) => Placed::Nothing,
+            (result, _) => {
+                let result = result.unwrap_or_else(|| raw.clone());
+                self.result_path.put(raw, result)?
+            }
+        };
+        // `raw` holds the result now, as `ResultPath` placed it.
+        seen(Stage::AfterResultPath, raw);
+        let shaped = match &self.output_path {
+            SelectPath::Whole => accept(raw).map(|()| None),
+            path => match path.apply(&env.scope(raw)).map(Cow::into_owned) {
+                Ok(output) => accept(&output).map(|()| Some(output)),
+                Err(error) => Err(error.into()),
             },
+        };
+        match shaped {
+            Ok(Some(output)) => Ok(output),
+            Ok(None) => Ok(std::mem::take(raw)),
+            Err(error) => {
+                self.result_path.take_back(raw, placed);
+                Err(error)
+            }
         }
     }
 

@@ -21,6 +21,18 @@ use super::{Machine, Outcome, Work};
 use crate::Millis;
 use crate::execution::{Block, OpId, ThreadId, TimerPurpose};
 
+/// Why a state's output could not be made: an ASL stage failed, or the output is too large.
+enum Shaping {
+    Asl(AslError),
+    Size(TaskError),
+}
+
+impl From<AslError> for Shaping {
+    fn from(error: AslError) -> Self {
+        Shaping::Asl(error)
+    }
+}
+
 /// `States.NoChoiceMatched`: no Choice Rule matched and the state has no `Default`.
 pub(crate) const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
 
@@ -126,10 +138,26 @@ impl<'m> Machine<'m> {
         state: &State,
         data: &AslData,
     ) -> Result<Value, TaskError> {
+        let effective = self.asl_effective_input_or_raw(thread, state, data)?;
+        Ok(effective.unwrap_or_else(|| self.raw_input(thread).clone()))
+    }
+
+    /// [`Self::asl_effective_input`], `None` when it is the raw input itself (not copied).
+    fn asl_effective_input_or_raw(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+        data: &AslData,
+    ) -> Result<Option<Value>, TaskError> {
         let mut seen = Seen::new();
         let effective = self.asl_effective_input_seen(thread, state, data, &mut seen);
         self.inspect_stages(thread, seen);
         effective
+    }
+
+    /// The raw input of the thread's active state.
+    fn raw_input(&self, thread: ThreadId) -> &Value {
+        self.active(thread).map_or(&Value::Null, |a| &a.input)
     }
 
     fn asl_effective_input_seen(
@@ -138,12 +166,9 @@ impl<'m> Machine<'m> {
         state: &State,
         data: &AslData,
         seen: &mut Seen,
-    ) -> Result<Value, TaskError> {
+    ) -> Result<Option<Value>, TaskError> {
         let watch = self.watches(thread);
-        let raw = self
-            .active(thread)
-            .map(|a| &a.input)
-            .unwrap_or(&Value::Null);
+        let raw = self.raw_input(thread);
         // A callback Task's Parameters may pass `$$.Task.Token`: the token of the call that
         // `dispatch` makes next, with the next op id.
         let token = match &state.kind {
@@ -257,28 +282,39 @@ impl<'m> Machine<'m> {
         }
     }
 
-    /// The output of the thread's active ASL state from its `result`, and the variables its
-    /// `Assign` sets (which take effect once the state is done).
+    /// The output of the thread's active ASL state, made out of its raw input, and the
+    /// variables its `Assign` sets (which take effect once the state is done); `result`
+    /// `None` is the raw input. On failure `raw` is as it was.
     pub(super) fn asl_output(
         &self,
         thread: ThreadId,
         state: &State,
         data: &AslData,
-        raw: &Value,
-        result: Value,
+        raw: &mut Value,
+        result: Option<Value>,
         seen: &mut Seen,
     ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
         let watch = self.watches(thread);
         self.with_asl(thread, state, AslHere::default(), |env| {
-            let assigned = data.assignments(env, raw, &result)?;
-            let output = data.output_seen(env, raw, result, |stage, value| {
+            let assigned = data
+                .assignments(env, raw, result.as_ref().unwrap_or(raw))
+                .map_err(Shaping::Asl)?;
+            let shown = |stage, value: &Value| {
                 if watch {
                     seen.push((stage, value.clone()));
                 }
-            })?;
+            };
+            let accept = |output: &Value| {
+                self.check_size(output, "the state output")
+                    .map_err(Shaping::Size)
+            };
+            let output = data.output_from(env, raw, result, shown, accept)?;
             Ok((output, assigned))
         })
-        .map_err(|e| self.asl_error(thread, state, &e))
+        .map_err(|error| match error {
+            Shaping::Asl(error) => self.asl_error(thread, state, &error),
+            Shaping::Size(error) => error,
+        })
     }
 
     /// The input of a Catcher's `Next`: the error output `{"Error", "Cause"}` placed by the
@@ -439,10 +475,11 @@ fn rfc3339(millis: i64) -> String {
 impl Machine<'_> {
     /// Runs the thread's active ASL state with its effective input.
     pub(super) fn run_asl_state(&mut self, thread: ThreadId, state: &State, data: &AslData) {
+        // `None`: the effective input is the raw input, which the state already holds.
         let effective = if matches!(state.kind, StateKind::Fail(_)) {
-            Value::Null
+            None
         } else {
-            match self.asl_effective_input(thread, state, data) {
+            match self.asl_effective_input_or_raw(thread, state, data) {
                 Ok(effective) => effective,
                 Err(error) => {
                     let outcome = Outcome::Error(error);
@@ -452,34 +489,41 @@ impl Machine<'_> {
             }
         };
         let outcome = match &state.kind {
-            StateKind::Pass => Outcome::Done {
-                result: data.result_of(effective),
-                goto: None,
+            StateKind::Pass => match data.result_of(effective) {
+                Some(result) => Outcome::Done { result, goto: None },
+                None => Outcome::PassInput { goto: None },
             },
             StateKind::Succeed => {
-                self.set_active_input(thread, effective);
+                self.keep_effective_input(thread, effective);
                 Outcome::PassInput {
                     goto: Some(Next::End),
                 }
             }
             StateKind::Fail(fail) => Outcome::Error(self.asl_fail(thread, state, fail)),
-            StateKind::Choice(choice) => match self.asl_choose(thread, state, choice, &effective) {
-                Ok(outcome) => {
-                    self.set_active_input(thread, effective);
-                    outcome
+            StateKind::Choice(choice) => {
+                let input = effective.as_ref().unwrap_or_else(|| self.raw_input(thread));
+                match self.asl_choose(thread, state, choice, input) {
+                    Ok(outcome) => {
+                        self.keep_effective_input(thread, effective);
+                        outcome
+                    }
+                    Err(error) => Outcome::Error(error),
                 }
-                Err(error) => Outcome::Error(error),
-            },
-            StateKind::Wait(wait) => match self.asl_wait_until(thread, state, wait, &effective) {
-                Ok(fire_at) => {
-                    self.set_active_input(thread, effective);
-                    let op = self.start_timer(fire_at, TimerPurpose::Wait(thread));
-                    self.block(thread, Block::Wait(op));
-                    return;
+            }
+            StateKind::Wait(wait) => {
+                let input = effective.as_ref().unwrap_or_else(|| self.raw_input(thread));
+                match self.asl_wait_until(thread, state, wait, input) {
+                    Ok(fire_at) => {
+                        self.keep_effective_input(thread, effective);
+                        let op = self.start_timer(fire_at, TimerPurpose::Wait(thread));
+                        self.block(thread, Block::Wait(op));
+                        return;
+                    }
+                    Err(error) => Outcome::Error(error),
                 }
-                Err(error) => Outcome::Error(error),
-            },
+            }
             StateKind::Task(task) => {
+                let effective = effective.unwrap_or_else(|| self.raw_input(thread).clone());
                 let dispatched = self
                     .asl_call_plan(thread, state, task, data, effective)
                     .and_then(|plan| self.dispatch(thread, state, task, plan));
@@ -489,11 +533,13 @@ impl Machine<'_> {
                 }
             }
             StateKind::Parallel(parallel) => {
+                let effective = effective.unwrap_or_else(|| self.raw_input(thread).clone());
                 let inputs = vec![effective; parallel.branches.len()];
                 self.fan_out(thread, inputs, 0);
                 return;
             }
             StateKind::Map(map) => {
+                let effective = effective.unwrap_or_else(|| self.raw_input(thread).clone());
                 let started = match &map.distributed {
                     None => self.asl_start_inline_map(thread, state, map, &effective),
                     Some(distributed) => match distributed.reader.as_deref() {
@@ -521,6 +567,14 @@ impl Machine<'_> {
         self.work.push_back(Work::Finish { thread, outcome });
     }
 
+    /// A state whose result is its effective input replaces its raw input by it (`None`: they
+    /// are the same already).
+    fn keep_effective_input(&mut self, thread: ThreadId, effective: Option<Value>) {
+        if let Some(effective) = effective {
+            self.set_active_input(thread, effective);
+        }
+    }
+
     /// Finishes the thread's active ASL state: its output, its variables, its transition.
     pub(super) fn finish_asl(
         &mut self,
@@ -533,26 +587,26 @@ impl Machine<'_> {
         if let Some(result) = &result {
             self.inspect_result(thread, result);
         }
-        let Some(active) = self.active(thread) else {
+        let Some(active) = self.active_mut(thread) else {
             return;
         };
         let entered = active.entered;
-        let raw = &active.input;
-        let result = result.unwrap_or_else(|| raw.clone());
+        // The output is made out of the raw input, which the state gets back if that fails.
+        let mut raw = std::mem::take(&mut active.input);
         let mut seen = Seen::new();
-        let shaped = self
-            .asl_output(thread, state, data, raw, result, &mut seen)
-            .and_then(|(output, assigned)| {
-                self.check_size(&output, "the state output")
-                    .map(|()| (output, assigned))
-            });
+        let shaped = self.asl_output(thread, state, data, &mut raw, result, &mut seen);
         self.inspect_stages(thread, seen);
         match shaped {
             Ok((output, assigned)) => {
                 self.assign_variables(thread, assigned);
                 self.exit_state(thread, state, entered, output, goto);
+                // `asl_output` checked the output's size.
+                self.measured = Some(thread);
             }
-            Err(error) => self.recover(thread, state, error),
+            Err(error) => {
+                self.set_active_input(thread, raw);
+                self.recover(thread, state, error);
+            }
         }
     }
 

@@ -58,6 +58,7 @@ impl Execution {
             step: Step::default(),
             work: VecDeque::new(),
             refill: None,
+            measured: None,
         };
         machine.accept(input)?;
         machine.run();
@@ -129,6 +130,9 @@ struct Machine<'a> {
     /// A redriven Parallel or Map state's finished branches or iterations, for its fan-out
     /// in this same step (`machine/redrive.rs`).
     refill: Option<redrive::Refill>,
+    /// The thread whose data is the output its last state just had checked against the
+    /// payload limit: the next state's input, that same value, is not measured again.
+    measured: Option<ThreadId>,
 }
 
 /// The variables of one evaluation besides `$Context`.

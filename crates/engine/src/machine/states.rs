@@ -56,7 +56,13 @@ impl Machine<'_> {
         let input = match (self.flow.scope(t.scope).data, &state.input) {
             // Pipe data is the next state's input and nothing else: nothing reads it again
             // before the state advances and replaces it, so it moves instead of being copied.
-            (DataModel::Pipe, None) => self.take_data(thread),
+            (DataModel::Pipe, None) => {
+                let input = self.take_data(thread);
+                if self.measured.take() == Some(thread) {
+                    return Ok(input);
+                }
+                input
+            }
             (DataModel::Pipe, Some(template)) => {
                 self.eval(template, Vars::input(&t.data), Here::state(&state.name))?
             }
@@ -384,6 +390,7 @@ impl Machine<'_> {
 
     /// Moves the thread past its state: its data takes `output`, then `next` runs.
     pub(super) fn advance(&mut self, thread: ThreadId, output: Value, next: Next) {
+        self.measured = None;
         let Some(t) = self.ex.threads.get_mut(&thread) else {
             return;
         };

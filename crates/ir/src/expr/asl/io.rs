@@ -97,24 +97,54 @@ impl ResultPath {
     /// is overwritten, and missing fields are created with any intervening objects; a field of
     /// something that is not an object, or an index outside an array, is
     /// `States.ResultPathMatchFailure` (specification, "JSONPath Runtime Errors").
-    pub fn apply(&self, input: Value, result: Value) -> Result<Value, AslError> {
+    pub fn apply(&self, mut input: Value, result: Value) -> Result<Value, AslError> {
+        self.put(&mut input, result)?;
+        Ok(input)
+    }
+
+    /// [`ResultPath::apply`] in place, saying what it changed so that
+    /// [`ResultPath::take_back`] can give the input back: a state whose later stage fails
+    /// still has its raw input, for a retry, a Catcher or a redrive, without having copied
+    /// it. On failure the input is unchanged.
+    pub fn put(&self, input: &mut Value, result: Value) -> Result<Placed, AslError> {
         match self {
-            ResultPath::Whole => Ok(result),
-            ResultPath::Discard => Ok(input),
+            ResultPath::Whole => Ok(Placed::Replaced(std::mem::replace(input, result))),
+            ResultPath::Discard => Ok(Placed::Nothing),
             ResultPath::At(path) => {
                 let steps = path.steps().unwrap_or_default();
-                if !fits(&input, steps) {
+                if !fits(input, steps) {
                     return Err(AslError::ResultPathMatchFailure {
                         path: path.text().to_owned(),
                         input: input.to_string(),
                     });
                 }
-                let mut output = input;
-                place(&mut output, steps, result);
-                Ok(output)
+                Ok(place(input, steps, result))
             }
         }
     }
+
+    /// Turns `output` back into the input [`ResultPath::put`] made it of.
+    pub fn take_back(&self, output: &mut Value, placed: Placed) {
+        match (self, placed) {
+            (ResultPath::At(path), placed) => {
+                unplace(output, path.steps().unwrap_or_default(), placed);
+            }
+            // `"$"`: the result took the place of the whole input.
+            (_, Placed::Replaced(input)) => *output = input,
+            (_, _) => {}
+        }
+    }
+}
+
+/// What [`ResultPath::put`] changed in its input.
+#[derive(Debug)]
+pub enum Placed {
+    /// Nothing: the input is the output.
+    Nothing,
+    /// The value the result took the place of (for `"$"`, the whole input).
+    Replaced(Value),
+    /// The field at this step of the path was added, with the objects after it.
+    Added(usize),
 }
 
 /// Whether `place` can put a value at `steps` in `value` (checked first so that a failure
@@ -141,43 +171,78 @@ fn fits(mut value: &Value, steps: &[Step]) -> bool {
 }
 
 /// Puts `result` at `steps` in `value`; `fits` has said it can.
-fn place(value: &mut Value, steps: &[Step], result: Value) {
+fn place(value: &mut Value, steps: &[Step], result: Value) -> Placed {
     let Some((last, parents)) = steps.split_last() else {
-        *value = result;
-        return;
+        return Placed::Replaced(std::mem::replace(value, result));
     };
+    let mut added = None;
     let mut current = value;
-    for step in parents {
+    for (at, step) in parents.iter().enumerate() {
         current = match (step, current) {
             (Step::Field(name), Value::Object(map)) => {
                 if !map.contains_key(name) {
                     map.insert(name.clone(), Value::Object(Map::new()));
+                    added.get_or_insert(at);
                 }
                 match map.get_mut(name) {
                     Some(next) => next,
-                    None => return,
+                    None => return Placed::Nothing,
                 }
             }
             (Step::Index(i), Value::Array(items)) => {
                 match resolve_index(*i, items.len()).and_then(|at| items.get_mut(at)) {
                     Some(next) => next,
-                    None => return,
+                    None => return Placed::Nothing,
                 }
             }
-            _ => return,
+            _ => return Placed::Nothing,
         };
     }
-    match (last, current) {
+    // The last step is looked up once: most results land in a field of the input itself.
+    let slot = match (last, current) {
         (Step::Field(name), Value::Object(map)) => match map.get_mut(name) {
-            Some(slot) => *slot = result,
+            Some(slot) => slot,
             None => {
                 map.insert(name.clone(), result);
+                return Placed::Added(added.unwrap_or(parents.len()));
             }
         },
         (Step::Index(i), Value::Array(items)) => {
-            if let Some(slot) = resolve_index(*i, items.len()).and_then(|at| items.get_mut(at)) {
-                *slot = result;
+            match resolve_index(*i, items.len()).and_then(|at| items.get_mut(at)) {
+                Some(slot) => slot,
+                None => return Placed::Nothing,
             }
+        }
+        _ => return Placed::Nothing,
+    };
+    // A slot found means every step before it was there already.
+    Placed::Replaced(std::mem::replace(slot, result))
+}
+
+/// Undoes `place`: puts the replaced value back, or removes the field it added (the last of
+/// its object, so the order of the others does not move).
+fn unplace(value: &mut Value, steps: &[Step], placed: Placed) {
+    let (parents, replaced) = match placed {
+        Placed::Nothing => return,
+        Placed::Replaced(old) => (steps, Some(old)),
+        Placed::Added(at) => (&steps[..at], None),
+    };
+    let mut current = value;
+    for step in parents {
+        let next = match (step, current) {
+            (Step::Field(name), Value::Object(map)) => map.get_mut(name),
+            (Step::Index(i), Value::Array(items)) => {
+                resolve_index(*i, items.len()).and_then(|at| items.get_mut(at))
+            }
+            _ => None,
+        };
+        let Some(next) = next else { return };
+        current = next;
+    }
+    match (replaced, steps.get(parents.len()), current) {
+        (Some(old), _, slot) => *slot = old,
+        (None, Some(Step::Field(name)), Value::Object(map)) => {
+            map.shift_remove(name);
         }
         _ => {}
     }
@@ -197,6 +262,35 @@ mod tests {
         result_path(text)
             .apply(input, result)
             .map_err(|e| e.to_string())
+    }
+
+    // A state whose output fails after `ResultPath` (an `OutputPath` finding nothing, an
+    // output over the size limit) retries or is caught with its raw input as it was.
+    #[test]
+    fn a_put_result_is_taken_back() {
+        let input = json!({"a": {"b": 1, "c": [1, 2]}, "z": true});
+        for text in ["$", "$.a.b", "$.a.c[1]", "$.a.new.deeper", "$.fresh"] {
+            let path = result_path(text);
+            let mut output = input.clone();
+            let placed = path
+                .put(&mut output, json!("result"))
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_ne!(output, input, "{text}");
+            path.take_back(&mut output, placed);
+            assert_eq!(output, input, "{text}");
+            let order: Vec<_> = output
+                .as_object()
+                .map(|m| m.keys().collect())
+                .unwrap_or_default();
+            assert_eq!(order, ["a", "z"], "{text}");
+        }
+        let mut output = input.clone();
+        let refused = result_path("$.z.x").put(&mut output, json!(1));
+        assert!(matches!(
+            refused,
+            Err(AslError::ResultPathMatchFailure { .. })
+        ));
+        assert_eq!(output, input);
     }
 
     // Developer Guide, "ResultPath": replace, include, update a node, include error in a

@@ -30,7 +30,7 @@ pub use error::{
 };
 pub use intrinsic::{Arg, Call, Intrinsic};
 pub use intrinsic_parse::IntrinsicParseError;
-pub use io::{ResultPath, SelectPath};
+pub use io::{Placed, ResultPath, SelectPath};
 pub use jsonata::{JsonataError, JsonataExpr, JsonataTemplate};
 pub use path::{Path, PathError, PathRoot, Step};
 pub use rule::{
