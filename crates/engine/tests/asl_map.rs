@@ -21,6 +21,12 @@ fn compiled(definition: Value) -> (Flow, Execution) {
 }
 
 /// Answers every call the step dispatched with `result`, until no call is left.
+/// Starts `ex` with `input` at 1 s.
+fn start(flow: &Flow, ex: &mut Execution, input: Value) -> Step {
+    ex.apply(flow, Input::Start { input }, 1_000)
+        .expect("started")
+}
+
 fn answer_all(flow: &Flow, ex: &mut Execution, mut step: Step, result: &Result<Value, TaskError>) {
     let mut now = 2_000;
     loop {
@@ -70,15 +76,7 @@ fn an_inline_map_accepts_tolerated_failures_and_fails_with_its_first_failed_iter
         json!({"ToleratedFailureCountPath": "$.n"}),
     ] {
         let (flow, mut ex) = compiled(inline_map(tolerated.clone()));
-        let step = ex
-            .apply(
-                &flow,
-                Input::Start {
-                    input: json!({"items": [1, 2], "n": 3}),
-                },
-                1_000,
-            )
-            .expect("started");
+        let step = start(&flow, &mut ex, json!({"items": [1, 2], "n": 3}));
         answer_all(
             &flow,
             &mut ex,
@@ -100,15 +98,7 @@ fn an_inline_map_accepts_tolerated_failures_and_fails_with_its_first_failed_iter
 #[test]
 fn an_inline_map_refuses_a_negative_tolerated_failure_count_read_from_its_input() {
     let (flow, mut ex) = compiled(inline_map(json!({"ToleratedFailureCountPath": "$.n"})));
-    let step = ex
-        .apply(
-            &flow,
-            Input::Start {
-                input: json!({"items": [1], "n": -1}),
-            },
-            1_000,
-        )
-        .expect("started");
+    let step = start(&flow, &mut ex, json!({"items": [1], "n": -1}));
     assert!(
         !step
             .effects
@@ -140,9 +130,7 @@ fn states_runtime_is_caught_by_no_catcher() {
             "Catch": [{"ErrorEquals": ["States.Runtime"], "Next": "Caught"}]},
         "Caught": {"Type": "Pass", "End": true},
         "Final": {"Type": "Pass", "End": true}}}));
-    let step = ex
-        .apply(&flow, Input::Start { input: json!({}) }, 1_000)
-        .expect("started");
+    let step = start(&flow, &mut ex, json!({}));
     answer_all(&flow, &mut ex, step, &Ok(json!({})));
     assert_eq!(ex.status(), Status::Failed);
     let error = ex.error().expect("failed");
@@ -176,15 +164,7 @@ fn a_failed_output_leaves_the_raw_input_as_it_was() {
     });
     let (flow, mut ex) = compiled(json!({"StartAt": "T", "States": {"T": task}}));
     let input = json!({"a": 1});
-    let step = ex
-        .apply(
-            &flow,
-            Input::Start {
-                input: input.clone(),
-            },
-            1_000,
-        )
-        .expect("started");
+    let step = start(&flow, &mut ex, input.clone());
     assert_eq!(bodies(&step), std::slice::from_ref(&input));
     answer_all(&flow, &mut ex, step, &Ok(json!({"r": 2})));
     assert_eq!(ex.status(), Status::Failed);
@@ -199,15 +179,7 @@ fn a_failed_output_leaves_the_raw_input_as_it_was() {
     let (flow, mut ex) = compiled(json!({"StartAt": "T", "States": {"T": task}}));
     // Each under the 64 KiB limit, the two together over it.
     let input = json!({"a": 1, "b": "x".repeat(40 * 1024)});
-    let step = ex
-        .apply(
-            &flow,
-            Input::Start {
-                input: input.clone(),
-            },
-            1_000,
-        )
-        .expect("started");
+    let step = start(&flow, &mut ex, input.clone());
     let Some(op) = step.effects.iter().find_map(|e| match e {
         Effect::Dispatch(call) => Some(call.op),
         _ => None,
