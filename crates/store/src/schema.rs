@@ -60,3 +60,9 @@ ALTER TABLE executions ADD COLUMN redriven_at BIGINT;
 pub(crate) const TEST_CASE: &str = "
 ALTER TABLE executions ADD COLUMN run_test_case TEXT;
 ";
+
+/// No table changes: from this version on, the history rows of `ExecutionStarted` and
+/// `ExecutionSucceeded` may leave out the payloads the execution's row holds
+/// (`crate::payloads`). The number is what changes, so that an older sluice refuses the
+/// database rather than read those events without their input and output.
+pub(crate) const PAYLOADS_ONCE: &str = "";

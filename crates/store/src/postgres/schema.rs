@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
 
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -211,6 +211,8 @@ const V8: &str = crate::schema::STARTED_AS_AND_REDRIVES;
 const V9: &str = crate::schema::activities_schema!("TEXT COLLATE \"C\"");
 
 const V10: &str = crate::schema::TEST_CASE;
+
+const V11: &str = crate::schema::PAYLOADS_ONCE;
 
 /// Brings the database up to date in one transaction, refusing a schema newer than this code.
 pub(super) async fn migrate(client: &mut Client) -> Result<()> {

@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 
 /// Migrations in order: `MIGRATIONS[i]` brings a database from schema `i` to `i + 1`. Never
 /// edit a released entry; append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12];
 
 /// The schema this code writes; a newer database is refused rather than misread.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -284,6 +284,8 @@ const V9: &str = crate::schema::STARTED_AS_AND_REDRIVES;
 const V10: &str = crate::schema::activities_schema!("TEXT");
 
 const V11: &str = crate::schema::TEST_CASE;
+
+const V12: &str = crate::schema::PAYLOADS_ONCE;
 
 /// Applies the missing migrations in one immediate transaction, so two processes opening a
 /// new file at once cannot both create the tables.
