@@ -8,9 +8,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use serde_json::json;
-use sluice_engine::{Execution, ExecutionInfo, Input, Limits};
+use sluice_engine::{Execution, ExecutionInfo, Input, Limits, Status};
 use sluice_lang::{Dialect, Problem};
-use sluice_runtime::durable::Runtime;
+use sluice_runtime::durable::{Applied, Runtime};
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
@@ -213,4 +213,75 @@ async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(hung_up.load(Ordering::SeqCst), 1, "the other call goes on");
+}
+
+/// Two nodes on one store: what a node keeps of an execution it stepped (the runtime's record
+/// cache) is only a guess once another node has moved the execution on. The stale step loses
+/// its compare-and-set, runs again on the stored record, and answers from that.
+#[tokio::test]
+async fn a_step_from_a_stale_kept_record_runs_again_on_the_stored_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).unwrap());
+    let node = || {
+        Runtime::new(
+            store.clone(),
+            Arc::new(Invoker::new(FunctionEndpoints::default()).unwrap()),
+            Arc::new(|_: Dialect, text: &str| sluice_lang::cloudflow::parse(text)),
+        )
+    };
+    let (a, b) = (node(), node());
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wait-10s.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let flow = sluice_lang::cloudflow::parse(&text).unwrap();
+    let record = store
+        .create_flow(NewFlow {
+            tenant: TenantId::new("t"),
+            name: FlowName::new("f"),
+            description: String::new(),
+            definition: text,
+            dialect: Dialect::CloudFlow,
+            role_arn: None,
+            mode: ExecutionMode::Standard,
+            attributes: json!({}),
+            tag: None,
+            now: 1,
+        })
+        .await
+        .unwrap();
+    let info = ExecutionInfo {
+        name: "e".into(),
+        flow_name: "f".into(),
+        role_arn: None,
+        token_prefix: "e-".into(),
+        seed: 1,
+        limits: Limits::default(),
+        context_ids: None,
+    };
+    let new = NewExecution::of(&record, ExecutionName::new("e"), 1);
+    let started = a.start(new, &flow, info, json!({})).await.unwrap();
+    let stop = || Input::Stop {
+        error: Some("Stopped.ByB".into()),
+        cause: None,
+    };
+
+    // Node b stops it: node a still keeps it as it started, running, at version 1.
+    let Applied::Committed(stopped, _) = b.submit(started.id, stop()).await.unwrap() else {
+        panic!("b's stop is refused");
+    };
+    assert_eq!((stopped.status(), stopped.version), (Status::Stopped, 2));
+
+    // Node a's stop from what it keeps would commit over b's; it is refused by what is stored.
+    match a.submit(started.id, stop()).await.unwrap() {
+        Applied::Rejected(_, current) => {
+            assert_eq!((current.status(), current.version), (Status::Stopped, 2));
+        }
+        Applied::Committed(record, _) => panic!("a stepped a stopped execution: {record:?}"),
+    }
+    let stored = store.get_execution(started.id).await.unwrap().unwrap();
+    assert_eq!((stored.status(), stored.version), (Status::Stopped, 2));
+    assert_eq!(
+        stored.state.error().map(|e| e.code.as_str()),
+        Some("Stopped.ByB"),
+        "b's stop is the one stored"
+    );
 }
