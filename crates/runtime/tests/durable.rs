@@ -9,13 +9,14 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::json;
 use sluice_engine::{Execution, ExecutionInfo, Input, Limits, Status};
+use sluice_ir::Flow;
 use sluice_lang::{Dialect, Problem};
 use sluice_runtime::durable::{Applied, Runtime};
 use sluice_runtime::{FunctionEndpoints, Invoker};
 use sluice_store::sqlite::SqliteStore;
 use sluice_store::{
-    ExecutionId, ExecutionMode, ExecutionName, ExecutionStore, FlowName, FlowStore, NewExecution,
-    NewFlow, NodeStore, StepWrite, TaskRow, TenantId,
+    ExecutionId, ExecutionMode, ExecutionName, ExecutionStore, FlowName, FlowRecord, FlowStore,
+    NewExecution, NewFlow, NodeStore, StepWrite, TaskRow, TenantId,
 };
 
 /// A function server that counts the calls it gets; its URL template.
@@ -32,13 +33,8 @@ async fn counting_functions() -> (Arc<AtomicUsize>, String) {
     (calls, format!("http://{addr}/{{function}}"))
 }
 
-/// Executions of `file` as a crashed process left them: started, each with its first task
-/// call dispatched (a task row) and not answered.
-async fn executions_with_a_call_in_flight(
-    store: &SqliteStore,
-    file: &str,
-    names: &[&str],
-) -> Vec<TaskRow> {
+/// The flow `f` of tenant `t` stored from `tests/data/FILE`, and compiled.
+async fn stored_flow(store: &SqliteStore, file: &str) -> (Flow, FlowRecord) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data")
         .join(file);
@@ -59,17 +55,32 @@ async fn executions_with_a_call_in_flight(
         })
         .await
         .unwrap();
+    (flow, record)
+}
+
+/// An execution of flow `f` named `name`.
+fn info(name: &str) -> ExecutionInfo {
+    ExecutionInfo {
+        name: name.to_string(),
+        flow_name: "f".into(),
+        role_arn: None,
+        token_prefix: format!("{name}-"),
+        seed: 1,
+        limits: Limits::default(),
+        context_ids: None,
+    }
+}
+
+/// Executions of `file` as a crashed process left them: started, each with its first task
+/// call dispatched (a task row) and not answered.
+async fn executions_with_a_call_in_flight(
+    store: &SqliteStore,
+    file: &str,
+    names: &[&str],
+) -> Vec<TaskRow> {
+    let (flow, record) = stored_flow(store, file).await;
     for name in names {
-        let info = ExecutionInfo {
-            name: name.to_string(),
-            flow_name: "f".into(),
-            role_arn: None,
-            token_prefix: format!("{name}-"),
-            seed: 1,
-            limits: Limits::default(),
-            context_ids: None,
-        };
-        let fresh = Execution::new(info);
+        let fresh = Execution::new(info(name));
         let mut state = fresh.clone();
         let step = state
             .apply(&flow, Input::Start { input: json!({}) }, 1)
@@ -230,35 +241,9 @@ async fn a_step_from_a_stale_kept_record_runs_again_on_the_stored_one() {
         )
     };
     let (a, b) = (node(), node());
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wait-10s.yaml");
-    let text = std::fs::read_to_string(path).unwrap();
-    let flow = sluice_lang::cloudflow::parse(&text).unwrap();
-    let record = store
-        .create_flow(NewFlow {
-            tenant: TenantId::new("t"),
-            name: FlowName::new("f"),
-            description: String::new(),
-            definition: text,
-            dialect: Dialect::CloudFlow,
-            role_arn: None,
-            mode: ExecutionMode::Standard,
-            attributes: json!({}),
-            tag: None,
-            now: 1,
-        })
-        .await
-        .unwrap();
-    let info = ExecutionInfo {
-        name: "e".into(),
-        flow_name: "f".into(),
-        role_arn: None,
-        token_prefix: "e-".into(),
-        seed: 1,
-        limits: Limits::default(),
-        context_ids: None,
-    };
+    let (flow, record) = stored_flow(&store, "wait-10s.yaml").await;
     let new = NewExecution::of(&record, ExecutionName::new("e"), 1);
-    let started = a.start(new, &flow, info, json!({})).await.unwrap();
+    let started = a.start(new, &flow, info("e"), json!({})).await.unwrap();
     let stop = || Input::Stop {
         error: Some("Stopped.ByB".into()),
         cause: None,
