@@ -143,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn a_history_without_left_out_payloads_never_reads_the_row() {
+    fn a_page_without_the_first_and_last_events_needs_no_row() {
         let (state, events) = finished(json!({}));
         let middle = &stored(&events, &state)[1..events.len() - 1];
         assert!(!middle.is_empty());
