@@ -226,6 +226,46 @@ async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
     assert_eq!(hung_up.load(Ordering::SeqCst), 1, "the other call goes on");
 }
 
+/// After a database outage longer than the lease the nodes take over each other's calls, and a
+/// call can come back to the node still making it. It is not made twice there, and one abort
+/// closes it (a second call would have taken its place, and the abort closed only that one).
+#[tokio::test]
+async fn a_call_taken_up_again_while_in_flight_here_is_made_once_and_one_abort_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).unwrap());
+    let tasks =
+        executions_with_a_call_in_flight(&store, "headers.yaml", &["aborted", "kept"]).await;
+    let (calls, hung_up, template) = hanging_functions().await;
+    let endpoints = FunctionEndpoints {
+        template: Some(template),
+        ..FunctionEndpoints::default()
+    };
+    let runtime = Runtime::new(
+        store,
+        Arc::new(Invoker::new(endpoints).unwrap()),
+        Arc::new(|_: Dialect, _: &str| Err(Problem::new("no definitions here").into())),
+    );
+    runtime.take_up(tasks.clone(), 0);
+    until("both calls are made", || calls.load(Ordering::SeqCst) == 2).await;
+
+    runtime.take_up(tasks.clone(), 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "a call in flight here was made again"
+    );
+
+    runtime.abort_call(tasks[0].execution, tasks[0].call.op);
+    until("the aborted call is closed", || {
+        hung_up.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let open = calls.load(Ordering::SeqCst) - hung_up.load(Ordering::SeqCst);
+    assert_eq!(open, 1, "only the call that was not aborted is still open");
+}
+
 /// Two nodes on one store: what a node keeps of an execution it stepped (the runtime's record
 /// cache) is only a guess once another node has moved the execution on. The stale step loses
 /// its compare-and-set, runs again on the stored record, and answers from that.

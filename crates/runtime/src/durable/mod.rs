@@ -29,6 +29,7 @@ mod settle;
 mod timers;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -270,9 +271,7 @@ impl Runtime {
                 };
                 match signal {
                     Signal::AbortCall { execution, op } => {
-                        if !runtime.cancel_local_call(execution, op) {
-                            runtime.remember_abort(execution, op);
-                        }
+                        runtime.cancel_or_remember(execution, op)
                     }
                     Signal::Resync => {
                         tokio::spawn(async move { runtime.resync_calls().await });
@@ -448,9 +447,7 @@ impl Runtime {
     /// that aborts commits (here or on another node) before the dispatching node gets to make
     /// the call. Such aborts are remembered for a while, and the call is then never made.
     pub fn abort_call(&self, id: ExecutionId, op: OpId) {
-        if !self.cancel_local_call(id, op) {
-            self.remember_abort(id, op);
-        }
+        self.cancel_or_remember(id, op);
         let store = self.store.clone();
         tokio::spawn(async move {
             let signal = Signal::AbortCall { execution: id, op };
@@ -464,9 +461,16 @@ impl Runtime {
         });
     }
 
-    /// Op ids are never reused within an execution, so a remembered abort can only ever match
-    /// the dispatch it overtook.
-    fn remember_abort(&self, id: ExecutionId, op: OpId) {
+    /// Aborts the call if it is in flight here, and otherwise remembers the abort for the
+    /// dispatch it may have overtaken. The calls in flight stay locked throughout, as in
+    /// [`Runtime::dispatch`], so an abort is never remembered just after its dispatch looked.
+    fn cancel_or_remember(&self, id: ExecutionId, op: OpId) {
+        let mut inflight = lock(&self.inflight);
+        if let Some(token) = inflight.remove(&(id, op)) {
+            return cancel(token);
+        }
+        // Op ids are never reused within an execution, so a remembered abort can only ever
+        // match the dispatch it overtook.
         let mut aborted = lock(&self.aborted_early);
         // Every so many inserts, so pruning stays cheap however many are young.
         if aborted.len() >= EARLY_ABORTS_KEPT && aborted.len().is_multiple_of(EARLY_ABORTS_KEPT) {
@@ -480,8 +484,7 @@ impl Runtime {
         let Some(token) = lock(&self.inflight).remove(&(id, op)) else {
             return false;
         };
-        metrics::counter!("sluice_task_calls_aborted_total").increment(1);
-        token.cancel();
+        cancel(token);
         true
     }
 
@@ -631,12 +634,9 @@ impl Runtime {
             // timers are armed like any.
             return;
         }
-        if lock(&self.aborted_early).remove(&(id, call.op)).is_some() {
-            metrics::counter!("sluice_task_calls_aborted_total").increment(1);
+        let Some(token) = self.claim_call(id, call.op) else {
             return;
-        }
-        let token = CancellationToken::new();
-        lock(&self.inflight).insert((id, call.op), token.clone());
+        };
         let invoker = self.invoker.clone();
         let runtime = self.me.clone();
         if invoker.mocked(&origin, &call).is_some() {
@@ -659,6 +659,26 @@ impl Runtime {
                 runtime.record_result(id, call.op, result).await;
             }
         });
+    }
+
+    /// The token of a call about to be made here; `None` if it must not be: an abort overtook
+    /// it, or this node makes it already. The latter happens after a database outage longer
+    /// than the lease, when the nodes take over each other's calls and one comes back to the
+    /// node still making it: a second call would take the first one's place in `inflight`,
+    /// and an abort would then close only the second.
+    fn claim_call(&self, id: ExecutionId, op: OpId) -> Option<CancellationToken> {
+        let mut inflight = lock(&self.inflight);
+        if lock(&self.aborted_early).remove(&(id, op)).is_some() {
+            metrics::counter!("sluice_task_calls_aborted_total").increment(1);
+            return None;
+        }
+        match inflight.entry((id, op)) {
+            Entry::Occupied(_) => {
+                tracing::debug!(execution = %id, op = op.0, "a call taken over is in flight here already");
+                None
+            }
+            Entry::Vacant(slot) => Some(slot.insert(CancellationToken::new()).clone()),
+        }
     }
 
     /// Answers a call of a mocked state from the mock configuration: the invocation is counted
@@ -846,6 +866,11 @@ pub(super) fn awaits(state: &Execution, call: &TaskCall) -> bool {
     state.pending_ops().any(|pending| {
         matches!(pending, PendingOp::Task { call: c, submitted: false } if c.op == call.op)
     })
+}
+
+fn cancel(call: CancellationToken) {
+    metrics::counter!("sluice_task_calls_aborted_total").increment(1);
+    call.cancel();
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
