@@ -19,6 +19,7 @@
 //! carried out if it committed ([`settle`]); after missing the other nodes' signals, the calls
 //! in flight here are checked against the store ([`Runtime::resync_calls`]).
 
+mod calls;
 mod children;
 mod lifecycle;
 pub mod nested;
@@ -29,7 +30,6 @@ mod settle;
 mod timers;
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -101,12 +101,6 @@ pub enum Applied {
 /// and whose notice (`NodeStore::published`) did not arrive.
 const RECHECK: Duration = Duration::from_secs(1);
 
-/// How long an abort that overtook its dispatch is remembered (the race it covers lasts
-/// milliseconds: a commit and the effects that follow it, or a take-over and its dispatches).
-const EARLY_ABORT_WINDOW: Duration = Duration::from_secs(10);
-/// Remembered aborts are pruned of expired ones once there are this many (and at every
-/// multiple of it).
-const EARLY_ABORTS_KEPT: usize = 1024;
 /// Attempts at telling the other nodes to abort a call. If the database does not take the
 /// signal, their listening connections are down too, and they resync when they are back.
 const SIGNAL_ATTEMPTS: u32 = 8;
@@ -129,9 +123,8 @@ pub struct Runtime {
     recent: recent::Recent,
     /// Per parent execution, the queue of its children's reports (see `report_gate`).
     report_gates: Locks,
-    inflight: Mutex<HashMap<(ExecutionId, OpId), CancellationToken>>,
-    /// Calls aborted before they were dispatched here (see [`Runtime::abort_call`]).
-    aborted_early: Mutex<HashMap<(ExecutionId, OpId), Instant>>,
+    /// The task calls this node is making (see `calls.rs`).
+    calls: calls::Calls,
     finished: broadcast::Sender<ExecutionId>,
     progress: Announcer,
     timers: Timers,
@@ -152,8 +145,7 @@ impl Runtime {
             locks: Mutex::default(),
             recent: recent::Recent::default(),
             report_gates: Mutex::default(),
-            inflight: Mutex::default(),
-            aborted_early: Mutex::default(),
+            calls: calls::Calls::default(),
             finished: broadcast::channel(1024).0,
             progress: Announcer::new(store.clone()),
             timers: Timers::new(store, weak.clone()),
@@ -199,6 +191,7 @@ impl Runtime {
                     return;
                 };
                 if step.status.is_terminal() {
+                    runtime.calls.end(step.id);
                     // Nobody waiting is fine.
                     let _ = runtime.finished.send(step.id);
                 }
@@ -270,9 +263,7 @@ impl Runtime {
                     return;
                 };
                 match signal {
-                    Signal::AbortCall { execution, op } => {
-                        runtime.cancel_or_remember(execution, op)
-                    }
+                    Signal::AbortCall { execution, op } => runtime.calls.abort((execution, op)),
                     Signal::Resync => {
                         tokio::spawn(async move { runtime.resync_calls().await });
                     }
@@ -284,7 +275,7 @@ impl Runtime {
     /// Aborts the calls in flight here whose task rows are gone: the steps that settled them
     /// committed elsewhere while this node did not hear the signals (see [`Signal::Resync`]).
     pub async fn resync_calls(&self) {
-        let calls: Vec<(ExecutionId, OpId)> = lock(&self.inflight).keys().copied().collect();
+        let calls = self.calls.in_flight();
         if calls.is_empty() {
             return;
         }
@@ -302,7 +293,7 @@ impl Runtime {
         };
         let mut aborted = 0;
         for call in calls {
-            if !open.contains(&call) && self.cancel_local_call(call.0, call.1) {
+            if !open.contains(&call) && self.calls.cancel(call) {
                 aborted += 1;
             }
         }
@@ -447,7 +438,7 @@ impl Runtime {
     /// that aborts commits (here or on another node) before the dispatching node gets to make
     /// the call. Such aborts are remembered for a while, and the call is then never made.
     pub fn abort_call(&self, id: ExecutionId, op: OpId) {
-        self.cancel_or_remember(id, op);
+        self.calls.abort((id, op));
         let store = self.store.clone();
         tokio::spawn(async move {
             let signal = Signal::AbortCall { execution: id, op };
@@ -459,33 +450,6 @@ impl Runtime {
                 backoff.pause().await;
             }
         });
-    }
-
-    /// Aborts the call if it is in flight here, and otherwise remembers the abort for the
-    /// dispatch it may have overtaken. The calls in flight stay locked throughout, as in
-    /// [`Runtime::dispatch`], so an abort is never remembered just after its dispatch looked.
-    fn cancel_or_remember(&self, id: ExecutionId, op: OpId) {
-        let mut inflight = lock(&self.inflight);
-        if let Some(token) = inflight.remove(&(id, op)) {
-            return cancel(token);
-        }
-        // Op ids are never reused within an execution, so a remembered abort can only ever
-        // match the dispatch it overtook.
-        let mut aborted = lock(&self.aborted_early);
-        // Every so many inserts, so pruning stays cheap however many are young.
-        if aborted.len() >= EARLY_ABORTS_KEPT && aborted.len().is_multiple_of(EARLY_ABORTS_KEPT) {
-            aborted.retain(|_, at| at.elapsed() < EARLY_ABORT_WINDOW);
-        }
-        aborted.insert((id, op), Instant::now());
-    }
-
-    /// Whether the call was in flight here (and is now aborted).
-    fn cancel_local_call(&self, id: ExecutionId, op: OpId) -> bool {
-        let Some(token) = lock(&self.inflight).remove(&(id, op)) else {
-            return false;
-        };
-        cancel(token);
-        true
     }
 
     /// Applies one input to an execution: commit, then effects.
@@ -619,6 +583,7 @@ impl Runtime {
                 // Carried out in the step's own transaction (see `children.rs`).
                 Effect::StartChild(_) | Effect::StopChild(_) => {}
                 Effect::Finish(status) => {
+                    self.calls.end(id);
                     metrics::counter!("sluice_executions_finished_total", "status" => status.as_str()).increment(1);
                     lifecycle::finished(record, self.dialect(record));
                     // Nobody listening is fine.
@@ -634,7 +599,7 @@ impl Runtime {
             // timers are armed like any.
             return;
         }
-        let Some(token) = self.claim_call(id, call.op) else {
+        let Some(token) = self.calls.claim((id, call.op)) else {
             return;
         };
         let invoker = self.invoker.clone();
@@ -655,30 +620,10 @@ impl Runtime {
             }
             lifecycle::task_call(&origin, &call, &result, began.elapsed());
             if let Some(runtime) = runtime.upgrade() {
-                lock(&runtime.inflight).remove(&(id, call.op));
+                runtime.calls.returned((id, call.op));
                 runtime.record_result(id, call.op, result).await;
             }
         });
-    }
-
-    /// The token of a call about to be made here; `None` if it must not be: an abort overtook
-    /// it, or this node makes it already. The latter happens after a database outage longer
-    /// than the lease, when the nodes take over each other's calls and one comes back to the
-    /// node still making it: a second call would take the first one's place in `inflight`,
-    /// and an abort would then close only the second.
-    fn claim_call(&self, id: ExecutionId, op: OpId) -> Option<CancellationToken> {
-        let mut inflight = lock(&self.inflight);
-        if lock(&self.aborted_early).remove(&(id, op)).is_some() {
-            metrics::counter!("sluice_task_calls_aborted_total").increment(1);
-            return None;
-        }
-        match inflight.entry((id, op)) {
-            Entry::Occupied(_) => {
-                tracing::debug!(execution = %id, op = op.0, "a call taken over is in flight here already");
-                None
-            }
-            Entry::Vacant(slot) => Some(slot.insert(CancellationToken::new()).clone()),
-        }
     }
 
     /// Answers a call of a mocked state from the mock configuration: the invocation is counted
@@ -700,13 +645,13 @@ impl Runtime {
                 Ok(index) => break index,
                 Err(e) if e.is_transient() => backoff.pause().await,
                 Err(e) => {
-                    lock(&self.inflight).remove(&(id, call.op));
+                    self.calls.returned((id, call.op));
                     return tracing::error!(execution = %id, error = %e, "counting a mocked state's invocations failed");
                 }
             }
         };
         let Some(index) = index else {
-            lock(&self.inflight).remove(&(id, call.op));
+            self.calls.returned((id, call.op));
             return;
         };
         let result = mocked.answer(index);
@@ -714,7 +659,7 @@ impl Runtime {
             return;
         }
         lifecycle::task_call(origin, &call, &result, Duration::ZERO);
-        lock(&self.inflight).remove(&(id, call.op));
+        self.calls.returned((id, call.op));
         self.record_input(
             id,
             Input::TaskMocked {
@@ -866,11 +811,6 @@ pub(super) fn awaits(state: &Execution, call: &TaskCall) -> bool {
     state.pending_ops().any(|pending| {
         matches!(pending, PendingOp::Task { call: c, submitted: false } if c.op == call.op)
     })
-}
-
-fn cancel(call: CancellationToken) {
-    metrics::counter!("sluice_task_calls_aborted_total").increment(1);
-    call.cancel();
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
