@@ -31,7 +31,7 @@ pub use execution::{
     ContextIds, Execution, ExecutionInfo, Limits, MapRunStatus, MapRunSummary, OpId, ParentLink,
     PendingOp, Status, map_run_name,
 };
-pub use history::{EventId, EventType, HistoryEvent};
+pub use history::{Detail, EventId, EventType, HistoryEvent};
 pub use input::{Input, Rejection};
 pub use inspection::{Inspection, RetryDetails};
 pub use redrive::{MAX_REDRIVES, NotRedrivable, REDRIVE_WINDOW_MS, Redrives};

@@ -86,7 +86,10 @@ fn a_task_is_taken_once_and_its_token_reports_its_result() {
         .events
         .iter()
         .find(|e| e.kind == EventType::TaskStarted);
-    assert_eq!(start.map(|e| &e.detail), Some(&json!({"workerName": "w1"})));
+    assert_eq!(
+        start.map(|e| &*e.detail),
+        Some(&json!({"workerName": "w1"}))
+    );
     assert_eq!(execution.waiting_activities().count(), 0);
     assert_eq!(
         execution.apply(&flow, taken, T0 + 6).unwrap_err(),

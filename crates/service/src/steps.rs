@@ -94,7 +94,7 @@ pub fn step_runs(events: &[HistoryEvent]) -> Vec<StepRun> {
                     run.output = event.detail.get("output").cloned();
                 } else {
                     run.status = StepStatus::Failed;
-                    run.error = Some(event.detail.clone());
+                    run.error = Some(Value::clone(&event.detail));
                 }
             }
             _ => {}
@@ -143,7 +143,7 @@ mod tests {
             step: Some(StateName::new("s")),
             time: id as Millis * 10,
             kind,
-            detail,
+            detail: detail.into(),
         }
     }
 

@@ -37,13 +37,13 @@ fn kept_in_row(kind: EventType) -> Option<Kept> {
 pub(crate) fn stored_detail(event: &HistoryEvent, state: &Execution) -> Result<String> {
     let what = "history event detail";
     let Some(Kept { field, of_row }) = kept_in_row(event.kind) else {
-        return to_json(&event.detail, what);
+        return Ok(event.detail.as_json().to_owned());
     };
     match (event.detail.as_object(), of_row(state)) {
         (Some(detail), Some(kept)) if detail.get(field) == Some(kept) => {
             to_json(&Without { detail, field }, what)
         }
-        _ => to_json(&event.detail, what),
+        _ => Ok(event.detail.as_json().to_owned()),
     }
 }
 
@@ -57,9 +57,13 @@ pub(crate) fn left_out(events: &[HistoryEvent]) -> bool {
 pub(crate) fn restore(events: &mut [HistoryEvent], state: &Execution) {
     for event in events {
         if let Some(Kept { field, of_row }) = missing(event)
-            && let (Some(value), Some(detail)) = (of_row(state), event.detail.as_object_mut())
+            && let Some(value) = of_row(state)
         {
-            detail.insert(field.to_owned(), value.clone());
+            event.detail.edit(|detail| {
+                if let Some(detail) = detail.as_object_mut() {
+                    detail.insert(field.to_owned(), value.clone());
+                }
+            });
         }
     }
 }
@@ -154,7 +158,7 @@ mod tests {
     #[test]
     fn a_detail_that_is_not_the_rows_is_stored_as_it_is() {
         let (state, mut events) = finished(json!({"a": 1}));
-        events[0].detail = json!({"input": {"a": 2}});
+        events[0].detail = json!({"input": {"a": 2}}).into();
         let read = stored(&events, &state);
         assert_eq!(read[0].detail, json!({"input": {"a": 2}}));
     }

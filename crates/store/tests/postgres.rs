@@ -346,7 +346,7 @@ async fn of_two_nodes_groups_holding_steps_of_the_same_executions_exactly_one_st
             let store = store.clone();
             handles.push(tokio::spawn(async move {
                 let mut write = step(id, 1, &[2, 3]);
-                write.events[1].detail = json!({ "node": node });
+                write.events[1].detail = json!({ "node": node }).into();
                 (i, store.commit_step(write).await)
             }));
         }
@@ -392,7 +392,7 @@ async fn a_node_hears_the_steps_another_node_commits() {
         .await
         .expect("heard in time")
         .expect("a step");
-    step.events[0].detail = serde_json::Value::Null;
+    step.events[0].detail = serde_json::Value::Null.into();
     assert_eq!(*heard, step, "the step, its events without their detail");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(at_a.try_recv().is_err(), "a node does not hear itself");

@@ -209,7 +209,7 @@ mod tests {
             step: Some(StateName::new("Task1")),
             time: 1_700_000_000_007,
             kind: EventType::TaskSucceeded,
-            detail: json!({"output": {"a": 1}}),
+            detail: json!({"output": {"a": 1}}).into(),
         };
         assert_eq!(
             history_event(&event),

@@ -241,7 +241,7 @@ impl Event {
             kind: event.kind.as_str().to_string(),
             state: event.step.as_ref().map(|s| s.to_string()),
             time: time(event.time),
-            detail: event.detail.clone(),
+            detail: Value::clone(&event.detail),
         }
     }
 }

@@ -17,9 +17,10 @@ use sluice_ir::{
 
 use super::inspect::Seen;
 use super::tasks::CallPlan;
-use super::{Machine, Outcome, Work};
+use super::{Machine, Measured, Outcome, Work};
 use crate::Millis;
 use crate::execution::{Block, OpId, ThreadId, TimerPurpose};
+use crate::history::Detail;
 
 /// Why a state's output could not be made: an ASL stage failed, or the output is too large.
 enum Shaping {
@@ -31,6 +32,13 @@ impl From<AslError> for Shaping {
     fn from(error: AslError) -> Self {
         Shaping::Asl(error)
     }
+}
+
+/// An ASL state's output, its `StepExited` detail and the variables its `Assign` sets.
+pub(super) struct Shaped {
+    output: Value,
+    written: Detail,
+    assigned: Option<Map<String, Value>>,
 }
 
 /// `States.NoChoiceMatched`: no Choice Rule matched and the state has no `Default`.
@@ -282,9 +290,10 @@ impl<'m> Machine<'m> {
         }
     }
 
-    /// The output of the thread's active ASL state, made out of its raw input, and the
-    /// variables its `Assign` sets (which take effect once the state is done); `result`
-    /// `None` is the raw input. On failure `raw` is as it was.
+    /// The output of the thread's active ASL state, made out of its raw input, its
+    /// `StepExited` detail (written to measure it), and the variables its `Assign` sets (which
+    /// take effect once the state is done); `result` `None` is the raw input. On failure
+    /// `raw` is as it was.
     pub(super) fn asl_output(
         &self,
         thread: ThreadId,
@@ -293,7 +302,7 @@ impl<'m> Machine<'m> {
         raw: &mut Value,
         result: Option<Value>,
         seen: &mut Seen,
-    ) -> Result<(Value, Option<Map<String, Value>>), TaskError> {
+    ) -> Result<Shaped, TaskError> {
         let watch = self.watches(thread);
         self.with_asl(thread, state, AslHere::default(), |env| {
             let assigned = data
@@ -304,12 +313,20 @@ impl<'m> Machine<'m> {
                     seen.push((stage, value.clone()));
                 }
             };
+            let mut written = None;
             let accept = |output: &Value| {
-                self.check_size(output, "the state output")
+                let (detail, size) = Detail::of_sized("output", output);
+                written = Some(detail);
+                self.check_measured_size(size, "the state output")
                     .map_err(Shaping::Size)
             };
             let output = data.output_from(env, raw, result, shown, accept)?;
-            Ok((output, assigned))
+            let written = written.unwrap_or_else(|| Detail::of("output", &output));
+            Ok(Shaped {
+                output,
+                written,
+                assigned,
+            })
         })
         .map_err(|error| match error {
             Shaping::Asl(error) => self.asl_error(thread, state, &error),
@@ -597,11 +614,12 @@ impl Machine<'_> {
         let shaped = self.asl_output(thread, state, data, &mut raw, result, &mut seen);
         self.inspect_stages(thread, seen);
         match shaped {
-            Ok((output, assigned)) => {
-                self.assign_variables(thread, assigned);
-                self.exit_state(thread, state, entered, output, goto);
+            Ok(shaped) => {
+                self.assign_variables(thread, shaped.assigned);
+                let exited =
+                    self.exit_state(thread, state, entered, shaped.output, shaped.written, goto);
                 // `asl_output` checked the output's size.
-                self.measured = Some(thread);
+                self.measured = Some(Measured { thread, exited });
             }
             Err(error) => {
                 self.set_active_input(thread, raw);

@@ -79,7 +79,7 @@ impl Machine<'_> {
         self.ex.threads.clear();
         self.work.clear();
         let detail = match &result {
-            Ok(output) => detail("output", output.clone()),
+            Ok(output) => detail("output", output),
             Err(error) => error_detail(error),
         };
         self.emit(kind, None, None, detail);

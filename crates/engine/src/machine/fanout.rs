@@ -143,7 +143,7 @@ impl Machine<'_> {
             entered,
             None,
             Some(state.name.clone()),
-            detail("index", index.into()),
+            detail("index", &index.into()),
         );
         self.work.push_back(Work::Enter {
             thread: child,
@@ -185,7 +185,7 @@ impl Machine<'_> {
             exited,
             None,
             Some(state.name.clone()),
-            detail("index", slot.index.into()),
+            detail("index", &slot.index.into()),
         );
         match result {
             Err(error) => {
@@ -240,7 +240,10 @@ impl Machine<'_> {
         };
         match how {
             Aggregate::Array => Value::Array(results),
-            Aggregate::ItemsField => detail("Items", Value::Array(results)),
+            Aggregate::ItemsField => Value::Object(Map::from_iter([(
+                "Items".to_owned(),
+                Value::Array(results),
+            )])),
             Aggregate::BranchKeys => Value::Object(
                 results
                     .into_iter()

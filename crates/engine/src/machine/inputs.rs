@@ -81,7 +81,7 @@ impl Machine<'_> {
             EventType::ExecutionStarted,
             None,
             None,
-            detail("input", input.clone()),
+            detail("input", &input),
         );
         self.ex.input = Some(input.clone());
         if let Some(timeout) = self.execution_timeout_ms() {
@@ -144,7 +144,7 @@ impl Machine<'_> {
                     EventType::TaskSubmitted,
                     Some(scheduled),
                     Some(state),
-                    super::detail("output", started),
+                    super::detail("output", &started),
                 );
                 return Ok(());
             }

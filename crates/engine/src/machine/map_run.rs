@@ -10,7 +10,7 @@ use sluice_ir::ToleratedFailures;
 use sluice_ir::objects::ChildResult;
 use sluice_ir::{Distributed, ErrorCode, ItemBatcher, StateId, StateKind, TaskError};
 
-use super::{Machine, Outcome, Work, detail};
+use super::{Machine, Outcome, Work};
 use crate::data;
 use crate::execution::{Block, MapRun, MapRunStatus, Op, OpId, ThreadId, map_run_name};
 use crate::history::EventType;
@@ -37,7 +37,7 @@ impl Machine<'_> {
             EventType::MapRunStarted,
             entered,
             None,
-            detail("output", detail("MapRunName", Value::String(name))),
+            json!({ "output": { "MapRunName": name } }),
         );
         let run = MapRun {
             run,

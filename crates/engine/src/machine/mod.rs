@@ -36,7 +36,7 @@ use crate::data;
 use crate::execution::{
     Active, Block, Execution, Op, OpId, Slot, Status, Thread, ThreadId, TimerPurpose,
 };
-use crate::history::{EventId, EventType, HistoryEvent};
+use crate::history::{Detail, EventId, EventType, HistoryEvent};
 use crate::input::{Input, Rejection};
 use crate::step::{Effect, Step};
 
@@ -132,7 +132,16 @@ struct Machine<'a> {
     refill: Option<redrive::Refill>,
     /// The thread whose data is the output its last state just had checked against the
     /// payload limit: the next state's input, that same value, is not measured again.
-    measured: Option<ThreadId>,
+    measured: Option<Measured>,
+}
+
+/// A thread's data that is the output its last state just recorded and measured.
+#[derive(Clone, Copy, PartialEq)]
+struct Measured {
+    thread: ThreadId,
+    /// The `StepExited` event that recorded it, in `Step::events`: the next state's
+    /// `StepEntered` holds the same text.
+    exited: usize,
 }
 
 /// The variables of one evaluation besides `$Context`.
@@ -189,7 +198,7 @@ impl Machine<'_> {
         kind: EventType,
         schedule: Option<EventId>,
         step: Option<StateName>,
-        detail: Value,
+        detail: impl Into<Detail>,
     ) -> EventId {
         let id = EventId(self.ex.next_event);
         self.ex.next_event += 1;
@@ -199,7 +208,7 @@ impl Machine<'_> {
             step,
             time: self.now,
             kind,
-            detail,
+            detail: detail.into(),
         });
         id
     }
@@ -257,8 +266,12 @@ impl Machine<'_> {
     }
 
     fn check_size(&self, value: &Value, what: &str) -> Result<(), TaskError> {
+        self.check_measured_size(data::json_size(value), what)
+    }
+
+    /// [`Self::check_size`] of a value `size` bytes long as JSON text.
+    fn check_measured_size(&self, size: usize, what: &str) -> Result<(), TaskError> {
         let limit = self.ex.info.limits.max_payload_bytes;
-        let size = data::json_size(value);
         if size > limit {
             return Err(TaskError::new(
                 ErrorCode::PAYLOAD_TOO_LARGE,
@@ -291,14 +304,11 @@ impl<'v> Here<'v> {
     }
 }
 
-/// A one-field object such as an event's `{"output": …}`. Built by hand: `json!` would copy
-/// the value through the serializer, which costs more than the clone callers avoid.
-fn detail(key: &str, value: Value) -> Value {
-    let mut map = Map::with_capacity(1);
-    map.insert(key.to_owned(), value);
-    Value::Object(map)
+/// A one-field event detail such as `{"output": …}`, written without copying the value.
+fn detail(key: &str, value: &Value) -> Detail {
+    Detail::of(key, value)
 }
 
-fn error_detail(error: &TaskError) -> Value {
-    json!({ "error": error.code.as_str(), "cause": error.detail })
+fn error_detail(error: &TaskError) -> Detail {
+    json!({ "error": error.code.as_str(), "cause": error.detail }).into()
 }

@@ -150,7 +150,7 @@ impl Machine<'_> {
                     EventType::TaskSucceeded,
                     Some(task.scheduled),
                     Some(task.state),
-                    detail("output", json!({"ItemCount": items.len()})),
+                    json!({ "output": { "ItemCount": items.len() } }),
                 );
                 // What fails now (an `ItemConstructor`, an `ItemSelector`) is the Map's own.
                 if let Err(error) = self.start_read_map(task.thread, state, items) {
@@ -171,7 +171,7 @@ impl Machine<'_> {
                         EventType::TaskSucceeded,
                         Some(task.scheduled),
                         Some(task.state),
-                        detail("output", output.clone()),
+                        detail("output", &output),
                     );
                     let outcome = Outcome::Done {
                         result: output,

@@ -4,10 +4,10 @@
 //! iterations that did not succeed). Both resume at the execution's retry point, which is
 //! recorded when a top-level state fails and when a stop or the deadline ends the execution.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use sluice_ir::{DataModel, State, StateId};
 
-use super::{Machine, Work, detail};
+use super::{Machine, Work};
 use crate::execution::{Active, Block, RetryPoint, Status, ThreadId, TimerPurpose};
 use crate::history::EventType;
 
@@ -33,7 +33,7 @@ impl Machine<'_> {
         self.ex.error = None;
         self.ex.output = None;
         let state = self.flow.state(point.state);
-        let mut event = detail("input", point.data.clone());
+        let mut event = json!({ "input": &point.data });
         if kind == EventType::ExecutionRedriven {
             self.ex.redrives.count += 1;
             self.ex.redrives.last_at = Some(self.now);

@@ -10,7 +10,7 @@ use sluice_ir::{
 use super::{Here, Machine, Outcome, Vars, Work, detail};
 use crate::data;
 use crate::execution::{Active, Block, ThreadId, TimerPurpose};
-use crate::history::EventType;
+use crate::history::{Detail, EventType};
 use crate::{EventId, Millis};
 
 /// The largest value of one global variable (the Global variables page's limits: 256 KiB).
@@ -19,18 +19,18 @@ const MAX_GLOBAL_VALUE_BYTES: usize = 256 * 1024;
 impl Machine<'_> {
     pub(super) fn enter(&mut self, thread: ThreadId, state_id: StateId) {
         let state = self.flow.state(state_id);
-        let (input, next) = match self.state_input(thread, state) {
-            Ok(input) => (input, Work::Run { thread }),
+        let (input, written, next) = match self.state_input(thread, state) {
+            Ok((input, written)) => (input, written, Work::Run { thread }),
             Err(error) => {
                 let outcome = Outcome::Error(error);
-                (Value::Null, Work::Finish { thread, outcome })
+                (Value::Null, None, Work::Finish { thread, outcome })
             }
         };
         let entered = self.emit(
             EventType::StepEntered,
             None,
             Some(state.name.clone()),
-            detail("input", input.clone()),
+            written.unwrap_or_else(|| detail("input", &input)),
         );
         self.inspect_entered(thread, state, &input);
         let retries = state.kind.recovery().map_or(0, |r| r.retry.len());
@@ -48,18 +48,25 @@ impl Machine<'_> {
         self.work.push_back(next);
     }
 
-    /// Computes the input of `state` from the thread's data (InputConstructor / mappings).
-    fn state_input(&mut self, thread: ThreadId, state: &State) -> Result<Value, TaskError> {
+    /// Computes the input of `state` from the thread's data (InputConstructor / mappings),
+    /// and its `StepEntered` detail when that is written already.
+    fn state_input(
+        &mut self,
+        thread: ThreadId,
+        state: &State,
+    ) -> Result<(Value, Option<Detail>), TaskError> {
         let Some(t) = self.ex.threads.get(&thread) else {
-            return Ok(Value::Null);
+            return Ok((Value::Null, None));
         };
         let input = match (self.flow.scope(t.scope).data, &state.input) {
             // Pipe data is the next state's input and nothing else: nothing reads it again
             // before the state advances and replaces it, so it moves instead of being copied.
             (DataModel::Pipe, None) => {
                 let input = self.take_data(thread);
-                if self.measured.take() == Some(thread) {
-                    return Ok(input);
+                if let Some(measured) = self.measured.take().filter(|m| m.thread == thread) {
+                    let written = self.step.events.get(measured.exited);
+                    let detail = written.and_then(|e| e.detail.renamed("output", "input"));
+                    return Ok((input, detail));
                 }
                 input
             }
@@ -76,7 +83,7 @@ impl Machine<'_> {
             (DataModel::Merge, None) => data::merged(&t.scope_input, &t.data),
         };
         self.check_size(&input, "the state input")?;
-        Ok(input)
+        Ok((input, None))
     }
 
     fn take_data(&mut self, thread: ThreadId) -> Value {
@@ -288,31 +295,36 @@ impl Machine<'_> {
                 if let Some(globals) = globals {
                     data::merge_into(&mut self.ex.globals, globals);
                 }
-                self.exit_state(thread, state, entered, output, goto);
+                let written = detail("output", &output);
+                self.exit_state(thread, state, entered, output, written, goto);
             }
             Err(error) => self.recover(thread, state, error),
         }
     }
 
-    /// The state is done with `output`: its exit is recorded and the thread moves on (to
-    /// `goto` when the state chose, else to its `Next`).
+    /// The state is done with `output`: its exit is recorded (`written`: its detail
+    /// `{"output": …}`) and the thread moves on (to `goto` when the state chose, else to its
+    /// `Next`). Returns the index of the `StepExited` event in the step's events.
     pub(super) fn exit_state(
         &mut self,
         thread: ThreadId,
         state: &State,
         entered: EventId,
         output: Value,
+        written: Detail,
         goto: Option<Next>,
-    ) {
+    ) -> usize {
+        let exited = self.step.events.len();
         self.emit(
             EventType::StepExited,
             Some(entered),
             Some(state.name.clone()),
-            detail("output", output.clone()),
+            written,
         );
         let next = goto.unwrap_or(state.next);
         let next = self.inspect_exit(thread, &output, next);
         self.advance(thread, output, next);
+        exited
     }
 
     /// Applies the state's OutputConstructor to `result` (`None`: the state's own input).

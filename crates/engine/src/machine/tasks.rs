@@ -268,7 +268,7 @@ impl Machine<'_> {
                     EventType::TaskSucceeded,
                     Some(task.scheduled),
                     Some(task.state),
-                    detail("output", output.clone()),
+                    detail("output", &output),
                 );
                 self.work.push_back(Work::Finish {
                     thread: task.thread,

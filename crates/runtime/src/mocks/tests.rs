@@ -154,7 +154,7 @@ fn an_invocation_counts_the_states_earlier_tasks() {
         step: Some(StateName::new(state)),
         time: 0,
         kind,
-        detail: json!({}),
+        detail: json!({}).into(),
     };
     let history = [
         event(1, EventType::TaskScheduled, "A"),

@@ -219,7 +219,7 @@ fn encode_steps(sender: &str, steps: &[Arc<Progress>]) -> Vec<String> {
                 .events
                 .iter()
                 .map(|event| HistoryEvent {
-                    detail: serde_json::Value::Null,
+                    detail: serde_json::Value::Null.into(),
                     ..event.clone()
                 })
                 .collect(),

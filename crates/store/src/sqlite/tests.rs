@@ -222,7 +222,7 @@ async fn a_schema_1_database_is_migrated_with_its_history() {
             step: None,
             time: 5,
             kind: EventType::ExecutionStarted,
-            detail: json!({"input": "{\"a\":1}", "z": 1, "b": [true, null]}),
+            detail: json!({"input": "{\"a\":1}", "z": 1, "b": [true, null]}).into(),
         },
         HistoryEvent {
             id: EventId(2),
@@ -230,7 +230,7 @@ async fn a_schema_1_database_is_migrated_with_its_history() {
             step: Some(sluice_ir::StateName::new("Call")),
             time: 6,
             kind: EventType::TaskFailed,
-            detail: json!("a bare string"),
+            detail: json!("a bare string").into(),
         },
         HistoryEvent {
             id: EventId(3),
@@ -238,7 +238,7 @@ async fn a_schema_1_database_is_migrated_with_its_history() {
             step: Some(sluice_ir::StateName::new("Done")),
             time: 7,
             kind: EventType::StepExited,
-            detail: json!(null),
+            detail: json!(null).into(),
         },
     ];
     {

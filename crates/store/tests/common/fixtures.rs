@@ -135,7 +135,7 @@ pub fn event(id: u64) -> HistoryEvent {
         step: None,
         time: 5,
         kind: EventType::StepEntered,
-        detail: json!({"input": "x"}),
+        detail: json!({"input": "x"}).into(),
     }
 }
 

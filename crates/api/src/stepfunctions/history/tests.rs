@@ -15,7 +15,7 @@ fn event(
         step: step.map(StateName::new),
         time: 1_000 * id as i64,
         kind,
-        detail,
+        detail: detail.into(),
     }
 }
 
