@@ -164,14 +164,19 @@ async fn until(what: &str, condition: impl Fn() -> bool) {
     .unwrap_or_else(|_| panic!("{what}"));
 }
 
-/// A node that missed an abort (its listening connection was down when the stop committed
-/// elsewhere) learns of it by checking its calls in flight against the task rows.
-#[tokio::test]
-async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).unwrap());
-    let tasks =
-        executions_with_a_call_in_flight(&store, "headers.yaml", &["stopped", "kept"]).await;
+/// A node on a store in `dir` with two executions of `headers.yaml` named `names`, each with a
+/// call to take up, to functions that never answer (their call and hang-up counters).
+async fn hanging_node(
+    dir: &Path,
+    names: [&str; 2],
+) -> (
+    Arc<SqliteStore>,
+    Vec<TaskRow>,
+    Arc<Runtime>,
+    (Arc<AtomicUsize>, Arc<AtomicUsize>),
+) {
+    let store = Arc::new(SqliteStore::open(&dir.join("sluice.db")).unwrap());
+    let tasks = executions_with_a_call_in_flight(&store, "headers.yaml", &names).await;
     let (calls, hung_up, template) = hanging_functions().await;
     let endpoints = FunctionEndpoints {
         template: Some(template),
@@ -182,6 +187,16 @@ async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
         Arc::new(Invoker::new(endpoints).unwrap()),
         Arc::new(|_: Dialect, _: &str| Err(Problem::new("no definitions here").into())),
     );
+    (store, tasks, runtime, (calls, hung_up))
+}
+
+/// A node that missed an abort (its listening connection was down when the stop committed
+/// elsewhere) learns of it by checking its calls in flight against the task rows.
+#[tokio::test]
+async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, tasks, runtime, (calls, hung_up)) =
+        hanging_node(dir.path(), ["stopped", "kept"]).await;
     runtime.take_up(tasks.clone(), 0);
     until("both calls are made", || calls.load(Ordering::SeqCst) == 2).await;
 
@@ -232,19 +247,7 @@ async fn a_resync_aborts_the_calls_whose_rows_a_step_elsewhere_removed() {
 #[tokio::test]
 async fn a_call_taken_up_again_while_in_flight_here_is_made_once_and_one_abort_closes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("sluice.db")).unwrap());
-    let tasks =
-        executions_with_a_call_in_flight(&store, "headers.yaml", &["aborted", "kept"]).await;
-    let (calls, hung_up, template) = hanging_functions().await;
-    let endpoints = FunctionEndpoints {
-        template: Some(template),
-        ..FunctionEndpoints::default()
-    };
-    let runtime = Runtime::new(
-        store,
-        Arc::new(Invoker::new(endpoints).unwrap()),
-        Arc::new(|_: Dialect, _: &str| Err(Problem::new("no definitions here").into())),
-    );
+    let (_, tasks, runtime, (calls, hung_up)) = hanging_node(dir.path(), ["aborted", "kept"]).await;
     runtime.take_up(tasks.clone(), 0);
     until("both calls are made", || calls.load(Ordering::SeqCst) == 2).await;
 
