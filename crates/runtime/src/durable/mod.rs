@@ -191,9 +191,7 @@ impl Runtime {
                     return;
                 };
                 if step.status.is_terminal() {
-                    runtime.calls.end(step.id);
-                    // Nobody waiting is fine.
-                    let _ = runtime.finished.send(step.id);
+                    runtime.ended(step.id);
                 }
                 runtime.progress.relay(step);
             }
@@ -583,14 +581,20 @@ impl Runtime {
                 // Carried out in the step's own transaction (see `children.rs`).
                 Effect::StartChild(_) | Effect::StopChild(_) => {}
                 Effect::Finish(status) => {
-                    self.calls.end(id);
                     metrics::counter!("sluice_executions_finished_total", "status" => status.as_str()).increment(1);
                     lifecycle::finished(record, self.dialect(record));
-                    // Nobody listening is fine.
-                    let _ = self.finished.send(id);
+                    self.ended(id);
                 }
             }
         }
+    }
+
+    /// An execution ended, here or on another node: its calls in flight here are closed and
+    /// its long polls here woken.
+    fn ended(&self, id: ExecutionId) {
+        self.calls.end(id);
+        // Nobody waiting is fine.
+        let _ = self.finished.send(id);
     }
 
     fn dispatch(&self, origin: Arc<CallOrigin>, id: ExecutionId, call: TaskCall) {
