@@ -3,9 +3,9 @@
 use serde_json::Value;
 use sluice_ir::TaskError;
 
-use super::{Machine, Work, detail, error_detail};
+use super::{Machine, Work, error_detail};
 use crate::execution::{Active, Block, Op, Status, ThreadId};
-use crate::history::EventType;
+use crate::history::{Detail, EventType};
 use crate::step::Effect;
 
 impl Machine<'_> {
@@ -79,7 +79,7 @@ impl Machine<'_> {
         self.ex.threads.clear();
         self.work.clear();
         let detail = match &result {
-            Ok(output) => detail("output", output),
+            Ok(output) => Detail::of("output", output),
             Err(error) => error_detail(error),
         };
         self.emit(kind, None, None, detail);

@@ -4,9 +4,9 @@
 use serde_json::{Map, Value};
 use sluice_ir::{Aggregate, ErrorCode, ItemInput, Items, StateKind, StateName, TaskError};
 
-use super::{Here, Machine, Outcome, Vars, Work, detail};
+use super::{Here, Machine, Outcome, Vars, Work};
 use crate::execution::{Block, Fanout, Slot, Status, ThreadId};
-use crate::history::EventType;
+use crate::history::{Detail, EventType};
 
 impl Machine<'_> {
     pub(super) fn map_inputs(
@@ -143,7 +143,7 @@ impl Machine<'_> {
             entered,
             None,
             Some(state.name.clone()),
-            detail("index", &index.into()),
+            Detail::of("index", &index.into()),
         );
         self.work.push_back(Work::Enter {
             thread: child,
@@ -185,7 +185,7 @@ impl Machine<'_> {
             exited,
             None,
             Some(state.name.clone()),
-            detail("index", &slot.index.into()),
+            Detail::of("index", &slot.index.into()),
         );
         match result {
             Err(error) => {

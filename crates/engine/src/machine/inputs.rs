@@ -4,9 +4,9 @@ use serde_json::{Value, json};
 use sluice_ir::{ErrorCode, StateName, TaskError, TaskMode};
 
 use super::tasks::Answer;
-use super::{Here, Machine, Outcome, Vars, Work, detail};
+use super::{Here, Machine, Outcome, Vars, Work};
 use crate::execution::{Op, OpId, Status, TimerPurpose};
-use crate::history::EventType;
+use crate::history::{Detail, EventType};
 use crate::input::{Input, Rejection};
 use crate::step::Effect;
 
@@ -81,7 +81,7 @@ impl Machine<'_> {
             EventType::ExecutionStarted,
             None,
             None,
-            detail("input", &input),
+            Detail::of("input", &input),
         );
         self.ex.input = Some(input.clone());
         if let Some(timeout) = self.execution_timeout_ms() {
@@ -144,7 +144,7 @@ impl Machine<'_> {
                     EventType::TaskSubmitted,
                     Some(scheduled),
                     Some(state),
-                    super::detail("output", &started),
+                    Detail::of("output", &started),
                 );
                 return Ok(());
             }

@@ -304,11 +304,6 @@ impl<'v> Here<'v> {
     }
 }
 
-/// A one-field event detail such as `{"output": …}`, written without copying the value.
-fn detail(key: &str, value: &Value) -> Detail {
-    Detail::of(key, value)
-}
-
 fn error_detail(error: &TaskError) -> Detail {
     json!({ "error": error.code.as_str(), "cause": error.detail }).into()
 }

@@ -14,9 +14,9 @@ use sluice_ir::{
 };
 
 use super::tasks::RemovedTask;
-use super::{Machine, Outcome, Vars, Work, detail, error_detail};
+use super::{Machine, Outcome, Vars, Work, error_detail};
 use crate::execution::ThreadId;
-use crate::history::EventType;
+use crate::history::{Detail, EventType};
 use crate::task_call::TaskCall;
 
 impl Machine<'_> {
@@ -171,7 +171,7 @@ impl Machine<'_> {
                         EventType::TaskSucceeded,
                         Some(task.scheduled),
                         Some(task.state),
-                        detail("output", &output),
+                        Detail::of("output", &output),
                     );
                     let outcome = Outcome::Done {
                         result: output,

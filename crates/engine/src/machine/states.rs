@@ -7,7 +7,7 @@ use sluice_ir::{
     Template, Wait,
 };
 
-use super::{Here, Machine, Outcome, Vars, Work, detail};
+use super::{Here, Machine, Outcome, Vars, Work};
 use crate::data;
 use crate::execution::{Active, Block, ThreadId, TimerPurpose};
 use crate::history::{Detail, EventType};
@@ -30,7 +30,7 @@ impl Machine<'_> {
             EventType::StepEntered,
             None,
             Some(state.name.clone()),
-            written.unwrap_or_else(|| detail("input", &input)),
+            written.unwrap_or_else(|| Detail::of("input", &input)),
         );
         self.inspect_entered(thread, state, &input);
         let retries = state.kind.recovery().map_or(0, |r| r.retry.len());
@@ -295,7 +295,7 @@ impl Machine<'_> {
                 if let Some(globals) = globals {
                     data::merge_into(&mut self.ex.globals, globals);
                 }
-                let written = detail("output", &output);
+                let written = Detail::of("output", &output);
                 self.exit_state(thread, state, entered, output, written, goto);
             }
             Err(error) => self.recover(thread, state, error),

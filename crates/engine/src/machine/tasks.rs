@@ -7,9 +7,9 @@ use sluice_ir::{
     Body, NestedWait, State, StateKind, StateName, Task, TaskError, TaskMode, TaskTarget, actions,
 };
 
-use super::{Here, Machine, Outcome, Vars, Work, detail, error_detail};
+use super::{Here, Machine, Outcome, Vars, Work, error_detail};
 use crate::execution::{Block, Op, OpId, ThreadId, TimerPurpose};
-use crate::history::{EventId, EventType};
+use crate::history::{Detail, EventId, EventType};
 use crate::input::Rejection;
 use crate::step::Effect;
 use crate::task_call::TaskCall;
@@ -268,7 +268,7 @@ impl Machine<'_> {
                     EventType::TaskSucceeded,
                     Some(task.scheduled),
                     Some(task.state),
-                    detail("output", &output),
+                    Detail::of("output", &output),
                 );
                 self.work.push_back(Work::Finish {
                     thread: task.thread,
